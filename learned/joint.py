@@ -1,0 +1,167 @@
+"""Joint laws: shear strength of a discontinuity (rock joint, slip surface, crack face).
+
+Interface (same shape as the continuum law, batched over N contact points):
+
+    evaluate(normal_stress (N,), slip (N,), slip_rate (N,), state (N,S)) → JointResponse
+
+Sign convention: ``normal_stress`` σ_n > 0 is compression [Pa]; ``slip`` is the accumulated
+|shear displacement| [m]; ``slip_rate`` the shear velocity [m/s]. Mohr–Coulomb strength
+
+    τ_max = c + μ(slip, slip_rate) · σ_n          (σ_n ≥ −T; below that the joint opens)
+
+with cohesion c [Pa] and tensile strength T [Pa]. Solvers apply it to a contact; whether a
+joint has already broken (cohesion and tension lost) is the solver's contact state.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from learned.backend import Array, zeros
+
+
+@dataclass(frozen=True)
+class JointResponse:
+    """strength τ_max (N,) [Pa], friction coefficient μ (N,) [-], new state (N,S)."""
+
+    strength: Array
+    friction: Array
+    state: Array
+
+
+class JointLaw(ABC):
+    """Shear strength of a joint as a function of normal stress, slip and slip rate."""
+
+    n_state: int = 0
+    kind: str = "joint"
+
+    def __init__(self, cohesion: float = 0.0, tensile_strength: float = 0.0) -> None:
+        if cohesion < 0:
+            raise ValueError(f"cohesion must be >= 0 Pa, got {cohesion}")
+        if tensile_strength < 0:
+            raise ValueError(f"tensile_strength must be >= 0 Pa, got {tensile_strength}")
+        self.cohesion = float(cohesion)
+        self.tensile_strength = float(tensile_strength)
+
+    @abstractmethod
+    def friction(self, slip: Array, slip_rate: Array) -> Array:
+        """Friction coefficient μ (N,) [-]."""
+
+    def evaluate(
+        self, normal_stress: Array, slip: Array, slip_rate: Array, state: Array | None = None
+    ) -> JointResponse:
+        """Mohr–Coulomb strength τ_max = c + μ σ_n, batched."""
+        if state is None:
+            state = zeros((normal_stress.shape[0], self.n_state), normal_stress)
+        mu = self.friction(slip, slip_rate)
+        return JointResponse(self.cohesion + mu * normal_stress, mu, state)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "cohesion": self.cohesion, "tensile_strength": self.tensile_strength}
+
+
+def _check_angle(name: str, phi: float) -> float:
+    if not 0.0 <= phi < 90.0:
+        raise ValueError(f"{name} must be in [0, 90) degrees, got {phi}")
+    return math.tan(math.radians(phi))
+
+
+def _abs(x: Array) -> Array:
+    return x.abs() if hasattr(x, "abs") else np.abs(x)
+
+
+def _exp(x: Array) -> Array:
+    return x.exp() if hasattr(x, "exp") else np.exp(x)
+
+
+class CoulombFriction(JointLaw):
+    """Constant friction angle φ [deg]: μ = tan φ."""
+
+    kind = "coulomb"
+
+    def __init__(self, phi: float, cohesion: float = 0.0, tensile_strength: float = 0.0) -> None:
+        super().__init__(cohesion, tensile_strength)
+        self.phi = float(phi)
+        self.mu = _check_angle("phi", phi)
+
+    def friction(self, slip: Array, slip_rate: Array) -> Array:
+        return slip * 0.0 + self.mu
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "phi": self.phi}
+
+
+class DisplacementWeakeningFriction(JointLaw):
+    """Slip weakening: μ = μ_r + (μ_p − μ_r) exp(−slip / d_c); angles in degrees, d_c [m]."""
+
+    kind = "displacement_weakening"
+
+    def __init__(
+        self,
+        phi_peak: float,
+        phi_residual: float,
+        slip_c: float,
+        cohesion: float = 0.0,
+        tensile_strength: float = 0.0,
+    ) -> None:
+        super().__init__(cohesion, tensile_strength)
+        self.mu_p = _check_angle("phi_peak", phi_peak)
+        self.mu_r = _check_angle("phi_residual", phi_residual)
+        if phi_residual > phi_peak:
+            raise ValueError(f"phi_residual ({phi_residual}) must not exceed phi_peak ({phi_peak})")
+        if not slip_c > 0:
+            raise ValueError(f"slip_c must be > 0 m, got {slip_c}")
+        self.phi_peak, self.phi_residual, self.slip_c = float(phi_peak), float(phi_residual), float(slip_c)
+
+    def friction(self, slip: Array, slip_rate: Array) -> Array:
+        return self.mu_r + (self.mu_p - self.mu_r) * _exp(-_abs(slip) / self.slip_c)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "phi_peak": self.phi_peak,
+            "phi_residual": self.phi_residual,
+            "slip_c": self.slip_c,
+        }
+
+
+class VelocityWeakeningFriction(JointLaw):
+    """Velocity weakening (vajont.md): μ(v) = μ_r + (μ_p − μ_r) exp(−|v| / v_c).
+
+    phi_peak, phi_residual [deg]; v_c [m/s].
+    """
+
+    kind = "velocity_weakening"
+
+    def __init__(
+        self,
+        phi_peak: float,
+        phi_residual: float,
+        v_c: float,
+        cohesion: float = 0.0,
+        tensile_strength: float = 0.0,
+    ) -> None:
+        super().__init__(cohesion, tensile_strength)
+        self.mu_p = _check_angle("phi_peak", phi_peak)
+        self.mu_r = _check_angle("phi_residual", phi_residual)
+        if phi_residual > phi_peak:
+            raise ValueError(f"phi_residual ({phi_residual}) must not exceed phi_peak ({phi_peak})")
+        if not v_c > 0:
+            raise ValueError(f"v_c must be > 0 m/s, got {v_c}")
+        self.phi_peak, self.phi_residual, self.v_c = float(phi_peak), float(phi_residual), float(v_c)
+
+    def friction(self, slip: Array, slip_rate: Array) -> Array:
+        return self.mu_r + (self.mu_p - self.mu_r) * _exp(-_abs(slip_rate) / self.v_c)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "phi_peak": self.phi_peak,
+            "phi_residual": self.phi_residual,
+            "v_c": self.v_c,
+        }
