@@ -71,6 +71,18 @@ class ConstitutiveLaw(ABC):
         """Stress only (N, 3)."""
         return self.evaluate(strain, state).stress
 
+    def out_of_plane_stress(self, strain: Array, state: Array | None = None) -> Array | None:
+        """σ_zz (N,) [Pa]: zero in plane stress; from the 3D law in plane strain; None if unknown."""
+        if self.plane == "stress":
+            return strain[:, 0] * 0.0
+        if state is None:
+            state = self.initial_state(strain.shape[0], like=strain)
+        try:
+            eps4 = stack([strain[:, 0], strain[:, 1], zeros((strain.shape[0],), strain), strain[:, 2]])
+            return self.evaluate_3d(eps4, state)[0][:, 2]
+        except NotImplementedError:
+            return None
+
     def initial_state(self, n: int, like: Array | None = None) -> Array:
         """Initial internal state (N, S), zeros by default."""
         return zeros((n, self.n_state), like if like is not None else np.zeros(0))

@@ -1,0 +1,126 @@
+"""Case schema of the FEM continuum (solver = "fem")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from coupling.case.common import CaseSpec, MaterialSpec, Strict, Vec2
+
+
+class RectangleMesh(Strict):
+    """Structured triangle mesh of the box [origin, origin + size]."""
+
+    kind: Literal["rectangle"]
+    size: tuple[PositiveFloat, PositiveFloat] = Field(description="length and height [m]")
+    origin: Vec2 = (0.0, 0.0)
+    cells: tuple[PositiveInt, PositiveInt] = Field(description="cells along x and y")
+    diagonal: Literal["right", "left", "crossed"] = "right"
+
+
+class PlateWithHoleMesh(Strict):
+    """Quarter of a plate (width × height) with a central circular hole, meshed with gmsh.
+
+    The quarter occupies [0, width/2] × [0, height/2]; the hole of the given radius is
+    centred at the origin. Boundaries: left, bottom (symmetry lines), right, top, hole.
+    """
+
+    kind: Literal["plate_with_hole"]
+    width: float = Field(gt=0, description="full plate width W [m]")
+    height: float = Field(gt=0, description="full plate height [m]")
+    radius: float = Field(gt=0, description="hole radius [m]")
+    element_size: float = Field(gt=0, description="element size away from the hole [m]")
+    hole_element_size: float = Field(gt=0, description="element size on the hole [m]")
+
+    @model_validator(mode="after")
+    def _fits(self) -> "PlateWithHoleMesh":
+        if self.radius >= min(self.width, self.height) / 2:
+            raise ValueError(f"radius {self.radius} must be smaller than half the width and height")
+        return self
+
+
+class FileMesh(Strict):
+    """A triangle mesh from a file: gmsh .msh (physical groups name boundaries) or .xdmf."""
+
+    kind: Literal["file"]
+    path: str = Field(description="path relative to the case file")
+
+
+MeshSpec = Annotated[Union[RectangleMesh, PlateWithHoleMesh, FileMesh], Field(discriminator="kind")]
+
+
+class DirichletSpec(Strict):
+    """Prescribed displacement on a boundary (or a single point)."""
+
+    boundary: str = Field(description="left|right|bottom|top, a mesh physical-group name, or 'point'")
+    point: Vec2 | None = Field(None, description="with boundary = 'point': the mesh vertex nearest to it")
+    ux: float | None = Field(None, description="x displacement [m]")
+    uy: float | None = Field(None, description="y displacement [m]")
+
+    @model_validator(mode="after")
+    def _something(self) -> "DirichletSpec":
+        if self.ux is None and self.uy is None:
+            raise ValueError("give ux, uy or both")
+        if (self.boundary == "point") != (self.point is not None):
+            raise ValueError("use boundary = 'point' together with point = [x, y]")
+        return self
+
+
+class TractionSpec(Strict):
+    """Surface load on a boundary: a traction [Pa] or a resultant force [N/m] with a profile."""
+
+    boundary: str
+    traction: Vec2 | None = Field(None, description="uniform traction (t_x, t_y) [Pa]")
+    force: Vec2 | None = Field(None, description="resultant force per unit thickness [N/m]")
+    profile: Literal["uniform", "parabolic"] = Field(
+        "uniform", description="distribution of `force` along the boundary"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> "TractionSpec":
+        if (self.traction is None) == (self.force is None):
+            raise ValueError("give exactly one of traction or force")
+        if self.traction is not None and self.profile != "uniform":
+            raise ValueError("profile applies to force only")
+        return self
+
+
+class BoundarySpec(Strict):
+    dirichlet: list[DirichletSpec] = []
+    traction: list[TractionSpec] = []
+
+
+class NewtonSpec(Strict):
+    rtol: float = Field(1e-8, gt=0, lt=1, description="relative residual tolerance (PETSc SNES default)")
+    atol: float = Field(1e-10, ge=0, description="absolute residual tolerance [N]")
+    max_iterations: int = Field(25, ge=1)
+
+
+class FemSpec(Strict):
+    degree: int = Field(2, ge=1, le=3, description="Lagrange degree of the displacement")
+    quadrature_degree: int | None = Field(None, ge=1, le=10, description="default 2*degree")
+    linear_solver: Literal["mumps", "cg"] = "mumps"
+    load_steps: int = Field(1, ge=1, description="load increments (nonlinear laws)")
+    newton: NewtonSpec = NewtonSpec()
+
+
+class ProbeSpec(Strict):
+    """A point value reported in summary.json (and compared with `reference` if given)."""
+
+    name: str
+    point: Vec2
+    quantity: Literal["ux", "uy", "sxx", "syy", "sxy", "von_mises"]
+    reference: float | None = Field(None, description="expected value, for the relative error")
+
+
+class FemCase(CaseSpec):
+    """A 2D continuum solved by the DOLFINx finite element method."""
+
+    solver: Literal["fem"]
+    mesh: MeshSpec
+    material: MaterialSpec
+    gravity: Vec2 = Field((0.0, 0.0), description="body acceleration [m/s^2] (uses density)")
+    boundary: BoundarySpec = BoundarySpec()
+    fem: FemSpec = FemSpec()
+    probes: list[ProbeSpec] = []

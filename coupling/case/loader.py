@@ -1,0 +1,229 @@
+"""Read a TOML case file, apply ``--set`` overrides, validate, and explain any error in one line."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from coupling.case.common import CaseSpec
+from coupling.case.registry import schema_for, solver_names
+from coupling.errors import CaseError
+
+
+@dataclass
+class Case:
+    """A validated case: the spec (pydantic model), its raw data and where it came from."""
+
+    spec: CaseSpec
+    data: dict[str, Any]
+    path: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "case"
+
+    @property
+    def solver(self) -> str:
+        return self.spec.solver
+
+    def resolve(self, relative: str) -> Path:
+        """A path given in the case file, relative to the case file's folder."""
+        p = Path(relative)
+        if p.is_absolute() or self.path is None:
+            return p
+        return self.path.parent / p
+
+    def error(self, key: str, found: str, allowed: str = "") -> CaseError:
+        return CaseError(self.path, key, found, allowed)
+
+
+# ---------------------------------------------------------------------------- overrides
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_key(key: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for name, index in _KEY_PART.findall(key):
+        if index:
+            parts.append(int(index))
+        elif name.isdigit():
+            parts.append(int(name))
+        else:
+            parts.append(name)
+    return parts
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (number, bool, string, array, inline table); bare words stay strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise CaseError("--set", item, "expected key.path=value")
+        key, value = item.split("=", 1)
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str) -> dict[str, Any]:
+    data = copy.deepcopy(data)
+    for key, value in overrides.items():
+        parts = _split_key(key)
+        node: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            try:
+                node = node[part] if isinstance(part, int) else node.setdefault(part, {})
+            except (IndexError, KeyError, TypeError, AttributeError):
+                raise CaseError(source, f"--set {key}", f"'{_join(parts[: depth + 1])}' does not exist")
+        last = parts[-1]
+        try:
+            node[last] = value
+        except (IndexError, TypeError):
+            raise CaseError(source, f"--set {key}", f"'{key}' does not exist")
+    return data
+
+
+# ---------------------------------------------------------------------------- loading
+def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Case:
+    """Read and validate a case file; raise :class:`CaseError` with a one-line message."""
+    path = Path(path)
+    if isinstance(overrides, list):
+        overrides = parse_overrides(overrides)
+    overrides = overrides or {}
+    if not path.is_file():
+        raise CaseError(path, None, "file not found" if not path.exists() else "not a file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(path, None, f"TOML syntax error: {exc}")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError(path, None, f"cannot read: {exc}")
+    data = apply_overrides(data, overrides, str(path))
+    return validate_case(data, path, overrides)
+
+
+def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dict | None = None) -> Case:
+    """Validate an already-parsed case dictionary."""
+    solver = data.get("solver")
+    if solver is None:
+        raise CaseError(path, "solver", "missing required key", " | ".join(solver_names()))
+    if solver not in solver_names():
+        raise CaseError(path, "solver", f"found {solver!r}", " | ".join(solver_names()))
+    schema = schema_for(solver)
+    try:
+        spec = schema.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, schema, data, path) from None
+    return Case(spec=spec, data=data, path=path, overrides=dict(overrides or {}))
+
+
+# ---------------------------------------------------------------------------- error text
+def _join(loc: tuple | list) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Pydantic model classes inside an annotation (through Optional, list, Union, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out += _models_in(arg)
+    return out
+
+
+def _model_at(schema: type[BaseModel], data: Any, loc: tuple) -> type[BaseModel] | None:
+    """The model class that validates the table at ``loc`` (following discriminators)."""
+    model, node = schema, data
+    for part in loc:
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        candidates = _models_in(model.model_fields[part].annotation)
+        node = node.get(part) if isinstance(node, dict) else None
+        model = _pick(candidates, node)
+    return model
+
+
+def _pick(candidates: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    for cls in candidates:  # discriminated union: match the tag value
+        for name, f in cls.model_fields.items():
+            args = typing.get_args(f.annotation)
+            if typing.get_origin(f.annotation) is typing.Literal and isinstance(node, dict):
+                if node.get(name) in args:
+                    return cls
+    return None
+
+
+def _allowed_text(msg: str) -> str:
+    msg = re.sub(r"^Value error, ", "", msg)
+    msg = re.sub(r"^Input should be ", "must be ", msg)
+    msg = re.sub(r"^Input ", "", msg)
+    return msg
+
+
+def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Path | None) -> CaseError:
+    errors = exc.errors()
+    # a misspelt key also shows up as a missing one: report the misspelling
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+    # pydantic inserts the tag of a discriminated union into loc ('mesh', 'rectangle', ...)
+    clean: list[Any] = []
+    node: Any = data
+    for i, part in enumerate(loc):
+        is_last_key = i == len(loc) - 1 and err["type"] in ("extra_forbidden", "missing")
+        if isinstance(node, dict) and isinstance(part, str) and part not in node and not is_last_key:
+            if part in [v for v in node.values() if isinstance(v, str)]:
+                continue
+        clean.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    key = _join(clean)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(schema, data, tuple(clean[:-1]))
+        valid = sorted(parent.model_fields) if parent else []
+        bad = str(clean[-1])
+        close = difflib.get_close_matches(bad, valid, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return CaseError(path, key, f"unknown key '{bad}'", hint + "valid keys: " + ", ".join(valid))
+    if kind == "missing":
+        return CaseError(path, key, "missing required key")
+    if kind == "union_tag_invalid":
+        return CaseError(path, f"{key}.{err['ctx']['discriminator'].strip(chr(39))}" if key else key,
+                         f"found {err['ctx']['tag']!r}", err["ctx"]["expected_tags"].replace("'", "").replace(", ", " | "))
+    if kind == "union_tag_not_found":
+        return CaseError(path, f"{key}.{err['ctx']['discriminator'].strip(chr(39))}", "missing required key")
+    found = err.get("input")
+    if kind == "value_error" and isinstance(found, dict):  # a check across keys of one table
+        return CaseError(path, key, _allowed_text(err["msg"]))
+    found_text = f"found {found!r}" if not isinstance(found, dict) else "found a table"
+    return CaseError(path, key, found_text, _allowed_text(err["msg"]))

@@ -1,0 +1,33 @@
+"""Which schema validates which `solver = "..."` and which function runs it.
+
+Schemas import cheaply; runners are imported lazily (DOLFINx, PETSc and torch load slowly).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from coupling.case.common import CaseSpec
+
+# solver name -> (schema module:class, runner module:function)
+_SOLVERS: dict[str, tuple[str, str]] = {
+    "fem": ("coupling.case.fem:FemCase", "coupling.fem.run:run_fem_case"),
+}
+
+
+def solver_names() -> list[str]:
+    return sorted(_SOLVERS)
+
+
+def _load(ref: str):
+    module, name = ref.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def schema_for(solver: str) -> type[CaseSpec]:
+    return _load(_SOLVERS[solver][0])
+
+
+def runner_for(solver: str) -> Callable:
+    return _load(_SOLVERS[solver][1])

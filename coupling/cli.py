@@ -1,0 +1,126 @@
+"""Command line: ``deepmanifold run|check|cases`` — a thin layer over :mod:`coupling`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+
+
+def shipped_cases() -> dict[str, tuple[Path, str]]:
+    """Shipped case name → (path, one-line description)."""
+    out: dict[str, tuple[Path, str]] = {}
+    for path in sorted(CASES_DIR.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        out[path.stem] = (path, str(data.get("description") or data.get("title", "")))
+    return out
+
+
+def _case_path(name: str) -> Path:
+    """A path as given, or the name of a shipped case."""
+    path = Path(name)
+    if path.exists() or path.suffix:
+        return path
+    shipped = shipped_cases()
+    return shipped[name][0] if name in shipped else path
+
+
+def _rank() -> int:
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.rank
+
+
+def _fail(message: str, code: int) -> int:
+    if _rank() == 0:
+        print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    cases = shipped_cases()
+    if _rank() == 0:
+        width = max((len(n) for n in cases), default=0)
+        for name, (_, desc) in cases.items():
+            print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from coupling.case.loader import load_case
+
+    case = load_case(_case_path(args.case), args.set)
+    if _rank() == 0:
+        print(f"{case.path}: ok ({case.solver}: {case.spec.title})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from coupling.case.loader import load_case
+    from coupling.runner import run
+
+    case = load_case(_case_path(args.case), args.set)
+    out = Path(args.output) if args.output else Path("results") / case.name
+    result = run(case, out, progress=not args.quiet)
+    if _rank() == 0:
+        _print_result(result)
+    return 0
+
+
+def _print_result(result) -> None:
+    s = result.summary
+    print(f"{s['case']['name']}: {s['status']} in {s['timings']['total_s']:.1f} s "
+          f"on {s['solver']['mpi_ranks']} rank(s) -> {result.out_dir}")
+    for key, value in s["results"].items():
+        if key == "probes":
+            for name, p in value.items():
+                ref = f"  (reference {p['reference']:.6g}, error {100 * p['relative_error']:.2f}%)" if "reference" in p else ""
+                print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
+        elif isinstance(value, (int, float)):
+            print(f"  {key}: {value:.6g}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deepmanifold", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a case file (or a shipped case by name)")
+    r.add_argument("case", help="case file, e.g. cases/cantilever.toml, or a shipped case name")
+    r.add_argument("-o", "--output", help="output folder (default results/<case name>)")
+    r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("check", help="validate a case file without running it")
+    c.add_argument("case")
+    c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    c.set_defaults(func=cmd_check)
+
+    ls = sub.add_parser("cases", help="list the shipped cases")
+    ls.set_defaults(func=cmd_cases)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from coupling.errors import CaseError, SolverDivergence
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CaseError as exc:
+        return _fail(exc.line(), exc.exit_code)
+    except SolverDivergence as exc:
+        where = getattr(getattr(exc, "result", None), "out_dir", None)
+        return _fail(f"{exc}" + (f" (last good state in {where})" if where else ""), 3)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

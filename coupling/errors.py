@@ -1,0 +1,27 @@
+"""User-facing errors: one line naming the file, the key path, what was found and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CaseError(Exception):
+    """Bad input in a case file (or a --set override). The CLI prints it and exits with 2."""
+
+    exit_code = 2
+
+    def __init__(self, file: str | Path | None, key: str | None, found: str, allowed: str = "") -> None:
+        self.file = str(file) if file is not None else None
+        self.key = key
+        self.found = found
+        self.allowed = allowed
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        where = ": ".join(p for p in (self.file, self.key) if p)
+        text = self.found + (f"; allowed: {self.allowed}" if self.allowed else "")
+        return f"{where}: {text}" if where else text
+
+
+class SolverDivergence(Exception):
+    """A solve that failed to converge; the run keeps its last good state on disk."""

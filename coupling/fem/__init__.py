@@ -1,0 +1,1 @@
+"""FEM continuum on DOLFINx 0.11: plane strain/stress with pluggable constitutive laws."""

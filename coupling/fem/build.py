@@ -1,0 +1,103 @@
+"""Turn a validated FEM case into a :class:`ContinuumProblem`."""
+
+from __future__ import annotations
+
+import dolfinx_solver  # noqa: F401
+import numpy as np
+import ufl
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+from coupling.case.fem import FemCase, FileMesh, PlateWithHoleMesh, RectangleMesh, TractionSpec
+from coupling.case.loader import Case
+from coupling.fem import mesh as meshes
+from coupling.fem.problem import ContinuumProblem, Dirichlet, Traction
+
+
+def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
+    spec = case.spec.mesh
+    if isinstance(spec, RectangleMesh):
+        return meshes.rectangle(comm, spec.size, spec.cells, spec.origin, spec.diagonal)
+    if isinstance(spec, PlateWithHoleMesh):
+        return meshes.plate_with_hole(comm, spec.width, spec.height, spec.radius,
+                                      spec.element_size, spec.hole_element_size)
+    assert isinstance(spec, FileMesh)
+    return meshes.from_file(comm, case.resolve(spec.path), "mesh.path", str(case.path))
+
+
+def _region(case: Case, bundle: meshes.MeshBundle, name: str, key: str) -> np.ndarray:
+    if name not in bundle.regions:
+        raise case.error(key, f"found {name!r}", " | ".join(sorted(bundle.regions)) + " | point")
+    facets = bundle.regions[name]
+    if bundle.mesh.comm.allreduce(len(facets)) == 0:
+        raise case.error(key, f"boundary {name!r} has no facets on this mesh")
+    return facets
+
+
+def _extent(bundle: meshes.MeshBundle, facets: np.ndarray) -> tuple[int, float, float]:
+    """Direction (0 = x, 1 = y) along which a facet set extends, and its global range."""
+    mesh = bundle.mesh
+    verts = dmesh.entities_to_geometry(mesh, 1, facets.astype(np.int32))
+    x = mesh.geometry.x[verts.ravel(), :2] if len(facets) else np.zeros((0, 2))
+    lo = np.array([mesh.comm.allreduce(float(x[:, i].min()) if len(x) else np.inf, op=MPI.MIN) for i in range(2)])
+    hi = np.array([mesh.comm.allreduce(float(x[:, i].max()) if len(x) else -np.inf, op=MPI.MAX) for i in range(2)])
+    axis = int(np.argmax(hi - lo))
+    return axis, float(lo[axis]), float(hi[axis])
+
+
+def _traction(case: Case, bundle: meshes.MeshBundle, t: TractionSpec, key: str) -> Traction:
+    facets = _region(case, bundle, t.boundary, f"{key}.boundary")
+    if t.traction is not None:
+        tx, ty = t.traction
+        return Traction(facets, lambda x: ufl.as_vector([tx, ty]))
+    axis, s0, s1 = _extent(bundle, facets)
+    length = s1 - s0
+    fx, fy = t.force
+    if t.profile == "uniform":
+        return Traction(facets, lambda x: ufl.as_vector([fx / length, fy / length]))
+    # parabolic: w(s) = 6 (s − s0)(s1 − s) / L³, ∫ w ds = 1
+    def parabolic(x):
+        w = 6.0 * (x[axis] - s0) * (s1 - x[axis]) / length**3
+        return ufl.as_vector([fx * w, fy * w])
+
+    return Traction(facets, parabolic)
+
+
+def _nearest_vertex(bundle: meshes.MeshBundle, point: tuple[float, float]) -> np.ndarray:
+    mesh = bundle.mesh
+    mesh.topology.create_connectivity(0, 2)
+    n_vert = mesh.topology.index_map(0).size_local
+    verts = np.arange(n_vert, dtype=np.int32)
+    x = mesh.geometry.x[dmesh.entities_to_geometry(mesh, 0, verts).ravel(), :2]
+    d = np.linalg.norm(x - np.asarray(point), axis=1) if n_vert else np.array([np.inf])
+    dmin = mesh.comm.allreduce(float(d.min()), op=MPI.MIN)
+    return verts[d <= dmin * (1 + 1e-12) + 1e-14] if n_vert else verts
+
+
+def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[ContinuumProblem, meshes.MeshBundle]:
+    spec: FemCase = case.spec
+    bundle = build_mesh(case, comm)
+    law = spec.material.build()
+    dirichlet: list[Dirichlet] = []
+    for i, d in enumerate(spec.boundary.dirichlet):
+        key = f"boundary.dirichlet[{i}]"
+        if d.boundary == "point":
+            where = {"vertices": _nearest_vertex(bundle, d.point)}
+        else:
+            where = {"facets": _region(case, bundle, d.boundary, f"{key}.boundary")}
+        for comp, value in ((0, d.ux), (1, d.uy)):
+            if value is not None:
+                dirichlet.append(Dirichlet(comp, value, **where))
+    tractions = [_traction(case, bundle, t, f"boundary.traction[{i}]") for i, t in enumerate(spec.boundary.traction)]
+    problem = ContinuumProblem(
+        bundle.mesh,
+        law,
+        degree=spec.fem.degree,
+        quadrature_degree=spec.fem.quadrature_degree,
+        density=spec.material.density,
+        gravity=spec.gravity,
+        dirichlet=dirichlet,
+        tractions=tractions,
+        linear_solver=spec.fem.linear_solver,
+    )
+    return problem, bundle

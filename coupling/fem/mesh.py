@@ -1,0 +1,160 @@
+"""Meshes for the FEM continuum: built-in rectangle, gmsh plate with a hole, or a file.
+
+Every builder returns a :class:`MeshBundle`: the DOLFINx mesh and named facet regions
+(``left``, ``right``, ``bottom``, ``top`` of the bounding box always; physical-group names
+of gmsh meshes too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dolfinx_solver  # noqa: F401  (PETSc libraries of the wheel, before dolfinx)
+import numpy as np
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+
+from coupling.errors import CaseError
+
+
+@dataclass
+class MeshBundle:
+    mesh: dmesh.Mesh
+    #: boundary name -> sorted local facet indices
+    regions: dict[str, np.ndarray] = field(default_factory=dict)
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # xmin, ymin, xmax, ymax
+
+
+def _bbox(mesh: dmesh.Mesh) -> tuple[float, float, float, float]:
+    x = mesh.geometry.x[:, :2]
+    lo = x.min(axis=0) if len(x) else np.full(2, np.inf)
+    hi = x.max(axis=0) if len(x) else np.full(2, -np.inf)
+    lo_g, hi_g = np.empty(2), np.empty(2)
+    mesh.comm.Allreduce(np.asarray(lo, dtype=float), lo_g, op=MPI.MIN)
+    mesh.comm.Allreduce(np.asarray(hi, dtype=float), hi_g, op=MPI.MAX)
+    lo, hi = lo_g, hi_g
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def _add_box_sides(bundle: MeshBundle) -> None:
+    mesh = bundle.mesh
+    xmin, ymin, xmax, ymax = bundle.bbox
+    tol = 1e-9 * max(xmax - xmin, ymax - ymin)
+    sides = {
+        "left": lambda x: np.isclose(x[0], xmin, atol=tol),
+        "right": lambda x: np.isclose(x[0], xmax, atol=tol),
+        "bottom": lambda x: np.isclose(x[1], ymin, atol=tol),
+        "top": lambda x: np.isclose(x[1], ymax, atol=tol),
+    }
+    mesh.topology.create_connectivity(1, 2)
+    for name, marker in sides.items():
+        bundle.regions.setdefault(name, dmesh.locate_entities_boundary(mesh, 1, marker))
+
+
+def rectangle(comm: MPI.Comm, size: tuple[float, float], cells: tuple[int, int],
+              origin: tuple[float, float] = (0.0, 0.0), diagonal: str = "right") -> MeshBundle:
+    """Structured triangles on [origin, origin + size]."""
+    p0 = np.asarray(origin, dtype=float)
+    p1 = p0 + np.asarray(size, dtype=float)
+    diag = {"right": dmesh.DiagonalType.right, "left": dmesh.DiagonalType.left,
+            "crossed": dmesh.DiagonalType.crossed}[diagonal]
+    m = dmesh.create_rectangle(comm, [p0, p1], list(cells), dmesh.CellType.triangle, diagonal=diag)
+    bundle = MeshBundle(m, bbox=_bbox(m))
+    _add_box_sides(bundle)
+    return bundle
+
+
+def _from_gmsh_data(data, comm: MPI.Comm) -> MeshBundle:
+    m = data.mesh
+    bundle = MeshBundle(m, bbox=_bbox(m))
+    if data.facet_tags is not None:
+        for name, group in (data.physical_groups or {}).items():
+            dim, tag = group
+            if dim == 1:
+                bundle.regions[name] = np.sort(data.facet_tags.find(tag))
+    _add_box_sides(bundle)
+    return bundle
+
+
+def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
+                    element_size: float, hole_element_size: float) -> MeshBundle:
+    """Quarter plate [0, W/2] × [0, H/2] minus the disc of ``radius`` at the origin (gmsh)."""
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        if comm.rank == 0:
+            gmsh.model.add("plate_with_hole")
+            occ = gmsh.model.occ
+            plate = occ.addRectangle(0.0, 0.0, 0.0, width / 2, height / 2)
+            hole = occ.addDisk(0.0, 0.0, 0.0, radius, radius)
+            occ.cut([(2, plate)], [(2, hole)])
+            occ.synchronize()
+            surfaces = gmsh.model.getEntities(2)
+            gmsh.model.addPhysicalGroup(2, [s[1] for s in surfaces], 1, name="plate")
+            named: dict[str, list[int]] = {"left": [], "bottom": [], "right": [], "top": [], "hole": []}
+            eps = 1e-8 * width
+            for dim, tag in gmsh.model.getEntities(1):
+                xmin, ymin, _, xmax, ymax, _ = gmsh.model.getBoundingBox(dim, tag)
+                if xmax < eps:
+                    named["left"].append(tag)
+                elif ymax < eps:
+                    named["bottom"].append(tag)
+                elif xmin > width / 2 - eps:
+                    named["right"].append(tag)
+                elif ymin > height / 2 - eps:
+                    named["top"].append(tag)
+                else:
+                    named["hole"].append(tag)
+            for i, (name, tags) in enumerate(named.items(), start=1):
+                gmsh.model.addPhysicalGroup(1, tags, i, name=name)
+            gmsh.model.mesh.field.add("Distance", 1)
+            gmsh.model.mesh.field.setNumbers(1, "CurvesList", named["hole"])
+            gmsh.model.mesh.field.add("Threshold", 2)
+            gmsh.model.mesh.field.setNumber(2, "InField", 1)
+            gmsh.model.mesh.field.setNumber(2, "SizeMin", hole_element_size)
+            gmsh.model.mesh.field.setNumber(2, "SizeMax", element_size)
+            gmsh.model.mesh.field.setNumber(2, "DistMin", 0.0)
+            gmsh.model.mesh.field.setNumber(2, "DistMax", 10 * radius)
+            gmsh.model.mesh.field.setAsBackgroundMesh(2)
+            gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+            gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+            gmsh.option.setNumber("Mesh.Algorithm", 6)
+            gmsh.model.mesh.generate(2)
+        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2)
+    finally:
+        gmsh.finalize()
+    return _from_gmsh_data(data, comm)
+
+
+def from_file(comm: MPI.Comm, path: Path, key: str, case_file: str | None) -> MeshBundle:
+    """Read a triangle mesh from gmsh ``.msh`` or DOLFINx ``.xdmf``."""
+    if not path.is_file():
+        raise CaseError(case_file, key, f"mesh file '{path}' not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".msh":
+            from dolfinx.io import gmsh as gmshio
+
+            data = gmshio.read_from_msh(str(path), comm, 0, gdim=2)
+            bundle = _from_gmsh_data(data, comm)
+        elif suffix == ".xdmf":
+            from dolfinx.io import XDMFFile
+
+            with XDMFFile(comm, str(path), "r") as f:
+                m = f.read_mesh(name="mesh")
+            bundle = MeshBundle(m, bbox=_bbox(m))
+            _add_box_sides(bundle)
+        else:
+            raise CaseError(case_file, key, f"unsupported mesh format '{suffix}'", ".msh | .xdmf")
+    except CaseError:
+        raise
+    except Exception as exc:  # any reader failure is bad input, reported in one line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CaseError(case_file, key, f"cannot read mesh '{path}': {reason}", "a 2D triangle mesh (.msh, .xdmf)")
+    if bundle.mesh.topology.cell_type != dmesh.CellType.triangle:
+        raise CaseError(case_file, key, f"mesh '{path}' has {bundle.mesh.topology.cell_type.name} cells", "triangles")
+    return bundle

@@ -1,0 +1,281 @@
+"""Small-strain 2D continuum on DOLFINx with the stress supplied by a constitutive law.
+
+Weak form (plane strain/stress, thickness 1 m), for all admissible v:
+
+    R(u; v) = ∫ σ(ε(u)) · ε(v) dx − λ ( ∫ ρ g · v dx + Σ ∫ t · v ds ) = 0
+
+with Voigt ε(u) = (u_x,x, u_y,y, u_x,y + u_y,x). σ and the tangent C = ∂σ/∂ε live at the
+quadrature points (quadrature-element functions) and come from **one batched call** of
+``law.evaluate`` per Newton iteration over every local point. Newton: J(u) du = −R(u) with
+J = ∫ C ε(du) · ε(v) dx, solved by PETSc KSP (MUMPS LU, or CG + GAMG). A linear law
+converges after one solve. Runs unchanged under ``mpiexec -n N``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import dolfinx_solver  # noqa: F401
+import basix
+import basix.ufl
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from dolfinx.fem import petsc as fpetsc
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from coupling.errors import SolverDivergence
+from learned import ConstitutiveLaw
+
+
+@dataclass
+class Dirichlet:
+    """u_component = value on ``facets`` (dim 1) or on ``vertices`` (dim 0)."""
+
+    component: int
+    value: float
+    facets: np.ndarray | None = None
+    vertices: np.ndarray | None = None
+
+
+@dataclass
+class Traction:
+    """Traction t(x) [Pa] on ``facets``, a UFL-expression factory of the spatial coordinate."""
+
+    facets: np.ndarray
+    traction: Callable[[ufl.SpatialCoordinate], ufl.core.expr.Expr]
+
+
+@dataclass
+class SolveStats:
+    newton_iterations: list[int] = field(default_factory=list)  # per load step
+    residuals: list[list[float]] = field(default_factory=list)  # per load step, per iteration
+    time_law: float = 0.0
+    time_assembly: float = 0.0
+    time_solve: float = 0.0
+    ksp_iterations: int = 0
+
+    def as_dict(self) -> dict:
+        n = sum(self.newton_iterations)
+        return {
+            "newton_iterations": self.newton_iterations,
+            "newton_iterations_total": n,
+            "residual_history": self.residuals,
+            "ksp_iterations": self.ksp_iterations,
+            "time_law_s": self.time_law,
+            "time_assembly_s": self.time_assembly,
+            "time_solve_s": self.time_solve,
+            "time_per_newton_iteration_s": (self.time_law + self.time_assembly + self.time_solve) / max(n, 1),
+        }
+
+
+def voigt_strain(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+    """(ε_xx, ε_yy, γ_xy) of a 2D displacement."""
+    e = ufl.sym(ufl.grad(u))
+    return ufl.as_vector([e[0, 0], e[1, 1], 2 * e[0, 1]])
+
+
+class ContinuumProblem:
+    """Static equilibrium of a 2D body with a pluggable constitutive law."""
+
+    def __init__(
+        self,
+        mesh: dmesh.Mesh,
+        law: ConstitutiveLaw,
+        *,
+        degree: int = 2,
+        quadrature_degree: int | None = None,
+        density: float = 0.0,
+        gravity: Sequence[float] = (0.0, 0.0),
+        dirichlet: Sequence[Dirichlet] = (),
+        tractions: Sequence[Traction] = (),
+        linear_solver: str = "mumps",
+    ) -> None:
+        self.mesh, self.law, self.comm = mesh, law, mesh.comm
+        self.degree = degree
+        self.qdeg = quadrature_degree or 2 * degree
+        self.V = fem.functionspace(mesh, ("Lagrange", degree, (2,)))
+        self.u = fem.Function(self.V, name="displacement")
+        self.du = fem.Function(self.V)
+        self.load_factor = fem.Constant(mesh, PETSc.ScalarType(1.0))
+
+        # quadrature-point stress and tangent, filled by the law
+        cell = basix.CellType.triangle
+        self.q_points, _ = basix.make_quadrature(cell, self.qdeg)
+        Qs = basix.ufl.quadrature_element(cell, value_shape=(3,), scheme="default", degree=self.qdeg)
+        Qt = basix.ufl.quadrature_element(cell, value_shape=(3, 3), scheme="default", degree=self.qdeg)
+        self.Qs = fem.functionspace(mesh, Qs)
+        self.Qt = fem.functionspace(mesh, Qt)
+        self.stress_q = fem.Function(self.Qs, name="stress_qp")
+        self.tangent_q = fem.Function(self.Qt, name="tangent_qp")
+        n_cells = mesh.topology.index_map(2).size_local + mesh.topology.index_map(2).num_ghosts
+        self._cells = np.arange(n_cells, dtype=np.int32)
+        self._q_dofs = self.Qs.dofmap.list[self._cells].ravel()
+        self._strain_expr = fem.Expression(voigt_strain(self.u), self.q_points)
+        self.law_state = law.initial_state(len(self._q_dofs))
+
+        # forms
+        dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
+        v, w = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
+        x = ufl.SpatialCoordinate(mesh)
+        external = ufl.inner(fem.Constant(mesh, np.asarray(gravity, dtype=float)) * density, v) * dx
+        for i, t in enumerate(tractions):
+            tags = dmesh.meshtags(mesh, 1, np.sort(t.facets).astype(np.int32), np.full(len(t.facets), i + 1, np.int32))
+            ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
+            external += ufl.inner(t.traction(x), v) * ds(i + 1)
+        residual = ufl.inner(self.stress_q, voigt_strain(v)) * dx - self.load_factor * external
+        jacobian = ufl.inner(ufl.dot(self.tangent_q, voigt_strain(w)), voigt_strain(v)) * dx
+        self.F = fem.form(residual)
+        self.J = fem.form(jacobian)
+
+        # Dirichlet conditions, scaled by the load factor through their constants
+        self.bcs, self._bc_values = [], []
+        for d in dirichlet:
+            sub = self.V.sub(d.component)
+            if d.vertices is not None:
+                dofs = fem.locate_dofs_topological(sub, 0, d.vertices)
+            else:
+                dofs = fem.locate_dofs_topological(sub, 1, d.facets)
+            c = fem.Constant(mesh, PETSc.ScalarType(d.value))
+            self.bcs.append(fem.dirichletbc(c, dofs, sub))
+            self._bc_values.append((c, d.value))
+
+        self.A = fpetsc.create_matrix(self.J)
+        self.b = fpetsc.create_vector(self.V)
+        self.ksp = self._make_ksp(linear_solver)
+        self.stats = SolveStats()
+
+    # ------------------------------------------------------------------ pieces
+    @property
+    def num_dofs(self) -> int:
+        im = self.V.dofmap.index_map
+        return im.size_global * self.V.dofmap.index_map_bs
+
+    @property
+    def num_quadrature_points(self) -> int:
+        im = self.mesh.topology.index_map(2)
+        return im.size_global * len(self.q_points)
+
+    def _make_ksp(self, kind: str) -> PETSc.KSP:
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOperators(self.A)
+        if kind == "mumps":
+            ksp.setType("preonly")
+            ksp.getPC().setType("lu")
+            ksp.getPC().setFactorSolverType("mumps")
+        elif kind == "cg":
+            ksp.setType("cg")
+            ksp.getPC().setType("gamg")
+            ksp.setTolerances(rtol=1e-12, atol=1e-50, max_it=2000)
+            self.A.setNearNullSpace(self._rigid_body_modes())
+        else:
+            raise ValueError(f"linear_solver must be 'mumps' or 'cg', got {kind!r}")
+        return ksp
+
+    def _rigid_body_modes(self) -> PETSc.NullSpace:
+        """Translations and the in-plane rotation, the near-nullspace for GAMG."""
+        from dolfinx import la
+
+        x = self.V.tabulate_dof_coordinates()
+        modes = [fem.Function(self.V) for _ in range(3)]
+        modes[0].x.array.reshape(-1, 2)[:, 0] = 1.0
+        modes[1].x.array.reshape(-1, 2)[:, 1] = 1.0
+        rot = modes[2].x.array.reshape(-1, 2)
+        rot[:, 0], rot[:, 1] = -x[:, 1], x[:, 0]
+        la.orthonormalize([m.x for m in modes])
+        return PETSc.NullSpace().create(vectors=[m.x.petsc_vec for m in modes], comm=self.comm)
+
+    def strain_at_quadrature_points(self) -> np.ndarray:
+        """ε(u) at every local quadrature point, (n_points, 3), ordered like the stress dofs."""
+        return self._strain_expr.eval(self.mesh, self._cells).reshape(-1, 3)
+
+    def update_constitutive(self) -> None:
+        """One batched law call: σ and C at all local quadrature points."""
+        t0 = time.perf_counter()
+        response = self.law.evaluate(self.strain_at_quadrature_points(), self.law_state)
+        stress = np.asarray(response.stress, dtype=float)
+        tangent = np.asarray(response.tangent, dtype=float)
+        self.stress_q.x.array.reshape(-1, 3)[self._q_dofs] = stress
+        self.tangent_q.x.array.reshape(-1, 9)[self._q_dofs] = tangent.reshape(-1, 9)
+        self._trial_state = response.state
+        self.stats.time_law += time.perf_counter() - t0
+
+    def assemble_residual(self) -> float:
+        """b = −R(u) with the Dirichlet rows set to g − u; returns ‖b‖."""
+        t0 = time.perf_counter()
+        b = self.b
+        with b.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(b, self.F)
+        fpetsc.apply_lifting(b, [self.J], bcs=[self.bcs], x0=[self.u.x.petsc_vec], alpha=-1.0)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        fpetsc.set_bc(b, self.bcs, self.u.x.petsc_vec, -1.0)
+        b.scale(-1.0)
+        self.stats.time_assembly += time.perf_counter() - t0
+        return b.norm()
+
+    def assemble_jacobian(self) -> None:
+        t0 = time.perf_counter()
+        self.A.zeroEntries()
+        fpetsc.assemble_matrix(self.A, self.J, bcs=self.bcs)
+        self.A.assemble()
+        self.stats.time_assembly += time.perf_counter() - t0
+
+    def newton_update(self) -> None:
+        """Solve J du = b and set u ← u + du."""
+        t0 = time.perf_counter()
+        self.ksp.setOperators(self.A)
+        self.ksp.solve(self.b, self.du.x.petsc_vec)
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise SolverDivergence(f"linear solver failed (PETSc KSP reason {reason})")
+        self.stats.ksp_iterations += self.ksp.getIterationNumber()
+        self.du.x.scatter_forward()
+        self.u.x.array[:] += self.du.x.array
+        self.stats.time_solve += time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ driver
+    def solve(
+        self,
+        load_steps: int = 1,
+        rtol: float = 1e-8,
+        atol: float = 1e-10,
+        max_iterations: int = 25,
+        progress: Callable[[int, int, float], None] | None = None,
+    ) -> SolveStats:
+        """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
+
+        ``progress(step, iteration, residual)`` is called after every residual evaluation.
+        Raises :class:`SolverDivergence` when a step does not converge.
+        """
+        for step in range(1, load_steps + 1):
+            lam = step / load_steps
+            self.load_factor.value = lam
+            for c, value in self._bc_values:
+                c.value = lam * value
+            history: list[float] = []
+            for it in range(max_iterations + 1):
+                self.update_constitutive()
+                norm = self.assemble_residual()
+                if not np.isfinite(norm):
+                    raise SolverDivergence(f"load step {step}, Newton iteration {it}: residual is not finite")
+                history.append(norm)
+                if progress:
+                    progress(step, it, norm)
+                if norm <= max(atol, rtol * history[0]):
+                    break
+                if it == max_iterations:
+                    raise SolverDivergence(
+                        f"load step {step}: Newton did not converge in {max_iterations} iterations "
+                        f"(residual {norm:.3e}, started at {history[0]:.3e})"
+                    )
+                self.assemble_jacobian()
+                self.newton_update()
+            self.law_state = self._trial_state
+            self.stats.newton_iterations.append(len(history) - 1)
+            self.stats.residuals.append(history)
+        return self.stats

@@ -1,0 +1,76 @@
+"""Run a FEM case: build, solve, probe, write fields and plot."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from mpi4py import MPI
+
+from coupling.case.loader import Case
+from coupling.fem.build import build_problem
+from coupling.fem.fields import cell_stress, probe
+from coupling.fem.output import plot_deformed, write_fields
+from coupling.runner_context import RunContext
+
+
+def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+    spec = case.spec
+    t0 = time.perf_counter()
+    problem, bundle = build_problem(case, ctx.comm)
+    t_setup = time.perf_counter() - t0
+    ctx.stage_problem = problem  # lets a failed run still write its last state
+
+    steps = spec.fem.load_steps
+    with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
+        def report(step: int, it: int, residual: float) -> None:
+            bar.update(step - 1 + (1 if residual <= spec.fem.newton.rtol else 0.5),
+                       f"{case.name}: step {step}/{steps} it {it} |R|={residual:.2e}")
+
+        stats = problem.solve(steps, spec.fem.newton.rtol, spec.fem.newton.atol,
+                              spec.fem.newton.max_iterations, progress=report)
+        bar.update(steps)
+
+    stress, vm = cell_stress(problem)
+    results: dict[str, Any] = {}
+    if spec.probes:
+        values = probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
+        probes = {}
+        for p, value in zip(spec.probes, values):
+            entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity, "value": float(value)}
+            if p.reference is not None:
+                entry["reference"] = p.reference
+                entry["relative_error"] = abs(value - p.reference) / abs(p.reference)
+            probes[p.name] = entry
+        results["probes"] = probes
+    umax = np.abs(problem.u.x.array).max() if problem.u.x.array.size else 0.0
+    results["max_abs_displacement"] = ctx.comm.allreduce(float(umax), op=MPI.MAX)
+    n_own = bundle.mesh.topology.index_map(2).size_local
+    vm_own = vm.x.array[vm.function_space.dofmap.list[:n_own, 0]]
+    results["max_von_mises"] = ctx.comm.allreduce(float(vm_own.max()) if n_own else 0.0,
+                                                  op=MPI.MAX)
+
+    files = []
+    if ctx.rundir is not None and spec.output.fields:
+        write_fields(problem, ctx.rundir.file("fields.xdmf"), stress, vm)
+        files += ["fields.xdmf", "fields.h5"]
+    if ctx.rundir is not None and spec.output.plots:
+        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
+        results["plot_deformation_scale"] = scale
+        files.append("deformed.png")
+
+    solver = {
+        "kind": "fem",
+        "law": problem.law.describe(),
+        "degree": problem.degree,
+        "quadrature_degree": problem.qdeg,
+        "dofs": problem.num_dofs,
+        "cells": bundle.mesh.topology.index_map(2).size_global,
+        "quadrature_points": problem.num_quadrature_points,
+        "linear_solver": spec.fem.linear_solver,
+        "load_steps": steps,
+        "time_setup_s": t_setup,
+        **stats.as_dict(),
+    }
+    return {"results": results, "solver": solver, "files": files}

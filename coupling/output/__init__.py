@@ -1,0 +1,1 @@
+"""Run folders, summaries and progress reporting shared by every solver."""

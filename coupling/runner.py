@@ -1,0 +1,100 @@
+"""Run orchestration: case → solver runner → one published output folder with summary.json."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mpi4py import MPI
+
+from coupling.case.loader import Case, load_case
+from coupling.case.registry import runner_for
+from coupling.errors import SolverDivergence
+from coupling.output.provenance import versions
+from coupling.output.rundir import RunDirectory
+from coupling.runner_context import RunContext
+
+
+@dataclass
+class Result:
+    """What a run produced: the summary (as written to summary.json) and where it lies."""
+
+    summary: dict[str, Any]
+    out_dir: Path | None = None
+
+    @property
+    def status(self) -> str:
+        return self.summary["status"]
+
+    @property
+    def results(self) -> dict[str, Any]:
+        return self.summary["results"]
+
+
+class RunDiverged(SolverDivergence):
+    """Raised by :func:`run` after a diverged run was published with its last good state."""
+
+    def __init__(self, message: str, result: Result) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def run(
+    case: Case | str | Path,
+    out: str | Path | None = None,
+    *,
+    overrides: dict[str, Any] | list[str] | None = None,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    progress: bool = False,
+) -> Result:
+    """Run a case (a :class:`Case` or a path) and return its :class:`Result`.
+
+    With ``out`` the run writes one folder (summary.json, fields, plots), atomically.
+    Bad input raises :class:`coupling.CaseError`; a diverged solve publishes the last good
+    state and raises :class:`RunDiverged` (its ``.result`` holds the summary).
+    """
+    if not isinstance(case, Case):
+        case = load_case(case, overrides)
+    runner = runner_for(case.solver)
+    rundir = RunDirectory(out, comm) if out is not None else None
+    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    status, message, payload = "ok", "", {}
+    try:
+        payload = runner(case, ctx)
+    except SolverDivergence as exc:
+        status, message = "diverged", str(exc)
+        payload = ctx.extra.get("partial", {})
+    except BaseException:
+        if rundir is not None:
+            rundir.discard()
+        raise
+    summary = {
+        "status": status,
+        "message": message,
+        "case": {
+            "file": str(case.path) if case.path else None,
+            "name": case.name,
+            "title": case.spec.title,
+            "solver": case.solver,
+            "overrides": case.overrides,
+            "input": case.spec.model_dump(mode="json"),
+        },
+        "results": payload.get("results", {}),
+        "solver": {**payload.get("solver", {}), "mpi_ranks": comm.size},
+        "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},
+        "files": ["summary.json", *payload.get("files", [])],
+        "versions": versions(),
+    }
+    out_dir = None
+    if rundir is not None:
+        rundir.write_json("summary.json", summary)
+        out_dir = rundir.publish()
+    result = Result(summary, out_dir)
+    if status != "ok":
+        raise RunDiverged(message, result)
+    return result
