@@ -96,7 +96,7 @@ def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
             surfaces = gmsh.model.getEntities(2)
             gmsh.model.addPhysicalGroup(2, [s[1] for s in surfaces], 1, name="plate")
             named: dict[str, list[int]] = {"left": [], "bottom": [], "right": [], "top": [], "hole": []}
-            eps = 1e-8 * width
+            eps = 1e-5 * width  # OCC bounding boxes carry a small tolerance
             for dim, tag in gmsh.model.getEntities(1):
                 xmin, ymin, _, xmax, ymax, _ = gmsh.model.getBoundingBox(dim, tag)
                 if xmax < eps:
@@ -130,6 +130,34 @@ def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
     return _from_gmsh_data(data, comm)
 
 
+def _read_msh(comm: MPI.Comm, path: Path) -> MeshBundle:
+    """Read a gmsh file quietly on rank 0 and distribute it; reader errors reach every rank."""
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+
+    error = None
+    if comm.rank == 0:
+        gmsh.initialize(interruptible=False)
+        gmsh.option.setNumber("General.Terminal", 0)
+        try:
+            gmsh.merge(str(path))
+            if not gmsh.model.getEntities(2):
+                error = "no 2D elements"
+        except Exception as exc:  # gmsh raises plain Exception
+            error = str(exc).strip() or "unreadable"
+        if error:
+            gmsh.finalize()
+    error = comm.bcast(error, root=0)
+    if error:
+        raise ValueError(error)
+    try:
+        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2)
+    finally:
+        if comm.rank == 0:
+            gmsh.finalize()
+    return _from_gmsh_data(data, comm)
+
+
 def from_file(comm: MPI.Comm, path: Path, key: str, case_file: str | None) -> MeshBundle:
     """Read a triangle mesh from gmsh ``.msh`` or DOLFINx ``.xdmf``."""
     if not path.is_file():
@@ -137,10 +165,7 @@ def from_file(comm: MPI.Comm, path: Path, key: str, case_file: str | None) -> Me
     suffix = path.suffix.lower()
     try:
         if suffix == ".msh":
-            from dolfinx.io import gmsh as gmshio
-
-            data = gmshio.read_from_msh(str(path), comm, 0, gdim=2)
-            bundle = _from_gmsh_data(data, comm)
+            bundle = _read_msh(comm, path)
         elif suffix == ".xdmf":
             from dolfinx.io import XDMFFile
 
