@@ -56,3 +56,16 @@ def test_python_api_matches_cli(tmp_path):
     assert run_cli("run", str(CASES / "cantilever.toml"), "-o", str(out), "--set", "mesh.cells=[20,2]", "-q").returncode == 0
     cli = json.loads((out / "summary.json").read_text())["results"]["probes"]["tip_deflection"]["value"]
     assert api == cli
+
+
+def test_diverged_run_keeps_last_good_state(tmp_path):
+    out = tmp_path / "div"
+    r = run_cli("run", "cantilever", "-o", str(out), "-q", "--set", "mesh.cells=[20, 2]",
+                "--set", 'material={law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-5, exponent=0.3, plane="stress"}',
+                "--set", "fem.load_steps=2", "--set", "fem.newton.max_iterations=2")
+    assert r.returncode == 3, r.stderr
+    assert "did not converge" in r.stderr and "last good state" in r.stderr and "Traceback" not in r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "diverged"
+    assert summary["results"]["converged_load_factor"] < 1.0
+    assert (out / "fields.xdmf").exists()

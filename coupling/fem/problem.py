@@ -250,9 +250,12 @@ class ContinuumProblem:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
         ``progress(step, iteration, residual)`` is called after every residual evaluation.
-        Raises :class:`SolverDivergence` when a step does not converge.
+        Raises :class:`SolverDivergence` when a step does not converge, after restoring the
+        last converged state (``self.converged_load_factor`` says which).
         """
+        self.converged_load_factor = 0.0
         for step in range(1, load_steps + 1):
+            last_good = self.u.x.array.copy()
             lam = step / load_steps
             self.load_factor.value = lam
             for c, value in self._bc_values:
@@ -261,14 +264,18 @@ class ContinuumProblem:
             for it in range(max_iterations + 1):
                 self.update_constitutive()
                 norm = self.assemble_residual()
-                if not np.isfinite(norm):
-                    raise SolverDivergence(f"load step {step}, Newton iteration {it}: residual is not finite")
                 history.append(norm)
+                if not np.isfinite(norm):
+                    self._restore(last_good)
+                    self.stats.residuals.append(history)
+                    raise SolverDivergence(f"load step {step}, Newton iteration {it}: residual is not finite")
                 if progress:
                     progress(step, it, norm)
                 if norm <= max(atol, rtol * history[0]):
                     break
                 if it == max_iterations:
+                    self._restore(last_good)
+                    self.stats.residuals.append(history)
                     raise SolverDivergence(
                         f"load step {step}: Newton did not converge in {max_iterations} iterations "
                         f"(residual {norm:.3e}, started at {history[0]:.3e})"
@@ -276,6 +283,11 @@ class ContinuumProblem:
                 self.assemble_jacobian()
                 self.newton_update()
             self.law_state = self._trial_state
+            self.converged_load_factor = lam
             self.stats.newton_iterations.append(len(history) - 1)
             self.stats.residuals.append(history)
         return self.stats
+
+    def _restore(self, values: np.ndarray) -> None:
+        """Go back to a converged displacement (the stats keep the failed history)."""
+        self.u.x.array[:] = values

@@ -9,6 +9,7 @@ import numpy as np
 from mpi4py import MPI
 
 from coupling.case.loader import Case
+from coupling.errors import SolverDivergence
 from coupling.fem.build import build_problem
 from coupling.fem.fields import cell_stress, probe
 from coupling.fem.output import plot_deformed, write_fields
@@ -28,12 +29,23 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             bar.update(step - 1 + (1 if residual <= spec.fem.newton.rtol else 0.5),
                        f"{case.name}: step {step}/{steps} it {it} |R|={residual:.2e}")
 
-        stats = problem.solve(steps, spec.fem.newton.rtol, spec.fem.newton.atol,
-                              spec.fem.newton.max_iterations, progress=report)
+        try:
+            stats = problem.solve(steps, spec.fem.newton.rtol, spec.fem.newton.atol,
+                                  spec.fem.newton.max_iterations, progress=report)
+        except SolverDivergence:
+            # publish the last converged load step, then let the orchestrator report it
+            ctx.extra["partial"] = _finish(case, ctx, problem, bundle, problem.stats, t_setup)
+            raise
         bar.update(steps)
+    return _finish(case, ctx, problem, bundle, stats, t_setup)
 
+
+def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float) -> dict[str, Any]:
+    """Probes, fields and plots of the current (converged) state; the run's payload."""
+    spec = case.spec
+    steps = spec.fem.load_steps
     stress, vm = cell_stress(problem)
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"converged_load_factor": problem.converged_load_factor}
     if spec.probes:
         values = probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
         probes = {}
