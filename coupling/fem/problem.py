@@ -18,36 +18,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import dolfinx_solver  # noqa: F401
-import basix
-import basix.ufl
 import numpy as np
 import ufl
 from dolfinx import fem
-from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
-from mpi4py import MPI
 from petsc4py import PETSc
+
+from coupling.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
 
 from coupling.errors import SolverDivergence
 from learned import ConstitutiveLaw
-
-
-@dataclass
-class Dirichlet:
-    """u_component = value on ``facets`` (dim 1) or on ``vertices`` (dim 0)."""
-
-    component: int
-    value: float
-    facets: np.ndarray | None = None
-    vertices: np.ndarray | None = None
-
-
-@dataclass
-class Traction:
-    """Traction t(x) [Pa] on ``facets``, a UFL-expression factory of the spatial coordinate."""
-
-    facets: np.ndarray
-    traction: Callable[[ufl.SpatialCoordinate], ufl.core.expr.Expr]
 
 
 @dataclass
@@ -73,12 +53,6 @@ class SolveStats:
         }
 
 
-def voigt_strain(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
-    """(ε_xx, ε_yy, γ_xy) of a 2D displacement."""
-    e = ufl.sym(ufl.grad(u))
-    return ufl.as_vector([e[0, 0], e[1, 1], 2 * e[0, 1]])
-
-
 class ContinuumProblem:
     """Static equilibrium of a 2D body with a pluggable constitutive law."""
 
@@ -96,111 +70,51 @@ class ContinuumProblem:
         linear_solver: str = "mumps",
     ) -> None:
         self.mesh, self.law, self.comm = mesh, law, mesh.comm
-        self.degree = degree
-        self.qdeg = quadrature_degree or 2 * degree
-        self.V = fem.functionspace(mesh, ("Lagrange", degree, (2,)))
+        self.disc = disc = Discretisation(mesh, degree, quadrature_degree)
+        self.degree, self.qdeg, self.V = disc.degree, disc.qdeg, disc.V
         self.u = fem.Function(self.V, name="displacement")
         self.du = fem.Function(self.V)
         self.load_factor = fem.Constant(mesh, PETSc.ScalarType(1.0))
 
         # quadrature-point stress and tangent, filled by the law
-        cell = basix.CellType.triangle
-        self.q_points, _ = basix.make_quadrature(cell, self.qdeg)
-        Qs = basix.ufl.quadrature_element(cell, value_shape=(3,), scheme="default", degree=self.qdeg)
-        Qt = basix.ufl.quadrature_element(cell, value_shape=(3, 3), scheme="default", degree=self.qdeg)
-        self.Qs = fem.functionspace(mesh, Qs)
-        self.Qt = fem.functionspace(mesh, Qt)
-        self.stress_q = fem.Function(self.Qs, name="stress_qp")
-        self.tangent_q = fem.Function(self.Qt, name="tangent_qp")
-        n_cells = mesh.topology.index_map(2).size_local + mesh.topology.index_map(2).num_ghosts
-        self._cells = np.arange(n_cells, dtype=np.int32)
-        self._q_dofs = self.Qs.dofmap.list[self._cells].ravel()
-        self._strain_expr = fem.Expression(voigt_strain(self.u), self.q_points)
-        self.law_state = law.initial_state(len(self._q_dofs))
+        self.stress_q = fem.Function(disc.Qs, name="stress_qp")
+        self.tangent_q = fem.Function(disc.Qt, name="tangent_qp")
+        self._strain_expr = disc.strain_expression(self.u)
+        self.law_state = law.initial_state(len(disc.q_dofs))
 
-        # forms
-        dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
         v, w = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
-        x = ufl.SpatialCoordinate(mesh)
-        external = ufl.inner(fem.Constant(mesh, np.asarray(gravity, dtype=float)) * density, v) * dx
-        for i, t in enumerate(tractions):
-            tags = dmesh.meshtags(mesh, 1, np.sort(t.facets).astype(np.int32), np.full(len(t.facets), i + 1, np.int32))
-            ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
-            external += ufl.inner(t.traction(x), v) * ds(i + 1)
-        residual = ufl.inner(self.stress_q, voigt_strain(v)) * dx - self.load_factor * external
-        jacobian = ufl.inner(ufl.dot(self.tangent_q, voigt_strain(w)), voigt_strain(v)) * dx
+        external = disc.external_work(v, density, gravity, tractions)
+        residual = ufl.inner(self.stress_q, voigt_strain(v)) * disc.dx - self.load_factor * external
+        jacobian = ufl.inner(ufl.dot(self.tangent_q, voigt_strain(w)), voigt_strain(v)) * disc.dx
         self.F = fem.form(residual)
         self.J = fem.form(jacobian)
-
         # Dirichlet conditions, scaled by the load factor through their constants
-        self.bcs, self._bc_values = [], []
-        for d in dirichlet:
-            sub = self.V.sub(d.component)
-            if d.vertices is not None:
-                dofs = fem.locate_dofs_topological(sub, 0, d.vertices)
-            else:
-                dofs = fem.locate_dofs_topological(sub, 1, d.facets)
-            c = fem.Constant(mesh, PETSc.ScalarType(d.value))
-            self.bcs.append(fem.dirichletbc(c, dofs, sub))
-            self._bc_values.append((c, d.value))
+        self.bcs, self._bc_values = disc.dirichlet_bcs(dirichlet)
 
         self.A = fpetsc.create_matrix(self.J)
         self.b = fpetsc.create_vector(self.V)
-        self.ksp = self._make_ksp(linear_solver)
+        self.ksp = disc.make_ksp(self.A, linear_solver)
         self.stats = SolveStats()
 
     # ------------------------------------------------------------------ pieces
     @property
     def num_dofs(self) -> int:
-        im = self.V.dofmap.index_map
-        return im.size_global * self.V.dofmap.index_map_bs
+        return self.disc.num_dofs
 
     @property
     def num_quadrature_points(self) -> int:
-        im = self.mesh.topology.index_map(2)
-        return im.size_global * len(self.q_points)
-
-    def _make_ksp(self, kind: str) -> PETSc.KSP:
-        ksp = PETSc.KSP().create(self.comm)
-        ksp.setOperators(self.A)
-        if kind == "mumps":
-            ksp.setType("preonly")
-            ksp.getPC().setType("lu")
-            ksp.getPC().setFactorSolverType("mumps")
-        elif kind == "cg":
-            ksp.setType("cg")
-            ksp.getPC().setType("gamg")
-            ksp.setTolerances(rtol=1e-12, atol=1e-50, max_it=2000)
-            self.A.setNearNullSpace(self._rigid_body_modes())
-        else:
-            raise ValueError(f"linear_solver must be 'mumps' or 'cg', got {kind!r}")
-        return ksp
-
-    def _rigid_body_modes(self) -> PETSc.NullSpace:
-        """Translations and the in-plane rotation, the near-nullspace for GAMG."""
-        from dolfinx import la
-
-        x = self.V.tabulate_dof_coordinates()
-        modes = [fem.Function(self.V) for _ in range(3)]
-        modes[0].x.array.reshape(-1, 2)[:, 0] = 1.0
-        modes[1].x.array.reshape(-1, 2)[:, 1] = 1.0
-        rot = modes[2].x.array.reshape(-1, 2)
-        rot[:, 0], rot[:, 1] = -x[:, 1], x[:, 0]
-        la.orthonormalize([m.x for m in modes])
-        return PETSc.NullSpace().create(vectors=[m.x.petsc_vec for m in modes], comm=self.comm)
+        return self.disc.num_quadrature_points
 
     def strain_at_quadrature_points(self) -> np.ndarray:
         """ε(u) at every local quadrature point, (n_points, 3), ordered like the stress dofs."""
-        return self._strain_expr.eval(self.mesh, self._cells).reshape(-1, 3)
+        return self.disc.at_points(self._strain_expr)
 
     def update_constitutive(self) -> None:
         """One batched law call: σ and C at all local quadrature points."""
         t0 = time.perf_counter()
         response = self.law.evaluate(self.strain_at_quadrature_points(), self.law_state)
-        stress = np.asarray(response.stress, dtype=float)
-        tangent = np.asarray(response.tangent, dtype=float)
-        self.stress_q.x.array.reshape(-1, 3)[self._q_dofs] = stress
-        self.tangent_q.x.array.reshape(-1, 9)[self._q_dofs] = tangent.reshape(-1, 9)
+        self.disc.set_points(self.stress_q, np.asarray(response.stress, dtype=float))
+        self.disc.set_points(self.tangent_q, np.asarray(response.tangent, dtype=float).reshape(-1, 9))
         self._trial_state = response.state
         self.stats.time_law += time.perf_counter() - t0
 

@@ -1,0 +1,145 @@
+"""What every FEM solver of the continuum shares: spaces, quadrature points, loads, BCs, KSP.
+
+Displacements are vector Lagrange P_k; material quantities (strain, stress, tangent) live in
+quadrature-element spaces whose points are the quadrature points of ``dx`` — so a law (or a
+projection onto a learned manifold) is evaluated exactly where the forms integrate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import dolfinx_solver  # noqa: F401
+import basix
+import basix.ufl
+import numpy as np
+import ufl
+from dolfinx import fem, la
+from dolfinx import mesh as dmesh
+from petsc4py import PETSc
+
+
+@dataclass
+class Dirichlet:
+    """u_component = value on ``facets`` (dim 1) or on ``vertices`` (dim 0)."""
+
+    component: int
+    value: float
+    facets: np.ndarray | None = None
+    vertices: np.ndarray | None = None
+
+
+@dataclass
+class Traction:
+    """Traction t(x) [Pa] on ``facets``, a UFL-expression factory of the spatial coordinate."""
+
+    facets: np.ndarray
+    traction: Callable[[ufl.SpatialCoordinate], ufl.core.expr.Expr]
+
+
+def voigt_strain(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
+    """(ε_xx, ε_yy, γ_xy) of a 2D displacement."""
+    e = ufl.sym(ufl.grad(u))
+    return ufl.as_vector([e[0, 0], e[1, 1], 2 * e[0, 1]])
+
+
+class Discretisation:
+    """P_k displacement space, quadrature spaces and load/BC forms on one mesh."""
+
+    def __init__(self, mesh: dmesh.Mesh, degree: int = 2, quadrature_degree: int | None = None) -> None:
+        self.mesh, self.comm = mesh, mesh.comm
+        self.degree = degree
+        self.qdeg = quadrature_degree or 2 * degree
+        self.V = fem.functionspace(mesh, ("Lagrange", degree, (2,)))
+        cell = basix.CellType.triangle
+        self.q_points, self.q_weights = basix.make_quadrature(cell, self.qdeg)
+        self.Qs = fem.functionspace(mesh, basix.ufl.quadrature_element(cell, value_shape=(3,), scheme="default", degree=self.qdeg))
+        self.Qt = fem.functionspace(mesh, basix.ufl.quadrature_element(cell, value_shape=(3, 3), scheme="default", degree=self.qdeg))
+        imap = mesh.topology.index_map(2)
+        self.cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        self.n_owned_points = imap.size_local * len(self.q_points)
+        self.q_dofs = self.Qs.dofmap.list[self.cells].ravel()
+        self.dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
+
+    # ------------------------------------------------------------------ quadrature data
+    def strain_expression(self, u: fem.Function) -> fem.Expression:
+        return fem.Expression(voigt_strain(u), self.q_points)
+
+    def at_points(self, expr: fem.Expression) -> np.ndarray:
+        """Evaluate a Voigt-vector expression at every local quadrature point, (n, 3)."""
+        return expr.eval(self.mesh, self.cells).reshape(-1, 3)
+
+    def set_points(self, f: fem.Function, values: np.ndarray) -> None:
+        """Fill a quadrature function from (n, k) values ordered like :meth:`at_points`."""
+        bs = f.function_space.dofmap.index_map_bs
+        f.x.array.reshape(-1, bs)[self.q_dofs] = np.asarray(values, dtype=float).reshape(len(self.q_dofs), bs)
+
+    def point_values(self, f: fem.Function) -> np.ndarray:
+        """Values of a quadrature function, (n, k) ordered like :meth:`at_points`."""
+        bs = f.function_space.dofmap.index_map_bs
+        return f.x.array.reshape(-1, bs)[self.q_dofs]
+
+    @property
+    def num_dofs(self) -> int:
+        return self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs
+
+    @property
+    def num_quadrature_points(self) -> int:
+        return self.mesh.topology.index_map(2).size_global * len(self.q_points)
+
+    # ------------------------------------------------------------------ loads and BCs
+    def external_work(self, v, density: float, gravity: Sequence[float], tractions: Sequence[Traction]):
+        """f(v) = ∫ ρ g · v dx + Σ ∫ t · v ds."""
+        mesh = self.mesh
+        x = ufl.SpatialCoordinate(mesh)
+        work = ufl.inner(fem.Constant(mesh, np.asarray(gravity, dtype=float)) * density, v) * self.dx
+        for i, t in enumerate(tractions):
+            facets = np.sort(t.facets).astype(np.int32)
+            tags = dmesh.meshtags(mesh, 1, facets, np.full(len(facets), i + 1, np.int32))
+            ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
+            work += ufl.inner(t.traction(x), v) * ds(i + 1)
+        return work
+
+    def dirichlet_bcs(self, dirichlet: Sequence[Dirichlet], homogeneous: bool = False):
+        """DirichletBC objects and their (Constant, value) pairs for load scaling."""
+        bcs, values = [], []
+        for d in dirichlet:
+            sub = self.V.sub(d.component)
+            if d.vertices is not None:
+                dofs = fem.locate_dofs_topological(sub, 0, d.vertices)
+            else:
+                dofs = fem.locate_dofs_topological(sub, 1, d.facets)
+            c = fem.Constant(self.mesh, PETSc.ScalarType(0.0 if homogeneous else d.value))
+            bcs.append(fem.dirichletbc(c, dofs, sub))
+            values.append((c, d.value))
+        return bcs, values
+
+    # ------------------------------------------------------------------ linear solver
+    def make_ksp(self, A: PETSc.Mat, kind: str = "mumps") -> PETSc.KSP:
+        """MUMPS LU, or CG + GAMG with the rigid-body near-nullspace."""
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOperators(A)
+        if kind == "mumps":
+            ksp.setType("preonly")
+            ksp.getPC().setType("lu")
+            ksp.getPC().setFactorSolverType("mumps")
+        elif kind == "cg":
+            ksp.setType("cg")
+            ksp.getPC().setType("gamg")
+            ksp.setTolerances(rtol=1e-12, atol=1e-50, max_it=2000)
+            A.setNearNullSpace(self.rigid_body_modes())
+        else:
+            raise ValueError(f"linear_solver must be 'mumps' or 'cg', got {kind!r}")
+        return ksp
+
+    def rigid_body_modes(self) -> PETSc.NullSpace:
+        """Translations and the in-plane rotation, the near-nullspace for GAMG."""
+        x = self.V.tabulate_dof_coordinates()
+        modes = [fem.Function(self.V) for _ in range(3)]
+        modes[0].x.array.reshape(-1, 2)[:, 0] = 1.0
+        modes[1].x.array.reshape(-1, 2)[:, 1] = 1.0
+        rot = modes[2].x.array.reshape(-1, 2)
+        rot[:, 0], rot[:, 1] = -x[:, 1], x[:, 0]
+        la.orthonormalize([m.x for m in modes])
+        return PETSc.NullSpace().create(vectors=[m.x.petsc_vec for m in modes], comm=self.comm)
