@@ -57,8 +57,9 @@ class Discretisation:
         self.Qs = fem.functionspace(mesh, basix.ufl.quadrature_element(cell, value_shape=(3,), scheme="default", degree=self.qdeg))
         self.Qt = fem.functionspace(mesh, basix.ufl.quadrature_element(cell, value_shape=(3, 3), scheme="default", degree=self.qdeg))
         imap = mesh.topology.index_map(2)
-        self.cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-        self.n_owned_points = imap.size_local * len(self.q_points)
+        # material data lives on the owned cells' points; ghosts are filled by scatter
+        self.cells = np.arange(imap.size_local, dtype=np.int32)
+        self.n_points = imap.size_local * len(self.q_points)
         self.q_dofs = self.Qs.dofmap.list[self.cells].ravel()
         self.dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": self.qdeg, "quadrature_scheme": "default"})
 
@@ -67,16 +68,17 @@ class Discretisation:
         return fem.Expression(voigt_strain(u), self.q_points)
 
     def at_points(self, expr: fem.Expression) -> np.ndarray:
-        """Evaluate a Voigt-vector expression at every local quadrature point, (n, 3)."""
+        """Evaluate a Voigt-vector expression at the owned quadrature points, (n, 3)."""
         return expr.eval(self.mesh, self.cells).reshape(-1, 3)
 
     def set_points(self, f: fem.Function, values: np.ndarray) -> None:
-        """Fill a quadrature function from (n, k) values ordered like :meth:`at_points`."""
+        """Fill a quadrature function from (n, k) owned-point values; ghosts by scatter."""
         bs = f.function_space.dofmap.index_map_bs
         f.x.array.reshape(-1, bs)[self.q_dofs] = np.asarray(values, dtype=float).reshape(len(self.q_dofs), bs)
+        f.x.scatter_forward()
 
     def point_values(self, f: fem.Function) -> np.ndarray:
-        """Values of a quadrature function, (n, k) ordered like :meth:`at_points`."""
+        """Values of a quadrature function at the owned points, (n, k)."""
         bs = f.function_space.dofmap.index_map_bs
         return f.x.array.reshape(-1, bs)[self.q_dofs]
 

@@ -1,0 +1,69 @@
+"""Projections of mechanical states (ε, σ) onto material data, in the metric of design.md §4:
+
+    d²((ε, σ), (e, s)) = ½ |ε − e|²_C + ½ |σ − s|²_{C⁻¹}
+
+* :class:`NearestDataProjector` — the classical discrete data set (Kirchdoerfer & Ortiz 2016):
+  the nearest data point, found by a KD-tree in metric coordinates (Lᵀε, L⁻¹σ), C = L Lᵀ.
+* :class:`LawProjector` — a continuous manifold {(e, f(e))} of any law (analytic or learned),
+  by batched Gauss–Newton (``learned.projection``).
+* :class:`ExactLinearProjector` — closed form for a linear law σ = D e:
+  (C + D C⁻¹ D) e = C ε + D C⁻¹ σ. A reference for tests.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+class Projector(Protocol):
+    def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Material states (e, s) nearest to the mechanical states (ε, σ), each (n, 3)."""
+
+
+def metric_coordinates(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices (A, B) with |ε|²_C = |A ε|², |σ|²_{C⁻¹} = |B σ|² (A = Lᵀ, B = L⁻¹)."""
+    L = np.linalg.cholesky(np.asarray(C, dtype=float))
+    return L.T, np.linalg.inv(L)
+
+
+class NearestDataProjector:
+    """Nearest point of a discrete data set {(ε_i, σ_i)} in the C-metric (KD-tree)."""
+
+    def __init__(self, strain: np.ndarray, stress: np.ndarray, C: np.ndarray) -> None:
+        self.strain, self.stress = np.asarray(strain, float), np.asarray(stress, float)
+        self.A, self.B = metric_coordinates(C)
+        self.tree = cKDTree(np.hstack([self.strain @ self.A.T, self.stress @ self.B.T]))
+
+    def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, idx = self.tree.query(np.hstack([strain @ self.A.T, stress @ self.B.T]), workers=-1)
+        return self.strain[idx], self.stress[idx]
+
+
+class ExactLinearProjector:
+    """Projection onto σ = D e in closed form."""
+
+    def __init__(self, D: np.ndarray, C: np.ndarray) -> None:
+        Cinv = np.linalg.inv(C)
+        self.D = np.asarray(D, float)
+        self.M = np.linalg.inv(C + self.D @ Cinv @ self.D)
+        self.P, self.Q = C, self.D @ Cinv
+
+    def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        e = (strain @ self.P.T + stress @ self.Q.T) @ self.M.T
+        return e, e @ self.D.T
+
+
+class LawProjector:
+    """Projection onto the manifold {(e, law(e))} of a ConstitutiveLaw by Gauss–Newton."""
+
+    def __init__(self, law, C: np.ndarray, **options) -> None:
+        self.law, self.C, self.options = law, np.asarray(C, float), options
+
+    def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from learned.projection import project
+
+        out = project(self.law, strain, stress, self.C, **self.options)
+        return np.asarray(out[0], float), np.asarray(out[1], float)
