@@ -53,6 +53,13 @@ class SolveStats:
         }
 
 
+def _numpy(x) -> np.ndarray:
+    """A float64 numpy view of a numpy array or a torch tensor (copied to the host)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
 class ContinuumProblem:
     """Static equilibrium of a 2D body with a pluggable constitutive law."""
 
@@ -112,9 +119,15 @@ class ContinuumProblem:
     def update_constitutive(self) -> None:
         """One batched law call: σ and C at all local quadrature points."""
         t0 = time.perf_counter()
-        response = self.law.evaluate(self.strain_at_quadrature_points(), self.law_state)
-        self.disc.set_points(self.stress_q, np.asarray(response.stress, dtype=float))
-        self.disc.set_points(self.tangent_q, np.asarray(response.tangent, dtype=float).reshape(-1, 9))
+        strain = self.strain_at_quadrature_points()
+        device = getattr(self.law, "device", None)
+        if device is not None:  # a torch law: the points go to its device in one transfer
+            import torch
+
+            strain = torch.as_tensor(strain, dtype=torch.float64, device=device)
+        response = self.law.evaluate(strain, self.law_state)
+        self.disc.set_points(self.stress_q, _numpy(response.stress))
+        self.disc.set_points(self.tangent_q, _numpy(response.tangent).reshape(-1, 9))
         self._trial_state = response.state
         self.stats.time_law += time.perf_counter() - t0
 
