@@ -35,21 +35,29 @@ class SolveStats:
     newton_iterations: list[int] = field(default_factory=list)  # per load step
     residuals: list[list[float]] = field(default_factory=list)  # per load step, per iteration
     time_law: float = 0.0
-    time_assembly: float = 0.0
+    time_residual: float = 0.0
+    time_jacobian: float = 0.0
     time_solve: float = 0.0
+    law_calls: int = 0
     ksp_iterations: int = 0
 
     def as_dict(self) -> dict:
-        n = sum(self.newton_iterations)
+        n = max(sum(self.newton_iterations), 1)
+        calls = max(self.law_calls, 1)
+        # one full Newton iteration = law call + residual + Jacobian + linear solve
+        per_iteration = (self.time_law + self.time_residual) / calls + (self.time_jacobian + self.time_solve) / n
         return {
             "newton_iterations": self.newton_iterations,
-            "newton_iterations_total": n,
+            "newton_iterations_total": sum(self.newton_iterations),
+            "law_calls": self.law_calls,
             "residual_history": self.residuals,
             "ksp_iterations": self.ksp_iterations,
             "time_law_s": self.time_law,
-            "time_assembly_s": self.time_assembly,
+            "time_residual_s": self.time_residual,
+            "time_jacobian_s": self.time_jacobian,
             "time_solve_s": self.time_solve,
-            "time_per_newton_iteration_s": (self.time_law + self.time_assembly + self.time_solve) / max(n, 1),
+            "time_law_per_call_s": self.time_law / calls,
+            "time_per_newton_iteration_s": per_iteration,
         }
 
 
@@ -129,6 +137,7 @@ class ContinuumProblem:
         self.disc.set_points(self.stress_q, _numpy(response.stress))
         self.disc.set_points(self.tangent_q, _numpy(response.tangent).reshape(-1, 9))
         self._trial_state = response.state
+        self.stats.law_calls += 1
         self.stats.time_law += time.perf_counter() - t0
 
     def assemble_residual(self) -> float:
@@ -142,7 +151,7 @@ class ContinuumProblem:
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         fpetsc.set_bc(b, self.bcs, self.u.x.petsc_vec, -1.0)
         b.scale(-1.0)
-        self.stats.time_assembly += time.perf_counter() - t0
+        self.stats.time_residual += time.perf_counter() - t0
         return b.norm()
 
     def assemble_jacobian(self) -> None:
@@ -150,7 +159,7 @@ class ContinuumProblem:
         self.A.zeroEntries()
         fpetsc.assemble_matrix(self.A, self.J, bcs=self.bcs)
         self.A.assemble()
-        self.stats.time_assembly += time.perf_counter() - t0
+        self.stats.time_jacobian += time.perf_counter() - t0
 
     def newton_update(self) -> None:
         """Solve J du = b and set u ← u + du."""
