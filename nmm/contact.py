@@ -1,0 +1,141 @@
+"""Contact across joints: penalty springs with the open–close iteration (as in DDA).
+
+Along each joint, Gauss points x_g carry the jump g = u⁺ − u⁻ = G u (⁺: left of the joint
+direction, normal n from − to +, tangent t along the joint). Per point the state is
+
+* open    (g_n k_n > T):            no spring
+* stick   (|k_s g_t| ≤ τ_max):      normal spring k_n n⊗n and shear spring k_s t⊗t
+* slide   (|k_s g_t| > τ_max):      normal spring, friction traction −τ_max s t as a load
+                                      (s: sliding direction)
+
+with σ_n = −k_n g_n > 0 in compression and τ_max from the joint law,
+``law.evaluate(σ_n, slip=|g_t|, slip_rate)``; T (tensile strength) and the cohesion act
+until a point first opens or slides (then the joint there is broken). After every linear
+solve the states are updated; the Newton loop ends only when no state changes
+(open–close convergence). k_n [Pa/m] defaults to 100 E_ref / h, k_s = k_n / 2.5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from nmm.boundary import split_on_mesh
+from nmm.discontinuity import Joint
+
+OPEN, STICK, SLIDE = 0, 1, 2
+
+
+class JointContact:
+    """Contact points of all joints of a model."""
+
+    def __init__(self, model, joints: list[Joint], kn_factor: float = 100.0) -> None:
+        self.model = model
+        G, dofs, w, n, t, kn, ks, jid = [], [], [], [], [], [], [], []
+        for j, joint in enumerate(joints):
+            for a, b in joint.segments:
+                d = (b - a) / np.linalg.norm(b - a)
+                nrm = np.array([-d[1], d[0]])
+                qp = split_on_mesh(model.man, a, b, nrm, model.order + 2)
+                qm = split_on_mesh(model.man, a, b, -nrm, model.order + 2)
+                if len(qp.x) != len(qm.x) or not np.allclose(qp.x, qm.x):
+                    raise RuntimeError("joint quadrature mismatch between the two faces")
+                _, Np, dp = model.point_matrices(qp.x, qp.elem)
+                _, Nm, dm = model.point_matrices(qm.x, qm.elem)
+                G.append(np.concatenate([Np, -Nm], axis=2))
+                dofs.append(np.concatenate([dp, dm], axis=1))
+                w.append(qp.w)
+                n.append(np.tile(nrm, (len(qp.w), 1)))
+                t.append(np.tile(d, (len(qp.w), 1)))
+                h = model._h_elem(qp.elem)
+                k = joint.kn if joint.kn is not None else kn_factor * model.E_ref / h
+                k = np.broadcast_to(np.asarray(k, float), h.shape)
+                kn.append(k)
+                ks.append(np.broadcast_to(np.asarray(joint.ks, float), h.shape) if joint.ks is not None else k / 2.5)
+                jid.append(np.full(len(h), j))
+        cat = lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape)  # noqa: E731
+        nd2 = 2 * model.asm.dofs.shape[1]
+        self.G, self.dofs = cat(G, (0, 2, nd2)), cat(dofs, (0, nd2)).astype(np.int64)
+        self.w, self.n, self.t = cat(w, (0,)), cat(n, (0, 2)), cat(t, (0, 2))
+        self.kn, self.ks, self.jid = cat(kn, (0,)), cat(ks, (0,)), cat(jid, (0,)).astype(np.int64)
+        self.joints = joints
+        m = len(self.w)
+        self.state = np.full(m, STICK)  # joints start closed and locked
+        self.broken = np.zeros(m, bool)
+        self.sigma_n = np.zeros(m)
+        self.tau = np.zeros(m)
+        self.slip_rate = np.zeros(m)
+        self.gt0 = np.zeros(m)  # slip at which a stick point locked (anchor of the shear spring)
+        self.sdir = np.zeros(m)  # sliding direction (sign of the slip increment)
+
+    def pattern(self) -> tuple[np.ndarray, np.ndarray]:
+        nd = self.dofs.shape[1]
+        return np.repeat(self.dofs, nd, axis=1).ravel(), np.tile(self.dofs, (1, nd)).ravel()
+
+    def jumps(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normal opening g_n and tangential slip g_t [m] at the contact points."""
+        g = np.einsum("nij,nj->ni", self.G, u[self.dofs])
+        return (g * self.n).sum(1), (g * self.t).sum(1)
+
+    def _strength(self, sigma_n: np.ndarray, slip: np.ndarray) -> np.ndarray:
+        tau = np.zeros(len(sigma_n))
+        for j, joint in enumerate(self.joints):
+            sel = self.jid == j
+            if joint.law is None:
+                continue
+            r = joint.law.evaluate(sigma_n[sel], slip[sel], self.slip_rate[sel])
+            tau[sel] = np.asarray(r.strength) - joint.law.cohesion * self.broken[sel]
+        return np.maximum(tau, 0.0)
+
+    def _tension(self) -> np.ndarray:
+        T = np.array([j.law.tensile_strength if j.law is not None else 0.0 for j in self.joints])
+        return np.where(self.broken, 0.0, T[self.jid]) if len(self.jid) else np.zeros(0)
+
+    def update_states(self, u: np.ndarray) -> bool:
+        """Open–close update at u; True when any state changed.
+
+        stick → slide when |k_s (g_t − g_t0)| > τ_max; slide → stick when the slip
+        increment reverses by more than τ_max/(2 k_s) (a hysteresis band against chatter); the shear spring acts on g_t − g_t0 (g_t0: slip when locked).
+        """
+        gn, gt = self.jumps(u)
+        sn = -self.kn * gn
+        closed = sn >= -self._tension()
+        tau_max = self._strength(np.maximum(sn, 0.0), np.abs(gt))
+        inc = gt - self.gt0
+        new = np.full(len(gn), OPEN)
+        was_slide = self.state == SLIDE
+        to_slide = closed & ~was_slide & (np.abs(self.ks * inc) > tau_max)
+        keep_slide = closed & was_slide & (inc * self.sdir >= -0.5 * tau_max / self.ks)
+        new[closed] = STICK
+        new[to_slide | keep_slide] = SLIDE
+        self.sdir = np.where(to_slide, np.sign(inc), self.sdir)
+        # anchors: sliding and open points follow the slip; locking points keep it
+        self.gt0 = np.where(new != STICK, gt, self.gt0)
+        changed = bool(np.any(new != self.state))
+        self.broken |= new != STICK
+        self.state, self.sigma_n, self.tau = new, np.where(new == OPEN, 0.0, sn), tau_max
+        return changed
+
+    def linearise(self, u: np.ndarray):
+        """(K_c as csr, friction load f_c, block values) for the current states."""
+        closed = (self.state != OPEN) * self.w
+        stick = (self.state == STICK) * self.w
+        Gn = np.einsum("nid,ni->nd", self.G, self.n)
+        Gt = np.einsum("nid,ni->nd", self.G, self.t)
+        blocks = (closed * self.kn)[:, None, None] * Gn[:, :, None] * Gn[:, None, :]
+        blocks += (stick * self.ks)[:, None, None] * Gt[:, :, None] * Gt[:, None, :]
+        slide = (self.state == SLIDE) * self.w
+        fvals = (-(slide * self.tau * self.sdir) + stick * self.ks * self.gt0)[:, None] * Gt
+        ndof = self.model.ndof
+        fc = np.bincount(self.dofs.ravel(), fvals.ravel(), minlength=ndof)
+        r, c = self.pattern()
+        Kc = csr_matrix((blocks.ravel(), (r, c)), shape=(ndof, ndof))
+        return Kc, fc, blocks.ravel()
+
+    def summary(self) -> dict:
+        return {
+            "points": int(len(self.w)),
+            "open": int((self.state == OPEN).sum()),
+            "stick": int((self.state == STICK).sum()),
+            "slide": int((self.state == SLIDE).sum()),
+        }

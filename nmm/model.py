@@ -1,0 +1,243 @@
+"""The NMM model: domain + cover mesh + discontinuities + law + order → a solvable system.
+
+Order-1 covers make the global system singular: P1 partition of unity × linear cover
+functions are linearly dependent (Σ_i w_i (x − x_i) = 0 and Σ_i w_i [y_i(x − x_i) −
+x_i(y − y_i)] = 0 on every element: 3 null modes per scalar field and connected piece,
+and more where cut pieces touch through a single cover). We write the cover functions in
+scaled local coordinates ξ = (x − x_i)/h_i, η = (y − y_i)/h_i and add a small diagonal
+stabilisation δ·K_aa on the linear dofs (b_i, c_i), K_aa being the stiffness diagonal of
+the cover's constant dof (δ = ``stabilisation``, 1e-8 by default). The null modes carry no
+displacement, so they do not change u(x); a linear field (b = c = 0) stays an exact
+solution, so the patch test holds to round-off; elsewhere the bias is O(δ).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from learned import ConstitutiveLaw
+from nmm.approximation import element_dofs, n_functions, shape_functions, strain_matrix, value_matrix
+from nmm.assembly import MPI, Assembler
+from nmm.boundary import DirichletBC, PointConstraint, PointLoad, Traction, boundary_quadrature, eval_value
+from nmm.covers import build_manifold
+from nmm.discontinuity import Crack, Joint, validate_discontinuities
+from nmm.errors import InputError
+from nmm.geometry import Domain
+from nmm.mesh import CoverMesh
+
+
+class ManifoldModel:
+    """A 2D NMM model (unit thickness, SI units).
+
+    domain     : :class:`Domain` (or an (n,2) outer polygon)
+    mesh       : :class:`CoverMesh`, the mathematical cover mesh (need not conform)
+    cracks     : traction-free :class:`Crack` polylines
+    joints     : :class:`Joint` polylines with contact and a joint law
+    law        : a ``learned.ConstitutiveLaw`` (plane strain/stress is the law's)
+    order      : cover function order, 0 (constant) or 1 (linear)
+    density    : ρ [kg/m³] for mass and gravity
+    penalty    : β, Nitsche parameter α = β E_ref / h (point springs β E_ref)
+    """
+
+    def __init__(
+        self,
+        domain: Domain | np.ndarray,
+        mesh: CoverMesh,
+        cracks: Sequence[Crack] = (),
+        joints: Sequence[Joint] = (),
+        law: ConstitutiveLaw | None = None,
+        order: int = 1,
+        density: float = 0.0,
+        penalty: float = 100.0,
+        stabilisation: float = 1e-8,
+        comm: MPI.Comm = MPI.COMM_WORLD,
+    ) -> None:
+        t0 = time.perf_counter()
+        self.domain = domain if isinstance(domain, Domain) else Domain(np.asarray(domain, float))
+        if not isinstance(mesh, CoverMesh):
+            raise InputError("mesh", type(mesh).__name__, "an nmm.CoverMesh")
+        if not isinstance(law, ConstitutiveLaw):
+            raise InputError("material.law", type(law).__name__, "a learned.ConstitutiveLaw")
+        self.nf = n_functions(order)
+        if not density >= 0:
+            raise InputError("density", repr(density), "a density >= 0 kg/m^3")
+        lo, hi = mesh.points.min(axis=0), mesh.points.max(axis=0)
+        dlo, dhi = self.domain.bbox[:2], self.domain.bbox[2:]
+        tol = 1e-9 * self.domain.size
+        if np.any(dlo < lo - tol) or np.any(dhi > hi + tol):
+            raise InputError("mesh", "the cover mesh does not cover the domain", "a mesh whose triangles cover the domain")
+        self.cracks = validate_discontinuities(list(cracks), self.domain, "cracks")
+        self.joints = validate_discontinuities(list(joints), self.domain, "joints")
+        self.mesh, self.law, self.order = mesh, law, order
+        self.density, self.penalty, self.stabilisation = float(density), float(penalty), float(stabilisation)
+        self.comm = comm
+        self.man = build_manifold(self.domain, mesh, [*self.cracks, *self.joints])
+        covered = self.man.elem_area().sum()
+        if abs(covered - self.domain.area) > 1e-8 * self.domain.area:
+            raise InputError("mesh", f"covers {covered:.6g} m^2 of a {self.domain.area:.6g} m^2 domain", "a mesh whose triangles cover the domain")
+        self.asm = Assembler(self.man, order, comm)
+        self.C_ref = np.asarray(law.reference_stiffness(), float)
+        self.E_ref = float(np.max(np.abs(np.diag(self.C_ref))))
+        self.bcs: list = []
+        self.contact = None
+        if self.joints:
+            from nmm.contact import JointContact
+
+            self.contact = JointContact(self, self.joints)
+        self.body_force: np.ndarray | None = None
+        self.timings = {"covers": time.perf_counter() - t0}
+
+    # ------------------------------------------------------------------ inputs
+    @property
+    def ndof(self) -> int:
+        return self.asm.ndof
+
+    def add(self, *items) -> "ManifoldModel":
+        """Add boundary conditions / loads (DirichletBC, PointConstraint, Traction, PointLoad)."""
+        for it in items:
+            if not isinstance(it, (DirichletBC, PointConstraint, Traction, PointLoad)):
+                raise InputError("boundary", type(it).__name__, "DirichletBC, PointConstraint, Traction or PointLoad")
+            self.bcs.append(it)
+        return self
+
+    def set_body_force(self, b: Sequence[float] | None = None, gravity: Sequence[float] | None = None) -> None:
+        """Body force b [N/m³] (constant vector), or gravity g [m/s²] times the density."""
+        v = np.zeros(2)
+        if b is not None:
+            v += np.asarray(b, float)
+        if gravity is not None:
+            v += self.density * np.asarray(gravity, float)
+        self.body_force = v
+
+    # ------------------------------------------------------------------ point data
+    def point_matrices(self, x: np.ndarray, elem: np.ndarray | None = None):
+        """(elem, Nmat (n,2,nd), dofs (n,nd)) at points x (n,2); raises for points outside Ω."""
+        x = np.atleast_2d(np.asarray(x, float))
+        if elem is None:
+            elem = self.man.locate(x)
+        if np.any(elem < 0):
+            raise InputError("point", f"{x[np.flatnonzero(elem < 0)[0]].tolist()} is outside the domain", "points inside the domain")
+        N, _ = shape_functions(self.man, self.order, x, elem)
+        return elem, value_matrix(N), element_dofs(self.man, self.order)[elem]
+
+    def _h_elem(self, elem: np.ndarray) -> np.ndarray:
+        return np.sqrt(2 * self.mesh.area[self.man.elem_tri[elem]])
+
+    # ------------------------------------------------------------------ linear terms
+    def linear_terms(self) -> tuple[list, np.ndarray]:
+        """Penalty blocks [(dofs (n,m), mats (n,m,m))] and loads F_ext (global, N)."""
+        blocks, F = [], np.zeros(self.ndof)
+        self.nitsche = []  # consistency terms −∫ v·S σ(u) n, evaluated with the law
+        ng = self.order + 2
+        for k, bc in enumerate(self.bcs):
+            key = f"boundary[{k}]"
+            if isinstance(bc, (DirichletBC, Traction)):
+                q = boundary_quadrature(self.man, self.domain, bc.where, ng, key + ".where")
+                _, Nm, dofs = self.point_matrices(q.x, q.elem)
+            if isinstance(bc, DirichletBC):
+                alpha = self.penalty * self.E_ref / self._h_elem(q.elem) * q.w
+                _, dN = shape_functions(self.man, self.order, q.x, q.elem)
+                B = strain_matrix(dN)
+                Pn = traction_operator(q.normal)  # (n,2,3): t = P_n σ
+                G = np.einsum("nij,jk,nkd->nid", Pn, self.C_ref, B)  # σ_ref(v)·n (n,2,nd)
+                mask = np.array([bc.ux is not None, bc.uy is not None], float)
+                ub = np.zeros((len(q.x), 2))
+                for c, val in enumerate((bc.ux, bc.uy)):
+                    if val is not None:
+                        ub[:, c] = eval_value(val, q.x)
+                SN = Nm * mask[None, :, None]
+                Kq = alpha[:, None, None] * np.einsum("nid,nie->nde", SN, Nm)
+                Kq -= np.einsum("nid,nie->nde", G * q.w[:, None, None], SN)
+                blocks.append((dofs, Kq))
+                np.add.at(F, dofs, np.einsum("nid,ni->nd", alpha[:, None, None] * SN - G * q.w[:, None, None] * mask[None, :, None], ub))
+                self.nitsche.append((dofs, SN, B, Pn, q.w))
+            elif isinstance(bc, PointConstraint):
+                _, Nm, dofs = self.point_matrices(np.asarray(bc.point, float)[None])
+                kp = self.penalty * self.E_ref
+                for c, val in enumerate((bc.ux, bc.uy)):
+                    if val is None:
+                        continue
+                    Nc = Nm[:, c, :]
+                    blocks.append((dofs, kp * Nc[:, :, None] * Nc[:, None, :]))
+                    np.add.at(F, dofs, kp * float(val) * Nc)
+            elif isinstance(bc, Traction):
+                if bc.pressure is not None:
+                    t = -float(bc.pressure) * q.normal
+                elif callable(bc.value):
+                    t = np.asarray(bc.value(q.x), float).reshape(len(q.x), 2)
+                else:
+                    t = np.broadcast_to(np.asarray(bc.value, float), (len(q.x), 2))
+                np.add.at(F, dofs, np.einsum("nij,ni->nj", Nm, t * q.w[:, None]))
+            elif isinstance(bc, PointLoad):
+                _, Nm, dofs = self.point_matrices(np.asarray(bc.point, float)[None])
+                np.add.at(F, dofs, np.einsum("nij,i->nj", Nm, np.asarray(bc.force, float)))
+        return blocks, F
+
+    def stabilisation_block(self, Ke: np.ndarray):
+        """δ·K_aa on the linear dofs of every cover (order 1), as a diagonal block."""
+        if self.nf == 1 or self.stabilisation == 0:
+            return None
+        diag = self.asm.scatter_add(self.asm.dofs, np.einsum("eii->ei", Ke))
+        d = diag.reshape(-1, self.nf, 2)
+        s = np.repeat(d[:, :1, :], self.nf - 1, axis=1) * self.stabilisation
+        idx = np.arange(self.ndof).reshape(-1, self.nf, 2)[:, 1:, :].ravel()
+        return idx[:, None], s.ravel()[:, None, None]
+
+    def stiffness_matrix(self):
+        """Global tangent stiffness at u = 0 (volume part only) as a scipy CSR matrix (all ranks)."""
+        from scipy.sparse import coo_matrix
+
+        resp = self.law.evaluate(self.asm.strain(np.zeros(self.ndof)))
+        Ke = self.asm.element_matrices(np.asarray(resp.tangent))
+        nd = Ke.shape[1]
+        r = np.repeat(self.asm.dofs, nd, axis=1).ravel()
+        c = np.tile(self.asm.dofs, (1, nd)).ravel()
+        parts = self.comm.allgather((r, c, Ke.ravel()))
+        r, c, v = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        return coo_matrix((v, (r, c)), shape=(self.ndof, self.ndof)).tocsr()
+
+    def body_load(self) -> np.ndarray:
+        if self.body_force is None or not np.any(self.body_force):
+            return np.zeros(self.ndof)
+        return self.asm.body_force(np.broadcast_to(self.body_force, (len(self.asm.quad.w), 2)))
+
+
+def traction_operator(n: np.ndarray) -> np.ndarray:
+    """P_n (m,2,3) with t = P_n σ for unit normals n (m,2) and Voigt σ = (σ_xx, σ_yy, τ_xy)."""
+    P = np.zeros((len(n), 2, 3))
+    P[:, 0, 0], P[:, 0, 2] = n[:, 0], n[:, 1]
+    P[:, 1, 1], P[:, 1, 2] = n[:, 1], n[:, 0]
+    return P
+
+
+def blocks_to_coo(blocks: list, ndof: int):
+    """rows, cols, vals and a csr matrix of a list of (dofs, mats) blocks."""
+    if not blocks:
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0), csr_matrix((ndof, ndof))
+    rows = np.concatenate([np.repeat(d, d.shape[1], axis=1).ravel() for d, _ in blocks])
+    cols = np.concatenate([np.tile(d, (1, d.shape[1])).ravel() for d, _ in blocks])
+    vals = np.concatenate([m.ravel() for _, m in blocks])
+    return rows, cols, vals, csr_matrix((vals, (rows, cols)), shape=(ndof, ndof))
+
+
+def _solve_static(self: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30):
+    """Static solve (see :func:`nmm.solve.solve_static`) → NMMResult."""
+    from nmm.solve import solve_static
+
+    return solve_static(self, steps=steps, rtol=rtol, max_iter=max_iter)
+
+
+def _solve_dynamic(self: ManifoldModel, dt: float, n_steps: int, probes=None, **kw):
+    """Implicit dynamics, DDA scheme (see :func:`nmm.solve.solve_dynamic`) → NMMResult."""
+    from nmm.solve import solve_dynamic
+
+    return solve_dynamic(self, dt, n_steps, probes=probes, **kw)
+
+
+ManifoldModel.solve_static = _solve_static
+ManifoldModel.solve_dynamic = _solve_dynamic

@@ -1,0 +1,122 @@
+"""Output: manifold elements as VTU (meshio) and a PNG of the deformed body (matplotlib Agg).
+
+Every integration triangle of every manifold element is written with its own vertex
+copies, so the displacement jump across cracks and joints is visible in ParaView.
+Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress`` (σ_xx, σ_yy, τ_xy)
+[Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
+(temporary file in the same folder, then os.replace).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from nmm.approximation import shape_functions, value_matrix
+from nmm.approximation import element_dofs
+
+
+def element_stress(result) -> np.ndarray:
+    """Area-weighted mean stress (nE,3) [Pa] of every manifold element (all ranks)."""
+    m = result.model
+    asm = m.asm
+    nE = m.man.n_elements
+    w = asm.quad.w
+    acc = np.zeros((nE, 4))
+    np.add.at(acc, asm.quad.elem, np.c_[result.stress_qp * w[:, None], w])
+    acc = asm.allsum(acc)
+    return acc[:, :3] / np.maximum(acc[:, 3:], 1e-300)
+
+
+def von_mises(s: np.ndarray) -> np.ndarray:
+    """In-plane von Mises stress √(σx² − σxσy + σy² + 3τ²) [Pa]."""
+    return np.sqrt(s[:, 0] ** 2 - s[:, 0] * s[:, 1] + s[:, 1] ** 2 + 3 * s[:, 2] ** 2)
+
+
+def _triangles(result):
+    man, m = result.model.man, result.model
+    x = man.sub_xy.reshape(-1, 2)
+    e = np.repeat(man.sub_elem, 3)
+    N, _ = shape_functions(man, m.order, x, e)
+    dofs = element_dofs(man, m.order)[e]
+    u = np.einsum("nij,nj->ni", value_matrix(N), result.u[dofs])
+    return x, u, man.sub_elem
+
+
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_vtu(result, path: str | Path) -> Path | None:
+    """Write the manifold elements with displacement and stress to ``path`` (.vtu)."""
+    import meshio
+
+    s = element_stress(result)
+    if result.model.comm.rank != 0:
+        return None
+    x, u, sub_elem = _triangles(result)
+    cells = [("triangle", np.arange(len(x)).reshape(-1, 3))]
+    mesh = meshio.Mesh(
+        np.c_[x, np.zeros(len(x))],
+        cells,
+        point_data={"displacement": np.c_[u, np.zeros(len(u))]},
+        cell_data={"stress": [s[sub_elem]], "von_mises": [von_mises(s)[sub_elem]], "element": [sub_elem.astype(np.int32)]},
+    )
+    return _atomic(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
+
+
+def plot_deformed(result, path: str | Path, scale: float | None = None, field: str = "von_mises") -> Path | None:
+    """PNG of the deformed body (displacements × scale), coloured by ``field``
+    ("von_mises" or "displacement"), with cracks and joints drawn (undeformed, dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    s = element_stress(result)
+    if result.model.comm.rank != 0:
+        return None
+    m = result.model
+    x, u, sub_elem = _triangles(result)
+    if scale is None:
+        umax = np.abs(u).max()
+        scale = 0.05 * m.domain.size / umax if umax > 0 else 1.0
+    xd = (x + scale * u).reshape(-1, 3, 2)
+    vals = von_mises(s)[sub_elem] if field == "von_mises" else np.linalg.norm(u.reshape(-1, 3, 2), axis=2).mean(1)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    pc = PolyCollection(xd, array=vals, cmap="viridis", edgecolors="face", linewidths=0.3)
+    ax.add_collection(pc)
+    fig.colorbar(pc, ax=ax, label="von Mises stress [Pa]" if field == "von_mises" else "|u| [m]")
+    for c in [*m.cracks, *m.joints]:
+        ax.plot(c.points[:, 0], c.points[:, 1], "r--" if c.kind == "crack" else "k--", lw=1.2)
+    for poly in [m.domain.outer, *m.domain.holes]:
+        p = np.r_[poly, poly[:1]]
+        ax.plot(p[:, 0], p[:, 1], color="0.6", lw=0.6)
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.set_title(f"NMM, order {m.order}, deformation x{scale:.3g}")
+    ax.set_xlabel("x [m]")
+    ax.set_ylabel("y [m]")
+
+    def save(tmp):
+        fig.savefig(tmp, dpi=120, format="png")
+
+    try:
+        return _atomic(Path(path), save)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,77 @@
+"""Results of an NMM solve: dofs, point evaluation, stresses, SIFs, statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nmm.approximation import gradient, shape_functions
+
+
+class NMMResult:
+    """Solution of a :class:`ManifoldModel`.
+
+    u       : global dofs (replicated on every rank)
+    stress  : (nq_local, 3) stress at this rank's integration points [Pa]
+    state   : (nq_local, S) law state at this rank's integration points
+    stats   : dofs, covers, elements, iterations, timings [s], ranks
+    sif     : list of dicts per crack tip (filled by :meth:`compute_sif`)
+    """
+
+    def __init__(self, model, u: np.ndarray, stress: np.ndarray, state: np.ndarray, stats: dict[str, Any]) -> None:
+        self.model, self.u, self.stress_qp, self.state = model, u, stress, state
+        self.stats = stats
+        self.sif: list[dict[str, Any]] = []
+        self.history: dict[str, Any] = {}
+        self.velocity: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ point evaluation
+    def displacement(self, x: np.ndarray, elem: np.ndarray | None = None) -> np.ndarray:
+        """u(x) (n,2) [m] at points inside Ω."""
+        _, Nm, dofs = self.model.point_matrices(x, elem)
+        return np.einsum("nij,nj->ni", Nm, self.u[dofs])
+
+    def displacement_gradient(self, x: np.ndarray, elem: np.ndarray | None = None) -> np.ndarray:
+        """∂u_a/∂x_b (n,2,2) at points."""
+        m = self.model
+        x = np.atleast_2d(np.asarray(x, float))
+        elem, _, dofs = m.point_matrices(x, elem)
+        _, dN = shape_functions(m.man, m.order, x, elem)
+        return gradient(dN, self.u[dofs])
+
+    def strain(self, x: np.ndarray, elem: np.ndarray | None = None) -> np.ndarray:
+        """Voigt strain (n,3) (ε_xx, ε_yy, γ_xy) at points."""
+        g = self.displacement_gradient(x, elem)
+        return np.c_[g[:, 0, 0], g[:, 1, 1], g[:, 0, 1] + g[:, 1, 0]]
+
+    def stress(self, x: np.ndarray, elem: np.ndarray | None = None) -> np.ndarray:
+        """Stress (n,3) [Pa] at points (law evaluated at the point strain, initial state)."""
+        return np.asarray(self.model.law.evaluate(self.strain(x, elem)).stress)
+
+    def compute_sif(self, **kw) -> list[dict[str, Any]]:
+        """K_I, K_II at every crack tip by the interaction integral (see :mod:`nmm.sif`)."""
+        from nmm.sif import stress_intensity_factors
+
+        self.sif = stress_intensity_factors(self, **kw)
+        return self.sif
+
+    def write_vtu(self, path):
+        """Manifold elements with displacement (jumps visible) and stress → .vtu (rank 0)."""
+        from nmm.output import write_vtu
+
+        return write_vtu(self, path)
+
+    def plot(self, path, scale: float | None = None, field: str = "von_mises"):
+        """PNG of the deformed body with cracks/joints drawn (rank 0)."""
+        from nmm.output import plot_deformed
+
+        return plot_deformed(self, path, scale=scale, field=field)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable key results."""
+        return {
+            "stats": self.stats,
+            "max_displacement": float(np.abs(self.u.reshape(-1, self.model.nf, 2)[:, 0, :]).max()) if self.u.size else 0.0,
+            "sif": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in s.items()} for s in self.sif],
+        }

@@ -1,0 +1,195 @@
+"""Static (Newton) and dynamic (DDA implicit scheme) solves of an NMM model.
+
+Static: find u with R(u) = F_ext − f_int(u) − K_lin u = 0, f_int = ∫ Bᵀ σ(ε(u)) dΩ, by
+Newton's method with the law's consistent tangent (one batched ``law.evaluate`` over all
+integration points per iteration; a linear law converges in one step). K_lin holds the
+penalty springs, the order-1 stabilisation and the contact springs.
+
+Dynamic (Shi's DDA scheme, constant-average acceleration with v_new = 2d/Δt − v):
+per step solve for the increment d
+
+    (K_t + K_lin + 2M/Δt²) Δd = F_ext − f_int(u + d) − K_lin(u + d) − M(2d/Δt² − 2v/Δt)
+
+then v ← 2d/Δt − v, u ← u + d. M = ∫ ρ NᵀN dΩ [kg].
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nmm.errors import SolverDivergence
+from nmm.model import ManifoldModel, blocks_to_coo
+from nmm.result import NMMResult
+
+
+@dataclass
+class _Resp:
+    stress: np.ndarray
+    tangent: np.ndarray
+    state: np.ndarray
+
+
+class _System:
+    """Fixed matrix pattern and the linear terms of a model."""
+
+    def __init__(self, model: ManifoldModel) -> None:
+        self.model = model
+        asm = model.asm
+        self.pen_blocks, F_lin = model.linear_terms()
+        self.F_ext = F_lin + model.body_load()
+        self.state = model.law.initial_state(len(asm.quad.w))
+        resp = model.law.evaluate(asm.strain(np.zeros(model.ndof)), self.state)
+        Ke = asm.element_matrices(np.asarray(resp.tangent))
+        stab = model.stabilisation_block(Ke)
+        self.contact = getattr(model, "contact", None)
+        blocks = list(self.pen_blocks) + ([stab] if stab is not None else [])
+        self.rows, self.cols, self.vals, self.K_fixed = blocks_to_coo(blocks, model.ndof)
+        crow, ccol = (self.contact.pattern() if self.contact is not None else (np.zeros(0, np.int64),) * 2)
+        # Nitsche consistency points (replicated): dofs, S·N, B, P_n, w
+        nit = model.nitsche
+        nd = asm.dofs.shape[1]
+        if nit:
+            self.nb_dofs, self.nb_SN, self.nb_B, self.nb_P, self.nb_w = (np.concatenate([b[i] for b in nit]) for i in range(5))
+        else:
+            self.nb_dofs, self.nb_SN = np.zeros((0, nd), np.int64), np.zeros((0, 2, nd))
+            self.nb_B, self.nb_P, self.nb_w = np.zeros((0, 3, nd)), np.zeros((0, 2, 3)), np.zeros(0)
+        self.nb_state = model.law.initial_state(len(self.nb_w))
+        brow = np.repeat(self.nb_dofs, nd, axis=1).ravel()
+        bcol = np.tile(self.nb_dofs, (1, nd)).ravel()
+        crow, ccol = np.r_[brow, crow], np.r_[bcol, ccol]
+        self.n_fixed = len(self.rows)
+        if model.comm.rank == 0:
+            asm.set_extra_pattern(np.r_[self.rows, crow], np.r_[self.cols, ccol])
+        else:
+            asm.set_extra_pattern(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.iterations = 0
+        self.solves = 0
+        #: friction is lagged (fixed point on σ_n), so contact problems converge linearly
+        self.contact_rtol = 1e-7
+
+    def extra_values(self, contact_vals: np.ndarray | None) -> np.ndarray:
+        if self.model.comm.rank != 0:
+            return np.zeros(0)
+        return np.r_[self.vals, contact_vals] if contact_vals is not None else self.vals
+
+    def newton(self, u: np.ndarray, F: np.ndarray, rtol: float, max_iter: int, mass: tuple | None = None):
+        """Newton iterations from u; mass = (c, v_term, d0_u) adds c·M(u − u0) − M v_term."""
+        model, asm, law = self.model, self.model.asm, self.model.law
+        u = u.copy()
+        ok_states = True
+        for it in range(max_iter + 1):
+            nq = len(asm.quad.w)
+            eps_b = np.einsum("nij,nj->ni", self.nb_B, u[self.nb_dofs])
+            full = law.evaluate(np.r_[asm.strain(u), eps_b], np.r_[self.state, self.nb_state])
+            fs, ft = np.asarray(full.stress), np.asarray(full.tangent)
+            resp = _Resp(fs[:nq], ft[:nq], np.asarray(full.state)[:nq])
+            stress, tangent = resp.stress, resp.tangent
+            fint = asm.internal_force(stress)
+            R = F - fint - self.K_fixed @ u
+            # Nitsche consistency: +∫ v·S σ(u) n dΓ, tangent −∫ SNᵀ P_n C_t B
+            tb = np.einsum("nij,nj->ni", self.nb_P, fs[nq:]) * self.nb_w[:, None]
+            R += np.bincount(self.nb_dofs.ravel(), np.einsum("nid,ni->nd", self.nb_SN, tb).ravel(), minlength=model.ndof)
+            PCB = np.einsum("nij,njk,nkd->nid", self.nb_P, ft[nq:], self.nb_B)
+            cvals = -np.einsum("nid,nie->nde", self.nb_SN * self.nb_w[:, None, None], PCB).ravel()
+            if self.contact is not None:
+                Kc, fc, cv = self.contact.linearise(u)
+                R += fc - Kc @ u
+                cvals = np.r_[cvals, cv]
+            if mass is not None:
+                c, u0, vterm = mass
+                R -= asm.mass_times(c * (u - u0) - vterm, model.density)
+            ref = max(np.linalg.norm(F), np.linalg.norm(fint), 1e-300)
+            tol = rtol if self.contact is None else max(rtol, self.contact_rtol)
+            if it > 0 and np.linalg.norm(R) <= tol * ref and ok_states:
+                return u, resp, it
+            if it == max_iter:
+                break
+            mc = mass[0] * model.density if mass is not None else 0.0
+            A = asm.matrix(asm.element_matrices(tangent, mc), self.extra_values(cvals))
+            u += asm.solve(A, R)
+            self.solves += 1
+            self.iterations += 1
+            if self.contact is not None:
+                ok_states = not self.contact.update_states(u)
+        raise SolverDivergence(f"NMM Newton/open-close iteration did not converge in {max_iter} iterations (|R|/ref = {np.linalg.norm(R) / ref:.3g})")
+
+
+def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30) -> NMMResult:
+    """Static equilibrium in ``steps`` proportional load steps; returns an :class:`NMMResult`."""
+    t0 = time.perf_counter()
+    sysm = _System(model)
+    t_setup = time.perf_counter() - t0
+    u = np.zeros(model.ndof)
+    resp = None
+    for k in range(1, steps + 1):
+        u, resp, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter)
+        sysm.state = np.asarray(resp.state)
+    stats = {
+        "dofs": model.ndof,
+        "covers": model.man.n_covers,
+        "elements": model.man.n_elements,
+        "integration_points": int(model.comm.allreduce(len(model.asm.quad.w))),
+        "newton_iterations": sysm.iterations,
+        "solves": sysm.solves,
+        "ranks": model.comm.size,
+        "contact": model.contact.summary() if model.contact is not None else None,
+        "timings": {**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
+    }
+    return NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats)
+
+
+def solve_dynamic(
+    model: ManifoldModel,
+    dt: float,
+    n_steps: int,
+    probes: np.ndarray | None = None,
+    rtol: float = 1e-9,
+    max_iter: int = 30,
+    u0: np.ndarray | None = None,
+    v0: np.ndarray | None = None,
+) -> NMMResult:
+    """Implicit dynamics (DDA scheme) for ``n_steps`` of ``dt`` [s] from rest (or u0, v0).
+
+    ``probes`` (m,2): points whose displacement is recorded each step in result.history.
+    """
+    if not (dt > 0 and model.density > 0):
+        from nmm.errors import InputError
+
+        raise InputError("dynamics", f"dt={dt}, density={model.density}", "dt > 0 s and density > 0 kg/m^3")
+    t0 = time.perf_counter()
+    sysm = _System(model)
+    u = np.zeros(model.ndof) if u0 is None else np.asarray(u0, float).copy()
+    v = np.zeros(model.ndof) if v0 is None else np.asarray(v0, float).copy()
+    c = 2.0 / dt**2
+    hist = {"time": [0.0], "probes": []}
+    if probes is not None:
+        probes = np.atleast_2d(probes)
+        pe, pN, pd = model.point_matrices(probes)
+        hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
+    resp = None
+    for step in range(1, n_steps + 1):
+        un, resp, _ = sysm.newton(u, sysm.F_ext, rtol, max_iter, mass=(c, u, 2.0 / dt * v))
+        d = un - u
+        v = 2.0 * d / dt - v
+        u = un
+        sysm.state = np.asarray(resp.state)
+        hist["time"].append(step * dt)
+        if probes is not None:
+            hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
+    stats = {
+        "dofs": model.ndof,
+        "covers": model.man.n_covers,
+        "elements": model.man.n_elements,
+        "steps": n_steps,
+        "newton_iterations": sysm.iterations,
+        "solves": sysm.solves,
+        "ranks": model.comm.size,
+        "timings": {**model.timings, "total": time.perf_counter() - t0},
+    }
+    res = NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats)
+    res.velocity = v
+    res.history = {"time": np.asarray(hist["time"]), "probes": np.asarray(hist["probes"]) if probes is not None else None}
+    return res
