@@ -66,3 +66,25 @@ def test_discrete_data_error_falls_as_the_data_grow(beam):
         errors.append(np.linalg.norm(dd.u.x.array - u_fem) / np.linalg.norm(u_fem))
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.3
+
+
+def test_continuous_manifold_projection_of_a_nonlinear_law_matches_newton(beam):
+    """Projection onto the exact power-law manifold converges to the Newton solution."""
+    from coupling.datadriven import LawProjector
+    from learned import PowerLawElastic
+
+    fem_problem, make = beam
+    law = PowerLawElastic(30e9, 0.25, 1e-4, 0.5, "stress")
+    import coupling as cp
+    from coupling.fem.build import build_problem
+
+    case = cp.load_case(CASES / "cantilever.toml", ["mesh.cells=[40,4]", "fem.degree=1",
+                        'material={law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-4, exponent=0.5, plane="stress"}'])
+    newton, _ = build_problem(case)
+    newton.solve(load_steps=2)
+    C = law.reference_stiffness()
+    dd = make(C)
+    r = dd.solve(LawProjector(law, C), Anderson(depth=5), rtol=1e-10, max_iterations=300)
+    assert r.fixed_point.converged
+    u = newton.u.x.array
+    assert np.linalg.norm(dd.u.x.array - u) <= 1e-6 * np.linalg.norm(u)

@@ -57,13 +57,32 @@ class ExactLinearProjector:
 
 
 class LawProjector:
-    """Projection onto the manifold {(e, law(e))} of a ConstitutiveLaw by Gauss–Newton."""
+    """Projection onto the manifold {(e, law(e))} of a ConstitutiveLaw (analytic or learned)
+    by batched Gauss–Newton (:func:`learned.projection.project`), warm-started from the
+    previous call's projections (the fixed-point iterates move little between calls).
+    Points go to the law's device when it has one (a neural law on CUDA)."""
 
     def __init__(self, law, C: np.ndarray, **options) -> None:
         self.law, self.C, self.options = law, np.asarray(C, float), options
+        self._last: np.ndarray | None = None
+        self.gauss_newton_iterations: list[int] = []
 
     def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from learned.projection import project
 
-        out = project(self.law, strain, stress, self.C, **self.options)
-        return np.asarray(out[0], float), np.asarray(out[1], float)
+        init = self._last if self._last is not None and self._last.shape == strain.shape else None
+        device = getattr(self.law, "device", None)
+        if device is not None:
+            import torch
+
+            def put(a):
+                return None if a is None else torch.as_tensor(a, dtype=torch.float64, device=device)
+
+            out = project(self.law, put(strain), put(stress), self.C, init=put(init), **self.options)
+            e, s = out.strain.detach().cpu().numpy(), out.stress.detach().cpu().numpy()
+        else:
+            out = project(self.law, strain, stress, self.C, init=init, **self.options)
+            e, s = np.asarray(out.strain, float), np.asarray(out.stress, float)
+        self.gauss_newton_iterations.append(int(out.iterations))
+        self._last = e
+        return e, s
