@@ -67,3 +67,22 @@ class CaseSpec(Strict):
     description: str = ""
     solver: str
     output: OutputSpec = OutputSpec()
+
+
+class FixedPointSpec(Strict):
+    """The fixed-point engine (coupling.fixed_point), configured by name."""
+
+    method: Literal["constant", "aitken", "anderson"] = Field("anderson", description="acceleration scheme")
+    relaxation: float = Field(1.0, gt=0, le=2, description="ω of constant relaxation, β of Anderson, ω₀ of Aitken")
+    depth: int = Field(5, ge=1, le=50, description="Anderson history length m")
+    rtol: float = Field(1e-8, gt=0, lt=1, description="stop when ‖G(x) − x‖ / ‖G(x)‖ ≤ rtol")
+    max_iterations: int = Field(200, ge=1)
+
+    def build(self):
+        from coupling.fixed_point import make_accelerator
+
+        if self.method == "anderson":
+            return make_accelerator("anderson", depth=self.depth, beta=self.relaxation)
+        if self.method == "aitken":
+            return make_accelerator("aitken", omega0=self.relaxation)
+        return make_accelerator("constant", omega=self.relaxation)

@@ -114,13 +114,18 @@ class ProbeSpec(Strict):
     reference: float | None = Field(None, description="expected value, for the relative error")
 
 
-class FemCase(CaseSpec):
-    """A 2D continuum solved by the DOLFINx finite element method."""
+class ContinuumCase(CaseSpec):
+    """Keys of every case on a DOLFINx continuum: mesh, loads, discretisation, probes."""
 
-    solver: Literal["fem"]
     mesh: MeshSpec
-    material: MaterialSpec
     gravity: Vec2 = Field((0.0, 0.0), description="body acceleration [m/s^2] (uses density)")
     boundary: BoundarySpec = BoundarySpec()
     fem: FemSpec = FemSpec()
     probes: list[ProbeSpec] = []
+
+
+class FemCase(ContinuumCase):
+    """A 2D continuum solved by the DOLFINx finite element method."""
+
+    solver: Literal["fem"]
+    material: MaterialSpec

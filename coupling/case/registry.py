@@ -13,6 +13,7 @@ from coupling.case.common import CaseSpec
 # solver name -> (schema module:class, runner module:function)
 _SOLVERS: dict[str, tuple[str, str]] = {
     "fem": ("coupling.case.fem:FemCase", "coupling.fem.run:run_fem_case"),
+    "data_driven": ("coupling.case.data_driven:DataDrivenCase", "coupling.datadriven.run:run_data_driven_case"),
 }
 
 

@@ -58,7 +58,7 @@ class DataDrivenProblem:
         linear_solver: str = "mumps",
     ) -> None:
         self.disc = disc = Discretisation(mesh, degree, quadrature_degree)
-        self.mesh, self.comm, self.V = mesh, mesh.comm, disc.V
+        self.mesh, self.comm, self.V, self.degree = mesh, mesh.comm, disc.V, disc.degree
         self.C = np.asarray(C, dtype=float)
         self.u = fem.Function(self.V, name="displacement")
         self.eta = fem.Function(self.V, name="lagrange_multiplier")
@@ -141,6 +141,8 @@ class DataDrivenProblem:
         )
         eps_star, sig_star = self._unpack(result.x)
         eps, sig = self.mechanical_state(eps_star, sig_star)
+        self.final_material_state = (eps_star, sig_star)
+        self.final_mechanical_state = (eps, sig)
         return DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings))
 
     def distance(self, eps, sig, eps_star, sig_star) -> float:

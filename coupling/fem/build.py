@@ -74,10 +74,9 @@ def _nearest_vertex(bundle: meshes.MeshBundle, point: tuple[float, float]) -> np
     return verts[d <= dmin * (1 + 1e-12) + 1e-14] if n_vert else verts
 
 
-def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[ContinuumProblem, meshes.MeshBundle]:
-    spec: FemCase = case.spec
-    bundle = build_mesh(case, comm)
-    law = spec.material.build()
+def build_boundary(case: Case, bundle: meshes.MeshBundle) -> tuple[list[Dirichlet], list[Traction]]:
+    """Dirichlet conditions and tractions of a continuum case (``[boundary]``)."""
+    spec = case.spec
     dirichlet: list[Dirichlet] = []
     for i, d in enumerate(spec.boundary.dirichlet):
         key = f"boundary.dirichlet[{i}]"
@@ -89,6 +88,14 @@ def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[Continuu
             if value is not None:
                 dirichlet.append(Dirichlet(comp, value, **where))
     tractions = [_traction(case, bundle, t, f"boundary.traction[{i}]") for i, t in enumerate(spec.boundary.traction)]
+    return dirichlet, tractions
+
+
+def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[ContinuumProblem, meshes.MeshBundle]:
+    spec: FemCase = case.spec
+    bundle = build_mesh(case, comm)
+    law = spec.material.build()
+    dirichlet, tractions = build_boundary(case, bundle)
     problem = ContinuumProblem(
         bundle.mesh,
         law,

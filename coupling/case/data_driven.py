@@ -1,0 +1,48 @@
+"""Case schema of the data-driven projection solver (solver = "data_driven")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from coupling.case.common import FixedPointSpec, MaterialSpec, Plane, Strict
+from coupling.case.fem import ContinuumCase
+
+
+class ManifoldData(Strict):
+    """A continuous material manifold {(ε, f(ε))}: any law, analytic or learned (checkpoint)."""
+
+    kind: Literal["manifold"]
+    law: MaterialSpec
+
+
+class DiscreteData(Strict):
+    """A discrete data set of (ε, σ) pairs (HDF5, learned/ layout): the classical baseline."""
+
+    kind: Literal["discrete"]
+    dataset: str = Field(description="HDF5 data set, relative to the case file")
+
+
+DataSpec = Annotated[Union[ManifoldData, DiscreteData], Field(discriminator="kind")]
+
+
+class StiffnessSpec(Strict):
+    """Numerical stiffness C of the metric ½|ε|²_C + ½|σ|²_C⁻¹ (isotropic)."""
+
+    E: float = Field(gt=0, description="[Pa]")
+    nu: float = Field(gt=-1, lt=0.5)
+    plane: Plane = "strain"
+
+
+class DataDrivenCase(ContinuumCase):
+    """Equilibrium states closest to material data (Kirchdoerfer–Ortiz with a manifold)."""
+
+    solver: Literal["data_driven"]
+    data: DataSpec
+    stiffness: StiffnessSpec | None = Field(
+        None, description="metric stiffness C; default: the manifold law's small-strain stiffness, "
+                          "or the least-squares linear fit of a discrete data set"
+    )
+    density: float = Field(0.0, ge=0, description="mass density [kg/m^3] for gravity")
+    fixed_point: FixedPointSpec = FixedPointSpec()
