@@ -104,16 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("cases", help="list the shipped cases")
     ls.set_defaults(func=cmd_cases)
+
+    from coupling.learning_cli import add_commands
+
+    add_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from coupling.errors import CaseError, SolverDivergence
+    from learned.errors import LearnedInputError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CaseError as exc:
+    except (CaseError, LearnedInputError) as exc:
         return _fail(exc.line(), exc.exit_code)
     except SolverDivergence as exc:
         where = getattr(getattr(exc, "result", None), "out_dir", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
 
@@ -47,7 +47,46 @@ class PowerLawElasticSpec(Strict):
         return PowerLawElastic(self.E, self.nu, self.strain0, self.exponent, self.plane)
 
 
-MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec], Field(discriminator="law")]
+class CheckpointLawSpec(Strict):
+    """A trained network (``deepmanifold train``) as the material: learned.NeuralLaw."""
+
+    law: Literal["checkpoint"]
+    path: str = Field(description="checkpoint file, relative to the case file")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the network runs")
+    density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
+
+    def build(self) -> ConstitutiveLaw:
+        raise RuntimeError("a checkpoint law is built with build_law(case, spec, key)")
+
+
+MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec, CheckpointLawSpec], Field(discriminator="law")]
+
+
+def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
+    """Load a learned law named by a case file; errors name the case file and key path."""
+    from learned.checkpoint import load_law
+    from learned.errors import CheckpointError
+
+    path = case.resolve(path_text)
+    if not path.is_file():
+        raise case.error(key, f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
+    try:
+        law = load_law(path, device=device)
+    except CheckpointError as exc:
+        raise case.error(key, exc.line())
+    if getattr(law, "kind", None) == "neural" and kind != "constitutive" or (
+        kind == "constitutive" and not isinstance(law, ConstitutiveLaw)
+    ):
+        raise case.error(key, f"'{path}' holds a {'joint' if kind == 'constitutive' else 'constitutive'} model",
+                         f"a {kind} checkpoint")
+    return law
+
+
+def build_law(case, spec, key: str = "material") -> ConstitutiveLaw:
+    """The ConstitutiveLaw of a material table (analytic, or a checkpoint relative to the case)."""
+    if isinstance(spec, CheckpointLawSpec):
+        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive")
+    return spec.build()
 
 
 class OutputSpec(Strict):
@@ -86,3 +125,67 @@ class FixedPointSpec(Strict):
         if self.method == "aitken":
             return make_accelerator("aitken", omega0=self.relaxation)
         return make_accelerator("constant", omega=self.relaxation)
+
+
+# ---------------------------------------------------------------------------- joint laws
+Angle = Annotated[float, Field(ge=0, lt=90, description="friction angle [deg]")]
+
+
+class _JointLawBase(Strict):
+    cohesion: float = Field(0.0, ge=0, description="cohesion c [Pa] (lost once the joint opens or slides)")
+    tensile_strength: float = Field(0.0, ge=0, description="tensile strength T [Pa] (lost once broken)")
+
+
+class CoulombSpec(_JointLawBase):
+    """Mohr–Coulomb joint, constant friction: τ_max = c + tan(φ) σ_n (learned.CoulombFriction)."""
+
+    kind: Literal["coulomb"]
+    phi: Angle
+
+    def build(self):
+        from learned import CoulombFriction
+
+        return CoulombFriction(self.phi, self.cohesion, self.tensile_strength)
+
+
+class _WeakeningSpec(_JointLawBase):
+    phi_peak: Angle
+    phi_residual: Angle
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.phi_residual > self.phi_peak:
+            raise ValueError(f"phi_residual ({self.phi_residual}) must not exceed phi_peak ({self.phi_peak})")
+        return self
+
+
+class DisplacementWeakeningSpec(_WeakeningSpec):
+    """μ = μ_r + (μ_p − μ_r) exp(−slip / slip_c) (learned.DisplacementWeakeningFriction)."""
+
+    kind: Literal["displacement_weakening"]
+    slip_c: float = Field(gt=0, description="characteristic slip d_c [m]")
+
+    def build(self):
+        from learned import DisplacementWeakeningFriction
+
+        return DisplacementWeakeningFriction(self.phi_peak, self.phi_residual, self.slip_c,
+                                             self.cohesion, self.tensile_strength)
+
+
+class VelocityWeakeningSpec(_WeakeningSpec):
+    """μ = μ_r + (μ_p − μ_r) exp(−|v| / v_c) (learned.VelocityWeakeningFriction)."""
+
+    kind: Literal["velocity_weakening"]
+    v_c: float = Field(gt=0, description="characteristic slip rate [m/s]")
+
+    def build(self):
+        from learned import VelocityWeakeningFriction
+
+        return VelocityWeakeningFriction(self.phi_peak, self.phi_residual, self.v_c,
+                                         self.cohesion, self.tensile_strength)
+
+
+#: A joint law (shear strength of a discontinuity), chosen by ``kind``; ``.build()`` gives
+#: the learned.JointLaw. Shared by every solver with joints (NMM, DDA).
+JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec],
+                         Field(discriminator="kind")]

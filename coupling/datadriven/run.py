@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
+from coupling.case.common import build_law
 from coupling.case.data_driven import DataDrivenCase, DiscreteData
 from coupling.case.loader import Case
 from coupling.datadriven.projectors import LawProjector, NearestDataProjector
@@ -42,16 +43,10 @@ def build_projector(case: Case):
         C = spec.stiffness and LinearElastic(spec.stiffness.E, spec.stiffness.nu, spec.stiffness.plane).reference_stiffness()
         C = C if C is not None else _least_squares_stiffness(ds.strain, ds.stress)
         return NearestDataProjector(ds.strain, ds.stress, C), C, None, {"kind": "discrete", "points": len(ds), "dataset": str(path)}
-    law = data.law.build(case) if _takes_case(data.law) else data.law.build()
+    law = build_law(case, data.law, "data.law")
     C = (LinearElastic(spec.stiffness.E, spec.stiffness.nu, spec.stiffness.plane).reference_stiffness()
          if spec.stiffness else law.reference_stiffness())
     return LawProjector(law, C), C, law, {"kind": "manifold", "law": law.describe()}
-
-
-def _takes_case(spec) -> bool:
-    import inspect
-
-    return "case" in inspect.signature(spec.build).parameters
 
 
 def _cell_average(problem: DataDrivenProblem, values: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ import ufl
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
+from coupling.case.common import build_law
 from coupling.case.fem import FemCase, FileMesh, PlateWithHoleMesh, RectangleMesh, TractionSpec
 from coupling.case.loader import Case
 from coupling.fem import mesh as meshes
@@ -94,7 +95,7 @@ def build_boundary(case: Case, bundle: meshes.MeshBundle) -> tuple[list[Dirichle
 def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[ContinuumProblem, meshes.MeshBundle]:
     spec: FemCase = case.spec
     bundle = build_mesh(case, comm)
-    law = spec.material.build()
+    law = build_law(case, spec.material)
     dirichlet, tractions = build_boundary(case, bundle)
     problem = ContinuumProblem(
         bundle.mesh,

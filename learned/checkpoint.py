@@ -1,0 +1,147 @@
+"""Model checkpoints: one file, a plain dict written by ``torch.save`` and read back with
+``torch.load(path, weights_only=True)`` only — no arbitrary objects are ever unpickled.
+
+Layout (``format_version`` 1)::
+
+    {"format": "deepmanifold.checkpoint", "format_version": 1,
+     "kind": "constitutive" | "joint",
+     "architecture": {"arch": "mlp" | "icnn" | "friction_mlp", ...},   # rebuilds the module
+     "state_dict": {name: tensor},                                    # weights and scales
+     "scaling": {...}, "plane": "strain" | "stress" | None,
+     "meta": {...}, "report": {...}, "torch_version": "..."}          # plain JSON-like data
+
+A missing, corrupt or foreign file raises :class:`learned.CheckpointError` (one line: file,
+key, what was found, what is allowed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from learned.errors import CheckpointError
+from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
+from learned.neural_joint import FrictionNet, NeuralJointLaw
+from learned.neural_law import NeuralLaw
+
+FORMAT = "deepmanifold.checkpoint"
+FORMAT_VERSION = 1
+KINDS = ("constitutive", "joint")
+
+Model = ConstitutiveModel | FrictionNet
+
+
+def _model_of(obj: Any) -> Model:
+    if isinstance(obj, (NeuralLaw, NeuralJointLaw)):
+        return obj.model
+    if isinstance(obj, (ConstitutiveModel, FrictionNet)):
+        return obj
+    raise TypeError(f"cannot checkpoint a {type(obj).__name__}; give a trained model, NeuralLaw or NeuralJointLaw")
+
+
+def _plain(obj: Any) -> Any:
+    """JSON round trip: only dict/list/str/float/int/bool/None survive (weights_only-safe)."""
+    return json.loads(json.dumps(obj, default=float))
+
+
+def save_checkpoint(path: str | Path, model: Any, report: dict[str, Any] | None = None) -> Path:
+    """Write a model (or a NeuralLaw / NeuralJointLaw) and its training report atomically."""
+    net = _model_of(model)
+    meta = dict(net.meta)
+    if isinstance(model, NeuralLaw):
+        meta["plane"] = model.plane
+    if isinstance(model, NeuralJointLaw):
+        meta.update(cohesion=model.cohesion, tensile_strength=model.tensile_strength)
+    state = {k: v.detach().to("cpu", torch.float64).clone() for k, v in net.state_dict().items()}
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": net.kind,
+        "architecture": net.config,
+        "state_dict": state,
+        "scaling": net.scaling(),
+        "plane": meta.get("plane") if net.kind == "constitutive" else None,
+        "meta": _plain(meta),
+        "report": _plain(report or {}),
+        "torch_version": str(torch.__version__),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and validate a checkpoint dict (weights_only); raises :class:`CheckpointError`."""
+    p = str(path)
+    allowed = f"a {FORMAT} file (format_version {FORMAT_VERSION}) written by learned.save_checkpoint"
+    if not Path(p).is_file():
+        raise CheckpointError(p, None, "file not found", allowed)
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        unsafe = [ln for ln in lines if "WeightsUnpickler error" in ln]
+        msg = (unsafe or lines or [type(exc).__name__])[0]
+        raise CheckpointError(p, None, f"unreadable or corrupt ({msg[:160]})", allowed) from None
+    if not isinstance(ck, dict):
+        raise CheckpointError(p, None, f"a {type(ck).__name__}, not a checkpoint dict", allowed)
+    if ck.get("format") != FORMAT:
+        raise CheckpointError(p, "format", repr(ck.get("format")), repr(FORMAT))
+    if ck.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(p, "format_version", repr(ck.get("format_version")), str(FORMAT_VERSION))
+    if ck.get("kind") not in KINDS:
+        raise CheckpointError(p, "kind", repr(ck.get("kind")), " | ".join(KINDS))
+    arch = ck.get("architecture")
+    if not isinstance(arch, dict):
+        raise CheckpointError(p, "architecture", repr(type(arch).__name__), "a dict with key 'arch'")
+    archs = ARCHITECTURES if ck["kind"] == "constitutive" else (FrictionNet.arch,)
+    if arch.get("arch") not in archs:
+        raise CheckpointError(p, "architecture.arch", repr(arch.get("arch")), " | ".join(archs))
+    if not isinstance(ck.get("state_dict"), dict):
+        raise CheckpointError(p, "state_dict", "missing", "a dict of tensors")
+    return ck
+
+
+def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
+    """Rebuild the (float64, CPU) module of a validated checkpoint dict."""
+    arch = dict(ck["architecture"])
+    try:
+        if ck["kind"] == "constitutive":
+            net: Model = build_model(arch)
+        else:
+            arch.pop("arch")
+            net = FrictionNet(**arch)
+        net = net.to(torch.float64)
+        net.load_state_dict(ck["state_dict"], strict=True)
+    except (TypeError, ValueError, RuntimeError, KeyError) as exc:
+        msg = " ".join(str(exc).split())
+        raise CheckpointError(str(path), "state_dict", f"does not fit the architecture ({msg[:200]})",
+                              "the state_dict saved with this architecture") from None
+    net.meta = dict(ck.get("meta") or {})
+    return net.eval()
+
+
+def load_law(path: str | Path, device: str = "auto") -> NeuralLaw | NeuralJointLaw:
+    """The law stored in a checkpoint: a NeuralLaw (constitutive) or a NeuralJointLaw (joint)."""
+    ck = load_checkpoint(path)
+    net = model_from_checkpoint(ck, path)
+    if ck["kind"] == "constitutive":
+        plane = ck.get("plane") or net.meta.get("plane", "strain")
+        if plane not in ("strain", "stress"):
+            raise CheckpointError(str(path), "plane", repr(plane), "strain | stress")
+        return NeuralLaw(net, plane, device=device, source=str(path))
+    return NeuralJointLaw(net, device=device, source=str(path))

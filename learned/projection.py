@@ -1,0 +1,149 @@
+"""Projection of strain–stress states onto a constitutive manifold M = {(e, f(e))}.
+
+For each point z = (ε, σ) find
+
+    e* = argmin_e Φ(e),   Φ(e) = ½ (ε − e)ᵀ C (ε − e) + ½ (σ − f(e))ᵀ C⁻¹ (σ − f(e))
+
+with C a numerical stiffness (3,3) [Pa] (default: the law's reference stiffness), f the
+law's stress and J = ∂f/∂e its tangent. Batched Gauss–Newton:
+
+    g = C (e − ε) − Jᵀ C⁻¹ (σ − f(e)),   H = C + Jᵀ C⁻¹ J,   δ = −H⁻¹ g,
+
+with a per-point backtracking (Armijo) line search on Φ, iterated on the points that have
+not converged (‖δ‖_C ≤ tol · (‖ε‖_C + ‖σ‖_C⁻¹), or Φ stagnant). Works for any
+:class:`ConstitutiveLaw` through ``law.evaluate`` and for numpy arrays or torch tensors
+(results on the input's backend and device). The metric distance reported is
+d = √(2Φ(e*)) = √(‖ε − e*‖²_C + ‖σ − f(e*)‖²_C⁻¹) [√Pa].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from learned.backend import Array, as_constant, is_torch
+from learned.law import ConstitutiveLaw
+
+
+@dataclass(frozen=True)
+class Projection:
+    """strain e* (N,3), stress f(e*) (N,3) [Pa], tangent (N,3,3) [Pa], distance (N,) [√Pa]."""
+
+    strain: Array
+    stress: Array
+    tangent: Array
+    distance: Array
+    iterations: int
+    converged: bool
+
+
+def _qform(a: Array, M: Array) -> Array:
+    """aᵀ M a per row."""
+    return ((a @ M) * a).sum(1)
+
+
+def _T(a: Array) -> Array:
+    """Swap the last two axes."""
+    return a.transpose(-1, -2) if is_torch(a) else np.swapaxes(a, -1, -2)
+
+
+def _solve(H: Array, g: Array) -> Array:
+    if is_torch(H):
+        import torch
+
+        return torch.linalg.solve(H, g[..., None])[..., 0]
+    return np.linalg.solve(H, g[..., None])[..., 0]
+
+
+def _indices(mask: Array) -> Array:
+    if is_torch(mask):
+        return mask.nonzero().flatten()
+    return np.flatnonzero(mask)
+
+
+def _sqrt(x: Array) -> Array:
+    return x.clamp(min=0).sqrt() if is_torch(x) else np.sqrt(np.maximum(x, 0))
+
+
+def project(
+    law: ConstitutiveLaw,
+    strain: Array,
+    stress: Array,
+    C: np.ndarray | None = None,
+    *,
+    init: Array | None = None,
+    max_iter: int = 25,
+    tol: float = 1e-10,
+    max_backtrack: int = 20,
+    state: Array | None = None,
+) -> Projection:
+    """Project N states (ε (N,3) [-], σ (N,3) [Pa]) onto the law's manifold; see module doc.
+
+    C      : metric (3,3) [Pa], default ``law.reference_stiffness()``; its symmetric part is
+             used and must be positive-definite
+    init   : starting strains (N,3); default e₀ = ε
+    state  : law state (N,S) passed to ``law.evaluate`` (held fixed)
+    Returns e*, f(e*), the tangent at e*, the distance √(2Φ), iterations used, and whether
+    every point met the tolerance.
+    """
+    if strain.shape != stress.shape or strain.ndim != 2 or strain.shape[1] != 3:
+        raise ValueError(f"strain and stress must both be (N, 3), got {tuple(strain.shape)}, {tuple(stress.shape)}")
+    C_np = np.asarray(law.reference_stiffness() if C is None else C, dtype=float)
+    if C_np.shape != (3, 3):
+        raise ValueError(f"C must be a (3,3) stiffness, got shape {C_np.shape}")
+    C_np = 0.5 * (C_np + C_np.T)
+    if not np.linalg.eigvalsh(C_np).min() > 0:
+        raise ValueError("C must be positive-definite (its symmetric part is used as the metric)")
+    Cm = as_constant(C_np, strain)
+    Ci = as_constant(np.linalg.inv(C_np), strain)
+
+    def evaluate(idx: Array | None, e: Array) -> tuple[Array, Array]:
+        st = None if state is None else (state if idx is None else state[idx])
+        r = law.evaluate(e, st)
+        return r.stress, r.tangent
+
+    def phi(eps: Array, sig: Array, e: Array, f: Array) -> Array:
+        return 0.5 * _qform(eps - e, Cm) + 0.5 * _qform(sig - f, Ci)
+
+    e = (strain * 1.0) if init is None else (init * 1.0)
+    f, J = evaluate(None, e)
+    f, J = f * 1.0, J * 1.0
+    val = phi(strain, stress, e, f)
+    scale = _sqrt(_qform(strain, Cm)) + _sqrt(_qform(stress, Ci)) + 1e-300
+    active = _indices(scale == scale)  # all points
+    it = 0
+    for it in range(1, max_iter + 1):
+        eps, sig, ea, fa, Ja, va = strain[active], stress[active], e[active], f[active], J[active], val[active]
+        w = (sig - fa) @ Ci  # (C⁻¹ (σ − f))ᵀ per row
+        g = (ea - eps) @ Cm - (w[:, None, :] @ Ja)[:, 0, :]
+        H = Cm + _T(Ja) @ Ci @ Ja
+        step = -_solve(H, g)
+        slope = (g * step).sum(1)  # < 0 for a descent direction
+        alpha = va * 0.0 + 1.0
+        pending = _indices(alpha > 0)  # local positions still searching
+        for _ in range(max_backtrack):
+            loc = pending
+            e_try = ea[loc] + alpha[loc][:, None] * step[loc]
+            f_try, J_try = evaluate(active[loc], e_try)
+            v_try = phi(eps[loc], sig[loc], e_try, f_try)
+            ok = v_try <= va[loc] + 1e-4 * alpha[loc] * slope[loc]
+            good = loc[ok]
+            ea[good], fa[good], Ja[good], va[good] = e_try[ok], f_try[ok], J_try[ok], v_try[ok]
+            alpha[loc[~ok]] = alpha[loc[~ok]] * 0.5
+            pending = loc[~ok]
+            if pending.shape[0] == 0:
+                break
+        moved = alpha * _sqrt(_qform(step, Cm))
+        moved[pending] = moved[pending] * 0.0  # no acceptable step: at a (numerical) minimum
+        e[active], f[active], J[active], val[active] = ea, fa, Ja, va
+        still = moved > tol * scale[active]
+        active = active[still]
+        if active.shape[0] == 0:
+            break
+    return Projection(e, f, J, _sqrt(2.0 * val), it, active.shape[0] == 0)
+
+
+def distance(law: ConstitutiveLaw, strain: Array, stress: Array, C: np.ndarray | None = None) -> Array:
+    """Metric distance √(2Φ(e*)) (N,) [√Pa] of states to the manifold."""
+    return project(law, strain, stress, C).distance
