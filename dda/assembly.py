@@ -1,0 +1,169 @@
+"""Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG.
+
+Blocks are split over the MPI ranks in contiguous ranges; rank r owns rows 6·b0 … 6·b1−1.
+Every rank holds the (replicated) geometry, contributes the block submatrices of the
+blocks it owns and the contacts whose vertex block it owns, and hands them to PETSc in COO
+form (``setPreallocationCOO`` / ``setValuesCOO``, duplicates summed, off-rank entries
+communicated by PETSc). Fixed blocks are eliminated exactly (D_b = 0): their rows and
+columns are dropped and replaced by the identity. The solution is gathered to every rank.
+
+``kind="scipy"`` is a serial SciPy/SuperLU fallback (tests, debugging).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dda.errors import InputError
+
+SOLVERS = ("mumps", "cg", "scipy")
+
+
+def block_ranges(nb: int, size: int) -> np.ndarray:
+    """Contiguous block ranges (size+1,) over ``size`` ranks."""
+    return np.array([nb * r // size for r in range(size + 1)], dtype=np.int64)
+
+
+def _dofs(b: np.ndarray) -> np.ndarray:
+    return 6 * b[:, None] + np.arange(6)[None, :]
+
+
+class GlobalSystem:
+    """Assemble and solve the global system for nb blocks on communicator ``comm``."""
+
+    def __init__(self, nb: int, fixed: np.ndarray, comm: Any = None, kind: str = "mumps", rtol: float = 1e-12) -> None:
+        if kind not in SOLVERS:
+            raise InputError("settings.solver", repr(kind), " | ".join(SOLVERS))
+        self.nb = nb
+        self.fixed = np.asarray(fixed, dtype=bool)
+        self.kind = kind
+        if comm is None:
+            from mpi4py import MPI
+
+            comm = MPI.COMM_WORLD
+        self.comm = comm
+        if kind == "scipy" and comm.size > 1:
+            raise InputError("settings.solver", "'scipy' with several MPI ranks", "'mumps' or 'cg' under MPI")
+        self.ranges = block_ranges(nb, comm.size)
+        self.b0, self.b1 = int(self.ranges[comm.rank]), int(self.ranges[comm.rank + 1])
+        self.n_solves = 0
+        self.ksp_iterations = 0
+        if kind != "scipy":
+            import dolfinx_solver  # noqa: F401  (sets up the wheel's PETSc libraries)
+            from petsc4py import PETSc
+
+            self.PETSc = PETSc
+            self.ksp = PETSc.KSP().create(comm)
+            self.ksp.setOptionsPrefix("dda_")
+            opts = PETSc.Options()
+            if kind == "mumps":
+                opts["dda_ksp_type"] = "preonly"
+                opts["dda_pc_type"] = "lu"
+                opts["dda_pc_factor_mat_solver_type"] = "mumps"
+            else:
+                opts["dda_ksp_type"] = "cg"
+                opts["dda_pc_type"] = "bjacobi"
+                opts["dda_ksp_rtol"] = rtol
+                opts["dda_ksp_atol"] = 0.0
+                opts["dda_ksp_max_it"] = 20000
+            self.ksp.setFromOptions()
+
+    # ------------------------------------------------------------------ ownership
+    def owns_block(self, b: np.ndarray) -> np.ndarray:
+        return (b >= self.b0) & (b < self.b1)
+
+    def contact_owner_mask(self, ci: np.ndarray, cj: np.ndarray) -> np.ndarray:
+        """Contacts this rank assembles: those whose vertex block (or, if fixed, edge block) it owns."""
+        owner = np.where(self.fixed[ci], cj, ci)
+        return self.owns_block(owner)
+
+    # ------------------------------------------------------------------ assembly
+    def _pattern(self, ci: np.ndarray, cj: np.ndarray) -> dict:
+        """COO indices of this rank's share (fixed within a step: same contacts)."""
+        own = np.arange(self.b0, self.b1)
+        own = own[~self.fixed[own]]
+        bd = _dofs(own)
+        rows = [np.repeat(bd, 6, axis=1).ravel()]
+        cols = [np.tile(bd, (1, 6)).ravel()]
+        fidx = [bd.ravel()]
+        m = self.contact_owner_mask(ci, cj)
+        cd = np.hstack([_dofs(ci[m]), _dofs(cj[m])])  # (n, 12)
+        free = ~np.hstack([np.repeat(self.fixed[ci[m]][:, None], 6, 1), np.repeat(self.fixed[cj[m]][:, None], 6, 1)])
+        keep = free[:, :, None] & free[:, None, :]
+        rows.append(np.repeat(cd, 12, axis=1).reshape(-1, 12, 12)[keep])
+        cols.append(np.repeat(cd[:, None, :], 12, axis=1)[keep])
+        fidx.append(cd[free])
+        fx = np.arange(self.b0, self.b1)
+        fx = fx[self.fixed[fx]]
+        d = _dofs(fx).ravel()
+        rows.append(d)
+        cols.append(d)
+        return {
+            "own": own, "m": m, "keep": keep, "free": free, "n_fixed": d.size,
+            "rows": np.concatenate(rows), "cols": np.concatenate(cols), "fidx": np.concatenate(fidx),
+        }
+
+    def solve(
+        self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, ci: np.ndarray, cj: np.ndarray,
+        pattern_key: object = None,
+    ) -> np.ndarray:
+        """Solve for D (nb, 6) on every rank. Kb (nb,6,6), Fb (nb,6): block terms (all blocks,
+        only the owned ones are used); Kc (nc,12,12), Fc (nc,12): contact terms on (ci, cj).
+        Calls with the same ``pattern_key`` (e.g. the open–close iterations of one step, whose
+        contact list is fixed) reuse the COO pattern, the matrix and its symbolic factorisation."""
+        reuse = pattern_key is not None and pattern_key == getattr(self, "_key", None)
+        if not reuse:
+            self._pat = self._pattern(ci, cj)
+            self._key = pattern_key
+        P = self._pat
+        own, m = P["own"], P["m"]
+        vals = np.concatenate([Kb[own].ravel(), Kc[m][P["keep"]], np.ones(P["n_fixed"])])
+        fval = np.concatenate([Fb[own].ravel(), Fc[m][P["free"]]])
+        rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
+        n = 6 * self.nb
+        self.n_solves += 1
+        if self.kind == "scipy":
+            import scipy.sparse as sp
+            import scipy.sparse.linalg as spla
+
+            A = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
+            b = np.bincount(fidx, weights=fval, minlength=n)
+            return spla.spsolve(A, b).reshape(self.nb, 6)
+        PETSc = self.PETSc
+        if not reuse:
+            if getattr(self, "_A", None) is not None:
+                self._A.destroy()
+            nloc = 6 * (self.b1 - self.b0)
+            A = PETSc.Mat().create(comm=self.comm)
+            A.setSizes(((nloc, n), (nloc, n)), bsize=6)
+            A.setType(PETSc.Mat.Type.AIJ)
+            A.setPreallocationCOO(rows.astype(PETSc.IntType), cols.astype(PETSc.IntType))
+            self._A = A
+        A = self._A
+        A.setValuesCOO(vals.astype(PETSc.ScalarType))
+        A.assemble()
+        b = A.createVecLeft()
+        b.set(0.0)
+        b.setValues(fidx.astype(PETSc.IntType), fval, addv=PETSc.InsertMode.ADD_VALUES)
+        b.assemble()
+        x = A.createVecRight()
+        self.ksp.setOperators(A)
+        self.ksp.solve(b, x)
+        self.ksp_iterations += self.ksp.getIterationNumber()
+        reason = self.ksp.getConvergedReason()
+        scatter, xall = PETSc.Scatter.toAll(x)
+        scatter.scatter(x, xall, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
+        D = xall.getArray().copy().reshape(self.nb, 6)
+        for obj in (scatter, xall, x, b):
+            obj.destroy()
+        if reason < 0:
+            D[:] = np.nan
+        return D
+
+    def destroy(self) -> None:
+        if self.kind != "scipy":
+            if getattr(self, "_A", None) is not None:
+                self._A.destroy()
+            self.ksp.destroy()

@@ -1,0 +1,97 @@
+"""Contact springs and friction (Shi 1988), vectorised over all contacts.
+
+For a contact (vertex P of block i, foot Q on edge of block j, normal n, direction s) the
+normal gap and the shear displacement after the step are linear in the block unknowns:
+
+    d_n = g_n + a_nᵀ D_i + b_nᵀ D_j,   a_n = T_i(P)ᵀ n,  b_n = −T_j(Q)ᵀ n,
+    d_s = g_s + a_sᵀ D_i + b_sᵀ D_j    (g_s: shear-spring stretch carried while locked).
+
+A spring of stiffness k on d = g + wᵀD (w = [a; b], 12 entries) adds k w wᵀ to K and
+−k g w to F. Closed contacts (sliding or locked) carry the normal spring p_n [N/m]; locked
+ones also the shear spring p_s = p_n / shear_ratio. Sliding contacts carry the friction
+force F_f = μ N + c l_c opposing the slip direction σ: F −= σ F_f w_s. Normal force
+N = −p_n d_n [N] (> 0 in compression).
+
+Strength comes from a :class:`learned.JointLaw` chosen by the contact's joint tag:
+σ_n = N / l_ref, F_max = (τ_max(σ_n) − c) l_ref + c_eff l_c (= μ N + c_eff l_c), where
+c_eff = c while the joint is intact (bonded) and 0 after it has opened or slid.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from learned import JointLaw
+
+from dda.contact_detect import Contacts
+from dda.kinematics import tt_vec
+
+OPEN, SLIDING, LOCKED = 0, 1, 2
+
+
+def contact_vectors(c: Contacts, centroid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """w_n, w_s (nc, 12): gradients of d_n and d_s with respect to [D_i; D_j]."""
+    dP = c.P - centroid[c.i]
+    dQ = c.Q - centroid[c.j]
+    wn = np.hstack([tt_vec(dP[:, 0], dP[:, 1], c.n), -tt_vec(dQ[:, 0], dQ[:, 1], c.n)])
+    ws = np.hstack([tt_vec(dP[:, 0], dP[:, 1], c.s), -tt_vec(dQ[:, 0], dQ[:, 1], c.s)])
+    return wn, ws
+
+
+def contact_system(
+    wn: np.ndarray,
+    ws: np.ndarray,
+    state: np.ndarray,
+    gap: np.ndarray,
+    stretch: np.ndarray,
+    sign: np.ndarray,
+    friction_force: np.ndarray,
+    pn: float,
+    ps: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-contact 12×12 stiffness and 12-vector load for the current contact states."""
+    kn = np.where(state != OPEN, pn, 0.0)
+    ks = np.where(state == LOCKED, ps, 0.0)
+    K = kn[:, None, None] * wn[:, :, None] * wn[:, None, :] + ks[:, None, None] * ws[:, :, None] * ws[:, None, :]
+    ff = np.where(state == SLIDING, sign * friction_force, 0.0)
+    F = -(kn * gap)[:, None] * wn - (ks * stretch + ff)[:, None] * ws
+    return K, F
+
+
+def joint_strength(
+    tag: np.ndarray,
+    normal_force: np.ndarray,
+    slip: np.ndarray,
+    slip_rate: np.ndarray,
+    lc: np.ndarray,
+    bonded: np.ndarray,
+    laws: Mapping[int, JointLaw],
+    default: JointLaw,
+    l_ref: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shear strength F_max [N], tensile capacity T_max [N] and friction μ [-] per contact.
+
+    ``normal_force`` N [N] (> 0 compression) is clipped at 0 for friction; cohesion and
+    tension act only on bonded contacts. Each joint law is evaluated once, batched, on its
+    contacts.
+    """
+    nc = tag.size
+    fmax, tmax, mu = np.zeros(nc), np.zeros(nc), np.zeros(nc)
+    if nc == 0:
+        return fmax, tmax, mu
+    lref = np.maximum(lc, l_ref)
+    Nc = np.maximum(normal_force, 0.0)
+    known = np.array(sorted(laws.keys()), dtype=np.int64)
+    use = np.where(np.isin(tag, known), tag, -(2**62))
+    for t in np.unique(use):
+        m = use == t
+        law = laws[int(t)] if t != -(2**62) else default
+        resp = law.evaluate(Nc[m] / lref[m], np.abs(slip[m]), np.abs(slip_rate[m]))
+        strength = np.asarray(resp.strength, dtype=float)
+        ceff = np.where(bonded[m], law.cohesion, 0.0)
+        fmax[m] = (strength - law.cohesion) * lref[m] + ceff * lc[m]
+        tmax[m] = np.where(bonded[m], law.tensile_strength * lc[m], 0.0)
+        mu[m] = np.asarray(resp.friction, dtype=float)
+    return np.maximum(fmax, 0.0), tmax, mu

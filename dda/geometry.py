@@ -1,0 +1,220 @@
+"""Block polygons in one flat (CSR) layout and their exact polygon integrals.
+
+All blocks' vertices live in one array ``xy (nv, 2)`` [m], counter-clockwise per block;
+block ``b`` owns vertices ``voff[b]:voff[b+1]``. Edge ``k`` runs from vertex ``k`` to vertex
+``nxt[k]`` of the same block, so edges and vertices share indices.
+
+Exact integrals over a simple polygon (Green's theorem, c_k = x_k y_{k+1} − x_{k+1} y_k):
+
+    A = ½ Σ c_k,   x0 = Σ (x_k + x_{k+1}) c_k / (6A),
+    ∫x² = Σ (x_k² + x_k x_{k+1} + x_{k+1}²) c_k / 12,
+    ∫xy = Σ (2x_k y_k + x_k y_{k+1} + x_{k+1} y_k + 2x_{k+1} y_{k+1}) c_k / 24,
+
+taken about a per-block reference point for round-off, then shifted to the centroid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from dda.errors import InputError
+
+
+@dataclass
+class BlockProps:
+    """area (nb,) [m²], centroid (nb,2) [m], second moments about the centroid
+    sxx = ∫(x−x0)², syy = ∫(y−y0)², sxy = ∫(x−x0)(y−y0) (nb,) [m⁴]."""
+
+    area: np.ndarray
+    centroid: np.ndarray
+    sxx: np.ndarray
+    syy: np.ndarray
+    sxy: np.ndarray
+
+
+class Polygons:
+    """Flat storage of nb polygons (CCW), with per-vertex block index and neighbours."""
+
+    def __init__(self, xy: np.ndarray, voff: np.ndarray) -> None:
+        self.xy = np.ascontiguousarray(xy, dtype=float)
+        self.voff = np.asarray(voff, dtype=np.int64)
+        nb = self.voff.size - 1
+        counts = np.diff(self.voff)
+        self.block = np.repeat(np.arange(nb), counts)
+        local = np.arange(self.xy.shape[0]) - self.voff[self.block]
+        n = counts[self.block]
+        self.nxt = self.voff[self.block] + (local + 1) % n
+        self.prv = self.voff[self.block] + (local - 1) % n
+
+    @classmethod
+    def from_list(cls, polys: Sequence[np.ndarray]) -> "Polygons":
+        arrs = [np.asarray(p, dtype=float).reshape(-1, 2) for p in polys]
+        voff = np.concatenate([[0], np.cumsum([a.shape[0] for a in arrs])])
+        xy = np.concatenate(arrs) if arrs else np.zeros((0, 2))
+        return cls(xy, voff)
+
+    @property
+    def nb(self) -> int:
+        return self.voff.size - 1
+
+    def copy(self) -> "Polygons":
+        return Polygons(self.xy.copy(), self.voff.copy())
+
+    def polygon(self, b: int) -> np.ndarray:
+        return self.xy[self.voff[b] : self.voff[b + 1]]
+
+    def to_list(self) -> list[np.ndarray]:
+        return [self.polygon(b).copy() for b in range(self.nb)]
+
+    def bbox(self) -> np.ndarray:
+        """(nb, 4) xmin, ymin, xmax, ymax [m]."""
+        lo = np.minimum.reduceat(self.xy, self.voff[:-1], axis=0)
+        hi = np.maximum.reduceat(self.xy, self.voff[:-1], axis=0)
+        return np.hstack([lo, hi])
+
+    def edge_lengths(self) -> np.ndarray:
+        return np.linalg.norm(self.xy[self.nxt] - self.xy, axis=1)
+
+    def props(self) -> BlockProps:
+        """Exact area, centroid and central second moments of every block."""
+        ref = np.add.reduceat(self.xy, self.voff[:-1], axis=0) / np.diff(self.voff)[:, None]
+        p = self.xy - ref[self.block]
+        q = p[self.nxt]
+        x0, y0, x1, y1 = p[:, 0], p[:, 1], q[:, 0], q[:, 1]
+        c = x0 * y1 - x1 * y0
+        s = self.voff[:-1]
+        area = 0.5 * np.add.reduceat(c, s)
+        cx = np.add.reduceat((x0 + x1) * c, s) / (6 * area)
+        cy = np.add.reduceat((y0 + y1) * c, s) / (6 * area)
+        ixx = np.add.reduceat((x0 * x0 + x0 * x1 + x1 * x1) * c, s) / 12
+        iyy = np.add.reduceat((y0 * y0 + y0 * y1 + y1 * y1) * c, s) / 12
+        ixy = np.add.reduceat((2 * x0 * y0 + x0 * y1 + x1 * y0 + 2 * x1 * y1) * c, s) / 24
+        return BlockProps(
+            area=area,
+            centroid=ref + np.stack([cx, cy], axis=1),
+            sxx=ixx - area * cx * cx,
+            syy=iyy - area * cy * cy,
+            sxy=ixy - area * cx * cy,
+        )
+
+
+def signed_area(poly: np.ndarray) -> float:
+    """Signed area [m²] of one polygon (> 0 when counter-clockwise)."""
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def _segments_cross(a0, a1, b0, b1, tol: float) -> np.ndarray:
+    """Proper crossing of segment arrays (broadcast): each end lies strictly (by more than
+    ``tol`` [m]) on opposite sides of the other segment's line. Touching is not crossing."""
+
+    def sdist(p, q, r):
+        cr = (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+        return cr / np.maximum(np.hypot(q[..., 0] - p[..., 0], q[..., 1] - p[..., 1]), 1e-300)
+
+    d1, d2 = sdist(b0, b1, a0), sdist(b0, b1, a1)
+    d3, d4 = sdist(a0, a1, b0), sdist(a0, a1, b1)
+    return (
+        (d1 * d2 < 0) & (d3 * d4 < 0)
+        & (np.abs(d1) > tol) & (np.abs(d2) > tol) & (np.abs(d3) > tol) & (np.abs(d4) > tol)
+    )
+
+
+def check_polygon(poly: np.ndarray, key: str, rel_tol: float = 1e-9) -> np.ndarray:
+    """Validate one block polygon and return it counter-clockwise without repeated closing vertex.
+
+    Raises :class:`InputError` for fewer than 3 vertices, non-finite values, zero area or
+    self-intersection (two non-adjacent edges crossing).
+    """
+    p = np.asarray(poly, dtype=float)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 3:
+        raise InputError(key, f"shape {p.shape}", "an (n, 2) array of vertices with n >= 3")
+    if not np.all(np.isfinite(p)):
+        raise InputError(key, "non-finite coordinates", "finite vertex coordinates [m]")
+    if np.allclose(p[0], p[-1]) and p.shape[0] > 3:
+        p = p[:-1]
+    size = float(np.ptp(p, axis=0).max())
+    # drop consecutive duplicates
+    keep = np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1) > rel_tol * size
+    p = p[keep]
+    n = p.shape[0]
+    if n > 3:
+        i, j = np.triu_indices(n, k=2)
+        nonadj = ~((i == 0) & (j == n - 1))
+        i, j = i[nonadj], j[nonadj]
+        a0, a1 = p[i], p[(i + 1) % n]
+        b0, b1 = p[j], p[(j + 1) % n]
+        cross = _segments_cross(a0, a1, b0, b1, tol=rel_tol * size)
+        if np.any(cross):
+            k = int(np.argmax(cross))
+            raise InputError(
+                key,
+                f"a self-intersecting polygon (edge {i[k]} crosses edge {j[k]})",
+                "a simple (non-self-intersecting) polygon, convex or concave",
+            )
+    a = signed_area(p)
+    if p.shape[0] < 3 or abs(a) <= rel_tol * size * size:
+        raise InputError(key, "a degenerate polygon (zero area)", "a simple polygon with positive area")
+    if a < 0:
+        p = p[::-1].copy()
+    return p
+
+
+def points_in_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even–odd point-in-polygon test, vectorised over points (boundary points: either)."""
+    x, y = pts[:, 0:1], pts[:, 1:2]
+    x0, y0 = poly[:, 0][None, :], poly[:, 1][None, :]
+    x1, y1 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
+    cond = (y0 > y) != (y1 > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xi = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+    return np.sum(cond & (x < xi), axis=1) % 2 == 1
+
+
+def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance [m] from points p to segments a–b (all (N,2), broadcast)."""
+    ab = b - a
+    t = np.clip(np.sum((p - a) * ab, axis=-1) / np.maximum(np.sum(ab * ab, axis=-1), 1e-300), 0.0, 1.0)
+    return np.linalg.norm(p - a - t[..., None] * ab, axis=-1)
+
+
+def check_overlaps(polys: Polygons, pairs: np.ndarray, rel_tol: float = 1e-6) -> None:
+    """Raise :class:`InputError` when two blocks of a candidate pair overlap.
+
+    Overlap = a proper edge crossing, or a vertex of one block inside the other by more than
+    ``rel_tol`` × block size (touching along edges or at vertices is allowed).
+    """
+    if pairs.size == 0:
+        return
+    props = polys.props()
+    bb = polys.bbox()
+    size = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+    for i, j in pairs:
+        pi, pj = polys.polygon(i), polys.polygon(j)
+        tol = rel_tol * min(size[i], size[j])
+        a0, a1 = pi[:, None, :], np.roll(pi, -1, axis=0)[:, None, :]
+        b0, b1 = pj[None, :, :], np.roll(pj, -1, axis=0)[None, :, :]
+        crossing = _segments_cross(a0, a1, b0, b1, tol=tol)
+        bad = bool(np.any(crossing))
+        if not bad:
+            for p, q in ((pi, pj), (pj, pi)):
+                inside = points_in_polygon(p, q)
+                if np.any(inside):
+                    d = np.min(point_segment_distance(p[inside][:, None, :], q[None, :, :], np.roll(q, -1, axis=0)[None, :, :]), axis=1)
+                    if np.any(d > tol):
+                        bad = True
+                        break
+            if not bad:  # identical polygons, or one inside the other with no vertex strictly inside
+                c = props.centroid
+                if points_in_polygon(c[i : i + 1], pj)[0] and points_in_polygon(c[j : j + 1], pi)[0]:
+                    dci = np.min(point_segment_distance(c[i][None], pj, np.roll(pj, -1, axis=0)))
+                    bad = dci > tol
+        if bad:
+            raise InputError(
+                f"blocks[{i}]",
+                f"a polygon that overlaps blocks[{j}]",
+                "blocks that touch at most along edges or at vertices",
+            )

@@ -1,0 +1,150 @@
+"""Contact states across steps and the open–close rules (Shi 1988), vectorised.
+
+States: OPEN (no springs), SLIDING (normal spring + friction force), LOCKED (normal and
+shear springs). After each solve of the open–close iteration:
+
+* OPEN    → LOCKED   when the contact penetrates, d_n < −tol;
+* closed  → OPEN     when the normal spring is in tension beyond the tensile capacity,
+                     p_n d_n > T_max + p_n·tol (T_max = 0 once the joint has broken);
+* LOCKED  → SLIDING  when the shear-spring force |p_s (g_s + Δd_s)| exceeds F_max (1 + 10⁻⁶);
+* SLIDING → LOCKED   when the shear displacement reverses against the assumed slip sign.
+
+``tol`` (10⁻⁹ w0 by default) is a tiny hysteresis band against chatter of unloaded contacts.
+A contact that has changed state ``freeze_after`` times within one step is frozen in its
+closed state (locked/sliding oscillation: sliding), so the iteration terminates; the
+number of frozen contacts is reported.
+
+A joint that opens or slides loses its cohesion and tensile strength for good (bonded →
+False). The iteration has converged when no contact changes state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from dda.contact_detect import Contacts
+from dda.contact_law import LOCKED, OPEN, SLIDING
+
+
+#: a locked contact slips only when its shear force exceeds the strength by this fraction
+#: (limit equilibrium, φ = θ, holds rather than creeping on round-off)
+SLIP_RTOL = 1e-6
+
+
+@dataclass
+class ContactState:
+    """Per-contact history (sorted by ``key``): state, slip sign σ, shear-spring stretch g_s [m],
+    normal force N [N], bonded flag, accumulated slip [m], slip rate [m/s], shear force on the
+    vertex block along s [N] (after the accepted step)."""
+
+    key: np.ndarray
+    state: np.ndarray
+    sign: np.ndarray
+    stretch: np.ndarray
+    normal_force: np.ndarray
+    bonded: np.ndarray
+    slip: np.ndarray
+    slip_rate: np.ndarray
+    shear_force: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "ContactState":
+        z = np.zeros(0)
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8), z, z, z, np.zeros(0, dtype=bool), z, z, z)
+
+    def copy(self) -> "ContactState":
+        return ContactState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+    @property
+    def size(self) -> int:
+        return int(self.key.size)
+
+
+def transfer(prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, touch_tol: float = 0.0) -> ContactState:
+    """Carry contact history to the contacts found at the start of a step (matched by key).
+
+    New contacts start LOCKED when they touch or penetrate (gap ≤ ``touch_tol`` [m]), else
+    OPEN (a block placed at rest on a slope starts at rest); ``bond_new`` (nc,) says
+    which new contacts start bonded (intact joints at the first step).
+    """
+    nc = c.size
+    if prev.size:
+        idx = np.clip(np.searchsorted(prev.key, c.key), 0, prev.size - 1)
+        found = prev.key[idx] == c.key
+    else:
+        idx = np.zeros(nc, dtype=np.int64)
+        found = np.zeros(nc, dtype=bool)
+
+    def take(a: np.ndarray, default) -> np.ndarray:
+        out = np.full(nc, default, dtype=a.dtype)
+        out[found] = a[idx[found]]
+        return out
+
+    state = take(prev.state, OPEN)
+    touching = c.gap <= touch_tol
+    state = np.where(found, np.where((state == OPEN) & (c.gap < 0), LOCKED, state), np.where(touching, LOCKED, OPEN)).astype(np.int8)
+    stretch = np.where(state == LOCKED, take(prev.stretch, 0.0), 0.0)
+    normal = np.where(found, take(prev.normal_force, 0.0), np.maximum(-pn * c.gap, 0.0))
+    bonded = np.where(found, take(prev.bonded, False), bond_new)
+    return ContactState(
+        key=c.key.copy(),
+        state=state,
+        sign=take(prev.sign, 1.0),
+        stretch=stretch,
+        normal_force=normal,
+        bonded=bonded,
+        slip=take(prev.slip, 0.0),
+        slip_rate=take(prev.slip_rate, 0.0),
+        shear_force=take(prev.shear_force, 0.0),
+    )
+
+
+def update_states(
+    cs: ContactState,
+    dn: np.ndarray,
+    ds: np.ndarray,
+    pn: float,
+    ps: float,
+    fmax: np.ndarray,
+    tmax: np.ndarray,
+    tol_open: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """New (state, sign, bonded) after a solve and the number of contacts that changed.
+
+    dn : normal gap after the step [m] (< 0 penetration); ds : shear increment [m];
+    fmax, tmax : shear strength and tensile capacity [N] at the solved normal force.
+    """
+    st = cs.state
+    closed = st != OPEN
+    to_close = (st == OPEN) & (dn < -tol_open)
+    to_open = closed & (pn * dn > tmax + pn * tol_open)
+    fs = ps * (cs.stretch + ds)
+    to_slide = (st == LOCKED) & ~to_open & (np.abs(fs) > fmax * (1.0 + SLIP_RTOL))
+    to_lock = (st == SLIDING) & ~to_open & (cs.sign * ds < 0.0)
+    new = st.copy()
+    new[to_close] = LOCKED
+    new[to_open] = OPEN
+    new[to_slide] = SLIDING
+    new[to_lock] = LOCKED
+    sign = np.where(to_slide, np.sign(fs) + (fs == 0), cs.sign)
+    bonded = cs.bonded & ~to_open & ~to_slide
+    changed = int(np.count_nonzero(new != st))
+    return new.astype(np.int8), sign, bonded, changed
+
+
+def freeze_oscillating(
+    old: np.ndarray, new: np.ndarray, flips: np.ndarray, freeze_after: int = 3
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Count state flips per contact; contacts that flipped ``freeze_after`` times keep a
+    closed state (LOCKED if the flip involves OPEN, SLIDING for locked/sliding). Returns
+    (new states, flips, number of changes that still count)."""
+    changed = new != old
+    flips = flips + changed
+    frozen = changed & (flips >= freeze_after)
+    if np.any(frozen):
+        involves_open = (old == OPEN) | (new == OPEN)
+        keep = np.where(involves_open, np.where(old != OPEN, old, new), SLIDING)
+        new = np.where(frozen, keep, new).astype(np.int8)
+    return new, flips, int(np.count_nonzero(new != old))

@@ -1,0 +1,124 @@
+"""Run results: per-step histories, solver statistics and the final state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dda.contact_law import LOCKED, OPEN, SLIDING
+from dda.kinematics import mass_matrix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dda.simulation import Simulation
+
+
+@dataclass
+class StepInfo:
+    """What a progress callback sees after each accepted step."""
+
+    step: int
+    time: float
+    dt: float
+    duration: float
+    n_contacts: int
+    n_closed: int
+    oc_iterations: int
+    retries: int
+    max_velocity: float
+    kinetic_energy: float
+    rank: int = 0
+
+
+@dataclass
+class Result:
+    """Histories (recorded every ``history_every`` steps, row 0 = initial state).
+
+    time (ns,) [s]; dt (ns,) [s]; centroid (ns, nb, 2) [m]; velocity (ns, nb, 3) centroid
+    velocity and spin (u̇, v̇, ṙ) [m/s, rad/s]; rotation (ns, nb) [rad]; kinetic_energy (ns,)
+    [J/m]; n_open, n_sliding, n_locked (ns,) contact counts; oc_iterations (ns,).
+    """
+
+    time: list = field(default_factory=list)
+    dt: list = field(default_factory=list)
+    centroid: list = field(default_factory=list)
+    velocity: list = field(default_factory=list)
+    rotation: list = field(default_factory=list)
+    kinetic_energy: list = field(default_factory=list)
+    n_open: list = field(default_factory=list)
+    n_sliding: list = field(default_factory=list)
+    n_locked: list = field(default_factory=list)
+    oc_iterations: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    status: str = "running"
+    state: Any = None
+    fixed: Any = None
+    voff: Any = None
+    _final: bool = False
+
+    @classmethod
+    def start(cls, sim: "Simulation") -> "Result":
+        r = cls(fixed=sim.system.fixed.copy(), voff=sim.voff.copy())
+        r._append(sim, 0.0, 0)
+        return r
+
+    def _append(self, sim: "Simulation", dt: float, its: int) -> float:
+        st = sim.state
+        props = sim.polygons().props()
+        M = mass_matrix(props, sim.density)
+        ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
+        cs = st.contacts.state
+        self.time.append(st.time)
+        self.dt.append(dt)
+        self.centroid.append(props.centroid.copy())
+        self.velocity.append(st.velocity[:, :3].copy())
+        self.rotation.append(st.rotation.copy())
+        self.kinetic_energy.append(ke)
+        self.n_open.append(int(np.sum(cs == OPEN)))
+        self.n_sliding.append(int(np.sum(cs == SLIDING)))
+        self.n_locked.append(int(np.sum(cs == LOCKED)))
+        self.oc_iterations.append(its)
+        return ke
+
+    def record(self, sim: "Simulation", dt: float, its: int, retries: int) -> StepInfo:
+        st = sim.state
+        ke = np.nan
+        if st.step % sim.settings.history_every == 0 or st.time >= sim.settings.duration * (1 - 1e-12):
+            ke = self._append(sim, dt, its)
+        cs = st.contacts.state
+        vmax = float(np.max(np.linalg.norm(st.velocity[:, :2], axis=1))) if sim.nb else 0.0
+        return StepInfo(
+            step=st.step, time=st.time, dt=dt, duration=sim.settings.duration, n_contacts=int(cs.size),
+            n_closed=int(np.sum(cs != OPEN)), oc_iterations=its, retries=retries, max_velocity=vmax,
+            kinetic_energy=ke, rank=sim.comm.rank,
+        )
+
+    def finalize(self, sim: "Simulation", status: str) -> None:
+        self.status = status
+        self.state = sim.state.copy()
+        self.stats = dict(sim.stats)
+        for name in ("time", "dt", "centroid", "velocity", "rotation", "kinetic_energy", "n_open", "n_sliding", "n_locked", "oc_iterations"):
+            setattr(self, name, np.asarray(getattr(self, name)) if not isinstance(getattr(self, name), np.ndarray) else getattr(self, name))
+
+    # ------------------------------------------------------------------ conveniences
+    @property
+    def displacement(self) -> np.ndarray:
+        """Centroid displacement (ns, nb, 2) [m] from the initial state."""
+        c = np.asarray(self.centroid)
+        return c - c[0]
+
+    @property
+    def stress(self) -> np.ndarray:
+        """Final block stress (nb, 3) [Pa]."""
+        return self.state.stress
+
+    def polygons(self) -> list[np.ndarray]:
+        """Final block polygons [m]."""
+        return [self.state.xy[self.voff[b] : self.voff[b + 1]].copy() for b in range(self.voff.size - 1)]
+
+    def group_velocity(self, blocks: Any = None) -> np.ndarray:
+        """Mass-unweighted mean centroid speed (ns,) [m/s] of a block group (default: free blocks)."""
+        v = np.asarray(self.velocity)
+        b = np.flatnonzero(~self.fixed) if blocks is None else np.asarray(blocks)
+        return np.linalg.norm(v[:, b, :2], axis=2).mean(axis=1)

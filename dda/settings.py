@@ -1,0 +1,120 @@
+"""Run settings of a DDA simulation (SI units) with validation that names the key path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from dda.assembly import SOLVERS
+from dda.errors import InputError
+
+
+@dataclass
+class Settings:
+    """DDA run controls.
+
+    duration          run time [s]
+    dt                initial and largest time step [s] (must not exceed ``duration``)
+    dt_min            smallest time step before the run is declared diverged [s]
+    gravity           body acceleration (gx, gy) [m/s²]
+    dynamic           velocity carried to the next step, 1 = dynamic, 0 = static (Shi's k01)
+    max_displacement_ratio  g2: largest vertex displacement per step / w0 (Shi ≈ 0.001–0.01)
+    length_scale      w0 [m]; None = half the largest extent of the model
+    penalty           normal contact stiffness p_n [N/m]; None = penalty_factor · max C11
+    penalty_factor    p_n / (block stiffness) when ``penalty`` is None (Shi: 10–100)
+    shear_ratio       p_n / p_s (Shi's default 2.5)
+    fixed_point_factor  fixed-point spring / p_n
+    max_penetration_ratio  penetration limit / d0 (search distance d0 = 2.5 g2 w0)
+    oc_max_iterations open–close iterations per step before the step is cut (Shi: 6–8)
+    oc_max_retries    Δt cuts for a step whose open–close iteration does not settle; then
+                      the step is accepted as non-converged (counted) and Δt is restored
+    oc_freeze_after   a contact that flips this many times in one step is frozen closed
+    oc_tolerance_ratio  open/close hysteresis band / w0
+    max_retries       cuts of one step before a non-settling step is accepted (open–close) or
+                      the run is declared diverged (penetration, NaN)
+    dt_cut, dt_grow   factor on Δt after a failed step / a quiet step
+    solver            "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi) or "scipy" (serial)
+    exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
+    output_dir        folder for VTU/PVD, history.h5 and PNGs (None: nothing written)
+    output_interval   time between VTU frames [s] (None: 50 frames over the run)
+    monitor_blocks    blocks whose mean velocity is plotted (None: all free blocks)
+    history_every     record the history every n accepted steps
+    """
+
+    duration: float = 1.0
+    dt: float = 1e-3
+    dt_min: float = 1e-9
+    gravity: Sequence[float] = (0.0, -9.81)
+    dynamic: float = 1.0
+    max_displacement_ratio: float = 0.01
+    length_scale: float | None = None
+    penalty: float | None = None
+    penalty_factor: float = 50.0
+    shear_ratio: float = 2.5
+    fixed_point_factor: float = 10.0
+    max_penetration_ratio: float = 0.4
+    oc_max_iterations: int = 7
+    oc_max_retries: int = 2
+    oc_freeze_after: int = 3
+    oc_tolerance_ratio: float = 1e-9
+    max_retries: int = 6
+    dt_cut: float = 0.5
+    dt_grow: float = 1.2
+    solver: str = "mumps"
+    exact_rotation: bool = True
+    output_dir: str | Path | None = None
+    output_interval: float | None = None
+    monitor_blocks: Sequence[int] | None = None
+    history_every: int = 1
+    angle_tolerance_deg: float = 15.0
+
+    def validate(self, key: str = "settings") -> None:
+        def pos(name: str, allowed: str = "a finite value > 0") -> None:
+            v = getattr(self, name)
+            if v is None or not np.isfinite(v) or v <= 0:
+                raise InputError(f"{key}.{name}", v, allowed)
+
+        pos("duration", "a run duration > 0 s")
+        pos("dt", "a time step > 0 s")
+        pos("dt_min", "a minimum time step > 0 s")
+        if self.dt > self.duration:
+            raise InputError(f"{key}.dt", f"{self.dt} s (> duration {self.duration} s)", f"a time step <= the run duration ({self.duration} s)")
+        if self.dt_min > self.dt:
+            raise InputError(f"{key}.dt_min", self.dt_min, f"a value <= dt ({self.dt} s)")
+        if not 0.0 <= self.dynamic <= 1.0:
+            raise InputError(f"{key}.dynamic", self.dynamic, "a value in [0, 1] (1 dynamic, 0 static)")
+        pos("max_displacement_ratio", "a ratio in (0, 0.1]")
+        if self.max_displacement_ratio > 0.1:
+            raise InputError(f"{key}.max_displacement_ratio", self.max_displacement_ratio, "a ratio in (0, 0.1]")
+        if self.length_scale is not None:
+            pos("length_scale", "a length > 0 m or None")
+        if self.penalty is not None:
+            pos("penalty", "a contact stiffness > 0 N/m or None")
+        pos("penalty_factor")
+        pos("shear_ratio")
+        pos("fixed_point_factor")
+        pos("max_penetration_ratio")
+        if int(self.oc_max_iterations) < 1:
+            raise InputError(f"{key}.oc_max_iterations", self.oc_max_iterations, "an integer >= 1 (Shi: 6-8)")
+        if int(self.oc_max_retries) < 0 or int(self.oc_freeze_after) < 2:
+            raise InputError(f"{key}.oc_max_retries", (self.oc_max_retries, self.oc_freeze_after), "oc_max_retries >= 0 and oc_freeze_after >= 2")
+        if not 0 <= self.oc_tolerance_ratio < 1e-3:
+            raise InputError(f"{key}.oc_tolerance_ratio", self.oc_tolerance_ratio, "a ratio in [0, 1e-3)")
+        if int(self.max_retries) < 0:
+            raise InputError(f"{key}.max_retries", self.max_retries, "an integer >= 0")
+        if not 0.0 < self.dt_cut < 1.0:
+            raise InputError(f"{key}.dt_cut", self.dt_cut, "a factor in (0, 1)")
+        if self.dt_grow < 1.0:
+            raise InputError(f"{key}.dt_grow", self.dt_grow, "a factor >= 1")
+        if self.solver not in SOLVERS:
+            raise InputError(f"{key}.solver", repr(self.solver), " | ".join(SOLVERS))
+        g = np.asarray(self.gravity, dtype=float)
+        if g.shape != (2,) or not np.all(np.isfinite(g)):
+            raise InputError(f"{key}.gravity", self.gravity, "(gx, gy) in m/s²")
+        if self.output_interval is not None:
+            pos("output_interval", "a time > 0 s or None")
+        if int(self.history_every) < 1:
+            raise InputError(f"{key}.history_every", self.history_every, "an integer >= 1")

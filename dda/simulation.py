@@ -1,0 +1,354 @@
+"""The DDA time loop: one implicit step = assemble, open–close iteration, checks, update.
+
+Per step (Shi 1988): detect contacts at the start-of-step geometry; assemble the block
+submatrices (elastic from the law's tangent, initial stress, inertia, body force, loads,
+fixed points, water); iterate solve → contact states (open / sliding / locked) until no
+state changes (at most ``oc_max_iterations``); check the displacement ratio (max vertex
+displacement ≤ g2·w0) and the penetration (≤ limit); on failure cut Δt and retry. Accepted
+steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
+stresses through the law.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from dda import submatrices as sm
+from dda.assembly import GlobalSystem
+from dda.contact_detect import Contacts, broad_phase_grid, detect
+from dda.contact_law import LOCKED, OPEN, SLIDING, contact_system, contact_vectors, joint_strength
+from dda.errors import SolverDivergence
+from dda.geometry import Polygons
+from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
+from dda.openclose import ContactState, freeze_oscillating, transfer, update_states
+from dda.result import Result, StepInfo
+from dda.settings import Settings
+from dda.state import State
+from dda.system import BlockSystem
+from dda.water import water_loads
+
+
+@dataclass
+class _Trial:
+    failure: str | None
+    D: np.ndarray | None = None
+    cs: ContactState | None = None
+    ds: np.ndarray | None = None
+    ratio: float = 0.0
+    iterations: int = 0
+    converged: bool = True
+    block: int = -1
+    detail: str = ""
+    max_pen: float = 0.0
+    fmax: np.ndarray | None = None
+
+
+class Simulation:
+    """Run a :class:`BlockSystem` under :class:`Settings` (MPI-parallel over ``comm``)."""
+
+    def __init__(self, system: BlockSystem, settings: Settings | None = None, comm: Any = None) -> None:
+        from mpi4py import MPI
+
+        self.system = system
+        self.settings = settings or Settings()
+        self.settings.validate()
+        system.validate()
+        self.comm = comm or MPI.COMM_WORLD
+        s, sy = self.settings, system
+        self.nb = sy.nb
+        self.voff = sy.polys.voff
+        self.free = ~sy.fixed
+        self.density = np.array([sy.materials[int(m)].density for m in sy.material_id])
+        self.sigma0 = np.array([sy.materials[int(m)].initial_stress for m in sy.material_id])
+        bb = sy.polys.bbox()
+        ext = max(float(bb[:, 2].max() - bb[:, 0].min()), float(bb[:, 3].max() - bb[:, 1].min()))
+        self.w0 = s.length_scale or 0.5 * ext
+        self.g2 = s.max_displacement_ratio
+        self.d0 = 2.5 * self.g2 * self.w0
+        self.pen_limit = s.max_penetration_ratio * self.d0
+        self.d_pen = max(2.0 * self.pen_limit, self.d0)
+        self.tol_open = s.oc_tolerance_ratio * self.w0
+        self.l_ref = 1e-6 * self.w0
+        if s.penalty is not None:
+            pn = float(s.penalty)
+        else:
+            cmax = max(float(max(m.law.reference_stiffness()[0, 0], m.law.reference_stiffness()[1, 1])) for m in sy.materials.values())
+            pn = s.penalty_factor * cmax
+        self.gravity = np.asarray(s.gravity, dtype=float)
+        self.solver = GlobalSystem(self.nb, sy.fixed, self.comm, s.solver)
+        # tracked material points: point loads, fixed points, line-load ends
+        pts, blk = [], []
+        for b, p, _ in sy.point_loads:
+            pts.append(p), blk.append(b)
+        for b, p in sy.fixed_points:
+            pts.append(p), blk.append(b)
+        for b, p0, p1, _ in sy.line_loads:
+            pts += [p0, p1]
+            blk += [b, b]
+        self.point_block = np.array(blk, dtype=np.int64)
+        points = np.array(pts, dtype=float).reshape(-1, 2)
+        self.n_pl, self.n_fp = len(sy.point_loads), len(sy.fixed_points)
+        self.fixed_anchor = points[self.n_pl : self.n_pl + self.n_fp].copy()
+        self._has_strength = {t: (law.cohesion > 0 or law.tensile_strength > 0) for t, law in sy.joint_laws.items()}
+        self._default_strength = sy.default_joint_law.cohesion > 0 or sy.default_joint_law.tensile_strength > 0
+        polys0 = sy.polys
+        props = polys0.props()
+        strain = np.zeros((self.nb, 3))
+        law_state = {int(m): sy.materials[int(m)].law.initial_state(int(np.sum(sy.material_id == m))) for m in np.unique(sy.material_id)}
+        stress, tangent, law_state = self._laws(strain, law_state)
+        self.state = State(
+            xy=polys0.xy.copy(), velocity=np.where(self.free[:, None], sy.velocity, 0.0), strain=strain,
+            stress=stress, tangent=tangent, rotation=np.zeros(self.nb), centroid0=props.centroid.copy(),
+            contacts=ContactState.empty(), points=points, time=0.0, step=0, dt=s.dt, penalty=pn, law_state=law_state,
+        )
+        self.stats: dict[str, Any] = {
+            "steps": 0, "n_dt_cuts": 0, "n_retries": 0, "n_oc_retries": 0, "n_penetration_retries": 0,
+            "n_nan_retries": 0, "n_nonconverged_steps": 0, "oc_iterations_total": 0, "oc_iterations_max": 0,
+            "penalty_increases": 0, "solves": 0, "max_penetration": 0.0, "n_contacts_max": 0,
+            "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
+            "penalty_initial": pn, "w0": self.w0, "d0": self.d0,
+        }
+        self.result = Result.start(self)
+        self.writer = None
+        if s.output_dir is not None:
+            from dda.output import Writer
+
+            self.writer = Writer(s.output_dir, self, comm=self.comm)
+
+    # ------------------------------------------------------------------ laws
+    def _laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Block stress σ0 + σ(ε), tangent C(ε) and law state, batched per material."""
+        stress, tangent, new_state = np.zeros((self.nb, 3)), np.zeros((self.nb, 3, 3)), {}
+        for m, mat in self.system.materials.items():
+            sel = self.system.material_id == m
+            if not np.any(sel):
+                continue
+            r = mat.law.evaluate(strain[sel], law_state.get(m))
+            stress[sel] = self.sigma0[sel] + np.asarray(r.stress)
+            tangent[sel] = np.asarray(r.tangent)
+            new_state[m] = np.asarray(r.state)
+        return stress, tangent, new_state
+
+    def polygons(self, state: State | None = None) -> Polygons:
+        st = state or self.state
+        return Polygons(st.xy, self.voff)
+
+    # ------------------------------------------------------------------ contacts
+    def detect_contacts(self, polys: Polygons) -> Contacts:
+        bb = polys.bbox()
+        pairs = broad_phase_grid(bb, self.d0)
+        pairs = pairs[~(self.system.fixed[pairs[:, 0]] & self.system.fixed[pairs[:, 1]])]
+        return detect(polys, pairs, self.d0, self.d_pen, self.system.edge_tag, self.settings.angle_tolerance_deg)
+
+    def _bond_new(self, c: Contacts) -> np.ndarray:
+        if self.state.step > 0 or c.size == 0:
+            return np.zeros(c.size, dtype=bool)
+        has = np.array([self._has_strength.get(int(t), self._default_strength) for t in c.tag], dtype=bool)
+        return has & (c.gap <= 1e-3 * self.d0)
+
+    # ------------------------------------------------------------------ one trial step
+    def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
+        s, sy, st = self.settings, self.system, self.state
+        ps = pn / s.shear_ratio
+        c = props.centroid
+        t1 = st.time + dt
+        Kb = np.zeros((self.nb, 6, 6))
+        Fb = np.zeros((self.nb, 6))
+        sm.elastic(props.area, st.tangent, Kb)
+        sm.initial_stress(props.area, st.stress, Fb)
+        sm.inertia(mass_matrix(props, self.density), s.dynamic * st.velocity, dt, Kb, Fb)
+        sm.body_force(props.area, self.density, self.gravity, Fb)
+        if self.n_pl:
+            f = np.array([np.asarray(fl(t1) if callable(fl) else fl, dtype=float) for _, _, fl in sy.point_loads])
+            sm.point_loads(self.point_block[: self.n_pl], st.points[: self.n_pl], f, c, Fb)
+        if self.n_fp:
+            k = slice(self.n_pl, self.n_pl + self.n_fp)
+            sm.fixed_points(self.point_block[k], st.points[k], st.points[k] - self.fixed_anchor, s.fixed_point_factor * pn, c, Kb, Fb)
+        if sy.line_loads:
+            e = st.points[self.n_pl + self.n_fp :].reshape(-1, 2, 2)
+            q = np.array([ll[3] for ll in sy.line_loads])
+            sm.line_loads(self.point_block[self.n_pl + self.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
+        if sy.water is not None:
+            water_loads(polys, self.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
+        wn, ws = contact_vectors(con, c)
+        cs = cs0.copy()
+        laws, dflt = sy.joint_laws, sy.default_joint_law
+        converged, it = con.size == 0, 0
+        flips = np.zeros(con.size, dtype=np.int64)
+        while True:
+            it += 1
+            fmax, _, _ = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref)
+            Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps)
+            D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token)
+            if not np.all(np.isfinite(D)):
+                bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
+                return _Trial("nan", block=bad, detail="non-finite solution", iterations=it)
+            Dij = np.hstack([D[con.i], D[con.j]])
+            dn = con.gap + np.sum(wn * Dij, axis=1)
+            ds = np.sum(ws * Dij, axis=1)
+            N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
+            fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref)
+            new, sign, bonded, changed = update_states(cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open)
+            if changed:
+                new, flips, changed = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
+            cs.normal_force = N
+            cs.slip_rate = ds / dt
+            if changed == 0:
+                converged = True
+                break
+            if it >= s.oc_max_iterations:
+                break
+            cs.state, cs.sign, cs.bonded = new, sign, bonded
+        # displacement ratio and penetration checks
+        u = point_displacement(D[sy.polys.block], *(polys.xy - c[sy.polys.block]).T)
+        umax = np.linalg.norm(u, axis=1)
+        ratio = float(umax.max()) / (self.g2 * self.w0)
+        closed = cs.state != OPEN
+        pen = np.where(closed, -dn, 0.0)
+        max_pen = float(pen.max()) if pen.size else 0.0
+        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=fmax)
+        if ratio > 1.0:
+            trial.failure, trial.block = "disp", int(sy.polys.block[np.argmax(umax)])
+        elif max_pen > self.pen_limit:
+            trial.failure, trial.block = "pen", int(con.i[np.argmax(pen)])
+            trial.detail = f"penetration {max_pen:.3g} m > limit {self.pen_limit:.3g} m"
+        elif not converged:
+            trial.failure = "oc"
+        return trial
+
+    # ------------------------------------------------------------------ one accepted step
+    def step(self) -> StepInfo:
+        """Advance one accepted step (with Δt cuts and retries); returns its StepInfo."""
+        s, st = self.settings, self.state
+        polys = self.polygons()
+        props = polys.props()
+        con = self.detect_contacts(polys)
+        self._token = getattr(self, "_token", 0) + 1  # one COO pattern per contact list
+        cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0)
+        remaining = s.duration - st.time
+        dt = min(st.dt, remaining)
+        if remaining - dt < 1e-3 * dt:
+            dt = remaining
+        pn = st.penalty
+        retries, pen_fails, oc_fails, dt_keep = 0, 0, 0, dt
+        while True:
+            trial = self._try(dt, polys, props, con, cs0, pn)
+            self.stats["solves"] = self.solver.n_solves
+            self.stats["oc_iterations_total"] += trial.iterations
+            fail = trial.failure
+            if fail is None:
+                break
+            if fail == "oc" and (oc_fails >= s.oc_max_retries or dt * s.dt_cut < s.dt_min):
+                self.stats["n_nonconverged_steps"] += 1  # accept: Shi's iteration cap
+                break
+            if (fail in ("pen", "nan") and retries >= s.max_retries) or dt * min(s.dt_cut, 0.5) < s.dt_min:
+                reason = trial.detail or {"disp": "displacement ratio not met at dt_min"}.get(fail, fail)
+                raise SolverDivergence(
+                    st.step + 1, st.time + dt, trial.block, f"{reason} after {retries + oc_fails} retries (dt = {dt:.3g} s)",
+                    last_state=st.copy(), result=self._finish("diverged"),
+                )
+            self.stats["n_retries"] += 1
+            if fail == "disp":  # Shi's time-step control: Δt scaled to the allowed displacement
+                self.stats["n_dt_cuts"] += 1
+                dt *= max(0.1, min(s.dt_cut, 0.8 / trial.ratio))
+                dt_keep = dt
+                continue
+            dt *= s.dt_cut
+            if fail == "oc":
+                oc_fails += 1
+                self.stats["n_oc_retries"] += 1
+                continue
+            retries += 1
+            dt_keep = dt
+            if fail == "pen":
+                self.stats["n_penetration_retries"] += 1
+                pen_fails += 1
+                if pen_fails >= 2:
+                    pn *= 2.0
+                    self.stats["penalty_increases"] += 1
+            else:
+                self.stats["n_nan_retries"] += 1
+        self._accept(trial, dt, polys, props, con, pn)
+        planned = min(st.dt, remaining)
+        if dt_keep < planned * (1 - 1e-12):  # cut for displacement/penetration: continue from there
+            self.state.dt = dt_keep
+        elif trial.ratio < 0.5 and dt >= planned * (1 - 1e-12):  # quiet step: grow towards settings.dt
+            self.state.dt = min(st.dt * s.dt_grow, s.dt)
+        else:
+            self.state.dt = st.dt
+        self.stats["oc_iterations_max"] = max(self.stats["oc_iterations_max"], trial.iterations)
+        self.stats["max_penetration"] = max(self.stats["max_penetration"], trial.max_pen)
+        self.stats["n_contacts_max"] = max(self.stats["n_contacts_max"], con.size)
+        self.stats["dt_min_used"] = min(self.stats["dt_min_used"], dt)
+        self.stats["dt_max_used"] = max(self.stats["dt_max_used"], dt)
+        self.stats["steps"] = self.state.step
+        return self.result.record(self, dt, trial.iterations, retries + oc_fails)
+
+    def _accept(self, trial: _Trial, dt: float, polys: Polygons, props, con: Contacts, pn: float) -> None:
+        s, sy, st = self.settings, self.system, self.state
+        D = trial.D
+        D[sy.fixed] = 0.0
+        c = props.centroid
+        blk = sy.polys.block
+        move = move_points if s.exact_rotation else move_points_first_order
+        xy = move(polys.xy, c[blk], D[blk])
+        points = move(st.points, c[self.point_block], D[self.point_block]) if st.points.size else st.points
+        v0 = s.dynamic * st.velocity
+        velocity = np.where(self.free[:, None], 2.0 * D / dt - v0, 0.0)
+        strain = st.strain + D[:, 3:6]
+        stress, tangent, law_state = self._laws(strain, st.law_state)
+        cs, ds = trial.cs, trial.ds
+        lock, slide = cs.state == LOCKED, cs.state == SLIDING
+        cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
+        cs.slip = cs.slip + np.where(slide, np.abs(ds), 0.0)
+        cs.normal_force = np.where(cs.state != OPEN, cs.normal_force, 0.0)
+        ps = pn / s.shear_ratio
+        cs.shear_force = np.where(lock, -ps * cs.stretch, np.where(slide, -cs.sign * trial.fmax, 0.0))
+        self.state = State(
+            xy=xy, velocity=velocity, strain=strain, stress=stress, tangent=tangent, rotation=st.rotation + D[:, 2],
+            centroid0=st.centroid0, contacts=cs, points=points, time=st.time + dt, step=st.step + 1, dt=st.dt,
+            penalty=pn, law_state=law_state,
+        )
+        self.last_contacts = con
+
+    # ------------------------------------------------------------------ run
+    def run(self, callback: Callable[[StepInfo], Any] | None = None) -> Result:
+        """Run to ``settings.duration``; ``callback(StepInfo)`` after every accepted step
+        (on every rank; return True to stop early). Raises :class:`SolverDivergence` (with the
+        last good state attached, and written when output is on) if a step cannot be completed."""
+        t0 = _time.perf_counter()
+        s = self.settings
+        if self.writer is not None:
+            self.writer.frame(self)
+        try:
+            while self.state.time < s.duration * (1 - 1e-12):
+                info = self.step()
+                if self.writer is not None:
+                    self.writer.maybe_frame(self)
+                if callback is not None and callback(info):
+                    break
+        except SolverDivergence as err:
+            self.stats["wall_time_s"] = _time.perf_counter() - t0
+            if self.writer is not None:
+                self.writer.frame(self, force=True)
+                self.writer.finish(self, status="diverged", message=str(err))
+            raise
+        self.stats["wall_time_s"] = _time.perf_counter() - t0
+        res = self._finish("completed")
+        if self.writer is not None:
+            self.writer.frame(self, force=True)
+            self.writer.finish(self, status="completed")
+        return res
+
+    def _finish(self, status: str) -> Result:
+        self.result.finalize(self, status)
+        return self.result
+
+    @property
+    def last_good_state(self) -> State:
+        """A copy of the last accepted state."""
+        return self.state.copy()

@@ -1,0 +1,47 @@
+"""The evolving state of a DDA run (everything needed to restart from an accepted step)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from dda.openclose import ContactState
+
+
+@dataclass
+class State:
+    """Accepted state after ``step`` steps at ``time`` [s].
+
+    xy (nv,2) vertices [m]; velocity (nb,6) dD/dt; strain (nb,3) accumulated block strain;
+    stress (nb,3) block stress [Pa]; tangent (nb,3,3) [Pa]; rotation (nb,) accumulated [rad];
+    centroid0 (nb,2) initial centroids [m]; contacts: contact history; points: tracked
+    material points (load points, fixed points, line-load ends) [m]; dt the next step [s];
+    penalty p_n [N/m] (may be raised by the penetration control).
+    """
+
+    xy: np.ndarray
+    velocity: np.ndarray
+    strain: np.ndarray
+    stress: np.ndarray
+    tangent: np.ndarray
+    rotation: np.ndarray
+    centroid0: np.ndarray
+    contacts: ContactState
+    points: np.ndarray
+    time: float = 0.0
+    step: int = 0
+    dt: float = 1e-3
+    penalty: float = 0.0
+    law_state: dict = field(default_factory=dict)
+
+    def copy(self) -> "State":
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) or isinstance(v, ContactState):
+                v = v.copy()
+            elif isinstance(v, dict):
+                v = {k: np.array(a, copy=True) for k, a in v.items()}
+            out[f.name] = v
+        return State(**out)
