@@ -91,10 +91,18 @@ class Assembler:
         nEl, nd = self.dofs.shape
         Ke = np.zeros((nEl, nd, nd))
         w = self.quad.w
+        if self.order == 0 and not mass_coeff and len(w):
+            # order 0: B is constant on a manifold element (hat-function gradients of its
+            # background triangle), so K_e = B_eᵀ (Σ_q w_q C_q) B_e — sum the 3×3 tangents
+            # first, then one product per element
+            Cw = np.add.reduceat(np.asarray(tangent) * w[:, None, None], self.starts, axis=0)
+            Be = self.B[self.starts]
+            Ke[self.qelem_local[self.starts]] = np.matmul(Be.transpose(0, 2, 1), np.matmul(Cw, Be))
+            return Ke
         for s in range(0, len(w), chunk):
             sl = slice(s, s + chunk)
             B = self.B[sl]
-            kq = np.einsum("qai,qab,qbj->qij", B, tangent[sl] * w[sl, None, None], B, optimize=True)
+            kq = np.matmul(B.transpose(0, 2, 1), np.matmul(tangent[sl] * w[sl, None, None], B))
             if mass_coeff:
                 Nm = self.Nm[sl]
                 kq += mass_coeff * np.einsum("qai,qaj->qij", Nm * w[sl, None, None], Nm)
@@ -130,6 +138,15 @@ class Assembler:
         self._mat.setValuesCOO(vals, addv=PETSc.InsertMode.INSERT_VALUES)
         self._mat.assemble()
         return self._mat
+
+    def release(self) -> None:
+        """Destroy the PETSc matrix now (collective). Left to Python's garbage collector,
+        parallel PETSc objects may be destroyed at different times on different ranks
+        (cyclic garbage is collected when a rank's allocations trigger it), which can hang
+        the collective clean-up at exit."""
+        if self._mat is not None:
+            self._mat.destroy()
+            self._mat = None
 
     def solve(self, A: PETSc.Mat, rhs: np.ndarray) -> np.ndarray:
         """Solve A x = rhs with MUMPS (LU); rhs and x are dense global numpy vectors."""

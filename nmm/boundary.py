@@ -52,11 +52,13 @@ class PointConstraint:
 @dataclass
 class Traction:
     """Surface traction on the boundary part ``where``: ``value`` (tx, ty) [Pa] or callable
-    x (n,2) → (n,2); or a ``pressure`` p [Pa] acting along the inward normal."""
+    x (n,2) → (n,2); or a ``pressure`` p [Pa] acting along the inward normal; or, with
+    ``in_situ``, the traction σ₀·n of the model's initial stress (a far-field boundary)."""
 
     where: Sequence
     value: Sequence[float] | Callable[[np.ndarray], np.ndarray] | None = None
     pressure: float | None = None
+    in_situ: bool = False
 
 
 @dataclass

@@ -11,8 +11,11 @@ direction, normal n from − to +, tangent t along the joint). Per point the sta
 with σ_n = −k_n g_n > 0 in compression and τ_max from the joint law,
 ``law.evaluate(σ_n, slip=|g_t|, slip_rate)``; T (tensile strength) and the cohesion act
 until a point first opens or slides (then the joint there is broken). After every linear
-solve the states are updated; the Newton loop ends only when no state changes
-(open–close convergence). k_n [Pa/m] defaults to 100 E_ref / h, k_s = k_n / 2.5.
+solve the states are updated (return mapping against the shear-spring anchor of the last
+converged step, see :meth:`JointContact.update_states`); the Newton loop ends only when no
+state changes (open–close convergence), and :meth:`JointContact.commit` then re-anchors
+the springs. Slip rate = |Δg_t|/Δt over the time step in dynamics, 0 in statics.
+k_n [Pa/m] defaults to 100 E_ref / h, k_s = k_n / 2.5.
 """
 
 from __future__ import annotations
@@ -91,28 +94,59 @@ class JointContact:
         T = np.array([j.law.tensile_strength if j.law is not None else 0.0 for j in self.joints])
         return np.where(self.broken, 0.0, T[self.jid]) if len(self.jid) else np.zeros(0)
 
-    def update_states(self, u: np.ndarray) -> bool:
-        """Open–close update at u; True when any state changed.
+    def begin_step(self, u: np.ndarray, dt: float | None = None) -> None:
+        """Start a load/time step at the converged u: slip rates are measured from here
+        (|Δg_t| / dt in dynamics; 0 in statics, where ``dt`` is None)."""
+        self._gt_start = self.jumps(u)[1]
+        self._dt = dt
 
-        stick → slide when |k_s (g_t − g_t0)| > τ_max; slide → stick when the slip
-        increment reverses by more than τ_max/(2 k_s) (a hysteresis band against chatter); the shear spring acts on g_t − g_t0 (g_t0: slip when locked).
+    _SAVED = ("state", "sigma_n", "tau", "gt0", "sdir", "broken", "slip_rate")
+
+    def snapshot(self) -> dict:
+        """Copies of the contact state arrays (to retry a step)."""
+        return {k: getattr(self, k).copy() for k in self._SAVED}
+
+    def restore(self, saved: dict) -> None:
+        for k, v in saved.items():
+            setattr(self, k, v.copy())
+
+    def commit(self, u: np.ndarray) -> None:
+        """End of a converged step: sliding points keep their plastic slip (the shear spring
+        is re-anchored on the friction cone), open points release it, and a point that has
+        opened or slid loses its cohesion and tensile strength."""
+        gn, gt = self.jumps(u)
+        slide, opened = self.state == SLIDE, self.state == OPEN
+        self.gt0 = np.where(slide, gt - self.sdir * self.tau / self.ks, self.gt0)
+        self.gt0 = np.where(opened, gt, self.gt0)
+        self.broken |= self.state != STICK
+
+    def update_states(self, u: np.ndarray) -> bool:
+        """Open–close update at u (penalty Coulomb friction with return mapping); True when
+        any state changed.
+
+        Per point: open when σ_n = −k_n g_n < −T; else the trial shear traction
+        τ* = k_s (g_t − g_t0) with the anchor g_t0 of the last converged step: stick when
+        |τ*| ≤ τ_max, slide (friction −τ_max sign(τ*)) otherwise. The anchor moves only in
+        :meth:`commit`, so the states are a function of u within a step (no chasing).
+        A point that slid in the previous iteration keeps sliding until |τ*| falls below
+        0.9 τ_max (a small hysteresis band against stick–slip chatter).
         """
         gn, gt = self.jumps(u)
+        if getattr(self, "_gt_start", None) is not None and self._dt:
+            self.slip_rate = np.abs(gt - self._gt_start) / self._dt
         sn = -self.kn * gn
-        closed = sn >= -self._tension()
+        # a closed point opens when its tension exceeds T plus a small band (1e-3 of the
+        # largest contact pressure), an open one closes on penetration: no open–close chatter
+        band = 1e-3 * max(float(np.max(sn, initial=0.0)), 1e-300)
+        was_closed = self.state != OPEN
+        closed = np.where(was_closed, sn >= -self._tension() - band, sn >= -self._tension())
         tau_max = self._strength(np.maximum(sn, 0.0), np.abs(gt))
-        inc = gt - self.gt0
-        new = np.full(len(gn), OPEN)
-        was_slide = self.state == SLIDE
-        to_slide = closed & ~was_slide & (np.abs(self.ks * inc) > tau_max)
-        keep_slide = closed & was_slide & (inc * self.sdir >= -0.5 * tau_max / self.ks)
-        new[closed] = STICK
-        new[to_slide | keep_slide] = SLIDE
-        self.sdir = np.where(to_slide, np.sign(inc), self.sdir)
-        # anchors: sliding and open points follow the slip; locking points keep it
-        self.gt0 = np.where(new != STICK, gt, self.gt0)
+        trial = self.ks * (gt - self.gt0)
+        limit = np.where(self.state == SLIDE, 0.9 * tau_max, tau_max)
+        slide = closed & (np.abs(trial) > limit)
+        new = np.where(closed, np.where(slide, SLIDE, STICK), OPEN)
+        self.sdir = np.where(slide, np.sign(trial), self.sdir)
         changed = bool(np.any(new != self.state))
-        self.broken |= new != STICK
         self.state, self.sigma_n, self.tau = new, np.where(new == OPEN, 0.0, sn), tau_max
         return changed
 

@@ -187,6 +187,12 @@ def build_manifold(domain: Domain, mesh: CoverMesh, discontinuities: list[Crack]
     is_cand = np.zeros(nt, bool)
     is_cand[list(cand)] = True
     full = ~is_cand & domain.contains(tri_v.mean(axis=1))
+    # fast path: a triangle touched only by domain-boundary segments whose lines leave all
+    # its vertices on the domain side is not cut (e.g. a boundary along mesh edges)
+    uncut = _not_cut_by_boundary(cand, segs, is_crack, tri_v, tol)
+    for t in uncut:
+        del cand[t]
+    full[uncut] = domain.contains(tri_v[uncut].mean(axis=1)) if len(uncut) else False
     # cut triangles: pieces
     pieces: dict[int, list] = {}
     for t in sorted(cand):
@@ -267,6 +273,25 @@ def build_manifold(domain: Domain, mesh: CoverMesh, discontinuities: list[Crack]
     a = _tri_area(sub_xy)
     sub_xy[a < 0] = sub_xy[a < 0][:, [0, 2, 1]]
     return Manifold(mesh, elem_tri, elem_cover, cover_vertex, sub_xy, sub_elem, cells, tri_elems, full_elem)
+
+
+def _not_cut_by_boundary(cand: dict, segs: np.ndarray, is_crack: np.ndarray, tri_v: np.ndarray, tol: float) -> np.ndarray:
+    """Candidate triangles that no segment line cuts: only boundary segments touch them and
+    every vertex lies on the inner (left) side of each such segment's line, within tol."""
+    if not cand:
+        return np.zeros(0, np.int64)
+    ts = np.fromiter(cand.keys(), np.int64, len(cand))
+    counts = np.fromiter((len(v) for v in cand.values()), np.int64, len(cand))
+    ss = np.fromiter((i for v in cand.values() for i in v), np.int64, int(counts.sum()))
+    tt = np.repeat(ts, counts)
+    a, b = segs[ss, 0], segs[ss, 1]
+    d = b - a
+    n = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.linalg.norm(d, axis=1)[:, None]  # inward normal
+    side = np.einsum("mkd,md->mk", tri_v[tt] - a[:, None, :], n)
+    ok = (side >= -tol).all(axis=1) & ~is_crack[ss]
+    bad = np.zeros(len(tri_v), bool)
+    bad[tt[~ok]] = True
+    return ts[~bad[ts]]
 
 
 def _cov(intervals, flip):

@@ -89,6 +89,7 @@ class ManifoldModel:
 
             self.contact = JointContact(self, self.joints)
         self.body_force: np.ndarray | None = None
+        self.initial_stress = None  # callable x (n,2) -> Voigt σ₀ (n,3) [Pa], or None
         self.timings = {"covers": time.perf_counter() - t0}
 
     # ------------------------------------------------------------------ inputs
@@ -112,6 +113,29 @@ class ManifoldModel:
         if gravity is not None:
             v += self.density * np.asarray(gravity, float)
         self.body_force = v
+
+    def set_initial_stress(self, sigma0) -> None:
+        """In-situ stress σ₀ [Pa]: a Voigt triple (σ_xx, σ_yy, τ_xy) or a callable
+        x (n,2) → (n,3); None removes it. See the module docstring."""
+        if sigma0 is None or callable(sigma0):
+            self.initial_stress = sigma0
+            return
+        s0 = np.asarray(sigma0, float)
+        if s0.shape != (3,) or not np.all(np.isfinite(s0)):
+            raise InputError("initial_stress", repr(sigma0), "(sigma_xx, sigma_yy, tau_xy) in Pa or a callable")
+        self.initial_stress = lambda x: np.broadcast_to(s0, (len(x), 3)).copy()
+
+    def initial_stress_at(self, x: np.ndarray) -> np.ndarray:
+        """σ₀ (n,3) [Pa] at points x (n,2) (zeros without initial stress)."""
+        x = np.atleast_2d(np.asarray(x, float))
+        if self.initial_stress is None:
+            return np.zeros((len(x), 3))
+        s = np.asarray(self.initial_stress(x), float).reshape(len(x), 3)
+        return s
+
+    def initial_traction(self, x: np.ndarray, normal: np.ndarray) -> np.ndarray:
+        """σ₀·n (n,2) [Pa]: the traction that holds the in-situ stress on a boundary."""
+        return np.einsum("nij,nj->ni", traction_operator(normal), self.initial_stress_at(x))
 
     # ------------------------------------------------------------------ point data
     def point_matrices(self, x: np.ndarray, elem: np.ndarray | None = None):
@@ -154,7 +178,7 @@ class ManifoldModel:
                 Kq -= np.einsum("nid,nie->nde", G * q.w[:, None, None], SN)
                 blocks.append((dofs, Kq))
                 np.add.at(F, dofs, np.einsum("nid,ni->nd", alpha[:, None, None] * SN - G * q.w[:, None, None] * mask[None, :, None], ub))
-                self.nitsche.append((dofs, SN, B, Pn, q.w))
+                self.nitsche.append((dofs, SN, B, Pn, q.w, q.x))
             elif isinstance(bc, PointConstraint):
                 _, Nm, dofs = self.point_matrices(np.asarray(bc.point, float)[None])
                 kp = self.penalty * self.E_ref
@@ -167,6 +191,8 @@ class ManifoldModel:
             elif isinstance(bc, Traction):
                 if bc.pressure is not None:
                     t = -float(bc.pressure) * q.normal
+                elif bc.in_situ:
+                    t = self.initial_traction(q.x, q.normal)
                 elif callable(bc.value):
                     t = np.asarray(bc.value(q.x), float).reshape(len(q.x), 2)
                 else:
@@ -201,6 +227,7 @@ class ManifoldModel:
         return coo_matrix((v, (r, c)), shape=(self.ndof, self.ndof)).tocsr()
 
     def body_load(self) -> np.ndarray:
+        """∫ Nᵀ b dΩ (global). (σ₀ enters the solver through the total stress σ₀ + σ_law.)"""
         if self.body_force is None or not np.any(self.body_force):
             return np.zeros(self.ndof)
         return self.asm.body_force(np.broadcast_to(self.body_force, (len(self.asm.quad.w), 2)))
@@ -225,11 +252,11 @@ def blocks_to_coo(blocks: list, ndof: int):
     return rows, cols, vals, csr_matrix((vals, (rows, cols)), shape=(ndof, ndof))
 
 
-def _solve_static(self: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30):
+def _solve_static(self: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None):
     """Static solve (see :func:`nmm.solve.solve_static`) → NMMResult."""
     from nmm.solve import solve_static
 
-    return solve_static(self, steps=steps, rtol=rtol, max_iter=max_iter)
+    return solve_static(self, steps=steps, rtol=rtol, max_iter=max_iter, progress=progress)
 
 
 def _solve_dynamic(self: ManifoldModel, dt: float, n_steps: int, probes=None, **kw):

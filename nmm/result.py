@@ -46,8 +46,13 @@ class NMMResult:
         return np.c_[g[:, 0, 0], g[:, 1, 1], g[:, 0, 1] + g[:, 1, 0]]
 
     def stress(self, x: np.ndarray, elem: np.ndarray | None = None) -> np.ndarray:
-        """Stress (n,3) [Pa] at points (law evaluated at the point strain, initial state)."""
-        return np.asarray(self.model.law.evaluate(self.strain(x, elem)).stress)
+        """Total stress (n,3) [Pa] at points: the law at the point strain (initial law state)
+        plus the model's initial stress σ₀(x), if any."""
+        x = np.atleast_2d(np.asarray(x, float))
+        s = np.asarray(self.model.law.evaluate(self.strain(x, elem)).stress)
+        if self.model.initial_stress is not None:
+            s = s + self.model.initial_stress_at(x)
+        return s
 
     def compute_sif(self, **kw) -> list[dict[str, Any]]:
         """K_I, K_II at every crack tip by the interaction integral (see :mod:`nmm.sif`)."""

@@ -77,53 +77,61 @@ def _q(r, r_in, r_out):
     return 1 - 3 * s**2 + 2 * s**3, dq
 
 
+def interaction_integrals(x, w, stress, grad, tip, direction, r_in: float, r_out: float, law) -> dict[str, float]:
+    """K_I, K_II [Pa√m] and J [N/m] of one tip from integration-point data (any discretisation).
+
+    x (n,2) points [m], w (n,) weights [m²], stress (n,3) Voigt [Pa], grad (n,2,2) ∂u_i/∂x_j,
+    tip (2,), direction (2,) unit crack direction at the tip, annulus r_in < r < r_out [m],
+    law: the (isotropic) law, for E, ν and the plane condition. Local sums only: under MPI,
+    sum the returned ``parts`` (I_I, I_II, J) over ranks before :func:`sif_from_parts`.
+    """
+    E, nu, mu, kappa = elastic_constants(law)
+    R = np.array([direction, [-direction[1], direction[0]]])  # rows: e1, e2
+    xl = (np.asarray(x) - tip) @ R.T
+    r = np.linalg.norm(xl, axis=1)
+    sel = (r > r_in) & (r < r_out)
+    vals = np.zeros(3)
+    if sel.any():
+        sig = np.asarray(stress)[sel]
+        S_all = np.stack([np.stack([sig[:, 0], sig[:, 2]], -1), np.stack([sig[:, 2], sig[:, 1]], -1)], -2)
+        rs, th = r[sel], np.arctan2(xl[sel, 1], xl[sel, 0])
+        _, dqdr = _q(rs, r_in, r_out)
+        dq = (dqdr / rs)[:, None] * xl[sel]  # ∇q in the tip frame
+        S = np.einsum("ai,nij,bj->nab", R, S_all, R)
+        Gu = np.einsum("ai,nij,bj->nab", R, np.asarray(grad)[sel], R)
+        ws = np.asarray(w)[sel]
+        for k, mode in enumerate((1, 2)):
+            Sa, Ga = williams(rs, th, mode, mu, kappa)
+            Ea = 0.5 * (Ga + np.transpose(Ga, (0, 2, 1)))
+            W = np.einsum("nij,nij->n", S, Ea)
+            term = np.einsum("nij,ni,nj->n", S, Ga[:, :, 0], dq) + np.einsum("nij,ni,nj->n", Sa, Gu[:, :, 0], dq)
+            vals[k] = np.sum(ws * (term - W * dq[:, 0]))
+        # J (energy release rate): ∫ (σ_ij u_i,1 − W δ_1j) q_,j
+        Wd = 0.5 * np.einsum("nij,nij->n", S, 0.5 * (Gu + np.transpose(Gu, (0, 2, 1))))
+        vals[2] = np.sum(ws * (np.einsum("nij,ni,nj->n", S, Gu[:, :, 0], dq) - Wd * dq[:, 0]))
+    return {"parts": vals}
+
+
+def sif_from_parts(parts: np.ndarray, law) -> dict[str, float]:
+    """K_I = E' I_I / 2, K_II = E' I_II / 2, J from the (rank-summed) interaction integrals."""
+    E, nu, _, _ = elastic_constants(law)
+    Ep = E if law.plane == "stress" else E / (1 - nu**2)
+    return {"KI": float(Ep * parts[0] / 2), "KII": float(Ep * parts[1] / 2), "J": float(parts[2])}
+
+
 def stress_intensity_factors(result, r_out: float | None = None, r_in_ratio: float = 0.3) -> list[dict[str, Any]]:
     """K_I, K_II [Pa√m] and J [N/m] at every crack tip of ``result.model``."""
     model = result.model
     asm = model.asm
-    E, nu, mu, kappa = elastic_constants(model.law)
-    Ep = E if model.law.plane == "stress" else E / (1 - nu**2)
     out = []
     grad_all = gradient(asm.dN, result.u[asm.qdofs])  # (nq,2,2) ∂u_i/∂x_j
-    sig = result.stress_qp
-    S_all = np.stack([np.stack([sig[:, 0], sig[:, 2]], -1), np.stack([sig[:, 2], sig[:, 1]], -1)], -2)
     for ci, crack in enumerate(model.cracks):
         for tip, direction in crack_tips(crack, model.domain):
             ro = r_out
             if ro is None:
                 ro = 0.5 * min(model.domain.distance_to_boundary(tip[None])[0], crack.length)
             ri = r_in_ratio * ro
-            R = np.array([direction, [-direction[1], direction[0]]])  # rows: e1, e2
-            xl = (asm.quad.x - tip) @ R.T
-            r = np.linalg.norm(xl, axis=1)
-            sel = (r > ri) & (r < ro)
-            vals = np.zeros(3)
-            if sel.any():
-                rs, th = r[sel], np.arctan2(xl[sel, 1], xl[sel, 0])
-                _, dqdr = _q(rs, ri, ro)
-                dq = (dqdr / rs)[:, None] * xl[sel]  # ∇q in the tip frame
-                S = np.einsum("ai,nij,bj->nab", R, S_all[sel], R)
-                Gu = np.einsum("ai,nij,bj->nab", R, grad_all[sel], R)
-                w = asm.quad.w[sel]
-                for k, mode in enumerate((1, 2)):
-                    Sa, Ga = williams(rs, th, mode, mu, kappa)
-                    Ea = 0.5 * (Ga + np.transpose(Ga, (0, 2, 1)))
-                    W = np.einsum("nij,nij->n", S, Ea)
-                    term = np.einsum("nij,ni,nj->n", S, Ga[:, :, 0], dq) + np.einsum("nij,ni,nj->n", Sa, Gu[:, :, 0], dq)
-                    vals[k] = np.sum(w * (term - W * dq[:, 0]))
-                # J (energy release rate): ∫ (σ_ij u_i,1 − W δ_1j) q_,j
-                Wd = 0.5 * np.einsum("nij,nij->n", S, 0.5 * (Gu + np.transpose(Gu, (0, 2, 1))))
-                vals[2] = np.sum(w * (np.einsum("nij,ni,nj->n", S, Gu[:, :, 0], dq) - Wd * dq[:, 0]))
+            vals = interaction_integrals(asm.quad.x, asm.quad.w, result.stress_qp, grad_all, tip, direction, ri, ro, model.law)["parts"]
             vals = model.comm.allreduce(vals)
-            out.append(
-                {
-                    "crack": ci,
-                    "tip": tip.tolist(),
-                    "KI": float(Ep * vals[0] / 2),
-                    "KII": float(Ep * vals[1] / 2),
-                    "J": float(vals[2]),
-                    "r_in": float(ri),
-                    "r_out": float(ro),
-                }
-            )
+            out.append({"crack": ci, "tip": tip.tolist(), **sif_from_parts(vals, model.law), "r_in": float(ri), "r_out": float(ro)})
     return out

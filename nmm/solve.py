@@ -52,10 +52,12 @@ class _System:
         nit = model.nitsche
         nd = asm.dofs.shape[1]
         if nit:
-            self.nb_dofs, self.nb_SN, self.nb_B, self.nb_P, self.nb_w = (np.concatenate([b[i] for b in nit]) for i in range(5))
+            self.nb_dofs, self.nb_SN, self.nb_B, self.nb_P, self.nb_w, nb_x = (np.concatenate([b[i] for b in nit]) for i in range(6))
         else:
             self.nb_dofs, self.nb_SN = np.zeros((0, nd), np.int64), np.zeros((0, 2, nd))
-            self.nb_B, self.nb_P, self.nb_w = np.zeros((0, 3, nd)), np.zeros((0, 2, 3)), np.zeros(0)
+            self.nb_B, self.nb_P, self.nb_w, nb_x = np.zeros((0, 3, nd)), np.zeros((0, 2, 3)), np.zeros(0), np.zeros((0, 2))
+        # initial stress σ₀ at the volume and Nitsche points (total stress = σ₀ + law)
+        self.sigma0 = model.initial_stress_at(np.r_[asm.quad.x, nb_x]) if model.initial_stress is not None else None
         self.nb_state = model.law.initial_state(len(self.nb_w))
         brow = np.repeat(self.nb_dofs, nd, axis=1).ravel()
         bcol = np.tile(self.nb_dofs, (1, nd)).ravel()
@@ -67,6 +69,7 @@ class _System:
             asm.set_extra_pattern(np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.iterations = 0
         self.solves = 0
+        self.load_factor = 1.0  # scales σ₀ together with the loads (static load steps)
         #: friction is lagged (fixed point on σ_n), so contact problems converge linearly
         self.contact_rtol = 1e-7
 
@@ -75,8 +78,10 @@ class _System:
             return np.zeros(0)
         return np.r_[self.vals, contact_vals] if contact_vals is not None else self.vals
 
-    def newton(self, u: np.ndarray, F: np.ndarray, rtol: float, max_iter: int, mass: tuple | None = None):
-        """Newton iterations from u; mass = (c, v_term, d0_u) adds c·M(u − u0) − M v_term."""
+    def newton(self, u: np.ndarray, F: np.ndarray, rtol: float, max_iter: int, mass: tuple | None = None, progress=None):
+        """Newton iterations from u; mass = (c, v_term, d0_u) adds c·M(u − u0) − M v_term.
+
+        ``progress(it, relative_residual)`` is called after every residual evaluation."""
         model, asm, law = self.model, self.model.asm, self.model.law
         u = u.copy()
         ok_states = True
@@ -85,6 +90,8 @@ class _System:
             eps_b = np.einsum("nij,nj->ni", self.nb_B, u[self.nb_dofs])
             full = law.evaluate(np.r_[asm.strain(u), eps_b], np.r_[self.state, self.nb_state])
             fs, ft = np.asarray(full.stress), np.asarray(full.tangent)
+            if self.sigma0 is not None:
+                fs = fs + self.load_factor * self.sigma0
             resp = _Resp(fs[:nq], ft[:nq], np.asarray(full.state)[:nq])
             stress, tangent = resp.stress, resp.tangent
             fint = asm.internal_force(stress)
@@ -103,6 +110,9 @@ class _System:
                 R -= asm.mass_times(c * (u - u0) - vterm, model.density)
             ref = max(np.linalg.norm(F), np.linalg.norm(fint), 1e-300)
             tol = rtol if self.contact is None else max(rtol, self.contact_rtol)
+            self.residual = float(np.linalg.norm(R) / ref)
+            if progress is not None:
+                progress(it, self.residual)
             if it > 0 and np.linalg.norm(R) <= tol * ref and ok_states:
                 return u, resp, it
             if it == max_iter:
@@ -117,27 +127,61 @@ class _System:
         raise SolverDivergence(f"NMM Newton/open-close iteration did not converge in {max_iter} iterations (|R|/ref = {np.linalg.norm(R) / ref:.3g})")
 
 
-def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30) -> NMMResult:
-    """Static equilibrium in ``steps`` proportional load steps; returns an :class:`NMMResult`."""
+def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None) -> NMMResult:
+    """Static equilibrium in ``steps`` proportional load steps; returns an :class:`NMMResult`.
+
+    ``progress(step, iteration, relative_residual)`` is called during the Newton iterations.
+    A step that does not converge raises :class:`SolverDivergence` whose ``result`` is the
+    last converged state (load factor ``result.stats["load_factor"]``; None before step 1).
+    Loads, body force and initial stress are scaled together by the load factor k/steps.
+    """
     t0 = time.perf_counter()
     sysm = _System(model)
     t_setup = time.perf_counter() - t0
     u = np.zeros(model.ndof)
     resp = None
-    for k in range(1, steps + 1):
-        u, resp, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter)
-        sysm.state = np.asarray(resp.state)
-    stats = {
-        "dofs": model.ndof,
-        "covers": model.man.n_covers,
-        "elements": model.man.n_elements,
-        "integration_points": int(model.comm.allreduce(len(model.asm.quad.w))),
-        "newton_iterations": sysm.iterations,
-        "solves": sysm.solves,
-        "ranks": model.comm.size,
-        "contact": model.contact.summary() if model.contact is not None else None,
-        "timings": {**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
-    }
+    sysm.residual = 0.0
+    residuals = []
+
+    def stats_now(load_factor):
+        return {
+            "dofs": model.ndof,
+            "covers": model.man.n_covers,
+            "elements": model.man.n_elements,
+            "integration_points": int(model.comm.allreduce(len(model.asm.quad.w))),
+            "newton_iterations": sysm.iterations,
+            "solves": sysm.solves,
+            "load_steps": steps,
+            "load_factor": load_factor,
+            "residuals": list(residuals),
+            "ranks": model.comm.size,
+            "contact": model.contact.summary() if model.contact is not None else None,
+            "timings": {**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
+        }
+
+    try:
+        for k in range(1, steps + 1):
+            cb = (lambda it, r, k=k: progress(k, it, r)) if progress is not None else None
+            try:
+                sysm.load_factor = k / steps
+                if sysm.contact is not None:
+                    sysm.contact.begin_step(u)
+                u_new, resp_new, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter, progress=cb)
+            except SolverDivergence as exc:
+                last = None
+                if resp is not None:
+                    last = NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats_now((k - 1) / steps))
+                exc.result = last
+                exc.load_factor = (k - 1) / steps
+                raise
+            u, resp = u_new, resp_new
+            if sysm.contact is not None:
+                sysm.contact.commit(u)
+            residuals.append(sysm.residual)
+            sysm.state = np.asarray(resp.state)
+    finally:
+        model.asm.release()
+    stats = stats_now(1.0)
     return NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats)
 
 
@@ -150,10 +194,13 @@ def solve_dynamic(
     max_iter: int = 30,
     u0: np.ndarray | None = None,
     v0: np.ndarray | None = None,
+    max_cuts: int = 4,
 ) -> NMMResult:
     """Implicit dynamics (DDA scheme) for ``n_steps`` of ``dt`` [s] from rest (or u0, v0).
 
     ``probes`` (m,2): points whose displacement is recorded each step in result.history.
+    A step whose Newton / open–close iteration does not settle is cut in halves (up to
+    ``max_cuts`` levels, as DDA cuts Δt); the count is ``stats["step_cuts"]``.
     """
     if not (dt > 0 and model.density > 0):
         from nmm.errors import InputError
@@ -170,20 +217,43 @@ def solve_dynamic(
         pe, pN, pd = model.point_matrices(probes)
         hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
     resp = None
-    for step in range(1, n_steps + 1):
-        un, resp, _ = sysm.newton(u, sysm.F_ext, rtol, max_iter, mass=(c, u, 2.0 / dt * v))
-        d = un - u
-        v = 2.0 * d / dt - v
-        u = un
+    cuts = [0]
+
+    def advance(u, v, h, depth):
+        """One step of h from (u, v); on a failed Newton/open–close iteration the step is
+        retried as two steps of h/2 (Shi's time-step cut), at most ``max_cuts`` times deep."""
+        saved = sysm.contact.snapshot() if sysm.contact is not None else None
+        try:
+            if sysm.contact is not None:
+                sysm.contact.begin_step(u, h)
+            un, resp, _ = sysm.newton(u, sysm.F_ext, rtol, max_iter, mass=(2.0 / h**2, u, 2.0 / h * v))
+        except SolverDivergence:
+            if depth >= max_cuts:
+                raise
+            if saved is not None:
+                sysm.contact.restore(saved)
+            cuts[0] += 1
+            u1, v1, _ = advance(u, v, h / 2, depth + 1)
+            return advance(u1, v1, h / 2, depth + 1)
+        if sysm.contact is not None:
+            sysm.contact.commit(un)
         sysm.state = np.asarray(resp.state)
-        hist["time"].append(step * dt)
-        if probes is not None:
-            hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
+        return un, 2.0 * (un - u) / h - v, resp
+
+    try:
+        for step in range(1, n_steps + 1):
+            u, v, resp = advance(u, v, dt, 0)
+            hist["time"].append(step * dt)
+            if probes is not None:
+                hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
+    finally:
+        model.asm.release()
     stats = {
         "dofs": model.ndof,
         "covers": model.man.n_covers,
         "elements": model.man.n_elements,
         "steps": n_steps,
+        "step_cuts": cuts[0],
         "newton_iterations": sysm.iterations,
         "solves": sysm.solves,
         "ranks": model.comm.size,

@@ -74,9 +74,7 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
         law = load_law(path, device=device)
     except CheckpointError as exc:
         raise case.error(key, exc.line())
-    if getattr(law, "kind", None) == "neural" and kind != "constitutive" or (
-        kind == "constitutive" and not isinstance(law, ConstitutiveLaw)
-    ):
+    if isinstance(law, ConstitutiveLaw) != (kind == "constitutive"):
         raise case.error(key, f"'{path}' holds a {'joint' if kind == 'constitutive' else 'constitutive'} model",
                          f"a {kind} checkpoint")
     return law
@@ -187,5 +185,23 @@ class VelocityWeakeningSpec(_WeakeningSpec):
 
 #: A joint law (shear strength of a discontinuity), chosen by ``kind``; ``.build()`` gives
 #: the learned.JointLaw. Shared by every solver with joints (NMM, DDA).
-JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec],
+class CheckpointJointSpec(Strict):
+    """A trained friction network (``deepmanifold train`` on a joint data set)."""
+
+    kind: Literal["checkpoint"]
+    path: str = Field(description="checkpoint file, relative to the case file")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def build(self):
+        raise RuntimeError("a checkpoint joint law is built with build_joint_law(case, spec, key)")
+
+
+JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec, CheckpointJointSpec],
                          Field(discriminator="kind")]
+
+
+def build_joint_law(case, spec, key: str):
+    """The learned.JointLaw of a joint table (analytic, or a checkpoint relative to the case)."""
+    if isinstance(spec, CheckpointJointSpec):
+        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "joint")
+    return spec.build()

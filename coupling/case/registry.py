@@ -13,6 +13,8 @@ from coupling.case.common import CaseSpec
 # solver name -> (schema module:class, runner module:function)
 _SOLVERS: dict[str, tuple[str, str]] = {
     "fem": ("coupling.case.fem:FemCase", "coupling.fem.run:run_fem_case"),
+    "nmm": ("coupling.case.nmm:NmmCase", "coupling.nmm_run:run_nmm_case"),
+    "dda": ("coupling.case.dda:DdaCase", "coupling.dda_run:run_dda_case"),
     "data_driven": ("coupling.case.data_driven:DataDrivenCase", "coupling.datadriven.run:run_data_driven_case"),
 }
 

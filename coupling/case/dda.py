@@ -1,0 +1,100 @@
+"""Case schema of Discontinuous Deformation Analysis (solver = "dda")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveFloat
+
+from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, Strict, Vec2
+
+
+class BlockSpec(Strict):
+    """One block given by its polygon (any orientation, convex or concave)."""
+
+    name: str = Field("", description="name used by [monitor] and in messages")
+    polygon: list[Vec2] = Field(min_length=3, description="vertices [m]")
+    material: str = Field(description="a name in [materials]")
+    fixed: bool = False
+    edge_joints: list[str] | None = Field(
+        None, description="joint name per edge (edge k runs from vertex k to k+1); '' = default joint law")
+    velocity: Vec2 = Field((0.0, 0.0), description="initial centroid velocity [m/s]")
+
+
+class JointLineSpec(Strict):
+    start: Vec2
+    end: Vec2
+    joint: str = Field("", description="a name in [joints]; '' = default")
+
+
+class JointSetSpec(Strict):
+    """A family of parallel joints cutting a domain."""
+
+    dip: float = Field(ge=-90, le=90, description="dip below horizontal [deg], positive dips towards +x")
+    spacing: PositiveFloat = Field(description="[m]")
+    trace_length: PositiveFloat | None = Field(None, description="[m]; omitted = persistent joints")
+    gap: float = Field(0.0, ge=0, description="rock bridge between traces [m]")
+    origin: Vec2 | None = Field(None, description="a point on one joint [m]")
+    spacing_std: float = Field(0.0, ge=0, description="standard deviation of the spacing [m]")
+    random_offset: bool = False
+    seed: int = 0
+    joint: str = ""
+
+
+class DomainSpec(Strict):
+    """A polygon cut into blocks by joint lines and joint sets."""
+
+    name: str = ""
+    polygon: list[Vec2] = Field(min_length=3)
+    material: str
+    fixed: bool = False
+    boundary_joint: str = Field("", description="joint name of the domain's outer edges")
+    joints: list[JointLineSpec] = []
+    joint_sets: list[JointSetSpec] = []
+    min_area: PositiveFloat | None = Field(None, description="blocks smaller than this are slivers [m^2]")
+
+
+class WaterSpec(Strict):
+    """Reservoir: hydrostatic pressure below the level on faces and joints of free blocks."""
+
+    level: float | list[Vec2] = Field(description="level [m], or a table [[t, level], ...] [s, m]")
+    density: PositiveFloat = Field(1000.0, description="[kg/m^3]")
+
+
+class DdaSettingsSpec(Strict):
+    duration: PositiveFloat = Field(description="simulated time [s]")
+    dt: PositiveFloat = Field(description="initial and largest time step [s]")
+    dt_min: PositiveFloat = Field(1e-9, description="smallest step before the run is declared diverged [s]")
+    dynamic: float = Field(1.0, ge=0, le=1, description="velocity carried between steps (1 dynamic, 0 static)")
+    max_displacement_ratio: float = Field(0.01, gt=0, le=0.1, description="Shi's g2: vertex displacement per step / w0")
+    length_scale: PositiveFloat | None = Field(None, description="w0 [m]; default half the model extent")
+    penalty: PositiveFloat | None = Field(None, description="contact normal stiffness [N/m]; default from the blocks")
+    penalty_factor: PositiveFloat = Field(50.0, description="penalty / block stiffness when penalty is omitted")
+    shear_ratio: PositiveFloat = Field(2.5, description="normal / shear spring (Shi: 2.5)")
+    oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
+    max_retries: int = Field(6, ge=0, description="step cuts before a non-settling step is accepted or the run diverges")
+    solver: Literal["mumps", "cg", "scipy"] = "mumps"
+    exact_rotation: bool = True
+    output_interval: PositiveFloat | None = Field(None, description="time between VTU frames [s]; default 50 frames")
+    history_every: int = Field(1, ge=1, description="record the history every n steps")
+
+
+class MonitorSpec(Strict):
+    """The block group reported in summary.json (peak velocity, run-out, time to rest)."""
+
+    blocks: list[str] = Field([], description="block or domain names; default all free blocks")
+    rest_velocity: PositiveFloat = Field(0.1, description="at rest below this speed [m/s]")
+
+
+class DdaCase(CaseSpec):
+    """A system of rock blocks solved by DDA."""
+
+    solver: Literal["dda"]
+    gravity: Vec2 = Field((0.0, -9.81), description="[m/s^2]")
+    materials: dict[str, MaterialSpec] = Field(description="name -> material table (density > 0)")
+    joints: dict[str, JointLawSpec] = Field({}, description="name -> joint law; 'default' applies to untagged edges")
+    blocks: list[BlockSpec] = []
+    domains: list[DomainSpec] = []
+    water: WaterSpec | None = None
+    dda: DdaSettingsSpec
+    monitor: MonitorSpec = MonitorSpec()

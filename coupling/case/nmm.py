@@ -1,0 +1,236 @@
+"""Case schema of the Numerical Manifold Method (solver = "nmm").
+
+The physical domain (a rectangle or polygon, with holes) is covered by a mathematical cover
+mesh that need not follow it, nor the cracks and joints that cut it. Boundary parts are
+named (``left``, ``right``, ``bottom``, ``top``: the sides of the domain's bounding box;
+``outer``: the whole outer boundary; ``holes``, ``holes[k]``) or given as a segment
+``where = [[x0, y0], [x1, y1]]`` (the parts of the boundary lying on it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, Strict, Vec2
+from coupling.case.fem import ProbeSpec
+
+Segment = tuple[Vec2, Vec2]
+
+
+# ---------------------------------------------------------------------------- domain
+class CircleHole(Strict):
+    """A circular hole, modelled as a regular polygon with ``segments`` chords."""
+
+    kind: Literal["circle"]
+    center: Vec2 = Field(description="centre [m]")
+    radius: PositiveFloat = Field(description="radius [m]")
+    segments: int = Field(64, ge=8, le=4096, description="chords of the inscribed polygon")
+
+
+class PolygonHole(Strict):
+    kind: Literal["polygon"]
+    points: list[Vec2] = Field(min_length=3, description="vertices [m]")
+
+
+HoleSpec = Annotated[Union[CircleHole, PolygonHole], Field(discriminator="kind")]
+
+
+class RectangleDomain(Strict):
+    kind: Literal["rectangle"]
+    size: tuple[PositiveFloat, PositiveFloat] = Field(description="length and height [m]")
+    origin: Vec2 = (0.0, 0.0)
+    holes: list[HoleSpec] = []
+
+
+class PolygonDomain(Strict):
+    kind: Literal["polygon"]
+    points: list[Vec2] = Field(min_length=3, description="outer boundary vertices [m]")
+    holes: list[HoleSpec] = []
+
+
+DomainSpec = Annotated[Union[RectangleDomain, PolygonDomain], Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------------------- cover mesh
+class RectangleCover(Strict):
+    """Structured cover: cells × 2 triangles over the box (default: the domain's bounding box)."""
+
+    kind: Literal["rectangle"]
+    cells: tuple[PositiveInt, PositiveInt] = Field(description="cells along x and y")
+    origin: Vec2 | None = Field(None, description="lower-left corner [m] (default: the domain's)")
+    size: tuple[PositiveFloat, PositiveFloat] | None = Field(None, description="[m] (default: the domain's)")
+    diagonal: Literal["alternate", "right"] = "alternate"
+
+
+class GradedCover(Strict):
+    """Tensor-product cover graded geometrically from h_min at ``center`` to h_max."""
+
+    kind: Literal["graded"]
+    h_min: PositiveFloat = Field(description="smallest cell size, at the centre [m]")
+    h_max: PositiveFloat = Field(description="largest cell size [m]")
+    growth: float = Field(1.2, ge=1.0, le=3.0, description="size ratio of neighbouring cells")
+    center: Vec2 | None = Field(None, description="refinement point [m] (default: the first crack tip, "
+                                                  "else the centre of the first hole, else of the domain)")
+    origin: Vec2 | None = None
+    size: tuple[PositiveFloat, PositiveFloat] | None = None
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "GradedCover":
+        if self.h_max < self.h_min:
+            raise ValueError(f"h_max ({self.h_max}) must not be smaller than h_min ({self.h_min})")
+        return self
+
+
+class FileCover(Strict):
+    """Cover triangles from a mesh file (any format meshio reads, e.g. gmsh .msh)."""
+
+    kind: Literal["file"]
+    path: str = Field(description="path relative to the case file")
+
+
+CoverSpec = Annotated[Union[RectangleCover, GradedCover, FileCover], Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------------------- discontinuities
+class CrackSpec(Strict):
+    """A traction-free crack (polyline). Ends inside the domain are crack tips (SIFs)."""
+
+    points: list[Vec2] = Field(min_length=2, description="polyline vertices [m]")
+    name: str = ""
+    reference_KI: float | None = Field(None, description="expected K_I at its tip(s) [Pa m^0.5]")
+    reference_KII: float | None = Field(None, description="expected K_II at its tip(s) [Pa m^0.5]")
+
+
+class JointSpec(Strict):
+    """A joint (polyline) with contact and friction. Parts crossing holes are dropped."""
+
+    points: list[Vec2] = Field(min_length=2, description="polyline vertices [m]")
+    name: str = ""
+    law: JointLawSpec
+    kn: PositiveFloat | None = Field(None, description="normal stiffness [Pa/m] (default 100 E/h)")
+    ks: PositiveFloat | None = Field(None, description="shear stiffness [Pa/m] (default kn/2.5)")
+
+
+# ---------------------------------------------------------------------------- loads and supports
+class _Where(Strict):
+    boundary: str | None = Field(None, description="left|right|bottom|top|outer|holes|holes[k]")
+    where: Segment | None = Field(None, description="segment [[x0, y0], [x1, y1]] [m]")
+
+    @model_validator(mode="after")
+    def _one_place(self):
+        if (self.boundary is None) == (self.where is None):
+            raise ValueError("give exactly one of boundary or where")
+        return self
+
+
+class NmmDirichletSpec(_Where):
+    ux: float | None = Field(None, description="[m]")
+    uy: float | None = Field(None, description="[m]")
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.ux is None and self.uy is None:
+            raise ValueError("give ux, uy or both")
+        return self
+
+
+class NmmTractionSpec(_Where):
+    traction: Vec2 | None = Field(None, description="uniform traction [Pa]")
+    force: Vec2 | None = Field(None, description="resultant force per unit thickness [N/m]")
+    profile: Literal["uniform", "parabolic"] = "uniform"
+    pressure: float | None = Field(None, description="normal pressure [Pa], > 0 pushes on the body")
+    in_situ: bool = Field(False, description="the traction sigma0 . n of the initial stress")
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [self.traction is not None, self.force is not None, self.pressure is not None, self.in_situ]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of traction, force, pressure or in_situ = true")
+        if self.force is None and self.profile != "uniform":
+            raise ValueError("profile applies to force only")
+        return self
+
+
+class PointSupportSpec(Strict):
+    """A prescribed displacement at a point (penalty spring, as DDA's fixed points)."""
+
+    point: Vec2
+    ux: float | None = Field(None, description="[m]")
+    uy: float | None = Field(None, description="[m]")
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.ux is None and self.uy is None:
+            raise ValueError("give ux, uy or both")
+        return self
+
+
+class PointLoadSpec(Strict):
+    point: Vec2
+    force: Vec2 = Field(description="[N per m thickness]")
+
+
+class NmmBoundarySpec(Strict):
+    dirichlet: list[NmmDirichletSpec] = []
+    traction: list[NmmTractionSpec] = []
+    point: list[PointSupportSpec] = []
+    point_load: list[PointLoadSpec] = []
+
+
+# ---------------------------------------------------------------------------- initial stress
+class UniformStress(Strict):
+    kind: Literal["uniform"]
+    stress: tuple[float, float, float] = Field(description="(sigma_xx, sigma_yy, tau_xy) [Pa], tension > 0")
+
+
+class GeostaticStress(Strict):
+    """σ_yy = −(surcharge + γ (surface − y)), σ_xx = k0 σ_yy, τ_xy = 0."""
+
+    kind: Literal["geostatic"]
+    surface: float = Field(description="elevation y of the ground surface [m]")
+    k0: float = Field(gt=0, description="horizontal / vertical stress ratio [-]")
+    unit_weight: float | None = Field(None, ge=0, description="γ [N/m^3] (default density * |gravity|)")
+    surcharge: float = Field(0.0, description="vertical stress at the surface [Pa] (> 0: compression)")
+
+
+InitialStressSpec = Annotated[Union[UniformStress, GeostaticStress], Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------------------- solver options
+class NmmNewtonSpec(Strict):
+    rtol: float = Field(1e-9, gt=0, lt=1, description="relative residual tolerance")
+    max_iterations: int = Field(30, ge=1, description="Newton / open-close iterations per load step")
+
+
+class NmmSpec(Strict):
+    order: Literal[0, 1] = Field(1, description="cover functions: 0 constant, 1 linear")
+    penalty: float = Field(100.0, gt=0, description="Nitsche / point-spring factor beta [-]")
+    stabilisation: float = Field(1e-8, ge=0, lt=1, description="order-1 null-mode stabilisation delta [-]")
+    load_steps: int = Field(1, ge=1, description="proportional load steps")
+    newton: NmmNewtonSpec = NmmNewtonSpec()
+
+
+class SifSpec(Strict):
+    compute: bool = Field(True, description="stress intensity factors at every crack tip")
+    r_out: PositiveFloat | None = Field(None, description="outer radius of the integration annulus [m]")
+    r_in_ratio: float = Field(0.3, gt=0, lt=1, description="inner / outer radius")
+
+
+class NmmCase(CaseSpec):
+    """A 2D body solved by the Numerical Manifold Method (cracks and joints need no mesh)."""
+
+    solver: Literal["nmm"]
+    domain: DomainSpec
+    cover: CoverSpec
+    material: MaterialSpec
+    nmm: NmmSpec = NmmSpec()
+    cracks: list[CrackSpec] = []
+    joints: list[JointSpec] = []
+    gravity: Vec2 = Field((0.0, 0.0), description="body acceleration [m/s^2] (uses density)")
+    body_force: Vec2 = Field((0.0, 0.0), description="body force [N/m^3]")
+    initial_stress: InitialStressSpec | None = None
+    boundary: NmmBoundarySpec = NmmBoundarySpec()
+    probes: list[ProbeSpec] = []
+    sif: SifSpec = SifSpec()

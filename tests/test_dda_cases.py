@@ -1,0 +1,101 @@
+"""DDA through case files: the incline reference, bad input, 2 ranks, and the Vajont case."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import coupling
+from conftest import CASES, run_cli
+
+INCLINE = (CASES / "dda_incline.toml").read_text()
+
+
+def test_incline_case_matches_the_analytical_displacement():
+    result = coupling.run(coupling.load_case(CASES / "dda_incline.toml"))
+    r = result.results
+    theta, phi, g, t = math.radians(30), math.radians(20), 9.81, 1.0
+    exact = 0.5 * g * (math.sin(theta) - math.cos(theta) * math.tan(phi)) * t**2
+    travelled = math.hypot(r["runout"], r["drop"])
+    assert abs(travelled - exact) / exact < 0.02
+    assert r["slide_area_m2"] == pytest.approx(0.5, rel=1e-9)
+    assert result.summary["solver"]["steps"] > 0
+
+
+def check_error(tmp_path, text, *expected):
+    case = tmp_path / "case.toml"
+    case.write_text(text)
+    out = tmp_path / "out"
+    r = run_cli("run", str(case), "-o", str(out))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for e in (str(case), *expected):
+        assert e in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_self_intersecting_polygon(tmp_path):
+    bad = INCLINE.replace("[2.6160254037844384, 2.0877132402714710], [1.75, 1.5877132402714710]",
+                          "[1.75, 1.5877132402714710], [2.6160254037844384, 2.0877132402714710]")
+    check_error(tmp_path, bad, "blocks[1].polygon")
+
+
+def test_overlapping_blocks(tmp_path):
+    bad = INCLINE.replace("[[2.0, 1.1547005383792517], [2.8660254037844384, 1.6547005383792517],",
+                          "[[2.0, 0.5], [2.8660254037844384, 1.0],")
+    check_error(tmp_path, bad, "blocks", "overlap")
+
+
+def test_zero_density(tmp_path):
+    check_error(tmp_path, INCLINE.replace("density = 2500.0", "density = 0.0"), "materials.rock.density", "> 0")
+
+
+def test_negative_stiffness(tmp_path):
+    check_error(tmp_path, INCLINE.replace("E = 10e9", "E = -10e9"), "materials.rock.E", "greater than 0")
+
+
+def test_time_step_larger_than_the_run(tmp_path):
+    check_error(tmp_path, INCLINE.replace("dt = 2e-3", "dt = 2.0"), "dda.dt", "duration")
+
+
+def test_joint_set_that_cuts_nothing(tmp_path):
+    text = INCLINE + '''
+[[domains]]
+polygon = [[30.0, 0.0], [31.0, 0.0], [31.0, 1.0], [30.0, 1.0]]
+material = "rock"
+[[domains.joint_sets]]
+dip = 0.0
+spacing = 5.0
+origin = [0.0, 50.0]
+'''
+    check_error(tmp_path, text, "domains[0].joint_sets[0]")
+
+
+def test_unknown_joint_name(tmp_path):
+    bad = INCLINE.replace('material = "rock"\nfixed = true', 'material = "rock"\nfixed = true\nedge_joints = ["", "", "clay"]')
+    check_error(tmp_path, bad, "blocks[0].edge_joints[2]", "'clay'")
+
+
+@pytest.mark.mpi
+def test_two_ranks_give_the_same_trajectory(tmp_path):
+    out = {}
+    for n in (1, 2):
+        d = tmp_path / f"n{n}"
+        r = run_cli("run", "dda_incline", "-o", str(d), "-q", "--set", "dda.duration=0.3", nproc=n)
+        assert r.returncode == 0, r.stderr
+        out[n] = json.loads((d / "summary.json").read_text())
+    assert out[2]["solver"]["mpi_ranks"] == 2
+    for key in ("runout", "drop", "peak_velocity"):
+        assert out[2]["results"][key] == pytest.approx(out[1]["results"][key], rel=1e-8)
+    assert out[1]["solver"]["steps"] == out[2]["solver"]["steps"]
+
+
+def test_vajont_case_validates_and_its_slide_area_is_in_the_observed_range():
+    case = coupling.load_case(CASES / "vajont.toml")
+    from coupling.dda_run import build_system, monitored_group
+
+    built = build_system(case)
+    area = built.areas[monitored_group(case, built)].sum()
+    assert 1.2e5 <= area <= 1.7e5
