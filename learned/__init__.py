@@ -15,6 +15,7 @@ Learned laws (torch is imported only when one of these names is first used):
 * laws          — :class:`NeuralLaw`, :class:`NeuralJointLaw`
 * projection    — :func:`project` onto M = {(e, f(e))} (learned/projection.py)
 * checkpoints   — :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_law`
+* CLI pipeline  — :func:`train_to_checkpoint` (data set → checkpoint + report JSON + loss PNG)
 """
 
 from importlib import import_module
@@ -55,6 +56,7 @@ _LAZY = {
     "save_checkpoint": "learned.checkpoint",
     "load_checkpoint": "learned.checkpoint",
     "load_law": "learned.checkpoint",
+    "train_to_checkpoint": "learned.pipeline",
 }
 
 

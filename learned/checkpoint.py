@@ -17,14 +17,13 @@ key, what was found, what is allowed).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from learned.errors import CheckpointError
+from learned.files import atomic_write
 from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
 from learned.neural_joint import FrictionNet, NeuralJointLaw
 from learned.neural_law import NeuralLaw
@@ -71,16 +70,7 @@ def save_checkpoint(path: str | Path, model: Any, report: dict[str, Any] | None 
         "torch_version": str(torch.__version__),
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return path
 
 
@@ -135,13 +125,17 @@ def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
     return net.eval()
 
 
-def load_law(path: str | Path, device: str = "auto") -> NeuralLaw | NeuralJointLaw:
-    """The law stored in a checkpoint: a NeuralLaw (constitutive) or a NeuralJointLaw (joint)."""
+def load_law(path: str | Path, device: str = "auto", **options: Any) -> NeuralLaw | NeuralJointLaw:
+    """The law stored in a checkpoint: a NeuralLaw (constitutive) or a NeuralJointLaw (joint).
+
+    device: "auto" (CUDA if present) | "cpu" | "cuda"; options go to the law's constructor
+    (NeuralLaw: chunk_size, threads; NeuralJointLaw: cohesion, tensile_strength).
+    """
     ck = load_checkpoint(path)
     net = model_from_checkpoint(ck, path)
     if ck["kind"] == "constitutive":
         plane = ck.get("plane") or net.meta.get("plane", "strain")
         if plane not in ("strain", "stress"):
             raise CheckpointError(str(path), "plane", repr(plane), "strain | stress")
-        return NeuralLaw(net, plane, device=device, source=str(path))
-    return NeuralJointLaw(net, device=device, source=str(path))
+        return NeuralLaw(net, plane, device=device, source=str(path), **options)
+    return NeuralJointLaw(net, device=device, source=str(path), **options)

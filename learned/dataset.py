@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from learned.errors import DataError
+from learned.files import atomic_write
 from learned.law import PLANES, ConstitutiveLaw
 from learned.joint import JointLaw
 
@@ -85,20 +85,14 @@ class JointDataset:
 
 
 # ---------------------------------------------------------------------------- writing
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-
-
 def save_dataset(path: str | Path, data: ConstitutiveDataset | JointDataset) -> Path:
     """Write ``data`` to ``path`` (HDF5, layout above) atomically: temporary file, then rename."""
     import h5py
 
     path = Path(path)
     _validate(data, str(path))
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         with h5py.File(tmp, "w") as f:
             f.attrs["units"] = UNITS
             f.attrs["kind"] = data.kind
@@ -114,11 +108,8 @@ def save_dataset(path: str | Path, data: ConstitutiveDataset | JointDataset) -> 
             else:
                 for name in JOINT_FIELDS:
                     f.create_dataset(name, data=np.asarray(getattr(data, name), dtype=np.float64))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)
     return path
 
 

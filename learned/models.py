@@ -12,10 +12,12 @@ by construction (f(ε) − f(0)), as for a material measured from a stress-free 
   Ĉ₀ = L Lᵀ + δ I (L lower-triangular, learnable or absent; δ = ``c0_floor``) — so the
   tangent C = c D (∇²ψ̂ + Ĉ₀) D, D = diag(1/s_ε), is symmetric positive definite.
 
-``stress_and_tangent`` evaluates σ (N,3) [Pa] and C = ∂σ/∂ε (N,3,3) [Pa] in one pass by
-forward-mode differentiation written out layer by layer (first and, for the ICNN, second
-derivatives carried with the activations; one matmul per layer). :func:`func_stress_and_tangent`
-computes the same with ``torch.func`` (vmap ∘ jacrev / jacfwd) and serves as the reference.
+``stress_and_tangent`` evaluates σ (N,3) [Pa] and C = ∂σ/∂ε (N,3,3) [Pa] in one pass, with
+the derivatives written out layer by layer: forward mode for the MLP Jacobian (3 tangents
+carried with the activations); for the ICNN Hessian forward-mode J_k = ∂y_k/∂x plus
+one reverse sweep δ_k = ∂ψ̂/∂z_k, ∇²ψ̂ = Σ_k J_kᵀ diag(δ_k ⊙ a''(y_k)) J_k.
+:func:`func_stress_and_tangent` computes the same with ``torch.func`` (vmap ∘ jacrev, and
+jacfwd ∘ jacrev for the ICNN) and is the reference the tests compare against.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def _act(name: str, a: Tensor) -> tuple[Tensor, Tensor]:
     """Activation h(a) and its derivative h'(a)."""
     if name == "silu":
         s = torch.sigmoid(a)
-        return a * s, s * (1 + a * (1 - s))
+        h = a * s
+        return h, s + h * (1 - s)
     if name == "softplus":
         return nn.functional.softplus(a), torch.sigmoid(a)
     if name == "tanh":
@@ -115,15 +118,14 @@ class MLP(ConstitutiveModel):
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
         x = self._with_origin(strain / self.strain_scale)
         first = self.layers[0]
-        a = first(x)
-        h, d = _act(self.activation, a)
+        h, d = _act(self.activation, torch.addmm(first.bias, x, first.weight.T))
         dh = first.weight.T[None] * d[:, None, :]  # (n, 3, H): ∂h/∂x_k in row k
         for layer in self.layers[1:-1]:
-            t = torch.cat([h[:, None, :], dh], 1) @ layer.weight.T  # one matmul, 4 channels
-            h, d = _act(self.activation, t[:, 0] + layer.bias)
-            dh = t[:, 1:] * d[:, None, :]
+            W = layer.weight.T
+            h, d = _act(self.activation, torch.addmm(layer.bias, h, W))
+            dh = (dh.reshape(-1, W.shape[0]) @ W).reshape(x.shape[0], 3, -1).mul_(d[:, None, :])
         last = self.layers[-1]
-        y = last(h)
+        y = torch.addmm(last.bias, h, last.weight.T)
         jac = (dh[:-1] @ last.weight.T).transpose(1, 2)  # (N, 3, 3): ∂y_i/∂x_k
         stress = (y[:-1] - y[-1]) * self.stress_scale
         tangent = jac * (self.stress_scale[:, None] / self.strain_scale[None, :])
@@ -170,50 +172,71 @@ class ICNN(ConstitutiveModel):
             return L @ L.T + self.c0_floor * eye
         return self.c0_floor * eye
 
-    def _grad(self, x: Tensor, order: int) -> tuple[Tensor, Tensor | None, Tensor]:
-        """ψ̂-network value z·u, gradient (n,3), Hessian pairs (n,6) (order 2) by forward mode."""
-        lin = self.x_layers[0]
-        y = lin(x)
-        dy = lin.weight.T[None].expand(x.shape[0], 3, -1)
-        sy = None
-        z = dz = s2 = None
-        for k in range(len(self.hidden)):
-            if k > 0:
+    def _grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Network value ψ̂_net = uᵀz_L (n,) and gradient (n,3) by forward mode."""
+        z = dz = None
+        for k, lin in enumerate(self.x_layers):
+            if k == 0:
+                y, dy = lin(x), lin.weight.T[None]
+            else:
                 U = nn.functional.softplus(self.z_raw[k - 1])
-                lin = self.x_layers[k]
-                chans = [z[:, None, :], dz] + ([s2] if order == 2 else [])
-                t = torch.cat(chans, 1) @ U.T
-                y = t[:, 0] + lin(x)
-                dy = t[:, 1:4] + lin.weight.T[None]
-                sy = t[:, 4:] if order == 2 else None
-            s = torch.sigmoid(y)
-            z = nn.functional.softplus(y)
-            dz = dy * s[:, None, :]
-            if order == 2:
-                s2 = (s * (1 - s))[:, None, :] * dy[:, _PI] * dy[:, _PJ]
-                if sy is not None:
-                    s2 = s2 + s[:, None, :] * sy
+                t = torch.cat([z[:, None, :], dz], 1) @ U.T  # value + 3 tangents, one matmul
+                y, dy = t[:, 0] + lin(x), t[:, 1:] + lin.weight.T[None]
+            z, dz = nn.functional.softplus(y), dy * torch.sigmoid(y)[:, None, :]
         u = nn.functional.softplus(self.out_raw)
-        return z @ u, (s2 @ u if order == 2 else None), dz @ u
+        return z @ u, dz @ u
+
+    def _grad_hess(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Gradient (n,3) and Hessian pairs (n,6) of the network part of ψ̂.
+
+        Non-linearities are the only source of curvature, so with J_k = ∂y_k/∂x (forward
+        mode) and δ_k = ∂ψ̂/∂z_k (reverse mode):  ∇²ψ̂ = Σ_k J_kᵀ diag(δ_k ⊙ a''(y_k)) J_k.
+        """
+        Js, Ss = [], []
+        z = dz = None
+        for k, lin in enumerate(self.x_layers):
+            if k == 0:
+                y, J = lin(x), lin.weight.T[None]  # (1, 3, H0): constant
+            else:
+                U = nn.functional.softplus(self.z_raw[k - 1])
+                t = torch.cat([z[:, None, :], dz], 1) @ U.T
+                y, J = t[:, 0] + lin(x), t[:, 1:] + lin.weight.T[None]
+            s = torch.sigmoid(y)
+            z, dz = nn.functional.softplus(y), J * s[:, None, :]
+            Js.append(J)
+            Ss.append(s)
+        u = nn.functional.softplus(self.out_raw)
+        grad = dz @ u
+        delta = u.expand_as(Ss[-1])
+        hess = x.new_zeros(x.shape[0], 6)
+        for k in range(len(Js) - 1, -1, -1):
+            s, J = Ss[k], Js[k]
+            c = delta * s * (1 - s)  # δ_k ⊙ a''(y_k), a = softplus
+            if k == 0:
+                hess = hess + c @ (J[0, _PI] * J[0, _PJ]).T
+            else:
+                hess = hess + ((J[:, _PI] * J[:, _PJ]) @ c[:, :, None])[:, :, 0]
+                delta = (delta * s) @ nn.functional.softplus(self.z_raw[k - 1])
+        return grad, hess
 
     def potential(self, strain: Tensor) -> Tensor:
         """Ψ(ε) (N,) [Pa] up to a constant; σ = ∂Ψ/∂ε (used by the torch.func reference)."""
         x = strain / self.strain_scale
-        g0 = self._grad(x.new_zeros(1, 3), 1)[2]
+        g0 = self._grad(x.new_zeros(1, 3))[1]
         c0 = self.c0_hat().to(x.dtype)
-        psi = self._grad(x, 1)[0] + 0.5 * ((x @ c0) * x).sum(1) - (x * g0).sum(1)
+        psi = self._grad(x)[0] + 0.5 * ((x @ c0) * x).sum(1) - (x * g0).sum(1)
         return self.energy_scale * psi
 
     def forward(self, strain: Tensor) -> Tensor:
         """σ (N,3) [Pa]; differentiable in the parameters (training)."""
         x = strain / self.strain_scale
-        g = self._grad(self._with_origin(x), 1)[2]
+        g = self._grad(self._with_origin(x))[1]
         grad = g[:-1] - g[-1] + x @ self.c0_hat()
         return grad * (self.energy_scale / self.strain_scale)
 
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
         x = strain / self.strain_scale
-        _, h6, g = self._grad(self._with_origin(x), 2)
+        g, h6 = self._grad_hess(self._with_origin(x))
         c0 = self.c0_hat()
         stress = (g[:-1] - g[-1] + x @ c0) * (self.energy_scale / self.strain_scale)
         hess = h6[:-1][:, _SYM] + c0

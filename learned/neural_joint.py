@@ -22,7 +22,15 @@ from learned.backend import Array, is_torch
 from learned.dataset import JointDataset
 from learned.joint import JointLaw
 from learned.models import _act
-from learned.training import Progress, as_dataset, cpu_threads, fit, resolve_device, split_indices
+from learned.training import (
+    Progress,
+    as_dataset,
+    cpu_threads,
+    fit,
+    resolve_device,
+    split_indices,
+    torch_dtype,
+)
 
 INPUTS = ("slip", "slip_rate")
 
@@ -137,7 +145,7 @@ def train_joint(
     if not isinstance(ds, JointDataset):
         raise ValueError("train_joint needs a joint data set (kind = 'joint')")
     dev = resolve_device(device)
-    tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    tdtype = torch_dtype(dtype)
     mu_obs = (ds.shear_strength - cohesion) / ds.normal_stress
     x = np.stack([np.abs(ds.slip), np.abs(ds.slip_rate)], 1)
     tr, va = split_indices(len(ds), val_fraction, seed)

@@ -9,8 +9,9 @@
 
 One call evaluates all N points in one batched pass (stress and tangent together, see
 :meth:`learned.models.ConstitutiveModel.stress_and_tangent`), in chunks of ``chunk_size``
-points to bound memory and keep the working set in cache; batches under ``SERIAL_BELOW``
-points run on one CPU thread, larger ones on ``threads`` (default: torch's). No internal
+points to bound memory and keep the working set in cache. On the CPU it runs on ``threads``
+threads (default 1, one per MPI rank; None: torch's setting, for a single process on a free
+many-core machine); batches under ``SERIAL_BELOW`` points always run on one. No internal
 state (n_state = 0); σ_zz in plane strain is unknown (``out_of_plane_stress`` → None).
 """
 
@@ -41,14 +42,16 @@ class NeuralLaw(ConstitutiveLaw):
     n_state = 0
 
     def __init__(self, model: ConstitutiveModel, plane: str | None = None, device: str = "auto",
-                 chunk_size: int | None = None, threads: int | None = None, source: str | None = None) -> None:
+                 chunk_size: int | None = None, threads: int | None = 1, source: str | None = None) -> None:
         plane = plane or model.meta.get("plane", "strain")
         if plane not in PLANES:
             raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
         self.plane = plane
         self.device = resolve_device(device)
         self.chunk_size = chunk_size
-        #: CPU threads for large batches (None: torch's setting); small ones run serially
+        #: CPU threads for large batches (None: torch's setting); small ones run serially.
+        #: Default 1: under MPI each rank is one process, and OpenMP threads of several
+        #: ranks (or of other jobs) on the same cores slow evaluation down several-fold.
         self.threads = threads
         self.source = source
         base = copy.deepcopy(model).to(dtype=torch.float64).eval()

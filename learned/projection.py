@@ -111,37 +111,44 @@ def project(
     f, J = f * 1.0, J * 1.0
     val = phi(strain, stress, e, f)
     scale = _sqrt(_qform(strain, Cm)) + _sqrt(_qform(stress, Ci)) + 1e-300
-    active = _indices(scale == scale)  # all points
+    active = None  # indices of the points still iterating; None: all of them (no copies)
+    n_active = strain.shape[0]
     it = 0
     for it in range(1, max_iter + 1):
-        eps, sig, ea, fa, Ja, va = strain[active], stress[active], e[active], f[active], J[active], val[active]
+        def take(a: Array) -> Array:
+            return a if active is None else a[active]
+
+        eps, sig, ea, fa, Ja, va, sc = map(take, (strain, stress, e, f, J, val, scale))
         w = (sig - fa) @ Ci  # (C⁻¹ (σ − f))ᵀ per row
         g = (ea - eps) @ Cm - (w[:, None, :] @ Ja)[:, 0, :]
         H = Cm + _T(Ja) @ Ci @ Ja
         step = -_solve(H, g)
+        size = _sqrt(_qform(step, Cm))
         slope = (g * step).sum(1)  # < 0 for a descent direction
         alpha = va * 0.0 + 1.0
-        pending = _indices(alpha > 0)  # local positions still searching
+        pending = _indices(size > tol * sc)  # a full step below tolerance: converged, not searched
         for _ in range(max_backtrack):
+            if pending.shape[0] == 0:
+                break
             loc = pending
             e_try = ea[loc] + alpha[loc][:, None] * step[loc]
-            f_try, J_try = evaluate(active[loc], e_try)
+            f_try, J_try = evaluate(loc if active is None else active[loc], e_try)
             v_try = phi(eps[loc], sig[loc], e_try, f_try)
             ok = v_try <= va[loc] + 1e-4 * alpha[loc] * slope[loc]
             good = loc[ok]
             ea[good], fa[good], Ja[good], va[good] = e_try[ok], f_try[ok], J_try[ok], v_try[ok]
             alpha[loc[~ok]] = alpha[loc[~ok]] * 0.5
             pending = loc[~ok]
-            if pending.shape[0] == 0:
-                break
-        moved = alpha * _sqrt(_qform(step, Cm))
+        moved = alpha * size
         moved[pending] = moved[pending] * 0.0  # no acceptable step: at a (numerical) minimum
-        e[active], f[active], J[active], val[active] = ea, fa, Ja, va
-        still = moved > tol * scale[active]
-        active = active[still]
-        if active.shape[0] == 0:
+        if active is not None:
+            e[active], f[active], J[active], val[active] = ea, fa, Ja, va
+        still = _indices(moved > tol * sc)
+        active = still if active is None else active[still]
+        n_active = active.shape[0]
+        if n_active == 0:
             break
-    return Projection(e, f, J, _sqrt(2.0 * val), it, active.shape[0] == 0)
+    return Projection(e, f, J, _sqrt(2.0 * val), it, n_active == 0)
 
 
 def distance(law: ConstitutiveLaw, strain: Array, stress: Array, C: np.ndarray | None = None) -> Array:

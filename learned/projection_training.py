@@ -39,6 +39,7 @@ from learned.training import (
     relative_error,
     resolve_device,
     split_indices,
+    torch_dtype,
     train,
 )
 
@@ -78,7 +79,7 @@ def train_projection(
     """
     ds = as_dataset(data)
     dev = resolve_device(device)
-    tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    tdtype = torch_dtype(dtype)
     t0 = time.perf_counter()
     warm_report: dict[str, Any] | None = None
     if isinstance(model, ConstitutiveModel):
@@ -103,9 +104,9 @@ def train_projection(
         r = target - pred
         return 0.5 * ((r @ Ci_t) * r).sum(1).mean()
 
-    def objective(idx: np.ndarray, e: np.ndarray, f: np.ndarray) -> float:
+    def objective(idx: np.ndarray, e: np.ndarray, f: np.ndarray) -> float | None:
         if len(idx) == 0:
-            return float("nan")
+            return None
         de, ds_ = ds.strain[idx] - e[idx], ds.stress[idx] - f[idx]
         return float(0.5 * np.mean(((de @ C) * de).sum(1) + ((ds_ @ C_inv) * ds_).sum(1)) / norm)
 

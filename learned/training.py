@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor
 
 from learned.dataset import ConstitutiveDataset, JointDataset, load_dataset
+from learned.files import atomic_write
 from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
 
 Progress = Callable[[dict[str, Any]], None]
@@ -39,6 +39,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but torch finds no CUDA device")
     return torch.device(device)
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """"float32" | "float64" → the torch dtype used for training."""
+    table = {"float32": torch.float32, "float64": torch.float64}
+    if name not in table:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {name!r}")
+    return table[name]
 
 
 def as_dataset(data: DataLike, plane: str = "strain") -> ConstitutiveDataset | JointDataset:
@@ -119,16 +127,16 @@ def fit(
     for epoch in range(1, epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(x_train.device)
-        total = 0.0
+        total = torch.zeros((), dtype=x_train.dtype, device=x_train.device)  # no per-batch sync
         for start in range(0, n, batch_size):
             idx = perm[start:start + batch_size]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(x_train[idx]), y_train[idx])
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * idx.shape[0]
+            total += loss.detach() * idx.shape[0]
         sched.step()
-        train_loss = total / n
+        train_loss = float(total) / n
         model.eval()
         if x_val is not None and x_val.shape[0] > 0:
             with torch.no_grad():
@@ -203,7 +211,8 @@ def train(
     model  : "mlp" (σ = f_θ(ε)) or "icnn" (σ = ∂ψ_θ/∂ε, convex ψ); a joint data set trains a
              friction network instead (:func:`learned.neural_joint.train_joint`, model "mlp")
     hidden, activation (MLP only), **model_options (ICNN: quadratic, c0_floor): architecture
-    epochs, batch_size, lr, val_fraction, seed, weight_decay: optimisation; early stopping after
+    epochs, batch_size, lr, val_fraction, seed, weight_decay: optimisation (the ICNN, whose
+    z-path weights are softplus-reparametrised, wants a larger lr, ≈ 1e-2–2e-2); early stopping after
     ``patience`` epochs without a relative validation-loss gain of ``min_delta``
     device : "auto" (CUDA if present) | "cpu" | "cuda";  dtype: "float32" | "float64"
     threads: CPU threads while training (default 1, fastest for small batches; None = torch's)
@@ -225,7 +234,7 @@ def train(
     if model not in ARCHITECTURES:
         raise ValueError(f"model must be one of {ARCHITECTURES}, got {model!r}")
     dev = resolve_device(device)
-    tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    tdtype = torch_dtype(dtype)
     tr, va = split_indices(len(ds), val_fraction, seed)
     strain_scale = ds.strain[tr].std(axis=0) + 1e-30
     stress_scale = ds.stress[tr].std(axis=0) + 1e-30
@@ -267,19 +276,6 @@ def train(
 
 
 # ---------------------------------------------------------------------------- report files
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_training_report(report: dict[str, Any], json_path: str | Path,
                           png_path: str | Path | None = None) -> list[Path]:
     """Write the report as JSON and, if ``png_path``, the loss curves (log scale) as PNG.
@@ -288,7 +284,7 @@ def write_training_report(report: dict[str, Any], json_path: str | Path,
     """
     json_path = Path(json_path)
     text = json.dumps(report, indent=2, sort_keys=True, default=float)
-    _atomic_write(json_path, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(json_path, lambda tmp: Path(tmp).write_text(text))
     written = [json_path]
     if png_path is not None:
         import matplotlib
@@ -309,7 +305,7 @@ def write_training_report(report: dict[str, Any], json_path: str | Path,
         ax.legend()
         fig.tight_layout()
         png_path = Path(png_path)
-        _atomic_write(png_path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        atomic_write(png_path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
         written.append(png_path)
     return written

@@ -21,8 +21,16 @@ from learned import (
     train,
 )
 from learned.checkpoint import FORMAT
+from learned.training import cpu_threads
 
 EPS = np.random.default_rng(0).uniform(-2e-3, 2e-3, (200, 3))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small batches: one CPU thread (OpenMP waits dominate on a loaded 2-core machine)."""
+    with cpu_threads(1):
+        yield
 
 
 def model(arch):

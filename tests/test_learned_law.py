@@ -12,6 +12,14 @@ import torch
 
 from learned import ICNN, MLP, NeuralLaw
 from learned.models import func_stress_and_tangent
+from learned.training import cpu_threads
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny batches: one CPU thread (OpenMP waits dominate on a loaded 2-core machine)."""
+    with cpu_threads(1):
+        yield
 
 SCALES = dict(strain_scale=[1e-3, 1.5e-3, 2e-3], stress_scale=[3e7, 2e7, 1e7])
 
@@ -24,10 +32,12 @@ def make(arch, **kw):
         return MLP(hidden=(16, 16, 16), activation="tanh", **SCALES, **kw)
     if arch == "icnn":
         return ICNN(**SCALES, **kw)
+    if arch == "icnn-3layer":
+        return ICNN(hidden=(8, 12, 6), **SCALES, **kw)
     return ICNN(hidden=(8,), quadratic="fixed", **SCALES, **kw)
 
 
-ARCHS = ["mlp", "mlp-tanh", "icnn", "icnn-1layer"]
+ARCHS = ["mlp", "mlp-tanh", "icnn", "icnn-1layer", "icnn-3layer"]
 
 
 def strains(n=64, scale=2e-3, seed=0):
@@ -62,7 +72,7 @@ def test_fast_path_equals_torch_func_reference(arch):
     assert torch.allclose(model(eps), s, rtol=1e-12, atol=1e-12 * float(s.abs().max()))
 
 
-@pytest.mark.parametrize("arch", ["icnn", "icnn-1layer"])
+@pytest.mark.parametrize("arch", ["icnn", "icnn-1layer", "icnn-3layer"])
 def test_icnn_tangent_is_symmetric_positive_definite(arch):
     law = NeuralLaw(make(arch), device="cpu")
     C = law.evaluate(strains(500, scale=1e-2)).tangent  # far outside the scaled range, too

@@ -14,10 +14,18 @@ from learned import (
     train,
     train_projection,
 )
+from learned.training import cpu_threads
 
 LAW = PowerLawElastic(30e9, 0.25, 1e-3, 0.4, "stress")
 C = LAW.reference_stiffness()
 C_INV = np.linalg.inv(C)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small batches: one CPU thread (OpenMP waits dominate on a loaded 2-core machine)."""
+    with cpu_threads(1):
+        yield
 
 
 def phi(e, eps, sig, law):

@@ -14,11 +14,14 @@ import torch
 from learned import (
     ICNN,
     MLP,
+    DataError,
     NeuralLaw,
     PowerLawElastic,
     generate_dataset,
+    load_law,
     save_dataset,
     train,
+    train_to_checkpoint,
     write_training_report,
 )
 
@@ -104,3 +107,17 @@ def test_bad_arguments():
         train(data, device="tpu")
     with pytest.raises(ValueError, match="val_fraction"):
         train(data, val_fraction=1.5)
+
+
+def test_cli_pipeline_writes_checkpoint_report_and_plot(tmp_path):
+    data = save_dataset(tmp_path / "d.h5", generate_dataset(LAWS["stress"], 300, seed=1))
+    out = train_to_checkpoint(data, tmp_path / "out" / "model.pt", model="icnn", epochs=3, hidden=(8,),
+                              device="cpu")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.json", "model.png", "model.pt"]
+    assert json.loads((tmp_path / "out" / "model.json").read_text())["model"]["arch"] == "icnn"
+    assert load_law(out["checkpoint"]).plane == "stress"
+    bad = tmp_path / "bad.h5"
+    bad.write_text("x")
+    with pytest.raises(DataError):
+        train_to_checkpoint(bad, tmp_path / "none" / "m.pt")
+    assert not (tmp_path / "none").exists()

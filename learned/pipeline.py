@@ -1,0 +1,52 @@
+"""One-call training pipeline for the CLI: data set in, checkpoint + report + loss plot out.
+
+``deepmanifold train DATA.h5 -o MODEL.pt [--model mlp|icnn] [--epochs N] [--device auto|cpu|cuda]``
+maps onto :func:`train_to_checkpoint` (``method="projection"`` for noisy strain and stress).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from learned.checkpoint import save_checkpoint
+from learned.projection_training import train_projection
+from learned.training import DataLike, Progress, train, write_training_report
+
+METHODS = ("regression", "projection")
+
+
+def train_to_checkpoint(
+    data: DataLike,
+    output: str | Path,
+    *,
+    model: str = "mlp",
+    method: str = "regression",
+    plot: bool = True,
+    progress: Progress | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Train on ``data`` (HDF5 path or data set) and write, atomically,
+
+    * ``output`` — the checkpoint (:func:`learned.save_checkpoint`; load with :func:`learned.load_law`),
+    * ``output`` with suffix ``.json`` — the training report,
+    * ``output`` with suffix ``.png`` — the loss curves (if ``plot``).
+
+    method : "regression" (:func:`learned.train`; joint data sets train a friction network)
+             or "projection" (:func:`learned.train_projection`, errors-in-variables)
+    options: passed on (epochs, batch_size, lr, hidden, patience, seed, device, ...).
+    Returns {"checkpoint", "report_json", "plot", "report"} (paths as str, report as dict).
+    A bad data file raises :class:`learned.DataError` before anything is written.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "projection":
+        net, report = train_projection(data, model, progress=progress, **options)
+    else:
+        net, report = train(data, model, progress=progress, **options)
+    out = Path(output)
+    save_checkpoint(out, net, report)
+    json_path, png_path = out.with_suffix(".json"), out.with_suffix(".png") if plot else None
+    write_training_report(report, json_path, png_path)
+    return {"checkpoint": str(out), "report_json": str(json_path),
+            "plot": str(png_path) if png_path else None, "report": report}
