@@ -455,7 +455,6 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         results["holes"] = _holes(built, result)
     from nmm.output import element_stress, von_mises
 
-    u2 = result.u.reshape(-1, model.nf, 2)[:, 0, :]
     results["max_abs_displacement"] = float(np.abs(result.displacement(model.asm.quad.x)).max()) if len(model.asm.quad.x) else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(results["max_abs_displacement"], op=MPI.MAX)
     es = element_stress(result)
@@ -473,7 +472,6 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale)
         files.append("deformed.png")
     t_out = time.perf_counter() - t0
-    del u2
 
     st = result.stats
     solver = {

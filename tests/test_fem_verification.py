@@ -99,3 +99,17 @@ def test_gravity_column_base_stress():
     })
     value = coupling.run(case).results["probes"]["base"]["value"]
     assert value == pytest.approx(-rho * g * H, rel=1e-6)
+
+
+def test_two_tractions_on_different_boundaries_add_up():
+    """Uniaxial tension applied as two opposite tractions: σ_xx = t everywhere, uniform."""
+    case = coupling.load_case(CASES / "cantilever.toml", overrides={
+        "mesh.cells": [10, 2], "fem.degree": 1,
+        "boundary.dirichlet": [{"boundary": "point", "point": [0.0, -0.5], "ux": 0.0, "uy": 0.0},
+                               {"boundary": "point", "point": [10.0, -0.5], "uy": 0.0}],
+        "boundary.traction": [{"boundary": "right", "traction": [1e6, 0.0]},
+                              {"boundary": "left", "traction": [-1e6, 0.0]},
+                              {"boundary": "top", "traction": [0.0, 0.0]}],
+        "probes": [{"name": "s", "point": [5.0, 0.0], "quantity": "sxx"}],
+    })
+    assert coupling.run(case).results["probes"]["s"]["value"] == pytest.approx(1e6, rel=1e-8)

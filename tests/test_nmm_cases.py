@@ -164,3 +164,24 @@ def test_degenerate_cover_triangle(tmp_path):
     text = BASE.replace('kind = "graded"', 'kind = "file"\npath = "cover.msh"')
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("h_min", "h_max", "growth")))
     check_error(tmp_path, text, "cover.path", "degenerate triangle", files=("case.toml", "cover.msh"))
+
+
+# ---------------------------------------------------------------------------- dynamics
+def test_dynamic_sliding_on_a_joint():
+    """Upper block pushed along a Coulomb joint (shear as a body force, no overturning):
+    it slides with a = (F − μ N)/m; the joint law sees the slip rate |Δg_t|/Δt."""
+    import nmm
+    from learned import CoulombFriction, LinearElastic
+
+    phi, p, tau, rho = 20.0, 1e5, 0.6e5, 2000.0
+    joint = nmm.Joint([[0, 0.5], [1, 0.5]], law=CoulombFriction(phi))
+    m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 6, 6),
+                          joints=[joint], law=LinearElastic(1e9, 0.25, "stress"), order=1, density=rho)
+    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(0.0, -p)))
+    m.set_body_force(b=(tau / 0.5, 0.0))
+    r = m.solve_dynamic(dt=2e-3, n_steps=20, probes=np.array([[0.5, 0.9]]))
+    a = (tau - np.tan(np.radians(phi)) * p) / (rho * 0.5)
+    t, ux = r.history["time"], r.history["probes"][:, 0, 0]
+    assert m.contact.summary()["slide"] == m.contact.summary()["points"]
+    assert ux[-1] == pytest.approx(0.5 * a * t[-1] ** 2, rel=0.1)  # + elastic shear of the blocks
+    assert m.contact.slip_rate.min() > 0.5 * a * t[-1]

@@ -92,15 +92,30 @@ class Discretisation:
 
     # ------------------------------------------------------------------ loads and BCs
     def external_work(self, v, density: float, gravity: Sequence[float], tractions: Sequence[Traction]):
-        """f(v) = ∫ ρ g · v dx + Σ ∫ t · v ds."""
+        """f(v) = ∫ ρ g · v dx + Σ ∫ t · v ds.
+
+        All tractions share one facet-tag object (DOLFINx integrates one ``ds`` subdomain
+        data per form); a facet loaded by several tractions gets a marker for that set.
+        """
         mesh = self.mesh
         x = ufl.SpatialCoordinate(mesh)
         work = ufl.inner(fem.Constant(mesh, np.asarray(gravity, dtype=float)) * density, v) * self.dx
+        if not tractions:
+            return work
+        # marker of a facet = 1 + bitmask of the tractions acting on it (the same on every rank)
+        mask: dict[int, int] = {}
         for i, t in enumerate(tractions):
-            facets = np.sort(t.facets).astype(np.int32)
-            tags = dmesh.meshtags(mesh, 1, facets, np.full(len(facets), i + 1, np.int32))
-            ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
-            work += ufl.inner(t.traction(x), v) * ds(i + 1)
+            for f in np.asarray(t.facets, dtype=np.int64).tolist():
+                mask[f] = mask.get(f, 0) | (1 << i)
+        facets = np.array(sorted(mask), dtype=np.int32)
+        values = np.array([1 + mask[f] for f in facets.tolist()], dtype=np.int32)
+        tags = dmesh.meshtags(mesh, 1, facets, values)
+        ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
+        present = sorted({m for part in self.comm.allgather(sorted(set(values.tolist()))) for m in part})
+        for i, t in enumerate(tractions):
+            ids = tuple(m for m in present if (m - 1) >> i & 1)
+            if ids:
+                work += ufl.inner(t.traction(x), v) * ds(ids)
         return work
 
     def dirichlet_bcs(self, dirichlet: Sequence[Dirichlet], homogeneous: bool = False):
