@@ -94,7 +94,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                   seed=args.seed, device=args.device, val_fraction=args.val_fraction, patience=args.patience)
     with _progress(args, args.epochs, "training") as bar:
         def progress(info: dict) -> None:
-            bar.update(info["epoch"], f"epoch {info['epoch']}  train {info['train_loss']:.3e}  val {info.get('val_loss', float('nan')):.3e}")
+            if "epoch" in info:
+                bar.update(info["epoch"], f"epoch {info['epoch']}  train {info.get('train_loss', float('nan')):.3e}"
+                                          f"  val {info.get('val_loss', float('nan')):.3e}")
+            else:  # projection training: one line per outer iteration
+                bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
         if args.projection:
             from learned.projection_training import train_projection

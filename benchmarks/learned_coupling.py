@@ -1,0 +1,165 @@
+"""Learned constitutive manifolds coupled to the FEM: accuracy, noise, cost, acceleration.
+
+    python benchmarks/learned_coupling.py [--sizes 1000 10000 100000] [--quick]
+
+Measures, in one run, on the plate with a hole of cases/learned_plate.toml (power-law
+material, plane stress; the reference is the FEM with the analytic law on the same mesh):
+
+1. learned law vs the analytic law that made its data: relative L2 displacement error and
+   Newton iterations (the shipped checkpoint of learned_plate.toml);
+2. 2 % noise on strain and stress, n samples: displacement error of (a) plain regression in
+   Newton, (b) projection-trained model in Newton, (c) the discrete KD-tree data-driven
+   solver, (d) the data-driven projection solver on the projection-trained manifold;
+3. time per Newton iteration with the learned law vs the analytic law at ~100,000
+   quadrature points (CPU here; run on a GPU machine for the CUDA figure);
+4. Anderson vs plain Picard iterations of the projection solver.
+
+JSON: benchmarks/out/learned_coupling.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+import coupling  # noqa: E402
+from coupling.datadriven import DataDrivenProblem, LawProjector, NearestDataProjector  # noqa: E402
+from coupling.fem.build import build_boundary, build_mesh, build_problem  # noqa: E402
+from coupling.fixed_point import Anderson, ConstantRelaxation  # noqa: E402
+from learned import PowerLawElastic  # noqa: E402
+from learned.dataset import generate_dataset  # noqa: E402
+
+TRUTH = dict(E=70e9, nu=0.33, strain0=1e-3, exponent=0.5, plane="stress")
+TRUTH_TABLE = {"law": "power_law_elastic", **TRUTH}
+CASE = ROOT / "cases" / "learned_plate.toml"
+
+
+def fem_solution(sets: list[str], material) -> tuple[np.ndarray, dict]:
+    case = coupling.load_case(CASE, [*sets, "probes=[]"])
+    problem, _ = build_problem(case)
+    if material is not None:
+        problem.law = material
+    stats = problem.solve(case.spec.fem.load_steps)
+    return problem.u.x.array.copy(), stats.as_dict()
+
+
+def rel(u: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.linalg.norm(u - ref) / np.linalg.norm(ref))
+
+
+def accuracy() -> dict:
+    ref, s_ref = fem_solution(["material=" + _inline(TRUTH_TABLE)], None)
+    u, s = fem_solution([], None)
+    return {"relative_l2_displacement_error": rel(u, ref), "newton_iterations_learned": s["newton_iterations"],
+            "newton_iterations_analytic": s_ref["newton_iterations"], "training_samples": 8000}
+
+
+def _inline(d: dict) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' if isinstance(v, str) else f"{k}={v}" for k, v in d.items()) + "}"
+
+
+def noise_study(sizes: list[int], epochs: int) -> list[dict]:
+    from learned.neural_law import NeuralLaw
+    from learned.projection_training import train_projection
+    from learned.training import train
+
+    sets = ["fem.degree=1", "mesh.element_size=0.15", "mesh.hole_element_size=0.015", "fem.load_steps=2"]
+    truth = PowerLawElastic(**TRUTH)
+    ref, _ = fem_solution(sets + ["material=" + _inline(TRUTH_TABLE)], None)
+    case = coupling.load_case(CASE, sets + ["probes=[]"])
+    bundle = build_mesh(case, coupling.runner.MPI.COMM_WORLD)
+    dirichlet, tractions = build_boundary(case, bundle)
+    C = truth.reference_stiffness()
+    rows = []
+    for n in sizes:
+        ds = generate_dataset(truth, n, 6e-3, 0.02, 0.02, seed=3, sampler="sobol")
+        ep = max(40, int(epochs * min(1.0, 8000 / n)))  # same number of gradient steps, roughly
+        row: dict = {"samples": n, "epochs": ep}
+        t0 = time.perf_counter()
+        reg, _ = train(ds, "icnn", epochs=ep, lr=2e-2, batch_size=max(128, n // 60), seed=0)
+        row["time_train_regression_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proj, _ = train_projection(ds, "icnn", epochs=ep, lr=2e-2, batch_size=max(128, n // 60), seed=0)
+        row["time_train_projection_s"] = time.perf_counter() - t0
+        for name, model in (("newton_regression", reg), ("newton_projection_trained", proj)):
+            u, s = fem_solution(sets, NeuralLaw(model, "stress", device="cpu"))
+            row[name] = rel(u, ref)
+        dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
+        r = dd.solve(NearestDataProjector(ds.strain, ds.stress, C), ConstantRelaxation(1.0), rtol=1e-12, max_iterations=100)
+        row["discrete_kdtree"] = rel(dd.u.x.array, ref)
+        row["discrete_iterations"] = r.fixed_point.iterations
+        dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
+        r = dd.solve(LawProjector(NeuralLaw(proj, "stress", device="cpu"), C), Anderson(5), rtol=1e-8, max_iterations=300)
+        row["projection_solver"] = rel(dd.u.x.array, ref)
+        row["projection_solver_iterations"] = r.fixed_point.iterations
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def cost() -> dict:
+    from learned.checkpoint import load_law
+
+    sets = ["mesh.element_size=0.022", "mesh.hole_element_size=0.005", "fem.load_steps=1"]
+    out = {}
+    for name, law in (("analytic", PowerLawElastic(**TRUTH)),
+                      ("learned", load_law(ROOT / "cases" / "models" / "power_law_plate_icnn.pt", device="cpu"))):
+        _, s = fem_solution(sets, law)
+        out[name] = {k: s[k] for k in ("time_per_newton_iteration_s", "time_law_per_call_s", "newton_iterations")}
+    case = coupling.load_case(CASE, sets)
+    problem, _ = build_problem(case)
+    out["quadrature_points"] = problem.num_quadrature_points
+    out["ratio_time_per_newton_iteration"] = out["learned"]["time_per_newton_iteration_s"] / out["analytic"]["time_per_newton_iteration_s"]
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def acceleration() -> dict:
+    sets = ["fem.degree=1", "mesh.element_size=0.15", "mesh.hole_element_size=0.015"]
+    case = coupling.load_case(CASE, sets)
+    bundle = build_mesh(case, coupling.runner.MPI.COMM_WORLD)
+    dirichlet, tractions = build_boundary(case, bundle)
+    truth = PowerLawElastic(**TRUTH)
+    C = truth.reference_stiffness()
+    out = {}
+    for name, acc in (("picard", ConstantRelaxation(1.0)), ("aitken", coupling.fixed_point.Aitken()), ("anderson", Anderson(5))):
+        dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
+        t0 = time.perf_counter()
+        r = dd.solve(LawProjector(truth, C), acc, rtol=1e-8, max_iterations=2000)
+        out[name] = {"iterations": r.fixed_point.iterations, "converged": r.fixed_point.converged,
+                     "wall_s": time.perf_counter() - t0}
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    p.add_argument("--epochs", type=int, default=300)
+    p.add_argument("--only", choices=["accuracy", "noise", "cost", "acceleration"], nargs="+")
+    p.add_argument("--out", default=str(HERE / "out" / "learned_coupling.json"))
+    a = p.parse_args()
+    parts = a.only or ["accuracy", "acceleration", "cost", "noise"]
+    out_path = Path(a.out)
+    result = json.loads(out_path.read_text()) if out_path.exists() else {}
+    result.update({"benchmark": "learned_coupling", "machine": {"platform": platform.platform()}})
+    for part in parts:
+        result[part] = {"accuracy": accuracy, "acceleration": acceleration, "cost": cost,
+                        "noise": lambda: noise_study(a.sizes, a.epochs)}[part]()
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out_path}")
+
+
+if __name__ == "__main__":
+    main()
