@@ -23,6 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
+from learned.joint import grouped_strength
 from learned import JointLaw
 
 from dda.contact_detect import Contacts
@@ -78,20 +79,13 @@ def joint_strength(
     contacts.
     """
     nc = tag.size
-    fmax, tmax, mu = np.zeros(nc), np.zeros(nc), np.zeros(nc)
     if nc == 0:
-        return fmax, tmax, mu
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     lref = np.maximum(lc, l_ref)
-    Nc = np.maximum(normal_force, 0.0)
-    known = np.array(sorted(laws.keys()), dtype=np.int64)
-    use = np.where(np.isin(tag, known), tag, -(2**62))
-    for t in np.unique(use):
-        m = use == t
-        law = laws[int(t)] if t != -(2**62) else default
-        resp = law.evaluate(Nc[m] / lref[m], np.abs(slip[m]), np.abs(slip_rate[m]))
-        strength = np.asarray(resp.strength, dtype=float)
-        ceff = np.where(bonded[m], law.cohesion, 0.0)
-        fmax[m] = (strength - law.cohesion) * lref[m] + ceff * lc[m]
-        tmax[m] = np.where(bonded[m], law.tensile_strength * lc[m], 0.0)
-        mu[m] = np.asarray(resp.friction, dtype=float)
-    return np.maximum(fmax, 0.0), tmax, mu
+    default_group = -(2**62)
+    group = np.where(np.isin(tag, np.fromiter(laws.keys(), dtype=np.int64)), tag, default_group)
+    friction, cohesion, tension, mu = grouped_strength(
+        {**laws, default_group: default}, group, np.maximum(normal_force, 0.0) / lref, slip, slip_rate, bonded
+    )
+    # friction acts on the contact's reference length, cohesion and tension on its own length
+    return friction * lref + cohesion * lc, tension * lc, mu

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -165,3 +165,37 @@ class VelocityWeakeningFriction(JointLaw):
             "phi_residual": self.phi_residual,
             "v_c": self.v_c,
         }
+
+
+def grouped_strength(
+    laws: "Mapping[int, JointLaw | None]",
+    group: np.ndarray,
+    normal_stress: np.ndarray,
+    slip: np.ndarray,
+    slip_rate: np.ndarray,
+    bonded: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mohr–Coulomb strength of contacts that belong to several joints, one batched call per law.
+
+    laws[g] is the joint law of group g (None: no strength); ``group`` (N,) the group of each
+    contact; σ_n (N,) [Pa] (> 0 compression, clipped at 0 for friction); ``bonded`` (N,) says
+    which contacts are intact: only they keep cohesion and tensile strength (a joint that has
+    opened or slid has lost both). Returns, each (N,): the frictional strength μ σ_n [Pa]
+    (the law's strength less its cohesion), the cohesion c of bonded contacts [Pa], their
+    tensile strength T [Pa] and μ [-]; τ_max = frictional strength + cohesion.
+    The one copy of this rule, shared by every solver with joints (DDA, NMM).
+    """
+    n = group.shape[0]
+    tau, coh, tension, mu = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
+    for g in np.unique(group):
+        law = laws.get(int(g))
+        if law is None:
+            continue
+        m = group == g
+        r = law.evaluate(sn[m], np.abs(slip[m]), np.abs(slip_rate[m]))
+        tau[m] = np.asarray(r.strength, dtype=float) - law.cohesion
+        coh[m] = np.where(bonded[m], law.cohesion, 0.0)
+        tension[m] = np.where(bonded[m], law.tensile_strength, 0.0)
+        mu[m] = np.asarray(r.friction, dtype=float)
+    return np.maximum(tau, 0.0), coh, tension, mu

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from learned.joint import grouped_strength
+
 from nmm.boundary import split_on_mesh
 from nmm.discontinuity import Joint
 
@@ -80,19 +82,17 @@ class JointContact:
         g = np.einsum("nij,nj->ni", self.G, u[self.dofs])
         return (g * self.n).sum(1), (g * self.t).sum(1)
 
+    def _grouped(self, sigma_n: np.ndarray, slip: np.ndarray):
+        laws = {j: joint.law for j, joint in enumerate(self.joints)}
+        return grouped_strength(laws, self.jid, sigma_n, slip, self.slip_rate, ~self.broken)
+
     def _strength(self, sigma_n: np.ndarray, slip: np.ndarray) -> np.ndarray:
-        tau = np.zeros(len(sigma_n))
-        for j, joint in enumerate(self.joints):
-            sel = self.jid == j
-            if joint.law is None:
-                continue
-            r = joint.law.evaluate(sigma_n[sel], slip[sel], self.slip_rate[sel])
-            tau[sel] = np.asarray(r.strength) - joint.law.cohesion * self.broken[sel]
-        return np.maximum(tau, 0.0)
+        friction, cohesion, _, _ = self._grouped(sigma_n, slip)
+        return friction + cohesion
 
     def _tension(self) -> np.ndarray:
-        T = np.array([j.law.tensile_strength if j.law is not None else 0.0 for j in self.joints])
-        return np.where(self.broken, 0.0, T[self.jid]) if len(self.jid) else np.zeros(0)
+        n = len(self.jid)
+        return self._grouped(np.zeros(n), np.zeros(n))[2] if n else np.zeros(0)
 
     def begin_step(self, u: np.ndarray, dt: float | None = None) -> None:
         """Start a load/time step at the converged u: slip rates are measured from here
