@@ -41,3 +41,23 @@ cells = [80, 8]''', 'kind = "file"\npath = "beam.msh"')
     probe = result.results["probes"]["tip_deflection"]
     assert probe["relative_error"] < 0.01
     assert result.summary["solver"]["cells"] > 100
+
+
+def test_cantilever_on_an_xdmf_mesh(tmp_path):
+    """A mesh written by DOLFINx as XDMF is read back; box sides name the boundaries."""
+    from dolfinx.io import XDMFFile
+    from mpi4py import MPI
+
+    from coupling.fem.mesh import rectangle
+
+    bundle = rectangle(MPI.COMM_WORLD, (10.0, 1.0), (40, 4), origin=(0.0, -0.5))
+    with XDMFFile(MPI.COMM_WORLD, str(tmp_path / "beam.xdmf"), "w") as f:
+        f.write_mesh(bundle.mesh)
+    text = (CASES / "cantilever.toml").read_text().replace('''kind = "rectangle"
+size = [10.0, 1.0]          # L x h [m]
+origin = [0.0, -0.5]        # neutral axis on y = 0
+cells = [80, 8]''', 'kind = "file"\npath = "beam.xdmf"')
+    (tmp_path / "case.toml").write_text(text)
+    result = coupling.run(coupling.load_case(tmp_path / "case.toml"))
+    assert result.results["probes"]["tip_deflection"]["relative_error"] < 0.01
+    assert result.summary["solver"]["cells"] == 40 * 4 * 2
