@@ -69,3 +69,18 @@ def test_diverged_run_keeps_last_good_state(tmp_path):
     assert summary["status"] == "diverged"
     assert summary["results"]["converged_load_factor"] < 1.0
     assert (out / "fields.xdmf").exists()
+
+
+def test_extends_changes_only_the_given_keys(tmp_path):
+    import coupling
+
+    (tmp_path / "child.toml").write_text(
+        f'extends = "{CASES / "cantilever.toml"}"\ntitle = "child"\n[mesh]\ncells = [20, 2]\n'
+        '[material]\nlaw = "power_law_elastic"\nE = 1e9\nnu = 0.3\nstrain0 = 1e-3\nexponent = 0.5\n')
+    case = coupling.load_case(tmp_path / "child.toml")
+    assert case.spec.title == "child"
+    assert case.spec.mesh.cells == (20, 2) and case.spec.mesh.size == (10.0, 1.0)  # merged table
+    assert case.spec.material.law == "power_law_elastic"  # another kind: replaced, not merged
+    (tmp_path / "loop.toml").write_text('extends = "loop.toml"\n')
+    r = run_cli("check", str(tmp_path / "loop.toml"))
+    assert r.returncode == 2 and "cycle" in r.stderr

@@ -99,3 +99,17 @@ def test_vajont_case_validates_and_its_slide_area_is_in_the_observed_range():
     built = build_system(case)
     area = built.areas[monitored_group(case, built)].sum()
     assert 1.2e5 <= area <= 1.7e5
+
+
+@pytest.mark.slow
+def test_vajont_falls_in_the_observed_envelope(tmp_path):
+    """vajont.md: peak 15–35 m/s, at rest within 60 s, stopped against the north flank."""
+    result = coupling.run(coupling.load_case(CASES / "vajont.toml"), out=tmp_path / "vajont")
+    r = result.results
+    assert 15.0 <= r["peak_velocity"] <= 35.0, r
+    assert r["time_to_rest"] is not None and r["time_to_rest"] <= 60.0, r
+    north_flank_toe = 1265.0  # bedrock vertex where the north flank starts rising (vajont.toml)
+    assert r["front_x_final"] > north_flank_toe, r
+    assert 1.2e5 <= r["slide_area_m2"] <= 1.7e5
+    for name in ("summary.json", "history.h5", "monitor.png", "blocks.pvd"):
+        assert (tmp_path / "vajont" / name).exists()

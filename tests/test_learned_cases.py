@@ -86,3 +86,31 @@ def test_train_rejects_a_data_set_with_nan(tmp_path):
     r = run_cli("train", str(data), "-o", str(tmp_path / "m.pt"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "stress" in r.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case,sets", [
+    ("learned_plate", COARSE + ["fem.degree=1"]),
+    ("data_driven_plate", ["mesh.element_size=0.3", "mesh.hole_element_size=0.05"]),
+])
+def test_learned_solvers_on_two_ranks_match_one(tmp_path, case, sets):
+    out = {}
+    for n in (1, 2):
+        d = tmp_path / f"n{n}"
+        args = ["run", case, "-o", str(d), "-q"]
+        for s in sets:
+            args += ["--set", s]
+        r = run_cli(*args, nproc=n)
+        assert r.returncode == 0, r.stderr
+        out[n] = json.loads((d / "summary.json").read_text())
+    for name, p in out[1]["results"]["probes"].items():
+        assert out[2]["results"]["probes"][name]["value"] == pytest.approx(p["value"], rel=1e-7)
+
+
+def test_vajont_with_the_learned_friction_law_follows_the_analytic_one():
+    """First seconds of the slide: the learned μ(v) gives the motion of the analytic law."""
+    short = ["dda.duration=3.0", "dda.output_interval=3.0"]
+    learned = coupling.run(coupling.load_case(CASES / "vajont_learned_friction.toml", short)).results
+    analytic = coupling.run(coupling.load_case(CASES / "vajont.toml", short)).results
+    assert learned["runout"] == pytest.approx(analytic["runout"], rel=0.05)
+    assert learned["runout"] > 0.1  # it does slide

@@ -115,8 +115,43 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         raise CaseError(path, None, f"TOML syntax error: {exc}")
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError(path, None, f"cannot read: {exc}")
+    data = _resolve_extends(data, path, seen=(path.resolve(),))
     data = apply_overrides(data, overrides, str(path))
     return validate_case(data, path, overrides)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        old = out.get(key)
+        same_kind = isinstance(old, dict) and isinstance(value, dict) and all(
+            value.get(tag, old.get(tag)) == old.get(tag) for tag in ("kind", "law"))
+        if same_kind:
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """``extends = "other.toml"``: this case is that case with these keys changed."""
+    if "extends" not in data:
+        return data
+    target = data["extends"]
+    if not isinstance(target, str):
+        raise CaseError(path, "extends", f"found {target!r}", "a case file name, relative to this one")
+    base_path = (path.parent / target).resolve()
+    if base_path in seen:
+        raise CaseError(path, "extends", f"'{target}' extends itself (cycle)", "a chain of distinct case files")
+    if not base_path.is_file():
+        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one")
+    try:
+        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(base_path, None, f"TOML syntax error: {exc}")
+    base = _resolve_extends(base, base_path, seen + (base_path,))
+    return _merge(base, {k: v for k, v in data.items() if k != "extends"})
 
 
 def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dict | None = None) -> Case:
@@ -155,14 +190,24 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _model_at(schema: type[BaseModel], data: Any, loc: tuple) -> type[BaseModel] | None:
     """The model class that validates the table at ``loc`` (following discriminators)."""
     model, node = schema, data
+    dict_key_next = False
+    candidates: list[type[BaseModel]] = []
     for part in loc:
         if isinstance(part, int):
             node = node[part] if isinstance(node, list) and part < len(node) else None
             continue
+        node = node.get(part) if isinstance(node, dict) else None
+        if dict_key_next:  # a key of a name -> table mapping, e.g. joints.NAME
+            dict_key_next = False
+            model = _pick(candidates, node)
+            continue
         if model is None or part not in model.model_fields:
             return None
-        candidates = _models_in(model.model_fields[part].annotation)
-        node = node.get(part) if isinstance(node, dict) else None
+        annotation = model.model_fields[part].annotation
+        candidates = _models_in(annotation)
+        if typing.get_origin(annotation) is dict:
+            dict_key_next = True
+            continue
         model = _pick(candidates, node)
     return model
 
