@@ -1,8 +1,21 @@
-"""DDA scaling benchmark: broad phase (spatial grid vs all pairs) and step cost vs block count.
+"""DDA scaling benchmark: a jointed slope cut into ~100, ~1,000 and ~10,000 blocks.
 
-    python benchmarks/dda_scaling.py [--quick]
+    python benchmarks/dda_scaling.py [--quick] [--sizes 3.0 0.95 0.3] [--steps 10 10 3]
 
-Writes benchmarks/out/dda_scaling.json. Ratios measured in one run are the result (design.md §7).
+Model: a 60 m × 20 m slope (face 40°) on a fixed base, cut by two joint sets through
+``dda.cut_blocks`` (bedding dipping 30° out of the slope, φ = 25°; cross joints dipping
+−70°, φ = 35°); the joint spacing sets the block count. w0 = 32 m and
+g2 = 0.04·spacing/w0, so the contact search distance d0 = 2.5 g2 w0 = 0.1 × spacing at
+every size. Every measurement runs in its own process (``mpiexec -n R python
+dda_scaling.py --worker``): setup (cutting, system), one settling step (all joints start
+touching), then the measured steps. Reported per size and rank count: time per step,
+contacts per step, open–close iterations and solves per step, non-converged steps, and the
+split of a step into solve / assembly / contact detection. The broad phase (spatial grid)
+is timed against the brute-force all-pairs search on the same block boxes. Fits:
+exponent p of time-per-step ∝ n^p and t / (n log n) across sizes.
+
+Writes benchmarks/out/dda_scaling.json. Ratios measured in one run are the result
+(design.md §7).
 """
 
 from __future__ import annotations
@@ -11,18 +24,36 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-import dda
-import learned
-from dda.contact_detect import broad_phase_brute, broad_phase_grid
-from dda.cutting import JointSet, cut_blocks
-from dda.system import system_from_cuts
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+W0 = 32.0
 
-OUT = Path(__file__).resolve().parent / "out"
+
+def build(spacing: float):
+    import dda
+    import learned
+
+    face = 10.0 + 20.0 / np.tan(np.radians(40.0))
+    domain = np.array([[0, 0], [60, 0], [60, 20], [face, 20], [10, 0]], float)
+    base = dda.cut_blocks(np.array([[-2, -3], [62, -3], [62, 0], [-2, 0]], float))
+    mass = dda.cut_blocks(
+        domain,
+        joint_sets=[dda.JointSet(dip=30.0, spacing=spacing, tag=1), dda.JointSet(dip=-70.0, spacing=spacing, tag=2)],
+        min_area=0.02 * spacing**2,
+    )
+    s = dda.system_from_cuts([base, mass], fixed=[True, False])
+    s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(35.0))
+    s.set_joint_law(learned.CoulombFriction(25.0), tag=1)
+    return s
 
 
 def _best(f, repeat: int = 3) -> float:
@@ -34,60 +65,146 @@ def _best(f, repeat: int = 3) -> float:
     return min(t)
 
 
-def broad_phase(nbs: list[int]) -> list[dict]:
-    rows = []
-    rng = np.random.default_rng(0)
-    for nb in nbs:
-        side = np.sqrt(nb) * 2.0
-        c = rng.uniform(0, side, (nb, 2))
-        h = rng.uniform(0.3, 0.9, (nb, 1))
-        bb = np.hstack([c - h, c + h])
-        tg = _best(lambda: broad_phase_grid(bb, 0.05))
-        tb = _best(lambda: broad_phase_brute(bb, 0.05)) if nb <= 20000 else float("nan")
-        rows.append({"blocks": nb, "grid_s": tg, "brute_s": tb, "brute_over_grid": tb / tg, "pairs": int(len(broad_phase_grid(bb, 0.05)))})
-        print(f"broad phase nb={nb:6d}: grid {tg*1e3:8.2f} ms  brute {tb*1e3:9.2f} ms  ratio {tb/tg:6.1f}")
-    return rows
+def worker(spacing: float, nsteps: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from mpi4py import MPI
+
+    import dda
+    from dda.contact_detect import broad_phase_brute, broad_phase_grid
+
+    comm = MPI.COMM_WORLD
+    t0 = time.perf_counter()
+    s = build(spacing)
+    setup = time.perf_counter() - t0
+    settings = dda.Settings(duration=1.0, dt=1e-3, length_scale=W0, max_displacement_ratio=0.04 * spacing / W0)
+    sim = dda.Simulation(s, settings, comm=comm)
+    # phase timers around the parts of a step
+    phase = {"detect": 0.0}
+    detect0 = sim.detect_contacts
+
+    def detect(polys):
+        t = time.perf_counter()
+        c = detect0(polys)
+        phase["detect"] += time.perf_counter() - t
+        return c
+
+    sim.detect_contacts = detect
+    t0 = time.perf_counter()
+    sim.step()  # settling step: every joint starts touching
+    first = time.perf_counter() - t0
+    st0 = dict(sim.stats)
+    tm0 = dict(sim.solver.timings)
+    phase["detect"] = 0.0
+    contacts = []
+    comm.barrier()
+    t0 = time.perf_counter()
+    for _ in range(nsteps):
+        sim.step()
+        contacts.append(sim.last_contacts.size)
+    wall = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+    st = sim.stats
+    steps = st["steps"] - st0["steps"]
+    d = {k: st[k] - st0[k] for k in ("solves", "oc_iterations_total", "n_nonconverged_steps", "n_retries", "n_oc_retries")}
+    tm = {k: comm.allreduce(sim.solver.timings[k] - tm0[k], op=MPI.MAX) for k in tm0}
+    row = {
+        "ranks": comm.size, "spacing_m": spacing, "blocks": s.nb, "free_blocks": int((~s.fixed).sum()),
+        "setup_s": setup, "first_step_s": first, "steps": steps, "wall_s": wall, "time_per_step_s": wall / steps,
+        "contacts_per_step": float(np.mean(contacts)), "oc_iterations_per_step": d["oc_iterations_total"] / steps,
+        "solves_per_step": d["solves"] / steps, "nonconverged_steps": d["n_nonconverged_steps"],
+        "retries": d["n_retries"], "time_per_solve_s": wall / max(d["solves"], 1),
+        "phase_per_step_s": {"linear_solve": tm["solve"] / steps, "assembly": tm["assemble"] / steps,
+                             "gather": tm["gather"] / steps, "contact_detection": phase["detect"] / steps},
+        "first_step": {"solves": st0["solves"], "nonconverged": st0["n_nonconverged_steps"]},
+    }
+    if comm.size == 1:
+        bb = sim.polygons().bbox()
+        pad = sim.d0
+        tg = _best(lambda: broad_phase_grid(bb, pad))
+        tb = _best(lambda: broad_phase_brute(bb, pad), repeat=1)
+        row["broad_phase"] = {"grid_s": tg, "brute_s": tb, "brute_over_grid": tb / tg,
+                              "pairs": int(len(broad_phase_grid(bb, pad)))}
+    if comm.rank == 0:
+        print(json.dumps(row), flush=True)
 
 
-def steps(spacings: list[float], nsteps: int) -> list[dict]:
-    rows = []
-    for sp in spacings:
-        base = cut_blocks(np.array([[-1, -2], [41, -2], [41, 0], [-1, 0]], float))
-        mass = cut_blocks(
-            np.array([[0, 0], [40, 0], [40, 10], [0, 10]], float),
-            joint_sets=[JointSet(dip=80.0, spacing=sp, tag=1), JointSet(dip=-10.0, spacing=sp, tag=1)],
-        )
-        s = system_from_cuts([base, mass], fixed=[True, False])
-        s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
-        s.set_joint_law(learned.CoulombFriction(30.0))
-        sim = dda.Simulation(s, dda.Settings(duration=nsteps * 1e-3, dt=1e-3))
-        t0 = time.perf_counter()
-        res = sim.run()
-        wall = time.perf_counter() - t0
-        st = res.stats
-        rows.append({"blocks": s.nb, "steps": st["steps"], "solves": st["solves"], "contacts_max": st["n_contacts_max"],
-                     "wall_s": wall, "s_per_solve": wall / max(st["solves"], 1), "nonconverged": st["n_nonconverged_steps"]})
-        print(f"steps nb={s.nb:5d}: {wall:7.2f} s, {st['solves']} solves, {wall / max(st['solves'], 1) * 1e3:7.2f} ms/solve, contacts {st['n_contacts_max']}")
-    return rows
+def launch(ranks: int, spacing: float, nsteps: int) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--spacing", str(spacing), "--nsteps", str(nsteps)]
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"worker failed ({' '.join(cmd)}):\n{out.stdout}\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fit(rows: list[dict]) -> dict:
+    n = np.array([r["blocks"] for r in rows], float)
+    t = np.array([r["time_per_step_s"] for r in rows])
+    ts = np.array([r["phase_per_step_s"]["linear_solve"] for r in rows])
+    per_solve = np.array([r["time_per_solve_s"] for r in rows])
+    out = {
+        "exponent_time_per_step": float(np.polyfit(np.log(n), np.log(t), 1)[0]),
+        "exponent_time_per_solve": float(np.polyfit(np.log(n), np.log(per_solve), 1)[0]),
+        "exponent_linear_solve_per_step": float(np.polyfit(np.log(n), np.log(ts), 1)[0]),
+        "exponent_rest_per_step": float(np.polyfit(np.log(n), np.log(np.maximum(t - ts, 1e-12)), 1)[0]),
+        "t_over_nlogn": [float(x) for x in t / (n * np.log(n))],
+    }
+    out["t_over_nlogn_ratio_last_first"] = out["t_over_nlogn"][-1] / out["t_over_nlogn"][0]
+    return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--spacing", type=float, default=3.0)
+    ap.add_argument("--nsteps", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="~100 and ~1,000 blocks only")
+    ap.add_argument("--sizes", type=float, nargs="+", default=None, help="joint spacings [m]")
+    ap.add_argument("--steps", type=int, nargs="+", default=None, help="measured steps per size")
+    ap.add_argument("--out", default=str(OUT / "dda_scaling.json"))
     a = ap.parse_args()
-    nbs = [500, 2000, 8000] if a.quick else [500, 2000, 8000, 16000]
-    spacings = [4.0, 2.0] if a.quick else [4.0, 2.0, 1.0]
+    if a.worker:
+        worker(a.spacing, a.nsteps)
+        return
+    sizes = a.sizes or ([3.0, 0.95] if a.quick else [3.0, 0.95, 0.3])
+    steps = a.steps or [10, 10, 3][: len(sizes)]
+    steps = (steps + [steps[-1]] * len(sizes))[: len(sizes)]
+    t_start = time.perf_counter()
+    runs = {1: [], 2: []}
+    for sp, ns in zip(sizes, steps):
+        for ranks in (1, 2):
+            r = launch(ranks, sp, ns)
+            runs[ranks].append(r)
+            bp = r.get("broad_phase")
+            print(
+                f"n={r['blocks']:6d} ranks={ranks}: {r['time_per_step_s']:8.3f} s/step, {r['contacts_per_step']:8.0f} contacts, "
+                f"{r['oc_iterations_per_step']:5.2f} OC it/step, {r['solves_per_step']:5.2f} solves/step, "
+                f"{r['nonconverged_steps']} non-converged / {r['steps']} steps, solve {r['phase_per_step_s']['linear_solve']:.3f} s/step"
+                + (f", broad phase brute/grid {bp['brute_over_grid']:.1f}" if bp else ""),
+                flush=True,
+            )
+    f1 = fit(runs[1]) if len(sizes) > 1 else {}
+    speed = [{"blocks": a1["blocks"], "time_per_step_1_s": a1["time_per_step_s"], "time_per_step_2_s": a2["time_per_step_s"],
+              "speedup": a1["time_per_step_s"] / a2["time_per_step_s"]} for a1, a2 in zip(runs[1], runs[2])]
+    if f1:
+        print(f"fit (1 rank): time/step ∝ n^{f1['exponent_time_per_step']:.2f} (linear solve n^{f1['exponent_linear_solve_per_step']:.2f}, "
+              f"rest n^{f1['exponent_rest_per_step']:.2f}); t/(n log n) = " + ", ".join(f"{x:.3g}" for x in f1["t_over_nlogn"]))
+    for sp_ in speed:
+        print(f"n={sp_['blocks']:6d}: 2-rank speed-up {sp_['speedup']:.2f}")
     out = {
         "benchmark": "dda_scaling",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "broad_phase": broad_phase(nbs),
-        "steps": steps(spacings, 5 if a.quick else 10),
+        "model": "jointed slope 60 m x 20 m, face 40 deg, two joint sets (30 deg, -70 deg), fixed base",
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "runs_1_rank": runs[1], "runs_2_ranks": runs[2], "fit_1_rank": f1, "two_rank_speedup": speed,
+        "wall_total_s": time.perf_counter() - t_start,
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    tmp = OUT / ".dda_scaling.json.tmp"
+    path = Path(a.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("." + path.name + ".tmp")
     tmp.write_text(json.dumps(out, indent=2) + "\n")
-    os.replace(tmp, OUT / "dda_scaling.json")
-    print(f"wrote {OUT / 'dda_scaling.json'}")
+    os.replace(tmp, path)
+    print(f"wrote {path} ({out['wall_total_s']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ columns are dropped and replaced by the identity. The solution is gathered to ev
 
 from __future__ import annotations
 
+import time as _time
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ class GlobalSystem:
         self.ranges = block_ranges(nb, comm.size)
         self.b0, self.b1 = int(self.ranges[comm.rank]), int(self.ranges[comm.rank + 1])
         self.n_solves = 0
+        self.timings = {"assemble": 0.0, "solve": 0.0, "gather": 0.0}
         self.ksp_iterations = 0
         if kind != "scipy":
             import dolfinx_solver  # noqa: F401  (sets up the wheel's PETSc libraries)
@@ -100,9 +102,16 @@ class GlobalSystem:
         d = _dofs(fx).ravel()
         rows.append(d)
         cols.append(d)
+        # flat gather indices into Kb, Kc, Fb, Fc (fixed per pattern: no boolean masking per solve)
+        mi = np.flatnonzero(m)
+        kc_idx = (mi[:, None] * 144 + np.arange(144)[None, :])[keep.reshape(keep.shape[0], 144)]
+        fc_idx = (mi[:, None] * 12 + np.arange(12)[None, :])[free]
+        kb_idx = (own[:, None] * 36 + np.arange(36)[None, :]).ravel()
+        fb_idx = (own[:, None] * 6 + np.arange(6)[None, :]).ravel()
         return {
             "own": own, "m": m, "keep": keep, "free": free, "n_fixed": d.size,
             "rows": np.concatenate(rows), "cols": np.concatenate(cols), "fidx": np.concatenate(fidx),
+            "kb_idx": kb_idx, "kc_idx": kc_idx, "fb_idx": fb_idx, "fc_idx": fc_idx,
         }
 
     def solve(
@@ -113,14 +122,16 @@ class GlobalSystem:
         only the owned ones are used); Kc (nc,12,12), Fc (nc,12): contact terms on (ci, cj).
         Calls with the same ``pattern_key`` (e.g. the open–close iterations of one step, whose
         contact list is fixed) reuse the COO pattern, the matrix and its symbolic factorisation."""
+        tm = self.timings
+        t0 = _time.perf_counter()
         reuse = pattern_key is not None and pattern_key == getattr(self, "_key", None)
         if not reuse:
             self._pat = self._pattern(ci, cj)
             self._key = pattern_key
         P = self._pat
         own, m = P["own"], P["m"]
-        vals = np.concatenate([Kb[own].ravel(), Kc[m][P["keep"]], np.ones(P["n_fixed"])])
-        fval = np.concatenate([Fb[own].ravel(), Fc[m][P["free"]]])
+        vals = np.concatenate([Kb.reshape(-1)[P["kb_idx"]], Kc.reshape(-1)[P["kc_idx"]], np.ones(P["n_fixed"])])
+        fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])
         rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
         n = 6 * self.nb
         self.n_solves += 1
@@ -149,8 +160,12 @@ class GlobalSystem:
         b.setValues(fidx.astype(PETSc.IntType), fval, addv=PETSc.InsertMode.ADD_VALUES)
         b.assemble()
         x = A.createVecRight()
+        t1 = _time.perf_counter()
+        tm["assemble"] += t1 - t0
         self.ksp.setOperators(A)
         self.ksp.solve(b, x)
+        t2 = _time.perf_counter()
+        tm["solve"] += t2 - t1
         self.ksp_iterations += self.ksp.getIterationNumber()
         reason = self.ksp.getConvergedReason()
         scatter, xall = PETSc.Scatter.toAll(x)
@@ -160,6 +175,7 @@ class GlobalSystem:
             obj.destroy()
         if reason < 0:
             D[:] = np.nan
+        tm["gather"] += _time.perf_counter() - t2
         return D
 
     def destroy(self) -> None:

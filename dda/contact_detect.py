@@ -157,8 +157,15 @@ def detect(
     edge_tag: np.ndarray,
     angle_tol_deg: float = 15.0,
     parallel_deg: float = 10.0,
+    prev_keys: np.ndarray | None = None,
+    keep_tol: float = 0.02,
 ) -> Contacts:
-    """Narrow phase for candidate block pairs; returns all V-E and resolved V-V contacts."""
+    """Narrow phase for candidate block pairs; returns all V-E and resolved V-V contacts.
+
+    ``prev_keys`` (sorted): keys of the previous step's contacts. A V-V contact keeps the
+    entrance edge it had (contact identity, hence its history, survives round-off) while
+    that edge's separation is within ``keep_tol``·d0 of the best one.
+    """
     if pairs.shape[0] == 0:
         return Contacts.empty()
     xy, nxt, prv, blk = polys.xy, polys.nxt, polys.prv, polys.block
@@ -214,6 +221,12 @@ def detect(
         )
         best = np.argmax(sep, axis=1)
         rows = np.arange(pv.size)
+        if prev_keys is not None and prev_keys.size:
+            ckey = cand_v * nv + cand_e
+            pos = np.clip(np.searchsorted(prev_keys, ckey), 0, prev_keys.size - 1)
+            was = (prev_keys[pos] == ckey) & (sep >= sep[rows, best][:, None] - keep_tol * d0)
+            has = np.any(was, axis=1)
+            best = np.where(has, np.argmax(np.where(was, sep, -np.inf), axis=1), best)
         chosen = np.zeros_like(sep, dtype=bool)
         chosen[rows, best] = True
         # a reflex corner receiving a vertex: both of its edges carry a contact

@@ -181,40 +181,75 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.linalg.norm(p - a - t[..., None] * ab, axis=-1)
 
 
-def check_overlaps(polys: Polygons, pairs: np.ndarray, rel_tol: float = 1e-6) -> None:
+def _combos(voff: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (vertex of block a[p], edge of block b[p]) combinations, ordered by p, then the
+    vertex, then the edge: (p, vertex index, edge index = its start vertex index)."""
+    cnt = np.diff(voff)
+    na, nb = cnt[a], cnt[b]
+    tot = na * nb
+    rep = np.repeat(np.arange(a.size), tot)
+    k = np.arange(int(tot.sum())) - np.repeat(np.cumsum(tot) - tot, tot)
+    return rep, voff[a][rep] + k // nb[rep], voff[b][rep] + k % nb[rep]
+
+
+def _ray_crossing(p: np.ndarray, e0: np.ndarray, e1: np.ndarray) -> np.ndarray:
+    """Even–odd rule term: does the ray from p towards +x cross the edge e0–e1? (N,)"""
+    y = p[:, 1]
+    cond = (e0[:, 1] > y) != (e1[:, 1] > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xi = e0[:, 0] + (y - e0[:, 1]) * (e1[:, 0] - e0[:, 0]) / (e1[:, 1] - e0[:, 1])
+    return cond & (p[:, 0] < xi)
+
+
+def check_overlaps(polys: Polygons, pairs: np.ndarray, rel_tol: float = 1e-6, chunk: int = 20000) -> None:
     """Raise :class:`InputError` when two blocks of a candidate pair overlap.
 
     Overlap = a proper edge crossing, or a vertex of one block inside the other by more than
-    ``rel_tol`` × block size (touching along edges or at vertices is allowed).
+    ``rel_tol`` × block size (touching along edges or at vertices is allowed), or two blocks
+    whose centroids lie inside each other (identical polygons). Vectorised over the pairs
+    (in chunks); the first overlapping pair in ``pairs`` order is reported.
     """
     if pairs.size == 0:
         return
-    props = polys.props()
+    xy, nxt, voff = polys.xy, polys.nxt, polys.voff
+    cen = polys.props().centroid
     bb = polys.bbox()
     size = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
-    for i, j in pairs:
-        pi, pj = polys.polygon(i), polys.polygon(j)
-        tol = rel_tol * min(size[i], size[j])
-        a0, a1 = pi[:, None, :], np.roll(pi, -1, axis=0)[:, None, :]
-        b0, b1 = pj[None, :, :], np.roll(pj, -1, axis=0)[None, :, :]
-        crossing = _segments_cross(a0, a1, b0, b1, tol=tol)
-        bad = bool(np.any(crossing))
-        if not bad:
-            for p, q in ((pi, pj), (pj, pi)):
-                inside = points_in_polygon(p, q)
-                if np.any(inside):
-                    d = np.min(point_segment_distance(p[inside][:, None, :], q[None, :, :], np.roll(q, -1, axis=0)[None, :, :]), axis=1)
-                    if np.any(d > tol):
-                        bad = True
-                        break
-            if not bad:  # identical polygons, or one inside the other with no vertex strictly inside
-                c = props.centroid
-                if points_in_polygon(c[i : i + 1], pj)[0] and points_in_polygon(c[j : j + 1], pi)[0]:
-                    dci = np.min(point_segment_distance(c[i][None], pj, np.roll(pj, -1, axis=0)))
-                    bad = dci > tol
-        if bad:
+    for c0 in range(0, pairs.shape[0], chunk):
+        pi, pj = pairs[c0 : c0 + chunk, 0], pairs[c0 : c0 + chunk, 1]
+        npair = pi.size
+        tol = rel_tol * np.minimum(size[pi], size[pj])
+        # proper edge crossings (edge of i against edge of j)
+        rep, ea, eb = _combos(voff, pi, pj)
+        cross = _segments_cross(xy[ea], xy[nxt[ea]], xy[eb], xy[nxt[eb]], tol[rep])
+        bad = np.bincount(rep, weights=cross, minlength=npair) > 0
+        # a vertex of one block inside the other, farther than tol from its boundary
+        for a, b in ((pi, pj), (pj, pi)):
+            rep, v, e = _combos(voff, a, b)
+            if rep.size == 0:
+                continue
+            P, E0, E1 = xy[v], xy[e], xy[nxt[e]]
+            starts = np.flatnonzero(np.r_[True, (rep[1:] != rep[:-1]) | (v[1:] != v[:-1])])
+            inside = np.add.reduceat(_ray_crossing(P, E0, E1).astype(np.int64), starts) % 2 == 1
+            dmin = np.minimum.reduceat(point_segment_distance(P, E0, E1), starts)
+            grp = rep[starts]
+            bad |= np.bincount(grp, weights=inside & (dmin > tol[grp]), minlength=npair) > 0
+        # identical polygons, or one inside the other with no vertex strictly inside
+        ins = np.ones(npair, dtype=bool)
+        for a, b in ((pi, pj), (pj, pi)):
+            cnt = np.diff(voff)[b]
+            rep = np.repeat(np.arange(npair), cnt)
+            e = voff[b][rep] + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            P = cen[a][rep]
+            ins &= np.bincount(rep, weights=_ray_crossing(P, xy[e], xy[nxt[e]]), minlength=npair) % 2 == 1
+            if a is pi:
+                dci = np.full(npair, np.inf)
+                np.minimum.at(dci, rep, point_segment_distance(P, xy[e], xy[nxt[e]]))
+        bad |= ins & (dci > tol)
+        if np.any(bad):
+            k = int(np.argmax(bad))
             raise InputError(
-                f"blocks[{i}]",
-                f"a polygon that overlaps blocks[{j}]",
+                f"blocks[{int(pi[k])}]",
+                f"a polygon that overlaps blocks[{int(pj[k])}]",
                 "blocks that touch at most along edges or at vertices",
             )

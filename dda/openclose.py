@@ -3,19 +3,29 @@
 States: OPEN (no springs), SLIDING (normal spring + friction force), LOCKED (normal and
 shear springs). After each solve of the open–close iteration:
 
-* OPEN    → LOCKED   when the contact penetrates, d_n < −tol;
+* OPEN    → LOCKED   when the contact penetrates, d_n < −tol_close (Shi's s0 band);
 * closed  → OPEN     when the normal spring is in tension beyond the tensile capacity,
-                     p_n d_n > T_max + p_n·tol (T_max = 0 once the joint has broken);
+                     p_n d_n > T_max + p_n·tol_open (T_max = 0 once the joint has broken);
 * LOCKED  → SLIDING  when the shear-spring force |p_s (g_s + Δd_s)| exceeds F_max (1 + 10⁻⁶);
-* SLIDING → LOCKED   when the shear displacement reverses against the assumed slip sign.
+* SLIDING → LOCKED   when the slip reverses against its sign σ by more than tol_shear
+                     (Shi's SHEAR_TOL); the shear spring then starts at the friction
+                     force it replaces, g_s = σ F_f / p_s, so locking does not drop the
+                     shear force (without this a contact that locks unloads, its
+                     neighbours overload and it slides again: chatter).
 
-``tol`` (10⁻⁹ w0 by default) is a tiny hysteresis band against chatter of unloaded contacts.
+Contacts keep their history across steps through a stable key (vertex, edge); vertex–vertex
+contacts keep their entrance edge while it stays acceptable (see contact_detect.detect), so
+state, slip sign, spring stretch and normal force carry over instead of restarting.
+
+Convergence: the iteration stops when the state changes left are insignificant — the
+forces they would correct (missing contact force, spurious tension, shear above strength,
+friction pushing the wrong way) add up to less than ``oc_force_tolerance`` × the total
+normal force. Such small changes are not lost: they take effect from the next step.
 A contact that has changed state ``freeze_after`` times within one step is frozen in its
-closed state (locked/sliding oscillation: sliding), so the iteration terminates; the
-number of frozen contacts is reported.
+closed state (locked/sliding oscillation: sliding), so the iteration terminates.
 
 A joint that opens or slides loses its cohesion and tensile strength for good (bonded →
-False). The iteration has converged when no contact changes state.
+False).
 """
 
 from __future__ import annotations
@@ -110,19 +120,33 @@ def update_states(
     fmax: np.ndarray,
     tmax: np.ndarray,
     tol_open: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """New (state, sign, bonded) after a solve and the number of contacts that changed.
+    tol_close: float | None = None,
+    tol_shear: float = 0.0,
+    friction_prev: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """New (state, sign, bonded, stretch) after a solve, and per contact the force [N] that
+    its state change corrects (0 where the state is unchanged).
 
     dn : normal gap after the step [m] (< 0 penetration); ds : shear increment [m];
-    fmax, tmax : shear strength and tensile capacity [N] at the solved normal force.
+    fmax, tmax : shear strength and tensile capacity [N] at the solved normal force;
+    tol_open : tension band [m] (p_n·tol) before a closed contact opens; tol_close :
+    penetration [m] before an open contact closes (default tol_open); tol_shear : slip
+    reversal [m] before a sliding contact locks; friction_prev : the friction force [N]
+    the sliding contacts carried in this solve: a contact that locks starts its shear
+    spring at that force (g_s = σ F_f / p_s), so locking does not drop the shear force.
+
+    The corrected force of a change: O→closed p_n|d_n| (missing contact force), closed→O
+    p_n d_n (spurious tension), L→S |F_s| − F_max (shear above strength), S→L p_s|d_s|
+    (friction pushing the wrong way).
     """
+    tol_close = tol_open if tol_close is None else tol_close
     st = cs.state
     closed = st != OPEN
-    to_close = (st == OPEN) & (dn < -tol_open)
+    to_close = (st == OPEN) & (dn < -tol_close)
     to_open = closed & (pn * dn > tmax + pn * tol_open)
     fs = ps * (cs.stretch + ds)
     to_slide = (st == LOCKED) & ~to_open & (np.abs(fs) > fmax * (1.0 + SLIP_RTOL))
-    to_lock = (st == SLIDING) & ~to_open & (cs.sign * ds < 0.0)
+    to_lock = (st == SLIDING) & ~to_open & (cs.sign * ds < -tol_shear)
     new = st.copy()
     new[to_close] = LOCKED
     new[to_open] = OPEN
@@ -130,8 +154,27 @@ def update_states(
     new[to_lock] = LOCKED
     sign = np.where(to_slide, np.sign(fs) + (fs == 0), cs.sign)
     bonded = cs.bonded & ~to_open & ~to_slide
-    changed = int(np.count_nonzero(new != st))
-    return new.astype(np.int8), sign, bonded, changed
+    stretch = cs.stretch
+    if friction_prev is not None:
+        stretch = np.where(to_lock, cs.sign * friction_prev / ps, stretch)
+    jump = np.zeros(st.size)
+    jump = np.where(to_close | to_open, pn * np.abs(dn), jump)
+    jump = np.where(to_slide, np.abs(fs) - fmax, jump)
+    jump = np.where(to_lock, ps * np.abs(ds), jump)
+    return new.astype(np.int8), sign, bonded, stretch, jump
+
+
+def significant_changes(
+    old: np.ndarray, new: np.ndarray, jump: np.ndarray, normal_force: np.ndarray, rtol: float
+) -> np.ndarray:
+    """State changes that matter (bool mask). All of them when the forces they correct add up
+    to more than ``rtol`` × the total normal force of the closed contacts; none otherwise
+    (every change counts when ``rtol`` is 0 or no contact is closed)."""
+    changed = new != old
+    total = float(np.sum(normal_force[(old != OPEN) & (normal_force > 0)]))
+    if rtol <= 0 or total <= 0:
+        return changed
+    return changed if float(np.sum(jump[changed])) > rtol * total else np.zeros_like(changed)
 
 
 def freeze_oscillating(

@@ -29,10 +29,20 @@ class Settings:
     fixed_point_factor  fixed-point spring / p_n
     max_penetration_ratio  penetration limit / d0 (search distance d0 = 2.5 g2 w0)
     oc_max_iterations open–close iterations per step before the step is cut (Shi: 6–8)
+    oc_extra_iterations  iterations allowed past ``oc_max_iterations`` while the number of
+                      state changes still falls (or is at most 2): cheaper than a Δt cut
     oc_max_retries    Δt cuts for a step whose open–close iteration does not settle; then
                       the step is accepted as non-converged (counted) and Δt is restored
     oc_freeze_after   a contact that flips this many times in one step is frozen closed
-    oc_tolerance_ratio  open/close hysteresis band / w0
+    oc_tolerance_ratio  opening band / w0: a closed contact opens when its spring stretches
+                      beyond this (plus the tensile capacity over p_n) (Shi's f0: 2e-7)
+    oc_close_tolerance_ratio  closing band / w0: an open contact closes when it penetrates
+                      beyond this (Shi's s0 is 2e-4)
+    oc_shear_tolerance_ratio  slip reversal / w0 before a sliding contact locks (Shi: 1e-7)
+    oc_force_tolerance  the iteration has converged when the forces that the remaining
+                      state changes would correct add up to less than this fraction of
+                      the total normal force (those changes act from the next step);
+                      0: every change counts
     max_retries       cuts of one step before a non-settling step is accepted (open–close) or
                       the run is declared diverged (penetration, NaN)
     dt_cut, dt_grow   factor on Δt after a failed step / a quiet step
@@ -60,6 +70,10 @@ class Settings:
     oc_max_retries: int = 2
     oc_freeze_after: int = 3
     oc_tolerance_ratio: float = 1e-9
+    oc_close_tolerance_ratio: float = 2e-7
+    oc_shear_tolerance_ratio: float = 1e-7
+    oc_force_tolerance: float = 1e-2
+    oc_extra_iterations: int = 5
     max_retries: int = 6
     dt_cut: float = 0.5
     dt_grow: float = 1.2
@@ -101,8 +115,14 @@ class Settings:
             raise InputError(f"{key}.oc_max_iterations", self.oc_max_iterations, "an integer >= 1 (Shi: 6-8)")
         if int(self.oc_max_retries) < 0 or int(self.oc_freeze_after) < 2:
             raise InputError(f"{key}.oc_max_retries", (self.oc_max_retries, self.oc_freeze_after), "oc_max_retries >= 0 and oc_freeze_after >= 2")
-        if not 0 <= self.oc_tolerance_ratio < 1e-3:
-            raise InputError(f"{key}.oc_tolerance_ratio", self.oc_tolerance_ratio, "a ratio in [0, 1e-3)")
+        for name in ("oc_tolerance_ratio", "oc_close_tolerance_ratio", "oc_shear_tolerance_ratio"):
+            v = getattr(self, name)
+            if v is None or not 0 <= v < 1e-3:
+                raise InputError(f"{key}.{name}", v, "a ratio in [0, 1e-3)")
+        if self.oc_force_tolerance is None or not 0 <= self.oc_force_tolerance < 1:
+            raise InputError(f"{key}.oc_force_tolerance", self.oc_force_tolerance, "a fraction in [0, 1)")
+        if int(self.oc_extra_iterations) < 0:
+            raise InputError(f"{key}.oc_extra_iterations", self.oc_extra_iterations, "an integer >= 0")
         if int(self.max_retries) < 0:
             raise InputError(f"{key}.max_retries", self.max_retries, "an integer >= 0")
         if not 0.0 < self.dt_cut < 1.0:

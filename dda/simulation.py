@@ -2,8 +2,9 @@
 
 Per step (Shi 1988): detect contacts at the start-of-step geometry; assemble the block
 submatrices (elastic from the law's tangent, initial stress, inertia, body force, loads,
-fixed points, water); iterate solve → contact states (open / sliding / locked) until no
-state changes (at most ``oc_max_iterations``); check the displacement ratio (max vertex
+fixed points, water); iterate solve → contact states (open / sliding / locked) until the
+state changes left are insignificant (see dda.openclose; at most ``oc_max_iterations``, plus
+``oc_extra_iterations`` while the changes still fall); check the displacement ratio (max vertex
 displacement ≤ g2·w0) and the penetration (≤ limit); on failure cut Δt and retry. Accepted
 steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
 stresses through the law.
@@ -24,7 +25,7 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, contact_system, contact_vecto
 from dda.errors import SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
-from dda.openclose import ContactState, freeze_oscillating, transfer, update_states
+from dda.openclose import ContactState, freeze_oscillating, significant_changes, transfer, update_states
 from dda.result import Result, StepInfo
 from dda.settings import Settings
 from dda.state import State
@@ -72,6 +73,8 @@ class Simulation:
         self.pen_limit = s.max_penetration_ratio * self.d0
         self.d_pen = max(2.0 * self.pen_limit, self.d0)
         self.tol_open = s.oc_tolerance_ratio * self.w0
+        self.tol_close = s.oc_close_tolerance_ratio * self.w0
+        self.tol_shear = s.oc_shear_tolerance_ratio * self.w0
         self.l_ref = 1e-6 * self.w0
         if s.penalty is not None:
             pn = float(s.penalty)
@@ -142,12 +145,17 @@ class Simulation:
         bb = polys.bbox()
         pairs = broad_phase_grid(bb, self.d0)
         pairs = pairs[~(self.system.fixed[pairs[:, 0]] & self.system.fixed[pairs[:, 1]])]
-        return detect(polys, pairs, self.d0, self.d_pen, self.system.edge_tag, self.settings.angle_tolerance_deg)
+        return detect(
+            polys, pairs, self.d0, self.d_pen, self.system.edge_tag, self.settings.angle_tolerance_deg,
+            prev_keys=self.state.contacts.key,
+        )
 
     def _bond_new(self, c: Contacts) -> np.ndarray:
         if self.state.step > 0 or c.size == 0:
             return np.zeros(c.size, dtype=bool)
-        has = np.array([self._has_strength.get(int(t), self._default_strength) for t in c.tag], dtype=bool)
+        has = np.full(c.size, self._default_strength, dtype=bool)
+        for t, v in self._has_strength.items():  # a loop over the joint laws, not the contacts
+            has[c.tag == t] = v
         return has & (c.gap <= 1e-3 * self.d0)
 
     # ------------------------------------------------------------------ one trial step
@@ -179,6 +187,7 @@ class Simulation:
         laws, dflt = sy.joint_laws, sy.default_joint_law
         converged, it = con.size == 0, 0
         flips = np.zeros(con.size, dtype=np.int64)
+        hist = []
         while True:
             it += 1
             fmax, _, _ = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref)
@@ -192,17 +201,26 @@ class Simulation:
             ds = np.sum(ws * Dij, axis=1)
             N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref)
-            new, sign, bonded, changed = update_states(cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open)
-            if changed:
-                new, flips, changed = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
+            new, sign, bonded, stretch, jump = update_states(
+                cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
+            )
+            if np.any(new != cs.state):
+                new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
+            changed = int(np.count_nonzero(significant_changes(cs.state, new, jump, N, s.oc_force_tolerance)))
             cs.normal_force = N
             cs.slip_rate = ds / dt
             if changed == 0:
                 converged = True
+                # changes too small to count take effect from the next step (none is lost)
+                cs.state, cs.sign, cs.bonded, cs.stretch = new, sign, bonded, stretch
                 break
+            hist.append(changed)
             if it >= s.oc_max_iterations:
-                break
-            cs.state, cs.sign, cs.bonded = new, sign, bonded
+                # past the cap: go on only while the changes keep falling (cheaper than a Δt cut)
+                falling = changed <= 2 or (len(hist) > 1 and changed < hist[-2])
+                if it >= s.oc_max_iterations + s.oc_extra_iterations or not falling:
+                    break
+            cs.state, cs.sign, cs.bonded, cs.stretch = new, sign, bonded, stretch
         # displacement ratio and penetration checks
         u = point_displacement(D[sy.polys.block], *(polys.xy - c[sy.polys.block]).T)
         umax = np.linalg.norm(u, axis=1)
