@@ -83,7 +83,7 @@ def noise_study(sizes: list[int], epochs: int) -> list[dict]:
     rows = []
     for n in sizes:
         ds = generate_dataset(truth, n, 6e-3, 0.02, 0.02, seed=3, sampler="sobol")
-        ep = max(40, int(epochs * min(1.0, 8000 / n)))  # same number of gradient steps, roughly
+        ep = epochs  # the same epochs for every size (batches grow with n)
         row: dict = {"samples": n, "epochs": ep}
         t0 = time.perf_counter()
         reg, _ = train(ds, "icnn", epochs=ep, lr=2e-2, batch_size=max(128, n // 60), seed=0)
@@ -145,7 +145,7 @@ def acceleration() -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    p.add_argument("--epochs", type=int, default=300)
+    p.add_argument("--epochs", type=int, default=240)
     p.add_argument("--only", choices=["accuracy", "noise", "cost", "acceleration"], nargs="+")
     p.add_argument("--out", default=str(HERE / "out" / "learned_coupling.json"))
     a = p.parse_args()
