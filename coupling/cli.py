@@ -82,8 +82,27 @@ def _print_result(result) -> None:
             for name, p in value.items():
                 ref = f"  (reference {p['reference']:.6g}, error {100 * p['relative_error']:.2f}%)" if "reference" in p else ""
                 print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
+        elif isinstance(value, bool) or value is None:
+            print(f"  {key}: {value}")
         elif isinstance(value, (int, float)):
             print(f"  {key}: {value:.6g}")
+        elif isinstance(value, (dict, list)) and value:
+            print(f"  {key}: {_compact(value)}")
+
+
+def _compact(value, limit: int = 160) -> str:
+    """A one-line rendering of nested results (numbers to 4 significant digits)."""
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {fmt(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return str(v)
+
+    text = fmt(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def build_parser() -> argparse.ArgumentParser:
