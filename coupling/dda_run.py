@@ -227,7 +227,7 @@ def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, se
     }
     files: list[str] = []
     if ctx.rundir is not None and spec.output.fields:
-        files += ["blocks.pvd", "contacts.pvd", "history.h5"]
+        files += ["blocks.pvd", "contacts.pvd", "frames/", "history.h5"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
         plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
         files.append("monitor.png")

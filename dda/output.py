@@ -1,9 +1,9 @@
 """DDA output for ParaView and post-processing; every file is written atomically by rank 0.
 
-* ``blocks_NNNNN.vtu``  block polygons (VTK polygon cells) with cell fields displacement,
+* ``frames/blocks_NNNNN.vtu``  block polygons (VTK polygon cells) with cell fields displacement,
   velocity (u̇, v̇, ṙ), stress (σxx, σyy, τxy), strain, rotation, fixed, material, contact
   force resultant on the block; ``blocks.pvd`` indexes the time series;
-* ``contacts_NNNNN.vtu`` one vertex cell per contact at the contact vertex with the force
+* ``frames/contacts_NNNNN.vtu`` one vertex cell per contact at the contact vertex with the force
   on the vertex block (normal + shear) [N/m], normal force, state (0 open, 1 sliding,
   2 locked); ``contacts.pvd``;
 * ``history.h5``  /time, /dt, /centroid, /displacement, /velocity, /rotation,
@@ -173,7 +173,7 @@ class Writer:
         self.snap: list[tuple[float, np.ndarray]] = []
         self.last_written_step = -1
         if self.rank == 0:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "frames").mkdir(parents=True, exist_ok=True)
 
     def maybe_frame(self, sim: "Simulation") -> None:
         if sim.state.time >= self.next_time - 1e-12 * max(1.0, sim.settings.duration):
@@ -202,7 +202,8 @@ class Writer:
             np.add.at(bf, con.i, f)
             np.add.at(bf, con.j, -f)
             cpts, cf, cn, cstate = con.P, f, cs.normal_force, cs.state.astype(float)
-        bname, cname = f"blocks_{k:05d}.vtu", f"contacts_{k:05d}.vtu"
+        # frames in a subfolder; the .pvd indexes at the top refer to them relatively
+        bname, cname = f"frames/blocks_{k:05d}.vtu", f"frames/contacts_{k:05d}.vtu"
         write_blocks_vtu(
             self.dir / bname, st.xy, sim.voff,
             {

@@ -62,13 +62,13 @@ def test_output_files(tmp_path):
     for name in ("blocks.pvd", "contacts.pvd", "history.h5", "velocity.png", "snapshots.png"):
         assert (out / name).stat().st_size > 0
     assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporaries
-    frames = sorted(out.glob("blocks_*.vtu"))
+    frames = sorted(out.glob("frames/blocks_*.vtu"))
     assert len(frames) == 3
     m = meshio.read(frames[-1])
     assert sum(len(c.data) for c in m.cells) == 3
     for field in ("displacement", "velocity", "stress", "contact_force"):
         assert field in m.cell_data
-    cm = meshio.read(sorted(out.glob("contacts_*.vtu"))[-1])
+    cm = meshio.read(sorted(out.glob("frames/contacts_*.vtu"))[-1])
     assert cm.points.shape[0] >= 4 and "force" in cm.point_data
     with h5py.File(out / "history.h5") as f:
         assert f.attrs["status"] == "completed"
