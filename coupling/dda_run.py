@@ -16,7 +16,7 @@ import dda
 from coupling.case.common import build_joint_law, build_law
 from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
-from coupling.errors import CaseError, SolverDivergence
+from coupling.errors import SolverDivergence
 from coupling.runner_context import RunContext
 
 

@@ -8,7 +8,6 @@ exponent=0.5, plane="stress"'``.
 from __future__ import annotations
 
 import argparse
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any

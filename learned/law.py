@@ -16,7 +16,7 @@ Newton iteration and condenses the tangent, C_ab − C_az C_zb / C_zz.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import dataclass
 from typing import Any, Literal
 

@@ -38,3 +38,42 @@ def run_python(script: Path, *args: str, nproc: int = 1, timeout: float = 600) -
     if nproc > 1:
         cmd = [mpiexec(), "-n", str(nproc), *cmd]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+def assert_one_line_error(tmp_path: Path, text: str | None, *expected: str, extra=(), files=None) -> str:
+    """Write ``text`` as tmp_path/case.toml (none when None), run it, and check the bad-input
+    contract: exit status 2, one line on stderr naming the file and ``expected``, no
+    traceback, no output folder, nothing else left in tmp_path but ``files``."""
+    case = tmp_path / "case.toml"
+    if text is not None:
+        case.write_text(text)
+    out = tmp_path / "out"
+    r = run_cli("run", str(case), "-o", str(out), "-q", *extra)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    for e in (str(case), *expected):
+        assert e in lines[0], lines[0]
+    assert not out.exists()
+    if files is None:
+        files = ("case.toml",) if text is not None else ()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
+    return lines[0]
+
+
+def summaries_on_ranks(tmp_path: Path, case: str, sets=(), ranks=(1, 2)) -> dict:
+    """Run a case through the CLI on each number of ranks; their summary.json by rank count."""
+    import json
+
+    out = {}
+    for n in ranks:
+        d = tmp_path / f"n{n}"
+        args = ["run", case, "-o", str(d), "-q"]
+        for s in sets:
+            args += ["--set", s]
+        r = run_cli(*args, nproc=n)
+        assert r.returncode == 0, r.stderr
+        out[n] = json.loads((d / "summary.json").read_text())
+        assert out[n]["solver"]["mpi_ranks"] == n
+    return out

@@ -2,27 +2,13 @@
 
 import pytest
 
-from conftest import CASES, run_cli
+from conftest import CASES, assert_one_line_error, run_cli
 
 BASE = (CASES / "cantilever.toml").read_text()
 
 
-def check_error(tmp_path, text: str | None, *expected: str, extra=()):
-    case = tmp_path / "case.toml"
-    if text is not None:
-        case.write_text(text)
-    out = tmp_path / "out"
-    r = run_cli("run", str(case), "-o", str(out), *extra)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    assert str(case) in lines[0]
-    for e in expected:
-        assert e in lines[0], lines[0]
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == (["case.toml"] if text is not None else [])
-    return lines[0]
+def check_error(tmp_path, text, *expected, extra=()):
+    return assert_one_line_error(tmp_path, text, *expected, extra=extra)
 
 
 def test_missing_file(tmp_path):

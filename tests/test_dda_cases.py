@@ -1,13 +1,11 @@
 """DDA through case files: the incline reference, bad input, 2 ranks, and the Vajont case."""
 
-import json
 import math
 
-import numpy as np
 import pytest
 
 import coupling
-from conftest import CASES, run_cli
+from conftest import CASES, assert_one_line_error, summaries_on_ranks
 
 INCLINE = (CASES / "dda_incline.toml").read_text()
 
@@ -24,16 +22,7 @@ def test_incline_case_matches_the_analytical_displacement():
 
 
 def check_error(tmp_path, text, *expected):
-    case = tmp_path / "case.toml"
-    case.write_text(text)
-    out = tmp_path / "out"
-    r = run_cli("run", str(case), "-o", str(out))
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
-    for e in (str(case), *expected):
-        assert e in lines[0], lines[0]
-    assert not out.exists()
+    return assert_one_line_error(tmp_path, text, *expected)
 
 
 def test_self_intersecting_polygon(tmp_path):
@@ -80,13 +69,7 @@ def test_unknown_joint_name(tmp_path):
 
 @pytest.mark.mpi
 def test_two_ranks_give_the_same_trajectory(tmp_path):
-    out = {}
-    for n in (1, 2):
-        d = tmp_path / f"n{n}"
-        r = run_cli("run", "dda_incline", "-o", str(d), "-q", "--set", "dda.duration=0.3", nproc=n)
-        assert r.returncode == 0, r.stderr
-        out[n] = json.loads((d / "summary.json").read_text())
-    assert out[2]["solver"]["mpi_ranks"] == 2
+    out = summaries_on_ranks(tmp_path, "dda_incline", ["dda.duration=0.3"])
     for key in ("runout", "drop", "peak_velocity"):
         assert out[2]["results"][key] == pytest.approx(out[1]["results"][key], rel=1e-8)
     assert out[1]["solver"]["steps"] == out[2]["solver"]["steps"]

@@ -1,11 +1,8 @@
 """The FEM continuum under mpiexec -n 2 matches one rank."""
 
-import json
-
-import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import summaries_on_ranks
 
 
 @pytest.mark.mpi
@@ -15,16 +12,7 @@ from conftest import run_cli
     ("plate_hole", ["mesh.element_size=0.15", "mesh.hole_element_size=0.02"]),
 ])
 def test_two_ranks_match_one(tmp_path, case, sets):
-    outs = {}
-    for n in (1, 2):
-        out = tmp_path / f"n{n}"
-        args = ["run", case, "-o", str(out), "-q"]
-        for s in sets:
-            args += ["--set", s]
-        r = run_cli(*args, nproc=n)
-        assert r.returncode == 0, r.stderr
-        outs[n] = json.loads((out / "summary.json").read_text())
-    assert outs[2]["solver"]["mpi_ranks"] == 2
+    outs = summaries_on_ranks(tmp_path, case, sets)
     assert outs[1]["solver"]["dofs"] == outs[2]["solver"]["dofs"]
     assert outs[1]["solver"]["newton_iterations"] == outs[2]["solver"]["newton_iterations"]
     for name, p1 in outs[1]["results"]["probes"].items():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import coupling
-from conftest import CASES, run_cli
+from conftest import CASES, run_cli, summaries_on_ranks
 
 TRUTH = 'material={law="power_law_elastic", E=70e9, nu=0.33, strain0=1e-3, exponent=0.5, plane="stress"}'
 COARSE = ["mesh.element_size=0.15", "mesh.hole_element_size=0.02"]
@@ -94,15 +94,7 @@ def test_train_rejects_a_data_set_with_nan(tmp_path):
     ("data_driven_plate", ["mesh.element_size=0.3", "mesh.hole_element_size=0.05"]),
 ])
 def test_learned_solvers_on_two_ranks_match_one(tmp_path, case, sets):
-    out = {}
-    for n in (1, 2):
-        d = tmp_path / f"n{n}"
-        args = ["run", case, "-o", str(d), "-q"]
-        for s in sets:
-            args += ["--set", s]
-        r = run_cli(*args, nproc=n)
-        assert r.returncode == 0, r.stderr
-        out[n] = json.loads((d / "summary.json").read_text())
+    out = summaries_on_ranks(tmp_path, case, sets)
     for name, p in out[1]["results"]["probes"].items():
         assert out[2]["results"]["probes"][name]["value"] == pytest.approx(p["value"], rel=1e-7)
 

@@ -1,7 +1,6 @@
 """Meshes read from gmsh .msh files, with physical-group names as boundaries."""
 
 import gmsh
-import pytest
 
 import coupling
 from conftest import CASES

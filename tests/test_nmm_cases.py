@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import coupling
-from conftest import CASES, run_cli
+from conftest import CASES, assert_one_line_error, run_cli
 
 CANTILEVER = CASES / "nmm_cantilever.toml"
 EDGE_CRACK = CASES / "nmm_edge_crack.toml"
@@ -115,20 +115,7 @@ BASE = EDGE_CRACK.read_text()
 
 
 def check_error(tmp_path, text: str, *expected: str, extra=(), files=("case.toml",)):
-    case = tmp_path / "case.toml"
-    case.write_text(text)
-    out = tmp_path / "out"
-    r = run_cli("run", str(case), "-o", str(out), "-q", *extra)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    assert str(case) in lines[0]
-    for e in expected:
-        assert e in lines[0], lines[0]
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
-    return lines[0]
+    return assert_one_line_error(tmp_path, text, *expected, extra=extra, files=files)
 
 
 @pytest.mark.parametrize("old,new,expected", [

@@ -6,7 +6,6 @@ import copy
 import difflib
 import re
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -13,7 +13,7 @@ from coupling.case.data_driven import DataDrivenCase, DiscreteData
 from coupling.case.loader import Case
 from coupling.datadriven.projectors import LawProjector, NearestDataProjector
 from coupling.datadriven.solver import DataDrivenProblem
-from coupling.errors import CaseError, SolverDivergence
+from coupling.errors import SolverDivergence
 from coupling.fem.build import build_boundary, build_mesh
 from coupling.fem.fields import von_mises
 from coupling.fem.output import plot_deformed, write_fields

@@ -21,6 +21,7 @@ import dolfinx_solver  # noqa: F401
 import numpy as np
 import ufl
 from dolfinx import fem
+from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
 from petsc4py import PETSc
 
