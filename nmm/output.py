@@ -9,11 +9,11 @@ Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress`` (σ_xx, σ_
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from learned.files import atomic_write
 
 from nmm.approximation import shape_functions, value_matrix
 from nmm.approximation import element_dofs
@@ -46,21 +46,6 @@ def _triangles(result):
     return x, u, man.sub_elem
 
 
-def _atomic(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_vtu(result, path: str | Path) -> Path | None:
     """Write the manifold elements with displacement and stress to ``path`` (.vtu)."""
     import meshio
@@ -76,7 +61,7 @@ def write_vtu(result, path: str | Path) -> Path | None:
         point_data={"displacement": np.c_[u, np.zeros(len(u))]},
         cell_data={"stress": [s[sub_elem]], "von_mises": [von_mises(s)[sub_elem]], "element": [sub_elem.astype(np.int32)]},
     )
-    return _atomic(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
+    return atomic_write(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
 
 
 def plot_deformed(result, path: str | Path, scale: float | None = None, field: str = "von_mises") -> Path | None:
@@ -117,6 +102,6 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
         fig.savefig(tmp, dpi=120, format="png")
 
     try:
-        return _atomic(Path(path), save)
+        return atomic_write(Path(path), save)
     finally:
         plt.close(fig)

@@ -16,12 +16,12 @@ from typing import Any
 
 from mpi4py import MPI
 
+from learned.files import atomic_write
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, then rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _json_default(obj: Any) -> Any:
