@@ -13,7 +13,8 @@ Narrow phase (Shi 1988):
 * vertex–vertex (V-V): |P − Q| < d0. The contact is resolved by the *entrance line*: of the
   four edges meeting at P and Q, the one that best separates the other vertex's wedge,
   sep = n·(V − W) + d0 · min(0, n·û₁, n·û₂) (û: the vertex's own edge directions), is taken
-  as a V-E contact; a reflex corner receiving a vertex gets both its edges.
+  as a V-E contact. A convex vertex at a reflex corner contacts both of the corner's edges
+  (the free space there is the intersection of their two half-planes).
 
 ``n`` is the outward unit normal of the contacted edge (pointing out of j) and
 ``s = (Q2 − Q1)/|Q2 − Q1|``; a contact is identified across steps by key = vertex·nv + edge.
@@ -229,11 +230,14 @@ def detect(
             best = np.where(has, np.argmax(np.where(was, sep, -np.inf), axis=1), best)
         chosen = np.zeros_like(sep, dtype=bool)
         chosen[rows, best] = True
-        # a reflex corner receiving a vertex: both of its edges carry a contact
-        partner = best ^ 1
-        recv = np.where(best < 2, qv, pv)
-        both = reflex[recv] & (sep[rows, partner] >= sep[rows, best] - 1e-3 * d0)
-        chosen[rows[both], partner[both]] = True
+        # a convex vertex at a reflex corner: the free space there is the intersection of the
+        # half-planes of the corner's two edges, so the vertex contacts both of them (the
+        # entrance line would pick one and let the vertex sink through the other)
+        recv_q = reflex[qv] & ~reflex[pv]  # pv's vertex in qv's reflex corner: candidates 0, 1
+        recv_p = reflex[pv] & ~reflex[qv]  # qv's vertex in pv's reflex corner: candidates 2, 3
+        chosen[recv_q | recv_p] = False
+        chosen[recv_q, 0] = chosen[recv_q, 1] = True
+        chosen[recv_p, 2] = chosen[recv_p, 3] = True
         gsel = np.sum(nE * (V - E1), axis=-1)
         chosen &= (gsel >= -d_pen) & (gsel <= d0)
         sel_v.append(cand_v[chosen])

@@ -160,8 +160,42 @@ def update_states(
     jump = np.zeros(st.size)
     jump = np.where(to_close | to_open, pn * np.abs(dn), jump)
     jump = np.where(to_slide, np.abs(fs) - fmax, jump)
-    jump = np.where(to_lock, ps * np.abs(ds), jump)
+    lock_jump = ps * np.abs(ds) if friction_prev is None else np.minimum(ps * np.abs(ds), 2.0 * np.abs(friction_prev))
+    jump = np.where(to_lock, lock_jump, jump)
     return new.astype(np.int8), sign, bonded, stretch, jump
+
+
+def closing_stiffness(
+    sel: np.ndarray, ci: np.ndarray, cj: np.ndarray, wn: np.ndarray, Kc: np.ndarray, Kb: np.ndarray,
+    fixed: np.ndarray, pn: float,
+) -> np.ndarray:
+    """Normal stiffness [N/m] that the contacts ``sel`` would have once closed: the penalty
+    spring in series with their two blocks, each held by its own inertia and elasticity
+    (Kb) and its current contact springs (Kc) with the neighbours held still,
+
+        1/k = 1/p_n + w_iᵀ K_ii⁻¹ w_i + w_jᵀ K_jj⁻¹ w_j   (no term for a fixed block).
+
+    With the neighbours held still this is an upper bound of the true stiffness, tighter
+    than p_n alone: a block flying into another can only be stopped by its own inertia."""
+    sel = np.flatnonzero(sel)
+    if sel.size == 0:
+        return np.zeros(0)
+    comp = np.full(sel.size, 1.0 / pn)
+    for side, blocks, sl in ((0, ci, slice(0, 6)), (1, cj, slice(6, 12))):
+        b = blocks[sel]
+        free = ~fixed[b]
+        if not np.any(free):
+            continue
+        ub, inv = np.unique(b[free], return_inverse=True)
+        K = Kb[ub].copy()
+        for other, osl in ((ci, slice(0, 6)), (cj, slice(6, 12))):
+            pos = np.searchsorted(ub, other)
+            hit = np.flatnonzero((pos < ub.size) & (ub[np.minimum(pos, ub.size - 1)] == other))
+            np.add.at(K, pos[hit], Kc[hit][:, osl, osl])
+        w = wn[sel[free], sl]
+        x = np.linalg.solve(K[inv], w[:, :, None])[:, :, 0]
+        comp[free] += np.sum(w * x, axis=1)
+    return 1.0 / comp
 
 
 def significant_changes(

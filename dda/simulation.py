@@ -25,7 +25,7 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, contact_system, contact_vecto
 from dda.errors import SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
-from dda.openclose import ContactState, freeze_oscillating, significant_changes, transfer, update_states
+from dda.openclose import ContactState, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
 from dda.result import Result, StepInfo
 from dda.settings import Settings
 from dda.state import State
@@ -204,6 +204,9 @@ class Simulation:
             new, sign, bonded, stretch, jump = update_states(
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
             )
+            closing = (cs.state == OPEN) & (new != OPEN)
+            if np.any(closing):  # the force a closing contact adds: |d_n| × its closed stiffness
+                jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn)
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
             changed = int(np.count_nonzero(significant_changes(cs.state, new, jump, N, s.oc_force_tolerance)))
