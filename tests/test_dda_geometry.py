@@ -113,3 +113,30 @@ def test_cohesive_joint_holds_then_cohesionless_slides():
         res = dda.Simulation(s, dda.Settings(duration=0.3, dt=0.01)).run()
         out[c] = np.linalg.norm(res.displacement[-1, 1])
     assert out[0.0] > 0.05 and out[1e5] < 1e-4
+
+
+def test_vertex_at_a_reflex_corner_contacts_both_edges():
+    """A block sliding down a 37.5° plane onto a 13.5° one (a chair hinge, a reflex corner of
+    the base): its leading corner must ride onto the gentler plane, not sink through it."""
+    H = np.array([10.0, 0.0])
+    back, seat = np.radians(37.5), np.radians(13.5)
+    top = H + 8.0 * np.array([-np.cos(back), np.sin(back)])
+    end = H + 15.0 * np.array([np.cos(seat), -np.sin(seat)])
+    base = np.array([[top[0], -6.0], [end[0], -6.0], end, H, top])
+    d, n = np.array([np.cos(back), -np.sin(back)]), np.array([np.sin(back), np.cos(back)])
+    block = np.array([H - 2 * d, H, H + 2 * n, H - 2 * d + 2 * n])
+    polys = Polygons.from_list([base, block])
+    c = detect(polys, np.array([[0, 1]]), d0=0.05, d_pen=0.05, edge_tag=np.full(9, -1))
+    corner = polys.voff[1] + 1
+    hit = {int(e) for v, e in zip(c.vtx, c.edge) if v == corner}
+    assert hit == {2, 3}  # the corner touches the 13.5° edge (end -> H) and the 37.5° edge (H -> top)
+
+    s = dda.BlockSystem([base, block], fixed=[0])
+    s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=10.0))
+    sim = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, max_displacement_ratio=0.01))
+    n_seat = np.array([np.sin(seat), np.cos(seat)])
+    worst = []
+    sim.run(lambda info: worst.append(float(n_seat @ (sim.state.xy[corner] - H))))
+    assert sim.state.xy[corner, 0] > H[0] + 0.5  # it has moved onto the 13.5° plane
+    assert min(worst) > -1e-3 * sim.d0  # ... and stays on it (penalty penetration only)
