@@ -19,8 +19,10 @@ state, slip sign, spring stretch and normal force carry over instead of restarti
 
 Convergence: the iteration stops when the state changes left are insignificant — the
 forces they would correct (missing contact force, spurious tension, shear above strength,
-friction pushing the wrong way) add up to less than ``oc_force_tolerance`` × the total
-normal force. Such small changes are not lost: they take effect from the next step.
+friction pushing the wrong way, each bounded by what the change can do: a closing contact
+adds at most |d_n| × the series stiffness of its spring and its two blocks, a locking one
+moves the shear force by at most 2 F_f) add up to less than ``oc_force_tolerance`` × the
+total normal force. Such small changes are not lost: they take effect from the next step.
 A contact that has changed state ``freeze_after`` times within one step is frozen in its
 closed state (locked/sliding oscillation: sliding), so the iteration terminates.
 
@@ -135,9 +137,10 @@ def update_states(
     the sliding contacts carried in this solve: a contact that locks starts its shear
     spring at that force (g_s = σ F_f / p_s), so locking does not drop the shear force.
 
-    The corrected force of a change: O→closed p_n|d_n| (missing contact force), closed→O
-    p_n d_n (spurious tension), L→S |F_s| − F_max (shear above strength), S→L p_s|d_s|
-    (friction pushing the wrong way).
+    The corrected force of a change: O→closed p_n|d_n| (missing contact force; the time
+    loop replaces p_n by :func:`closing_stiffness`), closed→O p_n d_n (spurious tension),
+    L→S |F_s| − F_max (shear above strength), S→L min(p_s|d_s|, 2 F_f) (friction pushing
+    the wrong way: locking moves the shear force within [−F_f, F_f]).
     """
     tol_close = tol_open if tol_close is None else tol_close
     st = cs.state

@@ -12,7 +12,7 @@ from dda.contact_detect import detect
 from dda.contact_law import LOCKED, OPEN, SLIDING
 from dda.cutting import JointSet, cut_blocks
 from dda.geometry import Polygons
-from dda.openclose import ContactState, significant_changes, update_states
+from dda.openclose import ContactState, closing_stiffness, significant_changes, update_states
 from dda.system import system_from_cuts
 
 SQ = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
@@ -53,6 +53,32 @@ def test_locking_keeps_the_friction_force():
     # the shear spring starts at the friction force it replaces (sign σ kept)
     assert stretch[0] * ps == pytest.approx(F)
     assert jump[0] == pytest.approx(ps * 5e-6) and jump[1] == 0.0
+    # a large reversal moves the shear force across [-F, F] at most: the jump is capped at 2F
+    *_, jump = update_states(
+        cs, dn, np.array([-1e-3, -1e-3]), pn, ps, np.full(2, F), np.zeros(2), 1e-9, 1e-9, 1e-7, np.full(2, F)
+    )
+    assert jump.tolist() == pytest.approx([2 * F, 2 * F])
+
+
+def test_closing_stiffness_is_the_spring_in_series_with_the_blocks():
+    """1/k = 1/p_n + wᵢᵀKᵢᵢ⁻¹wᵢ (+ j's term unless fixed), Kᵢᵢ with the block's other springs."""
+    rng = np.random.default_rng(1)
+    pn = 1e10
+    A = rng.normal(size=(2, 6, 6))
+    Kb = np.einsum("bij,bkj->bik", A, A) * 1e8 + np.eye(6) * 1e8  # SPD block terms
+    wn = rng.normal(size=(2, 12))
+    w_other = rng.normal(size=12)
+    Kc = np.zeros((2, 12, 12))
+    Kc[1] = pn * np.outer(w_other, w_other)  # contact 1 (closed) also acts on blocks 0 and 1
+    ci, cj = np.array([0, 0]), np.array([1, 1])
+    for fixed in ([False, False], [False, True]):
+        k = closing_stiffness(np.array([True, False]), ci, cj, wn, Kc, Kb, np.array(fixed), pn)
+        K0 = Kb[0] + Kc[1][:6, :6]
+        comp = 1 / pn + wn[0, :6] @ np.linalg.solve(K0, wn[0, :6])
+        if not fixed[1]:
+            comp += wn[0, 6:] @ np.linalg.solve(Kb[1] + Kc[1][6:, 6:], wn[0, 6:])
+        assert k == pytest.approx([1 / comp], rel=1e-10)
+        assert k[0] < pn
 
 
 def test_open_close_bands():
