@@ -125,7 +125,9 @@ class _Where(Strict):
         return self
 
 
-class NmmDirichletSpec(_Where):
+class _Displacement(Strict):
+    """Prescribed displacement components; at least one is given."""
+
     ux: float | None = Field(None, description="[m]")
     uy: float | None = Field(None, description="[m]")
 
@@ -134,6 +136,10 @@ class NmmDirichletSpec(_Where):
         if self.ux is None and self.uy is None:
             raise ValueError("give ux, uy or both")
         return self
+
+
+class NmmDirichletSpec(_Where, _Displacement):
+    pass
 
 
 class NmmTractionSpec(_Where):
@@ -153,18 +159,10 @@ class NmmTractionSpec(_Where):
         return self
 
 
-class PointSupportSpec(Strict):
+class PointSupportSpec(_Displacement):
     """A prescribed displacement at a point (penalty spring, as DDA's fixed points)."""
 
     point: Vec2
-    ux: float | None = Field(None, description="[m]")
-    uy: float | None = Field(None, description="[m]")
-
-    @model_validator(mode="after")
-    def _something(self):
-        if self.ux is None and self.uy is None:
-            raise ValueError("give ux, uy or both")
-        return self
 
 
 class PointLoadSpec(Strict):
