@@ -1,12 +1,24 @@
 """DDA scaling benchmark: a jointed slope cut into ~100, ~1,000 and ~10,000 blocks.
 
-    python benchmarks/dda_scaling.py [--quick] [--sizes 3.0 0.95 0.3] [--steps 10 10 3]
+    python benchmarks/dda_scaling.py [--quick] [--sizes 3.0 0.95 0.3] [--steps 10 10 5] [--dt-rule both]
 
 Model: a 60 m × 20 m slope (face 40°) on a fixed base, cut by two joint sets through
 ``dda.cut_blocks`` (bedding dipping 30° out of the slope, φ = 25°; cross joints dipping
 −70°, φ = 35°); the joint spacing sets the block count. w0 = 32 m and
 g2 = 0.04·spacing/w0, so the contact search distance d0 = 2.5 g2 w0 = 0.1 × spacing at
-every size. Every measurement runs in its own process (``mpiexec -n R python
+every size.
+
+Two time-step rules, each its own series:
+
+* ``block`` (the scaling result): Δt = T_c / 4 with T_c = 2π √(ρ s² / p_n), the period of a
+  block of size s on one contact spring. Every size then runs the same dimensionless step
+  (Δt = 0.96 ms at s = 3 m, 0.096 ms at s = 0.3 m), as a mesh refinement would: the cost per
+  step measures the algorithm, not a step that spans more contact periods at smaller blocks.
+* ``fixed``: Δt = 1 ms at every size. At s = 0.3 m one step spans 2.6 contact periods, so
+  more contacts change state within a step and the open–close iteration needs more passes;
+  the series shows that growth.
+
+Every measurement runs in its own process (``mpiexec -n R python
 dda_scaling.py --worker``): setup (cutting, system), one settling step (all joints start
 touching), then the measured steps. Reported per size and rank count: time per step,
 contacts per step, open–close iterations and solves per step, non-converged steps, and the
@@ -35,6 +47,19 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
 W0 = 32.0
+DENSITY = 2500.0  # kg/m³
+YOUNG, POISSON = 1e9, 0.25
+DT_FIXED = 1e-3  # s
+
+
+def contact_period_dt(spacing: float) -> float:
+    """Δt = T_c/4, T_c = 2π √(m/p_n): a block of mass m = ρ s² [kg/m] on one contact spring
+    p_n = penalty_factor · C11 [N/m] (the Settings defaults)."""
+    import dda
+
+    c11 = YOUNG * (1 - POISSON) / ((1 + POISSON) * (1 - 2 * POISSON))
+    pn = dda.Settings().penalty_factor * c11
+    return float(0.25 * 2 * np.pi * np.sqrt(DENSITY * spacing**2 / pn))
 
 
 def build(spacing: float):
@@ -50,7 +75,7 @@ def build(spacing: float):
         min_area=0.02 * spacing**2,
     )
     s = dda.system_from_cuts([base, mass], fixed=[True, False])
-    s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
+    s.add_material(0, learned.LinearElastic(YOUNG, POISSON), DENSITY)
     s.set_joint_law(learned.CoulombFriction(35.0))
     s.set_joint_law(learned.CoulombFriction(25.0), tag=1)
     return s
@@ -65,7 +90,7 @@ def _best(f, repeat: int = 3) -> float:
     return min(t)
 
 
-def worker(spacing: float, nsteps: int) -> None:
+def worker(spacing: float, nsteps: int, dt: float) -> None:
     sys.path.insert(0, str(ROOT))
     from mpi4py import MPI
 
@@ -76,7 +101,7 @@ def worker(spacing: float, nsteps: int) -> None:
     t0 = time.perf_counter()
     s = build(spacing)
     setup = time.perf_counter() - t0
-    settings = dda.Settings(duration=1.0, dt=1e-3, length_scale=W0, max_displacement_ratio=0.04 * spacing / W0)
+    settings = dda.Settings(duration=1e3 * dt, dt=dt, length_scale=W0, max_displacement_ratio=0.04 * spacing / W0)
     sim = dda.Simulation(s, settings, comm=comm)
     # phase timers around the parts of a step
     phase = {"detect": 0.0}
@@ -107,7 +132,7 @@ def worker(spacing: float, nsteps: int) -> None:
     d = {k: st[k] - st0[k] for k in ("solves", "oc_iterations_total", "n_nonconverged_steps", "n_retries", "n_oc_retries")}
     tm = {k: comm.allreduce(sim.solver.timings[k] - tm0[k], op=MPI.MAX) for k in tm0}
     row = {
-        "ranks": comm.size, "spacing_m": spacing, "blocks": s.nb, "free_blocks": int((~s.fixed).sum()),
+        "ranks": comm.size, "spacing_m": spacing, "dt_s": dt, "blocks": s.nb, "free_blocks": int((~s.fixed).sum()),
         "setup_s": setup, "first_step_s": first, "steps": steps, "wall_s": wall, "time_per_step_s": wall / steps,
         "contacts_per_step": float(np.mean(contacts)), "oc_iterations_per_step": d["oc_iterations_total"] / steps,
         "solves_per_step": d["solves"] / steps, "nonconverged_steps": d["n_nonconverged_steps"],
@@ -127,8 +152,8 @@ def worker(spacing: float, nsteps: int) -> None:
         print(json.dumps(row), flush=True)
 
 
-def launch(ranks: int, spacing: float, nsteps: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", "--spacing", str(spacing), "--nsteps", str(nsteps)]
+def launch(ranks: int, spacing: float, nsteps: int, dt: float) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--spacing", str(spacing), "--nsteps", str(nsteps), "--dt", repr(dt)]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -154,51 +179,78 @@ def fit(rows: list[dict]) -> dict:
     return out
 
 
+def _line(r: dict) -> str:
+    bp = r.get("broad_phase")
+    return (
+        f"n={r['blocks']:6d} ranks={r['ranks']} dt={r['dt_s']:.3g} s: {r['time_per_step_s']:8.3f} s/step, "
+        f"{r['contacts_per_step']:8.0f} contacts, {r['oc_iterations_per_step']:5.2f} OC it/step, "
+        f"{r['nonconverged_steps']} non-converged / {r['steps']} steps, solve {r['phase_per_step_s']['linear_solve']:.3f} s/step"
+        + (f", broad phase brute/grid {bp['brute_over_grid']:.1f}" if bp else "")
+    )
+
+
+def series(rule: str, sizes: list[float], steps: list[int], ranks: tuple[int, ...]) -> dict:
+    """Run every size under one time-step rule on each rank count; fit the 1-rank runs."""
+    runs: dict[int, list[dict]] = {r: [] for r in ranks}
+    for sp, ns in zip(sizes, steps):
+        dt = contact_period_dt(sp) if rule == "block" else DT_FIXED
+        for nr in ranks:
+            r = launch(nr, sp, ns, dt)
+            runs[nr].append(r)
+            print(f"[{rule}] " + _line(r), flush=True)
+    out: dict = {"dt_rule": rule, "runs_1_rank": runs[1]}
+    if len(sizes) > 1:
+        f1 = fit(runs[1])
+        out["fit_1_rank"] = f1
+        print(
+            f"[{rule}] fit (1 rank): time/step ∝ n^{f1['exponent_time_per_step']:.2f} (linear solve "
+            f"n^{f1['exponent_linear_solve_per_step']:.2f}, rest n^{f1['exponent_rest_per_step']:.2f}); "
+            f"t/(n log n) = " + ", ".join(f"{x:.3g}" for x in f1["t_over_nlogn"])
+            + f" (last/first {f1['t_over_nlogn_ratio_last_first']:.2f})",
+            flush=True,
+        )
+    if 2 in runs:
+        out["runs_2_ranks"] = runs[2]
+        out["two_rank_speedup"] = [
+            {"blocks": a1["blocks"], "time_per_step_1_s": a1["time_per_step_s"], "time_per_step_2_s": a2["time_per_step_s"],
+             "speedup": a1["time_per_step_s"] / a2["time_per_step_s"]}
+            for a1, a2 in zip(runs[1], runs[2])
+        ]
+        for sp_ in out["two_rank_speedup"]:
+            print(f"[{rule}] n={sp_['blocks']:6d}: 2-rank speed-up {sp_['speedup']:.2f}", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--spacing", type=float, default=3.0)
     ap.add_argument("--nsteps", type=int, default=10)
+    ap.add_argument("--dt", type=float, default=DT_FIXED)
     ap.add_argument("--quick", action="store_true", help="~100 and ~1,000 blocks only")
     ap.add_argument("--sizes", type=float, nargs="+", default=None, help="joint spacings [m]")
     ap.add_argument("--steps", type=int, nargs="+", default=None, help="measured steps per size")
+    ap.add_argument("--dt-rule", choices=("block", "fixed", "both"), default="both",
+                    help="block: Δt = T_c/4 per size (1 and 2 ranks); fixed: Δt = 1 ms (1 rank)")
     ap.add_argument("--out", default=str(OUT / "dda_scaling.json"))
     a = ap.parse_args()
     if a.worker:
-        worker(a.spacing, a.nsteps)
+        worker(a.spacing, a.nsteps, a.dt)
         return
     sizes = a.sizes or ([3.0, 0.95] if a.quick else [3.0, 0.95, 0.3])
-    steps = a.steps or [10, 10, 3][: len(sizes)]
+    steps = a.steps or [10, 10, 5][: len(sizes)]
     steps = (steps + [steps[-1]] * len(sizes))[: len(sizes)]
     t_start = time.perf_counter()
-    runs = {1: [], 2: []}
-    for sp, ns in zip(sizes, steps):
-        for ranks in (1, 2):
-            r = launch(ranks, sp, ns)
-            runs[ranks].append(r)
-            bp = r.get("broad_phase")
-            print(
-                f"n={r['blocks']:6d} ranks={ranks}: {r['time_per_step_s']:8.3f} s/step, {r['contacts_per_step']:8.0f} contacts, "
-                f"{r['oc_iterations_per_step']:5.2f} OC it/step, {r['solves_per_step']:5.2f} solves/step, "
-                f"{r['nonconverged_steps']} non-converged / {r['steps']} steps, solve {r['phase_per_step_s']['linear_solve']:.3f} s/step"
-                + (f", broad phase brute/grid {bp['brute_over_grid']:.1f}" if bp else ""),
-                flush=True,
-            )
-    f1 = fit(runs[1]) if len(sizes) > 1 else {}
-    speed = [{"blocks": a1["blocks"], "time_per_step_1_s": a1["time_per_step_s"], "time_per_step_2_s": a2["time_per_step_s"],
-              "speedup": a1["time_per_step_s"] / a2["time_per_step_s"]} for a1, a2 in zip(runs[1], runs[2])]
-    if f1:
-        print(f"fit (1 rank): time/step ∝ n^{f1['exponent_time_per_step']:.2f} (linear solve n^{f1['exponent_linear_solve_per_step']:.2f}, "
-              f"rest n^{f1['exponent_rest_per_step']:.2f}); t/(n log n) = " + ", ".join(f"{x:.3g}" for x in f1["t_over_nlogn"]))
-    for sp_ in speed:
-        print(f"n={sp_['blocks']:6d}: 2-rank speed-up {sp_['speedup']:.2f}")
-    out = {
+    out: dict = {
         "benchmark": "dda_scaling",
         "model": "jointed slope 60 m x 20 m, face 40 deg, two joint sets (30 deg, -70 deg), fixed base",
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
-        "runs_1_rank": runs[1], "runs_2_ranks": runs[2], "fit_1_rank": f1, "two_rank_speedup": speed,
-        "wall_total_s": time.perf_counter() - t_start,
     }
+    if a.dt_rule in ("block", "both"):
+        out["dt_block"] = series("block", sizes, steps, (1, 2))
+    if a.dt_rule in ("fixed", "both"):
+        out["dt_fixed"] = series("fixed", sizes, steps, (1,))
+    out["wall_total_s"] = time.perf_counter() - t_start
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("." + path.name + ".tmp")
