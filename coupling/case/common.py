@@ -107,7 +107,7 @@ class CaseSpec(Strict):
 
 
 class FixedPointSpec(Strict):
-    """The fixed-point engine (coupling.fixed_point), configured by name."""
+    """The fixed-point engine (coupling.solvers.fixed_point), configured by name."""
 
     method: Literal["constant", "aitken", "anderson"] = Field("anderson", description="acceleration scheme")
     relaxation: float = Field(1.0, gt=0, le=2, description="ω of constant relaxation, β of Anderson, ω₀ of Aitken")
@@ -116,7 +116,7 @@ class FixedPointSpec(Strict):
     max_iterations: int = Field(200, ge=1)
 
     def build(self):
-        from coupling.fixed_point import make_accelerator
+        from coupling.solvers.fixed_point import make_accelerator
 
         if self.method == "anderson":
             return make_accelerator("anderson", depth=self.depth, beta=self.relaxation)

@@ -25,7 +25,7 @@ from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
 from petsc4py import PETSc
 
-from coupling.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
+from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
 
 from coupling.errors import SolverDivergence
 from learned import ConstitutiveLaw

@@ -11,8 +11,8 @@ from mpi4py import MPI
 from coupling.case.common import build_law
 from coupling.case.fem import FemCase, FileMesh, PlateWithHoleMesh, RectangleMesh, TractionSpec
 from coupling.case.loader import Case
-from coupling.fem import mesh as meshes
-from coupling.fem.problem import ContinuumProblem, Dirichlet, Traction
+from coupling.solvers.fem import mesh as meshes
+from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
 
 
 def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
