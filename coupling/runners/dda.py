@@ -1,4 +1,4 @@
-"""Run a DDA case: blocks (explicit and cut from domains), materials, joints, water.
+"""Run a DDA case: build the block system (:mod:`coupling.runners.dda_model`), simulate, report.
 
 Reports for the monitored block group (mass-weighted): peak velocity, horizontal run-out of
 its centroid, time to rest (speed below ``monitor.rest_velocity`` for the rest of the run),
@@ -7,132 +7,16 @@ its section area, and draws them in ``monitor.png``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 import dda
-from coupling.case.common import build_joint_law, build_law
 from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
 from coupling.errors import SolverDivergence
 from coupling.runner_context import RunContext
-
-
-def _map_key(key: str, n_explicit: int, domain_of: list[int]) -> str:
-    """dda key paths → case key paths (settings → dda; combined block index → blocks/domains)."""
-    key = re.sub(r"^settings\.", "dda.", key)
-    m = re.match(r"^blocks\[(\d+)\](.*)$", key)
-    if m:
-        k = int(m.group(1))
-        if k >= n_explicit and k - n_explicit < len(domain_of):
-            return f"domains[{domain_of[k - n_explicit]}]{m.group(2)} (block {k})"
-    return key
-
-
-class _Built:
-    def __init__(self, system: dda.BlockSystem, names: dict[str, list[int]], areas: np.ndarray,
-                 density: np.ndarray, n_explicit: int, domain_of: list[int], slivers: int) -> None:
-        self.system, self.names, self.areas, self.density = system, names, areas, density
-        self.n_explicit, self.domain_of, self.slivers = n_explicit, domain_of, slivers
-
-
-def build_system(case: Case) -> _Built:
-    spec: DdaCase = case.spec
-    if not spec.blocks and not spec.domains:
-        raise case.error("blocks", "no blocks and no domains", "at least one [[blocks]] or [[domains]]")
-    mat_ids = {name: i for i, name in enumerate(spec.materials)}
-    joint_tags = {name: i for i, name in enumerate(n for n in spec.joints if n != "default")}
-
-    def tag(name: str, key: str) -> int:
-        if name in ("", "default"):
-            return -1
-        if name not in joint_tags:
-            raise case.error(key, f"found {name!r}", " | ".join(["default", *joint_tags]) or "'' (default)")
-        return joint_tags[name]
-
-    def material(name: str, key: str) -> int:
-        if name not in mat_ids:
-            raise case.error(key, f"found {name!r}", " | ".join(mat_ids) or "define [materials.NAME]")
-        return mat_ids[name]
-
-    polys, mats, fixed, tags, names = [], [], [], [], {}
-    velocities = []
-    for i, b in enumerate(spec.blocks):
-        key = f"blocks[{i}]"
-        polys.append(np.asarray(b.polygon, float))
-        mats.append(material(b.material, f"{key}.material"))
-        fixed.append(b.fixed)
-        if b.edge_joints is not None and len(b.edge_joints) != len(b.polygon):
-            raise case.error(f"{key}.edge_joints", f"{len(b.edge_joints)} names for {len(b.polygon)} edges", "one joint name per edge")
-        tags.append([tag(n, f"{key}.edge_joints[{k}]") for k, n in enumerate(b.edge_joints or [""] * len(b.polygon))])
-        velocities.append((len(polys) - 1, b.velocity))
-        if b.name:
-            names.setdefault(b.name, []).append(len(polys) - 1)
-    n_explicit = len(polys)
-    domain_of: list[int] = []
-    slivers = 0
-    for i, d in enumerate(spec.domains):
-        key = f"domains[{i}]"
-        lines = [dda.JointLine(j.start, j.end, tag(j.joint, f"{key}.joints[{k}].joint")) for k, j in enumerate(d.joints)]
-        sets = [dda.JointSet(s.dip, s.spacing, s.trace_length, s.gap, s.origin, s.spacing_std, s.random_offset,
-                             s.seed, tag(s.joint, f"{key}.joint_sets[{k}].joint")) for k, s in enumerate(d.joint_sets)]
-        try:
-            cut = dda.cut_blocks(np.asarray(d.polygon, float), lines, sets, d.min_area,
-                                 boundary_tag=tag(d.boundary_joint, f"{key}.boundary_joint"), key=key)
-        except dda.InputError as exc:
-            where = exc.key_path if exc.key_path.startswith(key) else f"{key}.{exc.key_path}"
-            raise case.error(where, f"found {exc.found}", exc.allowed)
-        slivers += cut.slivers_removed
-        m = material(d.material, f"{key}.material")
-        for poly, t in zip(cut.polygons, cut.edge_tags):
-            polys.append(poly)
-            tags.append(list(t))
-            mats.append(m)
-            fixed.append(d.fixed)
-            domain_of.append(i)
-            if d.name:
-                names.setdefault(d.name, []).append(len(polys) - 1)
-    try:
-        system = dda.BlockSystem(polys, material=mats, fixed=np.asarray(fixed, bool), edge_tags=tags, key="blocks")
-        density = np.zeros(len(mat_ids))
-        for name, i in mat_ids.items():
-            mspec = spec.materials[name]
-            if not mspec.density > 0:
-                raise case.error(f"materials.{name}.density", f"found {mspec.density}", "a density > 0 kg/m^3 (blocks have mass)")
-            density[i] = mspec.density
-            system.add_material(i, build_law(case, mspec, f"materials.{name}"), mspec.density)
-        for name, jspec in spec.joints.items():
-            law = build_joint_law(case, jspec, f"joints.{name}")
-            system.set_joint_law(law, None if name == "default" else joint_tags[name])
-        for b, (vx, vy) in velocities:
-            if vx or vy:
-                system.set_velocity([b], vx, vy)
-        if spec.water is not None:
-            system.set_water(spec.water.level, spec.water.density)
-        system.validate()
-    except dda.InputError as exc:
-        raise case.error(_map_key(exc.key_path, n_explicit, domain_of), f"found {exc.found}", exc.allowed)
-    areas = np.array([_area(p) for p in system.polygons()])
-    return _Built(system, names, areas, density[system.material_id], n_explicit, domain_of, slivers)
-
-
-def _area(p: np.ndarray) -> float:
-    x, y = p[:, 0], p[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
-def monitored_group(case: Case, built: _Built) -> np.ndarray:
-    spec: DdaCase = case.spec
-    if not spec.monitor.blocks:
-        return np.flatnonzero(~built.system.fixed)
-    group: list[int] = []
-    for k, name in enumerate(spec.monitor.blocks):
-        if name not in built.names:
-            raise case.error(f"monitor.blocks[{k}]", f"found {name!r}", " | ".join(built.names) or "name blocks or domains")
-        group += built.names[name]
-    return np.unique(np.asarray(group, dtype=np.int64))
+from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 
 
 def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float) -> dict[str, Any]:
@@ -195,7 +79,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
         settings.validate()
         sim = dda.Simulation(built.system, settings, comm=ctx.comm)
     except dda.InputError as exc:
-        raise case.error(_map_key(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
+        raise case.error(case_key_path(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
     mass = built.density * built.areas
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA") as bar:
         def report(info) -> None:
@@ -211,7 +95,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     return _payload(case, ctx, built, group, mass, result, settings)
 
 
-def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, settings) -> dict[str, Any]:
+def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings) -> dict[str, Any]:
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
     final = result.polygons() if result.state is not None else built.system.polygons()
