@@ -233,14 +233,14 @@ def build_model(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Built:
         cracks = [nmm.Crack(np.asarray(c.points, float), name=c.name) for c in spec.cracks]
         joints = []
         for i, j in enumerate(spec.joints):
-            law = j.law.build()
+            law = build_joint_law(case, j.law, f"joints[{i}].law")
             pieces = _clip_by_holes(np.asarray(j.points, float), domain.holes)
             if not pieces:
                 raise case.error(f"joints[{i}].points", "the joint lies inside a hole", "lines inside the domain")
             for p in pieces:
                 joints.append(nmm.Joint(p, name=j.name or f"joint {i}", law=law, kn=j.kn, ks=j.ks))
                 keys.joints.append(i)
-        model = nmm.ManifoldModel(domain, mesh, cracks=cracks, joints=joints, law=spec.material.build(),
+        model = nmm.ManifoldModel(domain, mesh, cracks=cracks, joints=joints, law=build_law(case, spec.material),
                                   order=spec.nmm.order, density=spec.material.density, penalty=spec.nmm.penalty,
                                   stabilisation=spec.nmm.stabilisation, comm=comm)
         if np.any(spec.gravity) or np.any(spec.body_force):
