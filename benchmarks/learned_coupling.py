@@ -33,9 +33,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 import coupling  # noqa: E402
-from coupling.datadriven import DataDrivenProblem, LawProjector, NearestDataProjector  # noqa: E402
-from coupling.fem.build import build_boundary, build_mesh, build_problem  # noqa: E402
-from coupling.fixed_point import Anderson, ConstantRelaxation  # noqa: E402
+from coupling.solvers.datadriven import DataDrivenProblem, LawProjector, NearestDataProjector  # noqa: E402
+from coupling.runners.fem_model import build_boundary, build_mesh, build_problem  # noqa: E402
+from coupling.solvers.fixed_point import Anderson, ConstantRelaxation  # noqa: E402
 from learned import PowerLawElastic  # noqa: E402
 from learned.dataset import generate_dataset  # noqa: E402
 
@@ -132,7 +132,7 @@ def acceleration() -> dict:
     truth = PowerLawElastic(**TRUTH)
     C = truth.reference_stiffness()
     out = {}
-    for name, acc in (("picard", ConstantRelaxation(1.0)), ("aitken", coupling.fixed_point.Aitken()), ("anderson", Anderson(5))):
+    for name, acc in (("picard", ConstantRelaxation(1.0)), ("aitken", coupling.solvers.fixed_point.Aitken()), ("anderson", Anderson(5))):
         dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
         t0 = time.perf_counter()
         r = dd.solve(LawProjector(truth, C), acc, rtol=1e-8, max_iterations=2000)

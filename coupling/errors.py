@@ -23,5 +23,6 @@ class CaseError(Exception):
         return f"{where}: {text}" if where else text
 
 
-class SolverDivergence(Exception):
-    """A solve that failed to converge; the run keeps its last good state on disk."""
+# One divergence type for every solver (FEM, data-driven, NMM, DDA); defined in learned/,
+# the package every solver may import. A run that catches it keeps its last good state.
+from learned.contract import SolverDivergence  # noqa: E402,F401  (re-exported)

@@ -54,18 +54,18 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
     if (args.material is None) == (args.joint is None):
         raise CaseError("data generate", None, "give exactly one of --material or --joint")
     if args.material is not None:
-        from coupling.case.common import MaterialSpec
+        from coupling.case.common import MaterialSpec, build_law
 
         spec = _validated(MaterialSpec, _inline_table(args.material, "--material"), "--material")
         rng = [float(v) for v in args.strain_range.split(",")]
-        ds = generate_dataset(spec.build(), args.n, rng[0] if len(rng) == 1 else np.array(rng),
+        ds = generate_dataset(build_law(None, spec, "--material"), args.n, rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler)
     else:
-        from coupling.case.common import JointLawSpec
+        from coupling.case.common import JointLawSpec, build_joint_law
 
         spec = _validated(JointLawSpec, _inline_table(args.joint, "--joint"), "--joint")
         lo, hi = (float(v) for v in args.rate_range.split(","))
-        ds = generate_joint_dataset(spec.build(), args.n, slip_max=args.slip_max, rate_range=(lo, hi),
+        ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n, slip_max=args.slip_max, rate_range=(lo, hi),
                                     noise=args.noise_stress, seed=args.seed,
                                     rate_sampling="log" if args.log_rates else "uniform")
     path = save_dataset(args.output, ds)

@@ -102,6 +102,10 @@ class NeuralLaw(ConstitutiveLaw):
         new_state = state if state is not None else np.zeros((n, 0))
         return LawResponse(stress.cpu().numpy(), tangent.cpu().numpy(), new_state)
 
+    def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """A network trained on 2D Voigt data has no 3D evaluation (σ_zz is unknown)."""
+        raise NotImplementedError(f"{type(self).__name__} is defined in 2D only (no 3D evaluation)")
+
     def reference_stiffness(self) -> np.ndarray:
         """Tangent at ε = 0 (3,3) [Pa], cached."""
         if self._c_ref is None:

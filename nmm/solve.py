@@ -171,9 +171,7 @@ def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_i
                 last = None
                 if resp is not None:
                     last = NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats_now((k - 1) / steps))
-                exc.result = last
-                exc.load_factor = (k - 1) / steps
-                raise
+                raise SolverDivergence(str(exc), result=last, load_factor=(k - 1) / steps) from None
             u, resp = u_new, resp_new
             if sysm.contact is not None:
                 sysm.contact.commit(u)

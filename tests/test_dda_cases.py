@@ -77,7 +77,7 @@ def test_two_ranks_give_the_same_trajectory(tmp_path):
 
 def test_vajont_case_validates_and_its_slide_area_is_in_the_observed_range():
     case = coupling.load_case(CASES / "vajont.toml")
-    from coupling.dda_run import build_system, monitored_group
+    from coupling.runners.dda_model import build_system, monitored_group
 
     built = build_system(case)
     area = built.areas[monitored_group(case, built)].sum()

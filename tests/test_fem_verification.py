@@ -42,7 +42,7 @@ def test_patch_test_reproduces_linear_field():
         ],
         "probes": [],
     })
-    from coupling.fem.build import build_problem
+    from coupling.runners.fem_model import build_problem
 
     problem, bundle = build_problem(case)
     # replace the BCs by u = (a x + b y, c x + d y) on every side, via vertex dofs

@@ -13,7 +13,7 @@ COARSE = ["mesh.element_size=0.15", "mesh.hole_element_size=0.02"]
 
 
 def displacement(case):
-    from coupling.fem.build import build_problem
+    from coupling.runners.fem_model import build_problem
 
     problem, _ = build_problem(case)
     stats = problem.solve(case.spec.fem.load_steps)

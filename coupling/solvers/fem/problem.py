@@ -25,9 +25,9 @@ from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
 from petsc4py import PETSc
 
-from coupling.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
+from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
 
-from coupling.errors import SolverDivergence
+from coupling.solvers.fem.errors import FemDivergence
 from learned import ConstitutiveLaw
 
 
@@ -169,7 +169,7 @@ class ContinuumProblem:
         self.ksp.solve(self.b, self.du.x.petsc_vec)
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise SolverDivergence(f"linear solver failed (PETSc KSP reason {reason})")
+            raise FemDivergence(f"linear solver failed (PETSc KSP reason {reason})")
         self.stats.ksp_iterations += self.ksp.getIterationNumber()
         self.du.x.scatter_forward()
         self.u.x.array[:] += self.du.x.array
@@ -187,7 +187,7 @@ class ContinuumProblem:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
         ``progress(step, iteration, residual)`` is called after every residual evaluation.
-        Raises :class:`SolverDivergence` when a step does not converge, after restoring the
+        Raises :class:`FemDivergence` when a step does not converge, after restoring the
         last converged state (``self.converged_load_factor`` says which).
         """
         self.converged_load_factor = 0.0
@@ -205,7 +205,7 @@ class ContinuumProblem:
                 if not np.isfinite(norm):
                     self._restore(last_good)
                     self.stats.residuals.append(history)
-                    raise SolverDivergence(f"load step {step}, Newton iteration {it}: residual is not finite")
+                    raise FemDivergence(f"load step {step}, Newton iteration {it}: residual is not finite")
                 if progress:
                     progress(step, it, norm)
                 if norm <= max(atol, rtol * history[0]):
@@ -213,7 +213,7 @@ class ContinuumProblem:
                 if it == max_iterations:
                     self._restore(last_good)
                     self.stats.residuals.append(history)
-                    raise SolverDivergence(
+                    raise FemDivergence(
                         f"load step {step}: Newton did not converge in {max_iterations} iterations "
                         f"(residual {norm:.3e}, started at {history[0]:.3e})"
                     )

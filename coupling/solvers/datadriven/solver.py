@@ -9,7 +9,7 @@ numerical stiffness C (one matrix, factorised once):
 give the mechanical states ε = ε(u), σ = σ* + C ε(η): compatible and in equilibrium. Every
 point is then projected onto the material data (a learned manifold or a discrete set), and
 the map (ε*, σ*) ↦ project(mechanical state) is iterated to its fixed point with the engine
-of :mod:`coupling.fixed_point` (Picard, Aitken or Anderson).
+of :mod:`coupling.solvers.fixed_point` (Picard, Aitken or Anderson).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
 from petsc4py import PETSc
 
-from coupling.datadriven.projectors import Projector, metric_coordinates
-from coupling.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
-from coupling.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
+from coupling.solvers.datadriven.projectors import Projector, metric_coordinates
+from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
+from coupling.solvers.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
 
 
 @dataclass

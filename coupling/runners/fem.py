@@ -10,9 +10,9 @@ from mpi4py import MPI
 
 from coupling.case.loader import Case
 from coupling.errors import SolverDivergence
-from coupling.fem.build import build_problem
-from coupling.fem.fields import cell_stress, probe
-from coupling.fem.output import plot_deformed, write_fields
+from coupling.runners.fem_model import build_problem
+from coupling.solvers.fem.fields import cell_stress, probe
+from coupling.solvers.fem.output import plot_deformed, write_fields
 from coupling.runner_context import RunContext
 
 

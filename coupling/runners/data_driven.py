@@ -11,12 +11,12 @@ from mpi4py import MPI
 from coupling.case.common import build_law
 from coupling.case.data_driven import DataDrivenCase, DiscreteData
 from coupling.case.loader import Case
-from coupling.datadriven.projectors import LawProjector, NearestDataProjector
-from coupling.datadriven.solver import DataDrivenProblem
+from coupling.solvers.datadriven.projectors import LawProjector, NearestDataProjector
+from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import SolverDivergence
-from coupling.fem.build import build_boundary, build_mesh
-from coupling.fem.fields import von_mises
-from coupling.fem.output import plot_deformed, write_fields
+from coupling.runners.fem_model import build_boundary, build_mesh
+from coupling.solvers.fem.fields import von_mises
+from coupling.solvers.fem.output import plot_deformed, write_fields
 from coupling.runner_context import RunContext
 from learned import LinearElastic
 

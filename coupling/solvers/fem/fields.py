@@ -7,8 +7,8 @@ import numpy as np
 from dolfinx import fem, geometry
 from mpi4py import MPI
 
-from coupling.fem.discretisation import voigt_strain
-from coupling.fem.problem import ContinuumProblem
+from coupling.solvers.fem.discretisation import voigt_strain
+from coupling.solvers.fem.problem import ContinuumProblem
 
 
 def von_mises(stress: np.ndarray, szz: np.ndarray | None) -> np.ndarray:
