@@ -14,7 +14,7 @@ from coupling.case.loader import Case, load_case
 from coupling.case.registry import runner_for
 from coupling.errors import SolverDivergence
 from coupling.output.provenance import versions
-from coupling.output.rundir import RunDirectory
+from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
 from coupling.runner_context import RunContext
 
 
@@ -49,17 +49,21 @@ def run(
     overrides: dict[str, Any] | list[str] | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     progress: bool = False,
+    force: bool = False,
 ) -> Result:
     """Run a case (a :class:`Case` or a path) and return its :class:`Result`.
 
     With ``out`` the run writes one folder (summary.json, fields, plots), atomically.
     Bad input raises :class:`coupling.CaseError`; a diverged solve publishes the last good
     state and raises :class:`RunDiverged` (its ``.result`` holds the summary).
+    An existing ``out`` must be a previous run folder (``force``: any folder but one holding
+    the case file, the working folder or its parents); see :mod:`coupling.output.rundir`.
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
     runner = runner_for(case.solver)
-    rundir = RunDirectory(out, comm) if out is not None else None
+    protect = tuple(p for p in (case.path,) if p is not None)
+    rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -74,6 +78,8 @@ def run(
             rundir.discard()
         raise
     summary = {
+        "format": RUN_FORMAT,
+        "format_version": RUN_FORMAT_VERSION,
         "status": status,
         "message": message,
         "case": {

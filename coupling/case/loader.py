@@ -48,6 +48,7 @@ class Case:
 
 # ---------------------------------------------------------------------------- overrides
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_KEY_FULL = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
 
 
 def _split_key(key: str) -> list[str | int]:
@@ -74,10 +75,14 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``."""
     out: dict[str, Any] = {}
     for item in items or []:
+        allowed = "key.path=value, e.g. mesh.cells=[20, 2]"
         if "=" not in item:
-            raise CaseError("--set", item, "expected key.path=value")
+            raise CaseError("--set", None, f"found {item!r}", allowed)
         key, value = item.split("=", 1)
-        out[key.strip()] = _parse_value(value.strip())
+        key = key.strip()
+        if not _KEY_FULL.fullmatch(key):
+            raise CaseError("--set", None, f"found {item!r} ({'no' if not key else 'malformed'} key path)", allowed)
+        out[key] = _parse_value(value.strip())
     return out
 
 
