@@ -53,11 +53,15 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Everything ``run`` does before its first solve (the runners' own set-up), no output."""
     from coupling.case.loader import load_case
+    from coupling.runner import run
 
     case = load_case(_case_path(args.case), args.set)
+    result = run(case, None, check=True)
     if _rank() == 0:
-        print(f"{case.path}: ok ({case.solver}: {case.spec.title})")
+        size = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.summary["size"].items())
+        print(f"{case.path}: ok ({case.solver}: {case.spec.title}; {size})")
     return 0
 
 
@@ -136,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from coupling.errors import CaseError, SolverDivergence
+    from coupling.signals import Interrupted
     from learned.errors import LearnedInputError
 
     try:
@@ -146,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     except SolverDivergence as exc:
         where = getattr(getattr(exc, "result", None), "out_dir", None)
         return _fail(f"{exc}" + (f" (last good state in {where})" if where else ""), 3)
+    except Interrupted as exc:
+        where = getattr(getattr(exc, "result", None), "out_dir", None)
+        return _fail(f"interrupted by {exc}" + (f" (last complete step in {where})" if where else ""), exc.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 

@@ -36,8 +36,19 @@ def _validated(adapter_type, data: dict, option: str):
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if p not in (data.get("law"), data.get("kind"))]
         found = err.get("input")
-        found_text = "missing" if err["type"] == "missing" else f"found {found!r}"
-        raise CaseError(option, _join(loc) or None, found_text, _allowed_text(err["msg"])) from None
+        allowed = _allowed_text(err["msg"])
+        if err["type"] == "missing":
+            found_text, allowed = "missing required key", ""
+        elif err["type"] == "extra_forbidden":
+            found_text, allowed = f"unknown key '{loc[-1]}'", "the keys of this law (see docs/cases.md)"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            tag = err["ctx"]["discriminator"].strip("'")
+            loc = [tag]
+            found_text = f"found {err['ctx'].get('tag')!r}" if err["type"] == "union_tag_invalid" else "missing required key"
+            allowed = err["ctx"].get("expected_tags", "").replace("'", "").replace(", ", " | ")
+        else:
+            found_text = f"found {found!r}"
+        raise CaseError(option, _join(loc) or None, found_text, allowed) from None
 
 
 def _is_dataset(path: Path) -> bool:
