@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from coupling.errors import CaseError
+from coupling.errors import CaseError, SolverDivergence
 
 
 def _inline_table(text: str, option: str) -> dict[str, Any]:
@@ -49,6 +49,14 @@ def _validated(adapter_type, data: dict, option: str):
         else:
             found_text = f"found {found!r}"
         raise CaseError(option, _join(loc) or None, found_text, allowed) from None
+
+
+#: fewer samples cannot be scaled (zero spread) nor split into training and validation
+MIN_TRAINING_SAMPLES = 10
+
+
+class TrainingDiverged(SolverDivergence):
+    """Training whose loss became non-finite (the CLI exits with 3)."""
 
 
 def _is_dataset(path: Path) -> bool:
@@ -166,6 +174,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _check_training_outputs(out, args.force)
     data = load_dataset(args.data)
+    if len(data) < MIN_TRAINING_SAMPLES:
+        raise CaseError(args.data, None, f"{len(data)} samples", f"at least {MIN_TRAINING_SAMPLES} samples to train on")
+    if data.kind == "joint" and args.model != "mlp":
+        raise CaseError("--model", None, f"found {args.model!r} with the joint data set '{args.data}'", "mlp")
+    if data.kind == "joint" and args.projection:
+        raise CaseError("--projection", None, f"found with the joint data set '{args.data}'",
+                        "projection training of constitutive (strain-stress) data sets")
     hidden = args.hidden
     if args.batch_size > len(data):
         args.batch_size = len(data)
@@ -179,13 +194,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             else:  # projection training: one line per outer iteration
                 bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
-        if args.projection:
-            from learned.projection_training import train_projection
+        try:
+            if args.projection:
+                from learned.projection_training import train_projection
 
-            model, report = train_projection(data, args.model, outer_iterations=args.outer_iterations,
-                                             progress=progress, **common)
-        else:
-            model, report = train(data, args.model, progress=progress, **common)
+                model, report = train_projection(data, args.model, outer_iterations=args.outer_iterations,
+                                                 progress=progress, **common)
+            else:
+                model, report = train(data, args.model, progress=progress, **common)
+        except FloatingPointError as exc:  # a diverged optimisation, not bad input: exit 3
+            raise TrainingDiverged(f"{args.data}: {exc}") from None
+        except ValueError as exc:  # learned/ rejects data it cannot fit (e.g. no positive-definite stiffness)
+            raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
+                            "a data set spanning the strain space (more samples, wider --strain-range)") from None
     save_checkpoint(out, model, report)
     written = write_training_report(report, out.with_suffix(".json"), out.with_suffix(".png"))
     metrics = report.get("metrics", {})

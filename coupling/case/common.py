@@ -71,6 +71,9 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
     from learned.checkpoint import load_law
     from learned.errors import CheckpointError
 
+    from coupling.validation import check_device
+
+    check_device(str(case.path), device, key.rsplit(".", 1)[0] + ".device")
     path = case.resolve(path_text)
     if not path.is_file():
         raise case.error(key, f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")

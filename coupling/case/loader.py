@@ -117,8 +117,10 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(path, None, f"TOML syntax error: {exc}")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError(path, None, f"cannot read: {exc}")
+    except UnicodeDecodeError:
+        raise CaseError(path, None, "not a text file", "a TOML case file (UTF-8)")
+    except OSError as exc:
+        raise CaseError(path, None, f"cannot read ({exc.strerror})", "a readable TOML case file")
     data = _resolve_extends(data, path, seen=(path.resolve(),))
     data = apply_overrides(data, overrides, str(path))
     return validate_case(data, path, overrides)
@@ -154,6 +156,10 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
         base = tomllib.loads(base_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(base_path, None, f"TOML syntax error: {exc}")
+    except UnicodeDecodeError:
+        raise CaseError(path, "extends", f"'{target}' is not a text file", "a TOML case file")
+    except OSError as exc:
+        raise CaseError(path, "extends", f"cannot read '{target}' ({exc.strerror})", "a readable TOML case file")
     base = _resolve_extends(base, base_path, seen + (base_path,))
     return _merge(base, {k: v for k, v in data.items() if k != "extends"})
 
