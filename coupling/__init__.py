@@ -8,8 +8,12 @@ Python API::
     result.summary["results"]["probes"]["tip_deflection"]["value"]
 """
 
-from coupling.case.loader import Case, load_case
-from coupling.errors import CaseError, SolverDivergence
-from coupling.runner import Result, RunDiverged, run
+from coupling.signals import keep_signals_from_petsc
 
-__all__ = ["Case", "CaseError", "Result", "RunDiverged", "SolverDivergence", "load_case", "run"]
+keep_signals_from_petsc()  # before anything imports petsc4py: PETSc must not own SIGINT/SIGTERM
+
+from coupling.case.loader import Case, load_case  # noqa: E402
+from coupling.errors import CaseError, SolverDivergence  # noqa: E402
+from coupling.runner import Result, RunDiverged, RunInterrupted, run  # noqa: E402
+
+__all__ = ["Case", "CaseError", "Result", "RunDiverged", "RunInterrupted", "SolverDivergence", "load_case", "run"]

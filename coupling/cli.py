@@ -53,11 +53,15 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Everything ``run`` does before its first solve (the runners' own set-up), no output."""
     from coupling.case.loader import load_case
+    from coupling.runner import run
 
     case = load_case(_case_path(args.case), args.set)
+    result = run(case, None, check=True)
     if _rank() == 0:
-        print(f"{case.path}: ok ({case.solver}: {case.spec.title})")
+        size = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.summary["size"].items())
+        print(f"{case.path}: ok ({case.solver}: {case.spec.title}; {size})")
     return 0
 
 
@@ -67,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     case = load_case(_case_path(args.case), args.set)
     out = Path(args.output) if args.output else Path("results") / case.name
-    result = run(case, out, progress=not args.quiet)
+    result = run(case, out, progress=not args.quiet, force=args.force)
     if _rank() == 0:
         _print_result(result)
     return 0
@@ -106,7 +110,9 @@ def _compact(value, limit: int = 160) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepmanifold", description=__doc__)
+    from coupling.validation import OneLineParser
+
+    p = OneLineParser(prog="deepmanifold", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a case file (or a shipped case by name)")
@@ -114,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help="output folder (default results/<case name>)")
     r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--force", action="store_true",
+                   help="let -o replace an existing folder that is not a previous run folder")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a case file without running it")
@@ -132,16 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from coupling.errors import CaseError, SolverDivergence
+    from coupling.signals import Interrupted
     from learned.errors import LearnedInputError
 
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except (CaseError, LearnedInputError) as exc:
         return _fail(exc.line(), exc.exit_code)
     except SolverDivergence as exc:
         where = getattr(getattr(exc, "result", None), "out_dir", None)
         return _fail(f"{exc}" + (f" (last good state in {where})" if where else ""), 3)
+    except Interrupted as exc:
+        where = getattr(getattr(exc, "result", None), "out_dir", None)
+        return _fail(f"interrupted by {exc}" + (f" (last complete step in {where})" if where else ""), exc.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 

@@ -17,6 +17,9 @@ class CaseError(Exception):
         self.allowed = allowed
         super().__init__(self.line())
 
+    def __reduce__(self):  # picklable (sent between MPI ranks)
+        return (type(self), (self.file, self.key, self.found, self.allowed))
+
     def line(self) -> str:
         where = ": ".join(p for p in (self.file, self.key) if p)
         text = self.found + (f"; allowed: {self.allowed}" if self.allowed else "")

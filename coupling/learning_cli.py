@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from coupling.errors import CaseError
+from coupling.errors import CaseError, SolverDivergence
 
 
 def _inline_table(text: str, option: str) -> dict[str, Any]:
@@ -36,8 +36,79 @@ def _validated(adapter_type, data: dict, option: str):
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if p not in (data.get("law"), data.get("kind"))]
         found = err.get("input")
-        found_text = "missing" if err["type"] == "missing" else f"found {found!r}"
-        raise CaseError(option, _join(loc) or None, found_text, _allowed_text(err["msg"])) from None
+        allowed = _allowed_text(err["msg"])
+        if err["type"] == "missing":
+            found_text, allowed = "missing required key", ""
+        elif err["type"] == "extra_forbidden":
+            found_text, allowed = f"unknown key '{loc[-1]}'", "the keys of this law (see docs/cases.md)"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            tag = err["ctx"]["discriminator"].strip("'")
+            loc = [tag]
+            found_text = f"found {err['ctx'].get('tag')!r}" if err["type"] == "union_tag_invalid" else "missing required key"
+            allowed = err["ctx"].get("expected_tags", "").replace("'", "").replace(", ", " | ")
+        else:
+            found_text = f"found {found!r}"
+        raise CaseError(option, _join(loc) or None, found_text, allowed) from None
+
+
+#: fewer samples cannot be scaled (zero spread) nor split into training and validation
+MIN_TRAINING_SAMPLES = 10
+
+
+class TrainingDiverged(SolverDivergence):
+    """Training whose loss became non-finite (the CLI exits with 3)."""
+
+
+def _is_dataset(path: Path) -> bool:
+    """An HDF5 file with our data-set attributes (kind, format_version)."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return "format_version" in f.attrs and "kind" in f.attrs
+    except Exception:  # not HDF5 at all
+        return False
+
+
+def _is_checkpoint(path: Path) -> bool:
+    from learned.checkpoint import load_checkpoint
+    from learned.errors import CheckpointError
+
+    try:
+        load_checkpoint(path)  # weights_only: never executes a payload
+    except CheckpointError:
+        return False
+    return True
+
+
+def _is_training_report(path: Path) -> bool:
+    import json
+
+    from learned.training import REPORT_FORMAT
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == REPORT_FORMAT
+
+
+def _check_dataset_output(args) -> None:
+    from learned.files import check_output_file
+
+    check_output_file(args.output, "-o", _is_dataset, "data set", force=args.force)
+
+
+def _check_training_outputs(out: Path, force: bool) -> None:
+    """The checkpoint and its report (.json) and loss plot (.png): each new or ours."""
+    from learned.files import check_output_file
+
+    if out.suffix in (".json", ".png"):
+        raise CaseError("-o", None, f"found {str(out)!r}", "a checkpoint name such as model.pt (the report and plot go beside it)")
+    check_output_file(out, "-o", _is_checkpoint, "checkpoint", force=force)
+    check_output_file(out.with_suffix(".json"), "-o", _is_training_report, "training report", force=force)
+    ours = _is_checkpoint(out) or _is_training_report(out.with_suffix(".json"))
+    check_output_file(out.with_suffix(".png"), "-o", lambda p: ours, "loss plot beside our checkpoint", force=force)
 
 
 def _progress(args, total: int, what: str):
@@ -52,19 +123,28 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
     from learned.dataset import generate_dataset, generate_joint_dataset, save_dataset
 
     if (args.material is None) == (args.joint is None):
-        raise CaseError("data generate", None, "give exactly one of --material or --joint")
+        raise CaseError("data generate", None, "found " + ("both --material and --joint" if args.material else "neither"),
+                        "exactly one of --material or --joint")
+    _check_dataset_output(args)
     if args.material is not None:
         from coupling.case.common import MaterialSpec, build_law
 
         spec = _validated(MaterialSpec, _inline_table(args.material, "--material"), "--material")
-        rng = [float(v) for v in args.strain_range.split(",")]
+        if spec.law == "checkpoint":
+            raise CaseError("--material", "law", "found 'checkpoint'", "an analytic law: linear_elastic | power_law_elastic")
+        rng = args.strain_range
         ds = generate_dataset(build_law(None, spec, "--material"), args.n, rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler)
     else:
         from coupling.case.common import JointLawSpec, build_joint_law
 
         spec = _validated(JointLawSpec, _inline_table(args.joint, "--joint"), "--joint")
-        lo, hi = (float(v) for v in args.rate_range.split(","))
+        if spec.kind == "checkpoint":
+            raise CaseError("--joint", "kind", "found 'checkpoint'",
+                            "an analytic joint law: coulomb | displacement_weakening | velocity_weakening")
+        lo, hi = args.rate_range
+        if args.log_rates and lo <= 0:
+            raise CaseError("--rate-range", None, f"found {lo:g},{hi:g} with --log-rates", "a lower rate > 0")
         ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n, slip_max=args.slip_max, rate_range=(lo, hi),
                                     noise=args.noise_stress, seed=args.seed,
                                     rate_sampling="log" if args.log_rates else "uniform")
@@ -76,6 +156,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 def cmd_data_import(args: argparse.Namespace) -> int:
     from learned.dataset import import_csv, save_dataset
 
+    _check_dataset_output(args)
     ds = import_csv(args.csv, plane=args.plane, stress_unit=args.stress_unit, strain_unit=args.strain_unit)
     path = save_dataset(args.output, ds)
     print(f"wrote {path}: {len(ds)} samples")
@@ -87,8 +168,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     from learned.dataset import load_dataset
     from learned.training import train, write_training_report
 
+    from coupling.validation import check_device
+
+    check_device("--device", args.device)
+    out = Path(args.output)
+    _check_training_outputs(out, args.force)
     data = load_dataset(args.data)
-    hidden = tuple(int(h) for h in args.hidden.split(","))
+    if len(data) < MIN_TRAINING_SAMPLES:
+        raise CaseError(args.data, None, f"{len(data)} samples", f"at least {MIN_TRAINING_SAMPLES} samples to train on")
+    if data.kind == "joint" and args.model != "mlp":
+        raise CaseError("--model", None, f"found {args.model!r} with the joint data set '{args.data}'", "mlp")
+    if data.kind == "joint" and args.projection:
+        raise CaseError("--projection", None, f"found with the joint data set '{args.data}'",
+                        "projection training of constitutive (strain-stress) data sets")
+    hidden = args.hidden
+    if args.batch_size > len(data):
+        args.batch_size = len(data)
     common = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=hidden,
                   seed=args.seed, device=args.device, val_fraction=args.val_fraction, patience=args.patience)
     with _progress(args, args.epochs, "training") as bar:
@@ -99,14 +194,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             else:  # projection training: one line per outer iteration
                 bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
-        if args.projection:
-            from learned.projection_training import train_projection
+        try:
+            if args.projection:
+                from learned.projection_training import train_projection
 
-            model, report = train_projection(data, args.model, outer_iterations=args.outer_iterations,
-                                             progress=progress, **common)
-        else:
-            model, report = train(data, args.model, progress=progress, **common)
-    out = Path(args.output)
+                model, report = train_projection(data, args.model, outer_iterations=args.outer_iterations,
+                                                 progress=progress, **common)
+            else:
+                model, report = train(data, args.model, progress=progress, **common)
+        except FloatingPointError as exc:  # a diverged optimisation, not bad input: exit 3
+            raise TrainingDiverged(f"{args.data}: {exc}") from None
+        except ValueError as exc:  # learned/ rejects data it cannot fit (e.g. no positive-definite stiffness)
+            raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
+                            "a data set spanning the strain space (more samples, wider --strain-range)") from None
     save_checkpoint(out, model, report)
     written = write_training_report(report, out.with_suffix(".json"), out.with_suffix(".png"))
     metrics = report.get("metrics", {})
@@ -116,44 +216,59 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub) -> None:
-    """Register ``data`` and ``train`` on the main parser's subparsers."""
+    """Register ``data`` and ``train`` on the main parser's subparsers.
+
+    Every option is parsed by :mod:`coupling.validation` (one-line errors, exit 2).
+    """
+    from coupling.validation import int_list, integer, real, real_list
+
+    force_help = "replace an existing file at -o that deepmanifold did not write"
     data = sub.add_parser("data", help="constitutive and joint data sets (HDF5)")
     dsub = data.add_subparsers(dest="data_command", required=True)
     g = dsub.add_parser("generate", help="sample an analytic law (with noise) into a data set")
     g.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     g.add_argument("--material", help='law table, e.g. law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-4, exponent=0.5, plane="stress"')
     g.add_argument("--joint", help='joint-law table, e.g. kind="velocity_weakening", phi_peak=22, phi_residual=10, v_c=0.1')
-    g.add_argument("-n", type=int, default=5000, help="number of samples (default 5000)")
-    g.add_argument("--strain-range", default="2e-3", help="half-width of the strain box, or three comma-separated (default 2e-3)")
-    g.add_argument("--noise-strain", type=float, default=0.0, help="relative noise on strain (0.02 = 2%% of its std)")
-    g.add_argument("--noise-stress", type=float, default=0.0, help="relative noise on stress / joint strength")
+    g.add_argument("-n", type=integer("-n", 1, 10_000_000), default=5000, help="number of samples (default 5000)")
+    g.add_argument("--strain-range", type=real_list("--strain-range", (1, 3), positive=True), default=(2e-3,),
+                   help="half-width of the strain box, or three comma-separated (default 2e-3)")
+    g.add_argument("--noise-strain", type=real("--noise-strain", ge=0, le=10), default=0.0,
+                   help="relative noise on strain (0.02 = 2%% of its std)")
+    g.add_argument("--noise-stress", type=real("--noise-stress", ge=0, le=10), default=0.0,
+                   help="relative noise on stress / joint strength")
     g.add_argument("--sampler", choices=["uniform", "sobol"], default="uniform")
-    g.add_argument("--slip-max", type=float, default=1.0, help="joint data: largest slip [m]")
-    g.add_argument("--rate-range", default="1e-4,10", help="joint data: slip-rate range [m/s]")
+    g.add_argument("--slip-max", type=real("--slip-max", gt=0), default=1.0, help="joint data: largest slip [m]")
+    g.add_argument("--rate-range", type=real_list("--rate-range", (2,), nonnegative=True, increasing=True),
+                   default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s]")
     g.add_argument("--log-rates", action="store_true", help="joint data: log-uniform slip rates")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    g.add_argument("--force", action="store_true", help=force_help)
     g.set_defaults(func=cmd_data_generate)
     c = dsub.add_parser("import-csv", help="CSV (exx,eyy,gxy,sxx,syy,sxy) into a data set")
     c.add_argument("csv")
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--plane", choices=["strain", "stress"], default="strain")
-    c.add_argument("--stress-unit", default="Pa", help="Pa | kPa | MPa | GPa")
-    c.add_argument("--strain-unit", default="-", help="- | % | microstrain")
+    c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa | kPa | MPa | GPa")
+    c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- | %% | microstrain")
+    c.add_argument("--force", action="store_true", help=force_help)
     c.set_defaults(func=cmd_data_import)
 
     t = sub.add_parser("train", help="train a constitutive (or joint) network from a data set")
     t.add_argument("data", help="HDF5 data set")
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
     t.add_argument("--model", choices=["mlp", "icnn"], default="mlp")
-    t.add_argument("--epochs", type=int, default=300)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=5e-3)
-    t.add_argument("--hidden", default="32,32", help="hidden layer widths (default 32,32)")
-    t.add_argument("--val-fraction", type=float, default=0.2)
-    t.add_argument("--patience", type=int, default=40, help="early stopping patience in epochs")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300)
+    t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128)
+    t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3)
+    t.add_argument("--hidden", type=int_list("--hidden", 1, 4096), default=(32, 32),
+                   help="hidden layer widths (default 32,32)")
+    t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
+    t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
+    t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--projection", action="store_true", help="fixed-point projection training (noisy strain and stress)")
-    t.add_argument("--outer-iterations", type=int, default=8, help="projection training: outer iterations")
+    t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
+                   help="projection training: outer iterations")
+    t.add_argument("--force", action="store_true", help=force_help)
     t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train)

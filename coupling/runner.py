@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,10 @@ from coupling.case.loader import Case, load_case
 from coupling.case.registry import runner_for
 from coupling.errors import SolverDivergence
 from coupling.output.provenance import versions
-from coupling.output.rundir import RunDirectory
-from coupling.runner_context import RunContext
+from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
+from coupling.limits import check_limits
+from coupling.runner_context import RunContext, SetupChecked
+from coupling.signals import Interrupted, StopRequest
 
 
 @dataclass
@@ -42,6 +45,15 @@ class RunDiverged(SolverDivergence):
         self.result = result
 
 
+class RunInterrupted(Interrupted):
+    """Raised by :func:`run` after an interrupted run (SIGINT/SIGTERM) was published with its
+    last complete step and ``status = "interrupted"``."""
+
+    def __init__(self, signum: int, result: Result) -> None:
+        super().__init__(signum)
+        self.result = result
+
+
 def run(
     case: Case | str | Path,
     out: str | Path | None = None,
@@ -49,31 +61,77 @@ def run(
     overrides: dict[str, Any] | list[str] | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     progress: bool = False,
+    force: bool = False,
+    check: bool = False,
 ) -> Result:
     """Run a case (a :class:`Case` or a path) and return its :class:`Result`.
 
     With ``out`` the run writes one folder (summary.json, fields, plots), atomically.
     Bad input raises :class:`coupling.CaseError`; a diverged solve publishes the last good
     state and raises :class:`RunDiverged` (its ``.result`` holds the summary).
+    An existing ``out`` must be a previous run folder (``force``: any folder but one holding
+    the case file, the working folder or its parents); see :mod:`coupling.output.rundir`.
+
+    ``check``: everything a run does before its first solve (sizes estimated against
+    ``[limits]``, meshes, blocks, covers, boundaries, files, devices, probes, monitored
+    groups), nothing solved or written; the Result's ``summary["size"]`` describes the problem.
+
+    SIGINT/SIGTERM during the run publish the last complete step with ``status =
+    "interrupted"`` and raise :class:`RunInterrupted` (see :mod:`coupling.signals`).
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
+    sizes = check_limits(case)
     runner = runner_for(case.solver)
-    rundir = RunDirectory(out, comm) if out is not None else None
+    if check:
+        ctx = RunContext(comm=comm, rundir=None, show_progress=False, check_only=True)
+        try:
+            runner(case, ctx)
+        except SetupChecked as done:
+            size = {**{f"estimated_{k}": int(v) for k, v in sizes.items() if k not in done.size}, **done.size}
+            return Result({"status": "checked", "case": {"name": case.name, "solver": case.solver}, "size": size})
+        raise RuntimeError(f"runner of '{case.solver}' never called ctx.setup_done()")  # a bug, not input
+    protect = tuple(p for p in (case.path,) if p is not None)
+    rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     status, message, payload = "ok", "", {}
-    try:
-        payload = runner(case, ctx)
-    except SolverDivergence as exc:
-        status, message = "diverged", str(exc)
-        payload = ctx.extra.get("partial", {})
-    except BaseException:
+    with StopRequest() as stop:
+        ctx.stop = stop
+        try:
+            payload = runner(case, ctx)
+            if stop.signum is not None:  # a step loop stopped early on a signal
+                status, message = "interrupted", f"stopped by {signal.Signals(stop.signum).name}"
+        except SolverDivergence as exc:
+            status, message = "diverged", str(exc)
+            payload = ctx.extra.get("partial", {})
+        except Interrupted as exc:
+            status, message = "interrupted", f"stopped by {signal.Signals(exc.signum).name}"
+            payload = ctx.extra.get("partial", {})
+            stop.signum = exc.signum
+        except BaseException:
+            if rundir is not None:
+                rundir.discard()
+            raise
+        summary = _summary(case, comm, status, message, payload, started, t0)
+        out_dir = None
         if rundir is not None:
-            rundir.discard()
-        raise
-    summary = {
+            rundir.write_json("summary.json", summary)
+            out_dir = rundir.publish()
+        result = Result(summary, out_dir)
+    if status == "interrupted":
+        raise RunInterrupted(stop.signum, result)
+    if status != "ok":
+        raise RunDiverged(message, result)
+    return result
+
+
+def _summary(case: Case, comm: MPI.Comm, status: str, message: str, payload: dict, started: str,
+             t0: float) -> dict[str, Any]:
+    return {
+        "format": RUN_FORMAT,
+        "format_version": RUN_FORMAT_VERSION,
         "status": status,
         "message": message,
         "case": {
@@ -90,11 +148,3 @@ def run(
         "files": ["summary.json", *payload.get("files", [])],
         "versions": versions(),
     }
-    out_dir = None
-    if rundir is not None:
-        rundir.write_json("summary.json", summary)
-        out_dir = rundir.publish()
-    result = Result(summary, out_dir)
-    if status != "ok":
-        raise RunDiverged(message, result)
-    return result

@@ -12,6 +12,14 @@ from coupling.output.progress import Progress, progress_bar
 from coupling.output.rundir import RunDirectory
 
 
+class SetupChecked(Exception):
+    """Raised by :meth:`RunContext.setup_done` under ``check``: the set-up ran, nothing is solved."""
+
+    def __init__(self, size: dict[str, Any]) -> None:
+        super().__init__("set-up checked")
+        self.size = size
+
+
 @dataclass
 class RunContext:
     comm: MPI.Comm = field(default_factory=lambda: MPI.COMM_WORLD)
@@ -19,6 +27,22 @@ class RunContext:
     show_progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     stage_problem: Any = None
+    check_only: bool = False
+    stop: Any = None  # coupling.signals.StopRequest while a run is under way
+
+    def setup_done(self, **size: Any) -> None:
+        """Every runner calls this after its set-up (meshes, blocks, covers, boundaries, files,
+        devices, probes, monitored groups), just before the first solve; ``size`` describes
+        the problem (dofs, cells, blocks, ...). Under ``check`` it ends the run here."""
+        if self.check_only:
+            raise SetupChecked(size)
+
+    def stop_requested(self) -> bool:
+        """Collective: whether a SIGINT/SIGTERM arrived on any rank (a runner stops at a step
+        boundary and returns its last complete step)."""
+        if self.stop is None:
+            return False
+        return bool(self.comm.allreduce(int(self.stop.signum is not None), op=MPI.MAX))
 
     @property
     def is_root(self) -> bool:

@@ -123,11 +123,42 @@ def _segments_cross(a0, a1, b0, b1, tol: float) -> np.ndarray:
     )
 
 
+def _check_touching(p: np.ndarray, key: str, tol: float) -> None:
+    """A simple polygon does not touch itself: no vertex repeated (figure-8), no vertex on a
+    non-adjacent edge, no edge folding back along the previous one (a slit / zero-width spike).
+    ``p`` (n, 2) without consecutive duplicates; ``tol`` [m]."""
+    n = p.shape[0]
+    allowed = "a simple polygon that does not touch itself (split a figure-8 into two blocks)"
+    # edge k runs from p[k] to p[k+1]; fold back at vertex k: e_{k-1} and e_k antiparallel
+    e = np.roll(p, -1, axis=0) - p
+    prev = np.roll(e, 1, axis=0)
+    cross = prev[:, 0] * e[:, 1] - prev[:, 1] * e[:, 0]
+    dot = np.einsum("ij,ij->i", prev, e)
+    lens = np.linalg.norm(e, axis=1) * np.linalg.norm(prev, axis=1)
+    fold = (np.abs(cross) <= tol * np.maximum(np.linalg.norm(e, axis=1), np.linalg.norm(prev, axis=1))) & (dot < 0) & (lens > 0)
+    if np.any(fold):
+        k = int(np.argmax(fold))
+        raise InputError(key, f"a slit polygon (the edges at vertex {k} fold back onto each other)", allowed)
+    # distance of every vertex i to every edge j that does not end at i
+    a, b = p[None, :, :], np.roll(p, -1, axis=0)[None, :, :]
+    v = p[:, None, :]
+    ab = b - a
+    t = np.clip(np.einsum("ijk,ijk->ij", v - a, ab) / np.maximum(np.einsum("ijk,ijk->ij", ab, ab), 1e-300), 0, 1)
+    dist = np.linalg.norm(v - (a + t[..., None] * ab), axis=2)
+    i, j = np.indices((n, n))
+    own = (j == i) | ((j + 1) % n == i)
+    touch = (dist <= tol) & ~own
+    if np.any(touch):
+        vi, ej = np.unravel_index(int(np.argmax(touch)), touch.shape)
+        raise InputError(key, f"a polygon that touches itself (vertex {vi} lies on edge {ej})", allowed)
+
+
 def check_polygon(poly: np.ndarray, key: str, rel_tol: float = 1e-9) -> np.ndarray:
     """Validate one block polygon and return it counter-clockwise without repeated closing vertex.
 
-    Raises :class:`InputError` for fewer than 3 vertices, non-finite values, zero area or
-    self-intersection (two non-adjacent edges crossing).
+    Raises :class:`InputError` for fewer than 3 vertices, non-finite values, zero area,
+    self-intersection (two non-adjacent edges crossing) or self-contact (figure-8 through
+    one vertex, a vertex on another edge, a slit folding back along itself).
     """
     p = np.asarray(poly, dtype=float)
     if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 3:
@@ -155,6 +186,8 @@ def check_polygon(poly: np.ndarray, key: str, rel_tol: float = 1e-9) -> np.ndarr
                 f"a self-intersecting polygon (edge {i[k]} crosses edge {j[k]})",
                 "a simple (non-self-intersecting) polygon, convex or concave",
             )
+    if n > 3:
+        _check_touching(p, key, rel_tol * size)
     a = signed_area(p)
     if p.shape[0] < 3 or abs(a) <= rel_tol * size * size:
         raise InputError(key, "a degenerate polygon (zero area)", "a simple polygon with positive area")

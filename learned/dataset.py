@@ -253,8 +253,15 @@ def import_csv(
         raise DataError(p, "columns", f"{len(columns)} names", "6 names: exx, eyy, gxy, sxx, syy, sxy")
     if not Path(p).is_file():
         raise DataError(p, None, "file not found", "a CSV file with a header row")
-    with open(p, newline="") as fh:
-        rows = list(csv.reader(fh, delimiter=delimiter))
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh, delimiter=delimiter))
+    except UnicodeDecodeError:
+        raise DataError(p, None, "not a text file", "a CSV text file (UTF-8) with a header row") from None
+    except csv.Error as exc:
+        raise DataError(p, None, f"not a CSV file ({exc})", "a CSV text file with a header row") from None
+    except OSError as exc:
+        raise DataError(p, None, f"cannot read ({exc.strerror})", "a readable CSV file") from None
     if not rows:
         raise DataError(p, "header", "empty file", "a header row naming " + ",".join(columns))
     header = [h.strip() for h in rows[0]]

@@ -19,6 +19,9 @@ class LearnedInputError(ValueError):
         self.allowed = allowed
         super().__init__(self.line())
 
+    def __reduce__(self):  # picklable (sent between MPI ranks)
+        return (type(self), (self.path, self.key, self.found, self.allowed))
+
     def line(self) -> str:
         """``file: key: found; allowed: ...`` on one line."""
         where = ": ".join(p for p in (self.path, self.key) if p)
@@ -32,3 +35,7 @@ class DataError(LearnedInputError):
 
 class CheckpointError(LearnedInputError):
     """A model checkpoint that is missing, corrupt, or of another format / version."""
+
+
+class OutputPathError(LearnedInputError):
+    """An output path that would replace a file we did not write, or cannot be written."""

@@ -25,3 +25,62 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+# ---------------------------------------------------------------------------- output guards
+def _refuse(option: str, found: str, allowed: str):
+    from learned.errors import OutputPathError
+
+    return OutputPathError(option, None, found, allowed)
+
+
+def missing_folders(path: str | Path, option: str = "-o") -> list[Path]:
+    """Folders that writing ``path`` must create (outermost first), after checking that the
+    nearest existing ancestor is a writable folder; raises :class:`OutputPathError` if not.
+
+    Nothing is created here: a caller that creates them removes them again if it fails.
+    """
+    path = Path(path)
+    created: list[Path] = []
+    parent = path.parent if str(path.parent) else Path(".")
+    while not parent.exists() and not parent.is_symlink():
+        created.append(parent)
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise _refuse(option, f"'{path}' lies under the regular file '{parent}'", "a path inside a folder")
+    if parent.is_symlink() and not parent.exists():
+        raise _refuse(option, f"'{path}' lies under the broken link '{parent}'", "a path inside a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _refuse(option, f"'{parent}' is not writable", "a path in a folder you can write to")
+    return created[::-1]
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove folders created by a failed write, innermost first, only while they are empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def check_output_file(path: str | Path, option: str, is_ours: Callable[[Path], bool], what: str,
+                      force: bool = False) -> list[Path]:
+    """Refuse to write ``path`` over anything we did not write (a run never deletes a user's file).
+
+    ``path`` may be new, or an existing file that ``is_ours`` recognises (``what`` names it in
+    the message); ``force`` allows any regular file, never a folder. Returns
+    :func:`missing_folders`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise _refuse(option, f"'{path}' is an existing folder", f"a file name for the {what}")
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise _refuse(option, f"'{path}' exists and is not a regular file", f"a new file name for the {what}")
+        if not force and not is_ours(path):
+            raise _refuse(option, f"'{path}' exists and is not a {what} written by deepmanifold",
+                          "a new file name, or --force to replace it")
+    return missing_folders(path, option)

@@ -28,6 +28,10 @@ Progress = Callable[[dict[str, Any]], None]
 DataLike = Any  # path | ConstitutiveDataset | JointDataset | (strain, stress) arrays
 
 
+#: ``format`` key of the training report JSON (how ``train -o`` recognises a file it may replace).
+REPORT_FORMAT = "deepmanifold.training_report"
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto" → CUDA when available, else CPU; "cpu" / "cuda" / "cuda:1" as given."""
     if isinstance(device, torch.device):
@@ -283,7 +287,7 @@ def write_training_report(report: dict[str, Any], json_path: str | Path,
     Both writes are atomic. Returns the paths written.
     """
     json_path = Path(json_path)
-    text = json.dumps(report, indent=2, sort_keys=True, default=float)
+    text = json.dumps({"format": REPORT_FORMAT, **report}, indent=2, sort_keys=True, default=float)
     atomic_write(json_path, lambda tmp: Path(tmp).write_text(text))
     written = [json_path]
     if png_path is not None:

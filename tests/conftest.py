@@ -77,3 +77,23 @@ def summaries_on_ranks(tmp_path: Path, case: str, sets=(), ranks=(1, 2)) -> dict
         out[n] = json.loads((d / "summary.json").read_text())
         assert out[n]["solver"]["mpi_ranks"] == n
     return out
+
+
+def cli_inprocess(*args: str) -> tuple[int, str, str]:
+    """``coupling.cli.main(args)`` in this interpreter: (exit status, stdout, stderr).
+
+    Much faster than :func:`run_cli` for inputs refused before any solve (one import of
+    DOLFINx/torch for the whole test session).
+    """
+    import contextlib
+    import io
+
+    from coupling.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse --help, or a bug
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()

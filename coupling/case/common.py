@@ -10,9 +10,13 @@ from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
 
 
 class Strict(BaseModel):
-    """Base of every case-file table: unknown keys are errors."""
+    """Base of every case-file table: unknown keys are errors, every number is finite.
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    ``allow_inf_nan=False`` applies to every float of every table (also inside tuples,
+    lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 Plane = Literal["strain", "stress"]
@@ -70,9 +74,12 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
     from learned.checkpoint import load_law
     from learned.errors import CheckpointError
 
+    from coupling.validation import check_device
+
     def error(found: str, allowed: str = "") -> CaseError:
         return case.error(key, found, allowed) if case is not None else CaseError(None, key, found, allowed)
 
+    check_device(str(case.path) if case is not None else key, device, key.rsplit(".", 1)[0] + ".device")
     path = case.resolve(path_text) if case is not None else Path(path_text)
     if not path.is_file():
         raise error(f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
@@ -107,6 +114,13 @@ class OutputSpec(Strict):
     )
 
 
+class LimitsSpec(Strict):
+    """Largest problem a run may allocate (coupling.limits estimates it before allocation)."""
+
+    max_cells: int = Field(5_000_000, ge=1, description="mesh cells / NMM cover cells")
+    max_blocks: int = Field(200_000, ge=1, description="DDA blocks, explicit and cut from domains")
+
+
 class CaseSpec(Strict):
     """Keys every case file has."""
 
@@ -114,6 +128,7 @@ class CaseSpec(Strict):
     description: str = ""
     solver: str
     output: OutputSpec = OutputSpec()
+    limits: LimitsSpec = LimitsSpec()
 
 
 class FixedPointSpec(Strict):

@@ -48,6 +48,7 @@ class Case:
 
 # ---------------------------------------------------------------------------- overrides
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_KEY_FULL = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
 
 
 def _split_key(key: str) -> list[str | int]:
@@ -74,10 +75,14 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``."""
     out: dict[str, Any] = {}
     for item in items or []:
+        allowed = "key.path=value, e.g. mesh.cells=[20, 2]"
         if "=" not in item:
-            raise CaseError("--set", item, "expected key.path=value")
+            raise CaseError("--set", None, f"found {item!r}", allowed)
         key, value = item.split("=", 1)
-        out[key.strip()] = _parse_value(value.strip())
+        key = key.strip()
+        if not _KEY_FULL.fullmatch(key):
+            raise CaseError("--set", None, f"found {item!r} ({'no' if not key else 'malformed'} key path)", allowed)
+        out[key] = _parse_value(value.strip())
     return out
 
 
@@ -112,8 +117,10 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(path, None, f"TOML syntax error: {exc}")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError(path, None, f"cannot read: {exc}")
+    except UnicodeDecodeError:
+        raise CaseError(path, None, "not a text file", "a TOML case file (UTF-8)")
+    except OSError as exc:
+        raise CaseError(path, None, f"cannot read ({exc.strerror})", "a readable TOML case file")
     data = _resolve_extends(data, path, seen=(path.resolve(),))
     data = apply_overrides(data, overrides, str(path))
     return validate_case(data, path, overrides)
@@ -149,6 +156,10 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
         base = tomllib.loads(base_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(base_path, None, f"TOML syntax error: {exc}")
+    except UnicodeDecodeError:
+        raise CaseError(path, "extends", f"'{target}' is not a text file", "a TOML case file")
+    except OSError as exc:
+        raise CaseError(path, "extends", f"cannot read '{target}' ({exc.strerror})", "a readable TOML case file")
     base = _resolve_extends(base, base_path, seen + (base_path,))
     return _merge(base, {k: v for k, v in data.items() if k != "extends"})
 
@@ -223,18 +234,56 @@ def _pick(candidates: list[type[BaseModel]], node: Any) -> type[BaseModel] | Non
     return None
 
 
+#: pydantic phrases → the project's words (messages never show the validation library's text)
+_PHRASES = {
+    "Field required": "a value (missing required key)",
+    "Extra inputs are not permitted": "only the documented keys",
+    "Input should be a valid dictionary or instance of": "a table",
+    "Input should be a valid dictionary": "a table",
+    "Input should be a valid list": "an array",
+    "Input should be a valid tuple": "an array",
+    "Input should be a finite number": "a finite number",
+    "Input should be a valid number, unable to parse string as a number": "a number",
+    "Input should be a valid number": "a number",
+    "Input should be a valid integer, unable to parse string as an integer": "an integer",
+    "Input should be a valid integer, got a number with a fractional part": "an integer",
+    "Input should be a valid integer": "an integer",
+    "Input should be a valid string": "a string",
+    "Input should be a valid boolean": "true | false",
+}
+
+
 def _allowed_text(msg: str) -> str:
+    for phrase, ours in _PHRASES.items():
+        if msg.startswith(phrase):
+            msg = ours + msg[len(phrase):]
+            break
     msg = re.sub(r"^Value error, ", "", msg)
+    msg = re.sub(r"^Tuple should have at most (\d+) items? after validation, not (\d+)", r"\1 items", msg)
+    msg = re.sub(r"^Tuple should have at least (\d+) items? after validation, not (\d+)", r"\1 items", msg)
+    msg = re.sub(r"^List should have at least (\d+) items? after validation, not (\d+)", r"at least \1 items", msg)
     msg = re.sub(r"^Input should be ", "must be ", msg)
     msg = re.sub(r"^Input ", "", msg)
     return msg
+
+
+def _is_type_tag(part: Any) -> bool:
+    """pydantic names a union branch by its type in ``loc`` ('float', 'list[tuple[float, float]]')."""
+    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or "[" in part)
 
 
 def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Path | None) -> CaseError:
     errors = exc.errors()
     # a misspelt key also shows up as a missing one: report the misspelling
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+    tags = [i for i, p in enumerate(err["loc"]) if _is_type_tag(p)]
+    if tags:  # a plain (undiscriminated) union: report the branch that got furthest
+        head = err["loc"][: tags[0]]
+        branch = [e for e in errors if e["loc"][: tags[0]] == head and len(e["loc"]) > tags[0]
+                  and _is_type_tag(e["loc"][tags[0]])]
+        err = max(branch, key=lambda e: len(e["loc"]))
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after"))
+                and not _is_type_tag(p))
     # pydantic inserts the tag of a discriminated union into loc ('mesh', 'rectangle', ...)
     clean: list[Any] = []
     node: Any = data

@@ -18,6 +18,7 @@ from coupling.runners.fem_model import build_boundary, build_mesh
 from coupling.solvers.fem.fields import von_mises
 from coupling.solvers.fem.output import plot_deformed, write_fields
 from coupling.runner_context import RunContext
+from coupling.setup_checks import check_probes_in_mesh
 from learned import LinearElastic
 
 
@@ -40,6 +41,9 @@ def build_projector(case: Case):
         if not path.is_file():
             raise case.error("data.dataset", f"data set '{path}' not found", "an HDF5 data set (deepmanifold data generate)")
         ds = load_dataset(path)
+        if ds.kind != "constitutive":
+            raise case.error("data.dataset", f"'{path}' is a {ds.kind} data set",
+                             "a constitutive (strain-stress) data set")
         C = spec.stiffness and LinearElastic(spec.stiffness.E, spec.stiffness.nu, spec.stiffness.plane).reference_stiffness()
         C = C if C is not None else _least_squares_stiffness(ds.strain, ds.stress)
         return NearestDataProjector(ds.strain, ds.stress, C), C, None, {"kind": "discrete", "points": len(ds), "dataset": str(path)}
@@ -67,6 +71,9 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
         linear_solver=spec.fem.linear_solver,
     )
     t_setup = time.perf_counter() - t0
+    check_probes_in_mesh(case, bundle.mesh)
+    ctx.setup_done(cells=bundle.mesh.topology.index_map(2).size_global,
+                   dofs=bundle.mesh.comm.allreduce(problem.u.x.index_map.size_local) * problem.u.x.block_size)
     fp = spec.fixed_point
     with ctx.progress(total=fp.max_iterations, description=f"{case.name}: fixed point") as bar:
         def report(k: int, residual: float) -> None:

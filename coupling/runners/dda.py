@@ -80,11 +80,16 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
         sim = dda.Simulation(built.system, settings, comm=ctx.comm)
     except dda.InputError as exc:
         raise case.error(case_key_path(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
+    ctx.setup_done(blocks=built.system.nb, monitored_blocks=len(group))
     mass = built.density * built.areas
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA") as bar:
-        def report(info) -> None:
+        def report(info) -> bool:
             bar.update(info.time, f"{case.name}: t={info.time:.2f}s dt={info.dt:.1e} contacts={info.n_contacts} "
                                   f"vmax={info.max_velocity:.2f}m/s")
+            return ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
+
+        if ctx.stop is not None:
+            ctx.stop.deferred = True
 
         try:
             result = sim.run(callback=report)

@@ -14,6 +14,7 @@ from coupling.runners.fem_model import build_problem
 from coupling.solvers.fem.fields import cell_stress, probe
 from coupling.solvers.fem.output import plot_deformed, write_fields
 from coupling.runner_context import RunContext
+from coupling.setup_checks import check_probes_in_mesh
 
 
 def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
@@ -22,6 +23,8 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     problem, bundle = build_problem(case, ctx.comm)
     t_setup = time.perf_counter() - t0
     ctx.stage_problem = problem  # lets a failed run still write its last state
+    check_probes_in_mesh(case, bundle.mesh)
+    ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
 
     steps = spec.fem.load_steps
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:

@@ -27,6 +27,7 @@ def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     built = build_model(case, ctx.comm)
     model = built.model
     t_build = time.perf_counter() - t0
+    ctx.setup_done(dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements)
     steps = spec.nmm.load_steps
     with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
         def report(step: int, it: int, residual: float) -> None:

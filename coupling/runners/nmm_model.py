@@ -113,7 +113,11 @@ def _cover(case: Case, domain: nmm.Domain) -> nmm.CoverMesh:
         path = case.resolve(c.path)
         if not path.is_file():
             raise case.error("cover.path", f"mesh file '{path}' not found", "a triangle mesh file meshio can read")
-        return nmm.CoverMesh.read(path)
+        try:
+            return nmm.CoverMesh.read(path)
+        except (Exception, SystemExit) as exc:  # readers raise anything, some call sys.exit
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise case.error("cover.path", f"cannot read mesh '{path}': {reason}", "a triangle mesh file meshio can read")
     lo = np.asarray(c.origin if c.origin is not None else domain.bbox[:2], float)
     size = np.asarray(c.size if c.size is not None else domain.bbox[2:] - domain.bbox[:2], float)
     hi = lo + size

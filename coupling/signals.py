@@ -1,0 +1,83 @@
+"""SIGINT / SIGTERM end a run cleanly on every rank.
+
+A batch scheduler sends SIGTERM, a user presses Ctrl-C (SIGINT). While a run is under way
+(:class:`StopRequest` installed by :func:`coupling.run`) the first signal only records itself;
+a runner with a step loop (DDA) polls :meth:`RunContext.stop_requested` — one ``allreduce``
+per step, so every rank stops after the same complete step — and returns its last complete
+step, which the orchestrator publishes with ``status = "interrupted"`` (the CLI exits
+128 + signal: 130 for SIGINT, 143 for SIGTERM). A runner without a step loop is interrupted
+at once (:class:`Interrupted` raised in the handler); a second signal always interrupts at once.
+
+PETSc installs its own handler for these signals at initialisation (it prints ``PETSC ERROR``
+lines and calls ``MPI_Abort``); :func:`keep_signals_from_petsc` keeps it out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM (``signum``); the CLI exits with 128 + signum."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def keep_signals_from_petsc() -> None:
+    """Make PETSc leave SIGINT/SIGTERM (and SIGPIPE, SIGSEGV, ...) to Python.
+
+    Before PETSc is initialised: ``-no_signal_handler`` through ``PETSC_OPTIONS`` (read by
+    PetscInitialize); if petsc4py is already initialised: pop its handler.
+    """
+    opts = os.environ.get("PETSC_OPTIONS", "")
+    if "-no_signal_handler" not in opts.split():
+        os.environ["PETSC_OPTIONS"] = (opts + " -no_signal_handler").strip()
+    petsc = sys.modules.get("petsc4py.PETSc")
+    if petsc is not None:
+        try:
+            petsc.Sys.popSignalHandler()
+        except Exception:  # no handler pushed: nothing to pop
+            pass
+
+
+class StopRequest:
+    """Install SIGINT/SIGTERM handlers for the duration of a run (main thread only).
+
+    ``deferred`` (set by a runner that polls :meth:`RunContext.stop_requested` between
+    steps): the first signal is only recorded in ``signum``. Otherwise it raises
+    :class:`Interrupted` at once.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.deferred = False
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signum is None
+        self.signum = signum
+        if not (first and self.deferred):
+            raise Interrupted(signum)
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for s in HANDLED:
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        self._old.clear()
