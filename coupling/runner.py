@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,17 @@ from mpi4py import MPI
 
 from coupling.case.loader import Case, load_case
 from coupling.case.registry import runner_for
-from coupling.errors import SolverDivergence
+from coupling.errors import CaseDiverged, SolverDivergence
 from coupling.output.provenance import versions
 from coupling.output.rundir import RunDirectory
 from coupling.runner_context import RunContext
+
+
+class RunStatus(str, Enum):
+    """How a run ended, as written to summary.json (``"ok"`` or ``"diverged"``)."""
+
+    OK = "ok"
+    DIVERGED = "diverged"
 
 
 @dataclass
@@ -27,10 +35,12 @@ class Result:
 
     @property
     def status(self) -> str:
+        """``ok`` or ``diverged``."""
         return self.summary["status"]
 
     @property
     def results(self) -> dict[str, Any]:
+        """The key results (probes, references, errors, maxima)."""
         return self.summary["results"]
 
 
@@ -63,18 +73,18 @@ def run(
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    status, message, payload = "ok", "", {}
+    status, message, payload = RunStatus.OK, "", {}
     try:
         payload = runner(case, ctx)
     except SolverDivergence as exc:
-        status, message = "diverged", str(exc)
-        payload = ctx.extra.get("partial", {})
+        status, message = RunStatus.DIVERGED, str(exc)
+        payload = exc.result if isinstance(exc, CaseDiverged) and exc.result is not None else {}
     except BaseException:
         if rundir is not None:
             rundir.discard()
         raise
     summary = {
-        "status": status,
+        "status": status.value,
         "message": message,
         "case": {
             "file": str(case.path) if case.path else None,
@@ -95,6 +105,6 @@ def run(
         rundir.write_json("summary.json", summary)
         out_dir = rundir.publish()
     result = Result(summary, out_dir)
-    if status != "ok":
+    if status is not RunStatus.OK:
         raise RunDiverged(message, result)
     return result

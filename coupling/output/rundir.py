@@ -40,6 +40,7 @@ def _json_default(obj: Any) -> Any:
 
 
 def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON, atomically."""
     atomic_write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
@@ -56,6 +57,7 @@ class RunDirectory:
         comm.barrier()
 
     def file(self, name: str) -> Path:
+        """The path of ``name`` inside the run folder being written."""
         return self.path / name
 
     def write_json(self, name: str, data: dict) -> None:
