@@ -30,5 +30,6 @@ from learned.contract import SolverDivergence  # noqa: E402,F401  (re-exported)
 
 
 class CaseDiverged(SolverDivergence):
-    """Raised by a case runner when its solver diverged; ``result`` is the run payload of the
-    last good state (``{"results", "solver", "files"}``), which the orchestrator publishes."""
+    """Raised by a case runner when its solver diverged; ``result`` is the
+    :class:`coupling.runner_context.RunPayload` of the last good state (or None), which the
+    orchestrator publishes."""

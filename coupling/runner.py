@@ -16,7 +16,7 @@ from coupling.case.registry import runner_for
 from coupling.errors import CaseDiverged, SolverDivergence
 from coupling.output.provenance import versions
 from coupling.output.rundir import RunDirectory
-from coupling.runner_context import RunContext
+from coupling.runner_context import RunContext, RunPayload
 
 
 class RunStatus(str, Enum):
@@ -73,12 +73,12 @@ def run(
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    status, message, payload = RunStatus.OK, "", {}
+    status, message, payload = RunStatus.OK, "", RunPayload()
     try:
         payload = runner(case, ctx)
     except SolverDivergence as exc:
         status, message = RunStatus.DIVERGED, str(exc)
-        payload = exc.result if isinstance(exc, CaseDiverged) and exc.result is not None else {}
+        payload = exc.result if isinstance(exc, CaseDiverged) and exc.result is not None else RunPayload()
     except BaseException:
         if rundir is not None:
             rundir.discard()
@@ -94,10 +94,10 @@ def run(
             "overrides": case.overrides,
             "input": case.spec.model_dump(mode="json"),
         },
-        "results": payload.get("results", {}),
-        "solver": {**payload.get("solver", {}), "mpi_ranks": comm.size},
+        "results": payload.results,
+        "solver": {**payload.solver, "mpi_ranks": comm.size},
         "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},
-        "files": ["summary.json", *payload.get("files", [])],
+        "files": ["summary.json", *payload.files],
         "versions": versions(),
     }
     out_dir = None

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 from mpi4py import MPI
 
 from coupling.output.progress import Progress, progress_bar
 from coupling.output.rundir import RunDirectory
+
+
+@dataclass
+class RunPayload:
+    """What a runner returns (and a diverged runner carries in :class:`coupling.errors.CaseDiverged`).
+
+    results : key results for summary.json (probes with references and errors, maxima, …)
+    solver  : solver statistics (DOFs, iterations, residual histories, timings [s], …)
+    files   : files written into the run folder, relative to it
+    """
+
+    results: dict[str, Any] = field(default_factory=dict)
+    solver: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Compare the key results of two sets of run folders (before/after a refactoring).
 
-    python tools/compare_summaries.py BEFORE_DIR AFTER_DIR [--json out.json]
+    python tools/compare_summaries.py BEFORE_DIR AFTER_DIR [--ignore KEY ...] [--json out.json]
 
 Each directory holds one run folder per case (``BEFORE_DIR/<case>/summary.json``). For every
 case present in both, every numeric leaf of ``results`` and of ``solver`` (iteration counts,
@@ -46,12 +46,13 @@ def relative_difference(a: Any, b: Any) -> float:
     return abs(a - b) / max(abs(a), abs(b))
 
 
-def compare(before: dict, after: dict) -> tuple[float, str, list[str]]:
-    """(largest relative difference, its key path, keys on one side only) of two summaries."""
+def compare(before: dict, after: dict, ignore: tuple[str, ...] = ()) -> tuple[float, str, list[str]]:
+    """(largest relative difference, its key path, keys on one side only) of two summaries;
+    key paths equal to an entry of ``ignore`` (e.g. ``results.max_von_mises``) are skipped."""
     a = {k: v for part in ("results", "solver") for k, v in leaves(before.get(part, {}), part)
-         if not any(s in k for s in SKIP)}
+         if not any(s in k for s in SKIP) and k not in ignore}
     b = {k: v for part in ("results", "solver") for k, v in leaves(after.get(part, {}), part)
-         if not any(s in k for s in SKIP)}
+         if not any(s in k for s in SKIP) and k not in ignore}
     worst, where = 0.0, ""
     for k in a.keys() & b.keys():
         d = relative_difference(a[k], b[k])
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
+    ap.add_argument("--ignore", nargs="*", default=[], help="key paths left out (an intended change)")
     ap.add_argument("--json", type=Path, help="write the per-case figures here")
     args = ap.parse_args(argv)
     cases = sorted(p.parent.name for p in args.before.glob("*/summary.json"))
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         before = json.loads((args.before / case / "summary.json").read_text())
         after = json.loads((args.after / case / "summary.json").read_text())
-        worst, where, only = compare(before, after)
+        worst, where, only = compare(before, after, tuple(args.ignore))
         overall = max(overall, worst)
         report[case] = {"max_relative_difference": worst, "at": where, "keys_on_one_side_only": only,
                         "status": [before["status"], after["status"]]}

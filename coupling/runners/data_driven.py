@@ -17,7 +17,7 @@ from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import CaseDiverged
 from coupling.runners.fem_model import build_boundary, build_mesh
 from coupling.solvers.fem.output import plot_deformed, write_fields
-from coupling.runner_context import RunContext
+from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import probes_report, von_mises
 from learned import LinearElastic
 
@@ -56,7 +56,7 @@ def _cell_average(problem: DataDrivenProblem, values: np.ndarray) -> np.ndarray:
     return np.einsum("q,cqk->ck", w, values.reshape(-1, len(w), values.shape[1]))
 
 
-def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, solve (fixed point), probe and write a data-driven case; the run payload."""
     spec: DataDrivenCase = case.spec
     t0 = time.perf_counter()
@@ -111,7 +111,7 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     }
     if isinstance(projector, LawProjector):
         solver["gauss_newton_iterations"] = projector.gauss_newton_iterations
-    payload = {"results": results, "solver": solver, "files": files}
+    payload = RunPayload(results, solver, files)
     if diverged is not None:
         raise CaseDiverged(str(diverged), payload)
     return payload

@@ -15,7 +15,7 @@ import dda
 from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
 from coupling.errors import CaseDiverged
-from coupling.runner_context import RunContext
+from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 
 
@@ -69,7 +69,7 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     tmp.replace(path)
 
 
-def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, simulate, report and write a DDA case; the run payload."""
     spec: DdaCase = case.spec
     built = build_system(case)
@@ -96,7 +96,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     return _payload(case, ctx, built, group, mass, result, settings)
 
 
-def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings) -> dict[str, Any]:
+def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings) -> RunPayload:
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
     final = result.polygons() if result.state is not None else built.system.polygons()
@@ -117,4 +117,4 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
         plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
         files.append("monitor.png")
     solver = {"kind": "dda", **result.stats.as_dict(), "settings": spec.dda.model_dump()}
-    return {"results": results, "solver": solver, "files": files}
+    return RunPayload(results, solver, files)

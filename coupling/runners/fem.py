@@ -13,11 +13,11 @@ from coupling.errors import CaseDiverged, SolverDivergence
 from coupling.runners.fem_model import build_problem
 from coupling.solvers.fem.fields import cell_stress, probe
 from coupling.solvers.fem.output import plot_deformed, write_fields
-from coupling.runner_context import RunContext
+from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import probes_report
 
 
-def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, solve (load steps, Newton), probe and write a FEM case; the run payload."""
     spec = case.spec
     t0 = time.perf_counter()
@@ -41,7 +41,7 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     return _finish(case, ctx, problem, bundle, result, t_setup)
 
 
-def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float) -> dict[str, Any]:
+def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float) -> RunPayload:
     """Probes, fields and plots of the converged state ``result`` (a FemResult); the payload."""
     spec = case.spec
     steps = spec.fem.load_steps
@@ -79,4 +79,4 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
         "time_setup_s": t_setup,
         **result.stats.as_dict(),
     }
-    return {"results": results, "solver": solver, "files": files}
+    return RunPayload(results, solver, files)

@@ -16,12 +16,12 @@ import nmm
 from coupling.case.loader import Case
 from coupling.case.nmm import NmmCase
 from coupling.errors import CaseDiverged
-from coupling.runner_context import RunContext
+from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.nmm_model import Built, build_model
 from coupling.runners.reporting import probes_report, von_mises
 
 # ---------------------------------------------------------------------------- run
-def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, solve (load steps, Newton / open–close), report and write an NMM case."""
     spec: NmmCase = case.spec
     t0 = time.perf_counter()
@@ -40,8 +40,8 @@ def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             if exc.result is not None:
                 partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor)
             else:
-                partial = {"results": {"converged_load_factor": 0.0},
-                           "solver": {"kind": "nmm", "order": model.order, "dofs": model.ndof}}
+                partial = RunPayload({"converged_load_factor": 0.0},
+                                     {"kind": "nmm", "order": model.order, "dofs": model.ndof})
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
     return _finish(case, ctx, built, result, t_build, load_factor=1.0)
@@ -131,7 +131,7 @@ def _holes(built: Built, result) -> list[dict[str, Any]]:
     return out
 
 
-def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> dict[str, Any]:
+def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> RunPayload:
     spec: NmmCase = case.spec
     model = built.model
     t0 = time.perf_counter()
@@ -189,4 +189,4 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         "time_postprocess_s": t_post,
         "time_output_s": t_out,
     }
-    return {"results": results, "solver": solver, "files": files}
+    return RunPayload(results, solver, files)
