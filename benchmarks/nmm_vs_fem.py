@@ -193,7 +193,7 @@ def fem_edge_crack(degree: int, h_tip: float, repeat: int, tmp: Path) -> dict:
             dirichlet=[Dirichlet(0, 0.0, vertices=low), Dirichlet(1, 0.0, vertices=low), Dirichlet(0, 0.0, vertices=high)],
             tractions=[Traction(faces, lambda x: ufl.as_vector([0.0, sig * ufl.sign(x[1] - 2.0)]))],
         )
-        problem.solve(1, 1e-8, 1e-10, 5)
+        problem.solve(load_steps=1, rtol=1e-8, atol=1e-10, max_iterations=5)
         return problem, t_mesh
 
     best = np.inf

@@ -118,6 +118,7 @@ def _progress(args, total: int, what: str):
 
 
 def cmd_data_generate(args: argparse.Namespace) -> int:
+    """``deepmanifold data generate``: a synthetic data set from an analytic law."""
     import numpy as np
 
     from learned.dataset import generate_dataset, generate_joint_dataset, save_dataset
@@ -154,6 +155,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
+    """``deepmanifold data import``: a CSV of measured states into the HDF5 data-set format."""
     from learned.dataset import import_csv, save_dataset
 
     _check_dataset_output(args)
@@ -164,6 +166,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``deepmanifold train``: fit a model to a data set and save a checkpoint."""
     from learned.checkpoint import save_checkpoint
     from learned.dataset import load_dataset
     from learned.training import train, write_training_report

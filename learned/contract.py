@@ -31,3 +31,35 @@ class SolverDivergence(RuntimeError):
     def __init__(self, message: str, result: Any = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class SolverStatistics:
+    """Base of every solver's typed statistics (a dataclass of counts, residuals, timings).
+
+    ``as_dict()`` gives the JSON-serialisable record written to summary.json; read access by
+    key (``stats["solves"]``, ``stats.get(...)``) serves code written against the former
+    dictionaries. A field named ``extra`` (a dict), if present, is merged into ``as_dict()``.
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        """Fields (and ``extra``) as a plain dict."""
+        from dataclasses import fields
+
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}  # type: ignore[arg-type]
+        out.update(getattr(self, "extra", None) or {})
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``as_dict().get(key, default)``."""
+        return self.as_dict().get(key, default)
+
+    def keys(self):
+        """Keys of :meth:`as_dict`."""
+        return self.as_dict().keys()
+
+    def items(self):
+        """Items of :meth:`as_dict`."""
+        return self.as_dict().items()

@@ -134,3 +134,16 @@ class ConstitutiveLaw(ABC):
         czz = c4[:, 2, 2]
         c = c - cz[:, :, None] * zc[:, None, :] / czz[:, None, None]
         return LawResponse(s4[:, _IN_PLANE], c, new_state)
+
+
+def von_mises(stress: np.ndarray, szz: np.ndarray | None = None) -> np.ndarray:
+    """Von Mises stress (N,) [Pa] of Voigt stresses (N,3) = (σxx, σyy, τxy) [Pa] and σzz (N,).
+
+    σ_vm = √(½[(σxx − σyy)² + (σyy − σzz)² + (σzz − σxx)²] + 3 τxy²); ``szz`` None means
+    σzz = 0 (plane stress). In plane strain pass the law's :meth:`ConstitutiveLaw.out_of_plane_stress`.
+    The one definition every solver and report uses.
+    """
+    stress = np.asarray(stress, dtype=float)
+    sxx, syy, sxy = stress[:, 0], stress[:, 1], stress[:, 2]
+    szz = np.zeros_like(sxx) if szz is None else np.asarray(szz, dtype=float)
+    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * sxy**2)

@@ -90,6 +90,7 @@ class NeuralLaw(ConstitutiveLaw):
         return stress, tangent
 
     def evaluate(self, strain: Array, state: Array | None = None) -> LawResponse:
+        """Stress (N,3) [Pa], tangent (N,3,3) [Pa] and unchanged state of strains (N,3); numpy in, numpy out (torch in, torch out)."""
         if strain.ndim != 2 or strain.shape[1] != 3:
             raise ValueError(f"strain must have shape (N, 3), got {tuple(strain.shape)}")
         n = strain.shape[0]
@@ -113,6 +114,7 @@ class NeuralLaw(ConstitutiveLaw):
         return self._c_ref.copy()
 
     def describe(self) -> dict[str, Any]:
+        """Kind, plane, network config, device, checkpoint path and data provenance."""
         out: dict[str, Any] = {"kind": self.kind, "plane": self.plane, "model": self.model.config,
                                "device": str(self.device)}
         if self.source:

@@ -16,7 +16,7 @@ def displacement(case):
     from coupling.runners.fem_model import build_problem
 
     problem, _ = build_problem(case)
-    stats = problem.solve(case.spec.fem.load_steps)
+    stats = problem.solve(load_steps=case.spec.fem.load_steps).stats
     return problem.u.x.array.copy(), stats.newton_iterations
 
 

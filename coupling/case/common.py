@@ -141,6 +141,7 @@ class FixedPointSpec(Strict):
     max_iterations: int = Field(200, ge=1)
 
     def build(self):
+        """The accelerator (coupling.solvers.fixed_point) named by ``method``."""
         from coupling.solvers.fixed_point import make_accelerator
 
         if self.method == "anderson":

@@ -20,6 +20,7 @@ _SOLVERS: dict[str, tuple[str, str]] = {
 
 
 def solver_names() -> list[str]:
+    """The solver names a case file may give, sorted."""
     return sorted(_SOLVERS)
 
 
@@ -29,8 +30,10 @@ def _load(ref: str):
 
 
 def schema_for(solver: str) -> type[CaseSpec]:
+    """The case schema class of a solver name."""
     return _load(_SOLVERS[solver][0])
 
 
 def runner_for(solver: str) -> Callable:
+    """The runner ``run_<solver>_case(case, ctx)`` of a solver name (imported on first use)."""
     return _load(_SOLVERS[solver][1])

@@ -14,8 +14,8 @@ import numpy as np
 import dda
 from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
-from coupling.errors import SolverDivergence
-from coupling.runner_context import RunContext
+from coupling.errors import CaseDiverged
+from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 
 
@@ -40,6 +40,7 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
 
 
 def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
+    """Plot the monitored group's speed [m/s] and run-out [m] against time [s] into ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -68,7 +69,8 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     tmp.replace(path)
 
 
-def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
+    """Build, simulate, report and write a DDA case; the run payload."""
     spec: DdaCase = case.spec
     built = build_system(case)
     group = monitored_group(case, built)
@@ -92,15 +94,14 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             ctx.stop.deferred = True
 
         try:
-            result = sim.run(callback=report)
+            result = sim.solve(callback=report)
         except dda.SolverDivergence as exc:
-            if exc.result is not None:
-                ctx.extra["partial"] = _payload(case, ctx, built, group, mass, exc.result, settings)
-            raise SolverDivergence(str(exc)) from None
+            partial = _payload(case, ctx, built, group, mass, exc.result, settings) if exc.result is not None else None
+            raise CaseDiverged(str(exc), partial) from None
     return _payload(case, ctx, built, group, mass, result, settings)
 
 
-def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings) -> dict[str, Any]:
+def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings) -> RunPayload:
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
     final = result.polygons() if result.state is not None else built.system.polygons()
@@ -120,5 +121,5 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
         plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
         files.append("monitor.png")
-    solver = {"kind": "dda", **{k: v for k, v in result.stats.items()}, "settings": spec.dda.model_dump()}
-    return {"results": results, "solver": solver, "files": files}
+    solver = {"kind": "dda", **result.stats.as_dict(), "settings": spec.dda.model_dump()}
+    return RunPayload(results, solver, files)

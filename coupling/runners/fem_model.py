@@ -17,6 +17,7 @@ from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
 
 
 def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
+    """The mesh of a FEM or data-driven case (rectangle, gmsh plate with a hole, or a file)."""
     spec = case.spec.mesh
     if isinstance(spec, RectangleMesh):
         return meshes.rectangle(comm, spec.size, spec.cells, spec.origin, spec.diagonal)
@@ -97,6 +98,7 @@ def build_boundary(case: Case, bundle: meshes.MeshBundle) -> tuple[list[Dirichle
 
 
 def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[ContinuumProblem, meshes.MeshBundle]:
+    """The :class:`ContinuumProblem` and mesh of a validated FEM case."""
     spec: FemCase = case.spec
     bundle = build_mesh(case, comm)
     law = build_law(case, spec.material)

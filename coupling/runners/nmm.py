@@ -15,12 +15,13 @@ from mpi4py import MPI
 import nmm
 from coupling.case.loader import Case
 from coupling.case.nmm import NmmCase
-from coupling.errors import SolverDivergence
-from coupling.runner_context import RunContext
+from coupling.errors import CaseDiverged
+from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.nmm_model import Built, build_model
+from coupling.runners.reporting import probes_report, von_mises
 
 # ---------------------------------------------------------------------------- run
-def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, solve (load steps, Newton / open–close), report and write an NMM case."""
     spec: NmmCase = case.spec
     t0 = time.perf_counter()
@@ -34,30 +35,22 @@ def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             bar.update(step - 1 + min(it, 1) * 0.5, f"{case.name}: step {step}/{steps} it {it} |R|/|F|={residual:.2e}")
 
         try:
-            result = model.solve_static(steps=steps, rtol=spec.nmm.newton.rtol,
-                                        max_iter=spec.nmm.newton.max_iterations, progress=report)
+            result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol,
+                                 max_iterations=spec.nmm.newton.max_iterations, callback=report)
         except nmm.SolverDivergence as exc:
-            last = getattr(exc, "result", None)
-            if last is not None:
-                ctx.extra["partial"] = _finish(case, ctx, built, last, t_build, load_factor=exc.load_factor)
+            if exc.result is not None:
+                partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor)
             else:
-                ctx.extra["partial"] = {"results": {"converged_load_factor": 0.0},
-                                        "solver": {"kind": "nmm", "order": model.order, "dofs": model.ndof}}
-            raise SolverDivergence(str(exc)) from None
+                partial = RunPayload({"converged_load_factor": 0.0},
+                                     {"kind": "nmm", "order": model.order, "dofs": model.ndof})
+            raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
     return _finish(case, ctx, built, result, t_build, load_factor=1.0)
 
 
-def _von_mises(law, stress: np.ndarray, strain: np.ndarray) -> np.ndarray:
-    """σ_vm with σ_zz from the law (plane strain; 0 in plane stress), as the FEM probes."""
-    szz = law.out_of_plane_stress(strain)
-    szz = np.zeros(len(stress)) if szz is None else np.asarray(szz, float)
-    sxx, syy, sxy = stress[:, 0], stress[:, 1], stress[:, 2]
-    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * sxy**2)
-
-
 def _probes(case: Case, result) -> dict[str, Any]:
-    out = {}
+    """Probe values at points: displacement, total stress, von Mises with the law's σzz."""
+    values = []
     for p in case.spec.probes:
         x = np.asarray([p.point], float)
         if p.quantity in ("ux", "uy"):
@@ -65,15 +58,12 @@ def _probes(case: Case, result) -> dict[str, Any]:
         else:
             s = result.stress(x)
             if p.quantity == "von_mises":
-                value = _von_mises(result.model.law, s, result.strain(x))[0]
+                szz = result.model.law.out_of_plane_stress(result.strain(x))
+                value = von_mises(s, None if szz is None else np.asarray(szz, float))[0]
             else:
                 value = s[0, ["sxx", "syy", "sxy"].index(p.quantity)]
-        entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity, "value": float(value)}
-        if p.reference is not None:
-            entry["reference"] = p.reference
-            entry["relative_error"] = abs(value - p.reference) / abs(p.reference) if p.reference else abs(value)
-        out[p.name] = entry
-    return out
+        values.append(value)
+    return probes_report(case.spec.probes, values)
 
 
 def _sifs(case: Case, result) -> list[dict[str, Any]]:
@@ -142,7 +132,7 @@ def _holes(built: Built, result) -> list[dict[str, Any]]:
     return out
 
 
-def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> dict[str, Any]:
+def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> RunPayload:
     spec: NmmCase = case.spec
     model = built.model
     t0 = time.perf_counter()
@@ -155,13 +145,13 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         results["joints"] = _joints(case, built, result)
     if built.holes:
         results["holes"] = _holes(built, result)
-    from nmm.output import element_stress, von_mises
+    from nmm.output import element_von_mises
 
     results["max_abs_displacement"] = float(np.abs(result.displacement(model.asm.quad.x)).max()) if len(model.asm.quad.x) else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(results["max_abs_displacement"], op=MPI.MAX)
-    es = element_stress(result)
-    results["max_von_mises"] = float(von_mises(es).max()) if len(es) else 0.0
-    res = result.stats.get("residuals") or [None]
+    vm = element_von_mises(result)  # σzz included (plane strain), as the FEM runner
+    results["max_von_mises"] = float(vm.max()) if len(vm) else 0.0
+    res = result.stats.residuals or [None]
     results["relative_residual"] = res[-1]
     t_post = time.perf_counter() - t0
 
@@ -180,24 +170,24 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         "kind": "nmm",
         "order": model.order,
         "law": model.law.describe(),
-        "dofs": st["dofs"],
-        "covers": st["covers"],
-        "manifold_elements": st["elements"],
+        "dofs": st.dofs,
+        "covers": st.covers,
+        "manifold_elements": st.elements,
         "cover_triangles": model.mesh.n_triangles,
-        "integration_points": st["integration_points"],
+        "integration_points": st.integration_points,
         "cracks": len(model.cracks),
         "joints": len(spec.joints),
-        "contact": st.get("contact"),
+        "contact": st.contact,
         "load_steps": spec.nmm.load_steps,
-        "newton_iterations": st["newton_iterations"],
-        "linear_solves": st["solves"],
-        "residual_history": st.get("residuals", []),
-        "ranks": st["ranks"],
+        "newton_iterations": st.newton_iterations,
+        "linear_solves": st.solves,
+        "residual_history": st.residuals,
+        "ranks": st.ranks,
         "time_build_s": t_build,
-        "time_covers_s": st["timings"].get("covers"),
-        "time_setup_s": st["timings"].get("setup"),
-        "time_solve_s": st["timings"].get("solve"),
+        "time_covers_s": st.timings.get("covers"),
+        "time_setup_s": st.timings.get("setup"),
+        "time_solve_s": st.timings.get("solve"),
         "time_postprocess_s": t_post,
         "time_output_s": t_out,
     }
-    return {"results": results, "solver": solver, "files": files}
+    return RunPayload(results, solver, files)

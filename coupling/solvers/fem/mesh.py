@@ -20,6 +20,8 @@ from coupling.solvers.fem.errors import MeshInputError
 
 @dataclass
 class MeshBundle:
+    """A DOLFINx mesh, its named facet regions and its bounding box [m]."""
+
     mesh: dmesh.Mesh
     #: boundary name -> sorted local facet indices
     regions: dict[str, np.ndarray] = field(default_factory=dict)
