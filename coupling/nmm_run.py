@@ -8,6 +8,9 @@ a :class:`coupling.CaseError`: one line, exit status 2, nothing written.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -16,6 +19,7 @@ import numpy as np
 from mpi4py import MPI
 
 import nmm
+from coupling.case.common import build_joint_law, build_law
 from coupling.case.loader import Case
 from coupling.case.nmm import (
     CircleHole,
@@ -116,7 +120,8 @@ def _cover(case: Case, domain: nmm.Domain) -> nmm.CoverMesh:
         if not path.is_file():
             raise case.error("cover.path", f"mesh file '{path}' not found", "a triangle mesh file meshio can read")
         try:
-            return nmm.CoverMesh.read(path)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                return nmm.CoverMesh.read(path)  # meshio prints its own complaints
         except (Exception, SystemExit) as exc:  # readers raise anything, some call sys.exit
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise case.error("cover.path", f"cannot read mesh '{path}': {reason}", "a triangle mesh file meshio can read")
@@ -239,14 +244,14 @@ def build_model(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Built:
         cracks = [nmm.Crack(np.asarray(c.points, float), name=c.name) for c in spec.cracks]
         joints = []
         for i, j in enumerate(spec.joints):
-            law = j.law.build()
+            law = build_joint_law(case, j.law, f"joints[{i}].law")
             pieces = _clip_by_holes(np.asarray(j.points, float), domain.holes)
             if not pieces:
                 raise case.error(f"joints[{i}].points", "the joint lies inside a hole", "lines inside the domain")
             for p in pieces:
                 joints.append(nmm.Joint(p, name=j.name or f"joint {i}", law=law, kn=j.kn, ks=j.ks))
                 keys.joints.append(i)
-        model = nmm.ManifoldModel(domain, mesh, cracks=cracks, joints=joints, law=spec.material.build(),
+        model = nmm.ManifoldModel(domain, mesh, cracks=cracks, joints=joints, law=build_law(case, spec.material),
                                   order=spec.nmm.order, density=spec.material.density, penalty=spec.nmm.penalty,
                                   stabilisation=spec.nmm.stabilisation, comm=comm)
         if np.any(spec.gravity) or np.any(spec.body_force):
