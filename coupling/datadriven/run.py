@@ -174,6 +174,6 @@ def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_c
             entry["note"] = "material stress averaged over the cell"
         if p.reference is not None:
             entry["reference"] = p.reference
-            entry["relative_error"] = abs(v - p.reference) / abs(p.reference)
+            entry["relative_error"] = abs(v - p.reference) / abs(p.reference) if p.reference else None
         out[p.name] = entry
     return out

@@ -56,7 +56,7 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float)
             entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity, "value": float(value)}
             if p.reference is not None:
                 entry["reference"] = p.reference
-                entry["relative_error"] = abs(value - p.reference) / abs(p.reference)
+                entry["relative_error"] = abs(value - p.reference) / abs(p.reference) if p.reference else None
             probes[p.name] = entry
         results["probes"] = probes
     umax = np.abs(problem.u.x.array).max() if problem.u.x.array.size else 0.0
