@@ -21,6 +21,7 @@ from mpi4py import MPI
 import nmm
 from coupling.case.common import build_joint_law, build_law
 from coupling.case.loader import Case
+from coupling.setup_checks import check_nmm_domain
 from coupling.case.nmm import (
     CircleHole,
     FileCover,
@@ -237,6 +238,7 @@ def _geostatic(g: GeostaticStress, spec: NmmCase) -> Callable[[np.ndarray], np.n
 def build_model(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Built:
     """The :class:`nmm.ManifoldModel` of a validated NMM case (raises CaseError on bad input)."""
     spec: NmmCase = case.spec
+    check_nmm_domain(case)
     keys = _KeyMap(case)
     try:
         domain = _domain(spec)
