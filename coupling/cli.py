@@ -86,7 +86,9 @@ def _print_result(result) -> None:
     for key, value in s["results"].items():
         if key == "probes":
             for name, p in value.items():
-                ref = f"  (reference {p['reference']:.6g}, error {100 * p['relative_error']:.2f}%)" if "reference" in p else ""
+                err = p.get("relative_error")
+                err_text = f", error {100 * err:.2f}%" if isinstance(err, (int, float)) else ""
+                ref = f"  (reference {p['reference']:.6g}{err_text})" if "reference" in p else ""
                 print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
         elif isinstance(value, bool) or value is None:
             print(f"  {key}: {value}")

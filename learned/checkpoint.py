@@ -17,6 +17,7 @@ key, what was found, what is allowed).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not Path(p).is_file():
         raise CheckpointError(p, None, "file not found", allowed)
     try:
-        ck = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols on stderr
+            warnings.simplefilter("ignore")
+            ck = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         unsafe = [ln for ln in lines if "WeightsUnpickler error" in ln]

@@ -252,7 +252,7 @@ def import_csv(
     if len(columns) != 6:
         raise DataError(p, "columns", f"{len(columns)} names", "6 names: exx, eyy, gxy, sxx, syy, sxy")
     if not Path(p).is_file():
-        raise DataError(p, None, "file not found", "a CSV file with a header row")
+        raise DataError(p, None, "not a file" if Path(p).exists() else "file not found", "a CSV file with a header row")
     try:
         with open(p, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh, delimiter=delimiter))

@@ -96,6 +96,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
         parts = _split_key(key)
         node: Any = data
         for depth, part in enumerate(parts[:-1]):
+            if isinstance(parts[depth + 1], int) and isinstance(node, dict) and part not in node:
+                raise CaseError("--set", key, f"'{_join(parts[: depth + 1])}' is not in the case file",
+                                f"the whole array, e.g. --set {_join(parts[: depth + 1])}=[...]")
             try:
                 node = node[part] if isinstance(part, int) else node.setdefault(part, {})
             except (IndexError, KeyError, TypeError, AttributeError):

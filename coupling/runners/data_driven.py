@@ -41,7 +41,12 @@ def build_projector(case: Case):
         path = case.resolve(data.dataset)
         if not path.is_file():
             raise case.error("data.dataset", f"data set '{path}' not found", "an HDF5 data set (deepmanifold data generate)")
-        ds = load_dataset(path)
+        from learned.errors import LearnedInputError
+
+        try:
+            ds = load_dataset(path)
+        except LearnedInputError as exc:
+            raise case.error("data.dataset", exc.line(), "an HDF5 data set (deepmanifold data generate)") from None
         if ds.kind != "constitutive":
             raise case.error("data.dataset", f"'{path}' is a {ds.kind} data set",
                              "a constitutive (strain-stress) data set")

@@ -8,6 +8,9 @@ a :class:`coupling.CaseError`: one line, exit status 2, nothing written.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -17,6 +20,7 @@ from mpi4py import MPI
 import nmm
 from coupling.case.common import build_joint_law, build_law
 from coupling.case.loader import Case
+from coupling.setup_checks import check_nmm_domain
 from coupling.case.nmm import (
     CircleHole,
     FileCover,
@@ -114,7 +118,8 @@ def _cover(case: Case, domain: nmm.Domain) -> nmm.CoverMesh:
         if not path.is_file():
             raise case.error("cover.path", f"mesh file '{path}' not found", "a triangle mesh file meshio can read")
         try:
-            return nmm.CoverMesh.read(path)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                return nmm.CoverMesh.read(path)  # meshio prints its own complaints
         except (Exception, SystemExit) as exc:  # readers raise anything, some call sys.exit
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise case.error("cover.path", f"cannot read mesh '{path}': {reason}", "a triangle mesh file meshio can read")
@@ -230,6 +235,7 @@ def _geostatic(g: GeostaticStress, spec: NmmCase) -> Callable[[np.ndarray], np.n
 def build_model(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Built:
     """The :class:`nmm.ManifoldModel` of a validated NMM case (raises CaseError on bad input)."""
     spec: NmmCase = case.spec
+    check_nmm_domain(case)
     keys = _KeyMap(case)
     try:
         domain = _domain(spec)

@@ -11,9 +11,10 @@ from typing import Any, Sequence
 from learned.law import von_mises  # noqa: F401  (re-exported for the runners)
 
 
-def relative_error(value: float, reference: float) -> float:
-    """|value − reference| / |reference|; the absolute error |value| when the reference is 0."""
-    return abs(value - reference) / abs(reference) if reference else abs(value)
+def relative_error(value: float, reference: float) -> float | None:
+    """|value − reference| / |reference|; None when the reference is 0 (no relative error is
+    defined there: the value itself is the absolute error, reported beside it)."""
+    return abs(value - reference) / abs(reference) if reference else None
 
 
 def probe_entry(point: Sequence[float], quantity: str, value: float, reference: float | None = None,

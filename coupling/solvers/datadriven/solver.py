@@ -64,7 +64,7 @@ class DataDrivenProblem:
     ) -> None:
         self.disc = disc = Discretisation(mesh, degree, quadrature_degree)
         self.mesh, self.comm, self.V, self.degree = mesh, mesh.comm, disc.V, disc.degree
-        self.C = np.asarray(C, dtype=float)
+        self.C = np.ascontiguousarray(C, dtype=float)  # fem.Constant needs C order (a law may give a transposed view)
         self.u = fem.Function(self.V, name="displacement")
         self.eta = fem.Function(self.V, name="lagrange_multiplier")
         self.strain_star = fem.Function(disc.Qs)

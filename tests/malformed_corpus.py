@@ -1,0 +1,515 @@
+"""A corpus of malformed inputs for every command, case kind and family of bad input (issue 10).
+
+Each :class:`Entry` is one invocation of the CLI (``coupling.cli.main``) in a fresh folder
+holding ``files``; ``expect`` are substrings its one-line error must contain (the file or
+option, and the key path). Fixture files shared by many entries (data sets, checkpoints, a
+malicious pickle) live in one folder whose absolute path replaces ``{fx}``.
+
+Families: schema, nonfinite, setup (what ``check`` must find as ``run`` does), sizes,
+output-paths, files, devices, cli-options, pickle.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+KINDS = ("fem", "nmm", "dda", "data_driven")
+COMMANDS = ("run", "check", "train", "data generate", "data import-csv", "cases")
+
+
+@dataclass
+class Entry:
+    family: str
+    kind: str  # a case kind, or "-" for the learning commands
+    args: list[str]
+    expect: list[str]
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def command(self) -> str:
+        if not self.args:
+            return ""
+        if self.args[0] == "data" and len(self.args) > 1:
+            return f"data {self.args[1]}"
+        return self.args[0]
+
+
+# ---------------------------------------------------------------------------- base cases
+FEM = """title = "corpus fem"
+solver = "fem"
+[mesh]
+kind = "rectangle"
+size = [10.0, 1.0]
+origin = [0.0, -0.5]
+cells = [8, 2]
+[material]
+law = "linear_elastic"
+E = 30e9
+nu = 0.25
+plane = "stress"
+[[boundary.dirichlet]]
+boundary = "left"
+ux = 0.0
+uy = 0.0
+[[boundary.traction]]
+boundary = "right"
+force = [0.0, -1.0e5]
+[[probes]]
+name = "tip"
+point = [10.0, 0.0]
+quantity = "uy"
+reference = -1.3e-2
+"""
+
+NMM = """title = "corpus nmm"
+solver = "nmm"
+[domain]
+kind = "rectangle"
+size = [10.0, 1.0]
+origin = [0.0, -0.5]
+[cover]
+kind = "rectangle"
+cells = [8, 2]
+[material]
+law = "linear_elastic"
+E = 30e9
+nu = 0.25
+plane = "stress"
+[[boundary.dirichlet]]
+boundary = "left"
+ux = 0.0
+uy = 0.0
+[[boundary.traction]]
+boundary = "right"
+force = [0.0, -1.0e5]
+[[probes]]
+name = "tip"
+point = [10.0, 0.0]
+quantity = "uy"
+reference = -1.3e-2
+"""
+
+DDA = """title = "corpus dda"
+solver = "dda"
+gravity = [0.0, -9.81]
+[materials.rock]
+law = "linear_elastic"
+E = 10e9
+nu = 0.25
+density = 2500.0
+[joints.default]
+kind = "coulomb"
+phi = 20.0
+[[blocks]]
+name = "base"
+polygon = [[0.0, 0.0], [20.0, 0.0], [20.0, 2.0], [0.0, 2.0]]
+material = "rock"
+fixed = true
+[[blocks]]
+name = "block"
+polygon = [[2.0, 2.0], [4.0, 2.0], [4.0, 3.0], [2.0, 3.0]]
+material = "rock"
+[dda]
+duration = 0.01
+dt = 1e-3
+[monitor]
+blocks = ["block"]
+"""
+
+DATA_DRIVEN = """title = "corpus data-driven"
+solver = "data_driven"
+[mesh]
+kind = "rectangle"
+size = [1.0, 1.0]
+cells = [4, 4]
+[data]
+kind = "manifold"
+law = { law = "linear_elastic", E = 1e9, nu = 0.3 }
+[[boundary.dirichlet]]
+boundary = "left"
+ux = 0.0
+[[boundary.dirichlet]]
+boundary = "bottom"
+uy = 0.0
+[[boundary.traction]]
+boundary = "right"
+traction = [1e6, 0.0]
+[[probes]]
+name = "corner"
+point = [1.0, 1.0]
+quantity = "ux"
+reference = 1e-3
+"""
+
+BASE = {"fem": FEM, "nmm": NMM, "dda": DDA, "data_driven": DATA_DRIVEN}
+MATERIAL_KEY = {"fem": "material", "nmm": "material", "dda": "materials.rock", "data_driven": "data.law"}
+
+
+def _case(kind: str, family: str, sets: list[str], expect: list[str], command: str = "check",
+          text: str | None = None, extra: list[str] | None = None, files: dict | None = None) -> Entry:
+    args = [command, "case.toml"] + [a for s in sets for a in ("--set", s)]
+    if command == "run":
+        args += ["-o", "out", "-q"]
+    args += extra or []
+    return Entry(family, kind, args, ["case.toml", *expect], {"case.toml": text if text is not None else BASE[kind],
+                                                                **(files or {})})
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+# ---------------------------------------------------------------------------- families
+NONFINITE_KEYS = {
+    "fem": ["material.E", "material.nu", "material.density", "gravity=[0.0, {v}]|gravity[1]", "mesh.size[0]", "mesh.origin[1]",
+            "boundary.traction[0].force[1]", "boundary.dirichlet[0].ux", "probes[0].point[0]", "probes[0].reference",
+            "fem.newton.rtol", "fem.newton.atol", "output.deformation_scale"],
+    "nmm": ["material.E", "material.nu", "domain.size[0]", "domain.origin[0]", "boundary.traction[0].force[1]",
+            "boundary.dirichlet[0].ux", "probes[0].point[1]", "probes[0].reference", "nmm.penalty",
+            "nmm.stabilisation", "nmm.newton.rtol", "gravity=[0.0, {v}]|gravity[1]", "body_force=[{v}, 0.0]|body_force[0]"],
+    "dda": ["materials.rock.E", "materials.rock.density", "joints.default.phi", "joints.default.cohesion",
+            "blocks[1].polygon[0][0]", "blocks[1].velocity=[{v}, 0.0]|blocks[1].velocity[0]", "gravity[1]", "dda.duration", "dda.dt",
+            "dda.dt_min", "dda.penalty", "dda.length_scale", "monitor.rest_velocity"],
+    "data_driven": ["data.law.E", "data.law.nu", "mesh.size[1]", "gravity=[{v}, 0.0]|gravity[0]", "density",
+                    "boundary.traction[0].traction[0]", "boundary.dirichlet[0].ux", "probes[0].point[0]",
+                    "probes[0].reference", "fixed_point.relaxation", "fixed_point.rtol", "fem.newton.rtol"],
+}
+
+
+def nonfinite() -> list[Entry]:
+    out = []
+    for kind, keys in NONFINITE_KEYS.items():
+        for key in keys:
+            template, shown = key.split("|") if "|" in key else (key + "={v}", key)
+            for value in ("inf", "-inf", "nan"):
+                out.append(_case(kind, "nonfinite", [template.replace("{v}", value)], [shown, "finite"]))
+        # in the file itself (TOML's own inf / nan literals)
+        mat = MATERIAL_KEY[kind]
+        text = BASE[kind]
+        e_line = "E = 30e9" if kind in ("fem", "nmm") else ("E = 10e9" if kind == "dda" else "E = 1e9")
+        for value in ("inf", "nan"):
+            out.append(_case(kind, "nonfinite", [], [f"{mat}.E", "finite"], text=_replace(text, e_line, f"E = {value}"),
+                             command="run"))
+    out.append(_case("dda", "nonfinite", ["water={level=nan}"], ["water.level", "finite"]))
+    out.append(_case("dda", "nonfinite", ["water={level=[[0.0, 1.0], [inf, 2.0]]}"], ["water.level[1][0]", "finite"]))
+    out.append(_case("nmm", "nonfinite", ["initial_stress={kind=\"uniform\", stress=[0.0, nan, 0.0]}"],
+                     ["initial_stress.stress[1]", "finite"]))
+    return out
+
+
+SCHEMA = [  # (sets, expected substrings) for every kind; {m} = the material table's key path
+    (["bogus=1"], ["bogus", "unknown key"]),
+    (["{m}.Ee=1.0"], ["{m}.Ee", "unknown key", "did you mean 'E'"]),
+    (["{m}.law=\"plastic\""], ["{m}.law", "'plastic'", "linear_elastic"]),
+    (["{m}.nu=0.6"], ["{m}.nu", "0.6"]),
+    (["{m}.E=\"stiff\""], ["{m}.E", "'stiff'", "a number"]),
+    (["{m}.E=-1.0"], ["{m}.E", "greater than 0"]),
+    (["solver=\"fem2\""], ["solver", "'fem2'"]),
+    (["title=5"], ["title", "a string"]),
+    (["gravity=[1.0]"], ["gravity[1]", "missing"]),
+    (["gravity=[1.0, 2.0, 3.0]"], ["gravity", "2 items"]),
+    (["output.fields=\"maybe\""], ["output.fields", "true | false"]),
+    (["limits.max_cells=0"], ["limits.max_cells", "greater than or equal to 1"]),
+    (["output=5"], ["output", "a table"]),
+]
+
+
+def schema() -> list[Entry]:
+    out = []
+    for kind in KINDS:
+        m = MATERIAL_KEY[kind]
+        for sets, expect in SCHEMA:
+            out.append(_case(kind, "schema", [s.replace("{m}", m) for s in sets], [e.replace("{m}", m) for e in expect]))
+        lines = BASE[kind].splitlines()
+        no_title = "\n".join(ln for ln in lines if not ln.startswith("title")) + "\n"
+        out.append(_case(kind, "schema", [], ["title", "missing required key"], text=no_title, command="run"))
+        no_solver = "\n".join(ln for ln in lines if not ln.startswith("solver")) + "\n"
+        out.append(_case(kind, "schema", [], ["solver", "missing required key"], text=no_solver, command="run"))
+        out.append(_case(kind, "schema", [], ["TOML syntax error", "line"], text=BASE[kind] + "\n[broken\n"))
+    # kind-specific keys
+    out += [
+        _case("fem", "schema", ["mesh.kind=\"sphere\""], ["mesh.kind", "'sphere'", "rectangle"]),
+        _case("fem", "schema", ["mesh.cells=[0, 2]"], ["mesh.cells[0]", "greater than 0"]),
+        _case("fem", "schema", ["fem.degree=7"], ["fem.degree", "less than or equal to 3"]),
+        _case("fem", "schema", ["boundary.traction[0].traction=[1.0, 0.0]"], ["boundary.traction[0]", "exactly one"]),
+        _case("nmm", "schema", ["cover.kind=\"hex\""], ["cover.kind", "'hex'"]),
+        _case("nmm", "schema", ["nmm.order=2"], ["nmm.order"]),
+        _case("nmm", "schema", ["cover={kind=\"graded\", h_min=1.0, h_max=0.5}"], ["cover", "h_max"]),
+        _case("dda", "schema", ["blocks[1].polygon=[[0.0, 0.0], [1.0, 0.0]]"], ["blocks[1].polygon", "at least 3"]),
+        _case("dda", "schema", ["joints.default.kind=\"glue\""], ["joints.default.kind", "'glue'"]),
+        _case("dda", "schema", ["joints.default.phi=95.0"], ["joints.default.phi", "less than 90"]),
+        _case("dda", "schema", ["dda.max_displacement_ratio=0.5"], ["dda.max_displacement_ratio"]),
+        _case("dda", "schema", ["dda.solver=\"lu\""], ["dda.solver", "'lu'"]),
+        _case("data_driven", "schema", ["data.kind=\"cloud\""], ["data.kind", "'cloud'"]),
+        _case("data_driven", "schema", ["fixed_point.method=\"newton\""], ["fixed_point.method", "'newton'"]),
+        _case("data_driven", "schema", ["fixed_point.depth=0"], ["fixed_point.depth"]),
+    ]
+    return out
+
+
+FIG8 = "[[0.0, 2.0], [2.0, 2.0], [1.0, 3.0], [2.0, 4.0], [0.0, 4.0], [1.0, 3.0]]"
+SLIT = "[[2.0, 2.0], [4.0, 2.0], [4.0, 3.0], [3.0, 3.0], [3.0, 3.5], [3.0, 3.0], [2.0, 3.0]]"
+BOWTIE = "[[2.0, 2.0], [4.0, 3.0], [4.0, 2.0], [2.0, 3.0]]"
+DOMAIN = ('[[domains]]\nname = "slope"\npolygon = {poly}\nmaterial = "rock"\n'
+          '[[domains.joint_sets]]\ndip = 30.0\nspacing = {spacing}\n')
+
+
+def setup() -> list[Entry]:
+    """Errors only the set-up finds; ``check`` must find every one, as ``run`` does."""
+    cases = [
+        ("fem", ["boundary.dirichlet[0].boundary=\"west\""], ["boundary.dirichlet[0].boundary", "'west'", "left"], None),
+        ("fem", ["boundary.traction[0].boundary=\"east\""], ["boundary.traction[0].boundary", "'east'"], None),
+        ("fem", ["probes[0].point=[20.0, 0.0]"], ["probes[0].point", "outside the mesh"], None),
+        ("fem", ["probes[0].point=[5.0, 0.6]"], ["probes[0].point", "outside the mesh"], None),
+        ("nmm", ["boundary.dirichlet[0].boundary=\"west\""], ["boundary.dirichlet[0].boundary", "'west'"], None),
+        ("nmm", ["boundary.traction[0].boundary=\"east\""], ["boundary.traction[0].boundary", "'east'"], None),
+        ("nmm", ["probes[0].point=[20.0, 0.0]"], ["probes[0].point", "outside the domain"], None),
+        ("nmm", ['domain={kind="polygon", points=[[0.0, -0.5], [10.0, 0.5], [10.0, -0.5], [0.0, 0.5]]}'],
+         ["domain.points", "self-intersecting"], None),
+        ("nmm", ['domain={kind="polygon", points=[[0.0, -0.5], [10.0, -0.5], [10.0, 0.5], [5.0, 0.0], [5.0, 0.3], '
+                 '[5.0, 0.0], [0.0, 0.5]]}'], ["domain.points", "slit"], None),
+        ("nmm", ['domain.holes=[{kind="circle", center=[50.0, 0.0], radius=0.2}]'], ["domain.holes[0]", "not strictly inside"], None),
+        ("nmm", ['domain.holes=[{kind="circle", center=[0.0, 0.0], radius=0.4}]'], ["domain.holes[0]", "not strictly inside"], None),
+        ("nmm", ['domain.holes=[{kind="polygon", points=[[1.0, -0.2], [2.0, 0.2], [2.0, -0.2], [1.0, 0.2]]}]'],
+         ["domain.holes[0].points", "self-intersecting"], None),
+        ("nmm", ['domain.holes=[{kind="circle", center=[3.0, 0.0], radius=0.3}, {kind="circle", center=[3.4, 0.0], radius=0.3}]'],
+         ["domain.holes[1]", "overlapping domain.holes[0]"], None),
+        ("dda", ["monitor.blocks=[\"nope\"]"], ["monitor.blocks[0]", "'nope'"], None),
+        ("dda", ["blocks[1].material=\"granite\""], ["blocks[1].material", "'granite'", "rock"], None),
+        ("dda", ["blocks[1].edge_joints=[\"a\", \"b\", \"c\", \"d\"]"], ["blocks[1].edge_joints[0]", "'a'"], None),
+        ("dda", ["blocks[1].edge_joints=[\"\", \"\"]"], ["blocks[1].edge_joints", "2 names for 4 edges"], None),
+        ("dda", [f"blocks[1].polygon={FIG8}"], ["blocks[1]", "touches itself"], None),
+        ("dda", [f"blocks[1].polygon={SLIT}"], ["blocks[1]", "slit"], None),
+        ("dda", [f"blocks[1].polygon={BOWTIE}"], ["blocks[1]", "self-intersecting"], None),
+        ("dda", ["materials.rock.density=0.0"], ["materials.rock.density", "density > 0"], None),
+        ("dda", [], ["domains[0]", "touches itself"],
+         DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [35.0, 5.0], [40.0, 10.0], [30.0, 10.0], [35.0, 5.0]]",
+                             spacing=2.0)),
+        ("data_driven", ["boundary.dirichlet[0].boundary=\"west\""], ["boundary.dirichlet[0].boundary", "'west'"], None),
+        ("data_driven", ["probes[0].point=[2.0, 2.0]"], ["probes[0].point", "outside the mesh"], None),
+        ("data_driven", ["data={kind=\"discrete\", dataset=\"{fx}/joint.h5\"}"], ["data.dataset", "joint data set"], None),
+        ("data_driven", ["data={kind=\"discrete\", dataset=\"missing.h5\"}"], ["data.dataset", "not found"], None),
+    ]
+    out = []
+    for kind, sets, expect, text in cases:
+        for command in ("check", "run"):
+            out.append(_case(kind, "setup", sets, expect, command=command, text=text))
+    return out
+
+
+def sizes() -> list[Entry]:
+    plate = ('mesh={kind="plate_with_hole", width=2.0, height=4.0, radius=0.1, element_size=%s, '
+             'hole_element_size=%s}')
+    cases = [
+        ("fem", ["mesh.cells=[100000, 100000]"], ["mesh.cells", "cells", "limits.max_cells"], None),
+        ("fem", [plate % ("1e-5", "1e-5")], ["mesh.element_size", "limits.max_cells"], None),
+        ("fem", [plate % ("0.1", "1e-6")], ["mesh.hole_element_size", "limits.max_cells"], None),
+        ("fem", ["mesh.cells=[3000, 3000]", "limits.max_cells=1000"], ["mesh.cells", "1,000"], None),
+        ("nmm", ["cover.cells=[100000, 100000]"], ["cover.cells", "limits.max_cells"], None),
+        ("nmm", ["cover={kind=\"graded\", h_min=1e-9, h_max=1.0, growth=1.0}"], ["cover.h_min", "limits.max_cells"], None),
+        ("nmm", ["cover={kind=\"graded\", h_min=1e-7, h_max=1e-6, growth=1.01}"], ["cover.h_min", "limits.max_cells"], None),
+        ("dda", [], ["domains[0].joint_sets[0].spacing", "blocks", "limits.max_blocks"],
+         DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]", spacing="1e-9")),
+        ("dda", ["limits.max_blocks=100"], ["domains[0].joint_sets[0].spacing", "100 blocks"],
+         DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]", spacing="0.01")),
+        ("data_driven", ["mesh.cells=[100000, 100000]"], ["mesh.cells", "limits.max_cells"], None),
+        ("data_driven", [plate % ("1e-5", "1e-5")], ["mesh.element_size", "limits.max_cells"], None),
+    ]
+    out = []
+    for kind, sets, expect, text in cases:
+        for command in ("check", "run"):
+            out.append(_case(kind, "sizes", sets, expect, command=command, text=text))
+    return out
+
+
+def output_paths() -> list[Entry]:
+    out = []
+    user = {"some_file": "precious\n", "userdir/notes.txt": "mine\n"}
+    for kind in KINDS:
+        for target, expect in (("some_file", "existing file"), ("case.toml", "existing file"),
+                               (".", "working folder"), ("userdir", "not a run folder"),
+                               ("some_file/sub", "under the regular file")):
+            out.append(Entry("output-paths", kind, ["run", "case.toml", "-o", target, "-q"], ["-o", expect],
+                             {"case.toml": BASE[kind], **user}))
+        out.append(Entry("output-paths", kind, ["run", "case.toml", "-o", ".", "--force", "-q"], ["-o", "working folder"],
+                         {"case.toml": BASE[kind], **user}))
+    train = ["train", "{fx}/data.h5", "--epochs", "1", "-q", "-o"]
+    gen = ["data", "generate", "--material", 'law="linear_elastic", E=1e9, nu=0.3', "-n", "20", "-o"]
+    imp = ["data", "import-csv", "{fx}/data.csv", "-o"]
+    for prefix in (train, gen, imp):
+        for target, expect in (("some_file", "not a"), ("userdir", "existing folder"),
+                               ("some_file/x.h5", "under the regular file")):
+            out.append(Entry("output-paths", "-", prefix + [target], ["-o", expect], dict(user)))
+    out.append(Entry("output-paths", "-", train + ["m.pt"], ["-o", "m.json", "not a training report"],
+                     {"m.json": '{"mine": 1}\n'}))
+    out.append(Entry("output-paths", "-", train + ["m.json"], ["-o", "checkpoint name"]))
+    return out
+
+
+def files() -> list[Entry]:
+    out = []
+    for kind in KINDS:
+        out.append(Entry("files", kind, ["check", "missing.toml"], ["missing.toml", "file not found"]))
+        out.append(Entry("files", kind, ["run", "case.toml", "-o", "out"], ["case.toml", "not a text file"],
+                         {"case.toml": b"\x80\x81\xfe\xff" * 64}))
+        out.append(_case(kind, "files", [], ["extends", "not a text file"], text='extends = "base.bin"\n',
+                         files={"base.bin": bytes(range(256)) * 4}))
+        out.append(_case(kind, "files", [], ["extends", "not found"], text='extends = "nowhere.toml"\n'))
+        out.append(_case(kind, "files", [], ["extends", "cycle"], text='extends = "case.toml"\n'))
+        out.append(_case(kind, "files", [], ["extends", "found 5"], text="extends = 5\n"))
+    out.append(Entry("files", "fem", ["check", "folder"], ["folder", "not a file"], {"folder/x": "x"}))
+    mesh_case = _replace(FEM, 'kind = "rectangle"\nsize = [10.0, 1.0]\norigin = [0.0, -0.5]\ncells = [8, 2]',
+                         'kind = "file"\npath = "m.msh"')
+    for name, content in (("random", bytes(range(256)) * 8), ("header", "$MeshFormat\n4.1 0 8\n$EndMeshFormat\n"),
+                          ("text", "this is not a mesh\n"),
+                          ("nogroups", "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n3\n1 0 0 0\n2 1 0 0\n3 0 1 0\n"
+                                       "$EndNodes\n$Elements\n1\n1 2 2 0 1 1 2 3\n$EndElements\n")):
+        out.append(_case("fem", "files", [], ["mesh.path", "cannot read mesh"], text=mesh_case, files={"m.msh": content},
+                         command="run"))
+    out.append(_case("fem", "files", [], ["mesh.path", "not found"], text=mesh_case))
+    out.append(_case("fem", "files", ["mesh.path=\"m.stl\""], ["mesh.path", "unsupported"], text=mesh_case,
+                     files={"m.stl": "solid x\n"}))
+    for content in (bytes(range(256)) * 8, "garbage\n"):
+        out.append(_case("nmm", "files", ["cover={kind=\"file\", path=\"c.msh\"}"], ["cover.path", "cannot read mesh"],
+                         files={"c.msh": content}))
+    out.append(_case("nmm", "files", ["cover={kind=\"file\", path=\"none.msh\"}"], ["cover.path", "not found"]))
+    ck = {"fem": "material", "dda": "materials.rock", "data_driven": "data.law", "nmm": "material"}
+    for kind, key in ck.items():
+        density = ", density=2500.0" if kind == "dda" else ""
+        for path, expect in (("missing.pt", "not found"), ("{fx}/random.pt", "corrupt"),
+                             ("{fx}/plain.pt", "corrupt"), ("{fx}/dict.pt", "format")):
+            out.append(_case(kind, "files", [f'{key}={{law="checkpoint", path="{path}"{density}}}'], [f"{key}.path", expect]))
+    out.append(_case("dda", "files", ['joints.default={kind="checkpoint", path="{fx}/random.pt"}'],
+                     ["joints.default.path", "corrupt"]))
+    out.append(_case("data_driven", "files", ['data={kind="discrete", dataset="{fx}/random.pt"}'], ["random.pt"]))
+    return out
+
+
+def pickle_payloads() -> list[Entry]:
+    """Checkpoints whose pickle would run code if unpickled without weights_only."""
+    out = []
+    for kind, key, density in (("fem", "material", ""), ("nmm", "material", ""),
+                               ("dda", "materials.rock", ", density=2500.0"), ("data_driven", "data.law", "")):
+        for name in ("evil_torch.pt", "evil_pickle.pt"):
+            out.append(_case(kind, "pickle", [f'{key}={{law="checkpoint", path="{{fx}}/{name}"{density}}}'],
+                             [f"{key}.path", "corrupt"], command="run"))
+    out.append(_case("dda", "pickle", ['joints.default={kind="checkpoint", path="{fx}/evil_torch.pt"}'],
+                     ["joints.default.path"], command="run"))
+    out.append(Entry("pickle", "-", ["train", "{fx}/evil_pickle.pt", "-o", "m.pt", "-q"], ["evil_pickle.pt"]))
+    return out
+
+
+def devices() -> list[Entry]:
+    out = []
+    for kind, key, density in (("fem", "material", ""), ("nmm", "material", ""),
+                               ("dda", "materials.rock", ", density=2500.0"), ("data_driven", "data.law", "")):
+        out.append(_case(kind, "devices", [f'{key}={{law="checkpoint", path="{{fx}}/model.pt", device="cuda"{density}}}'],
+                         [f"{key}.device", "no CUDA"], command="run"))
+    out.append(_case("dda", "devices", ['joints.default={kind="checkpoint", path="{fx}/model.pt", device="cuda"}'],
+                     ["joints.default.device", "no CUDA"]))
+    out.append(Entry("devices", "-", ["train", "{fx}/data.h5", "-o", "m.pt", "--device", "cuda", "-q"],
+                     ["--device", "no CUDA"]))
+    return out
+
+
+MATERIAL = 'law="linear_elastic", E=1e9, nu=0.3'
+JOINT = 'kind="coulomb", phi=30'
+
+
+def cli_options() -> list[Entry]:
+    out = []
+    train = ["train", "{fx}/data.h5", "-o", "m.pt", "-q"]
+    for opt, values in (("--epochs", ["0", "-1", "abc", "1.5", ""]), ("--lr", ["nan", "inf", "0", "-1", "abc", "1e9"]),
+                        ("--hidden", ["abc", "0", "", "32,,32", "-4", "32,x"]), ("--val-fraction", ["1.5", "-0.1", "nan", "1"]),
+                        ("--batch-size", ["0", "x"]), ("--patience", ["0"]), ("--seed", ["-1", "s"]),
+                        ("--outer-iterations", ["0"]), ("--model", ["foo"]), ("--device", ["tpu"])):
+        for v in values:
+            out.append(Entry("cli-options", "-", train + [opt, v], [opt]))
+    out += [
+        Entry("cli-options", "-", train + ["--bogus"], ["--bogus", "unknown option"]),
+        Entry("cli-options", "-", ["train", "{fx}/data.h5", "-q"], ["-o", "missing"]),
+        Entry("cli-options", "-", ["train"], ["data", "missing"]),
+        Entry("cli-options", "-", ["train", "nowhere.h5", "-o", "m.pt", "-q"], ["nowhere.h5", "not found"]),
+        Entry("cli-options", "-", ["train", "{fx}/data.csv", "-o", "m.pt", "-q"], ["data.csv"]),
+        Entry("cli-options", "-", ["train", "{fx}/tiny.h5", "-o", "m.pt", "-q"], ["tiny.h5", "at least 10 samples"]),
+        Entry("cli-options", "-", ["train", "{fx}/joint.h5", "-o", "m.pt", "-q", "--model", "icnn"], ["--model", "joint"]),
+        Entry("cli-options", "-", ["train", "{fx}/joint.h5", "-o", "m.pt", "-q", "--projection"], ["--projection"]),
+    ]
+    gen = ["data", "generate", "-o", "d.h5"]
+    for opt, values in (("-n", ["0", "-5", "abc", "1e3"]), ("--strain-range", ["abc", "1,2", "0", "-1", "nan", "1,2,3,4", "1e-3,,1"]),
+                        ("--rate-range", ["5,1", "abc", "1", "-1,2", "1,inf"]), ("--noise-strain", ["-1", "nan"]),
+                        ("--noise-stress", ["inf", "-0.5"]), ("--slip-max", ["0", "-1"]), ("--seed", ["-1"]),
+                        ("--sampler", ["halton"])):
+        for v in values:
+            base = ["--joint", JOINT] if opt in ("--rate-range", "--slip-max") else ["--material", MATERIAL]
+            out.append(Entry("cli-options", "-", gen + base + [opt, v], [opt]))
+    out += [
+        Entry("cli-options", "-", gen + ["--joint", JOINT, "--rate-range", "0,10", "--log-rates"], ["--rate-range", "> 0"]),
+        Entry("cli-options", "-", gen, ["data generate", "exactly one of --material or --joint"]),
+        Entry("cli-options", "-", gen + ["--material", MATERIAL, "--joint", JOINT], ["exactly one"]),
+        Entry("cli-options", "-", gen + ["--material", "law = = 1"], ["--material", "TOML"]),
+        Entry("cli-options", "-", gen + ["--material", 'E=1e9, nu=0.3'], ["--material", "law", "missing"]),
+        Entry("cli-options", "-", gen + ["--material", 'law="plastic"'], ["--material", "law", "'plastic'"]),
+        Entry("cli-options", "-", gen + ["--material", MATERIAL + ", foo=1"], ["--material", "foo", "unknown key"]),
+        Entry("cli-options", "-", gen + ["--material", 'law="linear_elastic", E=1e9'], ["--material", "nu", "missing"]),
+        Entry("cli-options", "-", gen + ["--material", 'law="linear_elastic", E=inf, nu=0.3'], ["--material", "E", "finite"]),
+        Entry("cli-options", "-", gen + ["--material", 'law="checkpoint", path="x.pt"'], ["--material", "law", "analytic"]),
+        Entry("cli-options", "-", gen + ["--joint", 'kind="glue"'], ["--joint", "kind", "'glue'"]),
+        Entry("cli-options", "-", gen + ["--joint", 'kind="coulomb", phi=95'], ["--joint", "phi"]),
+        Entry("cli-options", "-", gen + ["--joint", 'kind="coulomb", phi=nan'], ["--joint", "phi", "finite"]),
+    ]
+    imp = ["data", "import-csv"]
+    out += [
+        Entry("cli-options", "-", imp + ["{fx}/binary.csv", "-o", "d.h5"], ["binary.csv", "not a text file"]),
+        Entry("cli-options", "-", imp + ["{fx}/nul.csv", "-o", "d.h5"], ["nul.csv"]),
+        Entry("cli-options", "-", imp + ["nowhere.csv", "-o", "d.h5"], ["nowhere.csv", "not found"]),
+        Entry("cli-options", "-", imp + ["{fx}/empty.csv", "-o", "d.h5"], ["empty.csv", "empty"]),
+        Entry("cli-options", "-", imp + ["{fx}/nocol.csv", "-o", "d.h5"], ["nocol.csv", "header", "sxy"]),
+        Entry("cli-options", "-", imp + ["{fx}/badnum.csv", "-o", "d.h5"], ["badnum.csv", "line 3", "'x'"]),
+        Entry("cli-options", "-", imp + ["{fx}/nan.csv", "-o", "d.h5"], ["nan.csv"]),
+        Entry("cli-options", "-", imp + ["{fx}/data.csv", "-o", "d.h5", "--stress-unit", "psi"], ["--stress-unit", "'psi'", "MPa"]),
+        Entry("cli-options", "-", imp + ["{fx}/data.csv", "-o", "d.h5", "--strain-unit", "permil"], ["--strain-unit", "'permil'"]),
+        Entry("cli-options", "-", imp + ["{fx}/data.csv", "-o", "d.h5", "--plane", "axisym"], ["--plane", "'axisym'"]),
+        Entry("cli-options", "-", imp + ["{fx}/data.csv"], ["-o", "missing"]),
+        Entry("cli-options", "-", imp + ["{fx}", "-o", "d.h5"], ["not a file"]),
+    ]
+    for kind in KINDS:
+        for command in ("run", "check"):
+            for item, expect in (("=5", "no key path"), ("noequals", "key.path=value"), ("a..b=1", "malformed key path"),
+                                 ("mesh.[0]=1", "malformed")):
+                out.append(_case(kind, "cli-options", [item], ["--set", expect], command=command))
+            out[-1].expect = ["--set", "malformed"]
+            for e in out[-4:]:
+                e.expect = [x for x in e.expect if x != "case.toml"]
+        out.append(_case(kind, "cli-options", [], ["--bogus", "unknown option"], command="run", extra=["--bogus"]))
+        out.append(_case(kind, "cli-options", ["limits.max_cells[1]=1"], ["--set", "limits.max_cells[1]", "not in the case file"]))
+        for e in out[-2:]:
+            e.expect = [x for x in e.expect if x != "case.toml"]
+    out += [
+        Entry("cli-options", "-", ["run"], ["case", "missing"]),
+        Entry("cli-options", "-", ["check"], ["case", "missing"]),
+        Entry("cli-options", "-", ["cases", "extra"], ["extra", "unknown option or extra argument"]),
+        Entry("cli-options", "-", ["bogus"], ["command", "'bogus'", "run | check"]),
+        Entry("cli-options", "-", ["data", "convert"], ["'convert'", "generate | import-csv"]),
+        Entry("cli-options", "-", [], ["command", "missing"]),
+    ]
+    return out
+
+
+def corpus() -> list[Entry]:
+    entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
+        + cli_options()
+    for i, e in enumerate(entries):
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
+        e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"
+    return entries
+
+
+def totals(entries: list[Entry]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in entries:
+        out[e.family] = out.get(e.family, 0) + 1
+    return out

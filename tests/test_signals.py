@@ -1,0 +1,76 @@
+"""SIGTERM / SIGINT end a run cleanly (issue 10, item 4): the last complete step is published
+with ``status = "interrupted"``, exit 128 + signal, one line on stderr, no PETSc handler, no
+``.partial-*`` folder left behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CASES, ROOT, mpiexec
+
+DURATION = 100.0  # s simulated: far longer than the test waits
+
+
+def _start(tmp_path, nproc: int = 1) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "coupling", "run", str(CASES / "dda_incline.toml"), "-o", str(tmp_path / "out"), "-q",
+           "--set", f"dda.duration={DURATION}", "--set", "dda.output_interval=0.005"]
+    if nproc > 1:
+        cmd = [mpiexec(), "-n", str(nproc), *cmd]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def _wait_for_frames(tmp_path, proc, n: int = 3, timeout: float = 300) -> None:
+    """Until the run has written ``n`` VTU frames (its first output after the set-up)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if len(list(tmp_path.glob("out.partial-*/frames/*"))) >= n:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before any output: {proc.communicate()}")
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("no output within the timeout")
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_publishes_last_complete_step(tmp_path, signum, code):
+    proc = _start(tmp_path)
+    _wait_for_frames(tmp_path, proc)
+    proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the run did not stop within 120 s of the signal")
+    assert proc.returncode == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "PETSC ERROR" not in err and "Traceback" not in err, err
+    assert f"interrupted by {signal.Signals(signum).name}" in lines[0]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())  # strict JSON
+    assert summary["status"] == "interrupted" and summary["format"] == "deepmanifold.run"
+    t = summary["results"]["simulated_time"]
+    assert 0 < t < DURATION
+    assert (tmp_path / "out" / "history.h5").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no .partial-* left
+
+
+def test_sigterm_on_two_ranks(tmp_path):
+    """mpiexec forwards SIGTERM to every rank; all stop after the same step (one allreduce)."""
+    proc = _start(tmp_path, nproc=2)
+    _wait_for_frames(tmp_path, proc)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the run did not stop within 120 s of the signal")
+    assert "PETSC ERROR" not in err and "Traceback" not in err, err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["solver"]["mpi_ranks"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
