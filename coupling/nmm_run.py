@@ -346,26 +346,15 @@ def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     return _finish(case, ctx, built, result, t_build, load_factor=1.0)
 
 
-def _von_mises(law, stress: np.ndarray, strain: np.ndarray) -> np.ndarray:
-    """σ_vm with σ_zz from the law (plane strain; 0 in plane stress), as the FEM probes."""
-    szz = law.out_of_plane_stress(strain)
-    szz = np.zeros(len(stress)) if szz is None else np.asarray(szz, float)
-    sxx, syy, sxy = stress[:, 0], stress[:, 1], stress[:, 2]
-    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * sxy**2)
-
-
 def _probes(case: Case, result) -> dict[str, Any]:
+    """Probe values: the mean over the manifold elements touching each point
+    (:mod:`coupling.output.probes`; the same on any number of ranks)."""
+    from coupling.output.probes import nmm_probe
+
     out = {}
-    for p in case.spec.probes:
-        x = np.asarray([p.point], float)
-        if p.quantity in ("ux", "uy"):
-            value = result.displacement(x)[0, 0 if p.quantity == "ux" else 1]
-        else:
-            s = result.stress(x)
-            if p.quantity == "von_mises":
-                value = _von_mises(result.model.law, s, result.strain(x))[0]
-            else:
-                value = s[0, ["sxx", "syy", "sxy"].index(p.quantity)]
+    probes = case.spec.probes
+    values = nmm_probe(result, np.asarray([p.point for p in probes], float), [p.quantity for p in probes])
+    for p, value in zip(probes, values):
         entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity, "value": float(value)}
         if p.reference is not None:
             entry["reference"] = p.reference

@@ -128,36 +128,15 @@ def _dg0_fields(problem: DataDrivenProblem, stress_cells: np.ndarray, vm_cells: 
 
 
 def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_cells) -> dict[str, Any]:
-    """Displacements at points; stresses as the material stress averaged over the cell."""
-    from dolfinx import geometry
+    """Displacements at points; stresses as the material stress averaged over the cell, then
+    over the cells touching the point (:mod:`coupling.output.probes`, partition independent)."""
+    from coupling.output.probes import fem_cell_value_probe
 
-    mesh, comm = problem.mesh, problem.comm
-    pts = np.zeros((len(spec.probes), 3))
-    pts[:, :2] = [p.point for p in spec.probes]
-    tree = geometry.bb_tree(mesh, 2)
-    cells = geometry.compute_colliding_cells(mesh, geometry.compute_collisions_points(tree, pts), pts)
-    n_own = len(stress_cells)
-    local = np.zeros(len(pts))
-    found = np.zeros(len(pts), dtype=np.int64)
-    for i, p in enumerate(spec.probes):
-        c = [c for c in cells.links(i) if c < n_own]
-        if not c:
-            continue
-        found[i] = 1
-        if p.quantity in ("ux", "uy"):
-            local[i] = problem.u.eval(pts[i], c[:1])[0 if p.quantity == "ux" else 1]
-        elif p.quantity == "von_mises":
-            local[i] = vm_cells[c[0]]
-        else:
-            local[i] = stress_cells[c[0], ["sxx", "syy", "sxy"].index(p.quantity)]
-    owner = np.empty_like(found)
-    comm.Allreduce(np.where(found > 0, comm.rank, comm.size), owner, op=MPI.MIN)
-    values = np.empty(len(pts))
-    comm.Allreduce(np.where(owner == comm.rank, local, 0.0), values, op=MPI.SUM)
+    values = fem_cell_value_probe(problem, np.array([p.point for p in spec.probes], float),
+                                  [p.quantity for p in spec.probes], np.c_[stress_cells, vm_cells])
     out = {}
-    for p, v, o in zip(spec.probes, values, owner):
-        entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity,
-                                 "value": float(v) if o < comm.size else float("nan")}
+    for p, v in zip(spec.probes, values):
+        entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity, "value": float(v)}
         if p.quantity not in ("ux", "uy"):
             entry["note"] = "material stress averaged over the cell"
         if p.reference is not None:
