@@ -29,8 +29,10 @@ from coupling.case.nmm import (
     UniformStress,
 )
 from coupling.errors import SolverDivergence
+from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext
 from nmm.mesh import graded_coordinates
+from nmm.output import vtu_mesh
 
 SIDES = ("left", "right", "bottom", "top")
 
@@ -327,23 +329,32 @@ def run_nmm_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     model = built.model
     t_build = time.perf_counter() - t0
     steps = spec.nmm.load_steps
+    # one field output step per converged load step, timestep = load factor k / steps
+    series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+
+    def write_step(k: int, step_result) -> None:
+        if series.enabled:
+            series.add(k / steps, vtu_mesh(step_result))
+
     with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
         def report(step: int, it: int, residual: float) -> None:
             bar.update(step - 1 + min(it, 1) * 0.5, f"{case.name}: step {step}/{steps} it {it} |R|/|F|={residual:.2e}")
 
         try:
             result = model.solve_static(steps=steps, rtol=spec.nmm.newton.rtol,
-                                        max_iter=spec.nmm.newton.max_iterations, progress=report)
+                                        max_iter=spec.nmm.newton.max_iterations, progress=report,
+                                        on_step=write_step)
         except nmm.SolverDivergence as exc:
             last = getattr(exc, "result", None)
             if last is not None:
-                ctx.extra["partial"] = _finish(case, ctx, built, last, t_build, load_factor=exc.load_factor)
+                ctx.extra["partial"] = _finish(case, ctx, built, last, t_build, load_factor=exc.load_factor,
+                                               series=series)
             else:
                 ctx.extra["partial"] = {"results": {"converged_load_factor": 0.0},
                                         "solver": {"kind": "nmm", "order": model.order, "dofs": model.ndof}}
             raise SolverDivergence(str(exc)) from None
         bar.update(steps)
-    return _finish(case, ctx, built, result, t_build, load_factor=1.0)
+    return _finish(case, ctx, built, result, t_build, load_factor=1.0, series=series)
 
 
 def _probes(case: Case, result) -> dict[str, Any]:
@@ -429,7 +440,8 @@ def _holes(built: Built, result) -> list[dict[str, Any]]:
     return out
 
 
-def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> dict[str, Any]:
+def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float,
+            series: FieldSeries) -> dict[str, Any]:
     spec: NmmCase = case.spec
     model = built.model
     t0 = time.perf_counter()
@@ -454,9 +466,7 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
 
     files = []
     t0 = time.perf_counter()
-    if ctx.rundir is not None and spec.output.fields:
-        result.write_vtu(ctx.rundir.file("nmm.vtu"))
-        files.append("nmm.vtu")
+    files += series.files
     if ctx.rundir is not None and spec.output.plots:
         result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale)
         files.append("deformed.png")

@@ -1,8 +1,9 @@
 """DDA output for ParaView and post-processing; every file is written atomically by rank 0.
 
-* ``frames/blocks_NNNNN.vtu``  block polygons (VTK polygon cells) with cell fields displacement,
-  velocity (u̇, v̇, ṙ), stress (σxx, σyy, τxy), strain, rotation, fixed, material, contact
-  force resultant on the block; ``blocks.pvd`` indexes the time series;
+* ``frames/blocks_NNNNN.vtu``  block polygons (VTK polygon cells) with cell fields
+  displacement [m] and velocity (u̇, v̇, 0) [m/s] of the centroid (3-vectors, z = 0),
+  rotation_rate ṙ [rad/s], rotation [rad], stress (σxx, σyy, τxy) [Pa], strain, fixed,
+  material, contact force resultant on the block [N/m]; ``blocks.pvd`` indexes the series;
 * ``frames/contacts_NNNNN.vtu`` one vertex cell per contact at the contact vertex with the force
   on the vertex block (normal + shear) [N/m], normal force, state (0 open, 1 sliding,
   2 locked); ``contacts.pvd``;
@@ -208,7 +209,8 @@ class Writer:
             self.dir / bname, st.xy, sim.voff,
             {
                 "displacement": props.centroid - st.centroid0,
-                "velocity": st.velocity[:, :3],
+                "velocity": st.velocity[:, :2],  # padded to (u̇, v̇, 0): a vector ParaView can glyph
+                "rotation_rate": st.velocity[:, 2],
                 "stress": st.stress,
                 "strain": st.strain,
                 "rotation": st.rotation,

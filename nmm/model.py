@@ -252,11 +252,12 @@ def blocks_to_coo(blocks: list, ndof: int):
     return rows, cols, vals, csr_matrix((vals, (rows, cols)), shape=(ndof, ndof))
 
 
-def _solve_static(self: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None):
+def _solve_static(self: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None,
+                  on_step=None):
     """Static solve (see :func:`nmm.solve.solve_static`) → NMMResult."""
     from nmm.solve import solve_static
 
-    return solve_static(self, steps=steps, rtol=rtol, max_iter=max_iter, progress=progress)
+    return solve_static(self, steps=steps, rtol=rtol, max_iter=max_iter, progress=progress, on_step=on_step)
 
 
 def _solve_dynamic(self: ManifoldModel, dt: float, n_steps: int, probes=None, **kw):

@@ -2,8 +2,8 @@
 
 Every integration triangle of every manifold element is written with its own vertex
 copies, so the displacement jump across cracks and joints is visible in ParaView.
-Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress`` (σ_xx, σ_yy, τ_xy)
-[Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
+Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress_xx``, ``stress_yy``,
+``stress_xy`` (τ_xy) [Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
 (temporary file in the same folder, then os.replace).
 """
 
@@ -46,8 +46,8 @@ def _triangles(result):
     return x, u, man.sub_elem
 
 
-def write_vtu(result, path: str | Path) -> Path | None:
-    """Write the manifold elements with displacement and stress to ``path`` (.vtu)."""
+def vtu_mesh(result):
+    """The manifold elements as a ``meshio.Mesh`` on rank 0 (None on the others); collective."""
     import meshio
 
     s = element_stress(result)
@@ -55,12 +55,23 @@ def write_vtu(result, path: str | Path) -> Path | None:
         return None
     x, u, sub_elem = _triangles(result)
     cells = [("triangle", np.arange(len(x)).reshape(-1, 3))]
-    mesh = meshio.Mesh(
+    stress = s[sub_elem]
+    return meshio.Mesh(
         np.c_[x, np.zeros(len(x))],
         cells,
         point_data={"displacement": np.c_[u, np.zeros(len(u))]},
-        cell_data={"stress": [s[sub_elem]], "von_mises": [von_mises(s)[sub_elem]], "element": [sub_elem.astype(np.int32)]},
+        cell_data={"stress_xx": [stress[:, 0]], "stress_yy": [stress[:, 1]], "stress_xy": [stress[:, 2]],
+                   "von_mises": [von_mises(s)[sub_elem]], "element": [sub_elem.astype(np.int32)]},
     )
+
+
+def write_vtu(result, path: str | Path) -> Path | None:
+    """Write the manifold elements with displacement and stress to ``path`` (.vtu)."""
+    import meshio
+
+    mesh = vtu_mesh(result)
+    if mesh is None:
+        return None
     return atomic_write(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
 
 

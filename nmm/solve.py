@@ -127,10 +127,12 @@ class _System:
         raise SolverDivergence(f"NMM Newton/open-close iteration did not converge in {max_iter} iterations (|R|/ref = {np.linalg.norm(R) / ref:.3g})")
 
 
-def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None) -> NMMResult:
+def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None,
+                 on_step=None) -> NMMResult:
     """Static equilibrium in ``steps`` proportional load steps; returns an :class:`NMMResult`.
 
-    ``progress(step, iteration, relative_residual)`` is called during the Newton iterations.
+    ``progress(step, iteration, relative_residual)`` is called during the Newton iterations,
+    ``on_step(step, result)`` (collective) with the :class:`NMMResult` of every converged step.
     A step that does not converge raises :class:`SolverDivergence` whose ``result`` is the
     last converged state (load factor ``result.stats["load_factor"]``; None before step 1).
     Loads, body force and initial stress are scaled together by the load factor k/steps.
@@ -179,6 +181,8 @@ def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_i
                 sysm.contact.commit(u)
             residuals.append(sysm.residual)
             sysm.state = np.asarray(resp.state)
+            if on_step is not None:
+                on_step(k, NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats_now(k / steps)))
     finally:
         model.asm.release()
     stats = stats_now(1.0)

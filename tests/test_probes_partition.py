@@ -52,6 +52,18 @@ def test_vertex_and_edge_probes_same_on_two_ranks(tmp_path, case, sets, points):
     outs = summaries_on_ranks(tmp_path, case, [*sets, _probe_table(points)])
     # the solutions agree to ~1e-12 (MUMPS on 1 vs 2 ranks); 1e-10 leaves a factor ~100
     assert _compare(outs) <= 1e-10
+    # the field files too: same grid (input-cell order), same values
+    import meshio
+
+    m1, m2 = (meshio.read(tmp_path / f"n{n}" / "fields" / "fields_0000.vtu") for n in (1, 2))
+    (t1, c1), = m1.cells_dict.items()
+    (t2, c2), = m2.cells_dict.items()
+    assert t1 == t2 and np.array_equal(c1, c2)
+    assert np.abs(m1.points - m2.points).max() <= 1e-12 * np.abs(m1.points).max()
+    for name, a in [*m1.point_data.items(), *m1.cell_data_dict.items()]:
+        a = a if isinstance(a, np.ndarray) else a[t1]
+        b = m2.point_data[name] if name in m2.point_data else m2.cell_data_dict[name][t1]
+        assert np.abs(a - b).max() <= 1e-10 * max(np.abs(a).max(), 1e-300), name
 
 
 def test_vertex_value_is_the_mean_of_the_touching_cells():

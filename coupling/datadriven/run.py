@@ -17,6 +17,7 @@ from coupling.errors import SolverDivergence
 from coupling.fem.build import build_boundary, build_mesh
 from coupling.fem.fields import von_mises
 from coupling.fem.output import plot_deformed, write_fields
+from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext
 from learned import LinearElastic
 
@@ -89,12 +90,12 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
 
     files: list[str] = []
     if ctx.rundir is not None:
-        stress_f, vm_f = _dg0_fields(problem, stress_cells, vm_cells)
-        if spec.output.fields:
-            write_fields(problem, ctx.rundir.file("fields.xdmf"), stress_f, vm_f)
-            files += ["fields.xdmf", "fields.h5"]
+        if spec.output.fields:  # one output step: the converged fixed point
+            series = FieldSeries(ctx.rundir.path, ctx.comm.rank)
+            write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
+            files += series.files
         if spec.output.plots:
-            plot_deformed(problem, vm_f, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
+            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
             files.append("deformed.png")
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),
@@ -111,20 +112,6 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             f"data-driven fixed point did not converge in {result.fixed_point.iterations} iterations "
             f"(change {result.fixed_point.residuals[-1]:.3e} > rtol {fp.rtol:g})")
     return payload
-
-
-def _dg0_fields(problem: DataDrivenProblem, stress_cells: np.ndarray, vm_cells: np.ndarray):
-    from dolfinx import fem
-
-    W = fem.functionspace(problem.mesh, ("DG", 0, (3,)))
-    S = fem.functionspace(problem.mesh, ("DG", 0))
-    sigma, vm = fem.Function(W, name="stress"), fem.Function(S, name="von_mises")
-    n = len(stress_cells)
-    sigma.x.array.reshape(-1, 3)[W.dofmap.list[:n, 0]] = stress_cells
-    vm.x.array[S.dofmap.list[:n, 0]] = vm_cells
-    sigma.x.scatter_forward()
-    vm.x.scatter_forward()
-    return sigma, vm
 
 
 def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_cells) -> dict[str, Any]:

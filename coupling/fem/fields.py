@@ -26,20 +26,31 @@ def strain_field(problem: ContinuumProblem) -> fem.Function:
     return eps
 
 
+def centroid_stress(problem: ContinuumProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Owned cells: stress (n,3) [Pa] = the law at the centroid strain, von Mises (n,), σzz (n,) or None."""
+    mesh = problem.mesh
+    midpoint = np.array([[1 / 3, 1 / 3]])
+    n = mesh.topology.index_map(2).size_local
+    eps = fem.Expression(voigt_strain(problem.u), midpoint).eval(mesh, np.arange(n, dtype=np.int32)).reshape(-1, 3)
+    law = problem.law
+    stress = np.asarray(law.stress(eps), dtype=float).reshape(-1, 3)
+    szz = law.out_of_plane_stress(eps)
+    szz = None if szz is None else np.asarray(szz, dtype=float)
+    return stress, von_mises(stress, szz), szz
+
+
 def cell_stress(problem: ContinuumProblem) -> tuple[fem.Function, fem.Function]:
     """Stress (σxx, σyy, τxy) and von Mises at cell midpoints, as DG0 functions."""
     mesh = problem.mesh
     W = fem.functionspace(mesh, ("DG", 0, (3,)))
     S = fem.functionspace(mesh, ("DG", 0))
-    midpoint = np.array([[1 / 3, 1 / 3]])
-    n = mesh.topology.index_map(2).size_local + mesh.topology.index_map(2).num_ghosts
-    eps = fem.Expression(voigt_strain(problem.u), midpoint).eval(mesh, np.arange(n, dtype=np.int32)).reshape(-1, 3)
-    law = problem.law
-    stress = np.asarray(law.stress(eps), dtype=float)
-    szz = law.out_of_plane_stress(eps)
+    n = mesh.topology.index_map(2).size_local
+    stress, vm_values, _ = centroid_stress(problem)
     sigma, vm = fem.Function(W, name="stress"), fem.Function(S, name="von_mises")
-    sigma.x.array.reshape(-1, 3)[W.dofmap.list[:, 0]] = stress
-    vm.x.array[S.dofmap.list[:, 0]] = von_mises(stress, None if szz is None else np.asarray(szz, dtype=float))
+    sigma.x.array.reshape(-1, 3)[W.dofmap.list[:n, 0]] = stress
+    vm.x.array[S.dofmap.list[:n, 0]] = vm_values
+    sigma.x.scatter_forward()
+    vm.x.scatter_forward()
     return sigma, vm
 
 

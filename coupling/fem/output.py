@@ -1,4 +1,4 @@
-"""FEM result files: XDMF fields for ParaView and a PNG of the deformed shape."""
+"""FEM result files: a VTU/PVD field series (ParaView, meshio, VTK) and a PNG of the deformed shape."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import dolfinx_solver  # noqa: F401
 import numpy as np
 from dolfinx import fem
-from dolfinx.io import XDMFFile
 
 from coupling.fem.problem import ContinuumProblem
+from coupling.output.fields_vtu import FieldSeries, fem_grid, stress_cell_data
 
 
 def _p1_displacement(problem: ContinuumProblem) -> fem.Function:
@@ -21,18 +21,19 @@ def _p1_displacement(problem: ContinuumProblem) -> fem.Function:
     return u1
 
 
-def write_fields(problem: ContinuumProblem, path: Path, stress: fem.Function, vm: fem.Function) -> None:
-    """displacement (P1), stress (σxx, σyy, τxy per cell) and von Mises in one XDMF file."""
-    with XDMFFile(problem.mesh.comm, str(path), "w") as f:
-        f.write_mesh(problem.mesh)
-        f.write_function(_p1_displacement(problem))
-        f.write_function(stress)
-        f.write_function(vm)
+def write_fields(problem: ContinuumProblem, series: FieldSeries, t: float, stress: np.ndarray,
+                 vm: np.ndarray, szz: np.ndarray | None = None) -> None:
+    """One output step of ``series`` (collective): displacement at the P_k nodes, named stress
+    components of the owned cells (stress (n,3), vm (n,), szz (n,) [Pa]); see
+    :mod:`coupling.output.fields_vtu`."""
+    grid = fem_grid(problem.V, problem.u.x.array, stress_cell_data(stress, vm, szz), problem.comm)
+    series.add(t, grid)
 
 
-def plot_deformed(problem: ContinuumProblem, vm: fem.Function, path: Path, title: str,
+def plot_deformed(problem: ContinuumProblem, vm: np.ndarray, path: Path, title: str,
                   scale: float | None = None) -> float:
-    """Deformed mesh coloured by von Mises stress (rank 0 writes); returns the scale used."""
+    """Deformed mesh coloured by von Mises stress ``vm`` (n_owned_cells,) [Pa] (rank 0 writes);
+    returns the scale used."""
     mesh, comm = problem.mesh, problem.mesh.comm
     u1 = _p1_displacement(problem)
     V1 = u1.function_space
@@ -40,7 +41,7 @@ def plot_deformed(problem: ContinuumProblem, vm: fem.Function, path: Path, title
     tri = V1.dofmap.list[:n_own]
     xy = V1.tabulate_dof_coordinates()[:, :2][tri]  # (n, 3, 2)
     uv = u1.x.array.reshape(-1, 2)[tri]
-    vals = vm.x.array[vm.function_space.dofmap.list[:n_own, 0]]
+    vals = np.asarray(vm, dtype=float)[:n_own]
     gathered = comm.gather((xy, uv, vals), root=0)
     if comm.rank != 0:
         return comm.bcast(None, root=0)

@@ -183,10 +183,12 @@ class ContinuumProblem:
         atol: float = 1e-10,
         max_iterations: int = 25,
         progress: Callable[[int, int, float], None] | None = None,
+        on_step: Callable[[int, float], None] | None = None,
     ) -> SolveStats:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
-        ``progress(step, iteration, residual)`` is called after every residual evaluation.
+        ``progress(step, iteration, residual)`` is called after every residual evaluation,
+        ``on_step(step, load_factor)`` after every converged load step (e.g. to write fields).
         Raises :class:`SolverDivergence` when a step does not converge, after restoring the
         last converged state (``self.converged_load_factor`` says which).
         """
@@ -223,6 +225,8 @@ class ContinuumProblem:
             self.converged_load_factor = lam
             self.stats.newton_iterations.append(len(history) - 1)
             self.stats.residuals.append(history)
+            if on_step:
+                on_step(step, lam)
         return self.stats
 
     def _restore(self, values: np.ndarray) -> None:

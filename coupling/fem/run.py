@@ -11,8 +11,9 @@ from mpi4py import MPI
 from coupling.case.loader import Case
 from coupling.errors import SolverDivergence
 from coupling.fem.build import build_problem
-from coupling.fem.fields import cell_stress, probe
+from coupling.fem.fields import centroid_stress, probe
 from coupling.fem.output import plot_deformed, write_fields
+from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext
 
 
@@ -24,6 +25,13 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     ctx.stage_problem = problem  # lets a failed run still write its last state
 
     steps = spec.fem.load_steps
+    # one field output step per converged load step, timestep = load factor
+    series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+
+    def write_step(step: int, load_factor: float) -> None:
+        if series.enabled:
+            write_fields(problem, series, load_factor, *centroid_stress(problem))
+
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
         def report(step: int, it: int, residual: float) -> None:
             bar.update(step - 1 + (1 if residual <= spec.fem.newton.rtol else 0.5),
@@ -31,20 +39,21 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
 
         try:
             stats = problem.solve(steps, spec.fem.newton.rtol, spec.fem.newton.atol,
-                                  spec.fem.newton.max_iterations, progress=report)
+                                  spec.fem.newton.max_iterations, progress=report, on_step=write_step)
         except SolverDivergence:
             # publish the last converged load step, then let the orchestrator report it
-            ctx.extra["partial"] = _finish(case, ctx, problem, bundle, problem.stats, t_setup)
+            ctx.extra["partial"] = _finish(case, ctx, problem, bundle, problem.stats, t_setup, series)
             raise
         bar.update(steps)
-    return _finish(case, ctx, problem, bundle, stats, t_setup)
+    return _finish(case, ctx, problem, bundle, stats, t_setup, series)
 
 
-def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float) -> dict[str, Any]:
+def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float,
+            series: FieldSeries) -> dict[str, Any]:
     """Probes, fields and plots of the current (converged) state; the run's payload."""
     spec = case.spec
     steps = spec.fem.load_steps
-    stress, vm = cell_stress(problem)
+    stress, vm, szz = centroid_stress(problem)
     results: dict[str, Any] = {"converged_load_factor": problem.converged_load_factor}
     if spec.probes:
         values = probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
@@ -59,14 +68,13 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float)
     umax = np.abs(problem.u.x.array).max() if problem.u.x.array.size else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(float(umax), op=MPI.MAX)
     n_own = bundle.mesh.topology.index_map(2).size_local
-    vm_own = vm.x.array[vm.function_space.dofmap.list[:n_own, 0]]
-    results["max_von_mises"] = ctx.comm.allreduce(float(vm_own.max()) if n_own else 0.0,
+    results["max_von_mises"] = ctx.comm.allreduce(float(vm.max()) if n_own else 0.0,
                                                   op=MPI.MAX)
 
     files = []
-    if ctx.rundir is not None and spec.output.fields:
-        write_fields(problem, ctx.rundir.file("fields.xdmf"), stress, vm)
-        files += ["fields.xdmf", "fields.h5"]
+    if series.enabled and not series.entries:  # diverged in the first step: the initial state
+        write_fields(problem, series, problem.converged_load_factor, stress, vm, szz)
+    files += series.files
     if ctx.rundir is not None and spec.output.plots:
         scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
         results["plot_deformation_scale"] = scale
