@@ -197,10 +197,10 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     except dda.InputError as exc:
         raise case.error(_map_key(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
     mass = built.density * built.areas
-    with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA") as bar:
+    with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> None:
-            bar.update(info.time, f"{case.name}: t={info.time:.2f}s dt={info.dt:.1e} contacts={info.n_contacts} "
-                                  f"vmax={info.max_velocity:.2f}m/s")
+            bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
+                                  f"contacts {info.n_contacts} vmax {info.max_velocity:.2f} m/s")
 
         try:
             result = sim.run(callback=report)

@@ -13,7 +13,8 @@ from mpi4py import MPI
 from coupling.case.loader import Case, load_case
 from coupling.case.registry import runner_for
 from coupling.errors import SolverDivergence
-from coupling.output.provenance import versions
+from coupling.output.progress import RunLog
+from coupling.output.provenance import command_line, versions
 from coupling.output.rundir import RunDirectory
 from coupling.runner_context import RunContext
 
@@ -34,6 +35,15 @@ class Result:
         return self.summary["results"]
 
 
+def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int) -> RunLog | None:
+    """run.log in the staged run folder, written by rank 0 (None elsewhere / without a folder)."""
+    if rundir is None or comm.rank != 0:
+        return None
+    import sys
+
+    return RunLog(open(rundir.file("run.log"), "w", encoding="utf-8"), sys.stderr, verbosity)
+
+
 class RunDiverged(SolverDivergence):
     """Raised by :func:`run` after a diverged run was published with its last good state."""
 
@@ -49,10 +59,13 @@ def run(
     overrides: dict[str, Any] | list[str] | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     progress: bool = False,
+    verbosity: int = 1,
 ) -> Result:
     """Run a case (a :class:`Case` or a path) and return its :class:`Result`.
 
-    With ``out`` the run writes one folder (summary.json, fields, plots), atomically.
+    With ``out`` the run writes one folder (summary.json, run.log, fields, plots), atomically.
+    ``progress`` shows progress on stderr (rank 0): a bar on a terminal, plain lines in batch;
+    ``verbosity`` 2 prints them ten times as often (``-v``).
     Bad input raises :class:`coupling.CaseError`; a diverged solve publishes the last good
     state and raises :class:`RunDiverged` (its ``.result`` holds the summary).
     """
@@ -60,9 +73,16 @@ def run(
         case = load_case(case, overrides)
     runner = runner_for(case.solver)
     rundir = RunDirectory(out, comm) if out is not None else None
-    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
+    runlog = _open_runlog(rundir, comm, verbosity if progress else 0)
+    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
+    if runlog is not None:
+        runlog.line(f"command: {command_line()}")
+        runlog.line(f"case: {case.path or case.name} (solver {case.solver}), {comm.size} rank(s), started {started}")
+        if case.overrides:
+            runlog.line(f"overrides: {case.overrides}")
+        runlog.line("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     status, message, payload = "ok", "", {}
     try:
         payload = runner(case, ctx)
@@ -70,6 +90,8 @@ def run(
         status, message = "diverged", str(exc)
         payload = ctx.extra.get("partial", {})
     except BaseException:
+        if runlog is not None:
+            runlog.close()
         if rundir is not None:
             rundir.discard()
         raise
@@ -87,10 +109,15 @@ def run(
         "results": payload.get("results", {}),
         "solver": {**payload.get("solver", {}), "mpi_ranks": comm.size},
         "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},
-        "files": ["summary.json", *payload.get("files", [])],
+        "files": ["summary.json", *(["run.log"] if rundir is not None else []), *payload.get("files", [])],
         "versions": versions(),
+        "command": command_line(),
     }
     out_dir = None
+    if runlog is not None:
+        runlog.line(f"status: {status}" + (f" ({message})" if message else "")
+                    + f" after {summary['timings']['total_s']:.1f} s; files: {', '.join(summary['files'])}")
+        runlog.close()
     if rundir is not None:
         rundir.write_json("summary.json", summary)
         out_dir = rundir.publish()

@@ -117,14 +117,23 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
         comp = 0 if p["quantity"] == "ux" else 1
         if cell_type == "triangle6":  # the P2 field itself: exact
             value = _p2_value(m, x[None])[comp]
-        else:  # a written node at the probe point (P1 / refined P3 / NMM element vertices)
+            tol = 1e-10  # probe and file are the same discrete solution: round-off ~1e-15
+        else:
             d = np.linalg.norm(m.points[:, :2] - x, axis=1)
-            if d.min() > 1e-12 * np.abs(m.points).max():
-                continue
-            value = u[np.flatnonzero(d == d.min()), comp]  # NMM: every copy of the vertex
-            value = value[np.argmin(np.abs(value - p["value"]))]
-        # probe and file are the same discrete solution: round-off ~1e-15, factor 1e3+
-        assert abs(value - p["value"]) <= 1e-10 * scale_u, (name, value, p["value"])
+            if d.min() <= 1e-12 * np.abs(m.points).max():  # a written node (every copy: NMM faces)
+                candidates = u[np.flatnonzero(d == d.min()), comp]
+                tol = 1e-10
+            else:  # linear interpolation on the written triangles holding x (NMM: quadratic inside
+                # an element; measured 6e-9 (edge crack) and 5.6e-7 (tunnel) of max|u|: 1e-5 is ~20x)
+                conn = m.cells_dict[cell_type]
+                A, B, C = (m.points[conn[:, k], :2] for k in range(3))
+                l12 = np.linalg.solve(np.stack([B - A, C - A], axis=2), (x - A)[..., None])[..., 0]
+                L = np.c_[1 - l12.sum(1), l12]
+                inside = np.flatnonzero(L.min(1) >= -1e-12)
+                candidates = np.einsum("ck,ck->c", L[inside], u[conn[inside], comp])
+                tol = 1e-5
+            value = candidates[np.argmin(np.abs(candidates - p["value"]))]  # the probe's side of a crack
+        assert abs(value - p["value"]) <= tol * scale_u, (name, value, p["value"])
         checked += 1
 
     # stress components are named right: for a linear elastic P2 case, recompute them from the
