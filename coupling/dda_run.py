@@ -138,10 +138,11 @@ def monitored_group(case: Case, built: _Built) -> np.ndarray:
 def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float) -> dict[str, Any]:
     """Mass-weighted velocity and centroid of a block group; peak, run-out, time to rest."""
     t = np.asarray(result.time)
+    from dda.output import mass_centre_speed
+
     w = mass[group] / mass[group].sum()
-    v = np.einsum("b,tbk->tk", w, np.asarray(result.velocity)[:, group, :2])
     c = np.einsum("b,tbk->tk", w, np.asarray(result.centroid)[:, group, :])
-    speed = np.linalg.norm(v, axis=1)
+    speed = mass_centre_speed(result.velocity, mass, group)  # the one definition (velocity.png too)
     k_peak = int(np.argmax(speed))
     moving = np.flatnonzero(speed[k_peak:] >= rest_velocity)
     at_rest = k_peak + (moving[-1] + 1 if moving.size else 0)
@@ -197,6 +198,9 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     except dda.InputError as exc:
         raise case.error(_map_key(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
     mass = built.density * built.areas
+    if sim.writer is not None:  # the plots follow output.plots, drawn below (not with the fields)
+        sim.writer.plots = False
+    initial = (0.0, np.concatenate(built.system.polygons()))
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> None:
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
@@ -206,12 +210,23 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             result = sim.run(callback=report)
         except dda.SolverDivergence as exc:
             if exc.result is not None:
-                ctx.extra["partial"] = _payload(case, ctx, built, group, mass, exc.result, settings)
+                ctx.extra["partial"] = _payload(case, ctx, built, group, mass, exc.result, settings,
+                                                _frames(sim, initial, exc.result))
             raise SolverDivergence(str(exc)) from None
-    return _payload(case, ctx, built, group, mass, result, settings)
+    return _payload(case, ctx, built, group, mass, result, settings, _frames(sim, initial, result))
 
 
-def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, settings) -> dict[str, Any]:
+def _frames(sim, initial, result) -> list:
+    """(t, xy) snapshots: the written frames' first, middle and last, else the start and the end."""
+    if sim.writer is not None and sim.writer.snap:
+        return sim.writer.snapshots()
+    final = result.polygons() if result.state is not None else None
+    t_end = float(np.asarray(result.time)[-1]) if len(np.asarray(result.time)) else 0.0
+    return [initial] + ([(t_end, np.concatenate(final))] if final is not None else [])
+
+
+def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, settings,
+             frames=None) -> dict[str, Any]:
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
     final = result.polygons() if result.state is not None else built.system.polygons()
@@ -231,5 +246,13 @@ def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, se
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
         plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
         files.append("monitor.png")
+        if frames:
+            from dda.output import plot_snapshots
+
+            sizes = [len(p) for p in built.system.polygons()]
+            voff = np.concatenate([[0], np.cumsum(sizes)])
+            plot_snapshots(ctx.rundir.file("snapshots.png"), frames, voff, built.system.fixed, title=spec.title,
+                           water_level=built.system.water, water_density=spec.water.density if spec.water else None)
+            files.append("snapshots.png")
     solver = {"kind": "dda", **{k: v for k, v in result.stats.items()}, "settings": spec.dda.model_dump()}
     return {"results": results, "solver": solver, "files": files}

@@ -10,6 +10,7 @@ from dolfinx import fem
 
 from coupling.fem.problem import ContinuumProblem
 from coupling.output.fields_vtu import FieldSeries, fem_grid, stress_cell_data
+from coupling.output.plots import MPA, colour_range, peak_note, zoom_window
 
 
 def _p1_displacement(problem: ContinuumProblem) -> fem.Function:
@@ -60,18 +61,39 @@ def plot_deformed(problem: ContinuumProblem, vm: np.ndarray, path: Path, title: 
         scale = 0.1 * extent / umax if umax > 0 else 1.0
     span = np.ptp(xy.reshape(-1, 2), axis=0)
     aspect = span[0] / max(span[1], 1e-300)
+    vals_mpa = vals * MPA
+    centres = xy.mean(axis=1)
+    vmin, vmax, clipped = colour_range(vals_mpa)
+    zoom = zoom_window(vals_mpa, centres, extent)
     size = (9.0, max(3.0, 9.0 / aspect * 0.8 + 1.2)) if aspect >= 1 else (max(4.0, 6.0 * aspect + 2.5), 6.0)
-    fig, ax = plt.subplots(figsize=size, dpi=120)
-    ax.add_collection(PolyCollection(xy, facecolors="none", edgecolors="0.8", linewidths=0.3))
-    polys = PolyCollection(xy + scale * uv, array=vals / 1e6, cmap="viridis", edgecolors="face", linewidths=0.1)
-    ax.add_collection(polys)
-    fig.colorbar(polys, ax=ax, label="von Mises stress [MPa]")
-    ax.autoscale_view()
-    ax.set_aspect("equal")
-    ax.set_xlabel("x [m]")
-    ax.set_ylabel("y [m]")
-    ax.set_title(f"{title}\ndeformed shape ×{scale:.3g} (grey: undeformed)")
-    fig.tight_layout()
+    if zoom is not None:
+        size = (size[0] + 5.0, max(size[1], 5.0))
+    fig, axes = plt.subplots(1, 2 if zoom is not None else 1, figsize=size, dpi=120, squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": [1, 1] if zoom is not None else [1]})
+    lo, hi = xy.reshape(-1, 2).min(axis=0), xy.reshape(-1, 2).max(axis=0)
+    for k, ax in enumerate(axes[0]):
+        if k == 0:
+            ax.add_collection(PolyCollection(xy, facecolors="none", edgecolors="0.8", linewidths=0.3))
+        shown = xy + scale * uv if k == 0 else xy  # the zoom shows the undeformed cells
+        polys = PolyCollection(shown, array=vals_mpa, cmap="viridis", edgecolors="face" if k == 0 else "0.85",
+                               linewidths=0.1 if k == 0 else 0.2)
+        polys.set_clim(vmin, vmax)
+        ax.add_collection(polys)
+        ax.autoscale_view()
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [m]")
+        ax.set_ylabel("y [m]")
+        if k == 1:  # zoom on the localised peak
+            (cx, cy), half = zoom
+            x0, x1 = max(cx - half, lo[0]), min(cx + half, hi[0])
+            y0, y1 = max(cy - half, lo[1]), min(cy + half, hi[1])
+            ax.set_xlim(x0, x1)
+            ax.set_ylim(y0, y1)
+            ax.set_title("zoom on the peak (undeformed cells, the red box on the left)", fontsize=9)
+            axes[0][0].add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="C3", lw=1.0))
+    fig.colorbar(polys, ax=list(axes[0]), label="von Mises stress [MPa]", extend="max" if clipped else "neither")
+    axes[0][0].set_title(f"{title}\ndeformed shape ×{scale:.3g} (grey: undeformed)\n"
+                         f"{peak_note(vals_mpa, centres, clipped=clipped)}", fontsize=9)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
     plt.close(fig)
