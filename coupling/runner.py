@@ -10,7 +10,7 @@ from typing import Any
 
 from mpi4py import MPI
 
-from coupling.case.loader import Case, load_case
+from coupling.case.loader import Case, load_case, with_overrides
 from coupling.case.registry import runner_for
 from coupling.errors import SolverDivergence
 from coupling.output.progress import RunLog
@@ -61,7 +61,10 @@ def run(
     progress: bool = False,
     verbosity: int = 1,
 ) -> Result:
-    """Run a case (a :class:`Case` or a path) and return its :class:`Result`.
+    """Run a case (a :class:`Case`, a path or a shipped case name) and return its :class:`Result`.
+
+    ``overrides`` ({"key.path": value} or ["key.path=value", …]) apply to any of them and are
+    validated like the case file (a Case is not changed: the run uses a validated copy).
 
     With ``out`` the run writes one folder (summary.json, run.log, fields, plots), atomically.
     ``progress`` shows progress on stderr (rank 0): a bar on a terminal, plain lines in batch;
@@ -71,6 +74,8 @@ def run(
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
+    else:  # overrides given with a Case: applied and validated again, never ignored
+        case = with_overrides(case, overrides)
     runner = runner_for(case.solver)
     rundir = RunDirectory(out, comm) if out is not None else None
     runlog = _open_runlog(rundir, comm, verbosity if progress else 0)

@@ -99,7 +99,7 @@ def test_cli_files_and_two_ranks_equal_one(tmp_path):
     for name, p in s1["results"]["probes"].items():
         assert abs(p["value"] - s2["results"]["probes"][name]["value"]) <= 1e-8 * abs(p["value"])
     # files: VTU of the manifold elements (jump across the crack visible), PNG
-    assert s1["files"] == ["summary.json", "fields.pvd", "fields/", "deformed.png"]
+    assert s1["files"] == ["summary.json", "run.log", "fields.pvd", "fields/", "deformed.png"]
     assert (one / "deformed.png").read_bytes()[:4] == b"\x89PNG"
     import meshio
 
