@@ -244,14 +244,15 @@ def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, se
     if ctx.rundir is not None and spec.output.fields:
         files += ["blocks.pvd", "contacts.pvd", "frames/", "history.h5"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
-        plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
+        plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, f"{case.name}: {spec.title}")
         files.append("monitor.png")
         if frames:
             from dda.output import plot_snapshots
 
             sizes = [len(p) for p in built.system.polygons()]
             voff = np.concatenate([[0], np.cumsum(sizes)])
-            plot_snapshots(ctx.rundir.file("snapshots.png"), frames, voff, built.system.fixed, title=spec.title,
+            plot_snapshots(ctx.rundir.file("snapshots.png"), frames, voff, built.system.fixed,
+                           title=f"{case.name}: {spec.title}",
                            water_level=built.system.water, water_density=spec.water.density if spec.water else None)
             files.append("snapshots.png")
     solver = {"kind": "dda", **{k: v for k, v in result.stats.items()}, "settings": spec.dda.model_dump()}

@@ -468,7 +468,8 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
     t0 = time.perf_counter()
     files += series.files
     if ctx.rundir is not None and spec.output.plots:
-        result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale, title=spec.title)
+        result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale,
+                    title=f"{case.name}: {spec.title}")
         files.append("deformed.png")
     t_out = time.perf_counter() - t0
 

@@ -34,6 +34,28 @@ class Result:
     def results(self) -> dict[str, Any]:
         return self.summary["results"]
 
+    def field_steps(self) -> list[tuple[float, Path]]:
+        """(timestep, file) of every field output step of the run folder (fields.pvd), in order;
+        [] without a run folder or with ``output.fields = false``."""
+        import re
+
+        index = self.out_dir / "fields.pvd" if self.out_dir is not None else None
+        if index is None or not index.is_file():
+            return []
+        text = index.read_text(encoding="utf-8")
+        return [(float(t), self.out_dir / f) for t, f in re.findall(r'timestep="([^"]+)"[^>]*file="([^"]+)"', text)]
+
+    def fields(self, step: int = -1):
+        """The field arrays of one output step (default: the last) as a ``meshio.Mesh``:
+        ``points`` (n, 3) [m], ``point_data["displacement"]`` (n, 3) [m], ``cell_data`` of the
+        named stress components [Pa] (see :mod:`coupling.output.fields_vtu`)."""
+        import meshio
+
+        steps = self.field_steps()
+        if not steps:
+            raise FileNotFoundError("this run wrote no fields (no run folder, or output.fields = false)")
+        return meshio.read(steps[step][1])
+
 
 def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int) -> RunLog | None:
     """run.log in the staged run folder, written by rank 0 (None elsewhere / without a folder)."""

@@ -6,7 +6,7 @@
   material, contact force resultant on the block [N/m]; ``blocks.pvd`` indexes the series;
 * ``frames/contacts_NNNNN.vtu`` one vertex cell per contact at the contact vertex with the force
   on the vertex block (normal + shear) [N/m], normal force, state (0 open, 1 sliding,
-  2 locked); ``contacts.pvd``;
+  2 locked); ``contacts.pvd`` (frames without any contact have no contacts file);
 * ``history.h5``  /time, /dt, /centroid, /displacement, /velocity, /rotation,
   /kinetic_energy, /contacts/{open,sliding,locked}, /oc_iterations; /state (the last good
   state: xy, voff, velocity, strain, stress, rotation) and stats as attributes;
@@ -210,7 +210,7 @@ class Writer:
         s = sim.settings
         self.interval = s.output_interval or s.duration / 50.0
         self.next_time = 0.0
-        self.frames: list[tuple[float, str, str]] = []
+        self.frames: list[tuple[float, str, str | None]] = []
         self.snap: list[tuple[float, np.ndarray]] = []
         self.last_written_step = -1
         self.plots = True  # velocity.png and snapshots.png at finish (a caller drawing its own sets False)
@@ -261,10 +261,13 @@ class Writer:
                 "block_id": np.arange(sim.nb, dtype=float),
             },
         )
-        write_points_vtu(self.dir / cname, cpts, {"force": cf, "normal_force": cn, "state": cstate})
+        if len(cpts):  # a frame without contacts has no contacts file (an empty VTU is unreadable by meshio)
+            write_points_vtu(self.dir / cname, cpts, {"force": cf, "normal_force": cn, "state": cstate})
+        else:
+            cname = None
         self.frames.append((st.time, bname, cname))
         write_pvd(self.dir / "blocks.pvd", [(t, b) for t, b, _ in self.frames])
-        write_pvd(self.dir / "contacts.pvd", [(t, c) for t, _, c in self.frames])
+        write_pvd(self.dir / "contacts.pvd", [(t, c) for t, _, c in self.frames if c is not None])
 
     def finish(self, sim: "Simulation", status: str, message: str = "") -> None:
         if self.rank != 0:

@@ -94,3 +94,15 @@ def test_vertex_value_is_the_mean_of_the_touching_cells():
         scale = np.abs(per_cell).max()
         assert np.ptp(per_cell) > 1e-3 * scale  # the cells do disagree: the rule matters
         assert abs(at_vertex - per_cell.mean()) <= 1e-5 * scale
+
+
+def test_a_rank_without_touching_cells_still_takes_part():
+    """mean_over_cells with no (point, cell) pair here (a rank away from every probe): NaN, no error."""
+    from mpi4py import MPI
+
+    from coupling.output.probes import mean_over_cells
+
+    empty = mean_over_cells(MPI.COMM_SELF, 2, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 6)))
+    assert empty.shape == (2, 6) and np.isnan(empty).all()
+    one = mean_over_cells(MPI.COMM_SELF, 2, np.array([1, 1]), np.array([7, 3]), np.array([[1.0], [2.0]]))
+    assert np.isnan(one[0, 0]) and one[1, 0] == 1.5

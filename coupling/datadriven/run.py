@@ -95,7 +95,8 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
             files += series.files
         if spec.output.plots:
-            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
+            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
+                          spec.output.deformation_scale)
             files.append("deformed.png")
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),

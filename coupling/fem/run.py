@@ -76,7 +76,8 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float,
         write_fields(problem, series, problem.converged_load_factor, stress, vm, szz)
     files += series.files
     if ctx.rundir is not None and spec.output.plots:
-        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
+        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
+                              spec.output.deformation_scale)
         results["plot_deformation_scale"] = scale
         files.append("deformed.png")
 

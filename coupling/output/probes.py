@@ -52,7 +52,8 @@ def mean_over_cells(comm: MPI.Comm, n_points: int, point: np.ndarray, cell_key: 
     each (point, cell) pair appearing on exactly one rank. Returns (n_points, k) on every
     rank, NaN where no cell touches the point.
     """
-    values = np.asarray(values, dtype=float).reshape(len(point), -1)
+    values = np.asarray(values, dtype=float)
+    values = values[:, None] if values.ndim == 1 else values  # (m, k), m may be 0 on this rank
     k = values.shape[1]
     parts = comm.allgather((np.asarray(point, np.int64), np.asarray(cell_key, np.int64), values))
     p = np.concatenate([q[0] for q in parts])
