@@ -73,7 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     case = load_case(_case_path(args.case), args.set)
     out = Path(args.output) if args.output else Path("results") / case.name
-    result = run(case, out, progress=not args.quiet, force=args.force)
+    result = run(case, out, progress=not args.quiet, force=args.force,
+                 verbosity=0 if args.quiet else 1 + args.verbose)
     if _rank() == 0:
         _print_result(result)
     return 0
@@ -113,18 +114,36 @@ def _compact(value, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class _VersionAction(argparse.Action):
+    """--version: computed only when asked for (it imports PETSc)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from coupling.output.provenance import version_line
+
+        if _rank() == 0:
+            print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from coupling.validation import OneLineParser
 
     p = OneLineParser(prog="deepmanifold", description=__doc__)
+    p.add_argument("--version", action=_VersionAction,
+                   help="print the version, git commit and DOLFINx/PETSc/MUMPS/torch versions")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a case file (or a shipped case by name)")
     r.add_argument("case", help="case file, e.g. cases/cantilever.toml, or a shipped case name")
     r.add_argument("-o", "--output", help="output folder (default results/<case name>)")
     r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (run.log is still written)")
+    r.add_argument("-v", "--verbose", action="count", default=0,
+                   help="progress lines ten times as often, also on a terminal")
     r.add_argument("--force", action="store_true",
                    help="let -o replace an existing folder that is not a previous run folder")
     r.set_defaults(func=cmd_run)

@@ -12,10 +12,11 @@ from typing import Any
 
 from mpi4py import MPI
 
-from coupling.case.loader import Case, load_case
+from coupling.case.loader import Case, load_case, with_overrides
 from coupling.case.registry import runner_for
 from coupling.errors import CaseDiverged, SolverDivergence
-from coupling.output.provenance import versions
+from coupling.output.progress import RunLog
+from coupling.output.provenance import command_line, versions
 from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
 from coupling.limits import check_limits
 from coupling.runner_context import RunContext, RunPayload, SetupChecked
@@ -47,6 +48,37 @@ class Result:
         """The key results (probes, references, errors, maxima)."""
         return self.summary["results"]
 
+    def field_steps(self) -> list[tuple[float, Path]]:
+        """(timestep, file) of every field output step of the run folder (fields.pvd), in order;
+        [] without a run folder or with ``output.fields = false``."""
+        import re
+
+        index = self.out_dir / "fields.pvd" if self.out_dir is not None else None
+        if index is None or not index.is_file():
+            return []
+        text = index.read_text(encoding="utf-8")
+        return [(float(t), self.out_dir / f) for t, f in re.findall(r'timestep="([^"]+)"[^>]*file="([^"]+)"', text)]
+
+    def fields(self, step: int = -1):
+        """The field arrays of one output step (default: the last) as a ``meshio.Mesh``:
+        ``points`` (n, 3) [m], ``point_data["displacement"]`` (n, 3) [m], ``cell_data`` of the
+        named stress components [Pa] (see :mod:`coupling.output.fields_vtu`)."""
+        import meshio
+
+        steps = self.field_steps()
+        if not steps:
+            raise FileNotFoundError("this run wrote no fields (no run folder, or output.fields = false)")
+        return meshio.read(steps[step][1])
+
+
+def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int) -> RunLog | None:
+    """run.log in the staged run folder, written by rank 0 (None elsewhere / without a folder)."""
+    if rundir is None or comm.rank != 0:
+        return None
+    import sys
+
+    return RunLog(open(rundir.file("run.log"), "w", encoding="utf-8"), sys.stderr, verbosity)
+
 
 class RunDiverged(SolverDivergence):
     """Raised by :func:`run` after a diverged run was published with its last good state."""
@@ -74,10 +106,16 @@ def run(
     progress: bool = False,
     force: bool = False,
     check: bool = False,
+    verbosity: int = 1,
 ) -> Result:
-    """Run a case (a :class:`Case` or a path) and return its :class:`Result`.
+    """Run a case (a :class:`Case`, a path or a shipped case name) and return its :class:`Result`.
 
-    With ``out`` the run writes one folder (summary.json, fields, plots), atomically.
+    ``overrides`` ({"key.path": value} or ["key.path=value", …]) apply to any of them and are
+    validated like the case file (a Case is not changed: the run uses a validated copy).
+
+    With ``out`` the run writes one folder (summary.json, run.log, fields, plots), atomically.
+    ``progress`` shows progress on stderr (rank 0): a bar on a terminal, plain lines in batch;
+    ``verbosity`` 2 prints them ten times as often (``-v``).
     Bad input raises :class:`coupling.CaseError`; a diverged solve publishes the last good
     state and raises :class:`RunDiverged` (its ``.result`` holds the summary).
     An existing ``out`` must be a previous run folder (``force``: any folder but one holding
@@ -92,6 +130,8 @@ def run(
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
+    else:  # overrides given with a Case: applied and validated again, never ignored
+        case = with_overrides(case, overrides)
     sizes = check_limits(case)
     runner = runner_for(case.solver)
     if check:
@@ -104,9 +144,16 @@ def run(
         raise RuntimeError(f"runner of '{case.solver}' never called ctx.setup_done()")  # a bug, not input
     protect = tuple(p for p in (case.path,) if p is not None)
     rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
-    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
+    runlog = _open_runlog(rundir, comm, verbosity if progress else 0)
+    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
+    if runlog is not None:
+        runlog.line(f"command: {command_line()}")
+        runlog.line(f"case: {case.path or case.name} (solver {case.solver}), {comm.size} rank(s), started {started}")
+        if case.overrides:
+            runlog.line(f"overrides: {case.overrides}")
+        runlog.line("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     status, message, payload = RunStatus.OK, "", RunPayload()
     with StopRequest() as stop:
         ctx.stop = stop
@@ -122,10 +169,16 @@ def run(
             payload = RunPayload()
             stop.signum = exc.signum
         except BaseException:
+            if runlog is not None:
+                runlog.close()
             if rundir is not None:
                 rundir.discard()
             raise
-        summary = _summary(case, comm, status, message, payload, started, t0)
+        summary = _summary(case, comm, status, message, payload, started, t0, with_runlog=rundir is not None)
+        if runlog is not None:
+            runlog.line(f"status: {status.value}" + (f" ({message})" if message else "")
+                        + f" after {summary['timings']['total_s']:.1f} s; files: {', '.join(summary['files'])}")
+            runlog.close()
         out_dir = None
         if rundir is not None:
             rundir.write_json("summary.json", summary)
@@ -139,7 +192,7 @@ def run(
 
 
 def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payload: RunPayload, started: str,
-             t0: float) -> dict[str, Any]:
+             t0: float, with_runlog: bool = False) -> dict[str, Any]:
     """The summary.json of a run: status, the case as validated, results, solver statistics,
     timings [s] and versions."""
     return {
@@ -158,6 +211,7 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
         "results": payload.results,
         "solver": {**payload.solver, "mpi_ranks": comm.size},
         "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},
-        "files": ["summary.json", *payload.files],
+        "files": ["summary.json", *(["run.log"] if with_runlog else []), *payload.files],
         "versions": versions(),
+        "command": command_line(),
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from mpi4py import MPI
 
-from coupling.output.progress import Progress, progress_bar
+from coupling.output.progress import Progress, RunLog, progress_bar
 from coupling.output.rundir import RunDirectory
 
 
@@ -42,6 +42,8 @@ class RunContext:
     show_progress: bool = True
     check_only: bool = False
     stop: Any = None  # coupling.signals.StopRequest while a run is under way
+    verbosity: int = 1  # 0 quiet, 1 normal, 2 verbose
+    runlog: RunLog | None = None  # run.log of the run folder (rank 0)
 
     def setup_done(self, **size: Any) -> None:
         """Every runner calls this after its set-up (meshes, blocks, covers, boundaries, files,
@@ -62,13 +64,18 @@ class RunContext:
         """Whether this is rank 0."""
         return self.comm.rank == 0
 
-    def progress(self, total: float, description: str) -> AbstractContextManager[Progress]:
-        """A progress bar (shown on rank 0 when progress is on)."""
-        return progress_bar(total, description, enabled=self.show_progress and self.is_root)
+    def progress(self, total: float, description: str, unit: str = "") -> AbstractContextManager[Progress]:
+        """A bar on a terminal, plain lines in batch, lines in run.log (see coupling.output.progress)."""
+        return progress_bar(total, description, enabled=self.show_progress and self.is_root,
+                            log=self.runlog if self.is_root else None, verbosity=self.verbosity, unit=unit)
 
     def log(self, message: str) -> None:
-        """Print a message to stderr (rank 0, when progress is on)."""
-        if self.is_root and self.show_progress:
+        """A message for run.log, echoed on stderr unless quiet (rank 0)."""
+        if not self.is_root:
+            return
+        if self.runlog is not None:
+            self.runlog.line(message, echo=self.show_progress)
+        elif self.show_progress:
             import sys
 
             print(message, file=sys.stderr)

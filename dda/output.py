@@ -1,15 +1,17 @@
 """DDA output for ParaView and post-processing; every file is written atomically by rank 0.
 
-* ``frames/blocks_NNNNN.vtu``  block polygons (VTK polygon cells) with cell fields displacement,
-  velocity (u̇, v̇, ṙ), stress (σxx, σyy, τxy), strain, rotation, fixed, material, contact
-  force resultant on the block; ``blocks.pvd`` indexes the time series;
+* ``frames/blocks_NNNNN.vtu``  block polygons (VTK polygon cells) with cell fields
+  displacement [m] and velocity (u̇, v̇, 0) [m/s] of the centroid (3-vectors, z = 0),
+  rotation_rate ṙ [rad/s], rotation [rad], stress (σxx, σyy, τxy) [Pa], strain, fixed,
+  material, contact force resultant on the block [N/m]; ``blocks.pvd`` indexes the series;
 * ``frames/contacts_NNNNN.vtu`` one vertex cell per contact at the contact vertex with the force
   on the vertex block (normal + shear) [N/m], normal force, state (0 open, 1 sliding,
-  2 locked); ``contacts.pvd``;
+  2 locked); ``contacts.pvd`` (frames without any contact have no contacts file);
 * ``history.h5``  /time, /dt, /centroid, /displacement, /velocity, /rotation,
   /kinetic_energy, /contacts/{open,sliding,locked}, /oc_iterations; /state (the last good
   state: xy, voff, velocity, strain, stress, rotation) and stats as attributes;
-* ``velocity.png`` (mean speed of a block group against time), ``snapshots.png``.
+* ``velocity.png`` (speed of the mass centre of a block group against time), ``snapshots.png``
+  (block positions at the first, a middle and the last frame, water level drawn).
 """
 
 from __future__ import annotations
@@ -112,18 +114,37 @@ def write_history_h5(path: Path, result: "Result", state: Any = None, attrs: dic
     os.replace(tmp, path)
 
 
-def plot_velocity(path: Path, result: "Result", blocks: Sequence[int] | None = None, title: str = "") -> None:
-    """Mean centroid speed of a block group against time (PNG, Agg)."""
+def mass_centre_speed(velocity: np.ndarray, mass: np.ndarray, blocks: Sequence[int] | None = None,
+                      fixed: np.ndarray | None = None) -> np.ndarray:
+    """Speed of the mass centre of a block group, |Σ m_b v_b| / Σ m_b (ns,) [m/s].
+
+    velocity (ns, nb, ≥2) [m/s], mass (nb,) [kg/m]; blocks default to the free ones. The one
+    definition of a group's speed in every plot and summary (peak_velocity)."""
+    v = np.asarray(velocity)
+    b = (np.flatnonzero(~np.asarray(fixed, bool)) if fixed is not None else np.arange(v.shape[1])) if blocks is None \
+        else np.asarray(blocks)
+    w = np.asarray(mass, float)[b] / np.asarray(mass, float)[b].sum()
+    return np.linalg.norm(np.einsum("b,tbk->tk", w, v[:, b, :2]), axis=1)
+
+
+def plot_velocity(path: Path, result: "Result", blocks: Sequence[int] | None = None, title: str = "",
+                  mass: np.ndarray | None = None) -> None:
+    """Speed of the mass centre of a block group against time (PNG, Agg); unit masses if None."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = np.asarray(result.time)
+    v = np.asarray(result.velocity)
+    speed = mass_centre_speed(v, np.ones(v.shape[1]) if mass is None else mass, blocks, np.asarray(result.fixed))
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    ax.plot(t, result.group_velocity(blocks), lw=1.5)
+    ax.plot(t, speed, lw=1.5)
+    k = int(np.argmax(speed))
+    ax.plot([t[k]], [speed[k]], "o", color="C3", label=f"peak {speed[k]:.3g} m/s at {t[k]:.3g} s")
+    ax.legend(loc="best", fontsize=8)
     ax.set_xlabel("time [s]")
-    ax.set_ylabel("mean speed [m/s]")
+    ax.set_ylabel("speed of the mass centre [m/s]")
     ax.set_title(title or "block group velocity")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -133,8 +154,12 @@ def plot_velocity(path: Path, result: "Result", blocks: Sequence[int] | None = N
     os.replace(tmp, path)
 
 
-def plot_snapshots(path: Path, frames: Sequence[tuple[float, np.ndarray]], voff: np.ndarray, fixed: np.ndarray) -> None:
-    """Block geometry at a few times side by side (PNG, Agg); frames = [(t, xy), …]."""
+def plot_snapshots(path: Path, frames: Sequence[tuple[float, np.ndarray]], voff: np.ndarray, fixed: np.ndarray,
+                   title: str = "", water_level=None, water_density: float | None = None) -> None:
+    """Block geometry at a few times side by side (PNG, Agg); frames = [(t, xy), …].
+
+    Axes in metres; fixed blocks grey, free blocks orange; ``water_level(t)`` [m] (a callable,
+    e.g. :class:`dda.water.WaterLevel`) draws the reservoir as a blue band up to its level."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,17 +167,33 @@ def plot_snapshots(path: Path, frames: Sequence[tuple[float, np.ndarray]], voff:
     from matplotlib.collections import PolyCollection
 
     n = len(frames)
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.5), dpi=110, squeeze=False)
     allxy = np.concatenate([xy for _, xy in frames])
     lo, hi = allxy.min(0), allxy.max(0)
-    for ax, (t, xy) in zip(axes[0], frames):
+    pad = 0.03 * (hi - lo).max()
+    lo, hi = lo - pad, hi + pad
+    aspect = (hi[1] - lo[1]) / max(hi[0] - lo[0], 1e-300)
+    width = 4.5 if n > 1 else 7.0
+    fig, axes = plt.subplots(1, n, figsize=(width * n, max(2.5, width * aspect) + 1.0), dpi=110, squeeze=False,
+                             sharey=True)
+    colors = ["0.6" if f else "tab:orange" for f in fixed]
+    for k, (ax, (t, xy)) in enumerate(zip(axes[0], frames)):
+        if water_level is not None:
+            h = float(water_level(t))
+            if h > lo[1]:
+                ax.fill_between([lo[0], hi[0]], lo[1], h, color="tab:blue", alpha=0.15, lw=0, zorder=0)
+                ax.axhline(h, color="tab:blue", lw=1.0, zorder=1,
+                           label=f"water level {h:.4g} m" + (f" (ρw {water_density:g} kg/m³)" if water_density else ""))
+                ax.legend(loc="upper right", fontsize=7)
         polys = [xy[voff[b] : voff[b + 1]] for b in range(voff.size - 1)]
-        colors = ["0.6" if f else "tab:orange" for f in fixed]
-        ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="k", linewidths=0.4))
+        ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="k", linewidths=0.4, zorder=2))
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")
-        ax.set_title(f"t = {t:.3g} s")
+        ax.set_title(f"t = {t:.3f} s")
+        ax.set_xlabel("x [m]")
+        if k == 0:
+            ax.set_ylabel("y [m]")
+    fig.suptitle((title + ": " if title else "") + "block positions (grey fixed, orange free)")
     fig.tight_layout()
     tmp = _tmp(path)
     fig.savefig(tmp, format="png")
@@ -169,9 +210,10 @@ class Writer:
         s = sim.settings
         self.interval = s.output_interval or s.duration / 50.0
         self.next_time = 0.0
-        self.frames: list[tuple[float, str, str]] = []
+        self.frames: list[tuple[float, str, str | None]] = []
         self.snap: list[tuple[float, np.ndarray]] = []
         self.last_written_step = -1
+        self.plots = True  # velocity.png and snapshots.png at finish (a caller drawing its own sets False)
         if self.rank == 0:
             (self.dir / "frames").mkdir(parents=True, exist_ok=True)
 
@@ -210,7 +252,8 @@ class Writer:
             self.dir / bname, st.xy, sim.voff,
             {
                 "displacement": props.centroid - st.centroid0,
-                "velocity": st.velocity[:, :3],
+                "velocity": st.velocity[:, :2],  # padded to (u̇, v̇, 0): a vector ParaView can glyph
+                "rotation_rate": st.velocity[:, 2],
                 "stress": st.stress,
                 "strain": st.strain,
                 "rotation": st.rotation,
@@ -220,10 +263,13 @@ class Writer:
                 "block_id": np.arange(sim.nb, dtype=float),
             },
         )
-        write_points_vtu(self.dir / cname, cpts, {"force": cf, "normal_force": cn, "state": cstate})
+        if len(cpts):  # a frame without contacts has no contacts file (an empty VTU is unreadable by meshio)
+            write_points_vtu(self.dir / cname, cpts, {"force": cf, "normal_force": cn, "state": cstate})
+        else:
+            cname = None
         self.frames.append((st.time, bname, cname))
         write_pvd(self.dir / "blocks.pvd", [(t, b) for t, b, _ in self.frames])
-        write_pvd(self.dir / "contacts.pvd", [(t, c) for t, _, c in self.frames])
+        write_pvd(self.dir / "contacts.pvd", [(t, c) for t, _, c in self.frames if c is not None])
 
     def finish(self, sim: "Simulation", status: str, message: str = "") -> None:
         """Write the .pvd collections and history.h5 with the run status and statistics (rank 0)."""
@@ -234,9 +280,18 @@ class Writer:
             res.finalize(sim, status)
         attrs = {"status": status, "message": message, "stats": {k: v for k, v in sim.stats.items()}}
         write_history_h5(self.dir / "history.h5", res, sim.state, attrs)
+        if not self.plots:
+            return
         mon = sim.settings.monitor_blocks
-        plot_velocity(self.dir / "velocity.png", res, None if mon is None else list(mon), title=f"DDA ({status})")
+        mass = sim.polygons().props().area * np.asarray(sim.density, float)
+        plot_velocity(self.dir / "velocity.png", res, None if mon is None else list(mon), title=f"DDA ({status})",
+                      mass=mass)
+        plot_snapshots(self.dir / "snapshots.png", self.snapshots(), sim.voff, sim.system.fixed,
+                       water_level=sim.system.water, water_density=getattr(sim.system.water, "density", None))
+
+    def snapshots(self) -> list[tuple[float, np.ndarray]]:
+        """(t, xy) of the first, a middle and the last frame written."""
         snaps = list(self.snap)
         if getattr(self, "snap_last", None) is not None and self.snap_last[0] > snaps[-1][0]:
             snaps.append(self.snap_last)
-        plot_snapshots(self.dir / "snapshots.png", snaps, sim.voff, sim.system.fixed)
+        return snaps

@@ -2,8 +2,8 @@
 
 Every integration triangle of every manifold element is written with its own vertex
 copies, so the displacement jump across cracks and joints is visible in ParaView.
-Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress`` (σ_xx, σ_yy, τ_xy)
-[Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
+Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress_xx``, ``stress_yy``,
+``stress_xy`` (τ_xy) [Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
 (temporary file in the same folder, then os.replace).
 """
 
@@ -62,8 +62,8 @@ def _triangles(result):
     return x, u, man.sub_elem
 
 
-def write_vtu(result, path: str | Path) -> Path | None:
-    """Write the manifold elements with displacement and stress to ``path`` (.vtu)."""
+def vtu_mesh(result):
+    """The manifold elements as a ``meshio.Mesh`` on rank 0 (None on the others); collective."""
     import meshio
 
     s = element_stress(result)
@@ -72,18 +72,34 @@ def write_vtu(result, path: str | Path) -> Path | None:
         return None
     x, u, sub_elem = _triangles(result)
     cells = [("triangle", np.arange(len(x)).reshape(-1, 3))]
-    mesh = meshio.Mesh(
+    stress = s[sub_elem]
+    return meshio.Mesh(
         np.c_[x, np.zeros(len(x))],
         cells,
         point_data={"displacement": np.c_[u, np.zeros(len(u))]},
-        cell_data={"stress": [s[sub_elem]], "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
+        cell_data={"stress_xx": [stress[:, 0]], "stress_yy": [stress[:, 1]], "stress_xy": [stress[:, 2]],
+                   "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
     )
+
+
+def write_vtu(result, path: str | Path) -> Path | None:
+    """Write the manifold elements with displacement and stress to ``path`` (.vtu)."""
+    import meshio
+
+    mesh = vtu_mesh(result)
+    if mesh is None:
+        return None
     return atomic_write(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
 
 
-def plot_deformed(result, path: str | Path, scale: float | None = None, field: str = "von_mises") -> Path | None:
+def plot_deformed(result, path: str | Path, scale: float | None = None, field: str = "von_mises",
+                  title: str = "", percentile: float = 99.5) -> Path | None:
     """PNG of the deformed body (displacements × scale), coloured by ``field``
-    ("von_mises" or "displacement"), with cracks and joints drawn (undeformed, dashed)."""
+    ("von_mises" [MPa] or "displacement" [mm]), with cracks and joints drawn (undeformed, dashed).
+
+    The colour range stops at the ``percentile``-th percentile of the element values when the
+    maximum lies more than 5 % above it (a crack tip is singular: its elements would take the
+    whole range); the colour bar then has an arrow and the title gives the true maximum."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,11 +116,20 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
         umax = np.abs(u).max()
         scale = 0.05 * m.domain.size / umax if umax > 0 else 1.0
     xd = (x + scale * u).reshape(-1, 3, 2)
-    vals = vm[sub_elem] if field == "von_mises" else np.linalg.norm(u.reshape(-1, 3, 2), axis=2).mean(1)
-    fig, ax = plt.subplots(figsize=(8, 6))
+    if field == "von_mises":
+        vals, label, unit = vm[sub_elem] * 1e-6, "von Mises stress [MPa]", "MPa"
+    else:
+        vals, label, unit = np.linalg.norm(u.reshape(-1, 3, 2), axis=2).mean(1) * 1e3, "|u| [mm]", "mm"
+    top, cap = float(vals.max()), float(np.percentile(vals, percentile))
+    clipped = top > 1.05 * cap and cap > vals.min()
+    span = np.ptp(xd.reshape(-1, 2), axis=0)
+    aspect = span[0] / max(span[1], 1e-300)
+    size = (9.0, max(3.5, 9.0 / aspect * 0.8 + 1.5)) if aspect >= 1 else (max(5.0, 6.0 * aspect + 3.5), 7.0)
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
     pc = PolyCollection(xd, array=vals, cmap="viridis", edgecolors="face", linewidths=0.3)
+    pc.set_clim(float(vals.min()), cap if clipped else top)
     ax.add_collection(pc)
-    fig.colorbar(pc, ax=ax, label="von Mises stress [Pa]" if field == "von_mises" else "|u| [m]")
+    fig.colorbar(pc, ax=ax, label=label, extend="max" if clipped else "neither")
     for c in [*m.cracks, *m.joints]:
         ax.plot(c.points[:, 0], c.points[:, 1], "r--" if c.kind == "crack" else "k--", lw=1.2)
     for poly in [m.domain.outer, *m.domain.holes]:
@@ -112,7 +137,12 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
         ax.plot(p[:, 0], p[:, 1], color="0.6", lw=0.6)
     ax.set_aspect("equal")
     ax.autoscale_view()
-    ax.set_title(f"NMM, order {m.order}, deformation x{scale:.3g}")
+    k = int(np.argmax(vals))
+    where = xd[k].mean(axis=0)
+    note = f"max {top:.4g} {unit} near ({where[0]:.3g}, {where[1]:.3g}) m"
+    if clipped:
+        note += f"\ncolours capped at the {percentile:g}th percentile ({cap:.4g} {unit})"
+    ax.set_title((f"{title}\n" if title else "") + f"NMM order {m.order}, deformation ×{scale:.3g}\n{note}", fontsize=9)
     ax.set_xlabel("x [m]")
     ax.set_ylabel("y [m]")
 

@@ -110,11 +110,11 @@ class NMMResult:
 
         return write_vtu(self, path)
 
-    def plot(self, path, scale: float | None = None, field: str = "von_mises"):
+    def plot(self, path, scale: float | None = None, field: str = "von_mises", title: str = ""):
         """PNG of the deformed body with cracks/joints drawn (rank 0)."""
         from nmm.output import plot_deformed
 
-        return plot_deformed(self, path, scale=scale, field=field)
+        return plot_deformed(self, path, scale=scale, field=field, title=title)
 
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable key results."""

@@ -120,12 +120,13 @@ class _System:
 
 
 def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, max_iterations: int = 30,
-                 callback=None) -> NMMResult:
+                 callback=None, on_step=None) -> NMMResult:
     """Static equilibrium in ``load_steps`` proportional load steps; returns an :class:`NMMResult`.
 
     Each step's Newton / open–close iteration stops when ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖)
     [N/N] (with joint contact, rtol ≥ 1e-7 since friction is lagged). ``callback(step,
-    iteration, relative_residual)`` is called during the Newton iterations. A step that does
+    iteration, relative_residual)`` is called during the Newton iterations, ``on_step(step,
+    result)`` (collective) with the :class:`NMMResult` of every converged step. A step that does
     not converge raises :class:`SolverDivergence` whose ``result`` is the last converged
     state (``load_factor`` its load factor; ``result`` None before step 1). Loads, body force
     and initial stress are scaled together by the load factor k/load_steps.
@@ -173,6 +174,8 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
                 sysm.contact.commit(u)
             residuals.append(sysm.residual)
             sysm.state = np.asarray(resp.state)
+            if on_step is not None:
+                on_step(k, NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats_now(k / steps)))
     finally:
         model.asm.release()
     stats = stats_now(1.0)

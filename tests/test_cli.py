@@ -32,7 +32,7 @@ def test_run_writes_summary_fields_and_plot(tmp_path):
     for key in ("dofs", "newton_iterations", "residual_history", "mpi_ranks", "time_solve_s"):
         assert key in solver
     assert summary["versions"]["dolfinx"].startswith("0.11")
-    for name in ("fields.xdmf", "fields.h5", "deformed.png"):
+    for name in ("fields.pvd", "fields/fields_0000.vtu", "deformed.png"):
         assert (out / name).stat().st_size > 0
     assert not list(tmp_path.glob("*.partial-*"))
 
@@ -68,7 +68,8 @@ def test_diverged_run_keeps_last_good_state(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "diverged"
     assert summary["results"]["converged_load_factor"] < 1.0
-    assert (out / "fields.xdmf").exists()
+    assert (out / "fields.pvd").exists()  # the converged load steps (none here: λ = 0 written)
+    assert len(list((out / "fields").glob("fields_*.vtu"))) >= 1
 
 
 def test_extends_changes_only_the_given_keys(tmp_path):

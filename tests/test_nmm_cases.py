@@ -99,15 +99,15 @@ def test_cli_files_and_two_ranks_equal_one(tmp_path):
     for name, p in s1["results"]["probes"].items():
         assert abs(p["value"] - s2["results"]["probes"][name]["value"]) <= 1e-8 * abs(p["value"])
     # files: VTU of the manifold elements (jump across the crack visible), PNG
-    assert s1["files"] == ["summary.json", "nmm.vtu", "deformed.png"]
+    assert s1["files"] == ["summary.json", "run.log", "fields.pvd", "fields/", "deformed.png"]
     assert (one / "deformed.png").read_bytes()[:4] == b"\x89PNG"
     import meshio
 
-    m = meshio.read(one / "nmm.vtu")
+    m = meshio.read(one / "fields" / "fields_0000.vtu")
     x, u = m.points[:, :2], m.point_data["displacement"]
     on_face = (np.abs(x[:, 1] - 2.0) < 1e-12) & (x[:, 0] < 0.25)  # vertex copies on the crack faces
     assert u[on_face, 1].max() - u[on_face, 1].min() > 1e-5  # the faces open
-    assert {"stress", "von_mises"} <= set(m.cell_data)
+    assert {"stress_xx", "stress_yy", "stress_xy", "von_mises"} <= set(m.cell_data)
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -57,7 +57,7 @@ def test_vtu_and_png(tmp_path):
     mesh = meshio.read(vtu)
     u = mesh.point_data["displacement"]
     assert u.shape[1] == 3 and np.isclose(u[:, 1].max(), 1e-3) and np.isclose(u[:, 1].min(), 0.0, atol=1e-15)
-    assert "stress" in mesh.cell_data and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "stress_xy" in mesh.cell_data and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [f for f in (tmp_path / "out").iterdir() if f.name.endswith(".tmp")]
 
 

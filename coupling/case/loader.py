@@ -113,8 +113,12 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
 
 # ---------------------------------------------------------------------------- loading
 def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Case:
-    """Read and validate a case file; raise :class:`CaseError` with a one-line message."""
+    """Read and validate a case file (or a shipped case by name, e.g. ``"cantilever"``);
+    raise :class:`CaseError` with a one-line message."""
     path = Path(path)
+    shipped = Path(__file__).resolve().parents[2] / "cases" / f"{path.name}.toml"
+    if not path.exists() and not path.suffix and path.parent == Path(".") and shipped.is_file():
+        path = shipped
     if isinstance(overrides, list):
         overrides = parse_overrides(overrides)
     overrides = overrides or {}
@@ -169,6 +173,16 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
         raise CaseError(path, "extends", f"cannot read '{target}' ({exc.strerror})", "a readable TOML case file")
     base = _resolve_extends(base, base_path, seen + (base_path,))
     return _merge(base, {k: v for k, v in data.items() if k != "extends"})
+
+
+def with_overrides(case: Case, overrides: dict[str, Any] | list[str] | None) -> Case:
+    """``case`` with more overrides applied and validated again (a new Case; the old one is unchanged)."""
+    if not overrides:
+        return case
+    if isinstance(overrides, list):
+        overrides = parse_overrides(overrides)
+    data = apply_overrides(case.data, overrides, str(case.path) if case.path else "overrides")
+    return validate_case(data, case.path, {**case.overrides, **overrides})
 
 
 def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dict | None = None) -> Case:

@@ -17,6 +17,7 @@ from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import CaseDiverged
 from coupling.runners.fem_model import build_boundary, build_mesh
 from coupling.solvers.fem.output import plot_deformed, write_fields
+from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import probes_report, von_mises
 from coupling.setup_checks import check_probes_in_mesh
@@ -108,12 +109,13 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
 
     files: list[str] = []
     if ctx.rundir is not None:
-        stress_f, vm_f = _dg0_fields(problem, stress_cells, vm_cells)
-        if spec.output.fields:
-            write_fields(problem, ctx.rundir.file("fields.xdmf"), stress_f, vm_f)
-            files += ["fields.xdmf", "fields.h5"]
+        if spec.output.fields:  # one output step: the converged fixed point
+            series = FieldSeries(ctx.rundir.path, ctx.comm.rank)
+            write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
+            files += series.files
         if spec.output.plots:
-            plot_deformed(problem, vm_f, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
+            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
+                          spec.output.deformation_scale)
             files.append("deformed.png")
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),
@@ -129,46 +131,11 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     return payload
 
 
-def _dg0_fields(problem: DataDrivenProblem, stress_cells: np.ndarray, vm_cells: np.ndarray):
-    from dolfinx import fem
-
-    W = fem.functionspace(problem.mesh, ("DG", 0, (3,)))
-    S = fem.functionspace(problem.mesh, ("DG", 0))
-    sigma, vm = fem.Function(W, name="stress"), fem.Function(S, name="von_mises")
-    n = len(stress_cells)
-    sigma.x.array.reshape(-1, 3)[W.dofmap.list[:n, 0]] = stress_cells
-    vm.x.array[S.dofmap.list[:n, 0]] = vm_cells
-    sigma.x.scatter_forward()
-    vm.x.scatter_forward()
-    return sigma, vm
-
-
 def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_cells) -> dict[str, Any]:
-    """Displacements at points; stresses as the material stress averaged over the cell."""
-    from dolfinx import geometry
+    """Displacements at points; stresses as the material stress averaged over the cell, then
+    over the cells touching the point (:mod:`coupling.output.probes`, partition independent)."""
+    from coupling.output.probes import fem_cell_value_probe
 
-    mesh, comm = problem.mesh, problem.comm
-    pts = np.zeros((len(spec.probes), 3))
-    pts[:, :2] = [p.point for p in spec.probes]
-    tree = geometry.bb_tree(mesh, 2)
-    cells = geometry.compute_colliding_cells(mesh, geometry.compute_collisions_points(tree, pts), pts)
-    n_own = len(stress_cells)
-    local = np.zeros(len(pts))
-    found = np.zeros(len(pts), dtype=np.int64)
-    for i, p in enumerate(spec.probes):
-        c = [c for c in cells.links(i) if c < n_own]
-        if not c:
-            continue
-        found[i] = 1
-        if p.quantity in ("ux", "uy"):
-            local[i] = problem.u.eval(pts[i], c[:1])[0 if p.quantity == "ux" else 1]
-        elif p.quantity == "von_mises":
-            local[i] = vm_cells[c[0]]
-        else:
-            local[i] = stress_cells[c[0], ["sxx", "syy", "sxy"].index(p.quantity)]
-    owner = np.empty_like(found)
-    comm.Allreduce(np.where(found > 0, comm.rank, comm.size), owner, op=MPI.MIN)
-    values = np.empty(len(pts))
-    comm.Allreduce(np.where(owner == comm.rank, local, 0.0), values, op=MPI.SUM)
-    values = [float(v) if o < comm.size else float("nan") for v, o in zip(values, owner)]
+    values = fem_cell_value_probe(problem, np.array([p.point for p in spec.probes], float),
+                                  [p.quantity for p in spec.probes], np.c_[stress_cells, vm_cells])
     return probes_report(spec.probes, values, note="material stress averaged over the cell")

@@ -22,10 +22,11 @@ from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path,
 def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float) -> dict[str, Any]:
     """Mass-weighted velocity and centroid of a block group; peak, run-out, time to rest."""
     t = np.asarray(result.time)
+    from dda.output import mass_centre_speed
+
     w = mass[group] / mass[group].sum()
-    v = np.einsum("b,tbk->tk", w, np.asarray(result.velocity)[:, group, :2])
     c = np.einsum("b,tbk->tk", w, np.asarray(result.centroid)[:, group, :])
-    speed = np.linalg.norm(v, axis=1)
+    speed = mass_centre_speed(result.velocity, mass, group)  # the one definition (velocity.png too)
     k_peak = int(np.argmax(speed))
     moving = np.flatnonzero(speed[k_peak:] >= rest_velocity)
     at_rest = k_peak + (moving[-1] + 1 if moving.size else 0)
@@ -84,10 +85,13 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
         raise case.error(case_key_path(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
     ctx.setup_done(blocks=built.system.nb, monitored_blocks=len(group))
     mass = built.density * built.areas
-    with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA") as bar:
+    if sim.writer is not None:  # the plots follow output.plots, drawn below (not with the fields)
+        sim.writer.plots = False
+    initial = (0.0, np.concatenate(built.system.polygons()))
+    with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> bool:
-            bar.update(info.time, f"{case.name}: t={info.time:.2f}s dt={info.dt:.1e} contacts={info.n_contacts} "
-                                  f"vmax={info.max_velocity:.2f}m/s")
+            bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
+                                  f"contacts {info.n_contacts} vmax {info.max_velocity:.2f} m/s")
             return ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
 
         if ctx.stop is not None:
@@ -96,12 +100,24 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
         try:
             result = sim.solve(callback=report)
         except dda.SolverDivergence as exc:
-            partial = _payload(case, ctx, built, group, mass, exc.result, settings) if exc.result is not None else None
+            partial = (_payload(case, ctx, built, group, mass, exc.result, settings, _frames(sim, initial, exc.result))
+                       if exc.result is not None else None)
             raise CaseDiverged(str(exc), partial) from None
-    return _payload(case, ctx, built, group, mass, result, settings)
+    return _payload(case, ctx, built, group, mass, result, settings, _frames(sim, initial, result))
 
 
-def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings) -> RunPayload:
+def _frames(sim, initial, result) -> list:
+    """(t, xy) snapshots: the written frames' first, middle and last, else the start and the end."""
+    if sim.writer is not None and sim.writer.snap:
+        return sim.writer.snapshots()
+    final = result.polygons() if result.state is not None else None
+    t_end = float(np.asarray(result.time)[-1]) if len(np.asarray(result.time)) else 0.0
+    return [initial] + ([(t_end, np.concatenate(final))] if final is not None else [])
+
+
+def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings,
+             frames=None) -> RunPayload:
+    """Key results of the monitored group, files written and solver statistics of a DDA run."""
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
     final = result.polygons() if result.state is not None else built.system.polygons()
@@ -119,7 +135,16 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
     if ctx.rundir is not None and spec.output.fields:
         files += ["blocks.pvd", "contacts.pvd", "frames/", "history.h5"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
-        plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
+        plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, f"{case.name}: {spec.title}")
         files.append("monitor.png")
+        if frames:
+            from dda.output import plot_snapshots
+
+            sizes = [len(p) for p in built.system.polygons()]
+            voff = np.concatenate([[0], np.cumsum(sizes)])
+            plot_snapshots(ctx.rundir.file("snapshots.png"), frames, voff, built.system.fixed,
+                           title=f"{case.name}: {spec.title}",
+                           water_level=built.system.water, water_density=spec.water.density if spec.water else None)
+            files.append("snapshots.png")
     solver = {"kind": "dda", **result.stats.as_dict(), "settings": spec.dda.model_dump()}
     return RunPayload(results, solver, files)

@@ -10,12 +10,13 @@ from mpi4py import MPI
 
 from coupling.case.loader import Case
 from coupling.errors import CaseDiverged, SolverDivergence
-from coupling.runners.fem_model import build_problem
-from coupling.solvers.fem.fields import cell_stress, probe
-from coupling.solvers.fem.output import plot_deformed, write_fields
+from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
+from coupling.runners.fem_model import build_problem
 from coupling.runners.reporting import probes_report
 from coupling.setup_checks import check_probes_in_mesh
+from coupling.solvers.fem.fields import centroid_stress, probe
+from coupling.solvers.fem.output import plot_deformed, write_fields
 
 
 def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -28,6 +29,13 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
 
     steps = spec.fem.load_steps
+    # one field output step per converged load step, timestep = load factor
+    series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+
+    def write_step(step: int, load_factor: float) -> None:
+        if series.enabled:
+            write_fields(problem, series, load_factor, *centroid_stress(problem))
+
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
         def report(step: int, it: int, residual: float) -> None:
             bar.update(step - 1 + (1 if residual <= spec.fem.newton.rtol else 0.5),
@@ -35,20 +43,23 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
 
         try:
             result = problem.solve(load_steps=steps, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
-                                   max_iterations=spec.fem.newton.max_iterations, callback=report)
+                                   max_iterations=spec.fem.newton.max_iterations, callback=report,
+                                   on_step=write_step)
         except SolverDivergence as exc:
             # publish the last converged load step, then let the orchestrator report it
-            partial = _finish(case, ctx, problem, bundle, exc.result, t_setup) if exc.result is not None else None
+            partial = (_finish(case, ctx, problem, bundle, exc.result, t_setup, series)
+                       if exc.result is not None else None)
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
-    return _finish(case, ctx, problem, bundle, result, t_setup)
+    return _finish(case, ctx, problem, bundle, result, t_setup, series)
 
 
-def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float) -> RunPayload:
+def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float,
+            series: FieldSeries) -> RunPayload:
     """Probes, fields and plots of the converged state ``result`` (a FemResult); the payload."""
     spec = case.spec
     steps = spec.fem.load_steps
-    stress, vm = cell_stress(problem)
+    stress, vm, szz = centroid_stress(problem)
     results: dict[str, Any] = {"converged_load_factor": result.converged_load_factor}
     if spec.probes:
         values = probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
@@ -56,16 +67,15 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
     umax = np.abs(problem.u.x.array).max() if problem.u.x.array.size else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(float(umax), op=MPI.MAX)
     n_own = bundle.mesh.topology.index_map(2).size_local
-    vm_own = vm.x.array[vm.function_space.dofmap.list[:n_own, 0]]
-    results["max_von_mises"] = ctx.comm.allreduce(float(vm_own.max()) if n_own else 0.0,
-                                                  op=MPI.MAX)
+    results["max_von_mises"] = ctx.comm.allreduce(float(vm.max()) if n_own else 0.0, op=MPI.MAX)
 
     files = []
-    if ctx.rundir is not None and spec.output.fields:
-        write_fields(problem, ctx.rundir.file("fields.xdmf"), stress, vm)
-        files += ["fields.xdmf", "fields.h5"]
+    if series.enabled and not series.entries:  # diverged in the first step: the initial state
+        write_fields(problem, series, result.converged_load_factor, stress, vm, szz)
+    files += series.files
     if ctx.rundir is not None and spec.output.plots:
-        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), spec.title, spec.output.deformation_scale)
+        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
+                              spec.output.deformation_scale)
         results["plot_deformation_scale"] = scale
         files.append("deformed.png")
 

@@ -16,9 +16,11 @@ import nmm
 from coupling.case.loader import Case
 from coupling.case.nmm import NmmCase
 from coupling.errors import CaseDiverged
+from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.nmm_model import Built, build_model
-from coupling.runners.reporting import probes_report, von_mises
+from coupling.runners.reporting import probes_report
+from nmm.output import vtu_mesh
 
 # ---------------------------------------------------------------------------- run
 def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -30,40 +32,40 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
     t_build = time.perf_counter() - t0
     ctx.setup_done(dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements)
     steps = spec.nmm.load_steps
+    # one field output step per converged load step, timestep = load factor k / steps
+    series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+
+    def write_step(k: int, step_result) -> None:
+        if series.enabled:
+            series.add(k / steps, vtu_mesh(step_result))
+
     with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
         def report(step: int, it: int, residual: float) -> None:
             bar.update(step - 1 + min(it, 1) * 0.5, f"{case.name}: step {step}/{steps} it {it} |R|/|F|={residual:.2e}")
 
         try:
             result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol,
-                                 max_iterations=spec.nmm.newton.max_iterations, callback=report)
+                                 max_iterations=spec.nmm.newton.max_iterations, callback=report,
+                                 on_step=write_step)
         except nmm.SolverDivergence as exc:
             if exc.result is not None:
-                partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor)
+                partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor, series=series)
             else:
                 partial = RunPayload({"converged_load_factor": 0.0},
                                      {"kind": "nmm", "order": model.order, "dofs": model.ndof})
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
-    return _finish(case, ctx, built, result, t_build, load_factor=1.0)
+    return _finish(case, ctx, built, result, t_build, load_factor=1.0, series=series)
 
 
 def _probes(case: Case, result) -> dict[str, Any]:
-    """Probe values at points: displacement, total stress, von Mises with the law's σzz."""
-    values = []
-    for p in case.spec.probes:
-        x = np.asarray([p.point], float)
-        if p.quantity in ("ux", "uy"):
-            value = result.displacement(x)[0, 0 if p.quantity == "ux" else 1]
-        else:
-            s = result.stress(x)
-            if p.quantity == "von_mises":
-                szz = result.model.law.out_of_plane_stress(result.strain(x))
-                value = von_mises(s, None if szz is None else np.asarray(szz, float))[0]
-            else:
-                value = s[0, ["sxx", "syy", "sxy"].index(p.quantity)]
-        values.append(value)
-    return probes_report(case.spec.probes, values)
+    """Probe values: the mean over the manifold elements touching each point
+    (:mod:`coupling.output.probes`; the same on any number of ranks)."""
+    from coupling.output.probes import nmm_probe
+
+    probes = case.spec.probes
+    values = nmm_probe(result, np.asarray([p.point for p in probes], float), [p.quantity for p in probes])
+    return probes_report(probes, values)
 
 
 def _sifs(case: Case, result) -> list[dict[str, Any]]:
@@ -132,7 +134,9 @@ def _holes(built: Built, result) -> list[dict[str, Any]]:
     return out
 
 
-def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> RunPayload:
+def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float,
+            series: FieldSeries) -> RunPayload:
+    """Probes, SIFs, joints, holes, fields and plots of the converged state; the payload."""
     spec: NmmCase = case.spec
     model = built.model
     t0 = time.perf_counter()
@@ -157,11 +161,10 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
 
     files = []
     t0 = time.perf_counter()
-    if ctx.rundir is not None and spec.output.fields:
-        result.write_vtu(ctx.rundir.file("nmm.vtu"))
-        files.append("nmm.vtu")
+    files += series.files
     if ctx.rundir is not None and spec.output.plots:
-        result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale)
+        result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale,
+                    title=f"{case.name}: {spec.title}")
         files.append("deformed.png")
     t_out = time.perf_counter() - t0
 

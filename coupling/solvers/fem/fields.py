@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dolfinx_solver  # noqa: F401
 import numpy as np
-from dolfinx import fem, geometry
-from mpi4py import MPI
+from dolfinx import fem
 
 from coupling.solvers.fem.discretisation import voigt_strain
 from coupling.solvers.fem.problem import ContinuumProblem
@@ -21,56 +20,42 @@ def strain_field(problem: ContinuumProblem) -> fem.Function:
     return eps
 
 
+def centroid_stress(problem: ContinuumProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Owned cells: stress (n,3) [Pa] = the law at the centroid strain, von Mises (n,), σzz (n,) or None."""
+    mesh = problem.mesh
+    midpoint = np.array([[1 / 3, 1 / 3]])
+    n = mesh.topology.index_map(2).size_local
+    eps = fem.Expression(voigt_strain(problem.u), midpoint).eval(mesh, np.arange(n, dtype=np.int32)).reshape(-1, 3)
+    law = problem.law
+    stress = np.asarray(law.stress(eps), dtype=float).reshape(-1, 3)
+    szz = law.out_of_plane_stress(eps)
+    szz = None if szz is None else np.asarray(szz, dtype=float)
+    return stress, von_mises(stress, szz), szz
+
+
 def cell_stress(problem: ContinuumProblem) -> tuple[fem.Function, fem.Function]:
     """Stress (σxx, σyy, τxy) and von Mises at cell midpoints, as DG0 functions."""
     mesh = problem.mesh
     W = fem.functionspace(mesh, ("DG", 0, (3,)))
     S = fem.functionspace(mesh, ("DG", 0))
-    midpoint = np.array([[1 / 3, 1 / 3]])
-    n = mesh.topology.index_map(2).size_local + mesh.topology.index_map(2).num_ghosts
-    eps = fem.Expression(voigt_strain(problem.u), midpoint).eval(mesh, np.arange(n, dtype=np.int32)).reshape(-1, 3)
-    law = problem.law
-    stress = np.asarray(law.stress(eps), dtype=float)
-    szz = law.out_of_plane_stress(eps)
+    n = mesh.topology.index_map(2).size_local
+    stress, vm_values, _ = centroid_stress(problem)
     sigma, vm = fem.Function(W, name="stress"), fem.Function(S, name="von_mises")
-    sigma.x.array.reshape(-1, 3)[W.dofmap.list[:, 0]] = stress
-    vm.x.array[S.dofmap.list[:, 0]] = von_mises(stress, None if szz is None else np.asarray(szz, dtype=float))
+    sigma.x.array.reshape(-1, 3)[W.dofmap.list[:n, 0]] = stress
+    vm.x.array[S.dofmap.list[:n, 0]] = vm_values
+    sigma.x.scatter_forward()
+    vm.x.scatter_forward()
     return sigma, vm
 
 
 def probe(problem: ContinuumProblem, points: np.ndarray, quantities: list[str]) -> np.ndarray:
     """Point values of ux, uy, sxx, syy, sxy, von_mises; collective, returned on every rank.
 
-    Stresses are the law evaluated at ε(u_h)(x) of the cell that contains x (exact strain of
-    the discrete solution, no smoothing). A point outside the mesh gives NaN.
+    Stresses are the law evaluated at ε(u_h)(x) of each cell that touches x (exact strain of
+    the discrete solution, no smoothing), averaged over those cells so that a point on a
+    shared vertex or edge gives the same value on any number of ranks
+    (:mod:`coupling.output.probes`). A point outside the mesh gives NaN.
     """
-    mesh, comm = problem.mesh, problem.mesh.comm
-    pts = np.zeros((len(points), 3))
-    pts[:, :2] = points
-    tree = geometry.bb_tree(mesh, 2)
-    cells = geometry.compute_colliding_cells(mesh, geometry.compute_collisions_points(tree, pts), pts)
-    n_own = mesh.topology.index_map(2).size_local
-    eps_h = strain_field(problem) if any(q != "ux" and q != "uy" for q in quantities) else None
-    local = np.full(len(points), np.nan)
-    found = np.zeros(len(points), dtype=np.int32)
-    for i, q in enumerate(quantities):
-        c = [c for c in cells.links(i) if c < n_own]
-        if not c:
-            continue
-        found[i] = 1
-        if q in ("ux", "uy"):
-            local[i] = problem.u.eval(pts[i], c[:1])[0 if q == "ux" else 1]
-            continue
-        eps = eps_h.eval(pts[i], c[:1]).reshape(1, 3)
-        stress = np.asarray(problem.law.stress(eps), dtype=float)
-        if q == "von_mises":
-            szz = problem.law.out_of_plane_stress(eps)
-            local[i] = von_mises(stress, None if szz is None else np.asarray(szz, dtype=float))[0]
-        else:
-            local[i] = stress[0, ["sxx", "syy", "sxy"].index(q)]
-    # the lowest rank that owns the point reports it
-    owner = np.empty(len(points), dtype=np.int64)
-    comm.Allreduce(np.where(found > 0, comm.rank, comm.size).astype(np.int64), owner, op=MPI.MIN)
-    values = np.empty(len(points))
-    comm.Allreduce(np.where(owner == comm.rank, np.nan_to_num(local), 0.0), values, op=MPI.SUM)
-    return np.where(owner < comm.size, values, np.nan)
+    from coupling.output.probes import fem_probe
+
+    return fem_probe(problem, points, quantities)

@@ -207,12 +207,14 @@ class ContinuumProblem:
         atol: float = 1e-10,
         max_iterations: int = 25,
         callback: Callable[[int, int, float], None] | None = None,
+        on_step: Callable[[int, float], None] | None = None,
     ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
         ‖R‖ is the l2 norm of the assembled residual vector b [N] (Dirichlet rows g − u), R₀
         the residual at the start of the load step. ``callback(step, iteration, ‖R‖)`` is
-        called after every residual evaluation. Returns a :class:`FemResult`. Raises
+        called after every residual evaluation, ``on_step(step, load_factor)`` after every
+        converged load step (e.g. to write fields). Returns a :class:`FemResult`. Raises
         :class:`FemDivergence` when a step does not converge, after restoring the last
         converged state; its ``result`` is the :class:`FemResult` of that state.
         """
@@ -255,6 +257,8 @@ class ContinuumProblem:
             self.converged_load_factor = lam
             self.stats.newton_iterations.append(len(history) - 1)
             self.stats.residuals.append(history)
+            if on_step:
+                on_step(step, lam)
         return self._result()
 
     def _result(self) -> FemResult:
