@@ -27,16 +27,10 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
+from learned.law import von_mises
+
 QUANTITIES = ("ux", "uy", "sxx", "syy", "sxy", "von_mises")
 RULE = "mean over the cells touching the point (partition independent)"
-
-
-def von_mises(stress: np.ndarray, szz: np.ndarray | None) -> np.ndarray:
-    """σ_vm = √(½[(σxx−σyy)² + (σyy−σzz)² + (σzz−σxx)²] + 3τxy²) [Pa], (n,); σzz = 0 when None."""
-    stress = np.asarray(stress, dtype=float).reshape(-1, 3)
-    sxx, syy, sxy = stress[:, 0], stress[:, 1], stress[:, 2]
-    szz = np.zeros_like(sxx) if szz is None else np.asarray(szz, dtype=float).reshape(-1)
-    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * sxy**2)
 
 
 def quantities_from_state(u: np.ndarray, stress: np.ndarray, szz: np.ndarray | None) -> np.ndarray:

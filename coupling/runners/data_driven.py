@@ -16,7 +16,7 @@ from coupling.solvers.datadriven.projectors import LawProjector, NearestDataProj
 from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import CaseDiverged
 from coupling.runners.fem_model import build_boundary, build_mesh
-from coupling.solvers.fem.output import plot_deformed, write_fields
+from coupling.output.fem import plot_deformed, write_fields
 from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import probes_report, von_mises

@@ -11,12 +11,13 @@ from mpi4py import MPI
 from coupling.case.loader import Case
 from coupling.errors import CaseDiverged, SolverDivergence
 from coupling.output.fields_vtu import FieldSeries
+from coupling.output.probes import fem_probe
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.fem_model import build_problem
 from coupling.runners.reporting import probes_report
 from coupling.setup_checks import check_probes_in_mesh
-from coupling.solvers.fem.fields import centroid_stress, probe
-from coupling.solvers.fem.output import plot_deformed, write_fields
+from coupling.solvers.fem.fields import centroid_stress
+from coupling.output.fem import plot_deformed, write_fields
 
 
 def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -62,7 +63,7 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
     stress, vm, szz = centroid_stress(problem)
     results: dict[str, Any] = {"converged_load_factor": result.converged_load_factor}
     if spec.probes:
-        values = probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
+        values = fem_probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
         results["probes"] = probes_report(spec.probes, values)
     umax = np.abs(problem.u.x.array).max() if problem.u.x.array.size else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(float(umax), op=MPI.MAX)

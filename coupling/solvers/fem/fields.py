@@ -46,16 +46,3 @@ def cell_stress(problem: ContinuumProblem) -> tuple[fem.Function, fem.Function]:
     sigma.x.scatter_forward()
     vm.x.scatter_forward()
     return sigma, vm
-
-
-def probe(problem: ContinuumProblem, points: np.ndarray, quantities: list[str]) -> np.ndarray:
-    """Point values of ux, uy, sxx, syy, sxy, von_mises; collective, returned on every rank.
-
-    Stresses are the law evaluated at ε(u_h)(x) of each cell that touches x (exact strain of
-    the discrete solution, no smoothing), averaged over those cells so that a point on a
-    shared vertex or edge gives the same value on any number of ranks
-    (:mod:`coupling.output.probes`). A point outside the mesh gives NaN.
-    """
-    from coupling.output.probes import fem_probe
-
-    return fem_probe(problem, points, quantities)
