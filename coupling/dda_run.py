@@ -204,7 +204,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> None:
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
-                                  f"contacts {info.n_contacts} vmax {info.max_velocity:.2f} m/s")
+                                  f"contacts {info.n_contacts} max block speed {info.max_velocity:.2f} m/s")
 
         try:
             result = sim.run(callback=report)
