@@ -50,10 +50,12 @@ def _compare(outs) -> float:
 ])
 def test_vertex_and_edge_probes_same_on_two_ranks(tmp_path, case, sets, points):
     outs = summaries_on_ranks(tmp_path, case, [*sets, _probe_table(points)])
-    # the solutions agree to ~1e-12 (MUMPS on 1 vs 2 ranks); 1e-10 leaves a factor ~100
+    # the probe rule adds nothing (sorted sums); what is left is the round-off of the two
+    # solves (MUMPS on 1 vs 2 ranks). Measured worst: 1.6e-11 (cantilever), 7.2e-13 (plate),
+    # 5.4e-11 (NMM cantilever, stresses from a penalty-stiffened system); 5e-10 is ~10x that.
     worst = _compare(outs)
     print(f"{case}: worst |2 ranks - 1 rank| / max|value| over {len(points) * 6} probes = {worst:.2e}")
-    assert worst <= 1e-10
+    assert worst <= 5e-10
     # the field files too: same grid (input-cell order), same values
     import meshio
 

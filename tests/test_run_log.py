@@ -25,11 +25,11 @@ def test_plain_lines_every_ten_percent_with_decimals_and_eta():
 
 def test_batch_run_logs_progress_and_provenance(tmp_path):
     out = tmp_path / "out"
-    r = run_cli("run", "dda_incline", "-o", str(out), "--set", "dda.duration=0.2")
+    r = run_cli("run", "dda_incline", "-o", str(out), "--set", "dda.duration=0.1")
     assert r.returncode == 0, r.stderr
     progress = [line for line in r.stderr.splitlines() if "%" in line]
     assert 5 <= len(progress) <= 11, r.stderr
-    assert re.search(r"DDA t\s+0\.\d\d/0\.20 s \(\d+\.\d %\)\s+ETA \d+ s \| step \d+ ", progress[0]), progress[0]
+    assert re.search(r"DDA t\s+0\.\d\d/0\.10 s \(\d+\.\d %\)\s+ETA \d+ s \| step \d+ ", progress[0]), progress[0]
     assert "done" in progress[-1]
 
     log = (out / "run.log").read_text()
@@ -46,8 +46,8 @@ def test_batch_run_logs_progress_and_provenance(tmp_path):
 
 
 def test_quiet_and_verbose(tmp_path):
-    quiet = run_cli("run", "dda_incline", "-o", str(tmp_path / "q"), "-q", "--set", "dda.duration=0.2")
-    verbose = run_cli("run", "dda_incline", "-o", str(tmp_path / "v"), "-v", "--set", "dda.duration=0.2")
+    quiet = run_cli("run", "dda_incline", "-o", str(tmp_path / "q"), "-q", "--set", "dda.duration=0.1")
+    verbose = run_cli("run", "dda_incline", "-o", str(tmp_path / "v"), "-v", "--set", "dda.duration=0.1")
     assert quiet.returncode == 0 and verbose.returncode == 0, (quiet.stderr, verbose.stderr)
     assert quiet.stderr == ""
     assert "%" in (tmp_path / "q" / "run.log").read_text()  # run.log has progress whatever the verbosity

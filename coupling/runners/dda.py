@@ -91,7 +91,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> bool:
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
-                                  f"contacts {info.n_contacts} vmax {info.max_velocity:.2f} m/s")
+                                  f"contacts {info.n_contacts} max block speed {info.max_velocity:.2f} m/s")
             return ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
 
         if ctx.stop is not None:
