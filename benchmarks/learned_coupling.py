@@ -33,9 +33,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 import coupling  # noqa: E402
-from coupling.datadriven import DataDrivenProblem, LawProjector, NearestDataProjector  # noqa: E402
-from coupling.fem.build import build_boundary, build_mesh, build_problem  # noqa: E402
-from coupling.fixed_point import Anderson, ConstantRelaxation  # noqa: E402
+from coupling.solvers.datadriven import DataDrivenProblem, LawProjector, NearestDataProjector  # noqa: E402
+from coupling.runners.fem_model import build_boundary, build_mesh, build_problem  # noqa: E402
+from coupling.solvers.fixed_point import Anderson, ConstantRelaxation  # noqa: E402
 from learned import PowerLawElastic  # noqa: E402
 from learned.dataset import generate_dataset  # noqa: E402
 
@@ -44,12 +44,22 @@ TRUTH_TABLE = {"law": "power_law_elastic", **TRUTH}
 CASE = ROOT / "cases" / "learned_plate.toml"
 
 
+def _solve(dd, *args, **kwargs):
+    """dd.solve, keeping the last iterate of a solve that did not converge (it is a data point)."""
+    from coupling.solvers.datadriven.errors import DataDrivenDivergence
+
+    try:
+        return dd.solve(*args, **kwargs)
+    except DataDrivenDivergence as exc:
+        return exc.result
+
+
 def fem_solution(sets: list[str], material) -> tuple[np.ndarray, dict]:
     case = coupling.load_case(CASE, [*sets, "probes=[]"])
     problem, _ = build_problem(case)
     if material is not None:
         problem.law = material
-    stats = problem.solve(case.spec.fem.load_steps)
+    stats = problem.solve(load_steps=case.spec.fem.load_steps).stats
     return problem.u.x.array.copy(), stats.as_dict()
 
 
@@ -95,11 +105,11 @@ def noise_study(sizes: list[int], epochs: int) -> list[dict]:
             u, s = fem_solution(sets, NeuralLaw(model, "stress", device="cpu"))
             row[name] = rel(u, ref)
         dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
-        r = dd.solve(NearestDataProjector(ds.strain, ds.stress, C), ConstantRelaxation(1.0), rtol=1e-12, max_iterations=100)
+        r = _solve(dd, NearestDataProjector(ds.strain, ds.stress, C), ConstantRelaxation(1.0), rtol=1e-12, max_iterations=100)
         row["discrete_kdtree"] = rel(dd.u.x.array, ref)
         row["discrete_iterations"] = r.fixed_point.iterations
         dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
-        r = dd.solve(LawProjector(NeuralLaw(proj, "stress", device="cpu"), C), Anderson(5), rtol=1e-8, max_iterations=300)
+        r = _solve(dd, LawProjector(NeuralLaw(proj, "stress", device="cpu"), C), Anderson(5), rtol=1e-8, max_iterations=300)
         row["projection_solver"] = rel(dd.u.x.array, ref)
         row["projection_solver_iterations"] = r.fixed_point.iterations
         print(json.dumps(row), flush=True)
@@ -132,10 +142,10 @@ def acceleration() -> dict:
     truth = PowerLawElastic(**TRUTH)
     C = truth.reference_stiffness()
     out = {}
-    for name, acc in (("picard", ConstantRelaxation(1.0)), ("aitken", coupling.fixed_point.Aitken()), ("anderson", Anderson(5))):
+    for name, acc in (("picard", ConstantRelaxation(1.0)), ("aitken", coupling.solvers.fixed_point.Aitken()), ("anderson", Anderson(5))):
         dd = DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=dirichlet, tractions=tractions)
         t0 = time.perf_counter()
-        r = dd.solve(LawProjector(truth, C), acc, rtol=1e-8, max_iterations=2000)
+        r = _solve(dd, LawProjector(truth, C), acc, rtol=1e-8, max_iterations=2000)
         out[name] = {"iterations": r.fixed_point.iterations, "converged": r.fixed_point.converged,
                      "wall_s": time.perf_counter() - t0}
     print(json.dumps(out), flush=True)

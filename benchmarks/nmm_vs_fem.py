@@ -145,7 +145,7 @@ def fem_KI(problem, tip, direction, r_in: float, r_out: float) -> float:
     import ufl
     from dolfinx import fem
 
-    from coupling.fem.discretisation import voigt_strain
+    from coupling.solvers.fem.discretisation import voigt_strain
     from nmm.sif import interaction_integrals, sif_from_parts
 
     mesh, u = problem.mesh, problem.u
@@ -174,9 +174,9 @@ def fem_edge_crack(degree: int, h_tip: float, repeat: int, tmp: Path) -> dict:
     import ufl
     from mpi4py import MPI
 
-    from coupling.fem import mesh as meshes
-    from coupling.fem.build import _nearest_vertex
-    from coupling.fem.problem import ContinuumProblem, Dirichlet, Traction
+    from coupling.solvers.fem import mesh as meshes
+    from coupling.runners.fem_model import _nearest_vertex
+    from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
     from learned import LinearElastic
 
     a, ref, sig = A_OVER_B, handbook_KI(A_OVER_B), 1e6
@@ -193,7 +193,7 @@ def fem_edge_crack(degree: int, h_tip: float, repeat: int, tmp: Path) -> dict:
             dirichlet=[Dirichlet(0, 0.0, vertices=low), Dirichlet(1, 0.0, vertices=low), Dirichlet(0, 0.0, vertices=high)],
             tractions=[Traction(faces, lambda x: ufl.as_vector([0.0, sig * ufl.sign(x[1] - 2.0)]))],
         )
-        problem.solve(1, 1e-8, 1e-10, 5)
+        problem.solve(load_steps=1, rtol=1e-8, atol=1e-10, max_iterations=5)
         return problem, t_mesh
 
     best = np.inf

@@ -44,6 +44,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
+    """``deepmanifold cases``: one line per shipped case."""
     cases = shipped_cases()
     if _rank() == 0:
         width = max((len(n) for n in cases), default=0)
@@ -66,6 +67,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``deepmanifold run CASE``: run and publish one output folder."""
     from coupling.case.loader import load_case
     from coupling.runner import run
 
@@ -112,6 +114,7 @@ def _compact(value, limit: int = 160) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
     from coupling.validation import OneLineParser
 
     p = OneLineParser(prog="deepmanifold", description=__doc__)
@@ -141,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The entry point: parse, run a command, print bad input on one line (exit 2), divergence (exit 3)."""
     from coupling.errors import CaseError, SolverDivergence
     from coupling.signals import Interrupted
     from learned.errors import LearnedInputError

@@ -21,10 +21,18 @@ class CaseError(Exception):
         return (type(self), (self.file, self.key, self.found, self.allowed))
 
     def line(self) -> str:
+        """``file: key: found; allowed: ...`` on one line."""
         where = ": ".join(p for p in (self.file, self.key) if p)
         text = self.found + (f"; allowed: {self.allowed}" if self.allowed else "")
         return f"{where}: {text}" if where else text
 
 
-class SolverDivergence(Exception):
-    """A solve that failed to converge; the run keeps its last good state on disk."""
+# One divergence type for every solver (FEM, data-driven, NMM, DDA); defined in learned/,
+# the package every solver may import. A run that catches it keeps its last good state.
+from learned.contract import SolverDivergence  # noqa: E402,F401  (re-exported)
+
+
+class CaseDiverged(SolverDivergence):
+    """Raised by a case runner when its solver diverged; ``result`` is the
+    :class:`coupling.runner_context.RunPayload` of the last good state (or None), which the
+    orchestrator publishes."""

@@ -118,6 +118,7 @@ def _progress(args, total: int, what: str):
 
 
 def cmd_data_generate(args: argparse.Namespace) -> int:
+    """``deepmanifold data generate``: a synthetic data set from an analytic law."""
     import numpy as np
 
     from learned.dataset import generate_dataset, generate_joint_dataset, save_dataset
@@ -127,16 +128,16 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
                         "exactly one of --material or --joint")
     _check_dataset_output(args)
     if args.material is not None:
-        from coupling.case.common import MaterialSpec
+        from coupling.case.common import MaterialSpec, build_law
 
         spec = _validated(MaterialSpec, _inline_table(args.material, "--material"), "--material")
         if spec.law == "checkpoint":
             raise CaseError("--material", "law", "found 'checkpoint'", "an analytic law: linear_elastic | power_law_elastic")
         rng = args.strain_range
-        ds = generate_dataset(spec.build(), args.n, rng[0] if len(rng) == 1 else np.array(rng),
+        ds = generate_dataset(build_law(None, spec, "--material"), args.n, rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler)
     else:
-        from coupling.case.common import JointLawSpec
+        from coupling.case.common import JointLawSpec, build_joint_law
 
         spec = _validated(JointLawSpec, _inline_table(args.joint, "--joint"), "--joint")
         if spec.kind == "checkpoint":
@@ -145,7 +146,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
         lo, hi = args.rate_range
         if args.log_rates and lo <= 0:
             raise CaseError("--rate-range", None, f"found {lo:g},{hi:g} with --log-rates", "a lower rate > 0")
-        ds = generate_joint_dataset(spec.build(), args.n, slip_max=args.slip_max, rate_range=(lo, hi),
+        ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n, slip_max=args.slip_max, rate_range=(lo, hi),
                                     noise=args.noise_stress, seed=args.seed,
                                     rate_sampling="log" if args.log_rates else "uniform")
     path = save_dataset(args.output, ds)
@@ -154,6 +155,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
+    """``deepmanifold data import``: a CSV of measured states into the HDF5 data-set format."""
     from learned.dataset import import_csv, save_dataset
 
     _check_dataset_output(args)
@@ -164,6 +166,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``deepmanifold train``: fit a model to a data set and save a checkpoint."""
     from learned.checkpoint import save_checkpoint
     from learned.dataset import load_dataset
     from learned.training import train, write_training_report

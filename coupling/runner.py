@@ -6,6 +6,7 @@ import datetime as _dt
 import signal
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,20 @@ from mpi4py import MPI
 
 from coupling.case.loader import Case, load_case
 from coupling.case.registry import runner_for
-from coupling.errors import SolverDivergence
+from coupling.errors import CaseDiverged, SolverDivergence
 from coupling.output.provenance import versions
 from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
 from coupling.limits import check_limits
-from coupling.runner_context import RunContext, SetupChecked
+from coupling.runner_context import RunContext, RunPayload, SetupChecked
 from coupling.signals import Interrupted, StopRequest
+
+
+class RunStatus(str, Enum):
+    """How a run ended, as written to summary.json."""
+
+    OK = "ok"
+    DIVERGED = "diverged"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -30,10 +39,12 @@ class Result:
 
     @property
     def status(self) -> str:
+        """``ok`` or ``diverged``."""
         return self.summary["status"]
 
     @property
     def results(self) -> dict[str, Any]:
+        """The key results (probes, references, errors, maxima)."""
         return self.summary["results"]
 
 
@@ -96,19 +107,19 @@ def run(
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    status, message, payload = "ok", "", {}
+    status, message, payload = RunStatus.OK, "", RunPayload()
     with StopRequest() as stop:
         ctx.stop = stop
         try:
             payload = runner(case, ctx)
             if stop.signum is not None:  # a step loop stopped early on a signal
-                status, message = "interrupted", f"stopped by {signal.Signals(stop.signum).name}"
+                status, message = RunStatus.INTERRUPTED, f"stopped by {signal.Signals(stop.signum).name}"
         except SolverDivergence as exc:
-            status, message = "diverged", str(exc)
-            payload = ctx.extra.get("partial", {})
+            status, message = RunStatus.DIVERGED, str(exc)
+            payload = exc.result if isinstance(exc, CaseDiverged) and exc.result is not None else RunPayload()
         except Interrupted as exc:
-            status, message = "interrupted", f"stopped by {signal.Signals(exc.signum).name}"
-            payload = ctx.extra.get("partial", {})
+            status, message = RunStatus.INTERRUPTED, f"stopped by {signal.Signals(exc.signum).name}"
+            payload = RunPayload()
             stop.signum = exc.signum
         except BaseException:
             if rundir is not None:
@@ -120,19 +131,21 @@ def run(
             rundir.write_json("summary.json", summary)
             out_dir = rundir.publish()
         result = Result(summary, out_dir)
-    if status == "interrupted":
+    if status is RunStatus.INTERRUPTED:
         raise RunInterrupted(stop.signum, result)
-    if status != "ok":
+    if status is not RunStatus.OK:
         raise RunDiverged(message, result)
     return result
 
 
-def _summary(case: Case, comm: MPI.Comm, status: str, message: str, payload: dict, started: str,
+def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payload: RunPayload, started: str,
              t0: float) -> dict[str, Any]:
+    """The summary.json of a run: status, the case as validated, results, solver statistics,
+    timings [s] and versions."""
     return {
         "format": RUN_FORMAT,
         "format_version": RUN_FORMAT_VERSION,
-        "status": status,
+        "status": status.value,
         "message": message,
         "case": {
             "file": str(case.path) if case.path else None,
@@ -142,9 +155,9 @@ def _summary(case: Case, comm: MPI.Comm, status: str, message: str, payload: dic
             "overrides": case.overrides,
             "input": case.spec.model_dump(mode="json"),
         },
-        "results": payload.get("results", {}),
-        "solver": {**payload.get("solver", {}), "mpi_ranks": comm.size},
+        "results": payload.results,
+        "solver": {**payload.solver, "mpi_ranks": comm.size},
         "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},
-        "files": ["summary.json", *payload.get("files", [])],
+        "files": ["summary.json", *payload.files],
         "versions": versions(),
     }

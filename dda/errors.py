@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from learned.contract import SolverDivergence as _SolverDivergence
+
 
 class InputError(ValueError):
     """Bad DDA input.
@@ -21,7 +23,7 @@ class InputError(ValueError):
         super().__init__(f"{self.key_path}: found {self.found}; allowed: {self.allowed}")
 
 
-class SolverDivergence(RuntimeError):
+class SolverDivergence(_SolverDivergence):
     """A DDA step that could not be completed (NaN, penetration beyond the limit after retries).
 
     step, time : the step number and time [s] that failed
@@ -35,5 +37,4 @@ class SolverDivergence(RuntimeError):
     ) -> None:
         self.step, self.time, self.block, self.reason = int(step), float(time), int(block), reason
         self.last_state = last_state
-        self.result = result
-        super().__init__(f"DDA diverged at step {step} (t = {time:.6g} s), block {block}: {reason}")
+        super().__init__(f"DDA diverged at step {step} (t = {time:.6g} s), block {block}: {reason}", result)

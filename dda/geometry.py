@@ -51,6 +51,7 @@ class Polygons:
 
     @classmethod
     def from_list(cls, polys: Sequence[np.ndarray]) -> "Polygons":
+        """Packed polygons from a list of (n_b, 2) vertex arrays [m]."""
         arrs = [np.asarray(p, dtype=float).reshape(-1, 2) for p in polys]
         voff = np.concatenate([[0], np.cumsum([a.shape[0] for a in arrs])])
         xy = np.concatenate(arrs) if arrs else np.zeros((0, 2))
@@ -58,15 +59,19 @@ class Polygons:
 
     @property
     def nb(self) -> int:
+        """Number of blocks."""
         return self.voff.size - 1
 
     def copy(self) -> "Polygons":
+        """A deep copy."""
         return Polygons(self.xy.copy(), self.voff.copy())
 
     def polygon(self, b: int) -> np.ndarray:
+        """Vertices (n_b, 2) [m] of block ``b`` (a view)."""
         return self.xy[self.voff[b] : self.voff[b + 1]]
 
     def to_list(self) -> list[np.ndarray]:
+        """Copies of every block's vertices, (n_b, 2) [m] each."""
         return [self.polygon(b).copy() for b in range(self.nb)]
 
     def bbox(self) -> np.ndarray:
@@ -76,6 +81,7 @@ class Polygons:
         return np.hstack([lo, hi])
 
     def edge_lengths(self) -> np.ndarray:
+        """Length [m] of the edge starting at every vertex, (n_vertices,)."""
         return np.linalg.norm(self.xy[self.nxt] - self.xy, axis=1)
 
     def props(self) -> BlockProps:

@@ -176,10 +176,12 @@ class Writer:
             (self.dir / "frames").mkdir(parents=True, exist_ok=True)
 
     def maybe_frame(self, sim: "Simulation") -> None:
+        """Write a frame when the next output time is reached."""
         if sim.state.time >= self.next_time - 1e-12 * max(1.0, sim.settings.duration):
             self.frame(sim)
 
     def frame(self, sim: "Simulation", force: bool = False) -> None:
+        """Write the current blocks and contacts as one VTU frame (rank 0), once per step."""
         st = sim.state
         if st.step == self.last_written_step:
             return
@@ -224,6 +226,7 @@ class Writer:
         write_pvd(self.dir / "contacts.pvd", [(t, c) for t, _, c in self.frames])
 
     def finish(self, sim: "Simulation", status: str, message: str = "") -> None:
+        """Write the .pvd collections and history.h5 with the run status and statistics (rank 0)."""
         if self.rank != 0:
             return
         res = sim.result

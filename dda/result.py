@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from learned.contract import SolverStatistics
 
 from dda.contact_law import LOCKED, OPEN, SLIDING
 from dda.kinematics import mass_matrix
@@ -32,12 +34,56 @@ class StepInfo:
 
 
 @dataclass
+class DdaStats(SolverStatistics):
+    """Statistics of a DDA run.
+
+    steps accepted; n_retries of a step (n_dt_cuts for the displacement ratio,
+    n_oc_retries for an unsettled open–close iteration, n_penetration_retries,
+    n_nan_retries); n_nonconverged_steps accepted at the open–close cap;
+    oc_iterations_total / _max; penalty_increases; solves (linear); max_penetration [m];
+    n_contacts_max; dt_min_used, dt_max_used [s]; wall_time_s; mpi_ranks; penalty_initial
+    [N/m]; w0 (model size) [m]; d0 (contact search distance) [m]. ``extra``: any further
+    figure the step loop records (kept by :meth:`from_dict`, merged by ``as_dict``).
+    """
+
+    steps: int = 0
+    n_dt_cuts: int = 0
+    n_retries: int = 0
+    n_oc_retries: int = 0
+    n_penetration_retries: int = 0
+    n_nan_retries: int = 0
+    n_nonconverged_steps: int = 0
+    oc_iterations_total: int = 0
+    oc_iterations_max: int = 0
+    penalty_increases: int = 0
+    solves: int = 0
+    max_penetration: float = 0.0
+    n_contacts_max: int = 0
+    dt_min_used: float = float("inf")
+    dt_max_used: float = 0.0
+    wall_time_s: float = 0.0
+    mpi_ranks: int = 1
+    penalty_initial: float = 0.0
+    w0: float = 0.0
+    d0: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, stats: dict[str, Any]) -> "DdaStats":
+        """The typed record of the simulation's running statistics (unknown keys → ``extra``)."""
+        names = {f.name for f in fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in stats.items() if k in names},
+                   extra={k: v for k, v in stats.items() if k not in names})
+
+
+@dataclass
 class Result:
     """Histories (recorded every ``history_every`` steps, row 0 = initial state).
 
     time (ns,) [s]; dt (ns,) [s]; centroid (ns, nb, 2) [m]; velocity (ns, nb, 3) centroid
     velocity and spin (u̇, v̇, ṙ) [m/s, rad/s]; rotation (ns, nb) [rad]; kinetic_energy (ns,)
-    [J/m]; n_open, n_sliding, n_locked (ns,) contact counts; oc_iterations (ns,).
+    [J/m]; n_open, n_sliding, n_locked (ns,) contact counts; oc_iterations (ns,);
+    stats: :class:`DdaStats`; status "completed" (or "diverged" on a partial result).
     """
 
     time: list = field(default_factory=list)
@@ -50,7 +96,7 @@ class Result:
     n_sliding: list = field(default_factory=list)
     n_locked: list = field(default_factory=list)
     oc_iterations: list = field(default_factory=list)
-    stats: dict = field(default_factory=dict)
+    stats: DdaStats = field(default_factory=DdaStats)
     status: str = "running"
     state: Any = None
     fixed: Any = None
@@ -59,6 +105,7 @@ class Result:
 
     @classmethod
     def start(cls, sim: "Simulation") -> "Result":
+        """A result holding the initial state of ``sim`` as row 0."""
         r = cls(fixed=sim.system.fixed.copy(), voff=sim.voff.copy())
         r._append(sim, 0.0, 0)
         return r
@@ -82,6 +129,7 @@ class Result:
         return ke
 
     def record(self, sim: "Simulation", dt: float, its: int, retries: int) -> StepInfo:
+        """Record an accepted step (every ``history_every`` steps and the last); the callback's StepInfo."""
         st = sim.state
         ke = np.nan
         if st.step % sim.settings.history_every == 0 or st.time >= sim.settings.duration * (1 - 1e-12):
@@ -95,9 +143,10 @@ class Result:
         )
 
     def finalize(self, sim: "Simulation", status: str) -> None:
+        """Close the histories into arrays, keep the final state and the typed statistics."""
         self.status = status
         self.state = sim.state.copy()
-        self.stats = dict(sim.stats)
+        self.stats = DdaStats.from_dict(sim.stats)
         for name in ("time", "dt", "centroid", "velocity", "rotation", "kinetic_energy", "n_open", "n_sliding", "n_locked", "oc_iterations"):
             setattr(self, name, np.asarray(getattr(self, name)) if not isinstance(getattr(self, name), np.ndarray) else getattr(self, name))
 

@@ -16,6 +16,7 @@ import learned
 
 
 def build_system():
+    """Two blocks on a 25° incline: the self-check problem."""
     import dda
 
     th = np.radians(25.0)
@@ -36,6 +37,7 @@ def build_system():
 
 
 def run(nsteps: int = 30, solver: str = "mumps", comm=None):
+    """Run the self-check for ``nsteps`` steps with the given linear solver; (result, simulation)."""
     import dda
 
     s = build_system()
@@ -44,6 +46,7 @@ def run(nsteps: int = 30, solver: str = "mumps", comm=None):
 
 
 def main() -> None:
+    """Command line: run the self-check and write its result as JSON to OUT."""
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--solver", default="mumps")

@@ -86,6 +86,7 @@ class Settings:
     angle_tolerance_deg: float = 15.0
 
     def validate(self, key: str = "settings") -> None:
+        """Raise :class:`dda.InputError` (key path ``key.name``) for any value out of range."""
         def pos(name: str, allowed: str = "a finite value > 0") -> None:
             v = getattr(self, name)
             if v is None or not np.isfinite(v) or v <= 0:

@@ -365,6 +365,27 @@ class Simulation:
             self.writer.finish(self, status="completed")
         return res
 
+    def solve(self, *, duration: float | None = None, rtol: float | None = None,
+              max_iterations: int | None = None,
+              callback: Callable[[StepInfo], Any] | None = None) -> Result:
+        """The solver contract: run to ``duration`` [s] (default ``settings.duration``).
+
+        ``rtol`` overrides ``settings.oc_force_tolerance`` (the open–close iteration has
+        converged when the forces the remaining contact-state changes would correct add up
+        to ≤ rtol × the total contact normal force), ``max_iterations`` ``settings.oc_max_iterations``
+        (open–close iterations per step before Δt is cut). ``callback(StepInfo)`` after
+        every accepted step. Returns a :class:`Result`; raises :class:`SolverDivergence`
+        whose ``result`` is the partial result up to the last good step.
+        """
+        changes = {name: value for name, value in (("duration", duration), ("oc_force_tolerance", rtol),
+                                                   ("oc_max_iterations", max_iterations)) if value is not None}
+        if changes:
+            from dataclasses import replace
+
+            self.settings = replace(self.settings, **changes)
+            self.settings.validate()
+        return self.run(callback)
+
     def _finish(self, status: str) -> Result:
         self.result.finalize(self, status)
         return self.result

@@ -36,6 +36,7 @@ class State:
     law_state: dict = field(default_factory=dict)
 
     def copy(self) -> "State":
+        """A deep copy (arrays copied, contacts copied)."""
         out = {}
         for f in fields(self):
             v = getattr(self, f.name)

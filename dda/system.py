@@ -95,9 +95,11 @@ class BlockSystem:
     # ------------------------------------------------------------------ construction helpers
     @property
     def nb(self) -> int:
+        """Number of blocks."""
         return self.polys.nb
 
     def polygons(self) -> list[np.ndarray]:
+        """Copies of every block's vertices, (n_b, 2) [m] each."""
         return self.polys.to_list()
 
     def _blocks(self, blocks: Sequence[int] | np.ndarray | int, key: str) -> np.ndarray:
@@ -127,6 +129,7 @@ class BlockSystem:
         self.materials[int(mat_id)] = BlockMaterial(law, float(density), s0)
 
     def assign_material(self, blocks: Sequence[int] | np.ndarray | int, mat_id: int) -> None:
+        """Give the blocks (indices) the material ``mat_id``."""
         self.material_id[self._blocks(blocks, f"{self.key}.material")] = int(mat_id)
 
     def set_joint_law(self, law: JointLaw, tag: int | None = None) -> None:
@@ -169,10 +172,6 @@ class BlockSystem:
             inside = points_in_polygon(pts, self.polys.polygon(b))
             out[(out < 0) & inside] = b
         return out
-
-    def blocks_where(self, predicate: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """Indices of the blocks whose centroid c (nb, 2) satisfies ``predicate(c)``."""
-        return np.flatnonzero(predicate(self.polys.props().centroid))
 
     def validate(self) -> None:
         """Check that every block has a registered material."""

@@ -50,6 +50,7 @@ class LinearElastic(ConstitutiveLaw):
         self._C4 = K * np.outer(_M, _M) + 2 * G * _DEV
 
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """σ = C ε on (xx, yy, zz, xy): stress (N,4) [Pa], constant tangent C (N,4,4) [Pa], state unchanged."""
         C = as_constant(self._C4, strain4)
         stress = strain4 @ C.T
         tangent = C.expand(strain4.shape[0], 4, 4) if hasattr(C, "expand") else np.broadcast_to(
@@ -58,6 +59,7 @@ class LinearElastic(ConstitutiveLaw):
         return stress, tangent, state
 
     def describe(self) -> dict[str, Any]:
+        """``{kind, plane, E [Pa], nu}`` for summaries."""
         return {"kind": self.kind, "plane": self.plane, "E": self.E, "nu": self.nu}
 
 
@@ -95,6 +97,7 @@ class PowerLawElastic(ConstitutiveLaw):
         self.G0 = E / (2 * (1 + nu))
 
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """Power-law stress (N,4) [Pa] and consistent tangent (N,4,4) [Pa] on (xx, yy, zz, xy); no state."""
         m = as_constant(_M, strain4)
         dev = as_constant(_DEV, strain4)
         tr = strain4[:, 0] + strain4[:, 1] + strain4[:, 2]
@@ -114,6 +117,7 @@ class PowerLawElastic(ConstitutiveLaw):
         return stress, tangent, state
 
     def describe(self) -> dict[str, Any]:
+        """``{kind, plane, E [Pa], nu, strain0, exponent}`` for summaries."""
         return {
             "kind": self.kind,
             "plane": self.plane,

@@ -62,6 +62,7 @@ class JointLaw(ABC):
         return JointResponse(self.cohesion + mu * normal_stress, mu, state)
 
     def describe(self) -> dict[str, Any]:
+        """``{kind, cohesion [Pa], tensile_strength [Pa]}`` (subclasses add their parameters)."""
         return {"kind": self.kind, "cohesion": self.cohesion, "tensile_strength": self.tensile_strength}
 
 
@@ -90,9 +91,11 @@ class CoulombFriction(JointLaw):
         self.mu = _check_angle("phi", phi)
 
     def friction(self, slip: Array, slip_rate: Array) -> Array:
+        """Constant μ = tan φ (N,), whatever the slip [m] and slip rate [m/s]."""
         return slip * 0.0 + self.mu
 
     def describe(self) -> dict[str, Any]:
+        """The base description plus ``phi`` [deg]."""
         return {**super().describe(), "phi": self.phi}
 
 
@@ -119,9 +122,11 @@ class DisplacementWeakeningFriction(JointLaw):
         self.phi_peak, self.phi_residual, self.slip_c = float(phi_peak), float(phi_residual), float(slip_c)
 
     def friction(self, slip: Array, slip_rate: Array) -> Array:
+        """μ = μ_r + (μ_p − μ_r) exp(−|slip| / slip_c) (N,); slip [m]."""
         return self.mu_r + (self.mu_p - self.mu_r) * _exp(-_abs(slip) / self.slip_c)
 
     def describe(self) -> dict[str, Any]:
+        """The base description plus peak / residual angles [deg] and slip_c [m]."""
         return {
             **super().describe(),
             "phi_peak": self.phi_peak,
@@ -156,9 +161,11 @@ class VelocityWeakeningFriction(JointLaw):
         self.phi_peak, self.phi_residual, self.v_c = float(phi_peak), float(phi_residual), float(v_c)
 
     def friction(self, slip: Array, slip_rate: Array) -> Array:
+        """μ = μ_r + (μ_p − μ_r) exp(−|v| / v_c) (N,); slip rate v [m/s]."""
         return self.mu_r + (self.mu_p - self.mu_r) * _exp(-_abs(slip_rate) / self.v_c)
 
     def describe(self) -> dict[str, Any]:
+        """The base description plus peak / residual angles [deg] and v_c [m/s]."""
         return {
             **super().describe(),
             "phi_peak": self.phi_peak,

@@ -16,7 +16,7 @@ Newton iteration and condenses the tangent, C_ab − C_az C_zb / C_zz.
 
 from __future__ import annotations
 
-from abc import ABC
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -87,13 +87,15 @@ class ConstitutiveLaw(ABC):
         """Initial internal state (N, S), zeros by default."""
         return zeros((n, self.n_state), like if like is not None else np.zeros(0))
 
+    @abstractmethod
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
-        """Stress (N,4), tangent (N,4,4), state on components (xx, yy, zz, xy).
+        """Stress (N,4) [Pa], tangent (N,4,4) [Pa], state (N,S) on components (xx, yy, zz, xy).
 
-        Laws defined in 3D override this; laws defined directly in 2D override
-        :meth:`evaluate` instead.
+        Every law declares it. Laws defined in 3D implement it and inherit :meth:`evaluate`
+        (plane strain: ε_zz = 0; plane stress: σ_zz = 0 by Newton). Laws defined directly
+        in 2D override :meth:`evaluate` and implement this by raising NotImplementedError,
+        so that :meth:`out_of_plane_stress` answers None.
         """
-        raise NotImplementedError(f"{type(self).__name__} defines no 3D evaluation")
 
     def reference_stiffness(self) -> np.ndarray:
         """A (3,3) stiffness [Pa] representative of small strains (the tangent at ε = 0).
@@ -132,3 +134,16 @@ class ConstitutiveLaw(ABC):
         czz = c4[:, 2, 2]
         c = c - cz[:, :, None] * zc[:, None, :] / czz[:, None, None]
         return LawResponse(s4[:, _IN_PLANE], c, new_state)
+
+
+def von_mises(stress: np.ndarray, szz: np.ndarray | None = None) -> np.ndarray:
+    """Von Mises stress (N,) [Pa] of Voigt stresses (N,3) = (σxx, σyy, τxy) [Pa] and σzz (N,).
+
+    σ_vm = √(½[(σxx − σyy)² + (σyy − σzz)² + (σzz − σxx)²] + 3 τxy²); ``szz`` None means
+    σzz = 0 (plane stress). In plane strain pass the law's :meth:`ConstitutiveLaw.out_of_plane_stress`.
+    The one definition every solver and report uses.
+    """
+    stress = np.asarray(stress, dtype=float)
+    sxx, syy, sxy = stress[:, 0], stress[:, 1], stress[:, 2]
+    szz = np.zeros_like(sxx) if szz is None else np.asarray(szz, dtype=float)
+    return np.sqrt(0.5 * ((sxx - syy) ** 2 + (syy - szz) ** 2 + (szz - sxx) ** 2) + 3 * sxy**2)

@@ -77,6 +77,7 @@ class ConstitutiveModel(nn.Module):
         raise NotImplementedError
 
     def scaling(self) -> dict[str, list[float]]:
+        """Input / output scales: ``strain_scale`` (3,) [-], ``stress_scale`` (3,) [Pa]."""
         return {"strain_scale": self.strain_scale.tolist(), "stress_scale": self.stress_scale.tolist()}
 
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
@@ -103,6 +104,7 @@ class MLP(ConstitutiveModel):
 
     @property
     def config(self) -> dict[str, Any]:
+        """Architecture record saved in checkpoints: arch, hidden widths, activation."""
         return {"arch": self.arch, "hidden": list(self.hidden), "activation": self.activation}
 
     def _g(self, x: Tensor) -> Tensor:
@@ -116,6 +118,7 @@ class MLP(ConstitutiveModel):
         return (y[:-1] - y[-1]) * self.stress_scale
 
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
+        """Stress (N,3) [Pa] and autograd-free tangent dσ/dε (N,3,3) [Pa] of strains (N,3)."""
         x = self._with_origin(strain / self.strain_scale)
         first = self.layers[0]
         h, d = _act(self.activation, torch.addmm(first.bias, x, first.weight.T))
@@ -161,6 +164,7 @@ class ICNN(ConstitutiveModel):
 
     @property
     def config(self) -> dict[str, Any]:
+        """Architecture record saved in checkpoints: arch, hidden widths, quadratic term, c0 floor."""
         return {"arch": self.arch, "hidden": list(self.hidden), "quadratic": self.quadratic,
                 "c0_floor": self.c0_floor}
 
@@ -235,6 +239,7 @@ class ICNN(ConstitutiveModel):
         return grad * (self.energy_scale / self.strain_scale)
 
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
+        """σ = ∂ψ/∂ε (N,3) [Pa] and C = ∂²ψ/∂ε² (N,3,3) [Pa] of the convex potential at strains (N,3)."""
         x = strain / self.strain_scale
         g, h6 = self._grad_hess(self._with_origin(x))
         c0 = self.c0_hat()

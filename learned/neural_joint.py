@@ -62,13 +62,16 @@ class FrictionNet(nn.Module):
 
     @property
     def config(self) -> dict[str, Any]:
+        """Architecture record saved in checkpoints: arch, hidden widths, activation, inputs used."""
         return {"arch": self.arch, "hidden": list(self.hidden), "activation": self.activation,
                 "inputs": list(self.inputs)}
 
     def scaling(self) -> dict[str, Any]:
+        """Input scales (slip [m], slip rate [m/s]) and the friction scale [-]."""
         return {"input_scale": self.input_scale.tolist(), "friction_scale": float(self.friction_scale)}
 
     def forward(self, x: Tensor) -> Tensor:
+        """Friction coefficient (N,) [-] of inputs (N,2) = (|slip| [m], |slip rate| [m/s])."""
         h = x.abs() / self.input_scale * self.input_mask
         for layer in self.layers[:-1]:
             h = _act(self.activation, layer(h))[0]
@@ -97,6 +100,7 @@ class NeuralJointLaw(JointLaw):
         self._copies = {self.device: self.model}
 
     def friction(self, slip: Array, slip_rate: Array) -> Array:
+        """μ (N,) [-] from the network at slip [m] and slip rate [m/s] (numpy or torch, any device)."""
         if is_torch(slip):
             dev = slip.device
             if dev not in self._copies:
@@ -110,6 +114,7 @@ class NeuralJointLaw(JointLaw):
         return mu.cpu().numpy()
 
     def describe(self) -> dict[str, Any]:
+        """The base description plus the network config, device and checkpoint path."""
         out = {**super().describe(), "model": self.model.config, "device": str(self.device)}
         if self.source:
             out["checkpoint"] = self.source

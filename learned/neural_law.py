@@ -90,6 +90,7 @@ class NeuralLaw(ConstitutiveLaw):
         return stress, tangent
 
     def evaluate(self, strain: Array, state: Array | None = None) -> LawResponse:
+        """Stress (N,3) [Pa], tangent (N,3,3) [Pa] and unchanged state of strains (N,3); numpy in, numpy out (torch in, torch out)."""
         if strain.ndim != 2 or strain.shape[1] != 3:
             raise ValueError(f"strain must have shape (N, 3), got {tuple(strain.shape)}")
         n = strain.shape[0]
@@ -102,6 +103,10 @@ class NeuralLaw(ConstitutiveLaw):
         new_state = state if state is not None else np.zeros((n, 0))
         return LawResponse(stress.cpu().numpy(), tangent.cpu().numpy(), new_state)
 
+    def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """A network trained on 2D Voigt data has no 3D evaluation (σ_zz is unknown)."""
+        raise NotImplementedError(f"{type(self).__name__} is defined in 2D only (no 3D evaluation)")
+
     def reference_stiffness(self) -> np.ndarray:
         """Tangent at ε = 0 (3,3) [Pa], cached."""
         if self._c_ref is None:
@@ -109,6 +114,7 @@ class NeuralLaw(ConstitutiveLaw):
         return self._c_ref.copy()
 
     def describe(self) -> dict[str, Any]:
+        """Kind, plane, network config, device, checkpoint path and data provenance."""
         out: dict[str, Any] = {"kind": self.kind, "plane": self.plane, "model": self.model.config,
                                "device": str(self.device)}
         if self.source:

@@ -66,6 +66,7 @@ class Assembler:
         return np.einsum("qij,qj->qi", self.Nm, u[self.qdofs])
 
     def allsum(self, v: np.ndarray) -> np.ndarray:
+        """Sum of an array over all ranks (the array itself on one rank)."""
         if self.comm.size == 1:
             return v
         out = np.empty_like(v)

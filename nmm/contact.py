@@ -74,6 +74,7 @@ class JointContact:
         self.sdir = np.zeros(m)  # sliding direction (sign of the slip increment)
 
     def pattern(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of the contact springs' matrix entries, for the fixed sparsity pattern."""
         nd = self.dofs.shape[1]
         return np.repeat(self.dofs, nd, axis=1).ravel(), np.tile(self.dofs, (1, nd)).ravel()
 
@@ -107,6 +108,7 @@ class JointContact:
         return {k: getattr(self, k).copy() for k in self._SAVED}
 
     def restore(self, saved: dict) -> None:
+        """Restore the contact states saved by :meth:`snapshot`."""
         for k, v in saved.items():
             setattr(self, k, v.copy())
 
@@ -167,6 +169,7 @@ class JointContact:
         return Kc, fc, blocks.ravel()
 
     def summary(self) -> dict:
+        """Counts of contact points: ``points``, ``open``, ``stick``, ``slide``."""
         return {
             "points": int(len(self.w)),
             "open": int((self.state == OPEN).sum()),

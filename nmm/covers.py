@@ -50,13 +50,16 @@ class Manifold:
 
     @property
     def n_elements(self) -> int:
+        """Number of manifold elements."""
         return len(self.elem_tri)
 
     @property
     def n_covers(self) -> int:
+        """Number of physical covers."""
         return len(self.cover_vertex)
 
     def elem_area(self) -> np.ndarray:
+        """Area [m²] of every manifold element, (n_elements,)."""
         a = np.abs(_tri_area(self.sub_xy))
         return np.bincount(self.sub_elem, a, minlength=self.n_elements)
 

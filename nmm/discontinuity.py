@@ -31,10 +31,12 @@ class Crack:
 
     @property
     def segments(self) -> np.ndarray:
+        """Segments (n−1, 2, 2) [m] of the polyline."""
         return np.stack([self.points[:-1], self.points[1:]], axis=1)
 
     @property
     def length(self) -> float:
+        """Length [m] of the polyline."""
         return float(np.linalg.norm(np.diff(self.points, axis=0), axis=1).sum())
 
 

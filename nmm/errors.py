@@ -6,6 +6,10 @@ is allowed, so a case runner can print one line (design.md §7) and exit with st
 
 from __future__ import annotations
 
+from typing import Any
+
+from learned.contract import SolverDivergence as _SolverDivergence
+
 
 class InputError(ValueError):
     """Bad NMM input: ``key`` (e.g. ``"cracks[0].points"``), ``found``, ``allowed``."""
@@ -20,5 +24,13 @@ class InputError(ValueError):
         super().__init__(text)
 
 
-class SolverDivergence(RuntimeError):
-    """A Newton / open–close iteration that did not converge."""
+class SolverDivergence(_SolverDivergence):
+    """A Newton / open–close iteration that did not converge.
+
+    result      : the last converged :class:`nmm.NMMResult` (None before the first load step)
+    load_factor : the load factor of that result (0 before the first load step)
+    """
+
+    def __init__(self, message: str, result: Any = None, load_factor: float = 0.0) -> None:
+        super().__init__(message, result)
+        self.load_factor = float(load_factor)

@@ -89,18 +89,6 @@ class CoverMesh:
         return cls(pts, np.r_[t1, t2])
 
     @classmethod
-    def from_points(cls, points: np.ndarray) -> "CoverMesh":
-        """Delaunay triangulation (scipy) of a point cloud (n,2)."""
-        from scipy.spatial import Delaunay
-
-        pts = np.asarray(points, float)
-        tri = Delaunay(pts).simplices
-        v = pts[tri]
-        a2 = np.abs((v[:, 1, 0] - v[:, 0, 0]) * (v[:, 2, 1] - v[:, 0, 1]) - (v[:, 2, 0] - v[:, 0, 0]) * (v[:, 1, 1] - v[:, 0, 1]))
-        sc = np.max(np.linalg.norm(v - np.roll(v, 1, axis=1), axis=2), axis=1)
-        return cls(pts, tri[a2 > 1e-10 * sc**2])
-
-    @classmethod
     def read(cls, path: str | Path) -> "CoverMesh":
         """Read the triangles of a mesh file with meshio (any format meshio reads)."""
         import meshio
@@ -121,10 +109,12 @@ class CoverMesh:
     # ------------------------------------------------------------------ queries
     @property
     def n_vertices(self) -> int:
+        """Number of mesh vertices (= mathematical covers)."""
         return len(self.points)
 
     @property
     def n_triangles(self) -> int:
+        """Number of triangles."""
         return len(self.triangles)
 
     def barycentric(self, tri: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ solution, so the patch test holds to round-off; elsewhere the bias is O(δ).
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -28,6 +28,9 @@ from nmm.discontinuity import Crack, Joint, validate_discontinuities
 from nmm.errors import InputError
 from nmm.geometry import Domain
 from nmm.mesh import CoverMesh
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nmm.result import NMMResult
 
 
 class ManifoldModel:
@@ -47,9 +50,10 @@ class ManifoldModel:
         self,
         domain: Domain | np.ndarray,
         mesh: CoverMesh,
+        *,
+        law: ConstitutiveLaw,
         cracks: Sequence[Crack] = (),
         joints: Sequence[Joint] = (),
-        law: ConstitutiveLaw | None = None,
         order: int = 1,
         density: float = 0.0,
         penalty: float = 100.0,
@@ -95,6 +99,7 @@ class ManifoldModel:
     # ------------------------------------------------------------------ inputs
     @property
     def ndof(self) -> int:
+        """Number of global degrees of freedom."""
         return self.asm.ndof
 
     def add(self, *items) -> "ManifoldModel":
@@ -233,6 +238,28 @@ class ManifoldModel:
         return self.asm.body_force(np.broadcast_to(self.body_force, (len(self.asm.quad.w), 2)))
 
 
+    # ------------------------------------------------------------------ solves
+    def solve(self, *, load_steps: int = 1, rtol: float = 1e-9, max_iterations: int = 30,
+              callback: Callable[[int, int, float], None] | None = None) -> "NMMResult":
+        """Static equilibrium in ``load_steps`` proportional steps (the solver contract).
+
+        Newton (with open–close of joint contacts) per step until
+        ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖) (with contact: rtol ≥ 1e-7, friction is lagged).
+        ``callback(step, iteration, ‖R‖ / max(‖F_ext‖, ‖f_int‖))`` after every residual.
+        Returns an :class:`nmm.NMMResult`; raises :class:`nmm.SolverDivergence` whose
+        ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
+        """
+        from nmm.solve import solve_static
+
+        return solve_static(self, load_steps=load_steps, rtol=rtol, max_iterations=max_iterations, callback=callback)
+
+    def solve_dynamic(self, *, dt: float, n_steps: int, probes: np.ndarray | None = None, **kw) -> "NMMResult":
+        """Implicit dynamics, DDA scheme: ``n_steps`` of ``dt`` [s] (see :func:`nmm.solve.solve_dynamic`)."""
+        from nmm.solve import solve_dynamic
+
+        return solve_dynamic(self, dt, n_steps, probes=probes, **kw)
+
+
 def traction_operator(n: np.ndarray) -> np.ndarray:
     """P_n (m,2,3) with t = P_n σ for unit normals n (m,2) and Voigt σ = (σ_xx, σ_yy, τ_xy)."""
     P = np.zeros((len(n), 2, 3))
@@ -250,21 +277,3 @@ def blocks_to_coo(blocks: list, ndof: int):
     cols = np.concatenate([np.tile(d, (1, d.shape[1])).ravel() for d, _ in blocks])
     vals = np.concatenate([m.ravel() for _, m in blocks])
     return rows, cols, vals, csr_matrix((vals, (rows, cols)), shape=(ndof, ndof))
-
-
-def _solve_static(self: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None):
-    """Static solve (see :func:`nmm.solve.solve_static`) → NMMResult."""
-    from nmm.solve import solve_static
-
-    return solve_static(self, steps=steps, rtol=rtol, max_iter=max_iter, progress=progress)
-
-
-def _solve_dynamic(self: ManifoldModel, dt: float, n_steps: int, probes=None, **kw):
-    """Implicit dynamics, DDA scheme (see :func:`nmm.solve.solve_dynamic`) → NMMResult."""
-    from nmm.solve import solve_dynamic
-
-    return solve_dynamic(self, dt, n_steps, probes=probes, **kw)
-
-
-ManifoldModel.solve_static = _solve_static
-ManifoldModel.solve_dynamic = _solve_dynamic

@@ -14,26 +14,42 @@ from pathlib import Path
 import numpy as np
 
 from learned.files import atomic_write
+from learned.law import von_mises
 
 from nmm.approximation import shape_functions, value_matrix
 from nmm.approximation import element_dofs
 
 
+def _element_mean(result, values: np.ndarray) -> np.ndarray:
+    """Area-weighted mean (nE, k) over every manifold element (all ranks) of (nq_local, k) values."""
+    asm = result.model.asm
+    nE = result.model.man.n_elements
+    w = asm.quad.w
+    k = values.shape[1]
+    acc = np.zeros((nE, k + 1))
+    np.add.at(acc, asm.quad.elem, np.c_[values * w[:, None], w])
+    acc = asm.allsum(acc)
+    return acc[:, :k] / np.maximum(acc[:, k:], 1e-300)
+
+
 def element_stress(result) -> np.ndarray:
     """Area-weighted mean stress (nE,3) [Pa] of every manifold element (all ranks)."""
+    return _element_mean(result, result.stress_qp)
+
+
+def element_out_of_plane_stress(result) -> np.ndarray:
+    """Area-weighted mean σzz (nE,) [Pa] of every manifold element: the law's σzz at the
+    integration-point strains (0 in plane stress, and where the law has no 3D form)."""
     m = result.model
-    asm = m.asm
-    nE = m.man.n_elements
-    w = asm.quad.w
-    acc = np.zeros((nE, 4))
-    np.add.at(acc, asm.quad.elem, np.c_[result.stress_qp * w[:, None], w])
-    acc = asm.allsum(acc)
-    return acc[:, :3] / np.maximum(acc[:, 3:], 1e-300)
+    eps = m.asm.strain(result.u)
+    szz = m.law.out_of_plane_stress(eps, result.state if len(result.state) == len(eps) else None)
+    szz = np.zeros(len(eps)) if szz is None else np.asarray(szz, dtype=float)
+    return _element_mean(result, szz[:, None])[:, 0]
 
 
-def von_mises(s: np.ndarray) -> np.ndarray:
-    """In-plane von Mises stress √(σx² − σxσy + σy² + 3τ²) [Pa]."""
-    return np.sqrt(s[:, 0] ** 2 - s[:, 0] * s[:, 1] + s[:, 1] ** 2 + 3 * s[:, 2] ** 2)
+def element_von_mises(result) -> np.ndarray:
+    """Von Mises stress (nE,) [Pa] of the element mean stresses, σzz included (plane strain)."""
+    return von_mises(element_stress(result), element_out_of_plane_stress(result))
 
 
 def _triangles(result):
@@ -51,6 +67,7 @@ def write_vtu(result, path: str | Path) -> Path | None:
     import meshio
 
     s = element_stress(result)
+    vm = element_von_mises(result)  # collective, like element_stress
     if result.model.comm.rank != 0:
         return None
     x, u, sub_elem = _triangles(result)
@@ -59,7 +76,7 @@ def write_vtu(result, path: str | Path) -> Path | None:
         np.c_[x, np.zeros(len(x))],
         cells,
         point_data={"displacement": np.c_[u, np.zeros(len(u))]},
-        cell_data={"stress": [s[sub_elem]], "von_mises": [von_mises(s)[sub_elem]], "element": [sub_elem.astype(np.int32)]},
+        cell_data={"stress": [s[sub_elem]], "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
     )
     return atomic_write(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
 
@@ -74,6 +91,7 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
     from matplotlib.collections import PolyCollection
 
     s = element_stress(result)
+    vm = element_von_mises(result)  # collective, like element_stress
     if result.model.comm.rank != 0:
         return None
     m = result.model
@@ -82,7 +100,7 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
         umax = np.abs(u).max()
         scale = 0.05 * m.domain.size / umax if umax > 0 else 1.0
     xd = (x + scale * u).reshape(-1, 3, 2)
-    vals = von_mises(s)[sub_elem] if field == "von_mises" else np.linalg.norm(u.reshape(-1, 3, 2), axis=2).mean(1)
+    vals = vm[sub_elem] if field == "von_mises" else np.linalg.norm(u.reshape(-1, 3, 2), axis=2).mean(1)
     fig, ax = plt.subplots(figsize=(8, 6))
     pc = PolyCollection(xd, array=vals, cmap="viridis", edgecolors="face", linewidths=0.3)
     ax.add_collection(pc)

@@ -2,11 +2,54 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from learned.contract import SolverStatistics
+
 from nmm.approximation import gradient, shape_functions
+
+
+@dataclass
+class NMMStats(SolverStatistics):
+    """Statistics of a static NMM solve.
+
+    dofs, covers, elements (manifold elements), integration_points (all ranks);
+    newton_iterations, solves (linear solves), over all load steps; load_steps, load_factor
+    (of this result: 1 when complete); residuals: final ‖R‖ / max(‖F_ext‖, ‖f_int‖) per
+    step; ranks; contact: joint contact counts (open/stick/slide) or None; timings [s].
+    """
+
+    dofs: int
+    covers: int
+    elements: int
+    integration_points: int
+    newton_iterations: int
+    solves: int
+    load_steps: int
+    load_factor: float
+    residuals: list[float] = field(default_factory=list)
+    ranks: int = 1
+    contact: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class NMMDynamicStats(SolverStatistics):
+    """Statistics of an implicit dynamic NMM solve: steps, halvings of Δt (step_cuts),
+    Newton iterations and linear solves over all steps, ranks, timings [s]."""
+
+    dofs: int
+    covers: int
+    elements: int
+    steps: int
+    step_cuts: int
+    newton_iterations: int
+    solves: int
+    ranks: int = 1
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class NMMResult:
@@ -15,11 +58,11 @@ class NMMResult:
     u       : global dofs (replicated on every rank)
     stress  : (nq_local, 3) stress at this rank's integration points [Pa]
     state   : (nq_local, S) law state at this rank's integration points
-    stats   : dofs, covers, elements, iterations, timings [s], ranks
+    stats   : :class:`NMMStats` (static) or :class:`NMMDynamicStats`
     sif     : list of dicts per crack tip (filled by :meth:`compute_sif`)
     """
 
-    def __init__(self, model, u: np.ndarray, stress: np.ndarray, state: np.ndarray, stats: dict[str, Any]) -> None:
+    def __init__(self, model, u: np.ndarray, stress: np.ndarray, state: np.ndarray, stats: SolverStatistics) -> None:
         self.model, self.u, self.stress_qp, self.state = model, u, stress, state
         self.stats = stats
         self.sif: list[dict[str, Any]] = []
@@ -76,7 +119,7 @@ class NMMResult:
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable key results."""
         return {
-            "stats": self.stats,
+            "stats": self.stats.as_dict(),
             "max_displacement": float(np.abs(self.u.reshape(-1, self.model.nf, 2)[:, 0, :]).max()) if self.u.size else 0.0,
             "sif": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in s.items()} for s in self.sif],
         }

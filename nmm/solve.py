@@ -16,20 +16,12 @@ then v ← 2d/Δt − v, u ← u + d. M = ∫ ρ NᵀN dΩ [kg].
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
 import numpy as np
 
+from learned.law import LawResponse
 from nmm.errors import SolverDivergence
 from nmm.model import ManifoldModel, blocks_to_coo
-from nmm.result import NMMResult
-
-
-@dataclass
-class _Resp:
-    stress: np.ndarray
-    tangent: np.ndarray
-    state: np.ndarray
+from nmm.result import NMMDynamicStats, NMMResult, NMMStats
 
 
 class _System:
@@ -92,7 +84,7 @@ class _System:
             fs, ft = np.asarray(full.stress), np.asarray(full.tangent)
             if self.sigma0 is not None:
                 fs = fs + self.load_factor * self.sigma0
-            resp = _Resp(fs[:nq], ft[:nq], np.asarray(full.state)[:nq])
+            resp = LawResponse(fs[:nq], ft[:nq], np.asarray(full.state)[:nq])
             stress, tangent = resp.stress, resp.tangent
             fint = asm.internal_force(stress)
             R = F - fint - self.K_fixed @ u
@@ -127,14 +119,18 @@ class _System:
         raise SolverDivergence(f"NMM Newton/open-close iteration did not converge in {max_iter} iterations (|R|/ref = {np.linalg.norm(R) / ref:.3g})")
 
 
-def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_iter: int = 30, progress=None) -> NMMResult:
-    """Static equilibrium in ``steps`` proportional load steps; returns an :class:`NMMResult`.
+def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, max_iterations: int = 30,
+                 callback=None) -> NMMResult:
+    """Static equilibrium in ``load_steps`` proportional load steps; returns an :class:`NMMResult`.
 
-    ``progress(step, iteration, relative_residual)`` is called during the Newton iterations.
-    A step that does not converge raises :class:`SolverDivergence` whose ``result`` is the
-    last converged state (load factor ``result.stats["load_factor"]``; None before step 1).
-    Loads, body force and initial stress are scaled together by the load factor k/steps.
+    Each step's Newton / open–close iteration stops when ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖)
+    [N/N] (with joint contact, rtol ≥ 1e-7 since friction is lagged). ``callback(step,
+    iteration, relative_residual)`` is called during the Newton iterations. A step that does
+    not converge raises :class:`SolverDivergence` whose ``result`` is the last converged
+    state (``load_factor`` its load factor; ``result`` None before step 1). Loads, body force
+    and initial stress are scaled together by the load factor k/load_steps.
     """
+    steps, max_iter, progress = load_steps, max_iterations, callback
     t0 = time.perf_counter()
     sysm = _System(model)
     t_setup = time.perf_counter() - t0
@@ -144,20 +140,20 @@ def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_i
     residuals = []
 
     def stats_now(load_factor):
-        return {
-            "dofs": model.ndof,
-            "covers": model.man.n_covers,
-            "elements": model.man.n_elements,
-            "integration_points": int(model.comm.allreduce(len(model.asm.quad.w))),
-            "newton_iterations": sysm.iterations,
-            "solves": sysm.solves,
-            "load_steps": steps,
-            "load_factor": load_factor,
-            "residuals": list(residuals),
-            "ranks": model.comm.size,
-            "contact": model.contact.summary() if model.contact is not None else None,
-            "timings": {**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
-        }
+        return NMMStats(
+            dofs=model.ndof,
+            covers=model.man.n_covers,
+            elements=model.man.n_elements,
+            integration_points=int(model.comm.allreduce(len(model.asm.quad.w))),
+            newton_iterations=sysm.iterations,
+            solves=sysm.solves,
+            load_steps=steps,
+            load_factor=load_factor,
+            residuals=list(residuals),
+            ranks=model.comm.size,
+            contact=model.contact.summary() if model.contact is not None else None,
+            timings={**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
+        )
 
     try:
         for k in range(1, steps + 1):
@@ -171,9 +167,7 @@ def solve_static(model: ManifoldModel, steps: int = 1, rtol: float = 1e-9, max_i
                 last = None
                 if resp is not None:
                     last = NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats_now((k - 1) / steps))
-                exc.result = last
-                exc.load_factor = (k - 1) / steps
-                raise
+                raise SolverDivergence(str(exc), result=last, load_factor=(k - 1) / steps) from None
             u, resp = u_new, resp_new
             if sysm.contact is not None:
                 sysm.contact.commit(u)
@@ -248,17 +242,11 @@ def solve_dynamic(
                 hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
     finally:
         model.asm.release()
-    stats = {
-        "dofs": model.ndof,
-        "covers": model.man.n_covers,
-        "elements": model.man.n_elements,
-        "steps": n_steps,
-        "step_cuts": cuts[0],
-        "newton_iterations": sysm.iterations,
-        "solves": sysm.solves,
-        "ranks": model.comm.size,
-        "timings": {**model.timings, "total": time.perf_counter() - t0},
-    }
+    stats = NMMDynamicStats(
+        dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements, steps=n_steps,
+        step_cuts=cuts[0], newton_iterations=sysm.iterations, solves=sysm.solves, ranks=model.comm.size,
+        timings={**model.timings, "total": time.perf_counter() - t0},
+    )
     res = NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats)
     res.velocity = v
     res.history = {"time": np.asarray(hist["time"]), "probes": np.asarray(hist["probes"]) if probes is not None else None}

@@ -6,10 +6,10 @@ import ufl
 
 import coupling
 from conftest import CASES
-from coupling.datadriven import DataDrivenProblem, ExactLinearProjector, NearestDataProjector
-from coupling.fem.build import build_problem
-from coupling.fem.discretisation import Dirichlet, Traction
-from coupling.fixed_point import Anderson, ConstantRelaxation
+from coupling.solvers.datadriven import DataDrivenProblem, ExactLinearProjector, NearestDataProjector
+from coupling.runners.fem_model import build_problem
+from coupling.solvers.fem.discretisation import Dirichlet, Traction
+from coupling.solvers.fixed_point import Anderson, ConstantRelaxation
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +70,13 @@ def test_discrete_data_error_falls_as_the_data_grow(beam):
 
 def test_continuous_manifold_projection_of_a_nonlinear_law_matches_newton(beam):
     """Projection onto the exact power-law manifold converges to the Newton solution."""
-    from coupling.datadriven import LawProjector
+    from coupling.solvers.datadriven import LawProjector
     from learned import PowerLawElastic
 
     fem_problem, make = beam
     law = PowerLawElastic(30e9, 0.25, 1e-4, 0.5, "stress")
     import coupling as cp
-    from coupling.fem.build import build_problem
+    from coupling.runners.fem_model import build_problem
 
     case = cp.load_case(CASES / "cantilever.toml", ["mesh.cells=[40,4]", "fem.degree=1",
                         'material={law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-4, exponent=0.5, plane="stress"}'])

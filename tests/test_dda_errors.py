@@ -52,6 +52,9 @@ class _NegativeLaw(learned.ConstitutiveLaw):
         C = -np.eye(3) * 1e9
         return learned.LawResponse(strain @ C.T, np.broadcast_to(C, (strain.shape[0], 3, 3)), np.zeros((strain.shape[0], 0)))
 
+    def evaluate_3d(self, strain4, state):  # a law defined in 2D only declares it has no 3D form
+        raise NotImplementedError
+
 
 def test_bad_stiffness():
     s = dda.BlockSystem([SQ])

@@ -42,7 +42,7 @@ def test_patch_test_reproduces_linear_field():
         ],
         "probes": [],
     })
-    from coupling.fem.build import build_problem
+    from coupling.runners.fem_model import build_problem
 
     problem, bundle = build_problem(case)
     # replace the BCs by u = (a x + b y, c x + d y) on every side, via vertex dofs
@@ -75,11 +75,13 @@ def test_nonlinear_law_converges_quadratically():
     stats = result.summary["solver"]
     assert all(2 <= n <= 10 for n in stats["newton_iterations"])
     for history in stats["residual_history"]:
-        r = np.array(history)
-        # quadratic convergence in the last iterations: r_{k+1} <= C r_k^2 (normalised)
-        q = r / r[0]
+        q = np.array(history) / history[0]
         assert q[-1] < 1e-8
-        assert q[-2] < 1e-3 or len(q) <= 3
+        # the order of convergence in the asymptotic range, p = log q_{k+1} / log q_k for the last
+        # pair with q_k < 1e-2: 2 for Newton with the consistent tangent, 1 for a fixed tangent.
+        # Measured 2.1 and 2.7 (two load steps); asserted ≥ 1.7.
+        k = max(i for i in range(len(q) - 1) if q[i] < 1e-2)
+        assert np.log(q[k + 1]) / np.log(q[k]) >= 1.7, q
     # softening law: the beam deflects more than the linear one
     linear = coupling.run(coupling.load_case(CASES / "cantilever.toml", overrides={"mesh.cells": [40, 4]}))
     assert (abs(result.results["probes"]["tip_deflection"]["value"])

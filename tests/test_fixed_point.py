@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_python
-from coupling.fixed_point import Aitken, Anderson, ConstantRelaxation, make_accelerator, solve_fixed_point
+from coupling.solvers.fixed_point import Aitken, Anderson, ConstantRelaxation, make_accelerator, solve_fixed_point
 
 
 def contraction(n=40, rho=0.95, seed=1):
@@ -54,7 +54,7 @@ import sys, json
 import numpy as np
 from mpi4py import MPI
 sys.path.insert(0, sys.argv[1])
-from coupling.fixed_point import Anderson, solve_fixed_point
+from coupling.solvers.fixed_point import Anderson, solve_fixed_point
 comm = MPI.COMM_WORLD
 n = 60
 rng = np.random.default_rng(3)

@@ -81,13 +81,34 @@ def test_power_law_softens_in_shear():
     assert secant[1] < 0.5 * secant[0]
 
 
-def test_plane_stress_has_zero_out_of_plane_stress():
+def test_plane_stress_is_the_3d_law_at_the_eps_zz_that_frees_sigma_zz():
+    """Independent of the law's own Newton: find ε_zz with σ_zz(ε_xx, ε_yy, ε_zz, γ_xy) = 0 by
+    bracketing (Brent) on the 3D law, and compare the in-plane stress (tolerance 1e-9 of |σ|;
+    Brent stops at 1e-15 relative in ε_zz)."""
+    from scipy.optimize import brentq
+
     law = LAWS["power-stress"]
+    eps = strains(20)
+    state = law.initial_state(len(eps))
+    expected = np.empty_like(eps)
+    for i, (exx, eyy, gxy) in enumerate(eps):
+        def szz(ezz):
+            return law.evaluate_3d(np.array([[exx, eyy, ezz, gxy]]), state[i:i + 1])[0][0, 2]
+        ezz = brentq(szz, -0.1, 0.1, xtol=1e-18, rtol=1e-15)
+        s4 = law.evaluate_3d(np.array([[exx, eyy, ezz, gxy]]), state[i:i + 1])[0][0]
+        expected[i] = s4[[0, 1, 3]]
+    got = law.stress(eps)
+    assert np.abs(got - expected).max() <= 1e-9 * np.abs(expected).max()
+    assert np.abs(got - LAWS["power-strain"].stress(eps)).max() > 1e-2 * np.abs(expected).max()  # not plane strain
+
+
+def test_plane_strain_out_of_plane_stress_is_nu_times_the_in_plane_sum():
+    """Linear elasticity, ε_zz = 0: σ_zz = ν(σ_xx + σ_yy) (Hooke's law, independent of the code)."""
+    nu = 0.25
     eps = strains()
-    assert np.allclose(law.out_of_plane_stress(eps), 0)
-    # and the reduced stress equals the 3D stress at the solved ε_zz: check by a 3D call
-    r = law.evaluate(eps)
-    assert np.isfinite(r.stress).all()
+    s = LAWS["linear-strain"].stress(eps)
+    szz = LAWS["linear-strain"].out_of_plane_stress(eps)
+    np.testing.assert_allclose(szz, nu * (s[:, 0] + s[:, 1]), rtol=1e-12, atol=1e-12 * np.abs(s).max())
 
 
 @pytest.mark.parametrize("name", LAWS)

@@ -13,10 +13,10 @@ COARSE = ["mesh.element_size=0.15", "mesh.hole_element_size=0.02"]
 
 
 def displacement(case):
-    from coupling.fem.build import build_problem
+    from coupling.runners.fem_model import build_problem
 
     problem, _ = build_problem(case)
-    stats = problem.solve(case.spec.fem.load_steps)
+    stats = problem.solve(load_steps=case.spec.fem.load_steps).stats
     return problem.u.x.array.copy(), stats.newton_iterations
 
 

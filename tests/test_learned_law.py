@@ -109,7 +109,11 @@ def test_chunked_evaluation_equals_one_pass():
 def test_reference_stiffness_zero_stress_and_describe(arch):
     law = NeuralLaw(make(arch), "stress", device="cpu")
     C0 = law.reference_stiffness()
-    assert np.allclose(C0, law.evaluate(np.zeros((1, 3))).tangent[0])
+    # against central differences of the stress at ε = 0 (h = 1e-7 against strain scales of
+    # 1e-3: measured 8e-11 of max|C0|; tolerance 1e-8)
+    h = 1e-7
+    fd = np.stack([(law.stress(h * e[None]) - law.stress(-h * e[None]))[0] / (2 * h) for e in np.eye(3)], axis=1)
+    assert np.abs(fd - C0).max() <= 1e-8 * np.abs(C0).max()
     assert np.abs(law.stress(np.zeros((2, 3)))).max() < 1e-6  # [Pa]: stress-free at ε = 0
     assert law.out_of_plane_stress(strains()).max() == 0.0  # plane stress
     assert NeuralLaw(make(arch), "strain").out_of_plane_stress(strains()) is None

@@ -47,7 +47,7 @@ def test_cantilever_on_an_xdmf_mesh(tmp_path):
     from dolfinx.io import XDMFFile
     from mpi4py import MPI
 
-    from coupling.fem.mesh import rectangle
+    from coupling.solvers.fem.mesh import rectangle
 
     bundle = rectangle(MPI.COMM_WORLD, (10.0, 1.0), (40, 4), origin=(0.0, -0.5))
     with XDMFFile(MPI.COMM_WORLD, str(tmp_path / "beam.xdmf"), "w") as f:

@@ -47,7 +47,7 @@ DOMAINS = {
 def test_patch_linear_field(order, name):
     dom = DOMAINS[name]
     m, eps = _patch_model(dom, order)
-    r = m.solve_static()
+    r = m.solve()
     pts = np.random.default_rng(1).random((400, 2))
     pts = pts[dom.contains(pts)]
     ue = linear_field(pts)
@@ -67,7 +67,7 @@ def test_patch_with_interior_crack():
         A[1, 1] = -LAW.nu * A[0, 0]  # plane stress, σ_yy = 0
         crack = nmm.Crack(np.array([[0.23, 0.47], [0.71, 0.47]]))
         m, eps = _patch_model(dom, 1, cracks=[crack])
-        r = m.solve_static()
+        r = m.solve()
         pts = np.random.default_rng(2).random((300, 2))
         ue = linear_field(pts)
         assert np.abs(r.displacement(pts) - ue).max() / np.abs(ue).max() < 1e-10
@@ -127,7 +127,7 @@ def cantilever_tip(order, n):
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, -D / 2, L, D / 2), mesh, law=law, order=order)
     m.add(nmm.DirichletBC(((0, -D / 2), (0, D / 2)), ux=lambda x: timoshenko(x)[:, 0], uy=lambda x: timoshenko(x)[:, 1]))
     m.add(nmm.Traction(((L, -D / 2), (L, D / 2)), value=lambda x: np.c_[0 * x[:, 1], P / (2 * I) * (D**2 / 4 - x[:, 1] ** 2)]))
-    return m.solve_static().displacement(np.array([[L, 0.0]]))[0, 1]
+    return m.solve().displacement(np.array([[L, 0.0]]))[0, 1]
 
 
 def test_cantilever_tip_deflection_and_rates():

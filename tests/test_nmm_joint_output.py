@@ -22,7 +22,7 @@ def test_joint_transfers_compression_and_shear():
     """Upper block held only by contact: σ_yy = −p and mean τ_xy = 0.3 p (< μ p) carried across."""
     p = 1e6
     m = _two_blocks(0.3, p)
-    r = m.solve_static()
+    r = m.solve()
     q, s = m.asm.quad, r.stress_qp
     top = q.x[:, 1] > 0.53
     mean = lambda v: (v[top] * q.w[top]).sum() / q.w[top].sum()  # noqa: E731
@@ -40,7 +40,7 @@ def test_joint_opens_in_tension():
     joint = nmm.Joint([[0, 0.53], [1, 0.53]], law=CoulombFriction(30.0))
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 6, 6), joints=[joint], law=LAW, order=0)
     m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.DirichletBC(((0, 1), (1, 1)), ux=0.0, uy=1e-3))
-    r = m.solve_static()
+    r = m.solve()
     assert r.stats["contact"]["open"] == r.stats["contact"]["points"]
     assert np.allclose(r.displacement(np.array([[0.5, 0.8]])), [[0, 1e-3]], atol=1e-12)
     assert np.abs(r.stress_qp).max() < 1e-3
@@ -51,7 +51,7 @@ def test_vtu_and_png(tmp_path):
 
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 5, 5), cracks=[nmm.Crack([[0, 0.47], [1, 0.47]])], law=LAW, order=1)
     m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.DirichletBC(((0, 1), (1, 1)), ux=0.0, uy=1e-3))
-    r = m.solve_static()
+    r = m.solve()
     vtu = r.write_vtu(tmp_path / "out" / "nmm.vtu")
     png = r.plot(tmp_path / "out" / "nmm.png")
     mesh = meshio.read(vtu)

@@ -32,7 +32,7 @@ class LinearElasticSpec(Strict):
     plane: Plane = Field("strain", description="plane strain or plane stress")
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
 
-    def build(self) -> ConstitutiveLaw:
+    def _build(self) -> ConstitutiveLaw:
         return LinearElastic(self.E, self.nu, self.plane)
 
 
@@ -47,7 +47,7 @@ class PowerLawElasticSpec(Strict):
     plane: Plane = "strain"
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
 
-    def build(self) -> ConstitutiveLaw:
+    def _build(self) -> ConstitutiveLaw:
         return PowerLawElastic(self.E, self.nu, self.strain0, self.exponent, self.plane)
 
 
@@ -59,39 +59,49 @@ class CheckpointLawSpec(Strict):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the network runs")
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
 
-    def build(self) -> ConstitutiveLaw:
-        raise RuntimeError("a checkpoint law is built with build_law(case, spec, key)")
-
 
 MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec, CheckpointLawSpec], Field(discriminator="law")]
 
 
 def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
-    """Load a learned law named by a case file; errors name the case file and key path."""
+    """Load a learned law named by a case file; errors name the case file and key path.
+
+    ``case`` None (a command-line option): the path is relative to the working directory.
+    """
+    from pathlib import Path
+
+    from coupling.errors import CaseError
     from learned.checkpoint import load_law
     from learned.errors import CheckpointError
 
     from coupling.validation import check_device
 
-    check_device(str(case.path), device, key.rsplit(".", 1)[0] + ".device")
-    path = case.resolve(path_text)
+    def error(found: str, allowed: str = "") -> CaseError:
+        return case.error(key, found, allowed) if case is not None else CaseError(None, key, found, allowed)
+
+    check_device(str(case.path) if case is not None else key, device, key.rsplit(".", 1)[0] + ".device")
+    path = case.resolve(path_text) if case is not None else Path(path_text)
     if not path.is_file():
-        raise case.error(key, f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
+        raise error(f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
     try:
         law = load_law(path, device=device)
     except CheckpointError as exc:
-        raise case.error(key, exc.line())
+        raise error(exc.line())
     if isinstance(law, ConstitutiveLaw) != (kind == "constitutive"):
-        raise case.error(key, f"'{path}' holds a {'joint' if kind == 'constitutive' else 'constitutive'} model",
-                         f"a {kind} checkpoint")
+        raise error(f"'{path}' holds a {'joint' if kind == 'constitutive' else 'constitutive'} model",
+                    f"a {kind} checkpoint")
     return law
 
 
 def build_law(case, spec, key: str = "material") -> ConstitutiveLaw:
-    """The ConstitutiveLaw of a material table (analytic, or a checkpoint relative to the case)."""
+    """The ConstitutiveLaw of a material table: the one builder every solver uses.
+
+    Analytic laws are built from their keys; a checkpoint is loaded relative to the case
+    file (``case`` None: relative to the working directory). Errors name ``key``.
+    """
     if isinstance(spec, CheckpointLawSpec):
         return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive")
-    return spec.build()
+    return spec._build()
 
 
 class OutputSpec(Strict):
@@ -122,7 +132,7 @@ class CaseSpec(Strict):
 
 
 class FixedPointSpec(Strict):
-    """The fixed-point engine (coupling.fixed_point), configured by name."""
+    """The fixed-point engine (coupling.solvers.fixed_point), configured by name."""
 
     method: Literal["constant", "aitken", "anderson"] = Field("anderson", description="acceleration scheme")
     relaxation: float = Field(1.0, gt=0, le=2, description="ω of constant relaxation, β of Anderson, ω₀ of Aitken")
@@ -131,7 +141,8 @@ class FixedPointSpec(Strict):
     max_iterations: int = Field(200, ge=1)
 
     def build(self):
-        from coupling.fixed_point import make_accelerator
+        """The accelerator (coupling.solvers.fixed_point) named by ``method``."""
+        from coupling.solvers.fixed_point import make_accelerator
 
         if self.method == "anderson":
             return make_accelerator("anderson", depth=self.depth, beta=self.relaxation)
@@ -155,7 +166,7 @@ class CoulombSpec(_JointLawBase):
     kind: Literal["coulomb"]
     phi: Angle
 
-    def build(self):
+    def _build(self):
         from learned import CoulombFriction
 
         return CoulombFriction(self.phi, self.cohesion, self.tensile_strength)
@@ -178,7 +189,7 @@ class DisplacementWeakeningSpec(_WeakeningSpec):
     kind: Literal["displacement_weakening"]
     slip_c: float = Field(gt=0, description="characteristic slip d_c [m]")
 
-    def build(self):
+    def _build(self):
         from learned import DisplacementWeakeningFriction
 
         return DisplacementWeakeningFriction(self.phi_peak, self.phi_residual, self.slip_c,
@@ -191,15 +202,15 @@ class VelocityWeakeningSpec(_WeakeningSpec):
     kind: Literal["velocity_weakening"]
     v_c: float = Field(gt=0, description="characteristic slip rate [m/s]")
 
-    def build(self):
+    def _build(self):
         from learned import VelocityWeakeningFriction
 
         return VelocityWeakeningFriction(self.phi_peak, self.phi_residual, self.v_c,
                                          self.cohesion, self.tensile_strength)
 
 
-#: A joint law (shear strength of a discontinuity), chosen by ``kind``; ``.build()`` gives
-#: the learned.JointLaw. Shared by every solver with joints (NMM, DDA).
+#: A joint law (shear strength of a discontinuity), chosen by ``kind``; ``build_joint_law``
+#: gives the learned.JointLaw. Shared by every solver with joints (NMM, DDA).
 class CheckpointJointSpec(Strict):
     """A trained friction network (``deepmanifold train`` on a joint data set)."""
 
@@ -207,16 +218,17 @@ class CheckpointJointSpec(Strict):
     path: str = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
-    def build(self):
-        raise RuntimeError("a checkpoint joint law is built with build_joint_law(case, spec, key)")
-
 
 JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec, CheckpointJointSpec],
                          Field(discriminator="kind")]
 
 
 def build_joint_law(case, spec, key: str):
-    """The learned.JointLaw of a joint table (analytic, or a checkpoint relative to the case)."""
+    """The learned.JointLaw of a joint table: the one builder every solver with joints uses.
+
+    Analytic laws from their keys; a checkpoint relative to the case file (``case`` None:
+    relative to the working directory).
+    """
     if isinstance(spec, CheckpointJointSpec):
         return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "joint")
-    return spec.build()
+    return spec._build()

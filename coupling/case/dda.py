@@ -22,6 +22,8 @@ class BlockSpec(Strict):
 
 
 class JointLineSpec(Strict):
+    """A joint line cutting a domain, from ``start`` to ``end`` [m], with a joint name."""
+
     start: Vec2
     end: Vec2
     joint: str = Field("", description="a name in [joints]; '' = default")
@@ -62,6 +64,8 @@ class WaterSpec(Strict):
 
 
 class DdaSettingsSpec(Strict):
+    """The ``[dda]`` table: time stepping, contact and open–close settings (dda.Settings)."""
+
     duration: PositiveFloat = Field(description="simulated time [s]")
     dt: PositiveFloat = Field(description="initial and largest time step [s]")
     dt_min: PositiveFloat = Field(1e-9, description="smallest step before the run is declared diverged [s]")

@@ -87,17 +87,23 @@ class TractionSpec(Strict):
 
 
 class BoundarySpec(Strict):
+    """The ``[boundary]`` table: Dirichlet conditions and tractions."""
+
     dirichlet: list[DirichletSpec] = []
     traction: list[TractionSpec] = []
 
 
 class NewtonSpec(Strict):
+    """The ``[fem.newton]`` table: ‖R‖ ≤ max(atol, rtol ‖R₀‖) per load step, at most max_iterations."""
+
     rtol: float = Field(1e-8, gt=0, lt=1, description="relative residual tolerance (PETSc SNES default)")
     atol: float = Field(1e-10, ge=0, description="absolute residual tolerance [N]")
     max_iterations: int = Field(25, ge=1)
 
 
 class FemSpec(Strict):
+    """The ``[fem]`` table: element degree, quadrature, linear solver, load steps, Newton."""
+
     degree: int = Field(2, ge=1, le=3, description="Lagrange degree of the displacement")
     quadrature_degree: int | None = Field(None, ge=1, le=10, description="default 2*degree")
     linear_solver: Literal["mumps", "cg"] = "mumps"

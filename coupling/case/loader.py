@@ -29,10 +29,12 @@ class Case:
 
     @property
     def name(self) -> str:
+        """The case name: the file stem (``case`` when built in memory)."""
         return self.path.stem if self.path else "case"
 
     @property
     def solver(self) -> str:
+        """The solver name (``fem``, ``nmm``, ``dda``, ``data_driven``)."""
         return self.spec.solver
 
     def resolve(self, relative: str) -> Path:
@@ -43,6 +45,7 @@ class Case:
         return self.path.parent / p
 
     def error(self, key: str, found: str, allowed: str = "") -> CaseError:
+        """A :class:`CaseError` naming this case file and ``key``."""
         return CaseError(self.path, key, found, allowed)
 
 
@@ -87,6 +90,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str) -> dict[str, Any]:
+    """A copy of ``data`` with ``--set KEY=VALUE`` overrides applied (errors name ``source``)."""
     data = copy.deepcopy(data)
     for key, value in overrides.items():
         parts = _split_key(key)

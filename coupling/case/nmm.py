@@ -30,6 +30,8 @@ class CircleHole(Strict):
 
 
 class PolygonHole(Strict):
+    """A polygonal hole: vertices [m]."""
+
     kind: Literal["polygon"]
     points: list[Vec2] = Field(min_length=3, description="vertices [m]")
 
@@ -38,6 +40,8 @@ HoleSpec = Annotated[Union[CircleHole, PolygonHole], Field(discriminator="kind")
 
 
 class RectangleDomain(Strict):
+    """A rectangular domain: size (length, height) [m] from ``origin``, optional holes."""
+
     kind: Literal["rectangle"]
     size: tuple[PositiveFloat, PositiveFloat] = Field(description="length and height [m]")
     origin: Vec2 = (0.0, 0.0)
@@ -45,6 +49,8 @@ class RectangleDomain(Strict):
 
 
 class PolygonDomain(Strict):
+    """A polygonal domain: outer vertices [m], optional holes."""
+
     kind: Literal["polygon"]
     points: list[Vec2] = Field(min_length=3, description="outer boundary vertices [m]")
     holes: list[HoleSpec] = []
@@ -139,10 +145,12 @@ class _Displacement(Strict):
 
 
 class NmmDirichletSpec(_Where, _Displacement):
-    pass
+    """Prescribed displacement [m] on a named boundary part or a segment ``where``."""
 
 
 class NmmTractionSpec(_Where):
+    """A traction [Pa], pressure [Pa], resultant force [N/m] or the in-situ traction on a boundary part."""
+
     traction: Vec2 | None = Field(None, description="uniform traction [Pa]")
     force: Vec2 | None = Field(None, description="resultant force per unit thickness [N/m]")
     profile: Literal["uniform", "parabolic"] = "uniform"
@@ -166,11 +174,15 @@ class PointSupportSpec(_Displacement):
 
 
 class PointLoadSpec(Strict):
+    """A point force [N per m thickness] at a point [m]."""
+
     point: Vec2
     force: Vec2 = Field(description="[N per m thickness]")
 
 
 class NmmBoundarySpec(Strict):
+    """The ``[boundary]`` table of an NMM case."""
+
     dirichlet: list[NmmDirichletSpec] = []
     traction: list[NmmTractionSpec] = []
     point: list[PointSupportSpec] = []
@@ -179,6 +191,8 @@ class NmmBoundarySpec(Strict):
 
 # ---------------------------------------------------------------------------- initial stress
 class UniformStress(Strict):
+    """A uniform initial stress (σxx, σyy, τxy) [Pa], tension > 0."""
+
     kind: Literal["uniform"]
     stress: tuple[float, float, float] = Field(description="(sigma_xx, sigma_yy, tau_xy) [Pa], tension > 0")
 
@@ -198,11 +212,15 @@ InitialStressSpec = Annotated[Union[UniformStress, GeostaticStress], Field(discr
 
 # ---------------------------------------------------------------------------- solver options
 class NmmNewtonSpec(Strict):
+    """The ``[nmm.newton]`` table: ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖) per load step."""
+
     rtol: float = Field(1e-9, gt=0, lt=1, description="relative residual tolerance")
     max_iterations: int = Field(30, ge=1, description="Newton / open-close iterations per load step")
 
 
 class NmmSpec(Strict):
+    """The ``[nmm]`` table: cover order, Nitsche penalty, stabilisation, load steps, Newton."""
+
     order: Literal[0, 1] = Field(1, description="cover functions: 0 constant, 1 linear")
     penalty: float = Field(100.0, gt=0, description="Nitsche / point-spring factor beta [-]")
     stabilisation: float = Field(1e-8, ge=0, lt=1, description="order-1 null-mode stabilisation delta [-]")
@@ -211,6 +229,8 @@ class NmmSpec(Strict):
 
 
 class SifSpec(Strict):
+    """The ``[sif]`` table: stress intensity factors by the interaction integral."""
+
     compute: bool = Field(True, description="stress intensity factors at every crack tip")
     r_out: PositiveFloat | None = Field(None, description="outer radius of the integration annulus [m]")
     r_in_ratio: float = Field(0.3, gt=0, lt=1, description="inner / outer radius")

@@ -12,14 +12,15 @@ from coupling.case.common import CaseSpec
 
 # solver name -> (schema module:class, runner module:function)
 _SOLVERS: dict[str, tuple[str, str]] = {
-    "fem": ("coupling.case.fem:FemCase", "coupling.fem.run:run_fem_case"),
-    "nmm": ("coupling.case.nmm:NmmCase", "coupling.nmm_run:run_nmm_case"),
-    "dda": ("coupling.case.dda:DdaCase", "coupling.dda_run:run_dda_case"),
-    "data_driven": ("coupling.case.data_driven:DataDrivenCase", "coupling.datadriven.run:run_data_driven_case"),
+    "fem": ("coupling.case.fem:FemCase", "coupling.runners.fem:run_fem_case"),
+    "nmm": ("coupling.case.nmm:NmmCase", "coupling.runners.nmm:run_nmm_case"),
+    "dda": ("coupling.case.dda:DdaCase", "coupling.runners.dda:run_dda_case"),
+    "data_driven": ("coupling.case.data_driven:DataDrivenCase", "coupling.runners.data_driven:run_data_driven_case"),
 }
 
 
 def solver_names() -> list[str]:
+    """The solver names a case file may give, sorted."""
     return sorted(_SOLVERS)
 
 
@@ -29,8 +30,10 @@ def _load(ref: str):
 
 
 def schema_for(solver: str) -> type[CaseSpec]:
+    """The case schema class of a solver name."""
     return _load(_SOLVERS[solver][0])
 
 
 def runner_for(solver: str) -> Callable:
+    """The runner ``run_<solver>_case(case, ctx)`` of a solver name (imported on first use)."""
     return _load(_SOLVERS[solver][1])

@@ -14,11 +14,13 @@ class Progress:
         self._bar, self._task = bar, task
 
     def update(self, completed: float, description: str | None = None) -> None:
+        """Move the bar to ``completed`` (optionally with a new description)."""
         if self._bar is not None:
             kw = {"description": description} if description else {}
             self._bar.update(self._task, completed=completed, **kw)
 
     def log(self, message: str) -> None:
+        """Print a line above the bar."""
         if self._bar is not None:
             self._bar.console.print(message)
 

@@ -8,6 +8,7 @@ from importlib import metadata
 
 
 def versions() -> dict[str, str]:
+    """Versions of Python, the platform and the libraries that make a result."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for dist in ("deepmanifold", "dolfinx-solver-real", "numpy", "scipy", "torch", "petsc4py", "mpi4py"):
         try:

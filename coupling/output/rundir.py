@@ -150,6 +150,7 @@ class RunDirectory:
         comm.barrier()
 
     def file(self, name: str) -> Path:
+        """The path of ``name`` inside the run folder being written."""
         return self.path / name
 
     def write_json(self, name: str, data: dict) -> None:

@@ -25,14 +25,18 @@ from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
 from petsc4py import PETSc
 
-from coupling.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
+from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain  # noqa: F401 (re-exported)
 
-from coupling.errors import SolverDivergence
+from coupling.solvers.fem.errors import FemDivergence
 from learned import ConstitutiveLaw
+from learned.contract import SolverStatistics
 
 
 @dataclass
-class SolveStats:
+class SolveStats(SolverStatistics):
+    """Newton statistics of a FEM solve: iterations and residual norms ‖b‖ [N] per load step,
+    law calls, Krylov iterations, and the time [s] spent in each part."""
+
     newton_iterations: list[int] = field(default_factory=list)  # per load step
     residuals: list[list[float]] = field(default_factory=list)  # per load step, per iteration
     time_law: float = 0.0
@@ -43,6 +47,7 @@ class SolveStats:
     ksp_iterations: int = 0
 
     def as_dict(self) -> dict:
+        """The record written to summary.json (totals and per-iteration times added)."""
         n = max(sum(self.newton_iterations), 1)
         calls = max(self.law_calls, 1)
         # one full Newton iteration = law call + residual + Jacobian + linear solve
@@ -60,6 +65,21 @@ class SolveStats:
             "time_law_per_call_s": self.time_law / calls,
             "time_per_newton_iteration_s": per_iteration,
         }
+
+
+@dataclass
+class FemResult:
+    """What a FEM solve returns.
+
+    displacement          : the displacement field u [m] (a dolfinx Function on the P-k space;
+                            the problem's own ``u``, so it is the converged state)
+    converged_load_factor : λ of the last converged load step (1 when the solve completed)
+    stats                 : :class:`SolveStats`
+    """
+
+    displacement: fem.Function
+    converged_load_factor: float
+    stats: SolveStats
 
 
 def _numpy(x) -> np.ndarray:
@@ -115,10 +135,12 @@ class ContinuumProblem:
     # ------------------------------------------------------------------ pieces
     @property
     def num_dofs(self) -> int:
+        """Global number of displacement degrees of freedom."""
         return self.disc.num_dofs
 
     @property
     def num_quadrature_points(self) -> int:
+        """Global number of quadrature points."""
         return self.disc.num_quadrature_points
 
     def strain_at_quadrature_points(self) -> np.ndarray:
@@ -156,6 +178,7 @@ class ContinuumProblem:
         return b.norm()
 
     def assemble_jacobian(self) -> None:
+        """Assemble J = ∫ C ε(du)·ε(v) dx into PETSc (Dirichlet rows identity)."""
         t0 = time.perf_counter()
         self.A.zeroEntries()
         fpetsc.assemble_matrix(self.A, self.J, bcs=self.bcs)
@@ -169,7 +192,7 @@ class ContinuumProblem:
         self.ksp.solve(self.b, self.du.x.petsc_vec)
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise SolverDivergence(f"linear solver failed (PETSc KSP reason {reason})")
+            raise FemDivergence(f"linear solver failed (PETSc KSP reason {reason})")
         self.stats.ksp_iterations += self.ksp.getIterationNumber()
         self.du.x.scatter_forward()
         self.u.x.array[:] += self.du.x.array
@@ -178,17 +201,20 @@ class ContinuumProblem:
     # ------------------------------------------------------------------ driver
     def solve(
         self,
+        *,
         load_steps: int = 1,
         rtol: float = 1e-8,
         atol: float = 1e-10,
         max_iterations: int = 25,
-        progress: Callable[[int, int, float], None] | None = None,
-    ) -> SolveStats:
+        callback: Callable[[int, int, float], None] | None = None,
+    ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
-        ``progress(step, iteration, residual)`` is called after every residual evaluation.
-        Raises :class:`SolverDivergence` when a step does not converge, after restoring the
-        last converged state (``self.converged_load_factor`` says which).
+        ‖R‖ is the l2 norm of the assembled residual vector b [N] (Dirichlet rows g − u), R₀
+        the residual at the start of the load step. ``callback(step, iteration, ‖R‖)`` is
+        called after every residual evaluation. Returns a :class:`FemResult`. Raises
+        :class:`FemDivergence` when a step does not converge, after restoring the last
+        converged state; its ``result`` is the :class:`FemResult` of that state.
         """
         self.converged_load_factor = 0.0
         for step in range(1, load_steps + 1):
@@ -205,25 +231,35 @@ class ContinuumProblem:
                 if not np.isfinite(norm):
                     self._restore(last_good)
                     self.stats.residuals.append(history)
-                    raise SolverDivergence(f"load step {step}, Newton iteration {it}: residual is not finite")
-                if progress:
-                    progress(step, it, norm)
+                    raise FemDivergence(f"load step {step}, Newton iteration {it}: residual is not finite",
+                                        self._result())
+                if callback:
+                    callback(step, it, norm)
                 if norm <= max(atol, rtol * history[0]):
                     break
                 if it == max_iterations:
                     self._restore(last_good)
                     self.stats.residuals.append(history)
-                    raise SolverDivergence(
+                    raise FemDivergence(
                         f"load step {step}: Newton did not converge in {max_iterations} iterations "
-                        f"(residual {norm:.3e}, started at {history[0]:.3e})"
+                        f"(residual {norm:.3e}, started at {history[0]:.3e})", self._result()
                     )
                 self.assemble_jacobian()
-                self.newton_update()
+                try:
+                    self.newton_update()
+                except FemDivergence as exc:
+                    self._restore(last_good)
+                    self.stats.residuals.append(history)
+                    raise FemDivergence(f"load step {step}: {exc}", self._result()) from None
             self.law_state = self._trial_state
             self.converged_load_factor = lam
             self.stats.newton_iterations.append(len(history) - 1)
             self.stats.residuals.append(history)
-        return self.stats
+        return self._result()
+
+    def _result(self) -> FemResult:
+        """The current (converged) state as a :class:`FemResult`."""
+        return FemResult(self.u, self.converged_load_factor, self.stats)
 
     def _restore(self, values: np.ndarray) -> None:
         """Go back to a converged displacement (the stats keep the failed history)."""

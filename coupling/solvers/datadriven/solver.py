@@ -9,7 +9,7 @@ numerical stiffness C (one matrix, factorised once):
 give the mechanical states ε = ε(u), σ = σ* + C ε(η): compatible and in equilibrium. Every
 point is then projected onto the material data (a learned manifold or a discrete set), and
 the map (ε*, σ*) ↦ project(mechanical state) is iterated to its fixed point with the engine
-of :mod:`coupling.fixed_point` (Picard, Aitken or Anderson).
+of :mod:`coupling.solvers.fixed_point` (Picard, Aitken or Anderson).
 """
 
 from __future__ import annotations
@@ -26,18 +26,23 @@ from dolfinx import mesh as dmesh
 from dolfinx.fem import petsc as fpetsc
 from petsc4py import PETSc
 
-from coupling.datadriven.projectors import Projector, metric_coordinates
-from coupling.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
-from coupling.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
+from coupling.solvers.datadriven.errors import DataDrivenDivergence
+from coupling.solvers.datadriven.projectors import Projector, metric_coordinates
+from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
+from coupling.solvers.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
 
 
 @dataclass
 class DataDrivenResult:
+    """What a data-driven solve returns: the fixed-point record (iterations, changes
+    ‖G(x) − x‖ / ‖G(x)‖, converged), the rms distance to the data, and timings [s]."""
+
     fixed_point: FixedPointResult
     distance: float  # rms metric distance between mechanical and material states [Pa^1/2]
     timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The record written to summary.json."""
         return {**self.fixed_point.as_dict(), "distance": self.distance, **self.timings}
 
 
@@ -123,7 +128,14 @@ class DataDrivenProblem:
         initial: tuple[np.ndarray, np.ndarray] | None = None,
         callback: Callable[[int, float], None] | None = None,
     ) -> DataDrivenResult:
-        """Iterate (ε*, σ*) ← project(mechanical_state(ε*, σ*)) to a fixed point."""
+        """Iterate (ε*, σ*) ← project(mechanical_state(ε*, σ*)) to a fixed point.
+
+        Stops when ‖G(x) − x‖ ≤ rtol ‖G(x)‖ (x = (ε*, σ*/s) stacked over all points, s the
+        largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(k, change)``
+        after every iteration. The projector (the material) enters here, so one
+        discretisation serves several data sets. Returns a :class:`DataDrivenResult`; raises
+        :class:`DataDrivenDivergence` (``result``: the last iterate) when not converged.
+        """
 
         def G(x: np.ndarray) -> np.ndarray:
             eps, sig = self.mechanical_state(*self._unpack(x))
@@ -143,7 +155,12 @@ class DataDrivenProblem:
         eps, sig = self.mechanical_state(eps_star, sig_star)
         self.final_material_state = (eps_star, sig_star)
         self.final_mechanical_state = (eps, sig)
-        return DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings))
+        out = DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings))
+        if not result.converged:
+            raise DataDrivenDivergence(
+                f"data-driven fixed point did not converge in {result.iterations} iterations "
+                f"(change {result.residuals[-1]:.3e} > rtol {rtol:g})", out)
+        return out
 
     def distance(self, eps, sig, eps_star, sig_star) -> float:
         """(Σ_q [½|ε − ε*|²_C + ½|σ − σ*|²_{C⁻¹}] / n_q)^{1/2}: the rms distance over all points [Pa^½]."""

@@ -15,11 +15,13 @@ import numpy as np
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
-from coupling.errors import CaseError
+from coupling.solvers.fem.errors import MeshInputError
 
 
 @dataclass
 class MeshBundle:
+    """A DOLFINx mesh, its named facet regions and its bounding box [m]."""
+
     mesh: dmesh.Mesh
     #: boundary name -> sorted local facet indices
     regions: dict[str, np.ndarray] = field(default_factory=dict)
@@ -158,10 +160,10 @@ def _read_msh(comm: MPI.Comm, path: Path) -> MeshBundle:
     return _from_gmsh_data(data, comm)
 
 
-def from_file(comm: MPI.Comm, path: Path, key: str, case_file: str | None) -> MeshBundle:
-    """Read a triangle mesh from gmsh ``.msh`` or DOLFINx ``.xdmf``."""
+def from_file(comm: MPI.Comm, path: Path) -> MeshBundle:
+    """Read a triangle mesh from gmsh ``.msh`` or DOLFINx ``.xdmf`` (:class:`MeshInputError` if unusable)."""
     if not path.is_file():
-        raise CaseError(case_file, key, f"mesh file '{path}' not found")
+        raise MeshInputError(f"mesh file '{path}' not found")
     suffix = path.suffix.lower()
     try:
         if suffix == ".msh":
@@ -174,12 +176,12 @@ def from_file(comm: MPI.Comm, path: Path, key: str, case_file: str | None) -> Me
             bundle = MeshBundle(m, bbox=_bbox(m))
             _add_box_sides(bundle)
         else:
-            raise CaseError(case_file, key, f"unsupported mesh format '{suffix}'", ".msh | .xdmf")
-    except CaseError:
+            raise MeshInputError(f"unsupported mesh format '{suffix}'", ".msh | .xdmf")
+    except MeshInputError:
         raise
     except Exception as exc:  # any reader failure is bad input, reported in one line
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CaseError(case_file, key, f"cannot read mesh '{path}': {reason}", "a 2D triangle mesh (.msh, .xdmf)")
+        raise MeshInputError(f"cannot read mesh '{path}': {reason}", "a 2D triangle mesh (.msh, .xdmf)")
     if bundle.mesh.topology.cell_type != dmesh.CellType.triangle:
-        raise CaseError(case_file, key, f"mesh '{path}' has {bundle.mesh.topology.cell_type.name} cells", "triangles")
+        raise MeshInputError(f"mesh '{path}' has {bundle.mesh.topology.cell_type.name} cells", "triangles")
     return bundle

@@ -11,11 +11,13 @@ from mpi4py import MPI
 from coupling.case.common import build_law
 from coupling.case.fem import FemCase, FileMesh, PlateWithHoleMesh, RectangleMesh, TractionSpec
 from coupling.case.loader import Case
-from coupling.fem import mesh as meshes
-from coupling.fem.problem import ContinuumProblem, Dirichlet, Traction
+from coupling.solvers.fem import mesh as meshes
+from coupling.solvers.fem.errors import MeshInputError
+from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
 
 
 def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
+    """The mesh of a FEM or data-driven case (rectangle, gmsh plate with a hole, or a file)."""
     spec = case.spec.mesh
     if isinstance(spec, RectangleMesh):
         return meshes.rectangle(comm, spec.size, spec.cells, spec.origin, spec.diagonal)
@@ -23,7 +25,10 @@ def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
         return meshes.plate_with_hole(comm, spec.width, spec.height, spec.radius,
                                       spec.element_size, spec.hole_element_size)
     assert isinstance(spec, FileMesh)
-    return meshes.from_file(comm, case.resolve(spec.path), "mesh.path", str(case.path))
+    try:
+        return meshes.from_file(comm, case.resolve(spec.path))
+    except MeshInputError as exc:
+        raise case.error("mesh.path", exc.found, exc.allowed) from None
 
 
 def _region(case: Case, bundle: meshes.MeshBundle, name: str, key: str) -> np.ndarray:
@@ -93,6 +98,7 @@ def build_boundary(case: Case, bundle: meshes.MeshBundle) -> tuple[list[Dirichle
 
 
 def build_problem(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> tuple[ContinuumProblem, meshes.MeshBundle]:
+    """The :class:`ContinuumProblem` and mesh of a validated FEM case."""
     spec: FemCase = case.spec
     bundle = build_mesh(case, comm)
     law = build_law(case, spec.material)

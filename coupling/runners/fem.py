@@ -9,20 +9,21 @@ import numpy as np
 from mpi4py import MPI
 
 from coupling.case.loader import Case
-from coupling.errors import SolverDivergence
-from coupling.fem.build import build_problem
-from coupling.fem.fields import cell_stress, probe
-from coupling.fem.output import plot_deformed, write_fields
-from coupling.runner_context import RunContext
+from coupling.errors import CaseDiverged, SolverDivergence
+from coupling.runners.fem_model import build_problem
+from coupling.solvers.fem.fields import cell_stress, probe
+from coupling.solvers.fem.output import plot_deformed, write_fields
+from coupling.runner_context import RunContext, RunPayload
+from coupling.runners.reporting import probes_report
 from coupling.setup_checks import check_probes_in_mesh
 
 
-def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
+    """Build, solve (load steps, Newton), probe and write a FEM case; the run payload."""
     spec = case.spec
     t0 = time.perf_counter()
     problem, bundle = build_problem(case, ctx.comm)
     t_setup = time.perf_counter() - t0
-    ctx.stage_problem = problem  # lets a failed run still write its last state
     check_probes_in_mesh(case, bundle.mesh)
     ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
 
@@ -33,32 +34,25 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
                        f"{case.name}: step {step}/{steps} it {it} |R|={residual:.2e}")
 
         try:
-            stats = problem.solve(steps, spec.fem.newton.rtol, spec.fem.newton.atol,
-                                  spec.fem.newton.max_iterations, progress=report)
-        except SolverDivergence:
+            result = problem.solve(load_steps=steps, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
+                                   max_iterations=spec.fem.newton.max_iterations, callback=report)
+        except SolverDivergence as exc:
             # publish the last converged load step, then let the orchestrator report it
-            ctx.extra["partial"] = _finish(case, ctx, problem, bundle, problem.stats, t_setup)
-            raise
+            partial = _finish(case, ctx, problem, bundle, exc.result, t_setup) if exc.result is not None else None
+            raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
-    return _finish(case, ctx, problem, bundle, stats, t_setup)
+    return _finish(case, ctx, problem, bundle, result, t_setup)
 
 
-def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float) -> dict[str, Any]:
-    """Probes, fields and plots of the current (converged) state; the run's payload."""
+def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float) -> RunPayload:
+    """Probes, fields and plots of the converged state ``result`` (a FemResult); the payload."""
     spec = case.spec
     steps = spec.fem.load_steps
     stress, vm = cell_stress(problem)
-    results: dict[str, Any] = {"converged_load_factor": problem.converged_load_factor}
+    results: dict[str, Any] = {"converged_load_factor": result.converged_load_factor}
     if spec.probes:
         values = probe(problem, np.array([p.point for p in spec.probes]), [p.quantity for p in spec.probes])
-        probes = {}
-        for p, value in zip(spec.probes, values):
-            entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity, "value": float(value)}
-            if p.reference is not None:
-                entry["reference"] = p.reference
-                entry["relative_error"] = abs(value - p.reference) / abs(p.reference) if p.reference else None
-            probes[p.name] = entry
-        results["probes"] = probes
+        results["probes"] = probes_report(spec.probes, values)
     umax = np.abs(problem.u.x.array).max() if problem.u.x.array.size else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(float(umax), op=MPI.MAX)
     n_own = bundle.mesh.topology.index_map(2).size_local
@@ -86,6 +80,6 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float)
         "linear_solver": spec.fem.linear_solver,
         "load_steps": steps,
         "time_setup_s": t_setup,
-        **stats.as_dict(),
+        **result.stats.as_dict(),
     }
-    return {"results": results, "solver": solver, "files": files}
+    return RunPayload(results, solver, files)

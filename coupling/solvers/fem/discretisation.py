@@ -65,6 +65,7 @@ class Discretisation:
 
     # ------------------------------------------------------------------ quadrature data
     def strain_expression(self, u: fem.Function) -> fem.Expression:
+        """The expression of Voigt ε(u) at the quadrature points."""
         return fem.Expression(voigt_strain(u), self.q_points)
 
     def at_points(self, expr: fem.Expression) -> np.ndarray:
@@ -77,17 +78,14 @@ class Discretisation:
         f.x.array.reshape(-1, bs)[self.q_dofs] = np.asarray(values, dtype=float).reshape(len(self.q_dofs), bs)
         f.x.scatter_forward()
 
-    def point_values(self, f: fem.Function) -> np.ndarray:
-        """Values of a quadrature function at the owned points, (n, k)."""
-        bs = f.function_space.dofmap.index_map_bs
-        return f.x.array.reshape(-1, bs)[self.q_dofs]
-
     @property
     def num_dofs(self) -> int:
+        """Global number of displacement degrees of freedom."""
         return self.V.dofmap.index_map.size_global * self.V.dofmap.index_map_bs
 
     @property
     def num_quadrature_points(self) -> int:
+        """Global number of quadrature points."""
         return self.mesh.topology.index_map(2).size_global * len(self.q_points)
 
     # ------------------------------------------------------------------ loads and BCs

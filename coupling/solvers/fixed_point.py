@@ -1,6 +1,11 @@
-"""One engine for every iteration x = G(x): constant relaxation, Aitken, Anderson (IQN-ILS).
+"""The fixed-point engine x = G(x): constant relaxation, Aitken, Anderson (IQN-ILS).
 
-Residual r_k = G(x_k) − x_k; stop when ‖r_k‖ / max(‖x_k‖, floor) ≤ rtol.
+Where it applies: every fixed-point iteration of the continuum layer, today the
+data-driven solver (:mod:`coupling.solvers.datadriven`), and the coupling loops to come
+(they import it from here). Newton solves (FEM, NMM) and DDA's open–close iteration are not
+fixed-point iterations of this kind and do not use it.
+
+Residual r_k = G(x_k) − x_k; stop when ‖r_k‖ / max(‖G(x_k)‖, floor) ≤ rtol.
 
 * ``ConstantRelaxation(ω)``:  x_{k+1} = x_k + ω r_k  (ω = 1 is plain Picard)
 * ``Aitken(ω₀)`` (Irons–Tuck dynamic relaxation):
@@ -44,6 +49,8 @@ class Accelerator(ABC):
 
 
 class ConstantRelaxation(Accelerator):
+    """x ← x + ω (G(x) − x) (ω = 1: Picard)."""
+
     name = "constant"
 
     def __init__(self, omega: float = 1.0) -> None:
@@ -53,10 +60,13 @@ class ConstantRelaxation(Accelerator):
         self.omega = omega
 
     def step(self, x: np.ndarray, gx: np.ndarray) -> np.ndarray:
+        """The next iterate x + ω (G(x) − x)."""
         return x + self.omega * (gx - x)
 
 
 class Aitken(Accelerator):
+    """Aitken's dynamic relaxation: ω_k from the last two residuals r = G(x) − x."""
+
     name = "aitken"
 
     def __init__(self, omega0: float = 0.5, omega_max: float = 10.0) -> None:
@@ -65,10 +75,12 @@ class Aitken(Accelerator):
         self.reset()
 
     def reset(self) -> None:
+        """Forget the history (ω back to ω₀)."""
         self.omega = self.omega0
         self._r_prev: np.ndarray | None = None
 
     def step(self, x: np.ndarray, gx: np.ndarray) -> np.ndarray:
+        """The next iterate x + ω_k r with ω_k = −ω_{k−1} r_{k−1}·Δr / |Δr|²."""
         r = gx - x
         if self._r_prev is not None:
             dr = r - self._r_prev
@@ -81,6 +93,8 @@ class Aitken(Accelerator):
 
 
 class Anderson(Accelerator):
+    """Anderson acceleration of depth m (type II, with mixing β)."""
+
     name = "anderson"
 
     def __init__(self, depth: int = 5, beta: float = 1.0, regularisation: float = 1e-12) -> None:
@@ -91,10 +105,12 @@ class Anderson(Accelerator):
         self.reset()
 
     def reset(self) -> None:
+        """Forget the history."""
         self._x: list[np.ndarray] = []
         self._r: list[np.ndarray] = []
 
     def step(self, x: np.ndarray, gx: np.ndarray) -> np.ndarray:
+        """The next iterate from the least-squares combination of the last m residuals."""
         r = gx - x
         self._x.append(x.copy())
         self._r.append(r.copy())
@@ -114,12 +130,15 @@ class Anderson(Accelerator):
 
 @dataclass
 class FixedPointResult:
+    """The fixed point x, whether it converged, iterations and the change ‖G(x) − x‖ / ‖G(x)‖ per iteration."""
+
     x: np.ndarray
     converged: bool
     iterations: int
     residuals: list[float] = field(default_factory=list)  # relative ‖G(x) − x‖ / ‖x‖
 
     def as_dict(self) -> dict:
+        """``{converged, iterations, residual_history}`` for summaries."""
         return {"converged": self.converged, "iterations": self.iterations, "residual_history": self.residuals}
 
 
@@ -142,7 +161,7 @@ def solve_fixed_point(
     floor: float = 1e-300,
     callback: Callable[[int, float], None] | None = None,
 ) -> FixedPointResult:
-    """Iterate x ← accelerator(x, G(x)) until ‖G(x) − x‖ / ‖x‖ ≤ rtol.
+    """Iterate x ← accelerator(x, G(x)) until ‖G(x) − x‖ / max(‖G(x)‖, floor) ≤ rtol.
 
     Returns the last evaluated G(x) as ``x`` when converged (it is the better iterate).
     """

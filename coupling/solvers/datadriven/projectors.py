@@ -19,6 +19,8 @@ from scipy.spatial import cKDTree
 
 
 class Projector(Protocol):
+    """Anything with ``project(strain (n,3), stress (n,3)) -> (strain*, stress*)``: the material step."""
+
     def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Material states (e, s) nearest to the mechanical states (ε, σ), each (n, 3)."""
 
@@ -38,6 +40,7 @@ class NearestDataProjector:
         self.tree = cKDTree(np.hstack([self.strain @ self.A.T, self.stress @ self.B.T]))
 
     def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest data point in the metric of C, for every state (n,3) [-], (n,3) [Pa]."""
         _, idx = self.tree.query(np.hstack([strain @ self.A.T, stress @ self.B.T]), workers=-1)
         return self.strain[idx], self.stress[idx]
 
@@ -52,6 +55,7 @@ class ExactLinearProjector:
         self.P, self.Q = C, self.D @ Cinv
 
     def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Closed-form nearest point on the linear manifold σ = D ε, for states (n,3), (n,3)."""
         e = (strain @ self.P.T + stress @ self.Q.T) @ self.M.T
         return e, e @ self.D.T
 
@@ -68,6 +72,7 @@ class LawProjector:
         self.gauss_newton_iterations: list[int] = []
 
     def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest point on the law's manifold σ = f(ε) (Gauss–Newton, warm-started), states (n,3), (n,3)."""
         from learned.projection import project
 
         init = self._last if self._last is not None and self._last.shape == strain.shape else None

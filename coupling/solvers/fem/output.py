@@ -9,7 +9,7 @@ import numpy as np
 from dolfinx import fem
 from dolfinx.io import XDMFFile
 
-from coupling.fem.problem import ContinuumProblem
+from coupling.solvers.fem.problem import ContinuumProblem
 
 
 def _p1_displacement(problem: ContinuumProblem) -> fem.Function:

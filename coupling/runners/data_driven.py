@@ -11,13 +11,14 @@ from mpi4py import MPI
 from coupling.case.common import build_law
 from coupling.case.data_driven import DataDrivenCase, DiscreteData
 from coupling.case.loader import Case
-from coupling.datadriven.projectors import LawProjector, NearestDataProjector
-from coupling.datadriven.solver import DataDrivenProblem
-from coupling.errors import SolverDivergence
-from coupling.fem.build import build_boundary, build_mesh
-from coupling.fem.fields import von_mises
-from coupling.fem.output import plot_deformed, write_fields
-from coupling.runner_context import RunContext
+from coupling.solvers.datadriven.errors import DataDrivenDivergence
+from coupling.solvers.datadriven.projectors import LawProjector, NearestDataProjector
+from coupling.solvers.datadriven.solver import DataDrivenProblem
+from coupling.errors import CaseDiverged
+from coupling.runners.fem_model import build_boundary, build_mesh
+from coupling.solvers.fem.output import plot_deformed, write_fields
+from coupling.runner_context import RunContext, RunPayload
+from coupling.runners.reporting import probes_report, von_mises
 from coupling.setup_checks import check_probes_in_mesh
 from learned import LinearElastic
 
@@ -64,7 +65,8 @@ def _cell_average(problem: DataDrivenProblem, values: np.ndarray) -> np.ndarray:
     return np.einsum("q,cqk->ck", w, values.reshape(-1, len(w), values.shape[1]))
 
 
-def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
+def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
+    """Build, solve (fixed point), probe and write a data-driven case; the run payload."""
     spec: DataDrivenCase = case.spec
     t0 = time.perf_counter()
     projector, C, law, material = build_projector(case)
@@ -84,7 +86,12 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
         def report(k: int, residual: float) -> None:
             bar.update(k, f"{case.name}: iteration {k} change {residual:.2e}")
 
-        result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations, callback=report)
+        diverged = None
+        try:
+            result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
+                                   callback=report)
+        except DataDrivenDivergence as exc:
+            diverged, result = exc, exc.result
     eps_star, sig_star = problem.final_material_state
     stress_cells = _cell_average(problem, sig_star)
     szz = None
@@ -116,12 +123,9 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     }
     if isinstance(projector, LawProjector):
         solver["gauss_newton_iterations"] = projector.gauss_newton_iterations
-    payload = {"results": results, "solver": solver, "files": files}
-    if not result.fixed_point.converged:
-        ctx.extra["partial"] = payload
-        raise SolverDivergence(
-            f"data-driven fixed point did not converge in {result.fixed_point.iterations} iterations "
-            f"(change {result.fixed_point.residuals[-1]:.3e} > rtol {fp.rtol:g})")
+    payload = RunPayload(results, solver, files)
+    if diverged is not None:
+        raise CaseDiverged(str(diverged), payload)
     return payload
 
 
@@ -166,14 +170,5 @@ def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_c
     comm.Allreduce(np.where(found > 0, comm.rank, comm.size), owner, op=MPI.MIN)
     values = np.empty(len(pts))
     comm.Allreduce(np.where(owner == comm.rank, local, 0.0), values, op=MPI.SUM)
-    out = {}
-    for p, v, o in zip(spec.probes, values, owner):
-        entry: dict[str, Any] = {"point": list(p.point), "quantity": p.quantity,
-                                 "value": float(v) if o < comm.size else float("nan")}
-        if p.quantity not in ("ux", "uy"):
-            entry["note"] = "material stress averaged over the cell"
-        if p.reference is not None:
-            entry["reference"] = p.reference
-            entry["relative_error"] = abs(v - p.reference) / abs(p.reference) if p.reference else None
-        out[p.name] = entry
-    return out
+    values = [float(v) if o < comm.size else float("nan") for v, o in zip(values, owner)]
+    return probes_report(spec.probes, values, note="material stress averaged over the cell")

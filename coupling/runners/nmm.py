@@ -1,0 +1,193 @@
+"""Run an NMM case (solver = "nmm"): build the manifold model, solve, report, write files.
+
+The model is built by :mod:`coupling.runners.nmm_model`; bad input is a one-line
+:class:`coupling.CaseError` raised there, before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from mpi4py import MPI
+
+import nmm
+from coupling.case.loader import Case
+from coupling.case.nmm import NmmCase
+from coupling.errors import CaseDiverged
+from coupling.runner_context import RunContext, RunPayload
+from coupling.runners.nmm_model import Built, build_model
+from coupling.runners.reporting import probes_report, von_mises
+
+# ---------------------------------------------------------------------------- run
+def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
+    """Build, solve (load steps, Newton / open–close), report and write an NMM case."""
+    spec: NmmCase = case.spec
+    t0 = time.perf_counter()
+    built = build_model(case, ctx.comm)
+    model = built.model
+    t_build = time.perf_counter() - t0
+    ctx.setup_done(dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements)
+    steps = spec.nmm.load_steps
+    with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
+        def report(step: int, it: int, residual: float) -> None:
+            bar.update(step - 1 + min(it, 1) * 0.5, f"{case.name}: step {step}/{steps} it {it} |R|/|F|={residual:.2e}")
+
+        try:
+            result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol,
+                                 max_iterations=spec.nmm.newton.max_iterations, callback=report)
+        except nmm.SolverDivergence as exc:
+            if exc.result is not None:
+                partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor)
+            else:
+                partial = RunPayload({"converged_load_factor": 0.0},
+                                     {"kind": "nmm", "order": model.order, "dofs": model.ndof})
+            raise CaseDiverged(str(exc), partial) from None
+        bar.update(steps)
+    return _finish(case, ctx, built, result, t_build, load_factor=1.0)
+
+
+def _probes(case: Case, result) -> dict[str, Any]:
+    """Probe values at points: displacement, total stress, von Mises with the law's σzz."""
+    values = []
+    for p in case.spec.probes:
+        x = np.asarray([p.point], float)
+        if p.quantity in ("ux", "uy"):
+            value = result.displacement(x)[0, 0 if p.quantity == "ux" else 1]
+        else:
+            s = result.stress(x)
+            if p.quantity == "von_mises":
+                szz = result.model.law.out_of_plane_stress(result.strain(x))
+                value = von_mises(s, None if szz is None else np.asarray(szz, float))[0]
+            else:
+                value = s[0, ["sxx", "syy", "sxy"].index(p.quantity)]
+        values.append(value)
+    return probes_report(case.spec.probes, values)
+
+
+def _sifs(case: Case, result) -> list[dict[str, Any]]:
+    spec: NmmCase = case.spec
+    out = []
+    for s in result.compute_sif(r_out=spec.sif.r_out, r_in_ratio=spec.sif.r_in_ratio):
+        c = spec.cracks[s["crack"]]
+        entry = {"crack": s["crack"], "name": c.name, **{k: s[k] for k in ("tip", "KI", "KII", "J", "r_in", "r_out")}}
+        for k, ref in (("KI", c.reference_KI), ("KII", c.reference_KII)):
+            if ref is not None:
+                # relative to |reference|; a zero K_II reference is compared with |reference_KI|
+                scale = abs(ref) or abs(c.reference_KI or 0.0) or 1.0
+                entry[f"reference_{k}"] = ref
+                entry[f"relative_error_{k}"] = abs(s[k] - ref) / scale
+        out.append(entry)
+    return out
+
+
+def _joints(case: Case, built: Built, result) -> list[dict[str, Any]]:
+    """Per case joint: contact states, slip and opening [m], normal and shear stress [Pa]."""
+    contact = built.model.contact
+    gn, gt = contact.jumps(result.u)
+    case_of = np.asarray(built.joint_case_index)[contact.jid]
+    sigma_n = np.where(contact.state != 0, -contact.kn * gn, 0.0)
+    out = []
+    for i, j in enumerate(case.spec.joints):
+        sel = case_of == i
+        st = contact.state[sel]
+        slide = st == 2
+        out.append({
+            "name": j.name or f"joint {i}",
+            "points": int(sel.sum()),
+            "open": int((st == 0).sum()),
+            "stick": int((st == 1).sum()),
+            "slide": int(slide.sum()),
+            "max_slip": float(np.abs(gt[sel]).max()) if sel.any() else 0.0,
+            "max_slip_sliding": float(np.abs(gt[sel][slide]).max()) if slide.any() else 0.0,
+            "max_opening": float(max(gn[sel].max(), 0.0)) if sel.any() else 0.0,
+            "max_normal_stress": float(sigma_n[sel].max()) if sel.any() else 0.0,
+        })
+    return out
+
+
+def _holes(built: Built, result) -> list[dict[str, Any]]:
+    """Convergence of every hole: diameter changes (closing > 0) and largest inward displacement."""
+    out = []
+    for k, h in enumerate(built.holes):
+        c = h.mean(axis=0)
+        r = h - c
+        eps = 1e-9 * built.model.domain.size
+        rn = r / np.linalg.norm(r, axis=1)[:, None]
+        x = h + eps * rn  # just inside the rock
+        u = result.displacement(x)
+        inward = -(u * rn).sum(1)
+        ang = np.arctan2(r[:, 1], r[:, 0])
+        pick = {name: int(np.argmin(np.abs(np.angle(np.exp(1j * (ang - a))))))
+                for name, a in (("right", 0.0), ("top", np.pi / 2), ("left", np.pi), ("bottom", -np.pi / 2))}
+        out.append({
+            "hole": k,
+            "horizontal_convergence": float(u[pick["right"], 0] * -1 + u[pick["left"], 0]),
+            "vertical_convergence": float(-u[pick["top"], 1] + u[pick["bottom"], 1]),
+            "crown_displacement": float(u[pick["top"], 1]),
+            "invert_displacement": float(u[pick["bottom"], 1]),
+            "max_inward_displacement": float(inward.max()),
+        })
+    return out
+
+
+def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float) -> RunPayload:
+    spec: NmmCase = case.spec
+    model = built.model
+    t0 = time.perf_counter()
+    results: dict[str, Any] = {"converged_load_factor": load_factor}
+    if spec.probes:
+        results["probes"] = _probes(case, result)
+    if spec.cracks and spec.sif.compute:
+        results["sif"] = _sifs(case, result)
+    if model.contact is not None:
+        results["joints"] = _joints(case, built, result)
+    if built.holes:
+        results["holes"] = _holes(built, result)
+    from nmm.output import element_von_mises
+
+    results["max_abs_displacement"] = float(np.abs(result.displacement(model.asm.quad.x)).max()) if len(model.asm.quad.x) else 0.0
+    results["max_abs_displacement"] = ctx.comm.allreduce(results["max_abs_displacement"], op=MPI.MAX)
+    vm = element_von_mises(result)  # σzz included (plane strain), as the FEM runner
+    results["max_von_mises"] = float(vm.max()) if len(vm) else 0.0
+    res = result.stats.residuals or [None]
+    results["relative_residual"] = res[-1]
+    t_post = time.perf_counter() - t0
+
+    files = []
+    t0 = time.perf_counter()
+    if ctx.rundir is not None and spec.output.fields:
+        result.write_vtu(ctx.rundir.file("nmm.vtu"))
+        files.append("nmm.vtu")
+    if ctx.rundir is not None and spec.output.plots:
+        result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale)
+        files.append("deformed.png")
+    t_out = time.perf_counter() - t0
+
+    st = result.stats
+    solver = {
+        "kind": "nmm",
+        "order": model.order,
+        "law": model.law.describe(),
+        "dofs": st.dofs,
+        "covers": st.covers,
+        "manifold_elements": st.elements,
+        "cover_triangles": model.mesh.n_triangles,
+        "integration_points": st.integration_points,
+        "cracks": len(model.cracks),
+        "joints": len(spec.joints),
+        "contact": st.contact,
+        "load_steps": spec.nmm.load_steps,
+        "newton_iterations": st.newton_iterations,
+        "linear_solves": st.solves,
+        "residual_history": st.residuals,
+        "ranks": st.ranks,
+        "time_build_s": t_build,
+        "time_covers_s": st.timings.get("covers"),
+        "time_setup_s": st.timings.get("setup"),
+        "time_solve_s": st.timings.get("solve"),
+        "time_postprocess_s": t_post,
+        "time_output_s": t_out,
+    }
+    return RunPayload(results, solver, files)

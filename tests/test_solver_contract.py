@@ -1,0 +1,122 @@
+"""The solver contract shared by FEM, data-driven, NMM and DDA (learned/contract.py).
+
+solve(*, load_steps | duration, rtol, max_iterations, callback) -> Result with typed
+statistics; a solve that does not converge raises a subclass of the one SolverDivergence,
+whose ``result`` (set by its constructor) is the last good result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import numpy as np
+import pytest
+
+import coupling
+import dda
+import nmm
+from conftest import CASES
+from coupling.solvers.datadriven import DataDrivenDivergence, DataDrivenProblem, ExactLinearProjector
+from coupling.solvers.fem.errors import FemDivergence
+from coupling.solvers.fem.problem import ContinuumProblem, FemResult
+from learned import LinearElastic, PowerLawElastic
+from learned.contract import SolverDivergence, SolverStatistics
+
+SOLVES = {
+    "fem": ContinuumProblem.solve,
+    "data_driven": DataDrivenProblem.solve,
+    "nmm": nmm.ManifoldModel.solve,
+    "dda": dda.Simulation.solve,
+}
+
+
+@pytest.mark.parametrize("name", SOLVES)
+def test_solve_has_the_contract_keywords(name):
+    params = inspect.signature(SOLVES[name]).parameters
+    keyword_only = {p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert {"rtol", "max_iterations", "callback"} <= keyword_only
+    assert name == "data_driven" or keyword_only & {"load_steps", "duration"}
+
+
+@pytest.mark.parametrize("error", [FemDivergence, DataDrivenDivergence, nmm.SolverDivergence, dda.SolverDivergence,
+                                   coupling.SolverDivergence])
+def test_one_divergence_base(error):
+    assert issubclass(error, SolverDivergence)
+
+
+def _plate_fem(law):
+    from coupling.solvers.fem.mesh import rectangle
+    from coupling.solvers.fem.problem import Dirichlet, Traction
+    from mpi4py import MPI
+    import ufl
+
+    m = rectangle(MPI.COMM_WORLD, size=(2.0, 1.0), cells=(8, 4))
+    return ContinuumProblem(
+        m.mesh, law, degree=1,
+        dirichlet=[Dirichlet(0, 0.0, facets=m.regions["left"]), Dirichlet(1, 0.0, facets=m.regions["bottom"])],
+        tractions=[Traction(m.regions["right"], lambda x: ufl.as_vector([5e6, 0.0]))],
+    ), m
+
+
+def test_fem_returns_a_typed_result_and_diverges_with_the_last_good_step():
+    problem, _ = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
+    seen = []
+    result = problem.solve(load_steps=2, callback=lambda step, it, r: seen.append(step))
+    assert isinstance(result, FemResult) and result.converged_load_factor == 1.0
+    assert isinstance(result.stats, SolverStatistics) and dataclasses.is_dataclass(result.stats)
+    assert result.stats.newton_iterations == [1, 1] and seen and max(seen) == 2
+
+    strong = PowerLawElastic(1e9, 0.3, 1e-5, 0.3, "stress")  # far beyond ε0: Newton needs many iterations
+    problem, _ = _plate_fem(strong)
+    with pytest.raises(FemDivergence) as err:
+        problem.solve(load_steps=4, max_iterations=1)
+    last = err.value.result
+    assert isinstance(last, FemResult) and last.converged_load_factor < 1.0
+    # the problem was restored to that state
+    assert np.array_equal(last.displacement.x.array, problem.u.x.array)
+
+
+def test_data_driven_diverges_with_its_last_iterate():
+    problem, m = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
+    D = problem.law.reference_stiffness()
+    from coupling.solvers.fem.problem import Dirichlet, Traction
+    import ufl
+
+    dd = DataDrivenProblem(
+        m.mesh, 2 * D, dirichlet=[Dirichlet(0, 0.0, facets=m.regions["left"]), Dirichlet(1, 0.0, facets=m.regions["bottom"])],
+        tractions=[Traction(m.regions["right"], lambda x: ufl.as_vector([5e6, 0.0]))],
+    )
+    with pytest.raises(DataDrivenDivergence) as err:
+        dd.solve(ExactLinearProjector(D, 2 * D), rtol=1e-14, max_iterations=2)
+    assert err.value.result.fixed_point.iterations == 2 and not err.value.result.fixed_point.converged
+
+
+def test_nmm_result_has_typed_stats_and_divergence_keeps_the_last_step():
+    from nmm.result import NMMStats
+
+    def model(law):
+        m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 2, 1), nmm.CoverMesh.rectangle(0, 0, 2, 1, 4, 2), law=law, order=1)
+        m.add(nmm.DirichletBC(((0, 0), (0, 1)), ux=0.0, uy=0.0), nmm.Traction(((2, 0), (2, 1)), value=(5e6, 0.0)))
+        return m
+
+    result = model(LinearElastic(1e9, 0.3, "stress")).solve(load_steps=2)
+    assert isinstance(result.stats, NMMStats) and result.stats.load_factor == 1.0
+    assert result.stats["dofs"] == result.stats.dofs  # read access by key, as before
+    with pytest.raises(nmm.SolverDivergence) as err:
+        model(PowerLawElastic(1e9, 0.3, 1e-5, 0.3, "stress")).solve(load_steps=4, max_iterations=1)
+    assert err.value.load_factor < 1.0
+    assert err.value.result is None or err.value.result.stats.load_factor == err.value.load_factor
+
+
+def test_dda_solve_is_run_with_typed_stats():
+    from dda.result import DdaStats
+
+    base = np.array([[0, 0], [4, 0], [4, 1], [0, 1]], float)
+    block = base + [1.0, 1.0]
+    system = dda.BlockSystem([base, block], fixed=np.array([True, False]))
+    system.add_material(0, LinearElastic(1e9, 0.25, "strain"), 2500.0)
+    result = dda.Simulation(system, dda.Settings(duration=1.0, dt=0.01)).solve(duration=0.05)
+    assert isinstance(result.stats, DdaStats) and result.stats.steps >= 5
+    assert abs(float(np.asarray(result.time)[-1]) - 0.05) < 1e-9
+    assert result.stats["solves"] == result.stats.solves
