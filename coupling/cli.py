@@ -177,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         where = getattr(getattr(exc, "result", None), "out_dir", None)
         return _fail(f"{exc}" + (f" (last good state in {where})" if where else ""), 3)
     except Interrupted as exc:
-        where = getattr(getattr(exc, "result", None), "out_dir", None)
-        return _fail(f"interrupted by {exc}" + (f" (last complete step in {where})" if where else ""), exc.exit_code)
+        result = getattr(exc, "result", None)
+        where = getattr(result, "out_dir", None)
+        what = "last complete step" if result is not None and result.summary.get("results") else "summary"
+        return _fail(f"interrupted by {exc}" + (f" ({what} in {where})" if where else ""), exc.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 
