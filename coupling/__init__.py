@@ -1,4 +1,4 @@
-"""coupling — case files, CLI, run orchestration and the FEM continuum.
+"""coupling — case files, CLI, run orchestration, case runners and the continuum solvers.
 
 Python API::
 
@@ -6,14 +6,38 @@ Python API::
     case = coupling.load_case("cases/cantilever.toml", overrides={"mesh.cells": [80, 8]})
     result = coupling.run(case, out="results/cantilever")
     result.summary["results"]["probes"]["tip_deflection"]["value"]
+
+The names below are imported on first use, so that ``import coupling.solvers.fem`` (a
+solver package) does not load the case machinery.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from coupling.signals import keep_signals_from_petsc
 
 keep_signals_from_petsc()  # before anything imports petsc4py: PETSc must not own SIGINT/SIGTERM
 
-from coupling.case.loader import Case, load_case  # noqa: E402
-from coupling.errors import CaseError, SolverDivergence  # noqa: E402
-from coupling.runner import Result, RunDiverged, RunInterrupted, run  # noqa: E402
+_EXPORTS = {
+    "Case": "coupling.case.loader",
+    "load_case": "coupling.case.loader",
+    "CaseError": "coupling.errors",
+    "SolverDivergence": "coupling.errors",
+    "Result": "coupling.runner",
+    "RunDiverged": "coupling.runner",
+    "RunInterrupted": "coupling.runner",
+    "run": "coupling.runner",
+}
 
-__all__ = ["Case", "CaseError", "Result", "RunDiverged", "RunInterrupted", "SolverDivergence", "load_case", "run"]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name of the package on first use (PEP 562)."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'coupling' has no attribute {name!r}")

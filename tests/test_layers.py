@@ -71,3 +71,15 @@ def test_the_rule_rejects_an_upward_import() -> None:
     assert not allowed("coupling.solvers.datadriven.solver", "coupling.case.common")
     assert allowed("coupling.solvers.datadriven.solver", "coupling.solvers.fem.discretisation")
     assert allowed("coupling.runners.fem", "coupling.solvers.fem.problem")
+
+
+def test_a_solver_package_loads_without_the_case_machinery():
+    """Importing the FEM and data-driven solvers loads no case schema, runner or run folder."""
+    import subprocess
+    import sys
+
+    code = ("import sys, coupling.solvers.fem.problem, coupling.solvers.datadriven; "
+            "bad = [m for m in sys.modules if m.startswith(('coupling.case', 'coupling.runner', 'coupling.output', "
+            "'coupling.cli', 'pydantic'))]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
