@@ -58,8 +58,11 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
         spec = _validated(MaterialSpec, _inline_table(args.material, "--material"), "--material")
         rng = [float(v) for v in args.strain_range.split(",")]
+        if args.min_strain is not None and args.sampler != "log":
+            raise CaseError("--min-strain", None, f"given with --sampler {args.sampler}", "--sampler log")
         ds = generate_dataset(spec.build(), args.n, rng[0] if len(rng) == 1 else np.array(rng),
-                              args.noise_strain, args.noise_stress, args.seed, args.sampler)
+                              args.noise_strain, args.noise_stress, args.seed, args.sampler,
+                              min_magnitude=args.min_strain)
     else:
         from coupling.case.common import JointLawSpec
 
@@ -87,6 +90,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from learned.dataset import load_dataset
     from learned.training import train, write_training_report
 
+    from learned.training import cuda_available
+
+    if args.device == "cuda" and not cuda_available():
+        raise CaseError("--device", None, "'cuda', but torch finds no CUDA device on this machine",
+                        "auto (CUDA when present, else the CPU) | cpu")
     data = load_dataset(args.data)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     common = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=hidden,
@@ -127,7 +135,10 @@ def add_commands(sub) -> None:
     g.add_argument("--strain-range", default="2e-3", help="half-width of the strain box, or three comma-separated (default 2e-3)")
     g.add_argument("--noise-strain", type=float, default=0.0, help="relative noise on strain (0.02 = 2%% of its std)")
     g.add_argument("--noise-stress", type=float, default=0.0, help="relative noise on stress / joint strength")
-    g.add_argument("--sampler", choices=["uniform", "sobol"], default="uniform")
+    g.add_argument("--sampler", choices=["log", "uniform", "sobol"], default="log",
+                   help="log (default): log-uniform strain magnitude, uniform direction; uniform / sobol: in the box")
+    g.add_argument("--min-strain", type=float, default=None,
+                   help="log sampler: smallest strain magnitude (default 1e-4 x the largest)")
     g.add_argument("--slip-max", type=float, default=1.0, help="joint data: largest slip [m]")
     g.add_argument("--rate-range", default="1e-4,10", help="joint data: slip-rate range [m/s]")
     g.add_argument("--log-rates", action="store_true", help="joint data: log-uniform slip rates")

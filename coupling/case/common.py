@@ -47,6 +47,10 @@ class PowerLawElasticSpec(Strict):
         return PowerLawElastic(self.E, self.nu, self.strain0, self.exponent, self.plane)
 
 
+#: what a run does when a learned law was evaluated outside its training data
+OutOfDistribution = Literal["warn", "error", "ignore"]
+
+
 class CheckpointLawSpec(Strict):
     """A trained network (``deepmanifold train``) as the material: learned.NeuralLaw."""
 
@@ -54,6 +58,8 @@ class CheckpointLawSpec(Strict):
     path: str = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the network runs")
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
+    out_of_distribution: OutOfDistribution = Field(
+        "warn", description="strains outside the training data: warn (summary + console), error (exit 2), ignore")
 
     def build(self) -> ConstitutiveLaw:
         raise RuntimeError("a checkpoint law is built with build_law(case, spec, key)")
@@ -62,14 +68,25 @@ class CheckpointLawSpec(Strict):
 MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec, CheckpointLawSpec], Field(discriminator="law")]
 
 
-def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
-    """Load a learned law named by a case file; errors name the case file and key path."""
+def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str,
+                        out_of_distribution: str = "warn"):
+    """Load a learned law named by a case file; errors name the case file and key path.
+
+    ``key`` is the key path of the checkpoint's ``path``; the law is registered on the case
+    (``case.learned_laws[table key] = (law, out_of_distribution)``) so that the run reports
+    its out-of-distribution counts (:func:`coupling.runner.run`), whichever solver used it.
+    """
     from learned.checkpoint import load_law
     from learned.errors import CheckpointError
+    from learned.training import cuda_available
 
     path = case.resolve(path_text)
+    table = key.rsplit(".", 1)[0]
     if not path.is_file():
         raise case.error(key, f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
+    if device == "cuda" and not cuda_available():
+        raise case.error(f"{table}.device", "'cuda', but torch finds no CUDA device on this machine",
+                         "'auto' (CUDA when present, else the CPU) | 'cpu'")
     try:
         law = load_law(path, device=device)
     except CheckpointError as exc:
@@ -77,13 +94,15 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
     if isinstance(law, ConstitutiveLaw) != (kind == "constitutive"):
         raise case.error(key, f"'{path}' holds a {'joint' if kind == 'constitutive' else 'constitutive'} model",
                          f"a {kind} checkpoint")
+    case.learned_laws[table] = (law, out_of_distribution)
     return law
 
 
 def build_law(case, spec, key: str = "material") -> ConstitutiveLaw:
     """The ConstitutiveLaw of a material table (analytic, or a checkpoint relative to the case)."""
     if isinstance(spec, CheckpointLawSpec):
-        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive")
+        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive",
+                                   spec.out_of_distribution)
     return spec.build()
 
 
@@ -191,6 +210,8 @@ class CheckpointJointSpec(Strict):
     kind: Literal["checkpoint"]
     path: str = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    out_of_distribution: OutOfDistribution = Field(
+        "warn", description="slips / slip rates outside the training data: warn, error (exit 2), ignore")
 
     def build(self):
         raise RuntimeError("a checkpoint joint law is built with build_joint_law(case, spec, key)")
@@ -203,5 +224,6 @@ JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityW
 def build_joint_law(case, spec, key: str):
     """The learned.JointLaw of a joint table (analytic, or a checkpoint relative to the case)."""
     if isinstance(spec, CheckpointJointSpec):
-        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "joint")
+        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "joint",
+                                   spec.out_of_distribution)
     return spec.build()
