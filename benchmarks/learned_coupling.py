@@ -112,20 +112,42 @@ def noise_study(sizes: list[int], epochs: int) -> list[dict]:
     return rows
 
 
-def cost() -> dict:
+def cost(repeats: int = 3, model: Path | None = None) -> dict:
+    """Time per Newton iteration, learned vs analytic law, at ~1e5 quadrature points.
+
+    ``repeats`` alternating pairs (analytic, learned) on the same mesh, one load step each;
+    per run the split of one iteration into law evaluation, residual assembly, Jacobian
+    assembly and linear solve (SolveStats). Ratio = median over pairs of learned/analytic,
+    with its min and max.
+    """
     from learned.checkpoint import load_law
 
     sets = ["mesh.element_size=0.022", "mesh.hole_element_size=0.005", "fem.load_steps=1"]
-    out = {}
-    for name, law in (("analytic", PowerLawElastic(**TRUTH)),
-                      ("learned", load_law(ROOT / "cases" / "models" / "power_law_plate_icnn.pt", device="cpu"))):
-        _, s = fem_solution(sets, law)
-        out[name] = {k: s[k] for k in ("time_per_newton_iteration_s", "time_law_per_call_s", "newton_iterations")}
+    model = model or ROOT / "cases" / "models" / "power_law_plate_icnn.pt"
+    keys = ("time_per_newton_iteration_s", "time_law_per_call_s", "newton_iterations", "law_calls",
+            "time_law_s", "time_residual_s", "time_jacobian_s", "time_solve_s")
+    runs: dict = {"analytic": [], "learned": []}
+    for _ in range(repeats):
+        for name in ("analytic", "learned"):
+            law = PowerLawElastic(**TRUTH) if name == "analytic" else load_law(model, device="cpu")
+            _, st = fem_solution(sets, law)
+            calls, its = st["law_calls"], sum(st["newton_iterations"])
+            split = {"law_eval_s": st["time_law_s"] / calls, "residual_assembly_s": st["time_residual_s"] / calls,
+                     "jacobian_assembly_s": st["time_jacobian_s"] / its, "linear_solve_s": st["time_solve_s"] / its}
+            runs[name].append({**{k: st[k] for k in keys}, "per_iteration_split": split})
+            print(name, json.dumps(runs[name][-1]["per_iteration_split"]), flush=True)
     case = coupling.load_case(CASE, sets)
     problem, _ = build_problem(case)
-    out["quadrature_points"] = problem.num_quadrature_points
-    out["ratio_time_per_newton_iteration"] = out["learned"]["time_per_newton_iteration_s"] / out["analytic"]["time_per_newton_iteration_s"]
-    print(json.dumps(out), flush=True)
+    ratios = [b["time_per_newton_iteration_s"] / a["time_per_newton_iteration_s"]
+              for a, b in zip(runs["analytic"], runs["learned"])]
+    out = {"quadrature_points": problem.num_quadrature_points, "model": str(model),
+           "runs": runs, "ratios_time_per_newton_iteration": ratios,
+           "ratio_time_per_newton_iteration": float(np.median(ratios)),
+           "ratio_min": min(ratios), "ratio_max": max(ratios),
+           "median_split_s": {name: {k: float(np.median([r["per_iteration_split"][k] for r in runs[name]]))
+                                     for k in runs[name][0]["per_iteration_split"]} for name in runs}}
+    print(json.dumps({k: out[k] for k in ("quadrature_points", "ratio_time_per_newton_iteration", "ratio_min",
+                                          "ratio_max", "median_split_s")}), flush=True)
     return out
 
 
@@ -245,6 +267,8 @@ def main() -> None:
     p.add_argument("--sweep-mesh", choices=["fine", "coarse"], default="fine")
     p.add_argument("--sweep-materials", nargs="+", choices=list(SWEEP_MATERIALS))
     p.add_argument("--retrain", action="store_true", help="sweep: retrain even if a model exists")
+    p.add_argument("--repeats", type=int, default=3, help="cost: alternating analytic/learned pairs")
+    p.add_argument("--cost-model", type=Path, help="cost: checkpoint (default: the shipped ICNN)")
     p.add_argument("--out", default=str(HERE / "out" / "learned_coupling.json"))
     a = p.parse_args()
     parts = a.only or ["accuracy", "acceleration", "cost", "sweep", "noise"]
@@ -252,7 +276,7 @@ def main() -> None:
     result = json.loads(out_path.read_text()) if out_path.exists() else {}
     result.update({"benchmark": "learned_coupling", "machine": {"platform": platform.platform()}})
     for part in parts:
-        result[part] = {"accuracy": accuracy, "acceleration": acceleration, "cost": cost,
+        result[part] = {"accuracy": accuracy, "acceleration": acceleration, "cost": lambda: cost(a.repeats, a.cost_model),
                         "noise": lambda: noise_study(a.sizes, a.epochs),
                         "sweep": lambda: sweep(a.sweep_mesh, a.sweep_materials, a.retrain)}[part]()
         out_path.parent.mkdir(parents=True, exist_ok=True)

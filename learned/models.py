@@ -34,9 +34,6 @@ from torch.func import jacfwd, jacrev, vmap
 
 ACTIVATIONS = ("silu", "softplus", "tanh")
 ARCHITECTURES = ("mlp", "icnn")
-_PI = [0, 1, 2, 0, 0, 1]  # Hessian pairs (0,0) (1,1) (2,2) (0,1) (0,2) (1,2)
-_PJ = [0, 1, 2, 1, 2, 2]
-_SYM = [[0, 3, 4], [3, 1, 5], [4, 5, 2]]  # 6 pairs -> 3x3
 
 
 def _act(name: str, a: Tensor) -> tuple[Tensor, Tensor]:
@@ -235,7 +232,7 @@ class ICNN(ConstitutiveModel):
             lam = torch.linalg.eigvalsh(c_hat)
             if not bool(lam[0] > 2 * self.c0_floor):
                 raise ValueError(f"C0 is not positive definite enough (scaled eigenvalues {lam.tolist()})")
-            h0 = self._grad_hess(c0.new_zeros(1, 3))[1][:, _SYM][0]
+            h0 = self._grad_hess(c0.new_zeros(1, 3))[1][0]
             h_max = float(torch.linalg.eigvalsh(h0)[-1])
             t = min(1.0, network_share * float(lam[0]) / max(h_max, 1e-30))
             u = nn.functional.softplus(self.out_raw) * t
@@ -258,7 +255,7 @@ class ICNN(ConstitutiveModel):
         return z @ u, dz @ u
 
     def _grad_hess(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Gradient (n,3) and Hessian pairs (n,6) of the network part of ψ̂.
+        """Gradient (n,3) and Hessian (n,3,3) of the network part of ψ̂.
 
         Non-linearities are the only source of curvature, so with J_k = ∂y_k/∂x (forward
         mode) and δ_k = ∂ψ̂/∂z_k (reverse mode):  ∇²ψ̂ = Σ_k J_kᵀ diag(δ_k ⊙ a''(y_k)) J_k.
@@ -279,15 +276,17 @@ class ICNN(ConstitutiveModel):
         u = nn.functional.softplus(self.out_raw)
         grad = dz @ u
         delta = u.expand_as(Ss[-1])
-        hess = x.new_zeros(x.shape[0], 6)
+        hess = None
         for k in range(len(Js) - 1, -1, -1):
             s, J = Ss[k], Js[k]
             c = delta * s * (1 - s)  # δ_k ⊙ a''(y_k), a = softplus
-            if k == 0:
-                hess = hess + c @ (J[0, _PI] * J[0, _PJ]).T
-            else:
-                hess = hess + ((J[:, _PI] * J[:, _PJ]) @ c[:, :, None])[:, :, 0]
+            if k == 0:  # J_0 = W_0ᵀ is constant: H += c · (W_0ᵀ ⊙ W_0ᵀ pairs), one (n,H)@(H,9) product
+                pairs = (J[0][:, None, :] * J[0][None, :, :]).reshape(9, -1)
+                term = (c @ pairs.T).reshape(-1, 3, 3)
+            else:  # J_k diag(c) J_kᵀ, batched
+                term = torch.bmm(J * c[:, None, :], J.transpose(1, 2))
                 delta = (delta * s) @ nn.functional.softplus(self.z_raw[k - 1])
+            hess = term if hess is None else hess + term
         return grad, hess
 
     def potential(self, strain: Tensor) -> Tensor:
@@ -307,10 +306,10 @@ class ICNN(ConstitutiveModel):
 
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
         x = strain / self.strain_scale
-        g, h6 = self._grad_hess(self._with_origin(x))
+        g, h = self._grad_hess(self._with_origin(x))
         c0 = self.c0_hat()
         stress = (g[:-1] - g[-1] + x @ c0) * (self.energy_scale / self.strain_scale)
-        hess = h6[:-1][:, _SYM] + c0
+        hess = h[:-1] + c0
         tangent = hess * (self.energy_scale / (self.strain_scale[:, None] * self.strain_scale[None, :]))
         return stress, tangent
 

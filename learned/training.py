@@ -191,6 +191,8 @@ def scaled_mse(stress_scale: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
 
 
 LOSSES = ("relative", "scaled_mse")
+#: c0 = "auto" keeps the identified small-strain stiffness fixed below this fit residual
+C0_FIXED_RESIDUAL = 1e-3
 #: η² of the relative loss, relative to the mean squared scaled stress magnitude
 RELATIVE_LOSS_FLOOR = 1e-10
 
@@ -325,6 +327,7 @@ def train(
     threads: int | None = 1,
     loss: str = "relative",
     identify_c0: bool = True,
+    c0: str = "auto",
     progress: Progress | None = None,
     **model_options: Any,
 ) -> tuple[Any, dict[str, Any]]:
@@ -337,6 +340,11 @@ def train(
     quadratic, c0_floor): architecture
     loss   : "relative" (default; relative to the local stress magnitude) | "scaled_mse"
     identify_c0: set the explicit linear part from the smallest-strain data before training
+    c0     : "auto" (default) | "fixed" | "learnable" — whether training may move the MLP's
+             identified linear part (ICNN: always learnable, its network adds curvature at 0).
+             "auto" fixes it when the smallest-strain fit is linear to a relative residual
+             ≤ C0_FIXED_RESIDUAL (clean data: the tangent at 0 then stays exact), else lets
+             training refine it (noisy data)
     epochs, batch_size, lr, val_fraction, seed, weight_decay: optimisation (the ICNN, whose
     z-path weights are softplus-reparametrised, wants a larger lr, ≈ 1e-2–2e-2); early stopping after
     ``patience`` epochs without a relative validation-loss gain of ``min_delta``
@@ -362,6 +370,8 @@ def train(
         raise ValueError(f"model must be one of {ARCHITECTURES}, got {model!r}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if c0 not in ("auto", "fixed", "learnable"):
+        raise ValueError(f"c0 must be 'auto', 'fixed' or 'learnable', got {c0!r}")
     dev = resolve_device(device)
     tdtype = torch_dtype(dtype)
     tr, va = split_indices(len(ds), val_fraction, seed)
@@ -376,9 +386,14 @@ def train(
     c0_info: dict[str, Any] | None = None
     if identify_c0 and (model == "mlp" and config["linear_part"] or
                         model == "icnn" and config.get("quadratic", "learnable") == "learnable"):
-        c0, c0_info = identify_small_strain_stiffness(ds.strain[tr], ds.stress[tr])
+        c0_matrix, c0_info = identify_small_strain_stiffness(ds.strain[tr], ds.stress[tr])
         try:
-            net.set_small_strain_stiffness(torch.as_tensor(c0))
+            net.set_small_strain_stiffness(torch.as_tensor(c0_matrix))
+            fixed = model == "mlp" and (c0 == "fixed" or c0 == "auto"
+                                        and c0_info["relative_residual"] <= C0_FIXED_RESIDUAL)
+            if fixed:
+                net.linear.requires_grad_(False)
+            c0_info["fixed"] = bool(fixed)
         except ValueError as exc:  # e.g. noisy data: C0 not SPD; keep the default initialisation
             c0_info["not_used"] = str(exc)
     net = net.to(device=dev, dtype=tdtype)
@@ -425,7 +440,7 @@ def train(
         "settings": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
                      "min_delta": min_delta,
                      "val_fraction": val_fraction, "seed": seed, "weight_decay": weight_decay,
-                     "dtype": dtype, "threads": threads, "loss_name": loss, "identify_c0": identify_c0,
+                     "dtype": dtype, "threads": threads, "loss_name": loss, "identify_c0": identify_c0, "c0": c0,
                      "loss": loss_text},
         "device": str(dev),
         "scaling": net.scaling(),
