@@ -54,6 +54,7 @@ class NeuralLaw(ConstitutiveLaw):
             raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
         self.plane = plane
         self.device = resolve_device(device)
+        self.device_requested = str(device)
         self.chunk_size = chunk_size
         #: CPU threads for large batches (None: torch's setting); small ones run serially.
         #: Default 1: under MPI each rank is one process, and OpenMP threads of several
@@ -125,7 +126,9 @@ class NeuralLaw(ConstitutiveLaw):
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "plane": self.plane, "model": self.model.config,
-                               "device": str(self.device)}
+                               "device": str(self.device), "device_requested": self.device_requested}
+        if self.device_requested == "auto" and self.device.type == "cpu":
+            out["device_note"] = "auto: torch finds no CUDA device, the network runs on the CPU"
         if self.source:
             out["checkpoint"] = self.source
         prov = self.model.meta.get("provenance")
