@@ -186,3 +186,23 @@ def test_cuda_without_cuda_is_one_line(tmp_path):
     r = run_cli("run", str(tmp_path / "case.toml"), "-o", str(tmp_path / "out"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "material.device" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_checkpoint_without_a_data_region_still_runs_and_says_so(tmp_path):
+    """Backward compatibility: a checkpoint written before the data region was kept (the
+    shipped model of the first release, from git) loads, runs, and reports 'available: false'."""
+    import subprocess
+
+    import coupling
+
+    old = tmp_path / "old.pt"
+    blob = subprocess.run(["git", "show", "c82aa42:cases/models/power_law_plate_icnn.pt"], cwd=CASES.parent,
+                          capture_output=True)
+    if blob.returncode != 0:
+        pytest.skip("git history not available")
+    old.write_bytes(blob.stdout)
+    sets = [f'material={{law="checkpoint", path="{old}", device="cpu"}}', "mesh.element_size=0.4",
+            "mesh.hole_element_size=0.05", "fem.degree=1"]
+    result = coupling.run(coupling.load_case(CASES / "learned_plate.toml", sets))
+    ood = result.summary["out_of_distribution"]["material"]
+    assert ood["available"] is False and ood["policy"] == "warn"
