@@ -65,6 +65,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--max-memory-gb", type=float, default=4.0)
+    p.add_argument("--max-seconds", type=float, default=600.0,
+                   help="skip a size whose predicted time (from the previous size) exceeds this")
     p.add_argument("--out", default=str(HERE / "out" / "learned_throughput.json"))
     a = p.parse_args()
     device = resolve_device(a.device)
@@ -80,11 +82,18 @@ def main() -> None:
               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
               "threads": torch.get_num_threads(), "torch_version": torch.__version__,
               "platform": platform.platform(), "repeats": a.repeats, "rows": []}
+    seconds_per_point = 0.0
     for n_float in a.sizes:
         n = int(n_float)
         if n * BYTES_PER_POINT > a.max_memory_gb * 2**30:
             result["rows"].append({"points": n, "skipped": f"needs > {a.max_memory_gb} GB"})
             continue
+        predicted = seconds_per_point * n * (a.repeats + 1)
+        if predicted > a.max_seconds:
+            result["rows"].append({"points": n, "skipped": f"predicted {predicted:.0f} s > --max-seconds {a.max_seconds:.0f}"})
+            print(json.dumps(result["rows"][-1]), flush=True)
+            continue
+        t_start = time.perf_counter()
         strain = rng.uniform(-4e-3, 4e-3, (n, 3))
         x64 = torch.as_tensor(strain, device=device)
         row: dict = {"points": n}
@@ -106,6 +115,7 @@ def main() -> None:
         if n <= 1_000_000:
             ta = timed(lambda: truth.evaluate(strain), a.repeats, torch.device("cpu"))
             row["analytic_numpy"] = {"float64_s": ta, "float64_points_per_s": n / ta}
+        seconds_per_point = (time.perf_counter() - t_start) / (n * (a.repeats + 1))
         print(json.dumps(row), flush=True)
         result["rows"].append(row)
     out = Path(a.out)
