@@ -30,8 +30,9 @@ class RegionMonitor:
     lower, upper : (k,) bounds per component;  names: (k,) component names for the report
     magnitude_max: bound on the Euclidean norm of the k components (None: no such bound)
 
-    After each :meth:`observe`: ``last_points``, ``last_outside`` (the latest batch — for a
-    solver, its converged state), ``max_outside`` (largest count of any batch),
+    After each :meth:`observe`: ``last_points``, ``last_outside`` (the latest batch of the
+    largest size seen — for a solver, its converged state over all its points, not a probe
+    or post-processing call on a few points), ``max_outside`` (largest count of any batch),
     ``worst_excursion`` (largest e over all batches) and ``worst_component``.
     """
 
@@ -82,8 +83,9 @@ class RegionMonitor:
         """Check a batch (N,k) of evaluated points (numpy or torch, any device)."""
         count, worst, which = self._excursion(x)
         self.calls += 1
-        self.last_points = int(x.shape[0])
-        self.last_outside = count
+        if int(x.shape[0]) >= self.last_points:
+            self.last_points = int(x.shape[0])
+            self.last_outside = count
         self.max_outside = max(self.max_outside, count)
         if worst > self.worst_excursion:
             self.worst_excursion = worst

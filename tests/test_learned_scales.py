@@ -206,3 +206,11 @@ def test_checkpoint_without_a_data_region_still_runs_and_says_so(tmp_path):
     result = coupling.run(coupling.load_case(CASES / "learned_plate.toml", sets))
     ood = result.summary["out_of_distribution"]["material"]
     assert ood["available"] is False and ood["policy"] == "warn"
+
+
+def test_a_probe_on_one_point_does_not_replace_the_field_count():
+    mon = RegionMonitor([-1.0], [1.0], ["x"])
+    mon.observe(np.array([[0.0], [2.0], [3.0]]))  # the field: 2 of 3 outside
+    mon.observe(np.array([[0.5]]))                 # a probe afterwards
+    r = mon.report()
+    assert (r["outside_last"], r["points_last"], r["outside_max"]) == (2, 3, 2)
