@@ -12,7 +12,12 @@ material, plane stress; the reference is the FEM with the analytic law on the sa
    solver, (d) the data-driven projection solver on the projection-trained manifold;
 3. time per Newton iteration with the learned law vs the analytic law at ~100,000
    quadrature points (CPU here; run on a GPU machine for the CUDA figure);
-4. Anderson vs plain Picard iterations of the projection solver.
+4. Anderson vs plain Picard iterations of the projection solver;
+5. ``sweep``: the documented default recipe (``deepmanifold data generate`` + ``deepmanifold
+   train`` with defaults) for materials that are not shipped, then the plate with a hole
+   (cases/plate_hole.toml) and the cantilever (cases/cantilever.toml) at 10–100 % of a design
+   load: relative L2 displacement error against the analytic law on the same mesh, Newton
+   iterations of both, and the out-of-distribution count of the learned law.
 
 JSON: benchmarks/out/learned_coupling.json.
 """
@@ -117,20 +122,42 @@ def noise_study(sizes: list[int], epochs: int) -> list[dict]:
     return rows
 
 
-def cost() -> dict:
+def cost(repeats: int = 3, model: Path | None = None) -> dict:
+    """Time per Newton iteration, learned vs analytic law, at ~1e5 quadrature points.
+
+    ``repeats`` alternating pairs (analytic, learned) on the same mesh, one load step each;
+    per run the split of one iteration into law evaluation, residual assembly, Jacobian
+    assembly and linear solve (SolveStats). Ratio = median over pairs of learned/analytic,
+    with its min and max.
+    """
     from learned.checkpoint import load_law
 
     sets = ["mesh.element_size=0.022", "mesh.hole_element_size=0.005", "fem.load_steps=1"]
-    out = {}
-    for name, law in (("analytic", PowerLawElastic(**TRUTH)),
-                      ("learned", load_law(ROOT / "cases" / "models" / "power_law_plate_icnn.pt", device="cpu"))):
-        _, s = fem_solution(sets, law)
-        out[name] = {k: s[k] for k in ("time_per_newton_iteration_s", "time_law_per_call_s", "newton_iterations")}
+    model = model or ROOT / "cases" / "models" / "power_law_plate_icnn.pt"
+    keys = ("time_per_newton_iteration_s", "time_law_per_call_s", "newton_iterations", "law_calls",
+            "time_law_s", "time_residual_s", "time_jacobian_s", "time_solve_s")
+    runs: dict = {"analytic": [], "learned": []}
+    for _ in range(repeats):
+        for name in ("analytic", "learned"):
+            law = PowerLawElastic(**TRUTH) if name == "analytic" else load_law(model, device="cpu")
+            _, st = fem_solution(sets, law)
+            calls, its = st["law_calls"], sum(st["newton_iterations"])
+            split = {"law_eval_s": st["time_law_s"] / calls, "residual_assembly_s": st["time_residual_s"] / calls,
+                     "jacobian_assembly_s": st["time_jacobian_s"] / its, "linear_solve_s": st["time_solve_s"] / its}
+            runs[name].append({**{k: st[k] for k in keys}, "per_iteration_split": split})
+            print(name, json.dumps(runs[name][-1]["per_iteration_split"]), flush=True)
     case = coupling.load_case(CASE, sets)
     problem, _ = build_problem(case)
-    out["quadrature_points"] = problem.num_quadrature_points
-    out["ratio_time_per_newton_iteration"] = out["learned"]["time_per_newton_iteration_s"] / out["analytic"]["time_per_newton_iteration_s"]
-    print(json.dumps(out), flush=True)
+    ratios = [b["time_per_newton_iteration_s"] / a["time_per_newton_iteration_s"]
+              for a, b in zip(runs["analytic"], runs["learned"])]
+    out = {"quadrature_points": problem.num_quadrature_points, "model": str(model),
+           "runs": runs, "ratios_time_per_newton_iteration": ratios,
+           "ratio_time_per_newton_iteration": float(np.median(ratios)),
+           "ratio_min": min(ratios), "ratio_max": max(ratios),
+           "median_split_s": {name: {k: float(np.median([r["per_iteration_split"][k] for r in runs[name]]))
+                                     for k in runs[name][0]["per_iteration_split"]} for name in runs}}
+    print(json.dumps({k: out[k] for k in ("quadrature_points", "ratio_time_per_newton_iteration", "ratio_min",
+                                          "ratio_max", "median_split_s")}), flush=True)
     return out
 
 
@@ -152,20 +179,116 @@ def acceleration() -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------- sweep
+#: materials that are not shipped (power law, both planes, E over 30–200 GPa, n 0.3–0.7)
+SWEEP_MATERIALS = {
+    "A_E30_n0.7_strain": dict(E=30e9, nu=0.25, strain0=5e-4, exponent=0.7, plane="strain"),
+    "B_E200_n0.3_stress": dict(E=200e9, nu=0.3, strain0=1e-3, exponent=0.3, plane="stress"),
+    "C_E10_n0.5_stress": dict(E=10e9, nu=0.2, strain0=2e-4, exponent=0.5, plane="stress"),
+}
+#: data strain box half-width of the recipe (--strain-range) [-]
+SWEEP_STRAIN_RANGE = 5e-3
+#: design loads: plate remote tension S [Pa] and cantilever end force P [N/m] per material,
+#: chosen so the largest strain at 100 % stays inside the data (the OOD count checks it)
+SWEEP_DESIGN = {
+    "A_E30_n0.7_strain": {"plate": 30e6, "cantilever": 1.0e6},
+    "B_E200_n0.3_stress": {"plate": 150e6, "cantilever": 5.0e6},
+    "C_E10_n0.5_stress": {"plate": 8e6, "cantilever": 0.3e6},
+}
+SWEEP_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 1.0)
+SWEEP_MESH = {  # fine (benchmark) and coarse (test) discretisations
+    "fine": {"plate": ["mesh.element_size=0.08", "mesh.hole_element_size=0.008"], "cantilever": ["mesh.cells=[80, 8]"]},
+    "coarse": {"plate": ["mesh.element_size=0.2", "mesh.hole_element_size=0.02"], "cantilever": ["mesh.cells=[40, 4]"]},
+}
+
+
+def train_default_recipe(name: str, material: dict, folder: Path, retrain: bool = False) -> Path:
+    """``deepmanifold data generate`` + ``deepmanifold train`` with their defaults (CLI, subprocess)."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data, model = folder / f"{name}.h5", folder / f"{name}.pt"
+    if model.exists() and not retrain:
+        return model
+    table = _inline({"law": "power_law_elastic", **material})[1:-1]
+    py = [sys.executable, "-m", "coupling"]
+    subprocess.run([*py, "data", "generate", "-o", str(data), "--material", table,
+                    "--strain-range", str(SWEEP_STRAIN_RANGE)], check=True, cwd=ROOT)
+    subprocess.run([*py, "train", str(data), "-o", str(model), "-q"], check=True, cwd=ROOT)
+    return model
+
+
+def solve_case(case_file: Path, sets: list[str], law=None) -> tuple[np.ndarray, dict]:
+    """Displacement dofs and solver statistics of a FEM case (``law`` replaces its material)."""
+    case = coupling.load_case(case_file, [*sets, "probes=[]"])
+    problem, _ = build_problem(case)
+    if law is not None:
+        problem.law = law
+    stats = problem.solve(case.spec.fem.load_steps)
+    return problem.u.x.array.copy(), stats.as_dict()
+
+
+def sweep_row(case_name: str, material: dict, model: Path, load: float, mesh_sets: list[str]) -> dict:
+    """One (case, material, load) point: learned vs analytic on the same mesh."""
+    from learned.checkpoint import load_law
+
+    case_file = ROOT / "cases" / f"{'plate_hole' if case_name == 'plate' else 'cantilever'}.toml"
+    load_set = (f"boundary.traction[0].traction=[0.0, {load}]" if case_name == "plate"
+                else f"boundary.traction[0].force=[0.0, {-load}]")
+    truth = "material=" + _inline({"law": "power_law_elastic", **material})
+    ref, s_ref = solve_case(case_file, [*mesh_sets, load_set, truth])
+    law = load_law(model, device="cpu")
+    u, s = solve_case(case_file, [*mesh_sets, load_set, truth], law)
+    ood = law.out_of_distribution_report()
+    return {"case": case_name, "load": load, "relative_l2_displacement_error": rel(u, ref),
+            "newton_iterations_learned": s["newton_iterations_total"],
+            "newton_iterations_analytic": s_ref["newton_iterations_total"],
+            "ood_points_outside": ood.get("outside_last"), "ood_points": ood.get("points_last"),
+            "ood_worst_excursion": ood.get("worst_excursion")}
+
+
+def sweep(mesh: str = "fine", materials: list[str] | None = None, retrain: bool = False) -> dict:
+    folder = HERE / "out" / "sweep_models"
+    out: dict = {"recipe": ["deepmanifold data generate -o NAME.h5 --material TABLE --strain-range "
+                            f"{SWEEP_STRAIN_RANGE}", "deepmanifold train NAME.h5 -o NAME.pt"],
+                 "fractions": list(SWEEP_FRACTIONS), "mesh": mesh, "rows": []}
+    for name in materials or list(SWEEP_MATERIALS):
+        material = SWEEP_MATERIALS[name]
+        model = train_default_recipe(name, material, folder, retrain)
+        for case_name in ("plate", "cantilever"):
+            for f in SWEEP_FRACTIONS:
+                row = {"material": name, **material,
+                       **sweep_row(case_name, material, model, f * SWEEP_DESIGN[name][case_name],
+                                   SWEEP_MESH[mesh][case_name]), "fraction": f}
+                print(json.dumps(row), flush=True)
+                out["rows"].append(row)
+    errs = [r["relative_l2_displacement_error"] for r in out["rows"]]
+    out["worst_relative_l2_displacement_error"] = max(errs)
+    out["worst_newton_iteration_excess"] = max(r["newton_iterations_learned"] - r["newton_iterations_analytic"]
+                                               for r in out["rows"])
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     p.add_argument("--epochs", type=int, default=240)
-    p.add_argument("--only", choices=["accuracy", "noise", "cost", "acceleration"], nargs="+")
+    p.add_argument("--only", choices=["accuracy", "noise", "cost", "acceleration", "sweep"], nargs="+")
+    p.add_argument("--sweep-mesh", choices=["fine", "coarse"], default="fine")
+    p.add_argument("--sweep-materials", nargs="+", choices=list(SWEEP_MATERIALS))
+    p.add_argument("--retrain", action="store_true", help="sweep: retrain even if a model exists")
+    p.add_argument("--repeats", type=int, default=3, help="cost: alternating analytic/learned pairs")
+    p.add_argument("--cost-model", type=Path, help="cost: checkpoint (default: the shipped ICNN)")
     p.add_argument("--out", default=str(HERE / "out" / "learned_coupling.json"))
     a = p.parse_args()
-    parts = a.only or ["accuracy", "acceleration", "cost", "noise"]
+    parts = a.only or ["accuracy", "acceleration", "cost", "sweep", "noise"]
     out_path = Path(a.out)
     result = json.loads(out_path.read_text()) if out_path.exists() else {}
     result.update({"benchmark": "learned_coupling", "machine": {"platform": platform.platform()}})
     for part in parts:
-        result[part] = {"accuracy": accuracy, "acceleration": acceleration, "cost": cost,
-                        "noise": lambda: noise_study(a.sizes, a.epochs)}[part]()
+        result[part] = {"accuracy": accuracy, "acceleration": acceleration, "cost": lambda: cost(a.repeats, a.cost_model),
+                        "noise": lambda: noise_study(a.sizes, a.epochs),
+                        "sweep": lambda: sweep(a.sweep_mesh, a.sweep_materials, a.retrain)}[part]()
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out_path}")

@@ -134,8 +134,11 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
         if spec.law == "checkpoint":
             raise CaseError("--material", "law", "found 'checkpoint'", "an analytic law: linear_elastic | power_law_elastic")
         rng = args.strain_range
+        if args.min_strain is not None and args.sampler != "log":
+            raise CaseError("--min-strain", None, f"given with --sampler {args.sampler}", "--sampler log")
         ds = generate_dataset(build_law(None, spec, "--material"), args.n, rng[0] if len(rng) == 1 else np.array(rng),
-                              args.noise_strain, args.noise_stress, args.seed, args.sampler)
+                              args.noise_strain, args.noise_stress, args.seed, args.sampler,
+                              min_magnitude=args.min_strain)
     else:
         from coupling.case.common import JointLawSpec, build_joint_law
 
@@ -239,7 +242,10 @@ def add_commands(sub) -> None:
                    help="relative noise on strain (0.02 = 2%% of its std)")
     g.add_argument("--noise-stress", type=real("--noise-stress", ge=0, le=10), default=0.0,
                    help="relative noise on stress / joint strength")
-    g.add_argument("--sampler", choices=["uniform", "sobol"], default="uniform")
+    g.add_argument("--sampler", choices=["log", "uniform", "sobol"], default="log",
+                   help="log (default): log-uniform strain magnitude, uniform direction; uniform / sobol: in the box")
+    g.add_argument("--min-strain", type=real("--min-strain", gt=0), default=None,
+                   help="log sampler: smallest strain magnitude (default 1e-4 x the largest)")
     g.add_argument("--slip-max", type=real("--slip-max", gt=0), default=1.0, help="joint data: largest slip [m]")
     g.add_argument("--rate-range", type=real_list("--rate-range", (2,), nonnegative=True, increasing=True),
                    default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -174,7 +175,22 @@ def run(
             if rundir is not None:
                 rundir.discard()
             raise
-        summary = _summary(case, comm, status, message, payload, started, t0, with_runlog=rundir is not None)
+        ood = out_of_distribution(case, comm)
+        strict = [(key, r) for key, r in ood.items() if r.get("policy") == "error" and r.get("outside_last", 0) > 0]
+        if strict:  # the case asked for strictness: bad input, nothing published
+            if runlog is not None:
+                runlog.close()
+            if rundir is not None:
+                rundir.discard()
+            key, r = strict[0]
+            raise case.error(f"{key}.out_of_distribution", _ood_text(key, r),
+                             "inputs inside the training data (or out_of_distribution = \"warn\" | \"ignore\")")
+        if comm.rank == 0:
+            for key, r in ood.items():
+                if r.get("policy") == "warn" and r.get("outside_last", 0) > 0:
+                    print(f"warning: {_ood_text(key, r)}", file=sys.stderr, flush=True)
+        summary = _summary(case, comm, status, message, payload, started, t0, with_runlog=rundir is not None,
+                           ood=ood)
         if runlog is not None:
             runlog.line(f"status: {status.value}" + (f" ({message})" if message else "")
                         + f" after {summary['timings']['total_s']:.1f} s; files: {', '.join(summary['files'])}")
@@ -192,7 +208,7 @@ def run(
 
 
 def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payload: RunPayload, started: str,
-             t0: float, with_runlog: bool = False) -> dict[str, Any]:
+             t0: float, with_runlog: bool = False, ood: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary.json of a run: status, the case as validated, results, solver statistics,
     timings [s] and versions."""
     return {
@@ -210,8 +226,44 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
         },
         "results": payload.results,
         "solver": {**payload.solver, "mpi_ranks": comm.size},
+        **({"out_of_distribution": ood} if ood else {}),
         "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},
         "files": ["summary.json", *(["run.log"] if with_runlog else []), *payload.files],
         "versions": versions(),
         "command": command_line(),
     }
+
+
+def out_of_distribution(case: Case, comm: MPI.Comm) -> dict[str, Any]:
+    """Out-of-distribution counts of every learned law of the case, summed over the ranks.
+
+    Per law (table key → dict): policy, points_last / outside_last (the last batch each rank
+    evaluated — the converged state), outside_max, worst_excursion and worst_quantity (see
+    :mod:`learned.data_region`); ``available: false`` for checkpoints without a data region.
+    """
+    out: dict[str, Any] = {}
+    for key, (law, policy) in sorted(case.learned_laws.items()):
+        report = law.out_of_distribution_report() if hasattr(law, "out_of_distribution_report") else {}
+        reports = comm.allgather(report)
+        if not all(r.get("available") for r in reports):
+            out[key] = {"policy": policy, **reports[0]}
+            continue
+        worst = max(reports, key=lambda r: r["worst_excursion"])
+        out[key] = {
+            "policy": policy,
+            "points_last": sum(r["points_last"] for r in reports),
+            "outside_last": sum(r["outside_last"] for r in reports),
+            "outside_max": sum(r["outside_max"] for r in reports),
+            "worst_excursion": worst["worst_excursion"],
+            "worst_quantity": worst["worst_quantity"],
+            "evaluations": max(r["evaluations"] for r in reports),
+            "region": worst["region"],
+            "excursion": worst["excursion"],
+        }
+    return out
+
+
+def _ood_text(key: str, r: dict[str, Any]) -> str:
+    return (f"{key}: learned law evaluated outside its training data at {r['outside_last']} of "
+            f"{r['points_last']} points (worst excursion {r['worst_excursion']:.3g} of the data range, "
+            f"in {r['worst_quantity']})")

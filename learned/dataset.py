@@ -7,6 +7,8 @@ Constitutive data (``kind = "constitutive"``, the default)::
     /strain   (N, 3) float   ε = (ε_xx, ε_yy, γ_xy)  [-]   (engineering shear γ = 2 ε_xy)
     /stress   (N, 3) float   σ = (σ_xx, σ_yy, τ_xy)  [Pa]
     /state    (N, S) float   optional internal state
+    /tangent  (N, 3, 3) float optional ∂σ/∂ε [Pa] (written by :func:`generate_dataset`; lets the
+                             training report measure the tangent error)
     attrs: units = "SI", plane = "strain" | "stress", voigt = "xx,yy,xy (engineering shear)",
            kind = "constitutive", provenance = JSON string, format_version = 1
 
@@ -63,6 +65,8 @@ class ConstitutiveDataset:
     state: np.ndarray | None = None
     path: str | None = None
     kind: str = "constitutive"
+    #: optional exact tangent ∂σ/∂ε (N,3,3) [Pa] of the clean law (synthetic data only)
+    tangent: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.strain.shape[0])
@@ -105,6 +109,8 @@ def save_dataset(path: str | Path, data: ConstitutiveDataset | JointDataset) -> 
                 f.create_dataset("stress", data=np.asarray(data.stress, dtype=np.float64))
                 if data.state is not None:
                     f.create_dataset("state", data=np.asarray(data.state, dtype=np.float64))
+                if data.tangent is not None:
+                    f.create_dataset("tangent", data=np.asarray(data.tangent, dtype=np.float64))
             else:
                 for name in JOINT_FIELDS:
                     f.create_dataset(name, data=np.asarray(getattr(data, name), dtype=np.float64))
@@ -184,6 +190,7 @@ def load_dataset(path: str | Path) -> ConstitutiveDataset | JointDataset:
                 provenance=provenance,
                 state=_read(f, p, "state", None, required=False),
                 path=p,
+                tangent=_read(f, p, "tangent", None, required=False),
             )
     _validate(data, p)
     return data
@@ -215,6 +222,11 @@ def _validate(data: ConstitutiveDataset | JointDataset, path: str | None) -> Non
         if data.state is not None:
             data.state = np.asarray(data.state, dtype=np.float64)
             _check_array(path, "/state", data.state, None, data.strain.shape[0])
+        if data.tangent is not None:
+            data.tangent = np.asarray(data.tangent, dtype=np.float64)
+            if data.tangent.shape != (data.strain.shape[0], 3, 3):
+                raise DataError(path, "/tangent", f"shape {data.tangent.shape}", f"shape ({data.strain.shape[0]}, 3, 3)")
+            _check_array(path, "/tangent", data.tangent.reshape(-1, 9), 9, data.strain.shape[0])
     else:
         n = None
         for name in JOINT_FIELDS:
@@ -306,9 +318,40 @@ def _box(strain_range: float | Sequence[float] | np.ndarray) -> np.ndarray:
     return r
 
 
-def sample_strains(n: int, strain_range: Any = 2e-3, seed: int = 0, sampler: str = "uniform") -> np.ndarray:
-    """n strains (n,3) in the box ``strain_range`` (see :func:`generate_dataset`)."""
+SAMPLERS = ("uniform", "sobol", "log")
+#: default smallest strain magnitude of the "log" sampler, relative to the largest
+LOG_DECADES = 4.0
+
+
+def strain_magnitude(strain: np.ndarray) -> np.ndarray:
+    """|ε| = √(ε_xx² + ε_yy² + γ_xy²) (N,) [-]: the Euclidean norm of the Voigt vector, the
+    magnitude used for log sampling, per-magnitude error bins and the data region."""
+    return np.sqrt((np.asarray(strain, dtype=float) ** 2).sum(axis=-1))
+
+
+def sample_strains(n: int, strain_range: Any = 2e-3, seed: int = 0, sampler: str = "uniform",
+                   min_magnitude: float | None = None) -> np.ndarray:
+    """n strains (n,3) in the box ``strain_range`` (see :func:`generate_dataset`).
+
+    ``sampler = "log"``: ε = r · (d ⊙ a), d uniform on the unit sphere, a = the box's largest
+    absolute bound per component, log r uniform on [log r_min, 0] with r_min =
+    ``min_magnitude`` / max(a) (default 10^−LOG_DECADES) — as many points per decade of strain
+    magnitude up to the ellipsoid inscribed in the box, so that small strains are as well covered as large
+    ones. Points are clipped into the box (a no-op for symmetric boxes).
+    """
     box = _box(strain_range)
+    if sampler == "log":
+        rng = np.random.default_rng(seed)
+        a = np.abs(box).max(axis=1)
+        d = rng.standard_normal((n, 3))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        r_min = 10.0 ** -LOG_DECADES if min_magnitude is None else float(min_magnitude) / float(a.max())
+        if not 0 < r_min < 1:
+            raise ValueError(f"min_magnitude must be in (0, |box|), got {min_magnitude}")
+        r = np.exp(rng.uniform(np.log(r_min), 0.0, n))
+        return np.clip(r[:, None] * d * a, box[:, 0], box[:, 1])
+    if min_magnitude is not None:
+        raise ValueError("min_magnitude applies to the 'log' sampler only")
     if sampler == "uniform":
         u = np.random.default_rng(seed).random((n, 3))
     elif sampler == "sobol":
@@ -317,7 +360,7 @@ def sample_strains(n: int, strain_range: Any = 2e-3, seed: int = 0, sampler: str
         m = int(np.ceil(np.log2(max(n, 1))))
         u = qmc.Sobol(d=3, scramble=True, seed=seed).random_base2(m)[:n]
     else:
-        raise ValueError(f"sampler must be 'uniform' or 'sobol', got {sampler!r}")
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     return box[:, 0] + u * (box[:, 1] - box[:, 0])
 
 
@@ -338,19 +381,24 @@ def generate_dataset(
     noise_stress: float = 0.0,
     seed: int = 0,
     sampler: str = "uniform",
+    min_magnitude: float | None = None,
 ) -> ConstitutiveDataset:
     """Sample an analytic law: n strain points in a box, stress = law.stress, optional noise.
 
     strain_range : half-width a (box [−a, a]³), three half-widths, or (3,2) [lo, hi] bounds [-]
-    sampler      : "uniform" (i.i.d., numpy default_rng(seed)) or "sobol" (scrambled Sobol')
+    sampler      : "uniform" (i.i.d., numpy default_rng(seed)), "sobol" (scrambled Sobol') or
+                   "log" (log-uniform in magnitude |ε| down to ``min_magnitude``, uniform in
+                   direction; see :func:`sample_strains`) — the CLI's default
+    The clean tangent ∂σ/∂ε of the law is stored too (``tangent``) for the training report.
     noise_strain, noise_stress : relative Gaussian noise levels (0.02 = 2 %), defined per
         component relative to the clean data's standard deviation (NOISE_DEFINITION).
     The data set's plane is the law's plane; the provenance records all of the above.
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    strain = sample_strains(n, strain_range, seed, sampler)
-    stress = np.asarray(law.stress(strain), dtype=np.float64)
+    strain = sample_strains(n, strain_range, seed, sampler, min_magnitude)
+    response = law.evaluate(strain)
+    stress = np.asarray(response.stress, dtype=np.float64)
     rng = np.random.default_rng([seed, 1])
     strain_obs = add_noise(strain, noise_strain, rng)
     stress_obs = add_noise(stress, noise_stress, rng)
@@ -360,10 +408,12 @@ def generate_dataset(
         "n": int(n),
         "strain_range": _box(strain_range).tolist(),
         "sampler": sampler,
+        **({"min_magnitude": float(strain_magnitude(strain).min())} if sampler == "log" else {}),
         "seed": int(seed),
         "noise": {"strain": float(noise_strain), "stress": float(noise_stress), "definition": NOISE_DEFINITION},
     }
-    return ConstitutiveDataset(strain_obs, stress_obs, law.plane, provenance)
+    return ConstitutiveDataset(strain_obs, stress_obs, law.plane, provenance,
+                               tangent=np.asarray(response.tangent, dtype=np.float64))
 
 
 def generate_joint_dataset(

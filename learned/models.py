@@ -4,7 +4,10 @@ Both models work on scaled variables x = ε ⊘ s_ε (strain scale s_ε (3,) [-]
 scales as buffers, so a saved state_dict is the whole model. Stress is zero at zero strain
 by construction (f(ε) − f(0)), as for a material measured from a stress-free state.
 
-* :class:`MLP` — σ = s_σ ⊙ (g(x) − g(0)) with a smooth MLP g (SiLU / softplus / tanh).
+* :class:`MLP` — σ = s_σ ⊙ (g(x) − g(0)) with a smooth MLP g (SiLU / softplus / tanh); with
+  ``linear_part=True`` σ = s_σ ⊙ (A x + g(x) − g(0) − J_g(0) x), A (3,3) learnable: the tangent
+  at ε = 0 is exactly C₀ = diag(s_σ) A diag(1/s_ε) and the network only adds terms of
+  order |ε|², so the small-strain limit is as accurate as C₀ (identified from the data).
 * :class:`ICNN` — hyperelastic: σ = ∂Ψ/∂ε with an input-convex potential
   Ψ(ε) = c [ψ̂(x) + ½ xᵀĈ₀x − ∇ψ̂(0)·x],   x = ε ⊘ s_ε,  c = geomean(s_σ ⊙ s_ε) [Pa];
   ψ̂ = uᵀ z_L,  z_1 = a(W_0 x + b_0),  z_{k+1} = a(U_k z_k + W_k x + b_k),
@@ -31,9 +34,6 @@ from torch.func import jacfwd, jacrev, vmap
 
 ACTIVATIONS = ("silu", "softplus", "tanh")
 ARCHITECTURES = ("mlp", "icnn")
-_PI = [0, 1, 2, 0, 0, 1]  # Hessian pairs (0,0) (1,1) (2,2) (0,1) (0,2) (1,2)
-_PJ = [0, 1, 2, 1, 2, 2]
-_SYM = [[0, 3, 4], [3, 1, 5], [4, 5, 2]]  # 6 pairs -> 3x3
 
 
 def _act(name: str, a: Tensor) -> tuple[Tensor, Tensor]:
@@ -95,17 +95,33 @@ class MLP(ConstitutiveModel):
     arch = "mlp"
 
     def __init__(self, hidden: Sequence[int] = (32, 32), activation: str = "silu",
-                 strain_scale: Any = None, stress_scale: Any = None) -> None:
+                 strain_scale: Any = None, stress_scale: Any = None, linear_part: bool = False) -> None:
         super().__init__(strain_scale, stress_scale)
         _act(activation, torch.zeros(1))
         self.hidden, self.activation = [int(h) for h in hidden], activation
+        self.linear_part = bool(linear_part)
         sizes = [3, *self.hidden, 3]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        if self.linear_part:
+            #: A (3,3), scaled small-strain stiffness: σ ≈ s_σ ⊙ (A x) as ε → 0
+            self.linear = nn.Parameter(torch.eye(3))
 
     @property
     def config(self) -> dict[str, Any]:
-        """Architecture record saved in checkpoints: arch, hidden widths, activation."""
-        return {"arch": self.arch, "hidden": list(self.hidden), "activation": self.activation}
+        """Architecture record saved in checkpoints: arch, hidden widths, activation, linear part."""
+        cfg = {"arch": self.arch, "hidden": list(self.hidden), "activation": self.activation}
+        if self.linear_part:
+            cfg["linear_part"] = True
+        return cfg
+
+    def set_small_strain_stiffness(self, c0: Tensor) -> None:
+        """Set the explicit linear part from a stiffness C₀ (3,3) [Pa] (needs ``linear_part``)."""
+        if not self.linear_part:
+            raise ValueError("this MLP has no explicit linear part (linear_part=False)")
+        with torch.no_grad():
+            c0 = torch.as_tensor(c0, dtype=self.linear.dtype, device=self.linear.device)
+            ss, se = self.stress_scale.to(c0), self.strain_scale.to(c0)
+            self.linear.copy_(c0 * se[None, :] / ss[:, None])
 
     def _g(self, x: Tensor) -> Tensor:
         for layer in self.layers[:-1]:
@@ -114,12 +130,21 @@ class MLP(ConstitutiveModel):
 
     def forward(self, strain: Tensor) -> Tensor:
         """σ (N,3) [Pa]; differentiable in the parameters (training)."""
+        if self.linear_part:
+            return self.stress_and_tangent(strain, need_tangent=False)[0]
         y = self._g(self._with_origin(strain / self.strain_scale))
         return (y[:-1] - y[-1]) * self.stress_scale
 
-    def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
-        """Stress (N,3) [Pa] and autograd-free tangent dσ/dε (N,3,3) [Pa] of strains (N,3)."""
+    def stress_and_tangent(self, strain: Tensor, need_tangent: bool = True) -> tuple[Tensor, Tensor]:
+        """Stress (N,3) [Pa] and autograd-free tangent dσ/dε (N,3,3) [Pa] of strains (N,3)
+        (``need_tangent`` False: the tangent is skipped where the model allows it)."""
         x = self._with_origin(strain / self.strain_scale)
+        if self.linear_part and not need_tangent:
+            # J_g(0) only: forward mode on the origin row alone
+            y = self._g(x)
+            j0 = self._jac_at(x[-1:])[0]
+            lin = self.linear - j0
+            return (y[:-1] - y[-1] + x[:-1] @ lin.T) * self.stress_scale, x.new_zeros(0)
         first = self.layers[0]
         h, d = _act(self.activation, torch.addmm(first.bias, x, first.weight.T))
         dh = first.weight.T[None] * d[:, None, :]  # (n, 3, H): ∂h/∂x_k in row k
@@ -129,10 +154,27 @@ class MLP(ConstitutiveModel):
             dh = (dh.reshape(-1, W.shape[0]) @ W).reshape(x.shape[0], 3, -1).mul_(d[:, None, :])
         last = self.layers[-1]
         y = torch.addmm(last.bias, h, last.weight.T)
-        jac = (dh[:-1] @ last.weight.T).transpose(1, 2)  # (N, 3, 3): ∂y_i/∂x_k
-        stress = (y[:-1] - y[-1]) * self.stress_scale
+        jac_all = (dh @ last.weight.T).transpose(1, 2)  # (N+1, 3, 3): ∂y_i/∂x_k
+        jac = jac_all[:-1]
+        stress = y[:-1] - y[-1]
+        if self.linear_part:
+            lin = self.linear - jac_all[-1]  # A − J_g(0)
+            stress = stress + x[:-1] @ lin.T
+            jac = jac + lin
+        stress = stress * self.stress_scale
         tangent = jac * (self.stress_scale[:, None] / self.strain_scale[None, :])
         return stress, tangent
+
+    def _jac_at(self, x: Tensor) -> Tensor:
+        """∂g/∂x (n,3,3) by forward mode."""
+        first = self.layers[0]
+        h, d = _act(self.activation, torch.addmm(first.bias, x, first.weight.T))
+        dh = first.weight.T[None] * d[:, None, :]
+        for layer in self.layers[1:-1]:
+            W = layer.weight.T
+            h, d = _act(self.activation, torch.addmm(layer.bias, h, W))
+            dh = (dh.reshape(-1, W.shape[0]) @ W).reshape(x.shape[0], 3, -1) * d[:, None, :]
+        return (dh @ self.layers[-1].weight.T).transpose(1, 2)
 
 
 def _softplus_inv(y: Tensor) -> Tensor:
@@ -176,6 +218,33 @@ class ICNN(ConstitutiveModel):
             return L @ L.T + self.c0_floor * eye
         return self.c0_floor * eye
 
+    def set_small_strain_stiffness(self, c0: Tensor, network_share: float = 0.1) -> None:
+        """Initialise the quadratic term so that the tangent at ε = 0 equals C₀ (3,3) [Pa].
+
+        The network's own curvature at 0, H₀ = ∇²ψ̂(0), is first scaled down (u ← t u, ψ̂ is
+        linear in u) to at most ``network_share`` of Ĉ's smallest eigenvalue, then
+        L Lᵀ = Ĉ − δI − t H₀ with Ĉ = C₀ ⊙ (s_ε s_εᵀ) / c. Needs ``quadratic = "learnable"``
+        and a symmetric positive-definite C₀ (else ValueError); training refines both.
+        """
+        if self.quadratic != "learnable":
+            raise ValueError("the quadratic term is fixed (quadratic='fixed')")
+        with torch.no_grad():
+            dt = self.out_raw.dtype
+            c0 = torch.as_tensor(c0, dtype=dt, device=self.out_raw.device)
+            c0 = 0.5 * (c0 + c0.T)
+            se = self.strain_scale.to(c0)
+            c_hat = c0 * (se[:, None] * se[None, :]) / self.energy_scale.to(c0)
+            lam = torch.linalg.eigvalsh(c_hat)
+            if not bool(lam[0] > 2 * self.c0_floor):
+                raise ValueError(f"C0 is not positive definite enough (scaled eigenvalues {lam.tolist()})")
+            h0 = self._grad_hess(c0.new_zeros(1, 3))[1][0]
+            h_max = float(torch.linalg.eigvalsh(h0)[-1])
+            t = min(1.0, network_share * float(lam[0]) / max(h_max, 1e-30))
+            u = nn.functional.softplus(self.out_raw) * t
+            self.out_raw.copy_(_softplus_inv(u))
+            target = c_hat - self.c0_floor * torch.eye(3, dtype=dt, device=c0.device) - t * h0
+            self.chol.copy_(torch.linalg.cholesky(target))
+
     def _grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Network value ψ̂_net = uᵀz_L (n,) and gradient (n,3) by forward mode."""
         z = dz = None
@@ -191,7 +260,7 @@ class ICNN(ConstitutiveModel):
         return z @ u, dz @ u
 
     def _grad_hess(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Gradient (n,3) and Hessian pairs (n,6) of the network part of ψ̂.
+        """Gradient (n,3) and Hessian (n,3,3) of the network part of ψ̂.
 
         Non-linearities are the only source of curvature, so with J_k = ∂y_k/∂x (forward
         mode) and δ_k = ∂ψ̂/∂z_k (reverse mode):  ∇²ψ̂ = Σ_k J_kᵀ diag(δ_k ⊙ a''(y_k)) J_k.
@@ -212,15 +281,17 @@ class ICNN(ConstitutiveModel):
         u = nn.functional.softplus(self.out_raw)
         grad = dz @ u
         delta = u.expand_as(Ss[-1])
-        hess = x.new_zeros(x.shape[0], 6)
+        hess = None
         for k in range(len(Js) - 1, -1, -1):
             s, J = Ss[k], Js[k]
             c = delta * s * (1 - s)  # δ_k ⊙ a''(y_k), a = softplus
-            if k == 0:
-                hess = hess + c @ (J[0, _PI] * J[0, _PJ]).T
-            else:
-                hess = hess + ((J[:, _PI] * J[:, _PJ]) @ c[:, :, None])[:, :, 0]
+            if k == 0:  # J_0 = W_0ᵀ is constant: H += c · (W_0ᵀ ⊙ W_0ᵀ pairs), one (n,H)@(H,9) product
+                pairs = (J[0][:, None, :] * J[0][None, :, :]).reshape(9, -1)
+                term = (c @ pairs.T).reshape(-1, 3, 3)
+            else:  # J_k diag(c) J_kᵀ, batched
+                term = torch.bmm(J * c[:, None, :], J.transpose(1, 2))
                 delta = (delta * s) @ nn.functional.softplus(self.z_raw[k - 1])
+            hess = term if hess is None else hess + term
         return grad, hess
 
     def potential(self, strain: Tensor) -> Tensor:
@@ -241,10 +312,10 @@ class ICNN(ConstitutiveModel):
     def stress_and_tangent(self, strain: Tensor) -> tuple[Tensor, Tensor]:
         """σ = ∂ψ/∂ε (N,3) [Pa] and C = ∂²ψ/∂ε² (N,3,3) [Pa] of the convex potential at strains (N,3)."""
         x = strain / self.strain_scale
-        g, h6 = self._grad_hess(self._with_origin(x))
+        g, h = self._grad_hess(self._with_origin(x))
         c0 = self.c0_hat()
         stress = (g[:-1] - g[-1] + x @ c0) * (self.energy_scale / self.strain_scale)
-        hess = h6[:-1][:, _SYM] + c0
+        hess = h[:-1] + c0
         tangent = hess * (self.energy_scale / (self.strain_scale[:, None] * self.strain_scale[None, :]))
         return stress, tangent
 

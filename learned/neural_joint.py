@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from learned.backend import Array, is_torch
+from learned.data_region import joint_monitor, unavailable
 from learned.dataset import JointDataset
 from learned.joint import JointLaw
 from learned.models import _act
@@ -98,6 +99,22 @@ class NeuralJointLaw(JointLaw):
             p.requires_grad_(False)
         self.model = base.to(self.device)
         self._copies = {self.device: self.model}
+        region = model.meta.get("data_region")
+        if region is None:  # older checkpoints: the input scales are the data's largest |slip|, |rate|
+            scale = model.input_scale.tolist()
+            region = {"slip_max": scale[0], "slip_rate_min": 0.0, "slip_rate_max": scale[1]}
+        if region is not None:  # an input the network does not use has no bound
+            region = dict(region)
+            if "slip" not in model.inputs:
+                region["slip_max"] = float("inf")
+            if "slip_rate" not in model.inputs:
+                region["slip_rate_min"], region["slip_rate_max"] = 0.0, float("inf")
+        #: counts of evaluated (|slip|, |slip rate|) outside the training data
+        self.monitor = joint_monitor(region)
+
+    def out_of_distribution_report(self) -> dict[str, Any]:
+        """Points outside the training data: see :class:`learned.data_region.RegionMonitor`."""
+        return self.monitor.report() if self.monitor is not None else unavailable()
 
     def friction(self, slip: Array, slip_rate: Array) -> Array:
         """μ (N,) [-] from the network at slip [m] and slip rate [m/s] (numpy or torch, any device)."""
@@ -106,9 +123,13 @@ class NeuralJointLaw(JointLaw):
             if dev not in self._copies:
                 self._copies[dev] = copy.deepcopy(self.model).to(dev)
             x = torch.stack([slip.to(torch.float64), slip_rate.to(device=dev, dtype=torch.float64)], 1)
+            if self.monitor is not None:
+                self.monitor.observe(x.abs())
             with torch.no_grad(), cpu_threads(1 if dev.type == "cpu" and x.shape[0] < 8192 else None):
                 return self._copies[dev](x)
         x = np.stack([np.asarray(slip, dtype=np.float64), np.asarray(slip_rate, dtype=np.float64)], 1)
+        if self.monitor is not None:
+            self.monitor.observe(np.abs(x))
         with torch.no_grad(), cpu_threads(1 if self.device.type == "cpu" and x.shape[0] < 8192 else None):
             mu = self.model(torch.from_numpy(x).to(self.device))
         return mu.cpu().numpy()
@@ -160,7 +181,9 @@ def train_joint(
     torch.manual_seed(seed)
     net = FrictionNet(hidden, activation, inputs, in_scale, mu_mean).to(device=dev, dtype=tdtype)
     net.meta = {"cohesion": float(cohesion), "tensile_strength": float(tensile_strength),
-                "provenance": ds.provenance}
+                "provenance": ds.provenance,
+                "data_region": {"slip_max": float(x[tr, 0].max()), "slip_rate_min": float(x[tr, 1].min()),
+                                "slip_rate_max": float(x[tr, 1].max())}}
     as_t = lambda a: torch.as_tensor(a, dtype=tdtype, device=dev)  # noqa: E731
     with cpu_threads(threads if dev.type == "cpu" else None):
         hist = fit(net, as_t(x[tr]), as_t(mu_obs[tr]), as_t(x[va]), as_t(mu_obs[va]),

@@ -13,6 +13,11 @@ points to bound memory and keep the working set in cache. On the CPU it runs on 
 threads (default 1, one per MPI rank; None: torch's setting, for a single process on a free
 many-core machine); batches under ``SERIAL_BELOW`` points always run on one. No internal
 state (n_state = 0); σ_zz in plane strain is unknown (``out_of_plane_stress`` → None).
+
+Every batch is checked against the data region the checkpoint recorded
+(:mod:`learned.data_region`): :meth:`NeuralLaw.out_of_distribution_report` gives the number
+of points outside it in the latest batch and the worst excursion seen — any solver that calls
+``evaluate`` gets the counts for free.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 import torch
 
 from learned.backend import Array, is_torch
+from learned.data_region import constitutive_monitor, unavailable
 from learned.law import PLANES, ConstitutiveLaw, LawResponse
 from learned.models import ConstitutiveModel
 from learned.training import cpu_threads, resolve_device
@@ -48,6 +54,7 @@ class NeuralLaw(ConstitutiveLaw):
             raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
         self.plane = plane
         self.device = resolve_device(device)
+        self.device_requested = str(device)
         self.chunk_size = chunk_size
         #: CPU threads for large batches (None: torch's setting); small ones run serially.
         #: Default 1: under MPI each rank is one process, and OpenMP threads of several
@@ -60,6 +67,12 @@ class NeuralLaw(ConstitutiveLaw):
         self.model = base.to(self.device)
         self._copies: dict[torch.device, ConstitutiveModel] = {self.device: self.model}
         self._c_ref: np.ndarray | None = None
+        #: counts of evaluated strains outside the training data (None: region unknown)
+        self.monitor = constitutive_monitor(model.meta.get("data_region"))
+
+    def out_of_distribution_report(self) -> dict[str, Any]:
+        """Points outside the training data: see :class:`learned.data_region.RegionMonitor`."""
+        return self.monitor.report() if self.monitor is not None else unavailable()
 
     # ------------------------------------------------------------------ evaluation
     def _model_on(self, device: torch.device) -> ConstitutiveModel:
@@ -94,6 +107,8 @@ class NeuralLaw(ConstitutiveLaw):
         if strain.ndim != 2 or strain.shape[1] != 3:
             raise ValueError(f"strain must have shape (N, 3), got {tuple(strain.shape)}")
         n = strain.shape[0]
+        if self.monitor is not None:
+            self.monitor.observe(strain)
         if is_torch(strain):
             stress, tangent = self.stress_and_tangent(strain)
             new_state = state if state is not None else stress.new_zeros((n, 0))
@@ -110,16 +125,21 @@ class NeuralLaw(ConstitutiveLaw):
     def reference_stiffness(self) -> np.ndarray:
         """Tangent at ε = 0 (3,3) [Pa], cached."""
         if self._c_ref is None:
-            self._c_ref = np.asarray(self.evaluate(np.zeros((1, 3))).tangent[0], dtype=float)
+            x = torch.zeros((1, 3), dtype=torch.float64, device=self.device)
+            self._c_ref = np.asarray(self.stress_and_tangent(x)[1][0].cpu().numpy(), dtype=float)
         return self._c_ref.copy()
 
     def describe(self) -> dict[str, Any]:
         """Kind, plane, network config, device, checkpoint path and data provenance."""
         out: dict[str, Any] = {"kind": self.kind, "plane": self.plane, "model": self.model.config,
-                               "device": str(self.device)}
+                               "device": str(self.device), "device_requested": self.device_requested}
+        if self.device_requested == "auto" and self.device.type == "cpu":
+            out["device_note"] = "auto: torch finds no CUDA device, the network runs on the CPU"
         if self.source:
             out["checkpoint"] = self.source
         prov = self.model.meta.get("provenance")
         if prov:
             out["data_provenance"] = prov
+        if self.monitor is not None:
+            out["data_region"] = self.monitor.region()
         return out

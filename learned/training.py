@@ -1,9 +1,23 @@
 """Training a constitutive network on strain–stress data (plain regression).
 
-Loss on scaled stress: L(θ) = mean_{n,j} ((f_θ(ε_n)_j − σ_nj) / s_σ,j)², s_σ = per-component
-standard deviation of the training stress [Pa]; strain scale s_ε likewise. Adam with a
-cosine-decayed learning rate, a validation split, early stopping on the validation loss
-(the best parameters are restored), fixed seeds → reproducible on a given device.
+Loss (``loss="relative"``, the default), relative to the local stress magnitude so that every
+decade of strain counts alike:
+
+    L(θ) = mean_n ‖(f_θ(ε_n) − σ_n) ⊘ s_σ‖² / (‖σ_n ⊘ s_σ‖² + η²),   η² = 1e-10 · mean_n ‖σ_n ⊘ s_σ‖²
+
+(``loss="scaled_mse"``: the former mean_{n,j} ((f_θ(ε_n)_j − σ_nj) / s_σ,j)², dominated by the
+largest strains). s_σ = per-component standard deviation of the training stress [Pa]; strain
+scale s_ε likewise. Before training, the small-strain stiffness C₀ (3,3) [Pa] is identified by
+least squares on the smallest-magnitude data (:func:`identify_small_strain_stiffness`) and set
+as the model's explicit linear part (MLP ``linear_part``, ICNN quadratic term), so the tangent
+at ε = 0 starts right and training refines it. Adam with a cosine-decayed learning rate, a
+validation split, early stopping on the validation loss (the best parameters are restored),
+fixed seeds → reproducible on a given device.
+
+The report holds the error per strain-magnitude bin (:func:`magnitude_error_table`: log bins
+of |ε| from the smallest to the largest strain of the data, stress and — when the data set
+carries the exact tangent — tangent error relative to the local magnitude) and the data
+region (:func:`data_region`) that the checkpoint keeps for out-of-distribution counts.
 """
 
 from __future__ import annotations
@@ -30,6 +44,9 @@ DataLike = Any  # path | ConstitutiveDataset | JointDataset | (strain, stress) a
 
 #: ``format`` key of the training report JSON (how ``train -o`` recognises a file it may replace).
 REPORT_FORMAT = "deepmanifold.training_report"
+def cuda_available() -> bool:
+    """Whether torch finds a CUDA device."""
+    return bool(torch.cuda.is_available())
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -175,6 +192,110 @@ def scaled_mse(stress_scale: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
     return lambda pred, target: (((pred - target) / stress_scale) ** 2).mean()
 
 
+LOSSES = ("relative", "scaled_mse")
+#: c0 = "auto" keeps the identified small-strain stiffness fixed below this fit residual
+C0_FIXED_RESIDUAL = 1e-3
+#: η² of the relative loss, relative to the mean squared scaled stress magnitude
+RELATIVE_LOSS_FLOOR = 1e-10
+
+
+def relative_mse(stress_scale: Tensor, mean_square: float) -> Callable[[Tensor, Tensor], Tensor]:
+    """L = mean_n ‖(pred − target) ⊘ s_σ‖² / (‖target ⊘ s_σ‖² + η²), η² = 1e-10 · ``mean_square``."""
+    eta2 = RELATIVE_LOSS_FLOOR * float(mean_square)
+
+    def loss(pred: Tensor, target: Tensor) -> Tensor:
+        t = target / stress_scale
+        return ((((pred - target) / stress_scale) ** 2).sum(1) / ((t * t).sum(1) + eta2)).mean()
+
+    return loss
+
+
+def identify_small_strain_stiffness(strain: np.ndarray, stress: np.ndarray, fraction: float = 0.05,
+                                    min_points: int = 24) -> tuple[np.ndarray, dict[str, Any]]:
+    """C₀ (3,3) [Pa] with σ ≈ C₀ ε on the smallest-magnitude data, by least squares.
+
+    Uses the ``fraction`` of points with the smallest |ε| (at least ``min_points``, at most
+    all): C₀ = argmin Σ ‖C ε_n − σ_n‖², then symmetrised (hyperelastic). Returns C₀ and a
+    description (points used, largest |ε| among them, relative residual of the fit).
+    """
+    from learned.dataset import strain_magnitude
+
+    mag = strain_magnitude(strain)
+    k = int(min(len(mag), max(min_points, round(fraction * len(mag)))))
+    idx = np.argsort(mag)[:k]
+    e, sg = strain[idx], stress[idx]
+    # row-wise weights 1/|ε| so every point counts by its relative misfit
+    w = 1.0 / np.maximum(mag[idx], 1e-300)
+    sol, *_ = np.linalg.lstsq(e * w[:, None], sg * w[:, None], rcond=None)
+    c0 = sol.T
+    c0 = 0.5 * (c0 + c0.T)
+    resid = float(np.linalg.norm((e @ c0.T - sg) * w[:, None]) / max(np.linalg.norm(sg * w[:, None]), 1e-300))
+    return c0, {"points": k, "max_strain_magnitude": float(mag[idx].max()), "relative_residual": resid,
+                "C0": c0.tolist()}
+
+
+def data_region(strain: np.ndarray) -> dict[str, Any]:
+    """The strain region a model was trained on: per-component [min, max] and |ε| range."""
+    from learned.dataset import strain_magnitude
+
+    mag = strain_magnitude(strain)
+    return {"strain_min": strain.min(axis=0).tolist(), "strain_max": strain.max(axis=0).tolist(),
+            "magnitude_min": float(mag.min()), "magnitude_max": float(mag.max()),
+            "magnitude": "sqrt(exx^2 + eyy^2 + gxy^2)"}
+
+
+def magnitude_bins(magnitude: np.ndarray, per_decade: int = 2) -> np.ndarray:
+    """Log-spaced bin edges from the smallest non-zero to the largest |ε|, ``per_decade`` a decade."""
+    m = magnitude[magnitude > 0]
+    lo, hi = float(m.min()), float(m.max())
+    n = max(1, int(math.ceil(per_decade * math.log10(hi / lo) - 1e-9)))
+    edges = np.geomspace(lo, hi, n + 1)
+    edges[0], edges[-1] = lo * (1 - 1e-12), hi * (1 + 1e-12)
+    return edges
+
+
+def magnitude_error_table(stress_and_tangent: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                          strain: np.ndarray, stress: np.ndarray, tangent: np.ndarray | None = None,
+                          per_decade: int = 2, edges: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Error per strain-magnitude bin, relative to the local magnitude.
+
+    For each log bin of |ε| (:func:`magnitude_bins`): n, stress error ‖σ̂ − σ‖/‖σ‖ over the
+    bin's points (Frobenius norms), the largest pointwise |σ̂ − σ|/|σ|, and, if ``tangent``
+    (N,3,3) is given, the same for the tangent (Frobenius norm of each 3×3 matrix).
+    ``stress_and_tangent(strain)`` → (σ̂ (N,3), Ĉ (N,3,3)); ``edges``: given bin edges (to
+    compare tables of several sets), else from ``strain``.
+    """
+    from learned.dataset import strain_magnitude
+
+    mag = strain_magnitude(strain)
+    edges = magnitude_bins(mag, per_decade) if edges is None else np.asarray(edges, dtype=float)
+    s_hat, c_hat = stress_and_tangent(strain)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (mag >= lo) & (mag < hi)
+        row: dict[str, Any] = {"strain_magnitude": [float(lo), float(hi)], "n": int(sel.sum())}
+        if sel.any():
+            ds, s = s_hat[sel] - stress[sel], stress[sel]
+            row["stress_rel_error"] = float(np.linalg.norm(ds) / max(np.linalg.norm(s), 1e-300))
+            row["stress_rel_error_max"] = float((np.linalg.norm(ds, axis=1)
+                                                 / np.maximum(np.linalg.norm(s, axis=1), 1e-300)).max())
+            if tangent is not None:
+                dc, c = (c_hat[sel] - tangent[sel]).reshape(-1, 9), tangent[sel].reshape(-1, 9)
+                row["tangent_rel_error"] = float(np.linalg.norm(dc) / max(np.linalg.norm(c), 1e-300))
+                row["tangent_rel_error_max"] = float((np.linalg.norm(dc, axis=1)
+                                                      / np.maximum(np.linalg.norm(c, axis=1), 1e-300)).max())
+        rows.append(row)
+    return rows
+
+
+def model_stress_and_tangent(model: ConstitutiveModel, strain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """σ (N,3) and ∂σ/∂ε (N,3,3) with numpy in and out (float64)."""
+    p = next(model.parameters())
+    with torch.no_grad():
+        s, c = model.stress_and_tangent(torch.as_tensor(strain, dtype=p.dtype, device=p.device))
+    return s.double().cpu().numpy(), c.double().cpu().numpy()
+
+
 def relative_error(predict: Callable[[np.ndarray], np.ndarray], strain: np.ndarray, stress: np.ndarray) -> float:
     """‖σ_pred − σ‖ / ‖σ‖ over the whole set (Frobenius norms)."""
     pred = np.asarray(predict(strain))
@@ -203,9 +324,12 @@ def train(
     min_delta: float = 0.0,
     seed: int = 0,
     device: str = "auto",
-    dtype: str = "float32",
+    dtype: str = "float64",
     weight_decay: float = 0.0,
     threads: int | None = 1,
+    loss: str = "relative",
+    identify_c0: bool = True,
+    c0: str = "auto",
     progress: Progress | None = None,
     **model_options: Any,
 ) -> tuple[Any, dict[str, Any]]:
@@ -214,11 +338,20 @@ def train(
     data   : HDF5 path (validated by :func:`load_dataset`), a data set, or (strain, stress)
     model  : "mlp" (σ = f_θ(ε)) or "icnn" (σ = ∂ψ_θ/∂ε, convex ψ); a joint data set trains a
              friction network instead (:func:`learned.neural_joint.train_joint`, model "mlp")
-    hidden, activation (MLP only), **model_options (ICNN: quadratic, c0_floor): architecture
+    hidden, activation (MLP only), **model_options (MLP: linear_part, default True; ICNN:
+    quadratic, c0_floor): architecture
+    loss   : "relative" (default; relative to the local stress magnitude) | "scaled_mse"
+    identify_c0: set the explicit linear part from the smallest-strain data before training
+    c0     : "auto" (default) | "fixed" | "learnable" — whether training may move the MLP's
+             identified linear part (ICNN: always learnable, its network adds curvature at 0).
+             "auto" fixes it when the smallest-strain fit is linear to a relative residual
+             ≤ C0_FIXED_RESIDUAL (clean data: the tangent at 0 then stays exact), else lets
+             training refine it (noisy data)
     epochs, batch_size, lr, val_fraction, seed, weight_decay: optimisation (the ICNN, whose
     z-path weights are softplus-reparametrised, wants a larger lr, ≈ 1e-2–2e-2); early stopping after
     ``patience`` epochs without a relative validation-loss gain of ``min_delta``
-    device : "auto" (CUDA if present) | "cpu" | "cuda";  dtype: "float32" | "float64"
+    device : "auto" (CUDA if present) | "cpu" | "cuda";  dtype: "float64" (default: the
+             relative loss resolves stresses 4+ decades below the largest) | "float32"
     threads: CPU threads while training (default 1, fastest for small batches; None = torch's)
     progress(info) is called after each epoch with epoch, epochs, train_loss, val_loss, ...
 
@@ -237,6 +370,10 @@ def train(
                            threads=threads, progress=progress, **model_options)
     if model not in ARCHITECTURES:
         raise ValueError(f"model must be one of {ARCHITECTURES}, got {model!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if c0 not in ("auto", "fixed", "learnable"):
+        raise ValueError(f"c0 must be 'auto', 'fixed' or 'learnable', got {c0!r}")
     dev = resolve_device(device)
     tdtype = torch_dtype(dtype)
     tr, va = split_indices(len(ds), val_fraction, seed)
@@ -245,19 +382,57 @@ def train(
     config: dict[str, Any] = {"arch": model, "hidden": list(hidden), **model_options}
     if model == "mlp":
         config["activation"] = activation
+        config.setdefault("linear_part", True)
     torch.manual_seed(seed)
-    net = build_model(config, strain_scale, stress_scale).to(device=dev, dtype=tdtype)
-    net.meta = {"plane": ds.plane, "provenance": ds.provenance}
+    net = build_model(config, strain_scale, stress_scale).to(dtype=torch.float64)
+    c0_info: dict[str, Any] | None = None
+    if identify_c0 and (model == "mlp" and config["linear_part"] or
+                        model == "icnn" and config.get("quadratic", "learnable") == "learnable"):
+        c0_matrix, c0_info = identify_small_strain_stiffness(ds.strain[tr], ds.stress[tr])
+        try:
+            net.set_small_strain_stiffness(torch.as_tensor(c0_matrix))
+            fixed = model == "mlp" and (c0 == "fixed" or c0 == "auto"
+                                        and c0_info["relative_residual"] <= C0_FIXED_RESIDUAL)
+            if fixed:
+                net.linear.requires_grad_(False)
+            c0_info["fixed"] = bool(fixed)
+        except ValueError as exc:  # e.g. noisy data: C0 not SPD; keep the default initialisation
+            c0_info["not_used"] = str(exc)
+    net = net.to(device=dev, dtype=tdtype)
+    region = data_region(ds.strain[tr])
+    net.meta = {"plane": ds.plane, "provenance": ds.provenance, "data_region": region}
     as_t = lambda a: torch.as_tensor(a, dtype=tdtype, device=dev)  # noqa: E731
+    if loss == "relative":
+        loss_fn = relative_mse(as_t(stress_scale), float(((ds.stress[tr] / stress_scale) ** 2).sum(1).mean()))
+        loss_text = "mean(|(sigma_pred - sigma)/s|^2 / (|sigma/s|^2 + eta^2)), eta^2 = 1e-10 mean(|sigma/s|^2)"
+    else:
+        loss_fn = scaled_mse(as_t(stress_scale))
+        loss_text = "mean(((sigma_pred - sigma) / stress_scale)^2)"
     with cpu_threads(threads if dev.type == "cpu" else None):
         hist = fit(net, as_t(ds.strain[tr]), as_t(ds.stress[tr]), as_t(ds.strain[va]), as_t(ds.stress[va]),
-                   scaled_mse(as_t(stress_scale)), epochs=epochs, batch_size=batch_size, lr=lr,
+                   loss_fn, epochs=epochs, batch_size=batch_size, lr=lr,
                    weight_decay=weight_decay, patience=patience, min_delta=min_delta, seed=seed,
                    progress=progress)
     net = net.to(device="cpu", dtype=torch.float64).eval()
     metrics = {"train_rel_error": relative_error(lambda e: model_stress(net, e), ds.strain[tr], ds.stress[tr])}
     if len(va):
         metrics["val_rel_error"] = relative_error(lambda e: model_stress(net, e), ds.strain[va], ds.stress[va])
+    evaluate = lambda e: model_stress_and_tangent(net, e)  # noqa: E731
+    from learned.dataset import strain_magnitude
+
+    tangent = ds.tangent
+    edges = magnitude_bins(strain_magnitude(ds.strain))  # one set of bins for train and validation
+    by_magnitude = {"train": magnitude_error_table(evaluate, ds.strain[tr], ds.stress[tr],
+                                                   None if tangent is None else tangent[tr], edges=edges)}
+    if len(va):
+        by_magnitude["val"] = magnitude_error_table(evaluate, ds.strain[va], ds.stress[va],
+                                                    None if tangent is None else tangent[va], edges=edges)
+    for part, rows in by_magnitude.items():
+        errs = [r["stress_rel_error"] for r in rows if "stress_rel_error" in r]
+        metrics[f"{part}_worst_bin_stress_rel_error"] = max(errs)
+        terrs = [r["tangent_rel_error"] for r in rows if "tangent_rel_error" in r]
+        if terrs:
+            metrics[f"{part}_worst_bin_tangent_rel_error"] = max(terrs)
     report = {
         "kind": "constitutive",
         "model": net.config,
@@ -267,12 +442,15 @@ def train(
         "settings": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
                      "min_delta": min_delta,
                      "val_fraction": val_fraction, "seed": seed, "weight_decay": weight_decay,
-                     "dtype": dtype, "threads": threads,
-                     "loss": "mean(((sigma_pred - sigma) / stress_scale)^2)"},
+                     "dtype": dtype, "threads": threads, "loss_name": loss, "identify_c0": identify_c0, "c0": c0,
+                     "loss": loss_text},
         "device": str(dev),
         "scaling": net.scaling(),
         **hist,
         "metrics": metrics,
+        "error_by_strain_magnitude": by_magnitude,
+        "small_strain_stiffness": c0_info,
+        "data_region": region,
         "data": {"path": ds.path, "provenance": ds.provenance},
         "torch_version": str(torch.__version__),
     }

@@ -27,6 +27,29 @@ def test_learned_plate_matches_the_law_that_made_its_data():
     assert all(a <= b + 1 for a, b in zip(it_nn, it_ref)), (it_nn, it_ref)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("load", [10e6, 30e6, 50e6, 70e6])
+def test_learned_plate_holds_below_its_design_load(load):
+    """The shipped model from 10 % to 70 % of the case's 100 MPa (issue 12: it was 5.8–8.9 %
+    off at 10–50 MPa before log sampling and the explicit small-strain stiffness; measured
+    now 0.03–0.17 % on this coarse mesh, 0.31 % at 100 MPa), inside its data."""
+    from learned.checkpoint import load_law
+
+    sets = COARSE + [f"boundary.traction[0].traction=[0.0, {load}]"]
+    law = load_law(CASES / "models" / "power_law_plate_icnn.pt", device="cpu")
+    case = coupling.load_case(CASES / "learned_plate.toml", sets)
+    from coupling.fem.build import build_problem
+
+    problem, _ = build_problem(case)
+    problem.law = law
+    it_nn = problem.solve(case.spec.fem.load_steps).newton_iterations
+    u_nn = problem.u.x.array.copy()
+    u_ref, it_ref = displacement(coupling.load_case(CASES / "learned_plate.toml", sets + [TRUTH]))
+    assert np.linalg.norm(u_nn - u_ref) / np.linalg.norm(u_ref) <= 0.01
+    assert all(a <= b + 1 for a, b in zip(it_nn, it_ref)), (it_nn, it_ref)
+    assert law.out_of_distribution_report()["outside_last"] == 0
+
+
 def test_data_driven_plate_converges_close_to_the_truth():
     """Projection solver on a manifold learned from 2 %-noisy data vs Newton with the true law."""
     result = coupling.run(coupling.load_case(CASES / "data_driven_plate.toml"))

@@ -51,6 +51,10 @@ class PowerLawElasticSpec(Strict):
         return PowerLawElastic(self.E, self.nu, self.strain0, self.exponent, self.plane)
 
 
+#: what a run does when a learned law was evaluated outside its training data
+OutOfDistribution = Literal["warn", "error", "ignore"]
+
+
 class CheckpointLawSpec(Strict):
     """A trained network (``deepmanifold train``) as the material: learned.NeuralLaw."""
 
@@ -58,15 +62,21 @@ class CheckpointLawSpec(Strict):
     path: str = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the network runs")
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
+    out_of_distribution: OutOfDistribution = Field(
+        "warn", description="strains outside the training data: warn (summary + console), error (exit 2), ignore")
 
 
 MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec, CheckpointLawSpec], Field(discriminator="law")]
 
 
-def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
+def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str,
+                        out_of_distribution: str = "warn"):
     """Load a learned law named by a case file; errors name the case file and key path.
 
     ``case`` None (a command-line option): the path is relative to the working directory.
+    ``key`` is the key path of the checkpoint's ``path``; with a case the law is registered on
+    it (``case.learned_laws[table key] = (law, out_of_distribution)``) so that the run reports
+    its out-of-distribution counts (:func:`coupling.runner.run`), whichever solver used it.
     """
     from pathlib import Path
 
@@ -90,6 +100,8 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str):
     if isinstance(law, ConstitutiveLaw) != (kind == "constitutive"):
         raise error(f"'{path}' holds a {'joint' if kind == 'constitutive' else 'constitutive'} model",
                     f"a {kind} checkpoint")
+    if case is not None:
+        case.learned_laws[key.rsplit(".", 1)[0]] = (law, out_of_distribution)
     return law
 
 
@@ -100,7 +112,8 @@ def build_law(case, spec, key: str = "material") -> ConstitutiveLaw:
     file (``case`` None: relative to the working directory). Errors name ``key``.
     """
     if isinstance(spec, CheckpointLawSpec):
-        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive")
+        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive",
+                                   spec.out_of_distribution)
     return spec._build()
 
 
@@ -217,6 +230,8 @@ class CheckpointJointSpec(Strict):
     kind: Literal["checkpoint"]
     path: str = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    out_of_distribution: OutOfDistribution = Field(
+        "warn", description="slips / slip rates outside the training data: warn, error (exit 2), ignore")
 
 
 JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec, CheckpointJointSpec],
@@ -230,5 +245,6 @@ def build_joint_law(case, spec, key: str):
     relative to the working directory).
     """
     if isinstance(spec, CheckpointJointSpec):
-        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "joint")
+        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "joint",
+                                   spec.out_of_distribution)
     return spec._build()

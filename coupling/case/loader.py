@@ -26,6 +26,8 @@ class Case:
     data: dict[str, Any]
     path: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: learned laws built for this case: table key → (law, out_of_distribution policy)
+    learned_laws: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
