@@ -183,17 +183,21 @@ class ContinuumProblem:
         atol: float = 1e-10,
         max_iterations: int = 25,
         progress: Callable[[int, int, float], None] | None = None,
+        load_factors: Sequence[float] | None = None,
     ) -> SolveStats:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
-        ``progress(step, iteration, residual)`` is called after every residual evaluation.
-        Raises :class:`FemDivergence` when a step does not converge, after restoring the
-        last converged state (``self.converged_load_factor`` says which).
+        ``load_factors`` (optional) replaces k/n by any sequence of λ, e.g. a loading–
+        unloading–reloading path 0.5, 1, 0.5, 0, 1. The law state (plastic strain, …) is
+        committed only when a step converges; a diverged step leaves the last converged
+        displacement and state. ``progress(step, iteration, residual)`` is called after every
+        residual evaluation. Raises :class:`FemDivergence` when a step does not converge,
+        after restoring the last converged state (``self.converged_load_factor`` says which).
         """
+        factors = [k / load_steps for k in range(1, load_steps + 1)] if load_factors is None else list(load_factors)
         self.converged_load_factor = 0.0
-        for step in range(1, load_steps + 1):
+        for step, lam in enumerate(factors, start=1):
             last_good = self.u.x.array.copy()
-            lam = step / load_steps
             self.load_factor.value = lam
             for c, value in self._bc_values:
                 c.value = lam * value
