@@ -98,6 +98,7 @@ class ElastoplasticLaw(ConstitutiveLaw):
     """Common parts: isotropic elasticity (E, ν), state layout, dissipation."""
 
     n_state = N_STATE
+    state_names = STATE_NAMES
 
     def _elastic(self, E: float, nu: float, plane: Plane, hardening: float) -> None:
         _check_elastic(E, nu, plane)
