@@ -198,9 +198,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_dataset(args.data)
     if len(data) < MIN_TRAINING_SAMPLES:
         raise CaseError(args.data, None, f"{len(data)} samples", f"at least {MIN_TRAINING_SAMPLES} samples to train on")
+    if (data.kind == "paths") != (args.model == "return_mapping"):
+        if data.kind == "paths":
+            raise CaseError("--model", None, f"found {args.model!r} with the path data set '{args.data}'",
+                            "return_mapping (a law with state, docs/plasticity.md)")
+        raise CaseError("--model", None, f"found 'return_mapping' with the {data.kind} data set '{args.data}'",
+                        "a path data set (deepmanifold data generate --paths ...)")
     if data.kind == "paths":
-        raise CaseError(args.data, None, "a path data set (strain histories)",
-                        "a point data set for --model mlp | icnn (path-dependent models: docs/plasticity.md)")
+        return _train_return_mapping(args, data, out)
     if data.kind == "joint" and args.model != "mlp":
         raise CaseError("--model", None, f"found {args.model!r} with the joint data set '{args.data}'", "mlp")
     if data.kind == "joint" and args.projection:
@@ -237,6 +242,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics = report.get("metrics", {})
     text = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"wrote {out} ({', '.join(p.name for p in written)}){': ' + text if text else ''}")
+    return 0
+
+
+def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
+    """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
+    from learned.checkpoint import save_checkpoint
+    from learned.plastic_model import train_return_mapping
+    from learned.training import write_training_report
+
+    if args.projection:
+        raise CaseError("--projection", None, "found with --model return_mapping", "training without --projection")
+    if data.n_paths < 2:
+        raise CaseError(args.data, None, f"{data.n_paths} path", "at least 2 paths (training and validation)")
+    with _progress(args, args.epochs, "training") as bar:
+        def progress(info: dict) -> None:
+            bar.update(info["epoch"], f"epoch {info['epoch']}  train {info['train_loss']:.3e}  val {info['val_loss']:.3e}")
+
+        try:
+            model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, val_fraction=args.val_fraction,
+                                                 seed=args.seed, patience=args.patience, progress=progress)
+        except FloatingPointError as exc:
+            raise TrainingDiverged(f"{args.data}: {exc}") from None
+        except (ValueError, RuntimeError) as exc:
+            raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
+                            "paths that load the material past its elastic limit and back") from None
+    save_checkpoint(out, model, report)
+    written = write_training_report(report, out.with_suffix(".json"), out.with_suffix(".png"))
+    text = ", ".join(f"{k} {v:.3g}" for k, v in report["metrics"].items())
+    print(f"wrote {out} ({', '.join(p.name for p in written)}): {text}")
     return 0
 
 
@@ -287,7 +321,8 @@ def add_commands(sub) -> None:
     t = sub.add_parser("train", help="train a constitutive (or joint) network from a data set")
     t.add_argument("data", help="HDF5 data set")
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
-    t.add_argument("--model", choices=["mlp", "icnn"], default="mlp")
+    t.add_argument("--model", choices=["mlp", "icnn", "return_mapping"], default="mlp",
+                   help="mlp | icnn (point data) | return_mapping (path data: a learned law with state)")
     t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300)
     t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128)
     t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3)
