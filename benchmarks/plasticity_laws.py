@@ -49,11 +49,12 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from learned.plastic_model import LearnedPlasticLaw, ReturnMappingModel, _mises_matrix
+    from learned.plastic_model import LearnedPlasticLaw, ReturnMappingModel
 
     n = args.points
     j2 = J2Plasticity(200e9, 0.3, 250e6, 10e9)
-    m = ReturnMappingModel(j2.reference_stiffness(), 250e6, hardening=10e9, yield_matrix=_mises_matrix(0.3))
+    D = np.array([[2 / 3, -1 / 3, -1 / 3, 0], [-1 / 3, 2 / 3, -1 / 3, 0], [-1 / 3, -1 / 3, 2 / 3, 0], [0, 0, 0, 2.0]])
+    m = ReturnMappingModel(j2._C4, 250e6, hardening=10e9, yield_matrix=1.5 * D)  # n = 4, plane strain
     laws = {
         "linear_elastic": (LinearElastic(200e9, 0.3), 250e6 / 200e9),
         "j2_plasticity": (j2, 250e6 / 200e9),

@@ -114,7 +114,7 @@ def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
     arch = dict(ck["architecture"])
     try:
         if arch.get("arch") == ReturnMappingModel.arch:
-            net: Model = ReturnMappingModel.empty()
+            net: Model = ReturnMappingModel.empty(int(arch.get("components", 3)))
         elif ck["kind"] == "constitutive":
             net = build_model(arch)
         else:
