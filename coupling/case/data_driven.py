@@ -54,3 +54,9 @@ class DataDrivenCase(ContinuumCase):
     )
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3] for gravity")
     fixed_point: FixedPointSpec = FixedPointSpec()
+
+    @model_validator(mode="after")
+    def _no_load_path(self) -> "DataDrivenCase":
+        if self.fem.load_path is not None:
+            raise ValueError("fem.load_path is for the FEM solver; the data-driven solver solves the full load at once")
+        return self

@@ -26,7 +26,8 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     check_probes_in_mesh(case, bundle.mesh)
     ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
 
-    steps = spec.fem.load_steps
+    path = spec.fem.load_path  # explicit load factors (loading-unloading), else k / load_steps
+    steps = len(path) if path else spec.fem.load_steps
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
         def report(step: int, it: int, residual: float) -> None:
             bar.update(step - 1 + (1 if residual <= spec.fem.newton.rtol else 0.5),
@@ -34,7 +35,7 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
 
         try:
             stats = problem.solve(steps, spec.fem.newton.rtol, spec.fem.newton.atol,
-                                  spec.fem.newton.max_iterations, progress=report)
+                                  spec.fem.newton.max_iterations, progress=report, load_factors=path)
         except SolverDivergence:
             # publish the last converged load step, then let the orchestrator report it
             ctx.extra["partial"] = _finish(case, ctx, problem, bundle, problem.stats, t_setup)
@@ -46,7 +47,7 @@ def run_fem_case(case: Case, ctx: RunContext) -> dict[str, Any]:
 def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float) -> dict[str, Any]:
     """Probes, fields and plots of the current (converged) state; the run's payload."""
     spec = case.spec
-    steps = spec.fem.load_steps
+    steps = len(spec.fem.load_path) if spec.fem.load_path else spec.fem.load_steps
     stress, vm = cell_stress(problem)
     results: dict[str, Any] = {"converged_load_factor": problem.converged_load_factor}
     if spec.probes:
@@ -85,6 +86,7 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, stats, t_setup: float)
         "quadrature_points": problem.num_quadrature_points,
         "linear_solver": spec.fem.linear_solver,
         "load_steps": steps,
+        "load_path": spec.fem.load_path,
         "time_setup_s": t_setup,
         **stats.as_dict(),
     }
