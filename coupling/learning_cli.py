@@ -51,6 +51,11 @@ def _validated(adapter_type, data: dict, option: str):
         raise CaseError(option, _join(loc) or None, found_text, allowed) from None
 
 
+#: samples of ``data generate`` without -n
+DEFAULT_SAMPLES = 5000
+#: largest data set ``data generate`` writes (points, or paths x steps)
+MAX_SAMPLES = 10_000_000
+
 #: fewer samples cannot be scaled (zero spread) nor split into training and validation
 MIN_TRAINING_SAMPLES = 10
 
@@ -134,14 +139,31 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
         if spec.law == "checkpoint":
             raise CaseError("--material", "law", "found 'checkpoint'", "an analytic law: linear_elastic | power_law_elastic")
         rng = args.strain_range
+        if args.paths is not None:  # strain histories (laws with state): P paths x M steps
+            from learned.paths import generate_path_dataset
+
+            if args.n is not None:
+                raise CaseError("-n", None, "found together with --paths", "-n (points) or --paths/--steps (histories)")
+            if args.paths * args.steps > MAX_SAMPLES:
+                raise CaseError("--paths", None, f"found {args.paths} paths x {args.steps} steps",
+                                f"at most {MAX_SAMPLES} samples in all")
+            ds = generate_path_dataset(build_law(None, spec, "--material"), args.paths, args.steps, args.path_kind,
+                                       rng[0] if len(rng) == 1 else np.array(rng), args.noise_strain,
+                                       args.noise_stress, args.seed)
+            path = save_dataset(args.output, ds)
+            print(f"wrote {path}: {ds.n_paths} paths x {ds.n_steps} steps ({args.path_kind})")
+            return 0
         if args.min_strain is not None and args.sampler != "log":
             raise CaseError("--min-strain", None, f"given with --sampler {args.sampler}", "--sampler log")
-        ds = generate_dataset(build_law(None, spec, "--material"), args.n, rng[0] if len(rng) == 1 else np.array(rng),
+        ds = generate_dataset(build_law(None, spec, "--material"), args.n or DEFAULT_SAMPLES,
+                              rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler,
                               min_magnitude=args.min_strain)
     else:
         from coupling.case.common import JointLawSpec, build_joint_law
 
+        if args.paths is not None:
+            raise CaseError("--paths", None, "found with --joint", "strain paths of a --material law")
         spec = _validated(JointLawSpec, _inline_table(args.joint, "--joint"), "--joint")
         if spec.kind == "checkpoint":
             raise CaseError("--joint", "kind", "found 'checkpoint'",
@@ -149,7 +171,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
         lo, hi = args.rate_range
         if args.log_rates and lo <= 0:
             raise CaseError("--rate-range", None, f"found {lo:g},{hi:g} with --log-rates", "a lower rate > 0")
-        ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n, slip_max=args.slip_max, rate_range=(lo, hi),
+        ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n or DEFAULT_SAMPLES, slip_max=args.slip_max, rate_range=(lo, hi),
                                     noise=args.noise_stress, seed=args.seed,
                                     rate_sampling="log" if args.log_rates else "uniform")
     path = save_dataset(args.output, ds)
@@ -182,6 +204,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_dataset(args.data)
     if len(data) < MIN_TRAINING_SAMPLES:
         raise CaseError(args.data, None, f"{len(data)} samples", f"at least {MIN_TRAINING_SAMPLES} samples to train on")
+    if (data.kind == "paths") != (args.model == "return_mapping"):
+        if data.kind == "paths":
+            raise CaseError("--model", None, f"found {args.model!r} with the path data set '{args.data}'",
+                            "return_mapping (a law with state, docs/plasticity.md)")
+        raise CaseError("--model", None, f"found 'return_mapping' with the {data.kind} data set '{args.data}'",
+                        "a path data set (deepmanifold data generate --paths ...)")
+    if data.kind == "paths":
+        return _train_return_mapping(args, data, out)
     if data.kind == "joint" and args.model != "mlp":
         raise CaseError("--model", None, f"found {args.model!r} with the joint data set '{args.data}'", "mlp")
     if data.kind == "joint" and args.projection:
@@ -221,6 +251,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
+    """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
+    from learned.checkpoint import save_checkpoint
+    from learned.plastic_model import train_return_mapping
+    from learned.training import write_training_report
+
+    if args.projection:
+        raise CaseError("--projection", None, "found with --model return_mapping", "training without --projection")
+    if data.n_paths < 2:
+        raise CaseError(args.data, None, f"{data.n_paths} path", "at least 2 paths (training and validation)")
+    with _progress(args, args.epochs, "training") as bar:
+        def progress(info: dict) -> None:
+            bar.update(info["epoch"], f"epoch {info['epoch']}  train {info['train_loss']:.3e}  val {info['val_loss']:.3e}")
+
+        try:
+            model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, val_fraction=args.val_fraction,
+                                                 seed=args.seed, patience=args.patience, progress=progress)
+        except FloatingPointError as exc:
+            raise TrainingDiverged(f"{args.data}: {exc}") from None
+        except (ValueError, RuntimeError) as exc:
+            raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
+                            "paths that load the material past its elastic limit and back") from None
+    save_checkpoint(out, model, report)
+    written = write_training_report(report, out.with_suffix(".json"), out.with_suffix(".png"))
+    text = ", ".join(f"{k} {v:.3g}" for k, v in report["metrics"].items())
+    print(f"wrote {out} ({', '.join(p.name for p in written)}): {text}")
+    return 0
+
+
 def add_commands(sub) -> None:
     """Register ``data`` and ``train`` on the main parser's subparsers.
 
@@ -235,7 +294,13 @@ def add_commands(sub) -> None:
     g.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     g.add_argument("--material", help='law table, e.g. law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-4, exponent=0.5, plane="stress"')
     g.add_argument("--joint", help='joint-law table, e.g. kind="velocity_weakening", phi_peak=22, phi_residual=10, v_c=0.1')
-    g.add_argument("-n", type=integer("-n", 1, 10_000_000), default=5000, help="number of samples (default 5000)")
+    g.add_argument("-n", type=integer("-n", 1, MAX_SAMPLES), default=None,
+                   help=f"number of samples (default {DEFAULT_SAMPLES})")
+    g.add_argument("--paths", type=integer("--paths", 1, 1_000_000), default=None,
+                   help="strain histories instead of points: number of paths (laws with state, e.g. j2_plasticity)")
+    g.add_argument("--steps", type=integer("--steps", 1, 100_000), default=50, help="with --paths: steps per path (default 50)")
+    g.add_argument("--path-kind", choices=["monotonic", "load_unload_reload", "cyclic", "random_walk", "mixed"],
+                   default="mixed", help="with --paths: shape of the histories (default mixed: all kinds in turn)")
     g.add_argument("--strain-range", type=real_list("--strain-range", (1, 3), positive=True), default=(2e-3,),
                    help="half-width of the strain box, or three comma-separated (default 2e-3)")
     g.add_argument("--noise-strain", type=real("--noise-strain", ge=0, le=10), default=0.0,
@@ -265,7 +330,8 @@ def add_commands(sub) -> None:
     t = sub.add_parser("train", help="train a constitutive (or joint) network from a data set")
     t.add_argument("data", help="HDF5 data set")
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
-    t.add_argument("--model", choices=["mlp", "icnn"], default="mlp")
+    t.add_argument("--model", choices=["mlp", "icnn", "return_mapping"], default="mlp",
+                   help="mlp | icnn (point data) | return_mapping (path data: a learned law with state)")
     t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300)
     t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128)
     t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3)

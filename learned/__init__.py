@@ -12,7 +12,8 @@ Learned laws (torch is imported only when one of these names is first used):
 * training      — :func:`train`, :func:`write_training_report` (learned/training.py),
                   :func:`train_projection` (errors-in-variables, learned/projection_training.py),
                   :func:`train_joint` (learned/neural_joint.py)
-* laws          — :class:`NeuralLaw`, :class:`NeuralJointLaw`
+* laws          — :class:`NeuralLaw`, :class:`NeuralJointLaw`; elastoplastic references with
+                  state :class:`J2Plasticity`, :class:`DruckerPrager` (learned/plasticity.py)
 * projection    — :func:`project` onto M = {(e, f(e))} (learned/projection.py)
 * checkpoints   — :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_law`
 * CLI pipeline  — :func:`train_to_checkpoint` (data set → checkpoint + report JSON + loss PNG)
@@ -23,6 +24,7 @@ from typing import Any
 
 from learned.law import ConstitutiveLaw, LawResponse, Plane
 from learned.elastic import LinearElastic, PowerLawElastic
+from learned.plasticity import DruckerPrager, J2Plasticity
 from learned.errors import CheckpointError, DataError
 from learned.joint import (
     JointLaw,
@@ -78,6 +80,8 @@ __all__ = [
     "Plane",
     "LinearElastic",
     "PowerLawElastic",
+    "J2Plasticity",
+    "DruckerPrager",
     "JointLaw",
     "JointResponse",
     "CoulombFriction",

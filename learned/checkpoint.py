@@ -5,7 +5,7 @@ Layout (``format_version`` 1)::
 
     {"format": "deepmanifold.checkpoint", "format_version": 1,
      "kind": "constitutive" | "joint",
-     "architecture": {"arch": "mlp" | "icnn" | "friction_mlp", ...},   # rebuilds the module
+     "architecture": {"arch": "mlp" | "icnn" | "return_mapping" | "friction_mlp", ...},
      "state_dict": {name: tensor},                                    # weights and scales
      "scaling": {...}, "plane": "strain" | "stress" | None,
      "meta": {...}, "report": {...}, "torch_version": "..."}          # plain JSON-like data
@@ -28,18 +28,21 @@ from learned.files import atomic_write
 from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
 from learned.neural_joint import FrictionNet, NeuralJointLaw
 from learned.neural_law import NeuralLaw
+from learned.plastic_model import LearnedPlasticLaw, ReturnMappingModel
 
 FORMAT = "deepmanifold.checkpoint"
 FORMAT_VERSION = 1
 KINDS = ("constitutive", "joint")
 
-Model = ConstitutiveModel | FrictionNet
+Model = ConstitutiveModel | FrictionNet | ReturnMappingModel
+#: constitutive architectures: the path-independent networks and the learned return mapping (with state)
+CONSTITUTIVE_ARCHITECTURES = (*ARCHITECTURES, ReturnMappingModel.arch)
 
 
 def _model_of(obj: Any) -> Model:
-    if isinstance(obj, (NeuralLaw, NeuralJointLaw)):
+    if isinstance(obj, (NeuralLaw, NeuralJointLaw, LearnedPlasticLaw)):
         return obj.model
-    if isinstance(obj, (ConstitutiveModel, FrictionNet)):
+    if isinstance(obj, (ConstitutiveModel, FrictionNet, ReturnMappingModel)):
         return obj
     raise TypeError(f"cannot checkpoint a {type(obj).__name__}; give a trained model, NeuralLaw or NeuralJointLaw")
 
@@ -101,7 +104,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     arch = ck.get("architecture")
     if not isinstance(arch, dict):
         raise CheckpointError(p, "architecture", repr(type(arch).__name__), "a dict with key 'arch'")
-    archs = ARCHITECTURES if ck["kind"] == "constitutive" else (FrictionNet.arch,)
+    archs = CONSTITUTIVE_ARCHITECTURES if ck["kind"] == "constitutive" else (FrictionNet.arch,)
     if arch.get("arch") not in archs:
         raise CheckpointError(p, "architecture.arch", repr(arch.get("arch")), " | ".join(archs))
     if not isinstance(ck.get("state_dict"), dict):
@@ -113,8 +116,10 @@ def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
     """Rebuild the (float64, CPU) module of a validated checkpoint dict."""
     arch = dict(ck["architecture"])
     try:
-        if ck["kind"] == "constitutive":
-            net: Model = build_model(arch)
+        if arch.get("arch") == ReturnMappingModel.arch:
+            net: Model = ReturnMappingModel.empty(int(arch.get("components", 3)))
+        elif ck["kind"] == "constitutive":
+            net = build_model(arch)
         else:
             arch.pop("arch")
             net = FrictionNet(**arch)
@@ -128,7 +133,7 @@ def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
     return net.eval()
 
 
-def load_law(path: str | Path, device: str = "auto", **options: Any) -> NeuralLaw | NeuralJointLaw:
+def load_law(path: str | Path, device: str = "auto", **options: Any) -> NeuralLaw | NeuralJointLaw | LearnedPlasticLaw:
     """The law stored in a checkpoint: a NeuralLaw (constitutive) or a NeuralJointLaw (joint).
 
     device: "auto" (CUDA if present) | "cpu" | "cuda"; options go to the law's constructor
@@ -140,5 +145,7 @@ def load_law(path: str | Path, device: str = "auto", **options: Any) -> NeuralLa
         plane = ck.get("plane") or net.meta.get("plane", "strain")
         if plane not in ("strain", "stress"):
             raise CheckpointError(str(path), "plane", repr(plane), "strain | stress")
+        if isinstance(net, ReturnMappingModel):  # a law with state; runs on the CPU in float64
+            return LearnedPlasticLaw(net, plane, source=str(path))
         return NeuralLaw(net, plane, device=device, source=str(path), **options)
     return NeuralJointLaw(net, device=device, source=str(path), **options)

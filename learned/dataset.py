@@ -17,6 +17,9 @@ Joint data (``kind = "joint"``; e.g. rotary-shear tests)::
     /normal_stress (N,) [Pa] (> 0 compression), /slip (N,) [m], /slip_rate (N,) [m/s],
     /shear_strength (N,) [Pa]; attrs units = "SI", kind = "joint", provenance, format_version
 
+Strain-path data (``kind = "paths"``; histories for laws with state): ``/strain``,
+``/stress`` (P, M, 3), optional ``/state`` (P, M, S) — see learned/paths.py.
+
 Anything else is an error: :func:`load_dataset` raises :class:`learned.DataError` naming the
 file, the key path (``/stress``, ``attrs.units``), what was found and what is allowed.
 """
@@ -40,7 +43,7 @@ from learned.joint import JointLaw
 FORMAT_VERSION = 1
 UNITS = "SI"
 VOIGT = "xx,yy,xy (engineering shear)"
-KINDS = ("constitutive", "joint")
+KINDS = ("constitutive", "joint", "paths")  # "paths": learned/paths.py
 STRESS_UNITS = {"Pa": 1.0, "kPa": 1e3, "MPa": 1e6, "GPa": 1e9}
 STRAIN_UNITS = {"-": 1.0, "%": 1e-2, "microstrain": 1e-6}
 CSV_COLUMNS = ("exx", "eyy", "gxy", "sxx", "syy", "sxy")
@@ -89,12 +92,18 @@ class JointDataset:
 
 
 # ---------------------------------------------------------------------------- writing
-def save_dataset(path: str | Path, data: ConstitutiveDataset | JointDataset) -> Path:
-    """Write ``data`` to ``path`` (HDF5, layout above) atomically: temporary file, then rename."""
+def save_dataset(path: str | Path, data: Any) -> Path:
+    """Write ``data`` (constitutive, joint or path data set) to ``path`` (HDF5, layout above)
+    atomically: temporary file, then rename."""
     import h5py
 
+    from learned.paths import PathDataset, validate_paths, write_paths
+
     path = Path(path)
-    _validate(data, str(path))
+    if isinstance(data, PathDataset):
+        validate_paths(data, str(path))
+    else:
+        _validate(data, str(path))
 
     def write(tmp: str) -> None:
         with h5py.File(tmp, "w") as f:
@@ -102,7 +111,9 @@ def save_dataset(path: str | Path, data: ConstitutiveDataset | JointDataset) -> 
             f.attrs["kind"] = data.kind
             f.attrs["provenance"] = json.dumps(data.provenance, sort_keys=True)
             f.attrs["format_version"] = FORMAT_VERSION
-            if isinstance(data, ConstitutiveDataset):
+            if isinstance(data, PathDataset):
+                write_paths(f, data)
+            elif isinstance(data, ConstitutiveDataset):
                 f.attrs["plane"] = data.plane
                 f.attrs["voigt"] = VOIGT
                 f.create_dataset("strain", data=np.asarray(data.strain, dtype=np.float64))
@@ -173,6 +184,10 @@ def load_dataset(path: str | Path) -> ConstitutiveDataset | JointDataset:
             provenance = json.loads(prov_txt)
         except json.JSONDecodeError as exc:
             raise DataError(p, "attrs.provenance", f"invalid JSON ({exc.msg})", "a JSON object string") from None
+        if kind == "paths":
+            from learned.paths import read_paths
+
+            return read_paths(f, p, provenance)
         if kind == "joint":
             arrays = {name: _read(f, p, name, None) for name in JOINT_FIELDS}
             data: ConstitutiveDataset | JointDataset = JointDataset(**arrays, provenance=provenance, path=p)

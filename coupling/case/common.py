@@ -51,6 +51,56 @@ class PowerLawElasticSpec(Strict):
         return PowerLawElastic(self.E, self.nu, self.strain0, self.exponent, self.plane)
 
 
+class J2PlasticitySpec(Strict):
+    """Von Mises elastoplasticity with linear isotropic hardening, learned.J2Plasticity."""
+
+    law: Literal["j2_plasticity"]
+    E: float = Field(gt=0, description="Young's modulus [Pa]")
+    nu: float = Field(gt=-1, lt=0.5, description="Poisson's ratio [-]")
+    yield_stress: float = Field(gt=0, description="uniaxial yield stress σ_y [Pa]")
+    hardening: float = Field(0.0, ge=0, description="linear isotropic hardening modulus H [Pa]")
+    plane: Plane = "strain"
+    density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
+
+    def _build(self) -> ConstitutiveLaw:
+        from learned.plasticity import J2Plasticity
+
+        return J2Plasticity(self.E, self.nu, self.yield_stress, self.hardening, self.plane)
+
+
+class DruckerPragerSpec(Strict):
+    """Drucker–Prager elastoplasticity with a hyperbolic apex, learned.DruckerPrager."""
+
+    law: Literal["drucker_prager"]
+    E: float = Field(gt=0, description="Young's modulus [Pa]")
+    nu: float = Field(gt=-1, lt=0.5, description="Poisson's ratio [-]")
+    cohesion: float = Field(gt=0, description="cohesion c [Pa]")
+    friction_angle: float = Field(ge=0, lt=90, description="friction angle φ [deg]")
+    dilatancy_angle: float | None = Field(None, ge=0, lt=90, description="dilatancy angle ψ ≤ φ [deg]; default φ")
+    hardening: float = Field(0.0, ge=0, description="cohesion hardening modulus H [Pa]; 0 when ψ < φ")
+    apex_smoothing: float | None = Field(None, gt=0, description="hyperbolic apex δ [Pa]; default 0.1 ξ c")
+    plane: Plane = "strain"
+    density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DruckerPragerSpec":
+        try:  # the law's own checks (ψ ≤ φ, ψ < φ only without hardening, δ < ξ c)
+            self._build()
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def _build(self) -> ConstitutiveLaw:
+        from learned.plasticity import DruckerPrager
+
+        return DruckerPrager(self.E, self.nu, self.cohesion, self.friction_angle, self.dilatancy_angle,
+                             self.hardening, self.apex_smoothing, self.plane)
+
+
+#: laws with internal state (history): not a path-independent manifold {(ε, f(ε))}
+HISTORY_LAWS = ("j2_plasticity", "drucker_prager")
+
+
 #: what a run does when a learned law was evaluated outside its training data
 OutOfDistribution = Literal["warn", "error", "ignore"]
 
@@ -66,7 +116,8 @@ class CheckpointLawSpec(Strict):
         "warn", description="strains outside the training data: warn (summary + console), error (exit 2), ignore")
 
 
-MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec, CheckpointLawSpec], Field(discriminator="law")]
+MaterialSpec = Annotated[Union[LinearElasticSpec, PowerLawElasticSpec, J2PlasticitySpec, DruckerPragerSpec, CheckpointLawSpec],
+                        Field(discriminator="law")]
 
 
 def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from coupling.case.common import FixedPointSpec, MaterialSpec, Plane, Strict
+from coupling.case.common import HISTORY_LAWS, FixedPointSpec, MaterialSpec, Plane, Strict
 from coupling.case.fem import ContinuumCase
 
 
@@ -15,6 +15,14 @@ class ManifoldData(Strict):
 
     kind: Literal["manifold"]
     law: MaterialSpec
+
+    @model_validator(mode="after")
+    def _path_independent(self) -> "ManifoldData":
+        # the projection has no state to carry yet (issue 16, item 4)
+        if self.law.law in HISTORY_LAWS:
+            raise ValueError(f"law {self.law.law!r} has history (plastic state); the data-driven manifold "
+                             "takes path-independent laws: linear_elastic, power_law_elastic, checkpoint")
+        return self
 
 
 class DiscreteData(Strict):
@@ -46,3 +54,9 @@ class DataDrivenCase(ContinuumCase):
     )
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3] for gravity")
     fixed_point: FixedPointSpec = FixedPointSpec()
+
+    @model_validator(mode="after")
+    def _no_load_path(self) -> "DataDrivenCase":
+        if self.fem.load_path is not None:
+            raise ValueError("fem.load_path is for the FEM solver; the data-driven solver solves the full load at once")
+        return self

@@ -108,6 +108,9 @@ class FemSpec(Strict):
     quadrature_degree: int | None = Field(None, ge=1, le=10, description="default 2*degree")
     linear_solver: Literal["mumps", "cg"] = "mumps"
     load_steps: int = Field(1, ge=1, description="load increments (nonlinear laws)")
+    load_path: list[Annotated[float, Field(ge=-10, le=10)]] | None = Field(
+        None, min_length=1, max_length=100_000,
+        description="load factor of every step, e.g. [0.5, 1, 0.5, 0] (loading-unloading); replaces load_steps")
     newton: NewtonSpec = NewtonSpec()
 
 

@@ -55,6 +55,9 @@ def build_projector(case: Case):
         C = C if C is not None else _least_squares_stiffness(ds.strain, ds.stress)
         return NearestDataProjector(ds.strain, ds.stress, C), C, None, {"kind": "discrete", "points": len(ds), "dataset": str(path)}
     law = build_law(case, data.law, "data.law")
+    if law.n_state:  # e.g. a learned return-mapping checkpoint: the projection carries no state yet
+        raise case.error("data.law", f"a law with {law.n_state} state variables ({law.kind})",
+                         "a path-independent law (no history) for the data-driven manifold")
     C = (LinearElastic(spec.stiffness.E, spec.stiffness.nu, spec.stiffness.plane).reference_stiffness()
          if spec.stiffness else law.reference_stiffness())
     return LawProjector(law, C), C, law, {"kind": "manifold", "law": law.describe()}

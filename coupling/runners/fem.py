@@ -29,7 +29,8 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     check_probes_in_mesh(case, bundle.mesh)
     ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
 
-    steps = spec.fem.load_steps
+    path = spec.fem.load_path  # explicit load factors (loading-unloading), else k / load_steps
+    steps = len(path) if path else spec.fem.load_steps
     # one field output step per converged load step, timestep = load factor
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
 
@@ -43,7 +44,7 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
                        f"{case.name}: step {step}/{steps} it {it} |R|={residual:.2e}")
 
         try:
-            result = problem.solve(load_steps=steps, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
+            result = problem.solve(load_steps=spec.fem.load_steps, load_factors=path, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
                                    max_iterations=spec.fem.newton.max_iterations, callback=report,
                                    on_step=write_step)
         except SolverDivergence as exc:
@@ -59,7 +60,7 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
             series: FieldSeries) -> RunPayload:
     """Probes, fields and plots of the converged state ``result`` (a FemResult); the payload."""
     spec = case.spec
-    steps = spec.fem.load_steps
+    steps = len(spec.fem.load_path) if spec.fem.load_path else spec.fem.load_steps
     stress, vm, szz = centroid_stress(problem)
     results: dict[str, Any] = {"converged_load_factor": result.converged_load_factor}
     if spec.probes:
@@ -90,6 +91,7 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
         "quadrature_points": problem.num_quadrature_points,
         "linear_solver": spec.fem.linear_solver,
         "load_steps": steps,
+        "load_path": spec.fem.load_path,
         "time_setup_s": t_setup,
         **result.stats.as_dict(),
     }

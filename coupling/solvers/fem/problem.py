@@ -208,20 +208,23 @@ class ContinuumProblem:
         max_iterations: int = 25,
         callback: Callable[[int, int, float], None] | None = None,
         on_step: Callable[[int, float], None] | None = None,
+        load_factors: Sequence[float] | None = None,
     ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
         ‖R‖ is the l2 norm of the assembled residual vector b [N] (Dirichlet rows g − u), R₀
         the residual at the start of the load step. ``callback(step, iteration, ‖R‖)`` is
         called after every residual evaluation, ``on_step(step, load_factor)`` after every
-        converged load step (e.g. to write fields). Returns a :class:`FemResult`. Raises
+        converged load step (e.g. to write fields). ``load_factors`` (optional) replaces k/n by
+        any sequence of λ, e.g. a loading–unloading–reloading path 0.5, 1, 0.5, 0, 1; the law
+        state (plastic strain, …) is committed only when a step converges. Returns a :class:`FemResult`. Raises
         :class:`FemDivergence` when a step does not converge, after restoring the last
         converged state; its ``result`` is the :class:`FemResult` of that state.
         """
+        factors = [k / load_steps for k in range(1, load_steps + 1)] if load_factors is None else list(load_factors)
         self.converged_load_factor = 0.0
-        for step in range(1, load_steps + 1):
+        for step, lam in enumerate(factors, start=1):
             last_good = self.u.x.array.copy()
-            lam = step / load_steps
             self.load_factor.value = lam
             for c, value in self._bc_values:
                 c.value = lam * value
