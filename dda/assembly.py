@@ -1,4 +1,5 @@
-"""Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG.
+"""Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG
+(BiCGStab when K is not symmetric).
 
 Blocks are split over the MPI ranks in contiguous ranges; rank r owns rows 6·b0 … 6·b1−1.
 Every rank holds the (replicated) geometry, contributes the block submatrices of the
@@ -116,12 +117,14 @@ class GlobalSystem:
 
     def solve(
         self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, ci: np.ndarray, cj: np.ndarray,
-        pattern_key: object = None,
+        pattern_key: object = None, symmetric: bool = True,
     ) -> np.ndarray:
         """Solve for D (nb, 6) on every rank. Kb (nb,6,6), Fb (nb,6): block terms (all blocks,
         only the owned ones are used); Kc (nc,12,12), Fc (nc,12): contact terms on (ci, cj).
         Calls with the same ``pattern_key`` (e.g. the open–close iterations of one step, whose
-        contact list is fixed) reuse the COO pattern, the matrix and its symbolic factorisation."""
+        contact list is fixed) reuse the COO pattern, the matrix and its symbolic factorisation.
+        ``symmetric=False`` (sliding friction linear in the normal force makes K non-symmetric):
+        the iterative kind switches from CG to BiCGStab (LU does not care)."""
         tm = self.timings
         t0 = _time.perf_counter()
         reuse = pattern_key is not None and pattern_key == getattr(self, "_key", None)
@@ -162,6 +165,8 @@ class GlobalSystem:
         x = A.createVecRight()
         t1 = _time.perf_counter()
         tm["assemble"] += t1 - t0
+        if self.kind == "cg":
+            self.ksp.setType("cg" if symmetric else "bcgs")
         self.ksp.setOperators(A)
         self.ksp.solve(b, x)
         t2 = _time.perf_counter()
