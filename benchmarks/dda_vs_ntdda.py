@@ -85,13 +85,17 @@ def build(problem: str):
         "top_centre": top_centre, "top_left": top_left, "width": float(n)}
 
 
-def worker(problem: str, nsteps: int) -> None:
+#: our configurations: the defaults, and Shi's closing band s0 = 2e-4 w0 (ntdda's "Openclose")
+CONFIGS = {"default": {}, "shi_s0": {"oc_close_tolerance_ratio": 2e-4}}
+
+
+def worker(problem: str, nsteps: int, config: str = "default") -> None:
     """Run our DDA for ``nsteps`` steps; print one JSON line (timings, counts, physics)."""
     sys.path.insert(0, str(ROOT))
     import dda
 
     system, kw, meas = build(problem)
-    sim = dda.Simulation(system, dda.Settings(duration=nsteps * kw["dt"], **kw))
+    sim = dda.Simulation(system, dda.Settings(duration=nsteps * kw["dt"], **kw, **CONFIGS[config]))
     phase = {"detect": 0.0, "update": 0.0, "history": 0.0}
 
     def timed(name, f):
@@ -129,7 +133,7 @@ def worker(problem: str, nsteps: int) -> None:
     c = sim.polygons().props().centroid
     d = c - c0
     row = {
-        "problem": problem, "blocks": system.nb, "steps": len(wall),
+        "problem": problem, "config": config, "settings": CONFIGS[config], "blocks": system.nb, "steps": len(wall),
         "wall_per_step_s": float(np.mean(wall[1:])) if len(wall) > 1 else float(wall[0]),
         "cpu_per_step_s": float(np.mean(cpu[1:])) if len(cpu) > 1 else float(cpu[0]),
         "solves_per_step": float(np.mean(solves[1:])) if len(solves) > 1 else float(solves[0]),
@@ -153,8 +157,8 @@ def worker(problem: str, nsteps: int) -> None:
     print(json.dumps(row), flush=True)
 
 
-def launch(problem: str, nsteps: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", problem, "--nsteps", str(nsteps)]
+def launch(problem: str, nsteps: int, config: str = "default") -> dict:
+    cmd = [sys.executable, __file__, "--worker", problem, "--nsteps", str(nsteps), "--config", config]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if p.returncode != 0:
@@ -242,6 +246,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--nsteps", type=int, default=50, help=argparse.SUPPRESS)
+    ap.add_argument("--config", default="default", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
+    ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=sorted(CONFIGS),
+                    help="our configurations to run (default: all)")
     ap.add_argument("--ntdda", default=None, help="ntdda work folder holding ddarun (default: $NTDDA_DIR)")
     ap.add_argument("--peer", default=str(ROOT.parent / "shared" / "peers" / "ntdda"), help="folder of gen_inputs.py")
     ap.add_argument("--problems", nargs="+", default=["incline", "grid10", "grid30", "grid100"])
@@ -256,7 +263,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(OUT / "dda_vs_ntdda.json"))
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker, a.nsteps)
+        worker(a.worker, a.nsteps, a.config)
         return
     t_start = time.perf_counter()
     nt = find_ntdda(a.ntdda, Path(a.peer))
@@ -271,43 +278,50 @@ def main() -> None:
         large = n > 1000
         steps = a.steps_incline if prob == "incline" else (a.steps_large if large else a.steps_grid)
         reps = a.repeats_large if large else a.repeats
-        ours, theirs = [], []
-        for _ in range(reps):  # alternate: ntdda, ours, ntdda, ours, ...
+        ours: dict = {c: [] for c in a.configs}
+        theirs: list = []
+        for _ in range(reps):  # alternate: ntdda, ours (each configuration), ntdda, ours, ...
             if nt is not None and n <= a.ntdda_max_blocks:
                 theirs.append(nt.run(prob, steps))
-            ours.append(launch(prob, steps))
-        rec: dict = {"steps": steps, "repeats": reps, "ours": _median_row(ours)}
+            for c in a.configs:
+                ours[c].append(launch(prob, steps, c))
+        rec: dict = {"steps": steps, "repeats": reps, "ours": {c: _median_row(r) for c, r in ours.items()}}
         if theirs:
             rec["ntdda"] = _median_row(theirs)
-            for k in ("cpu_per_step_s", "wall_per_step_s"):
-                rec["ntdda_over_ours_" + k[:-2]] = rec["ntdda"][k] / rec["ours"][k]
-        o = rec["ours"]
-        msg = (f"{prob:8s} {o['blocks']:6d} blocks {o['contacts']:7d} contacts: ours {o['cpu_per_step_s']:.3g} s/step cpu "
-               f"({o['wall_per_step_s']:.3g} wall), {o['solves_per_step']:.2f} solves/step")
-        if theirs:
-            t = rec["ntdda"]
-            msg += (f"; ntdda {t['cpu_per_step_s']:.3g} s/step cpu ({t['wall_per_step_s']:.3g} wall), "
-                    f"{t['solves_per_step']:.2f} solves/step; ntdda/ours (cpu) {rec['ntdda_over_ours_cpu_per_step']:.3g}")
-        print(msg, flush=True)
+        for c in a.configs:
+            o = rec["ours"][c]
+            msg = (f"{prob:8s} [{c}] {o['blocks']:6d} blocks {o['contacts']:7d} contacts: ours {o['cpu_per_step_s']:.3g} s/step "
+                   f"cpu ({o['wall_per_step_s']:.3g} wall), {o['solves_per_step']:.2f} solves/step")
+            if theirs:
+                t = rec["ntdda"]
+                for k in ("cpu_per_step_s", "wall_per_step_s"):
+                    o["ntdda_over_ours_" + k[:-2]] = t[k] / o[k]
+                msg += (f"; ntdda {t['cpu_per_step_s']:.3g} s/step cpu ({t['wall_per_step_s']:.3g} wall), "
+                        f"{t['solves_per_step']:.2f} solves/step; ntdda/ours (cpu) {o['ntdda_over_ours_cpu_per_step']:.3g}")
+            print(msg, flush=True)
         if prob == "incline":
             t_end = steps * 2e-3
             ref = 0.5 * G * (np.sin(np.radians(THETA)) - np.cos(np.radians(THETA)) * np.tan(np.radians(PHI_INCLINE))) * t_end**2
-            rec["physics"] = {"analytic_travel_m": ref, "ours_travel_m": o["travel_m"],
-                              "ours_rel_error": abs(o["travel_m"] - ref) / ref}
+            rec["physics"] = {"analytic_travel_m": ref}
+            for c in a.configs:
+                o = rec["ours"][c]
+                rec["physics"][c] = {"travel_m": o["travel_m"], "rel_error": abs(o["travel_m"] - ref) / ref}
             if theirs:
-                rec["physics"]["ntdda_travel_m"] = rec["ntdda"]["travel_m"]
-                rec["physics"]["ntdda_rel_error"] = abs(rec["ntdda"]["travel_m"] - ref) / ref
-            print(f"  incline travel after {t_end:g} s: analytic {ref:.6f} m, ours {o['travel_m']:.6f} m"
-                  + (f", ntdda {rec['ntdda']['travel_m']:.6f} m" if theirs else ""), flush=True)
+                rec["physics"]["ntdda"] = {"travel_m": rec["ntdda"]["travel_m"],
+                                           "rel_error": abs(rec["ntdda"]["travel_m"] - ref) / ref}
+            print(f"  incline travel after {t_end:g} s: analytic {ref:.6f} m, "
+                  + ", ".join(f"{k} {v['travel_m']:.6f} m" for k, v in rec["physics"].items() if isinstance(v, dict)), flush=True)
         out["problems"][prob] = rec
     if a.physics_steps > 0:
         prob = a.physics_grid
-        ph: dict = {"problem": prob, "steps": a.physics_steps, "time_s": a.physics_steps * 1e-3,
-                    "ours": launch(prob, a.physics_steps)}
+        ph: dict = {"problem": prob, "steps": a.physics_steps, "time_s": a.physics_steps * 1e-3}
         if nt is not None:
             ph["ntdda"] = nt.run(prob, a.physics_steps)
-            ph["settlement_ours_over_ntdda"] = ph["ours"]["top_centre_settlement_m"] / ph["ntdda"]["top_centre_settlement_m"]
-        for who in ("ours", "ntdda"):
+        for c in a.configs:
+            ph[c] = launch(prob, a.physics_steps, c)
+            if "ntdda" in ph:
+                ph[c]["settlement_over_ntdda"] = ph[c]["top_centre_settlement_m"] / ph["ntdda"]["top_centre_settlement_m"]
+        for who in ("ntdda", *a.configs):
             if who in ph:
                 r = ph[who]
                 r["top_left_lateral_over_width"] = abs(r["top_left_lateral_m"]) / r["stack_width_m"]

@@ -147,22 +147,23 @@ class GlobalSystem:
             return spla.spsolve(A, b).reshape(self.nb, 6)
         PETSc = self.PETSc
         if not reuse:
-            if getattr(self, "_A", None) is not None:
-                self._A.destroy()
+            self._destroy_objects()
             nloc = 6 * (self.b1 - self.b0)
             A = PETSc.Mat().create(comm=self.comm)
             A.setSizes(((nloc, n), (nloc, n)), bsize=6)
             A.setType(PETSc.Mat.Type.AIJ)
             A.setPreallocationCOO(rows.astype(PETSc.IntType), cols.astype(PETSc.IntType))
             self._A = A
-        A = self._A
+            # vectors, the gather to every rank and the load indices live as long as the pattern
+            self._b, self._x = A.createVecLeft(), A.createVecRight()
+            self._scatter, self._xall = PETSc.Scatter.toAll(self._x)
+            self._fidx = fidx.astype(PETSc.IntType)
+        A, b, x = self._A, self._b, self._x
         A.setValuesCOO(vals.astype(PETSc.ScalarType))
         A.assemble()
-        b = A.createVecLeft()
         b.set(0.0)
-        b.setValues(fidx.astype(PETSc.IntType), fval, addv=PETSc.InsertMode.ADD_VALUES)
+        b.setValues(self._fidx, fval, addv=PETSc.InsertMode.ADD_VALUES)
         b.assemble()
-        x = A.createVecRight()
         t1 = _time.perf_counter()
         tm["assemble"] += t1 - t0
         if self.kind == "cg":
@@ -173,18 +174,22 @@ class GlobalSystem:
         tm["solve"] += t2 - t1
         self.ksp_iterations += self.ksp.getIterationNumber()
         reason = self.ksp.getConvergedReason()
-        scatter, xall = PETSc.Scatter.toAll(x)
-        scatter.scatter(x, xall, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
+        xall = self._xall
+        self._scatter.scatter(x, xall, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
         D = xall.getArray().copy().reshape(self.nb, 6)
-        for obj in (scatter, xall, x, b):
-            obj.destroy()
         if reason < 0:
             D[:] = np.nan
         tm["gather"] += _time.perf_counter() - t2
         return D
 
+    def _destroy_objects(self) -> None:
+        for name in ("_A", "_b", "_x", "_scatter", "_xall"):
+            obj = getattr(self, name, None)
+            if obj is not None:
+                obj.destroy()
+            setattr(self, name, None)
+
     def destroy(self) -> None:
         if self.kind != "scipy":
-            if getattr(self, "_A", None) is not None:
-                self._A.destroy()
+            self._destroy_objects()
             self.ksp.destroy()
