@@ -69,13 +69,15 @@ def contact_system(
     """
     kn = np.where(state != OPEN, pn, 0.0)
     ks = np.where(state == LOCKED, ps, 0.0)
-    K = kn[:, None, None] * wn[:, :, None] * wn[:, None, :] + ks[:, None, None] * ws[:, :, None] * ws[:, None, :]
     slide = state == SLIDING
     ff = np.where(slide, sign * friction_force, 0.0)
+    shear_row = ks[:, None] * ws
     if friction_slope is not None:
         k_f = np.where(slide, sign * friction_slope * pn, 0.0)  # σ μ_t p_n
         ff = ff - np.where(slide, sign * friction_slope * normal_ref, 0.0) - k_f * gap
-        K = K - k_f[:, None, None] * ws[:, :, None] * wn[:, None, :]
+        shear_row = shear_row - k_f[:, None] * wn
+    # K = k_n w_n w_nᵀ + w_s (k_s w_s − k_f w_n)ᵀ as one batched (12×2)(2×12) product
+    K = np.stack([wn, ws], axis=2) @ np.stack([kn[:, None] * wn, shear_row], axis=1)
     F = -(kn * gap)[:, None] * wn - (ks * stretch + ff)[:, None] * ws
     return K, F
 
