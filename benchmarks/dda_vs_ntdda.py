@@ -97,6 +97,8 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
     sys.path.insert(0, str(ROOT))
     import dda
 
+    from mpi4py import MPI
+
     system, kw, meas = build(problem)
     sim = dda.Simulation(system, dda.Settings(duration=nsteps * kw["dt"], **kw, **CONFIGS[config]))
     phase = {"detect": 0.0, "update": 0.0, "history": 0.0}
@@ -136,7 +138,8 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
     c = sim.polygons().props().centroid
     d = c - c0
     row = {
-        "problem": problem, "config": config, "settings": CONFIGS[config], "blocks": system.nb, "steps": len(wall),
+        "problem": problem, "config": config, "settings": CONFIGS[config], "ranks": MPI.COMM_WORLD.size,
+        "blocks": system.nb, "steps": len(wall),
         "wall_per_step_s": float(np.mean(wall[1:])) if len(wall) > 1 else float(wall[0]),
         "cpu_per_step_s": float(np.mean(cpu[1:])) if len(cpu) > 1 else float(cpu[0]),
         "solves_per_step": float(np.mean(solves[1:])) if len(solves) > 1 else float(solves[0]),
@@ -157,11 +160,18 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
         top = np.flatnonzero(np.abs(c0[:, 1] - (c0[1:, 1].max())) < 1e-9)
         row["top_row_max_lateral_m"] = float(np.abs(d[top, 0]).max())
         row["stack_width_m"] = meas["width"]
-    print(json.dumps(row), flush=True)
+    import resource
+
+    row["max_rss_mb_per_rank"] = MPI.COMM_WORLD.allgather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    row["centroid_final"] = c[1:].tolist() if system.nb <= 1000 else None
+    if MPI.COMM_WORLD.rank == 0:
+        print(json.dumps(row), flush=True)
 
 
-def launch(problem: str, nsteps: int, config: str = "default") -> dict:
+def launch(problem: str, nsteps: int, config: str = "default", ranks: int = 1) -> dict:
     cmd = [sys.executable, __file__, "--worker", problem, "--nsteps", str(nsteps), "--config", config]
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if p.returncode != 0:
@@ -262,6 +272,8 @@ def main() -> None:
     ap.add_argument("--steps-large", type=int, default=5, help="steps for grids of more than 1,000 blocks")
     ap.add_argument("--physics-steps", type=int, default=200, help="steps of the physics run of the grid (0: none)")
     ap.add_argument("--physics-grid", default="grid30")
+    ap.add_argument("--ranks2", nargs="*", default=["grid10", "grid30", "grid100"],
+                    help="problems also run once on 2 MPI ranks (time and difference from 1 rank)")
     ap.add_argument("--ntdda-max-blocks", type=int, default=2000, help="skip ntdda above this size (its cost grows fast)")
     ap.add_argument("--out", default=str(OUT / "dda_vs_ntdda.json"))
     a = ap.parse_args()
@@ -314,6 +326,18 @@ def main() -> None:
                                            "rel_error": abs(rec["ntdda"]["travel_m"] - ref) / ref}
             print(f"  incline travel after {t_end:g} s: analytic {ref:.6f} m, "
                   + ", ".join(f"{k} {v['travel_m']:.6f} m" for k, v in rec["physics"].items() if isinstance(v, dict)), flush=True)
+        if prob in a.ranks2:
+            two = launch(prob, steps, a.configs[0], ranks=2)
+            one = rec["ours"][a.configs[0]]
+            rec["two_ranks"] = {k: two[k] for k in ("wall_per_step_s", "cpu_per_step_s", "solves_per_step", "max_rss_mb_per_rank")}
+            rec["two_ranks"]["speedup_wall"] = one["wall_per_step_s"] / two["wall_per_step_s"]
+            if one.get("centroid_final") is not None and two.get("centroid_final") is not None:
+                d = np.abs(np.array(one["centroid_final"]) - np.array(two["centroid_final"])).max()
+                rec["two_ranks"]["max_centroid_difference_m"] = float(d)
+            print(f"  2 ranks: {two['wall_per_step_s']:.3g} s/step wall (1 rank {one['wall_per_step_s']:.3g}), "
+                  f"speed-up {rec['two_ranks']['speedup_wall']:.2f}"
+                  + (f", max centroid difference {rec['two_ranks']['max_centroid_difference_m']:.2e} m"
+                     if "max_centroid_difference_m" in rec["two_ranks"] else ""), flush=True)
         out["problems"][prob] = rec
     if a.physics_steps > 0:
         prob = a.physics_grid
@@ -333,6 +357,13 @@ def main() -> None:
                       flush=True)
         out["physics_stack"] = ph
     out["wall_total_s"] = time.perf_counter() - t_start
+
+    def strip(o):  # final centroids are only for the 1-vs-2-rank difference
+        if isinstance(o, dict):
+            return {k: strip(v) for k, v in o.items() if k != "centroid_final"}
+        return [strip(v) for v in o] if isinstance(o, list) else o
+
+    out = strip(out)
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("." + path.name + ".tmp")
