@@ -297,7 +297,12 @@ def main() -> None:
         theirs: list = []
         for _ in range(reps):  # alternate: ntdda, ours (each configuration), ntdda, ours, ...
             if nt is not None and n <= a.ntdda_max_blocks:
-                theirs.append(nt.run(prob, steps))
+                try:
+                    theirs.append(nt.run(prob, steps))
+                except RuntimeError as err:  # e.g. ntdda gives up on 10k blocks: record it, go on with ours
+                    out.setdefault("ntdda_failures", {})[prob] = str(err)[-1500:]
+                    print(f"ntdda failed on {prob} (recorded)", flush=True)
+                    n = a.ntdda_max_blocks + 1
             for c in a.configs:
                 ours[c].append(launch(prob, steps, c))
         rec: dict = {"steps": steps, "repeats": reps, "ours": {c: _median_row(r) for c, r in ours.items()}}
