@@ -1,4 +1,5 @@
-"""Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG.
+"""Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG
+(BiCGStab when K is not symmetric).
 
 Blocks are split over the MPI ranks in contiguous ranges; rank r owns rows 6·b0 … 6·b1−1.
 Every rank holds the (replicated) geometry, contributes the block submatrices of the
@@ -116,18 +117,28 @@ class GlobalSystem:
 
     def solve(
         self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, ci: np.ndarray, cj: np.ndarray,
-        pattern_key: object = None,
+        pattern_key: object = None, symmetric: bool = True,
     ) -> np.ndarray:
         """Solve for D (nb, 6) on every rank. Kb (nb,6,6), Fb (nb,6): block terms (all blocks,
         only the owned ones are used); Kc (nc,12,12), Fc (nc,12): contact terms on (ci, cj).
         Calls with the same ``pattern_key`` (e.g. the open–close iterations of one step, whose
-        contact list is fixed) reuse the COO pattern, the matrix and its symbolic factorisation."""
+        contact list is fixed), or with the same contact pairs (ci, cj) as the last pattern,
+        reuse the COO pattern, the matrix and its symbolic factorisation.
+        ``symmetric=False`` (sliding friction linear in the normal force makes K non-symmetric):
+        the iterative kind switches from CG to BiCGStab (LU does not care)."""
         tm = self.timings
         t0 = _time.perf_counter()
         reuse = pattern_key is not None and pattern_key == getattr(self, "_key", None)
+        if not reuse and getattr(self, "_pairs", None) is not None:
+            # a new step with the same contact pairs (a resting or slowly moving system): the
+            # pattern, the matrix and its symbolic factorisation carry over
+            pi, pj = self._pairs
+            reuse = pi.shape == ci.shape and np.array_equal(pi, ci) and np.array_equal(pj, cj)
+            self._key = pattern_key
         if not reuse:
             self._pat = self._pattern(ci, cj)
             self._key = pattern_key
+            self._pairs = (ci.copy(), cj.copy())
         P = self._pat
         own, m = P["own"], P["m"]
         vals = np.concatenate([Kb.reshape(-1)[P["kb_idx"]], Kc.reshape(-1)[P["kc_idx"]], np.ones(P["n_fixed"])])
@@ -144,42 +155,49 @@ class GlobalSystem:
             return spla.spsolve(A, b).reshape(self.nb, 6)
         PETSc = self.PETSc
         if not reuse:
-            if getattr(self, "_A", None) is not None:
-                self._A.destroy()
+            self._destroy_objects()
             nloc = 6 * (self.b1 - self.b0)
             A = PETSc.Mat().create(comm=self.comm)
             A.setSizes(((nloc, n), (nloc, n)), bsize=6)
             A.setType(PETSc.Mat.Type.AIJ)
             A.setPreallocationCOO(rows.astype(PETSc.IntType), cols.astype(PETSc.IntType))
             self._A = A
-        A = self._A
+            # vectors, the gather to every rank and the load indices live as long as the pattern
+            self._b, self._x = A.createVecLeft(), A.createVecRight()
+            self._scatter, self._xall = PETSc.Scatter.toAll(self._x)
+            self._fidx = fidx.astype(PETSc.IntType)
+        A, b, x = self._A, self._b, self._x
         A.setValuesCOO(vals.astype(PETSc.ScalarType))
         A.assemble()
-        b = A.createVecLeft()
         b.set(0.0)
-        b.setValues(fidx.astype(PETSc.IntType), fval, addv=PETSc.InsertMode.ADD_VALUES)
+        b.setValues(self._fidx, fval, addv=PETSc.InsertMode.ADD_VALUES)
         b.assemble()
-        x = A.createVecRight()
         t1 = _time.perf_counter()
         tm["assemble"] += t1 - t0
+        if self.kind == "cg":
+            self.ksp.setType("cg" if symmetric else "bcgs")
         self.ksp.setOperators(A)
         self.ksp.solve(b, x)
         t2 = _time.perf_counter()
         tm["solve"] += t2 - t1
         self.ksp_iterations += self.ksp.getIterationNumber()
         reason = self.ksp.getConvergedReason()
-        scatter, xall = PETSc.Scatter.toAll(x)
-        scatter.scatter(x, xall, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
+        xall = self._xall
+        self._scatter.scatter(x, xall, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
         D = xall.getArray().copy().reshape(self.nb, 6)
-        for obj in (scatter, xall, x, b):
-            obj.destroy()
         if reason < 0:
             D[:] = np.nan
         tm["gather"] += _time.perf_counter() - t2
         return D
 
+    def _destroy_objects(self) -> None:
+        for name in ("_A", "_b", "_x", "_scatter", "_xall"):
+            obj = getattr(self, name, None)
+            if obj is not None:
+                obj.destroy()
+            setattr(self, name, None)
+
     def destroy(self) -> None:
         if self.kind != "scipy":
-            if getattr(self, "_A", None) is not None:
-                self._A.destroy()
+            self._destroy_objects()
             self.ksp.destroy()

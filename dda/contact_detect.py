@@ -178,12 +178,20 @@ def detect(
     a = np.concatenate([pairs[:, 0], pairs[:, 1]])
     b = np.concatenate([pairs[:, 1], pairs[:, 0]])
     vtx, edge = _pairs_to_combos(polys, a, b)
-    P, Q1, Q2 = xy[vtx], xy[edge], xy[nxt[edge]]
-    e = Q2 - Q1
-    L = np.linalg.norm(e, axis=1)
+    # cheap pre-filter: only (vertex, edge) combinations within d_pen (≥ d0) of the edge's
+    # line and span can take part below (V-E, V-V, or as a nearer edge of a penetrated block)
+    P, Q1 = xy[vtx], xy[edge]
+    e = xy[nxt[edge]] - Q1
+    r = P - Q1
+    cross = r[:, 0] * e[:, 1] - r[:, 1] * e[:, 0]  # = |e| · gap
+    dot = r[:, 0] * e[:, 0] + r[:, 1] * e[:, 1]  # = |e| · t
+    L2 = e[:, 0] ** 2 + e[:, 1] ** 2
+    L = np.sqrt(L2)
+    near = (np.abs(cross) <= d_pen * L) & (dot > -d_pen * L) & (dot < L2 + d_pen * L)
+    vtx, edge, e, r, L = vtx[near], edge[near], e[near], r[near], L[near]
+    P, Q1, Q2 = P[near], Q1[near], xy[nxt[edge]]
     s = e / L[:, None]
     n = np.stack([s[:, 1], -s[:, 0]], axis=1)
-    r = P - Q1
     t = np.sum(r * s, axis=1)
     gap = np.sum(r * n, axis=1)
     d1 = np.linalg.norm(r, axis=1)

@@ -51,12 +51,33 @@ def contact_system(
     friction_force: np.ndarray,
     pn: float,
     ps: float,
+    friction_slope: np.ndarray | None = None,
+    normal_ref: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-contact 12×12 stiffness and 12-vector load for the current contact states."""
+    """Per-contact 12×12 stiffness and 12-vector load for the current contact states.
+
+    ``friction_force`` F_f [N] is the strength at the normal force ``normal_ref`` N₀ [N].
+    With ``friction_slope`` μ_t = ∂F_f/∂N [-] the friction of a sliding contact follows the
+    normal force of the solution (implicit, Shi's sliding spring):
+
+        F_f(D) = F_f + μ_t (N(D) − N₀),   N(D) = −p_n (g_n + w_nᵀ D),
+
+    which adds the non-symmetric block −σ μ_t p_n w_s w_nᵀ to K. Without it F_f is a fixed
+    force (lagged by one solve): a sliding joint's friction then does not respond to the
+    rocking of its blocks within the step, and a stack of blocks whose joints slide can walk
+    sideways (see dda.openclose).
+    """
     kn = np.where(state != OPEN, pn, 0.0)
     ks = np.where(state == LOCKED, ps, 0.0)
-    K = kn[:, None, None] * wn[:, :, None] * wn[:, None, :] + ks[:, None, None] * ws[:, :, None] * ws[:, None, :]
-    ff = np.where(state == SLIDING, sign * friction_force, 0.0)
+    slide = state == SLIDING
+    ff = np.where(slide, sign * friction_force, 0.0)
+    shear_row = ks[:, None] * ws
+    if friction_slope is not None:
+        k_f = np.where(slide, sign * friction_slope * pn, 0.0)  # σ μ_t p_n
+        ff = ff - np.where(slide, sign * friction_slope * normal_ref, 0.0) - k_f * gap
+        shear_row = shear_row - k_f[:, None] * wn
+    # K = k_n w_n w_nᵀ + w_s (k_s w_s − k_f w_n)ᵀ as one batched (12×2)(2×12) product
+    K = np.stack([wn, ws], axis=2) @ np.stack([kn[:, None] * wn, shear_row], axis=1)
     F = -(kn * gap)[:, None] * wn - (ks * stretch + ff)[:, None] * ws
     return K, F
 

@@ -46,7 +46,8 @@ class Settings:
     max_retries       cuts of one step before a non-settling step is accepted (open–close) or
                       the run is declared diverged (penetration, NaN)
     dt_cut, dt_grow   factor on Δt after a failed step / a quiet step
-    solver            "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi) or "scipy" (serial)
+    solver            "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
+                      sliding contact makes K non-symmetric) or "scipy" (serial)
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
     output_dir        folder for VTU/PVD, history.h5 and PNGs (None: nothing written)
     output_interval   time between VTU frames [s] (None: 50 frames over the run)

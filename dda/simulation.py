@@ -190,9 +190,11 @@ class Simulation:
         hist = []
         while True:
             it += 1
-            fmax, _, _ = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref)
-            Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps)
-            D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token)
+            fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref)
+            # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
+            Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
+            symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
+            D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
             if not np.all(np.isfinite(D)):
                 bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
                 return _Trial("nan", block=bad, detail="non-finite solution", iterations=it)
