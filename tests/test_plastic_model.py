@@ -1,8 +1,9 @@
 """The learned return-mapping law with state (learned/plastic_model.py).
 
-Tolerances ~10–30x the measured error: tangent vs central differences (h = 1e-7 of the
-strain scale) measured 3.7e-8 relative → 1e-6; parameter gradients through the paths
-(BPTT + implicit differentiation) vs central differences measured ≤ 2e-10 relative → 1e-6.
+Tolerances from the measured error with a stated factor: tangent vs central differences
+(h = 1e-7 of the strain scale) measured 2.7e-8 (n = 3) and 4.3e-8 (n = 4) relative → 1e-6
+(factor 23); parameter gradients through the paths (BPTT + implicit differentiation) vs
+central differences (h = 1e-6) measured 3.6e-8 relative → 1e-6 (factor 28).
 """
 
 import numpy as np
