@@ -31,6 +31,7 @@ from learned.joint import (
     DisplacementWeakeningFriction,
     VelocityWeakeningFriction,
 )
+from learned.thermal_pressurisation import ThermalPressurisationFriction
 
 #: lazily imported names -> module (keeps ``import learned`` free of torch and h5py)
 _LAZY = {
@@ -83,6 +84,7 @@ __all__ = [
     "CoulombFriction",
     "DisplacementWeakeningFriction",
     "VelocityWeakeningFriction",
+    "ThermalPressurisationFriction",
     "DataError",
     "CheckpointError",
     *_LAZY,
