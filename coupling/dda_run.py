@@ -1,8 +1,11 @@
 """Run a DDA case: blocks (explicit and cut from domains), materials, joints, water.
 
-Reports for the monitored block group (mass-weighted): peak velocity, horizontal run-out of
-its centroid, time to rest (speed below ``monitor.rest_velocity`` for the rest of the run),
-its section area, and draws them in ``monitor.png``.
+Reports for the monitored block group (mass-weighted): onset (first speed above
+``monitor.rest_velocity``), peak velocity and its time, horizontal run-out of its centroid,
+time to rest (speed below ``monitor.rest_velocity`` for the rest of the run) and the
+duration from onset to rest, run-up of its front on ``monitor.runup_line``, its section
+area, and for joint laws with a band state (thermal pressurisation) the largest band
+temperature rise and pore pressure; draws them in ``monitor.png``.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
     c = np.einsum("b,tbk->tk", w, np.asarray(result.centroid)[:, group, :])
     speed = np.linalg.norm(v, axis=1)
     k_peak = int(np.argmax(speed))
+    started = np.flatnonzero(speed >= rest_velocity)
+    onset = float(t[started[0]]) if started.size else None
     moving = np.flatnonzero(speed[k_peak:] >= rest_velocity)
     at_rest = k_peak + (moving[-1] + 1 if moving.size else 0)
     rest_time = float(t[at_rest]) if at_rest < len(t) else None
@@ -151,8 +156,40 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
         "peak_velocity": float(speed[k_peak]), "time_of_peak": float(t[k_peak]),
         "runout": float(c[-1, 0] - c[0, 0]), "drop": float(c[0, 1] - c[-1, 1]),
         "max_runout": float(np.max(c[:, 0] - c[0, 0])),
-        "time_to_rest": rest_time, "final_speed": float(speed[-1]),
+        "time_to_rest": rest_time, "final_speed": float(speed[-1]), "onset_time": onset,
+        "duration": (rest_time - onset) if (rest_time is not None and onset is not None) else None,
     }
+
+
+class BandMonitor:
+    """Largest band temperature rise [K] and pore pressure [Pa] over a run, with their
+    histories: contacts whose joint law has a pore-pressure state (learned.ThermalPressurisationFriction)
+    and a tributary length (point contacts have no band stress)."""
+
+    def __init__(self, sim: dda.Simulation) -> None:
+        self.sim = sim
+        sy = sim.system
+        self.laws = {t: law for t, law in sy.joint_laws.items() if hasattr(law, "pore_pressure")}
+        self.time: list[float] = [0.0]
+        self.temperature: list[float] = [0.0]
+        self.pressure: list[float] = [0.0]
+
+    def __bool__(self) -> bool:
+        return bool(self.laws)
+
+    def record(self) -> None:
+        st, con = self.sim.state, getattr(self.sim, "last_contacts", None)
+        T = p = 0.0
+        if con is not None and con.size and st.contacts.size == con.size:
+            for tag, law in self.laws.items():
+                m = (con.tag == tag) & (con.lc > 0)
+                if np.any(m):
+                    sn = st.contacts.normal_force[m] / con.lc[m]
+                    T = max(T, float(st.contacts.law_state[m, 0].max()))
+                    p = max(p, float(law.pore_pressure(sn, st.contacts.law_state[m, : law.n_state]).max()))
+        self.time.append(st.time)
+        self.temperature.append(max(T, self.temperature[-1]))
+        self.pressure.append(max(p, self.pressure[-1]))
 
 
 def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
@@ -162,11 +199,15 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     import matplotlib.pyplot as plt
 
     t = motion["time"]
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6), dpi=120, sharex=True)
+    band = motion.get("band")
+    fig, axes = plt.subplots(3 if band else 2, 1, figsize=(8, 8.5 if band else 6), dpi=120, sharex=True)
+    a1, a2 = axes[0], axes[1]
     a1.plot(t, motion["speed"], color="C0")
     a1.axhline(rest_velocity, color="0.6", lw=0.8, ls="--", label=f"rest ({rest_velocity} m/s)")
     a1.plot([motion["time_of_peak"]], [motion["peak_velocity"]], "o", color="C3",
             label=f"peak {motion['peak_velocity']:.1f} m/s at {motion['time_of_peak']:.1f} s")
+    if motion.get("onset_time") is not None:
+        a1.axvline(motion["onset_time"], color="C4", lw=1, ls=":", label=f"onset {motion['onset_time']:.1f} s")
     if motion["time_to_rest"] is not None:
         a1.axvline(motion["time_to_rest"], color="C2", lw=1, label=f"at rest {motion['time_to_rest']:.1f} s")
     a1.set_ylabel("speed of the mass centroid [m/s]")
@@ -174,8 +215,16 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     x = motion["centroid"][:, 0] - motion["centroid"][0, 0]
     a2.plot(t, x, color="C1")
     a2.set_ylabel("horizontal run-out [m]")
-    a2.set_xlabel("time [s]")
-    a2.annotate(f"{motion['runout']:.0f} m", (t[-1], x[-1]), ha="right", va="bottom")
+    a2.annotate(f"{motion['runout']:.0f} m" + (f", run-up {motion['runup']:.0f} m" if "runup" in motion else ""),
+                (t[-1], x[-1]), ha="right", va="bottom")
+    if band:
+        a3 = axes[2]
+        a3.plot(band.time, band.temperature, color="C3")
+        a3.set_ylabel("max band ΔT [K]", color="C3")
+        b3 = a3.twinx()
+        b3.plot(band.time, np.asarray(band.pressure) / 1e6, color="C0")
+        b3.set_ylabel("max band pore pressure [MPa]", color="C0")
+    axes[-1].set_xlabel("time [s]")
     fig.suptitle(title)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
@@ -197,8 +246,11 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
     except dda.InputError as exc:
         raise case.error(_map_key(exc.key_path, built.n_explicit, built.domain_of), f"found {exc.found}", exc.allowed)
     mass = built.density * built.areas
+    band = BandMonitor(sim)
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA") as bar:
         def report(info) -> None:
+            if band:
+                band.record()
             bar.update(info.time, f"{case.name}: t={info.time:.2f}s dt={info.dt:.1e} contacts={info.n_contacts} "
                                   f"vmax={info.max_velocity:.2f}m/s")
 
@@ -206,12 +258,12 @@ def run_dda_case(case: Case, ctx: RunContext) -> dict[str, Any]:
             result = sim.run(callback=report)
         except dda.SolverDivergence as exc:
             if exc.result is not None:
-                ctx.extra["partial"] = _payload(case, ctx, built, group, mass, exc.result, settings)
+                ctx.extra["partial"] = _payload(case, ctx, built, group, mass, exc.result, settings, band)
             raise SolverDivergence(str(exc)) from None
-    return _payload(case, ctx, built, group, mass, result, settings)
+    return _payload(case, ctx, built, group, mass, result, settings, band)
 
 
-def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, settings) -> dict[str, Any]:
+def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, settings, band=None) -> dict[str, Any]:
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
     final = result.polygons() if result.state is not None else built.system.polygons()
@@ -224,10 +276,20 @@ def _payload(case: Case, ctx: RunContext, built: _Built, group, mass, result, se
         "time_to_rest": motion["time_to_rest"], "final_velocity": motion["final_speed"],
         "front_x_final": front, "blocks": built.system.nb, "slivers_removed": built.slivers,
         "simulated_time": float(np.asarray(result.time)[-1]),
+        "onset_time": motion["onset_time"], "duration": motion["duration"],
     }
+    if spec.monitor.runup_line:
+        line = np.asarray(spec.monitor.runup_line, dtype=float)
+        results["runup"] = float(np.interp(front, line[:, 0], line[:, 1]) - line[0, 1]) if front > line[0, 0] else 0.0
+    if band:
+        results["band_temperature_rise_max"] = band.temperature[-1]
+        results["band_pore_pressure_max"] = band.pressure[-1]
+        motion["band"] = band
     files: list[str] = []
     if ctx.rundir is not None and spec.output.fields:
         files += ["blocks.pvd", "contacts.pvd", "frames/", "history.h5"]
+    if "runup" in results:
+        motion["runup"] = results["runup"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
         plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, spec.title)
         files.append("monitor.png")

@@ -29,19 +29,23 @@ not used):
   per contact, and for the clay values (α_hy ≲ 1e-8 m²/s, h ≈ 1 mm → t_d ≳ 100 s) drainage
   is slower than the event (≈ 45 s), so the detail of the drained profile is second order.
 
-Time integration. Over a step in which σ_n, μ and v are held (the solver's converged values),
-the pore pressure obeys a linear ODE, dp/dt = a (σ_n − p) − p/t_d with a = μΛv/(ρc h), so
-:meth:`advance` is exact for any step: with x = δ/δ_c (δ = v Δt the slip increment,
-δ_c = ρc h/(μΛ) the weakening distance), y = Δt/t_d, z = x + y, p_eq = σ_n x/z,
+State per contact: (ΔT [K], r = p/σ_n [-]), shape (N, 2). The pore pressure is carried as
+its ratio to the normal stress of the contact, so that p follows σ_n when σ_n changes
+(undrained, Skempton-like B = r) and so that the state stays meaningful when a solver's
+contact changes its tributary length (DDA: a vertex sliding from one edge of the slip surface
+onto the next, a point contact at a hinge whose "stress" N/l has no physical length). At
+constant σ_n the two forms are the same equations.
 
-    p₁ = p_eq + (p₀ − p_eq) e^{−z},
-    ΔT = (x/Λ) [ (σ_n − p_eq) − (p₀ − p_eq)(1 − e^{−z})/z ].
+Time integration. Over a step in which σ_n, μ and v are held (the solver's converged values),
+the ratio obeys a linear ODE, dr/dt = a (1 − r) − r/t_d with a = μΛv/(ρc h) (σ_n drops out),
+so :meth:`advance` is exact for any step: with x = δ/δ_c (δ = v Δt the slip increment,
+δ_c = ρc h/(μΛ) the weakening distance), y = Δt/t_d, z = x + y, r_eq = x/z,
+
+    r₁ = r_eq + (r₀ − r_eq) e^{−z},
+    ΔT = (x σ_n/Λ) [ (1 − r_eq) − (r₀ − r_eq)(1 − e^{−z})/z ].
 
 Adiabatic–undrained check (y = 0): σ_n − p₁ = (σ_n − p₀) e^{−δ/δ_c}, i.e. Rice's closed form
-τ(δ) = μ σ′_n exp(−δ/δ_c). A contact whose pore pressure already exceeds σ_n carries no
-shear stress, does no frictional work and only drains.
-
-State per contact: (ΔT [K], p [Pa]), shape (N, 2).
+τ(δ) = μ σ′_n exp(−δ/δ_c), and ρc h ΔT = ∫ τ dδ.
 """
 
 from __future__ import annotations
@@ -54,8 +58,8 @@ import numpy as np
 from learned.backend import Array, zeros
 from learned.joint import JointLaw, JointResponse, _abs, _check_angle, _exp
 
-#: column of the temperature rise [K] and of the excess pore pressure [Pa] in the state
-TEMPERATURE, PORE_PRESSURE = 0, 1
+#: column of the temperature rise [K] and of the pore-pressure ratio p/σ_n [-] in the state
+TEMPERATURE, PRESSURE_RATIO = 0, 1
 
 
 class ThermalPressurisationFriction(JointLaw):
@@ -118,15 +122,19 @@ class ThermalPressurisationFriction(JointLaw):
         return self.mu_r + (self.mu_p - self.mu_r) * _exp(-_abs(slip_rate) / self.v_c)
 
     def evaluate(self, normal_stress: Array, slip: Array, slip_rate: Array, state: Array | None = None) -> JointResponse:
-        """τ_max = c + μ(v)·max(σ_n − p, 0) (N,) [Pa]; the state is returned unchanged (it
-        changes only in :meth:`advance`, at the end of an accepted step)."""
+        """τ_max = c + μ(v)·σ_n·max(1 − r, 0) (N,) [Pa] (p = r σ_n); the state is returned
+        unchanged (it changes only in :meth:`advance`, at the end of an accepted step)."""
         if state is None:
             state = zeros((normal_stress.shape[0], self.n_state), normal_stress)
         mu = self.friction(slip, slip_rate)
-        p = state[:, PORE_PRESSURE]
-        sn_eff = normal_stress - p
-        sn_eff = sn_eff.clamp(min=0.0) if hasattr(sn_eff, "clamp") else np.maximum(sn_eff, 0.0)
-        return JointResponse(self.cohesion + mu * sn_eff, mu, state)
+        left = 1.0 - state[:, PRESSURE_RATIO]
+        left = left.clamp(min=0.0) if hasattr(left, "clamp") else np.maximum(left, 0.0)
+        return JointResponse(self.cohesion + mu * normal_stress * left, mu, state)
+
+    @staticmethod
+    def pore_pressure(normal_stress: np.ndarray, state: np.ndarray) -> np.ndarray:
+        """Excess pore pressure p = r σ_n (N,) [Pa]."""
+        return np.asarray(state)[:, PRESSURE_RATIO] * np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
 
     def advance(self, normal_stress: np.ndarray, slip_increment: np.ndarray, dt: float, state: np.ndarray) -> np.ndarray:
         """State after a step of length dt [s] with slip increment |δ| (N,) [m] at constant
@@ -134,21 +142,18 @@ class ThermalPressurisationFriction(JointLaw):
         state = np.asarray(state, dtype=float)
         sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
         d = np.abs(np.asarray(slip_increment, dtype=float))
-        T0, p0 = state[:, TEMPERATURE], state[:, PORE_PRESSURE]
+        T0, r0 = state[:, TEMPERATURE], np.clip(state[:, PRESSURE_RATIO], 0.0, 1.0)
         mu = np.asarray(self.friction(d, d / dt if dt > 0 else d * 0.0), dtype=float)
-        heats = p0 < sn  # a contact with p ≥ σ_n carries no shear stress: it only drains
-        x = np.where(heats, d / self.weakening_distance(mu), 0.0)
-        y = np.full_like(x, dt / self.drainage_time)
-        z = x + y
+        x = d / self.weakening_distance(mu)
+        z = x + dt / self.drainage_time
         zs = np.where(z > 0, z, 1.0)
-        decay = np.exp(-z)
         frac = np.where(z > 1e-12, -np.expm1(-z) / zs, 1.0 - 0.5 * z)  # (1 − e^{−z})/z
-        p_eq = np.where(z > 0, sn * x / zs, 0.0)
-        p1 = p_eq + (p0 - p_eq) * decay
-        dT = (x / self.pressurisation) * ((sn - p_eq) - (p0 - p_eq) * frac)
+        r_eq = np.where(z > 0, x / zs, 0.0)
+        r1 = r_eq + (r0 - r_eq) * np.exp(-z)
+        dT = (x * sn / self.pressurisation) * ((1.0 - r_eq) - (r0 - r_eq) * frac)
         out = state.copy()
         out[:, TEMPERATURE] = T0 + np.maximum(dT, 0.0)
-        out[:, PORE_PRESSURE] = p1
+        out[:, PRESSURE_RATIO] = r1
         return out
 
     def describe(self) -> dict[str, Any]:

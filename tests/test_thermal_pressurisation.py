@@ -9,7 +9,7 @@ from scipy.integrate import solve_ivp
 import dda
 import learned
 from learned import ThermalPressurisationFriction
-from learned.thermal_pressurisation import PORE_PRESSURE, TEMPERATURE
+from learned.thermal_pressurisation import PRESSURE_RATIO, TEMPERATURE
 
 # band of Vajont clay (cases/vajont.toml): h = 1 mm, ρc = 2.7 MJ/(m³K), Λ = 0.1 MPa/K
 H, RHOC, LAM = 1e-3, 2.7e6, 1e5
@@ -36,7 +36,7 @@ def test_adiabatic_undrained_limit_is_rices_closed_form(n_steps):
     ref = mu * sn * np.exp(-total / dc)
     np.testing.assert_allclose(tau, ref, rtol=1e-10)
     # the temperature rise is the pore pressure rise over Λ (undrained), and the heat is the work
-    np.testing.assert_allclose(state[:, TEMPERATURE], state[:, PORE_PRESSURE] / LAM, rtol=1e-10)
+    np.testing.assert_allclose(state[:, TEMPERATURE], law.pore_pressure(sn, state) / LAM, rtol=1e-10)
     work = mu * sn * dc * (1 - np.exp(-total / dc))  # ∫ τ dδ
     np.testing.assert_allclose(RHOC * H * state[:, TEMPERATURE], work, rtol=1e-10)
 
@@ -66,17 +66,19 @@ def test_drained_update_follows_the_ode():
         state = law.advance(np.array([sn]), np.array([v_of_t(tm) * dt]), dt, state)
     T_ref, p_ref = ref.y[:, -1]
     assert state[0, TEMPERATURE] == pytest.approx(T_ref, rel=1e-4)
-    assert state[0, PORE_PRESSURE] == pytest.approx(p_ref, rel=1e-4)
+    assert law.pore_pressure(np.array([sn]), state)[0] == pytest.approx(p_ref, rel=1e-4)
     assert 0 < p_ref < sn  # the test exercises the drained, partly pressurised regime
 
 
-def test_a_contact_above_its_normal_stress_only_drains():
+def test_a_contact_that_stops_only_drains():
     law = _law(alpha_hy=H**2 / 10.0)  # t_d = 10 s
-    state = np.array([[30.0, 5e6]])
-    out = law.advance(np.array([2e6]), np.array([1.0]), 1.0, state)
+    state = np.array([[30.0, 0.8]])
+    out = law.advance(np.array([2e6]), np.array([0.0]), 1.0, state)
     assert out[0, TEMPERATURE] == 30.0
-    assert out[0, PORE_PRESSURE] == pytest.approx(5e6 * np.exp(-0.1), rel=1e-12)
-    assert float(law.evaluate(np.array([2e6]), np.zeros(1), np.zeros(1), out).strength[0]) == 0.0
+    assert out[0, PRESSURE_RATIO] == pytest.approx(0.8 * np.exp(-0.1), rel=1e-12)
+    mu = np.tan(np.radians(12.0))
+    tau = float(law.evaluate(np.array([2e6]), np.zeros(1), np.zeros(1), out).strength[0])
+    assert tau == pytest.approx(mu * 2e6 * (1 - 0.8 * np.exp(-0.1)), rel=1e-12)
 
 
 def test_law_rejects_bad_parameters():
@@ -148,4 +150,4 @@ def test_block_on_incline_with_thermal_pressurisation_follows_the_ode():
     cs = res.state.contacts
     assert cs.law_state.shape == (cs.size, 2)
     on_base = cs.state != dda.contact_law.OPEN
-    assert cs.law_state[on_base, PORE_PRESSURE].mean() == pytest.approx(p_ref, rel=0.03)  # measured 0.3 %
+    assert cs.law_state[on_base, PRESSURE_RATIO].mean() == pytest.approx(p_ref / sn, rel=0.03)  # measured 0.3 %

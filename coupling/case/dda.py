@@ -84,6 +84,8 @@ class MonitorSpec(Strict):
 
     blocks: list[str] = Field([], description="block or domain names; default all free blocks")
     rest_velocity: PositiveFloat = Field(0.1, description="at rest below this speed [m/s]")
+    runup_line: list[Vec2] = Field([], description="opposite flank, from its toe up [[x, z], ...] [m]: run-up = "
+                                  "its elevation above the toe where the mass's front stops")
 
 
 class DdaCase(CaseSpec):
