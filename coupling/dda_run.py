@@ -163,8 +163,13 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
 
 class BandMonitor:
     """Largest band temperature rise [K] and pore pressure [Pa] over a run, with their
-    histories: contacts whose joint law has a pore-pressure state (learned.ThermalPressurisationFriction)
-    and a tributary length (point contacts have no band stress)."""
+    histories, over the contacts whose joint law has a pore-pressure state
+    (learned.ThermalPressurisationFriction) and that stand for a piece of the band: a
+    tributary length l_c of at least ``min_share`` of the band length in contact (a point
+    contact, or a vertex overlapping an edge by a sliver, has a "stress" N/l_c that is no
+    band stress; its state still acts, through p/σ_n, on its own strength)."""
+
+    min_share = 0.01
 
     def __init__(self, sim: dda.Simulation) -> None:
         self.sim = sim
@@ -182,7 +187,9 @@ class BandMonitor:
         T = p = 0.0
         if con is not None and con.size and st.contacts.size == con.size:
             for tag, law in self.laws.items():
-                m = (con.tag == tag) & (con.lc > 0)
+                m = con.tag == tag
+                m &= con.lc >= self.min_share * float(con.lc[m].sum()) if np.any(m) else m
+                m &= con.lc > 0
                 if np.any(m):
                     sn = st.contacts.normal_force[m] / con.lc[m]
                     T = max(T, float(st.contacts.law_state[m, 0].max()))
