@@ -171,12 +171,20 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
 
 
 class BandMonitor:
-    """Band temperature rise [K] and pore pressure [Pa] over a run: at each step the mean over
-    the slip-surface contacts whose joint law has a pore-pressure state
-    (learned.ThermalPressurisationFriction), weighted by their tributary length l_c (the band
-    length each stands for; point contacts have l_c = 0 and no band stress N/l_c), and the
-    largest such mean so far. Per-contact extremes are not reported: a vertex overlapping an
-    edge by a sliver has a "stress" N/l_c that is no band stress."""
+    """Mean state of the thermally pressurised band under the slide, over a run.
+
+    L = length of the slide's base edges on the joints whose law has a pore-pressure state
+    (learned.ThermalPressurisationFriction), at the start [m]. Per step:
+
+    * temperature rise ΔT̄ = W / (ρc h L): the frictional work W [J/m] done so far on those
+      contacts (Σ F_f |Δs| over sliding contacts) spread over the band under the slide;
+    * pore pressure p̄ = r̄ · Σ N / L: the contact-length-weighted mean ratio r = p/σ'n times
+      the mean normal stress on the band.
+
+    Per-contact values are not reported: DDA's contact "stress" N/l_c is no band stress where
+    a vertex overlaps an edge by a sliver or touches at a point (l_c → 0), and such contacts
+    carry absurd local values (thousands of K) that say nothing about the band.
+    Reported: the largest ΔT̄ and p̄ over the run."""
 
     def __init__(self, sim: dda.Simulation) -> None:
         self.sim = sim
@@ -185,22 +193,39 @@ class BandMonitor:
         self.time: list[float] = [0.0]
         self.temperature: list[float] = [0.0]
         self.pressure: list[float] = [0.0]
+        self.work = 0.0
+        self._slip: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        if self.laws:
+            xy, nxt = sy.polys.xy, sy.polys.nxt
+            edge_free = ~sy.fixed[sy.polys.block]
+            on_band = np.isin(sy.edge_tag, list(self.laws)) & edge_free
+            self.length = float(np.linalg.norm(xy[nxt] - xy, axis=1)[on_band].sum())
+            law = next(iter(self.laws.values()))
+            self.heat_per_kelvin = law.heat_capacity * law.band_thickness * max(self.length, 1e-300)
 
     def __bool__(self) -> bool:
-        return bool(self.laws)
+        return bool(self.laws) and self.length > 0
 
     def record(self) -> None:
         st, con = self.sim.state, getattr(self.sim, "last_contacts", None)
-        T = p = 0.0
-        if con is not None and con.size and st.contacts.size == con.size:
-            m = np.isin(con.tag, list(self.laws)) & (con.lc > 0)
-            if np.any(m):
-                w = con.lc[m] / con.lc[m].sum()
-                T = float(np.dot(w, st.contacts.law_state[m, 0]))
-                # p = r σ_n with σ_n = N / l_c: the weighted mean is Σ r N / Σ l_c
-                p = float(np.sum(st.contacts.law_state[m, 1] * np.maximum(st.contacts.normal_force[m], 0.0)) / con.lc[m].sum())
+        p = 0.0
+        cs = st.contacts
+        if con is not None and con.size and cs.size == con.size:
+            m = np.isin(con.tag, list(self.laws))
+            # frictional work since the last record: |F_f| × the slip increment, matched by key
+            key, slip = self._slip
+            pos = np.clip(np.searchsorted(key, cs.key), 0, max(key.size - 1, 0))
+            prev = np.where((key.size > 0) & (key[pos] == cs.key) if key.size else np.zeros(cs.size, bool), slip[pos] if key.size else 0.0, cs.slip)
+            sliding = m & (cs.state == dda.contact_law.SLIDING)
+            self.work += float(np.sum(np.abs(cs.shear_force[sliding]) * np.maximum(cs.slip[sliding] - prev[sliding], 0.0)))
+            order = np.argsort(cs.key)
+            self._slip = (cs.key[order], cs.slip[order])
+            w = m & (con.lc > 0)
+            if np.any(w):
+                r = float(np.dot(con.lc[w], cs.law_state[w, 1]) / con.lc[w].sum())
+                p = r * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length
         self.time.append(st.time)
-        self.temperature.append(max(T, self.temperature[-1]))
+        self.temperature.append(max(self.work / self.heat_per_kelvin, self.temperature[-1]))
         self.pressure.append(max(p, self.pressure[-1]))
 
 
@@ -232,10 +257,10 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     if band:
         a3 = axes[2]
         a3.plot(band.time, band.temperature, color="C3")
-        a3.set_ylabel("band ΔT, largest mean [K]", color="C3")
+        a3.set_ylabel("band mean ΔT [K]", color="C3")
         b3 = a3.twinx()
         b3.plot(band.time, np.asarray(band.pressure) / 1e6, color="C0")
-        b3.set_ylabel("band pore pressure, largest mean [MPa]", color="C0")
+        b3.set_ylabel("band mean pore pressure [MPa]", color="C0")
     axes[-1].set_xlabel("time [s]")
     fig.suptitle(title)
     fig.tight_layout()
