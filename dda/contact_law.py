@@ -23,7 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
-from learned.joint import grouped_strength
+from learned.joint import grouped_advance, grouped_strength
 from learned import JointLaw
 
 from dda.contact_detect import Contacts
@@ -92,12 +92,13 @@ def joint_strength(
     laws: Mapping[int, JointLaw],
     default: JointLaw,
     l_ref: float,
+    law_state: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shear strength F_max [N], tensile capacity T_max [N] and friction μ [-] per contact.
 
     ``normal_force`` N [N] (> 0 compression) is clipped at 0 for friction; cohesion and
     tension act only on bonded contacts. Each joint law is evaluated once, batched, on its
-    contacts.
+    contacts; ``law_state`` (nc, S) is the joint laws' per-contact state (ContactState.law_state).
     """
     nc = tag.size
     if nc == 0:
@@ -106,7 +107,29 @@ def joint_strength(
     default_group = -(2**62)
     group = np.where(np.isin(tag, np.fromiter(laws.keys(), dtype=np.int64)), tag, default_group)
     friction, cohesion, tension, mu = grouped_strength(
-        {**laws, default_group: default}, group, np.maximum(normal_force, 0.0) / lref, slip, slip_rate, bonded
+        {**laws, default_group: default}, group, np.maximum(normal_force, 0.0) / lref, slip, slip_rate, bonded,
+        law_state,
     )
     # friction acts on the contact's reference length, cohesion and tension on its own length
     return friction * lref + cohesion * lc, tension * lc, mu
+
+
+def advance_joint_state(
+    tag: np.ndarray,
+    normal_force: np.ndarray,
+    slip_increment: np.ndarray,
+    lc: np.ndarray,
+    laws: Mapping[int, JointLaw],
+    default: JointLaw,
+    l_ref: float,
+    dt: float,
+    law_state: np.ndarray,
+) -> np.ndarray:
+    """Joint-law state (nc, S) after an accepted step: σ_n = N / max(l_c, l_ref) [Pa] as in
+    :func:`joint_strength`, |slip increment| [m] (0 for contacts that did not slide)."""
+    if tag.size == 0 or law_state.shape[1] == 0:
+        return law_state
+    default_group = -(2**62)
+    group = np.where(np.isin(tag, np.fromiter(laws.keys(), dtype=np.int64)), tag, default_group)
+    sn = np.maximum(normal_force, 0.0) / np.maximum(lc, l_ref)
+    return grouped_advance({**laws, default_group: default}, group, sn, slip_increment, dt, law_state)

@@ -49,7 +49,9 @@ SLIP_RTOL = 1e-6
 class ContactState:
     """Per-contact history (sorted by ``key``): state, slip sign σ, shear-spring stretch g_s [m],
     normal force N [N], bonded flag, accumulated slip [m], slip rate [m/s], shear force on the
-    vertex block along s [N] (after the accepted step)."""
+    vertex block along s [N] (after the accepted step); vertex: the contacting vertex;
+    law_state (nc, S): the joint law's state (e.g. band temperature and pore pressure),
+    changed only at the end of an accepted step (dda.contact_law.advance_joint_state)."""
 
     key: np.ndarray
     state: np.ndarray
@@ -60,11 +62,21 @@ class ContactState:
     slip: np.ndarray
     slip_rate: np.ndarray
     shear_force: np.ndarray
+    # joint-law history (learned.JointLaw.n_state columns) and the vertex that carries it
+    vertex: np.ndarray = None  # type: ignore[assignment]
+    law_state: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.vertex is None:
+            self.vertex = np.full(self.key.size, -1, dtype=np.int64)
+        if self.law_state is None:
+            self.law_state = np.zeros((self.key.size, 0))
 
     @classmethod
-    def empty(cls) -> "ContactState":
+    def empty(cls, n_state: int = 0) -> "ContactState":
         z = np.zeros(0)
-        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8), z, z, z, np.zeros(0, dtype=bool), z, z, z)
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8), z, z, z, np.zeros(0, dtype=bool), z, z, z,
+                   np.zeros(0, dtype=np.int64), np.zeros((0, n_state)))
 
     def copy(self) -> "ContactState":
         return ContactState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
@@ -74,12 +86,17 @@ class ContactState:
         return int(self.key.size)
 
 
-def transfer(prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, touch_tol: float = 0.0) -> ContactState:
+def transfer(
+    prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, touch_tol: float = 0.0, n_state: int = 0
+) -> ContactState:
     """Carry contact history to the contacts found at the start of a step (matched by key).
 
     New contacts start LOCKED when they touch or penetrate (gap ≤ ``touch_tol`` [m]), else
     OPEN (a block placed at rest on a slope starts at rest); ``bond_new`` (nc,) says
-    which new contacts start bonded (intact joints at the first step).
+    which new contacts start bonded (intact joints at the first step). The joint-law state
+    (n_state columns) follows the key; a new contact whose vertex had a contact in the
+    previous step inherits that contact's law state (a vertex sliding from one edge of the
+    slip surface onto the next keeps the heated, pressurised band it carries).
     """
     nc = c.size
     if prev.size:
@@ -100,6 +117,16 @@ def transfer(prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, t
     stretch = np.where(state == LOCKED, take(prev.stretch, 0.0), 0.0)
     normal = np.where(found, take(prev.normal_force, 0.0), np.maximum(-pn * c.gap, 0.0))
     bonded = np.where(found, take(prev.bonded, False), bond_new)
+    # joint-law state: by key, else from the previous contact of the same vertex
+    law_state = np.zeros((nc, n_state))
+    if n_state and prev.size and prev.law_state.shape[1] == n_state:
+        law_state[found] = prev.law_state[idx[found]]
+        new = np.flatnonzero(~found)
+        if new.size:
+            vorder = np.argsort(prev.vertex, kind="stable")
+            pos = np.clip(np.searchsorted(prev.vertex[vorder], c.vtx[new]), 0, prev.size - 1)
+            hit = prev.vertex[vorder][pos] == c.vtx[new]
+            law_state[new[hit]] = prev.law_state[vorder[pos[hit]]]
     return ContactState(
         key=c.key.copy(),
         state=state,
@@ -110,6 +137,8 @@ def transfer(prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, t
         slip=take(prev.slip, 0.0),
         slip_rate=take(prev.slip_rate, 0.0),
         shear_force=take(prev.shear_force, 0.0),
+        vertex=c.vtx.copy(),
+        law_state=law_state,
     )
 
 

@@ -29,6 +29,9 @@ class Settings:
     fixed_point_factor  fixed-point spring / p_n
     max_penetration_ratio  penetration limit / d0 (search distance d0 = 2.5 g2 w0)
     oc_max_iterations open–close iterations per step before the step is cut (Shi: 6–8)
+    oc_friction_tolerance  the iteration also goes on while the friction force of the sliding
+                      contacts, applied with the previous iterate's normal force, moves by more
+                      than this fraction of its total (0: off, the friction lags one iterate)
     oc_extra_iterations  iterations allowed past ``oc_max_iterations`` while the number of
                       state changes still falls (or is at most 2): cheaper than a Δt cut
     oc_max_retries    Δt cuts for a step whose open–close iteration does not settle; then
@@ -74,6 +77,7 @@ class Settings:
     oc_close_tolerance_ratio: float = 2e-7
     oc_shear_tolerance_ratio: float = 1e-7
     oc_force_tolerance: float = 1e-2
+    oc_friction_tolerance: float = 0.0
     oc_extra_iterations: int = 5
     max_retries: int = 6
     dt_cut: float = 0.5
@@ -123,6 +127,8 @@ class Settings:
                 raise InputError(f"{key}.{name}", v, "a ratio in [0, 1e-3)")
         if self.oc_force_tolerance is None or not 0 <= self.oc_force_tolerance < 1:
             raise InputError(f"{key}.oc_force_tolerance", self.oc_force_tolerance, "a fraction in [0, 1)")
+        if self.oc_friction_tolerance is None or not 0 <= self.oc_friction_tolerance < 1:
+            raise InputError(f"{key}.oc_friction_tolerance", self.oc_friction_tolerance, "a fraction in [0, 1)")
         if int(self.oc_extra_iterations) < 0:
             raise InputError(f"{key}.oc_extra_iterations", self.oc_extra_iterations, "an integer >= 0")
         if int(self.max_retries) < 0:

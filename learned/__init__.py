@@ -33,6 +33,7 @@ from learned.joint import (
     DisplacementWeakeningFriction,
     VelocityWeakeningFriction,
 )
+from learned.thermal_pressurisation import ThermalPressurisationFriction
 
 #: lazily imported names -> module (keeps ``import learned`` free of torch and h5py)
 _LAZY = {
@@ -87,6 +88,7 @@ __all__ = [
     "CoulombFriction",
     "DisplacementWeakeningFriction",
     "VelocityWeakeningFriction",
+    "ThermalPressurisationFriction",
     "DataError",
     "CheckpointError",
     *_LAZY,

@@ -3,6 +3,12 @@
 Interface (same shape as the continuum law, batched over N contact points):
 
     evaluate(normal_stress (N,), slip (N,), slip_rate (N,), state (N,S)) → JointResponse
+    advance(normal_stress (N,), slip_increment (N,), dt, state (N,S)) → new state (N,S)
+
+A law with history (``n_state`` > 0, e.g. the band temperature and pore pressure of
+learned.thermal_pressurisation) reads its state in ``evaluate`` and changes it only in
+``advance``, which the solver calls once per contact at the end of an accepted step, with the
+converged normal stress and slip increment. Stateless laws keep the default (no change).
 
 Sign convention: ``normal_stress`` σ_n > 0 is compression [Pa]; ``slip`` is the accumulated
 |shear displacement| [m]; ``slip_rate`` the shear velocity [m/s]. Mohr–Coulomb strength
@@ -60,6 +66,16 @@ class JointLaw(ABC):
             state = zeros((normal_stress.shape[0], self.n_state), normal_stress)
         mu = self.friction(slip, slip_rate)
         return JointResponse(self.cohesion + mu * normal_stress, mu, state)
+
+    def initial_state(self, n: int) -> np.ndarray:
+        """State (n, n_state) of n contacts that have not slid yet."""
+        return np.zeros((n, self.n_state))
+
+    def advance(self, normal_stress: np.ndarray, slip_increment: np.ndarray, dt: float, state: np.ndarray) -> np.ndarray:
+        """State (N, n_state) after an accepted step of length dt [s] in which the contacts
+        slipped by ``slip_increment`` (N,) [m] under ``normal_stress`` (N,) [Pa]; stateless
+        laws return it unchanged."""
+        return state
 
     def describe(self) -> dict[str, Any]:
         """``{kind, cohesion [Pa], tensile_strength [Pa]}`` (subclasses add their parameters)."""
@@ -181,6 +197,7 @@ def grouped_strength(
     slip: np.ndarray,
     slip_rate: np.ndarray,
     bonded: np.ndarray,
+    state: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mohr–Coulomb strength of contacts that belong to several joints, one batched call per law.
 
@@ -190,6 +207,8 @@ def grouped_strength(
     opened or slid has lost both). Returns, each (N,): the frictional strength μ σ_n [Pa]
     (the law's strength less its cohesion), the cohesion c of bonded contacts [Pa], their
     tensile strength T [Pa] and μ [-]; τ_max = frictional strength + cohesion.
+    ``state`` (N, S), S ≥ every law's n_state: per-contact law state (a law reads its first
+    n_state columns; None = no history).
     The one copy of this rule, shared by every solver with joints (DDA, NMM).
     """
     n = group.shape[0]
@@ -200,9 +219,32 @@ def grouped_strength(
         if law is None:
             continue
         m = group == g
-        r = law.evaluate(sn[m], np.abs(slip[m]), np.abs(slip_rate[m]))
+        st = None if state is None or law.n_state == 0 else np.asarray(state)[m, : law.n_state]
+        r = law.evaluate(sn[m], np.abs(slip[m]), np.abs(slip_rate[m]), st)
         tau[m] = np.asarray(r.strength, dtype=float) - law.cohesion
         coh[m] = np.where(bonded[m], law.cohesion, 0.0)
         tension[m] = np.where(bonded[m], law.tensile_strength, 0.0)
         mu[m] = np.asarray(r.friction, dtype=float)
     return np.maximum(tau, 0.0), coh, tension, mu
+
+
+def grouped_advance(
+    laws: "Mapping[int, JointLaw | None]",
+    group: np.ndarray,
+    normal_stress: np.ndarray,
+    slip_increment: np.ndarray,
+    dt: float,
+    state: np.ndarray,
+) -> np.ndarray:
+    """Per-contact law state (N, S) after an accepted step, one batched ``advance`` per law
+    with history: σ_n (N,) [Pa] (clipped at 0), |slip increment| (N,) [m], step dt [s].
+    Contacts of stateless laws keep their (unused) columns."""
+    out = np.array(state, dtype=float, copy=True)
+    sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
+    for g in np.unique(group):
+        law = laws.get(int(g))
+        if law is None or law.n_state == 0:
+            continue
+        m = group == g
+        out[m, : law.n_state] = law.advance(sn[m], np.abs(slip_increment[m]), dt, out[m, : law.n_state])
+    return out

@@ -75,8 +75,37 @@ def test_two_ranks_give_the_same_trajectory(tmp_path):
     assert out[1]["solver"]["steps"] == out[2]["solver"]["steps"]
 
 
-def test_vajont_case_validates_and_its_slide_area_is_in_the_observed_range():
-    case = coupling.load_case(CASES / "vajont.toml")
+#: vajont.md: the observed event (peak 20-30 m/s; at rest 35-60 s after onset; horizontal
+#: run-out 300-400 m; the mass >= 100 m up the north flank; section area 1.2-1.7e5 m^2)
+VAJONT_ENVELOPE = {
+    "peak_velocity": (20.0, 30.0),
+    "duration": (35.0, 60.0),
+    "runout": (300.0, 400.0),
+    "runup": (100.0, math.inf),
+    "slide_area_m2": (1.2e5, 1.7e5),
+}
+#: the margin a result must keep from every edge of the envelope: 5 % of the edge value
+#: (peak >= 21 and <= 28.5 m/s, at rest 36.75-57 s, run-out 315-380 m, run-up >= 105 m)
+VAJONT_MARGIN = 0.05
+
+
+def assert_inside_vajont_envelope(r: dict, keys=tuple(VAJONT_ENVELOPE)) -> None:
+    for key in keys:
+        lo, hi = VAJONT_ENVELOPE[key]
+        value = r[key]
+        assert value is not None, (key, r)
+        assert lo * (1 + VAJONT_MARGIN) <= value <= hi * (1 - VAJONT_MARGIN), (key, value, (lo, hi), r)
+
+
+@pytest.fixture(scope="module")
+def vajont_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vajont") / "vajont"
+    return coupling.run(coupling.load_case(CASES / "vajont.toml"), out=out), out
+
+
+@pytest.mark.parametrize("case", ["vajont.toml", "vajont_10block.toml"])
+def test_vajont_case_validates_and_its_slide_area_is_in_the_observed_range(case):
+    case = coupling.load_case(CASES / case)
     from coupling.runners.dda_model import build_system, monitored_group
 
     built = build_system(case)
@@ -85,16 +114,37 @@ def test_vajont_case_validates_and_its_slide_area_is_in_the_observed_range():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 14: the rate-weakening two-block case peaks at "
-                   "14.9-15.4 m/s, on the envelope's lower edge, and round-off decides the side")
-def test_vajont_falls_in_the_observed_envelope(tmp_path):
-    """vajont.md: peak 15–35 m/s, at rest within 60 s, stopped against the north flank."""
-    result = coupling.run(coupling.load_case(CASES / "vajont.toml"), out=tmp_path / "vajont")
+def test_vajont_falls_in_the_observed_envelope(vajont_run):
+    """The event from published parameters (thermal pressurisation of the clay band): peak
+    velocity, run-out, run-up on the north flank and section area inside vajont.md's envelope
+    with the stated margin; the run reports and draws them."""
+    result, out = vajont_run
     r = result.results
-    assert 15.0 <= r["peak_velocity"] <= 35.0, r
-    assert r["time_to_rest"] is not None and r["time_to_rest"] <= 60.0, r
-    north_flank_toe = 1265.0  # bedrock vertex where the north flank starts rising (vajont.toml)
-    assert r["front_x_final"] > north_flank_toe, r
-    assert 1.2e5 <= r["slide_area_m2"] <= 1.7e5
+    assert_inside_vajont_envelope(r, ("peak_velocity", "runout", "runup", "slide_area_m2"))
+    assert r["onset_time"] is not None and r["onset_time"] < 5.0, r  # the slope starts at limiting equilibrium
+    # the band was heated and pressurised (σn'/Λ ~ tens of K; p of order MPa)
+    assert r["band_temperature_rise_max"] > 1.0 and r["band_pore_pressure_max"] > 1e5, r
     for name in ("summary.json", "history.h5", "monitor.png", "blocks.pvd"):
-        assert (tmp_path / "vajont" / name).exists()
+        assert (out / name).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 14 (open): the mass comes to rest 36.1 s after onset: inside the "
+                   "observed 35-60 s but within the 5 % margin of its lower edge (it decelerates from 25 m/s to "
+                   "rest within ~10 s of reaching the north flank)")
+def test_vajont_comes_to_rest_in_the_observed_time(vajont_run):
+    assert_inside_vajont_envelope(vajont_run[0].results, ("duration",))
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
+    """Issue 14, item 4: 1 rank, 2 ranks and the SciPy solver give peak velocity, run-out and
+    time to rest within 2 % of each other (round-off must not move the answer)."""
+    case = str(CASES / "vajont.toml")
+    sets = ["output.fields=false", "output.plots=false"]
+    out = summaries_on_ranks(tmp_path, case, sets)
+    out["scipy"] = summaries_on_ranks(tmp_path / "scipy", case, [*sets, "dda.solver=scipy"], ranks=(1,))[1]
+    for key in ("peak_velocity", "runout", "time_to_rest"):
+        values = [o["results"][key] for o in out.values()]
+        assert max(values) - min(values) <= 0.02 * min(values), (key, values)

@@ -273,6 +273,25 @@ class VelocityWeakeningSpec(_WeakeningSpec):
                                          self.cohesion, self.tensile_strength)
 
 
+class ThermalPressurisationSpec(_WeakeningSpec):
+    """τ = c + μ(v)·max(σ_n − p, 0) with shear heating and pore pressure in a band of
+    thickness h (learned.ThermalPressurisationFriction; equations in its module docstring)."""
+
+    kind: Literal["thermal_pressurisation"]
+    v_c: float = Field(gt=0, description="characteristic slip rate of mu(v) [m/s]")
+    band_thickness: float = Field(gt=0, description="shear band thickness h [m]")
+    heat_capacity: float = Field(gt=0, description="volumetric heat capacity rho*c [J/(m^3 K)]")
+    pressurisation: float = Field(gt=0, description="undrained pore-pressure rise per kelvin Lambda [Pa/K]")
+    hydraulic_diffusivity: float = Field(0.0, ge=0, description="alpha_hy [m^2/s]; drainage time h^2/alpha_hy (0: undrained)")
+
+    def _build(self):
+        from learned import ThermalPressurisationFriction
+
+        return ThermalPressurisationFriction(self.phi_peak, self.phi_residual, self.v_c, self.band_thickness,
+                                             self.heat_capacity, self.pressurisation, self.hydraulic_diffusivity,
+                                             self.cohesion, self.tensile_strength)
+
+
 #: A joint law (shear strength of a discontinuity), chosen by ``kind``; ``build_joint_law``
 #: gives the learned.JointLaw. Shared by every solver with joints (NMM, DDA).
 class CheckpointJointSpec(Strict):
@@ -285,7 +304,8 @@ class CheckpointJointSpec(Strict):
         "warn", description="slips / slip rates outside the training data: warn, error (exit 2), ignore")
 
 
-JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec, CheckpointJointSpec],
+JointLawSpec = Annotated[Union[CoulombSpec, DisplacementWeakeningSpec, VelocityWeakeningSpec, ThermalPressurisationSpec,
+                               CheckpointJointSpec],
                          Field(discriminator="kind")]
 
 

@@ -76,6 +76,8 @@ class DdaSettingsSpec(Strict):
     penalty_factor: PositiveFloat = Field(50.0, description="penalty / block stiffness when penalty is omitted")
     shear_ratio: PositiveFloat = Field(2.5, description="normal / shear spring (Shi: 2.5)")
     oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
+    oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
+                                         "friction of sliding contacts moves by more than this fraction (0: off)")
     max_retries: int = Field(6, ge=0, description="step cuts before a non-settling step is accepted or the run diverges")
     solver: Literal["mumps", "cg", "scipy"] = "mumps"
     exact_rotation: bool = True
@@ -88,6 +90,9 @@ class MonitorSpec(Strict):
 
     blocks: list[str] = Field([], description="block or domain names; default all free blocks")
     rest_velocity: PositiveFloat = Field(0.1, description="at rest below this speed [m/s]")
+    rest_window: PositiveFloat = Field(1.0, description="at rest: mean speed over this window [s] below rest_velocity")
+    runup_line: list[Vec2] = Field([], description="opposite flank, from its toe up [[x, z], ...] [m]: run-up = "
+                                  "its elevation above the toe where the mass's front stops")
 
 
 class DdaCase(CaseSpec):

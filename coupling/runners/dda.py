@@ -1,8 +1,11 @@
 """Run a DDA case: build the block system (:mod:`coupling.runners.dda_model`), simulate, report.
 
-Reports for the monitored block group (mass-weighted): peak velocity, horizontal run-out of
-its centroid, time to rest (speed below ``monitor.rest_velocity`` for the rest of the run),
-its section area, and draws them in ``monitor.png``.
+Reports for the monitored block group (mass-weighted): onset (first speed above
+``monitor.rest_velocity``), peak velocity and its time, horizontal run-out of its centroid,
+time to rest (speed below ``monitor.rest_velocity`` for the rest of the run) and the
+duration from onset to rest, run-up of its front on ``monitor.runup_line``, its section
+area, and for joint laws with a band state (thermal pressurisation) the largest band
+temperature rise and pore pressure; draws them in ``monitor.png``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 
 
-def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float) -> dict[str, Any]:
+def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float,
+                 rest_window: float = 1.0) -> dict[str, Any]:
     """Mass-weighted velocity and centroid of a block group; peak, run-out, time to rest."""
     t = np.asarray(result.time)
     from dda.output import mass_centre_speed
@@ -28,31 +32,105 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
     c = np.einsum("b,tbk->tk", w, np.asarray(result.centroid)[:, group, :])
     speed = mass_centre_speed(result.velocity, mass, group)  # the one definition (velocity.png too)
     k_peak = int(np.argmax(speed))
-    moving = np.flatnonzero(speed[k_peak:] >= rest_velocity)
+    started = np.flatnonzero(speed >= rest_velocity)
+    onset = float(t[started[0]]) if started.size else None
+    # at rest: the centroid's mean speed over the next ``rest_window`` seconds stays below
+    # rest_velocity for the rest of the run. The window keeps the elastic ringing of blocks
+    # that have stopped (undamped contact springs: ~0.1-0.3 m/s about a fixed position) from
+    # counting as motion; the instant a ringing amplitude decays through the threshold is
+    # round-off-sensitive (issue 14: 35 s vs 46 s for the same stop).
+    k_end = np.searchsorted(t, t + rest_window, side="left").clip(max=len(t) - 1)
+    span = t[k_end] - t
+    mean_speed = np.where(span > 0, np.linalg.norm(c[k_end] - c, axis=1) / np.where(span > 0, span, 1.0), speed)
+    moving = np.flatnonzero(mean_speed[k_peak:] >= rest_velocity)
     at_rest = k_peak + (moving[-1] + 1 if moving.size else 0)
-    rest_time = float(t[at_rest]) if at_rest < len(t) else None
+    rest_time = float(t[at_rest]) if at_rest < len(t) and t[-1] - t[at_rest] >= rest_window else None
     return {
         "time": t, "speed": speed, "centroid": c,
         "peak_velocity": float(speed[k_peak]), "time_of_peak": float(t[k_peak]),
         "runout": float(c[-1, 0] - c[0, 0]), "drop": float(c[0, 1] - c[-1, 1]),
         "max_runout": float(np.max(c[:, 0] - c[0, 0])),
-        "time_to_rest": rest_time, "final_speed": float(speed[-1]),
+        "time_to_rest": rest_time, "final_speed": float(speed[-1]), "onset_time": onset,
+        "duration": (rest_time - onset) if (rest_time is not None and onset is not None) else None,
     }
 
 
+class BandMonitor:
+    """Mean state of the thermally pressurised band under the slide, over a run.
+
+    L = length of the slide's base edges on the joints whose law has a pore-pressure state
+    (learned.ThermalPressurisationFriction), at the start [m]. Per step:
+
+    * temperature rise ΔT̄ = W / (ρc h L): the frictional work W [J/m] done so far on those
+      contacts (Σ F_f |Δs| over sliding contacts) spread over the band under the slide;
+    * pore pressure p̄ = r̄ · Σ N / L: the contact-length-weighted mean ratio r = p/σ'n times
+      the mean normal stress on the band.
+
+    Per-contact values are not reported: DDA's contact "stress" N/l_c is no band stress where
+    a vertex overlaps an edge by a sliver or touches at a point (l_c → 0), and such contacts
+    carry absurd local values (thousands of K) that say nothing about the band.
+    Reported: the largest ΔT̄ and p̄ over the run."""
+
+    def __init__(self, sim: dda.Simulation) -> None:
+        self.sim = sim
+        sy = sim.system
+        self.laws = {t: law for t, law in sy.joint_laws.items() if hasattr(law, "pore_pressure")}
+        self.time: list[float] = [0.0]
+        self.temperature: list[float] = [0.0]
+        self.pressure: list[float] = [0.0]
+        self.work = 0.0
+        self._slip: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        if self.laws:
+            xy, nxt = sy.polys.xy, sy.polys.nxt
+            edge_free = ~sy.fixed[sy.polys.block]
+            on_band = np.isin(sy.edge_tag, list(self.laws)) & edge_free
+            self.length = float(np.linalg.norm(xy[nxt] - xy, axis=1)[on_band].sum())
+            law = next(iter(self.laws.values()))
+            self.heat_per_kelvin = law.heat_capacity * law.band_thickness * max(self.length, 1e-300)
+
+    def __bool__(self) -> bool:
+        return bool(self.laws) and self.length > 0
+
+    def record(self) -> None:
+        st, con = self.sim.state, getattr(self.sim, "last_contacts", None)
+        p = 0.0
+        cs = st.contacts
+        if con is not None and con.size and cs.size == con.size:
+            m = np.isin(con.tag, list(self.laws))
+            # frictional work since the last record: |F_f| × the slip increment, matched by key
+            key, slip = self._slip
+            pos = np.clip(np.searchsorted(key, cs.key), 0, max(key.size - 1, 0))
+            prev = np.where((key.size > 0) & (key[pos] == cs.key) if key.size else np.zeros(cs.size, bool), slip[pos] if key.size else 0.0, cs.slip)
+            sliding = m & (cs.state == dda.contact_law.SLIDING)
+            self.work += float(np.sum(np.abs(cs.shear_force[sliding]) * np.maximum(cs.slip[sliding] - prev[sliding], 0.0)))
+            order = np.argsort(cs.key)
+            self._slip = (cs.key[order], cs.slip[order])
+            w = m & (con.lc > 0)
+            if np.any(w):
+                r = float(np.dot(con.lc[w], cs.law_state[w, 1]) / con.lc[w].sum())
+                p = r * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length
+        self.time.append(st.time)
+        self.temperature.append(max(self.work / self.heat_per_kelvin, self.temperature[-1]))
+        self.pressure.append(max(p, self.pressure[-1]))
+
+
 def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
-    """Plot the monitored group's speed [m/s] and run-out [m] against time [s] into ``path``."""
+    """Plot the monitored group's speed [m/s], run-out [m] (and the band state) against time [s]."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = motion["time"]
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6), dpi=120, sharex=True)
+    band = motion.get("band")
+    fig, axes = plt.subplots(3 if band else 2, 1, figsize=(8, 8.5 if band else 6), dpi=120, sharex=True)
+    a1, a2 = axes[0], axes[1]
     a1.plot(t, motion["speed"], color="C0")
     a1.axhline(rest_velocity, color="0.6", lw=0.8, ls="--", label=f"rest ({rest_velocity} m/s)")
     a1.plot([motion["time_of_peak"]], [motion["peak_velocity"]], "o", color="C3",
             label=f"peak {motion['peak_velocity']:.1f} m/s at {motion['time_of_peak']:.1f} s")
+    if motion.get("onset_time") is not None:
+        a1.axvline(motion["onset_time"], color="C4", lw=1, ls=":", label=f"onset {motion['onset_time']:.1f} s")
     if motion["time_to_rest"] is not None:
         a1.axvline(motion["time_to_rest"], color="C2", lw=1, label=f"at rest {motion['time_to_rest']:.1f} s")
     a1.set_ylabel("speed of the mass centroid [m/s]")
@@ -60,8 +138,16 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     x = motion["centroid"][:, 0] - motion["centroid"][0, 0]
     a2.plot(t, x, color="C1")
     a2.set_ylabel("horizontal run-out [m]")
-    a2.set_xlabel("time [s]")
-    a2.annotate(f"{motion['runout']:.0f} m", (t[-1], x[-1]), ha="right", va="bottom")
+    a2.annotate(f"{motion['runout']:.0f} m" + (f", run-up {motion['runup']:.0f} m" if "runup" in motion else ""),
+                (t[-1], x[-1]), ha="right", va="bottom")
+    if band:
+        a3 = axes[2]
+        a3.plot(band.time, band.temperature, color="C3")
+        a3.set_ylabel("band mean ΔT [K]", color="C3")
+        b3 = a3.twinx()
+        b3.plot(band.time, np.asarray(band.pressure) / 1e6, color="C0")
+        b3.set_ylabel("band mean pore pressure [MPa]", color="C0")
+    axes[-1].set_xlabel("time [s]")
     fig.suptitle(title)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
@@ -88,8 +174,11 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     if sim.writer is not None:  # the plots follow output.plots, drawn below (not with the fields)
         sim.writer.plots = False
     initial = (0.0, np.concatenate(built.system.polygons()))
+    band = BandMonitor(sim)
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> bool:
+            if band:
+                band.record()
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
                                   f"contacts {info.n_contacts} max block speed {info.max_velocity:.2f} m/s")
             return ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
@@ -100,10 +189,10 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
         try:
             result = sim.solve(callback=report)
         except dda.SolverDivergence as exc:
-            partial = (_payload(case, ctx, built, group, mass, exc.result, settings, _frames(sim, initial, exc.result))
+            partial = (_payload(case, ctx, built, group, mass, exc.result, settings, _frames(sim, initial, exc.result), band)
                        if exc.result is not None else None)
             raise CaseDiverged(str(exc), partial) from None
-    return _payload(case, ctx, built, group, mass, result, settings, _frames(sim, initial, result))
+    return _payload(case, ctx, built, group, mass, result, settings, _frames(sim, initial, result), band)
 
 
 def _frames(sim, initial, result) -> list:
@@ -116,10 +205,10 @@ def _frames(sim, initial, result) -> list:
 
 
 def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings,
-             frames=None) -> RunPayload:
+             frames=None, band=None) -> RunPayload:
     """Key results of the monitored group, files written and solver statistics of a DDA run."""
     spec: DdaCase = case.spec
-    motion = group_motion(result, group, mass, spec.monitor.rest_velocity)
+    motion = group_motion(result, group, mass, spec.monitor.rest_velocity, spec.monitor.rest_window)
     final = result.polygons() if result.state is not None else built.system.polygons()
     front = max(float(final[b][:, 0].max()) for b in group)
     results = {
@@ -130,10 +219,20 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
         "time_to_rest": motion["time_to_rest"], "final_velocity": motion["final_speed"],
         "front_x_final": front, "blocks": built.system.nb, "slivers_removed": built.slivers,
         "simulated_time": float(np.asarray(result.time)[-1]),
+        "onset_time": motion["onset_time"], "duration": motion["duration"],
     }
+    if spec.monitor.runup_line:
+        line = np.asarray(spec.monitor.runup_line, dtype=float)
+        results["runup"] = float(np.interp(front, line[:, 0], line[:, 1]) - line[0, 1]) if front > line[0, 0] else 0.0
+    if band:
+        results["band_temperature_rise_max"] = band.temperature[-1]
+        results["band_pore_pressure_max"] = band.pressure[-1]
+        motion["band"] = band
     files: list[str] = []
     if ctx.rundir is not None and spec.output.fields:
         files += ["blocks.pvd", "contacts.pvd", "frames/", "history.h5"]
+    if "runup" in results:
+        motion["runup"] = results["runup"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
         plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, f"{case.name}: {spec.title}")
         files.append("monitor.png")
