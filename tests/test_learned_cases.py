@@ -38,7 +38,7 @@ def test_learned_plate_holds_below_its_design_load(load):
     sets = COARSE + [f"boundary.traction[0].traction=[0.0, {load}]"]
     law = load_law(CASES / "models" / "power_law_plate_icnn.pt", device="cpu")
     case = coupling.load_case(CASES / "learned_plate.toml", sets)
-    from coupling.fem.build import build_problem
+    from coupling.runners.fem_model import build_problem
 
     problem, _ = build_problem(case)
     problem.law = law
