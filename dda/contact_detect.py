@@ -203,14 +203,15 @@ def detect(
     # a penetrating vertex (gap < 0) belongs to the edge of j nearest to it, not to a far
     # edge of a thin block whose line it happens to lie behind
     dseg = np.where((t > 0) & (t < L), np.abs(gap), np.minimum(d1, d2))
-    group = vtx * polys.nb + blk[edge]
-    order = np.argsort(group, kind="stable")
-    gs = group[order]
-    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
-    gmin = np.minimum.reduceat(dseg[order], starts)
-    nearest = np.empty_like(dseg)
-    nearest[order] = np.repeat(gmin, np.diff(np.r_[starts, gs.size]))
-    ve &= (gap >= 0) | (dseg <= nearest + 1e-9 * (1.0 + nearest))
+    if dseg.size:  # (no candidate pair near any edge: nothing to rank)
+        group = vtx * polys.nb + blk[edge]
+        order = np.argsort(group, kind="stable")
+        gs = group[order]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        gmin = np.minimum.reduceat(dseg[order], starts)
+        nearest = np.empty_like(dseg)
+        nearest[order] = np.repeat(gmin, np.diff(np.r_[starts, gs.size]))
+        ve &= (gap >= 0) | (dseg <= nearest + 1e-9 * (1.0 + nearest))
     sel_v, sel_e = [vtx[ve]], [edge[ve]]
 
     # -------- vertex–vertex: (P of a, Q of b) with |P − Q| < d0, each unordered pair once

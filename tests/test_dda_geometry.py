@@ -140,3 +140,14 @@ def test_vertex_at_a_reflex_corner_contacts_both_edges():
     sim.run(lambda info: worst.append(float(n_seat @ (sim.state.xy[corner] - H))))
     assert sim.state.xy[corner, 0] > H[0] + 0.5  # it has moved onto the 13.5° plane
     assert min(worst) > -1e-3 * sim.d0  # ... and stays on it (penalty penetration only)
+
+
+
+def test_a_candidate_pair_with_no_vertex_near_an_edge_gives_no_contacts():
+    """A broad-phase pair whose blocks are apart by more than d0 + d_pen (boxes overlapping
+    the search band, but no vertex near an edge): no contacts, no error (the ranking of
+    nearest edges used to fail on the empty candidate set)."""
+    a = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    polys = Polygons.from_list([a, a + [1.5, 0.0]])
+    c = detect(polys, np.array([[0, 1]]), d0=0.05, d_pen=0.05, edge_tag=np.full(8, -1))
+    assert c.size == 0
