@@ -46,6 +46,7 @@ class RegionMonitor:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the counts of earlier evaluations (a new run)."""
         self.calls = 0
         self.last_points = 0
         self.last_outside = 0
@@ -92,6 +93,7 @@ class RegionMonitor:
             self.worst_component = (self.names + ["magnitude"])[which]
 
     def region(self) -> dict[str, Any]:
+        """The data region checked against: per-quantity bounds and the largest magnitude."""
         fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731 (JSON has no inf)
         out: dict[str, Any] = {n: [fin(a), fin(b)] for n, a, b in zip(self.names, self.lower, self.upper)}
         if self.magnitude_max is not None:
@@ -124,4 +126,5 @@ def joint_monitor(region: dict[str, Any] | None) -> RegionMonitor | None:
 
 
 def unavailable() -> dict[str, Any]:
+    """The report of a law whose checkpoint holds no data region (``available: false``)."""
     return {"available": False, "reason": "the checkpoint records no data region (trained before it was kept)"}

@@ -59,10 +59,12 @@ class PathDataset:
 
     @property
     def n_paths(self) -> int:
+        """Number of strain paths P."""
         return int(self.strain.shape[0])
 
     @property
     def n_steps(self) -> int:
+        """Number of steps M per path."""
         return int(self.strain.shape[1])
 
 

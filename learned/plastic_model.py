@@ -92,9 +92,11 @@ class ReturnMappingModel(nn.Module):
     # ------------------------------------------------------------------ ingredients
     @property
     def config(self) -> dict[str, Any]:
+        """Architecture record saved in checkpoints."""
         return {"arch": self.arch, "components": self.n}
 
     def scaling(self) -> dict[str, float]:
+        """Strain and stress scales [-], [Pa] of the normalised variables."""
         return {"stress_scale": float(self.s), "stiffness_scale": float(self.c_scale)}
 
     @classmethod
@@ -103,13 +105,16 @@ class ReturnMappingModel(nn.Module):
         return cls(np.eye(components), 1.0)
 
     def stiffness(self) -> Tensor:
+        """Elastic stiffness C (k,k) [Pa] of the learned quadratic free energy (SPD)."""
         L = _lower(self.n, self.c_chol)
         return self.c_scale * (L @ L.T + 1e-4 * torch.eye(self.n, dtype=L.dtype))
 
     def hardening(self) -> Tensor:
+        """Isotropic hardening modulus H [Pa] (≥ 0)."""
         return self.c_scale * nn.functional.softplus(self.h)
 
     def yield_matrix(self) -> Tensor:
+        """SPD matrix P of the convex yield function f = √(xᵀPx + δ²) + bᵀx − 1 − Hα/s."""
         M = _lower(self.n, self.p_chol)
         return M @ M.T + 1e-3 * torch.eye(self.n, dtype=M.dtype)
 
@@ -269,6 +274,7 @@ class LearnedPlasticLaw(ConstitutiveLaw):
         return s, c, torch.cat([ep, a[:, None]], dim=1)
 
     def evaluate(self, strain: Array, state: Array | None = None) -> LawResponse:
+        """Stress (N,3) [Pa], consistent tangent (N,3,3) [Pa] and new state from strains (N,3) and the state of the last converged step."""
         if strain.ndim != 2 or strain.shape[1] != 3:
             raise ValueError(f"strain must have shape (N, 3), got {tuple(strain.shape)}")
         torch_in = is_torch(strain)
@@ -282,6 +288,7 @@ class LearnedPlasticLaw(ConstitutiveLaw):
         return LawResponse(*(t.numpy() for t in out))
 
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """Not defined in 3D: this law works on the plane components it was trained on (raises NotImplementedError)."""
         raise NotImplementedError("the learned plastic law is evaluated through its 2D interface only")
 
     def dissipation(self, strain: Array, state_old: Array) -> np.ndarray:
@@ -294,6 +301,7 @@ class LearnedPlasticLaw(ConstitutiveLaw):
         return (s * (new[:, :k] - state_old[:, :k])).sum(1) - H * new[:, k] * (new[:, k] - state_old[:, k])
 
     def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description for summaries."""
         out: dict[str, Any] = {"kind": self.kind, "plane": self.plane, "model": self.model.config}
         if self.source:
             out["checkpoint"] = self.source

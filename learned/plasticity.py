@@ -152,6 +152,7 @@ class J2Plasticity(ElastoplasticLaw):
         self.yield_stress = float(yield_stress)
 
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """Radial return on (xx, yy, zz, xy): stress (N,4) [Pa], consistent tangent (N,4,4) [Pa], new state (N,5)."""
         eps, st, back = _host(strain4, state)
         n = eps.shape[0]
         G, K, H = self.G, self.K, self.H
@@ -182,6 +183,7 @@ class J2Plasticity(ElastoplasticLaw):
         return back(stress), back(tangent), back(new_state)
 
     def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description for summaries."""
         return {"kind": self.kind, "plane": self.plane, "E": self.E, "nu": self.nu,
                 "yield_stress": self.yield_stress, "hardening": self.H}
 
@@ -321,6 +323,7 @@ class DruckerPrager(ElastoplasticLaw):
         return f, dR + self.eta * third, dR + self.eta_flow * third, d2R, f_lam
 
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
+        """Closest-point return on (xx, yy, zz, xy): stress (N,4) [Pa], consistent tangent (N,4,4) [Pa], new state (N,5)."""
         eps, st, back = _host(strain4, state)
         n = eps.shape[0]
         sig_tr = self._trial(eps, st)
@@ -343,6 +346,7 @@ class DruckerPrager(ElastoplasticLaw):
         return closest_point_projection(sig_tr, alpha_old, self._C4_inv, self.E, self._surface, scale)
 
     def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description for summaries."""
         return {"kind": self.kind, "plane": self.plane, "E": self.E, "nu": self.nu,
                 "cohesion": self.cohesion, "friction_angle": self.friction_angle,
                 "dilatancy_angle": self.dilatancy_angle, "hardening": self.H,

@@ -119,6 +119,7 @@ class ThermalPressurisationFriction(JointLaw):
 
     # ------------------------------------------------------------------ interface
     def friction(self, slip: Array, slip_rate: Array) -> Array:
+        """Friction coefficient μ(v) [-] of the clay at slip rates v [m/s] (velocity weakening)."""
         return self.mu_r + (self.mu_p - self.mu_r) * _exp(-_abs(slip_rate) / self.v_c)
 
     def evaluate(self, normal_stress: Array, slip: Array, slip_rate: Array, state: Array | None = None) -> JointResponse:
@@ -157,6 +158,7 @@ class ThermalPressurisationFriction(JointLaw):
         return out
 
     def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description for summaries."""
         return {
             **super().describe(),
             "phi_peak": self.phi_peak, "phi_residual": self.phi_residual, "v_c": self.v_c,

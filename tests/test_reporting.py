@@ -73,4 +73,4 @@ def test_probe_entry():
     e = probe_entry((1.0, 2.0), "uy", -2.0, reference=-1.0)
     assert e == {"point": [1.0, 2.0], "quantity": "uy", "value": -2.0, "reference": -1.0, "relative_error": 1.0}
     assert "reference" not in probe_entry((0, 0), "ux", 1.0)
-    assert relative_error(0.5, 0.0) == 0.5  # zero reference: absolute error
+    assert relative_error(0.5, 0.0) is None  # zero reference: undefined (the value is the absolute error)
