@@ -224,7 +224,7 @@ def solve_case(case_file: Path, sets: list[str], law=None) -> tuple[np.ndarray, 
     problem, _ = build_problem(case)
     if law is not None:
         problem.law = law
-    stats = problem.solve(case.spec.fem.load_steps)
+    stats = problem.solve(load_steps=case.spec.fem.load_steps).stats
     return problem.u.x.array.copy(), stats.as_dict()
 
 

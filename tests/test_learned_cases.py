@@ -42,7 +42,7 @@ def test_learned_plate_holds_below_its_design_load(load):
 
     problem, _ = build_problem(case)
     problem.law = law
-    it_nn = problem.solve(case.spec.fem.load_steps).newton_iterations
+    it_nn = problem.solve(load_steps=case.spec.fem.load_steps).stats.newton_iterations
     u_nn = problem.u.x.array.copy()
     u_ref, it_ref = displacement(coupling.load_case(CASES / "learned_plate.toml", sets + [TRUTH]))
     assert np.linalg.norm(u_nn - u_ref) / np.linalg.norm(u_ref) <= 0.01
