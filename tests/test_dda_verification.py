@@ -36,7 +36,7 @@ def test_block_on_incline_slides_as_analytical():
     d = np.linalg.norm(res.displacement[-1, 1])
     ref = 0.5 * G * (np.sin(THETA) - np.cos(THETA) * np.tan(np.radians(phi))) * 1.0**2
     assert res.time[-1] == pytest.approx(1.0)
-    assert d == pytest.approx(ref, rel=0.02)
+    assert d == pytest.approx(ref, rel=5e-6)  # measured 5.1e-7 (Δt = 0.01 s); ~10x
     # it moves down the slope
     assert res.displacement[-1, 1, 1] < 0
     assert res.stats["n_nonconverged_steps"] == 0
@@ -52,8 +52,10 @@ def test_free_fall():
     s = dda.BlockSystem([np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)])
     _material(s)
     res = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, max_displacement_ratio=0.05)).run()
-    assert res.displacement[-1, 0, 1] == pytest.approx(-0.5 * G, rel=0.01)
-    assert res.velocity[-1, 0, 1] == pytest.approx(-G, rel=0.01)
+    # the DDA time scheme is exact for constant acceleration: measured 6e-15 / 1.4e-14 (round-off);
+    # tolerance 1e-12, far from round-off
+    assert res.displacement[-1, 0, 1] == pytest.approx(-0.5 * G, rel=1e-12)
+    assert res.velocity[-1, 0, 1] == pytest.approx(-G, rel=1e-12)
     assert abs(res.displacement[-1, 0, 0]) < 1e-12
 
 
@@ -70,14 +72,15 @@ def test_column_at_rest_base_stress():
     # contact resultant on the base / width = ρ g h
     con, cs = sim.last_contacts, res.state.contacts
     on_base = (con.i == 0) | (con.j == 0)
-    assert cs.normal_force[on_base].sum() / W == pytest.approx(RHO * G * h, rel=0.02)
+    # measured 2.7e-5 (penalty springs, static relaxation); tolerances ~10x the measured errors
+    assert cs.normal_force[on_base].sum() / W == pytest.approx(RHO * G * h, rel=3e-4)
     # block stresses: σ_yy = −ρ g (h − y_c) (the block mean of the linear distribution)
     yc = (np.arange(n) + 0.5) * H
-    np.testing.assert_allclose(res.stress[1:, 1], -RHO * G * (h - yc), rtol=0.02)
+    np.testing.assert_allclose(res.stress[1:, 1], -RHO * G * (h - yc), rtol=3e-4)  # measured 2.9e-5
     # the base (bottom) block's stress extrapolated to its base
     syy = res.stress[1:, 1]
     base_stress = syy[0] + (syy[0] - syy[1]) / 2
-    assert -base_stress == pytest.approx(RHO * G * h, rel=0.02)
+    assert -base_stress == pytest.approx(RHO * G * h, rel=3e-4)  # measured 3.0e-5
 
 
 def test_tall_block_topples():
