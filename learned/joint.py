@@ -88,6 +88,14 @@ def _check_angle(name: str, phi: float) -> float:
     return math.tan(math.radians(phi))
 
 
+def _peak_and_residual(phi_peak: float, phi_residual: float) -> tuple[float, float]:
+    """(μ_p, μ_r) = (tan φ_peak, tan φ_residual) of a weakening law; φ_residual ≤ φ_peak [deg]."""
+    mu_p, mu_r = _check_angle("phi_peak", phi_peak), _check_angle("phi_residual", phi_residual)
+    if phi_residual > phi_peak:
+        raise ValueError(f"phi_residual ({phi_residual}) must not exceed phi_peak ({phi_peak})")
+    return mu_p, mu_r
+
+
 def _abs(x: Array) -> Array:
     return x.abs() if hasattr(x, "abs") else np.abs(x)
 
@@ -129,10 +137,7 @@ class DisplacementWeakeningFriction(JointLaw):
         tensile_strength: float = 0.0,
     ) -> None:
         super().__init__(cohesion, tensile_strength)
-        self.mu_p = _check_angle("phi_peak", phi_peak)
-        self.mu_r = _check_angle("phi_residual", phi_residual)
-        if phi_residual > phi_peak:
-            raise ValueError(f"phi_residual ({phi_residual}) must not exceed phi_peak ({phi_peak})")
+        self.mu_p, self.mu_r = _peak_and_residual(phi_peak, phi_residual)
         if not slip_c > 0:
             raise ValueError(f"slip_c must be > 0 m, got {slip_c}")
         self.phi_peak, self.phi_residual, self.slip_c = float(phi_peak), float(phi_residual), float(slip_c)
@@ -168,10 +173,7 @@ class VelocityWeakeningFriction(JointLaw):
         tensile_strength: float = 0.0,
     ) -> None:
         super().__init__(cohesion, tensile_strength)
-        self.mu_p = _check_angle("phi_peak", phi_peak)
-        self.mu_r = _check_angle("phi_residual", phi_residual)
-        if phi_residual > phi_peak:
-            raise ValueError(f"phi_residual ({phi_residual}) must not exceed phi_peak ({phi_peak})")
+        self.mu_p, self.mu_r = _peak_and_residual(phi_peak, phi_residual)
         if not v_c > 0:
             raise ValueError(f"v_c must be > 0 m/s, got {v_c}")
         self.phi_peak, self.phi_residual, self.v_c = float(phi_peak), float(phi_residual), float(v_c)

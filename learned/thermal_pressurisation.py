@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from learned.backend import Array, zeros
-from learned.joint import JointLaw, JointResponse, _abs, _check_angle, _exp
+from learned.joint import JointLaw, JointResponse, _abs, _exp, _peak_and_residual
 
 #: column of the temperature rise [K] and of the pore-pressure ratio p/σ_n [-] in the state
 TEMPERATURE, PRESSURE_RATIO = 0, 1
@@ -89,10 +89,7 @@ class ThermalPressurisationFriction(JointLaw):
         tensile_strength: float = 0.0,
     ) -> None:
         super().__init__(cohesion, tensile_strength)
-        self.mu_p = _check_angle("phi_peak", phi_peak)
-        self.mu_r = _check_angle("phi_residual", phi_residual)
-        if phi_residual > phi_peak:
-            raise ValueError(f"phi_residual ({phi_residual}) must not exceed phi_peak ({phi_peak})")
+        self.mu_p, self.mu_r = _peak_and_residual(phi_peak, phi_residual)
         for name, v in (("v_c", v_c), ("band_thickness", band_thickness), ("heat_capacity", heat_capacity),
                         ("pressurisation", pressurisation)):
             if not (math.isfinite(v) and v > 0):
