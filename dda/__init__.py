@@ -8,14 +8,14 @@ stiffness and stress through :class:`learned.ConstitutiveLaw`, global system on 
     >>> sys = dda.BlockSystem([base, block], fixed=[0])
     >>> sys.add_material(0, learned.LinearElastic(1e9, 0.25), density=2500.0)
     >>> sys.set_joint_law(learned.CoulombFriction(phi=20.0))
-    >>> res = dda.Simulation(sys, dda.Settings(duration=1.0, dt=1e-3)).run()
+    >>> res = dda.Simulation(sys, dda.Settings(duration=1.0, dt=1e-3)).solve()
 """
 
 from dda.cutting import CutResult, JointLine, JointSet, cut_blocks
 from dda.errors import InputError, SolverDivergence
 from dda.result import Result, StepInfo
 from dda.settings import Settings
-from dda.simulation import Simulation
+from dda.simulation import Simulation, StepFailure
 from dda.state import State
 from dda.system import BlockMaterial, BlockSystem, system_from_cuts
 from dda.water import WaterLevel
@@ -32,6 +32,7 @@ __all__ = [
     "Simulation",
     "SolverDivergence",
     "State",
+    "StepFailure",
     "StepInfo",
     "WaterLevel",
     "cut_blocks",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from learned.contract import SolverStatistics
+from learned.contract import SolverStatistics, StepRecord
 
 from dda.contact_law import LOCKED, OPEN, SLIDING
 from dda.kinematics import mass_matrix
@@ -16,9 +16,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from dda.simulation import Simulation
 
 
-@dataclass
-class StepInfo:
-    """What a progress callback sees after each accepted step."""
+@dataclass(frozen=True, kw_only=True)
+class StepInfo(StepRecord):
+    """What a solve ``callback`` sees after each accepted step: the common
+    :class:`learned.contract.StepRecord` (step, iterations = open–close iterations, residual
+    NaN, converged True, time [s]) with the DDA figures: Δt [s], duration [s], contacts,
+    closed contacts, retries of the step, the largest block speed [m/s] and the kinetic
+    energy [J] (NaN on steps the history does not record)."""
 
     step: int
     time: float
@@ -83,7 +87,8 @@ class Result:
     time (ns,) [s]; dt (ns,) [s]; centroid (ns, nb, 2) [m]; velocity (ns, nb, 3) centroid
     velocity and spin (u̇, v̇, ṙ) [m/s, rad/s]; rotation (ns, nb) [rad]; kinetic_energy (ns,)
     [J/m]; n_open, n_sliding, n_locked (ns,) contact counts; oc_iterations (ns,);
-    stats: :class:`DdaStats`; status "completed" (or "diverged" on a partial result).
+    stats: :class:`DdaStats`; status "ok" (ran to the duration), "interrupted" (the
+    callback stopped it) or "diverged" (a partial result) — the words of summary.json.
     """
 
     time: list = field(default_factory=list)
@@ -137,6 +142,7 @@ class Result:
         cs = st.contacts.state
         vmax = float(np.max(np.linalg.norm(st.velocity[:, :2], axis=1))) if sim.nb else 0.0
         return StepInfo(
+            iterations=its, residual=float("nan"), converged=True,
             step=st.step, time=st.time, dt=dt, duration=sim.settings.duration, n_contacts=int(cs.size),
             n_closed=int(np.sum(cs != OPEN)), oc_iterations=its, retries=retries, max_velocity=vmax,
             kinetic_energy=ke, rank=sim.comm.rank,

@@ -42,7 +42,7 @@ def run(nsteps: int = 30, solver: str = "mumps", comm=None):
 
     s = build_system()
     sim = dda.Simulation(s, dda.Settings(duration=nsteps * 5e-3, dt=5e-3, solver=solver), comm=comm)
-    return sim.run(), sim
+    return sim.solve(), sim
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ stresses through the law.
 
 from __future__ import annotations
 
+import enum
 import time as _time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -33,9 +34,24 @@ from dda.system import BlockSystem
 from dda.water import water_loads
 
 
+class StepFailure(enum.Enum):
+    """Why a trial step was rejected (Δt is cut and the step retried, or the run diverges).
+
+    DISPLACEMENT : the largest vertex displacement exceeds g2·w0 (Shi's displacement ratio)
+    PENETRATION  : a closed contact penetrates more than the penetration limit [m]
+    OPEN_CLOSE   : the open–close iteration did not settle within its iteration cap
+    NOT_FINITE   : the linear solve gave a non-finite displacement increment
+    """
+
+    DISPLACEMENT = "displacement ratio"
+    PENETRATION = "penetration"
+    OPEN_CLOSE = "open-close iteration"
+    NOT_FINITE = "non-finite solution"
+
+
 @dataclass
 class _Trial:
-    failure: str | None
+    failure: StepFailure | None
     D: np.ndarray | None = None
     cs: ContactState | None = None
     ds: np.ndarray | None = None
@@ -200,7 +216,7 @@ class Simulation:
             D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
             if not np.all(np.isfinite(D)):
                 bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
-                return _Trial("nan", block=bad, detail="non-finite solution", iterations=it)
+                return _Trial(StepFailure.NOT_FINITE, block=bad, detail="non-finite solution", iterations=it)
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
             ds = np.sum(ws * Dij, axis=1)
@@ -245,12 +261,12 @@ class Simulation:
         max_pen = float(pen.max()) if pen.size else 0.0
         trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=fmax)
         if ratio > 1.0:
-            trial.failure, trial.block = "disp", int(sy.polys.block[np.argmax(umax)])
+            trial.failure, trial.block = StepFailure.DISPLACEMENT, int(sy.polys.block[np.argmax(umax)])
         elif max_pen > self.pen_limit:
-            trial.failure, trial.block = "pen", int(con.i[np.argmax(pen)])
+            trial.failure, trial.block = StepFailure.PENETRATION, int(con.i[np.argmax(pen)])
             trial.detail = f"penetration {max_pen:.3g} m > limit {self.pen_limit:.3g} m"
         elif not converged:
-            trial.failure = "oc"
+            trial.failure = StepFailure.OPEN_CLOSE
         return trial
 
     # ------------------------------------------------------------------ one accepted step
@@ -275,29 +291,31 @@ class Simulation:
             fail = trial.failure
             if fail is None:
                 break
-            if fail == "oc" and (oc_fails >= s.oc_max_retries or dt * s.dt_cut < s.dt_min):
+            if fail is StepFailure.OPEN_CLOSE and (oc_fails >= s.oc_max_retries or dt * s.dt_cut < s.dt_min):
                 self.stats["n_nonconverged_steps"] += 1  # accept: Shi's iteration cap
                 break
-            if (fail in ("pen", "nan") and retries >= s.max_retries) or dt * min(s.dt_cut, 0.5) < s.dt_min:
-                reason = trial.detail or {"disp": "displacement ratio not met at dt_min"}.get(fail, fail)
+            if ((fail in (StepFailure.PENETRATION, StepFailure.NOT_FINITE) and retries >= s.max_retries)
+                    or dt * min(s.dt_cut, 0.5) < s.dt_min):
+                reason = trial.detail or ("displacement ratio not met at dt_min" if fail is StepFailure.DISPLACEMENT
+                                          else fail.value)
                 raise SolverDivergence(
                     st.step + 1, st.time + dt, trial.block, f"{reason} after {retries + oc_fails} retries (dt = {dt:.3g} s)",
                     last_state=st.copy(), result=self._finish("diverged"),
                 )
             self.stats["n_retries"] += 1
-            if fail == "disp":  # Shi's time-step control: Δt scaled to the allowed displacement
+            if fail is StepFailure.DISPLACEMENT:  # Shi's time-step control: Δt scaled to the allowed displacement
                 self.stats["n_dt_cuts"] += 1
                 dt *= max(0.1, min(s.dt_cut, 0.8 / trial.ratio))
                 dt_keep = dt
                 continue
             dt *= s.dt_cut
-            if fail == "oc":
+            if fail is StepFailure.OPEN_CLOSE:
                 oc_fails += 1
                 self.stats["n_oc_retries"] += 1
                 continue
             retries += 1
             dt_keep = dt
-            if fail == "pen":
+            if fail is StepFailure.PENETRATION:
                 self.stats["n_penetration_retries"] += 1
                 pen_fails += 1
                 if pen_fails >= 2:
@@ -352,35 +370,7 @@ class Simulation:
         )
         self.last_contacts = con
 
-    # ------------------------------------------------------------------ run
-    def run(self, callback: Callable[[StepInfo], Any] | None = None) -> Result:
-        """Run to ``settings.duration``; ``callback(StepInfo)`` after every accepted step
-        (on every rank; return True to stop early). Raises :class:`SolverDivergence` (with the
-        last good state attached, and written when output is on) if a step cannot be completed."""
-        t0 = _time.perf_counter()
-        s = self.settings
-        if self.writer is not None:
-            self.writer.frame(self)
-        try:
-            while self.state.time < s.duration * (1 - 1e-12):
-                info = self.step()
-                if self.writer is not None:
-                    self.writer.maybe_frame(self)
-                if callback is not None and callback(info):
-                    break
-        except SolverDivergence as err:
-            self.stats["wall_time_s"] = _time.perf_counter() - t0
-            if self.writer is not None:
-                self.writer.frame(self, force=True)
-                self.writer.finish(self, status="diverged", message=str(err))
-            raise
-        self.stats["wall_time_s"] = _time.perf_counter() - t0
-        res = self._finish("completed")
-        if self.writer is not None:
-            self.writer.frame(self, force=True)
-            self.writer.finish(self, status="completed")
-        return res
-
+    # ------------------------------------------------------------------ solve
     def solve(self, *, duration: float | None = None, rtol: float | None = None,
               max_iterations: int | None = None,
               callback: Callable[[StepInfo], Any] | None = None) -> Result:
@@ -389,9 +379,11 @@ class Simulation:
         ``rtol`` overrides ``settings.oc_force_tolerance`` (the open–close iteration has
         converged when the forces the remaining contact-state changes would correct add up
         to ≤ rtol × the total contact normal force), ``max_iterations`` ``settings.oc_max_iterations``
-        (open–close iterations per step before Δt is cut). ``callback(StepInfo)`` after
-        every accepted step. Returns a :class:`Result`; raises :class:`SolverDivergence`
-        whose ``result`` is the partial result up to the last good step.
+        (open–close iterations per step before Δt is cut). ``callback(info)`` gets a
+        :class:`StepInfo` (a :class:`learned.contract.StepRecord`) after every accepted
+        step, on every rank; returning True stops the run after that step. Returns a
+        :class:`Result`; raises :class:`SolverDivergence` whose ``result`` is the partial
+        result up to the last good step (written when output is on).
         """
         changes = {name: value for name, value in (("duration", duration), ("oc_force_tolerance", rtol),
                                                    ("oc_max_iterations", max_iterations)) if value is not None}
@@ -400,7 +392,31 @@ class Simulation:
 
             self.settings = replace(self.settings, **changes)
             self.settings.validate()
-        return self.run(callback)
+        t0 = _time.perf_counter()
+        s = self.settings
+        if self.writer is not None:
+            self.writer.frame(self)
+        status = "ok"
+        try:
+            while self.state.time < s.duration * (1 - 1e-12):
+                info = self.step()
+                if self.writer is not None:
+                    self.writer.maybe_frame(self)
+                if callback is not None and callback(info):
+                    status = "interrupted"
+                    break
+        except SolverDivergence as err:
+            self.stats["wall_time_s"] = _time.perf_counter() - t0
+            if self.writer is not None:
+                self.writer.frame(self, force=True)
+                self.writer.finish(self, status="diverged", message=str(err))
+            raise
+        self.stats["wall_time_s"] = _time.perf_counter() - t0
+        res = self._finish(status)
+        if self.writer is not None:
+            self.writer.frame(self, force=True)
+            self.writer.finish(self, status=status)
+        return res
 
     def _finish(self, status: str) -> Result:
         self.result.finalize(self, status)

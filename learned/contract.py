@@ -11,13 +11,56 @@ The solver contract (every solver; see README "Solver contract"):
 - ``Solver(model-or-mesh, law, ...)`` builds the discrete problem;
 - ``solver.solve(*, load_steps | duration, rtol, max_iterations, callback) -> Result`` with
   typed statistics (a dataclass with ``as_dict()``);
+- ``rtol`` (and ``atol`` where a solver has one) mean the same in every Newton solver (FEM,
+  NMM): a load or time step has converged when ``‖R_k‖ ≤ max(atol, rtol · ‖R₀‖)``, ‖R‖ the
+  Euclidean norm of the assembled residual vector [N], R₀ the residual at the first iteration
+  of that step (the PETSc SNES / DOLFINx NewtonSolver convention); see :func:`converged`;
+- ``callback(record)`` receives a :class:`StepRecord` in every solver;
 - a solve that does not converge raises a subclass of :class:`SolverDivergence` whose
   ``result`` is the last good (converged or accepted) result, or None before the first.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+def converged(residual_norm: float, initial_norm: float, rtol: float, atol: float = 0.0) -> bool:
+    """The one convergence test of a nonlinear step: ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖).
+
+    residual_norm : ‖R_k‖, the Euclidean norm of the residual vector at iteration k [N]
+    initial_norm  : ‖R₀‖, the norm at the first iteration of the same load/time step [N]
+    rtol          : relative tolerance (dimensionless, 0 < rtol < 1)
+    atol          : absolute tolerance [N] (a step that starts in equilibrium, ‖R₀‖ = 0)
+    """
+    return residual_norm <= max(atol, rtol * initial_norm)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRecord:
+    """What a solver's ``callback`` receives, the same type in every solver.
+
+    step        : load step (static), time step (dynamic), 1 for a single fixed-point solve
+    iterations  : nonlinear iterations done in this step (Newton, fixed point, open–close)
+    residual    : the relative residual the step's tolerance is tested on (dimensionless):
+                  ‖R_k‖/‖R₀‖ for Newton (FEM, NMM), ‖G(x) − x‖/‖G(x)‖ for the data-driven
+                  fixed point; NaN where the solver has no single residual (DDA steps)
+    converged   : True on the record that closes the step (the step is accepted)
+    load_factor : λ ∈ [0, 1] of a static load step, else None
+    time        : simulated time t [s] at the end of a dynamic step, else None
+
+    Newton and fixed-point solvers call ``callback`` after every iteration (the last one with
+    ``converged=True``); DDA, whose open–close iteration is internal, once per accepted step
+    (a :class:`dda.StepInfo`, a subclass with the block and contact figures).
+    """
+
+    step: int
+    iterations: int
+    residual: float
+    converged: bool
+    load_factor: float | None = None
+    time: float | None = None
 
 
 class SolverDivergence(RuntimeError):

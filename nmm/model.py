@@ -30,6 +30,7 @@ from nmm.geometry import Domain
 from nmm.mesh import CoverMesh
 
 if TYPE_CHECKING:  # pragma: no cover
+    from learned.contract import StepRecord
     from nmm.result import NMMResult
 
 
@@ -239,22 +240,23 @@ class ManifoldModel:
 
 
     # ------------------------------------------------------------------ solves
-    def solve(self, *, load_steps: int = 1, rtol: float = 1e-9, max_iterations: int = 30,
-              callback: Callable[[int, int, float], None] | None = None,
+    def solve(self, *, load_steps: int = 1, rtol: float = 1e-9, atol: float = 1e-10, max_iterations: int = 30,
+              callback: Callable[["StepRecord"], None] | None = None,
               on_step: Callable[[int, "NMMResult"], None] | None = None) -> "NMMResult":
         """Static equilibrium in ``load_steps`` proportional steps (the solver contract).
 
-        Newton (with open–close of joint contacts) per step until
-        ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖) (with contact: rtol ≥ 1e-7, friction is lagged).
-        ``callback(step, iteration, ‖R‖ / max(‖F_ext‖, ‖f_int‖))`` after every residual;
-        ``on_step(step, result)`` (collective) with the result of every converged step.
-        Returns an :class:`nmm.NMMResult`; raises :class:`nmm.SolverDivergence` whose
-        ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
+        Newton (with open–close of joint contacts) per step until ‖R_k‖ ≤ max(atol, rtol ‖R₀‖),
+        R₀ the residual [N] at the step's first iteration (the one meaning of rtol/atol in
+        every solver, :func:`learned.contract.converged`; with contact rtol ≥ 1e-7, friction
+        is lagged). ``callback(record)`` gets a :class:`learned.contract.StepRecord` after
+        every residual; ``on_step(step, result)`` (collective) with the result of every
+        converged step. Returns an :class:`nmm.NMMResult`; raises :class:`nmm.SolverDivergence`
+        whose ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
         """
         from nmm.solve import solve_static
 
-        return solve_static(self, load_steps=load_steps, rtol=rtol, max_iterations=max_iterations, callback=callback,
-                            on_step=on_step)
+        return solve_static(self, load_steps=load_steps, rtol=rtol, atol=atol, max_iterations=max_iterations,
+                            callback=callback, on_step=on_step)
 
     def solve_dynamic(self, *, dt: float, n_steps: int, probes: np.ndarray | None = None, **kw) -> "NMMResult":
         """Implicit dynamics, DDA scheme: ``n_steps`` of ``dt`` [s] (see :func:`nmm.solve.solve_dynamic`)."""

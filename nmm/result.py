@@ -18,8 +18,8 @@ class NMMStats(SolverStatistics):
 
     dofs, covers, elements (manifold elements), integration_points (all ranks);
     newton_iterations, solves (linear solves), over all load steps; load_steps, load_factor
-    (of this result: 1 when complete); residuals: final ‖R‖ / max(‖F_ext‖, ‖f_int‖) per
-    step; ranks; contact: joint contact counts (open/stick/slide) or None; timings [s].
+    (of this result: 1 when complete); residuals: final ‖R‖ / ‖R₀‖ per step (R₀ the
+    residual at the step's first iteration); ranks; contact: joint contact counts (open/stick/slide) or None; timings [s].
     """
 
     dofs: int

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import numpy as np
 
+from learned.contract import StepRecord, converged
 from learned.law import LawResponse
 from nmm.errors import SolverDivergence
 from nmm.model import ManifoldModel, blocks_to_coo
@@ -70,10 +71,14 @@ class _System:
             return np.zeros(0)
         return np.r_[self.vals, contact_vals] if contact_vals is not None else self.vals
 
-    def newton(self, u: np.ndarray, F: np.ndarray, rtol: float, max_iter: int, mass: tuple | None = None, progress=None):
+    def newton(self, u: np.ndarray, F: np.ndarray, rtol: float, max_iter: int, mass: tuple | None = None, progress=None,
+               atol: float = 0.0):
         """Newton iterations from u; mass = (c, v_term, d0_u) adds c·M(u − u0) − M v_term.
 
-        ``progress(it, relative_residual)`` is called after every residual evaluation."""
+        Converged when ‖R_k‖ ≤ max(atol, rtol·‖R₀‖) (:func:`learned.contract.converged`; R₀ the
+        residual at the first iteration, ‖·‖ the Euclidean norm [N]), after at least one
+        solve and with the contact states settled. ``progress(it, ‖R‖/‖R₀‖, converged)`` is
+        called after every residual evaluation."""
         model, asm, law = self.model, self.model.asm, self.model.law
         u = u.copy()
         ok_states = True
@@ -100,12 +105,15 @@ class _System:
             if mass is not None:
                 c, u0, vterm = mass
                 R -= asm.mass_times(c * (u - u0) - vterm, model.density)
-            ref = max(np.linalg.norm(F), np.linalg.norm(fint), 1e-300)
+            norm = float(np.linalg.norm(R))
+            if it == 0:
+                norm0 = norm
             tol = rtol if self.contact is None else max(rtol, self.contact_rtol)
-            self.residual = float(np.linalg.norm(R) / ref)
+            self.residual = norm / norm0 if norm0 > 0 else 0.0
+            done = it > 0 and ok_states and converged(norm, norm0, tol, atol)
             if progress is not None:
-                progress(it, self.residual)
-            if it > 0 and np.linalg.norm(R) <= tol * ref and ok_states:
+                progress(it, self.residual, done)
+            if done:
                 return u, resp, it
             if it == max_iter:
                 break
@@ -116,16 +124,19 @@ class _System:
             self.iterations += 1
             if self.contact is not None:
                 ok_states = not self.contact.update_states(u)
-        raise SolverDivergence(f"NMM Newton/open-close iteration did not converge in {max_iter} iterations (|R|/ref = {np.linalg.norm(R) / ref:.3g})")
+        raise SolverDivergence(f"NMM Newton/open-close iteration did not converge in {max_iter} iterations "
+                               f"(|R|/|R0| = {self.residual:.3g}, |R0| = {norm0:.3g} N)")
 
 
 def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, max_iterations: int = 30,
-                 callback=None, on_step=None) -> NMMResult:
+                 callback=None, on_step=None, atol: float = 1e-10) -> NMMResult:
     """Static equilibrium in ``load_steps`` proportional load steps; returns an :class:`NMMResult`.
 
-    Each step's Newton / open–close iteration stops when ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖)
-    [N/N] (with joint contact, rtol ≥ 1e-7 since friction is lagged). ``callback(step,
-    iteration, relative_residual)`` is called during the Newton iterations, ``on_step(step,
+    Each step's Newton / open–close iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖), R₀
+    the residual [N] at the first iteration of the load step — the meaning of rtol/atol in
+    every solver (:func:`learned.contract.converged`); with joint contact rtol ≥ 1e-7 since
+    friction is lagged. ``callback(record)`` gets a :class:`~learned.contract.StepRecord`
+    after every residual evaluation, ``on_step(step,
     result)`` (collective) with the :class:`NMMResult` of every converged step. A step that does
     not converge raises :class:`SolverDivergence` whose ``result`` is the last converged
     state (``load_factor`` its load factor; ``result`` None before step 1). Loads, body force
@@ -158,12 +169,14 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
 
     try:
         for k in range(1, steps + 1):
-            cb = (lambda it, r, k=k: progress(k, it, r)) if progress is not None else None
+            cb = ((lambda it, r, done, k=k: progress(StepRecord(step=k, iterations=it, residual=r, converged=done,
+                                                                load_factor=k / steps)))
+                  if progress is not None else None)
             try:
                 sysm.load_factor = k / steps
                 if sysm.contact is not None:
                     sysm.contact.begin_step(u)
-                u_new, resp_new, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter, progress=cb)
+                u_new, resp_new, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter, progress=cb, atol=atol)
             except SolverDivergence as exc:
                 last = None
                 if resp is not None:
@@ -192,8 +205,12 @@ def solve_dynamic(
     u0: np.ndarray | None = None,
     v0: np.ndarray | None = None,
     max_cuts: int = 4,
+    atol: float = 1e-10,
 ) -> NMMResult:
     """Implicit dynamics (DDA scheme) for ``n_steps`` of ``dt`` [s] from rest (or u0, v0).
+
+    Each step's Newton iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖) (R₀ [N] at the
+    step's first iteration, as in every solver: :func:`learned.contract.converged`).
 
     ``probes`` (m,2): points whose displacement is recorded each step in result.history.
     A step whose Newton / open–close iteration does not settle is cut in halves (up to
@@ -223,7 +240,7 @@ def solve_dynamic(
         try:
             if sysm.contact is not None:
                 sysm.contact.begin_step(u, h)
-            un, resp, _ = sysm.newton(u, sysm.F_ext, rtol, max_iter, mass=(2.0 / h**2, u, 2.0 / h * v))
+            un, resp, _ = sysm.newton(u, sysm.F_ext, rtol, max_iter, mass=(2.0 / h**2, u, 2.0 / h * v), atol=atol)
         except SolverDivergence:
             if depth >= max_cuts:
                 raise

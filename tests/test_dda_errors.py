@@ -95,7 +95,7 @@ def test_divergence_keeps_last_good_state(tmp_path):
     settings = dda.Settings(duration=0.5, dt=0.01, penalty=10.0, max_retries=3, output_dir=tmp_path / "out")
     sim = dda.Simulation(s, settings)
     with pytest.raises(dda.SolverDivergence) as e:
-        sim.run()
+        sim.solve()
     err = e.value
     assert err.block == 1 and err.step >= 1
     assert "penetration" in str(err) and f"step {err.step}" in str(err)

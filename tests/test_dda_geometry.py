@@ -110,7 +110,7 @@ def test_cohesive_joint_holds_then_cohesionless_slides():
         s = dda.BlockSystem([base, block], fixed=[0])
         s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
         s.set_joint_law(learned.CoulombFriction(phi=10.0, cohesion=c, tensile_strength=c))
-        res = dda.Simulation(s, dda.Settings(duration=0.3, dt=0.01)).run()
+        res = dda.Simulation(s, dda.Settings(duration=0.3, dt=0.01)).solve()
         out[c] = np.linalg.norm(res.displacement[-1, 1])
     assert out[0.0] > 0.05 and out[1e5] < 1e-4
 
@@ -137,7 +137,7 @@ def test_vertex_at_a_reflex_corner_contacts_both_edges():
     sim = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, max_displacement_ratio=0.01))
     n_seat = np.array([np.sin(seat), np.cos(seat)])
     worst = []
-    sim.run(lambda info: worst.append(float(n_seat @ (sim.state.xy[corner] - H))))
+    sim.solve(callback=lambda info: worst.append(float(n_seat @ (sim.state.xy[corner] - H))))
     assert sim.state.xy[corner, 0] > H[0] + 0.5  # it has moved onto the 13.5° plane
     assert min(worst) > -1e-3 * sim.d0  # ... and stays on it (penalty penetration only)
 

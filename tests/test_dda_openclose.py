@@ -119,7 +119,7 @@ def test_jointed_model_settles_without_hitting_the_cap():
     s.set_joint_law(learned.CoulombFriction(30.0))
     sim = dda.Simulation(s, dda.Settings(duration=0.01, dt=1e-3))
     keys = []
-    res = sim.run(callback=lambda info: keys.append(sim.state.contacts.key.copy()))
+    res = sim.solve(callback=lambda info: keys.append(sim.state.contacts.key.copy()))
     st = res.stats
     assert st["steps"] == 10 and st["n_nonconverged_steps"] == 0 and st["n_oc_retries"] == 0
     assert st["solves"] <= 6 * st["steps"]

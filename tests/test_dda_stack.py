@@ -71,7 +71,7 @@ def test_a_column_of_blocks_stays_upright():
     column fell within 30 steps)."""
     n = 12
     sim = dda.Simulation(stack(1, n), settings(n, 60))
-    res = sim.run()
+    res = sim.solve()
     d = res.displacement[-1, 1:]
     assert res.stats["n_nonconverged_steps"] == 0
     assert np.abs(d[:, 1]).max() > 1e-5  # it settles under its weight (elastic, ~0.2 mm)

@@ -32,7 +32,7 @@ def _incline_system(w: float, h: float, phi: float) -> dda.BlockSystem:
 
 def test_block_on_incline_slides_as_analytical():
     phi = 20.0
-    res = dda.Simulation(_incline_system(1.0, 0.5, phi), dda.Settings(duration=1.0, dt=0.01)).run()
+    res = dda.Simulation(_incline_system(1.0, 0.5, phi), dda.Settings(duration=1.0, dt=0.01)).solve()
     d = np.linalg.norm(res.displacement[-1, 1])
     ref = 0.5 * G * (np.sin(THETA) - np.cos(THETA) * np.tan(np.radians(phi))) * 1.0**2
     assert res.time[-1] == pytest.approx(1.0)
@@ -44,14 +44,14 @@ def test_block_on_incline_slides_as_analytical():
 
 @pytest.mark.parametrize("phi", [30.5, 40.0])
 def test_block_on_incline_stays_when_friction_suffices(phi):
-    res = dda.Simulation(_incline_system(1.0, 0.5, phi), dda.Settings(duration=1.0, dt=0.01)).run()
+    res = dda.Simulation(_incline_system(1.0, 0.5, phi), dda.Settings(duration=1.0, dt=0.01)).solve()
     assert np.abs(res.displacement[:, 1]).max() < 1e-4 * 1.0
 
 
 def test_free_fall():
     s = dda.BlockSystem([np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)])
     _material(s)
-    res = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, max_displacement_ratio=0.05)).run()
+    res = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, max_displacement_ratio=0.05)).solve()
     # the DDA time scheme is exact for constant acceleration: measured 6e-15 / 1.4e-14 (round-off);
     # tolerance 1e-12, far from round-off
     assert res.displacement[-1, 0, 1] == pytest.approx(-0.5 * G, rel=1e-12)
@@ -67,7 +67,7 @@ def test_column_at_rest_base_stress():
     _material(s)
     s.set_joint_law(learned.CoulombFriction(30.0))
     sim = dda.Simulation(s, dda.Settings(duration=0.5, dt=0.01, dynamic=0.0))
-    res = sim.run()
+    res = sim.solve()
     h = n * H
     # contact resultant on the base / width = ρ g h
     con, cs = sim.last_contacts, res.state.contacts
@@ -85,7 +85,7 @@ def test_column_at_rest_base_stress():
 
 def test_tall_block_topples():
     # base 0.3 m < h tan θ = 0.577 m: topples; friction 45° > 30° prevents sliding
-    res = dda.Simulation(_incline_system(0.3, 1.0, 45.0), dda.Settings(duration=1.0, dt=0.01)).run()
+    res = dda.Simulation(_incline_system(0.3, 1.0, 45.0), dda.Settings(duration=1.0, dt=0.01)).solve()
     rot = np.degrees(res.rotation[:, 1])
     assert rot.max() > 20.0  # counter-clockwise: it falls over its downhill corner
     # the downhill corner pivots; the block does not slide away before it has toppled
@@ -95,7 +95,7 @@ def test_tall_block_topples():
 
 
 def test_wide_block_neither_topples_nor_slides():
-    res = dda.Simulation(_incline_system(0.8, 1.0, 45.0), dda.Settings(duration=1.0, dt=0.01)).run()
+    res = dda.Simulation(_incline_system(0.8, 1.0, 45.0), dda.Settings(duration=1.0, dt=0.01)).solve()
     assert abs(np.degrees(res.rotation[-1, 1])) < 0.01
     assert np.abs(res.displacement[:, 1]).max() < 1e-4
 
@@ -109,7 +109,7 @@ def test_spinning_block_keeps_area(exact):
     sim = dda.Simulation(
         s, dda.Settings(duration=1.0, dt=0.01, gravity=(0, 0), exact_rotation=exact, max_displacement_ratio=0.03)
     )
-    res = sim.run()
+    res = sim.solve()
     assert np.degrees(res.rotation[-1, 0]) == pytest.approx(360.0, rel=1e-6)
     area = sim.polygons().props().area[0]
     if exact:
@@ -134,7 +134,7 @@ def test_joint_law_selected_by_edge_tag_and_velocity_weakening():
         _material(s)
         s.set_joint_law(learned.CoulombFriction(45.0))  # default: would hold the block
         s.set_joint_law(law, tag=7)
-        return dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01)).run()
+        return dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01)).solve()
 
     res = run(learned.CoulombFriction(20.0))
     ref = 0.5 * G * (np.sin(THETA) - np.cos(THETA) * np.tan(np.radians(20.0)))

@@ -21,7 +21,7 @@ from coupling.solvers.datadriven import DataDrivenDivergence, DataDrivenProblem,
 from coupling.solvers.fem.errors import FemDivergence
 from coupling.solvers.fem.problem import ContinuumProblem, FemResult
 from learned import LinearElastic, PowerLawElastic
-from learned.contract import SolverDivergence, SolverStatistics
+from learned.contract import SolverDivergence, SolverStatistics, StepRecord, converged
 
 SOLVES = {
     "fem": ContinuumProblem.solve,
@@ -62,7 +62,7 @@ def _plate_fem(law):
 def test_fem_returns_a_typed_result_and_diverges_with_the_last_good_step():
     problem, _ = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
     seen = []
-    result = problem.solve(load_steps=2, callback=lambda step, it, r: seen.append(step))
+    result = problem.solve(load_steps=2, callback=lambda rec: seen.append(rec.step))
     assert isinstance(result, FemResult) and result.converged_load_factor == 1.0
     assert isinstance(result.stats, SolverStatistics) and dataclasses.is_dataclass(result.stats)
     assert result.stats.newton_iterations == [1, 1] and seen and max(seen) == 2
@@ -120,3 +120,78 @@ def test_dda_solve_is_run_with_typed_stats():
     assert isinstance(result.stats, DdaStats) and result.stats.steps >= 5
     assert abs(float(np.asarray(result.time)[-1]) - 0.05) < 1e-9
     assert result.stats["solves"] == result.stats.solves
+
+
+# ---------------------------------------------------------------------------- one tolerance, one record
+def test_converged_is_relative_to_the_first_residual_with_an_absolute_floor():
+    assert converged(1e-9, 1.0, rtol=1e-8) and not converged(2e-8, 1.0, rtol=1e-8)
+    assert converged(5e-11, 0.0, rtol=1e-8, atol=1e-10)  # a step that starts in equilibrium
+    assert not converged(5e-11, 0.0, rtol=1e-8, atol=0.0)
+
+
+def _records_by_step(records):
+    steps = {}
+    for rec in records:
+        assert isinstance(rec, StepRecord)
+        steps.setdefault(rec.step, []).append(rec)
+    return steps
+
+
+def _nmm_plate(law):
+    m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 2, 1), nmm.CoverMesh.rectangle(0, 0, 2, 1, 4, 2), law=law, order=1)
+    m.add(nmm.DirichletBC(((0, 0), (0, 1)), ux=0.0, uy=0.0), nmm.Traction(((2, 0), (2, 1)), value=(5e6, 0.0)))
+    return m
+
+
+@pytest.mark.parametrize("name", ["fem", "nmm"])
+def test_newton_solvers_share_the_meaning_of_rtol_and_the_step_record(name):
+    """FEM and NMM report ‖R_k‖/‖R₀‖ per load step: the first record of EVERY step is 1
+    (a reference of max(‖F‖, ‖f_int‖) would give 1/2 on step 2 of 2), and a step closes
+    with converged=True once the ratio is ≤ rtol. The nonlinear law needs several iterations."""
+    law = PowerLawElastic(1e9, 0.3, 1e-3, 0.5, "stress")
+    records = []
+    if name == "fem":
+        problem, _ = _plate_fem(law)
+        problem.solve(load_steps=2, rtol=1e-8, callback=records.append)
+    else:
+        _nmm_plate(law).solve(load_steps=2, rtol=1e-8, callback=records.append)
+    steps = _records_by_step(records)
+    assert sorted(steps) == [1, 2]
+    for k, recs in steps.items():
+        assert recs[0].iterations == 0 and recs[0].residual == 1.0 and not recs[0].converged
+        assert recs[-1].converged and recs[-1].residual <= 1e-8 and len(recs) >= 3
+        assert not any(r.converged for r in recs[:-1])
+        assert all(r.load_factor == k / 2 and r.time is None for r in recs)
+
+
+def test_data_driven_and_dda_callbacks_get_step_records():
+    problem, m = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
+    D = problem.law.reference_stiffness()
+    from coupling.solvers.fem.problem import Dirichlet, Traction
+    import ufl
+
+    dd = DataDrivenProblem(
+        m.mesh, D, dirichlet=[Dirichlet(0, 0.0, facets=m.regions["left"]), Dirichlet(1, 0.0, facets=m.regions["bottom"])],
+        tractions=[Traction(m.regions["right"], lambda x: ufl.as_vector([5e6, 0.0]))],
+    )
+    records = []
+    dd.solve(ExactLinearProjector(D, D), rtol=1e-8, max_iterations=50, callback=records.append)
+    assert all(isinstance(r, StepRecord) and r.step == 1 for r in records)
+    assert [r.iterations for r in records] == list(range(1, len(records) + 1)) and records[-1].converged
+
+    from dda.selfcheck import build_system
+
+    sim = dda.Simulation(build_system(), dda.Settings(duration=4 * 5e-3, dt=5e-3))
+    steps = []
+    result = sim.solve(callback=lambda info: steps.append(info) or len(steps) == 3)  # True: stop after step 3
+    assert all(isinstance(r, StepRecord) and r.converged and r.time > 0 for r in steps)
+    assert [r.step for r in steps] == [1, 2, 3] and result.status == "interrupted"
+    assert dda.Simulation(build_system(), dda.Settings(duration=2 * 5e-3, dt=5e-3)).solve().status == "ok"
+
+
+def test_dda_has_one_solve_and_failure_kinds_as_an_enum():
+    import enum
+
+    assert not hasattr(dda.Simulation, "run")
+    assert issubclass(dda.StepFailure, enum.Enum)
+    assert {f.name for f in dda.StepFailure} == {"DISPLACEMENT", "PENETRATION", "OPEN_CLOSE", "NOT_FINITE"}

@@ -122,7 +122,7 @@ def test_block_on_incline_with_thermal_pressurisation_follows_the_ode():
     law = ThermalPressurisationFriction(14.0, 14.0, 0.5, H, RHOC, 1e4, H**2 / 1.0)
     T_END = 4.0
     sim = dda.Simulation(_incline(law, w, h), dda.Settings(duration=T_END, dt=2e-3, max_displacement_ratio=0.01))
-    res = sim.run()
+    res = sim.solve()
     d_dda = np.linalg.norm(res.displacement[:, 1], axis=1)
     t_dda = np.asarray(res.time)
 

@@ -96,7 +96,8 @@ class BoundarySpec(Strict):
 class NewtonSpec(Strict):
     """The ``[fem.newton]`` table: ‖R‖ ≤ max(atol, rtol ‖R₀‖) per load step, at most max_iterations."""
 
-    rtol: float = Field(1e-8, gt=0, lt=1, description="relative residual tolerance (PETSc SNES default)")
+    rtol: float = Field(1e-8, gt=0, lt=1, description="relative residual tolerance: ‖R_k‖ ≤ rtol ‖R₀‖, "
+                        "R₀ the residual at the load step's first iteration (PETSc SNES meaning)")
     atol: float = Field(1e-10, ge=0, description="absolute residual tolerance [N]")
     max_iterations: int = Field(25, ge=1)
 

@@ -212,9 +212,11 @@ InitialStressSpec = Annotated[Union[UniformStress, GeostaticStress], Field(discr
 
 # ---------------------------------------------------------------------------- solver options
 class NmmNewtonSpec(Strict):
-    """The ``[nmm.newton]`` table: ‖R‖ ≤ rtol · max(‖F_ext‖, ‖f_int‖) per load step."""
+    """The ``[nmm.newton]`` table: ‖R_k‖ ≤ max(atol, rtol ‖R₀‖) per load step (as ``[fem.newton]``)."""
 
-    rtol: float = Field(1e-9, gt=0, lt=1, description="relative residual tolerance")
+    rtol: float = Field(1e-9, gt=0, lt=1, description="relative residual tolerance: ‖R_k‖ ≤ rtol ‖R₀‖, "
+                        "R₀ the residual at the load step's first iteration")
+    atol: float = Field(1e-10, ge=0, description="absolute residual tolerance [N]")
     max_iterations: int = Field(30, ge=1, description="Newton / open-close iterations per load step")
 
 

@@ -87,8 +87,8 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
                    dofs=bundle.mesh.comm.allreduce(problem.u.x.index_map.size_local) * problem.u.x.block_size)
     fp = spec.fixed_point
     with ctx.progress(total=fp.max_iterations, description=f"{case.name}: fixed point") as bar:
-        def report(k: int, residual: float) -> None:
-            bar.update(k, f"{case.name}: iteration {k} change {residual:.2e}")
+        def report(rec) -> None:
+            bar.update(rec.iterations, f"{case.name}: iteration {rec.iterations} change {rec.residual:.2e}")
 
         diverged = None
         try:

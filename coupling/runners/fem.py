@@ -17,6 +17,7 @@ from coupling.runners.fem_model import build_problem
 from coupling.runners.reporting import probes_report
 from coupling.setup_checks import check_probes_in_mesh
 from coupling.solvers.fem.fields import centroid_stress
+from learned.contract import StepRecord
 from coupling.output.fem import plot_deformed, write_fields
 
 
@@ -39,9 +40,9 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
             write_fields(problem, series, load_factor, *centroid_stress(problem))
 
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
-        def report(step: int, it: int, residual: float) -> None:
-            bar.update(step - 1 + (1 if residual <= spec.fem.newton.rtol else 0.5),
-                       f"{case.name}: step {step}/{steps} it {it} |R|={residual:.2e}")
+        def report(rec: StepRecord) -> None:
+            bar.update(rec.step - 1 + (1 if rec.converged else 0.5),
+                       f"{case.name}: step {rec.step}/{steps} it {rec.iterations} |R|/|R0|={rec.residual:.2e}")
 
         try:
             result = problem.solve(load_steps=spec.fem.load_steps, load_factors=path, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,

@@ -21,6 +21,7 @@ from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.nmm_model import Built, build_model
 from coupling.runners.reporting import probes_report
 from nmm.output import vtu_mesh
+from learned.contract import StepRecord
 
 # ---------------------------------------------------------------------------- run
 def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -40,11 +41,12 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
             series.add(k / steps, vtu_mesh(step_result))
 
     with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
-        def report(step: int, it: int, residual: float) -> None:
-            bar.update(step - 1 + min(it, 1) * 0.5, f"{case.name}: step {step}/{steps} it {it} |R|/|F|={residual:.2e}")
+        def report(rec: StepRecord) -> None:
+            bar.update(rec.step - 1 + (1 if rec.converged else min(rec.iterations, 1) * 0.5),
+                       f"{case.name}: step {rec.step}/{steps} it {rec.iterations} |R|/|R0|={rec.residual:.2e}")
 
         try:
-            result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol,
+            result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol, atol=spec.nmm.newton.atol,
                                  max_iterations=spec.nmm.newton.max_iterations, callback=report,
                                  on_step=write_step)
         except nmm.SolverDivergence as exc:

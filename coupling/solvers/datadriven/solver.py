@@ -30,6 +30,7 @@ from coupling.solvers.datadriven.errors import DataDrivenDivergence
 from coupling.solvers.datadriven.projectors import Projector, metric_coordinates
 from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
 from coupling.solvers.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
+from learned.contract import StepRecord
 
 
 @dataclass
@@ -126,13 +127,14 @@ class DataDrivenProblem:
         rtol: float = 1e-8,
         max_iterations: int = 200,
         initial: tuple[np.ndarray, np.ndarray] | None = None,
-        callback: Callable[[int, float], None] | None = None,
+        callback: Callable[[StepRecord], None] | None = None,
     ) -> DataDrivenResult:
         """Iterate (ε*, σ*) ← project(mechanical_state(ε*, σ*)) to a fixed point.
 
         Stops when ‖G(x) − x‖ ≤ rtol ‖G(x)‖ (x = (ε*, σ*/s) stacked over all points, s the
-        largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(k, change)``
-        after every iteration. The projector (the material) enters here, so one
+        largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(record)`` gets
+        a :class:`learned.contract.StepRecord` (step 1, iterations k, residual the relative
+        change ‖G(x) − x‖/‖G(x)‖, converged) after every iteration. The projector (the material) enters here, so one
         discretisation serves several data sets. Returns a :class:`DataDrivenResult`; raises
         :class:`DataDrivenDivergence` (``result``: the last iterate) when not converged.
         """
@@ -149,7 +151,9 @@ class DataDrivenProblem:
             initial = projector.project(zero, zero)
         result = solve_fixed_point(
             G, self._pack(*initial), accelerator or ConstantRelaxation(1.0), rtol=rtol,
-            max_iterations=max_iterations, comm=self.comm, callback=callback,
+            max_iterations=max_iterations, comm=self.comm,
+            callback=(lambda k, change: callback(StepRecord(step=1, iterations=k, residual=change,
+                                                            converged=change <= rtol))) if callback else None,
         )
         eps_star, sig_star = self._unpack(result.x)
         eps, sig = self.mechanical_state(eps_star, sig_star)

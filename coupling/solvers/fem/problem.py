@@ -29,7 +29,7 @@ from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Tract
 
 from coupling.solvers.fem.errors import FemDivergence
 from learned import ConstitutiveLaw
-from learned.contract import SolverStatistics
+from learned.contract import SolverStatistics, StepRecord, converged
 
 
 @dataclass
@@ -206,15 +206,17 @@ class ContinuumProblem:
         rtol: float = 1e-8,
         atol: float = 1e-10,
         max_iterations: int = 25,
-        callback: Callable[[int, int, float], None] | None = None,
+        callback: Callable[[StepRecord], None] | None = None,
         on_step: Callable[[int, float], None] | None = None,
         load_factors: Sequence[float] | None = None,
     ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
         ‖R‖ is the l2 norm of the assembled residual vector b [N] (Dirichlet rows g − u), R₀
-        the residual at the start of the load step. ``callback(step, iteration, ‖R‖)`` is
-        called after every residual evaluation, ``on_step(step, load_factor)`` after every
+        the residual at the first iteration of the load step (the tolerance meaning shared by
+        every solver, :func:`learned.contract.converged`). ``callback(record)`` gets a
+        :class:`~learned.contract.StepRecord` (step, iterations, ‖R‖/‖R₀‖, converged,
+        load_factor) after every residual evaluation, ``on_step(step, load_factor)`` after every
         converged load step (e.g. to write fields). ``load_factors`` (optional) replaces k/n by
         any sequence of λ, e.g. a loading–unloading–reloading path 0.5, 1, 0.5, 0, 1; the law
         state (plastic strain, …) is committed only when a step converges. Returns a :class:`FemResult`. Raises
@@ -238,9 +240,11 @@ class ContinuumProblem:
                     self.stats.residuals.append(history)
                     raise FemDivergence(f"load step {step}, Newton iteration {it}: residual is not finite",
                                         self._result())
+                done = converged(norm, history[0], rtol, atol)
                 if callback:
-                    callback(step, it, norm)
-                if norm <= max(atol, rtol * history[0]):
+                    callback(StepRecord(step=step, iterations=it, residual=norm / history[0] if history[0] > 0 else 0.0,
+                                        converged=done, load_factor=lam))
+                if done:
                     break
                 if it == max_iterations:
                     self._restore(last_good)
