@@ -12,8 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
+from coupling.case.loader import validate_option_table
 from coupling.errors import CaseError, SolverDivergence
 
 
@@ -25,30 +24,6 @@ def _inline_table(text: str, option: str) -> dict[str, Any]:
         return tomllib.loads(f"v = {body}")["v"]
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(option, None, f"not a TOML inline table ({exc})", 'key=value pairs, e.g. law="linear_elastic", E=1e9, nu=0.3')
-
-
-def _validated(adapter_type, data: dict, option: str):
-    from coupling.case.loader import _allowed_text, _join
-
-    try:
-        return TypeAdapter(adapter_type).validate_python(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [p for p in err["loc"] if p not in (data.get("law"), data.get("kind"))]
-        found = err.get("input")
-        allowed = _allowed_text(err["msg"])
-        if err["type"] == "missing":
-            found_text, allowed = "missing required key", ""
-        elif err["type"] == "extra_forbidden":
-            found_text, allowed = f"unknown key '{loc[-1]}'", "the keys of this law (see docs/cases.md)"
-        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            tag = err["ctx"]["discriminator"].strip("'")
-            loc = [tag]
-            found_text = f"found {err['ctx'].get('tag')!r}" if err["type"] == "union_tag_invalid" else "missing required key"
-            allowed = err["ctx"].get("expected_tags", "").replace("'", "").replace(", ", " | ")
-        else:
-            found_text = f"found {found!r}"
-        raise CaseError(option, _join(loc) or None, found_text, allowed) from None
 
 
 #: samples of ``data generate`` without -n
@@ -135,7 +110,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
     if args.material is not None:
         from coupling.case.common import MaterialSpec, build_law
 
-        spec = _validated(MaterialSpec, _inline_table(args.material, "--material"), "--material")
+        spec = validate_option_table(MaterialSpec, _inline_table(args.material, "--material"), "--material")
         if spec.law == "checkpoint":
             raise CaseError("--material", "law", "found 'checkpoint'", "an analytic law: linear_elastic | power_law_elastic")
         rng = args.strain_range
@@ -164,7 +139,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
         if args.paths is not None:
             raise CaseError("--paths", None, "found with --joint", "strain paths of a --material law")
-        spec = _validated(JointLawSpec, _inline_table(args.joint, "--joint"), "--joint")
+        spec = validate_option_table(JointLawSpec, _inline_table(args.joint, "--joint"), "--joint")
         if spec.kind == "checkpoint":
             raise CaseError("--joint", "kind", "found 'checkpoint'",
                             "an analytic joint law: coulomb | displacement_weakening | velocity_weakening")
@@ -192,9 +167,8 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``deepmanifold train``: fit a model to a data set and save a checkpoint."""
-    from learned.checkpoint import save_checkpoint
     from learned.dataset import load_dataset
-    from learned.training import train, write_training_report
+    from learned.pipeline import train_to_checkpoint
 
     from coupling.validation import check_device
 
@@ -230,32 +204,25 @@ def cmd_train(args: argparse.Namespace) -> int:
             else:  # projection training: one line per outer iteration
                 bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
+        method = "projection" if args.projection else "regression"
+        if args.projection:
+            common["outer_iterations"] = args.outer_iterations
         try:
-            if args.projection:
-                from learned.projection_training import train_projection
-
-                model, report = train_projection(data, args.model, outer_iterations=args.outer_iterations,
-                                                 progress=progress, **common)
-            else:
-                model, report = train(data, args.model, progress=progress, **common)
+            written = train_to_checkpoint(data, out, model=args.model, method=method, progress=progress, **common)
         except FloatingPointError as exc:  # a diverged optimisation, not bad input: exit 3
             raise TrainingDiverged(f"{args.data}: {exc}") from None
         except ValueError as exc:  # learned/ rejects data it cannot fit (e.g. no positive-definite stiffness)
             raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
                             "a data set spanning the strain space (more samples, wider --strain-range)") from None
-    save_checkpoint(out, model, report)
-    written = write_training_report(report, out.with_suffix(".json"), out.with_suffix(".png"))
-    metrics = report.get("metrics", {})
+    metrics = written["report"].get("metrics", {})
     text = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if isinstance(v, float))
-    print(f"wrote {out} ({', '.join(p.name for p in written)}){': ' + text if text else ''}")
+    print(f"wrote {out} ({', '.join(Path(p).name for p in written['files'])}){': ' + text if text else ''}")
     return 0
 
 
 def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
     """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
-    from learned.checkpoint import save_checkpoint
-    from learned.plastic_model import train_return_mapping
-    from learned.training import write_training_report
+    from learned.pipeline import train_to_checkpoint
 
     if args.projection:
         raise CaseError("--projection", None, "found with --model return_mapping", "training without --projection")
@@ -266,17 +233,16 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
             bar.update(info["epoch"], f"epoch {info['epoch']}  train {info['train_loss']:.3e}  val {info['val_loss']:.3e}")
 
         try:
-            model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, val_fraction=args.val_fraction,
-                                                 seed=args.seed, patience=args.patience, progress=progress)
+            written = train_to_checkpoint(data, out, method="return_mapping", progress=progress, epochs=args.epochs,
+                                          lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
+                                          patience=args.patience)
         except FloatingPointError as exc:
             raise TrainingDiverged(f"{args.data}: {exc}") from None
         except (ValueError, RuntimeError) as exc:
             raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
                             "paths that load the material past its elastic limit and back") from None
-    save_checkpoint(out, model, report)
-    written = write_training_report(report, out.with_suffix(".json"), out.with_suffix(".png"))
-    text = ", ".join(f"{k} {v:.3g}" for k, v in report["metrics"].items())
-    print(f"wrote {out} ({', '.join(p.name for p in written)}): {text}")
+    text = ", ".join(f"{k} {v:.3g}" for k, v in written["report"]["metrics"].items())
+    print(f"wrote {out} ({', '.join(Path(p).name for p in written['files'])}): {text}")
     return 0
 
 

@@ -13,7 +13,7 @@ from learned.checkpoint import save_checkpoint
 from learned.projection_training import train_projection
 from learned.training import DataLike, Progress, train, write_training_report
 
-METHODS = ("regression", "projection")
+METHODS = ("regression", "projection", "return_mapping")
 
 
 def train_to_checkpoint(
@@ -34,19 +34,27 @@ def train_to_checkpoint(
 
     method : "regression" (:func:`learned.train`; joint data sets train a friction network)
              or "projection" (:func:`learned.train_projection`, errors-in-variables)
+             or "return_mapping" (:func:`learned.plastic_model.train_return_mapping`, a
+             path data set; ``model`` is not used)
     options: passed on (epochs, batch_size, lr, hidden, patience, seed, device, ...).
-    Returns {"checkpoint", "report_json", "plot", "report"} (paths as str, report as dict).
+    Returns {"checkpoint", "report_json", "plot", "report", "files"} (paths as str, report as
+    dict, files: the report files written beside the checkpoint).
     A bad data file raises :class:`learned.DataError` before anything is written.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "projection":
         net, report = train_projection(data, model, progress=progress, **options)
+    elif method == "return_mapping":
+        from learned.plastic_model import train_return_mapping
+
+        net, report = train_return_mapping(data, progress=progress, **options)
     else:
         net, report = train(data, model, progress=progress, **options)
     out = Path(output)
     save_checkpoint(out, net, report)
     json_path, png_path = out.with_suffix(".json"), out.with_suffix(".png") if plot else None
-    write_training_report(report, json_path, png_path)
+    written = write_training_report(report, json_path, png_path)
     return {"checkpoint": str(out), "report_json": str(json_path),
-            "plot": str(png_path) if png_path else None, "report": report}
+            "plot": str(png_path) if png_path else None, "report": report,
+            "files": [str(p) for p in written]}

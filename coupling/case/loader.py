@@ -202,6 +202,36 @@ def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dic
     return Case(spec=spec, data=data, path=path, overrides=dict(overrides or {}))
 
 
+def validate_option_table(annotation: Any, data: dict[str, Any], option: str) -> Any:
+    """Validate an inline table given on the command line (``--set``-like options such as
+    ``data generate --material '{law=..., E=...}'``) against a schema type (a model or a
+    discriminated union of models); returns the validated object.
+
+    A bad table raises :class:`CaseError` naming ``option`` and the key path inside it, with
+    the same wording as the case-file errors (exit 2, one line)."""
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(annotation).validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [p for p in err["loc"] if p not in (data.get("law"), data.get("kind"))]
+        found = err.get("input")
+        allowed = _allowed_text(err["msg"])
+        if err["type"] == "missing":
+            found_text, allowed = "missing required key", ""
+        elif err["type"] == "extra_forbidden":
+            found_text, allowed = f"unknown key '{loc[-1]}'", "the keys of this law (see docs/cases.md)"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            tag = err["ctx"]["discriminator"].strip("'")
+            loc = [tag]
+            found_text = f"found {err['ctx'].get('tag')!r}" if err["type"] == "union_tag_invalid" else "missing required key"
+            allowed = err["ctx"].get("expected_tags", "").replace("'", "").replace(", ", " | ")
+        else:
+            found_text = f"found {found!r}"
+        raise CaseError(option, _join(loc) or None, found_text, allowed) from None
+
+
 # ---------------------------------------------------------------------------- error text
 def _join(loc: tuple | list) -> str:
     out = ""
