@@ -36,9 +36,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 PARAMS = {
-    "joints.slip_surface.phi_residual": (6.7, 14.9),
-    "joints.slip_surface.band_thickness": (0.5e-3, 2.0e-3),
-    "joints.slip_surface.pressurisation": (0.03e6, 0.3e6),
+    "joints.slip_surface.law.phi_residual": (6.7, 14.9),
+    "joints.slip_surface.law.band_thickness": (0.5e-3, 2.0e-3),
+    "joints.slip_surface.law.pressurisation": (0.03e6, 0.3e6),
     "water.level": (216.0, 246.0),
 }
 RESULTS = ("peak_velocity", "duration", "runout", "runup")

@@ -37,7 +37,7 @@ class GlobalSystem:
 
     def __init__(self, nb: int, fixed: np.ndarray, comm: Any = None, kind: str = "mumps", rtol: float = 1e-12) -> None:
         if kind not in SOLVERS:
-            raise InputError("settings.solver", repr(kind), " | ".join(SOLVERS))
+            raise InputError("settings.linear_solver", repr(kind), " | ".join(SOLVERS))
         self.nb = nb
         self.fixed = np.asarray(fixed, dtype=bool)
         self.kind = kind
@@ -47,7 +47,7 @@ class GlobalSystem:
             comm = MPI.COMM_WORLD
         self.comm = comm
         if kind == "scipy" and comm.size > 1:
-            raise InputError("settings.solver", "'scipy' with several MPI ranks", "'mumps' or 'cg' under MPI")
+            raise InputError("settings.linear_solver", "'scipy' with several MPI ranks", "'mumps' or 'cg' under MPI")
         self.ranges = block_ranges(nb, comm.size)
         self.b0, self.b1 = int(self.ranges[comm.rank]), int(self.ranges[comm.rank + 1])
         self.n_solves = 0

@@ -1,6 +1,6 @@
 """A short multi-block run used to compare MPI runs with the serial one.
 
-    mpiexec -n 2 python -m dda.selfcheck OUT.npz [--solver mumps|cg] [--steps N]
+    mpiexec -n 2 python -m dda.selfcheck OUT.npz [--linear-solver mumps|cg] [--steps N]
 
 Blocks: a fixed incline carrying a stack of three blocks (sliding, rotating, in contact);
 rank 0 saves the centroid history and final vertices to OUT.npz.
@@ -36,12 +36,12 @@ def build_system():
     return s
 
 
-def run(nsteps: int = 30, solver: str = "mumps", comm=None):
+def run(nsteps: int = 30, linear_solver: str = "mumps", comm=None):
     """Run the self-check for ``nsteps`` steps with the given linear solver; (result, simulation)."""
     import dda
 
     s = build_system()
-    sim = dda.Simulation(s, dda.Settings(duration=nsteps * 5e-3, dt=5e-3, solver=solver), comm=comm)
+    sim = dda.Simulation(s, dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver), comm=comm)
     return sim.solve(), sim
 
 
@@ -49,12 +49,12 @@ def main() -> None:
     """Command line: run the self-check and write its result as JSON to OUT."""
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--solver", default="mumps")
+    ap.add_argument("--linear-solver", default="mumps")
     ap.add_argument("--steps", type=int, default=30)
     a = ap.parse_args()
     from mpi4py import MPI
 
-    res, sim = run(a.steps, a.solver)
+    res, sim = run(a.steps, a.linear_solver)
     if MPI.COMM_WORLD.rank == 0:
         np.savez(a.out, centroid=np.asarray(res.centroid), xy=res.state.xy, time=np.asarray(res.time),
                  stress=res.state.stress, ranks=MPI.COMM_WORLD.size)

@@ -49,7 +49,7 @@ class Settings:
     max_retries       cuts of one step before a non-settling step is accepted (open–close) or
                       the run is declared diverged (penetration, NaN)
     dt_cut, dt_grow   factor on Δt after a failed step / a quiet step
-    solver            "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
+    linear_solver     "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
                       sliding contact makes K non-symmetric) or "scipy" (serial)
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
     output_dir        folder for VTU/PVD, history.h5 and PNGs (None: nothing written)
@@ -82,7 +82,7 @@ class Settings:
     max_retries: int = 6
     dt_cut: float = 0.5
     dt_grow: float = 1.2
-    solver: str = "mumps"
+    linear_solver: str = "mumps"
     exact_rotation: bool = True
     output_dir: str | Path | None = None
     output_interval: float | None = None
@@ -137,8 +137,8 @@ class Settings:
             raise InputError(f"{key}.dt_cut", self.dt_cut, "a factor in (0, 1)")
         if self.dt_grow < 1.0:
             raise InputError(f"{key}.dt_grow", self.dt_grow, "a factor >= 1")
-        if self.solver not in SOLVERS:
-            raise InputError(f"{key}.solver", repr(self.solver), " | ".join(SOLVERS))
+        if self.linear_solver not in SOLVERS:
+            raise InputError(f"{key}.linear_solver", repr(self.linear_solver), " | ".join(SOLVERS))
         g = np.asarray(self.gravity, dtype=float)
         if g.shape != (2,) or not np.all(np.isfinite(g)):
             raise InputError(f"{key}.gravity", self.gravity, "(gx, gy) in m/s²")

@@ -98,7 +98,7 @@ class Simulation:
             cmax = max(float(max(m.law.reference_stiffness()[0, 0], m.law.reference_stiffness()[1, 1])) for m in sy.materials.values())
             pn = s.penalty_factor * cmax
         self.gravity = np.asarray(s.gravity, dtype=float)
-        self.solver = GlobalSystem(self.nb, sy.fixed, self.comm, s.solver)
+        self.solver = GlobalSystem(self.nb, sy.fixed, self.comm, s.linear_solver)
         # tracked material points: point loads, fixed points, line-load ends
         pts, blk = [], []
         for b, p, _ in sy.point_loads:

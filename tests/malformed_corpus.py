@@ -99,7 +99,7 @@ law = "linear_elastic"
 E = 10e9
 nu = 0.25
 density = 2500.0
-[joints.default]
+[joints.default.law]
 kind = "coulomb"
 phi = 20.0
 [[blocks]]
@@ -170,7 +170,7 @@ NONFINITE_KEYS = {
     "nmm": ["material.E", "material.nu", "domain.size[0]", "domain.origin[0]", "boundary.traction[0].force[1]",
             "boundary.dirichlet[0].ux", "probes[0].point[1]", "probes[0].reference", "nmm.penalty",
             "nmm.stabilisation", "nmm.newton.rtol", "gravity=[0.0, {v}]|gravity[1]", "body_force=[{v}, 0.0]|body_force[0]"],
-    "dda": ["materials.rock.E", "materials.rock.density", "joints.default.phi", "joints.default.cohesion",
+    "dda": ["materials.rock.E", "materials.rock.density", "joints.default.law.phi", "joints.default.law.cohesion",
             "blocks[1].polygon[0][0]", "blocks[1].velocity=[{v}, 0.0]|blocks[1].velocity[0]", "gravity[1]", "dda.duration", "dda.dt",
             "dda.dt_min", "dda.penalty", "dda.length_scale", "monitor.rest_velocity"],
     "data_driven": ["data.law.E", "data.law.nu", "mesh.size[1]", "gravity=[{v}, 0.0]|gravity[0]", "density",
@@ -239,10 +239,13 @@ def schema() -> list[Entry]:
         _case("nmm", "schema", ["nmm.order=2"], ["nmm.order"]),
         _case("nmm", "schema", ["cover={kind=\"graded\", h_min=1.0, h_max=0.5}"], ["cover", "h_max"]),
         _case("dda", "schema", ["blocks[1].polygon=[[0.0, 0.0], [1.0, 0.0]]"], ["blocks[1].polygon", "at least 3"]),
-        _case("dda", "schema", ["joints.default.kind=\"glue\""], ["joints.default.kind", "'glue'"]),
-        _case("dda", "schema", ["joints.default.phi=95.0"], ["joints.default.phi", "less than 90"]),
+        _case("dda", "schema", ["joints.default.law.kind=\"glue\""], ["joints.default.law.kind", "'glue'"]),
+        _case("dda", "schema", ["joints.default.law.phi=95.0"], ["joints.default.law.phi", "less than 90"]),
+        _case("dda", "schema", ["joints.default={kind=\"coulomb\", phi=30.0}"], ["joints.default.kind", "renamed",
+                                                                                "joints.default.law.kind"]),
         _case("dda", "schema", ["dda.max_displacement_ratio=0.5"], ["dda.max_displacement_ratio"]),
-        _case("dda", "schema", ["dda.solver=\"lu\""], ["dda.solver", "'lu'"]),
+        _case("dda", "schema", ["dda.linear_solver=\"lu\""], ["dda.linear_solver", "'lu'"]),
+        _case("dda", "schema", ["dda.solver=\"cg\""], ["dda.solver", "renamed", "dda.linear_solver"]),
         _case("data_driven", "schema", ["data.kind=\"cloud\""], ["data.kind", "'cloud'"]),
         _case("data_driven", "schema", ["fixed_point.method=\"newton\""], ["fixed_point.method", "'newton'"]),
         _case("data_driven", "schema", ["fixed_point.depth=0"], ["fixed_point.depth"]),
@@ -382,8 +385,8 @@ def files() -> list[Entry]:
         for path, expect in (("missing.pt", "not found"), ("{fx}/random.pt", "corrupt"),
                              ("{fx}/plain.pt", "corrupt"), ("{fx}/dict.pt", "format")):
             out.append(_case(kind, "files", [f'{key}={{law="checkpoint", path="{path}"{density}}}'], [f"{key}.path", expect]))
-    out.append(_case("dda", "files", ['joints.default={kind="checkpoint", path="{fx}/random.pt"}'],
-                     ["joints.default.path", "corrupt"]))
+    out.append(_case("dda", "files", ['joints.default.law={kind="checkpoint", path="{fx}/random.pt"}'],
+                     ["joints.default.law.path", "corrupt"]))
     out.append(_case("data_driven", "files", ['data={kind="discrete", dataset="{fx}/random.pt"}'], ["random.pt"]))
     return out
 
@@ -396,8 +399,8 @@ def pickle_payloads() -> list[Entry]:
         for name in ("evil_torch.pt", "evil_pickle.pt"):
             out.append(_case(kind, "pickle", [f'{key}={{law="checkpoint", path="{{fx}}/{name}"{density}}}'],
                              [f"{key}.path", "corrupt"], command="run"))
-    out.append(_case("dda", "pickle", ['joints.default={kind="checkpoint", path="{fx}/evil_torch.pt"}'],
-                     ["joints.default.path"], command="run"))
+    out.append(_case("dda", "pickle", ['joints.default.law={kind="checkpoint", path="{fx}/evil_torch.pt"}'],
+                     ["joints.default.law.path"], command="run"))
     out.append(Entry("pickle", "-", ["train", "{fx}/evil_pickle.pt", "-o", "m.pt", "-q"], ["evil_pickle.pt"]))
     return out
 
@@ -408,8 +411,8 @@ def devices() -> list[Entry]:
                                ("dda", "materials.rock", ", density=2500.0"), ("data_driven", "data.law", "")):
         out.append(_case(kind, "devices", [f'{key}={{law="checkpoint", path="{{fx}}/model.pt", device="cuda"{density}}}'],
                          [f"{key}.device", "no CUDA"], command="run"))
-    out.append(_case("dda", "devices", ['joints.default={kind="checkpoint", path="{fx}/model.pt", device="cuda"}'],
-                     ["joints.default.device", "no CUDA"]))
+    out.append(_case("dda", "devices", ['joints.default.law={kind="checkpoint", path="{fx}/model.pt", device="cuda"}'],
+                     ["joints.default.law.device", "no CUDA"]))
     out.append(Entry("devices", "-", ["train", "{fx}/data.h5", "-o", "m.pt", "--device", "cuda", "-q"],
                      ["--device", "no CUDA"]))
     return out

@@ -147,7 +147,7 @@ def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     case = str(CASES / "vajont.toml")
     sets = ["output.fields=false", "output.plots=false"]
     out = summaries_on_ranks(tmp_path, case, sets)
-    out["scipy"] = summaries_on_ranks(tmp_path / "scipy", case, [*sets, "dda.solver=scipy"], ranks=(1,))[1]
+    out["scipy"] = summaries_on_ranks(tmp_path / "scipy", case, [*sets, "dda.linear_solver=scipy"], ranks=(1,))[1]
     for key in ("peak_velocity", "runout", "time_to_rest"):
         values = [o["results"][key] for o in out.values()]
         assert max(values) - min(values) <= 0.02 * min(values), (key, values)

@@ -82,8 +82,8 @@ def test_missing_material_and_unknown_solver():
         dda.Simulation(s, dda.Settings())
     assert e.value.key_path == "blocks[0].material"
     with pytest.raises(dda.InputError) as e:
-        dda.Settings(solver="lu").validate()
-    assert e.value.key_path == "settings.solver"
+        dda.Settings(linear_solver="lu").validate()
+    assert e.value.key_path == "settings.linear_solver"
 
 
 def test_divergence_keeps_last_good_state(tmp_path):

@@ -13,7 +13,7 @@ from conftest import ROOT, mpiexec
 
 
 def _run_mpi(out, nproc: int, solver: str) -> None:
-    cmd = [mpiexec(), "-n", str(nproc), sys.executable, "-m", "dda.selfcheck", str(out), "--solver", solver]
+    cmd = [mpiexec(), "-n", str(nproc), sys.executable, "-m", "dda.selfcheck", str(out), "--linear-solver", solver]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -24,7 +24,7 @@ def _run_mpi(out, nproc: int, solver: str) -> None:
 def test_two_ranks_match_one_rank(tmp_path, solver):
     from dda.selfcheck import run
 
-    serial, _ = run(solver="mumps")
+    serial, _ = run(linear_solver="mumps")
     out = tmp_path / "two.npz"
     _run_mpi(out, 2, solver)
     two = np.load(out)

@@ -174,7 +174,7 @@ nu = 0.25
 plane = "strain"
 density = 2500.0
 
-[joints.default]
+[joints.default.law]
 kind = "coulomb"
 phi = 35.0
 
@@ -193,13 +193,13 @@ joint_sets = [{dip = 0.0, spacing = 1.0, origin = [0.0, 0.5]}]
 [dda]
 duration = 0.05
 dt = 1e-3
-solver = "SOLVER"
+linear_solver = "SOLVER"
 '''
 
 
 def test_domain_cut_by_a_joint_set_and_the_scipy_solver(tmp_path):
     """`[[domains]]` with a horizontal joint set (spacing 1 m through y = 0.5: traces at 0.5,
-    1.5, 2.5) cuts the 3 m column into 4 blocks; `dda.solver = "scipy"` follows the PETSc MUMPS
+    1.5, 2.5) cuts the 3 m column into 4 blocks; `dda.linear_solver = "scipy"` follows the PETSc MUMPS
     trajectory (same linear systems; measured 1e-15 relative; tolerance 1e-9)."""
     out = {}
     for solver in ("mumps", "scipy"):

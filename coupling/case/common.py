@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
 
@@ -17,6 +18,20 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+    #: former key of this table -> its new key path relative to the table (one name per
+    #: concept: a renamed key is an error that names the new key, never silently ignored)
+    renamed_keys: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_keys(cls, data):
+        """A key listed in ``renamed_keys`` is an error naming its new key (loader: one line, exit 2)."""
+        if isinstance(data, dict):
+            for old, new in cls.renamed_keys.items():
+                if old in data:
+                    raise PydanticCustomError("renamed_key", "renamed: use {new}", {"old": old, "new": new})
+        return data
 
 
 Plane = Literal["strain", "stress"]

@@ -66,6 +66,8 @@ class WaterSpec(Strict):
 class DdaSettingsSpec(Strict):
     """The ``[dda]`` table: time stepping, contact and open–close settings (dda.Settings)."""
 
+    renamed_keys = {"solver": "linear_solver"}
+
     duration: PositiveFloat = Field(description="simulated time [s]")
     dt: PositiveFloat = Field(description="initial and largest time step [s]")
     dt_min: PositiveFloat = Field(1e-9, description="smallest step before the run is declared diverged [s]")
@@ -79,7 +81,8 @@ class DdaSettingsSpec(Strict):
     oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
                                          "friction of sliding contacts moves by more than this fraction (0: off)")
     max_retries: int = Field(6, ge=0, description="step cuts before a non-settling step is accepted or the run diverges")
-    solver: Literal["mumps", "cg", "scipy"] = "mumps"
+    linear_solver: Literal["mumps", "cg", "scipy"] = Field(
+        "mumps", description="PETSc MUMPS LU, PETSc CG + block Jacobi, serial SciPy (as fem.linear_solver)")
     exact_rotation: bool = True
     output_interval: PositiveFloat | None = Field(None, description="time between VTU frames [s]; default 50 frames")
     history_every: int = Field(1, ge=1, description="record the history every n steps")
@@ -95,13 +98,22 @@ class MonitorSpec(Strict):
                                   "its elevation above the toe where the mass's front stops")
 
 
+class DdaJointSpec(Strict):
+    """``[joints.NAME]``: a named joint and its law (``joints.NAME.law.kind``), the shape of an
+    NMM joint's law (``joints[i].law.kind``). Edges and joint lines refer to it by NAME."""
+
+    renamed_keys = {"kind": "law.kind"}
+
+    law: JointLawSpec
+
+
 class DdaCase(CaseSpec):
     """A system of rock blocks solved by DDA."""
 
     solver: Literal["dda"]
     gravity: Vec2 = Field((0.0, -9.81), description="[m/s^2]")
     materials: dict[str, MaterialSpec] = Field(description="name -> material table (density > 0)")
-    joints: dict[str, JointLawSpec] = Field({}, description="name -> joint law; 'default' applies to untagged edges")
+    joints: dict[str, DdaJointSpec] = Field({}, description="name -> joint (its law); 'default' applies to untagged edges")
     blocks: list[BlockSpec] = []
     domains: list[DomainSpec] = []
     water: WaterSpec | None = None

@@ -354,6 +354,10 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
             node = None
     key = _join(clean)
     kind = err["type"]
+    if kind == "renamed_key":  # a former key name: say the new one
+        prefix = f"{key}." if key else ""
+        return CaseError(path, prefix + err["ctx"]["old"], f"found '{err['ctx']['old']}', a renamed key",
+                         f"{prefix}{err['ctx']['new']} (its new name)")
     if kind == "extra_forbidden":
         parent = _model_at(schema, data, tuple(clean[:-1]))
         valid = sorted(parent.model_fields) if parent else []

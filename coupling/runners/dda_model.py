@@ -110,7 +110,7 @@ def build_system(case: Case) -> BuiltSystem:
             density[i] = mspec.density
             system.add_material(i, build_law(case, mspec, f"materials.{name}"), mspec.density)
         for name, jspec in spec.joints.items():
-            law = build_joint_law(case, jspec, f"joints.{name}")
+            law = build_joint_law(case, jspec.law, f"joints.{name}.law")
             system.set_joint_law(law, None if name == "default" else joint_tags[name])
         for b, (vx, vy) in velocities:
             if vx or vy:
