@@ -57,7 +57,7 @@ def main() -> None:
     res, sim = run(a.steps, a.linear_solver)
     if MPI.COMM_WORLD.rank == 0:
         np.savez(a.out, centroid=np.asarray(res.centroid), xy=res.state.xy, time=np.asarray(res.time),
-                 stress=res.state.stress, ranks=MPI.COMM_WORLD.size)
+                 stress=res.state.stress, mpi_ranks=MPI.COMM_WORLD.size)
 
 
 if __name__ == "__main__":

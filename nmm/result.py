@@ -19,7 +19,7 @@ class NMMStats(SolverStatistics):
     dofs, covers, elements (manifold elements), integration_points (all ranks);
     newton_iterations, solves (linear solves), over all load steps; load_steps, load_factor
     (of this result: 1 when complete); residuals: final ‖R‖ / ‖R₀‖ per step (R₀ the
-    residual at the step's first iteration); ranks; contact: joint contact counts (open/stick/slide) or None; timings [s].
+    residual at the step's first iteration); mpi_ranks; contact: joint contact counts (open/stick/slide) or None; timings [s].
     """
 
     dofs: int
@@ -31,7 +31,7 @@ class NMMStats(SolverStatistics):
     load_steps: int
     load_factor: float
     residuals: list[float] = field(default_factory=list)
-    ranks: int = 1
+    mpi_ranks: int = 1
     contact: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -39,7 +39,7 @@ class NMMStats(SolverStatistics):
 @dataclass
 class NMMDynamicStats(SolverStatistics):
     """Statistics of an implicit dynamic NMM solve: steps, halvings of Δt (step_cuts),
-    Newton iterations and linear solves over all steps, ranks, timings [s]."""
+    Newton iterations and linear solves over all steps, mpi_ranks, timings [s]."""
 
     dofs: int
     covers: int
@@ -48,7 +48,7 @@ class NMMDynamicStats(SolverStatistics):
     step_cuts: int
     newton_iterations: int
     solves: int
-    ranks: int = 1
+    mpi_ranks: int = 1
     timings: dict[str, float] = field(default_factory=dict)
 
 

@@ -162,7 +162,7 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
             load_steps=steps,
             load_factor=load_factor,
             residuals=list(residuals),
-            ranks=model.comm.size,
+            mpi_ranks=model.comm.size,
             contact=model.contact.summary() if model.contact is not None else None,
             timings={**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
         )
@@ -264,7 +264,7 @@ def solve_dynamic(
         model.asm.release()
     stats = NMMDynamicStats(
         dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements, steps=n_steps,
-        step_cuts=cuts[0], newton_iterations=sysm.iterations, solves=sysm.solves, ranks=model.comm.size,
+        step_cuts=cuts[0], newton_iterations=sysm.iterations, solves=sysm.solves, mpi_ranks=model.comm.size,
         timings={**model.timings, "total": time.perf_counter() - t0},
     )
     res = NMMResult(model, u, np.asarray(resp.stress), np.asarray(resp.state), stats)

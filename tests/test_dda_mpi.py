@@ -28,7 +28,7 @@ def test_two_ranks_match_one_rank(tmp_path, solver):
     out = tmp_path / "two.npz"
     _run_mpi(out, 2, solver)
     two = np.load(out)
-    assert int(two["ranks"]) == 2
+    assert int(two["mpi_ranks"]) == 2
     c1 = np.asarray(serial.centroid)
     moved = np.abs(c1[-1] - c1[0]).max()
     assert moved > 1e-3  # the run does something

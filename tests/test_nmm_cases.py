@@ -34,7 +34,7 @@ def test_cantilever_tip_deflection_within_1_percent():
     assert tip["relative_error"] < 0.01, tip
     solver = result.summary["solver"]
     assert solver["kind"] == "nmm" and solver["order"] == 1 and solver["newton_iterations"] == 1
-    for key in ("dofs", "covers", "manifold_elements", "time_solve_s", "ranks"):
+    for key in ("dofs", "covers", "manifold_elements", "time_solve_s", "mpi_ranks"):
         assert key in solver
 
 

@@ -33,7 +33,7 @@ for name, law in [("linear", LinearElastic(1e9, 0.25, "strain")),
     r = build(law).solve(load_steps=2 if name == "nonlinear" else 1)
     pts = np.array([[0.1, 0.9], [1.0, 0.3], [0.5, 0.49], [0.5, 0.53]])
     out[name] = {"u": r.displacement(pts).ravel().tolist(), "KI": r.compute_sif()[0]["KI"],
-                 "ranks": r.stats["ranks"], "iterations": r.stats["newton_iterations"]}
+                 "mpi_ranks": r.stats["mpi_ranks"], "iterations": r.stats["newton_iterations"]}
 from mpi4py import MPI
 if MPI.COMM_WORLD.rank == 0:
     json.dump(out, open(sys.argv[1], "w"))
@@ -59,7 +59,7 @@ def test_two_ranks_match_one(tmp_path):
         pytest.skip("no mpiexec")
     one, two = _run(tmp_path, 1), _run(tmp_path, 2)
     for name in ("linear", "nonlinear"):
-        assert one[name]["ranks"] == 1 and two[name]["ranks"] == 2
+        assert one[name]["mpi_ranks"] == 1 and two[name]["mpi_ranks"] == 2
         assert one[name]["iterations"] == two[name]["iterations"]
         u1, u2 = np.array(one[name]["u"]), np.array(two[name]["u"])
         assert np.abs(u1 - u2).max() <= 1e-9 * np.abs(u1).max()

@@ -187,7 +187,6 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         "newton_iterations": st.newton_iterations,
         "linear_solves": st.solves,
         "residual_history": st.residuals,
-        "ranks": st.ranks,
         "time_build_s": t_build,
         "time_covers_s": st.timings.get("covers"),
         "time_setup_s": st.timings.get("setup"),
