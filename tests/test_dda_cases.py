@@ -151,3 +151,23 @@ def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     for key in ("peak_velocity", "runout", "time_to_rest"):
         values = [o["results"][key] for o in out.values()]
         assert max(values) - min(values) <= 0.02 * min(values), (key, values)
+
+
+@pytest.mark.parametrize("direction", [1.0, -1.0])
+def test_max_runout_is_the_largest_horizontal_distance_in_either_direction(direction):
+    """max_runout = max_t |x(t) − x(0)| of the mass centre; runout = x(t_end) − x(0), signed.
+    A group that moves 5 m and comes back 1 m reports max_runout 5 and runout ±4 whichever
+    way it slides (the former max of the signed value gave 0 for a slide toward −x)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from coupling.runners.dda import group_motion
+
+    x = direction * np.array([0.0, 2.0, 5.0, 4.0])
+    centroid = np.zeros((4, 2, 2))
+    centroid[:, 1, 0] = 100.0 + x  # block 1 moves; block 0 (not monitored) stays
+    result = SimpleNamespace(time=np.arange(4.0), centroid=centroid, velocity=np.zeros((4, 2, 3)))
+    motion = group_motion(result, np.array([1]), np.array([1.0, 2.0]), rest_velocity=0.1)
+    assert motion["max_runout"] == pytest.approx(5.0, rel=1e-12)
+    assert motion["runout"] == pytest.approx(4.0 * direction, rel=1e-12)

@@ -24,7 +24,12 @@ from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path,
 
 def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float,
                  rest_window: float = 1.0) -> dict[str, Any]:
-    """Mass-weighted velocity and centroid of a block group; peak, run-out, time to rest."""
+    """Mass-weighted velocity and centroid of a block group; peak, run-out, time to rest.
+
+    With x(t) the group's mass-centre abscissa [m]: ``runout`` = x(t_end) − x(0), signed
+    (positive toward +x); ``max_runout`` = max over t of |x(t) − x(0)|, the largest
+    horizontal distance travelled from the start in either direction (≥ 0, so a slide
+    toward −x reports its travel too); ``drop`` = z(0) − z(t_end)."""
     t = np.asarray(result.time)
     from dda.output import mass_centre_speed
 
@@ -49,7 +54,7 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
         "time": t, "speed": speed, "centroid": c,
         "peak_velocity": float(speed[k_peak]), "time_of_peak": float(t[k_peak]),
         "runout": float(c[-1, 0] - c[0, 0]), "drop": float(c[0, 1] - c[-1, 1]),
-        "max_runout": float(np.max(c[:, 0] - c[0, 0])),
+        "max_runout": float(np.max(np.abs(c[:, 0] - c[0, 0]))),
         "time_to_rest": rest_time, "final_speed": float(speed[-1]), "onset_time": onset,
         "duration": (rest_time - onset) if (rest_time is not None and onset is not None) else None,
     }
