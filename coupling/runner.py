@@ -13,6 +13,7 @@ from typing import Any
 
 from mpi4py import MPI
 
+from coupling.case.common import material_planes
 from coupling.case.loader import Case, load_case, with_overrides
 from coupling.case.registry import runner_for
 from coupling.errors import CaseDiverged, SolverDivergence
@@ -223,6 +224,7 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
             "solver": case.solver,
             "overrides": case.overrides,
             "input": case.spec.model_dump(mode="json"),
+            "planes": material_planes(case, case.learned_laws),
         },
         "results": payload.results,
         "solver": {**payload.solver, "mpi_ranks": comm.size},

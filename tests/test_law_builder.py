@@ -116,3 +116,43 @@ def test_nmm_checkpoint_joint_law_that_is_missing_names_the_key(tmp_path):
 
         build_model(coupling.load_case(CASES / "nmm_jointed_tunnel.toml", [law]))
     assert "joints[1].law.path" in str(err.value) and "not found" in str(err.value)
+
+
+def test_checkpoint_plane_must_match_the_trained_plane_and_the_summary_records_planes():
+    """`plane` on a checkpoint material is checked against the plane recorded at training;
+    summary.json records the plane every material used (`case.planes`)."""
+    from coupling.case.common import build_law, material_planes
+
+    case = coupling.load_case(CASES / "learned_plate.toml", ['material.plane="strain"'])
+    with pytest.raises(coupling.CaseError) as err:
+        build_law(case, case.spec.material)
+    assert "material.plane" in str(err.value) and "stress" in str(err.value)
+    ok = coupling.load_case(CASES / "learned_plate.toml")
+    build_law(ok, ok.spec.material, "material")
+    assert material_planes(ok, ok.learned_laws) == {"material": "stress"}
+    nmm_case = coupling.load_case(CASES / "nmm_cantilever.toml", ["material.plane=\"strain\""])
+    assert material_planes(nmm_case) == {"material": "strain"}
+    # an omitted plane is plane strain, and the record says so
+    data = coupling.load_case(CASES / "cantilever.toml").data
+    data["material"].pop("plane")
+    from coupling.case.loader import validate_case
+
+    assert material_planes(validate_case(data)) == {"material": "strain"}
+
+
+def test_every_shipped_case_states_its_plane():
+    import tomllib
+
+    for path in sorted(CASES.glob("*.toml")):
+        text = path.read_text()
+        data = tomllib.loads(text)
+        if "extends" in data and "plane" not in text:
+            continue  # inherits the material (and its plane) of the case it extends
+        assert "plane" in text, path.name
+        assert material_planes_of(path), path.name
+
+
+def material_planes_of(path):
+    from coupling.case.common import material_planes
+
+    return material_planes(coupling.load_case(path))

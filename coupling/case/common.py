@@ -126,6 +126,8 @@ class CheckpointLawSpec(Strict):
     law: Literal["checkpoint"]
     path: str = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the network runs")
+    plane: Plane | None = Field(None, description="the plane the network was trained in (recorded in the "
+                                "checkpoint); given, it must match the checkpoint")
     density: float = Field(0.0, ge=0, description="mass density [kg/m^3]")
     out_of_distribution: OutOfDistribution = Field(
         "warn", description="strains outside the training data: warn (summary + console), error (exit 2), ignore")
@@ -178,9 +180,49 @@ def build_law(case, spec, key: str = "material") -> ConstitutiveLaw:
     file (``case`` None: relative to the working directory). Errors name ``key``.
     """
     if isinstance(spec, CheckpointLawSpec):
-        return load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive",
-                                   spec.out_of_distribution)
+        law = load_checkpoint_law(case, spec.path, spec.device, f"{key}.path", "constitutive",
+                                  spec.out_of_distribution)
+        trained = getattr(law, "plane", None)
+        if spec.plane is not None and trained is not None and spec.plane != trained:
+            from coupling.errors import CaseError
+
+            found = f"found {spec.plane!r}; the checkpoint was trained in plane {trained}"
+            raise (case.error(f"{key}.plane", found, trained) if case is not None
+                   else CaseError(None, f"{key}.plane", found, trained))
+        return law
     return spec._build()
+
+
+def material_planes(case, learned_laws: dict | None = None) -> dict[str, str]:
+    """The plane (``"strain"`` | ``"stress"``) of every material table of a case, by key path
+    (``material``, ``materials.rock``, ``data.law``, …), as the run used it: an analytic law's
+    ``plane`` (default ``"strain"`` when omitted), a checkpoint's trained plane (from the loaded
+    law in ``learned_laws``, else its ``plane`` key). Recorded in summary.json (``case.planes``)."""
+    from pydantic import BaseModel
+
+    laws = learned_laws or {}
+    out: dict[str, str] = {}
+
+    def walk(node, key: str) -> None:
+        if isinstance(node, CheckpointLawSpec):
+            law = laws.get(key, (None,))[0]
+            plane = getattr(law, "plane", None) or node.plane
+            if plane is not None:
+                out[key] = plane
+        elif isinstance(node, BaseModel) and "plane" in type(node).model_fields:  # analytic laws, stiffness
+            out[key] = node.plane
+        elif isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                walk(getattr(node, name), f"{key}.{name}" if key else name)
+        elif isinstance(node, dict):
+            for name, value in node.items():
+                walk(value, f"{key}.{name}")
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f"{key}[{i}]")
+
+    walk(case.spec, "")
+    return out
 
 
 class OutputSpec(Strict):
