@@ -10,7 +10,7 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          164
-    schema              79
+    schema              81
     setup               52
     sizes               22
     output-paths        35
@@ -18,10 +18,10 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     pickle              10
     devices              6
     cli-options        132
-    total              552
+    total              554
 
-By case kind: dda 118, nmm 117, fem 113, data_driven 99, learning commands 105. By command:
-check 330, run 119, train 44, data generate 40, data import-csv 15, cases/others 4.
+By case kind: dda 120, nmm 117, fem 113, data_driven 99, learning commands 105. By command:
+check 332, run 119, train 44, data generate 40, data import-csv 15, cases/others 4.
 """
 
 from __future__ import annotations
