@@ -11,7 +11,7 @@ from nmm.errors import InputError, SolverDivergence
 from nmm.geometry import Domain, circle_polygon
 from nmm.mesh import CoverMesh
 from nmm.discontinuity import Crack, Joint
-from nmm.boundary import DirichletBC, PointConstraint, PointLoad, Traction
+from nmm.boundary import Dirichlet, DirichletBC, PointConstraint, PointLoad, Traction
 from nmm.covers import Manifold, build_manifold
 from nmm.model import ManifoldModel
 from nmm.result import NMMResult
@@ -25,6 +25,7 @@ __all__ = [
     "CoverMesh",
     "Crack",
     "Joint",
+    "Dirichlet",
     "DirichletBC",
     "PointConstraint",
     "PointLoad",

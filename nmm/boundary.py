@@ -31,13 +31,25 @@ Value = Union[float, Callable[[np.ndarray], np.ndarray], None]
 
 
 @dataclass
-class DirichletBC:
-    """Prescribed displacement on the boundary part ``where``; ux/uy: value [m], callable
-    x (n,2) → (n,), or None (free)."""
+class Dirichlet:
+    """Prescribed displacement on the boundary part ``where`` (a segment ((x0, y0), (x1, y1))
+    [m]); ux/uy: value [m], callable x (n,2) → (n,), or None (free).
+
+    The same name and fields (``where``, ``ux``/``uy``; ``Traction``: ``where``, ``value``) as the
+    FEM solver's :class:`coupling.solvers.fem.discretisation.Dirichlet` /
+    ``Traction``; the classes stay two because what ``where`` and a callable value are differs:
+    NMM covers do not follow the boundary, so a part is a geometric segment and values are
+    evaluated at line Gauss points (numpy, (n, 2) points); the FEM mesh is boundary-fitted, so a
+    part is a set of facets and values are UFL expressions integrated by the form compiler.
+    """
 
     where: Sequence
     ux: Value = None
     uy: Value = None
+
+
+#: former name of :class:`Dirichlet` (kept importable; use ``nmm.Dirichlet``)
+DirichletBC = Dirichlet
 
 
 @dataclass

@@ -22,7 +22,7 @@ from scipy.sparse import csr_matrix
 from learned import ConstitutiveLaw
 from nmm.approximation import element_dofs, n_functions, shape_functions, strain_matrix, value_matrix
 from nmm.assembly import MPI, Assembler
-from nmm.boundary import DirichletBC, PointConstraint, PointLoad, Traction, boundary_quadrature, eval_value
+from nmm.boundary import Dirichlet, PointConstraint, PointLoad, Traction, boundary_quadrature, eval_value
 from nmm.covers import build_manifold
 from nmm.discontinuity import Crack, Joint, validate_discontinuities
 from nmm.errors import InputError
@@ -104,10 +104,10 @@ class ManifoldModel:
         return self.asm.ndof
 
     def add(self, *items) -> "ManifoldModel":
-        """Add boundary conditions / loads (DirichletBC, PointConstraint, Traction, PointLoad)."""
+        """Add boundary conditions / loads (Dirichlet, PointConstraint, Traction, PointLoad)."""
         for it in items:
-            if not isinstance(it, (DirichletBC, PointConstraint, Traction, PointLoad)):
-                raise InputError("boundary", type(it).__name__, "DirichletBC, PointConstraint, Traction or PointLoad")
+            if not isinstance(it, (Dirichlet, PointConstraint, Traction, PointLoad)):
+                raise InputError("boundary", type(it).__name__, "Dirichlet, PointConstraint, Traction or PointLoad")
             self.bcs.append(it)
         return self
 
@@ -165,10 +165,10 @@ class ManifoldModel:
         ng = self.order + 2
         for k, bc in enumerate(self.bcs):
             key = f"boundary[{k}]"
-            if isinstance(bc, (DirichletBC, Traction)):
+            if isinstance(bc, (Dirichlet, Traction)):
                 q = boundary_quadrature(self.man, self.domain, bc.where, ng, key + ".where")
                 _, Nm, dofs = self.point_matrices(q.x, q.elem)
-            if isinstance(bc, DirichletBC):
+            if isinstance(bc, Dirichlet):
                 alpha = self.penalty * self.E_ref / self._h_elem(q.elem) * q.w
                 _, dN = shape_functions(self.man, self.order, q.x, q.elem)
                 B = strain_matrix(dN)

@@ -164,7 +164,7 @@ def test_dynamic_sliding_on_a_joint():
     joint = nmm.Joint([[0, 0.5], [1, 0.5]], law=CoulombFriction(phi))
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 6, 6),
                           joints=[joint], law=LinearElastic(1e9, 0.25, "stress"), order=1, density=rho)
-    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(0.0, -p)))
+    m.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(0.0, -p)))
     m.set_body_force(b=(tau / 0.5, 0.0))
     r = m.solve_dynamic(dt=2e-3, n_steps=20, probes=np.array([[0.5, 0.9]]))
     a = (tau - np.tan(np.radians(phi)) * p) / (rho * 0.5)

@@ -18,8 +18,8 @@ def test_through_crack_separates_rigidly(order):
     crack = nmm.Crack(np.array([[0.0, 0.43], [0.6, 0.5], [1.0, 0.47]]))  # polyline, mesh not conforming
     m = nmm.ManifoldModel(dom, mesh, cracks=[crack], law=law, order=order)
     d = np.array([0.02, 0.05])
-    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0))
-    m.add(nmm.DirichletBC(((0, 1), (1, 1)), ux=d[0], uy=d[1]))
+    m.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0))
+    m.add(nmm.Dirichlet(((0, 1), (1, 1)), ux=d[0], uy=d[1]))
     r = m.solve()
     x = np.linspace(0.02, 0.98, 25)
     below = np.c_[x, np.full_like(x, 0.3)]

@@ -17,7 +17,7 @@ def test_plate_with_hole_kt():
     outer = np.r_[[[R, 0], [1, 0], [1, 2], [0, 2], [0, R]], np.c_[R * np.cos(th), R * np.sin(th)]]
     mesh = nmm.CoverMesh.from_grid(graded_coordinates(0, 1, R, 0.005, 0.1, 1.2), graded_coordinates(0, 2, 0, 0.005, 0.1, 1.2))
     m = nmm.ManifoldModel(nmm.Domain(outer), mesh, law=law, order=1)
-    m.add(nmm.DirichletBC(((0, R), (0, 2)), ux=0.0), nmm.DirichletBC(((R, 0), (1, 0)), uy=0.0))
+    m.add(nmm.Dirichlet(((0, R), (0, 2)), ux=0.0), nmm.Dirichlet(((R, 0), (1, 0)), uy=0.0))
     m.add(nmm.Traction(((0, 2), (1, 2)), value=(0, S)))
     r = m.solve()
     kt = r.stress(np.array([[R + 1e-7, 1e-7]]))[0, 1] / S

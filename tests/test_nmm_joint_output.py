@@ -14,7 +14,7 @@ LAW = LinearElastic(1e9, 0.25, "stress")
 def _two_blocks(tau_ratio, p=1e6):
     joint = nmm.Joint([[0, 0.53], [1, 0.53]], law=CoulombFriction(30.0))
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 8, 8), joints=[joint], law=LAW, order=1)
-    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(tau_ratio * p, -p)))
+    m.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(tau_ratio * p, -p)))
     return m
 
 
@@ -39,7 +39,7 @@ def test_joint_opens_in_tension():
     """Pulling the upper block off a joint without tensile strength opens it: rigid lift-off."""
     joint = nmm.Joint([[0, 0.53], [1, 0.53]], law=CoulombFriction(30.0))
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 6, 6), joints=[joint], law=LAW, order=0)
-    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.DirichletBC(((0, 1), (1, 1)), ux=0.0, uy=1e-3))
+    m.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Dirichlet(((0, 1), (1, 1)), ux=0.0, uy=1e-3))
     r = m.solve()
     assert r.stats["contact"]["open"] == r.stats["contact"]["points"]
     assert np.allclose(r.displacement(np.array([[0.5, 0.8]])), [[0, 1e-3]], atol=1e-12)
@@ -50,7 +50,7 @@ def test_vtu_and_png(tmp_path):
     import meshio
 
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 5, 5), cracks=[nmm.Crack([[0, 0.47], [1, 0.47]])], law=LAW, order=1)
-    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.DirichletBC(((0, 1), (1, 1)), ux=0.0, uy=1e-3))
+    m.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Dirichlet(((0, 1), (1, 1)), ux=0.0, uy=1e-3))
     r = m.solve()
     vtu = r.write_vtu(tmp_path / "out" / "nmm.vtu")
     png = r.plot(tmp_path / "out" / "nmm.png")

@@ -24,7 +24,7 @@ def build(law):
     dom = nmm.Domain.rectangle(0, 0, 2, 1, holes=[nmm.circle_polygon((1.4, 0.5), 0.15, 24)])
     mesh = nmm.CoverMesh.rectangle(-0.05, -0.05, 2.05, 1.05, 30, 16)
     m = nmm.ManifoldModel(dom, mesh, cracks=[nmm.Crack([[0, 0.5], [0.8, 0.52]])], law=law, order=1)
-    m.add(nmm.DirichletBC(((2, 0), (2, 1)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (2, 1)), value=(0, 2e6)))
+    m.add(nmm.Dirichlet(((2, 0), (2, 1)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (2, 1)), value=(0, 2e6)))
     return m
 
 out = {}

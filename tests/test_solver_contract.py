@@ -97,7 +97,7 @@ def test_nmm_result_has_typed_stats_and_divergence_keeps_the_last_step():
 
     def model(law):
         m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 2, 1), nmm.CoverMesh.rectangle(0, 0, 2, 1, 4, 2), law=law, order=1)
-        m.add(nmm.DirichletBC(((0, 0), (0, 1)), ux=0.0, uy=0.0), nmm.Traction(((2, 0), (2, 1)), value=(5e6, 0.0)))
+        m.add(nmm.Dirichlet(((0, 0), (0, 1)), ux=0.0, uy=0.0), nmm.Traction(((2, 0), (2, 1)), value=(5e6, 0.0)))
         return m
 
     result = model(LinearElastic(1e9, 0.3, "stress")).solve(load_steps=2)
@@ -139,7 +139,7 @@ def _records_by_step(records):
 
 def _nmm_plate(law):
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 2, 1), nmm.CoverMesh.rectangle(0, 0, 2, 1, 4, 2), law=law, order=1)
-    m.add(nmm.DirichletBC(((0, 0), (0, 1)), ux=0.0, uy=0.0), nmm.Traction(((2, 0), (2, 1)), value=(5e6, 0.0)))
+    m.add(nmm.Dirichlet(((0, 0), (0, 1)), ux=0.0, uy=0.0), nmm.Traction(((2, 0), (2, 1)), value=(5e6, 0.0)))
     return m
 
 
@@ -195,3 +195,9 @@ def test_dda_has_one_solve_and_failure_kinds_as_an_enum():
     assert not hasattr(dda.Simulation, "run")
     assert issubclass(dda.StepFailure, enum.Enum)
     assert {f.name for f in dda.StepFailure} == {"DISPLACEMENT", "PENETRATION", "OPEN_CLOSE", "NOT_FINITE"}
+
+
+def test_nmm_dirichlet_is_named_as_in_fem_and_the_former_name_still_imports():
+    from coupling.solvers.fem.discretisation import Dirichlet as FemDirichlet
+
+    assert nmm.DirichletBC is nmm.Dirichlet and FemDirichlet.__name__ == nmm.Dirichlet.__name__ == "Dirichlet"

@@ -281,7 +281,7 @@ def _add_boundary(case: Case, model: nmm.ManifoldModel, domain: nmm.Domain, keys
     for i, d in enumerate(b.dirichlet):
         key = f"boundary.dirichlet[{i}]"
         for seg in _boundary_segments(case, domain, d.boundary, d.where, key + ".boundary"):
-            model.add(nmm.DirichletBC(seg, ux=d.ux, uy=d.uy))
+            model.add(nmm.Dirichlet(seg, ux=d.ux, uy=d.uy))
             keys.bcs.append(key + (".where" if d.where is not None else ".boundary"))
     for i, t in enumerate(b.traction):
         key = f"boundary.traction[{i}]"

@@ -22,7 +22,14 @@ from petsc4py import PETSc
 
 @dataclass
 class Dirichlet:
-    """u_component = value on ``facets`` (dim 1) or on ``vertices`` (dim 0)."""
+    """u_component = value [m] (scaled by the load factor) on ``facets`` (dim 1) or on
+    ``vertices`` (dim 0) of the local mesh.
+
+    The FEM counterpart of :class:`nmm.Dirichlet` (and ``Traction`` of ``nmm.Traction``); the
+    case tables ``[[boundary.dirichlet]]`` / ``[[boundary.traction]]`` are one schema for both.
+    The solver-level classes stay two because a boundary part is a set of mesh facets here
+    (a boundary-fitted mesh; values are UFL expressions integrated exactly by the form
+    compiler) but a geometric segment in NMM, whose covers do not follow the boundary."""
 
     component: int
     value: float
