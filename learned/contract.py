@@ -14,7 +14,8 @@ The solver contract (every solver; see README "Solver contract"):
 - ``rtol`` (and ``atol`` where a solver has one) mean the same in every Newton solver (FEM,
   NMM): a load or time step has converged when ``‖R_k‖ ≤ max(atol, rtol · ‖R₀‖)``, ‖R‖ the
   Euclidean norm of the assembled residual vector [N], R₀ the residual at the first iteration
-  of that step (the PETSc SNES / DOLFINx NewtonSolver convention); see :func:`converged`;
+  of that step (the PETSc SNES / DOLFINx NewtonSolver convention), with a round-off floor
+  ``ROUNDOFF · ‖F_ext‖`` where the solver knows its load vector; see :func:`converged`;
 - ``callback(record)`` receives a :class:`StepRecord` in every solver;
 - a solve that does not converge raises a subclass of :class:`SolverDivergence` whose
   ``result`` is the last good (converged or accepted) result, or None before the first.
@@ -26,15 +27,27 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def converged(residual_norm: float, initial_norm: float, rtol: float, atol: float = 0.0) -> bool:
-    """The one convergence test of a nonlinear step: ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖).
+#: a residual below ROUNDOFF · ‖F_ext‖ is at the round-off of the forces summed into it
+#: (≈ 450 machine epsilons): no iteration can reduce it further
+ROUNDOFF = 1e-13
+
+
+def converged(residual_norm: float, initial_norm: float, rtol: float, atol: float = 0.0,
+              force_norm: float = 0.0) -> bool:
+    """The one convergence test of a nonlinear step:
+
+        ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖, ROUNDOFF · ‖F_ext‖)
 
     residual_norm : ‖R_k‖, the Euclidean norm of the residual vector at iteration k [N]
     initial_norm  : ‖R₀‖, the norm at the first iteration of the same load/time step [N]
     rtol          : relative tolerance (dimensionless, 0 < rtol < 1)
-    atol          : absolute tolerance [N] (a step that starts in equilibrium, ‖R₀‖ = 0)
+    atol          : absolute tolerance [N]
+    force_norm    : ‖F_ext‖, the external load vector of the step [N], where the solver has
+                    it (NMM); the round-off floor lets a step that starts in equilibrium
+                    (‖R₀‖ at round-off, e.g. an in-situ stress balancing its loads) converge.
+                    0 (FEM): only atol serves as the floor.
     """
-    return residual_norm <= max(atol, rtol * initial_norm)
+    return residual_norm <= max(atol, rtol * initial_norm, ROUNDOFF * force_norm)
 
 
 @dataclass(frozen=True, kw_only=True)

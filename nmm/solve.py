@@ -75,8 +75,9 @@ class _System:
                atol: float = 0.0):
         """Newton iterations from u; mass = (c, v_term, d0_u) adds c·M(u − u0) − M v_term.
 
-        Converged when ‖R_k‖ ≤ max(atol, rtol·‖R₀‖) (:func:`learned.contract.converged`; R₀ the
-        residual at the first iteration, ‖·‖ the Euclidean norm [N]), after at least one
+        Converged when ‖R_k‖ ≤ max(atol, rtol·‖R₀‖, ROUNDOFF·‖F‖) (:func:`learned.contract.converged`;
+        R₀ the residual at the first iteration, F the step's load vector, ‖·‖ the Euclidean
+        norm [N]), after at least one
         solve and with the contact states settled. ``progress(it, ‖R‖/‖R₀‖, converged)`` is
         called after every residual evaluation."""
         model, asm, law = self.model, self.model.asm, self.model.law
@@ -110,7 +111,9 @@ class _System:
                 norm0 = norm
             tol = rtol if self.contact is None else max(rtol, self.contact_rtol)
             self.residual = norm / norm0 if norm0 > 0 else 0.0
-            done = it > 0 and ok_states and converged(norm, norm0, tol, atol)
+            if it == 0:
+                force_norm = float(np.linalg.norm(F))
+            done = it > 0 and ok_states and converged(norm, norm0, tol, atol, force_norm)
             if progress is not None:
                 progress(it, self.residual, done)
             if done:

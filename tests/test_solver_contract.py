@@ -127,6 +127,9 @@ def test_converged_is_relative_to_the_first_residual_with_an_absolute_floor():
     assert converged(1e-9, 1.0, rtol=1e-8) and not converged(2e-8, 1.0, rtol=1e-8)
     assert converged(5e-11, 0.0, rtol=1e-8, atol=1e-10)  # a step that starts in equilibrium
     assert not converged(5e-11, 0.0, rtol=1e-8, atol=0.0)
+    # round-off floor: a residual at 1e-16 of the load vector cannot be reduced further
+    assert converged(1e-7, 2e-7, rtol=1e-9, force_norm=1e9) and not converged(1e-7, 2e-7, rtol=1e-9)
+    assert not converged(1e-3, 1.0, rtol=1e-9, force_norm=1e9)  # 1e-12 of F: not at round-off
 
 
 def _records_by_step(records):
