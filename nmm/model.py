@@ -245,7 +245,7 @@ class ManifoldModel:
               on_step: Callable[[int, "NMMResult"], None] | None = None) -> "NMMResult":
         """Static equilibrium in ``load_steps`` proportional steps (the solver contract).
 
-        Newton (with open–close of joint contacts) per step until ‖R_k‖ ≤ max(atol, rtol ‖R₀‖),
+        Newton (with open–close of joint contacts) per step until ‖R_k‖ ≤ max(atol, rtol ‖R₀‖, 1e-13 ‖F_ext‖),
         R₀ the residual [N] at the step's first iteration (the one meaning of rtol/atol in
         every solver, :func:`learned.contract.converged`; with contact rtol ≥ 1e-7, friction
         is lagged). ``callback(record)`` gets a :class:`learned.contract.StepRecord` after

@@ -135,7 +135,8 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
                  callback=None, on_step=None, atol: float = 1e-10) -> NMMResult:
     """Static equilibrium in ``load_steps`` proportional load steps; returns an :class:`NMMResult`.
 
-    Each step's Newton / open–close iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖), R₀
+    Each step's Newton / open–close iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖,
+    1e-13 ‖F_ext‖) (the last term a round-off floor), R₀
     the residual [N] at the first iteration of the load step — the meaning of rtol/atol in
     every solver (:func:`learned.contract.converged`); with joint contact rtol ≥ 1e-7 since
     friction is lagged. ``callback(record)`` gets a :class:`~learned.contract.StepRecord`
@@ -212,7 +213,7 @@ def solve_dynamic(
 ) -> NMMResult:
     """Implicit dynamics (DDA scheme) for ``n_steps`` of ``dt`` [s] from rest (or u0, v0).
 
-    Each step's Newton iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖) (R₀ [N] at the
+    Each step's Newton iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖, 1e-13 ‖F_ext‖) (R₀ [N] at the
     step's first iteration, as in every solver: :func:`learned.contract.converged`).
 
     ``probes`` (m,2): points whose displacement is recorded each step in result.history.
