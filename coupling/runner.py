@@ -15,7 +15,7 @@ from mpi4py import MPI
 
 from coupling.case.loader import Case, load_case, with_overrides
 from coupling.case.registry import runner_for
-from coupling.errors import CaseDiverged, SolverDivergence
+from coupling.errors import CaseDiverged, CaseError, SolverDivergence
 from coupling.output.progress import RunLog
 from coupling.output.provenance import command_line, versions
 from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
@@ -108,6 +108,7 @@ def run(
     force: bool = False,
     check: bool = False,
     verbosity: int = 1,
+    restart: str | Path | None = None,
 ) -> Result:
     """Run a case (a :class:`Case`, a path or a shipped case name) and return its :class:`Result`.
 
@@ -128,6 +129,11 @@ def run(
 
     SIGINT/SIGTERM during the run publish the last complete step with ``status =
     "interrupted"`` and raise :class:`RunInterrupted` (see :mod:`coupling.signals`).
+
+    ``restart``: a run folder of the same case (same rank count) holding a restart checkpoint
+    (``output.restart_every_steps`` / ``restart_every_seconds``, DDA): the run continues from
+    its last checkpointed step and ends with the state an uninterrupted run ends with
+    (see :mod:`coupling.restart`); without ``out`` it publishes over that folder.
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
@@ -143,10 +149,20 @@ def run(
             size = {**{f"estimated_{k}": int(v) for k, v in sizes.items() if k not in done.size}, **done.size}
             return Result({"status": "checked", "case": {"name": case.name, "solver": case.solver}, "size": size})
         raise RuntimeError(f"runner of '{case.solver}' never called ctx.setup_done()")  # a bug, not input
+    checkpoint = None
+    if restart is not None:
+        from coupling.restart import OPTION, load_for_run, output_for
+
+        if case.solver != "dda":
+            raise CaseError(None, OPTION, f"a '{case.solver}' case", "a DDA case (solver = \"dda\")")
+        checkpoint = load_for_run(restart, case, comm)
+        if out is None:
+            out = output_for(Path(restart))
     protect = tuple(p for p in (case.path,) if p is not None)
     rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
     runlog = _open_runlog(rundir, comm, verbosity if progress else 0)
-    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog)
+    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog,
+                     restart=checkpoint)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if runlog is not None:
@@ -154,6 +170,8 @@ def run(
         runlog.line(f"case: {case.path or case.name} (solver {case.solver}), {comm.size} rank(s), started {started}")
         if case.overrides:
             runlog.line(f"overrides: {case.overrides}")
+        if checkpoint is not None:
+            runlog.line(f"restart: from {checkpoint.folder} at step {checkpoint.step}, t = {checkpoint.time:.9g} s")
         runlog.line("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     status, message, payload = RunStatus.OK, "", RunPayload()
     with StopRequest() as stop:

@@ -359,7 +359,7 @@ class Simulation:
         last good state attached, and written when output is on) if a step cannot be completed."""
         t0 = _time.perf_counter()
         s = self.settings
-        if self.writer is not None:
+        if self.writer is not None and self.state.step == 0:  # the initial frame (not again on a restart)
             self.writer.frame(self)
         try:
             while self.state.time < s.duration * (1 - 1e-12):
