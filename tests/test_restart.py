@@ -140,3 +140,53 @@ def test_sigterm_then_restart(uninterrupted, tmp_path):
     assert json.loads((out / "summary.json").read_text())["status"] == "ok"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # published over it, nothing else left
     assert max_relative_difference(uninterrupted, out) <= RTOL
+
+
+# ---------------------------------------------------------------------------- NMM dynamics
+def _sliding_model():
+    """tests/test_nmm_cases.py's upper block pushed along a Coulomb joint: every joint point
+    slides (contact state, anchors and slip rates carried between steps)."""
+    import nmm
+    from learned import CoulombFriction, LinearElastic
+
+    joint = nmm.Joint([[0, 0.5], [1, 0.5]], law=CoulombFriction(20.0))
+    m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 6, 6),
+                          joints=[joint], law=LinearElastic(1e9, 0.25, "stress"), order=1, density=2000.0)
+    m.add(nmm.DirichletBC(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(0.0, -1e5)))
+    m.set_body_force(b=(0.6e5 / 0.5, 0.0))
+    return m
+
+
+def test_nmm_dynamic_resume_ends_as_the_uninterrupted_run(tmp_path):
+    """A snapshot taken after step 8 of 20, written to restart.h5 and read back, continues to
+    the uninterrupted run's final state (measured: bit for bit)."""
+    from coupling.restart import RESTART_FORMAT, _read, write_checkpoint
+
+    probes = np.array([[0.5, 0.9], [0.2, 0.3]])
+    taken = {}
+
+    def on_step(step, snapshot):
+        if step == 8:
+            taken.update(snapshot())
+
+    m_a = _sliding_model()
+    ref = m_a.solve_dynamic(dt=2e-3, n_steps=20, probes=probes, on_step=on_step)
+    assert m_a.contact.summary()["slide"] == m_a.contact.summary()["points"] > 0
+    write_checkpoint(tmp_path, {f"nmm/{k}": v for k, v in taken.items()}, {"format": RESTART_FORMAT})
+    arrays, _ = _read(tmp_path / "restart.h5")
+    resume = {k[4:]: v for k, v in arrays.items() if k.startswith("nmm/")}
+    assert int(resume["step"]) == 8 and np.any(resume["contact/slip_rate"] != 0)
+
+    m_b = _sliding_model()
+    res = m_b.solve_dynamic(dt=2e-3, n_steps=20, probes=probes, resume=resume)
+    worst = max(_rel(ref.u, res.u), _rel(ref.velocity, res.velocity), _rel(ref.stress_qp, res.stress_qp), _rel(ref.state, res.state),
+                _rel(ref.history["time"], res.history["time"]), _rel(ref.history["probes"], res.history["probes"]),
+                *(_rel(getattr(m_a.contact, k), getattr(m_b.contact, k)) for k in m_a.contact._SAVED))
+    assert worst <= RTOL, worst
+    assert (res.stats.steps, res.stats.newton_iterations, res.stats.solves, res.stats.step_cuts) == \
+        (ref.stats.steps, ref.stats.newton_iterations, ref.stats.solves, ref.stats.step_cuts)
+
+
+def test_nmm_dynamic_stops_when_asked():
+    stopped = _sliding_model().solve_dynamic(dt=2e-3, n_steps=20, on_step=lambda step, snap: step == 5)
+    assert stopped.stats.steps == 5 and stopped.history["time"][-1] == pytest.approx(5 * 2e-3)
