@@ -148,6 +148,9 @@ def run(
         except SetupChecked as done:
             size = {**{f"estimated_{k}": int(v) for k, v in sizes.items() if k not in done.size}, **done.size}
             return Result({"status": "checked", "case": {"name": case.name, "solver": case.solver}, "size": size})
+        except BaseException as exc:
+            fail_collectively(comm, exc, None)
+            raise
         raise RuntimeError(f"runner of '{case.solver}' never called ctx.setup_done()")  # a bug, not input
     checkpoint = None
     if restart is not None:
@@ -187,11 +190,10 @@ def run(
             status, message = RunStatus.INTERRUPTED, f"stopped by {signal.Signals(exc.signum).name}"
             payload = RunPayload()
             stop.signum = exc.signum
-        except BaseException:
+        except BaseException as exc:
             if runlog is not None:
                 runlog.close()
-            if rundir is not None:
-                rundir.discard()
+            fail_collectively(comm, exc, rundir)
             raise
         ood = out_of_distribution(case, comm)
         strict = [(key, r) for key, r in ood.items() if r.get("policy") == "error" and r.get("outside_last", 0) > 0]
@@ -223,6 +225,57 @@ def run(
     if status is not RunStatus.OK:
         raise RunDiverged(message, result)
     return result
+
+
+#: how long a rank that failed inside a runner waits for the other ranks to fail too [s]
+FAILURE_AGREEMENT_S = 10.0
+
+
+def fail_collectively(comm: MPI.Comm, exc: BaseException, rundir: RunDirectory | None) -> None:
+    """The error path of a runner, safe when only some ranks raise.
+
+    The failing ranks post a non-blocking barrier (it matches only theirs) and wait up to
+    :data:`FAILURE_AGREEMENT_S`. If every rank arrives (the same bad input or divergence seen
+    by all), the staged folder is discarded collectively and the exception propagates as
+    usual. If not, the other ranks are still inside the solve, waiting in a collective this
+    rank will never join: this rank removes the staged folder itself, prints its error on
+    one line (``error: …``; a traceback for a bug) and calls ``MPI_Abort`` with the exit
+    status the CLI would give (2 bad input, 3 divergence, 128 + signal, 1 otherwise), which
+    ends every rank instead of hanging.
+    """
+    if comm.size == 1:
+        if rundir is not None:
+            rundir.discard()
+        return
+    request = comm.Ibarrier()
+    deadline = time.monotonic() + FAILURE_AGREEMENT_S
+    while not request.Test():
+        if time.monotonic() > deadline:
+            if rundir is not None:
+                rundir.discard_alone()
+            _abort_alone(comm, exc)
+        time.sleep(0.01)
+    if rundir is not None:
+        rundir.discard()
+
+
+def _abort_alone(comm: MPI.Comm, exc: BaseException) -> None:
+    """Print ``exc`` the way the CLI would (from this rank) and abort every rank."""
+    import traceback
+
+    from learned.errors import LearnedInputError
+
+    if isinstance(exc, (CaseError, LearnedInputError)):
+        code, text = exc.exit_code, f"error: {exc.line()} (on rank {comm.rank} only)"
+    elif isinstance(exc, SolverDivergence):
+        code, text = 3, f"error: {exc} (on rank {comm.rank} only)"
+    elif isinstance(exc, Interrupted):
+        code, text = exc.exit_code, f"error: interrupted by {exc} (on rank {comm.rank} only)"
+    else:
+        code = 1
+        text = "".join(traceback.format_exception(exc)).rstrip() + f"\nerror: rank {comm.rank} failed alone"
+    print(text, file=sys.stderr, flush=True)
+    comm.Abort(code)
 
 
 def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payload: RunPayload, started: str,
