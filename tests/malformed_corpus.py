@@ -317,6 +317,9 @@ def sizes() -> list[Entry]:
          DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]", spacing="0.01")),
         ("data_driven", ["mesh.cells=[100000, 100000]"], ["mesh.cells", "limits.max_cells"], None),
         ("data_driven", [plate % ("1e-5", "1e-5")], ["mesh.element_size", "limits.max_cells"], None),
+        ("fem", ["mesh.cells=[300, 300]", "limits.max_memory_gb=0.01"], ["mesh.cells", "GB of memory", "limits.max_memory_gb"], None),
+        ("nmm", ["cover.cells=[300, 300]", "limits.max_memory_gb=0.01"], ["cover.cells", "GB of memory", "limits.max_memory_gb"], None),
+        ("data_driven", ["mesh.cells=[300, 300]", "limits.max_memory_gb=0.01"], ["mesh.cells", "GB of memory"], None),
     ]
     out = []
     for kind, sets, expect, text in cases:

@@ -12,17 +12,17 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     nonfinite          164
     schema              79
     setup               52
-    sizes               22
+    sizes               28
     output-paths        35
     files               52
     pickle              10
     devices              6
     cli-options        132
     restart             19
-    total              571
+    total              577
 
-By case kind: dda 133, nmm 118, fem 115, data_driven 100, learning commands 105. By command:
-check 335, run 133, train 44, data generate 40, data import-csv 15, cases/others 4.
+By case kind: dda 133, nmm 120, fem 117, data_driven 102, learning commands 105. By command:
+check 338, run 136, train 44, data generate 40, data import-csv 15, cases/others 4.
 """
 
 from __future__ import annotations
