@@ -190,3 +190,19 @@ def test_nmm_dynamic_resume_ends_as_the_uninterrupted_run(tmp_path):
 def test_nmm_dynamic_stops_when_asked():
     stopped = _sliding_model().solve_dynamic(dt=2e-3, n_steps=20, on_step=lambda step, snap: step == 5)
     assert stopped.stats.steps == 5 and stopped.history["time"][-1] == pytest.approx(5 * 2e-3)
+
+
+@pytest.mark.slow
+def test_restart_on_two_ranks(tmp_path):
+    """The same on two ranks (measured: bit for bit); the 2-rank checkpoint is refused on one rank."""
+    sets = [a for s in SETS for a in ("--set", s)]
+    a, b = tmp_path / "a", tmp_path / "b"
+    r = run_cli("run", str(CASES / "vajont.toml"), "-o", str(a), "-q", *sets, "--set", "output.restart_every_steps=120",
+                nproc=2)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("run", str(CASES / "vajont.toml"), "-o", str(b), "-q", *sets, "--restart", str(a), nproc=2)
+    assert r.returncode == 0, r.stderr
+    assert max_relative_difference(a, b) <= RTOL
+    r = run_cli("run", str(CASES / "vajont.toml"), "-o", str(tmp_path / "c"), "-q", *sets, "--restart", str(a))
+    assert r.returncode == 2 and "written on 2 rank(s), this run has 1" in r.stderr
+    assert not (tmp_path / "c").exists()
