@@ -32,6 +32,9 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
+    def __reduce__(self):  # picklable (broadcast between MPI ranks)
+        return (type(self), (self.signum,))
+
     @property
     def exit_code(self) -> int:
         return 128 + self.signum

@@ -86,8 +86,8 @@ def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
     """Quarter plate [0, W/2] × [0, H/2] minus the disc of ``radius`` at the origin (gmsh).
 
     Rank 0 meshes it in a child process (:mod:`coupling.solvers.fem.gmsh_plate`) and waits,
-    answering SIGINT/SIGTERM: the child is killed and every rank raises
-    :class:`coupling.signals.Interrupted` together (the outcome is broadcast)."""
+    answering SIGINT/SIGTERM: the child is killed and every rank raises the signal's exception
+    (a KeyboardInterrupt, e.g. coupling.signals.Interrupted) together (it is broadcast)."""
     import gmsh
     from dolfinx.io import gmsh as gmshio
 
@@ -102,10 +102,8 @@ def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
         outcome = _mesh_in_child(params, folder / "plate.msh")
     outcome = comm.bcast(outcome, root=0)
     try:
-        if outcome[0] == "interrupted":
-            from coupling.signals import Interrupted
-
-            raise Interrupted(outcome[1])
+        if outcome[0] == "interrupted":  # the signal's exception of rank 0, raised on every rank
+            raise outcome[1]
         if outcome[0] == "error":
             raise RuntimeError(f"gmsh failed: {outcome[1]}")
         if comm.rank == 0:
@@ -126,9 +124,8 @@ def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
 
 
 def _mesh_in_child(params: dict, out: Path) -> tuple:
-    """Run gmsh_plate.py in a child process; ("ok",), ("interrupted", signum) or ("error", text)."""
+    """Run gmsh_plate.py in a child process; ("ok",), ("interrupted", exception) or ("error", text)."""
     import os
-    import signal
     import subprocess
     import sys
     import time
@@ -145,7 +142,7 @@ def _mesh_in_child(params: dict, out: Path) -> tuple:
     except KeyboardInterrupt as exc:  # coupling.signals.Interrupted (SIGINT/SIGTERM) or a plain Ctrl-C
         proc.kill()
         proc.wait()
-        return ("interrupted", getattr(exc, "signum", signal.SIGINT))
+        return ("interrupted", exc)
     err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
     if proc.returncode != 0 or not out.is_file():
         return ("error", err.splitlines()[-1] if err else f"exit status {proc.returncode}")
