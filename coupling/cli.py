@@ -72,9 +72,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from coupling.runner import run
 
     case = load_case(_case_path(args.case), args.set)
-    out = Path(args.output) if args.output else Path("results") / case.name
+    out = Path(args.output) if args.output else (None if args.restart else Path("results") / case.name)
     result = run(case, out, progress=not args.quiet, force=args.force,
-                 verbosity=0 if args.quiet else 1 + args.verbose)
+                 verbosity=0 if args.quiet else 1 + args.verbose, restart=args.restart)
     if _rank() == 0:
         _print_result(result)
     return 0
@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progress lines ten times as often, also on a terminal")
     r.add_argument("--force", action="store_true",
                    help="let -o replace an existing folder that is not a previous run folder")
+    r.add_argument("--restart", metavar="RUN_DIR",
+                   help="continue from the restart checkpoint of an earlier run folder of this case "
+                        "(output.restart_every_steps / restart_every_seconds; DDA); publishes over RUN_DIR "
+                        "unless -o is given")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a case file without running it")

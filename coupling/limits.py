@@ -18,6 +18,18 @@ Estimates (all counts, dimensionless):
   cells in the graded zone (``L / h_min`` when growth = 1), L the cover extent [m];
 * DDA domain: ``Π_i (1 + L_i / s_i) + n_lines`` blocks, L_i the domain's extent across joint
   set i [m] and s_i its spacing [m] (persistent joints: an upper bound for finite traces).
+
+Memory [bytes] of a FEM / data-driven / NMM solve (``limits.max_memory_gb``, default the
+memory of this machine), from the cell count n_c above, an order-of-magnitude estimate:
+
+* unknowns: FEM/data-driven Lagrange degree k: ``N = 2 · n_c k²/2`` (nodes per triangle
+  k²/2); NMM: covers ≈ n_c/2 cover-mesh nodes, 2 (order 0) or 6 (order 1) unknowns each;
+* matrix: ``nnz = N · r`` with r the nonzeros per row (FEM: 2(3k² + 3k + 1), a node's
+  neighbours; NMM: 7 overlapping covers × unknowns per cover), 12 bytes each (8 value +
+  4 column index), times 11 for the matrix and its LU factors (a fill of 10× the matrix,
+  the order of 2-D nested-dissection orderings with MUMPS);
+* integration points: ``n_c · n_q`` points (n_q = 3, 6, 12 for k = 1, 2, 3; NMM 6) with
+  stress, tangent and strain (15 numbers, 8 bytes each); vectors: 10 of N numbers.
 """
 
 from __future__ import annotations
@@ -94,6 +106,33 @@ def _nmm_domain_extent(spec) -> np.ndarray:
     return _extent(d.points)
 
 
+def estimate_memory(case, cells: float) -> tuple[float, float]:
+    """(bytes, matrix nonzeros) of the solve of a case with ``cells`` mesh / cover cells
+    (see the module docstring)."""
+    spec = case.spec
+    if spec.solver == "nmm":
+        per_cover = 2 if spec.nmm.order == 0 else 6
+        unknowns = cells / 2 * per_cover
+        row, n_q = 7 * per_cover, 6
+    else:
+        fem = getattr(spec, "fem", None)
+        k = int(getattr(fem, "degree", 1) or 1)
+        unknowns = 2 * cells * k * k / 2
+        row, n_q = 2 * (3 * k * k + 3 * k + 1), {1: 3, 2: 6}.get(k, 12)
+    nnz = unknowns * row
+    return nnz * 12 * 11 + cells * n_q * 15 * 8 + 10 * unknowns * 8, nnz
+
+
+def machine_memory() -> float | None:
+    """Physical memory of this machine [bytes] (None where the OS does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES")) * float(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def check_limits(case) -> dict[str, float]:
     """Refuse a case whose estimated size exceeds its ``[limits]``; return the estimates."""
     limits = case.spec.limits
@@ -104,4 +143,14 @@ def check_limits(case) -> dict[str, float]:
         if not value <= cap:  # also catches inf / nan
             raise case.error(key, f"about {value:.3g} {what} (estimated before allocation)",
                              f"at most {cap:,} {what}; set limits.{name} to allow more")
-    return {what: value for what, (value, _) in sizes.items()}
+    out = {what: value for what, (value, _) in sizes.items()}
+    if "cells" in sizes and case.solver in ("fem", "data_driven", "nmm"):
+        need, nnz = estimate_memory(case, sizes["cells"][0])
+        cap = limits.max_memory_gb * 1e9 if limits.max_memory_gb is not None else machine_memory()
+        if cap is not None and not need <= cap:
+            whose = "" if limits.max_memory_gb is not None else " (the memory of this machine)"
+            raise case.error(sizes["cells"][1], f"about {need / 1e9:.3g} GB of memory for {sizes['cells'][0]:.3g} cells "
+                             f"({nnz:.3g} matrix nonzeros; estimated before allocation)",
+                             f"at most {cap / 1e9:.3g} GB{whose}; set limits.max_memory_gb to allow more")
+        out["memory_bytes"] = need
+    return out

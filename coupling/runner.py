@@ -16,7 +16,7 @@ from mpi4py import MPI
 from coupling.case.common import material_planes
 from coupling.case.loader import Case, load_case, with_overrides
 from coupling.case.registry import runner_for
-from coupling.errors import CaseDiverged, SolverDivergence
+from coupling.errors import CaseDiverged, CaseError, SolverDivergence
 from coupling.output.progress import RunLog
 from coupling.output.provenance import command_line, versions
 from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
@@ -109,6 +109,7 @@ def run(
     force: bool = False,
     check: bool = False,
     verbosity: int = 1,
+    restart: str | Path | None = None,
 ) -> Result:
     """Run a case (a :class:`Case`, a path or a shipped case name) and return its :class:`Result`.
 
@@ -129,6 +130,11 @@ def run(
 
     SIGINT/SIGTERM during the run publish the last complete step with ``status =
     "interrupted"`` and raise :class:`RunInterrupted` (see :mod:`coupling.signals`).
+
+    ``restart``: a run folder of the same case (same rank count) holding a restart checkpoint
+    (``output.restart_every_steps`` / ``restart_every_seconds``, DDA): the run continues from
+    its last checkpointed step and ends with the state an uninterrupted run ends with
+    (see :mod:`coupling.restart`); without ``out`` it publishes over that folder.
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
@@ -143,11 +149,24 @@ def run(
         except SetupChecked as done:
             size = {**{f"estimated_{k}": int(v) for k, v in sizes.items() if k not in done.size}, **done.size}
             return Result({"status": "checked", "case": {"name": case.name, "solver": case.solver}, "size": size})
+        except BaseException as exc:
+            fail_collectively(comm, exc, None)
+            raise
         raise RuntimeError(f"runner of '{case.solver}' never called ctx.setup_done()")  # a bug, not input
+    checkpoint = None
+    if restart is not None:
+        from coupling.restart import OPTION, load_for_run, output_for
+
+        if case.solver != "dda":
+            raise CaseError(None, OPTION, f"a '{case.solver}' case", "a DDA case (solver = \"dda\")")
+        checkpoint = load_for_run(restart, case, comm)
+        if out is None:
+            out = output_for(Path(restart))
     protect = tuple(p for p in (case.path,) if p is not None)
     rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
     runlog = _open_runlog(rundir, comm, verbosity if progress else 0)
-    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog)
+    ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog,
+                     restart=checkpoint)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if runlog is not None:
@@ -155,6 +174,8 @@ def run(
         runlog.line(f"case: {case.path or case.name} (solver {case.solver}), {comm.size} rank(s), started {started}")
         if case.overrides:
             runlog.line(f"overrides: {case.overrides}")
+        if checkpoint is not None:
+            runlog.line(f"restart: from {checkpoint.folder} at step {checkpoint.step}, t = {checkpoint.time:.9g} s")
         runlog.line("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     status, message, payload = RunStatus.OK, "", RunPayload()
     with StopRequest() as stop:
@@ -170,11 +191,10 @@ def run(
             status, message = RunStatus.INTERRUPTED, f"stopped by {signal.Signals(exc.signum).name}"
             payload = RunPayload()
             stop.signum = exc.signum
-        except BaseException:
+        except BaseException as exc:
             if runlog is not None:
                 runlog.close()
-            if rundir is not None:
-                rundir.discard()
+            fail_collectively(comm, exc, rundir)
             raise
         ood = out_of_distribution(case, comm)
         strict = [(key, r) for key, r in ood.items() if r.get("policy") == "error" and r.get("outside_last", 0) > 0]
@@ -206,6 +226,57 @@ def run(
     if status is not RunStatus.OK:
         raise RunDiverged(message, result)
     return result
+
+
+#: how long a rank that failed inside a runner waits for the other ranks to fail too [s]
+FAILURE_AGREEMENT_S = 10.0
+
+
+def fail_collectively(comm: MPI.Comm, exc: BaseException, rundir: RunDirectory | None) -> None:
+    """The error path of a runner, safe when only some ranks raise.
+
+    The failing ranks post a non-blocking barrier (it matches only theirs) and wait up to
+    :data:`FAILURE_AGREEMENT_S`. If every rank arrives (the same bad input or divergence seen
+    by all), the staged folder is discarded collectively and the exception propagates as
+    usual. If not, the other ranks are still inside the solve, waiting in a collective this
+    rank will never join: this rank removes the staged folder itself, prints its error on
+    one line (``error: …``; a traceback for a bug) and calls ``MPI_Abort`` with the exit
+    status the CLI would give (2 bad input, 3 divergence, 128 + signal, 1 otherwise), which
+    ends every rank instead of hanging.
+    """
+    if comm.size == 1:
+        if rundir is not None:
+            rundir.discard()
+        return
+    request = comm.Ibarrier()
+    deadline = time.monotonic() + FAILURE_AGREEMENT_S
+    while not request.Test():
+        if time.monotonic() > deadline:
+            if rundir is not None:
+                rundir.discard_alone()
+            _abort_alone(comm, exc)
+        time.sleep(0.01)
+    if rundir is not None:
+        rundir.discard()
+
+
+def _abort_alone(comm: MPI.Comm, exc: BaseException) -> None:
+    """Print ``exc`` the way the CLI would (from this rank) and abort every rank."""
+    import traceback
+
+    from learned.errors import LearnedInputError
+
+    if isinstance(exc, (CaseError, LearnedInputError)):
+        code, text = exc.exit_code, f"error: {exc.line()} (on rank {comm.rank} only)"
+    elif isinstance(exc, SolverDivergence):
+        code, text = 3, f"error: {exc} (on rank {comm.rank} only)"
+    elif isinstance(exc, Interrupted):
+        code, text = exc.exit_code, f"error: interrupted by {exc} (on rank {comm.rank} only)"
+    else:
+        code = 1
+        text = "".join(traceback.format_exception(exc)).rstrip() + f"\nerror: rank {comm.rank} failed alone"
+    print(text, file=sys.stderr, flush=True)
+    comm.Abort(code)
 
 
 def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payload: RunPayload, started: str,

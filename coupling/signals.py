@@ -5,8 +5,10 @@ A batch scheduler sends SIGTERM, a user presses Ctrl-C (SIGINT). While a run is 
 a runner with a step loop (DDA) polls :meth:`RunContext.stop_requested` — one ``allreduce``
 per step, so every rank stops after the same complete step — and returns its last complete
 step, which the orchestrator publishes with ``status = "interrupted"`` (the CLI exits
-128 + signal: 130 for SIGINT, 143 for SIGTERM). A runner without a step loop is interrupted
-at once (:class:`Interrupted` raised in the handler); a second signal always interrupts at once.
+128 + signal: 130 for SIGINT, 143 for SIGTERM). The FEM and NMM static runners poll at every
+Newton iteration and raise :class:`StopAtStep`, then publish their last complete load step.
+A runner without either is interrupted at once (:class:`Interrupted` raised in the handler);
+a second signal always interrupts at once.
 
 PETSc installs its own handler for these signals at initialisation (it prints ``PETSC ERROR``
 lines and calls ``MPI_Abort``); :func:`keep_signals_from_petsc` keeps it out.
@@ -29,6 +31,9 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+    def __reduce__(self):  # picklable (broadcast between MPI ranks)
+        return (type(self), (self.signum,))
 
     @property
     def exit_code(self) -> int:
@@ -81,3 +86,11 @@ class StopRequest:
         for s, old in self._old.items():
             signal.signal(s, old)
         self._old.clear()
+
+
+class StopAtStep(Exception):
+    """Raised inside a solver by a runner's per-iteration callback when a SIGINT/SIGTERM was
+    requested (collectively, :meth:`coupling.runner_context.RunContext.stop_requested`): the
+    runner catches it, goes back to its last complete load step and returns that step, which
+    the orchestrator publishes with ``status = "interrupted"``."""
+

@@ -394,7 +394,7 @@ class Simulation:
             self.settings.validate()
         t0 = _time.perf_counter()
         s = self.settings
-        if self.writer is not None:
+        if self.writer is not None and self.state.step == 0:  # the initial frame (not again on a restart)
             self.writer.frame(self)
         status = "ok"
         try:

@@ -210,6 +210,8 @@ def solve_dynamic(
     v0: np.ndarray | None = None,
     max_cuts: int = 4,
     atol: float = 1e-10,
+    on_step=None,
+    resume: dict | None = None,
 ) -> NMMResult:
     """Implicit dynamics (DDA scheme) for ``n_steps`` of ``dt`` [s] from rest (or u0, v0).
 
@@ -219,6 +221,14 @@ def solve_dynamic(
     ``probes`` (m,2): points whose displacement is recorded each step in result.history.
     A step whose Newton / open–close iteration does not settle is cut in halves (up to
     ``max_cuts`` levels, as DDA cuts Δt); the count is ``stats["step_cuts"]``.
+
+    Restart: ``on_step(step, snapshot)`` is called (collectively) after every step; calling
+    ``snapshot()`` returns this rank's step-loop state as ``{name: ndarray}`` — step, u and v
+    (ndof,), the law state at this rank's integration points, the contact history (states,
+    normal and shear stress, anchors, slip rates), iteration and solve counts, step cuts and
+    the recorded histories — and returning True stops after this step. ``resume`` (such a
+    snapshot, taken with the same model and ``dt`` on the same ranks) continues from its step:
+    the steps that follow are those an uninterrupted run computes.
     """
     if not (dt > 0 and model.density > 0):
         from nmm.errors import InputError
@@ -236,6 +246,36 @@ def solve_dynamic(
         hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
     resp = None
     cuts = [0]
+    first = 1
+    if resume is not None:
+        first = int(np.asarray(resume["step"]).item()) + 1
+        if first > n_steps:
+            from nmm.errors import InputError
+
+            raise InputError("resume.step", f"step {first - 1} of {n_steps}", f"a step before {n_steps}")
+        u, v = np.array(resume["u"], float), np.array(resume["v"], float)
+        if u.shape != (model.ndof,) or v.shape != (model.ndof,):
+            raise ValueError(f"resume: u has shape {u.shape}, this model {model.ndof} dofs")
+        sysm.state = np.array(resume["state"])
+        if sysm.contact is not None:
+            sysm.contact.restore({k[8:]: np.asarray(a) for k, a in resume.items() if k.startswith("contact/")})
+        sysm.iterations, sysm.solves = (int(np.asarray(resume[k]).item()) for k in ("iterations", "solves"))
+        cuts[0] = int(np.asarray(resume["step_cuts"]).item())
+        hist["time"] = np.asarray(resume["history/time"], float).tolist()
+        if probes is not None:
+            hist["probes"] = list(np.asarray(resume["history/probes"], float))
+
+    def snapshot_at(step: int):
+        def snapshot() -> dict:
+            out = {"step": np.asarray(step), "u": u.copy(), "v": v.copy(), "state": np.array(sysm.state),
+                   "iterations": np.asarray(sysm.iterations), "solves": np.asarray(sysm.solves),
+                   "step_cuts": np.asarray(cuts[0]), "history/time": np.asarray(hist["time"], float)}
+            if probes is not None:
+                out["history/probes"] = np.asarray(hist["probes"], float)
+            if sysm.contact is not None:
+                out.update({f"contact/{k}": a for k, a in sysm.contact.snapshot().items()})
+            return out
+        return snapshot
 
     def advance(u, v, h, depth):
         """One step of h from (u, v); on a failed Newton/open–close iteration the step is
@@ -259,11 +299,14 @@ def solve_dynamic(
         return un, 2.0 * (un - u) / h - v, resp
 
     try:
-        for step in range(1, n_steps + 1):
+        for step in range(first, n_steps + 1):
             u, v, resp = advance(u, v, dt, 0)
             hist["time"].append(step * dt)
             if probes is not None:
                 hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
+            if on_step is not None and on_step(step, snapshot_at(step)):
+                n_steps = step
+                break
     finally:
         model.asm.release()
     stats = NMMDynamicStats(

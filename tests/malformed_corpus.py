@@ -320,6 +320,9 @@ def sizes() -> list[Entry]:
          DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]", spacing="0.01")),
         ("data_driven", ["mesh.cells=[100000, 100000]"], ["mesh.cells", "limits.max_cells"], None),
         ("data_driven", [plate % ("1e-5", "1e-5")], ["mesh.element_size", "limits.max_cells"], None),
+        ("fem", ["mesh.cells=[300, 300]", "limits.max_memory_gb=0.01"], ["mesh.cells", "GB of memory", "limits.max_memory_gb"], None),
+        ("nmm", ["cover.cells=[300, 300]", "limits.max_memory_gb=0.01"], ["cover.cells", "GB of memory", "limits.max_memory_gb"], None),
+        ("data_driven", ["mesh.cells=[300, 300]", "limits.max_memory_gb=0.01"], ["mesh.cells", "GB of memory"], None),
     ]
     out = []
     for kind, sets, expect, text in cases:
@@ -418,6 +421,36 @@ def devices() -> list[Entry]:
     return out
 
 
+def restart() -> list[Entry]:
+    """``run --restart RUN_DIR``: not a folder, no checkpoint, a foreign or damaged file, a
+    checkpoint of another case or rank count, one that does not fit, a case kind without restart."""
+    out = []
+    run = ["run", "case.toml", "-o", "out", "-q", "--restart"]
+    user = {"some_file": "precious\n", "userdir/notes.txt": "mine\n"}
+    for target, expect, extra in (
+            ("nowhere", "no such folder", {}), ("some_file", "is a file", {}),
+            ("userdir", "holds no restart checkpoint", {}),
+            ("fake", "not a readable restart checkpoint", {"fake/restart.h5": bytes(range(256)) * 8}),
+            ("fake", "not a readable restart checkpoint", {"fake/restart.h5": "not hdf5\n"}),
+            ("{fx}/ckpt_foreign", "not a deepmanifold restart checkpoint", {}),
+            ("{fx}/ckpt_version", "format_version", {}),
+            ("{fx}/ckpt_solver", "checkpoint of a 'nmm' run", {}),
+            ("{fx}/ckpt_other_case", "another case", {}),
+            ("{fx}/ckpt_ranks", "written on 3 rank(s), this run has 1", {}),
+            ("{fx}/ckpt_empty", "does not fit this case", {})):
+        out.append(Entry("restart", "dda", run + [target], ["--restart", expect],
+                         {"case.toml": DDA, **user, **extra}))
+    for kind in ("fem", "nmm", "data_driven"):
+        out.append(Entry("restart", kind, run + ["{fx}/ckpt_other_case"], ["--restart", f"a '{kind}' case"],
+                         {"case.toml": BASE[kind]}))
+    out.append(_case("dda", "restart", ["output.restart_every_steps=0"], ["output.restart_every_steps", "0"]))
+    out.append(_case("dda", "restart", ["output.restart_every_seconds=-1"], ["output.restart_every_seconds", "-1"]))
+    out.append(_case("dda", "restart", ["output.restart_every_seconds=inf"], ["output.restart_every_seconds"]))
+    out.append(_case("dda", "restart", ["output.restart_every_steps=2.5"], ["output.restart_every_steps"]))
+    out.append(_case("fem", "restart", ["output.restart_every_steps=5"], ["output.restart_every_steps"]))
+    return out
+
+
 MATERIAL = 'law="linear_elastic", E=1e9, nu=0.3'
 JOINT = 'kind="coulomb", phi=30'
 
@@ -504,7 +537,7 @@ def cli_options() -> list[Entry]:
 
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options()
+        + cli_options() + restart()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

@@ -12,16 +12,17 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     nonfinite          164
     schema              81
     setup               52
-    sizes               22
+    sizes               28
     output-paths        35
     files               52
     pickle              10
     devices              6
     cli-options        132
-    total              554
+    restart             19
+    total              579
 
-By case kind: dda 120, nmm 117, fem 113, data_driven 99, learning commands 105. By command:
-check 332, run 119, train 44, data generate 40, data import-csv 15, cases/others 4.
+By case kind: dda 135, nmm 120, fem 117, data_driven 102, learning commands 105. By command:
+check 340, run 136, train 44, data generate 40, data import-csv 15, cases/others 4.
 """
 
 from __future__ import annotations
@@ -89,7 +90,27 @@ def fx(tmp_path_factory):
     torch.save({"format": "deepmanifold.checkpoint", "format_version": 1, "payload": _Evil(str(sentinel))},
                d / "evil_torch.pt")
     (d / "evil_pickle.pt").write_bytes(pickle.dumps(_Evil(str(sentinel))))
+    _restart_checkpoints(d)
     return d
+
+
+def _restart_checkpoints(d) -> None:
+    """restart.h5 files for the ``restart`` family: foreign, another version, solver, case or
+    rank count, and one of this case with no state in it."""
+    import numpy as np
+
+    from coupling.case.loader import load_case
+    from coupling.restart import RESTART_FORMAT, RESTART_FORMAT_VERSION, case_fingerprint, write_checkpoint
+
+    (d / "dda.toml").write_text(mc.DDA)
+    mine = case_fingerprint(load_case(d / "dda.toml"))
+    good = {"format": RESTART_FORMAT, "format_version": RESTART_FORMAT_VERSION, "solver": "dda", "mpi_ranks": 1,
+            "case_fingerprint": mine, "step": 3, "time": 0.003}
+    for name, change in (("foreign", {"format": "someone.else"}), ("version", {"format_version": 99}),
+                         ("solver", {"solver": "nmm"}), ("other_case", {"case_fingerprint": "0" * 64}),
+                         ("ranks", {"mpi_ranks": 3}), ("empty", {})):
+        (d / f"ckpt_{name}").mkdir()
+        write_checkpoint(d / f"ckpt_{name}", {"state/time": np.asarray(0.003)}, {**good, **change})
 
 
 def _materialise(entry: mc.Entry, folder, fx) -> list[str]:

@@ -240,6 +240,8 @@ class LimitsSpec(Strict):
 
     max_cells: int = Field(5_000_000, ge=1, description="mesh cells / NMM cover cells")
     max_blocks: int = Field(200_000, ge=1, description="DDA blocks, explicit and cut from domains")
+    max_memory_gb: float | None = Field(None, gt=0, description="estimated memory of the solve [GB = 1e9 bytes]; "
+                                        "default the memory of this machine")
 
 
 class CaseSpec(Strict):

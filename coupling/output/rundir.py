@@ -143,7 +143,7 @@ class RunDirectory:
                 remove_empty(self.created)
                 error = OutputPathError("-o", None, f"cannot create '{self.final}' ({exc.strerror})",
                                         "a path in a folder you can write to")
-        token, error = comm.bcast((token, error), root=0)
+        token, error, self.created = comm.bcast((token, error, self.created), root=0)
         if error is not None:
             raise error
         self.path = self.final.with_name(f"{self.final.name}.partial-{token}")
@@ -182,6 +182,12 @@ class RunDirectory:
         if error is not None:
             raise error
         return self.final
+
+    def discard_alone(self) -> None:
+        """Remove the staged folder from this rank alone (no collective: the other ranks may be
+        busy elsewhere; see :func:`coupling.runner.fail_collectively`)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        remove_empty(self.created)
 
     def discard(self) -> None:
         """Remove the staged folder (collective)."""

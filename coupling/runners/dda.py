@@ -15,9 +15,12 @@ from typing import Any
 import numpy as np
 
 import dda
+import dda.checkpoint
 from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
-from coupling.errors import CaseDiverged
+from coupling.errors import CaseDiverged, CaseError
+from coupling.restart import (RESTART_FILE, RESTART_FORMAT, RESTART_FORMAT_VERSION, CheckpointSchedule,
+                              case_fingerprint, copy_frames)
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 
@@ -180,13 +183,22 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
         sim.writer.plots = False
     initial = (0.0, np.concatenate(built.system.polygons()))
     band = BandMonitor(sim)
+    if ctx.restart is not None:
+        _restore(ctx, sim, band)
+    schedule = CheckpointSchedule(spec.output.restart_every_steps, spec.output.restart_every_seconds)
+    if ctx.rundir is None:
+        schedule = CheckpointSchedule(None, None)
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
         def report(info) -> bool:
             if band:
                 band.record()
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
                                   f"contacts {info.n_contacts} max block speed {info.max_velocity:.2f} m/s")
-            return ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
+            stop = ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
+            finished = info.time >= spec.dda.duration * (1 - 1e-12)
+            if schedule.enabled and ctx.is_root and (stop or (not finished and schedule.due(info.step))):
+                schedule.write(ctx.rundir.path, _checkpoint_arrays(sim, band), _checkpoint_attrs(case, ctx, sim))
+            return stop
 
         if ctx.stop is not None:
             ctx.stop.deferred = True
@@ -197,7 +209,51 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
             partial = (_payload(case, ctx, built, group, mass, exc.result, settings, _frames(sim, initial, exc.result), band)
                        if exc.result is not None else None)
             raise CaseDiverged(str(exc), partial) from None
-    return _payload(case, ctx, built, group, mass, result, settings, _frames(sim, initial, result), band)
+    payload = _payload(case, ctx, built, group, mass, result, settings, _frames(sim, initial, result), band)
+    if ctx.rundir is not None and ctx.is_root and (ctx.rundir.path / RESTART_FILE).is_file():
+        payload.files.append(RESTART_FILE)
+    return payload
+
+
+def _checkpoint_attrs(case: Case, ctx: RunContext, sim: dda.Simulation) -> dict[str, Any]:
+    """The identity of a DDA restart checkpoint (see :mod:`coupling.restart`)."""
+    return {"format": RESTART_FORMAT, "format_version": RESTART_FORMAT_VERSION, "solver": case.solver,
+            "mpi_ranks": ctx.comm.size, "case_fingerprint": case_fingerprint(case),
+            "step": sim.state.step, "time": sim.state.time}
+
+
+def _checkpoint_arrays(sim: dda.Simulation, band: BandMonitor) -> dict[str, np.ndarray]:
+    """The step loop's state (:func:`dda.checkpoint.snapshot`) and the band monitor's series."""
+    arrays = dda.checkpoint.snapshot(sim)
+    if band:
+        arrays.update({"runner/band/time": np.asarray(band.time), "runner/band/temperature": np.asarray(band.temperature),
+                       "runner/band/pressure": np.asarray(band.pressure), "runner/band/work": np.asarray(band.work),
+                       "runner/band/slip_key": band._slip[0], "runner/band/slip": band._slip[1]})
+    return arrays
+
+
+def _restore(ctx: RunContext, sim: dda.Simulation, band: BandMonitor) -> None:
+    """Continue from ``ctx.restart``: the step loop's state, the band monitor's series and (rank
+    0) the frames written before the checkpoint, copied into this run folder."""
+    ckpt = ctx.restart
+    try:
+        dda.checkpoint.restore(sim, ckpt.arrays)
+    except (KeyError, ValueError) as exc:
+        raise CaseError(None, "--restart", f"'{ckpt.folder / RESTART_FILE}' does not fit this case ({exc})",
+                        "a checkpoint written by this case") from None
+    if band:
+        b = ckpt.section("runner/band")
+        band.time, band.temperature, band.pressure = (b[k].tolist() for k in ("time", "temperature", "pressure"))
+        band.work = float(b["work"].item())
+        band._slip = (np.array(b["slip_key"], dtype=np.int64), np.array(b["slip"], dtype=float))
+    w = sim.writer
+    if w is not None and ctx.is_root and w.frames:
+        from dda.output import write_pvd
+
+        names = [f for _, b, c in w.frames for f in (b, c) if f is not None]
+        copy_frames(ckpt.folder, w.dir, names)
+        write_pvd(w.dir / "blocks.pvd", [(t, b) for t, b, _ in w.frames])
+        write_pvd(w.dir / "contacts.pvd", [(t, c) for t, _, c in w.frames if c is not None])
 
 
 def _frames(sim, initial, result) -> list:

@@ -13,6 +13,8 @@ from coupling.errors import CaseDiverged, SolverDivergence
 from coupling.output.fields_vtu import FieldSeries
 from coupling.output.probes import fem_probe
 from coupling.runner_context import RunContext, RunPayload
+from coupling.signals import StopAtStep
+from coupling.solvers.fem.problem import FemResult
 from coupling.runners.fem_model import build_problem
 from coupling.runners.reporting import probes_report
 from coupling.setup_checks import check_probes_in_mesh
@@ -39,15 +41,31 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
         if series.enabled:
             write_fields(problem, series, load_factor, *centroid_stress(problem))
 
+    # SIGINT/SIGTERM: checked (collectively) at every Newton iteration; the run goes back to
+    # the last complete load step (the displacement saved here) and publishes it
+    last_complete = problem.u.x.array.copy()
+
+    def complete_step(step: int, load_factor: float) -> None:
+        last_complete[:] = problem.u.x.array
+        write_step(step, load_factor)
+
+    if ctx.stop is not None:
+        ctx.stop.deferred = True
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
         def report(rec: StepRecord) -> None:
             bar.update(rec.step - 1 + (1 if rec.converged else 0.5),
                        f"{case.name}: step {rec.step}/{steps} it {rec.iterations} |R|/|R0|={rec.residual:.2e}")
+            if ctx.stop_requested():
+                raise StopAtStep
 
         try:
             result = problem.solve(load_steps=spec.fem.load_steps, load_factors=path, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
                                    max_iterations=spec.fem.newton.max_iterations, callback=report,
-                                   on_step=write_step)
+                                   on_step=complete_step)
+        except StopAtStep:
+            problem.u.x.array[:] = last_complete
+            return _finish(case, ctx, problem, bundle, FemResult(problem.u, problem.converged_load_factor, problem.stats),
+                           t_setup, series)
         except SolverDivergence as exc:
             # publish the last converged load step, then let the orchestrator report it
             partial = (_finish(case, ctx, problem, bundle, exc.result, t_setup, series)

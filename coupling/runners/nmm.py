@@ -18,6 +18,7 @@ from coupling.case.nmm import NmmCase
 from coupling.errors import CaseDiverged
 from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
+from coupling.signals import StopAtStep
 from coupling.runners.nmm_model import Built, build_model
 from coupling.runners.reporting import probes_report
 from nmm.output import vtu_mesh
@@ -36,19 +37,35 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
     # one field output step per converged load step, timestep = load factor k / steps
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
 
+    # SIGINT/SIGTERM: checked (collectively) at every Newton iteration; the run publishes the
+    # last complete load step (its result and contact states, kept here)
+    last: dict[str, Any] = {"k": 0, "result": None, "contact": None}
+
     def write_step(k: int, step_result) -> None:
+        last.update(k=k, result=step_result, contact=model.contact.snapshot() if model.contact is not None else None)
         if series.enabled:
             series.add(k / steps, vtu_mesh(step_result))
 
+    if ctx.stop is not None:
+        ctx.stop.deferred = True
     with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
         def report(rec: StepRecord) -> None:
             bar.update(rec.step - 1 + (1 if rec.converged else min(rec.iterations, 1) * 0.5),
                        f"{case.name}: step {rec.step}/{steps} it {rec.iterations} |R|/|R0|={rec.residual:.2e}")
+            if ctx.stop_requested():
+                raise StopAtStep
 
         try:
             result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol, atol=spec.nmm.newton.atol,
                                  max_iterations=spec.nmm.newton.max_iterations, callback=report,
                                  on_step=write_step)
+        except StopAtStep:
+            if last["result"] is None:
+                return RunPayload({"converged_load_factor": 0.0}, {"kind": "nmm", "order": model.order,
+                                                                    "dofs": model.ndof})
+            if last["contact"] is not None:
+                model.contact.restore(last["contact"])
+            return _finish(case, ctx, built, last["result"], t_build, load_factor=last["k"] / steps, series=series)
         except nmm.SolverDivergence as exc:
             if exc.result is not None:
                 partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor, series=series)

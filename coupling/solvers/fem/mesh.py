@@ -7,6 +7,8 @@ of gmsh meshes too).
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,55 +83,70 @@ def _from_gmsh_data(data, comm: MPI.Comm) -> MeshBundle:
 
 def plate_with_hole(comm: MPI.Comm, width: float, height: float, radius: float,
                     element_size: float, hole_element_size: float) -> MeshBundle:
-    """Quarter plate [0, W/2] × [0, H/2] minus the disc of ``radius`` at the origin (gmsh)."""
+    """Quarter plate [0, W/2] × [0, H/2] minus the disc of ``radius`` at the origin (gmsh).
+
+    Rank 0 meshes it in a child process (:mod:`coupling.solvers.fem.gmsh_plate`) and waits,
+    answering SIGINT/SIGTERM: the child is killed and every rank raises the signal's exception
+    (a KeyboardInterrupt, e.g. coupling.signals.Interrupted) together (it is broadcast)."""
     import gmsh
     from dolfinx.io import gmsh as gmshio
 
-    gmsh.initialize(interruptible=False)
+    params = {"width": width, "height": height, "radius": radius, "element_size": element_size,
+              "hole_element_size": hole_element_size}
+    outcome: tuple = ("ok",)
+    folder = None
+    if comm.rank == 0:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="deepmanifold-gmsh-"))
+        outcome = _mesh_in_child(params, folder / "plate.msh")
+    outcome = comm.bcast(outcome, root=0)
     try:
-        gmsh.option.setNumber("General.Terminal", 0)
+        if outcome[0] == "interrupted":  # the signal's exception of rank 0, raised on every rank
+            raise outcome[1]
+        if outcome[0] == "error":
+            raise RuntimeError(f"gmsh failed: {outcome[1]}")
         if comm.rank == 0:
-            gmsh.model.add("plate_with_hole")
-            occ = gmsh.model.occ
-            plate = occ.addRectangle(0.0, 0.0, 0.0, width / 2, height / 2)
-            hole = occ.addDisk(0.0, 0.0, 0.0, radius, radius)
-            occ.cut([(2, plate)], [(2, hole)])
-            occ.synchronize()
-            surfaces = gmsh.model.getEntities(2)
-            gmsh.model.addPhysicalGroup(2, [s[1] for s in surfaces], 1, name="plate")
-            named: dict[str, list[int]] = {"left": [], "bottom": [], "right": [], "top": [], "hole": []}
-            eps = 1e-5 * width  # OCC bounding boxes carry a small tolerance
-            for dim, tag in gmsh.model.getEntities(1):
-                xmin, ymin, _, xmax, ymax, _ = gmsh.model.getBoundingBox(dim, tag)
-                if xmax < eps:
-                    named["left"].append(tag)
-                elif ymax < eps:
-                    named["bottom"].append(tag)
-                elif xmin > width / 2 - eps:
-                    named["right"].append(tag)
-                elif ymin > height / 2 - eps:
-                    named["top"].append(tag)
-                else:
-                    named["hole"].append(tag)
-            for i, (name, tags) in enumerate(named.items(), start=1):
-                gmsh.model.addPhysicalGroup(1, tags, i, name=name)
-            gmsh.model.mesh.field.add("Distance", 1)
-            gmsh.model.mesh.field.setNumbers(1, "CurvesList", named["hole"])
-            gmsh.model.mesh.field.add("Threshold", 2)
-            gmsh.model.mesh.field.setNumber(2, "InField", 1)
-            gmsh.model.mesh.field.setNumber(2, "SizeMin", hole_element_size)
-            gmsh.model.mesh.field.setNumber(2, "SizeMax", element_size)
-            gmsh.model.mesh.field.setNumber(2, "DistMin", 0.0)
-            gmsh.model.mesh.field.setNumber(2, "DistMax", 10 * radius)
-            gmsh.model.mesh.field.setAsBackgroundMesh(2)
-            gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-            gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-            gmsh.option.setNumber("Mesh.Algorithm", 6)
-            gmsh.model.mesh.generate(2)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2)
+            gmsh.initialize(interruptible=False)
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.merge(str(folder / "plate.msh"))
+        try:
+            data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2)
+        finally:
+            if comm.rank == 0:
+                gmsh.finalize()
     finally:
-        gmsh.finalize()
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
     return _from_gmsh_data(data, comm)
+
+
+def _mesh_in_child(params: dict, out: Path) -> tuple:
+    """Run gmsh_plate.py in a child process; ("ok",), ("interrupted", exception) or ("error", text)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = Path(__file__).with_name("gmsh_plate.py")
+    # the child is no MPI process: hide the process manager's variables from it
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_", "OMPI_"))}
+    proc = subprocess.Popen([sys.executable, str(script), json.dumps(params), str(out)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)  # a Ctrl-C on the terminal reaches us, not gmsh
+    try:
+        while proc.poll() is None:
+            time.sleep(0.02)
+    except KeyboardInterrupt as exc:  # coupling.signals.Interrupted (SIGINT/SIGTERM) or a plain Ctrl-C
+        proc.kill()
+        proc.wait()
+        return ("interrupted", exc)
+    err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+    if proc.returncode != 0 or not out.is_file():
+        return ("error", err.splitlines()[-1] if err else f"exit status {proc.returncode}")
+    return ("ok",)
 
 
 def _read_msh(comm: MPI.Comm, path: Path) -> MeshBundle:
