@@ -350,7 +350,8 @@ def initial_guess(strain: np.ndarray, stress: np.ndarray, components: int = 3) -
 
 def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fraction: float = 0.2,
                          seed: int = 0, patience: int = 50, threads: int | None = 1, components: int | None = None,
-                         progress: Callable[[dict], None] | None = None) -> tuple[ReturnMappingModel, dict[str, Any]]:
+                         progress: Callable[[dict], None] | None = None,
+                         lbfgs_iterations: int = 60) -> tuple[ReturnMappingModel, dict[str, Any]]:
     """Fit a :class:`ReturnMappingModel` to a path data set (learned.paths.PathDataset).
 
     Loss: mean over paths, steps and components of ((σ_model − σ_data) / std_j(σ_data))², the
@@ -359,6 +360,11 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
     (``val_fraction`` of them, chosen by ``seed``) select the best epoch (early stopping).
     ``components``: 4 (default in plane strain: the state holds εᵖ_zz and the model σ_zz, so
     plane-strain J2 / Drucker–Prager are in the model family) or 3 (in-plane only; plane stress).
+    ``lbfgs_iterations`` > 0: after Adam, full-batch L-BFGS (strong Wolfe line search) on the
+    same loss from the best Adam epoch, kept only if the validation loss improves. The model
+    has a few tens of parameters, so a quasi-Newton method converges where Adam crawls
+    (J2, 1000 samples: new-path error 1.6 % after 30 Adam epochs, 0.23 % after 10 Adam epochs
+    and 69 L-BFGS evaluations, in 140 s).
     Returns the model and a report (losses, relative errors, parameters found).
     """
     from learned.training import cpu_threads
@@ -409,6 +415,28 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
                 if since >= patience:
                     break
     model.load_state_dict(best_state)
+    lbfgs_evaluations = 0
+    if lbfgs_iterations > 0:
+        opt2 = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=lbfgs_iterations, history_size=20,
+                                 line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
+
+        def closure() -> Tensor:
+            nonlocal lbfgs_evaluations
+            opt2.zero_grad()
+            value = loss_on(tr)
+            if not torch.isfinite(value):
+                raise FloatingPointError("training loss is not finite in the L-BFGS refinement")
+            value.backward()
+            lbfgs_evaluations += 1
+            return value
+
+        with cpu_threads(threads):
+            opt2.step(closure)
+            with torch.no_grad():
+                v = float(loss_on(val)) if n_val else float(loss_on(tr))
+        if v < best:
+            best, best_state = v, copy.deepcopy(model.state_dict())
+        model.load_state_dict(best_state)
     with torch.no_grad():
         pred = model.run_paths(e_t).numpy()
 
@@ -422,6 +450,7 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
         "kind": "constitutive",
         "model": model.config,
         "epochs_run": len(history),
+        "lbfgs_evaluations": lbfgs_evaluations,
         "train_loss": [h["train_loss"] for h in history],
         "val_loss": [h["val_loss"] for h in history] if n_val else [],
         "best_epoch": best_epoch,
