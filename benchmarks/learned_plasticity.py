@@ -3,6 +3,7 @@
     python benchmarks/learned_plasticity.py table [--cases plate footing] [--sizes 1000 10000 100000]
                                                   [--noise 0 0.02] [--epochs 10] [--lbfgs 60]
     python benchmarks/learned_plasticity.py timing [--repeats 3] [--element-size 0.03] [--hole-element-size 0.006]
+    python benchmarks/learned_plasticity.py dissipation
 
 ``table`` — error vs data size and noise. For each case (law = the analytic J2 law of the case
 file), data size S (S/25 mixed strain paths of 25 steps, seed 1) and noise level (relative, on
@@ -14,6 +15,9 @@ displacement error after unloading (relative to the analytic residual), the Newt
 both runs, the stress error on 40 new clean paths, and the smallest dissipation per step over
 those paths (D = σ·Δεᵖ − Hα Δα, law.dissipation; relative to σ_y ε_y). The per-step minimum
 dissipation of every model is plotted in benchmarks/out/learned_plasticity_dissipation.png.
+
+``dissipation`` — the same per-step minimum dissipation for the shipped checkpoints of the two
+cases (cases/models/j2_*_return_mapping.pt), added to the figure.
 
 ``timing`` — the plate case on a fine mesh (~1e5 quadrature points, degree 2), analytic J2 and
 the shipped learned checkpoint run alternately ``repeats`` times in one process each
@@ -108,7 +112,7 @@ def table(args: argparse.Namespace) -> None:
     from learned.plastic_model import LearnedPlasticLaw, train_return_mapping
     from learned.plasticity import J2Plasticity
 
-    entries, curves = {}, {}
+    entries = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name in args.cases:
@@ -117,8 +121,8 @@ def table(args: argparse.Namespace) -> None:
             analytic = run_case(spec["file"], spec["coarse"] + [_material(spec["law"])], tmp / f"{name}-analytic")
             new = generate_path_dataset(law, 40, STEPS, "mixed", spec["strain_range"], seed=99)
             energy = spec["law"]["yield_stress"] ** 2 / spec["law"]["E"]  # σ_y ε_y [J/m³]
-            for noise in args.noise:
-                for size in args.sizes:
+            for size in args.sizes:
+                for noise in args.noise:
                     key = f"{name}_j2_noise{noise:g}_samples{size}"
                     data = generate_path_dataset(law, max(size // STEPS, 2), STEPS, "mixed", spec["strain_range"],
                                                  noise, noise, seed=1)
@@ -129,13 +133,7 @@ def table(args: argparse.Namespace) -> None:
                     save_checkpoint(ckpt, model, report)
                     learned_law = LearnedPlasticLaw(model)
                     stress, _ = run_paths(learned_law, new.strain)
-                    # dissipation of every step of the new paths, from the learned law's own states
-                    state = learned_law.initial_state(new.n_paths)
-                    d_min = []
-                    for k in range(new.n_steps):
-                        d_min.append(float(learned_law.dissipation(new.strain[:, k], state).min()) / energy)
-                        state = np.asarray(learned_law.evaluate(new.strain[:, k], state).state)
-                    curves[key] = d_min
+                    d_min = step_dissipation(learned_law, new.strain, energy)
                     learned = run_case(spec["file"], spec["coarse"] + [f'material={{law="checkpoint", path="{ckpt}"}}'],
                                        tmp / f"{key}-run")
                     entry = {
@@ -143,6 +141,7 @@ def table(args: argparse.Namespace) -> None:
                         "train_time_s": wall, "epochs": report["epochs_run"], "lbfgs_evaluations": report["lbfgs_evaluations"],
                         "new_paths_stress_rel_error": float(np.linalg.norm(stress - new.stress) / np.linalg.norm(new.stress)),
                         "min_dissipation_per_step_over_sigma_y_eps_y": min(d_min),
+                        "min_dissipation_each_step_over_sigma_y_eps_y": d_min,
                         "newton_iterations_analytic": analytic["solver"]["newton_iterations"],
                     }
                     if "failed" in learned:
@@ -153,20 +152,81 @@ def table(args: argparse.Namespace) -> None:
                     entries[key] = entry
                     print(key, json.dumps(entry), flush=True)
                     _merge({"table": {key: entry}})
-    _plot_dissipation(curves)
+    _plot_dissipation()
 
 
-def _plot_dissipation(curves: dict) -> None:
+def step_dissipation(law, strain: np.ndarray, energy: float) -> list[float]:
+    """Smallest dissipation over the paths of every step, D / energy, along strain paths (P,M,3),
+    from the law's own states (D = σ·Δεᵖ − Hα Δα, law.dissipation)."""
+    return step_dissipation_parts(law, strain, energy)[0]
+
+
+def step_dissipation_parts(law, strain: np.ndarray, energy: float) -> tuple[list[float], list[float]]:
+    """(min D over all points, min D over the yielding points Δα > 0 — NaN when none) per step, / energy."""
+    state = np.asarray(law.initial_state(strain.shape[0]))
+    out, plastic = [], []
+    for k in range(strain.shape[1]):
+        D = np.asarray(law.dissipation(strain[:, k], state)) / energy
+        new = np.asarray(law.evaluate(strain[:, k], state).state)
+        yielding = new[:, -1] > state[:, -1]
+        out.append(float(D.min()))
+        plastic.append(float(D[yielding].min()) if yielding.any() else float("nan"))
+        state = new
+    return out, plastic
+
+
+def dissipation(args: argparse.Namespace) -> None:
+    """The shipped checkpoints of the two cases on 40 new clean mixed paths (seed 99)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from learned.checkpoint import load_law
+    from learned.paths import generate_path_dataset
+    from learned.plasticity import J2Plasticity
+
+    items = {}
+    for name, spec in CASES.items():
+        law = load_law(ROOT / "cases" / "models" / f"j2_{name}_return_mapping.pt")
+        new = generate_path_dataset(J2Plasticity(**spec["law"]), 40, STEPS, "mixed", spec["strain_range"], seed=99)
+        d, dp = step_dissipation_parts(law, new.strain, spec["law"]["yield_stress"] ** 2 / spec["law"]["E"])
+        items[f"{name}_shipped_checkpoint"] = {"min_dissipation_each_step_over_sigma_y_eps_y": d, "min": min(d),
+                                               "min_dissipation_yielding_points_each_step": dp,
+                                               "min_yielding": float(np.nanmin(dp))}
+        print(name, "min dissipation / (σ_y ε_y) over all steps:", min(d), "over the yielding points:", np.nanmin(dp))
+    _merge({"dissipation": items})
+    _plot_dissipation()
+
+
+def _plot_dissipation() -> None:
+    """Plot the per-step minimum dissipation of every table and dissipation entry stored in the JSON."""
+    stored = json.loads(JSON.read_text()) if JSON.is_file() else {}
+    entries = {**stored.get("dissipation", {}), **stored.get("table", {})}
+    curves = {k: v["min_dissipation_each_step_over_sigma_y_eps_y"] for k, v in sorted(entries.items())
+              if "min_dissipation_each_step_over_sigma_y_eps_y" in v}
+    if not curves:
+        return
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120, layout="constrained")
+    yielding = {k: v["min_dissipation_yielding_points_each_step"] for k, v in sorted(entries.items())
+                if "min_dissipation_yielding_points_each_step" in v}
+    fig, axes = plt.subplots(1, 2 if yielding else 1, figsize=(12 if yielding else 7, 4.5), dpi=120,
+                             layout="constrained", squeeze=False)
+    ax = axes[0][0]
     for key, d in curves.items():
         ax.plot(np.arange(1, len(d) + 1), d, ".-", ms=3, lw=0.8, label=key)
     ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xlabel("step along the 40 new test paths")
+    if yielding:
+        ax2 = axes[0][1]
+        for key, d in yielding.items():
+            ax2.semilogy(np.arange(1, len(d) + 1), d, ".-", ms=3, lw=0.8, label=key)
+        ax2.set_xlabel("step along the 40 new test paths")
+        ax2.set_ylabel("min over the yielding points (Δα > 0) of D / (σ_y ε_y)")
+        ax2.set_title("steps with yielding: strictly positive (log scale)", fontsize=9)
+        ax2.legend(fontsize=6)
+    ax.set_xlabel("step along the 40 new test paths (mixed: monotonic, load–unload–reload, cyclic, random walk)")
     ax.set_ylabel("min over paths of the step dissipation D / (σ_y ε_y)")
     ax.set_title("learned return-mapping law: dissipation per step ≥ 0 (D = σ·Δεᵖ − Hα Δα)", fontsize=9)
     ax.legend(fontsize=6)
@@ -213,8 +273,9 @@ def main() -> None:
     m.add_argument("--repeats", type=int, default=3)
     m.add_argument("--element-size", type=float, default=0.03)
     m.add_argument("--hole-element-size", type=float, default=0.006)
+    sub.add_parser("dissipation")
     args = ap.parse_args()
-    table(args) if args.command == "table" else timing(args)
+    {"table": table, "timing": timing, "dissipation": dissipation}[args.command](args)
 
 
 if __name__ == "__main__":
