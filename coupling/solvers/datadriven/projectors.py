@@ -70,12 +70,28 @@ class LawProjector:
         self.law, self.C, self.options = law, np.asarray(C, float), options
         self._last: np.ndarray | None = None
         self.gauss_newton_iterations: list[int] = []
+        #: law state (n, S) of the last converged step (laws with history), None before the
+        #: first projection; held fixed by :meth:`project`, advanced only by :meth:`commit`
+        self.state: np.ndarray | None = None
+
+    def commit(self, strain_star: np.ndarray) -> None:
+        """Advance the law state to the converged material strains e* (n,3) of a step:
+        q ← state(e*; q). Nothing to do for a law without state."""
+        if not getattr(self.law, "n_state", 0):
+            return
+        state = self.state if self.state is not None else self.law.initial_state(strain_star.shape[0])
+        self.state = np.asarray(self.law.evaluate(np.asarray(strain_star, float), state).state, dtype=float)
 
     def project(self, strain: np.ndarray, stress: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest point on the law's manifold σ = f(ε) (Gauss–Newton, warm-started), states (n,3), (n,3)."""
         from learned.projection import project
 
         init = self._last if self._last is not None and self._last.shape == strain.shape else None
+        state = None
+        if getattr(self.law, "n_state", 0):  # the admissible set of this step: from the committed state
+            if self.state is None or self.state.shape[0] != strain.shape[0]:
+                self.state = np.asarray(self.law.initial_state(strain.shape[0]), dtype=float)
+            state = self.state
         device = getattr(self.law, "device", None)
         if device is not None:
             import torch
@@ -83,10 +99,10 @@ class LawProjector:
             def put(a):
                 return None if a is None else torch.as_tensor(a, dtype=torch.float64, device=device)
 
-            out = project(self.law, put(strain), put(stress), self.C, init=put(init), **self.options)
+            out = project(self.law, put(strain), put(stress), self.C, init=put(init), state=put(state), **self.options)
             e, s = out.strain.detach().cpu().numpy(), out.stress.detach().cpu().numpy()
         else:
-            out = project(self.law, strain, stress, self.C, init=init, **self.options)
+            out = project(self.law, strain, stress, self.C, init=init, state=state, **self.options)
             e, s = np.asarray(out.strain, float), np.asarray(out.stress, float)
         self.gauss_newton_iterations.append(int(out.iterations))
         self._last = e

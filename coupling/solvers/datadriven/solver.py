@@ -76,7 +76,8 @@ class DataDrivenProblem:
         self.a = fem.form(ufl.inner(ufl.dot(Cc, voigt_strain(w)), voigt_strain(v)) * dx)
         self.L_u = fem.form(ufl.inner(ufl.dot(Cc, self.strain_star), voigt_strain(v)) * dx)
         external = disc.external_work(v, density, gravity, tractions)
-        self.L_eta = fem.form(external - ufl.inner(self.stress_star, voigt_strain(v)) * dx)
+        self.load_factor = fem.Constant(mesh, PETSc.ScalarType(1.0))  # λ: scales f(v) (solve_path)
+        self.L_eta = fem.form(self.load_factor * external - ufl.inner(self.stress_star, voigt_strain(v)) * dx)
         self.bcs, _ = disc.dirichlet_bcs(dirichlet)
         self.bcs0, _ = disc.dirichlet_bcs(dirichlet, homogeneous=True)
         self.A = fpetsc.assemble_matrix(self.a, bcs=self.bcs)
@@ -165,6 +166,45 @@ class DataDrivenProblem:
                 f"data-driven fixed point did not converge in {result.iterations} iterations "
                 f"(change {result.residuals[-1]:.3e} > rtol {rtol:g})", out)
         return out
+
+    def solve_path(
+        self,
+        projector: Projector,
+        load_factors: Sequence[float],
+        accelerator_factory: Callable[[], Accelerator] | None = None,
+        *,
+        rtol: float = 1e-8,
+        max_iterations: int = 200,
+        on_step: Callable[[int, float, DataDrivenResult], None] | None = None,
+    ) -> list[DataDrivenResult]:
+        """Fixed point per load step along a path of load factors λ_k (loading–unloading–reloading).
+
+        λ scales the external work f(v) (tractions and body force; Dirichlet values are
+        fixed). A projector with history (:class:`LawProjector` of a law with state) projects
+        step k onto the admissible set of that step, M_k = {(e, σ(e; q_{k−1}))}: the manifold
+        of the return mapping from the state q_{k−1} of the last converged step, which the
+        projector holds fixed during the iterations. Only when step k converges is the state
+        advanced, q_k = state(e*_k; q_{k−1}) (``projector.commit(e*)``); a step that does not
+        converge raises :class:`DataDrivenDivergence` with the committed state unchanged.
+        Each step starts from the previous step's material state. ``accelerator_factory``
+        gives a fresh accelerator per step (its history belongs to one fixed point).
+        ``on_step(k, λ, result)`` after every converged step. Returns the results per step.
+        """
+        results = []
+        initial = None
+        for k, lam in enumerate(load_factors, start=1):
+            self.load_factor.value = float(lam)
+            acc = accelerator_factory() if accelerator_factory else None
+            res = self.solve(projector, acc, rtol=rtol, max_iterations=max_iterations, initial=initial)
+            eps_star, sig_star = self.final_material_state
+            commit = getattr(projector, "commit", None)
+            if commit is not None:
+                commit(eps_star)
+            initial = (eps_star, sig_star)
+            results.append(res)
+            if on_step:
+                on_step(k, float(lam), res)
+        return results
 
     def distance(self, eps, sig, eps_star, sig_star) -> float:
         """(Σ_q [½|ε − ε*|²_C + ½|σ − σ*|²_{C⁻¹}] / n_q)^{1/2}: the rms distance over all points [Pa^½]."""
