@@ -111,3 +111,18 @@ def test_a_folder_that_is_not_an_ensemble_is_never_touched(tmp_path):
                 *FAST, "-o", str(out))
     assert r.returncode == 2 and "is an existing folder that is not an ensemble" in r.stderr, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_probe_adds_a_point_value_to_every_member_of_a_fem_ensemble(tmp_path):
+    out = tmp_path / "ens"
+    r = run_cli("ensemble", "cantilever", "--vary", "material.E=20e9:40e9:log", "--samples", "2", "--design", "grid",
+                "--set", "mesh.cells=[20, 2]", "--set", "output.plots=false", "--set", "output.fields=false",
+                "--probe", "mid=uy@5.0,0.0", "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out / "ensemble.h5") as f:
+        names = list(f.attrs["output_names"])
+        E = f["parameters"][:, 0]
+        mid, tip = f["outputs"][:, names.index("probes.mid")], f["outputs"][:, names.index("probes.tip_deflection")]
+    assert np.all(mid < 0) and np.all(np.abs(mid) < np.abs(tip))
+    # linear elasticity: deflection ∝ 1/E (to round-off of the two solves; 1e-9 is ~1e6 x that)
+    assert mid[0] * E[0] == pytest.approx(mid[1] * E[1], rel=1e-9)
