@@ -1,7 +1,12 @@
-"""``python -m coupling`` is the ``deepmanifold`` command."""
+"""``python -m coupling`` is the ``deepmanifold`` command.
+
+The guard matters under ``python -m mpi4py.futures -m coupling ensemble``: the workers import
+this module (as ``__worker__``) and must not run the command themselves.
+"""
 
 import sys
 
 from coupling.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

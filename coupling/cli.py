@@ -1,4 +1,5 @@
-"""Command line: ``deepmanifold run|check|cases`` — a thin layer over :mod:`coupling`."""
+"""Command line: ``deepmanifold run|check|cases`` (and ``data``, ``train``, ``ensemble``, ``surrogate``,
+``calibrate``) — a thin layer over :mod:`coupling`."""
 
 from __future__ import annotations
 
@@ -163,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     from coupling.learning_cli import add_commands
 
     add_commands(sub)
+    from coupling import global_local_cli
+
+    global_local_cli.add_commands(sub)
     return p
 
 

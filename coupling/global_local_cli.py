@@ -1,0 +1,330 @@
+"""``deepmanifold ensemble | surrogate train | surrogate predict | calibrate``: thin wrappers
+over :mod:`coupling.ensemble` (docs/global_local.md)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from coupling.errors import CaseError
+
+PROBE_ALLOWED = "NAME=QUANTITY@X,Y with QUANTITY ux | uy | sxx | syy | sxy | von_mises, e.g. top=uy@0.5,2.0"
+_PROBE = re.compile(r"^(?P<name>[A-Za-z_][\w-]*)=(?P<q>\w+)@(?P<x>[^,]+),(?P<y>[^,]+)$")
+
+
+def _rank() -> int:
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.rank
+
+
+def parse_probe(text: str) -> dict:
+    """``NAME=QUANTITY@X,Y`` → a probe table of the case schema."""
+    m = _PROBE.match(text.strip())
+    if not m or m.group("q") not in ("ux", "uy", "sxx", "syy", "sxy", "von_mises"):
+        raise CaseError("--probe", None, f"found {text!r}", PROBE_ALLOWED)
+    try:
+        point = [float(m.group("x")), float(m.group("y"))]
+    except ValueError:
+        raise CaseError("--probe", None, f"found {text!r}", PROBE_ALLOWED) from None
+    return {"name": m.group("name"), "point": point, "quantity": m.group("q")}
+
+
+def ensemble_inputs(args: argparse.Namespace):
+    """Validate CASE, --set, --vary and --probe before anything is written; returns
+    (case path, parameters, base overrides)."""
+    from coupling.case.loader import load_case, parse_overrides, with_overrides
+    from coupling.cli import _case_path
+    from coupling.ensemble.design import parse_vary
+
+    path = _case_path(args.case)
+    base = parse_overrides(args.set)
+    case = load_case(path, base)
+    params = [parse_vary(v) for v in args.vary]
+    keys = [p.key for p in params]
+    if len(set(keys)) != len(keys):
+        raise CaseError("--vary", None, f"found the key {next(k for k in keys if keys.count(k) > 1)!r} twice",
+                        "each key once")
+    if args.probe:
+        if "probes" not in type(case.spec).model_fields:
+            raise CaseError("--probe", None, f"found with the {case.solver} case '{path}'",
+                            "a fem, nmm or data_driven case (DDA reports its monitored blocks)")
+        probes = [*case.data.get("probes", []), *(parse_probe(t) for t in args.probe)]
+        base = {**base, "probes": probes}
+        case = with_overrides(case, {"probes": probes})
+    for p in params:  # both range ends must make a valid case (unknown keys, bounds, types)
+        for value in (p.lo, p.hi):
+            with_overrides(case, {p.key: value})
+    return path, params, base
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    """``deepmanifold ensemble CASE --vary ... --samples N -o DIR``."""
+    from coupling.ensemble.design import sample_design
+    from coupling.ensemble.engine import pool_executor, run_ensemble
+
+    executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
+    path, params, base = ensemble_inputs(args)
+    points = sample_design(params, args.samples, args.design, args.seed)
+    out = Path(args.output)
+    result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=args.seed,
+                          progress=None if args.quiet else sys.stderr, executor=executor)
+    if executor is not None:
+        executor.shutdown(wait=True)
+    c = result.counts
+    print(f"wrote {result.table}: {len(points)} members, {c.get('ok', 0)} ok, {c.get('diverged', 0)} diverged, "
+          f"{c.get('failed', 0)} failed ({c['reused']} reused)")
+    return 0
+
+
+def add_commands(sub) -> None:
+    """Register ``ensemble``, ``surrogate`` and ``calibrate`` on the main parser's subparsers."""
+    from coupling.ensemble.design import DESIGNS
+    from coupling.validation import integer
+
+    e = sub.add_parser("ensemble", help="run a case at N parameter points (mpi4py.futures workers, or serially)")
+    e.add_argument("case", help="case file or shipped case name")
+    e.add_argument("--vary", action="append", required=True, metavar="KEY=LO:HI[:log]",
+                   help="a case key path and its range, log-uniform with :log (repeatable)")
+    e.add_argument("--samples", type=integer("--samples", 1, 1_000_000), required=True, help="number of members N")
+    e.add_argument("--design", choices=list(DESIGNS), default="lhs", help="lhs (default) | sobol | grid (N = m^d)")
+    e.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    e.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for every member (repeatable)")
+    e.add_argument("--probe", action="append", metavar="NAME=QUANTITY@X,Y",
+                   help="an extra point value in every member's results (FEM/NMM/data-driven; repeatable)")
+    e.add_argument("-o", "--output", required=True, help="ensemble folder (rerun to resume)")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    e.set_defaults(func=cmd_ensemble)
+    add_global_local_commands(sub)
+
+
+# ---------------------------------------------------------------------------- surrogate
+def _is_surrogate(path: Path) -> bool:
+    from learned.errors import CheckpointError
+    from learned.surrogate import load_surrogate
+
+    try:
+        load_surrogate(path)
+    except CheckpointError:
+        return False
+    return True
+
+
+def cmd_surrogate_train(args: argparse.Namespace) -> int:
+    """``deepmanifold surrogate train ENSEMBLE.h5 -o S.pt``."""
+    import json
+
+    from learned.files import check_output_file
+
+    from coupling.ensemble.surrogates import train_from_table
+
+    out = Path(args.output)
+    if out.suffix != ".pt":
+        raise CaseError("-o", None, f"found {str(out)!r}", "a checkpoint name ending in .pt (the report .json goes beside it)")
+    check_output_file(out, "-o", _is_surrogate, "surrogate checkpoint", force=args.force)
+
+    def is_report(p: Path) -> bool:
+        try:
+            return json.loads(p.read_text(encoding="utf-8")).get("format") == "deepmanifold.surrogate_report"
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    check_output_file(out.with_suffix(".json"), "-o", is_report, "surrogate report", force=args.force)
+    outputs = [o.strip() for o in args.outputs.split(",")] if args.outputs else None
+    path, report = train_from_table(args.ensemble, out, outputs=outputs, members=args.members, hidden=args.hidden,
+                                    iterations=args.iterations, val_fraction=args.val_fraction, seed=args.seed)
+    print(f"wrote {path} ({path.with_suffix('.json').name}): {report['points']} points, "
+          f"{report['validation_points']} held out, {report['members']} members")
+    for name, r in report["outputs"].items():
+        if "validation_rmse" in r:
+            print(f"  {name}: validation RMSE {r['validation_rmse']:.4g} ({100 * r['validation_relative_rmse']:.3g} % "
+                  f"of its spread), mean ensemble spread {r['validation_mean_spread']:.3g}")
+        else:
+            print(f"  {name}: training RMSE {r['training_rmse']:.4g} (too few points to hold any out)")
+    return 0
+
+
+def _at_points(net, items: list[str], option: str = "--at"):
+    import numpy as np
+
+    keys = net.parameter_keys
+    values: dict[str, float] = {}
+    for item in items or []:
+        key, _, text = item.partition("=")
+        try:
+            values[key.strip()] = float(text)
+        except ValueError:
+            raise CaseError(option, None, f"found {item!r}", "KEY=VALUE with KEY one of " + ", ".join(keys)) from None
+        if key.strip() not in keys:
+            raise CaseError(option, None, f"found {key.strip()!r}", " | ".join(keys))
+    missing = [k for k in keys if k not in values]
+    if missing:
+        raise CaseError(option, None, f"no value for {missing[0]!r}", "KEY=VALUE for every parameter: " + ", ".join(keys))
+    return np.array([[values[k] for k in keys]])
+
+
+def cmd_surrogate_predict(args: argparse.Namespace) -> int:
+    """``deepmanifold surrogate predict S.pt --at KEY=VALUE ...``: mean ± ensemble spread."""
+    import json
+
+    from coupling.ensemble.surrogates import load
+
+    net, _ = load(args.surrogate)
+    x = _at_points(net, args.at)
+    mean, spread = net.predict(x)
+    ranges = net.meta.get("ranges", [])
+    outside = [r["key"] for r, v in zip(ranges, x[0]) if not r["lo"] <= v <= r["hi"]]
+    if outside:
+        print(f"warning: {', '.join(outside)} outside the ensemble's range (extrapolation)", file=sys.stderr)
+    result = {n: {"mean": float(m), "spread": float(s)} for n, m, s in zip(net.output_names, mean[0], spread[0])}
+    if args.json:
+        print(json.dumps({"parameters": dict(zip(net.parameter_keys, x[0].tolist())), "outputs": result}, indent=1))
+    else:
+        for n, r in result.items():
+            print(f"{n} = {r['mean']:.6g} ± {r['spread']:.2g}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- calibrate
+CALIBRATION_FORMAT = "deepmanifold.calibration"
+
+
+def _calibration_folder(out: Path) -> None:
+    import json
+
+    allowed = "a new folder, or a previous calibration folder"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise CaseError("-o", None, f"'{out}' is an existing file", allowed)
+    if out.is_dir() and any(out.iterdir()):
+        try:
+            ours = json.loads((out / "calibration.json").read_text(encoding="utf-8")).get("format") == CALIBRATION_FORMAT
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise CaseError("-o", None, f"'{out}' is an existing folder that is not a calibration", allowed)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``deepmanifold calibrate CASE --surrogate S.pt --free KEY=LO:HI ... --observe NAME=V±S ...``."""
+    import numpy as np
+
+    from coupling.case.loader import load_case, parse_overrides, with_overrides
+    from coupling.cli import _case_path
+    from coupling.ensemble.calibration import metropolis, parse_observe, plot, summarise
+    from coupling.ensemble.design import Parameter, parse_vary
+    from coupling.ensemble.engine import pool_executor, run_ensemble
+    from coupling.ensemble.surrogates import load
+    from coupling.output.rundir import write_json
+
+    executor = pool_executor()
+    net, _ = load(args.surrogate)
+    path = _case_path(args.case)
+    overrides = {**net.meta.get("overrides", {}), **parse_overrides(args.set)}
+    case = load_case(path, overrides)
+    ranges = {r["key"]: r for r in net.meta.get("ranges", [])}
+    free = [parse_vary(t, "--free") for t in (args.free or [])]
+    given = {p.key: p for p in free}
+    for p in free:
+        if p.key not in ranges:
+            raise CaseError("--free", None, f"found {p.key!r}", "a parameter of the surrogate: " + " | ".join(ranges))
+        r = ranges[p.key]
+        if p.lo < r["lo"] * (1 - 1e-12) or p.hi > r["hi"] * (1 + 1e-12):
+            raise CaseError("--free", None, f"found {p.text} outside the surrogate's range {r['lo']:g}:{r['hi']:g}",
+                            "a range inside the ensemble's (no extrapolation)")
+    params = [given.get(k) or Parameter(k, r["lo"], r["hi"], bool(r["log"])) for k, r in ranges.items()]
+    obs = [parse_observe(t) for t in args.observe]
+    for o in obs:
+        if o.name not in net.output_names:
+            raise CaseError("--observe", None, f"found {o.name!r}", " | ".join(net.output_names))
+    for p in params:
+        for v in (p.lo, p.hi):
+            with_overrides(case, {p.key: v})
+    out = Path(args.output)
+    _calibration_folder(out)
+
+    mc = metropolis(net, params, obs, chains=args.chains, steps=args.steps, burn_in=args.steps // 3, seed=args.seed)
+    samples = mc["samples"]
+    post = summarise(samples, params)
+    rng = np.random.default_rng(args.seed)
+    mean = np.array([post[p.key]["mean"] for p in params])
+    picks = samples[rng.choice(len(samples), size=args.confirm_samples, replace=False)] if args.confirm_samples else np.zeros((0, len(params)))
+    points = np.vstack([mean, picks])
+    out.mkdir(parents=True, exist_ok=True)
+    confirm = run_ensemble(path, params, points, out / "confirm", overrides=overrides, design="posterior",
+                           seed=args.seed, progress=None if args.quiet else sys.stderr, executor=executor)
+    if executor is not None:
+        executor.shutdown(wait=True)
+    sur_mean, sur_spread = net.predict(points)
+    rows = []
+    for o in obs:
+        k = net.output_names.index(o.name)
+        solver = [m["scalars"].get(o.name) if m["status"] == "ok" else None for m in confirm.members]
+        rows.append({"name": o.name, "observed": o.value, "sigma": o.sigma,
+                     "surrogate": float(sur_mean[0, k]), "surrogate_spread": float(sur_spread[0, k]),
+                     "solver": solver[0], "surrogate_samples": sur_mean[1:, k].tolist(), "solver_samples": solver[1:]})
+    report = {
+        "format": CALIBRATION_FORMAT, "format_version": 1, "case": str(path), "surrogate": str(args.surrogate),
+        "overrides": overrides,
+        "method": "random-walk Metropolis MCMC through the surrogate; prior uniform (log-uniform for :log) on the "
+                  "free ranges; Gaussian likelihood with variance sigma_obs^2 + surrogate spread^2",
+        "mcmc": {k: v for k, v in mc.items() if k != "samples"}, "observations": [o.__dict__ for o in obs],
+        "posterior": post,
+        "confirmation": {"points": points.tolist(), "labels": ["posterior mean"] + [f"posterior sample {i + 1}" for i in range(len(picks))],
+                         "status": [m["status"] for m in confirm.members], "folder": str(out / "confirm")},
+        "comparison": rows,
+    }
+    write_json(out / "calibration.json", report)
+    np.save(out / "posterior_samples.npy", samples)
+    plot(out / "calibration.png", params, samples, rows)
+    for p in params:
+        s = post[p.key]
+        print(f"{p.key}: posterior mean {s['mean']:.6g} ± {s['std']:.2g} (90 % in {s['q05']:.6g} .. {s['q95']:.6g})")
+    for r in rows:
+        solver = f"{r['solver']:.6g}" if r["solver"] is not None else "failed"
+        print(f"  {r['name']}: observed {r['observed']:.6g} ± {r['sigma']:.2g} | surrogate {r['surrogate']:.6g} "
+              f"± {r['surrogate_spread']:.2g} | solver {solver}")
+    print(f"wrote {out / 'calibration.json'}, calibration.png, confirm/")
+    return 0
+
+
+def add_global_local_commands(sub) -> None:
+    """Register ``surrogate train|predict`` and ``calibrate``."""
+    from coupling.validation import int_list, integer, real
+
+    s = sub.add_parser("surrogate", help="surrogates trained on an ensemble table")
+    ssub = s.add_subparsers(dest="surrogate_command", required=True)
+    t = ssub.add_parser("train", help="a deep ensemble of MLPs: parameters -> results of an ensemble")
+    t.add_argument("ensemble", help="ensemble.h5 written by deepmanifold ensemble")
+    t.add_argument("-o", "--output", required=True, help="checkpoint S.pt (report S.json beside it)")
+    t.add_argument("--outputs", help="comma-separated result names (default: every result that varies)")
+    t.add_argument("--members", type=integer("--members", 2, 100), default=5, help="networks in the ensemble (default 5)")
+    t.add_argument("--hidden", type=int_list("--hidden", 1, 1024), default=(32, 32), help="hidden widths (default 32,32)")
+    t.add_argument("--iterations", type=integer("--iterations", 1, 100_000), default=300, help="L-BFGS iterations (default 300)")
+    t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
+    t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    t.add_argument("--force", action="store_true", help="replace a file at -o that deepmanifold did not write")
+    t.set_defaults(func=cmd_surrogate_train)
+    p = ssub.add_parser("predict", help="surrogate mean ± ensemble spread at one parameter point")
+    p.add_argument("surrogate")
+    p.add_argument("--at", action="append", metavar="KEY=VALUE", help="a parameter value (one per parameter)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_surrogate_predict)
+
+    c = sub.add_parser("calibrate", help="posterior of parameters given observations, through a surrogate, confirmed by the solver")
+    c.add_argument("case")
+    c.add_argument("--surrogate", required=True, help="S.pt from deepmanifold surrogate train")
+    c.add_argument("--free", action="append", metavar="KEY=LO:HI[:log]",
+                   help="prior range of a parameter (default: the ensemble's range)")
+    c.add_argument("--observe", action="append", required=True, metavar="NAME=VALUE±SIGMA",
+                   help="an observed result and its standard deviation (repeatable)")
+    c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for the confirmation runs")
+    c.add_argument("--chains", type=integer("--chains", 1, 10_000), default=16)
+    c.add_argument("--steps", type=integer("--steps", 30, 1_000_000), default=3000, help="MCMC steps per chain (a third is burn-in)")
+    c.add_argument("--confirm-samples", type=integer("--confirm-samples", 0, 1000), default=2,
+                   help="posterior samples the solver confirms besides the posterior mean (default 2)")
+    c.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    c.add_argument("-o", "--output", required=True, help="calibration folder")
+    c.add_argument("-q", "--quiet", action="store_true")
+    c.set_defaults(func=cmd_calibrate)
