@@ -117,6 +117,11 @@ class Simulation:
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
             "penalty_initial": pn, "w0": self.w0, "d0": self.d0,
         }
+        #: wall time [s] per phase, summed over the run: contact detection, block assembly
+        #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
+        #: (strength, state changes, checks), update (accepted step); the linear algebra is in
+        #: ``self.solver.timings`` (assemble, factorise, solve, gather)
+        self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0}
         self.result = Result.start(self)
         self.writer = None
         if s.output_dir is not None:
@@ -163,6 +168,8 @@ class Simulation:
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
         s, sy, st = self.settings, self.system, self.state
+        ph, clock = self.phase_times, _time.perf_counter
+        t_phase = clock()
         ps = pn / s.shear_ratio
         c = props.centroid
         t1 = st.time + dt
@@ -184,6 +191,9 @@ class Simulation:
             sm.line_loads(self.point_block[self.n_pl + self.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
         if sy.water is not None:
             water_loads(polys, self.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
+        t = clock()
+        ph["block_assembly"] += t - t_phase
+        t_phase = t
         wn, ws = contact_vectors(con, c)
         cs = cs0.copy()
         laws, dflt = sy.joint_laws, sy.default_joint_law
@@ -195,9 +205,14 @@ class Simulation:
             fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
                                          cs.law_state)
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
+            t = clock()
+            ph["open_close"] += t - t_phase
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
+            t_phase = clock()
+            ph["contact_assembly"] += t_phase - t
             D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+            t_phase = clock()
             if not np.all(np.isfinite(D)):
                 bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
                 return _Trial("nan", block=bad, detail="non-finite solution", iterations=it)
@@ -244,6 +259,7 @@ class Simulation:
         pen = np.where(closed, -dn, 0.0)
         max_pen = float(pen.max()) if pen.size else 0.0
         trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=fmax)
+        ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
             trial.failure, trial.block = "disp", int(sy.polys.block[np.argmax(umax)])
         elif max_pen > self.pen_limit:
@@ -259,7 +275,9 @@ class Simulation:
         s, st = self.settings, self.state
         polys = self.polygons()
         props = polys.props()
+        t0 = _time.perf_counter()
         con = self.detect_contacts(polys)
+        self.phase_times["detect"] += _time.perf_counter() - t0
         self._token = getattr(self, "_token", 0) + 1  # one COO pattern per contact list
         cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0, n_state=self.n_joint_state)
         remaining = s.duration - st.time
@@ -305,7 +323,9 @@ class Simulation:
                     self.stats["penalty_increases"] += 1
             else:
                 self.stats["n_nan_retries"] += 1
+        t0 = _time.perf_counter()
         self._accept(trial, dt, polys, props, con, pn)
+        self.phase_times["update"] += _time.perf_counter() - t0
         planned = min(st.dt, remaining)
         if dt_keep < planned * (1 - 1e-12):  # cut for displacement/penetration: continue from there
             self.state.dt = dt_keep
