@@ -255,9 +255,8 @@ class Simulation:
         u = point_displacement(D[sy.polys.block], *(polys.xy - c[sy.polys.block]).T)
         umax = np.linalg.norm(u, axis=1)
         ratio = float(umax.max()) / (self.g2 * self.w0)
-        closed = cs.state != OPEN
-        pen = np.where(closed, -dn, 0.0)
-        max_pen = float(pen.max()) if pen.size else 0.0
+        pen = -dn  # every contact: an open one that penetrates counts too
+        max_pen = max(float(pen.max()), 0.0) if pen.size else 0.0
         trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=fmax)
         ph["open_close"] += clock() - t_phase
         if ratio > 1.0:

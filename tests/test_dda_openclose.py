@@ -126,3 +126,31 @@ def test_jointed_model_settles_without_hitting_the_cap():
     # contact identity is stable: (almost) every contact of a step is found at the next
     kept = [np.isin(b, a).mean() for a, b in zip(keys[:-1], keys[1:])]
     assert min(kept) > 0.95
+
+
+# --------------------------------------------------------------------------- guarantees
+def _stack(n: int, steps: int, **kw):
+    """n × n blocks of 1 m resting on a fixed base (E 10 GPa, φ 30°, p_n 5e11 N/m, Δt 1 ms)."""
+    import learned
+
+    polys = [np.array([[-1, -1], [n + 1, -1], [n + 1, 0], [-1, 0]], float)]
+    polys += [np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float) for j in range(n) for i in range(n)]
+    s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
+    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=30.0))
+    w0 = (n + 2) / 2.0
+    sim = dda.Simulation(s, dda.Settings(duration=steps * 1e-3, dt=1e-3, length_scale=w0, max_displacement_ratio=0.04 / w0,
+                                         penalty=5e11, **kw))
+    sim.run()
+    return sim
+
+
+def test_settling_stack_does_not_penetrate():
+    """A 5 × 5 stack settling under gravity (100 steps): the largest penetration of any
+    contact, open or closed, at an accepted step: measured 3.6e-7 m = 8.9e-6 of the limit
+    (0.4 d0 = 0.04 m); bound 1e-4 of the limit (× 11). No step needed a Δt cut for it."""
+    sim = _stack(5, 100)
+    st = sim.stats
+    assert st["n_nonconverged_steps"] == 0 and st["n_penetration_retries"] == 0
+    assert 0 < st["max_penetration"] <= 1e-4 * sim.pen_limit
+
