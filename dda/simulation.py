@@ -45,7 +45,7 @@ class _Trial:
     block: int = -1
     detail: str = ""
     max_pen: float = 0.0
-    fmax: np.ndarray | None = None
+    fmax: np.ndarray | None = None  # friction force [N] of the last solve at its solved normal force
 
 
 class Simulation:
@@ -230,6 +230,9 @@ class Simulation:
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
             changed = int(np.count_nonzero(significant_changes(cs.state, new, jump, N, s.oc_force_tolerance)))
+            # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
+            # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
+            friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
             cs.normal_force = N
             cs.slip_rate = ds / dt
             if changed == 0 and s.oc_friction_tolerance > 0 and it < s.oc_max_iterations:
@@ -257,7 +260,7 @@ class Simulation:
         ratio = float(umax.max()) / (self.g2 * self.w0)
         pen = -dn  # every contact: an open one that penetrates counts too
         max_pen = max(float(pen.max()), 0.0) if pen.size else 0.0
-        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=fmax)
+        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction)
         ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
             trial.failure, trial.block = "disp", int(sy.polys.block[np.argmax(umax)])

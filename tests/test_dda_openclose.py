@@ -154,3 +154,31 @@ def test_settling_stack_does_not_penetrate():
     assert st["n_nonconverged_steps"] == 0 and st["n_penetration_retries"] == 0
     assert 0 < st["max_penetration"] <= 1e-4 * sim.pen_limit
 
+
+def test_sliding_contact_carries_coulomb_friction_at_the_solved_normal_force():
+    """Block sliding down a 30° incline (φ = 20°): each sliding contact's shear force is on the
+    Coulomb cone, |F_s| = tan φ · N with N the normal force of the accepted solution (the
+    friction is implicit, linear in N). Measured relative error ~1e-16; bound 1e-12."""
+    import learned
+
+    h = 20.0 * np.tan(np.radians(30.0))
+    block = [[2.0, 1.1547005383792517], [2.8660254037844384, 1.6547005383792517],
+             [2.6160254037844384, 2.0877132402714710], [1.75, 1.5877132402714710]]
+    s = dda.BlockSystem([np.array([[0, 0], [20, 0], [20, h]], float), np.array(block)], fixed=[0])
+    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=20.0))
+    sim = dda.Simulation(s, dda.Settings(duration=0.1, dt=2e-3, max_displacement_ratio=0.002, penalty=5e11))
+    worst, n_sliding = 0.0, 0
+
+    def check(info):
+        nonlocal worst, n_sliding
+        cs = sim.state.contacts
+        sl = (cs.state == SLIDING) & (cs.normal_force > 0)
+        n_sliding += int(sl.sum())
+        if sl.any():
+            err = np.abs(np.abs(cs.shear_force[sl]) - np.tan(np.radians(20.0)) * cs.normal_force[sl]) / cs.normal_force[sl]
+            worst = max(worst, float(err.max()))
+
+    sim.run(callback=check)
+    assert n_sliding >= sim.stats["steps"]  # both corners slide from the first steps on
+    assert worst <= 1e-12
