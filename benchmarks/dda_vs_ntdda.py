@@ -90,7 +90,10 @@ def build(problem: str):
 #: cuts grid10 to 1.1 solves/step but makes the 30 x 30 stack blow up (penetrations up to s0
 #: accepted while open, then pushed out by the closed spring: top 0.93 m up at 0.2 s), so it
 #: is not offered here.
-CONFIGS = {"default": {}}
+#: ``shi_f0``: ntdda's opening band f0 = 2e-7 w0 (its ``opencriteria``; ours defaults to 1e-9 w0):
+#: it removes most re-solves of a settling stack but acts as a tensile strength p_n f0 (see
+#: dda.openclose), so it is a comparison, not our default.
+CONFIGS = {"default": {}, "shi_f0": {"oc_tolerance_ratio": 2e-7}}
 
 
 def worker(problem: str, nsteps: int, config: str = "default") -> None:
@@ -265,8 +268,8 @@ def main() -> None:
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--nsteps", type=int, default=50, help=argparse.SUPPRESS)
     ap.add_argument("--config", default="default", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
-    ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=sorted(CONFIGS),
-                    help="our configurations to run (default: all)")
+    ap.add_argument("--configs", nargs="+", default=["default"], choices=sorted(CONFIGS),
+                    help="our configurations to run (default: default)")
     ap.add_argument("--ntdda", default=None, help="ntdda work folder holding ddarun (default: $NTDDA_DIR)")
     ap.add_argument("--peer", default=str(ROOT.parent / "shared" / "peers" / "ntdda"), help="folder of gen_inputs.py")
     ap.add_argument("--problems", nargs="+", default=["incline", "grid10", "grid30", "grid100"])
