@@ -38,7 +38,8 @@ class Settings:
                       the step is accepted as non-converged (counted) and Δt is restored
     oc_freeze_after   a contact that flips this many times in one step is frozen closed
     oc_tolerance_ratio  opening band / w0: a closed contact opens when its spring stretches
-                      beyond this (plus the tensile capacity over p_n) (Shi's f0: 2e-7)
+                      beyond this (plus the tensile capacity over p_n) (Shi's f0: 2e-7; why
+                      it is tighter here: see dda.openclose)
     oc_close_tolerance_ratio  closing band / w0: an open contact closes when it penetrates
                       beyond this (Shi's s0 is 2e-4)
     oc_shear_tolerance_ratio  slip reversal / w0 before a sliding contact locks (Shi: 1e-7)

@@ -61,7 +61,7 @@ class _Trial:
     block: int = -1
     detail: str = ""
     max_pen: float = 0.0
-    fmax: np.ndarray | None = None
+    fmax: np.ndarray | None = None  # friction force [N] of the last solve at its solved normal force
 
 
 class Simulation:
@@ -133,6 +133,11 @@ class Simulation:
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
             "penalty_initial": pn, "w0": self.w0, "d0": self.d0,
         }
+        #: wall time [s] per phase, summed over the run: contact detection, block assembly
+        #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
+        #: (strength, state changes, checks), update (accepted step); the linear algebra is in
+        #: ``self.solver.timings`` (assemble, factorise, solve, gather)
+        self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0}
         self.result = Result.start(self)
         self.writer = None
         if s.output_dir is not None:
@@ -179,6 +184,8 @@ class Simulation:
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
         s, sy, st = self.settings, self.system, self.state
+        ph, clock = self.phase_times, _time.perf_counter
+        t_phase = clock()
         ps = pn / s.shear_ratio
         c = props.centroid
         t1 = st.time + dt
@@ -200,6 +207,9 @@ class Simulation:
             sm.line_loads(self.point_block[self.n_pl + self.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
         if sy.water is not None:
             water_loads(polys, self.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
+        t = clock()
+        ph["block_assembly"] += t - t_phase
+        t_phase = t
         wn, ws = contact_vectors(con, c)
         cs = cs0.copy()
         laws, dflt = sy.joint_laws, sy.default_joint_law
@@ -211,9 +221,14 @@ class Simulation:
             fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
                                          cs.law_state)
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
+            t = clock()
+            ph["open_close"] += t - t_phase
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
+            t_phase = clock()
+            ph["contact_assembly"] += t_phase - t
             D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+            t_phase = clock()
             if not np.all(np.isfinite(D)):
                 bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
                 return _Trial(StepFailure.NOT_FINITE, block=bad, detail="non-finite solution", iterations=it)
@@ -231,6 +246,9 @@ class Simulation:
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
             changed = int(np.count_nonzero(significant_changes(cs.state, new, jump, N, s.oc_force_tolerance)))
+            # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
+            # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
+            friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
             cs.normal_force = N
             cs.slip_rate = ds / dt
             if changed == 0 and s.oc_friction_tolerance > 0 and it < s.oc_max_iterations:
@@ -256,10 +274,10 @@ class Simulation:
         u = point_displacement(D[sy.polys.block], *(polys.xy - c[sy.polys.block]).T)
         umax = np.linalg.norm(u, axis=1)
         ratio = float(umax.max()) / (self.g2 * self.w0)
-        closed = cs.state != OPEN
-        pen = np.where(closed, -dn, 0.0)
-        max_pen = float(pen.max()) if pen.size else 0.0
-        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=fmax)
+        pen = -dn  # every contact: an open one that penetrates counts too
+        max_pen = max(float(pen.max()), 0.0) if pen.size else 0.0
+        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction)
+        ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
             trial.failure, trial.block = StepFailure.DISPLACEMENT, int(sy.polys.block[np.argmax(umax)])
         elif max_pen > self.pen_limit:
@@ -275,7 +293,9 @@ class Simulation:
         s, st = self.settings, self.state
         polys = self.polygons()
         props = polys.props()
+        t0 = _time.perf_counter()
         con = self.detect_contacts(polys)
+        self.phase_times["detect"] += _time.perf_counter() - t0
         self._token = getattr(self, "_token", 0) + 1  # one COO pattern per contact list
         cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0, n_state=self.n_joint_state)
         remaining = s.duration - st.time
@@ -323,7 +343,9 @@ class Simulation:
                     self.stats["penalty_increases"] += 1
             else:
                 self.stats["n_nan_retries"] += 1
+        t0 = _time.perf_counter()
         self._accept(trial, dt, polys, props, con, pn)
+        self.phase_times["update"] += _time.perf_counter() - t0
         planned = min(st.dt, remaining)
         if dt_keep < planned * (1 - 1e-12):  # cut for displacement/penetration: continue from there
             self.state.dt = dt_keep
