@@ -141,7 +141,7 @@ def _stack(n: int, steps: int, **kw):
     w0 = (n + 2) / 2.0
     sim = dda.Simulation(s, dda.Settings(duration=steps * 1e-3, dt=1e-3, length_scale=w0, max_displacement_ratio=0.04 / w0,
                                          penalty=5e11, **kw))
-    sim.run()
+    sim.solve()
     return sim
 
 
@@ -179,6 +179,6 @@ def test_sliding_contact_carries_coulomb_friction_at_the_solved_normal_force():
             err = np.abs(np.abs(cs.shear_force[sl]) - np.tan(np.radians(20.0)) * cs.normal_force[sl]) / cs.normal_force[sl]
             worst = max(worst, float(err.max()))
 
-    sim.run(callback=check)
+    sim.solve(callback=check)
     assert n_sliding >= sim.stats["steps"]  # both corners slide from the first steps on
     assert worst <= 1e-12

@@ -23,7 +23,7 @@ def _incline() -> dda.BlockSystem:
 
 def _run(steps: int = 60) -> dda.Simulation:
     sim = dda.Simulation(_incline(), dda.Settings(duration=steps * 2e-3, dt=2e-3, max_displacement_ratio=0.002, penalty=5e11))
-    sim.run()
+    sim.solve()
     return sim
 
 
