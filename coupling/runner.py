@@ -220,6 +220,7 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
             "file": str(case.path) if case.path else None,
             "name": case.name,
             "title": case.spec.title,
+            "accuracy": case.spec.accuracy,
             "solver": case.solver,
             "overrides": case.overrides,
             "input": case.spec.model_dump(mode="json"),

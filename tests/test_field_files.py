@@ -125,14 +125,15 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
                 candidates = u[np.flatnonzero(d == d.min()), comp]
                 tol = 1e-10
             else:  # linear interpolation on the written triangles holding x (NMM: quadratic inside
-                # an element; measured 6e-9 (edge crack) and 5.6e-7 (tunnel) of max|u|: 1e-5 is ~20x)
+                # an element; measured 6e-9 (edge crack) and 3.2e-5 (tunnel, its wall-graded cover:
+                # the crown probe lies in a wall-cut manifold element) of max|u|: 3e-4 is ~10x)
                 conn = m.cells_dict[cell_type]
                 A, B, C = (m.points[conn[:, k], :2] for k in range(3))
                 l12 = np.linalg.solve(np.stack([B - A, C - A], axis=2), (x - A)[..., None])[..., 0]
                 L = np.c_[1 - l12.sum(1), l12]
                 inside = np.flatnonzero(L.min(1) >= -1e-12)
                 candidates = np.einsum("ck,ck->c", L[inside], u[conn[inside], comp])
-                tol = 1e-5
+                tol = 3e-4
             value = candidates[np.argmin(np.abs(candidates - p["value"]))]  # the probe's side of a crack
         assert abs(value - p["value"]) <= tol * scale_u, (name, value, p["value"])
         checked += 1

@@ -190,6 +190,8 @@ class CaseSpec(Strict):
 
     title: str
     description: str = ""
+    accuracy: str = Field("", description="how accurate the reported quantities are, against what "
+                                          "(a reference or a refined run); echoed in summary.json")
     solver: str
     output: OutputSpec = OutputSpec()
     limits: LimitsSpec = LimitsSpec()
