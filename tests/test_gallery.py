@@ -167,3 +167,13 @@ def test_quoted_numbers_agree_with_docs_numbers():
                     f"{f.name}: {key} quoted as {value}{pct}, docs/numbers.md: {row['value']:.6g}")
             seen += 1
     assert seen >= 5, "the README's verification table quotes its numbers with markers"
+
+
+def test_every_shipped_case_states_its_accuracy():
+    """Issue 13 item 8: each shipped case says how accurate what it reports is (case key
+    ``accuracy``, echoed in summary.json ``case.accuracy``)."""
+    import coupling
+
+    for path in sorted((ROOT / "cases").glob("*.toml")):
+        case = coupling.load_case(path)
+        assert len(case.spec.accuracy) > 20, f"{path.name}: no accuracy statement"
