@@ -16,7 +16,7 @@ class Strict(BaseModel):
     lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False, frozen=True)
 
 
 Plane = Literal["strain", "stress"]
