@@ -5,8 +5,8 @@ Data: 3000 samples of the power-law elastic material of `cases/learned_plate.tom
 up to 6e-3 (noise-free; `deepmanifold data generate --noise-stress` adds noise). Model: the default MLP (32×32, SiLU) with the small-strain
 stiffness C₀ identified from the data as its exact linear part, relative loss, a short
 training (60 epochs). The checkpoint is loaded back as a `ConstitutiveLaw` — usable in any
-solver — and compared with the true law along a uniaxial-stress path (σ_yy = σ_xy = 0: the
-strain path ε = t (1, −ν_eff, 0) is followed loosely; the figure plots σ_xx against ε_xx).
+solver — and compared with the true law along the strain path ε = t (1, −0.33, 0) (uniaxial
+stress for the linear law; the figure plots σ_xx against ε_xx).
 
     python docs/examples/train_law.py [--figures DIR]          (~20 s)
 """
