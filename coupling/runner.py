@@ -35,7 +35,15 @@ class RunStatus(str, Enum):
 
 @dataclass
 class Result:
-    """What a run produced: the summary (as written to summary.json) and where it lies."""
+    """What a run produced: the summary (as written to summary.json) and where it lies.
+
+    summary : dict, as summary.json: ``results`` (probes: value in the unit of its quantity,
+              ux/uy [m], sxx/syy/sxy/von_mises [Pa]; reference, relative_error [-]), ``solver``
+              (statistics), ``case`` (the validated input, SI units), ``timings`` [s], ``versions``
+    out_dir : the run folder (None when run with ``out=None``)
+    :meth:`fields` gives the arrays of a field output step (points (n, 3) [m], displacement
+    (n, 3) [m], stress components per cell [Pa]).
+    """
 
     summary: dict[str, Any]
     out_dir: Path | None = None
@@ -112,6 +120,11 @@ def run(
     restart: str | Path | None = None,
 ) -> Result:
     """Run a case (a :class:`Case`, a path or a shipped case name) and return its :class:`Result`.
+
+    Units are SI throughout (m, kg, s, Pa; the case file's units): probe values are [m] for
+    ux/uy and [Pa] for stresses, field arrays (``Result.fields()``) are points (n, 3) [m],
+    displacement (n, 3) [m], cell stresses (n_cells,) [Pa]; DDA histories in history.h5 are
+    per step (n_steps, n_blocks, 2) [m].
 
     ``overrides`` ({"key.path": value} or ["key.path=value", …]) apply to any of them and are
     validated like the case file (a Case is not changed: the run uses a validated copy).
@@ -292,6 +305,7 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
             "file": str(case.path) if case.path else None,
             "name": case.name,
             "title": case.spec.title,
+            "accuracy": case.spec.accuracy,
             "solver": case.solver,
             "overrides": case.overrides,
             "input": case.spec.model_dump(mode="json"),

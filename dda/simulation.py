@@ -65,7 +65,15 @@ class _Trial:
 
 
 class Simulation:
-    """Run a :class:`BlockSystem` under :class:`Settings` (MPI-parallel over ``comm``)."""
+    """Run a :class:`BlockSystem` under :class:`Settings` (MPI-parallel over ``comm``).
+
+    SI units: block coordinates [m], time [s], densities [kg/m³], stresses [Pa].
+    :meth:`solve` returns a :class:`dda.Result` whose per-step histories are
+    ``time`` (n_steps,) [s], ``centroid`` (n_steps, n_blocks, 2) [m], ``velocity``
+    (n_steps, n_blocks, 3) (du/dt, dv/dt [m/s], dr/dt [rad/s]), ``rotation`` (n_steps, n_blocks)
+    [rad], ``displacement`` (n_steps, n_blocks, 2) [m] from the start, ``kinetic_energy``
+    (n_steps,) [J/m].
+    """
 
     def __init__(self, system: BlockSystem, settings: Settings | None = None, comm: Any = None) -> None:
         from mpi4py import MPI

@@ -56,7 +56,12 @@ class ConstitutiveLaw(ABC):
 
     # ------------------------------------------------------------------ interface
     def evaluate(self, strain: Array, state: Array | None = None) -> LawResponse:
-        """Stress, tangent and new state at N points; ``strain`` is (N, 3)."""
+        """Stress, tangent and new state at N points.
+
+        strain : (N, 3) small strain (ε_xx, ε_yy, γ_xy), engineering shear [-]; numpy or torch
+        state  : (N, S) internal state (None: the law's initial state)
+        Returns a :class:`LawResponse`: stress (N, 3) [Pa], tangent (N, 3, 3) [Pa], state (N, S).
+        """
         if strain.ndim != 2 or strain.shape[1] != 3:
             raise ValueError(f"strain must have shape (N, 3), got {tuple(strain.shape)}")
         if state is None:

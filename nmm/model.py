@@ -37,14 +37,19 @@ if TYPE_CHECKING:  # pragma: no cover
 class ManifoldModel:
     """A 2D NMM model (unit thickness, SI units).
 
-    domain     : :class:`Domain` (or an (n,2) outer polygon)
-    mesh       : :class:`CoverMesh`, the mathematical cover mesh (need not conform)
+    domain     : :class:`Domain` (or an (n,2) outer polygon [m])
+    mesh       : :class:`CoverMesh`, the mathematical cover mesh (need not conform), points (n,2) [m]
     cracks     : traction-free :class:`Crack` polylines
     joints     : :class:`Joint` polylines with contact and a joint law
     law        : a ``learned.ConstitutiveLaw`` (plane strain/stress is the law's)
     order      : cover function order, 0 (constant) or 1 (linear)
     density    : ρ [kg/m³] for mass and gravity
     penalty    : β, Nitsche parameter α = β E_ref / h (point springs β E_ref)
+
+    Loads and supports are added with :meth:`add` (:class:`DirichletBC` values [m],
+    :class:`Traction` [Pa], :class:`PointLoad` [N/m]). :meth:`solve` returns an
+    :class:`NMMResult`: ``u`` the global cover dofs (n_dofs,) [m and m/m], ``stress_qp``
+    (nq_local, 3) [Pa], :meth:`NMMResult.compute_sif` K_I, K_II [Pa √m].
     """
 
     def __init__(
@@ -250,7 +255,8 @@ class ManifoldModel:
         every solver, :func:`learned.contract.converged`; with contact rtol ≥ 1e-7, friction
         is lagged). ``callback(record)`` gets a :class:`learned.contract.StepRecord` after
         every residual; ``on_step(step, result)`` (collective) with the result of every
-        converged step. Returns an :class:`nmm.NMMResult`; raises :class:`nmm.SolverDivergence`
+        converged step. Returns an :class:`nmm.NMMResult` (u (n_dofs,) [m], stress_qp (nq_local, 3) [Pa]);
+        raises :class:`nmm.SolverDivergence`
         whose ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
         """
         from nmm.solve import solve_static

@@ -101,7 +101,17 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
     assert sorted(p.name for p in (out / "fields").iterdir()) == sorted(f.name for _, f in series)
     m = meshio.read(series[-1][1])
     assert list(m.cells_dict) == [cell_type]
-    assert {"displacement"} == set(m.point_data) and m.point_data["displacement"].shape[1] == 3
+    assert m.point_data["displacement"].shape[1] == 3
+    if case.startswith("nmm"):  # NMM: displacement only (element copies of a node may differ)
+        assert set(m.point_data) == {"displacement"}
+    else:  # FEM / data-driven: the nodal (averaged) stress, the mean over the cells touching a node
+        assert set(m.point_data) == {"displacement", *(f"nodal_{n}" for n in (*STRESS, "stress_zz"))}
+        conn = m.cells_dict[cell_type]
+        node = conn[len(conn) // 2, 0]
+        touching = np.flatnonzero((conn == node).any(axis=1))
+        for name in STRESS:
+            mean = m.cell_data_dict[name][cell_type][touching].mean()
+            assert m.point_data[f"nodal_{name}"][node] == pytest.approx(mean, rel=1e-12, abs=1e-12)
     assert set(STRESS) <= set(m.cell_data)
     # the load steps differ: λ = 1/2 carries half the displacement of λ = 1 (linear cases)
     if steps == 2 and "linear_elastic" in json.dumps(summary["case"]["input"].get("material")):
@@ -125,14 +135,15 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
                 candidates = u[np.flatnonzero(d == d.min()), comp]
                 tol = 1e-10
             else:  # linear interpolation on the written triangles holding x (NMM: quadratic inside
-                # an element; measured 6e-9 (edge crack) and 5.6e-7 (tunnel) of max|u|: 1e-5 is ~20x)
+                # an element; measured 6e-9 (edge crack) and 3.2e-5 (tunnel, its wall-graded cover:
+                # the crown probe lies in a wall-cut manifold element) of max|u|: 3e-4 is ~10x)
                 conn = m.cells_dict[cell_type]
                 A, B, C = (m.points[conn[:, k], :2] for k in range(3))
                 l12 = np.linalg.solve(np.stack([B - A, C - A], axis=2), (x - A)[..., None])[..., 0]
                 L = np.c_[1 - l12.sum(1), l12]
                 inside = np.flatnonzero(L.min(1) >= -1e-12)
                 candidates = np.einsum("ck,ck->c", L[inside], u[conn[inside], comp])
-                tol = 1e-5
+                tol = 3e-4
             value = candidates[np.argmin(np.abs(candidates - p["value"]))]  # the probe's side of a crack
         assert abs(value - p["value"]) <= tol * scale_u, (name, value, p["value"])
         checked += 1

@@ -17,7 +17,7 @@ class Strict(BaseModel):
     lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False, frozen=True)
 
     #: former key of this table -> its new key path relative to the table (one name per
     #: concept: a renamed key is an error that names the new key, never silently ignored)
@@ -249,6 +249,8 @@ class CaseSpec(Strict):
 
     title: str
     description: str = ""
+    accuracy: str = Field("", description="how accurate the reported quantities are, against what "
+                                          "(a reference or a refined run); echoed in summary.json")
     solver: str
     output: OutputSpec = OutputSpec()
     limits: LimitsSpec = LimitsSpec()

@@ -116,7 +116,15 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
 # ---------------------------------------------------------------------------- loading
 def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = None) -> Case:
     """Read and validate a case file (or a shipped case by name, e.g. ``"cantilever"``);
-    raise :class:`CaseError` with a one-line message."""
+    raise :class:`CaseError` with a one-line message.
+
+    overrides : {"key.path": value} or ["key.path=value", …] (TOML values, the case file's SI
+                units: m, kg, s, Pa; e.g. {"mesh.cells": [160, 16], "material.E": 30e9}),
+                applied before validation
+    Returns a :class:`Case` whose ``spec`` (every table a frozen pydantic model: read-only)
+    holds the validated input with all defaults filled in; docs/cases.md lists every key,
+    its unit and range.
+    """
     path = Path(path)
     shipped = Path(__file__).resolve().parents[2] / "cases" / f"{path.name}.toml"
     if not path.exists() and not path.suffix and path.parent == Path(".") and shipped.is_file():

@@ -19,7 +19,13 @@ Continuum fields (FEM and data-driven, :func:`fem_grid`):
 * cell data ``stress_xx``, ``stress_yy``, ``stress_xy`` (τxy), ``stress_zz`` (0 in plane
   stress) and ``von_mises`` [Pa]: the law at the strain of the cell centroid (FEM) or the
   cell's mean material stress (data-driven); ``cell_id`` = index of the cell in the input
-  mesh.
+  mesh;
+* point data ``nodal_stress_xx``, ``nodal_stress_yy``, ``nodal_stress_xy``,
+  ``nodal_stress_zz``, ``nodal_von_mises`` [Pa]: a nodal (averaged) stress for smooth plots,
+  at every written node the unweighted mean of the cell values of the written cells touching
+  it (``nodal_von_mises`` averages the cell von Mises values, it is not the von Mises of the
+  averaged components). Cell-constant values are the solution's stress; the nodal ones
+  smooth it (and smear jumps across material interfaces).
 
 Rank 0 writes every file atomically (temporary name, then rename). Points and cells are
 ordered by the input-mesh cell index, so 1 and N ranks write the same grid.
@@ -161,13 +167,18 @@ def fem_grid(V, u_values: np.ndarray, cell_data: dict[str, np.ndarray], comm):
     conn = new[conn]
     sub = conn.shape[1]
     fields = {"cell_id": [np.repeat(orig, sub).astype(np.int64)]}
+    flat = conn.reshape(-1)
+    touching = np.bincount(flat, minlength=len(used)).astype(float)  # written cell-nodes per node
+    point_data = {"displacement": np.c_[U[used], np.zeros(len(used))]}
     for name in data:
         v = np.concatenate([p[5][name] for p in parts])[order]
         fields[name] = [np.repeat(v, sub)]
+        # nodal (P1-averaged) field: the mean of the cell values of the written cells touching a node
+        per_node = np.repeat(v, sub * conn.shape[2])
+        point_data[f"nodal_{name}"] = np.bincount(flat, weights=per_node, minlength=len(used)) / touching
     points = np.c_[X[used], np.zeros(len(used))]
-    disp = np.c_[U[used], np.zeros(len(used))]
     return meshio.Mesh(points, [(cell_type, conn.reshape(-1, conn.shape[2]))],
-                       point_data={"displacement": disp}, cell_data=fields)
+                       point_data=point_data, cell_data=fields)
 
 
 def stress_cell_data(stress: np.ndarray, von_mises: np.ndarray, szz: np.ndarray | None) -> dict[str, np.ndarray]:

@@ -48,7 +48,15 @@ class DataDrivenResult:
 
 
 class DataDrivenProblem:
-    """Equilibrium and compatibility closest to material data, for a 2D body."""
+    """Equilibrium and compatibility closest to material data, for a 2D body (unit thickness, SI).
+
+    mesh, degree, density [kg/m³], gravity (2,) [m/s²], dirichlet (values [m]), tractions [Pa]:
+    as :class:`coupling.solvers.fem.problem.ContinuumProblem`.
+    C : (3,3) numerical stiffness [Pa] (Voigt xx, yy, xy), the metric of the projection.
+    After :meth:`solve`: ``u`` (DOLFINx Function, ``x.array`` (2 · n_nodes,) [m]),
+    ``final_material_state`` and ``final_mechanical_state``, each (strain (n_points, 3) [-],
+    stress (n_points, 3) [Pa]) at this rank's quadrature points.
+    """
 
     def __init__(
         self,

@@ -90,7 +90,20 @@ def _numpy(x) -> np.ndarray:
 
 
 class ContinuumProblem:
-    """Static equilibrium of a 2D body with a pluggable constitutive law."""
+    """Static equilibrium of a 2D body (unit thickness, SI units) with a pluggable constitutive law:
+    find u with ∫ σ(ε(u)) : ε(v) dx = λ (∫ ρ g · v dx + ∫ t · v ds) for all v (Newton, λ the load factor).
+
+    mesh              : a DOLFINx triangle mesh, coordinates [m]
+    law               : a ``learned.ConstitutiveLaw`` (strain (N,3) → stress (N,3) [Pa], tangent (N,3,3) [Pa])
+    degree            : Lagrange degree of u (1 or 2); quadrature_degree default 2·degree
+    density, gravity  : ρ [kg/m³] and g, shape (2,) [m/s²] (body force ρ g [N/m³])
+    dirichlet         : :class:`Dirichlet` (component, value [m], facets or vertices)
+    tractions         : :class:`Traction` (facets, t(x) → UFL vector (2,) [Pa])
+    linear_solver     : "mumps" (LU) or "cg" (CG + GAMG)
+
+    ``self.u`` is the displacement, a DOLFINx Function whose ``x.array`` has shape
+    (2 · n_nodes,) [m], interleaved (ux, uy) per node of the P-k space.
+    """
 
     def __init__(
         self,
