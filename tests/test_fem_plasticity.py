@@ -219,3 +219,42 @@ def test_case_load_path_unloads_and_leaves_a_residual_displacement(tmp_path):
 def test_load_path_is_refused_by_the_data_driven_solver():
     code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set", "fem.load_path=[1.0, 0.0]")
     assert code == 2 and "load_path" in err and len(err.strip().splitlines()) == 1
+
+
+def test_stress_probes_and_fields_of_a_plastic_law_carry_its_history(tmp_path):
+    """Stress reported for a law with state is the converged one, not the law from its initial state.
+
+    Independent reference: a plane-strain strip (rollers on left and bottom) under a uniform end
+    traction T is homogeneous and statically determinate, so σxx = λT exactly at every point
+    whatever the plastic strain: at the peak σxx = T, after unloading to λ = 0 σxx = 0. Evaluating
+    the law at the residual strain from its initial state (the former rule) gives instead
+    σxx = E'·εp ≈ 5e7 Pa here. Probes on a vertex, on an edge and inside a cell; the field file's
+    cell and nodal stress likewise. Measured |σxx − λT| ≤ 1.7e-13 T (the former rule: 0.51 T at
+    the peak); tolerance 1e-9 T, 10× the Newton stopping tolerance (rtol 1e-10), which bounds it.
+    """
+    import json
+
+    import meshio
+
+    T = 250e6  # Pa, past the J2 yield stress 200 MPa (uniaxial plane strain yields near 200 MPa)
+    base = ['mesh={kind="rectangle", size=[1.0, 0.25], origin=[0.0, 0.0], cells=[8, 2]}',
+            'material={law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9, plane="strain"}',
+            'boundary.dirichlet=[{boundary="left", ux=0.0}, {boundary="bottom", uy=0.0}]',
+            f'boundary.traction=[{{boundary="right", traction=[{T}, 0.0]}}]',
+            "fem.degree=1", "fem.newton.rtol=1e-10",
+            'probes=[{name="vertex", point=[0.5, 0.125], quantity="sxx"}, '
+            '{name="edge", point=[0.5, 0.0625], quantity="sxx"}, '
+            '{name="inside", point=[0.31, 0.07], quantity="sxx"}]']
+    for name, path, factor in [("peak", "[0.5, 1.0]", 1.0), ("unloaded", "[0.5, 1.0, 0.0]", 0.0)]:
+        out = tmp_path / name
+        args = ["run", "cantilever", "-o", str(out), "-q", "--set", f"fem.load_path={path}"]
+        for b in base:
+            args += ["--set", b]
+        code, _, err = cli_inprocess(*args)
+        assert code == 0, err
+        probes = json.loads((out / "summary.json").read_text())["results"]["probes"]
+        for probe in ("vertex", "edge", "inside"):
+            assert abs(probes[probe]["value"] - factor * T) <= 1e-9 * T, (name, probe, probes[probe]["value"])
+        last = meshio.read(sorted((out / "fields").glob("fields_*.vtu"))[-1])  # the last load step
+        for values in (last.cell_data["stress_xx"][0], last.point_data["nodal_stress_xx"]):
+            assert np.max(np.abs(values - factor * T)) <= 1e-9 * T, (name, np.max(np.abs(values - factor * T)))

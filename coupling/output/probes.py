@@ -92,7 +92,16 @@ def fem_probe(problem, points: np.ndarray, quantities: list[str]) -> np.ndarray:
 
     Stress is the law at ε(u_h|_c)(x) with the law's initial state (exact strain of the
     discrete solution, no smoothing), averaged over the touching cells (module docstring).
+    A law with internal state (plasticity: the stress depends on the path) gives instead the
+    cell mean of its converged quadrature-point stress
+    (:func:`coupling.solvers.fem.fields.quadrature_mean_stress`), averaged the same way.
     """
+    if getattr(problem.law, "n_state", 0) > 0:
+        from coupling.solvers.fem.fields import quadrature_mean_stress, von_mises
+
+        stress, szz = quadrature_mean_stress(problem)
+        cell_values = np.c_[stress, von_mises(stress, szz)]
+        return fem_cell_value_probe(problem, points, quantities, cell_values)
     from dolfinx import fem
 
     from coupling.solvers.fem.discretisation import voigt_strain
