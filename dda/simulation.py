@@ -176,9 +176,10 @@ class Simulation:
         bb = polys.bbox()
         pairs = broad_phase_grid(bb, self.d0)
         pairs = pairs[~(self.system.fixed[pairs[:, 0]] & self.system.fixed[pairs[:, 1]])]
+        g = float(np.linalg.norm(self.gravity))
         return detect(
             polys, pairs, self.d0, self.d_pen, self.system.edge_tag, self.settings.angle_tolerance_deg,
-            prev_keys=self.state.contacts.key,
+            prev_keys=self.state.contacts.key, up=-self.gravity / g if g > 0 else None,
         )
 
     def _bond_new(self, c: Contacts) -> np.ndarray:

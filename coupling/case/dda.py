@@ -93,7 +93,7 @@ class MonitorSpec(Strict):
 
     blocks: list[str] = Field([], description="block or domain names; default all free blocks")
     rest_velocity: PositiveFloat = Field(0.1, description="at rest below this speed [m/s]")
-    rest_window: PositiveFloat = Field(1.0, description="at rest: mean speed over this window [s] below rest_velocity")
+    rest_window: PositiveFloat = Field(1.0, description="at rest: the centroid stays within rest_velocity × rest_window of its final position; settled: mean speed over the last window [s] below rest_velocity")
     runup_line: list[Vec2] = Field([], description="opposite flank, from its toe up [[x, z], ...] [m]: run-up = "
                                   "its elevation above the toe where the mass's front stops")
 

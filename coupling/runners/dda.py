@@ -42,17 +42,30 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
     k_peak = int(np.argmax(speed))
     started = np.flatnonzero(speed >= rest_velocity)
     onset = float(t[started[0]]) if started.size else None
-    # at rest: the centroid's mean speed over the next ``rest_window`` seconds stays below
-    # rest_velocity for the rest of the run. The window keeps the elastic ringing of blocks
-    # that have stopped (undamped contact springs: ~0.1-0.3 m/s about a fixed position) from
-    # counting as motion; the instant a ringing amplitude decays through the threshold is
-    # round-off-sensitive (issue 14: 35 s vs 46 s for the same stop).
-    k_end = np.searchsorted(t, t + rest_window, side="left").clip(max=len(t) - 1)
-    span = t[k_end] - t
-    mean_speed = np.where(span > 0, np.linalg.norm(c[k_end] - c, axis=1) / np.where(span > 0, span, 1.0), speed)
-    moving = np.flatnonzero(mean_speed[k_peak:] >= rest_velocity)
-    at_rest = k_peak + (moving[-1] + 1 if moving.size else 0)
-    rest_time = float(t[at_rest]) if at_rest < len(t) and t[-1] - t[at_rest] >= rest_window else None
+    # at rest (issue 14, item 4): from the last time the centroid is farther than
+    # d_rest = rest_velocity × rest_window from where it ends (the distance it would creep in
+    # one window at the rest speed), linearly interpolated between records; provided it has
+    # settled (mean speed over the last window below rest_velocity). Elastic ringing of
+    # stopped blocks about their final position (undamped contact springs) with an amplitude
+    # below d_rest does not count as motion. The earlier rule (the last time the mean speed
+    # over a window rose above rest_velocity) read the decay of that ringing through the
+    # threshold, an instant round-off moved by seconds (34.1 s with MUMPS vs 39.9 s with SciPy
+    # for the same stop); the distance to the final position falls through d_rest steeply as
+    # the mass stops.
+    rest_distance = rest_velocity * rest_window
+    k_last_window = int(np.searchsorted(t, t[-1] - rest_window, side="right")) - 1
+    settled = k_last_window >= 0 and t[-1] - t[k_last_window] >= rest_window and (
+        np.linalg.norm(c[-1] - c[k_last_window]) < rest_velocity * (t[-1] - t[k_last_window]))
+    remaining = np.linalg.norm(c - c[-1], axis=1)
+    far = np.flatnonzero(remaining[k_peak:] >= rest_distance)
+    rest_time = None
+    if settled:
+        if not far.size:
+            rest_time = float(t[k_peak])
+        else:
+            k = k_peak + int(far[-1])  # the last record at or beyond d_rest; the next is within it
+            a = (remaining[k] - rest_distance) / max(remaining[k] - remaining[k + 1], 1e-300)
+            rest_time = float(t[k] + a * (t[k + 1] - t[k]))
     return {
         "time": t, "speed": speed, "centroid": c,
         "peak_velocity": float(speed[k_peak]), "time_of_peak": float(t[k_peak]),
