@@ -237,7 +237,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 model, report = train_projection(data, args.model, outer_iterations=args.outer_iterations,
                                                  progress=progress, **common)
             else:
-                model, report = train(data, args.model, progress=progress, **common)
+                model, report = train(data, args.model, progress=progress,
+                                      polish_iterations=args.polish_iterations, **common)
         except FloatingPointError as exc:  # a diverged optimisation, not bad input: exit 3
             raise TrainingDiverged(f"{args.data}: {exc}") from None
         except ValueError as exc:  # learned/ rejects data it cannot fit (e.g. no positive-definite stiffness)
@@ -339,6 +340,8 @@ def add_commands(sub) -> None:
                    help="hidden layer widths (default 32,32)")
     t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
     t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
+    t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=500,
+                   help="full-batch L-BFGS iterations after the mini-batch phase (default 500; 0: none)")
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--projection", action="store_true", help="fixed-point projection training (noisy strain and stress)")
