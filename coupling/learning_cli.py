@@ -205,10 +205,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                 bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
         method = "projection" if args.projection else "regression"
+        if args.projection and args.polish_iterations is not None:
+            raise CaseError("--polish-iterations", None, "found with --projection",
+                            "training without --projection (projection training does not polish)")
         if args.projection:
             common["outer_iterations"] = args.outer_iterations
         try:
-            written = train_to_checkpoint(data, out, model=args.model, method=method, progress=progress, **common)
+            written = train_to_checkpoint(data, out, model=args.model, method=method, progress=progress,
+                                          **common, **({} if args.projection or args.polish_iterations is None
+                                                       else {"polish_iterations": args.polish_iterations}))
         except FloatingPointError as exc:  # a diverged optimisation, not bad input: exit 3
             raise TrainingDiverged(f"{args.data}: {exc}") from None
         except ValueError as exc:  # learned/ rejects data it cannot fit (e.g. no positive-definite stiffness)
@@ -236,7 +241,8 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
             written = train_to_checkpoint(data, out, method="return_mapping", progress=progress, epochs=args.epochs,
                                           lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
                                           patience=args.patience,
-                                          lbfgs_iterations=args.lbfgs_iterations, isotropic=args.isotropic)
+                                          isotropic=args.isotropic,
+                                          **({} if args.polish_iterations is None else {"lbfgs_iterations": args.polish_iterations}))
         except FloatingPointError as exc:
             raise TrainingDiverged(f"{args.data}: {exc}") from None
         except (ValueError, RuntimeError) as exc:
@@ -306,9 +312,10 @@ def add_commands(sub) -> None:
                    help="hidden layer widths (default 32,32)")
     t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
     t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
+    t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=None,
+                   help="full-batch L-BFGS iterations after the Adam epochs, keeping the best validation loss "
+                        "(default 500; --model return_mapping: 60; 0: none)")
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
-    t.add_argument("--lbfgs-iterations", type=integer("--lbfgs-iterations", 0, 100_000), default=60,
-                   help="--model return_mapping: L-BFGS iterations after the Adam epochs (0: none)")
     t.add_argument("--isotropic", action="store_true",
                    help="--model return_mapping on plane-strain paths: isotropic pressure-dependent yield surface")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")

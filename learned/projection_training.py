@@ -88,7 +88,7 @@ def train_projection(
         net, warm_report = train(ds, model, epochs=epochs, batch_size=batch_size, lr=lr, hidden=hidden,
                                  activation=activation, val_fraction=val_fraction, patience=patience,
                                  seed=seed, device=device, dtype=dtype, threads=threads, progress=progress,
-                                 **model_options)
+                                 polish_iterations=0, **model_options)
     net = net.to(device=dev, dtype=tdtype)
     net.meta = {**net.meta, "plane": ds.plane, "provenance": ds.provenance}
     tr, va = split_indices(len(ds), val_fraction, seed)

@@ -88,7 +88,7 @@ def test_cli_generate_and_train(tmp_path):
     r = run_cli("data", "generate", "-o", str(data), "-n", "500", "--material",
                 'law="power_law_elastic", E=70e9, nu=0.33, strain0=1e-3, exponent=0.5, plane="stress"')
     assert r.returncode == 0, r.stderr
-    r = run_cli("train", str(data), "-o", str(model), "--epochs", "5", "-q")
+    r = run_cli("train", str(data), "-o", str(model), "--epochs", "5", "--polish-iterations", "0", "-q")
     assert r.returncode == 0, r.stderr
     report = json.loads(model.with_suffix(".json").read_text())
     assert report["n_train"] == 400

@@ -70,7 +70,7 @@ def test_magnitude_table_is_exact_for_the_law_itself_and_sees_a_bias():
 
 def test_training_report_has_per_magnitude_errors_and_the_data_region():
     ds = generate_dataset(LAW, 600, 5e-3, sampler="log", seed=4)
-    net, report = train(ds, "mlp", epochs=20, device="cpu")
+    net, report = train(ds, "mlp", epochs=20, device="cpu", polish_iterations=0)
     table = report["error_by_strain_magnitude"]["val"]
     assert [r["strain_magnitude"][0] for r in table] == sorted(r["strain_magnitude"][0] for r in table)
     assert all("tangent_rel_error" in r for r in table if r["n"])
@@ -109,7 +109,7 @@ def test_monitor_counts_points_and_the_worst_excursion():
 
 def test_neural_law_records_excursions_beyond_its_data():
     ds = generate_dataset(LAW, 300, 2e-3, sampler="log", seed=5)
-    net, _ = train(ds, "mlp", epochs=2, device="cpu")
+    net, _ = train(ds, "mlp", epochs=2, device="cpu", polish_iterations=0)
     law = NeuralLaw(net, device="cpu")
     law.evaluate(ds.strain[:50])
     assert law.out_of_distribution_report()["outside_last"] == 0
@@ -140,7 +140,7 @@ def small_model(tmp_path_factory):
     data, model = folder / "d.h5", folder / "m.pt"
     assert run_cli("data", "generate", "-o", str(data), "-n", "400", "--strain-range", "1e-3",
                    "--material", MATERIAL).returncode == 0
-    r = run_cli("train", str(data), "-o", str(model), "--epochs", "3", "-q")
+    r = run_cli("train", str(data), "-o", str(model), "--epochs", "3", "--polish-iterations", "0", "-q")
     assert r.returncode == 0, r.stderr
     return model
 
@@ -215,3 +215,14 @@ def test_a_probe_on_one_point_does_not_replace_the_field_count():
     mon.observe(np.array([[0.5]]))                 # a probe afterwards
     r = mon.report()
     assert (r["outside_last"], r["points_last"], r["outside_max"]) == (2, 3, 2)
+
+
+def test_polish_iterations_with_projection_training_is_refused(small_model, tmp_path):
+    """--polish-iterations names the L-BFGS phase of regression and return-mapping training;
+    projection training has none, so giving both is one line, exit 2, and nothing written."""
+    data = small_model.parent / "d.h5"
+    out = tmp_path / "p.pt"
+    r = run_cli("train", str(data), "-o", str(out), "--projection", "--polish-iterations", "5", "-q")
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "--polish-iterations" in r.stderr
+    assert not out.exists()

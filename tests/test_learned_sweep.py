@@ -1,13 +1,17 @@
 """Solver-level acceptance of the documented default recipe, as a sweep over loads.
 
-For two materials that are not shipped (power law, plane strain and plane stress, E = 30 and
-200 GPa, n = 0.7 and 0.3), ``deepmanifold data generate`` + ``deepmanifold train`` with their
-defaults; then the plate with a hole and the cantilever at 10–100 % of a design load on coarse
+For three materials that are not shipped (power law, plane strain and plane stress, E = 30,
+200 and 10 GPa, n = 0.7, 0.3 and 0.5; the third with ε₀ = 2e-4, so its data box reaches 25 ε₀),
+``deepmanifold data generate`` + ``deepmanifold train`` with their defaults (Adam, then the
+L-BFGS polish); then the plate with a hole and the cantilever at 10–100 % of a design load on coarse
 meshes. Acceptance (issue 12): relative L2 displacement error ≤ 1 % against the analytic law
 on the same mesh at every load, Newton iterations within one of the analytic law's, and no
 quadrature point outside the training data. The fine version is
 ``python benchmarks/learned_coupling.py --only sweep`` (measured worst error there: see the
-README / benchmarks/out/learned_coupling.json; 0.25 % on these coarse meshes).
+README / benchmarks/out/learned_coupling.json). Measured on these coarse meshes
+(benchmarks/out/learned_coupling.json ``sweep_coarse``): A ≤ 0.068 %, B ≤ 0.076 %, C ≤ 0.79 %
+(plate at 100 %), Newton counts equal, no point outside the data. The 1 % bound is the
+issue's; C passes it by a factor 1.26 only.
 """
 
 import sys
@@ -22,7 +26,7 @@ from learned_coupling import (  # noqa: E402
     SWEEP_DESIGN, SWEEP_FRACTIONS, SWEEP_MATERIALS, SWEEP_MESH, SWEEP_STRAIN_RANGE, _inline, sweep_row,
 )
 
-MATERIALS = ["A_E30_n0.7_strain", "B_E200_n0.3_stress"]
+MATERIALS = ["A_E30_n0.7_strain", "B_E200_n0.3_stress", "C_E10_n0.5_stress"]
 
 
 @pytest.fixture(scope="module", params=MATERIALS)

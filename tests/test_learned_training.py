@@ -121,3 +121,17 @@ def test_cli_pipeline_writes_checkpoint_report_and_plot(tmp_path):
     with pytest.raises(DataError):
         train_to_checkpoint(bad, tmp_path / "none" / "m.pt")
     assert not (tmp_path / "none").exists()
+
+
+def test_polish_lowers_the_validation_loss_and_never_keeps_a_worse_model():
+    """Full-batch L-BFGS after a short Adam run: the validation loss goes down (measured
+    1.1e-3 → 1.2e-6 on this set after 8 epochs; asserted ≥ 100x, a 10x margin) and the
+    report says what was done."""
+    data = generate_dataset(LAWS["stress"], 1000, 2e-3, seed=5, sampler="log")
+    _, plain = train(data, "mlp", epochs=8, hidden=(16, 16), seed=0, device="cpu", polish_iterations=0)
+    _, rep = train(data, "mlp", epochs=8, hidden=(16, 16), seed=0, device="cpu", polish_iterations=200)
+    p = rep["polish"]
+    assert plain["polish"]["iterations"] == 0 and 0 < p["iterations"] <= 200
+    assert p["val_loss_before"] == pytest.approx(plain["best_val_loss"], rel=1e-9)
+    assert p["val_loss_after"] <= 1e-2 * p["val_loss_before"], p
+    assert rep["metrics"]["val_rel_error"] < plain["metrics"]["val_rel_error"]

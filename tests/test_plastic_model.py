@@ -136,7 +136,7 @@ def test_cli_trains_return_mapping_on_paths_and_the_checkpoint_is_a_law_with_sta
     assert code == 0, err
     out = tmp_path / "m.pt"
     code, text, err = cli_inprocess("train", str(data), "-o", str(out), "--model", "return_mapping",
-                                    "--epochs", "3", "--lbfgs-iterations", "2", "-q")
+                                    "--epochs", "3", "--polish-iterations", "2", "-q")
     assert code == 0, err
     assert out.is_file() and out.with_suffix(".json").is_file() and out.with_suffix(".png").is_file()
     law = load_law(out)
