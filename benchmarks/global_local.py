@@ -1,7 +1,7 @@
 """Global–local figures: surrogate vs solver parity, error vs ensemble size, and the speed-up
 of a surrogate evaluation over a solver run, measured in one run (docs/global_local.md).
 
-    python benchmarks/global_local.py [--case dda_incline] [--vary joints.default.phi=15:28]
+    python benchmarks/global_local.py [--case dda_incline] [--vary joints.default.law.phi=15:28]
         [--output runout] [--sizes 4,8,16] [--test 8] [--set dda.duration=0.3 ...]
         [--out benchmarks/out/global_local.json]
 
@@ -52,7 +52,7 @@ def main() -> int:
     from coupling.ensemble.engine import pool_executor, run_ensemble
     from learned.surrogate import train_surrogate
 
-    params = [parse_vary(v) for v in (args.vary or ["joints.default.phi=15:28"])]
+    params = [parse_vary(v) for v in (args.vary or ["joints.default.law.phi=15:28"])]
     sets = parse_overrides(args.set or ["dda.duration=0.3"])
     sets.update({"output.plots": False, "output.fields": False})
     sizes = sorted(int(s) for s in args.sizes.split(","))

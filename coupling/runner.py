@@ -289,6 +289,10 @@ def _abort_alone(comm: MPI.Comm, exc: BaseException) -> None:
         code = 1
         text = "".join(traceback.format_exception(exc)).rstrip() + f"\nerror: rank {comm.rank} failed alone"
     print(text, file=sys.stderr, flush=True)
+    # mpiexec forwards each rank's stderr through its proxy; MPI_Abort kills the ranks at once
+    # and can beat the forwarding of the line just written (seen under load: exit 2, empty
+    # stderr). A moment for the proxy to drain it costs nothing on an error path.
+    time.sleep(1.0)
     comm.Abort(code)
 
 

@@ -36,12 +36,12 @@ def test_members_table_failure_and_resume(tmp_path):
     from coupling.ensemble.design import Parameter
     from coupling.ensemble.engine import run_ensemble
 
-    params = [Parameter("joints.default.phi", 10.0, 28.0)]
+    params = [Parameter("joints.default.law.phi", 10.0, 28.0)]
     points = np.array([[20.0], [-5.0], [25.0]])  # phi = -5 is rejected by the case schema: a failed member
     out = tmp_path / "ens"
     res = run_ensemble(CASES / "dda_incline.toml", params, points, out, overrides=FAST_OVERRIDES, progress=None)
     assert [m["status"] for m in res.members] == ["ok", "failed", "ok"]
-    assert "joints.default.phi" in res.members[1]["message"]
+    assert "joints.default.law.phi" in res.members[1]["message"]
     with h5py.File(out / "ensemble.h5") as f:
         names = list(f.attrs["output_names"])
         runout = f["outputs"][:, names.index("runout")]
@@ -50,7 +50,7 @@ def test_members_table_failure_and_resume(tmp_path):
     for i in (0, 2):  # the table holds what each member's summary.json says
         summary = json.loads((out / "members" / f"{i:04d}" / "summary.json").read_text())
         assert runout[i] == summary["results"]["runout"]
-        assert summary["case"]["overrides"]["joints.default.phi"] == points[i, 0]
+        assert summary["case"]["overrides"]["joints.default.law.phi"] == points[i, 0]
     assert np.isnan(runout[1])
     assert runout[0] < runout[2] < 0  # less friction slides further (runout is negative x)
     seen = []
@@ -63,7 +63,7 @@ def test_members_table_failure_and_resume(tmp_path):
 
 
 def test_cli_ensemble_and_mpi4py_futures_workers_agree(tmp_path):
-    args = ["cases/dda_incline.toml", "--vary", "joints.default.phi=15:28", "--samples", "3", "--seed", "7", *FAST]
+    args = ["cases/dda_incline.toml", "--vary", "joints.default.law.phi=15:28", "--samples", "3", "--seed", "7", *FAST]
     r = run_cli("ensemble", *args, "-o", str(tmp_path / "serial"))
     assert r.returncode == 0, r.stderr
     assert "[3/3] member" in r.stderr and "3 ok" in r.stdout
@@ -85,13 +85,13 @@ def test_cli_ensemble_and_mpi4py_futures_workers_agree(tmp_path):
 
 
 @pytest.mark.parametrize("extra, expected", [
-    (["--vary", "joints.default.phi=28:15"], "--vary: found 'joints.default.phi=28:15'"),
-    (["--vary", "joints.default.phi=0:28:log2"], "--vary: found"),
+    (["--vary", "joints.default.law.phi=28:15"], "--vary: found 'joints.default.law.phi=28:15'"),
+    (["--vary", "joints.default.law.phi=0:28:log2"], "--vary: found"),
     (["--vary", "joints.default.nope=1:2"], "nope"),
-    (["--vary", "joints.default.phi=-10:20"], "joints.default.phi"),
-    (["--vary", "joints.default.phi=15:28", "--vary", "dda.dt=1e-3:2e-3", "--design", "grid"], "--samples: found 3 with --design grid"),
-    (["--vary", "joints.default.phi=15:28", "--design", "halton"], "--design: found"),
-    (["--vary", "joints.default.phi=15:28", "--probe", "top=uy@0,1"], "--probe: found with the dda case"),
+    (["--vary", "joints.default.law.phi=-10:20"], "joints.default.law.phi"),
+    (["--vary", "joints.default.law.phi=15:28", "--vary", "dda.dt=1e-3:2e-3", "--design", "grid"], "--samples: found 3 with --design grid"),
+    (["--vary", "joints.default.law.phi=15:28", "--design", "halton"], "--design: found"),
+    (["--vary", "joints.default.law.phi=15:28", "--probe", "top=uy@0,1"], "--probe: found with the dda case"),
 ])
 def test_bad_options_one_line_exit_2_nothing_written(tmp_path, extra, expected):
     out = tmp_path / "ens"
@@ -107,7 +107,7 @@ def test_a_folder_that_is_not_an_ensemble_is_never_touched(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep")
-    r = run_cli("ensemble", "cases/dda_incline.toml", "--vary", "joints.default.phi=15:28", "--samples", "2",
+    r = run_cli("ensemble", "cases/dda_incline.toml", "--vary", "joints.default.law.phi=15:28", "--samples", "2",
                 *FAST, "-o", str(out))
     assert r.returncode == 2 and "is an existing folder that is not an ensemble" in r.stderr, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

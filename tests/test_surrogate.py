@@ -89,7 +89,7 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     from coupling.ensemble.engine import run_ensemble
 
     fast = {"dda.duration": 0.02, "output.plots": False, "output.fields": False}
-    params = [Parameter("joints.default.phi", 15.0, 28.0)]
+    params = [Parameter("joints.default.law.phi", 15.0, 28.0)]
     run_ensemble(CASES / "dda_incline.toml", params, np.array([[15.5], [19.0], [23.0], [27.5]]), tmp_path / "ens",
                  overrides=fast, progress=None)
     table = tmp_path / "ens" / "ensemble.h5"
@@ -99,12 +99,12 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     assert "runout: validation RMSE" in r.stdout
     report = json.loads((tmp_path / "s.json").read_text())
     assert report["validation_points"] == 1 and report["points"] == 4
-    r = run_cli("surrogate", "predict", str(tmp_path / "s.pt"), "--at", "joints.default.phi=20", "--json")
+    r = run_cli("surrogate", "predict", str(tmp_path / "s.pt"), "--at", "joints.default.law.phi=20", "--json")
     assert r.returncode == 0, r.stderr
     assert set(json.loads(r.stdout)["outputs"]) == {"runout"}
     for bad, expected in ((["--observe", "nope=1±0.1"], "--observe: found 'nope'"),
                           (["--observe", "runout=1"], "--observe: found 'runout=1'"),
-                          (["--observe", "runout=-1e-4±1e-5", "--free", "joints.default.phi=10:20"],
+                          (["--observe", "runout=-1e-4±1e-5", "--free", "joints.default.law.phi=10:20"],
                            "outside the surrogate's range")):
         r = run_cli("calibrate", "dda_incline", "--surrogate", str(tmp_path / "s.pt"), *bad, "-o", str(tmp_path / "cal"))
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and expected in r.stderr, r.stderr
@@ -130,16 +130,16 @@ def test_dda_incline_friction_angle_recovered_from_an_observed_travel(tmp_path):
     """Synthetic truth: φ = 21.7° hidden; its solver travel observed; the calibrated φ within 0.5°."""
     fast = ["--set", "dda.duration=0.5", "--set", "output.plots=false", "--set", "output.fields=false"]
     truth = tmp_path / "truth"
-    _cli_ok("run", "dda_incline", *fast, "--set", "joints.default.phi=21.7", "-o", str(truth), "-q")
+    _cli_ok("run", "dda_incline", *fast, "--set", "joints.default.law.phi=21.7", "-o", str(truth), "-q")
     observed = json.loads((truth / "summary.json").read_text())["results"]["runout"]
-    _cli_ok("ensemble", "dda_incline", "--vary", "joints.default.phi=15:28", "--samples", "8", *fast,
+    _cli_ok("ensemble", "dda_incline", "--vary", "joints.default.law.phi=15:28", "--samples", "8", *fast,
             "-o", str(tmp_path / "ens"), "-q")
     _cli_ok("surrogate", "train", str(tmp_path / "ens" / "ensemble.h5"), "-o", str(tmp_path / "s.pt"), "--outputs", "runout")
     sigma = 0.002 * abs(observed)  # a 0.2 % measurement
     _cli_ok("calibrate", "dda_incline", "--surrogate", str(tmp_path / "s.pt"), "--observe", f"runout={observed}±{sigma}",
             "--confirm-samples", "1", "-o", str(tmp_path / "cal"), "-q")
     cal = json.loads((tmp_path / "cal" / "calibration.json").read_text())
-    phi = cal["posterior"]["joints.default.phi"]["mean"]
+    phi = cal["posterior"]["joints.default.law.phi"]["mean"]
     assert abs(phi - 21.7) < 0.5, cal["posterior"]
     row = cal["comparison"][0]
     assert abs(row["solver"] - observed) < 3 * sigma + abs(row["surrogate"] - observed)

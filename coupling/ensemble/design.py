@@ -21,7 +21,7 @@ import numpy as np
 from coupling.errors import CaseError
 
 DESIGNS = ("lhs", "sobol", "grid")
-VARY_ALLOWED = "KEY.PATH=LO:HI or KEY.PATH=LO:HI:log with finite LO < HI (LO > 0 for log), e.g. joints.default.phi=15:28"
+VARY_ALLOWED = "KEY.PATH=LO:HI or KEY.PATH=LO:HI:log with finite LO < HI (LO > 0 for log), e.g. joints.default.law.phi=15:28"
 
 
 @dataclass(frozen=True)
