@@ -166,8 +166,8 @@ def test_vajont_falls_in_the_observed_envelope(vajont_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14 (open): the mass stops 29.1 s after onset (MUMPS, 1 rank; 29.6 s "
-                   "with SciPy), below the observed 35-60 s. Its speed profile is nearly triangular (run-out / (time "
+@pytest.mark.xfail(strict=True, reason="issue 14 (open): the mass stops 28.7 s after onset (1 rank, dense LU; 29.0 s "
+                   "on 2 ranks, 29.6 s with SciPy), below the observed 35-60 s. Its speed profile is nearly triangular (run-out / (time "
                    "to rest x peak) = 0.47-0.48); with the envelope's margins (run-out <= 380 m, peak >= 21 m/s, at rest "
                    ">= 36.75 s) that ratio must be <= 0.49: only a slow phase before the collapse, which a slope "
                    "started at limiting equilibrium and weakened within ~1 m of slip does not have, reaches it")
@@ -177,21 +177,18 @@ def test_vajont_comes_to_rest_in_the_observed_time(vajont_run):
 
 @pytest.mark.slow
 @pytest.mark.mpi
-@pytest.mark.xfail(strict=False, reason="issue 14 (open): MUMPS 1 rank vs SciPy now within 2 % (time to rest 29.07 vs "
-                   "29.57 s, 1.7 %), but with a margin of only 1.16x and the 2-rank leg not re-measured since the "
-                   "time-to-rest change (too slow on the shared machine): the mass rings about its final position with "
-                   "up to ~0.09 m against the 0.1 m that counts as motion")
+@pytest.mark.xfail(strict=False, reason="issue 14 (open): round-off still moves run-out and time to rest by ~3 %: "
+                   "1 rank (dense LU) 330.2 m / 28.73 s, 2 ranks (MUMPS) 336.7 m / 28.95 s, SciPy 339.1 m / 29.57 s")
 def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     """Issue 14, item 4: 1 rank, 2 ranks and the SciPy solver give peak velocity, run-out and
     time to rest within 2 % of each other (round-off must not move the answer).
 
-    Measured (MUMPS 1 rank / SciPy; 2 ranks not re-measured after the time-to-rest change):
-    peak 24.293 m/s on both (< 0.01 %); run-out 338.02 / 339.11 m (0.32 %); at rest 29.07 /
-    29.57 s (1.7 %).
-    Margin to the 2 % of the issue: 6x on the run-out, only 1.16x on the time to rest: the
-    mass rings about its final position with up to ~0.09 m (undamped contact springs) against
-    the 0.1 m that counts as motion (coupling.runners.dda.group_motion), so the instant it
-    is last 0.1 m away still moves by ~0.5 s with round-off (issue 14 stays open on this)."""
+    Measured on the merged main of session 5 (`deepmanifold run vajont`, 1 rank: a 3-block
+    system is solved by dense LU; `mpiexec -n 2`: MUMPS; `--set dda.linear_solver=scipy`):
+    peak 24.293 m/s on all three; run-out 330.2 / 336.7 / 339.1 m (2.7 %); run-up 151.9 /
+    155.8 / 157.2 m; at rest 28.73 / 28.95 / 29.57 s (2.9 %). The rest definition no longer
+    counts the ringing (it moved 17 % before); what remains is the slide itself diverging
+    with round-off (issue 14 stays open on this)."""
     case = str(CASES / "vajont.toml")
     sets = ["output.fields=false", "output.plots=false"]
     out = summaries_on_ranks(tmp_path, case, sets)
