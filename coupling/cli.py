@@ -75,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     case = load_case(_case_path(args.case), args.set)
     out = Path(args.output) if args.output else (None if args.restart else Path("results") / case.name)
     result = run(case, out, progress=not args.quiet, force=args.force,
-                 verbosity=0 if args.quiet else 1 + args.verbose, restart=args.restart)
+                 verbosity=0 if args.quiet else 1 + args.verbose, restart=args.restart,
+                 initial_guess=args.initial_guess)
     if _rank() == 0:
         _print_result(result)
     return 0
@@ -151,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from the restart checkpoint of an earlier run folder of this case "
                         "(output.restart_every_steps / restart_every_seconds; DDA); publishes over RUN_DIR "
                         "unless -o is given")
+    r.add_argument("--initial-guess", metavar="S.pt",
+                   help="FEM static cases: start Newton from a field surrogate's displacement "
+                        "(deepmanifold surrogate field); stops at the cold start's accuracy")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a case file without running it")

@@ -146,6 +146,43 @@ def cmd_surrogate_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surrogate_field(args: argparse.Namespace) -> int:
+    """``deepmanifold surrogate field ENSEMBLE.h5 -o S.pt``: POD + interpolant of the members'
+    displacement fields (for ``run --initial-guess``)."""
+    import json
+
+    from learned.field_surrogate import load_field_surrogate
+    from learned.files import check_output_file
+
+    from coupling.ensemble.warm_start import train_field
+
+    out = Path(args.output)
+    if out.suffix != ".pt":
+        raise CaseError("-o", None, f"found {str(out)!r}", "a checkpoint name ending in .pt (the report .json goes beside it)")
+
+    def is_ours(p: Path) -> bool:
+        try:
+            load_field_surrogate(p)
+        except Exception:
+            return False
+        return True
+
+    def is_report(p: Path) -> bool:
+        try:
+            return json.loads(p.read_text(encoding="utf-8")).get("format") == "deepmanifold.field_surrogate_report"
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    check_output_file(out, "-o", is_ours, "field surrogate checkpoint", force=args.force)
+    check_output_file(out.with_suffix(".json"), "-o", is_report, "field surrogate report", force=args.force)
+    path, report = train_field(args.ensemble, out, energy=args.energy)
+    loo = report.get("leave_one_out") or []
+    loo_text = f"; leave-one-out error {max(loo):.3g} (largest relative)" if loo else ""
+    print(f"wrote {path} ({path.with_suffix('.json').name}): {report['members']} members, {report['nodes']} nodes, "
+          f"{report['modes']} POD mode(s) for {args.energy:g} of the energy{loo_text}")
+    return 0
+
+
 def _at_points(net, items: list[str], option: str = "--at"):
     import numpy as np
 
@@ -306,6 +343,13 @@ def add_global_local_commands(sub) -> None:
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
     t.add_argument("--force", action="store_true", help="replace a file at -o that deepmanifold did not write")
     t.set_defaults(func=cmd_surrogate_train)
+    f = ssub.add_parser("field", help="POD + RBF interpolant of the members' FEM displacement (run --initial-guess)")
+    f.add_argument("ensemble", help="ensemble.h5 of a FEM ensemble run with --set output.displacement=true")
+    f.add_argument("-o", "--output", required=True, help="checkpoint S.pt (report S.json beside it)")
+    f.add_argument("--energy", type=real("--energy", gt=0, le=1), default=0.999999,
+                   help="fraction of the snapshot energy the kept POD modes hold (default 0.999999)")
+    f.add_argument("--force", action="store_true", help="replace a file at -o that deepmanifold did not write")
+    f.set_defaults(func=cmd_surrogate_field)
     p = ssub.add_parser("predict", help="surrogate mean ± ensemble spread at one parameter point")
     p.add_argument("surrogate")
     p.add_argument("--at", action="append", metavar="KEY=VALUE", help="a parameter value (one per parameter)")

@@ -118,6 +118,7 @@ def run(
     check: bool = False,
     verbosity: int = 1,
     restart: str | Path | None = None,
+    initial_guess: str | Path | None = None,
 ) -> Result:
     """Run a case (a :class:`Case`, a path or a shipped case name) and return its :class:`Result`.
 
@@ -148,6 +149,10 @@ def run(
     (``output.restart_every_steps`` / ``restart_every_seconds``, DDA): the run continues from
     its last checkpointed step and ends with the state an uninterrupted run ends with
     (see :mod:`coupling.restart`); without ``out`` it publishes over that folder.
+
+    ``initial_guess``: a field surrogate (FEM static cases, one load step): Newton starts from
+    its displacement at the case's parameters and stops at the cold start's absolute accuracy
+    (see :mod:`coupling.ensemble.warm_start`); summary.json ``solver.initial_guess``.
     """
     if not isinstance(case, Case):
         case = load_case(case, overrides)
@@ -166,6 +171,11 @@ def run(
             fail_collectively(comm, exc, None)
             raise
         raise RuntimeError(f"runner of '{case.solver}' never called ctx.setup_done()")  # a bug, not input
+    if initial_guess is not None:
+        from coupling.ensemble.warm_start import check_case, load
+
+        check_case(case)
+        load(initial_guess)  # a bad file is refused before anything is written
     checkpoint = None
     if restart is not None:
         from coupling.restart import OPTION, load_for_run, output_for
@@ -179,7 +189,7 @@ def run(
     rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
     runlog = _open_runlog(rundir, comm, verbosity if progress else 0)
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog,
-                     restart=checkpoint)
+                     restart=checkpoint, initial_guess=None if initial_guess is None else str(initial_guess))
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if runlog is not None:

@@ -45,6 +45,7 @@ class RunContext:
     verbosity: int = 1  # 0 quiet, 1 normal, 2 verbose
     runlog: RunLog | None = None  # run.log of the run folder (rank 0)
     restart: Any = None  # coupling.restart.Checkpoint to continue from (run --restart)
+    initial_guess: Any = None  # path of a field surrogate: FEM Newton starts from its prediction
 
     def setup_done(self, **size: Any) -> None:
         """Every runner calls this after its set-up (meshes, blocks, covers, boundaries, files,

@@ -230,6 +230,9 @@ class OutputSpec(Strict):
 
     fields: bool = Field(True, description="field files for ParaView")
     plots: bool = Field(True, description="PNG plots")
+    displacement: bool = Field(False, description="FEM: the displacement at every node as displacement.npz "
+                                                  "(node coordinates and values, sorted by coordinates: "
+                                                  "independent of the partition), for field surrogates")
     deformation_scale: float | None = Field(
         None, gt=0, description="displacement magnification in plots (auto when omitted)"
     )

@@ -31,6 +31,13 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     t_setup = time.perf_counter() - t0
     check_probes_in_mesh(case, bundle.mesh)
     ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
+    warm = None
+    if ctx.initial_guess is not None:  # network proposes (u0 from a field surrogate), Newton corrects
+        from coupling.ensemble.warm_start import apply_initial_guess
+
+        t_guess = time.perf_counter()
+        warm = apply_initial_guess(problem, case, ctx.initial_guess)
+        warm["time_s"] = time.perf_counter() - t_guess
 
     path = spec.fem.load_path  # explicit load factors (loading-unloading), else k / load_steps
     steps = len(path) if path else spec.fem.load_steps
@@ -63,7 +70,8 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
         try:
             result = problem.solve(load_steps=spec.fem.load_steps, load_factors=path, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
                                    max_iterations=spec.fem.newton.max_iterations, callback=report,
-                                   on_step=complete_step)
+                                   on_step=complete_step,
+                                   reference_residual=warm["cold_initial_residual"] if warm else None)
         except StopAtStep:
             problem.u.x.array[:] = last_complete
             return _finish(case, ctx, problem, bundle, FemResult(problem.u, problem.converged_load_factor, problem.stats),
@@ -74,7 +82,13 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
                        if exc.result is not None else None)
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
-    return _finish(case, ctx, problem, bundle, result, t_setup, series, curve)
+    payload = _finish(case, ctx, problem, bundle, result, t_setup, series, curve)
+    if warm is not None:
+        history = problem.stats.residuals[0]
+        warm.update(iterations=problem.stats.newton_iterations[0],
+                    predicted_residual=history[0] / warm["cold_initial_residual"])
+        payload.solver["initial_guess"] = warm
+    return payload
 
 
 class _LoadDisplacement:
@@ -130,6 +144,10 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
     if series.enabled and not series.entries:  # diverged in the first step: the initial state
         write_fields(problem, series, result.converged_load_factor, stress, vm, szz)
     files += series.files
+    if ctx.rundir is not None and spec.output.displacement:
+        from coupling.ensemble.warm_start import write_displacement
+
+        files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
     if ctx.rundir is not None and spec.output.plots:
         scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
                               spec.output.deformation_scale)

@@ -222,6 +222,7 @@ class ContinuumProblem:
         callback: Callable[[StepRecord], None] | None = None,
         on_step: Callable[[int, float], None] | None = None,
         load_factors: Sequence[float] | None = None,
+        reference_residual: float | None = None,
     ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
@@ -232,7 +233,11 @@ class ContinuumProblem:
         load_factor) after every residual evaluation, ``on_step(step, load_factor)`` after every
         converged load step (e.g. to write fields). ``load_factors`` (optional) replaces k/n by
         any sequence of λ, e.g. a loading–unloading–reloading path 0.5, 1, 0.5, 0, 1; the law
-        state (plastic strain, …) is committed only when a step converges. Returns a :class:`FemResult`. Raises
+        state (plastic strain, …) is committed only when a step converges.
+        ``reference_residual`` (optional) replaces ‖R₀‖ of the *first* load step in the test, e.g.
+        the cold start's ‖R₀‖ (:meth:`cold_reference_residual`) when ``u`` holds an initial guess:
+        a warm start then stops at the same absolute accuracy as a cold one instead of
+        tightening its own criterion. Returns a :class:`FemResult`. Raises
         :class:`FemDivergence` when a step does not converge, after restoring the last
         converged state; its ``result`` is the :class:`FemResult` of that state.
         """
@@ -253,7 +258,8 @@ class ContinuumProblem:
                     self.stats.residuals.append(history)
                     raise FemDivergence(f"load step {step}, Newton iteration {it}: residual is not finite",
                                         self._result())
-                done = converged(norm, history[0], rtol, atol)
+                reference = reference_residual if (reference_residual is not None and step == 1) else history[0]
+                done = converged(norm, reference, rtol, atol)
                 if callback:
                     callback(StepRecord(step=step, iterations=it, residual=norm / history[0] if history[0] > 0 else 0.0,
                                         converged=done, load_factor=lam))
@@ -280,6 +286,23 @@ class ContinuumProblem:
             if on_step:
                 on_step(step, lam)
         return self._result()
+
+    def cold_reference_residual(self, load_factor: float) -> float:
+        """‖R₀‖ [N] of a cold start at ``load_factor``: the residual of u = 0 from the initial
+        law state (one law call and one residual assembly; ``u`` is restored afterwards).
+
+        With u = 0 (strain 0) the residual is −λ F_ext on free rows and λ g on Dirichlet rows:
+        the reference a warm start's convergence test uses (see :meth:`solve`).
+        """
+        saved = self.u.x.array.copy()
+        self.u.x.array[:] = 0.0
+        self.load_factor.value = load_factor
+        for c, value in self._bc_values:
+            c.value = load_factor * value
+        self.update_constitutive()
+        norm = self.assemble_residual()
+        self.u.x.array[:] = saved
+        return norm
 
     def _result(self) -> FemResult:
         """The current (converged) state as a :class:`FemResult`."""

@@ -1,0 +1,177 @@
+"""Explicit coupling, network proposes, solver corrects: FEM displacement fields of ensemble
+members → a field surrogate (:mod:`learned.field_surrogate`) → the initial guess of Newton.
+
+Field files: a FEM run with ``output.displacement = true`` writes ``displacement.npz`` into its
+run folder: ``coordinates`` (n_nodes, 2) [m] of the displacement space's nodes and
+``displacement`` (n_nodes, 2) [m], both sorted by the coordinates (rounded to 1e-9 of the mesh
+size), so the file does not depend on the partition or the rank count.
+
+Warm start (``deepmanifold run CASE --initial-guess S.pt``, FEM static cases, one load step):
+u₀ = the surrogate's displacement at the case's values of its parameters, matched to this
+run's nodes by coordinates (on any rank count). Newton then stops on
+‖R‖ ≤ max(atol, rtol ‖R₀,cold‖), where ‖R₀,cold‖ is the residual of the cold start u = 0
+(one law call and one residual assembly), not the residual of the guess: warm and cold runs
+stop at the same absolute accuracy (with the guess's own ‖R₀‖ a good guess would tighten its
+own criterion and do more iterations the better it is).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mpi4py import MPI
+
+from coupling.errors import CaseError
+
+FILE = "displacement.npz"
+OPTION = "--initial-guess"
+
+
+def _sort_order(coords: np.ndarray) -> np.ndarray:
+    """Order of nodes by (x, y) rounded to 1e-9 of the bounding box (partition independent)."""
+    size = float(np.ptp(coords, axis=0).max()) or 1.0
+    key = np.round((coords - coords.min(axis=0)) / size, 9)
+    return np.lexsort((key[:, 1], key[:, 0]))
+
+
+def node_values(problem) -> tuple[np.ndarray, np.ndarray]:
+    """(coordinates (n_nodes, 2), displacement (n_nodes, 2)) of every node, sorted (collective;
+    the full arrays on every rank)."""
+    V = problem.V
+    n_own = V.dofmap.index_map.size_local
+    coords = V.tabulate_dof_coordinates()[:n_own, :2]
+    values = problem.u.x.array.reshape(-1, 2)[:n_own]
+    comm = problem.comm
+    coords = np.vstack(comm.allgather(coords))
+    values = np.vstack(comm.allgather(values))
+    order = _sort_order(coords)
+    return coords[order], values[order]
+
+
+def write_displacement(problem, folder_file) -> str:
+    """Write ``displacement.npz`` (collective; rank 0 writes) and return its name."""
+    coords, values = node_values(problem)
+    if problem.comm.rank == 0:
+        np.savez(folder_file, coordinates=coords, displacement=values)
+    return FILE
+
+
+def member_fields(table_path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """(parameters (N, d), snapshots (N, 2 n_nodes) [m], coordinates, table) of the ok members of
+    an ensemble whose members wrote displacement.npz (``--set output.displacement=true``)."""
+    from coupling.ensemble.engine import member_folder
+    from coupling.ensemble.table import read_table
+
+    table_path = Path(table_path)
+    table = read_table(table_path, str(table_path))
+    rows, snaps, coords = [], [], None
+    for i, status in enumerate(table["status"]):
+        if status != "ok":
+            continue
+        f = member_folder(table_path.parent, i) / FILE
+        if not f.is_file():
+            raise CaseError(str(table_path), None, f"member {i:04d} has no {FILE}",
+                            "an ensemble run with --set output.displacement=true (FEM)")
+        with np.load(f) as z:
+            c, u = z["coordinates"], z["displacement"]
+        if coords is None:
+            coords = c
+        elif c.shape != coords.shape or not np.allclose(c, coords, rtol=0, atol=1e-9 * float(np.ptp(coords))):
+            raise CaseError(str(f), None, f"a mesh of {len(c)} nodes unlike member 0's ({len(coords)})",
+                            "members on one mesh (do not vary mesh keys)")
+        rows.append(i)
+        snaps.append(u.reshape(-1))
+    if len(rows) < 2:
+        raise CaseError(str(table_path), None, f"{len(rows)} member(s) with status ok and a field",
+                        "at least 2 finished members")
+    return table["points"][rows], np.array(snaps), coords, table
+
+
+def train_field(table_path: str | Path, out: str | Path, *, energy: float = 0.999999) -> tuple[Path, dict[str, Any]]:
+    """Build the displacement field surrogate of an ensemble and write ``out`` (.pt) and its
+    report (.json beside it)."""
+    from learned.field_surrogate import build_field_surrogate, save_field_surrogate
+
+    from coupling.output.rundir import write_json
+
+    x, snaps, coords, table = member_fields(table_path)
+    params = table["parameters"]
+    sur = build_field_surrogate(x, snaps, coords, lo=[p["lo"] for p in params], hi=[p["hi"] for p in params],
+                                log=[p["log"] for p in params], parameter_keys=[p["key"] for p in params],
+                                energy=energy)
+    manifest = Path(table_path).parent / "ensemble.json"
+    ensemble = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    sur.meta.update(ranges=params, ensemble=str(table_path), case=ensemble.get("case", table["case"]),
+                    overrides=ensemble.get("overrides", {}))
+    out = Path(out)
+    save_field_surrogate(out, sur)
+    report = {"format": "deepmanifold.field_surrogate_report", **{k: v for k, v in sur.meta.items()},
+              "nodes": sur.num_nodes}
+    write_json(out.with_suffix(".json"), report)
+    return out, report
+
+
+def load(path: str | Path):
+    """The field surrogate at ``path``; a bad file (or a scalar surrogate) is a one-line error."""
+    from learned.field_surrogate import load_field_surrogate
+
+    return load_field_surrogate(path)
+
+
+def check_case(case) -> None:
+    """Refuse cases a warm start does not apply to (one line, exit 2)."""
+    if case.solver != "fem":
+        raise CaseError(None, OPTION, f"a '{case.solver}' case", "a FEM static case (solver = \"fem\")")
+    spec = case.spec.fem
+    steps = len(spec.load_path) if spec.load_path else spec.load_steps
+    if steps != 1:
+        raise CaseError(case.path, "fem.load_steps", f"found {steps} load steps with {OPTION}",
+                        "1 (the surrogate predicts the final state)")
+
+
+def case_parameters(case, keys: list[str], path: str) -> np.ndarray:
+    """The case's values (1, d) of the surrogate's parameter key paths."""
+    data = case.spec.model_dump(mode="json")
+    values = []
+    for key in keys:
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, (int, float)) or isinstance(node, bool):
+            raise CaseError(path, None, f"parameter {key!r} is {node!r} in this case", "a number in the case")
+        values.append(float(node))
+    return np.array([values])
+
+
+def apply_initial_guess(problem, case, path: str | Path) -> dict[str, Any]:
+    """Set ``problem.u`` to the surrogate's displacement at the case's parameters (collective).
+
+    Returns the record for summary.json (without the iterations): surrogate path, parameters,
+    the cold start's ‖R₀‖ [N] (the convergence reference), ``predicted_residual`` = ‖R(u₀)‖ /
+    ‖R₀,cold‖ is filled in by the runner from the first Newton iteration.
+    """
+    from scipy.spatial import cKDTree
+
+    sur = load(path)
+    x = case_parameters(case, sur.parameter_keys, str(path))
+    outside = [f"{r['key']}={v:g}" for r, v in zip(sur.meta.get("ranges", []), x[0]) if not r["lo"] <= v <= r["hi"]]
+    n_global = problem.V.dofmap.index_map.size_global
+    if n_global != sur.num_nodes:
+        raise CaseError(str(path), None, f"a field on {sur.num_nodes} nodes for this mesh of {n_global}",
+                        "a surrogate built from runs on this case's mesh")
+    coords = problem.V.tabulate_dof_coordinates()[:, :2]
+    scale = float(np.ptp(sur.coordinates, axis=0).max()) or 1.0
+    dist, index = cKDTree(sur.coordinates).query(coords)
+    bad = int(problem.comm.allreduce(int(np.sum(dist > 1e-8 * scale)), op=MPI.SUM))
+    if bad:
+        raise CaseError(str(path), None, f"{bad} node(s) of this mesh not on the surrogate's mesh",
+                        "a surrogate built from runs on this case's mesh")
+    u0 = sur.predict(x)[0].reshape(-1, 2)
+    reference = problem.cold_reference_residual(1.0)
+    problem.u.x.array[:] = u0[index].reshape(-1)
+    return {"surrogate": str(path), "parameters": dict(zip(sur.parameter_keys, x[0].tolist())),
+            "outside_range": outside, "modes": int(sur.modes.shape[1]),
+            "cold_initial_residual": reference}
