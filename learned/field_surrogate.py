@@ -32,7 +32,6 @@ deepmanifold but :mod:`learned`.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -42,9 +41,8 @@ import torch
 
 from learned.errors import CheckpointError
 from learned.files import atomic_write
+from learned.surrogate import FORMAT, FORMAT_VERSION, read_checkpoint_payload
 
-FORMAT = "deepmanifold.checkpoint"
-FORMAT_VERSION = 1
 KIND = "field_surrogate"
 KERNEL = "thin_plate_spline"
 
@@ -175,17 +173,7 @@ def load_field_surrogate(path: str | Path) -> FieldSurrogate:
     surrogate is refused: it has no field)."""
     p = str(path)
     allowed = f"a field surrogate ({FORMAT}, kind '{KIND}') written by deepmanifold surrogate field"
-    if not Path(p).is_file():
-        raise CheckpointError(p, None, "file not found", allowed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ck = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-        raise CheckpointError(p, None, f"unreadable or corrupt ({lines[0][:160]})", allowed) from None
-    if not isinstance(ck, dict) or ck.get("format") != FORMAT or ck.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(p, "format", "not a deepmanifold checkpoint of this version", allowed)
+    ck = read_checkpoint_payload(p, allowed)
     if ck.get("kind") == "surrogate":
         raise CheckpointError(p, "kind", "a surrogate of scalar results without a field", allowed)
     if ck.get("kind") != KIND:

@@ -226,21 +226,30 @@ def save_surrogate(path: str | Path, net: SurrogateEnsemble, report: dict[str, A
     return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
 
 
+def read_checkpoint_payload(path: str, allowed: str) -> dict[str, Any]:
+    """The payload dict of a checkpoint file (``torch.load(weights_only=True)``: tensors,
+    numbers, strings and containers only, never a pickled object) after checking its format
+    and version; raises :class:`CheckpointError` (file missing, unreadable, another format)
+    with ``allowed`` as what the caller accepts. The caller checks ``kind``."""
+    if not Path(path).is_file():
+        raise CheckpointError(path, None, "file not found", allowed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+        raise CheckpointError(path, None, f"unreadable or corrupt ({lines[0][:160]})", allowed) from None
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT or ck.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(path, "format", "not a deepmanifold checkpoint of this version", allowed)
+    return ck
+
+
 def load_surrogate(path: str | Path) -> tuple[SurrogateEnsemble, dict[str, Any]]:
     """Read a surrogate checkpoint (weights_only) → (network, report); raises :class:`CheckpointError`."""
     p = str(path)
     allowed = f"a surrogate checkpoint ({FORMAT}, kind '{KIND}') written by deepmanifold surrogate train"
-    if not Path(p).is_file():
-        raise CheckpointError(p, None, "file not found", allowed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ck = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-        raise CheckpointError(p, None, f"unreadable or corrupt ({lines[0][:160]})", allowed) from None
-    if not isinstance(ck, dict) or ck.get("format") != FORMAT or ck.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(p, "format", "not a deepmanifold checkpoint of this version", allowed)
+    ck = read_checkpoint_payload(p, allowed)
     if ck.get("kind") != KIND:
         raise CheckpointError(p, "kind", f"found {ck.get('kind')!r}", allowed)
     arch = ck.get("architecture") or {}
