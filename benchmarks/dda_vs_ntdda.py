@@ -377,11 +377,10 @@ def main() -> None:
         return [strip(v) for v in o] if isinstance(o, list) else o
 
     out = strip(out)
-    path = Path(a.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    os.replace(tmp, path)
+    sys.path.insert(0, str(ROOT))
+    from learned.files import atomic_write
+
+    path = atomic_write(a.out, lambda tmp: Path(tmp).write_text(json.dumps(out, indent=2) + "\n"))
     print(f"wrote {path} ({out['wall_total_s']:.0f} s)")
 
 
