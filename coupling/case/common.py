@@ -10,11 +10,58 @@ from pydantic_core import PydanticCustomError
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
 
 
+def _read_only(self, *args, **kwargs):
+    raise TypeError("a validated case is read-only: change it with overrides "
+                    "(coupling.run(case, overrides={...}) or load_case(path, overrides)), which validate again")
+
+
+class ReadOnlyList(list):
+    """A list inside a validated case table: reading works as for a list; changing it raises
+    ``TypeError`` (so no change can bypass validation). ``a + b`` returns a new plain list."""
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+
+    def __reduce__(self):
+        return (ReadOnlyList, (list(self),))
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return ReadOnlyList(copy.deepcopy(list(self), memo))
+
+
+class ReadOnlyDict(dict):
+    """A name -> table mapping inside a validated case table; changing it raises ``TypeError``."""
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    pop = popitem = clear = update = setdefault = _read_only
+
+    def __reduce__(self):
+        return (ReadOnlyDict, (dict(self),))
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return ReadOnlyDict(copy.deepcopy(dict(self), memo))
+
+
+def _freeze(value):
+    """Lists and dicts (at any depth) as their read-only kinds; tuples and models as they are."""
+    if isinstance(value, list):
+        return ReadOnlyList(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return ReadOnlyDict((k, _freeze(v)) for k, v in value.items())
+    return value
+
+
 class Strict(BaseModel):
     """Base of every case-file table: unknown keys are errors, every number is finite.
 
     ``allow_inf_nan=False`` applies to every float of every table (also inside tuples,
     lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
+    ``frozen=True`` and :class:`ReadOnlyList`/:class:`ReadOnlyDict` make a validated table
+    read-only at every depth: a change goes through overrides, which validate again.
     """
 
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False, frozen=True)
@@ -32,6 +79,15 @@ class Strict(BaseModel):
                 if old in data:
                     raise PydanticCustomError("renamed_key", "renamed: use {new}", {"old": old, "new": new})
         return data
+
+    @model_validator(mode="after")
+    def _read_only_containers(self):
+        """Lists and dicts of a validated table become read-only (the model itself is frozen)."""
+        for name in type(self).model_fields:
+            value = self.__dict__.get(name)
+            if isinstance(value, (list, dict)):
+                object.__setattr__(self, name, _freeze(value))
+        return self
 
 
 Plane = Literal["strain", "stress"]
