@@ -22,6 +22,7 @@ from scipy.sparse import csr_matrix
 from learned import ConstitutiveLaw
 from nmm.approximation import element_dofs, n_functions, shape_functions, strain_matrix, value_matrix
 from nmm.assembly import MPI, Assembler
+from learned.boundary import Point, evaluate_at
 from nmm.boundary import Dirichlet, PointConstraint, PointLoad, Traction, boundary_quadrature, eval_value
 from nmm.covers import build_manifold
 from nmm.discontinuity import Crack, Joint, validate_discontinuities
@@ -46,7 +47,7 @@ class ManifoldModel:
     density    : ρ [kg/m³] for mass and gravity
     penalty    : β, Nitsche parameter α = β E_ref / h (point springs β E_ref)
 
-    Loads and supports are added with :meth:`add` (:class:`DirichletBC` values [m],
+    Loads and supports are added with :meth:`add` (:class:`Dirichlet` values [m],
     :class:`Traction` [Pa], :class:`PointLoad` [N/m]). :meth:`solve` returns an
     :class:`NMMResult`: ``u`` the global cover dofs (n_dofs,) [m and m/m], ``stress_qp``
     (nq_local, 3) [Pa], :meth:`NMMResult.compute_sif` K_I, K_II [Pa √m].
@@ -113,6 +114,10 @@ class ManifoldModel:
         for it in items:
             if not isinstance(it, (Dirichlet, PointConstraint, Traction, PointLoad)):
                 raise InputError("boundary", type(it).__name__, "Dirichlet, PointConstraint, Traction or PointLoad")
+            if isinstance(it, Dirichlet) and isinstance(it.where, Point):
+                if callable(it.ux) or callable(it.uy):
+                    raise InputError("boundary", "a callable value at a Point", "constant ux, uy [m] at a point")
+                it = PointConstraint(it.where.x, ux=it.ux, uy=it.uy)
             self.bcs.append(it)
         return self
 
@@ -204,10 +209,8 @@ class ManifoldModel:
                     t = -float(bc.pressure) * q.normal
                 elif bc.in_situ:
                     t = self.initial_traction(q.x, q.normal)
-                elif callable(bc.value):
-                    t = np.asarray(bc.value(q.x), float).reshape(len(q.x), 2)
                 else:
-                    t = np.broadcast_to(np.asarray(bc.value, float), (len(q.x), 2))
+                    t = evaluate_at(bc.value, q.x, 2)
                 np.add.at(F, dofs, np.einsum("nij,ni->nj", Nm, t * q.w[:, None]))
             elif isinstance(bc, PointLoad):
                 _, Nm, dofs = self.point_matrices(np.asarray(bc.point, float)[None])

@@ -21,6 +21,7 @@ from coupling.solvers.datadriven import DataDrivenDivergence, DataDrivenProblem,
 from coupling.solvers.fem.errors import FemDivergence
 from coupling.solvers.fem.problem import ContinuumProblem, FemResult
 from learned import LinearElastic, PowerLawElastic
+from learned.boundary import Dirichlet, MeshFacets, MeshVertices, Point, Segment, Traction
 from learned.contract import SolverDivergence, SolverStatistics, StepRecord, converged
 
 SOLVES = {
@@ -47,15 +48,14 @@ def test_one_divergence_base(error):
 
 def _plate_fem(law):
     from coupling.solvers.fem.mesh import rectangle
-    from coupling.solvers.fem.problem import Dirichlet, Traction
     from mpi4py import MPI
     import ufl
 
     m = rectangle(MPI.COMM_WORLD, size=(2.0, 1.0), cells=(8, 4))
     return ContinuumProblem(
         m.mesh, law, degree=1,
-        dirichlet=[Dirichlet(0, 0.0, facets=m.regions["left"]), Dirichlet(1, 0.0, facets=m.regions["bottom"])],
-        tractions=[Traction(m.regions["right"], lambda x: ufl.as_vector([5e6, 0.0]))],
+        dirichlet=[Dirichlet(MeshFacets(m.regions["left"]), ux=0.0), Dirichlet(MeshFacets(m.regions["bottom"]), uy=0.0)],
+        tractions=[Traction(MeshFacets(m.regions["right"]), value=lambda x: ufl.as_vector([5e6, 0.0]))],
     ), m
 
 
@@ -80,12 +80,11 @@ def test_fem_returns_a_typed_result_and_diverges_with_the_last_good_step():
 def test_data_driven_diverges_with_its_last_iterate():
     problem, m = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
     D = problem.law.reference_stiffness()
-    from coupling.solvers.fem.problem import Dirichlet, Traction
     import ufl
 
     dd = DataDrivenProblem(
-        m.mesh, 2 * D, dirichlet=[Dirichlet(0, 0.0, facets=m.regions["left"]), Dirichlet(1, 0.0, facets=m.regions["bottom"])],
-        tractions=[Traction(m.regions["right"], lambda x: ufl.as_vector([5e6, 0.0]))],
+        m.mesh, 2 * D, dirichlet=[Dirichlet(MeshFacets(m.regions["left"]), ux=0.0), Dirichlet(MeshFacets(m.regions["bottom"]), uy=0.0)],
+        tractions=[Traction(MeshFacets(m.regions["right"]), value=lambda x: ufl.as_vector([5e6, 0.0]))],
     )
     with pytest.raises(DataDrivenDivergence) as err:
         dd.solve(ExactLinearProjector(D, 2 * D), rtol=1e-14, max_iterations=2)
@@ -170,12 +169,11 @@ def test_newton_solvers_share_the_meaning_of_rtol_and_the_step_record(name):
 def test_data_driven_and_dda_callbacks_get_step_records():
     problem, m = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
     D = problem.law.reference_stiffness()
-    from coupling.solvers.fem.problem import Dirichlet, Traction
     import ufl
 
     dd = DataDrivenProblem(
-        m.mesh, D, dirichlet=[Dirichlet(0, 0.0, facets=m.regions["left"]), Dirichlet(1, 0.0, facets=m.regions["bottom"])],
-        tractions=[Traction(m.regions["right"], lambda x: ufl.as_vector([5e6, 0.0]))],
+        m.mesh, D, dirichlet=[Dirichlet(MeshFacets(m.regions["left"]), ux=0.0), Dirichlet(MeshFacets(m.regions["bottom"]), uy=0.0)],
+        tractions=[Traction(MeshFacets(m.regions["right"]), value=lambda x: ufl.as_vector([5e6, 0.0]))],
     )
     records = []
     dd.solve(ExactLinearProjector(D, D), rtol=1e-8, max_iterations=50, callback=records.append)
@@ -200,7 +198,65 @@ def test_dda_has_one_solve_and_failure_kinds_as_an_enum():
     assert {f.name for f in dda.StepFailure} == {"DISPLACEMENT", "PENETRATION", "OPEN_CLOSE", "NOT_FINITE"}
 
 
-def test_nmm_dirichlet_is_named_as_in_fem_and_the_former_name_still_imports():
-    from coupling.solvers.fem.discretisation import Dirichlet as FemDirichlet
+def test_one_boundary_description_for_every_solver_and_the_former_names_still_import():
+    from coupling.solvers.fem import discretisation, problem
 
-    assert nmm.DirichletBC is nmm.Dirichlet and FemDirichlet.__name__ == nmm.Dirichlet.__name__ == "Dirichlet"
+    for module in (nmm, problem, discretisation):
+        assert module.Dirichlet is Dirichlet and module.Traction is Traction
+    assert nmm.DirichletBC is Dirichlet  # the former NMM name
+
+
+@pytest.mark.parametrize("pressure", [False, True])
+def test_fem_and_nmm_interpret_the_same_boundary_objects(pressure):
+    """The same Dirichlet / Traction objects (segments, a callable value in x[0], x[1], or a
+    pressure) drive FEM and NMM: uniaxial tension σ of a 2 m × 1 m plate, roller supports on
+    the left and bottom, u_x = σ x / E and u_y = −ν σ y / E exactly. Both discretisations
+    reproduce a linear field to round-off (P1 FEM, order-1 NMM); compared at 1e-9 of |u|."""
+    E, nu, sigma = 1e9, 0.3, 5e6
+    law = LinearElastic(E, nu, "stress")
+    supports = [Dirichlet(Segment((0, 0), (0, 1)), ux=0.0), Dirichlet(Segment((0, 0), (2, 0)), uy=0.0)]
+    right = Segment((2, 0), (2, 1))
+    # an x-dependent expression that equals σ on the loaded edge x = 2: exercises the callable
+    load = (Traction(right, pressure=-sigma) if pressure
+            else Traction(right, value=lambda x: (sigma * x[0] / 2.0, 0.0 * x[1])))
+    exact = lambda x, y: np.array([sigma * x / E, -nu * sigma * y / E])  # noqa: E731
+    scale = sigma * 2 / E
+
+    from coupling.solvers.fem.mesh import rectangle
+    from mpi4py import MPI
+
+    m = rectangle(MPI.COMM_WORLD, size=(2.0, 1.0), cells=(4, 2))
+    fem_u = ContinuumProblem(m.mesh, law, degree=1, dirichlet=supports, tractions=[load]).solve().displacement
+    X = fem_u.function_space.tabulate_dof_coordinates()[:, :2]
+    assert np.abs(fem_u.x.array.reshape(-1, 2) - exact(X[:, 0], X[:, 1]).T).max() <= 1e-9 * scale
+
+    model = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 2, 1), nmm.CoverMesh.rectangle(0, 0, 2, 1, 4, 2), law=law, order=1)
+    model.add(*supports, load)
+    points = np.array([[2.0, 1.0], [1.0, 0.5], [0.3, 0.9]])
+    nmm_u = model.solve().displacement(points)
+    assert np.abs(nmm_u - exact(points[:, 0], points[:, 1]).T).max() <= 1e-9 * scale
+
+
+def test_a_point_dirichlet_is_a_vertex_in_fem_and_a_spring_in_nmm():
+    """Dirichlet(Point) pins the nearest FEM vertex and is an NMM point constraint; mesh
+    entities are refused by NMM with a one-line input error naming what it takes."""
+    from coupling.solvers.fem.discretisation import Discretisation
+    from coupling.solvers.fem.mesh import rectangle
+    from mpi4py import MPI
+
+    m = rectangle(MPI.COMM_WORLD, size=(2.0, 1.0), cells=(4, 2))
+    dim, verts = Discretisation(m.mesh, 1).entities(Point((0.49, 0.51)))
+    assert dim == 0 and len(verts) == 1
+    assert np.allclose(m.mesh.geometry.x[verts[0], :2], [0.5, 0.5])
+    dim, facets = Discretisation(m.mesh, 1).entities(Segment((2, 0), (2, 1)))
+    assert dim == 1 and len(facets) == 2  # the two cell edges on x = 2
+
+    model = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 2, 1), nmm.CoverMesh.rectangle(0, 0, 2, 1, 4, 2),
+                              law=LinearElastic(1e9, 0.3, "stress"), order=1)
+    model.add(Dirichlet(Point((0.0, 0.0)), ux=0.0, uy=0.0))
+    assert isinstance(model.bcs[-1], nmm.PointConstraint) and tuple(model.bcs[-1].point) == (0.0, 0.0)
+    model.add(Dirichlet(MeshVertices(np.array([0])), ux=0.0))
+    with pytest.raises(nmm.InputError, match="a segment"):
+        model.linear_terms()
+    with pytest.raises(ValueError, match="exactly one"):
+        Traction(Segment((0, 0), (1, 0)), value=(1.0, 0.0), pressure=1.0)

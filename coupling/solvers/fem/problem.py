@@ -97,8 +97,10 @@ class ContinuumProblem:
     law               : a ``learned.ConstitutiveLaw`` (strain (N,3) → stress (N,3) [Pa], tangent (N,3,3) [Pa])
     degree            : Lagrange degree of u (1 or 2); quadrature_degree default 2·degree
     density, gravity  : ρ [kg/m³] and g, shape (2,) [m/s²] (body force ρ g [N/m³])
-    dirichlet         : :class:`Dirichlet` (component, value [m], facets or vertices)
-    tractions         : :class:`Traction` (facets, t(x) → UFL vector (2,) [Pa])
+    dirichlet         : :class:`learned.boundary.Dirichlet` (where: mesh facets / vertices, a
+                        segment or a point; ux, uy constants [m])
+    tractions         : :class:`learned.boundary.Traction` (where: facets or a segment; value
+                        (t_x, t_y) [Pa] or a callable of the UFL coordinate x, or pressure [Pa])
     linear_solver     : "mumps" (LU) or "cg" (CG + GAMG)
 
     ``self.u`` is the displacement, a DOLFINx Function whose ``x.array`` has shape
