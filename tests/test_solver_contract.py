@@ -176,8 +176,11 @@ def test_data_driven_and_dda_callbacks_get_step_records():
         tractions=[Traction(MeshFacets(m.regions["right"]), value=lambda x: ufl.as_vector([5e6, 0.0]))],
     )
     records = []
-    dd.solve(ExactLinearProjector(D, D), rtol=1e-8, max_iterations=50, callback=records.append)
+    result = dd.solve(ExactLinearProjector(D, D), rtol=1e-8, max_iterations=50, callback=records.append)
     assert all(isinstance(r, StepRecord) and r.step == 1 for r in records)
+    assert isinstance(result.stats, SolverStatistics) and dataclasses.is_dataclass(result.stats)
+    assert result.stats.iterations == len(records) and result.stats["converged"] is True
+    assert result.as_dict() == result.stats.as_dict() and "time_projection_s" in result.as_dict()
     assert [r.iterations for r in records] == list(range(1, len(records) + 1)) and records[-1].converged
 
     from dda.selfcheck import build_system
@@ -260,3 +263,15 @@ def test_a_point_dirichlet_is_a_vertex_in_fem_and_a_spring_in_nmm():
         model.linear_terms()
     with pytest.raises(ValueError, match="exactly one"):
         Traction(Segment((0, 0), (1, 0)), value=(1.0, 0.0), pressure=1.0)
+
+
+def test_every_runner_has_one_shape():
+    """One runner per solver, in coupling/runners/<solver>.py: run_<solver>_case(case, ctx) -> RunPayload."""
+    from coupling.case import registry
+
+    for name in registry.solver_names():
+        runner = registry.runner_for(name)
+        assert runner.__module__ == f"coupling.runners.{name}" and runner.__name__ == f"run_{name}_case"
+        sig = inspect.signature(runner)
+        assert list(sig.parameters) == ["case", "ctx"]
+        assert getattr(sig.return_annotation, "__name__", sig.return_annotation) == "RunPayload"

@@ -30,21 +30,47 @@ from coupling.solvers.datadriven.errors import DataDrivenDivergence
 from coupling.solvers.datadriven.projectors import Projector, metric_coordinates
 from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
 from coupling.solvers.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
-from learned.contract import StepRecord
+from learned.contract import SolverStatistics, StepRecord
+
+
+@dataclass
+class DataDrivenStats(SolverStatistics):
+    """Typed statistics of a data-driven solve (the ``solver`` figures of summary.json).
+
+    converged        : whether ‖G(x) − x‖ ≤ rtol ‖G(x)‖ was reached
+    iterations       : fixed-point iterations done
+    residual_history : ‖G(x_k) − x_k‖ / ‖G(x_k)‖ per iteration (dimensionless)
+    distance         : rms metric distance between mechanical and material states [Pa^½]
+    extra            : timings [s] (``time_linear_solves_s``, ``time_projection_s``)
+    """
+
+    converged: bool
+    iterations: int
+    residual_history: list[float]
+    distance: float
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class DataDrivenResult:
     """What a data-driven solve returns: the fixed-point record (iterations, changes
-    ‖G(x) − x‖ / ‖G(x)‖, converged), the rms distance to the data, and timings [s]."""
+    ‖G(x) − x‖ / ‖G(x)‖, converged), the rms distance to the data, and timings [s];
+    :attr:`stats` gives them as typed statistics."""
 
     fixed_point: FixedPointResult
     distance: float  # rms metric distance between mechanical and material states [Pa^1/2]
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def stats(self) -> DataDrivenStats:
+        """The typed statistics of this solve (:class:`DataDrivenStats`)."""
+        fp = self.fixed_point
+        return DataDrivenStats(converged=fp.converged, iterations=fp.iterations, residual_history=fp.residuals,
+                               distance=self.distance, extra=dict(self.timings))
+
     def as_dict(self) -> dict:
-        """The record written to summary.json."""
-        return {**self.fixed_point.as_dict(), "distance": self.distance, **self.timings}
+        """The record written to summary.json (``stats.as_dict()``)."""
+        return self.stats.as_dict()
 
 
 class DataDrivenProblem:
