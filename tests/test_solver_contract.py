@@ -37,7 +37,7 @@ def test_solve_has_the_contract_keywords(name):
     params = inspect.signature(SOLVES[name]).parameters
     keyword_only = {p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert {"rtol", "max_iterations", "callback"} <= keyword_only
-    assert name == "data_driven" or keyword_only & {"load_steps", "duration"}
+    assert keyword_only & {"load_steps", "duration"}
 
 
 @pytest.mark.parametrize("error", [FemDivergence, DataDrivenDivergence, nmm.SolverDivergence, dda.SolverDivergence,
@@ -275,3 +275,28 @@ def test_every_runner_has_one_shape():
         sig = inspect.signature(runner)
         assert list(sig.parameters) == ["case", "ctx"]
         assert getattr(sig.return_annotation, "__name__", sig.return_annotation) == "RunPayload"
+
+
+def test_data_driven_takes_its_material_in_the_constructor_and_load_steps_in_solve():
+    """The contract shape for the data-driven solver: DataDrivenProblem(mesh, C, projector=…)
+    then solve(*, load_steps, rtol, max_iterations, callback); two load steps reach the
+    one-step fixed point (a linear projector: the same elastic solution)."""
+    problem, m = _plate_fem(LinearElastic(1e9, 0.3, "stress"))
+    D = problem.law.reference_stiffness()
+
+    def make():
+        return DataDrivenProblem(
+            m.mesh, D, projector=ExactLinearProjector(D, D),
+            dirichlet=[Dirichlet(MeshFacets(m.regions["left"]), ux=0.0), Dirichlet(MeshFacets(m.regions["bottom"]), uy=0.0)],
+            tractions=[Traction(MeshFacets(m.regions["right"]), value=(5e6, 0.0))])
+
+    one = make()
+    one.solve(rtol=1e-10, max_iterations=50)
+    two, records = make(), []
+    result = two.solve(load_steps=2, rtol=1e-10, max_iterations=50, callback=records.append)
+    assert sorted({(r.step, r.load_factor) for r in records}) == [(1, 0.5), (2, 1.0)]
+    assert result.stats.converged and records[-1].converged
+    u1, u2 = one.u.x.array, two.u.x.array
+    assert np.abs(u2 - u1).max() <= 1e-11 * np.abs(u1).max()  # measured 9e-16 (round-off); rtol 1e-10 bounds it
+    with pytest.raises(ValueError, match="projector"):
+        DataDrivenProblem(m.mesh, D).solve()
