@@ -300,3 +300,24 @@ def test_data_driven_takes_its_material_in_the_constructor_and_load_steps_in_sol
     assert np.abs(u2 - u1).max() <= 1e-11 * np.abs(u1).max()  # measured 9e-16 (round-off); rtol 1e-10 bounds it
     with pytest.raises(ValueError, match="projector"):
         DataDrivenProblem(m.mesh, D).solve()
+
+
+def test_nmm_dynamics_through_the_contract_solve():
+    """ManifoldModel.solve(duration=, dt=) is solve_dynamic over round(duration/dt) steps:
+    the same displacement to the last bit, one StepRecord per time step (t = k dt) whose
+    iterations add up to the run's Newton count."""
+    def model():
+        m = nmm.ManifoldModel(nmm.Domain.rectangle(0, 0, 1, 1), nmm.CoverMesh.rectangle(0, 0, 1, 1, 4, 4),
+                              law=LinearElastic(1e9, 0.25, "stress"), order=1, density=2000.0)
+        m.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 1), (1, 1)), value=(1e5, -1e5)))
+        return m
+
+    ref = model().solve_dynamic(dt=1e-3, n_steps=5)
+    records = []
+    res = model().solve(duration=5e-3, dt=1e-3, max_iterations=30, callback=records.append)
+    assert np.array_equal(res.u, ref.u)
+    assert [r.step for r in records] == [1, 2, 3, 4, 5] and all(r.converged for r in records)
+    assert np.allclose([r.time for r in records], 1e-3 * np.arange(1, 6), rtol=1e-12)
+    assert sum(r.iterations for r in records) == res.stats["newton_iterations"] and records[0].iterations >= 1
+    with pytest.raises(nmm.InputError, match="dt"):
+        model().solve(duration=1e-2)
