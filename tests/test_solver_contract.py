@@ -46,6 +46,30 @@ def test_one_divergence_base(error):
     assert issubclass(error, SolverDivergence)
 
 
+@pytest.mark.parametrize("make", [
+    lambda r: FemDivergence("load step 2", r),
+    lambda r: DataDrivenDivergence("iteration 200", r),
+    lambda r: nmm.SolverDivergence("load step 2", r, load_factor=0.5),
+    lambda r: dda.SolverDivergence(3, 0.1, 0, "penetration", result=r),
+    lambda r: coupling.errors.CaseDiverged("runner", r),
+    lambda r: coupling.RunDiverged("run", r),
+], ids=["fem", "data_driven", "nmm", "dda", "case", "run"])
+def test_every_divergence_carries_its_result_from_the_constructor(make, monkeypatch):
+    """The result reaches SolverDivergence.__init__ (a subclass that set it after the base
+    constructor, or dropped it, fails here)."""
+    passed = []
+    base_init = SolverDivergence.__init__
+
+    def recording_init(self, message, result=None):
+        passed.append(result)
+        base_init(self, message, result)
+
+    monkeypatch.setattr(SolverDivergence, "__init__", recording_init)
+    sentinel = object()
+    err = make(sentinel)
+    assert passed == [sentinel] and err.result is sentinel and str(err)
+
+
 def _plate_fem(law):
     from coupling.solvers.fem.mesh import rectangle
     from mpi4py import MPI
