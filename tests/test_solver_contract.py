@@ -40,6 +40,19 @@ def test_solve_has_the_contract_keywords(name):
     assert keyword_only & {"load_steps", "duration"}
 
 
+CONSTRUCTORS = {"fem": ContinuumProblem, "data_driven": DataDrivenProblem, "nmm": nmm.ManifoldModel, "dda": dda.Simulation}
+
+
+@pytest.mark.parametrize("name", CONSTRUCTORS)
+def test_constructors_share_one_shape(name):
+    """Solver(model-or-mesh, material-or-settings, *, options): two positional parameters at
+    most, every option (comm, degree, projector, …) keyword-only."""
+    params = list(inspect.signature(CONSTRUCTORS[name].__init__).parameters.values())[1:]
+    positional = [p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert len(positional) <= 2 and all(p.kind is not inspect.Parameter.VAR_POSITIONAL for p in params)
+    assert "comm" not in positional
+
+
 @pytest.mark.parametrize("error", [FemDivergence, DataDrivenDivergence, nmm.SolverDivergence, dda.SolverDivergence,
                                    coupling.SolverDivergence])
 def test_one_divergence_base(error):
