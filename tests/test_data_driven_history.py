@@ -50,7 +50,7 @@ def test_data_driven_with_history_matches_fem_newton_along_a_loading_unloading_p
         u_fem.append(fem_problem.u.x.array.copy())
     projector = LawProjector(law, law.reference_stiffness(), tol=1e-13)
 
-    def record(k, lam, result):
+    def record(k, result):
         u_dd.append(dd.u.x.array.copy())
         states.append(projector.state.copy())
 

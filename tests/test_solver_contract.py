@@ -358,3 +358,28 @@ def test_nmm_dynamics_through_the_contract_solve():
     assert sum(r.iterations for r in records) == res.stats["newton_iterations"] and records[0].iterations >= 1
     with pytest.raises(nmm.InputError, match="dt"):
         model().solve(duration=1e-2)
+
+
+@pytest.mark.parametrize("name", ["fem", "nmm", "data_driven"])
+def test_on_step_gets_the_step_and_its_result_in_every_static_solver(name):
+    """on_step(step, result) after every converged load step, result the solver's Result type
+    at that step (its load factor λ = k/n)."""
+    law = LinearElastic(1e9, 0.3, "stress")
+    got = []
+    if name == "fem":
+        problem, _ = _plate_fem(law)
+        problem.solve(load_steps=2, on_step=lambda k, r: got.append((k, r.converged_load_factor, type(r))))
+        expected_type = FemResult
+    elif name == "nmm":
+        _nmm_plate(law).solve(load_steps=2, on_step=lambda k, r: got.append((k, r.stats.load_factor, type(r))))
+        expected_type = nmm.NMMResult
+    else:
+        problem, m = _plate_fem(law)
+        D = law.reference_stiffness()
+        dd = DataDrivenProblem(
+            m.mesh, D, projector=ExactLinearProjector(D, D),
+            dirichlet=[Dirichlet(MeshFacets(m.regions["left"]), ux=0.0), Dirichlet(MeshFacets(m.regions["bottom"]), uy=0.0)],
+            tractions=[Traction(MeshFacets(m.regions["right"]), value=(5e6, 0.0))])
+        dd.solve(load_steps=2, rtol=1e-10, on_step=lambda k, r: got.append((k, r.load_factor, type(r))))
+        from coupling.solvers.datadriven import DataDrivenResult as expected_type
+    assert got == [(1, 0.5, expected_type), (2, 1.0, expected_type)]

@@ -60,6 +60,7 @@ class DataDrivenResult:
     fixed_point: FixedPointResult
     distance: float  # rms metric distance between mechanical and material states [Pa^1/2]
     timings: dict[str, float] = field(default_factory=dict)
+    load_factor: float = 1.0  # λ of the step this result closes (solve_path)
 
     @property
     def stats(self) -> DataDrivenStats:
@@ -171,6 +172,7 @@ class DataDrivenProblem:
         max_iterations: int = 200,
         initial: tuple[np.ndarray, np.ndarray] | None = None,
         callback: Callable[[StepRecord], None] | None = None,
+        on_step: Callable[[int, DataDrivenResult], None] | None = None,
     ) -> DataDrivenResult:
         """Iterate (ε*, σ*) ← project(mechanical_state(ε*, σ*)) to a fixed point.
 
@@ -178,7 +180,8 @@ class DataDrivenProblem:
         largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(record)`` gets
         a :class:`learned.contract.StepRecord` (step k, iterations, residual the relative
         change ‖G(x) − x‖/‖G(x)‖, converged; ``load_factor`` λ when ``load_steps`` > 1) after
-        every iteration. ``projector`` / ``accelerator`` default to the constructor's.
+        every iteration, ``on_step(k, result)`` after every converged load step.
+        ``projector`` / ``accelerator`` default to the constructor's.
         ``load_steps`` = n > 1 solves at λ = 1/n, 2/n, …, 1 (:meth:`solve_path`; a projector
         with history commits its state after each step). Returns the :class:`DataDrivenResult`
         of the last step; raises :class:`DataDrivenDivergence` (``result``: the last iterate)
@@ -193,8 +196,11 @@ class DataDrivenProblem:
                 raise ValueError(f"load_steps must be >= 1, got {load_steps}")
             return self.solve_path(projector, [k / load_steps for k in range(1, load_steps + 1)],
                                    (lambda: accelerator) if accelerator else None, rtol=rtol,
-                                   max_iterations=max_iterations, callback=callback)[-1]
-        return self._fixed_point(projector, accelerator, rtol, max_iterations, initial, callback, 1, None)
+                                   max_iterations=max_iterations, callback=callback, on_step=on_step)[-1]
+        out = self._fixed_point(projector, accelerator, rtol, max_iterations, initial, callback, 1, None)
+        if on_step:
+            on_step(1, out)
+        return out
 
     def _fixed_point(self, projector: Projector, accelerator: Accelerator | None, rtol: float, max_iterations: int,
                      initial: tuple[np.ndarray, np.ndarray] | None, callback: Callable[[StepRecord], None] | None,
@@ -222,7 +228,8 @@ class DataDrivenProblem:
         eps, sig = self.mechanical_state(eps_star, sig_star)
         self.final_material_state = (eps_star, sig_star)
         self.final_mechanical_state = (eps, sig)
-        out = DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings))
+        out = DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings),
+                               float(self.load_factor.value))
         if not result.converged:
             raise DataDrivenDivergence(
                 f"data-driven fixed point did not converge in {result.iterations} iterations "
@@ -237,7 +244,7 @@ class DataDrivenProblem:
         *,
         rtol: float = 1e-8,
         max_iterations: int = 200,
-        on_step: Callable[[int, float, DataDrivenResult], None] | None = None,
+        on_step: Callable[[int, DataDrivenResult], None] | None = None,
         callback: Callable[[StepRecord], None] | None = None,
     ) -> list[DataDrivenResult]:
         """Fixed point per load step along a path of load factors λ_k (loading–unloading–reloading).
@@ -251,7 +258,8 @@ class DataDrivenProblem:
         converge raises :class:`DataDrivenDivergence` with the committed state unchanged.
         Each step starts from the previous step's material state. ``accelerator_factory``
         gives a fresh accelerator per step (its history belongs to one fixed point).
-        ``on_step(k, λ, result)`` after every converged step; ``callback(record)`` after every
+        ``on_step(k, result)`` after every converged step (``result.load_factor`` λ_k, the
+        per-step hook of every solver); ``callback(record)`` after every
         iteration (a :class:`StepRecord` with step k and load_factor λ_k). Returns the results per step.
         """
         results = []
@@ -267,7 +275,7 @@ class DataDrivenProblem:
             initial = (eps_star, sig_star)
             results.append(res)
             if on_step:
-                on_step(k, float(lam), res)
+                on_step(k, res)
         return results
 
     def distance(self, eps, sig, eps_star, sig_star) -> float:
