@@ -47,7 +47,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from coupling.case.loader import parse_overrides
-    from coupling.cli import _case_path
+    from coupling.cli import case_path
     from coupling.ensemble.design import parse_vary, sample_design
     from coupling.ensemble.engine import pool_executor, run_ensemble
     from learned.surrogate import train_surrogate
@@ -56,7 +56,7 @@ def main() -> int:
     sets = parse_overrides(args.set or ["dda.duration=0.3"])
     sets.update({"output.plots": False, "output.fields": False})
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    case = _case_path(args.case)
+    case = case_path(args.case)
     executor = pool_executor()
     work = Path(tempfile.mkdtemp(prefix="global_local-"))
     train_x = sample_design(params, sizes[-1], "sobol", seed=1)

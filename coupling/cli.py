@@ -23,7 +23,7 @@ def shipped_cases() -> dict[str, tuple[Path, str]]:
     return out
 
 
-def _case_path(name: str) -> Path:
+def case_path(name: str) -> Path:
     """A path as given, or the name of a shipped case."""
     path = Path(name)
     if path.exists() or path.suffix:
@@ -59,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from coupling.case.loader import load_case
     from coupling.runner import run
 
-    case = load_case(_case_path(args.case), args.set)
+    case = load_case(case_path(args.case), args.set)
     result = run(case, None, check=True)
     if _rank() == 0:
         size = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.summary["size"].items())
@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from coupling.case.loader import load_case
     from coupling.runner import run
 
-    case = load_case(_case_path(args.case), args.set)
+    case = load_case(case_path(args.case), args.set)
     out = Path(args.output) if args.output else (None if args.restart else Path("results") / case.name)
     result = run(case, out, progress=not args.quiet, force=args.force,
                  verbosity=0 if args.quiet else 1 + args.verbose, restart=args.restart,

@@ -36,10 +36,10 @@ def ensemble_inputs(args: argparse.Namespace):
     """Validate CASE, --set, --vary and --probe before anything is written; returns
     (case path, parameters, base overrides)."""
     from coupling.case.loader import load_case, parse_overrides, with_overrides
-    from coupling.cli import _case_path
+    from coupling.cli import case_path
     from coupling.ensemble.design import parse_vary
 
-    path = _case_path(args.case)
+    path = case_path(args.case)
     base = parse_overrides(args.set)
     case = load_case(path, base)
     params = [parse_vary(v) for v in args.vary]
@@ -248,7 +248,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from coupling.case.loader import load_case, parse_overrides, with_overrides
-    from coupling.cli import _case_path
+    from coupling.cli import case_path
     from coupling.ensemble.calibration import metropolis, parse_observe, plot, summarise
     from coupling.ensemble.design import Parameter, parse_vary
     from coupling.ensemble.engine import pool_executor, run_ensemble
@@ -257,7 +257,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     executor = pool_executor()
     net, _ = load(args.surrogate)
-    path = _case_path(args.case)
+    path = case_path(args.case)
     overrides = {**net.meta.get("overrides", {}), **parse_overrides(args.set)}
     case = load_case(path, overrides)
     ranges = {r["key"]: r for r in net.meta.get("ranges", [])}

@@ -94,8 +94,7 @@ class RunDiverged(SolverDivergence):
     """Raised by :func:`run` after a diverged run was published with its last good state."""
 
     def __init__(self, message: str, result: Result) -> None:
-        super().__init__(message)
-        self.result = result
+        super().__init__(message, result)
 
 
 class RunInterrupted(Interrupted):

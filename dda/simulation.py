@@ -75,7 +75,7 @@ class Simulation:
     (n_steps,) [J/m].
     """
 
-    def __init__(self, system: BlockSystem, settings: Settings | None = None, comm: Any = None) -> None:
+    def __init__(self, system: BlockSystem, settings: Settings | None = None, *, comm: "MPI.Comm | None" = None) -> None:
         from mpi4py import MPI
 
         self.system = system

@@ -20,6 +20,7 @@ from mpi4py import MPI
 from coupling.solvers.datadriven import DataDrivenProblem, LawProjector
 from coupling.solvers.fem.mesh import rectangle
 from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+from learned.boundary import MeshFacets
 from coupling.solvers.fixed_point import Anderson
 from learned.plasticity import J2Plasticity
 
@@ -30,8 +31,8 @@ PATH = [0.3, 0.6, 0.8, 1.0, 0.5, 0.0, 0.5, 1.0, 1.1, 0.0]
 def _setup(law, traction):
     bundle = rectangle(MPI.COMM_WORLD, (L, HEIGHT), (6, 2))
     r = bundle.regions
-    bcs = [Dirichlet(0, 0.0, facets=r["left"]), Dirichlet(1, 0.0, facets=r["bottom"])]
-    tr = [Traction(r["right"], lambda x: ufl.as_vector([traction, 0.0]))]
+    bcs = [Dirichlet(MeshFacets(r["left"]), ux=0.0), Dirichlet(MeshFacets(r["bottom"]), uy=0.0)]
+    tr = [Traction(MeshFacets(r["right"]), value=lambda x: ufl.as_vector([traction, 0.0]))]
     fem_problem = ContinuumProblem(bundle.mesh, law, degree=1, dirichlet=bcs, tractions=tr)
     dd = DataDrivenProblem(bundle.mesh, law.reference_stiffness(), degree=1, dirichlet=bcs, tractions=tr)
     return fem_problem, dd
@@ -49,7 +50,7 @@ def test_data_driven_with_history_matches_fem_newton_along_a_loading_unloading_p
         u_fem.append(fem_problem.u.x.array.copy())
     projector = LawProjector(law, law.reference_stiffness(), tol=1e-13)
 
-    def record(k, lam, result):
+    def record(k, result):
         u_dd.append(dd.u.x.array.copy())
         states.append(projector.state.copy())
 

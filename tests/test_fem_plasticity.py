@@ -17,6 +17,7 @@ from mpi4py import MPI
 from conftest import CASES, cli_inprocess, summaries_on_ranks
 from coupling.solvers.fem.mesh import plate_with_hole, rectangle
 from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+from learned.boundary import MeshFacets
 from learned.plasticity import DruckerPrager, J2Plasticity
 
 L, HEIGHT = 1.0, 0.25
@@ -47,8 +48,8 @@ def _strip(law, traction, cells=(4, 2)):
     r = bundle.regions
     problem = ContinuumProblem(
         bundle.mesh, law, degree=1,
-        dirichlet=[Dirichlet(0, 0.0, facets=r["left"]), Dirichlet(1, 0.0, facets=r["bottom"])],
-        tractions=[Traction(r["right"], lambda x: ufl.as_vector([traction, 0.0]))],
+        dirichlet=[Dirichlet(MeshFacets(r["left"]), ux=0.0), Dirichlet(MeshFacets(r["bottom"]), uy=0.0)],
+        tractions=[Traction(MeshFacets(r["right"]), value=lambda x: ufl.as_vector([traction, 0.0]))],
     )
     x = problem.V.tabulate_dof_coordinates()
     corner = int(np.flatnonzero((np.abs(x[:, 0] - L) < 1e-12) & (np.abs(x[:, 1] - HEIGHT) < 1e-12))[0])
@@ -117,8 +118,8 @@ def test_plate_with_hole_residual_displacement_converges_with_load_steps():
         r = bundle.regions
         problem = ContinuumProblem(
             bundle.mesh, law, degree=2,
-            dirichlet=[Dirichlet(0, 0.0, facets=r["left"]), Dirichlet(1, 0.0, facets=r["bottom"])],
-            tractions=[Traction(r["top"], lambda x: ufl.as_vector([0.0, 150e6]))],
+            dirichlet=[Dirichlet(MeshFacets(r["left"]), ux=0.0), Dirichlet(MeshFacets(r["bottom"]), uy=0.0)],
+            tractions=[Traction(MeshFacets(r["top"]), value=lambda x: ufl.as_vector([0.0, 150e6]))],
         )
         up = [k / steps for k in range(1, steps + 1)]
         down = [1 - k / steps for k in range(1, steps + 1)]

@@ -53,7 +53,8 @@ class Case:
 
 # ---------------------------------------------------------------------------- overrides
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-_KEY_FULL = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
+#: a full override key path, e.g. ``materials.rock.E`` or ``cracks[0].points``
+KEY_PATH = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
 
 
 def _split_key(key: str) -> list[str | int]:
@@ -85,7 +86,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise CaseError("--set", None, f"found {item!r}", allowed)
         key, value = item.split("=", 1)
         key = key.strip()
-        if not _KEY_FULL.fullmatch(key):
+        if not KEY_PATH.fullmatch(key):
             raise CaseError("--set", None, f"found {item!r} ({'no' if not key else 'malformed'} key path)", allowed)
         out[key] = _parse_value(value.strip())
     return out

@@ -54,9 +54,9 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     # the last complete load step (the displacement saved here) and publishes it
     last_complete = problem.u.x.array.copy()
 
-    def complete_step(step: int, load_factor: float) -> None:
+    def complete_step(step: int, result: FemResult) -> None:
         last_complete[:] = problem.u.x.array
-        write_step(step, load_factor)
+        write_step(step, result.converged_load_factor)
 
     if ctx.stop is not None:
         ctx.stop.deferred = True

@@ -135,7 +135,7 @@ class FixedPointResult:
     x: np.ndarray
     converged: bool
     iterations: int
-    residuals: list[float] = field(default_factory=list)  # relative ‖G(x) − x‖ / ‖x‖
+    residuals: list[float] = field(default_factory=list)  # relative ‖G(x) − x‖ / ‖G(x)‖
 
     def as_dict(self) -> dict:
         """``{converged, iterations, residual_history}`` for summaries."""

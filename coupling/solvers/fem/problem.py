@@ -97,8 +97,10 @@ class ContinuumProblem:
     law               : a ``learned.ConstitutiveLaw`` (strain (N,3) → stress (N,3) [Pa], tangent (N,3,3) [Pa])
     degree            : Lagrange degree of u (1 or 2); quadrature_degree default 2·degree
     density, gravity  : ρ [kg/m³] and g, shape (2,) [m/s²] (body force ρ g [N/m³])
-    dirichlet         : :class:`Dirichlet` (component, value [m], facets or vertices)
-    tractions         : :class:`Traction` (facets, t(x) → UFL vector (2,) [Pa])
+    dirichlet         : :class:`learned.boundary.Dirichlet` (where: mesh facets / vertices, a
+                        segment or a point; ux, uy constants [m])
+    tractions         : :class:`learned.boundary.Traction` (where: facets or a segment; value
+                        (t_x, t_y) [Pa] or a callable of the UFL coordinate x, or pressure [Pa])
     linear_solver     : "mumps" (LU) or "cg" (CG + GAMG)
 
     ``self.u`` is the displacement, a DOLFINx Function whose ``x.array`` has shape
@@ -220,7 +222,7 @@ class ContinuumProblem:
         atol: float = 1e-10,
         max_iterations: int = 25,
         callback: Callable[[StepRecord], None] | None = None,
-        on_step: Callable[[int, float], None] | None = None,
+        on_step: Callable[[int, FemResult], None] | None = None,
         load_factors: Sequence[float] | None = None,
         reference_residual: float | None = None,
     ) -> FemResult:
@@ -230,8 +232,9 @@ class ContinuumProblem:
         the residual at the first iteration of the load step (the tolerance meaning shared by
         every solver, :func:`learned.contract.converged`). ``callback(record)`` gets a
         :class:`~learned.contract.StepRecord` (step, iterations, ‖R‖/‖R₀‖, converged,
-        load_factor) after every residual evaluation, ``on_step(step, load_factor)`` after every
-        converged load step (e.g. to write fields). ``load_factors`` (optional) replaces k/n by
+        load_factor) after every residual evaluation, ``on_step(step, result)`` after every
+        converged load step with its :class:`FemResult` (``converged_load_factor`` λ; e.g. to
+        write fields), the per-step hook of every solver. ``load_factors`` (optional) replaces k/n by
         any sequence of λ, e.g. a loading–unloading–reloading path 0.5, 1, 0.5, 0, 1; the law
         state (plastic strain, …) is committed only when a step converges.
         ``reference_residual`` (optional) replaces ‖R₀‖ of the *first* load step in the test, e.g.
@@ -284,7 +287,7 @@ class ContinuumProblem:
             self.stats.newton_iterations.append(len(history) - 1)
             self.stats.residuals.append(history)
             if on_step:
-                on_step(step, lam)
+                on_step(step, self._result())
         return self._result()
 
     def cold_reference_residual(self, load_factor: float) -> float:
