@@ -28,10 +28,11 @@ SETS = ["nmm.duration=0.04", "nmm.dt=0.002", "nmm.output_interval=0.01", "output
 SOLVER_COUNTS = ("steps", "step_cuts", "newton_iterations", "solves")
 
 
-def max_relative_difference(a, b) -> float:
+def max_relative_difference(a, b, frames_identical: bool = True) -> float:
     """Largest relative difference between two dynamic NMM run folders: every number of
     summary.json's results (probes included) and the solver's step counts, every dataset of
-    history.h5; the frames must be the same files."""
+    history.h5; the frames must be the same files (``frames_identical``) or their arrays are
+    compared too."""
     sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
     worst = 0.0
 
@@ -59,7 +60,14 @@ def max_relative_difference(a, b) -> float:
     assert frames == sorted(p.name for p in (b / "fields").iterdir())
     assert len(frames) == 4  # t = 10, 20, 30, 40 ms
     for name in frames:
-        assert (a / "fields" / name).read_bytes() == (b / "fields" / name).read_bytes(), name
+        if frames_identical:
+            assert (a / "fields" / name).read_bytes() == (b / "fields" / name).read_bytes(), name
+            continue
+        import meshio
+
+        ma, mb = meshio.read(a / "fields" / name), meshio.read(b / "fields" / name)
+        worst = max(worst, _rel(ma.points, mb.points), *(_rel(ma.point_data[k], mb.point_data[k]) for k in ma.point_data),
+                    *(_rel(ma.cell_data[k][0], mb.cell_data[k][0]) for k in ma.cell_data))
     assert (a / "fields.pvd").read_bytes() == (b / "fields.pvd").read_bytes()
     return worst
 
@@ -152,9 +160,18 @@ def test_restart_refusals(uninterrupted, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+#: On two ranks the NMM solve (PETSc MUMPS, distributed) is not reproducible bit for bit from
+#: one run to the next: two uninterrupted 2-rank runs of this test's case differed by 4.2e-12
+#: (u), 2.5e-15 (tip history) and 4.6e-10 (velocity, v = 2 d / dt - v amplifies round-off of
+#: u by ~1/dt) relative to each quantity's largest value. The restarted run cannot be closer
+#: to the uninterrupted one than that; tolerance 10x the largest measured spread.
+TWO_RANK_SPREAD = 5e-9
+
+
 @pytest.mark.slow
 def test_restart_on_two_ranks(tmp_path):
-    """The same on two ranks (the law state is per rank: each rank's snapshot is kept); the
+    """The same on two ranks (the law state is per rank: each rank's snapshot is kept), to the
+    run-to-run spread of 2-rank solves (TWO_RANK_SPREAD; not the 1e-12 of one rank); the
     2-rank checkpoint is refused on one rank; 2 ranks give the 1-rank numbers."""
     sets = [a for s in SETS for a in ("--set", s)]
     a, b, one = tmp_path / "a", tmp_path / "b", tmp_path / "one"
@@ -164,7 +181,7 @@ def test_restart_on_two_ranks(tmp_path):
         assert "nmm/rank1/state" in f and f.attrs["mpi_ranks"] == 2
     r = run_cli("run", str(CASE), "-o", str(b), "-q", *sets, "--restart", str(a), nproc=2)
     assert r.returncode == 0, r.stderr
-    assert max_relative_difference(a, b) <= RTOL
+    assert max_relative_difference(a, b, frames_identical=False) <= TWO_RANK_SPREAD
     r = run_cli("run", str(CASE), "-o", str(tmp_path / "c"), "-q", *sets, "--restart", str(a))
     assert r.returncode == 2 and "written on 2 rank(s), this run has 1" in r.stderr
     assert not (tmp_path / "c").exists()

@@ -143,7 +143,8 @@ class DataDrivenProblem:
         Stops when ‖G(x) − x‖ ≤ rtol ‖G(x)‖ (x = (ε*, σ*/s) stacked over all points, s the
         largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(record)`` gets
         a :class:`learned.contract.StepRecord` (step 1, iterations k, residual the relative
-        change ‖G(x) − x‖/‖G(x)‖, converged) after every iteration. The projector (the material) enters here, so one
+        change ‖G(x) − x‖/‖G(x)‖, converged) after every iteration (returning True stops the
+        iteration there: not converged). The projector (the material) enters here, so one
         discretisation serves several data sets. Returns a :class:`DataDrivenResult`; raises
         :class:`DataDrivenDivergence` (``result``: the last iterate) when not converged.
         """
