@@ -226,7 +226,9 @@ def solve_dynamic(
     ``snapshot()`` returns this rank's step-loop state as ``{name: ndarray}`` — step, u and v
     (ndof,), the law state at this rank's integration points, the contact history (states,
     normal and shear stress, anchors, slip rates), iteration and solve counts, step cuts and
-    the recorded histories — and returning True stops after this step. ``resume`` (such a
+    the recorded histories — and returning True stops after this step
+    (``snapshot.result()`` returns the step's :class:`NMMResult`: u, velocity, stress at the
+    integration points; ``stats`` None). ``resume`` (such a
     snapshot, taken with the same model and ``dt`` on the same ranks) continues from its step:
     the steps that follow are those an uninterrupted run computes.
     """
@@ -265,7 +267,7 @@ def solve_dynamic(
         if probes is not None:
             hist["probes"] = list(np.asarray(resume["history/probes"], float))
 
-    def snapshot_at(step: int):
+    def snapshot_at(step: int, resp):
         def snapshot() -> dict:
             out = {"step": np.asarray(step), "u": u.copy(), "v": v.copy(), "state": np.array(sysm.state),
                    "iterations": np.asarray(sysm.iterations), "solves": np.asarray(sysm.solves),
@@ -275,6 +277,13 @@ def solve_dynamic(
             if sysm.contact is not None:
                 out.update({f"contact/{k}": a for k, a in sysm.contact.snapshot().items()})
             return out
+
+        def result() -> NMMResult:
+            r = NMMResult(model, u.copy(), np.asarray(resp.stress), np.asarray(resp.state), None)
+            r.velocity = v.copy()
+            return r
+
+        snapshot.result = result
         return snapshot
 
     def advance(u, v, h, depth):
@@ -304,7 +313,7 @@ def solve_dynamic(
             hist["time"].append(step * dt)
             if probes is not None:
                 hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
-            if on_step is not None and on_step(step, snapshot_at(step)):
+            if on_step is not None and on_step(step, snapshot_at(step, resp)):
                 n_steps = step
                 break
     finally:

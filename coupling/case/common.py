@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 from pydantic_core import PydanticCustomError
 
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
@@ -292,6 +292,17 @@ class OutputSpec(Strict):
     deformation_scale: float | None = Field(
         None, gt=0, description="displacement magnification in plots (auto when omitted)"
     )
+
+
+class RestartOutputSpec(OutputSpec):
+    """``[output]`` of a case with a time-step loop (DDA, dynamic NMM): the shared options and
+    restart checkpoints (coupling.restart)."""
+
+    restart_every_steps: int | None = Field(
+        None, ge=1, description="write restart.h5 after every n-th accepted step (omitted: not by steps)")
+    restart_every_seconds: PositiveFloat | None = Field(
+        None, description="write restart.h5 when this much wall-clock time [s] has passed since the last "
+                          "(omitted: not by time)")
 
 
 class LimitsSpec(Strict):

@@ -86,16 +86,24 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     ctx.setup_done(cells=bundle.mesh.topology.index_map(2).size_global,
                    dofs=bundle.mesh.comm.allreduce(problem.u.x.index_map.size_local) * problem.u.x.block_size)
     fp = spec.fixed_point
+    # SIGINT/SIGTERM: checked (collectively) after every fixed-point iteration; the run
+    # publishes its last complete iterate (a compatible, equilibrated mechanical state and its
+    # material state; not converged: solver.converged false, solver.residuals its change)
+    if ctx.stop is not None:
+        ctx.stop.deferred = True
     with ctx.progress(total=fp.max_iterations, description=f"{case.name}: fixed point") as bar:
-        def report(rec) -> None:
+        def report(rec) -> bool:
             bar.update(rec.iterations, f"{case.name}: iteration {rec.iterations} change {rec.residual:.2e}")
+            return ctx.stop_requested()
 
         diverged = None
         try:
             result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
                                    callback=report)
         except DataDrivenDivergence as exc:
-            diverged, result = exc, exc.result
+            result = exc.result
+            if ctx.stop is None or ctx.stop.signum is None:  # stopped by a signal: interrupted, not diverged
+                diverged = exc
     eps_star, sig_star = problem.final_material_state
     stress_cells = _cell_average(problem, sig_star)
     szz = None

@@ -32,6 +32,10 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
     built = build_model(case, ctx.comm)
     model = built.model
     t_build = time.perf_counter() - t0
+    if spec.nmm.dynamic:
+        from coupling.runners.nmm_dynamic import run_nmm_dynamic
+
+        return run_nmm_dynamic(case, ctx, built, t_build)
     ctx.setup_done(dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements)
     steps = spec.nmm.load_steps
     # one field output step per converged load step, timestep = load factor k / steps

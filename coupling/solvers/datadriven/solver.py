@@ -180,7 +180,7 @@ class DataDrivenProblem:
         largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(record)`` gets
         a :class:`learned.contract.StepRecord` (step k, iterations, residual the relative
         change ‖G(x) − x‖/‖G(x)‖, converged; ``load_factor`` λ when ``load_steps`` > 1) after
-        every iteration, ``on_step(k, result)`` after every converged load step.
+        every iteration (returning True stops the iteration there: not converged), ``on_step(k, result)`` after every converged load step.
         ``projector`` / ``accelerator`` default to the constructor's.
         ``load_steps`` = n > 1 solves at λ = 1/n, 2/n, …, 1 (:meth:`solve_path`; a projector
         with history commits its state after each step). Returns the :class:`DataDrivenResult`
