@@ -40,10 +40,14 @@ def _box_overlap(bb: np.ndarray, i: np.ndarray, j: np.ndarray, pad: float) -> np
 
 
 def broad_phase_brute(bbox: np.ndarray, pad: float) -> np.ndarray:
-    """All pairs i < j whose boxes, padded by ``pad`` [m], overlap: O(nb²) (benchmark baseline)."""
-    i, j = np.triu_indices(bbox.shape[0], k=1)
-    keep = _box_overlap(bbox, i, j, pad)
-    return np.stack([i[keep], j[keep]], axis=1)
+    """All pairs i < j whose boxes, padded by ``pad`` [m], overlap, sorted by (i, j): O(nb²)
+    (the broad phase of small systems, and the benchmark baseline)."""
+    lo, hi = bbox[:, None, :2], bbox[None, :, 2:] + pad
+    ov = np.all(lo <= hi, axis=2)
+    ov &= ov.T  # (i's low corner below j's high corner) and (j's below i's)
+    idx = np.arange(bbox.shape[0])
+    ov &= idx[:, None] < idx[None, :]
+    return np.argwhere(ov).astype(np.int64)
 
 
 #: up to this many blocks the broad phase tests all pairs: the same pairs in the same order,

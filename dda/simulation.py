@@ -175,6 +175,16 @@ class Simulation:
         st = state or self.state
         return Polygons(st.xy, self.voff)
 
+    def geometry(self) -> tuple[Polygons, Any]:
+        """(polygons, their integral properties) of the current state, computed once per
+        accepted state (the history record and the next step share them)."""
+        cached = getattr(self, "_geometry", None)
+        if cached is None or cached[0] is not self.state:
+            polys = self.polygons()
+            cached = (self.state, polys, polys.props())
+            self._geometry = cached
+        return cached[1], cached[2]
+
     # ------------------------------------------------------------------ contacts
     def detect_contacts(self, polys: Polygons) -> Contacts:
         bb = polys.bbox()
@@ -312,8 +322,7 @@ class Simulation:
     def step(self) -> StepInfo:
         """Advance one accepted step (with Δt cuts and retries); returns its StepInfo."""
         s, st = self.settings, self.state
-        polys = self.polygons()
-        props = polys.props()
+        polys, props = self.geometry()
         t0 = _time.perf_counter()
         con = self.detect_contacts(polys)
         self.phase_times["detect"] += _time.perf_counter() - t0
