@@ -117,7 +117,7 @@ class Result:
 
     def _append(self, sim: "Simulation", dt: float, its: int) -> float:
         st = sim.state
-        props = sim.polygons().props()
+        props = sim.geometry()[1]
         M = mass_matrix(props, sim.density)
         ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
         cs = st.contacts.state
