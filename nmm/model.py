@@ -247,7 +247,8 @@ class ManifoldModel:
     # ------------------------------------------------------------------ solves
     def solve(self, *, load_steps: int = 1, rtol: float = 1e-9, atol: float = 1e-10, max_iterations: int = 30,
               callback: Callable[["StepRecord"], None] | None = None,
-              on_step: Callable[[int, "NMMResult"], None] | None = None) -> "NMMResult":
+              on_step: Callable[[int, "NMMResult"], None] | None = None,
+              initial_guess: np.ndarray | None = None) -> "NMMResult":
         """Static equilibrium in ``load_steps`` proportional steps (the solver contract).
 
         Newton (with open–close of joint contacts) per step until ‖R_k‖ ≤ max(atol, rtol ‖R₀‖, 1e-13 ‖F_ext‖),
@@ -258,11 +259,13 @@ class ManifoldModel:
         converged step. Returns an :class:`nmm.NMMResult` (u (n_dofs,) [m], stress_qp (nq_local, 3) [Pa]);
         raises :class:`nmm.SolverDivergence`
         whose ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
+        ``initial_guess`` (n_dofs,) [m]: Newton starts from it, converging against the cold
+        start's ‖R₀‖ (one load step; see :func:`nmm.solve.solve_static`).
         """
         from nmm.solve import solve_static
 
         return solve_static(self, load_steps=load_steps, rtol=rtol, atol=atol, max_iterations=max_iterations,
-                            callback=callback, on_step=on_step)
+                            callback=callback, on_step=on_step, initial_guess=initial_guess)
 
     def solve_dynamic(self, *, dt: float, n_steps: int, probes: np.ndarray | None = None, **kw) -> "NMMResult":
         """Implicit dynamics, DDA scheme: ``n_steps`` of ``dt`` [s] (see :func:`nmm.solve.solve_dynamic`)."""
