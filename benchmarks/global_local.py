@@ -64,9 +64,16 @@ def main() -> int:
     ap.add_argument("--max-runs", type=int, default=40)
     ap.add_argument("--lhs-sizes", default="4,6,8,11,16,23,32,40")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", default=None, help="keep the members' run folders here (a rerun resumes); "
+                                                 "default: a temporary folder, removed")
+    ap.add_argument("--figures", action="store_true",
+                    help="no runs: copy the warm-start savings of benchmarks/out/warm_start.json into the JSON "
+                         "and draw every figure of item 7 into global_local_figures.png")
     args = ap.parse_args()
     if args.active:
         return active_benchmark(args)
+    if args.figures:
+        return figures(Path(args.out))
 
     from coupling.case.loader import parse_overrides
     from coupling.cli import _case_path
@@ -80,10 +87,10 @@ def main() -> int:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     case = _case_path(args.case)
     executor = pool_executor()
-    work = Path(tempfile.mkdtemp(prefix="global_local-"))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="global_local-"))
     train_x = sample_design(params, sizes[-1], "sobol", seed=1)
     test_x = sample_design(params, args.test, "lhs", seed=2)
-    train = run_ensemble(case, params, train_x, work / "train", overrides=sets, design="sobol", seed=1,
+    train = run_ensemble(case, params, train_x, work / "train", overrides=sets, design="sobol", seed=1, extend=True,
                          executor=executor)
     test = run_ensemble(case, params, test_x, work / "test", overrides=sets, design="lhs", seed=2, executor=executor)
     if executor is not None:
@@ -153,11 +160,69 @@ def main() -> int:
     fig.savefig(path.with_suffix(".png"), dpi=110)
     import shutil
 
-    shutil.rmtree(work, ignore_errors=True)  # the members' run folders (our own temporary folder)
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)  # the members' run folders (our own temporary folder)
     t = out["timing"]
     print(f"solver {t['solver_s_per_run_median']:.3g} s/run; surrogate {t['surrogate_s_per_point_single']:.3g} s/point "
           f"(batch {t['surrogate_s_per_point_batch1000']:.3g}); speed-up {t['speedup_single']:.3g} (single), "
           f"{t['speedup_batch']:.3g} (batch) -> {path}")
+    return 0
+
+
+def figures(path: Path) -> int:
+    """The figures a user looks for, from the JSON the other modes wrote: parity, error vs
+    ensemble size, solver vs surrogate time per run, active learning vs LHS, warm-start savings
+    (copied from warm_start.json under the key ``warm_start``: cold/warm medians per solver)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads(path.read_text())
+    warm_path = HERE / "out" / "warm_start.json"
+    if warm_path.is_file():
+        w = json.loads(warm_path.read_text())
+        per = {"fem": w, **{k: w[k] for k in ("nmm", "data_driven") if k in w}}
+        merge_json(path, "warm_start", {k: {q: v.get(q) for q in ("case", "median", "ratio_cold_over_warm", "predicted_residual",
+                                                                 "max_displacement_difference_relative")}
+                                        for k, v in per.items()})
+        data = json.loads(path.read_text())
+    fig, ax = plt.subplots(2, 2, figsize=(9, 7))
+    if "parity" in data:
+        p = data["parity"]
+        ax[0, 0].errorbar(p["solver"], p["surrogate"], yerr=p["spread"], fmt="o", ms=3)
+        lim = [min(p["solver"]), max(p["solver"])]
+        ax[0, 0].plot(lim, lim, "k--", lw=0.8)
+        ax[0, 0].set(xlabel=f"solver {data['output']}", ylabel="surrogate",
+                     title=f"parity, {data['error_vs_size'][-1]['members']} members")
+        rows = data["error_vs_size"]
+        ax[0, 1].loglog([r["members"] for r in rows], [r["test_relative_rmse"] for r in rows], "o-", label="test RMSE / std")
+        if "active_learning" in data:
+            a = data["active_learning"]
+            ax[0, 1].plot([r["runs"] for r in a["active"]["rounds"]], [r["worst"] for r in a["active"]["rounds"]], "s-",
+                          label="active learning (incline)")
+            ax[0, 1].plot([r["runs"] for r in a["lhs"]], [r["worst"] for r in a["lhs"]], "^-", label="plain LHS (incline)")
+        ax[0, 1].set(xlabel="solver runs (ensemble size)", ylabel="held-out RMSE / std", title="error vs ensemble size")
+        ax[0, 1].legend(fontsize=7)
+        t = data["timing"]
+        ax[1, 0].bar(["solver run", "surrogate (1 point)", "surrogate (per point, batch)"],
+                     [t["solver_s_per_run_median"], t["surrogate_s_per_point_single"], t["surrogate_s_per_point_batch1000"]])
+        ax[1, 0].set(yscale="log", ylabel="s", title=f"time per evaluation: speed-up {t['speedup_single']:.3g} (single)")
+        ax[1, 0].tick_params(axis="x", labelsize=7)
+    if "warm_start" in data:
+        names = list(data["warm_start"])
+        cold = [data["warm_start"][k]["median"]["cold"]["iterations"] for k in names]
+        warm = [data["warm_start"][k]["median"]["warm"]["iterations"] for k in names]
+        xs = np.arange(len(names))
+        ax[1, 1].bar(xs - 0.2, cold, 0.4, label="cold")
+        ax[1, 1].bar(xs + 0.2, warm, 0.4, label="warm (--initial-guess)")
+        ax[1, 1].set_xticks(xs, names)
+        ax[1, 1].set(ylabel="iterations (Newton / fixed point)", title="warm-start savings")
+        ax[1, 1].legend(fontsize=7)
+    fig.tight_layout()
+    out = path.with_name(path.stem + "_figures.png")
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
     return 0
 
 
