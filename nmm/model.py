@@ -251,7 +251,8 @@ class ManifoldModel:
     def solve(self, *, load_steps: int = 1, duration: float | None = None, dt: float | None = None,
               rtol: float = 1e-9, atol: float = 1e-10, max_iterations: int = 30,
               callback: Callable[["StepRecord"], None] | None = None,
-              on_step: Callable[[int, "NMMResult"], None] | None = None) -> "NMMResult":
+              on_step: Callable[[int, "NMMResult"], None] | None = None,
+              initial_guess: np.ndarray | None = None) -> "NMMResult":
         """Static equilibrium in ``load_steps`` proportional steps, or with ``duration`` [s] and
         ``dt`` [s] implicit dynamics over round(duration / dt) steps (the solver contract).
 
@@ -266,6 +267,8 @@ class ManifoldModel:
         Returns an :class:`nmm.NMMResult` (u (n_dofs,) [m], stress_qp (nq_local, 3) [Pa]);
         raises :class:`nmm.SolverDivergence`
         whose ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
+        ``initial_guess`` (n_dofs,) [m]: Newton starts from it, converging against the cold
+        start's ‖R₀‖ (one load step; see :func:`nmm.solve.solve_static`).
         """
         if duration is not None:
             if dt is None or not dt > 0 or not duration > 0:
@@ -274,7 +277,7 @@ class ManifoldModel:
         from nmm.solve import solve_static
 
         return solve_static(self, load_steps=load_steps, rtol=rtol, atol=atol, max_iterations=max_iterations,
-                            callback=callback, on_step=on_step)
+                            callback=callback, on_step=on_step, initial_guess=initial_guess)
 
     def _solve_dynamic_with_records(self, duration, dt, rtol, atol, max_iterations, callback, on_step) -> "NMMResult":
         """:meth:`solve_dynamic` over round(duration/dt) steps, with StepRecords for ``callback``."""

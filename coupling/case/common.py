@@ -288,7 +288,8 @@ class OutputSpec(Strict):
     plots: bool = Field(True, description="PNG plots")
     displacement: bool = Field(False, description="FEM: the displacement at every node as displacement.npz "
                                                   "(node coordinates and values, sorted by coordinates: "
-                                                  "independent of the partition), for field surrogates")
+                                                  "independent of the partition); NMM: the cover DOFs "
+                                                  "(cover vertex coordinates and coefficients); for field surrogates")
     deformation_scale: float | None = Field(
         None, gt=0, description="displacement magnification in plots (auto when omitted)"
     )

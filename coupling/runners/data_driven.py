@@ -91,6 +91,15 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     # material state; not converged: solver.converged false, solver.residuals its change)
     if ctx.stop is not None:
         ctx.stop.deferred = True
+    initial, warm = None, None
+    if ctx.initial_guess is not None:  # network proposes u0; the fixed point starts from project(ε(u0), C ε(u0))
+        from coupling.ensemble.warm_start import set_displacement_guess
+
+        t_guess = time.perf_counter()
+        warm = set_displacement_guess(problem, case, ctx.initial_guess)
+        eps0 = problem.strain_of_displacement()
+        initial = projector.project(eps0, eps0 @ C.T)
+        warm["time_s"] = time.perf_counter() - t_guess
     with ctx.progress(total=fp.max_iterations, description=f"{case.name}: fixed point") as bar:
         def report(rec) -> bool:
             bar.update(rec.iterations, f"{case.name}: iteration {rec.iterations} change {rec.residual:.2e}")
@@ -99,7 +108,7 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
         diverged = None
         try:
             result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
-                                   callback=report)
+                                   callback=report, initial=initial)
         except DataDrivenDivergence as exc:
             result = exc.result
             if ctx.stop is None or ctx.stop.signum is None:  # stopped by a signal: interrupted, not diverged
@@ -128,6 +137,10 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
                           spec.output.deformation_scale)
             files.append("deformed.png")
+        if spec.output.displacement:
+            from coupling.ensemble.warm_start import write_displacement
+
+            files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),
         "degree": problem.degree, "dofs": problem.disc.num_dofs,
@@ -136,6 +149,10 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     }
     if isinstance(projector, LawProjector):
         solver["gauss_newton_iterations"] = projector.gauss_newton_iterations
+    if warm is not None:  # the proposal's residual: the first fixed-point change ‖G(x0) − x0‖/‖G(x0)‖
+        history = solver.get("residual_history") or [None]
+        warm.update(iterations=solver.get("iterations"), predicted_residual=history[0])
+        solver["initial_guess"] = warm
     payload = RunPayload(results, solver, files)
     if diverged is not None:
         raise CaseDiverged(str(diverged), payload)

@@ -155,6 +155,11 @@ class DataDrivenProblem:
         self.timings["time_linear_solves_s"] += time.perf_counter() - t0
         return eps, sig
 
+    def strain_of_displacement(self) -> np.ndarray:
+        """ε(u) (n_points, 3) at this rank's quadrature points, of the current ``u`` [-]
+        (e.g. an initial guess set into ``u.x.array``)."""
+        return self.disc.at_points(self._eps_u)
+
     def _pack(self, eps: np.ndarray, sig: np.ndarray) -> np.ndarray:
         return np.concatenate([eps.ravel(), sig.ravel() / self.stress_scale])
 
