@@ -271,6 +271,8 @@ class ManifoldModel:
         start's ‖R₀‖ (one load step; see :func:`nmm.solve.solve_static`).
         """
         if duration is not None:
+            if initial_guess is not None:
+                raise InputError("initial_guess", "given with duration", "an initial guess for a static solve only")
             if dt is None or not dt > 0 or not duration > 0:
                 raise InputError("dynamics", f"duration={duration}, dt={dt}", "duration > 0 s with dt > 0 s")
             return self._solve_dynamic_with_records(duration, dt, rtol, atol, max_iterations, callback, on_step)
