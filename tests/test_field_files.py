@@ -35,6 +35,8 @@ CASES = [
     pytest.param("learned_plasticity_plate", ["mesh.element_size=0.3", "mesh.hole_element_size=0.05"], "triangle6", 8,
                  id="learned_plasticity_plate", marks=pytest.mark.slow),
     pytest.param("footing", [], "triangle6", 9, id="footing", marks=pytest.mark.slow),
+    # dynamics: timestep = simulated time of each output frame
+    pytest.param("nmm_cantilever_dynamic", ["nmm.duration=0.03"], "triangle", 3, id="nmm_cantilever_dynamic"),
 ]
 
 
@@ -101,7 +103,11 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
     assert {"fields.pvd", "fields/"} <= set(summary["files"])
     series = _series(out)
     factors = summary["results"].get("load_displacement", {}).get("load_factor")
-    if factors is None:  # load_steps: timestep = load factor k / n
+    if "simulated_time" in summary["results"]:  # dynamics: the output frames' times
+        times = [t for t, _ in series]
+        assert len(times) == steps and all(b > a for a, b in zip(times, times[1:]))
+        assert times[-1] == pytest.approx(summary["results"]["simulated_time"], rel=1e-9)
+    elif factors is None:  # load_steps: timestep = load factor k / n
         assert [t for t, _ in series] == pytest.approx([(k + 1) / steps for k in range(steps)])
     else:  # a load path that unloads: timestep = step number (distinct, ordered for ParaView)
         assert len(factors) == steps and any(b <= a for a, b in zip(factors, factors[1:]))
