@@ -249,6 +249,15 @@ def schema() -> list[Entry]:
         _case("data_driven", "schema", ["data.kind=\"cloud\""], ["data.kind", "'cloud'"]),
         _case("data_driven", "schema", ["fixed_point.method=\"newton\""], ["fixed_point.method", "'newton'"]),
         _case("data_driven", "schema", ["fixed_point.depth=0"], ["fixed_point.depth"]),
+        # true / false where a number is expected, a number where true / false is (pydantic converts both)
+        _case("fem", "schema", ["material.E=false"], ["material.E", "found false", "not numbers"]),
+        _case("fem", "schema", ["mesh.cells=[true, 2]"], ["mesh.cells", "found [true, 2]"]),
+        _case("fem", "schema", ["output.plots=0"], ["output.plots", "found 0", "true | false"]),
+        _case("fem", "schema", ["output.fields=\"yes\""], ["output.fields", "found 'yes'", "true | false"]),
+        _case("nmm", "schema", ["nmm.order=true"], ["nmm.order", "found true"]),
+        _case("dda", "schema", ["dda.dt=true"], ["dda.dt", "found true"]),
+        _case("dda", "schema", ["blocks[1].fixed=1"], ["blocks[1].fixed", "found 1", "true | false"]),
+        _case("data_driven", "schema", ["fixed_point.max_iterations=true"], ["fixed_point.max_iterations", "found true"]),
     ]
     return out
 
@@ -485,7 +494,11 @@ def nmm_dynamic() -> list[Entry]:
             (dyn, ["output.restart_every_steps=2.5"], ["output.restart_every_steps"]),
             (dyn, ["output.restart_every_seconds=nan"], ["output.restart_every_seconds"]),
             (dyn, ["material.density=-5"], ["material.density"]),
-            (dyn, ["nmm.dynamic=true"], ["nmm.dynamic", "unknown key"])):
+            (dyn, ["nmm.dynamic=true"], ["nmm.dynamic", "unknown key"]),
+            (dyn, ["nmm.duration=true"], ["nmm.duration", "found true"]),
+            (dyn, ["nmm.dt=1e-300"], ["nmm.dt", "at most 10,000,000 steps", "2e+297"]),
+            (dyn, ["nmm.duration=1e308", "nmm.dt=1e-308"], ["nmm.dt", "at most 10,000,000 steps", "inf"]),
+            (dyn, ["output.restart_every_steps=1e20"], ["output.restart_every_steps", "at most 19 digits"])):
         out.append(_case("nmm", "restart", sets, expect, text=text))
     out.append(_case("nmm", "restart", ["nmm.dt=0.0015"], ["nmm.dt", "dividing nmm.duration"], command="run", text=dyn))
     run = ["run", "case.toml", "-o", "out", "-q", "--restart"]

@@ -78,6 +78,17 @@ class Strict(BaseModel):
             for old, new in cls.renamed_keys.items():
                 if old in data:
                     raise PydanticCustomError("renamed_key", "renamed: use {new}", {"old": old, "new": new})
+            for key, value in data.items():  # true/false is no number, 1/0 no boolean (pydantic would convert)
+                field = cls.model_fields.get(key)
+                if field is None:
+                    continue
+                kind = str(field.annotation)
+                if "bool" not in kind and _holds_bool(value):
+                    raise PydanticCustomError("bool_not_number", "{key}: found {value}",
+                                              {"key": key, "value": _toml_text(value)})
+                if field.annotation is bool and not isinstance(value, bool):
+                    raise PydanticCustomError("number_not_bool", "{key}: found {value}",
+                                              {"key": key, "value": _toml_text(value)})
         return data
 
     @model_validator(mode="after")
@@ -88,6 +99,22 @@ class Strict(BaseModel):
             if isinstance(value, (list, dict)):
                 object.__setattr__(self, name, _freeze(value))
         return self
+
+
+def _holds_bool(value) -> bool:
+    """Whether ``value`` is, or an array (nested) holds, true or false."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
+
+
+def _toml_text(value) -> str:
+    """A value as written in TOML (true / false in lower case)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_text(v) for v in value) + "]"
+    return repr(value)
 
 
 Plane = Literal["strain", "stress"]

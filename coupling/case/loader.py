@@ -312,6 +312,7 @@ _PHRASES = {
     "Input should be a valid integer": "an integer",
     "Input should be a valid string": "a string",
     "Input should be a valid boolean": "true | false",
+    "Unable to parse input string as an integer, exceeded maximum size": "an integer of at most 19 digits",
 }
 
 
@@ -367,6 +368,13 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
         prefix = f"{key}." if key else ""
         return CaseError(path, prefix + err["ctx"]["old"], f"found '{err['ctx']['old']}', a renamed key",
                          f"{prefix}{err['ctx']['new']} (its new name)")
+    if kind == "bool_not_number":
+        prefix = f"{key}." if key else ""
+        return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}",
+                         "a number (true / false are not numbers)")
+    if kind == "number_not_bool":
+        prefix = f"{key}." if key else ""
+        return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}", "true | false")
     if kind == "extra_forbidden":
         parent = _model_at(schema, data, tuple(clean[:-1]))
         valid = sorted(parent.model_fields) if parent else []

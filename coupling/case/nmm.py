@@ -300,12 +300,13 @@ class NmmCase(CaseSpec):
         if "load_steps" in n.model_fields_set:
             raise refuse("nmm.load_steps", n.load_steps, "a static run; a dynamic run (nmm.duration) applies the "
                          "loads at t = 0")
-        steps = round(n.duration / n.dt)
+        ratio = n.duration / n.dt
+        if not ratio <= 10_000_000.5:  # also inf (1e308 / 1e-308)
+            raise refuse("nmm.dt", n.dt, f"a time step giving at most 10,000,000 steps in nmm.duration "
+                         f"(here {ratio:.3g})")
+        steps = round(ratio)
         if steps < 1 or abs(steps * n.dt - n.duration) > 1e-9 * n.duration:
             raise refuse("nmm.dt", n.dt, f"a time step dividing nmm.duration ({n.duration:g} s) into whole steps")
-        if steps > 10_000_000:
-            raise refuse("nmm.dt", n.dt, f"a time step giving at most 10,000,000 steps in nmm.duration "
-                         f"(here {steps:,})")
         density = getattr(self.material, "density", None)
         if density is not None and not density > 0:
             raise refuse("material.density", density, "> 0 kg/m^3 in a dynamic run (nmm.duration)")

@@ -85,7 +85,8 @@ def run_nmm_dynamic(case: Case, ctx: RunContext, built: Built, t_build: float) -
     model = built.model
     n = spec.nmm
     steps, dt = n.time_steps, float(n.dt)
-    frame_every = max(1, round((n.output_interval if n.output_interval is not None else n.duration / 50) / dt))
+    interval = n.output_interval if n.output_interval is not None else n.duration / 50
+    frame_every = steps if interval / dt >= steps else max(1, round(interval / dt))  # and the last step
     ctx.setup_done(dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements, time_steps=steps)
     comm = ctx.comm
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, comm.rank)
