@@ -196,7 +196,8 @@ def figures(path: Path) -> int:
         ax[0, 0].set(xlabel=f"solver {data['output']}", ylabel="surrogate",
                      title=f"parity, {data['error_vs_size'][-1]['members']} members")
         rows = data["error_vs_size"]
-        ax[0, 1].loglog([r["members"] for r in rows], [r["test_relative_rmse"] for r in rows], "o-", label="test RMSE / std")
+        ax[0, 1].loglog([r["members"] for r in rows], [r["test_relative_rmse"] for r in rows], "o-",
+                        label=f"Sobol' ensembles ({Path(data['case']).stem})")
         if "active_learning" in data:
             a = data["active_learning"]
             ax[0, 1].plot([r["runs"] for r in a["active"]["rounds"]], [r["worst"] for r in a["active"]["rounds"]], "s-",
@@ -205,7 +206,7 @@ def figures(path: Path) -> int:
         ax[0, 1].set(xlabel="solver runs (ensemble size)", ylabel="held-out RMSE / std", title="error vs ensemble size")
         ax[0, 1].legend(fontsize=7)
         t = data["timing"]
-        ax[1, 0].bar(["solver run", "surrogate (1 point)", "surrogate (per point, batch)"],
+        ax[1, 0].bar(["solver run", "surrogate,\n1 point", "surrogate,\nbatch / point"],
                      [t["solver_s_per_run_median"], t["surrogate_s_per_point_single"], t["surrogate_s_per_point_batch1000"]])
         ax[1, 0].set(yscale="log", ylabel="s", title=f"time per evaluation: speed-up {t['speedup_single']:.3g} (single)")
         ax[1, 0].tick_params(axis="x", labelsize=7)

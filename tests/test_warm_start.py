@@ -84,6 +84,37 @@ def test_warm_start_converges_to_the_cold_answer_in_fewer_iterations(surrogate):
         assert w["results"]["probes"][name]["value"] == pytest.approx(p["value"], rel=1e-12)
 
 
+def test_warm_start_over_several_load_steps_predicts_each_step(surrogate):
+    """Step k starts from u_{k-1} + (λ_k − λ_{k-1}) u_pred and stops at the cold step's accuracy."""
+    tmp, path, _ = surrogate
+    at = ["--set", "material.E=31e9", "--set", "output.displacement=true", "--set", "fem.load_steps=3"]
+    runs = {}
+    for kind, extra in (("cold3", []), ("warm3", ["--initial-guess", str(path)])):
+        r = run_cli("run", "cases/cantilever.toml", *SETS, *at, "-q", "-o", str(tmp / kind), *extra)
+        assert r.returncode == 0, r.stderr
+        runs[kind] = json.loads((tmp / kind / "summary.json").read_text())
+    c, w = runs["cold3"]["solver"], runs["warm3"]["solver"]
+    guess = w["initial_guess"]
+    assert len(guess["iterations_per_step"]) == 3 and guess["iterations_per_step"] == w["newton_iterations"]
+    # every step's reference is the residual where the cold step starts (the previous converged
+    # state, equal in both runs to the tolerance): the cold run's own first residuals
+    for ref, hist in zip(guess["cold_initial_residual_per_step"], c["residual_history"]):
+        assert ref == pytest.approx(hist[0], rel=1e-6)
+    # the scaled prediction is not closer in residual on this strongly nonlinear law (ε ~ σ²:
+    # measured 9.2, 1.17, 2.96 x the cold start's), but its shape is: Newton needs fewer
+    # iterations in total (measured 15 -> 12)
+    assert all(np.isfinite(p) and p > 0 for p in guess["predicted_residual_per_step"])
+    assert sum(w["newton_iterations"]) < sum(c["newton_iterations"])
+    rtol = runs["cold3"]["case"]["input"]["fem"]["newton"]["rtol"]
+    for ref, hist in zip(guess["cold_initial_residual_per_step"], w["residual_history"]):
+        assert hist[-1] <= rtol * ref
+    # same converged field: each step stops somewhere below rtol ‖R0‖ and the error carries over
+    # the steps; measured 1.6e-12 of max|u| (rtol 1e-8 of the residual); asserted 2e-11 (12x)
+    with np.load(tmp / "cold3" / "displacement.npz") as zc, np.load(tmp / "warm3" / "displacement.npz") as zw:
+        diff = np.abs(zc["displacement"] - zw["displacement"]).max() / np.abs(zc["displacement"]).max()
+    assert diff < 2e-11, diff
+
+
 def test_initial_guess_refuses_what_it_cannot_warm_start(surrogate, tmp_path):
     import torch
 
@@ -95,8 +126,6 @@ def test_initial_guess_refuses_what_it_cannot_warm_start(surrogate, tmp_path):
         (["cases/cantilever.toml", *SETS, "--set", "mesh.cells=[10,2]", "--initial-guess", str(path)],
          "a field on 205 nodes for this mesh of 105"),
         (["cases/cantilever.toml", *SETS, "--initial-guess", str(scalar)], "without a field"),
-        (["cases/cantilever.toml", *SETS, "--set", "fem.load_steps=2", "--initial-guess", str(path)],
-         "fem.load_steps: found 2 load steps"),
     ]
     for i, (args, expected) in enumerate(cases):
         out = tmp_path / f"out{i}"

@@ -12,14 +12,16 @@ An NMM run with ``output.displacement = true`` writes the same file with ``coord
 the solver's DOF order (the model is replicated on every rank, so the file is the same on any
 rank count); two physical covers of a vertex cut by a crack share its coordinates.
 
-Warm start (``deepmanifold run CASE --initial-guess S.pt``, FEM and NMM static cases with one
-load step, and data-driven cases):
+Warm start (``deepmanifold run CASE --initial-guess S.pt``, FEM static cases, NMM static cases
+with one load step, data-driven cases):
 u₀ = the surrogate's displacement at the case's values of its parameters, matched to this
 run's nodes by coordinates (on any rank count). Newton then stops on
 ‖R‖ ≤ max(atol, rtol ‖R₀,cold‖), where ‖R₀,cold‖ is the residual of the cold start u = 0
 (one law call and one residual assembly), not the residual of the guess: warm and cold runs
 stop at the same absolute accuracy (with the guess's own ‖R₀‖ a good guess would tighten its
-own criterion and do more iterations the better it is). NMM: the same, with the surrogate's
+own criterion and do more iterations the better it is). With several FEM load steps (or a
+load path λ_1, λ_2, …) step k starts from u_{k−1} + (λ_k − λ_{k−1}) u₀ and stops on the
+residual at u_{k−1}, the cold start of that step. NMM: the same, with the surrogate's
 cover DOFs as u₀. Data-driven: the material states start from the projection of
 (ε(u₀), C ε(u₀)) onto the manifold instead of the projection of (0, 0); the fixed point's
 test ‖G(x) − x‖ ≤ rtol ‖G(x)‖ does not depend on the start, so warm and cold stop alike.
@@ -145,13 +147,9 @@ def check_case(case) -> None:
     if case.solver not in ("fem", "nmm", "data_driven"):
         raise CaseError(None, OPTION, f"a '{case.solver}' case",
                         "a FEM, NMM or data-driven static case (solver = \"fem\" | \"nmm\" | \"data_driven\")")
-    if case.solver == "data_driven":
-        return  # one fixed point (no load steps)
-    if case.solver == "nmm":
-        steps, key = case.spec.nmm.load_steps, "nmm.load_steps"
-    else:
-        spec = case.spec.fem
-        steps, key = (len(spec.load_path) if spec.load_path else spec.load_steps), "fem.load_steps"
+    if case.solver != "nmm":
+        return  # data-driven: one fixed point; FEM: a predictor per load step
+    steps, key = case.spec.nmm.load_steps, "nmm.load_steps"
     if steps != 1:
         raise CaseError(case.path, key, f"found {steps} load steps with {OPTION}",
                         "1 (the surrogate predicts the final state)")
@@ -169,18 +167,6 @@ def case_parameters(case, keys: list[str], path: str) -> np.ndarray:
             raise CaseError(path, None, f"parameter {key!r} is {node!r} in this case", "a number in the case")
         values.append(float(node))
     return np.array([values])
-
-
-def apply_initial_guess(problem, case, path: str | Path) -> dict[str, Any]:
-    """Set ``problem.u`` (FEM) to the surrogate's displacement at the case's parameters (collective).
-
-    Returns the record for summary.json (without the iterations): surrogate path, parameters,
-    the cold start's ‖R₀‖ [N] (the convergence reference), ``predicted_residual`` = ‖R(u₀)‖ /
-    ‖R₀,cold‖ is filled in by the runner from the first Newton iteration.
-    """
-    record = set_displacement_guess(problem, case, path)
-    record["cold_initial_residual"] = problem.cold_reference_residual(1.0)
-    return record
 
 
 def set_displacement_guess(problem, case, path: str | Path) -> dict[str, Any]:

@@ -225,6 +225,7 @@ class ContinuumProblem:
         on_step: Callable[[int, FemResult], None] | None = None,
         load_factors: Sequence[float] | None = None,
         reference_residual: float | None = None,
+        predictor: Callable[[int, float, np.ndarray], np.ndarray] | None = None,
     ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
@@ -240,18 +241,30 @@ class ContinuumProblem:
         ``reference_residual`` (optional) replaces ‖R₀‖ of the *first* load step in the test, e.g.
         the cold start's ‖R₀‖ (:meth:`cold_reference_residual`) when ``u`` holds an initial guess:
         a warm start then stops at the same absolute accuracy as a cold one instead of
-        tightening its own criterion. Returns a :class:`FemResult`. Raises
+        tightening its own criterion. ``predictor(step, load_factor, u_previous)`` (optional)
+        gives the displacement (local array of ``u``, [m]) each load step's Newton starts from
+        instead of the previous converged ``u_previous``; that step's convergence reference is
+        then the residual at ``u_previous`` (the cold start's ‖R₀‖, one extra law call and
+        residual assembly per step), so the warm steps stop at the cold steps' accuracy.
+        Returns a :class:`FemResult`. Raises
         :class:`FemDivergence` when a step does not converge, after restoring the last
         converged state; its ``result`` is the :class:`FemResult` of that state.
         """
         factors = [k / load_steps for k in range(1, load_steps + 1)] if load_factors is None else list(load_factors)
         self.converged_load_factor = 0.0
+        self.step_references: list[float | None] = []  # the convergence reference used per step (None: its own ‖R₀‖)
         for step, lam in enumerate(factors, start=1):
             last_good = self.u.x.array.copy()
             self.load_factor.value = lam
             for c, value in self._bc_values:
                 c.value = lam * value
             history: list[float] = []
+            step_reference = reference_residual if (reference_residual is not None and step == 1) else None
+            if predictor is not None:  # the cold start's ‖R₀‖ at u_previous, then start from the prediction
+                self.update_constitutive()
+                step_reference = self.assemble_residual()
+                self.u.x.array[:] = predictor(step, lam, last_good)
+            self.step_references.append(step_reference)
             for it in range(max_iterations + 1):
                 self.update_constitutive()
                 norm = self.assemble_residual()
@@ -261,7 +274,7 @@ class ContinuumProblem:
                     self.stats.residuals.append(history)
                     raise FemDivergence(f"load step {step}, Newton iteration {it}: residual is not finite",
                                         self._result())
-                reference = reference_residual if (reference_residual is not None and step == 1) else history[0]
+                reference = step_reference if step_reference is not None else history[0]
                 done = converged(norm, reference, rtol, atol)
                 if callback:
                     callback(StepRecord(step=step, iterations=it, residual=norm / history[0] if history[0] > 0 else 0.0,
