@@ -216,8 +216,13 @@ def test_case_load_path_unloads_and_leaves_a_residual_displacement(tmp_path):
     assert abs(tops["elastic"]) < 1e-9 * tops["peak"]
 
 
-def test_load_path_is_refused_by_the_data_driven_solver():
+def test_load_path_of_the_data_driven_solver_needs_a_manifold():
+    """A manifold (law) is solved step by step along fem.load_path (tests/test_data_driven_history.py);
+    a discrete data set is refused there."""
     code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set", "fem.load_path=[1.0, 0.0]")
+    assert code == 0, err
+    code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set", "fem.load_path=[1.0, 0.0]",
+                                 "--set", 'data={kind="discrete", dataset="data/power_law_plate_noisy.h5"}')
     assert code == 2 and "load_path" in err and len(err.strip().splitlines()) == 1
 
 
