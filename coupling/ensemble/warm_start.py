@@ -147,6 +147,9 @@ def check_case(case) -> None:
     if case.solver not in ("fem", "nmm", "data_driven"):
         raise CaseError(None, OPTION, f"a '{case.solver}' case",
                         "a FEM, NMM or data-driven static case (solver = \"fem\" | \"nmm\" | \"data_driven\")")
+    if case.solver == "data_driven" and case.spec.fem.load_path is not None:
+        raise CaseError(case.path, "fem.load_path", f"a load path of {len(case.spec.fem.load_path)} steps with {OPTION}",
+                        "one fixed point (no fem.load_path): the surrogate predicts the final state")
     if case.solver != "nmm":
         return  # data-driven: one fixed point; FEM: a predictor per load step
     steps, key = case.spec.nmm.load_steps, "nmm.load_steps"

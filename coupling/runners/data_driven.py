@@ -16,7 +16,7 @@ from coupling.solvers.datadriven.projectors import LawProjector, NearestDataProj
 from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import CaseDiverged
 from coupling.runners.fem_model import build_boundary, build_mesh
-from coupling.output.fem import plot_deformed, write_fields
+from coupling.output.fem import plot_deformed, plot_load_displacement, write_fields
 from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import probes_report, von_mises
@@ -55,9 +55,6 @@ def build_projector(case: Case):
         C = C if C is not None else _least_squares_stiffness(ds.strain, ds.stress)
         return NearestDataProjector(ds.strain, ds.stress, C), C, None, {"kind": "discrete", "points": len(ds), "dataset": str(path)}
     law = build_law(case, data.law, "data.law")
-    if law.n_state:  # e.g. a learned return-mapping checkpoint: the projection carries no state yet
-        raise case.error("data.law", f"a law with {law.n_state} state variables ({law.kind})",
-                         "a path-independent law (no history) for the data-driven manifold")
     C = (LinearElastic(spec.stiffness.E, spec.stiffness.nu, spec.stiffness.plane).reference_stiffness()
          if spec.stiffness else law.reference_stiffness())
     return LawProjector(law, C), C, law, {"kind": "manifold", "law": law.describe()}
@@ -106,9 +103,19 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             return ctx.stop_requested()
 
         diverged = None
+        path = spec.fem.load_path
+        if path is None and law is not None and law.n_state:
+            path = [1.0]  # a law with history: one step from the virgin state, state committed at convergence
+        curve = _PathRecord(spec) if path is not None else None
         try:
-            result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
-                                   callback=report, initial=initial)
+            if path is None:
+                result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
+                                       callback=report, initial=initial)
+            else:  # step by step; the state of a law with history advances only at convergence
+                results = problem.solve_path(projector, path, fp.build, rtol=fp.rtol, max_iterations=fp.max_iterations,
+                                             callback=report, initial=initial,
+                                             on_step=lambda k, res: curve.record(problem, res.load_factor, res))
+                result = results[-1]
         except DataDrivenDivergence as exc:
             result = exc.result
             if ctx.stop is None or ctx.stop.signum is None:  # stopped by a signal: interrupted, not diverged
@@ -127,6 +134,11 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     results["max_abs_displacement"] = ctx.comm.allreduce(float(np.abs(problem.u.x.array).max(initial=0.0)), op=MPI.MAX)
     results["max_von_mises"] = ctx.comm.allreduce(float(vm_cells.max(initial=0.0)), op=MPI.MAX)
 
+    if curve is not None:
+        results["converged_load_factor"] = curve.load_factor[-1] if curve.load_factor else 0.0
+        if curve.probes and curve.load_factor and len(path) > 1:
+            results["load_displacement"] = curve.report()
+
     files: list[str] = []
     if ctx.rundir is not None:
         if spec.output.fields:  # one output step: the converged fixed point
@@ -141,12 +153,20 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             from coupling.ensemble.warm_start import write_displacement
 
             files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
+            if "load_displacement" in results:
+                if ctx.comm.rank == 0:
+                    plot_load_displacement(results["load_displacement"], ctx.rundir.file("load_displacement.png"),
+                                           f"{case.name}: {spec.title}")
+                files.append("load_displacement.png")
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),
         "degree": problem.degree, "dofs": problem.disc.num_dofs,
         "quadrature_points": problem.disc.num_quadrature_points,
         "fixed_point_method": fp.method, **result.as_dict(), "time_setup_s": t_setup,
     }
+    if curve is not None:
+        solver["load_path"] = list(path)
+        solver["fixed_point_iterations_per_step"] = curve.iterations
     if isinstance(projector, LawProjector):
         solver["gauss_newton_iterations"] = projector.gauss_newton_iterations
     if warm is not None:  # the proposal's residual: the first fixed-point change ‖G(x0) − x0‖/‖G(x0)‖
@@ -157,6 +177,35 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     if diverged is not None:
         raise CaseDiverged(str(diverged), payload)
     return payload
+
+
+class _PathRecord:
+    """Per converged load step of a path: λ, the fixed-point iterations and the displacement
+    probes (``ux``/``uy``, exact u_h); reported like the FEM solver's ``results.load_displacement``
+    = {"load_factor": [λ_k], "probes": {name: [u_k] [m]}}."""
+
+    def __init__(self, spec: DataDrivenCase) -> None:
+        self.probes = [p for p in spec.probes if p.quantity in ("ux", "uy")]
+        self.load_factor: list[float] = []
+        self.iterations: list[int] = []
+        self.values: list[np.ndarray] = []
+
+    def record(self, problem: DataDrivenProblem, load_factor: float, result) -> None:
+        """After a converged step (collective)."""
+        from coupling.output.probes import fem_cell_value_probe
+
+        self.load_factor.append(float(load_factor))
+        self.iterations.append(int(result.fixed_point.iterations))
+        if self.probes:
+            n_own = problem.mesh.topology.index_map(2).size_local
+            self.values.append(fem_cell_value_probe(problem, np.array([p.point for p in self.probes], float),
+                                                    [p.quantity for p in self.probes], np.zeros((n_own, 4))))
+
+    def report(self) -> dict[str, Any]:
+        """The JSON record of the curve."""
+        vals = np.array(self.values).reshape(len(self.values), len(self.probes))
+        return {"load_factor": self.load_factor,
+                "probes": {p.name: vals[:, j].tolist() for j, p in enumerate(self.probes)}}
 
 
 def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_cells) -> dict[str, Any]:

@@ -251,6 +251,7 @@ class DataDrivenProblem:
         max_iterations: int = 200,
         on_step: Callable[[int, DataDrivenResult], None] | None = None,
         callback: Callable[[StepRecord], None] | None = None,
+        initial: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[DataDrivenResult]:
         """Fixed point per load step along a path of load factors λ_k (loading–unloading–reloading).
 
@@ -265,10 +266,10 @@ class DataDrivenProblem:
         gives a fresh accelerator per step (its history belongs to one fixed point).
         ``on_step(k, result)`` after every converged step (``result.load_factor`` λ_k, the
         per-step hook of every solver); ``callback(record)`` after every
-        iteration (a :class:`StepRecord` with step k and load_factor λ_k). Returns the results per step.
+        iteration (a :class:`StepRecord` with step k and load_factor λ_k). ``initial``
+        (ε*, σ*) starts the first step (default: the projection of zero). Returns the results per step.
         """
         results = []
-        initial = None
         for k, lam in enumerate(load_factors, start=1):
             self.load_factor.value = float(lam)
             acc = accelerator_factory() if accelerator_factory else None
