@@ -26,7 +26,7 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_
 from dda.errors import SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
-from dda.openclose import ContactState, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
+from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
 from dda.result import Result, StepInfo
 from dda.settings import Settings
 from dda.state import State
@@ -167,6 +167,10 @@ class Simulation:
             new_state[m] = np.asarray(r.state)
         return stress, tangent, new_state
 
+    def _weight(self, props) -> np.ndarray:
+        """Weight of each block [N]: m_b |g| (per unit thickness)."""
+        return props.area * self.density * float(np.linalg.norm(self.gravity))
+
     def polygons(self, state: State | None = None) -> Polygons:
         st = state or self.state
         return Polygons(st.xy, self.voff)
@@ -223,6 +227,7 @@ class Simulation:
         cs = cs0.copy()
         laws, dflt = sy.joint_laws, sy.default_joint_law
         converged, it = con.size == 0, 0
+        weight = self._weight(props)
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:
@@ -252,9 +257,16 @@ class Simulation:
             closing = (cs.state == OPEN) & (new != OPEN)
             if np.any(closing):  # the force a closing contact adds: |d_n| × its closed stiffness
                 jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn)
+            locking = (cs.state == SLIDING) & (new == LOCKED)
+            if np.any(locking):  # the force that stops the reversed slip: |d_s| × the shear stiffness in series
+                k_s = closing_stiffness(locking, con.i, con.j, ws, Kc, Kb, sy.fixed, ps)
+                jump[locking] = np.minimum(jump[locking], np.abs(ds[locking]) * k_s)
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
-            changed = int(np.count_nonzero(significant_changes(cs.state, new, jump, N, s.oc_force_tolerance)))
+            # each change against the force scale of its own blocks (weight + contact forces)
+            scale = block_force_scale(con.i, con.j, N, weight, sy.fixed)
+            sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
+            changed = int(np.count_nonzero(sig))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
             # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
             friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
@@ -408,8 +420,8 @@ class Simulation:
         """The solver contract: run to ``duration`` [s] (default ``settings.duration``).
 
         ``rtol`` overrides ``settings.oc_force_tolerance`` (the open–close iteration has
-        converged when the forces the remaining contact-state changes would correct add up
-        to ≤ rtol × the total contact normal force), ``max_iterations`` ``settings.oc_max_iterations``
+        converged when the force each remaining contact-state change would correct is
+        ≤ rtol × the force scale of the contact's own blocks, dda.openclose), ``max_iterations`` ``settings.oc_max_iterations``
         (open–close iterations per step before Δt is cut). ``callback(info)`` gets a
         :class:`StepInfo` (a :class:`learned.contract.StepRecord`) after every accepted
         step, on every rank; returning True stops the run after that step. Returns a
