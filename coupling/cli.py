@@ -92,7 +92,11 @@ def _print_result(result) -> None:
                 err = p.get("relative_error")
                 err_text = f", error {100 * err:.2f}%" if isinstance(err, (int, float)) else ""
                 ref = f"  (reference {p['reference']:.6g}{err_text})" if "reference" in p else ""
-                print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
+                if p.get("compared") == "peak":  # dynamics: the reference is compared with the peak
+                    print(f"  {name}: {p['quantity']} = {p['value']:.6g} at the end, peak {p['peak']:.6g} "
+                          f"at t = {p['time_of_peak']:.4g} s{ref}")
+                else:
+                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
         elif isinstance(value, bool) or value is None:
             print(f"  {key}: {value}")
         elif isinstance(value, (int, float)):
