@@ -117,3 +117,18 @@ def test_cli_active_on_a_small_fem_case_resumes_and_refuses_foreign_folders(tmp_
     bad = run_cli(*args[:-1], str(foreign))
     assert bad.returncode == 2 and "not an active-learning run" in bad.stderr and "Traceback" not in bad.stderr
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--vary", "material.E=60e9:20e9"], "--vary: found 'material.E=60e9:20e9'"),
+    (["--vary", "material.E=20e9:60e9", "--initial", "9", "--max-runs", "4"], "--initial: found 9 > --max-runs 4"),
+    (["--vary", "material.E=20e9:60e9", "--tolerance", "0"], "--tolerance"),
+    (["--vary", "material.nope=1:2"], "nope"),
+])
+def test_cli_active_bad_options_one_line_exit_2_nothing_written(tmp_path, extra, expected):
+    out = tmp_path / "al"
+    r = run_cli("surrogate", "active", "cantilever", *extra, "-o", str(out))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    assert expected in lines[0], lines[0]
+    assert not out.exists()
