@@ -23,13 +23,14 @@ the key ``active_learning`` into the same JSON (other keys kept):
 
     python benchmarks/global_local.py --active [--case dda_incline]
         [--vary joints.default.law.phi=15:40] [--output runout] [--tolerance 0.02]
-        [--initial 4] [--test 16] [--set dda.duration=0.1 --set dda.dt=1e-2]
+        [--initial 4] [--test 8] [--seeds 0,1,2] [--set dda.duration=0.1 --set dda.dt=1e-2]
 
 4. The active-learning loop from an initial Latin hypercube of --initial runs, one run per
    round, until the surrogate agrees with the solver on a held-out Latin hypercube of --test
    runs (worst RMSE / std ≤ --tolerance); then plain Latin hypercube designs of growing size
    (--lhs-sizes, same seed, same surrogate training, same test set) until one reaches the
-   same tolerance: the number of solver runs each needs. The default case has a kink (the
+   same tolerance: the number of solver runs each needs, per seed (each seed: its own held-out
+   set, initial design and network initialisation). The default case has a kink (the
    block sticks once φ ≥ 30°, the incline's angle), where spending runs selectively can pay.
 """
 
@@ -63,7 +64,7 @@ def main() -> int:
     ap.add_argument("--initial", type=int, default=4)
     ap.add_argument("--max-runs", type=int, default=40)
     ap.add_argument("--lhs-sizes", default="4,6,8,11,16,23,32,40")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default="0,1,2", help="--active: one loop and one LHS series per seed")
     ap.add_argument("--work", default=None, help="keep the members' run folders here (a rerun resumes); "
                                                  "default: a temporary folder, removed")
     ap.add_argument("--figures", action="store_true",
@@ -253,49 +254,65 @@ def active_benchmark(args) -> int:
     case = _case_path(args.case)
     executor = pool_executor()
     work = Path(tempfile.mkdtemp(prefix="global_local_active-"))
-    t0 = time.perf_counter()
-    report = run_active(case, params, work / "active", outputs=[args.output], tolerance=args.tolerance,
-                        initial=args.initial, max_runs=args.max_runs, batch=1, test=args.test, seed=args.seed,
-                        overrides=sets, progress=sys.stderr, executor=executor)
-    t_active = time.perf_counter() - t0
-    test = read_table(work / "active" / "test" / "ensemble.h5")
-    k = test["output_names"].index(args.output)
-    ok = np.array([s == "ok" for s in test["status"]])
-    test_x, test_y = test["points"][ok], test["outputs"][ok][:, [k]]
-    lhs = []
-    for n in sorted(int(s) for s in args.lhs_sizes.split(",")):
-        x = sample_design(params, n, "lhs", args.seed)
-        res = run_ensemble(case, params, x, work / f"lhs{n}", overrides=sets, design="lhs", seed=args.seed,
-                           progress=None, executor=executor)
-        y = np.array([[m["scalars"].get(args.output, np.nan) if m["status"] == "ok" else np.nan] for m in res.members])
-        keep = np.isfinite(y[:, 0])
-        net, _ = train_surrogate(x[keep], y[keep], lo=[p.lo for p in params], hi=[p.hi for p in params],
-                                 log=[p.log for p in params], parameter_keys=[p.key for p in params],
-                                 output_names=[args.output], val_fraction=0.0, seed=args.seed)
-        err = float(relative_test_error(net, test_x, test_y)[0])
-        lhs.append({"runs": n, "worst": err})
-        print(f"LHS {n:3d} runs: relative RMSE {err:.3g}", file=sys.stderr)
-        if err <= args.tolerance:
-            break
+
+    def one_seed(seed: int) -> dict:
+        t0 = time.perf_counter()
+        report = run_active(case, params, work / f"active{seed}", outputs=[args.output], tolerance=args.tolerance,
+                            initial=args.initial, max_runs=args.max_runs, batch=1, test=args.test, seed=seed,
+                            overrides=sets, progress=sys.stderr, executor=executor)
+        t_active = time.perf_counter() - t0
+        test = read_table(work / f"active{seed}" / "test" / "ensemble.h5")
+        k = test["output_names"].index(args.output)
+        ok = np.array([s == "ok" for s in test["status"]])
+        test_x, test_y = test["points"][ok], test["outputs"][ok][:, [k]]
+        lhs = []
+        for n in sorted(int(s) for s in args.lhs_sizes.split(",")):
+            x = sample_design(params, n, "lhs", seed)
+            res = run_ensemble(case, params, x, work / f"lhs{seed}_{n}", overrides=sets, design="lhs", seed=seed,
+                               progress=None, executor=executor)
+            y = np.array([[m["scalars"].get(args.output, np.nan) if m["status"] == "ok" else np.nan] for m in res.members])
+            keep = np.isfinite(y[:, 0])
+            net, _ = train_surrogate(x[keep], y[keep], lo=[p.lo for p in params], hi=[p.hi for p in params],
+                                     log=[p.log for p in params], parameter_keys=[p.key for p in params],
+                                     output_names=[args.output], val_fraction=0.0, seed=seed)
+            err = float(relative_test_error(net, test_x, test_y)[0])
+            lhs.append({"runs": n, "worst": err})
+            print(f"seed {seed}: LHS {n:3d} runs: relative RMSE {err:.3g}", file=sys.stderr)
+            if err <= args.tolerance:
+                break
+        lhs_needed = next((r["runs"] for r in lhs if r["worst"] <= args.tolerance), None)
+        print(f"seed {seed}: active learning {report['training_runs']} runs "
+              f"({'converged' if report['converged'] else 'not converged'}); plain LHS "
+              f"{lhs_needed if lhs_needed else 'more than ' + str(lhs[-1]['runs'])}", file=sys.stderr)
+        return {"seed": seed, "criterion": report["criterion"], "acquisition": report["acquisition"],
+                "test_runs": report["test_runs"],
+                "active": {"converged": report["converged"], "runs": report["training_runs"],
+                           "rounds": [{"runs": r["runs"], "worst": r["worst"], "picked": r.get("picked")}
+                                      for r in report["rounds"]], "wall_s": t_active},
+                "lhs": lhs, "lhs_runs_needed": lhs_needed}
+
+    seeds = [int(v) for v in args.seeds.split(",")]
+    per_seed = [one_seed(seed) for seed in seeds]
     if executor is not None:
         executor.shutdown(wait=True)
-    lhs_needed = next((r["runs"] for r in lhs if r["worst"] <= args.tolerance), None)
+    first = per_seed[0]
+    active_runs = [r["active"]["runs"] if r["active"]["converged"] else None for r in per_seed]
+    lhs_runs = [r["lhs_runs_needed"] for r in per_seed]
     out = {
         "case": str(case), "parameters": [p.as_dict() for p in params], "overrides": sets, "output": args.output,
-        "tolerance": args.tolerance, "criterion": report["criterion"], "acquisition": report["acquisition"],
-        "test_runs": report["test_runs"], "seed": args.seed,
-        "active": {"converged": report["converged"], "runs": report["training_runs"],
-                   "rounds": [{"runs": r["runs"], "worst": r["worst"], "picked": r.get("picked")} for r in report["rounds"]],
-                   "wall_s": t_active},
-        "lhs": lhs, "lhs_runs_needed": lhs_needed,
-        "note": "one seed: the surrogate's fit is itself random, so the counts are indicative",
+        "tolerance": args.tolerance, "criterion": first["criterion"], "acquisition": first["acquisition"],
+        "test_runs": first["test_runs"], "seeds": seeds,
+        "active_runs_per_seed": active_runs, "lhs_runs_needed_per_seed": lhs_runs,
+        "active": first["active"], "lhs": first["lhs"], "lhs_runs_needed": first["lhs_runs_needed"],
+        "per_seed": per_seed,
+        "note": "None: not reached within --max-runs (active) or the largest --lhs-sizes (LHS); each seed has its "
+                "own held-out set, initial design and network initialisation",
     }
     path = Path(args.out)
     merge_json(path, "active_learning", out)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"active learning: {report['training_runs']} runs ({'converged' if report['converged'] else 'not converged'}); "
-          f"plain LHS: {lhs_needed if lhs_needed else 'more than ' + str(lhs[-1]['runs'])} runs to relative RMSE "
-          f"<= {args.tolerance:g} -> {path}")
+    print(f"active learning: {active_runs} runs; plain LHS: {lhs_runs} runs to relative RMSE <= {args.tolerance:g} "
+          f"(seeds {seeds}) -> {path}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``deepmanifold ensemble | surrogate train | surrogate predict | calibrate``: thin wrappers
+"""``deepmanifold ensemble | surrogate train | field | active | predict | calibrate``: thin wrappers
 over :mod:`coupling.ensemble` (docs/global_local.md)."""
 
 from __future__ import annotations
@@ -357,7 +357,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def add_global_local_commands(sub) -> None:
-    """Register ``surrogate train|predict`` and ``calibrate``."""
+    """Register ``surrogate train|field|active|predict`` and ``calibrate``."""
     from coupling.validation import int_list, integer, real
 
     s = sub.add_parser("surrogate", help="surrogates trained on an ensemble table")
