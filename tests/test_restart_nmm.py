@@ -209,3 +209,18 @@ def test_shipped_case_against_its_references(tmp_path):
     assert 1.88 <= ratio <= 2.0, ratio
     t1 = 2 * np.pi / (1.875104 ** 2 * np.sqrt(30e9 / 12 / (2500.0 * 10.0 ** 4)))
     assert abs(dyn.results["probes"]["tip_deflection"]["time_of_peak"] - t1 / 2) <= 0.02 * t1 / 2
+
+
+@pytest.mark.slow
+def test_shipped_case_resolved_against_a_refined_run(tmp_path):
+    """Issue 13 item 8: the shipped case resolves the peak it reports. Covers refined 2x (80x8)
+    and the time step halved (0.5 ms), over the first peak: the peak tip deflection moves by
+    0.38 % (measured: -0.025936 vs -0.026035 m); the case's accuracy statement says so, and the
+    test holds it below 1 % (2.6x the measured change)."""
+    import coupling
+
+    first_peak = ["nmm.duration=0.11", "output.plots=false", "output.fields=false"]
+    base = coupling.run(CASE, tmp_path / "base", overrides=first_peak)
+    fine = coupling.run(CASE, tmp_path / "fine", overrides=[*first_peak, "nmm.dt=5e-4", "cover.cells=[80, 8]"])
+    p, q = (r.results["probes"]["tip_deflection"]["peak"] for r in (base, fine))
+    assert abs(p - q) <= 0.01 * abs(q), (p, q)
