@@ -40,6 +40,13 @@ class Parameter:
             return self.lo * (self.hi / self.lo) ** u
         return self.lo + u * (self.hi - self.lo)
 
+    def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`from_unit`: parameter values (any shape) to u ∈ [0, 1]."""
+        x = np.asarray(x, dtype=float)
+        if self.log:
+            return np.log(x / self.lo) / np.log(self.hi / self.lo)
+        return (x - self.lo) / (self.hi - self.lo)
+
     def as_dict(self) -> dict:
         """Plain JSON-able form (ensemble.json, HDF5 attributes, surrogate checkpoints)."""
         return {"key": self.key, "lo": self.lo, "hi": self.hi, "log": self.log}
