@@ -154,7 +154,7 @@ def test_cli_trains_return_mapping_on_paths_and_the_checkpoint_is_a_law_with_sta
     code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set",
                                  f'data={{kind="manifold", law={{law="checkpoint", path="{out}", device="cpu"}}}}')
     assert code == 0, err
-    assert law.model.yield_form == "scaled"  # new checkpoints: the form with exact linear hardening
+    assert law.model.yield_form == "additive"  # the default form (docs/plasticity.md)
     # model / data mismatches: one line, exit 2, nothing written
     for args, word in [((str(data), "--model", "mlp"), "return_mapping")]:
         code, _, err = cli_inprocess("train", *args, "-o", str(tmp_path / "x.pt"))
