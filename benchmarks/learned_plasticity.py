@@ -279,7 +279,7 @@ def main() -> None:
     t.add_argument("--noise", nargs="+", type=float, default=[0.0, 0.02])
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--lbfgs", type=int, default=60)
-    t.add_argument("--yield-form", choices=["scaled", "additive"], default="scaled",
+    t.add_argument("--yield-form", choices=["scaled", "additive"], default="additive",
                    help="yield form of the learned model (learned/plastic_model.py); keys get a _scaled suffix")
     m = sub.add_parser("timing")
     m.add_argument("--repeats", type=int, default=3)
