@@ -155,12 +155,15 @@ class Assembler:
 
         On more than one rank the matrix is gathered onto one rank (PCTELESCOPE, reduction
         factor = comm size) and factorised there by a sequential MUMPS: MUMPS's distributed
-        factorisation is not reproducible from run to run (it sums contribution blocks in the
-        order messages arrive and picks helper processes by their current load; the same
-        matrix factorised 20 times on 2 ranks gave 2 solutions that differed from the
-        first by up to 1.6e-11 relative), so identical runs on the same rank count would not
-        end identically. The
-        gathered factorisation is deterministic (20 of 20 bit-identical)."""
+        factorisation is not reproducible from run to run (measured: the solve phase with
+        fixed factors repeats bit for bit, one OpenMP/OpenBLAS thread does not help; MUMPS
+        schedules its parallel factorisation dynamically, so round-off follows the order in
+        which the ranks' work arrives, and no ICNTL option turns this off): the same
+        matrix factorised repeatedly on 2 ranks gave 2 distinct solutions in 60 (1230 dofs)
+        and 5 in 5 (63558 dofs), up to 3.6e-11 relative apart, so identical runs on the same
+        rank count did not end identically. The gathered factorisation gave one solution in
+        every case, at 0.7x (1230 dofs) and 1.4x (63558 dofs) the distributed time on 2 ranks
+        (benchmarks/nmm_solve_determinism.py)."""
         b = A.createVecLeft()
         lo, hi = b.getOwnershipRange()
         b.array[:] = rhs[lo:hi]
