@@ -156,9 +156,10 @@ class Assembler:
         On more than one rank the matrix is gathered onto one rank (PCTELESCOPE, reduction
         factor = comm size) and factorised there by a sequential MUMPS: MUMPS's distributed
         factorisation is not reproducible from run to run (measured: the solve phase with
-        fixed factors repeats bit for bit, one OpenMP/OpenBLAS thread does not help; MUMPS
-        schedules its parallel factorisation dynamically, so round-off follows the order in
-        which the ranks' work arrives, and no ICNTL option turns this off): the same
+        fixed factors repeats bit for bit; one OpenMP/OpenBLAS thread, ICNTL(13) = 1 (no
+        ScaLAPACK root) and ICNTL(7) = 5 (METIS) do not help; MUMPS schedules its parallel
+        factorisation dynamically, so round-off presumably follows the order in which the
+        ranks' work arrives): the same
         matrix factorised repeatedly on 2 ranks gave 2 distinct solutions in 60 (1230 dofs)
         and 5 in 5 (63558 dofs), up to 3.6e-11 relative apart, so identical runs on the same
         rank count did not end identically. The gathered factorisation gave one solution in
