@@ -66,6 +66,18 @@ def _cell_average(problem: DataDrivenProblem, values: np.ndarray) -> np.ndarray:
     return np.einsum("q,cqk->ck", w, values.reshape(-1, len(w), values.shape[1]))
 
 
+def _material_stress(problem: DataDrivenProblem, law) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per owned cell, of the present material state (ε*, σ*): mean stress (c, 3) [Pa], its
+    von Mises (c,) [Pa] and σzz (c,) [Pa] (None without a law: a discrete data set)."""
+    eps_star, sig_star = problem.final_material_state
+    stress_cells = _cell_average(problem, sig_star)
+    szz = None
+    if law is not None:
+        szz_q = law.out_of_plane_stress(eps_star)
+        szz = None if szz_q is None else _cell_average(problem, np.asarray(szz_q, float)[:, None])[:, 0]
+    return stress_cells, von_mises(stress_cells, szz), szz
+
+
 def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, solve (fixed point), probe and write a data-driven case; the run payload."""
     spec: DataDrivenCase = case.spec
@@ -107,6 +119,12 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
         if path is None and law is not None and law.n_state:
             path = [1.0]  # a law with history: one step from the virgin state, state committed at convergence
         curve = _PathRecord(spec) if path is not None else None
+        series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+
+        def on_path_step(k: int, res) -> None:  # after each converged step of a load path (collective)
+            curve.record(problem, res.load_factor, res)
+            if series.enabled:
+                write_fields(problem, series, res.load_factor, *_material_stress(problem, law))
         try:
             if path is None:
                 result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
@@ -114,19 +132,13 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             else:  # step by step; the state of a law with history advances only at convergence
                 results = problem.solve_path(projector, path, fp.build, rtol=fp.rtol, max_iterations=fp.max_iterations,
                                              callback=report, initial=initial,
-                                             on_step=lambda k, res: curve.record(problem, res.load_factor, res))
+                                             on_step=on_path_step)
                 result = results[-1]
         except DataDrivenDivergence as exc:
             result = exc.result
             if ctx.stop is None or ctx.stop.signum is None:  # stopped by a signal: interrupted, not diverged
                 diverged = exc
-    eps_star, sig_star = problem.final_material_state
-    stress_cells = _cell_average(problem, sig_star)
-    szz = None
-    if law is not None:
-        szz_q = law.out_of_plane_stress(eps_star)
-        szz = None if szz_q is None else _cell_average(problem, np.asarray(szz_q, float)[:, None])[:, 0]
-    vm_cells = von_mises(stress_cells, szz)
+    stress_cells, vm_cells, szz = _material_stress(problem, law)
 
     results: dict[str, Any] = {"distance_to_data": result.distance}
     if spec.probes:
@@ -141,23 +153,23 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
 
     files: list[str] = []
     if ctx.rundir is not None:
-        if spec.output.fields:  # one output step: the converged fixed point
-            series = FieldSeries(ctx.rundir.path, ctx.comm.rank)
-            write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
+        if spec.output.fields:  # one output step (the converged fixed point), or one per load-path step
+            if not series.entries:
+                write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
             files += series.files
         if spec.output.plots:
             plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
                           spec.output.deformation_scale)
             files.append("deformed.png")
-        if spec.output.displacement:
-            from coupling.ensemble.warm_start import write_displacement
-
-            files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
             if "load_displacement" in results:
                 if ctx.comm.rank == 0:
                     plot_load_displacement(results["load_displacement"], ctx.rundir.file("load_displacement.png"),
                                            f"{case.name}: {spec.title}")
                 files.append("load_displacement.png")
+        if spec.output.displacement:
+            from coupling.ensemble.warm_start import write_displacement
+
+            files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),
         "degree": problem.degree, "dofs": problem.disc.num_dofs,
