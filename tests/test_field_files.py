@@ -110,9 +110,11 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
         assert times[-1] == pytest.approx(summary["results"]["simulated_time"], rel=1e-9)
     elif factors is None:  # load_steps: timestep = load factor k / n
         assert [t for t, _ in series] == pytest.approx([(k + 1) / steps for k in range(steps)])
-    else:  # a load path that unloads: timestep = step number (distinct, ordered for ParaView)
-        assert len(factors) == steps and any(b <= a for a, b in zip(factors, factors[1:]))
-        assert [t for t, _ in series] == list(range(1, steps + 1))
+    else:  # timestep = load factor while it increases; step number for a path that unloads
+        assert len(factors) == steps  # (distinct, ordered timesteps for ParaView)
+        increasing = all(b > a for a, b in zip(factors, factors[1:]))
+        expected = factors if increasing else list(range(1, steps + 1))
+        assert [t for t, _ in series] == pytest.approx(expected, rel=1e-12)
     assert sorted(p.name for p in (out / "fields").iterdir()) == sorted(f.name for _, f in series)
     m = meshio.read(series[-1][1])
     assert list(m.cells_dict) == [cell_type]
