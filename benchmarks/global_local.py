@@ -241,7 +241,7 @@ def active_benchmark(args) -> int:
     import shutil
 
     from coupling.case.loader import parse_overrides
-    from coupling.cli import _case_path
+    from coupling.cli import case_path
     from coupling.ensemble.active import relative_test_error, run_active
     from coupling.ensemble.design import parse_vary, sample_design
     from coupling.ensemble.engine import pool_executor, run_ensemble
@@ -251,7 +251,7 @@ def active_benchmark(args) -> int:
     params = [parse_vary(v) for v in (args.vary or ["joints.default.law.phi=15:40"])]
     sets = parse_overrides(args.set or ["dda.duration=0.1", "dda.dt=1e-2"])
     sets.update({"output.plots": False, "output.fields": False})
-    case = _case_path(args.case)
+    case = case_path(args.case)
     executor = pool_executor()
     work = Path(tempfile.mkdtemp(prefix="global_local_active-"))
 
