@@ -259,18 +259,10 @@ CALIBRATION_FORMAT = "deepmanifold.calibration"
 
 
 def _calibration_folder(out: Path) -> None:
-    import json
+    from coupling.ensemble.active import refuse_foreign_folder
 
-    allowed = "a new folder, or a previous calibration folder"
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise CaseError("-o", None, f"'{out}' is an existing file", allowed)
-    if out.is_dir() and any(out.iterdir()):
-        try:
-            ours = json.loads((out / "calibration.json").read_text(encoding="utf-8")).get("format") == CALIBRATION_FORMAT
-        except (OSError, ValueError, AttributeError):
-            ours = False
-        if not ours:
-            raise CaseError("-o", None, f"'{out}' is an existing folder that is not a calibration", allowed)
+    refuse_foreign_folder(out, "calibration.json", CALIBRATION_FORMAT, "a calibration",
+                          "a new folder, or a previous calibration folder")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -130,20 +130,27 @@ def active_loop(solve: Callable[[np.ndarray], np.ndarray], params: Sequence[Para
 def check_folder(out: Path) -> None:
     """Refuse an ``-o`` that is a file or a non-empty folder other than a previous loop's
     (one line, exit 2; nothing is touched)."""
+    refuse_foreign_folder(out, "active.json", REPORT_FORMAT, "an active-learning run",
+                          "a new folder, or the folder of a previous surrogate active run (resume)")
+
+
+def refuse_foreign_folder(out: Path, report: str, fmt: str, what: str, allowed: str) -> None:
+    """The one check of an ``-o`` folder that a command owns through its report file: a file
+    (or a link) or a non-empty folder whose ``report`` JSON does not carry ``format = fmt`` is
+    refused (``CaseError`` on option ``-o``: one line, exit 2); the folder is never touched."""
     import json
 
     from coupling.errors import CaseError
 
-    allowed = "a new folder, or the folder of a previous surrogate active run (resume)"
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise CaseError("-o", None, f"'{out}' is an existing file", allowed)
     if out.is_dir() and any(out.iterdir()):
         try:
-            ours = json.loads((out / "active.json").read_text(encoding="utf-8")).get("format") == REPORT_FORMAT
+            ours = json.loads((out / report).read_text(encoding="utf-8")).get("format") == fmt
         except (OSError, ValueError, AttributeError):
             ours = False
         if not ours:
-            raise CaseError("-o", None, f"'{out}' is an existing folder that is not an active-learning run", allowed)
+            raise CaseError("-o", None, f"'{out}' is an existing folder that is not {what}", allowed)
 
 
 def run_active(case: str | Path, params: list[Parameter], out_dir: str | Path, *, outputs: Sequence[str] | None,
