@@ -271,7 +271,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from coupling.case.loader import load_case, parse_overrides, with_overrides
     from coupling.cli import case_path
-    from coupling.ensemble.calibration import metropolis, parse_observe, plot, summarise
+    from coupling.ensemble.calibration import corner, metropolis, parse_observe, plot, summarise
     from coupling.ensemble.design import Parameter, parse_vary
     from coupling.ensemble.engine import pool_executor, run_ensemble
     from coupling.ensemble.surrogates import load
@@ -337,6 +337,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     write_json(out / "calibration.json", report)
     np.save(out / "posterior_samples.npy", samples)
     plot(out / "calibration.png", params, samples, rows)
+    corner(out / "corner.png", params, samples)
     for p in params:
         s = post[p.key]
         print(f"{p.key}: posterior mean {s['mean']:.6g} ± {s['std']:.2g} (90 % in {s['q05']:.6g} .. {s['q95']:.6g})")
@@ -344,7 +345,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         solver = f"{r['solver']:.6g}" if r["solver"] is not None else "failed"
         print(f"  {r['name']}: observed {r['observed']:.6g} ± {r['sigma']:.2g} | surrogate {r['surrogate']:.6g} "
               f"± {r['surrogate_spread']:.2g} | solver {solver}")
-    print(f"wrote {out / 'calibration.json'}, calibration.png, confirm/")
+    print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, confirm/")
     return 0
 
 

@@ -124,6 +124,7 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     assert row["observed"] == -3e-4 and row["solver"] is not None and len(row["solver_samples"]) == 1
     assert cal["confirmation"]["status"] == ["ok", "ok"]
     assert (tmp_path / "cal" / "calibration.png").stat().st_size > 0
+    assert (tmp_path / "cal" / "corner.png").stat().st_size > 0
 
 
 def _cli_ok(*args):

@@ -4,10 +4,12 @@ The envelope at the case's own parameters, with the margin of test_dda_cases
 (``VAJONT_MARGIN`` = 5 % of each edge: peak 21-28.5 m/s, run-out 315-380 m, run-up >= 105 m,
 at rest 36.75-57 s after onset), and that every sample of the Latin hypercube over the
 published ranges runs to its end (a sample that fails is recorded by the benchmark with its
-error, never dropped)."""
+error, never dropped). Fast tests: the design and the whole pipeline on tiny settings."""
 
 import importlib.util
+import json
 
+import numpy as np
 import pytest
 
 from conftest import CASES, ROOT
@@ -22,41 +24,85 @@ CASE = str(CASES / "vajont.toml")
 
 def test_latin_hypercube_puts_one_sample_in_each_stratum_of_every_published_range():
     n = 5
-    samples = bench.latin_hypercube(n)
-    assert len(samples) == n
-    for key, (lo, hi) in bench.PARAMS.items():
-        strata = sorted(int((s[key] - lo) / (hi - lo) * n) for s in samples)
-        assert strata == list(range(n)), (key, [s[key] for s in samples])
+    points = bench.latin_hypercube(n)
+    assert points.shape == (n, len(bench.PARAMS))
+    for j, p in enumerate(bench.parameters()):  # log parameters: strata in log space
+        strata = sorted(int(u * n) for u in p.to_unit(points[:, j]))
+        assert strata == list(range(n)), (p.key, points[:, j])
+        assert np.all((points[:, j] >= p.lo) & (points[:, j] <= p.hi))
+
+
+def test_one_at_a_time_moves_one_parameter_to_each_end_of_its_range():
+    base = bench.case_values(CASE)
+    points, labels = bench.oat_points(base)
+    keys = list(bench.PARAMS)
+    assert labels[0]["end"] == "base" and points[0].tolist() == [base[k] for k in keys]
+    ends = set()
+    for row, lab in zip(points[1:], labels[1:]):
+        moved = [k for k, v in zip(keys, row) if v != base[k]]
+        assert moved == [lab["key"]], (row, lab)
+        lo, hi, _ = bench.PARAMS[lab["key"]]
+        assert row[keys.index(lab["key"])] == {"low": lo, "high": hi}[lab["end"]]
+        ends.add((lab["key"], lab["end"]))
+    # every end of every range is a run, except an end equal to the case's value (that run is the base)
+    expected = {(k, e) for k, (lo, hi, _) in bench.PARAMS.items() for e, v in (("low", lo), ("high", hi))
+                if v != base[k]}
+    assert ends == expected and len(points) == 1 + len(expected)
+
+
+def test_the_benchmark_runs_resumes_and_writes_its_table_on_tiny_settings(tmp_path):
+    """The whole pipeline (one-at-a-time, hypercube, table, tornado plot) on 0.05 s
+    of coarse steps: every member finishes, and a rerun reuses them all."""
+    args = ["--quick", "--simulated-time", "0.05", "--lhs", "2", "--no-reference", "--ensemble-dir", str(tmp_path / "ens"),
+            "--out", str(tmp_path / "s.json")]
+    out = bench.main(args)
+    assert out["all_finished"] and out["lhs_all_finished"]
+    assert len(out["one_at_a_time"]) == len(bench.oat_points(bench.case_values(CASE))[0])
+    assert len(out["latin_hypercube"]) == 2  # the reference (70 s) is skipped
+    assert set(out["sensitivity"]) == set(bench.PARAMS)
+    for key, entry in out["sensitivity"].items():
+        assert set(entry) == set(bench.RESULTS)
+        assert entry["peak_velocity"]["swing"] is not None and entry["peak_velocity"]["base"] > 0
+    assert (tmp_path / "s.png").stat().st_size > 0
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert saved["lhs_range"]["peak_velocity"][0] > 0
+    again = bench.main(args)  # resume: same numbers, nothing rerun
+    assert again["base"]["peak_velocity"] == out["base"]["peak_velocity"]
+    manifest = json.loads((tmp_path / "ens" / "lhs" / "ensemble.json").read_text())
+    assert manifest["design"] == "lhs" and manifest["seed"] == 14 and manifest["samples"] == 2
 
 
 @pytest.fixture(scope="module")
-def base_sample():
-    """The case at its own parameters, through the benchmark's runner (full settings)."""
-    return bench.run_one((CASE, {}, False, None))
+def base_results():
+    """The case at its own parameters and settings (the benchmark's member overrides: no files)."""
+    import coupling
+
+    return coupling.run(coupling.load_case(CASE, dict(bench.MEMBER_SETS))).results
 
 
 @pytest.mark.slow
-def test_the_case_parameters_fall_inside_the_envelope_with_the_stated_margin(base_sample):
-    assert base_sample["ok"], base_sample
-    assert_inside_vajont_envelope(base_sample, ("peak_velocity", "runout", "runup"))
+def test_the_case_parameters_fall_inside_the_envelope_with_the_stated_margin(base_results):
+    assert_inside_vajont_envelope(base_results, ("peak_velocity", "runout", "runup"))
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="issue 14 (open): at rest ~29 s after onset at the case's parameters "
                    "(test_dda_cases.test_vajont_comes_to_rest_in_the_observed_time)")
-def test_the_case_parameters_come_to_rest_inside_the_envelope(base_sample):
-    assert base_sample["ok"], base_sample
-    assert_inside_vajont_envelope(base_sample, ("duration",))
+def test_the_case_parameters_come_to_rest_inside_the_envelope(base_results):
+    assert_inside_vajont_envelope(base_results, ("duration",))
 
 
 @pytest.mark.slow
-def test_every_hypercube_sample_finishes():
-    """Three samples of the hypercube over residual friction, band thickness, Λ and reservoir
-    level (the benchmark's --quick settings, 40 s simulated): each runs to its end and reports
-    a peak velocity and a run-out (its time to rest may be None if it still moves at 40 s)."""
-    for sets in bench.latin_hypercube(3):
-        out = bench.run_one((CASE, sets, True, 40.0))
-        assert out["ok"], out
-        assert out["peak_velocity"] is not None and out["peak_velocity"] > 0, out
-        assert out["runout"] is not None, out
-    assert set(bench.RESULTS) <= set(VAJONT_ENVELOPE)
+def test_every_hypercube_sample_finishes(tmp_path):
+    """The benchmark's full hypercube (16 members over residual friction, band thickness, Λ and
+    reservoir level, the case's Δt and g2, 50 s simulated: the benchmark's settings): each runs to
+    its end and reports a peak velocity and a run-out (a time to rest only if it stopped by 50 s)."""
+    out = bench.main(["--no-oat", "--no-reference", "--lhs", "16", "--simulated-time", "50", "--ensemble-dir", str(tmp_path / "ens"),
+                      "--out", str(tmp_path / "s.json")])
+    lhs = out["latin_hypercube"]
+    assert len(lhs) == 16
+    for r in lhs:
+        assert r["ok"], r
+        assert r["peak_velocity"] is not None and r["peak_velocity"] > 0, r
+        assert r["runout"] is not None, r
+    assert set(bench.RESULTS) <= set(VAJONT_ENVELOPE) | {"runup"}

@@ -142,3 +142,58 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequence[float] | None = None) -> None:
+    """corner.png: the posterior's marginal histograms on the diagonal and the pairwise joint
+    densities (2D histograms) below it, each axis over the parameter's prior range; the
+    posterior mean marked (+). ``samples`` (S, d) in the parameters' units; log parameters on
+    log axes. ``truth`` (d,): values to mark (e.g. a synthetic truth), optional."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = len(params)
+    fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.6, 2.4 * d + 0.6), squeeze=False)
+    mean = samples.mean(axis=0)
+
+    def edges(p: Parameter) -> np.ndarray:
+        return np.geomspace(p.lo, p.hi, 31) if p.log else np.linspace(p.lo, p.hi, 31)
+
+    for i, pi in enumerate(params):
+        for j, pj in enumerate(params):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            if i == j:
+                ax.hist(samples[:, i], bins=edges(pi), color="tab:blue", alpha=0.8)
+                ax.axvline(mean[i], color="k", lw=0.8)
+                if truth is not None:
+                    ax.axvline(truth[i], color="tab:red", lw=0.8)
+                ax.set_yticks([])
+            else:
+                ax.hist2d(samples[:, j], samples[:, i], bins=[edges(pj), edges(pi)], cmap="Blues")
+                ax.plot(mean[j], mean[i], "k+", ms=8)
+                if truth is not None:
+                    ax.plot(truth[j], truth[i], "x", color="tab:red", ms=6)
+                ax.set_ylim(pi.lo, pi.hi)
+                if pi.log:
+                    ax.set_yscale("log")
+            ax.set_xlim(pj.lo, pj.hi)
+            if pj.log:
+                ax.set_xscale("log")
+            if i == d - 1:
+                ax.set_xlabel(pj.key.split(".")[-1], fontsize=8)
+            else:
+                ax.set_xticklabels([])
+            if j == 0 and i > 0:
+                ax.set_ylabel(pi.key.split(".")[-1], fontsize=8)
+            elif i != j:
+                ax.set_yticklabels([])
+            ax.tick_params(labelsize=7)
+    fig.suptitle(f"posterior ({len(samples)} MCMC states; + mean)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
