@@ -170,7 +170,14 @@ class GlobalSystem:
             self._pairs = (ci.copy(), cj.copy())
         P = self._pat
         own, m = P["own"], P["m"]
-        vals = np.concatenate([Kb.reshape(-1)[P["kb_idx"]], Kc.reshape(-1)[P["kc_idx"]], np.ones(P["n_fixed"])])
+        # the COO values gathered straight into one buffer per pattern (no temporaries)
+        if "vals" not in P:
+            nkb, nkc = P["kb_idx"].size, P["kc_idx"].size
+            P["vals"] = np.ones(nkb + nkc + P["n_fixed"])
+            P["kb_out"], P["kc_out"] = P["vals"][:nkb], P["vals"][nkb : nkb + nkc]
+        vals = P["vals"]
+        np.take(Kb.reshape(-1), P["kb_idx"], out=P["kb_out"])
+        np.take(Kc.reshape(-1), P["kc_idx"], out=P["kc_out"])
         fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])
         rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
         n = 6 * self.nb
@@ -209,7 +216,7 @@ class GlobalSystem:
             self._scatter, self._xall = PETSc.Scatter.toAll(self._x)
             self._fidx = fidx.astype(PETSc.IntType)
         A, b, x = self._A, self._b, self._x
-        A.setValuesCOO(vals.astype(PETSc.ScalarType))
+        A.setValuesCOO(np.asarray(vals, dtype=PETSc.ScalarType))
         A.assemble()
         b.set(0.0)
         b.setValues(self._fidx, fval, addv=PETSc.InsertMode.ADD_VALUES)
