@@ -23,6 +23,7 @@ from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
 from coupling.limits import check_limits
 from coupling.runner_context import RunContext, RunPayload, SetupChecked
 from coupling.signals import Interrupted, StopRequest
+from learned.data_region import outside_count
 
 
 class RunStatus(str, Enum):
@@ -220,7 +221,7 @@ def run(
             fail_collectively(comm, exc, rundir)
             raise
         ood = out_of_distribution(case, comm)
-        strict = [(key, r) for key, r in ood.items() if r.get("policy") == "error" and r.get("outside_last", 0) > 0]
+        strict = [(key, r) for key, r in ood.items() if r.get("policy") == "error" and outside_count(r) > 0]
         if strict:  # the case asked for strictness: bad input, nothing published
             if runlog is not None:
                 runlog.close()
@@ -231,7 +232,7 @@ def run(
                              "inputs inside the training data (or out_of_distribution = \"warn\" | \"ignore\")")
         if comm.rank == 0:
             for key, r in ood.items():
-                if r.get("policy") == "warn" and r.get("outside_last", 0) > 0:
+                if r.get("policy") == "warn" and outside_count(r) > 0:
                     print(f"warning: {_ood_text(key, r)}", file=sys.stderr, flush=True)
         summary = _summary(case, comm, status, message, payload, started, t0, with_runlog=rundir is not None,
                            ood=ood)
@@ -340,7 +341,12 @@ def out_of_distribution(case: Case, comm: MPI.Comm) -> dict[str, Any]:
 
     Per law (table key → dict): policy, points_last / outside_last (the last batch each rank
     evaluated — the converged state), outside_max, worst_excursion and worst_quantity (see
-    :mod:`learned.data_region`); ``available: false`` for checkpoints without a data region.
+    :mod:`learned.data_region`); over the run's accepted steps (what strictness and the
+    warning judge, :func:`learned.data_region.outside_count`): accepted_steps,
+    accepted_steps_outside, outside_accepted_max (summed over ranks: on several ranks an upper
+    bound, as each rank's largest count may come from a different step),
+    worst_excursion_accepted / worst_quantity_accepted; ``available: false`` for checkpoints
+    without a data region.
     """
     out: dict[str, Any] = {}
     for key, (law, policy) in sorted(case.learned_laws.items()):
@@ -350,6 +356,7 @@ def out_of_distribution(case: Case, comm: MPI.Comm) -> dict[str, Any]:
             out[key] = {"policy": policy, **reports[0]}
             continue
         worst = max(reports, key=lambda r: r["worst_excursion"])
+        worst_accepted = max(reports, key=lambda r: r["worst_excursion_accepted"])
         out[key] = {
             "policy": policy,
             "points_last": sum(r["points_last"] for r in reports),
@@ -358,6 +365,11 @@ def out_of_distribution(case: Case, comm: MPI.Comm) -> dict[str, Any]:
             "worst_excursion": worst["worst_excursion"],
             "worst_quantity": worst["worst_quantity"],
             "evaluations": max(r["evaluations"] for r in reports),
+            "accepted_steps": max(r["accepted_steps"] for r in reports),
+            "accepted_steps_outside": max(r["accepted_steps_outside"] for r in reports),
+            "outside_accepted_max": sum(r["outside_accepted_max"] for r in reports),
+            "worst_excursion_accepted": worst_accepted["worst_excursion_accepted"],
+            "worst_quantity_accepted": worst_accepted["worst_quantity_accepted"],
             "region": worst["region"],
             "excursion": worst["excursion"],
         }
@@ -365,6 +377,12 @@ def out_of_distribution(case: Case, comm: MPI.Comm) -> dict[str, Any]:
 
 
 def _ood_text(key: str, r: dict[str, Any]) -> str:
+    """One line: where the law left its data (accepted states when the solver accepted steps)."""
+    if r.get("accepted_steps", 0) > 0:
+        return (f"{key}: learned law evaluated outside its training data in {r['accepted_steps_outside']} of "
+                f"{r['accepted_steps']} accepted steps, at up to {r['outside_accepted_max']} points at once "
+                f"(worst excursion {r['worst_excursion_accepted']:.3g} of the data "
+                f"range, in {r['worst_quantity_accepted']})")
     return (f"{key}: learned law evaluated outside its training data at {r['outside_last']} of "
             f"{r['points_last']} points (worst excursion {r['worst_excursion']:.3g} of the data range, "
             f"in {r['worst_quantity']})")

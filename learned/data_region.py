@@ -13,11 +13,22 @@ exceeds its bound. Its excursion is how far, relative to the data's own extent:
 
 (0 inside; 0.5 = half the data range beyond it). Strains *below* the smallest magnitude of
 the data are not counted: there the model is exact by construction (σ(0) = 0, tangent C₀).
+
+Accepted states. A solver evaluates its laws at trial states too (Newton iterates, open–close
+iterations) that may stray outside the data and come back before the step converges; those
+must not count, while a state the run *accepted* must count even when a later step returns
+inside the data. :meth:`RegionMonitor.accept` is called once per accepted (converged) step
+(the runners do it from their step callback, :func:`coupling.runners.reporting.accept_step`):
+it takes the latest full-size batch since the previous accepted step (the state the step
+converged at) and adds it to the run's counts: accepted steps, accepted steps with a point
+outside, the largest number of points outside in one accepted state and the worst excursion
+of any accepted state. Strictness (``out_of_distribution = "error"``) is judged on these run
+counts, not on the last batch only.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -34,6 +45,9 @@ class RegionMonitor:
     largest size seen — for a solver, its converged state over all its points, not a probe
     or post-processing call on a few points), ``max_outside`` (largest count of any batch),
     ``worst_excursion`` (largest e over all batches) and ``worst_component``.
+    After each :meth:`accept` (one accepted solver step): ``accepted_steps``,
+    ``accepted_steps_outside``, ``outside_accepted_max`` and ``worst_excursion_accepted`` /
+    ``worst_component_accepted`` over every accepted state of the run.
     """
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float], names: Sequence[str],
@@ -53,6 +67,13 @@ class RegionMonitor:
         self.max_outside = 0
         self.worst_excursion = 0.0
         self.worst_component: str | None = None
+        self.accepted_steps = 0
+        self.accepted_steps_outside = 0
+        self.outside_accepted_max = 0
+        self.worst_excursion_accepted = 0.0
+        self.worst_component_accepted: str | None = None
+        #: (points, outside, worst e, worst quantity) of the latest largest batch since accept()
+        self._pending: tuple[int, int, float, str | None] | None = None
 
     def _excursion(self, x: Array) -> tuple[int, float, int]:
         """(points outside, worst excursion, index of the worst quantity; k = magnitude).
@@ -94,9 +115,26 @@ class RegionMonitor:
             self.last_points = int(x.shape[0])
             self.last_outside = count
         self.max_outside = max(self.max_outside, count)
+        name = (self.names + ["magnitude"])[which] if worst > 0 else None
         if worst > self.worst_excursion:
             self.worst_excursion = worst
-            self.worst_component = (self.names + ["magnitude"])[which]
+            self.worst_component = name
+        if self._pending is None or int(x.shape[0]) >= self._pending[0]:
+            self._pending = (int(x.shape[0]), count, worst, name)
+
+    def accept(self) -> None:
+        """The solver accepted its step: the latest full-size batch evaluated since the previous
+        accept (the converged state) joins the run's counts. No batch since then: nothing."""
+        if self._pending is None:
+            return
+        _, count, worst, name = self._pending
+        self._pending = None
+        self.accepted_steps += 1
+        self.accepted_steps_outside += int(count > 0)
+        self.outside_accepted_max = max(self.outside_accepted_max, count)
+        if worst > self.worst_excursion_accepted:
+            self.worst_excursion_accepted = worst
+            self.worst_component_accepted = name
 
     def region(self) -> dict[str, Any]:
         """The data region checked against: per-quantity bounds and the largest magnitude."""
@@ -111,8 +149,30 @@ class RegionMonitor:
         return {"available": True, "evaluations": self.calls, "points_last": self.last_points,
                 "outside_last": self.last_outside, "outside_max": self.max_outside,
                 "worst_excursion": self.worst_excursion, "worst_quantity": self.worst_component,
+                "accepted_steps": self.accepted_steps, "accepted_steps_outside": self.accepted_steps_outside,
+                "outside_accepted_max": self.outside_accepted_max,
+                "worst_excursion_accepted": self.worst_excursion_accepted,
+                "worst_quantity_accepted": self.worst_component_accepted,
                 "region": self.region(),
                 "excursion": "distance beyond the data bound / the data range of that quantity"}
+
+
+def accept_step(laws: Iterable[Any]) -> None:
+    """Tell the monitor of every learned law in ``laws`` that the solver accepted a step
+    (laws without a monitor are skipped): see :meth:`RegionMonitor.accept`."""
+    for law in laws:
+        monitor = getattr(law, "monitor", None)
+        if monitor is not None:
+            monitor.accept()
+
+
+def outside_count(report: dict[str, Any]) -> int:
+    """Points outside the data that a run's report stands for: the largest number in one
+    accepted state when the solver accepted steps, else (a law evaluated outside a stepping
+    solver, e.g. from Python) those of the last full batch."""
+    if report.get("accepted_steps", 0) > 0:
+        return int(report["outside_accepted_max"])
+    return int(report.get("outside_last", 0))
 
 
 def constitutive_monitor(region: dict[str, Any] | None) -> RegionMonitor | None:

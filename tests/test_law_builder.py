@@ -4,7 +4,8 @@ The builders ``build_law`` / ``build_joint_law`` are the only way: no case spec 
 ``build`` method of its own, and an NMM case takes a checkpoint material or joint law as
 FEM and DDA do. A checkpoint material agrees with the analytic law it was trained from in
 NMM and in DDA blocks here (FEM: tests/test_learned_cases.py; DDA joints: the Vajont learned
-friction test there). The law interfaces declare their abstract methods.
+friction test there; NMM joints: tests/test_learned_out_of_data.py). The law interfaces
+declare their abstract methods.
 """
 
 from __future__ import annotations

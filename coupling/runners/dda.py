@@ -23,6 +23,7 @@ from coupling.restart import (RESTART_FILE, RESTART_FORMAT, RESTART_FORMAT_VERSI
                               case_fingerprint, copy_frames)
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
+from coupling.runners.reporting import accept_step
 
 
 def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_velocity: float,
@@ -210,7 +211,8 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     if ctx.rundir is None:
         schedule = CheckpointSchedule(None, None)
     with ctx.progress(total=spec.dda.duration, description=f"{case.name}: DDA t", unit="s") as bar:
-        def report(info) -> bool:
+        def report(info) -> bool:  # once per accepted step
+            accept_step(case)
             if band:
                 band.record()
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "

@@ -16,7 +16,7 @@ from coupling.runner_context import RunContext, RunPayload
 from coupling.signals import StopAtStep
 from coupling.solvers.fem.problem import FemResult
 from coupling.runners.fem_model import build_problem
-from coupling.runners.reporting import probes_report
+from coupling.runners.reporting import accept_step, probes_report
 from coupling.setup_checks import check_probes_in_mesh
 from coupling.solvers.fem.fields import centroid_stress
 from learned.contract import StepRecord
@@ -69,6 +69,8 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
         ctx.stop.deferred = True
     with ctx.progress(total=steps, description=f"{case.name}: Newton") as bar:
         def report(rec: StepRecord) -> None:
+            if rec.converged:
+                accept_step(case)
             bar.update(rec.step - 1 + (1 if rec.converged else 0.5),
                        f"{case.name}: step {rec.step}/{steps} it {rec.iterations} |R|/|R0|={rec.residual:.2e}")
             if ctx.stop_requested():

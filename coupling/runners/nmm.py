@@ -20,7 +20,7 @@ from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.signals import StopAtStep
 from coupling.runners.nmm_model import Built, build_model
-from coupling.runners.reporting import probes_report
+from coupling.runners.reporting import accept_step, probes_report
 from nmm.output import vtu_mesh
 from learned.contract import StepRecord
 
@@ -61,6 +61,8 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
         ctx.stop.deferred = True
     with ctx.progress(total=steps, description=f"{case.name}: NMM Newton") as bar:
         def report(rec: StepRecord) -> None:
+            if rec.converged:
+                accept_step(case)
             bar.update(rec.step - 1 + (1 if rec.converged else min(rec.iterations, 1) * 0.5),
                        f"{case.name}: step {rec.step}/{steps} it {rec.iterations} |R|/|R0|={rec.residual:.2e}")
             if ctx.stop_requested():

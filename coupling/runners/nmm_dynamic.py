@@ -39,7 +39,7 @@ from coupling.restart import (RESTART_FILE, RESTART_FORMAT, RESTART_FORMAT_VERSI
                               case_fingerprint, copy_frames)
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.nmm_model import Built
-from coupling.runners.reporting import relative_error
+from coupling.runners.reporting import accept_step, relative_error
 from nmm.output import vtu_mesh
 
 
@@ -103,6 +103,7 @@ def run_nmm_dynamic(case: Case, ctx: RunContext, built: Built, t_build: float) -
     t0 = time.perf_counter()
     with ctx.progress(total=n.duration, description=f"{case.name}: NMM dynamics t", unit="s") as bar:
         def on_step(step: int, snapshot) -> bool:
+            accept_step(case)
             result = snapshot.result()
             probes.record(result)
             last["snapshot"] = snapshot

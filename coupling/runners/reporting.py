@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from learned.data_region import accept_step as _accept_laws
 from learned.law import von_mises  # noqa: F401  (re-exported for the runners)
+
+
+def accept_step(case: Any) -> None:
+    """The solver accepted a step: every learned law of ``case`` adds the state it was last
+    evaluated at to its run's out-of-distribution counts (:meth:`learned.data_region.RegionMonitor.accept`).
+    Runners call it from their step callback (converged load step, accepted time step)."""
+    _accept_laws(law for law, _ in case.learned_laws.values())
 
 
 def relative_error(value: float, reference: float) -> float | None:
