@@ -3,6 +3,7 @@
     python benchmarks/learned_plasticity.py table [--cases plate footing] [--sizes 1000 10000 100000]
                                                   [--noise 0 0.02] [--epochs 10] [--lbfgs 60]
                                                   [--yield-form scaled|additive]
+                                                  [--method regression|projection] [--outer-iterations 4]
     python benchmarks/learned_plasticity.py timing [--repeats 3] [--element-size 0.03] [--hole-element-size 0.006]
     python benchmarks/learned_plasticity.py dissipation
 
@@ -117,6 +118,7 @@ def table(args: argparse.Namespace) -> None:
     from learned.paths import generate_path_dataset, run_paths
     from learned.plastic_model import LearnedPlasticLaw, train_return_mapping
     from learned.plasticity import J2Plasticity
+    from learned.projection_training import train_projection_paths
 
     entries = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,13 +133,24 @@ def table(args: argparse.Namespace) -> None:
                 for noise in args.noise:
                     # entries without a form suffix were trained with the "additive" yield form
                     form = "" if args.yield_form == "additive" else f"_{args.yield_form}"
-                    key = f"{name}_j2{form}_noise{noise:g}_samples{size}"
+                    method = "" if args.method == "regression" else f"_{args.method}"
+                    key = f"{name}_j2{form}{method}_noise{noise:g}_samples{size}"
                     data = generate_path_dataset(law, max(size // STEPS, 2), STEPS, "mixed", spec["strain_range"],
                                                  noise, noise, seed=1)
                     t0 = time.perf_counter()
-                    model, report = train_return_mapping(
-                        data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs, yield_form=args.yield_form,
-                        progress=lambda h, key=key: print(key, "epoch", h["epoch"], f"{time.perf_counter() - t0:.0f} s", flush=True))
+                    def show(h, key=key):
+                        print(key, h.get("epoch", h), f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+                    if args.method == "projection":  # errors-in-variables along paths (docs/plasticity.md)
+                        model, report = train_projection_paths(
+                            data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs, yield_form=args.yield_form,
+                            outer_iterations=args.outer_iterations, progress=show)
+                        report["epochs_run"] = report["warm_start"]["epochs_run"]
+                        report["lbfgs_evaluations"] = report["warm_start"]["lbfgs_evaluations"]
+                    else:
+                        model, report = train_return_mapping(
+                            data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs, yield_form=args.yield_form,
+                            progress=show)
                     wall = time.perf_counter() - t0
                     ckpt = tmp / f"{key}.pt"
                     save_checkpoint(ckpt, model, report)
@@ -149,6 +162,8 @@ def table(args: argparse.Namespace) -> None:
                     entry = {
                         "samples": int(data.strain.shape[0] * STEPS), "noise": noise, "yield_form": args.yield_form,
                         "train_time_s": wall, "epochs": report["epochs_run"], "lbfgs_evaluations": report["lbfgs_evaluations"],
+                        "method": args.method,
+                        **({"projection_history": report["history"]} if args.method == "projection" else {}),
                         "new_paths_stress_rel_error": float(np.linalg.norm(stress - new.stress) / np.linalg.norm(new.stress)),
                         "min_dissipation_per_step_over_sigma_y_eps_y": min(d_min),
                         "min_dissipation_each_step_over_sigma_y_eps_y": d_min,
@@ -250,21 +265,34 @@ def timing(args: argparse.Namespace) -> None:
             "output.fields=false", "output.plots=false"]
     runs = {"analytic": [_material(spec["law"])], "learned": []}
     per_it = {k: [] for k in runs}
+    law_call = {k: [] for k in runs}
+    load = []  # 1-minute load average of the machine before each run (2 cores shared)
     info = {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             for kind, extra in runs.items():  # alternating, one run each per repeat
+                load.append(os.getloadavg()[0])
                 s = run_case(spec["file"], mesh + extra, Path(tmp) / f"{kind}{r}")
                 if "failed" in s:
                     raise SystemExit(f"{kind}: {s['failed']}")
                 per_it[kind].append(s["solver"]["time_per_newton_iteration_s"])
+                law_call[kind].append(s["solver"]["time_law_per_call_s"])
                 info[kind] = {"quadrature_points": s["solver"]["quadrature_points"],
                               "newton_iterations": s["solver"]["newton_iterations"],
                               "time_law_per_call_s": s["solver"]["time_law_per_call_s"]}
                 print(kind, r, per_it[kind][-1], flush=True)
+    load.append(os.getloadavg()[0])
     med = {k: float(np.median(v)) for k, v in per_it.items()}
+    pairs = [lv / av for lv, av in zip(per_it["learned"], per_it["analytic"])]  # run r of each, back to back
+    call_pairs = [lv / av for lv, av in zip(law_call["learned"], law_call["analytic"])]
     entry = {"repeats": args.repeats, "per_newton_iteration_s": per_it, "median_s": med,
-             "ratio_learned_over_analytic": med["learned"] / med["analytic"], "runs": info,
+             "ratio_learned_over_analytic": med["learned"] / med["analytic"],
+             "pair_ratios": pairs, "pair_ratio_median": float(np.median(pairs)),
+             "pair_ratio_min_max": [float(min(pairs)), float(max(pairs))],
+             "law_call_s": law_call, "law_call_pair_ratios": call_pairs,
+             "law_call_ratio_median": float(np.median(call_pairs)),
+             "load_average_1min_before_each_run": load, "cpus": os.cpu_count(),
+             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": info,
              "mesh": mesh[:2]}
     print(json.dumps(entry, indent=1))
     _merge({"timing": {f"plate_qp{info['analytic']['quadrature_points']}": entry}})
@@ -281,6 +309,10 @@ def main() -> None:
     t.add_argument("--lbfgs", type=int, default=60)
     t.add_argument("--yield-form", choices=["scaled", "additive"], default="additive",
                    help="yield form of the learned model (learned/plastic_model.py); keys get a _scaled suffix")
+    t.add_argument("--method", choices=["regression", "projection"], default="regression",
+                   help="projection: fixed-point projection training on the paths (train_projection_paths); "
+                        "keys get a _projection suffix")
+    t.add_argument("--outer-iterations", type=int, default=4, help="--method projection: outer iterations")
     m = sub.add_parser("timing")
     m.add_argument("--repeats", type=int, default=3)
     m.add_argument("--element-size", type=float, default=0.03)

@@ -2,6 +2,7 @@
 
     python benchmarks/plasticity_training.py [--cases j2_n4 j2_n3 dp_n4 dp_n4_iso] [--paths 40] [--steps 25]
                                              [--epochs 30] [--noise 0.0] [--lbfgs 0]
+                                             [--method regression|projection|both] [--outer-iterations 4]
 
 For each case: generate mixed paths (monotonic, load–unload–reload, cyclic, random walk)
 from the reference law (seed 1), train the model (learned.plastic_model.train_return_mapping,
@@ -12,6 +13,11 @@ validation and new paths, the hardening modulus found, the epochs and the wall t
 Cases: ``j2_n4`` / ``j2_n3`` — J2 (E 200 GPa, ν 0.3, σ_y 250 MPa, H 10 GPa), strain
 half-width 4e-3, model with 4 components (σ_zz) or 3; ``dp_n4`` — Drucker–Prager (E 1 GPa,
 ν 0.25, c 1 MPa, φ 30°, H 0.1 GPa), half-width 8e-3.
+
+``--method projection`` trains by fixed-point projection on the paths
+(learned.projection_training.train_projection_paths: the same warm start, then
+``--outer-iterations`` projections with history and refits; docs/plasticity.md); ``both`` runs
+regression and projection on the same data. Keys get a ``_projection`` suffix.
 
 Adds its entries (keyed by case, noise, data size, epochs) to
 benchmarks/out/plasticity_training.json.
@@ -46,6 +52,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-2)
     ap.add_argument("--noise", type=float, default=0.0, help="relative noise on strain and stress")
     ap.add_argument("--lbfgs", type=int, default=0, help="L-BFGS iterations after Adam (0: Adam only, as first measured)")
+    ap.add_argument("--method", choices=["regression", "projection", "both"], default="regression")
+    ap.add_argument("--outer-iterations", type=int, default=4, help="--method projection: outer iterations")
     args = ap.parse_args()
     import torch
 
@@ -53,21 +61,35 @@ def main() -> None:
     from learned.paths import generate_path_dataset, run_paths
     from learned.plastic_model import LearnedPlasticLaw, train_return_mapping
     from learned.plasticity import DruckerPrager, J2Plasticity
+    from learned.projection_training import train_projection_paths
 
+    methods = ["regression", "projection"] if args.method == "both" else [args.method]
     results = {}
-    for name in args.cases:
+    for name, method in ((n, m) for n in args.cases for m in methods):
         kind, n, half = CASES[name]
         law = J2Plasticity(200e9, 0.3, 250e6, 10e9) if kind == "j2" else DruckerPrager(1e9, 0.25, 1e6, 30.0, hardening=1e8)
         data = generate_path_dataset(law, args.paths, args.steps, "mixed", half, args.noise, args.noise, seed=1)
         t0 = time.perf_counter()
-        model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, components=n,
-                                             lbfgs_iterations=args.lbfgs, isotropic=name.endswith("_iso"))
+        if method == "projection":
+            if n != 4:
+                raise SystemExit("--method projection: the 4-component cases only")
+            model, report = train_projection_paths(data, epochs=args.epochs, lr=args.lr, lbfgs_iterations=args.lbfgs,
+                                                   isotropic=name.endswith("_iso"),
+                                                   outer_iterations=args.outer_iterations)
+            report["metrics"] = {"train_rel_error": report["metrics"]["train_rel_error_vs_observations"],
+                                 "val_rel_error": report["metrics"]["val_rel_error_vs_observations"]}
+            report["epochs_run"] = report["warm_start"]["epochs_run"]
+        else:
+            model, report = train_return_mapping(data, epochs=args.epochs, lr=args.lr, components=n,
+                                                 lbfgs_iterations=args.lbfgs, isotropic=name.endswith("_iso"))
         wall = time.perf_counter() - t0
         new = generate_path_dataset(law, 40, args.steps, "mixed", half, seed=99)
         stress, _ = run_paths(LearnedPlasticLaw(model), new.strain)
         key = f"{name}_noise{args.noise:g}_paths{args.paths}x{args.steps}_epochs{args.epochs}"
         if args.lbfgs:
             key += f"_lbfgs{args.lbfgs}"
+        if method == "projection":
+            key += "_projection"
         results[key] = {
             "train_rel_error": report["metrics"]["train_rel_error"],
             "val_rel_error": report["metrics"]["val_rel_error"],
@@ -77,7 +99,10 @@ def main() -> None:
             "epochs_run": report["epochs_run"],
             "train_time_s": wall,
             "samples": int(args.paths * args.steps),
+            "method": method,
         }
+        if method == "projection":
+            results[key]["projection_history"] = report["history"]
         print(key, json.dumps(results[key]))
     path = Path(__file__).resolve().parent / "out" / "plasticity_training.json"
     path.parent.mkdir(exist_ok=True)

@@ -229,19 +229,25 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
     """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
     from learned.pipeline import train_to_checkpoint
 
-    if args.projection:
-        raise CaseError("--projection", None, "found with --model return_mapping", "training without --projection")
     if data.n_paths < 2:
         raise CaseError(args.data, None, f"{data.n_paths} path", "at least 2 paths (training and validation)")
     with _progress(args, args.epochs, "training") as bar:
         def progress(info: dict) -> None:
-            bar.update(info["epoch"], f"epoch {info['epoch']}  train {info['train_loss']:.3e}  val {info['val_loss']:.3e}")
+            if "epoch" in info:
+                bar.update(info["epoch"], f"epoch {info['epoch']}  train {info['train_loss']:.3e}  val {info['val_loss']:.3e}")
+            else:  # projection training on paths: one line per outer iteration
+                bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
+        # projection: each outer iteration refits with at most the warm start's budget
+        options = ({"outer_iterations": args.outer_iterations, "epochs_per_iteration": min(args.epochs, 20),
+                    "lbfgs_per_iteration": min(60 if args.polish_iterations is None else args.polish_iterations, 20)}
+                   if args.projection else {})
         try:
-            written = train_to_checkpoint(data, out, method="return_mapping", progress=progress, epochs=args.epochs,
+            written = train_to_checkpoint(data, out, method="projection" if args.projection else "return_mapping",
+                                          progress=progress, epochs=args.epochs,
                                           lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
                                           patience=args.patience,
-                                          isotropic=args.isotropic,
+                                          isotropic=args.isotropic, **options,
                                           **({} if args.polish_iterations is None else {"lbfgs_iterations": args.polish_iterations}))
         except FloatingPointError as exc:
             raise TrainingDiverged(f"{args.data}: {exc}") from None
@@ -319,7 +325,9 @@ def add_commands(sub) -> None:
     t.add_argument("--isotropic", action="store_true",
                    help="--model return_mapping on plane-strain paths: isotropic pressure-dependent yield surface")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    t.add_argument("--projection", action="store_true", help="fixed-point projection training (noisy strain and stress)")
+    t.add_argument("--projection", action="store_true",
+                   help="fixed-point projection training (noisy strain and stress); with --model return_mapping "
+                        "on path data, the state is carried along each path and committed at convergence")
     t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
                    help="projection training: outer iterations")
     t.add_argument("--force", action="store_true", help=force_help)

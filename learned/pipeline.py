@@ -33,7 +33,8 @@ def train_to_checkpoint(
     * ``output`` with suffix ``.png`` — the loss curves (if ``plot``).
 
     method : "regression" (:func:`learned.train`; joint data sets train a friction network)
-             or "projection" (:func:`learned.train_projection`, errors-in-variables)
+             or "projection" (:func:`learned.train_projection`, errors-in-variables; on a path
+             data set :func:`learned.projection_training.train_projection_paths`, a law with state)
              or "return_mapping" (:func:`learned.plastic_model.train_return_mapping`, a
              path data set; ``model`` is not used)
     options: passed on (epochs, batch_size, lr, hidden, patience, seed, device, ...).
@@ -43,7 +44,15 @@ def train_to_checkpoint(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if method == "projection":
+    if isinstance(data, (str, Path)):
+        from learned.dataset import load_dataset
+
+        data = load_dataset(data)
+    if method == "projection" and getattr(data, "kind", None) == "paths":
+        from learned.projection_training import train_projection_paths
+
+        net, report = train_projection_paths(data, progress=progress, **options)
+    elif method == "projection":
         net, report = train_projection(data, model, progress=progress, **options)
     elif method == "return_mapping":
         from learned.plastic_model import train_return_mapping

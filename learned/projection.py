@@ -154,3 +154,54 @@ def project(
 def distance(law: ConstitutiveLaw, strain: Array, stress: Array, C: np.ndarray | None = None) -> Array:
     """Metric distance √(2Φ(e*)) (N,) [√Pa] of states to the manifold."""
     return project(law, strain, stress, C).distance
+
+
+@dataclass(frozen=True)
+class PathProjection:
+    """Projections of path data onto a law with state: strain e* (P,M,3), stress (P,M,3) [Pa],
+    the committed state after each step (P,M,S), distance (P,M) [√Pa], Gauss–Newton iterations
+    per step (M,), and whether every step converged."""
+
+    strain: np.ndarray
+    stress: np.ndarray
+    state: np.ndarray
+    distance: np.ndarray
+    iterations: np.ndarray
+    converged: bool
+
+
+def project_paths(law: ConstitutiveLaw, strain: np.ndarray, stress: np.ndarray, C: np.ndarray | None = None,
+                  **options) -> PathProjection:
+    """Project observed paths (ε (P,M,3) [-], σ (P,M,3) [Pa]) onto a law with history, step by step.
+
+    The admissible set of step k depends on the state q_{k−1} committed at the end of step
+    k − 1 (q_0 = ``law.initial_state``): M_k(q_{k−1}) = {(e, σ(e; q_{k−1}))}. Step k solves
+
+        e_k* = argmin_e ½ ‖ε_k − e‖²_C + ½ ‖σ_k − σ(e; q_{k−1})‖²_C⁻¹      (:func:`project`,
+                                                                          q_{k−1} held fixed)
+
+    batched over the P paths, and only then commits q_k = q(e_k*; q_{k−1}), the law's state
+    after the converged step (the fixed-point update of the method; the state never moves
+    during the Gauss–Newton iterations). ``options`` go to :func:`project` (max_iter, tol).
+    """
+    strain = np.asarray(strain, dtype=float)
+    stress = np.asarray(stress, dtype=float)
+    if strain.shape != stress.shape or strain.ndim != 3 or strain.shape[2] != 3:
+        raise ValueError(f"strain and stress must both be (P, M, 3), got {strain.shape}, {stress.shape}")
+    n_paths, n_steps, _ = strain.shape
+    C = np.asarray(law.reference_stiffness() if C is None else C, dtype=float)
+    state = np.asarray(law.initial_state(n_paths), dtype=float)
+    e_star, s_star = np.empty_like(strain), np.empty_like(stress)
+    states = np.empty((n_paths, n_steps, law.n_state))
+    dist, iters, ok = np.empty((n_paths, n_steps)), np.zeros(n_steps, dtype=int), True
+    for k in range(n_steps):
+        p = project(law, np.ascontiguousarray(strain[:, k]), np.ascontiguousarray(stress[:, k]), C,
+                    state=state if law.n_state else None, **options)
+        e_k = np.asarray(p.strain)
+        committed = law.evaluate(e_k, state if law.n_state else None)  # the converged step: commit q_k
+        state = np.asarray(committed.state) if law.n_state else state
+        e_star[:, k], s_star[:, k], dist[:, k] = e_k, np.asarray(committed.stress), np.asarray(p.distance)
+        if law.n_state:
+            states[:, k] = state
+        iters[k], ok = p.iterations, ok and p.converged
+    return PathProjection(e_star, s_star, states, dist, iters, ok)
