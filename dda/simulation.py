@@ -199,6 +199,12 @@ class Simulation:
         """True while a step starting at time t [s] is in the static settling phase."""
         return (self.state.time if t is None else t) < self.settings.settle_time * (1 - 1e-12)
 
+    def dt_cap(self) -> float:
+        """Largest Δt [s] of the next step: ``settle_dt`` while settling (static relaxation
+        is faster with longer steps), else ``dt``."""
+        s = self.settings
+        return (s.settle_dt or s.dt) if self.settling() else s.dt
+
     def trigger_phi(self, t: float) -> float | None:
         """Peak friction angle [deg] of the trigger joint for a step ending at t [s] (None: no trigger):
         φ_p(t) = max(φ_p − rate·(t − start), φ_r), or the held value after the onset."""
@@ -383,8 +389,11 @@ class Simulation:
         self.phase_times["detect"] += _time.perf_counter() - t0
         self._token = getattr(self, "_token", 0) + 1  # one COO pattern per contact list
         cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0, n_state=self.n_joint_state)
-        remaining = s.duration - st.time
-        dt = min(st.dt, remaining)
+        settling = self.settling()
+        # settling steps end at settle_time; they may be as long as settle_dt, the event's steps as dt
+        end = s.settle_time if settling else s.duration
+        remaining = end - st.time
+        dt = min(st.dt, remaining, self.dt_cap())
         if remaining - dt < 1e-3 * dt:
             dt = remaining
         pn = st.penalty
@@ -435,7 +444,7 @@ class Simulation:
         if dt_keep < planned * (1 - 1e-12):  # cut for displacement/penetration: continue from there
             self.state.dt = dt_keep
         elif trial.ratio < 0.5 and dt >= planned * (1 - 1e-12):  # quiet step: grow towards settings.dt
-            self.state.dt = min(st.dt * s.dt_grow, s.dt)
+            self.state.dt = min(st.dt * s.dt_grow, self.dt_cap())
         else:
             self.state.dt = st.dt
         self.stats["oc_iterations_max"] = max(self.stats["oc_iterations_max"], trial.iterations)

@@ -74,4 +74,4 @@ def test_trigger_needs_a_law_with_a_peak():
     with pytest.raises(dda.InputError, match="trigger_joint"):
         dda.Simulation(system, dda.Settings(duration=1.0, dt=0.005, trigger_joint=0, trigger_rate=1.0))
     with pytest.raises(dda.InputError, match="settle_time"):
-        dda.Settings(duration=1.0, dt=0.005, settle_time=1.0).validate()
+        dda.Settings(duration=1.0, dt=0.005, settle_time=-1.0).validate()

@@ -89,6 +89,7 @@ class DdaSettingsSpec(Strict):
     settle_time: float = Field(0.0, ge=0, description="static settling phase before the event [s]: steps are static "
                                "(no velocity carried), joints show their static strength and their state (slip, band "
                                "temperature, pore pressure) does not change; 0 = loads applied at once at t = 0")
+    settle_dt: PositiveFloat | None = Field(None, description="largest time step of the settling phase [s]; default dt")
 
 
 class MonitorSpec(Strict):
@@ -108,6 +109,7 @@ class TriggerSpec(Strict):
     block moves faster than ``hold_velocity`` (default ``monitor.rest_velocity``): the onset.
     The onset time and the peak friction angle at the onset are outcomes of the run."""
 
+    enabled: bool = Field(True, description="false: no trigger (a case that extends one with a trigger)")
     joint: str = Field(description="a name in [joints] whose law has phi_peak and phi_residual")
     rate: PositiveFloat = Field(description="peak-friction reduction rate [deg/s]")
     start: float | None = Field(None, ge=0, description="start of the reduction [s]; default dda.settle_time")

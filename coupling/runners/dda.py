@@ -185,7 +185,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     group = monitored_group(case, built)
     out_dir = ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None
     trigger = {}
-    if spec.trigger is not None:
+    if spec.trigger is not None and spec.trigger.enabled:
         names = [n for n in spec.joints if n != "default"]
         if spec.trigger.joint not in names:
             raise case.error("trigger.joint", f"found {spec.trigger.joint!r}", " | ".join(names) or "define [joints.NAME]")
@@ -307,7 +307,7 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
     }
     if spec.dda.settle_time > 0:
         results["settle_time"] = spec.dda.settle_time
-    if spec.trigger is not None:  # the peak friction of the trigger joint when the onset held it
+    if spec.trigger is not None and spec.trigger.enabled:  # the peak friction of the trigger joint when the onset held it
         results["onset_friction_deg"] = result.stats.as_dict().get("trigger_phi_deg")
         results["trigger_held_time"] = result.stats.as_dict().get("trigger_held_time")
     if spec.monitor.runup_line:
