@@ -225,18 +225,23 @@ class Ntdda:
             env = {**os.environ, "OMP_NUM_THREADS": "1", "DDAPERF_STEPLOG": "steps.log", "DDAPERF_FINAL": "final.txt"}
             p = subprocess.run([str(self.exe), f"{problem}.geo", f"{problem}.ana", problem], cwd=d, env=env,
                                capture_output=True, text=True)
-            if p.returncode != 0 or not (d / "steps.log").exists():
-                raise RuntimeError(f"ntdda failed on {problem} (exit status {p.returncode}): {p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-            log = np.loadtxt(d / "steps.log", comments="#", ndmin=2)
-            final = (d / "final.txt").read_text().splitlines()
+            log = np.loadtxt(d / "steps.log", comments="#", ndmin=2) if (d / "steps.log").exists() else np.zeros((0, 8))
+            # ntdda segfaults after "Analysis complete." on the 50 x 50 grid: a run whose step
+            # log has every step counts, its exit status recorded
+            if log.shape[0] < nsteps:
+                raise RuntimeError(f"ntdda failed on {problem} (exit status {p.returncode}, {log.shape[0]} of {nsteps} "
+                                   f"steps logged): {p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+            final = (d / "final.txt").read_text().splitlines() if (d / "final.txt").exists() else []
         # columns: step, wall s, dt, elapsed t, contacts, closed, open–close iterations, cpu s
         body = log[1:] if log.shape[0] > 1 else log
         row = {"problem": problem, "steps": int(log.shape[0]), "wall_per_step_s": float(body[:, 1].mean()),
                "cpu_per_step_s": float(body[:, 7].mean()), "solves_per_step": float(body[:, 6].mean()),
                "contacts": int(np.median(log[:, 4])), "closed_contacts_last": int(log[-1, 5]),
-               "blocks": sum(1 for ln in final if ln.startswith("block")) - 1}
+               "blocks": (sum(1 for ln in final if ln.startswith("block")) - 1) if final else None, "exit_status": p.returncode}
         pts = {int(m.group(1)): (float(m.group(2)), float(m.group(3)))
                for m in (re.match(r"point (\d+) (\S+) (\S+) block", ln) for ln in final) if m}
+        if not pts:  # no final state written (see the exit status)
+            return row
         if problem == "incline":
             geo, _, cen = self.gen.incline()
             x, y = pts[4]
