@@ -26,9 +26,11 @@ REF = J2Plasticity(200e9, 0.3, 250e6, 10e9)
 
 def test_paths_on_the_manifold_are_fixed_points_and_the_state_is_committed_per_step():
     """Clean J2 paths projected onto J2 itself: e* = ε and the committed states are the
-    reference states (measured 0 and 6e-17 relative; tolerance 1e-9), and the projection of a
-    noisy path commits exactly the law's state at e* (state never advanced inside the
-    Gauss–Newton iterations: replaying e* through the law gives the same states)."""
+    reference states (measured 0 and 0 relative, one Gauss–Newton iteration per step; tolerance
+    1e-9), and the projection of a noisy path commits exactly the law's state at e* (state never
+    advanced inside the Gauss–Newton iterations: replaying e* through the law gives the same
+    states). With 5 % noise on ε and σ the projections are closer to the clean strains than
+    the measured ones (measured ratio 0.79; asserted < 1)."""
     clean = generate_path_dataset(REF, 8, 12, "mixed", 4e-3, seed=3)
     p = project_paths(REF, clean.strain, clean.stress)
     assert p.converged
