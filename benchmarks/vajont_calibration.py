@@ -22,6 +22,10 @@ Observations (../shared/vajont.md), one standard deviation each, the quoted rang
     peak_velocity  25 ± 2.5 m/s   (20–30 m/s: Zaniboni et al. 2013; Veveakis et al. 2007; Ghirotti et al. 2013)
     duration       45 ± 5 s       (≈ 45 s, "less than one minute"; the case's duration is onset → rest)
     runout         350 ± 25 m     (mapped ≈ 350 m, Hatzor's DDA studies; envelope 300–400 m)
+
+The likelihood's σ of each observation is sqrt(σ_obs² + RMSE_val²), RMSE_val the surrogate's held-out
+error on that output (the deep ensemble's spread is far below it with ~16 training runs);
+``--no-surrogate-error`` uses σ_obs alone.
 """
 
 from __future__ import annotations
@@ -56,9 +60,13 @@ def cli(*args: str) -> str:
     return r.stdout
 
 
-def merge_tables(ens: Path, parts: tuple[str, ...] = ("oat", "lhs")) -> Path:
+def merge_tables(ens: Path, parts: tuple[str, ...] = ("oat", "lhs"), outputs: tuple[str, ...] = OUTPUTS) -> Path:
     """One training table ``ens/all/ensemble.h5`` from the ensembles ``ens/PART`` (same case, parameters
-    and member overrides): every solver run of the sensitivity study trains the surrogate."""
+    and member overrides): every solver run of the sensitivity study trains the surrogate.
+
+    A finished member without one of ``outputs`` (no time to rest: still moving at the end of its
+    simulated time) gets the status ``censored`` there, so the surrogate is not trained on it; the
+    JSON lists them (the surrogate then knows only members that stopped in time)."""
     from coupling.ensemble.table import read_table, write_table
     from coupling.output.rundir import write_json
 
@@ -72,6 +80,9 @@ def merge_tables(ens: Path, parts: tuple[str, ...] = ("oat", "lhs")) -> Path:
     members = []
     for t in tables:
         for row, status in zip(t["outputs"], t["status"]):
+            have = {n for n, v in zip(t["output_names"], row) if np.isfinite(v)}
+            if status == "ok" and not set(outputs) <= have:
+                status = "censored"
             members.append({"status": status, "scalars": {n: float(v) for n, v in zip(t["output_names"], row)
                                                           if np.isfinite(v)}})
     out = ens / "all"
@@ -80,6 +91,14 @@ def merge_tables(ens: Path, parts: tuple[str, ...] = ("oat", "lhs")) -> Path:
                                        "points": points.tolist(), "merged_from": [str(ens / p) for p in parts]})
     return write_table(out / "ensemble.h5", first["parameters"], points, members,
                        {"case": first["case"], "design": "+".join(parts), "seed": -1})
+
+
+def _censored(table: Path) -> list[dict]:
+    from coupling.ensemble.table import read_table
+
+    t = read_table(table)
+    keys = [p["key"] for p in t["parameters"]]
+    return [dict(zip(keys, map(float, x))) for x, s in zip(t["points"], t["status"]) if s == "censored"]
 
 
 def oat_test(surrogate: Path, oat_table: Path) -> dict:
@@ -117,27 +136,38 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--confirm-samples", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-surrogate-error", dest="add_surrogate_error", action="store_false",
+                    help="use the observations' σ alone (default: σ² = σ_obs² + the surrogate's held-out RMSE²)")
+    ap.add_argument("--hidden", default="32,32", help="surrogate hidden widths (default 32,32)")
     ap.add_argument("--outputs", default=",".join(OUTPUTS), help="surrogate outputs (default: %(default)s)")
     ap.add_argument("--observe", action="append", help=f"NAME=VALUE±SIGMA (default: {' '.join(OBSERVE)})")
     ap.add_argument("--out", default=str(HERE / "out" / "vajont_calibration.json"))
     a = ap.parse_args(argv)
     ens = Path(a.ensemble_dir)
-    table = merge_tables(ens, tuple(a.train.split(",")))
+    table = merge_tables(ens, tuple(a.train.split(",")), tuple(a.outputs.split(",")))
     manifest = json.loads((table.parent / "ensemble.json").read_text())
     case = a.case or manifest["case"]
     surrogate = ens / "surrogate.pt"
     outputs = a.outputs.split(",")
     observe = a.observe or list(OBSERVE)
     cli("surrogate", "train", str(table), "-o", str(surrogate), "--outputs", ",".join(outputs),
-        "--seed", str(a.seed), "--force")
+        "--hidden", a.hidden, "--seed", str(a.seed), "--force")
     report = json.loads(surrogate.with_suffix(".json").read_text())
+    # the likelihood's σ: the observation's and the surrogate's held-out error added in quadrature
+    # (σ² = σ_obs² + RMSE_val²), since the deep ensemble's spread underestimates that error here
+    observe_used = []
+    for text in observe:
+        name, rest = text.split("=", 1)
+        value, sigma = (float(v) for v in rest.replace("+-", "±").split("±"))
+        rmse = (report["outputs"].get(name) or {}).get("validation_rmse") if a.add_surrogate_error else None
+        observe_used.append(f"{name}={value:g}±{(sigma ** 2 + (rmse or 0.0) ** 2) ** 0.5:.6g}")
     test = (oat_test(surrogate, ens / "oat" / "ensemble.h5")
             if "oat" not in a.train.split(",") and (ens / "oat" / "ensemble.h5").is_file() else None)
     cal_dir = ens / "calibration"
     if (cal_dir / "calibration.json").is_file():  # a calibration of an older surrogate: start afresh
         shutil.rmtree(cal_dir)
     args = ["calibrate", case, "--surrogate", str(surrogate)]
-    for o in observe:
+    for o in observe_used:
         args += ["--observe", o]
     cli(*args, "--set", "output.plots=true", "--confirm-samples", str(a.confirm_samples), "--steps", str(a.steps),
         "--seed", str(a.seed), "-o", str(cal_dir), "-q")
@@ -166,8 +196,8 @@ def main(argv: list[str] | None = None) -> dict:
         "case": case, "ensemble_dir": str(ens), "git_head": subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "case_sha256": __import__("hashlib").sha256(Path(case).read_bytes()).hexdigest(),
-        "training_members": manifest["samples"], "training_sets": a.train, "member_overrides": manifest["overrides"],
-        "observations": observe,
+        "training_members": manifest["samples"], "censored_members": _censored(table), "training_sets": a.train, "member_overrides": manifest["overrides"],
+        "observations": observe, "observations_with_surrogate_error": observe_used,
         "surrogate_report": report, "surrogate_vs_solver_at_oat_points": test,
         "posterior": cal["posterior"], "mcmc": cal["mcmc"], "comparison": cal["comparison"],
         "confirmation": {**cal["confirmation"], "results": confirmed_results}, "figures": {**figures, "monitors": monitors},

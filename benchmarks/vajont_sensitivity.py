@@ -113,6 +113,24 @@ def latin_hypercube(n: int, seed: int = 14) -> np.ndarray:
     return sample_design(parameters(), n, "lhs", seed)
 
 
+def collect(case: str, params, points: np.ndarray, folder: Path, overrides: dict, design: str,
+            seed: int | None = None) -> list[dict]:
+    """The members of an ensemble that have finished, without running any (``--collect-only``):
+    each finished member's record, ``not run`` for the others; the folder's table is rewritten
+    with them (the ensemble's own run rewrites it again when it ends)."""
+    from coupling.ensemble.engine import TABLE, _previous_member, member_folder
+    from coupling.ensemble.table import write_table
+
+    members = []
+    for i, row in enumerate(points):
+        prev = _previous_member(member_folder(folder, i), {**overrides, **{p.key: float(v) for p, v in zip(params, row)}})
+        members.append({"index": i, "message": "", "scalars": {}, **(prev or {"status": "not run"})})
+    if (folder / "ensemble.json").is_file():
+        write_table(folder / TABLE, [p.as_dict() for p in params], points, members,
+                    {"case": case, "design": design, "seed": -1 if seed is None else int(seed)})
+    return members
+
+
 def record(member: dict, point: np.ndarray) -> dict:
     """One member as a JSON row: its parameter values, status and the results of RESULTS."""
     s = member.get("scalars") or {}
@@ -151,13 +169,17 @@ def tornado(path: Path, table: dict) -> None:
     fig, axes = plt.subplots(1, len(RESULTS), figsize=(4 * len(RESULTS), 3.6), dpi=120)
     units = {"peak_velocity": "m/s", "duration": "s", "runout": "m", "runup": "m"}
     for ax, res in zip(axes, RESULTS):
-        keys = sorted(PARAMS, key=lambda k: abs(table[k][res]["swing"] or 0.0))  # largest at the top
+        def reach(k):  # the largest change from the base at either end
+            e = table[k][res]
+            return max((abs(e[end] - e["base"]) for end in ("low", "high") if None not in (e[end], e["base"])), default=0.0)
+
+        keys = sorted(PARAMS, key=reach)  # largest at the top
         b = next((table[k][res]["base"] for k in keys if table[k][res]["base"] is not None), None)
         for i, key in enumerate(keys):
             e = table[key][res]
-            for end, color in (("low", "C0"), ("high", "C3")):
+            for end, color, dy in (("low", "C0", -0.17), ("high", "C3", 0.17)):  # side by side: both ends may lie on one side
                 if e[end] is not None and b is not None:
-                    ax.barh(i, e[end] - b, left=b, color=color, alpha=0.7, height=0.6)
+                    ax.barh(i + dy, e[end] - b, left=b, color=color, alpha=0.8, height=0.32)
         if b is not None:
             ax.axvline(b, color="k", lw=0.8)
         ax.set_yticks(range(len(keys)), [k.split(".")[-1] for k in keys], fontsize=8)
@@ -175,6 +197,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lhs", type=int, default=16, help="hypercube members (default 16)")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--no-oat", action="store_true", help="only the hypercube")
+    ap.add_argument("--collect-only", action="store_true",
+                    help="run nothing: report the members finished so far (the others 'not run')")
     ap.add_argument("--no-reference", action="store_true",
                     help="skip the base point at the case's own settings (run when --quick or --simulated-time)")
     ap.add_argument("--quick", action="store_true", help="g2 = 1e-3, dt = 0.01 s (trying the script only)")
@@ -185,13 +209,18 @@ def main(argv: list[str] | None = None) -> dict:
 
     from coupling.ensemble.engine import pool_executor, run_ensemble
 
-    executor = pool_executor()
+    executor = None if a.collect_only else pool_executor()
     params, over, ens = parameters(), member_overrides(a.quick, a.simulated_time), Path(a.ensemble_dir)
     case = str(Path(a.case).resolve())
     base_values = case_values(case)
     t0 = time.perf_counter()
     oat_pts, labels = oat_points(base_values)
     reference = None
+    if a.collect_only:
+        def run_ensemble(case, params, points, folder, *, overrides, design, seed=None, executor=None):  # noqa: F811
+            from types import SimpleNamespace
+
+            return SimpleNamespace(members=collect(case, params, points, folder, overrides, design, seed))
     try:
         if over != MEMBER_SETS and not a.no_reference:  # shortened or coarser members: the base point at the case's own settings too
             reference = run_ensemble(case, params, oat_pts[:1], ens / "reference", overrides=dict(MEMBER_SETS),
@@ -228,7 +257,8 @@ def main(argv: list[str] | None = None) -> dict:
         "sensitivity": sensitivity_table(base, oat[1:], labels[1:]) if oat else {},
         "latin_hypercube": lhs,
         "all_finished": all(r["ok"] for r in oat + lhs),
-        "lhs_all_finished": all(r["ok"] for r in lhs),
+        "lhs_all_finished": all(r["ok"] for r in lhs), "collect_only": a.collect_only,
+        "lhs_finished": sum(1 for r in lhs if r["ok"]),
         "lhs_range": {res: [min(v), max(v)] for res in RESULTS
                       if (v := [r[res] for r in lhs if r["ok"] and r.get(res) is not None])},
         "lhs_missing": {res: sum(1 for r in lhs if r["ok"] and r.get(res) is None) for res in RESULTS},

@@ -19,6 +19,10 @@ _spec = importlib.util.spec_from_file_location("vajont_sensitivity", ROOT / "ben
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
+_spec = importlib.util.spec_from_file_location("vajont_calibration", ROOT / "benchmarks" / "vajont_calibration.py")
+calibration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(calibration)
+
 CASE = str(CASES / "vajont.toml")
 
 
@@ -70,6 +74,21 @@ def test_the_benchmark_runs_resumes_and_writes_its_table_on_tiny_settings(tmp_pa
     assert again["base"]["peak_velocity"] == out["base"]["peak_velocity"]
     manifest = json.loads((tmp_path / "ens" / "lhs" / "ensemble.json").read_text())
     assert manifest["design"] == "lhs" and manifest["seed"] == 14 and manifest["samples"] == 2
+
+    # issue 17, item 6: surrogate + calibration on the same ensemble (benchmarks/vajont_calibration.py);
+    # 0.05 s runs have no time to rest, so peak velocity alone here
+    cal = calibration.main(["--ensemble-dir", str(tmp_path / "ens"), "--outputs", "peak_velocity",
+                            "--observe", "peak_velocity=0.05±0.01", "--confirm-samples", "1", "--steps", "60",
+                            "--out", str(tmp_path / "cal.json")])
+    assert cal["training_members"] == len(out["one_at_a_time"]) + 2 and cal["censored_members"] == []
+    row = cal["comparison"][0]
+    assert row["name"] == "peak_velocity" and row["solver"] is not None and len(row["solver_samples"]) == 1
+    assert cal["confirmation"]["status"] == ["ok", "ok"]
+    sigma = float(cal["observations_with_surrogate_error"][0].split("±")[1])
+    assert sigma >= 0.01  # the surrogate's held-out error added in quadrature
+    for name in ("corner", "comparison"):
+        assert (tmp_path / cal["figures"][name]).stat().st_size > 0
+    assert [m["label"] for m in cal["figures"]["monitors"]] == ["posterior mean", "posterior sample 1"]
 
 
 @pytest.fixture(scope="module")
