@@ -220,7 +220,7 @@ def update_states(
 
 def closing_stiffness(
     sel: np.ndarray, ci: np.ndarray, cj: np.ndarray, wn: np.ndarray, Kc: np.ndarray, Kb: np.ndarray,
-    fixed: np.ndarray, pn: float,
+    fixed: np.ndarray, pn: float, block_stiffness: np.ndarray | None = None,
 ) -> np.ndarray:
     """Normal stiffness [N/m] that the contacts ``sel`` would have once closed: the penalty
     spring in series with their two blocks, each held by its own inertia and elasticity
@@ -229,7 +229,10 @@ def closing_stiffness(
         1/k = 1/p_n + w_iᵀ K_ii⁻¹ w_i + w_jᵀ K_jj⁻¹ w_j   (no term for a fixed block).
 
     With the neighbours held still this is an upper bound of the true stiffness, tighter
-    than p_n alone: a block flying into another can only be stopped by its own inertia."""
+    than p_n alone: a block flying into another can only be stopped by its own inertia.
+
+    ``block_stiffness`` (nb, 6, 6): K_b + Σ of the contact diagonal blocks per block, when the
+    contacts on a block are spread over MPI ranks (summed by the caller); default: summed here."""
     sel = np.flatnonzero(sel)
     if sel.size == 0:
         return np.zeros(0)
@@ -240,8 +243,8 @@ def closing_stiffness(
         if not np.any(free):
             continue
         ub, inv = np.unique(b[free], return_inverse=True)
-        K = Kb[ub].copy()
-        for other, osl in ((ci, slice(0, 6)), (cj, slice(6, 12))):
+        K = Kb[ub].copy() if block_stiffness is None else block_stiffness[ub]
+        for other, osl in (((ci, slice(0, 6)), (cj, slice(6, 12))) if block_stiffness is None else ()):
             pos = np.searchsorted(ub, other)
             hit = np.flatnonzero((pos < ub.size) & (ub[np.minimum(pos, ub.size - 1)] == other))
             np.add.at(K, pos[hit], Kc[hit][:, osl, osl])
@@ -252,16 +255,18 @@ def closing_stiffness(
 
 
 def significant_changes(
-    old: np.ndarray, new: np.ndarray, jump: np.ndarray, normal_force: np.ndarray, rtol: float
+    old: np.ndarray, new: np.ndarray, jump: np.ndarray, normal_force: np.ndarray, rtol: float, allsum=None,
 ) -> np.ndarray:
     """State changes that matter (bool mask). All of them when the forces they correct add up
     to more than ``rtol`` × the total normal force of the closed contacts; none otherwise
-    (every change counts when ``rtol`` is 0 or no contact is closed)."""
+    (every change counts when ``rtol`` is 0 or no contact is closed). ``allsum``: the sum of
+    a float over the MPI ranks when the contacts are spread over them (default: one rank)."""
+    allsum = allsum or (lambda x: x)
     changed = new != old
-    total = float(np.sum(normal_force[(old != OPEN) & (normal_force > 0)]))
+    total = allsum(float(np.sum(normal_force[(old != OPEN) & (normal_force > 0)])))
     if rtol <= 0 or total <= 0:
         return changed
-    return changed if float(np.sum(jump[changed])) > rtol * total else np.zeros_like(changed)
+    return changed if allsum(float(np.sum(jump[changed]))) > rtol * total else np.zeros_like(changed)
 
 
 def freeze_oscillating(

@@ -8,13 +8,25 @@ state changes left are insignificant (see dda.openclose; at most ``oc_max_iterat
 displacement ≤ g2·w0) and the penetration (≤ limit); on failure cut Δt and retry. Accepted
 steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
 stresses through the law.
+
+Under MPI (``comm.size`` > 1) the work is distributed (dda.partition): each rank owns a
+spatial part of the blocks (recursive coordinate bisection of the centroids) and keeps the
+ghost blocks within reach of them; it detects the contacts of the block pairs it owns (each
+contact on exactly one rank), assembles its block rows and contacts into the PETSc MPIAIJ
+matrix, receives the displacements of its ghosts from their owners after each solve (ghost
+exchange) and updates only its local blocks. The open–close decisions, the displacement ratio
+and the penetration check use global sums and maxima (one allreduce each), so every rank takes
+the same decisions. ``self.state`` then holds the **local** blocks (owned and ghosts,
+``self.part.loc``) and this rank's contacts; :meth:`Simulation.global_state` gathers the whole
+state for output only (frames, checkpoints, the final result). The partition is rebuilt when a
+vertex has moved more than its margin (the ghost layers could miss a contact partner).
 """
 
 from __future__ import annotations
 
 import enum
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -26,6 +38,7 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_
 from dda.errors import SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
+from dda.partition import Partition, deciding_block
 from dda.openclose import ContactState, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
 from dda.result import Result, StepInfo
 from dda.settings import Settings
@@ -62,6 +75,48 @@ class _Trial:
     detail: str = ""
     max_pen: float = 0.0
     fmax: np.ndarray | None = None  # friction force [N] of the last solve at its solved normal force
+
+
+@dataclass
+class _LocalSystem:
+    """The blocks a rank works on, in local numbering (everything on one rank): nb local
+    blocks; fixed, free, density, material_id, sigma0 (nb, …); block (nv,) the local block of
+    every local vertex; edge_tag (nv,); the point loads, fixed points and line loads on local
+    blocks (point_idx: their rows in the global tracked-point array, point_block their local
+    block, fixed_anchor the fixed points' anchors [m]); law_rows {material: rows of the local
+    blocks of that material in the material's law state}."""
+
+    nb: int
+    fixed: np.ndarray
+    free: np.ndarray
+    density: np.ndarray
+    material_id: np.ndarray
+    sigma0: np.ndarray
+    block: np.ndarray
+    edge_tag: np.ndarray
+    point_loads: list
+    line_loads: list
+    n_pl: int
+    n_fp: int
+    point_idx: np.ndarray
+    point_block: np.ndarray
+    fixed_anchor: np.ndarray
+    law_rows: dict
+    joint_laws: dict
+    default_joint_law: Any
+    water: Any
+
+
+def _take(obj: Any, mask: np.ndarray) -> Any:
+    """The entries ``mask`` of a ContactState or Contacts (every array field)."""
+    return type(obj)(**{f.name: getattr(obj, f.name)[mask] for f in fields(obj)})
+
+
+def _concat_sorted(parts: list) -> Any:
+    """ContactStates or Contacts of several ranks as one, sorted by contact key."""
+    cat = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(parts[0])}
+    order = np.argsort(cat["key"], kind="stable")
+    return type(parts[0])(**{k: v[order] for k, v in cat.items()})
 
 
 class Simulation:
@@ -143,9 +198,20 @@ class Simulation:
         }
         #: wall time [s] per phase, summed over the run: contact detection, block assembly
         #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
-        #: (strength, state changes, checks), update (accepted step); the linear algebra is in
+        #: (strength, state changes, checks), update (accepted step), ghost exchange (the ghosts'
+        #: displacements from their owners, several ranks); the linear algebra is in
         #: ``self.solver.timings`` (assemble, factorise, solve, gather)
-        self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0}
+        self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0,
+                            "ghost_exchange": 0.0}
+        #: spatial partition (dda.partition), made at the first step (and after a restore or when
+        #: blocks moved more than ``margin`` [m]: half the median block size)
+        self.part: Partition | None = None
+        self.lsys: _LocalSystem | None = None
+        size = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+        self.margin = max(0.5 * float(np.median(size)), self.d0)
+        self.stats["repartitions"] = 0
+        self._repartition = False
+        self._figures = (0, 0, 0.0)
         self.result = Result.start(self)
         self.writer = None
         if s.output_dir is not None:
@@ -154,33 +220,234 @@ class Simulation:
             self.writer = Writer(s.output_dir, self, comm=self.comm)
 
     # ------------------------------------------------------------------ laws
-    def _laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Block stress σ0 + σ(ε), tangent C(ε) and law state, batched per material."""
-        stress, tangent, new_state = np.zeros((self.nb, 3)), np.zeros((self.nb, 3, 3)), {}
+    def _laws(self, strain: np.ndarray, law_state: dict, material_id: np.ndarray | None = None,
+              sigma0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Block stress σ0 + σ(ε), tangent C(ε) and law state, batched per material (of the
+        blocks ``material_id`` with initial stress ``sigma0``; default: all blocks)."""
+        material_id = self.system.material_id if material_id is None else material_id
+        sigma0 = self.sigma0 if sigma0 is None else sigma0
+        n = material_id.size
+        stress, tangent, new_state = np.zeros((n, 3)), np.zeros((n, 3, 3)), {}
         for m, mat in self.system.materials.items():
-            sel = self.system.material_id == m
+            sel = material_id == m
             if not np.any(sel):
+                if m in law_state:
+                    new_state[m] = np.asarray(law_state[m])
                 continue
             r = mat.law.evaluate(strain[sel], law_state.get(m))
-            stress[sel] = self.sigma0[sel] + np.asarray(r.stress)
+            stress[sel] = sigma0[sel] + np.asarray(r.stress)
             tangent[sel] = np.asarray(r.tangent)
             new_state[m] = np.asarray(r.state)
         return stress, tangent, new_state
 
     def polygons(self, state: State | None = None) -> Polygons:
-        st = state or self.state
-        return Polygons(st.xy, self.voff)
+        """The blocks of ``state`` (a whole state, e.g. :meth:`global_state`), or by default of
+        ``self.state``: on several ranks only this rank's local blocks (``self.part.loc``)."""
+        if state is None:
+            st = self.state
+            local = self.part is not None and not self.part.trivial
+            return Polygons(st.xy, self.part.voff if local else self.voff)
+        return Polygons(state.xy, self.voff)
+
+    # ------------------------------------------------------------------ partition
+    def _local_system(self, P: Partition) -> _LocalSystem:
+        sy, loc = self.system, P.loc
+        glob_to_loc = np.full(self.nb, -1, dtype=np.int64)
+        glob_to_loc[loc] = np.arange(loc.size)
+        on = glob_to_loc[self.point_block] >= 0 if self.point_block.size else np.zeros(0, dtype=bool)
+        pl = np.flatnonzero(on[: self.n_pl])
+        fp = np.flatnonzero(on[self.n_pl : self.n_pl + self.n_fp])
+        ll = np.flatnonzero(on[self.n_pl + self.n_fp :: 2])
+        point_idx = np.concatenate([pl, self.n_pl + fp, (self.n_pl + self.n_fp + 2 * ll[:, None] + np.arange(2)).ravel()])
+        point_idx = point_idx.astype(np.int64)
+        mid = sy.material_id[loc]
+        law_rows = {}
+        for m in np.unique(sy.material_id):
+            pos = np.cumsum(sy.material_id == m) - 1  # row of each block in material m's law state
+            law_rows[int(m)] = pos[loc[mid == m]]
+        counts = np.diff(P.voff)
+        return _LocalSystem(
+            nb=int(loc.size), fixed=sy.fixed[loc], free=self.free[loc], density=self.density[loc], material_id=mid,
+            sigma0=self.sigma0[loc], block=np.repeat(np.arange(loc.size), counts), edge_tag=sy.edge_tag[P.vloc],
+            point_loads=[sy.point_loads[k] for k in pl], line_loads=[sy.line_loads[k] for k in ll],
+            n_pl=int(pl.size), n_fp=int(fp.size), point_idx=point_idx, point_block=glob_to_loc[self.point_block[point_idx]],
+            fixed_anchor=self.fixed_anchor[fp], law_rows=law_rows, joint_laws=sy.joint_laws,
+            default_joint_law=sy.default_joint_law, water=sy.water,
+        )
+
+    def _contact_blocks(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Global (vertex block, edge block) of contacts with global ``key`` = vertex·nv + edge."""
+        nv = int(self.voff[-1])
+        blk = self.system.polys.block
+        return blk[key // nv], blk[key % nv]
+
+    def _partition(self, g: State) -> None:
+        """(Re)make the spatial partition from the whole state ``g`` and keep this rank's part."""
+        polys = Polygons(g.xy, self.voff)
+        P = Partition(self.comm, polys.props().centroid, polys.bbox(), self.voff, self.system.fixed, g.xy, self.d0,
+                      self.margin)
+        self.part = P
+        self.lsys = ls = self._local_system(P)
+        self.solver.set_layout(P.own_idx, P.row, ls.fixed)
+        if P.trivial:
+            self.state = g
+            return
+        self.stats["repartitions"] += 1
+        loc, cs = P.loc, g.contacts
+        a, b = self._contact_blocks(cs.key)
+        mine = P.owner[deciding_block(a, b, self.system.fixed)] == P.rank if cs.size else np.zeros(0, dtype=bool)
+        law_state = {m: np.asarray(arr)[ls.law_rows[int(m)]] for m, arr in g.law_state.items()}
+        self.state = State(
+            xy=g.xy[P.vloc], velocity=g.velocity[loc], strain=g.strain[loc], stress=g.stress[loc], tangent=g.tangent[loc],
+            rotation=g.rotation[loc], centroid0=g.centroid0[loc], contacts=_take(cs, mine),
+            points=g.points[ls.point_idx], time=g.time, step=g.step, dt=g.dt, penalty=g.penalty, law_state=law_state,
+        )
+        last = getattr(self, "last_contacts", None)
+        if last is not None and last.size:  # the drawn contacts of the last step: this rank's
+            self.last_contacts = _take(last, P.owner[deciding_block(last.i, last.j, self.system.fixed)] == P.rank)
+
+    def invalidate_partition(self) -> None:
+        """``self.state`` was replaced by a whole state (a restore): partition again at the next step."""
+        self.part = None
+
+    # ------------------------------------------------------------------ global figures
+    def _local(self) -> bool:
+        return self.part is not None and not self.part.trivial
+
+    def _allsum(self, x: float) -> float:
+        from mpi4py import MPI
+
+        return self.comm.allreduce(x, op=MPI.SUM) if self._local() else x
+
+    def _allmax(self, x: float) -> float:
+        from mpi4py import MPI
+
+        return self.comm.allreduce(x, op=MPI.MAX) if self._local() else x
+
+    def _maxloc(self, value: float, block: int) -> tuple[float, int]:
+        """(value, global block) of the largest value over the ranks (first block on ties)."""
+        if not self._local():
+            return value, block
+        from mpi4py import MPI
+
+        if block < 0:
+            value, block = -np.inf, self.nb
+        else:
+            block = int(self.part.loc[block])
+        v, b = self.comm.allreduce((float(value), block), op=MPI.MAXLOC)
+        return v, int(b)
+
+    def global_state(self) -> State:
+        """The whole state (every block, every contact sorted by key), gathered from the ranks
+        for output (frames, checkpoints, the result); ``self.state`` itself on one rank. Collective."""
+        if not self._local():
+            return self.state
+        P, ls, st = self.part, self.lsys, self.state
+        own = P.own_idx
+        vown = np.repeat(P.owned, np.diff(P.voff))
+        pown = P.owned[ls.point_block] if ls.point_block.size else np.zeros(0, dtype=bool)
+        mine = {
+            "blocks": P.loc[own], "verts": P.vloc[vown], "xy": st.xy[vown], "points_idx": ls.point_idx[pown],
+            "points": st.points[pown], "contacts": st.contacts,
+            **{k: getattr(st, k)[own] for k in ("velocity", "strain", "stress", "tangent", "rotation", "centroid0")},
+            "law": {m: (ls.law_rows[int(m)][P.owned[ls.material_id == m]], np.asarray(a)[P.owned[ls.material_id == m]])
+                    for m, a in st.law_state.items()},
+        }
+        parts = self.comm.allgather(mine)
+        nb, nv = self.nb, int(self.voff[-1])
+        out = {"xy": np.empty((nv, 2))}
+        for k in ("velocity", "strain", "stress", "tangent", "rotation", "centroid0"):
+            out[k] = np.empty((nb,) + np.shape(mine[k])[1:])
+        n_points = self.n_pl + self.n_fp + 2 * len(self.system.line_loads)
+        points = np.empty((n_points, 2))
+        law_state: dict = {}
+        for p in parts:
+            out["xy"][p["verts"]] = p["xy"]
+            for k in ("velocity", "strain", "stress", "tangent", "rotation", "centroid0"):
+                out[k][p["blocks"]] = p[k]
+            points[p["points_idx"]] = p["points"]
+            for m, (rows, a) in p["law"].items():
+                if m not in law_state:
+                    n_m = int(np.sum(self.system.material_id == m))
+                    law_state[m] = np.empty((n_m,) + a.shape[1:], dtype=a.dtype)
+                law_state[m][rows] = a
+        contacts = _concat_sorted([p["contacts"] for p in parts])
+        return State(**out, contacts=contacts, points=points, time=st.time, step=st.step, dt=st.dt, penalty=st.penalty,
+                     law_state=law_state)
+
+    def global_last_contacts(self) -> Contacts | None:
+        """The contacts of the last step (global block numbers, sorted by key), gathered for output. Collective."""
+        last = getattr(self, "last_contacts", None)
+        if not self._local():
+            return last
+        parts = self.comm.allgather(last)
+        parts = [p for p in parts if p is not None]
+        return _concat_sorted(parts) if parts else None
+
+    def history_row(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, tuple[int, int, int]]:
+        """What the history records of the current state: centroids (nb,2) [m], velocities
+        (nb,3), rotations (nb,) [rad], kinetic energy [J/m] and the (open, sliding, locked)
+        contact counts, over all blocks and contacts (gathered on several ranks: output)."""
+        st = self.state
+        cs = st.contacts.state
+        counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
+        if not self._local():
+            props = self.polygons().props()
+            M = mass_matrix(props, self.density)
+            ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
+            return props.centroid.copy(), st.velocity[:, :3].copy(), st.rotation.copy(), ke, counts
+        P = self.part
+        own = P.own_idx
+        props = self.polygons().props()
+        M = mass_matrix(props, self.lsys.density)[own]
+        v = st.velocity[own]
+        ke = 0.5 * float(np.einsum("bi,bij,bj->", v, M, v))
+        parts = self.comm.allgather((P.loc[own], props.centroid[own], v[:, :3], st.rotation[own], ke, counts))
+        centroid, velocity, rotation = np.empty((self.nb, 2)), np.empty((self.nb, 3)), np.empty(self.nb)
+        for blocks, c, vel, rot, _, _ in parts:
+            centroid[blocks], velocity[blocks], rotation[blocks] = c, vel, rot
+        ke = float(sum(p[4] for p in parts))
+        counts = tuple(int(sum(p[5][k] for p in parts)) for k in range(3))
+        return centroid, velocity, rotation, ke, counts
+
+    def _block_stiffness(self, Kb: np.ndarray, Kc: np.ndarray, con: Contacts) -> np.ndarray | None:
+        """Per local block, K_b plus the diagonal blocks of every contact spring on it, from
+        all ranks (dda.openclose.closing_stiffness); None on one rank (it sums them itself)."""
+        if not self._local():
+            return None
+        P = self.part
+        K = np.zeros_like(Kb)
+        np.add.at(K, con.i, Kc[:, :6, :6])
+        np.add.at(K, con.j, Kc[:, 6:, 6:])
+        P.reverse_add(K)  # the ghosts' contact parts into their owners
+        K[P.own_idx] += Kb[P.own_idx]
+        P.forward(K)  # the owners' totals to the ghosts
+        return K
+
+    def step_figures(self) -> tuple[int, int, float]:
+        """(contacts, closed contacts, largest block speed [m/s]) of the last accepted step, over all ranks."""
+        return self._figures
 
     # ------------------------------------------------------------------ contacts
     def detect_contacts(self, polys: Polygons) -> Contacts:
+        """The contacts of this rank's block pairs (all pairs on one rank) among the blocks
+        ``polys`` (local numbering: ``i``, ``j`` local blocks; ``vtx``, ``edge``, ``key`` global)."""
+        ls, P = self.lsys, self.part
         bb = polys.bbox()
         pairs = broad_phase_grid(bb, self.d0)
-        pairs = pairs[~(self.system.fixed[pairs[:, 0]] & self.system.fixed[pairs[:, 1]])]
+        pairs = pairs[~(ls.fixed[pairs[:, 0]] & ls.fixed[pairs[:, 1]])]
+        if not P.trivial:  # the pairs whose deciding block this rank owns
+            dec = deciding_block(P.loc[pairs[:, 0]], P.loc[pairs[:, 1]], self.system.fixed)
+            pairs = pairs[P.owner[dec] == P.rank]
         g = float(np.linalg.norm(self.gravity))
-        return detect(
-            polys, pairs, self.d0, self.d_pen, self.system.edge_tag, self.settings.angle_tolerance_deg,
-            prev_keys=self.state.contacts.key, up=-self.gravity / g if g > 0 else None,
+        con = detect(
+            polys, pairs, self.d0, self.d_pen, ls.edge_tag, self.settings.angle_tolerance_deg,
+            prev_keys=P.local_keys(self.state.contacts.key), up=-self.gravity / g if g > 0 else None,
         )
+        if not P.trivial and con.size:
+            con.vtx, con.edge = P.vloc[con.vtx], P.vloc[con.edge]
+            con.key = con.vtx * int(self.voff[-1]) + con.edge
+        return con
 
     def _bond_new(self, c: Contacts) -> np.ndarray:
         if self.state.step > 0 or c.size == 0:
@@ -192,37 +459,38 @@ class Simulation:
 
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
-        s, sy, st = self.settings, self.system, self.state
+        s, sy, st = self.settings, self.lsys, self.state  # this rank's blocks (all on one rank)
+        P = self.part
         ph, clock = self.phase_times, _time.perf_counter
         t_phase = clock()
         ps = pn / s.shear_ratio
         c = props.centroid
         t1 = st.time + dt
-        Kb = np.zeros((self.nb, 6, 6))
-        Fb = np.zeros((self.nb, 6))
+        Kb = np.zeros((sy.nb, 6, 6))
+        Fb = np.zeros((sy.nb, 6))
         sm.elastic(props.area, st.tangent, Kb)
         sm.initial_stress(props.area, st.stress, Fb)
-        sm.inertia(mass_matrix(props, self.density), s.dynamic * st.velocity, dt, Kb, Fb)
-        sm.body_force(props.area, self.density, self.gravity, Fb)
-        if self.n_pl:
+        sm.inertia(mass_matrix(props, sy.density), s.dynamic * st.velocity, dt, Kb, Fb)
+        sm.body_force(props.area, sy.density, self.gravity, Fb)
+        if sy.n_pl:
             f = np.array([np.asarray(fl(t1) if callable(fl) else fl, dtype=float) for _, _, fl in sy.point_loads])
-            sm.point_loads(self.point_block[: self.n_pl], st.points[: self.n_pl], f, c, Fb)
-        if self.n_fp:
-            k = slice(self.n_pl, self.n_pl + self.n_fp)
-            sm.fixed_points(self.point_block[k], st.points[k], st.points[k] - self.fixed_anchor, s.fixed_point_factor * pn, c, Kb, Fb)
+            sm.point_loads(sy.point_block[: sy.n_pl], st.points[: sy.n_pl], f, c, Fb)
+        if sy.n_fp:
+            k = slice(sy.n_pl, sy.n_pl + sy.n_fp)
+            sm.fixed_points(sy.point_block[k], st.points[k], st.points[k] - sy.fixed_anchor, s.fixed_point_factor * pn, c, Kb, Fb)
         if sy.line_loads:
-            e = st.points[self.n_pl + self.n_fp :].reshape(-1, 2, 2)
+            e = st.points[sy.n_pl + sy.n_fp :].reshape(-1, 2, 2)
             q = np.array([ll[3] for ll in sy.line_loads])
-            sm.line_loads(self.point_block[self.n_pl + self.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
+            sm.line_loads(sy.point_block[sy.n_pl + sy.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
         if sy.water is not None:
-            water_loads(polys, self.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
+            water_loads(polys, sy.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
         t = clock()
         ph["block_assembly"] += t - t_phase
         t_phase = t
         wn, ws = contact_vectors(con, c)
         cs = cs0.copy()
         laws, dflt = sy.joint_laws, sy.default_joint_law
-        converged, it = con.size == 0, 0
+        converged, it = self._allsum(con.size) == 0, 0
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:
@@ -236,10 +504,19 @@ class Simulation:
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
+            symmetric = self._allsum(int(not symmetric)) == 0
             D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+            if not P.trivial:  # the owned rows, and the ghosts' from their owners
+                t = clock()
+                Dl = np.zeros((sy.nb, 6))
+                Dl[P.own_idx] = D
+                P.forward(Dl)
+                D = Dl
+                ph["ghost_exchange"] += clock() - t
             t_phase = clock()
-            if not np.all(np.isfinite(D)):
-                bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
+            finite = np.all(np.isfinite(D), axis=1)
+            if self._allsum(int(not np.all(finite))):
+                _, bad = self._maxloc(1.0 if not np.all(finite) else 0.0, int(np.argmax(~finite)))
                 return _Trial(StepFailure.NOT_FINITE, block=bad, detail="non-finite solution", iterations=it)
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
@@ -250,11 +527,13 @@ class Simulation:
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
             )
             closing = (cs.state == OPEN) & (new != OPEN)
-            if np.any(closing):  # the force a closing contact adds: |d_n| × its closed stiffness
-                jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn)
+            if self._allsum(int(np.any(closing))):  # the force a closing contact adds: |d_n| × its closed stiffness
+                jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn,
+                                                                        block_stiffness=self._block_stiffness(Kb, Kc, con))
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
-            changed = int(np.count_nonzero(significant_changes(cs.state, new, jump, N, s.oc_force_tolerance)))
+            changed = int(self._allsum(int(np.count_nonzero(
+                significant_changes(cs.state, new, jump, N, s.oc_force_tolerance, allsum=self._allsum if self._local() else None)))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
             # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
             friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
@@ -265,7 +544,8 @@ class Simulation:
                 # force: an explicit coupling to the stiff normal contact mode that amplifies
                 # round-off (issue 14); iterate until it agrees with this solve's N
                 sl = (cs.state == SLIDING) & (new == SLIDING)
-                if np.sum(np.abs(fmax_new[sl] - fmax[sl])) > s.oc_friction_tolerance * np.sum(np.abs(fmax[sl])):
+                if (self._allsum(float(np.sum(np.abs(fmax_new[sl] - fmax[sl]))))
+                        > s.oc_friction_tolerance * self._allsum(float(np.sum(np.abs(fmax[sl]))))):
                     changed = -1  # not a state change: the friction force moved
             if changed == 0:
                 converged = True
@@ -280,17 +560,23 @@ class Simulation:
                     break
             cs.state, cs.sign, cs.bonded, cs.stretch = new, sign, bonded, stretch
         # displacement ratio and penetration checks
-        u = point_displacement(D[sy.polys.block], *(polys.xy - c[sy.polys.block]).T)
+        u = point_displacement(D[sy.block], *(polys.xy - c[sy.block]).T)
         umax = np.linalg.norm(u, axis=1)
-        ratio = float(umax.max()) / (self.g2 * self.w0)
+        if not P.trivial:  # the owned blocks' vertices (a ghost's are its owner's)
+            umax = np.where(P.owned[sy.block], umax, 0.0)
+        umax_all, umax_block = self._maxloc(float(umax.max()) if umax.size else 0.0,
+                                            int(sy.block[np.argmax(umax)]) if umax.size else -1)
+        ratio = umax_all / (self.g2 * self.w0)
         pen = -dn  # every contact: an open one that penetrates counts too
-        max_pen = max(float(pen.max()), 0.0) if pen.size else 0.0
+        pen_max, pen_block = self._maxloc(float(pen.max()) if pen.size else 0.0,
+                                          int(con.i[np.argmax(pen)]) if pen.size else -1)
+        max_pen = max(pen_max, 0.0)
         trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction)
         ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
-            trial.failure, trial.block = StepFailure.DISPLACEMENT, int(sy.polys.block[np.argmax(umax)])
+            trial.failure, trial.block = StepFailure.DISPLACEMENT, umax_block
         elif max_pen > self.pen_limit:
-            trial.failure, trial.block = StepFailure.PENETRATION, int(con.i[np.argmax(pen)])
+            trial.failure, trial.block = StepFailure.PENETRATION, pen_block
             trial.detail = f"penetration {max_pen:.3g} m > limit {self.pen_limit:.3g} m"
         elif not converged:
             trial.failure = StepFailure.OPEN_CLOSE
@@ -299,6 +585,11 @@ class Simulation:
     # ------------------------------------------------------------------ one accepted step
     def step(self) -> StepInfo:
         """Advance one accepted step (with Δt cuts and retries); returns its StepInfo."""
+        if self.part is None:  # first step, or after a restore: self.state is the whole state
+            self._partition(self.state)
+        elif self._repartition:  # blocks moved beyond the ghost margin: rebalance
+            self._partition(self.global_state())
+        self._repartition = False
         s, st = self.settings, self.state
         polys = self.polygons()
         props = polys.props()
@@ -362,27 +653,37 @@ class Simulation:
             self.state.dt = min(st.dt * s.dt_grow, s.dt)
         else:
             self.state.dt = st.dt
+        cs = self.state.contacts
+        vmax = float(np.max(np.linalg.norm(self.state.velocity[:, :2], axis=1))) if self.state.velocity.size else 0.0
+        if self._local():
+            from mpi4py import MPI
+
+            n_con, n_closed = self.comm.allreduce(np.array([cs.size, int(np.sum(cs.state != OPEN))]), op=MPI.SUM)
+            self._figures = (int(n_con), int(n_closed), self._allmax(vmax))
+            self._repartition = self.part.moved_too_far(self.state.xy)
+        else:
+            self._figures = (int(cs.size), int(np.sum(cs.state != OPEN)), vmax)
         self.stats["oc_iterations_max"] = max(self.stats["oc_iterations_max"], trial.iterations)
         self.stats["max_penetration"] = max(self.stats["max_penetration"], trial.max_pen)
-        self.stats["n_contacts_max"] = max(self.stats["n_contacts_max"], con.size)
+        self.stats["n_contacts_max"] = max(self.stats["n_contacts_max"], self._figures[0])
         self.stats["dt_min_used"] = min(self.stats["dt_min_used"], dt)
         self.stats["dt_max_used"] = max(self.stats["dt_max_used"], dt)
         self.stats["steps"] = self.state.step
         return self.result.record(self, dt, trial.iterations, retries + oc_fails)
 
     def _accept(self, trial: _Trial, dt: float, polys: Polygons, props, con: Contacts, pn: float) -> None:
-        s, sy, st = self.settings, self.system, self.state
+        s, sy, st = self.settings, self.lsys, self.state
         D = trial.D
         D[sy.fixed] = 0.0
         c = props.centroid
-        blk = sy.polys.block
+        blk = sy.block
         move = move_points if s.exact_rotation else move_points_first_order
         xy = move(polys.xy, c[blk], D[blk])
-        points = move(st.points, c[self.point_block], D[self.point_block]) if st.points.size else st.points
+        points = move(st.points, c[sy.point_block], D[sy.point_block]) if st.points.size else st.points
         v0 = s.dynamic * st.velocity
-        velocity = np.where(self.free[:, None], 2.0 * D / dt - v0, 0.0)
+        velocity = np.where(sy.free[:, None], 2.0 * D / dt - v0, 0.0)
         strain = st.strain + D[:, 3:6]
-        stress, tangent, law_state = self._laws(strain, st.law_state)
+        stress, tangent, law_state = self._laws(strain, st.law_state, sy.material_id, sy.sigma0)
         cs, ds = trial.cs, trial.ds
         lock, slide = cs.state == LOCKED, cs.state == SLIDING
         cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
@@ -399,7 +700,8 @@ class Simulation:
             centroid0=st.centroid0, contacts=cs, points=points, time=st.time + dt, step=st.step + 1, dt=st.dt,
             penalty=pn, law_state=law_state,
         )
-        self.last_contacts = con
+        # the contacts drawn in the frames: global block numbers
+        self.last_contacts = con if self.part.trivial else replace(con, i=self.part.loc[con.i], j=self.part.loc[con.j])
 
     # ------------------------------------------------------------------ solve
     def solve(self, *, duration: float | None = None, rtol: float | None = None,
