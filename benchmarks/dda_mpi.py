@@ -5,11 +5,12 @@
 Each problem runs on 1 and on 2 ranks, alternating (1, 2, 1, 2, …: the machine's load hits
 both alike), ``--repeats`` times each, every run in its own process tree (``dda_vs_ntdda.py
 --worker``, OMP_NUM_THREADS=1). Per rank count: the median wall time per step (steps 2..N),
-its CPU time per step on rank 0, the phase split, peak memory (max RSS) per rank, and per
+its CPU time per step on rank 0 (and per rank), the phase split, peak memory (max RSS) per rank, and per
 rank the owned blocks, ghost blocks and contacts of its spatial part (dda.partition). The
 speed-up is median wall(1 rank) / median wall(2 ranks); the load average is recorded before
-every run (the machine is shared: read the speed-up against it). The final centroids of the
-two rank counts are compared (largest difference relative to the largest displacement).
+every run (the machine is shared: read the speed-up against it). The final centroids and the
+physics figures of every 2-rank run are compared with every 1-rank run (largest difference;
+the design asks for identical numbers).
 
 Writes benchmarks/out/dda_mpi.json.
 """
@@ -61,17 +62,25 @@ def main() -> None:
             rec[f"ranks_{ranks}"] = {
                 "blocks": med["blocks"], "contacts": med["contacts"], "wall_per_step_s_median": float(np.median(wall)),
                 "wall_per_step_s_all": wall, "cpu_per_step_s_rank0_all": [r["cpu_per_step_s"] for r in rows],
+                "cpu_per_step_s_per_rank_median": med["cpu_per_step_s_per_rank"],
                 "solves_per_step": med["solves_per_step"], "phase_wall_per_step_s": med["phase_wall_per_step_s"],
                 "max_rss_mb_per_rank": med["max_rss_mb_per_rank"], "partition_per_rank_owned_ghost_contacts":
                 med.get("partition_per_rank"), "loadavg_1min_before_runs": [r["loadavg_1min_before"] for r in rows],
             }
         rec["speedup_wall_2_over_1"] = rec["ranks_1"]["wall_per_step_s_median"] / rec["ranks_2"]["wall_per_step_s_median"]
-        c1, c2 = runs[1][0].get("centroid_final"), runs[2][0].get("centroid_final")
-        if c1 is not None and c2 is not None:
-            moved = max(runs[1][0]["max_displacement_m"], 1e-300)
-            rec["max_displacement_m"] = moved
-            rec["max_centroid_difference_m"] = float(np.abs(np.array(c1) - np.array(c2)).max())
-            rec["max_centroid_difference_over_max_displacement"] = rec["max_centroid_difference_m"] / moved
+        rec["speedup_rank0_cpu_2_over_1"] = (float(np.median(rec["ranks_1"]["cpu_per_step_s_rank0_all"]))
+                                             / float(np.median(rec["ranks_2"]["cpu_per_step_s_rank0_all"])))
+        # every 2-rank run against every 1-rank run: final centroids and the physics figures
+        c1 = [np.array(r["centroid_final"]) for r in runs[1]]
+        c2 = [np.array(r["centroid_final"]) for r in runs[2]]
+        moved = max(runs[1][0]["max_displacement_m"], 1e-300)
+        rec["max_displacement_m"] = moved
+        rec["max_centroid_difference_m"] = max(float(np.abs(a - b).max()) for a in c1 for b in c2)
+        rec["max_centroid_difference_over_max_displacement"] = rec["max_centroid_difference_m"] / moved
+        rec["final_centroids_bitwise_identical"] = all(np.array_equal(a, b) for a in c1 for b in c2)
+        figs = ("solves_per_step", "contacts", "top_centre_settlement_m", "top_left_lateral_m", "top_row_max_lateral_m")
+        rec["max_figure_difference"] = {k: max(abs(a[k] - b[k]) for a in runs[1] for b in runs[2])
+                                        for k in figs if k in runs[1][0]}
         print(f"{prob}: speed-up 2 ranks / 1 rank {rec['speedup_wall_2_over_1']:.2f} (median of {a.repeats}, wall)"
               + (f", centroid difference {rec['max_centroid_difference_m']:.2e} m" if "max_centroid_difference_m" in rec else ""),
               flush=True)

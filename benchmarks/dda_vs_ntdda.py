@@ -171,6 +171,7 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
         row["stack_width_m"] = meas["width"]
     import resource
 
+    row["cpu_per_step_s_per_rank"] = MPI.COMM_WORLD.allgather(float(np.mean(cpu[1:])) if len(cpu) > 1 else float(cpu[0]))
     row["max_rss_mb_per_rank"] = MPI.COMM_WORLD.allgather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
     # per rank: (owned blocks, ghost blocks, contacts) of its spatial part
     row["partition_per_rank"] = MPI.COMM_WORLD.allgather((int(sim.part.own_idx.size), int(sim.part.n_ghost),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -148,7 +149,9 @@ def cost(repeats: int = 3, models: list[Path] | None = None, retrain: bool = Fal
     load step each; per run the split of one iteration into law evaluation (strain at the
     quadrature points, the law itself, copying σ and C back), residual assembly, Jacobian
     assembly and linear solve (SolveStats). Per model: ratio = median over rounds of
-    learned/analytic in the same round, with its min and max. Default models: the recipe's
+    learned/analytic in the same round, with its min and max; beside it, the ratio of the
+    process's CPU time over the whole solve (mesh, problem and law set-up included: on a
+    loaded machine the wall time also counts waiting) and the 1-min load average. Default models: the recipe's
     default (an MLP trained on the learned_plate data with every default) and the shipped ICNN
     of cases/learned_plate.toml.
     """
@@ -165,22 +168,28 @@ def cost(repeats: int = 3, models: list[Path] | None = None, retrain: bool = Fal
         for name in names:
             law = PowerLawElastic(**TRUTH) if name == "analytic" else load_law(models[names.index(name) - 1],
                                                                                 device="cpu")
+            cpu0 = time.process_time()
             _, st = fem_solution(sets, law)
+            cpu = time.process_time() - cpu0
             calls, its = st["law_calls"], sum(st["newton_iterations"])
             split = {"law_eval_s": st["time_law_s"] / calls, "residual_assembly_s": st["time_residual_s"] / calls,
                      "jacobian_assembly_s": st["time_jacobian_s"] / its, "linear_solve_s": st["time_solve_s"] / its}
-            runs[name].append({**{k: st[k] for k in keys}, "per_iteration_split": split})
+            runs[name].append({**{k: st[k] for k in keys}, "per_iteration_split": split,
+                               "cpu_time_whole_solve_s": cpu, "load_average_1min": os.getloadavg()[0]})
             print(name, json.dumps(runs[name][-1]["per_iteration_split"]), flush=True)
     case = coupling.load_case(CASE, sets)
     problem, _ = build_problem(case)
     out: dict = {"quadrature_points": problem.num_quadrature_points, "models": [str(m) for m in models],
-                 "runs": runs, "by_model": {}}
+                 "cpu_count": os.cpu_count(), "runs": runs, "by_model": {}}
     for name in names[1:]:
         ratios = [b["time_per_newton_iteration_s"] / a["time_per_newton_iteration_s"]
                   for a, b in zip(runs["analytic"], runs[name])]
         out["by_model"][name] = {"ratios_time_per_newton_iteration": ratios,
                                  "ratio_time_per_newton_iteration": float(np.median(ratios)),
-                                 "ratio_min": min(ratios), "ratio_max": max(ratios)}
+                                 "ratio_min": min(ratios), "ratio_max": max(ratios),
+                                 "ratio_cpu_time_whole_solve_median": float(np.median(
+                                     [b["cpu_time_whole_solve_s"] / a["cpu_time_whole_solve_s"]
+                                      for a, b in zip(runs["analytic"], runs[name])]))}
     out["median_split_s"] = {name: {k: float(np.median([r["per_iteration_split"][k] for r in runs[name]]))
                                     for k in runs[name][0]["per_iteration_split"]} for name in names}
     out["time_split_fraction"] = {name: {k: v / sum(split.values()) for k, v in split.items()}

@@ -2,6 +2,7 @@
 
     python benchmarks/learned_plasticity.py table [--cases plate footing] [--sizes 1000 10000 100000]
                                                   [--noise 0 0.02] [--epochs 10] [--lbfgs 60]
+                                                  [--yield-form scaled|additive]
     python benchmarks/learned_plasticity.py timing [--repeats 3] [--element-size 0.03] [--hole-element-size 0.006]
     python benchmarks/learned_plasticity.py dissipation
 
@@ -95,12 +96,17 @@ def curve_errors(learned: dict, analytic: dict, residual_probes: list[str]) -> d
 
 
 def _merge(entries: dict) -> None:
+    """Merge entries into the JSON (under a lock: several table runs may share it)."""
+    import fcntl
+
     OUT.mkdir(exist_ok=True)
-    old = json.loads(JSON.read_text()) if JSON.is_file() else {}
-    for section, items in entries.items():
-        old.setdefault(section, {}).update(items)
-    old["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()}
-    JSON.write_text(json.dumps(old, indent=2, sort_keys=True))
+    with open(OUT / ".learned_plasticity.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = json.loads(JSON.read_text()) if JSON.is_file() else {}
+        for section, items in entries.items():
+            old.setdefault(section, {}).update(items)
+        old["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()}
+        JSON.write_text(json.dumps(old, indent=2, sort_keys=True))
 
 
 def table(args: argparse.Namespace) -> None:
@@ -123,11 +129,15 @@ def table(args: argparse.Namespace) -> None:
             energy = spec["law"]["yield_stress"] ** 2 / spec["law"]["E"]  # σ_y ε_y [J/m³]
             for size in args.sizes:
                 for noise in args.noise:
-                    key = f"{name}_j2_noise{noise:g}_samples{size}"
+                    # entries without a form suffix were trained with the "additive" yield form
+                    form = "" if args.yield_form == "additive" else f"_{args.yield_form}"
+                    key = f"{name}_j2{form}_noise{noise:g}_samples{size}"
                     data = generate_path_dataset(law, max(size // STEPS, 2), STEPS, "mixed", spec["strain_range"],
                                                  noise, noise, seed=1)
                     t0 = time.perf_counter()
-                    model, report = train_return_mapping(data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs)
+                    model, report = train_return_mapping(
+                        data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs, yield_form=args.yield_form,
+                        progress=lambda h, key=key: print(key, "epoch", h["epoch"], f"{time.perf_counter() - t0:.0f} s", flush=True))
                     wall = time.perf_counter() - t0
                     ckpt = tmp / f"{key}.pt"
                     save_checkpoint(ckpt, model, report)
@@ -137,7 +147,7 @@ def table(args: argparse.Namespace) -> None:
                     learned = run_case(spec["file"], spec["coarse"] + [f'material={{law="checkpoint", path="{ckpt}"}}'],
                                        tmp / f"{key}-run")
                     entry = {
-                        "samples": int(data.strain.shape[0] * STEPS), "noise": noise,
+                        "samples": int(data.strain.shape[0] * STEPS), "noise": noise, "yield_form": args.yield_form,
                         "train_time_s": wall, "epochs": report["epochs_run"], "lbfgs_evaluations": report["lbfgs_evaluations"],
                         "new_paths_stress_rel_error": float(np.linalg.norm(stress - new.stress) / np.linalg.norm(new.stress)),
                         "min_dissipation_per_step_over_sigma_y_eps_y": min(d_min),
@@ -269,6 +279,8 @@ def main() -> None:
     t.add_argument("--noise", nargs="+", type=float, default=[0.0, 0.02])
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--lbfgs", type=int, default=60)
+    t.add_argument("--yield-form", choices=["scaled", "additive"], default="additive",
+                   help="yield form of the learned model (learned/plastic_model.py); keys get a _scaled suffix")
     m = sub.add_parser("timing")
     m.add_argument("--repeats", type=int, default=3)
     m.add_argument("--element-size", type=float, default=0.03)

@@ -175,8 +175,8 @@ def fem_edge_crack(degree: int, h_tip: float, repeat: int, tmp: Path) -> dict:
     from mpi4py import MPI
 
     from coupling.solvers.fem import mesh as meshes
-    from coupling.runners.fem_model import _nearest_vertex
     from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+    from learned.boundary import MeshFacets, Point
     from learned import LinearElastic
 
     a, ref, sig = A_OVER_B, handbook_KI(A_OVER_B), 1e6
@@ -187,11 +187,10 @@ def fem_edge_crack(degree: int, h_tip: float, repeat: int, tmp: Path) -> dict:
         t_mesh = slit_mesh(msh, a, h_tip)
         bundle = meshes.from_file(MPI.COMM_WORLD, msh, "mesh.path", None)
         faces = np.union1d(bundle.regions["top"], bundle.regions["bottom"])
-        low, high = _nearest_vertex(bundle, (1.0, 0.0)), _nearest_vertex(bundle, (1.0, 4.0))
         problem = ContinuumProblem(
             bundle.mesh, law, degree=degree,
-            dirichlet=[Dirichlet(0, 0.0, vertices=low), Dirichlet(1, 0.0, vertices=low), Dirichlet(0, 0.0, vertices=high)],
-            tractions=[Traction(faces, lambda x: ufl.as_vector([0.0, sig * ufl.sign(x[1] - 2.0)]))],
+            dirichlet=[Dirichlet(Point((1.0, 0.0)), ux=0.0, uy=0.0), Dirichlet(Point((1.0, 4.0)), ux=0.0)],
+            tractions=[Traction(MeshFacets(faces), value=lambda x: ufl.as_vector([0.0, sig * ufl.sign(x[1] - 2.0)]))],
         )
         problem.solve(load_steps=1, rtol=1e-8, atol=1e-10, max_iterations=5)
         return problem, t_mesh

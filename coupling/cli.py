@@ -23,7 +23,7 @@ def shipped_cases() -> dict[str, tuple[Path, str]]:
     return out
 
 
-def _case_path(name: str) -> Path:
+def case_path(name: str) -> Path:
     """A path as given, or the name of a shipped case."""
     path = Path(name)
     if path.exists() or path.suffix:
@@ -59,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from coupling.case.loader import load_case
     from coupling.runner import run
 
-    case = load_case(_case_path(args.case), args.set)
+    case = load_case(case_path(args.case), args.set)
     result = run(case, None, check=True)
     if _rank() == 0:
         size = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.summary["size"].items())
@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from coupling.case.loader import load_case
     from coupling.runner import run
 
-    case = load_case(_case_path(args.case), args.set)
+    case = load_case(case_path(args.case), args.set)
     out = Path(args.output) if args.output else (None if args.restart else Path("results") / case.name)
     result = run(case, out, progress=not args.quiet, force=args.force,
                  verbosity=0 if args.quiet else 1 + args.verbose, restart=args.restart,
@@ -92,7 +92,11 @@ def _print_result(result) -> None:
                 err = p.get("relative_error")
                 err_text = f", error {100 * err:.2f}%" if isinstance(err, (int, float)) else ""
                 ref = f"  (reference {p['reference']:.6g}{err_text})" if "reference" in p else ""
-                print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
+                if p.get("compared") == "peak":  # dynamics: the reference is compared with the peak
+                    print(f"  {name}: {p['quantity']} = {p['value']:.6g} at the end, peak {p['peak']:.6g} "
+                          f"at t = {p['time_of_peak']:.4g} s{ref}")
+                else:
+                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
         elif isinstance(value, bool) or value is None:
             print(f"  {key}: {value}")
         elif isinstance(value, (int, float)):

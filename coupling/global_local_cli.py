@@ -1,4 +1,4 @@
-"""``deepmanifold ensemble | surrogate train | surrogate predict | calibrate``: thin wrappers
+"""``deepmanifold ensemble | surrogate train | field | active | predict | calibrate``: thin wrappers
 over :mod:`coupling.ensemble` (docs/global_local.md)."""
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ def ensemble_inputs(args: argparse.Namespace):
     """Validate CASE, --set, --vary and --probe before anything is written; returns
     (case path, parameters, base overrides)."""
     from coupling.case.loader import load_case, parse_overrides, with_overrides
-    from coupling.cli import _case_path
+    from coupling.cli import case_path
     from coupling.ensemble.design import parse_vary
 
-    path = _case_path(args.case)
+    path = case_path(args.case)
     base = parse_overrides(args.set)
     case = load_case(path, base)
     params = [parse_vary(v) for v in args.vary]
@@ -183,6 +183,36 @@ def cmd_surrogate_field(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surrogate_active(args: argparse.Namespace) -> int:
+    """``deepmanifold surrogate active CASE --vary ... -o DIR``: the active-learning loop
+    (:mod:`coupling.ensemble.active`)."""
+    from coupling.ensemble.active import run_active
+    from coupling.ensemble.engine import pool_executor
+
+    if args.initial > args.max_runs:
+        raise CaseError("--initial", None, f"found {args.initial} > --max-runs {args.max_runs}", "at most --max-runs")
+    executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
+    path, params, base = ensemble_inputs(args)
+    outputs = [o.strip() for o in args.outputs.split(",")] if args.outputs else None
+    try:
+        report = run_active(path, params, Path(args.output), outputs=outputs, tolerance=args.tolerance,
+                            initial=args.initial, max_runs=args.max_runs, batch=args.batch, test=args.test,
+                            candidates=args.candidates, seed=args.seed, overrides=base,
+                            train={"members": args.members, "hidden": args.hidden, "iterations": args.iterations},
+                            progress=None if args.quiet else sys.stderr, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
+    last = report["rounds"][-1]
+    state = "converged" if report["converged"] else "NOT converged (--max-runs reached)"
+    print(f"{state}: {report['training_runs']} training runs (+{report['test_runs']} held out); worst relative "
+          f"RMSE {last['worst']:.3g} (tolerance {report['tolerance']:g})")
+    for name, e in last["test_relative_error"].items():
+        print(f"  {name}: {e:.3g}")
+    print(f"wrote {Path(args.output) / 'active.json'}, surrogate.pt, ensemble/, test/")
+    return 0 if report["converged"] else 1
+
+
 def _at_points(net, items: list[str], option: str = "--at"):
     import numpy as np
 
@@ -229,18 +259,10 @@ CALIBRATION_FORMAT = "deepmanifold.calibration"
 
 
 def _calibration_folder(out: Path) -> None:
-    import json
+    from coupling.ensemble.active import refuse_foreign_folder
 
-    allowed = "a new folder, or a previous calibration folder"
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise CaseError("-o", None, f"'{out}' is an existing file", allowed)
-    if out.is_dir() and any(out.iterdir()):
-        try:
-            ours = json.loads((out / "calibration.json").read_text(encoding="utf-8")).get("format") == CALIBRATION_FORMAT
-        except (OSError, ValueError, AttributeError):
-            ours = False
-        if not ours:
-            raise CaseError("-o", None, f"'{out}' is an existing folder that is not a calibration", allowed)
+    refuse_foreign_folder(out, "calibration.json", CALIBRATION_FORMAT, "a calibration",
+                          "a new folder, or a previous calibration folder")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -248,7 +270,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from coupling.case.loader import load_case, parse_overrides, with_overrides
-    from coupling.cli import _case_path
+    from coupling.cli import case_path
     from coupling.ensemble.calibration import metropolis, parse_observe, plot, summarise
     from coupling.ensemble.design import Parameter, parse_vary
     from coupling.ensemble.engine import pool_executor, run_ensemble
@@ -257,7 +279,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     executor = pool_executor()
     net, _ = load(args.surrogate)
-    path = _case_path(args.case)
+    path = case_path(args.case)
     overrides = {**net.meta.get("overrides", {}), **parse_overrides(args.set)}
     case = load_case(path, overrides)
     ranges = {r["key"]: r for r in net.meta.get("ranges", [])}
@@ -327,7 +349,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def add_global_local_commands(sub) -> None:
-    """Register ``surrogate train|predict`` and ``calibrate``."""
+    """Register ``surrogate train|field|active|predict`` and ``calibrate``."""
     from coupling.validation import int_list, integer, real
 
     s = sub.add_parser("surrogate", help="surrogates trained on an ensemble table")
@@ -350,6 +372,33 @@ def add_global_local_commands(sub) -> None:
                    help="fraction of the snapshot energy the kept POD modes hold (default 0.999999)")
     f.add_argument("--force", action="store_true", help="replace a file at -o that deepmanifold did not write")
     f.set_defaults(func=cmd_surrogate_field)
+    a = ssub.add_parser("active", help="active learning: run the solver where the surrogate is least certain, "
+                                       "retrain, until surrogate and solver agree on a held-out set")
+    a.add_argument("case", help="case file or shipped case name")
+    a.add_argument("--vary", action="append", required=True, metavar="KEY=LO:HI[:log]",
+                   help="a case key path and its range, as for ensemble (repeatable)")
+    a.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for every run (repeatable)")
+    a.add_argument("--probe", action="append", metavar="NAME=QUANTITY@X,Y",
+                   help="an extra point value in every run's results (FEM/NMM/data-driven; repeatable)")
+    a.add_argument("--outputs", help="comma-separated result names (default: every result that varies)")
+    a.add_argument("--tolerance", type=real("--tolerance", gt=0), default=0.02,
+                   help="stop when RMSE(surrogate - solver) / std(solver) <= this for every output on the "
+                        "held-out set (default 0.02)")
+    a.add_argument("--initial", type=integer("--initial", 2, 100_000), default=4, help="initial design size (default 4)")
+    a.add_argument("--batch", type=integer("--batch", 1, 10_000), default=1,
+                   help="solver runs added per round (default 1; the number of workers keeps them all busy)")
+    a.add_argument("--max-runs", type=integer("--max-runs", 2, 1_000_000), default=64,
+                   help="training runs at most (default 64)")
+    a.add_argument("--test", type=integer("--test", 2, 100_000), default=8, help="held-out solver runs (default 8)")
+    a.add_argument("--candidates", type=integer("--candidates", 1, 10_000_000), default=1024,
+                   help="candidate points per round (Sobol' pool, default 1024)")
+    a.add_argument("--members", type=integer("--members", 2, 100), default=5, help="networks in the ensemble (default 5)")
+    a.add_argument("--hidden", type=int_list("--hidden", 1, 1024), default=(32, 32), help="hidden widths (default 32,32)")
+    a.add_argument("--iterations", type=integer("--iterations", 1, 100_000), default=300, help="L-BFGS iterations (default 300)")
+    a.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    a.add_argument("-o", "--output", required=True, help="folder: test/, ensemble/, surrogate.pt, active.json (rerun to resume)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    a.set_defaults(func=cmd_surrogate_active)
     p = ssub.add_parser("predict", help="surrogate mean ± ensemble spread at one parameter point")
     p.add_argument("surrogate")
     p.add_argument("--at", action="append", metavar="KEY=VALUE", help="a parameter value (one per parameter)")

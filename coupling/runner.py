@@ -94,8 +94,7 @@ class RunDiverged(SolverDivergence):
     """Raised by :func:`run` after a diverged run was published with its last good state."""
 
     def __init__(self, message: str, result: Result) -> None:
-        super().__init__(message)
-        self.result = result
+        super().__init__(message, result)
 
 
 class RunInterrupted(Interrupted):
@@ -146,7 +145,7 @@ def run(
     "interrupted"`` and raise :class:`RunInterrupted` (see :mod:`coupling.signals`).
 
     ``restart``: a run folder of the same case (same rank count) holding a restart checkpoint
-    (``output.restart_every_steps`` / ``restart_every_seconds``, DDA): the run continues from
+    (``output.restart_every_steps`` / ``restart_every_seconds``, DDA and dynamic NMM): the run continues from
     its last checkpointed step and ends with the state an uninterrupted run ends with
     (see :mod:`coupling.restart`); without ``out`` it publishes over that folder.
 
@@ -180,8 +179,9 @@ def run(
     if restart is not None:
         from coupling.restart import OPTION, load_for_run, output_for
 
-        if case.solver != "dda":
-            raise CaseError(None, OPTION, f"a '{case.solver}' case", "a DDA case (solver = \"dda\")")
+        if not (case.solver == "dda" or (case.solver == "nmm" and case.spec.nmm.dynamic)):
+            what = "a static NMM case" if case.solver == "nmm" else f"a '{case.solver}' case"
+            raise CaseError(None, OPTION, what, "a DDA case or a dynamic NMM case (nmm.duration)")
         checkpoint = load_for_run(restart, case, comm)
         if out is None:
             out = output_for(Path(restart))

@@ -1,16 +1,15 @@
 """Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG
 (BiCGStab when K is not symmetric).
 
-Each rank works on its local blocks (owned and ghosts, :class:`dda.partition.Partition`,
-local numbering) and its own contacts. :meth:`GlobalSystem.set_layout` gives the PETSc block
-row of every local block (rank r owns a contiguous range of rows: its part of the spatial
-partition); the rank contributes the block submatrices of the blocks it owns and all of its
-contacts (each contact belongs to one rank), and hands them to PETSc in COO form
-(``setPreallocationCOO`` / ``setValuesCOO`` on an MPIAIJ matrix, duplicates summed,
-off-rank entries communicated by PETSc). Fixed blocks are eliminated exactly (D_b = 0):
-their rows and columns are dropped and replaced by the identity. :meth:`GlobalSystem.solve`
-returns the displacements of the owned blocks only (the caller receives its ghosts' by the
-ghost exchange); no rank gathers the whole solution.
+The DDA simulation solves on one process (``comm`` = COMM_SELF; under MPI rank 0 holds the
+gathered system, dda.simulation), so that its round-off does not depend on the number of
+ranks. The class also takes a communicator of several ranks: :meth:`GlobalSystem.set_layout`
+then gives the PETSc block row of every local block (rank r owns a contiguous range of rows),
+each rank contributes the block submatrices of the blocks it owns and its contacts in COO form
+(``setPreallocationCOO`` / ``setValuesCOO`` on an MPIAIJ matrix, duplicates summed, off-rank
+entries communicated by PETSc), and :meth:`GlobalSystem.solve` returns the owned rows (a
+distributed LU: faster, but its round-off depends on the partition). Fixed blocks are
+eliminated exactly (D_b = 0): their rows and columns are dropped and replaced by the identity.
 
 ``kind="scipy"`` is a serial SciPy/SuperLU fallback (tests, debugging).
 

@@ -40,17 +40,29 @@ def _box_overlap(bb: np.ndarray, i: np.ndarray, j: np.ndarray, pad: float) -> np
 
 
 def broad_phase_brute(bbox: np.ndarray, pad: float) -> np.ndarray:
-    """All pairs i < j whose boxes, padded by ``pad`` [m], overlap: O(nb²) (benchmark baseline)."""
-    i, j = np.triu_indices(bbox.shape[0], k=1)
-    keep = _box_overlap(bbox, i, j, pad)
-    return np.stack([i[keep], j[keep]], axis=1)
+    """All pairs i < j whose boxes, padded by ``pad`` [m], overlap, sorted by (i, j): O(nb²)
+    (the broad phase of small systems, and the benchmark baseline)."""
+    lo, hi = bbox[:, None, :2], bbox[None, :, 2:] + pad
+    ov = np.all(lo <= hi, axis=2)
+    ov &= ov.T  # (i's low corner below j's high corner) and (j's below i's)
+    idx = np.arange(bbox.shape[0])
+    ov &= idx[:, None] < idx[None, :]
+    return np.argwhere(ov).astype(np.int64)
+
+
+#: up to this many blocks the broad phase tests all pairs: the same pairs in the same order,
+#: without the hash grid's fixed cost (≈ 1 ms per step for 2 blocks, 25 numpy calls)
+BRUTE_MAX_BLOCKS = 48
 
 
 def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64) -> np.ndarray:
-    """Pairs i < j with overlapping padded boxes, by spatial hashing (no all-pairs loop)."""
+    """Pairs i < j with overlapping padded boxes, by spatial hashing (no all-pairs loop);
+    sorted by (i, j). Up to ``BRUTE_MAX_BLOCKS`` blocks: all pairs (the same result)."""
     nb = bbox.shape[0]
     if nb < 2:
         return np.zeros((0, 2), dtype=np.int64)
+    if nb <= BRUTE_MAX_BLOCKS:
+        return broad_phase_brute(bbox, pad)
     size = np.maximum(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1]) + 2 * pad
     cell = max(float(np.median(size)), 1e-12)
     lo = np.floor((bbox[:, :2] - pad - bbox[:, :2].min(0)) / cell).astype(np.int64)

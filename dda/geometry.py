@@ -80,10 +80,6 @@ class Polygons:
         hi = np.maximum.reduceat(self.xy, self.voff[:-1], axis=0)
         return np.hstack([lo, hi])
 
-    def edge_lengths(self) -> np.ndarray:
-        """Length [m] of the edge starting at every vertex, (n_vertices,)."""
-        return np.linalg.norm(self.xy[self.nxt] - self.xy, axis=1)
-
     def props(self) -> BlockProps:
         """Exact area, centroid and central second moments of every block."""
         ref = np.add.reduceat(self.xy, self.voff[:-1], axis=0) / np.diff(self.voff)[:, None]

@@ -24,9 +24,8 @@ number) and their vertices ``vloc`` (ascending, so local vertex order = global o
 PETSc rows are the owned blocks renumbered owner by owner (``row``): rank r owns the
 contiguous block rows of its part.
 
-Ghost exchange (:meth:`Partition.forward`, :meth:`Partition.reverse_add`): per-block values
-of the owned blocks are sent to the ranks holding them as ghosts (one ``Alltoallv``), and
-contributions computed at ghosts are added into their owners.
+Ghost exchange (:meth:`Partition.forward`): per-block values of the owned blocks are sent to
+the ranks holding them as ghosts (one ``Alltoallv``).
 """
 
 from __future__ import annotations
@@ -176,14 +175,6 @@ class Partition:
         if self.trivial:
             return
         values[self.recv_all] = self._exchange(self.send_all, self.send_counts, self.recv_counts, values)
-
-    def reverse_add(self, values: np.ndarray) -> None:
-        """Add the ghost rows of ``values`` (nloc, …) into their owners' rows (in place; the
-        ghost rows keep their own part)."""
-        if self.trivial:
-            return
-        got = self._exchange(self.recv_all, self.recv_counts, self.send_counts, values)
-        np.add.at(values, self.send_all, got)
 
     # ------------------------------------------------------------------ validity
     def moved_too_far(self, xy_local: np.ndarray) -> bool:

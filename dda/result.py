@@ -165,9 +165,3 @@ class Result:
     def polygons(self) -> list[np.ndarray]:
         """Final block polygons [m]."""
         return [self.state.xy[self.voff[b] : self.voff[b + 1]].copy() for b in range(self.voff.size - 1)]
-
-    def group_velocity(self, blocks: Any = None) -> np.ndarray:
-        """Mass-unweighted mean centroid speed (ns,) [m/s] of a block group (default: free blocks)."""
-        v = np.asarray(self.velocity)
-        b = np.flatnonzero(~self.fixed) if blocks is None else np.asarray(blocks)
-        return np.linalg.norm(v[:, b, :2], axis=2).mean(axis=1)

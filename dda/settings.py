@@ -43,9 +43,10 @@ class Settings:
     oc_close_tolerance_ratio  closing band / w0: an open contact closes when it penetrates
                       beyond this (Shi's s0 is 2e-4)
     oc_shear_tolerance_ratio  slip reversal / w0 before a sliding contact locks (Shi: 1e-7)
-    oc_force_tolerance  the iteration has converged when the forces that the remaining
-                      state changes would correct add up to less than this fraction of
-                      the total normal force (those changes act from the next step);
+    oc_force_tolerance  the iteration has converged when the force that each remaining
+                      state change would correct is below this fraction of the force scale
+                      of the contact's own blocks (the lighter block's weight plus its
+                      contact normal forces; those changes act from the next step);
                       0: every change counts
     max_retries       cuts of one step before a non-settling step is accepted (open–close) or
                       the run is declared diverged (penetration, NaN)

@@ -12,14 +12,30 @@ stresses through the law.
 Under MPI (``comm.size`` > 1) the work is distributed (dda.partition): each rank owns a
 spatial part of the blocks (recursive coordinate bisection of the centroids) and keeps the
 ghost blocks within reach of them; it detects the contacts of the block pairs it owns (each
-contact on exactly one rank), assembles its block rows and contacts into the PETSc MPIAIJ
-matrix, receives the displacements of its ghosts from their owners after each solve (ghost
-exchange) and updates only its local blocks. The open–close decisions, the displacement ratio
-and the penetration check use global sums and maxima (one allreduce each), so every rank takes
-the same decisions. ``self.state`` then holds the **local** blocks (owned and ghosts,
-``self.part.loc``) and this rank's contacts; :meth:`Simulation.global_state` gathers the whole
-state for output only (frames, checkpoints, the final result). The partition is rebuilt when a
-vertex has moved more than its margin (the ghost layers could miss a contact partner).
+contact on exactly one rank), computes the block and contact terms of its blocks and
+contacts, takes the open–close decisions of its contacts and updates only its local blocks.
+``self.state`` then holds the **local** blocks (owned and ghosts, ``self.part.loc``) and this
+rank's contacts; :meth:`Simulation.global_state` gathers the whole state for output only
+(frames, checkpoints, the final result). The partition is rebuilt when a vertex has moved more
+than its margin (the ghost layers could miss a contact partner).
+
+Two ranks give the numbers of one to the last bit (tests/test_dda_mpi.py). The open–close
+iteration amplifies round-off (a contact near a threshold opens on one rank count and stays
+closed on the other: a distributed LU and sums over ranks in another order made a settling
+10 × 10 stack differ by 7.7e-6 m after 10 steps), so every float is computed in the order of
+one rank:
+
+* the linear system: the owned blocks' terms and every rank's contact terms go to rank 0,
+  which solves the system one rank solves (global block numbers, contacts in key order, the
+  same solver; :meth:`Simulation._solve`); each rank receives its local blocks' rows;
+* per-block sums over contacts (the force scale of the open–close criterion, the block
+  stiffness of a closing contact): the block's owner receives the terms of the contacts on
+  it held by other ranks and adds them in key order (:meth:`Simulation._owner_sides`);
+* sums over all contacts (the friction tolerance): gathered and summed in key order;
+* maxima and counts: exact under any order (allreduce).
+
+What stays parallel: contact detection, block and contact terms, open–close bookkeeping,
+the update; the factorisation runs on rank 0 alone (the price of identical numbers).
 """
 
 from __future__ import annotations
@@ -38,8 +54,8 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_
 from dda.errors import SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
+from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
 from dda.partition import Partition, deciding_block
-from dda.openclose import ContactState, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
 from dda.result import Result, StepInfo
 from dda.settings import Settings
 from dda.state import State
@@ -130,7 +146,7 @@ class Simulation:
     (n_steps,) [J/m].
     """
 
-    def __init__(self, system: BlockSystem, settings: Settings | None = None, comm: Any = None) -> None:
+    def __init__(self, system: BlockSystem, settings: Settings | None = None, *, comm: "MPI.Comm | None" = None) -> None:
         from mpi4py import MPI
 
         self.system = system
@@ -161,7 +177,15 @@ class Simulation:
             cmax = max(float(max(m.law.reference_stiffness()[0, 0], m.law.reference_stiffness()[1, 1])) for m in sy.materials.values())
             pn = s.penalty_factor * cmax
         self.gravity = np.asarray(s.gravity, dtype=float)
-        self.solver = GlobalSystem(self.nb, sy.fixed, self.comm, s.linear_solver)
+        # the linear system is solved on rank 0 alone, exactly as on one rank (Simulation._solve):
+        # a distributed LU's round-off depends on the partition and the open–close decisions
+        # amplify it, so 2 ranks would not give the numbers of 1
+        self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, s.linear_solver)
+        if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
+            # (a dense-LU system never imports it; a later import on rank 0 alone, e.g. the output's
+            # provenance, would wait for the other ranks)
+            import dolfinx_solver  # noqa: F401
+            from petsc4py import PETSc  # noqa: F401
         # tracked material points: point loads, fixed points, line-load ends
         pts, blk = [], []
         for b, p, _ in sy.point_loads:
@@ -198,8 +222,8 @@ class Simulation:
         }
         #: wall time [s] per phase, summed over the run: contact detection, block assembly
         #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
-        #: (strength, state changes, checks), update (accepted step), ghost exchange (the ghosts'
-        #: displacements from their owners, several ranks); the linear algebra is in
+        #: (strength, state changes, checks), update (accepted step), ghost exchange (per-block sums
+        #: over contacts held by several ranks); the linear algebra is in
         #: ``self.solver.timings`` (assemble, factorise, solve, gather)
         self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0,
                             "ghost_exchange": 0.0}
@@ -239,6 +263,38 @@ class Simulation:
             tangent[sel] = np.asarray(r.tangent)
             new_state[m] = np.asarray(r.state)
         return stress, tangent, new_state
+
+    def _weight(self, props) -> np.ndarray:
+        """Weight of each block [N]: m_b |g| (per unit thickness)."""
+        density = self.density if self.lsys is None else self.lsys.density
+        return props.area * density * float(np.linalg.norm(self.gravity))
+
+    def _local_laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+        """:meth:`_laws` of the local blocks. On several ranks rank 0 evaluates every block's law
+        as one rank does (the whole batch of each material, in block order: a law's result may
+        depend on the batch, e.g. numpy's matmul of one row takes another BLAS path than of
+        many) and each rank receives its local blocks' rows."""
+        if not self._local():
+            return self._laws(strain, law_state)
+        P, ls = self.part, self.lsys
+        own = P.own_idx
+        mine = (P.loc, P.loc[own], strain[own],
+                {m: (ls.law_rows[int(m)][P.owned[ls.material_id == m]], np.asarray(a)[P.owned[ls.material_id == m]])
+                 for m, a in law_state.items()}, ls.law_rows)
+        parts = self.comm.gather(mine, root=0)
+        send = None
+        if P.rank == 0:
+            strain_g = np.zeros((self.nb, 3))
+            state_g: dict = {}
+            for p in parts:
+                strain_g[p[1]] = p[2]
+                for m, (rows, a) in p[3].items():
+                    if m not in state_g:
+                        state_g[m] = np.empty((int(np.sum(self.system.material_id == m)),) + a.shape[1:], dtype=a.dtype)
+                    state_g[m][rows] = a
+            stress, tangent, new = self._laws(strain_g, state_g)
+            send = [(stress[p[0]], tangent[p[0]], {m: a[p[4][int(m)]] for m, a in new.items()}) for p in parts]
+        return self.comm.scatter(send, root=0)
 
     def polygons(self, state: State | None = None) -> Polygons:
         """The blocks of ``state`` (a whole state, e.g. :meth:`global_state`), or by default of
@@ -288,7 +344,6 @@ class Simulation:
                       self.margin)
         self.part = P
         self.lsys = ls = self._local_system(P)
-        self.solver.set_layout(P.own_idx, P.row, ls.fixed)
         if P.trivial:
             self.state = g
             return
@@ -392,46 +447,142 @@ class Simulation:
         cs = st.contacts.state
         counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
         if not self._local():
-            props = self.polygons().props()
+            props = self.geometry()[1]
             M = mass_matrix(props, self.density)
             ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
             return props.centroid.copy(), st.velocity[:, :3].copy(), st.rotation.copy(), ke, counts
         P = self.part
         own = P.own_idx
-        props = self.polygons().props()
+        props = self.geometry()[1]
         M = mass_matrix(props, self.lsys.density)[own]
         v = st.velocity[own]
-        ke = 0.5 * float(np.einsum("bi,bij,bj->", v, M, v))
-        parts = self.comm.allgather((P.loc[own], props.centroid[own], v[:, :3], st.rotation[own], ke, counts))
-        centroid, velocity, rotation = np.empty((self.nb, 2)), np.empty((self.nb, 3)), np.empty(self.nb)
-        for blocks, c, vel, rot, _, _ in parts:
-            centroid[blocks], velocity[blocks], rotation[blocks] = c, vel, rot
-        ke = float(sum(p[4] for p in parts))
+        parts = self.comm.allgather((P.loc[own], props.centroid[own], v, M, st.rotation[own], counts))
+        centroid, velocity, rotation = np.empty((self.nb, 2)), np.empty((self.nb, 6)), np.empty(self.nb)
+        Mg = np.empty((self.nb, 6, 6))
+        for blocks, c, vel, m, rot, _ in parts:
+            centroid[blocks], velocity[blocks], Mg[blocks], rotation[blocks] = c, vel, m, rot
+        # the kinetic energy summed as one rank sums it (every block, in block order)
+        ke = 0.5 * float(np.einsum("bi,bij,bj->", velocity, Mg, velocity))
+        velocity = velocity[:, :3]
         counts = tuple(int(sum(p[5][k] for p in parts)) for k in range(3))
         return centroid, velocity, rotation, ke, counts
 
+    def _owner_sides(self, con: Contacts, vi: np.ndarray, vj: np.ndarray) -> tuple:
+        """Every contact on this rank's owned blocks, from all ranks, in global key order (the
+        contact order of one rank), to sum per-block contact terms exactly as one rank does:
+        ``(ai, vi, aj, vj)``, ``ai`` (n_i,) the local owned block on the contact's vertex side
+        and ``vi`` (n_i, …) its value; the same for the edge side. A contact whose block on a
+        side is a ghost here sends that side's value to the block's owner (one alltoall)."""
+        P = self.part
+        out = []
+        for blk, val in ((con.i, vi), (con.j, vj)):
+            own = P.owned[blk]
+            ghost = np.flatnonzero(~own)
+            dest = P.owner[P.loc[blk[ghost]]]
+            send = [(con.key[ghost[dest == q]], P.loc[blk[ghost[dest == q]]], val[ghost[dest == q]])
+                    for q in range(P.size)]
+            got = self.comm.alltoall(send)
+            key = np.concatenate([con.key[own]] + [g[0] for g in got])
+            glob = np.concatenate([P.loc[blk[own]]] + [g[1] for g in got])
+            v = np.concatenate([val[own]] + [g[2] for g in got])
+            order = np.argsort(key, kind="stable")
+            out += [np.searchsorted(P.loc, glob[order]), v[order]]
+        return tuple(out)
+
     def _block_stiffness(self, Kb: np.ndarray, Kc: np.ndarray, con: Contacts) -> np.ndarray | None:
-        """Per local block, K_b plus the diagonal blocks of every contact spring on it, from
-        all ranks (dda.openclose.closing_stiffness); None on one rank (it sums them itself)."""
+        """Per local block, K_b plus the diagonal blocks of every contact spring on it
+        (dda.openclose.closing_stiffness), summed by the block's owner in the order of one
+        rank (K_b, then the vertex-side terms, then the edge-side terms, each in key order)
+        and sent to the ghosts; None on one rank (closing_stiffness sums them itself)."""
         if not self._local():
             return None
-        P = self.part
-        K = np.zeros_like(Kb)
-        np.add.at(K, con.i, Kc[:, :6, :6])
-        np.add.at(K, con.j, Kc[:, 6:, 6:])
-        P.reverse_add(K)  # the ghosts' contact parts into their owners
-        K[P.own_idx] += Kb[P.own_idx]
-        P.forward(K)  # the owners' totals to the ghosts
+        t = _time.perf_counter()
+        ai, ki, aj, kj = self._owner_sides(con, Kc[:, :6, :6], Kc[:, 6:, 6:])
+        K = Kb.copy()
+        np.add.at(K, ai, ki)
+        np.add.at(K, aj, kj)
+        self.part.forward(K)  # the owners' totals to the ghosts
+        self.phase_times["ghost_exchange"] += _time.perf_counter() - t
         return K
+
+    def _block_scale(self, N: np.ndarray, weight: np.ndarray, con: Contacts) -> np.ndarray | None:
+        """Per local block, the force scale S_b = m_b |g| + Σ N_c of dda.openclose.block_force_scale,
+        summed by the block's owner in the order of one rank and sent to the ghosts; None on one rank."""
+        if not self._local():
+            return None
+        t = _time.perf_counter()
+        Np = np.maximum(N, 0.0)
+        ai, ni, aj, nj = self._owner_sides(con, Np, Np)
+        nb = weight.size
+        S = weight + np.bincount(ai, ni, minlength=nb) + np.bincount(aj, nj, minlength=nb)
+        self.part.forward(S)
+        self.phase_times["ghost_exchange"] += _time.perf_counter() - t
+        return S
+
+    def _ordered_sum(self, key: np.ndarray, values: np.ndarray) -> float:
+        """Σ values over the contacts of all ranks, summed as one rank sums them (np.sum over
+        the contacts in key order): the same float on every rank count."""
+        if not self._local():
+            return float(np.sum(values))
+        parts = self.comm.allgather((key, values))
+        k = np.concatenate([p[0] for p in parts])
+        v = np.concatenate([p[1] for p in parts])
+        return float(np.sum(v[np.argsort(k, kind="stable")]))
+
+    def _solve(self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, con: Contacts,
+               symmetric: bool) -> np.ndarray:
+        """D (nloc, 6) of the local blocks. On several ranks the block terms of the owned blocks
+        and the contact terms of every rank go to rank 0, which solves the very system one rank
+        solves (global block numbers, contacts in key order, the same solver): the same D to
+        the last bit on any number of ranks (a distributed LU is not: its round-off depends on
+        the partition, and the open–close decisions amplify it). Each rank receives the rows of
+        its local blocks (owned and ghosts)."""
+        if not self._local():
+            return self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+        P, tm = self.part, self.solver.timings
+        t = _time.perf_counter()
+        own = P.own_idx
+        parts = self.comm.gather((P.loc, P.loc[own], Kb[own], Fb[own], con.key, P.loc[con.i], P.loc[con.j], Kc, Fc), root=0)
+        if P.rank == 0:
+            nb = self.nb
+            Kg, Fg = np.zeros((nb, 6, 6)), np.zeros((nb, 6))
+            for p in parts:
+                Kg[p[1]], Fg[p[1]] = p[2], p[3]
+            order = np.argsort(np.concatenate([p[4] for p in parts]), kind="stable")
+            ci, cj = (np.concatenate([p[k] for p in parts])[order] for k in (5, 6))
+            Kcg = np.concatenate([p[7] for p in parts])[order]
+            Fcg = np.concatenate([p[8] for p in parts])[order]
+            tm["gather"] += _time.perf_counter() - t
+            D = self.solver.solve(Kg, Fg, Kcg, Fcg, ci, cj, pattern_key=self._token, symmetric=symmetric)
+            t = _time.perf_counter()
+            send = [(D[p[0]], self.solver.ksp_iterations) for p in parts]
+        else:
+            send = None
+            self.solver.n_solves += 1
+        D, self.solver.ksp_iterations = self.comm.scatter(send, root=0)
+        tm["gather"] += _time.perf_counter() - t
+        return D
 
     def step_figures(self) -> tuple[int, int, float]:
         """(contacts, closed contacts, largest block speed [m/s]) of the last accepted step, over all ranks."""
         return self._figures
 
+    def geometry(self) -> tuple[Polygons, Any]:
+        """(polygons, their integral properties) of the current state, computed once per
+        accepted state (the history record and the next step share them)."""
+        cached = getattr(self, "_geometry", None)
+        if cached is None or cached[0] is not self.state:
+            polys = self.polygons()
+            cached = (self.state, polys, polys.props())
+            self._geometry = cached
+        return cached[1], cached[2]
+
     # ------------------------------------------------------------------ contacts
     def detect_contacts(self, polys: Polygons) -> Contacts:
         """The contacts of this rank's block pairs (all pairs on one rank) among the blocks
         ``polys`` (local numbering: ``i``, ``j`` local blocks; ``vtx``, ``edge``, ``key`` global)."""
+        if self.part is None:  # called before the first step, which makes the partition (collective)
+            self._partition(self.state)
         ls, P = self.lsys, self.part
         bb = polys.bbox()
         pairs = broad_phase_grid(bb, self.d0)
@@ -491,6 +642,7 @@ class Simulation:
         cs = cs0.copy()
         laws, dflt = sy.joint_laws, sy.default_joint_law
         converged, it = self._allsum(con.size) == 0, 0
+        weight = self._weight(props)
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:
@@ -505,14 +657,7 @@ class Simulation:
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
             symmetric = self._allsum(int(not symmetric)) == 0
-            D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
-            if not P.trivial:  # the owned rows, and the ghosts' from their owners
-                t = clock()
-                Dl = np.zeros((sy.nb, 6))
-                Dl[P.own_idx] = D
-                P.forward(Dl)
-                D = Dl
-                ph["ghost_exchange"] += clock() - t
+            D = self._solve(Kb, Fb, Kc, Fc, con, symmetric)  # (nloc, 6): owned blocks and ghosts
             t_phase = clock()
             finite = np.all(np.isfinite(D), axis=1)
             if self._allsum(int(not np.all(finite))):
@@ -527,13 +672,23 @@ class Simulation:
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
             )
             closing = (cs.state == OPEN) & (new != OPEN)
+            block_stiffness = None  # K_b + the contact diagonal blocks per block (closing_stiffness), once per iteration
             if self._allsum(int(np.any(closing))):  # the force a closing contact adds: |d_n| × its closed stiffness
+                block_stiffness = self._block_stiffness(Kb, Kc, con)
                 jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn,
-                                                                        block_stiffness=self._block_stiffness(Kb, Kc, con))
+                                                                        block_stiffness=block_stiffness)
+            locking = (cs.state == SLIDING) & (new == LOCKED)
+            if self._allsum(int(np.any(locking))):  # the force that stops the reversed slip: |d_s| × the shear stiffness in series
+                if block_stiffness is None:
+                    block_stiffness = self._block_stiffness(Kb, Kc, con)
+                k_s = closing_stiffness(locking, con.i, con.j, ws, Kc, Kb, sy.fixed, ps, block_stiffness=block_stiffness)
+                jump[locking] = np.minimum(jump[locking], np.abs(ds[locking]) * k_s)
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
-            changed = int(self._allsum(int(np.count_nonzero(
-                significant_changes(cs.state, new, jump, N, s.oc_force_tolerance, allsum=self._allsum if self._local() else None)))))
+            # each change against the force scale of its own blocks (weight + contact forces)
+            scale = block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
+            sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
+            changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
             # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
             friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
@@ -544,8 +699,8 @@ class Simulation:
                 # force: an explicit coupling to the stiff normal contact mode that amplifies
                 # round-off (issue 14); iterate until it agrees with this solve's N
                 sl = (cs.state == SLIDING) & (new == SLIDING)
-                if (self._allsum(float(np.sum(np.abs(fmax_new[sl] - fmax[sl]))))
-                        > s.oc_friction_tolerance * self._allsum(float(np.sum(np.abs(fmax[sl]))))):
+                if (self._ordered_sum(con.key[sl], np.abs(fmax_new[sl] - fmax[sl]))
+                        > s.oc_friction_tolerance * self._ordered_sum(con.key[sl], np.abs(fmax[sl]))):
                     changed = -1  # not a state change: the friction force moved
             if changed == 0:
                 converged = True
@@ -591,8 +746,7 @@ class Simulation:
             self._partition(self.global_state())
         self._repartition = False
         s, st = self.settings, self.state
-        polys = self.polygons()
-        props = polys.props()
+        polys, props = self.geometry()
         t0 = _time.perf_counter()
         con = self.detect_contacts(polys)
         self.phase_times["detect"] += _time.perf_counter() - t0
@@ -683,7 +837,7 @@ class Simulation:
         v0 = s.dynamic * st.velocity
         velocity = np.where(sy.free[:, None], 2.0 * D / dt - v0, 0.0)
         strain = st.strain + D[:, 3:6]
-        stress, tangent, law_state = self._laws(strain, st.law_state, sy.material_id, sy.sigma0)
+        stress, tangent, law_state = self._local_laws(strain, st.law_state)
         cs, ds = trial.cs, trial.ds
         lock, slide = cs.state == LOCKED, cs.state == SLIDING
         cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
@@ -710,8 +864,8 @@ class Simulation:
         """The solver contract: run to ``duration`` [s] (default ``settings.duration``).
 
         ``rtol`` overrides ``settings.oc_force_tolerance`` (the open–close iteration has
-        converged when the forces the remaining contact-state changes would correct add up
-        to ≤ rtol × the total contact normal force), ``max_iterations`` ``settings.oc_max_iterations``
+        converged when the force each remaining contact-state change would correct is
+        ≤ rtol × the force scale of the contact's own blocks, dda.openclose), ``max_iterations`` ``settings.oc_max_iterations``
         (open–close iterations per step before Δt is cut). ``callback(info)`` gets a
         :class:`StepInfo` (a :class:`learned.contract.StepRecord`) after every accepted
         step, on every rank; returning True stops the run after that step. Returns a

@@ -117,7 +117,8 @@ def model_from_checkpoint(ck: dict[str, Any], path: str | Path = "") -> Model:
     arch = dict(ck["architecture"])
     try:
         if arch.get("arch") == ReturnMappingModel.arch:
-            net: Model = ReturnMappingModel.empty(int(arch.get("components", 3)), bool(arch.get("isotropic", False)))
+            net: Model = ReturnMappingModel.empty(int(arch.get("components", 3)), bool(arch.get("isotropic", False)),
+                                                  str(arch.get("yield_form", "additive")))
         elif ck["kind"] == "constitutive":
             net = build_model(arch)
         else:

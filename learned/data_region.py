@@ -55,7 +55,13 @@ class RegionMonitor:
         self.worst_component: str | None = None
 
     def _excursion(self, x: Array) -> tuple[int, float, int]:
-        """(points outside, worst excursion, index of the worst quantity; k = magnitude)."""
+        """(points outside, worst excursion, index of the worst quantity; k = magnitude).
+
+        A CPU tensor is checked as a numpy view (no copy): numpy runs these few passes on one
+        thread, where torch would spread them over its intra-op threads (whose waits cost more
+        than the work, and slow the law call beside it, on a loaded machine or under MPI)."""
+        if is_torch(x) and x.device.type == "cpu":
+            x = x.detach().numpy()
         if is_torch(x):
             import torch
 

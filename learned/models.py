@@ -16,9 +16,11 @@ by construction (f(ε) − f(0)), as for a material measured from a stress-free 
   tangent C = c D (∇²ψ̂ + Ĉ₀) D, D = diag(1/s_ε), is symmetric positive definite.
 
 ``stress_and_tangent`` evaluates σ (N,3) [Pa] and C = ∂σ/∂ε (N,3,3) [Pa] in one pass, with
-the derivatives written out layer by layer: forward mode for the MLP Jacobian (3 tangents
-carried with the activations); for the ICNN Hessian forward-mode J_k = ∂y_k/∂x plus
-one reverse sweep δ_k = ∂ψ̂/∂z_k, ∇²ψ̂ = Σ_k J_kᵀ diag(δ_k ⊙ a''(y_k)) J_k.
+the derivatives written out layer by layer (no autograd): forward mode for the MLP Jacobian
+(3 tangents carried with the activations, those of the first layer folded into one matrix
+product); for the ICNN the gradient by one reverse sweep g_k = δ_k ⊙ a'(y_k) = ∂ψ̂/∂y_k,
+∇ψ̂ = Σ_k g_k W_k, and the Hessian from forward-mode J_k = ∂y_k/∂x,
+∇²ψ̂ = Σ_k J_k diag(δ_k ⊙ a''(y_k)) J_kᵀ (see :meth:`ICNN._grad_hess`).
 :func:`func_stress_and_tangent` computes the same with ``torch.func`` (vmap ∘ jacrev, and
 jacfwd ∘ jacrev for the ICNN) and is the reference the tests compare against.
 """
@@ -37,17 +39,37 @@ ARCHITECTURES = ("mlp", "icnn")
 
 
 def _act(name: str, a: Tensor) -> tuple[Tensor, Tensor]:
-    """Activation h(a) and its derivative h'(a)."""
+    """Activation h(a) and its derivative h'(a); without autograd in one fused pass where torch
+    has one (silu_backward / tanh_backward with a unit cotangent: h' without temporaries)."""
+    fused = not (torch.is_grad_enabled() and a.requires_grad)  # the fused kernels have no derivative
     if name == "silu":
+        h = nn.functional.silu(a)
+        if fused:
+            return h, torch.ops.aten.silu_backward(_unit(a), a)
         s = torch.sigmoid(a)
-        h = a * s
         return h, s + h * (1 - s)
     if name == "softplus":
         return nn.functional.softplus(a), torch.sigmoid(a)
     if name == "tanh":
         t = torch.tanh(a)
-        return t, 1 - t * t
+        return t, torch.ops.aten.tanh_backward(_unit(a), t) if fused else 1 - t * t
     raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+
+
+def _unit(a: Tensor) -> Tensor:
+    """A tensor of ones shaped like ``a`` without filling memory (a broadcast scalar)."""
+    return a.new_ones(()).expand_as(a)
+
+
+def _first_layer_tangents(weight0: Tensor, slope0: Tensor, weight1_t: Tensor) -> Tensor:
+    """Tangents ∂(W₁ h₀)/∂x_k (n,3,H₁) behind a first layer h₀ = a(W₀x + b₀), as one product.
+
+    ∂(W₁h₀)/∂x_k = (a'(y₀) ⊙ W₀[:,k]) W₁ᵀ = a'(y₀) M_k with M_k = diag(W₀[:,k]) W₁ᵀ (H₀,H₁), so
+    the three tangents are slope0 (n,H₀) @ [M_0 M_1 M_2] (H₀, 3H₁) — no (n,3,H₀) intermediate.
+    weight0: W₀ (H₀,3); slope0: a'(y₀) (n,H₀); weight1_t: W₁ᵀ (H₀,H₁).
+    """
+    m = (weight0.T[:, :, None] * weight1_t[None]).permute(1, 0, 2).reshape(weight1_t.shape[0], -1)
+    return (slope0 @ m).view(slope0.shape[0], 3, weight1_t.shape[1])
 
 
 def _scales(value: Any, name: str) -> Tensor:
@@ -145,16 +167,22 @@ class MLP(ConstitutiveModel):
             j0 = self._jac_at(x[-1:])[0]
             lin = self.linear - j0
             return (y[:-1] - y[-1] + x[:-1] @ lin.T) * self.stress_scale, x.new_zeros(0)
-        first = self.layers[0]
+        first, n = self.layers[0], x.shape[0]
         h, d = _act(self.activation, torch.addmm(first.bias, x, first.weight.T))
-        dh = first.weight.T[None] * d[:, None, :]  # (n, 3, H): ∂h/∂x_k in row k
-        for layer in self.layers[1:-1]:
+        dh = None  # ∂h/∂x_k (n, 3, H) in row k; behind the first layer it is W₀ᵀ diag(d), implicit
+        for layer in self.layers[1:]:
             W = layer.weight.T
+            if dh is None:
+                dpre = _first_layer_tangents(first.weight, d, W)
+            else:
+                dpre = ((dh * d[:, None, :]).view(-1, W.shape[0]) @ W).view(n, 3, -1)
+            if layer is self.layers[-1]:
+                break
             h, d = _act(self.activation, torch.addmm(layer.bias, h, W))
-            dh = (dh.reshape(-1, W.shape[0]) @ W).reshape(x.shape[0], 3, -1).mul_(d[:, None, :])
+            dh = dpre
         last = self.layers[-1]
         y = torch.addmm(last.bias, h, last.weight.T)
-        jac_all = (dh @ last.weight.T).transpose(1, 2)  # (N+1, 3, 3): ∂y_i/∂x_k
+        jac_all = dpre.transpose(1, 2)  # (N+1, 3, 3): ∂y_i/∂x_k
         jac = jac_all[:-1]
         stress = y[:-1] - y[-1]
         if self.linear_part:
@@ -260,38 +288,53 @@ class ICNN(ConstitutiveModel):
         return z @ u, dz @ u
 
     def _grad_hess(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Gradient (n,3) and Hessian (n,3,3) of the network part of ψ̂.
+        """Gradient (n,3) and Hessian (n,3,3) of the network part ψ̂ = uᵀ z_L at scaled strains x (n,3).
 
-        Non-linearities are the only source of curvature, so with J_k = ∂y_k/∂x (forward
-        mode) and δ_k = ∂ψ̂/∂z_k (reverse mode):  ∇²ψ̂ = Σ_k J_kᵀ diag(δ_k ⊙ a''(y_k)) J_k.
+        With y_k the pre-activations, s_k = a'(y_k) = sigmoid(y_k) and J_k = ∂y_k/∂x (n,3,H_k):
+
+        * forward:  y_0 = W_0 x + b_0, J_0 = W_0ᵀ (constant);
+          y_k = U_k z_{k-1} + W_k x + b_k,  J_k = J_{k-1} diag(s_{k-1}) U_kᵀ + W_kᵀ
+          (J_1 = s_0 @ [diag(W_0[:,i]) U_1ᵀ]_i + W_1ᵀ in one product, see
+          :func:`_first_layer_tangents`); z_L itself is never needed;
+        * reverse:  δ_L = u, g_k = δ_k ⊙ s_k = ∂ψ̂/∂y_k,  δ_{k-1} = g_k U_k;
+          ∇ψ̂ = Σ_k g_k W_k;
+        * curvature only comes from the activations (a'' = s (1 − s)):
+          ∇²ψ̂ = Σ_k J_k diag(δ_k ⊙ s_k (1 − s_k)) J_kᵀ, the k = 0 term as
+          c_0 @ [W_0[:,i] W_0[:,j]]_{ij} (one (n,H_0) × (H_0,9) product), the others batched.
         """
-        Js, Ss = [], []
-        z = dz = None
-        for k, lin in enumerate(self.x_layers):
-            if k == 0:
-                y, J = lin(x), lin.weight.T[None]  # (1, 3, H0): constant
+        n, lins = x.shape[0], self.x_layers
+        w0 = lins[0].weight
+        y = torch.addmm(lins[0].bias, x, w0.T)
+        s = torch.sigmoid(y)
+        slopes, jacs = [s], [None]
+        for k in range(1, len(lins)):
+            u_t = nn.functional.softplus(self.z_raw[k - 1]).T  # U_kᵀ (H_{k-1}, H_k)
+            w_t = lins[k].weight.T  # W_kᵀ (3, H_k)
+            if k == 1:
+                jac = _first_layer_tangents(w0, s, u_t).add_(w_t[None])
             else:
-                U = nn.functional.softplus(self.z_raw[k - 1])
-                t = torch.cat([z[:, None, :], dz], 1) @ U.T
-                y, J = t[:, 0] + lin(x), t[:, 1:] + lin.weight.T[None]
+                jac = ((jac * s[:, None, :]).view(-1, u_t.shape[0]) @ u_t).view(n, 3, -1).add_(w_t[None])
+            y = torch.addmm(lins[k].bias, nn.functional.softplus(y), u_t).addmm_(x, w_t)
             s = torch.sigmoid(y)
-            z, dz = nn.functional.softplus(y), J * s[:, None, :]
-            Js.append(J)
-            Ss.append(s)
-        u = nn.functional.softplus(self.out_raw)
-        grad = dz @ u
-        delta = u.expand_as(Ss[-1])
-        hess = None
-        for k in range(len(Js) - 1, -1, -1):
-            s, J = Ss[k], Js[k]
-            c = delta * s * (1 - s)  # δ_k ⊙ a''(y_k), a = softplus
-            if k == 0:  # J_0 = W_0ᵀ is constant: H += c · (W_0ᵀ ⊙ W_0ᵀ pairs), one (n,H)@(H,9) product
-                pairs = (J[0][:, None, :] * J[0][None, :, :]).reshape(9, -1)
-                term = (c @ pairs.T).reshape(-1, 3, 3)
-            else:  # J_k diag(c) J_kᵀ, batched
-                term = torch.bmm(J * c[:, None, :], J.transpose(1, 2))
-                delta = (delta * s) @ nn.functional.softplus(self.z_raw[k - 1])
-            hess = term if hess is None else hess + term
+            slopes.append(s)
+            jacs.append(jac)
+        delta = nn.functional.softplus(self.out_raw).expand(n, -1)
+        grad = hess = None
+        for k in range(len(lins) - 1, -1, -1):
+            s = slopes[k]
+            # δ_k ⊙ s_k (1 − s_k): one fused pass (it has no derivative: autograd gets the product)
+            c = delta * s * (1 - s) if torch.is_grad_enabled() and s.requires_grad else \
+                torch.ops.aten.sigmoid_backward(delta, s)
+            g = delta * s
+            if k == 0:
+                pairs = (w0.T[:, None, :] * w0.T[None, :, :]).reshape(9, -1)
+                term = (c @ pairs.T).view(n, 3, 3)
+            else:
+                term = torch.bmm(jacs[k] * c[:, None, :], jacs[k].transpose(1, 2))
+                delta = g @ nn.functional.softplus(self.z_raw[k - 1])
+            grad_k = g @ lins[k].weight
+            hess = term if hess is None else hess.add_(term)
+            grad = grad_k if grad is None else grad.add_(grad_k)
         return grad, hess
 
     def potential(self, strain: Tensor) -> Tensor:

@@ -90,11 +90,3 @@ def gradient(dN: np.ndarray, ue: np.ndarray) -> np.ndarray:
     """Displacement gradient ∂u_a/∂x_b (n,2,2) from element dofs ue (n, 2m)."""
     u = ue.reshape(len(ue), -1, 2)  # (n, m, comp)
     return np.einsum("nma,nmb->nab", u, dN)
-
-
-def linear_field_dofs(man: Manifold, order: int, func) -> np.ndarray:
-    """Dofs that reproduce a linear field u(x) = func(x) (n,2) exactly (a_i = u(x_i), b = c = 0)."""
-    nf = n_functions(order)
-    u = np.zeros((man.n_covers, nf, 2))
-    u[:, 0, :] = func(man.mesh.points[man.cover_vertex])
-    return u.ravel()

@@ -8,7 +8,8 @@ evaluates B (nq,3,nd) at its integration points once and forms element matrices
 with one einsum and a segmented sum (np.add.reduceat). The global matrix is a PETSc
 MPIAIJ built with setPreallocationCOO once (fixed pattern: elements + extra "linear"
 terms such as penalty springs, stabilisation and contact) and setValuesCOO each time.
-Right-hand sides are reduced as dense global numpy vectors (Allreduce).
+Right-hand sides are reduced as dense global numpy vectors (Allreduce). On several ranks
+the LU factorisation runs on one rank (deterministic; see :meth:`Assembler.solve`).
 """
 
 from __future__ import annotations
@@ -150,17 +151,33 @@ class Assembler:
             self._mat = None
 
     def solve(self, A: PETSc.Mat, rhs: np.ndarray) -> np.ndarray:
-        """Solve A x = rhs with MUMPS (LU); rhs and x are dense global numpy vectors."""
+        """Solve A x = rhs with MUMPS (LU); rhs and x are dense global numpy vectors.
+
+        On more than one rank the matrix is gathered onto one rank (PCTELESCOPE, reduction
+        factor = comm size) and factorised there by a sequential MUMPS: MUMPS's distributed
+        factorisation is not reproducible from run to run (measured: the solve phase with
+        fixed factors repeats bit for bit; one OpenMP/OpenBLAS thread, ICNTL(13) = 1 (no
+        ScaLAPACK root) and ICNTL(7) = 5 (METIS) do not help; MUMPS schedules its parallel
+        factorisation dynamically, so round-off presumably follows the order in which the
+        ranks' work arrives): the same
+        matrix factorised repeatedly on 2 ranks gave 2 distinct solutions in 60 (1230 dofs)
+        and 5 in 5 (63558 dofs), up to 3.6e-11 relative apart, so identical runs on the same
+        rank count did not end identically. The gathered factorisation gave one solution in
+        every case, at 0.7x (1230 dofs) and 1.4x (63558 dofs) the distributed time on 2 ranks
+        (benchmarks/nmm_solve_determinism.py)."""
         b = A.createVecLeft()
         lo, hi = b.getOwnershipRange()
         b.array[:] = rhs[lo:hi]
         x = A.createVecRight()
         ksp = PETSc.KSP().create(comm=self.comm)
         ksp.setOperators(A)
-        ksp.setType("preonly")
-        pc = ksp.getPC()
-        pc.setType("lu")
-        pc.setFactorSolverType("mumps")
+        if self.comm.size == 1:
+            ksp.setType("preonly")
+            pc = ksp.getPC()
+            pc.setType("lu")
+            pc.setFactorSolverType("mumps")
+        else:
+            _gathered_lu(ksp, self.comm.size)
         ksp.solve(b, x)
         reason = ksp.getConvergedReason()
         ksp.destroy()
@@ -171,6 +188,26 @@ class Assembler:
         out = xall.array.copy()
         sc.destroy(), xall.destroy(), b.destroy(), x.destroy()
         return out
+
+
+#: options prefix of the gathered solve (private: no user option reaches it)
+_GATHERED_PREFIX = "nmm_gathered_"
+
+
+def _gathered_lu(ksp: PETSc.KSP, size: int) -> None:
+    """Configure ksp as one sequential MUMPS LU on a single rank: PCTELESCOPE with the
+    reduction factor = comm size moves the matrix and right-hand side to it and the
+    solution back. petsc4py has no setter for the telescope's inner KSP, hence options
+    under a private prefix; they stay in the options database (the inner KSP reads them
+    at PCSetUp, inside KSPSolve)."""
+    opts = PETSc.Options()
+    settings = {"ksp_type": "preonly", "pc_type": "telescope", "pc_telescope_reduction_factor": size,
+                "telescope_ksp_type": "preonly", "telescope_pc_type": "lu",
+                "telescope_pc_factor_mat_solver_type": "mumps"}
+    for key, value in settings.items():
+        opts[_GATHERED_PREFIX + key] = value
+    ksp.setOptionsPrefix(_GATHERED_PREFIX)
+    ksp.setFromOptions()
 
 
 def _segment_add(Ke: np.ndarray, idx: np.ndarray, kq: np.ndarray) -> None:

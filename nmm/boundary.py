@@ -1,7 +1,13 @@
 """Boundary conditions and loads, and line quadrature on ∂Ω and on discontinuities.
 
-Boundary parts are selected by a segment ``where = ((x0, y0), (x1, y1))``: the condition
-applies on the portions of ∂Ω that lie on that segment. Thickness is 1 m (plane problems).
+:class:`Dirichlet` and :class:`Traction` are the solver-agnostic descriptions of
+:mod:`learned.boundary` (the FEM solver takes the same objects); NMM interprets them here.
+Boundary parts are selected by a segment ``where = ((x0, y0), (x1, y1))`` (a
+:class:`learned.boundary.Segment`): the condition applies on the portions of ∂Ω that lie on
+that segment, integrated at line Gauss points (covers do not follow the boundary, so mesh
+facets / vertices do not apply). A Dirichlet at a :class:`learned.boundary.Point` is a
+:class:`PointConstraint`. Callable values get the coordinates as x[0], x[1], each (n,).
+Thickness is 1 m (plane problems).
 
 Dirichlet conditions on ∂Ω are imposed weakly by **Nitsche's method**
 
@@ -22,6 +28,7 @@ from typing import Callable, Sequence, Union
 
 import numpy as np
 
+from learned.boundary import Dirichlet, Segment, Traction, as_part, evaluate_at
 from nmm.covers import Manifold
 from nmm.errors import InputError
 from nmm.geometry import Domain
@@ -29,24 +36,8 @@ from nmm.integration import segment_quadrature
 
 Value = Union[float, Callable[[np.ndarray], np.ndarray], None]
 
-
-@dataclass
-class Dirichlet:
-    """Prescribed displacement on the boundary part ``where`` (a segment ((x0, y0), (x1, y1))
-    [m]); ux/uy: value [m], callable x (n,2) → (n,), or None (free).
-
-    The same name and fields (``where``, ``ux``/``uy``; ``Traction``: ``where``, ``value``) as the
-    FEM solver's :class:`coupling.solvers.fem.discretisation.Dirichlet` /
-    ``Traction``; the classes stay two because what ``where`` and a callable value are differs:
-    NMM covers do not follow the boundary, so a part is a geometric segment and values are
-    evaluated at line Gauss points (numpy, (n, 2) points); the FEM mesh is boundary-fitted, so a
-    part is a set of facets and values are UFL expressions integrated by the form compiler.
-    """
-
-    where: Sequence
-    ux: Value = None
-    uy: Value = None
-
+__all__ = ["Dirichlet", "DirichletBC", "Traction", "PointConstraint", "PointLoad", "LineQuadrature",
+           "split_on_mesh", "boundary_quadrature", "eval_value"]
 
 #: former name of :class:`Dirichlet` (kept importable; use ``nmm.Dirichlet``)
 DirichletBC = Dirichlet
@@ -59,18 +50,6 @@ class PointConstraint:
     point: Sequence[float]
     ux: float | None = None
     uy: float | None = None
-
-
-@dataclass
-class Traction:
-    """Surface traction on the boundary part ``where``: ``value`` (tx, ty) [Pa] or callable
-    x (n,2) → (n,2); or a ``pressure`` p [Pa] acting along the inward normal; or, with
-    ``in_situ``, the traction σ₀·n of the model's initial stress (a far-field boundary)."""
-
-    where: Sequence
-    value: Sequence[float] | Callable[[np.ndarray], np.ndarray] | None = None
-    pressure: float | None = None
-    in_situ: bool = False
 
 
 @dataclass
@@ -92,9 +71,15 @@ class LineQuadrature:
 
 
 def _as_segment(where, key: str) -> np.ndarray:
-    s = np.asarray(where, float)
-    if s.shape != (2, 2) or not np.all(np.isfinite(s)):
-        raise InputError(key, f"{where!r}", "a segment [[x0, y0], [x1, y1]] in m")
+    try:
+        part = as_part(where)
+    except ValueError:
+        part = None
+    if not isinstance(part, Segment):
+        found = type(where).__name__ if part is not None else f"{where!r}"
+        raise InputError(key, found, "a segment [[x0, y0], [x1, y1]] in m (NMM covers do not follow the "
+                         "boundary: mesh facets and vertices do not apply; a Point Dirichlet is a point constraint)")
+    s = part.points()
     if np.linalg.norm(s[1] - s[0]) == 0:
         raise InputError(key, "a zero-length segment", "two distinct points")
     return s
@@ -169,9 +154,8 @@ def boundary_quadrature(man: Manifold, domain: Domain, where, n_gauss: int, key:
 
 
 def eval_value(v: Value, x: np.ndarray) -> np.ndarray | None:
-    """A prescribed value at points x: None, a constant or a callable."""
+    """A prescribed scalar value at points x (n, 2) [m] → (n,): None, a constant or a callable
+    of the coordinates x[0], x[1] (each (n,); :func:`learned.boundary.evaluate_at`)."""
     if v is None:
         return None
-    if callable(v):
-        return np.asarray(v(x), float).reshape(len(x))
-    return np.full(len(x), float(v))
+    return evaluate_at(v, x, 1)

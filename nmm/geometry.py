@@ -20,17 +20,6 @@ def polygon_area(p: np.ndarray) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
-def polygon_centroid(p: np.ndarray) -> np.ndarray:
-    """Centroid of a simple polygon (n,2)."""
-    x, y = p[:, 0], p[:, 1]
-    xn, yn = np.roll(x, -1), np.roll(y, -1)
-    c = x * yn - xn * y
-    a = 0.5 * c.sum()
-    if abs(a) < 1e-300:
-        return p.mean(axis=0)
-    return np.array([((x + xn) * c).sum(), ((y + yn) * c).sum()]) / (6.0 * a)
-
-
 def circle_polygon(center: Sequence[float], radius: float, n: int = 128, clockwise: bool = False) -> np.ndarray:
     """A regular n-gon inscribed in the circle (x−c)² = r²; vertices (n,2)."""
     t = 2 * np.pi * np.arange(n) / n

@@ -22,6 +22,7 @@ from scipy.sparse import csr_matrix
 from learned import ConstitutiveLaw
 from nmm.approximation import element_dofs, n_functions, shape_functions, strain_matrix, value_matrix
 from nmm.assembly import MPI, Assembler
+from learned.boundary import Point, evaluate_at
 from nmm.boundary import Dirichlet, PointConstraint, PointLoad, Traction, boundary_quadrature, eval_value
 from nmm.covers import build_manifold
 from nmm.discontinuity import Crack, Joint, validate_discontinuities
@@ -46,7 +47,7 @@ class ManifoldModel:
     density    : ρ [kg/m³] for mass and gravity
     penalty    : β, Nitsche parameter α = β E_ref / h (point springs β E_ref)
 
-    Loads and supports are added with :meth:`add` (:class:`DirichletBC` values [m],
+    Loads and supports are added with :meth:`add` (:class:`Dirichlet` values [m],
     :class:`Traction` [Pa], :class:`PointLoad` [N/m]). :meth:`solve` returns an
     :class:`NMMResult`: ``u`` the global cover dofs (n_dofs,) [m and m/m], ``stress_qp``
     (nq_local, 3) [Pa], :meth:`NMMResult.compute_sif` K_I, K_II [Pa √m].
@@ -113,6 +114,10 @@ class ManifoldModel:
         for it in items:
             if not isinstance(it, (Dirichlet, PointConstraint, Traction, PointLoad)):
                 raise InputError("boundary", type(it).__name__, "Dirichlet, PointConstraint, Traction or PointLoad")
+            if isinstance(it, Dirichlet) and isinstance(it.where, Point):
+                if callable(it.ux) or callable(it.uy):
+                    raise InputError("boundary", "a callable value at a Point", "constant ux, uy [m] at a point")
+                it = PointConstraint(it.where.x, ux=it.ux, uy=it.uy)
             self.bcs.append(it)
         return self
 
@@ -204,10 +209,8 @@ class ManifoldModel:
                     t = -float(bc.pressure) * q.normal
                 elif bc.in_situ:
                     t = self.initial_traction(q.x, q.normal)
-                elif callable(bc.value):
-                    t = np.asarray(bc.value(q.x), float).reshape(len(q.x), 2)
                 else:
-                    t = np.broadcast_to(np.asarray(bc.value, float), (len(q.x), 2))
+                    t = evaluate_at(bc.value, q.x, 2)
                 np.add.at(F, dofs, np.einsum("nij,ni->nj", Nm, t * q.w[:, None]))
             elif isinstance(bc, PointLoad):
                 _, Nm, dofs = self.point_matrices(np.asarray(bc.point, float)[None])
@@ -245,24 +248,56 @@ class ManifoldModel:
 
 
     # ------------------------------------------------------------------ solves
-    def solve(self, *, load_steps: int = 1, rtol: float = 1e-9, atol: float = 1e-10, max_iterations: int = 30,
+    def solve(self, *, load_steps: int = 1, duration: float | None = None, dt: float | None = None,
+              rtol: float = 1e-9, atol: float = 1e-10, max_iterations: int = 30,
               callback: Callable[["StepRecord"], None] | None = None,
-              on_step: Callable[[int, "NMMResult"], None] | None = None) -> "NMMResult":
-        """Static equilibrium in ``load_steps`` proportional steps (the solver contract).
+              on_step: Callable[[int, "NMMResult"], None] | None = None,
+              initial_guess: np.ndarray | None = None) -> "NMMResult":
+        """Static equilibrium in ``load_steps`` proportional steps, or with ``duration`` [s] and
+        ``dt`` [s] implicit dynamics over round(duration / dt) steps (the solver contract).
 
         Newton (with open–close of joint contacts) per step until ‖R_k‖ ≤ max(atol, rtol ‖R₀‖, 1e-13 ‖F_ext‖),
         R₀ the residual [N] at the step's first iteration (the one meaning of rtol/atol in
         every solver, :func:`learned.contract.converged`; with contact rtol ≥ 1e-7, friction
-        is lagged). ``callback(record)`` gets a :class:`learned.contract.StepRecord` after
-        every residual; ``on_step(step, result)`` (collective) with the result of every
-        converged step. Returns an :class:`nmm.NMMResult` (u (n_dofs,) [m], stress_qp (nq_local, 3) [Pa]);
+        is lagged). Static: ``callback(record)`` gets a :class:`learned.contract.StepRecord`
+        after every residual; ``on_step(step, result)`` (collective) with the result of every
+        converged step. Dynamic (:meth:`solve_dynamic`): ``callback`` gets one record per
+        accepted time step (time t [s], that step's Newton iterations, residual NaN, as DDA);
+        ``on_step(step, snapshot)`` as in :func:`nmm.solve.solve_dynamic`.
+        Returns an :class:`nmm.NMMResult` (u (n_dofs,) [m], stress_qp (nq_local, 3) [Pa]);
         raises :class:`nmm.SolverDivergence`
         whose ``result`` is the last converged step (see :func:`nmm.solve.solve_static`).
+        ``initial_guess`` (n_dofs,) [m]: Newton starts from it, converging against the cold
+        start's ‖R₀‖ (one load step; see :func:`nmm.solve.solve_static`).
         """
+        if duration is not None:
+            if initial_guess is not None:
+                raise InputError("initial_guess", "given with duration", "an initial guess for a static solve only")
+            if dt is None or not dt > 0 or not duration > 0:
+                raise InputError("dynamics", f"duration={duration}, dt={dt}", "duration > 0 s with dt > 0 s")
+            return self._solve_dynamic_with_records(duration, dt, rtol, atol, max_iterations, callback, on_step)
         from nmm.solve import solve_static
 
         return solve_static(self, load_steps=load_steps, rtol=rtol, atol=atol, max_iterations=max_iterations,
-                            callback=callback, on_step=on_step)
+                            callback=callback, on_step=on_step, initial_guess=initial_guess)
+
+    def _solve_dynamic_with_records(self, duration, dt, rtol, atol, max_iterations, callback, on_step) -> "NMMResult":
+        """:meth:`solve_dynamic` over round(duration/dt) steps, with StepRecords for ``callback``."""
+        from learned.contract import StepRecord
+
+        done = [0]  # Newton iterations up to the previous step
+
+        def step_hook(step, snapshot):
+            if callback is not None:
+                total = int(np.asarray(snapshot()["iterations"]).item())
+                callback(StepRecord(step=step, iterations=total - done[0], residual=float("nan"),
+                                    converged=True, time=step * dt))
+                done[0] = total
+            return on_step(step, snapshot) if on_step is not None else False
+
+        n_steps = max(1, int(round(duration / dt)))
+        return self.solve_dynamic(dt=dt, n_steps=n_steps, rtol=rtol, atol=atol, max_iter=max_iterations,
+                                  on_step=step_hook if (callback or on_step) else None)
 
     def solve_dynamic(self, *, dt: float, n_steps: int, probes: np.ndarray | None = None, **kw) -> "NMMResult":
         """Implicit dynamics, DDA scheme: ``n_steps`` of ``dt`` [s] (see :func:`nmm.solve.solve_dynamic`)."""

@@ -19,7 +19,9 @@ class NMMStats(SolverStatistics):
     dofs, covers, elements (manifold elements), integration_points (all ranks);
     newton_iterations, solves (linear solves), over all load steps; load_steps, load_factor
     (of this result: 1 when complete); residuals: final ‖R‖ / ‖R₀‖ per step (R₀ the
-    residual at the step's first iteration); mpi_ranks; contact: joint contact counts (open/stick/slide) or None; timings [s].
+    residual at the step's first iteration); mpi_ranks; contact: joint contact counts (open/stick/slide) or None; timings [s];
+    initial_guess: with a warm start, ``cold_initial_residual`` [N] and ``predicted_residual``
+    (see :func:`nmm.solve.solve_static`), else None.
     """
 
     dofs: int
@@ -34,6 +36,7 @@ class NMMStats(SolverStatistics):
     mpi_ranks: int = 1
     contact: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    initial_guess: dict[str, float] | None = None
 
 
 @dataclass

@@ -71,44 +71,52 @@ class _System:
             return np.zeros(0)
         return np.r_[self.vals, contact_vals] if contact_vals is not None else self.vals
 
+    def residual_vector(self, u: np.ndarray, F: np.ndarray, mass: tuple | None = None):
+        """R(u) = F − f_int(u) − K_fixed u (+ Nitsche consistency, contact, inertia) [N], (n_dofs,);
+        also the law's response at the volume points and the Nitsche/contact matrix values."""
+        model, asm, law = self.model, self.model.asm, self.model.law
+        nq = len(asm.quad.w)
+        eps_b = np.einsum("nij,nj->ni", self.nb_B, u[self.nb_dofs])
+        full = law.evaluate(np.r_[asm.strain(u), eps_b], np.r_[self.state, self.nb_state])
+        fs, ft = np.asarray(full.stress), np.asarray(full.tangent)
+        if self.sigma0 is not None:
+            fs = fs + self.load_factor * self.sigma0
+        resp = LawResponse(fs[:nq], ft[:nq], np.asarray(full.state)[:nq])
+        fint = asm.internal_force(resp.stress)
+        R = F - fint - self.K_fixed @ u
+        # Nitsche consistency: +∫ v·S σ(u) n dΓ, tangent −∫ SNᵀ P_n C_t B
+        tb = np.einsum("nij,nj->ni", self.nb_P, fs[nq:]) * self.nb_w[:, None]
+        R += np.bincount(self.nb_dofs.ravel(), np.einsum("nid,ni->nd", self.nb_SN, tb).ravel(), minlength=model.ndof)
+        PCB = np.einsum("nij,njk,nkd->nid", self.nb_P, ft[nq:], self.nb_B)
+        cvals = -np.einsum("nid,nie->nde", self.nb_SN * self.nb_w[:, None, None], PCB).ravel()
+        if self.contact is not None:
+            Kc, fc, cv = self.contact.linearise(u)
+            R += fc - Kc @ u
+            cvals = np.r_[cvals, cv]
+        if mass is not None:
+            c, u0, vterm = mass
+            R -= asm.mass_times(c * (u - u0) - vterm, model.density)
+        return R, resp, cvals
+
     def newton(self, u: np.ndarray, F: np.ndarray, rtol: float, max_iter: int, mass: tuple | None = None, progress=None,
-               atol: float = 0.0):
+               atol: float = 0.0, reference: float | None = None):
         """Newton iterations from u; mass = (c, v_term, d0_u) adds c·M(u − u0) − M v_term.
 
         Converged when ‖R_k‖ ≤ max(atol, rtol·‖R₀‖, ROUNDOFF·‖F‖) (:func:`learned.contract.converged`;
         R₀ the residual at the first iteration, F the step's load vector, ‖·‖ the Euclidean
         norm [N]), after at least one
-        solve and with the contact states settled. ``progress(it, ‖R‖/‖R₀‖, converged)`` is
-        called after every residual evaluation."""
-        model, asm, law = self.model, self.model.asm, self.model.law
+        solve and with the contact states settled. ``reference`` (optional) replaces ‖R₀‖, e.g.
+        the cold start's when u is an initial guess (see :func:`solve_static`).
+        ``progress(it, ‖R‖/‖R₀‖, converged)`` is called after every residual evaluation."""
+        model, asm = self.model, self.model.asm
         u = u.copy()
         ok_states = True
         for it in range(max_iter + 1):
-            nq = len(asm.quad.w)
-            eps_b = np.einsum("nij,nj->ni", self.nb_B, u[self.nb_dofs])
-            full = law.evaluate(np.r_[asm.strain(u), eps_b], np.r_[self.state, self.nb_state])
-            fs, ft = np.asarray(full.stress), np.asarray(full.tangent)
-            if self.sigma0 is not None:
-                fs = fs + self.load_factor * self.sigma0
-            resp = LawResponse(fs[:nq], ft[:nq], np.asarray(full.state)[:nq])
-            stress, tangent = resp.stress, resp.tangent
-            fint = asm.internal_force(stress)
-            R = F - fint - self.K_fixed @ u
-            # Nitsche consistency: +∫ v·S σ(u) n dΓ, tangent −∫ SNᵀ P_n C_t B
-            tb = np.einsum("nij,nj->ni", self.nb_P, fs[nq:]) * self.nb_w[:, None]
-            R += np.bincount(self.nb_dofs.ravel(), np.einsum("nid,ni->nd", self.nb_SN, tb).ravel(), minlength=model.ndof)
-            PCB = np.einsum("nij,njk,nkd->nid", self.nb_P, ft[nq:], self.nb_B)
-            cvals = -np.einsum("nid,nie->nde", self.nb_SN * self.nb_w[:, None, None], PCB).ravel()
-            if self.contact is not None:
-                Kc, fc, cv = self.contact.linearise(u)
-                R += fc - Kc @ u
-                cvals = np.r_[cvals, cv]
-            if mass is not None:
-                c, u0, vterm = mass
-                R -= asm.mass_times(c * (u - u0) - vterm, model.density)
+            R, resp, cvals = self.residual_vector(u, F, mass)
+            tangent = resp.tangent
             norm = float(np.linalg.norm(R))
             if it == 0:
-                norm0 = norm
+                norm0 = norm if reference is None else reference
             tol = rtol if self.contact is None else max(rtol, self.contact_rtol)
             self.residual = norm / norm0 if norm0 > 0 else 0.0
             if it == 0:
@@ -132,7 +140,7 @@ class _System:
 
 
 def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, max_iterations: int = 30,
-                 callback=None, on_step=None, atol: float = 1e-10) -> NMMResult:
+                 callback=None, on_step=None, atol: float = 1e-10, initial_guess: np.ndarray | None = None) -> NMMResult:
     """Static equilibrium in ``load_steps`` proportional load steps; returns an :class:`NMMResult`.
 
     Each step's Newton / open–close iteration stops when ‖R_k‖ ≤ max(atol, rtol · ‖R₀‖,
@@ -145,6 +153,12 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
     not converge raises :class:`SolverDivergence` whose ``result`` is the last converged
     state (``load_factor`` its load factor; ``result`` None before step 1). Loads, body force
     and initial stress are scaled together by the load factor k/load_steps.
+
+    ``initial_guess`` (n_dofs,) [m] (one load step; e.g. a field surrogate's prediction): Newton
+    starts from it instead of u = 0, and stops on the cold start's ‖R₀‖ = ‖R(u = 0)‖ (one law
+    call and one residual assembly) instead of the residual of the guess, so warm and cold
+    runs stop at the same absolute accuracy; ``stats.initial_guess`` then holds
+    ``cold_initial_residual`` [N] and ``predicted_residual`` = ‖R(u_guess)‖ / ‖R₀,cold‖.
     """
     steps, max_iter, progress = load_steps, max_iterations, callback
     t0 = time.perf_counter()
@@ -154,6 +168,16 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
     resp = None
     sysm.residual = 0.0
     residuals = []
+    reference, warm = None, None
+    if initial_guess is not None:
+        if steps != 1 or np.shape(initial_guess) != (model.ndof,):
+            raise ValueError(f"initial_guess needs one load step and shape ({model.ndof},); "
+                             f"found {steps} step(s), shape {np.shape(initial_guess)}")
+        if sysm.contact is not None:
+            sysm.contact.begin_step(u)
+        reference = float(np.linalg.norm(sysm.residual_vector(u, sysm.F_ext)[0]))
+        u = np.asarray(initial_guess, dtype=float).copy()
+        warm = {"cold_initial_residual": reference}
 
     def stats_now(load_factor):
         return NMMStats(
@@ -169,6 +193,7 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
             mpi_ranks=model.comm.size,
             contact=model.contact.summary() if model.contact is not None else None,
             timings={**model.timings, "setup": t_setup, "solve": time.perf_counter() - t0 - t_setup},
+            initial_guess=dict(warm) if warm is not None else None,
         )
 
     try:
@@ -180,7 +205,18 @@ def solve_static(model: ManifoldModel, load_steps: int = 1, rtol: float = 1e-9, 
                 sysm.load_factor = k / steps
                 if sysm.contact is not None:
                     sysm.contact.begin_step(u)
-                u_new, resp_new, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter, progress=cb, atol=atol)
+                first: list[float] = []
+                cb_warm = cb
+                if warm is not None:
+                    def cb_warm(it, r, done, cb=cb):
+                        if it == 0:
+                            first.append(r)
+                        if cb is not None:
+                            cb(it, r, done)
+                u_new, resp_new, _ = sysm.newton(u, sysm.F_ext * (k / steps), rtol, max_iter, progress=cb_warm,
+                                                 atol=atol, reference=reference)
+                if warm is not None:
+                    warm["predicted_residual"] = first[0]
             except SolverDivergence as exc:
                 last = None
                 if resp is not None:
@@ -226,7 +262,9 @@ def solve_dynamic(
     ``snapshot()`` returns this rank's step-loop state as ``{name: ndarray}`` — step, u and v
     (ndof,), the law state at this rank's integration points, the contact history (states,
     normal and shear stress, anchors, slip rates), iteration and solve counts, step cuts and
-    the recorded histories — and returning True stops after this step. ``resume`` (such a
+    the recorded histories — and returning True stops after this step
+    (``snapshot.result()`` returns the step's :class:`NMMResult`: u, velocity, stress at the
+    integration points; ``stats`` None). ``resume`` (such a
     snapshot, taken with the same model and ``dt`` on the same ranks) continues from its step:
     the steps that follow are those an uninterrupted run computes.
     """
@@ -265,7 +303,7 @@ def solve_dynamic(
         if probes is not None:
             hist["probes"] = list(np.asarray(resume["history/probes"], float))
 
-    def snapshot_at(step: int):
+    def snapshot_at(step: int, resp):
         def snapshot() -> dict:
             out = {"step": np.asarray(step), "u": u.copy(), "v": v.copy(), "state": np.array(sysm.state),
                    "iterations": np.asarray(sysm.iterations), "solves": np.asarray(sysm.solves),
@@ -275,6 +313,13 @@ def solve_dynamic(
             if sysm.contact is not None:
                 out.update({f"contact/{k}": a for k, a in sysm.contact.snapshot().items()})
             return out
+
+        def result() -> NMMResult:
+            r = NMMResult(model, u.copy(), np.asarray(resp.stress), np.asarray(resp.state), None)
+            r.velocity = v.copy()
+            return r
+
+        snapshot.result = result
         return snapshot
 
     def advance(u, v, h, depth):
@@ -304,7 +349,7 @@ def solve_dynamic(
             hist["time"].append(step * dt)
             if probes is not None:
                 hist["probes"].append(np.einsum("nij,nj->ni", pN, u[pd]))
-            if on_step is not None and on_step(step, snapshot_at(step)):
+            if on_step is not None and on_step(step, snapshot_at(step, resp)):
                 n_steps = step
                 break
     finally:

@@ -249,6 +249,15 @@ def schema() -> list[Entry]:
         _case("data_driven", "schema", ["data.kind=\"cloud\""], ["data.kind", "'cloud'"]),
         _case("data_driven", "schema", ["fixed_point.method=\"newton\""], ["fixed_point.method", "'newton'"]),
         _case("data_driven", "schema", ["fixed_point.depth=0"], ["fixed_point.depth"]),
+        # true / false where a number is expected, a number where true / false is (pydantic converts both)
+        _case("fem", "schema", ["material.E=false"], ["material.E", "found false", "not numbers"]),
+        _case("fem", "schema", ["mesh.cells=[true, 2]"], ["mesh.cells", "found [true, 2]"]),
+        _case("fem", "schema", ["output.plots=0"], ["output.plots", "found 0", "true | false"]),
+        _case("fem", "schema", ["output.fields=\"yes\""], ["output.fields", "found 'yes'", "true | false"]),
+        _case("nmm", "schema", ["nmm.order=true"], ["nmm.order", "found true"]),
+        _case("dda", "schema", ["dda.dt=true"], ["dda.dt", "found true"]),
+        _case("dda", "schema", ["blocks[1].fixed=1"], ["blocks[1].fixed", "found 1", "true | false"]),
+        _case("data_driven", "schema", ["fixed_point.max_iterations=true"], ["fixed_point.max_iterations", "found true"]),
     ]
     return out
 
@@ -441,13 +450,64 @@ def restart() -> list[Entry]:
         out.append(Entry("restart", "dda", run + [target], ["--restart", expect],
                          {"case.toml": DDA, **user, **extra}))
     for kind in ("fem", "nmm", "data_driven"):
-        out.append(Entry("restart", kind, run + ["{fx}/ckpt_other_case"], ["--restart", f"a '{kind}' case"],
+        what = "a static NMM case" if kind == "nmm" else f"a '{kind}' case"
+        out.append(Entry("restart", kind, run + ["{fx}/ckpt_other_case"], ["--restart", what],
                          {"case.toml": BASE[kind]}))
+    out += nmm_dynamic()
     out.append(_case("dda", "restart", ["output.restart_every_steps=0"], ["output.restart_every_steps", "0"]))
     out.append(_case("dda", "restart", ["output.restart_every_seconds=-1"], ["output.restart_every_seconds", "-1"]))
     out.append(_case("dda", "restart", ["output.restart_every_seconds=inf"], ["output.restart_every_seconds"]))
     out.append(_case("dda", "restart", ["output.restart_every_steps=2.5"], ["output.restart_every_steps"]))
     out.append(_case("fem", "restart", ["output.restart_every_steps=5"], ["output.restart_every_steps"]))
+    return out
+
+
+#: a dynamic NMM case (nmm.duration, nmm.dt): the corpus NMM case with a density and time keys
+NMM_DYNAMIC = _replace(NMM, 'plane = "stress"\n', 'plane = "stress"\ndensity = 2500.0\n') + \
+    "[nmm]\nduration = 0.002\ndt = 0.001\n"
+
+
+def nmm_dynamic() -> list[Entry]:
+    """The time keys of a dynamic NMM case and its restart: half-given, not dividing, mixed with
+    static keys, non-finite, out of range, too many steps, no density; --restart targets."""
+    out = []
+    static, dyn = NMM, NMM_DYNAMIC
+    for text, sets, expect in (
+            (static, ["nmm.duration=0.01"], ["nmm.duration", "nmm.dt"]),
+            (static, ["nmm.dt=0.001"], ["nmm.dt", "nmm.duration"]),
+            (static, ["nmm.output_interval=0.01"], ["nmm.output_interval", "a dynamic run"]),
+            (static, ["output.restart_every_steps=5"], ["output.restart_every_steps", "a static run has no restart"]),
+            (static, ["output.restart_every_seconds=10"], ["output.restart_every_seconds", "a dynamic run"]),
+            (static, ["nmm.duration=0.01", "nmm.dt=0.001"], ["material.density", "> 0"]),
+            (dyn, ["nmm.dt=0.0015"], ["nmm.dt", "dividing nmm.duration"]),
+            (dyn, ["nmm.dt=0.003"], ["nmm.dt", "dividing nmm.duration"]),
+            (dyn, ["nmm.load_steps=2"], ["nmm.load_steps", "a static run"]),
+            (dyn, ["nmm.duration=1e9"], ["nmm.dt", "at most 10,000,000 steps"]),
+            (dyn, ["nmm.duration=inf"], ["nmm.duration"]),
+            (dyn, ["nmm.dt=nan"], ["nmm.dt"]),
+            (dyn, ["nmm.duration=-1"], ["nmm.duration"]),
+            (dyn, ["nmm.dt=0"], ["nmm.dt"]),
+            (dyn, ["nmm.dt=\"1 ms\""], ["nmm.dt"]),
+            (dyn, ["nmm.output_interval=-0.1"], ["nmm.output_interval"]),
+            (dyn, ["nmm.output_interval=inf"], ["nmm.output_interval"]),
+            (dyn, ["output.restart_every_steps=0"], ["output.restart_every_steps"]),
+            (dyn, ["output.restart_every_steps=2.5"], ["output.restart_every_steps"]),
+            (dyn, ["output.restart_every_seconds=nan"], ["output.restart_every_seconds"]),
+            (dyn, ["material.density=-5"], ["material.density"]),
+            (dyn, ["nmm.dynamic=true"], ["nmm.dynamic", "unknown key"]),
+            (dyn, ["nmm.duration=true"], ["nmm.duration", "found true"]),
+            (dyn, ["nmm.dt=1e-300"], ["nmm.dt", "at most 10,000,000 steps", "2e+297"]),
+            (dyn, ["nmm.duration=1e308", "nmm.dt=1e-308"], ["nmm.dt", "at most 10,000,000 steps", "inf"]),
+            (dyn, ["output.restart_every_steps=1e20"], ["output.restart_every_steps", "at most 19 digits"])):
+        out.append(_case("nmm", "restart", sets, expect, text=text))
+    out.append(_case("nmm", "restart", ["nmm.dt=0.0015"], ["nmm.dt", "dividing nmm.duration"], command="run", text=dyn))
+    run = ["run", "case.toml", "-o", "out", "-q", "--restart"]
+    user = {"some_file": "precious\n", "userdir/notes.txt": "mine\n"}
+    for target, expect in (("nowhere", "no such folder"), ("some_file", "is a file"),
+                           ("userdir", "holds no restart checkpoint"),
+                           ("{fx}/ckpt_foreign", "not a deepmanifold restart checkpoint"),
+                           ("{fx}/ckpt_other_case", "checkpoint of a 'dda' run")):
+        out.append(Entry("restart", "nmm", run + [target], ["--restart", expect], {"case.toml": dyn, **user}))
     return out
 
 

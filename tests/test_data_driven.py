@@ -9,6 +9,7 @@ from conftest import CASES
 from coupling.solvers.datadriven import DataDrivenProblem, ExactLinearProjector, NearestDataProjector
 from coupling.runners.fem_model import build_problem
 from coupling.solvers.fem.discretisation import Dirichlet, Traction
+from learned.boundary import MeshFacets
 from coupling.solvers.fixed_point import Anderson, ConstantRelaxation
 
 
@@ -18,9 +19,9 @@ def beam():
     fem_problem, bundle = build_problem(case)
     fem_problem.solve()
     P, h = 1e5, 1.0
-    traction = Traction(bundle.regions["right"], lambda x: ufl.as_vector([0.0, -P * 6 * (x[1] + h / 2) * (h / 2 - x[1]) / h**3]))
+    traction = Traction(MeshFacets(bundle.regions["right"]), value=lambda x: ufl.as_vector([0.0, -P * 6 * (x[1] + h / 2) * (h / 2 - x[1]) / h**3]))
     left = bundle.regions["left"]
-    bcs = [Dirichlet(0, 0.0, facets=left), Dirichlet(1, 0.0, facets=left)]
+    bcs = [Dirichlet(MeshFacets(left), ux=0.0, uy=0.0)]
 
     def make(C):
         return DataDrivenProblem(bundle.mesh, C, degree=1, dirichlet=bcs, tractions=[traction])

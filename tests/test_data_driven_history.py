@@ -20,6 +20,7 @@ from mpi4py import MPI
 from coupling.solvers.datadriven import DataDrivenProblem, LawProjector
 from coupling.solvers.fem.mesh import rectangle
 from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+from learned.boundary import MeshFacets
 from coupling.solvers.fixed_point import Anderson
 from learned.plasticity import J2Plasticity
 
@@ -30,8 +31,8 @@ PATH = [0.3, 0.6, 0.8, 1.0, 0.5, 0.0, 0.5, 1.0, 1.1, 0.0]
 def _setup(law, traction):
     bundle = rectangle(MPI.COMM_WORLD, (L, HEIGHT), (6, 2))
     r = bundle.regions
-    bcs = [Dirichlet(0, 0.0, facets=r["left"]), Dirichlet(1, 0.0, facets=r["bottom"])]
-    tr = [Traction(r["right"], lambda x: ufl.as_vector([traction, 0.0]))]
+    bcs = [Dirichlet(MeshFacets(r["left"]), ux=0.0), Dirichlet(MeshFacets(r["bottom"]), uy=0.0)]
+    tr = [Traction(MeshFacets(r["right"]), value=lambda x: ufl.as_vector([traction, 0.0]))]
     fem_problem = ContinuumProblem(bundle.mesh, law, degree=1, dirichlet=bcs, tractions=tr)
     dd = DataDrivenProblem(bundle.mesh, law.reference_stiffness(), degree=1, dirichlet=bcs, tractions=tr)
     return fem_problem, dd
@@ -49,7 +50,7 @@ def test_data_driven_with_history_matches_fem_newton_along_a_loading_unloading_p
         u_fem.append(fem_problem.u.x.array.copy())
     projector = LawProjector(law, law.reference_stiffness(), tol=1e-13)
 
-    def record(k, lam, result):
+    def record(k, result):
         u_dd.append(dd.u.x.array.copy())
         states.append(projector.state.copy())
 
@@ -80,3 +81,98 @@ def test_state_is_not_advanced_by_projections_only():
     np.testing.assert_array_equal(projector.state, 0.0)
     projector.commit(e)
     assert projector.state[0, 4] > 0 and projector.state[1, 4] == 0  # the first point yielded
+
+
+# ---------------------------------------------------------------------------- the case kind
+J2_PLATE = '{law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9}'
+FEM_SAME_MESH = ["mesh.element_size=0.2", "mesh.hole_element_size=0.05", "fem.degree=1", "fem.newton.rtol=1e-12"]
+
+
+def _curves(tmp_path, case: str, sets: list[str], tag: str, nproc: int = 1) -> dict:
+    import json
+
+    from conftest import CASES, cli_inprocess, run_cli
+
+    out = tmp_path / tag
+    args = ["run", str(CASES / f"{case}.toml"), "-o", str(out), "-q"]
+    for s in sets:
+        args += ["--set", s]
+    if nproc == 1:
+        code, _, err = cli_inprocess(*args)
+    else:
+        r = run_cli(*args, nproc=nproc)
+        code, err = r.returncode, r.stderr
+    assert code == 0, err
+    assert (out / "load_displacement.png").is_file()
+    return json.loads((out / "summary.json").read_text())
+
+
+def _max_rel(a: dict, b: dict) -> float:
+    ca, cb = a["results"]["load_displacement"], b["results"]["load_displacement"]
+    assert ca["load_factor"] == cb["load_factor"]
+    return max(float(np.abs(np.subtract(cb["probes"][n], u)).max() / np.abs(u).max()) for n, u in ca["probes"].items())
+
+
+def _fem_reference(tmp_path) -> dict:
+    return _curves(tmp_path, "learned_plasticity_plate", FEM_SAME_MESH + [f"material={J2_PLATE}"], "fem")
+
+
+@pytest.mark.slow
+def test_data_driven_case_with_history_equals_fem_newton(tmp_path):
+    """cases/data_driven_plasticity.toml (plate with a hole, load–unload–reload past yield) with
+    the analytic J2 law as the manifold (--set data.law): the data-driven solution is the FEM
+    Newton solution of that law on the same P1 mesh, step by step. Measured max relative
+    difference of the load–displacement curves 3.2e-9 (fixed point rtol 1e-10); tolerance 3e-8
+    (~10x). The residual displacement after unloading is > 10 % of the peak (it yielded)."""
+    fem = _fem_reference(tmp_path)
+    exact = _curves(tmp_path, "data_driven_plasticity", [f"data.law={J2_PLATE}"], "dd-analytic")
+    steps = exact["solver"]["fixed_point_iterations_per_step"]
+    assert len(steps) == len(exact["solver"]["load_path"]) and exact["solver"]["converged"]
+    print("max rel. difference", _max_rel(fem, exact), "iterations", steps)
+    assert _max_rel(fem, exact) < 3e-8
+    curve = fem["results"]["load_displacement"]
+    zero = curve["load_factor"].index(0.0)
+    u = np.asarray(curve["probes"]["hole_top_displacement"])
+    assert abs(u[zero]) > 0.1 * np.abs(u).max()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # Gauss–Newton through the learned return mapping at ~200 fixed-point iterations: >20 min at load 20
+def test_data_driven_case_on_the_learned_manifold_with_history_is_within_2_percent(tmp_path):
+    """The case as shipped: the manifold is the learned return-mapping checkpoint (trained on J2
+    strain paths), its state committed at each converged step; against FEM Newton with the
+    analytic law on the same mesh. Measured curve 0.075 %, residual displacement after
+    unloading 0.27 % (hole crown); tolerance 2 % (the issue's bound)."""
+    fem = _fem_reference(tmp_path)
+    learned = _curves(tmp_path, "data_driven_plasticity", [], "dd-learned")
+    steps = learned["solver"]["fixed_point_iterations_per_step"]
+    assert len(steps) == len(learned["solver"]["load_path"]) and learned["solver"]["converged"]
+    curve = fem["results"]["load_displacement"]
+    zero = curve["load_factor"].index(0.0)
+    u = np.asarray(curve["probes"]["hole_top_displacement"])
+    ul = np.asarray(learned["results"]["load_displacement"]["probes"]["hole_top_displacement"])
+    residual = abs(ul[zero] - u[zero]) / abs(u[zero])
+    print("curve", _max_rel(fem, learned), "residual", residual, "iterations", steps)
+    assert _max_rel(fem, learned) < 0.02
+    assert residual < 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_data_driven_case_with_history_two_ranks_match_one(tmp_path):
+    """The analytic-law manifold with history under mpiexec -n 2: the same curve as 1 rank
+    (both converge to the same fixed point; tolerance 1e-8, 3x the fixed point's rtol bound
+    on the difference measured above)."""
+    sets = [f"data.law={J2_PLATE}"]
+    one = _curves(tmp_path, "data_driven_plasticity", sets, "n1")
+    two = _curves(tmp_path, "data_driven_plasticity", sets, "n2", nproc=2)
+    assert _max_rel(one, two) < 1e-8
+
+
+def test_load_path_with_a_discrete_data_set_is_refused():
+    """A discrete data set carries no state: fem.load_path is refused there (one line, exit 2)."""
+    from conftest import CASES, cli_inprocess
+
+    code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set", "fem.load_path=[1.0, 0.0]",
+                                 "--set", 'data={kind="discrete", dataset="data/power_law_plate_noisy.h5"}')
+    assert code == 2 and "fem.load_path" in err and len(err.strip().splitlines()) == 1, err

@@ -82,6 +82,8 @@ def test_broad_phase_grid_equals_brute_force():
     a = {tuple(p) for p in broad_phase_grid(bb, 0.1)}
     b = {tuple(p) for p in broad_phase_brute(bb, 0.1)}
     assert a == b and len(a) > 0
+    # the same pairs in the same order (small systems take the brute-force path)
+    assert np.array_equal(broad_phase_grid(bb, 0.1), broad_phase_brute(bb, 0.1))
 
 
 def test_vertex_vertex_contact_resolves_to_one_contact():

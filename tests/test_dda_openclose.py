@@ -12,7 +12,7 @@ from dda.contact_detect import detect
 from dda.contact_law import LOCKED, OPEN, SLIDING
 from dda.cutting import JointSet, cut_blocks
 from dda.geometry import Polygons
-from dda.openclose import ContactState, closing_stiffness, significant_changes, update_states
+from dda.openclose import ContactState, block_force_scale, closing_stiffness, significant_changes, update_states
 from dda.system import system_from_cuts
 
 SQ = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
@@ -90,13 +90,26 @@ def test_open_close_bands():
 
 
 def test_convergence_counts_the_force_the_changes_correct():
-    old = np.array([LOCKED, LOCKED, SLIDING], np.int8)
-    new = np.array([SLIDING, LOCKED, SLIDING], np.int8)
-    N = np.array([1e4, 1e4, 1e4])
-    small, large = np.array([10.0, 0, 0]), np.array([1e3, 0, 0])
-    assert not significant_changes(old, new, small, N, 1e-2).any()
-    assert significant_changes(old, new, large, N, 1e-2).tolist() == [True, False, False]
-    assert significant_changes(old, new, small, N, 0.0).tolist() == [True, False, False]
+    """Each change is weighed against the force scale of its own blocks, not the system's."""
+    old = np.array([LOCKED, LOCKED, SLIDING, OPEN], np.int8)
+    new = np.array([SLIDING, LOCKED, SLIDING, LOCKED], np.int8)
+    scale = np.array([1e4, 1e4, 1e4, 1e6])
+    small, large = np.array([10.0, 0, 0, 1e3]), np.array([1e3, 0, 0, 1e5])
+    assert not significant_changes(old, new, small, scale, 1e-2).any()
+    assert significant_changes(old, new, large, scale, 1e-2).tolist() == [True, False, False, True]
+    assert significant_changes(old, new, small, scale, 0.0).tolist() == [True, False, False, True]
+
+
+def test_block_force_scale_is_the_lighter_free_block():
+    """S_b = weight + Σ N of its contacts; S_c = min over the free blocks of the contact."""
+    # block 0 fixed (base), 1 on the base, 2 on 1: contacts (1, 0), (2, 1), (2, 1)
+    ci, cj = np.array([1, 2, 2]), np.array([0, 1, 1])
+    N = np.array([3e4, 5e3, 5e3])
+    weight = np.array([0.0, 2e4, 1e4])
+    S = block_force_scale(ci, cj, N, weight, np.array([True, False, False]))
+    S1, S2 = 2e4 + 3e4 + 1e4, 1e4 + 1e4
+    assert S.tolist() == [S1, min(S1, S2), min(S1, S2)]
+    assert np.isinf(block_force_scale(np.array([0]), np.array([0]), np.zeros(1), weight, np.array([True, False, False]))[0])
 
 
 @pytest.mark.parametrize("key", ["oc_close_tolerance_ratio", "oc_shear_tolerance_ratio", "oc_force_tolerance"])

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("learned", "dda", "nmm", "coupling")
+#: the four import packages, and the continuum solver packages inside coupling/ on their own
+PACKAGES = ("learned", "dda", "nmm", "coupling", "coupling/solvers")
 THRESHOLD = 0.90
 
 

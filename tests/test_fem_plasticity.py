@@ -17,6 +17,7 @@ from mpi4py import MPI
 from conftest import CASES, cli_inprocess, summaries_on_ranks
 from coupling.solvers.fem.mesh import plate_with_hole, rectangle
 from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+from learned.boundary import MeshFacets
 from learned.plasticity import DruckerPrager, J2Plasticity
 
 L, HEIGHT = 1.0, 0.25
@@ -47,8 +48,8 @@ def _strip(law, traction, cells=(4, 2)):
     r = bundle.regions
     problem = ContinuumProblem(
         bundle.mesh, law, degree=1,
-        dirichlet=[Dirichlet(0, 0.0, facets=r["left"]), Dirichlet(1, 0.0, facets=r["bottom"])],
-        tractions=[Traction(r["right"], lambda x: ufl.as_vector([traction, 0.0]))],
+        dirichlet=[Dirichlet(MeshFacets(r["left"]), ux=0.0), Dirichlet(MeshFacets(r["bottom"]), uy=0.0)],
+        tractions=[Traction(MeshFacets(r["right"]), value=lambda x: ufl.as_vector([traction, 0.0]))],
     )
     x = problem.V.tabulate_dof_coordinates()
     corner = int(np.flatnonzero((np.abs(x[:, 0] - L) < 1e-12) & (np.abs(x[:, 1] - HEIGHT) < 1e-12))[0])
@@ -117,8 +118,8 @@ def test_plate_with_hole_residual_displacement_converges_with_load_steps():
         r = bundle.regions
         problem = ContinuumProblem(
             bundle.mesh, law, degree=2,
-            dirichlet=[Dirichlet(0, 0.0, facets=r["left"]), Dirichlet(1, 0.0, facets=r["bottom"])],
-            tractions=[Traction(r["top"], lambda x: ufl.as_vector([0.0, 150e6]))],
+            dirichlet=[Dirichlet(MeshFacets(r["left"]), ux=0.0), Dirichlet(MeshFacets(r["bottom"]), uy=0.0)],
+            tractions=[Traction(MeshFacets(r["top"]), value=lambda x: ufl.as_vector([0.0, 150e6]))],
         )
         up = [k / steps for k in range(1, steps + 1)]
         down = [1 - k / steps for k in range(1, steps + 1)]
@@ -150,12 +151,13 @@ def test_j2_plate_with_hole_case_two_ranks_match_one(tmp_path):
     assert p1["hole_edge_stress"]["value"] < 0.9 * 3.04e8
 
 
-def test_data_driven_manifold_refuses_a_law_with_history():
+def test_data_driven_manifold_takes_a_law_with_history():
+    """Issue 16 item 4: the manifold of a law with state is projected step by step
+    (tests/test_data_driven_history.py); the case check accepts it."""
     code, _, err = cli_inprocess(
         "check", str(CASES / "data_driven_plate.toml"),
         "--set", 'data={kind="manifold", law={law="j2_plasticity", E=70e9, nu=0.3, yield_stress=2e8}}')
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert "j2_plasticity" in err and "path-independent" in err
+    assert code == 0, err
 
 
 def test_drucker_prager_case_table_checks_the_law_parameters():
@@ -216,8 +218,13 @@ def test_case_load_path_unloads_and_leaves_a_residual_displacement(tmp_path):
     assert abs(tops["elastic"]) < 1e-9 * tops["peak"]
 
 
-def test_load_path_is_refused_by_the_data_driven_solver():
+def test_load_path_of_the_data_driven_solver_needs_a_manifold():
+    """A manifold (law) is solved step by step along fem.load_path (tests/test_data_driven_history.py);
+    a discrete data set is refused there."""
     code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set", "fem.load_path=[1.0, 0.0]")
+    assert code == 0, err
+    code, _, err = cli_inprocess("check", str(CASES / "data_driven_plate.toml"), "--set", "fem.load_path=[1.0, 0.0]",
+                                 "--set", 'data={kind="discrete", dataset="data/power_law_plate_noisy.h5"}')
     assert code == 2 and "load_path" in err and len(err.strip().splitlines()) == 1
 
 
@@ -258,3 +265,30 @@ def test_stress_probes_and_fields_of_a_plastic_law_carry_its_history(tmp_path):
         last = meshio.read(sorted((out / "fields").glob("fields_*.vtu"))[-1])  # the last load step
         for values in (last.cell_data["stress_xx"][0], last.point_data["nodal_stress_xx"]):
             assert np.max(np.abs(values - factor * T)) <= 1e-9 * T, (name, np.max(np.abs(values - factor * T)))
+
+
+def test_dda_block_carries_the_plastic_law_state():
+    """DDA takes a law with state like any law (dda/simulation.py: law_state per material,
+    committed with the accepted step): a 1 m block resting on a fixed base under its own weight
+    (mean vertical stress ≈ ρ g h / 2 ≈ 12 kPa) with J2, σ_y = 2 kPa, yields — hardening
+    variable > 0, plastic strain ≠ 0 — and settles more than the same block with the elastic law
+    (E, ν) of the J2 law: the plastic block's |ε_yy| is larger."""
+    import dda
+    import learned
+    from learned.plasticity import J2Plasticity
+
+    def run(law):
+        base = np.array([[-2.0, -1.0], [3.0, -1.0], [3.0, 0.0], [-2.0, 0.0]])
+        block = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+        s = dda.BlockSystem([base, block], fixed=[0])
+        s.add_material(0, law, 2500.0)
+        s.set_joint_law(learned.CoulombFriction(phi=40.0))
+        sim = dda.Simulation(s, dda.Settings(duration=0.2, dt=0.01))
+        sim.solve()
+        return sim.state
+
+    plastic = run(J2Plasticity(1e7, 0.25, 2e3, hardening=1e5))
+    elastic = run(learned.LinearElastic(1e7, 0.25))
+    state = plastic.law_state[0]
+    assert state[1, 4] > 0 and np.abs(state[1, :4]).max() > 0  # the free block yielded
+    assert abs(plastic.strain[1, 1]) > 1.5 * abs(elastic.strain[1, 1])

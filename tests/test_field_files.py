@@ -1,10 +1,9 @@
 """Field files of every shipped FEM, data-driven and NMM case read back with meshio (and the
-VTK wheel when installed): one VTU per load step indexed by fields.pvd, named components,
+VTK Python wheel): one VTU per load step indexed by fields.pvd, named components,
 the displacement at the solution's degree and values that agree with the probes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -32,6 +31,13 @@ CASES = [
     pytest.param("nmm_cantilever", ["cover.cells=[20, 4]", "nmm.load_steps=2"], "triangle", 2, id="nmm_cantilever"),
     pytest.param("nmm_edge_crack", [], "triangle", 1, id="nmm_edge_crack", marks=pytest.mark.slow),
     pytest.param("nmm_jointed_tunnel", [], "triangle", 1, id="nmm_jointed_tunnel", marks=pytest.mark.slow),
+    # load paths that unload (timestep = step number): learned return-mapping laws
+    pytest.param("learned_plasticity_plate", ["mesh.element_size=0.3", "mesh.hole_element_size=0.05"], "triangle6", 8,
+                 id="learned_plasticity_plate", marks=pytest.mark.slow),
+    pytest.param("footing", [], "triangle6", 9, id="footing", marks=pytest.mark.slow),
+    pytest.param("data_driven_plasticity", [], "triangle", 8, id="data_driven_plasticity", marks=pytest.mark.slow),
+    # dynamics: timestep = simulated time of each output frame
+    pytest.param("nmm_cantilever_dynamic", ["nmm.duration=0.03"], "triangle", 3, id="nmm_cantilever_dynamic"),
 ]
 
 
@@ -97,7 +103,18 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
     summary = json.loads((out / "summary.json").read_text())
     assert {"fields.pvd", "fields/"} <= set(summary["files"])
     series = _series(out)
-    assert [t for t, _ in series] == pytest.approx([(k + 1) / steps for k in range(steps)])
+    factors = summary["results"].get("load_displacement", {}).get("load_factor")
+    if "simulated_time" in summary["results"]:  # dynamics: the output frames' times
+        times = [t for t, _ in series]
+        assert len(times) == steps and all(b > a for a, b in zip(times, times[1:]))
+        assert times[-1] == pytest.approx(summary["results"]["simulated_time"], rel=1e-9)
+    elif factors is None:  # load_steps: timestep = load factor k / n
+        assert [t for t, _ in series] == pytest.approx([(k + 1) / steps for k in range(steps)])
+    else:  # timestep = load factor while it increases; step number for a path that unloads
+        assert len(factors) == steps  # (distinct, ordered timesteps for ParaView)
+        increasing = all(b > a for a, b in zip(factors, factors[1:]))
+        expected = factors if increasing else list(range(1, steps + 1))
+        assert [t for t, _ in series] == pytest.approx(expected, rel=1e-12)
     assert sorted(p.name for p in (out / "fields").iterdir()) == sorted(f.name for _, f in series)
     m = meshio.read(series[-1][1])
     assert list(m.cells_dict) == [cell_type]
@@ -171,11 +188,10 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
                 checked += 1
     assert checked >= 1
 
-    if importlib.util.find_spec("vtk") is None:  # the VTK Python wheel is optional here
-        return
-    import vtk
+    # the VTK Python wheel (a test dependency; its XML reader needs no OpenGL)
+    from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridReader
 
-    reader = vtk.vtkXMLUnstructuredGridReader()
+    reader = vtkXMLUnstructuredGridReader()
     reader.SetFileName(str(series[-1][1]))
     reader.Update()
     grid = reader.GetOutput()

@@ -27,3 +27,34 @@ def test_a_change_goes_through_validation():
     full = coupling.run(case, check=True).summary["size"]
     assert coarse != full  # the override reached the validated copy that ran
     assert case.spec.fem.degree == 2  # the Case given is not changed
+
+
+def test_lists_and_mappings_inside_a_spec_are_read_only():
+    """Lists (blocks, probes, boundary conditions) and name -> table mappings (DDA materials,
+    joints) cannot be changed in place either: no change bypasses validation."""
+    import copy
+    import pickle
+
+    fem = coupling.load_case("cantilever").spec
+    dda = coupling.load_case("vajont").spec
+    assert len(fem.boundary.dirichlet) > 0 and len(dda.blocks) > 0 and len(dda.materials) > 0
+    attempts = [
+        lambda: fem.boundary.dirichlet.append(fem.boundary.dirichlet[0]),
+        lambda: fem.boundary.dirichlet.pop(),
+        lambda: fem.boundary.dirichlet.__setitem__(0, None),
+        lambda: fem.boundary.dirichlet.clear(),
+        lambda: dda.blocks.__delitem__(0),
+        lambda: dda.blocks.sort(key=id),
+        lambda: dda.blocks[0].polygon.append((0.0, 0.0)),
+        lambda: dda.materials.__setitem__("x", None),
+        lambda: dda.materials.update({}),
+        lambda: dda.materials.pop(next(iter(dda.materials))),
+    ]
+    for attempt in attempts:
+        with pytest.raises(TypeError, match="read-only"):
+            attempt()
+    blocks = dda.blocks
+    blocks_plus = blocks + [blocks[0]]  # a new plain list: the spec is unchanged
+    assert len(blocks_plus) == len(blocks) + 1 and len(dda.blocks) == len(blocks)
+    assert copy.deepcopy(dda) == dda and pickle.loads(pickle.dumps(dda)) == dda
+    assert isinstance(dda.model_dump()["blocks"], list)

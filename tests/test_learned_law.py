@@ -30,6 +30,8 @@ def make(arch, **kw):
         return MLP(**SCALES, **kw)
     if arch == "mlp-tanh":
         return MLP(hidden=(16, 16, 16), activation="tanh", **SCALES, **kw)
+    if arch == "mlp-1layer":
+        return MLP(hidden=(16,), activation="softplus", linear_part=True, **SCALES, **kw)
     if arch == "icnn":
         return ICNN(**SCALES, **kw)
     if arch == "icnn-3layer":
@@ -37,7 +39,7 @@ def make(arch, **kw):
     return ICNN(hidden=(8,), quadratic="fixed", **SCALES, **kw)
 
 
-ARCHS = ["mlp", "mlp-tanh", "icnn", "icnn-1layer", "icnn-3layer"]
+ARCHS = ["mlp", "mlp-tanh", "mlp-1layer", "icnn", "icnn-1layer", "icnn-3layer"]
 
 
 def strains(n=64, scale=2e-3, seed=0):

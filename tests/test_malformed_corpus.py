@@ -10,7 +10,7 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          164
-    schema              81
+    schema              89
     setup               52
     sizes               28
     output-paths        35
@@ -18,11 +18,11 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     pickle              10
     devices              6
     cli-options        132
-    restart             19
-    total              579
+    restart             51
+    total              619
 
-By case kind: dda 135, nmm 120, fem 117, data_driven 102, learning commands 105. By command:
-check 340, run 136, train 44, data generate 40, data import-csv 15, cases/others 4.
+By case kind: dda 137, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 374, run 142, train 44, data generate 40, data import-csv 15, cases/others 4.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ def _patch_model(domain, order, cracks=()):
     outer = len(domain.outer)
     for k, (a, b) in enumerate(domain.segments):
         if k < outer:
-            m.add(nmm.Dirichlet((a, b), ux=lambda x: linear_field(x)[:, 0], uy=lambda x: linear_field(x)[:, 1]))
+            m.add(nmm.Dirichlet((a, b), ux=lambda x: linear_field(np.stack(x, 1))[:, 0],
+                              uy=lambda x: linear_field(np.stack(x, 1))[:, 1]))
         else:  # hole: exact traction σ·n (outward normal of Ω)
             e = b - a
             m.add(nmm.Traction((a, b), value=S @ (np.array([e[1], -e[0]]) / np.linalg.norm(e))))
@@ -125,8 +126,8 @@ def cantilever_tip(order, n):
     law = LinearElastic(E, NU, "stress")
     mesh = nmm.CoverMesh.rectangle(0, -D / 2, L, D / 2, 20 * n, 2 * n)
     m = nmm.ManifoldModel(nmm.Domain.rectangle(0, -D / 2, L, D / 2), mesh, law=law, order=order)
-    m.add(nmm.Dirichlet(((0, -D / 2), (0, D / 2)), ux=lambda x: timoshenko(x)[:, 0], uy=lambda x: timoshenko(x)[:, 1]))
-    m.add(nmm.Traction(((L, -D / 2), (L, D / 2)), value=lambda x: np.c_[0 * x[:, 1], P / (2 * I) * (D**2 / 4 - x[:, 1] ** 2)]))
+    m.add(nmm.Dirichlet(((0, -D / 2), (0, D / 2)), ux=lambda x: timoshenko(np.stack(x, 1))[:, 0], uy=lambda x: timoshenko(np.stack(x, 1))[:, 1]))
+    m.add(nmm.Traction(((L, -D / 2), (L, D / 2)), value=lambda x: (0 * x[1], P / (2 * I) * (D**2 / 4 - x[1] ** 2))))
     return m.solve().displacement(np.array([[L, 0.0]]))[0, 1]
 
 

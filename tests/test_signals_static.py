@@ -62,3 +62,36 @@ def test_sigterm_publishes_the_last_complete_load_step(tmp_path, case, sets):
     assert len(fields) == steps  # one field file per complete load step, none of the stopped one
     assert (out / "deformed.png").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_sigterm_publishes_the_last_data_driven_iterate(tmp_path, monkeypatch):
+    """A data-driven run (one load step, a fixed point) stops after the fixed-point iteration
+    under way and publishes that iterate (not converged: solver.converged false, its change in
+    residual_history), probes, fields and plot, status interrupted; RunInterrupted (the CLI:
+    exit 143). SIGTERM is sent to this process during the 4th iteration's mechanical solve: that
+    iteration completes, the run stops after it."""
+    import coupling
+    from coupling.solvers.datadriven.solver import DataDrivenProblem
+
+    calls = {"n": 0}
+    original = DataDrivenProblem.mechanical_state
+
+    def mechanical_state(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 4:  # iteration k calls it once (the k-th call)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, *args)
+
+    monkeypatch.setattr(DataDrivenProblem, "mechanical_state", mechanical_state)
+    out = tmp_path / "out"
+    with pytest.raises(coupling.RunInterrupted) as info:
+        coupling.run(CASES / "data_driven_plate.toml", out)
+    assert info.value.exit_code == 143
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == info.value.result.summary
+    assert summary["status"] == "interrupted" and summary["solver"]["converged"] is False
+    assert summary["solver"]["iterations"] == 4 and len(summary["solver"]["residual_history"]) == 4
+    assert summary["results"]["distance_to_data"] > 0 and summary["results"]["probes"]
+    assert {"fields.pvd", "deformed.png"} <= set(summary["files"])
+    assert (out / "fields.pvd").is_file() and (out / "deformed.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

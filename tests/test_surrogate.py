@@ -109,6 +109,13 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
         r = run_cli("calibrate", "dda_incline", "--surrogate", str(tmp_path / "s.pt"), *bad, "-o", str(tmp_path / "cal"))
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and expected in r.stderr, r.stderr
         assert not (tmp_path / "cal").exists()
+    foreign = tmp_path / "foreign"  # a user's folder: refused, left as it was
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    r = run_cli("calibrate", "dda_incline", "--surrogate", str(tmp_path / "s.pt"), "--observe", "runout=-3e-4±1e-4",
+                "-o", str(foreign))
+    assert r.returncode == 2 and "is an existing folder that is not a calibration" in r.stderr, r.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"] and (foreign / "notes.txt").read_text() == "mine"
     r = run_cli("calibrate", "dda_incline", "--surrogate", str(tmp_path / "s.pt"), "--observe", "runout=-3e-4±1e-4",
                 "--steps", "300", "--confirm-samples", "1", "-o", str(tmp_path / "cal"), "-q")
     assert r.returncode == 0, r.stderr

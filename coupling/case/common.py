@@ -4,10 +4,55 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 from pydantic_core import PydanticCustomError
 
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
+
+
+def _read_only(self, *args, **kwargs):
+    raise TypeError("a validated case is read-only: change it with overrides "
+                    "(coupling.run(case, overrides={...}) or load_case(path, overrides)), which validate again")
+
+
+class ReadOnlyList(list):
+    """A list inside a validated case table: reading works as for a list; changing it raises
+    ``TypeError`` (so no change can bypass validation). ``a + b`` returns a new plain list."""
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+
+    def __reduce__(self):
+        return (ReadOnlyList, (list(self),))
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return ReadOnlyList(copy.deepcopy(list(self), memo))
+
+
+class ReadOnlyDict(dict):
+    """A name -> table mapping inside a validated case table; changing it raises ``TypeError``."""
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    pop = popitem = clear = update = setdefault = _read_only
+
+    def __reduce__(self):
+        return (ReadOnlyDict, (dict(self),))
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return ReadOnlyDict(copy.deepcopy(dict(self), memo))
+
+
+def _freeze(value):
+    """Lists and dicts (at any depth) as their read-only kinds; tuples and models as they are."""
+    if isinstance(value, list):
+        return ReadOnlyList(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return ReadOnlyDict((k, _freeze(v)) for k, v in value.items())
+    return value
 
 
 class Strict(BaseModel):
@@ -15,6 +60,8 @@ class Strict(BaseModel):
 
     ``allow_inf_nan=False`` applies to every float of every table (also inside tuples,
     lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
+    ``frozen=True`` and :class:`ReadOnlyList`/:class:`ReadOnlyDict` make a validated table
+    read-only at every depth: a change goes through overrides, which validate again.
     """
 
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False, frozen=True)
@@ -31,7 +78,43 @@ class Strict(BaseModel):
             for old, new in cls.renamed_keys.items():
                 if old in data:
                     raise PydanticCustomError("renamed_key", "renamed: use {new}", {"old": old, "new": new})
+            for key, value in data.items():  # true/false is no number, 1/0 no boolean (pydantic would convert)
+                field = cls.model_fields.get(key)
+                if field is None:
+                    continue
+                kind = str(field.annotation)
+                if "bool" not in kind and _holds_bool(value):
+                    raise PydanticCustomError("bool_not_number", "{key}: found {value}",
+                                              {"key": key, "value": _toml_text(value)})
+                if field.annotation is bool and not isinstance(value, bool):
+                    raise PydanticCustomError("number_not_bool", "{key}: found {value}",
+                                              {"key": key, "value": _toml_text(value)})
         return data
+
+    @model_validator(mode="after")
+    def _read_only_containers(self):
+        """Lists and dicts of a validated table become read-only (the model itself is frozen)."""
+        for name in type(self).model_fields:
+            value = self.__dict__.get(name)
+            if isinstance(value, (list, dict)):
+                object.__setattr__(self, name, _freeze(value))
+        return self
+
+
+def _holds_bool(value) -> bool:
+    """Whether ``value`` is, or an array (nested) holds, true or false."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
+
+
+def _toml_text(value) -> str:
+    """A value as written in TOML (true / false in lower case)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_text(v) for v in value) + "]"
+    return repr(value)
 
 
 Plane = Literal["strain", "stress"]
@@ -232,10 +315,22 @@ class OutputSpec(Strict):
     plots: bool = Field(True, description="PNG plots")
     displacement: bool = Field(False, description="FEM: the displacement at every node as displacement.npz "
                                                   "(node coordinates and values, sorted by coordinates: "
-                                                  "independent of the partition), for field surrogates")
+                                                  "independent of the partition); NMM: the cover DOFs "
+                                                  "(cover vertex coordinates and coefficients); for field surrogates")
     deformation_scale: float | None = Field(
         None, gt=0, description="displacement magnification in plots (auto when omitted)"
     )
+
+
+class RestartOutputSpec(OutputSpec):
+    """``[output]`` of a case with a time-step loop (DDA, dynamic NMM): the shared options and
+    restart checkpoints (coupling.restart)."""
+
+    restart_every_steps: int | None = Field(
+        None, ge=1, description="write restart.h5 after every n-th accepted step (omitted: not by steps)")
+    restart_every_seconds: PositiveFloat | None = Field(
+        None, description="write restart.h5 when this much wall-clock time [s] has passed since the last "
+                          "(omitted: not by time)")
 
 
 class LimitsSpec(Strict):

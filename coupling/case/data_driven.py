@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from coupling.case.common import HISTORY_LAWS, FixedPointSpec, MaterialSpec, Plane, Strict
+from coupling.case.common import FixedPointSpec, MaterialSpec, Plane, Strict
 from coupling.case.fem import ContinuumCase
 
 
@@ -14,15 +14,9 @@ class ManifoldData(Strict):
     """A continuous material manifold {(ε, f(ε))}: any law, analytic or learned (checkpoint)."""
 
     kind: Literal["manifold"]
-    law: MaterialSpec
-
-    @model_validator(mode="after")
-    def _path_independent(self) -> "ManifoldData":
-        # the projection has no state to carry yet (issue 16, item 4)
-        if self.law.law in HISTORY_LAWS:
-            raise ValueError(f"law {self.law.law!r} has history (plastic state); the data-driven manifold "
-                             "takes path-independent laws: linear_elastic, power_law_elastic, checkpoint")
-        return self
+    law: MaterialSpec = Field(description="any law; a law with state (j2_plasticity, drucker_prager, a "
+                                          "return-mapping checkpoint) gives the admissible set of each load step "
+                                          "from the state of the last converged step (fem.load_path)")
 
 
 class DiscreteData(Strict):
@@ -56,7 +50,10 @@ class DataDrivenCase(ContinuumCase):
     fixed_point: FixedPointSpec = FixedPointSpec()
 
     @model_validator(mode="after")
-    def _no_load_path(self) -> "DataDrivenCase":
-        if self.fem.load_path is not None:
-            raise ValueError("fem.load_path is for the FEM solver; the data-driven solver solves the full load at once")
+    def _load_path_needs_a_manifold(self) -> "DataDrivenCase":
+        # a discrete data set has no state to carry between steps; a path of one law is solved
+        # step by step (DataDrivenProblem.solve_path: state committed at each converged step)
+        if self.fem.load_path is not None and isinstance(self.data, DiscreteData):
+            raise ValueError("fem.load_path needs data.kind = \"manifold\" (a law, possibly with history); "
+                             "a discrete data set is solved at the full load at once")
         return self

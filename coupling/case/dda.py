@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat
 
-from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, OutputSpec, Strict, Vec2
+from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
 
 
 class BlockSpec(Strict):
@@ -107,14 +107,8 @@ class DdaJointSpec(Strict):
     law: JointLawSpec
 
 
-class DdaOutputSpec(OutputSpec):
+class DdaOutputSpec(RestartOutputSpec):
     """``[output]`` of a DDA case: the shared options and restart checkpoints (coupling.restart)."""
-
-    restart_every_steps: int | None = Field(
-        None, ge=1, description="write restart.h5 after every n-th accepted step (omitted: not by steps)")
-    restart_every_seconds: PositiveFloat | None = Field(
-        None, description="write restart.h5 when this much wall-clock time [s] has passed since the last "
-                          "(omitted: not by time)")
 
 
 class DdaCase(CaseSpec):

@@ -53,7 +53,8 @@ class Case:
 
 # ---------------------------------------------------------------------------- overrides
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-_KEY_FULL = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
+#: a full override key path, e.g. ``materials.rock.E`` or ``cracks[0].points``
+KEY_PATH = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
 
 
 def _split_key(key: str) -> list[str | int]:
@@ -85,7 +86,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise CaseError("--set", None, f"found {item!r}", allowed)
         key, value = item.split("=", 1)
         key = key.strip()
-        if not _KEY_FULL.fullmatch(key):
+        if not KEY_PATH.fullmatch(key):
             raise CaseError("--set", None, f"found {item!r} ({'no' if not key else 'malformed'} key path)", allowed)
         out[key] = _parse_value(value.strip())
     return out
@@ -311,6 +312,7 @@ _PHRASES = {
     "Input should be a valid integer": "an integer",
     "Input should be a valid string": "a string",
     "Input should be a valid boolean": "true | false",
+    "Unable to parse input string as an integer, exceeded maximum size": "an integer of at most 19 digits",
 }
 
 
@@ -366,6 +368,13 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
         prefix = f"{key}." if key else ""
         return CaseError(path, prefix + err["ctx"]["old"], f"found '{err['ctx']['old']}', a renamed key",
                          f"{prefix}{err['ctx']['new']} (its new name)")
+    if kind == "bool_not_number":
+        prefix = f"{key}." if key else ""
+        return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}",
+                         "a number (true / false are not numbers)")
+    if kind == "number_not_bool":
+        prefix = f"{key}." if key else ""
+        return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}", "true | false")
     if kind == "extra_forbidden":
         parent = _model_at(schema, data, tuple(clean[:-1]))
         valid = sorted(parent.model_fields) if parent else []

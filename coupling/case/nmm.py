@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic_core import PydanticCustomError
 
-from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, Strict, Vec2
+from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
 from coupling.case.fem import ProbeSpec
 
 Segment = tuple[Vec2, Vec2]
@@ -226,8 +227,26 @@ class NmmSpec(Strict):
     order: Literal[0, 1] = Field(1, description="cover functions: 0 constant, 1 linear")
     penalty: float = Field(100.0, gt=0, description="Nitsche / point-spring factor beta [-]")
     stabilisation: float = Field(1e-8, ge=0, lt=1, description="order-1 null-mode stabilisation delta [-]")
-    load_steps: int = Field(1, ge=1, description="proportional load steps")
+    load_steps: int = Field(1, ge=1, description="proportional load steps (static runs)")
+    duration: PositiveFloat | None = Field(
+        None, description="simulated time [s]: given, the run is dynamic (implicit, Shi's DDA scheme; loads, "
+                          "gravity and initial stress applied at t = 0 and held, from rest); omitted: static")
+    dt: PositiveFloat | None = Field(None, description="time step [s] of a dynamic run (divides duration); a step "
+                                     "whose Newton / open-close iteration does not settle is cut in halves, at "
+                                     "most 4 times")
+    output_interval: PositiveFloat | None = Field(
+        None, description="time between VTU frames of a dynamic run [s]; default 50 frames")
     newton: NmmNewtonSpec = NmmNewtonSpec()
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether this is a dynamic run (``duration`` and ``dt`` given)."""
+        return self.duration is not None
+
+    @property
+    def time_steps(self) -> int:
+        """Number of time steps of a dynamic run: duration / dt."""
+        return round(self.duration / self.dt) if self.duration is not None else 0
 
 
 class SifSpec(Strict):
@@ -242,6 +261,7 @@ class NmmCase(CaseSpec):
     """A 2D body solved by the Numerical Manifold Method (cracks and joints need no mesh)."""
 
     solver: Literal["nmm"]
+    output: RestartOutputSpec = RestartOutputSpec()
     domain: DomainSpec
     cover: CoverSpec
     material: MaterialSpec
@@ -254,3 +274,40 @@ class NmmCase(CaseSpec):
     boundary: NmmBoundarySpec = NmmBoundarySpec()
     probes: list[ProbeSpec] = []
     sif: SifSpec = SifSpec()
+
+    @model_validator(mode="after")
+    def _time_keys(self) -> "NmmCase":
+        """Dynamic runs: duration and dt together, dt dividing duration; the static and dynamic
+        keys not mixed (load_steps / output_interval, restart checkpoints)."""
+        def refuse(key: str, value, allowed: str):
+            return PydanticCustomError("value_error", "{key}: found {value}; allowed: {allowed}",
+                                       {"key": key, "value": repr(value), "allowed": allowed})
+
+        n = self.nmm
+        if n.duration is None and n.dt is not None:
+            raise refuse("nmm.dt", n.dt, "nmm.dt together with nmm.duration (a dynamic run), or neither (static)")
+        if n.duration is not None and n.dt is None:
+            raise refuse("nmm.duration", n.duration, "nmm.duration together with nmm.dt (a dynamic run), "
+                         "or neither (static)")
+        if n.duration is None:
+            if n.output_interval is not None:
+                raise refuse("nmm.output_interval", n.output_interval, "a dynamic run (nmm.duration and nmm.dt)")
+            for key in ("restart_every_steps", "restart_every_seconds"):
+                if getattr(self.output, key) is not None:
+                    raise refuse(f"output.{key}", getattr(self.output, key),
+                                 "a dynamic run (nmm.duration and nmm.dt); a static run has no restart")
+            return self
+        if "load_steps" in n.model_fields_set:
+            raise refuse("nmm.load_steps", n.load_steps, "a static run; a dynamic run (nmm.duration) applies the "
+                         "loads at t = 0")
+        ratio = n.duration / n.dt
+        if not ratio <= 10_000_000.5:  # also inf (1e308 / 1e-308)
+            raise refuse("nmm.dt", n.dt, f"a time step giving at most 10,000,000 steps in nmm.duration "
+                         f"(here {ratio:.3g})")
+        steps = round(ratio)
+        if steps < 1 or abs(steps * n.dt - n.duration) > 1e-9 * n.duration:
+            raise refuse("nmm.dt", n.dt, f"a time step dividing nmm.duration ({n.duration:g} s) into whole steps")
+        density = getattr(self.material, "density", None)
+        if density is not None and not density > 0:
+            raise refuse("material.density", density, "> 0 kg/m^3 in a dynamic run (nmm.duration)")
+        return self

@@ -41,7 +41,7 @@ class Parameter:
         return self.lo + u * (self.hi - self.lo)
 
     def to_unit(self, x: np.ndarray) -> np.ndarray:
-        """The inverse of :meth:`from_unit`."""
+        """The inverse of :meth:`from_unit`: parameter values (any shape) to u ∈ [0, 1]."""
         x = np.asarray(x, dtype=float)
         if self.log:
             return np.log(x / self.lo) / np.log(self.hi / self.lo)
@@ -59,12 +59,12 @@ class Parameter:
 
 def parse_vary(text: str, option: str = "--vary") -> Parameter:
     """``KEY=LO:HI[:log]`` → :class:`Parameter`; bad text raises a one-line :class:`CaseError`."""
-    from coupling.case.loader import _KEY_FULL
+    from coupling.case.loader import KEY_PATH
 
     if "=" not in text:
         raise CaseError(option, None, f"found {text!r}", VARY_ALLOWED)
     key, rng = (s.strip() for s in text.split("=", 1))
-    if not _KEY_FULL.fullmatch(key):
+    if not KEY_PATH.fullmatch(key):
         raise CaseError(option, None, f"found {text!r} (malformed key path)", VARY_ALLOWED)
     parts = [p.strip() for p in rng.split(":")]
     log = len(parts) == 3 and parts[2] == "log"

@@ -157,9 +157,11 @@ def _say(stream, text: str) -> None:
         print(text, file=stream, flush=True)
 
 
-def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any]) -> bool:
+def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any], extend: bool = False) -> bool:
     """Whether ``out_dir`` resumes a previous ensemble (True) or is new (False); refuse a folder
-    that is not an ensemble of the same options (never replaced, never deleted)."""
+    that is not an ensemble of the same options (never replaced, never deleted). ``extend``:
+    the new design may append points to the previous one, or be a prefix of it (the
+    active-learning loop grows its design so, and a rerun replays the growth)."""
     out_dir = Path(out_dir)
     allowed = "a new folder, or the folder of a previous ensemble run with the same options (resume)"
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
@@ -175,10 +177,14 @@ def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any]) -> bool:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise CaseError("-o", None, f"'{path}' is unreadable", allowed) from None
-    same = {k: v for k, v in old.items() if k != "points"} == {k: v for k, v in json.loads(json.dumps(manifest)).items()
-                                                                 if k != "points"}
-    if not same:
-        differ = sorted(k for k in set(old) | set(manifest) if k != "points" and old.get(k) != json.loads(json.dumps(manifest)).get(k))
+    new = json.loads(json.dumps(manifest))
+    free = ("points", "samples") if extend else ("points",)
+    differ = sorted(k for k in set(old) | set(new) if k not in free and old.get(k) != new.get(k))
+    if extend and not differ:
+        before, after = old.get("points") or [], new["points"]
+        if before[:len(after)] != after[:len(before)]:  # a rerun replays the growth: either may be the prefix
+            differ = ["points (not an extension of the previous design)"]
+    if differ:
         raise CaseError("-o", None, f"'{out_dir}' holds an ensemble with other options ({', '.join(differ)})", allowed)
     return True
 
@@ -186,13 +192,14 @@ def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any]) -> bool:
 def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarray, out_dir: str | Path, *,
                  overrides: dict[str, Any] | None = None, design: str = "given", seed: int | None = None,
                  progress=sys.stderr, executor=None,
-                 on_member: Callable[[dict[str, Any]], None] | None = None) -> EnsembleResult:
+                 on_member: Callable[[dict[str, Any]], None] | None = None, extend: bool = False) -> EnsembleResult:
     """Run ``case`` at every row of ``points`` (N, d) and write ``DIR/ensemble.h5``.
 
     ``overrides`` apply to every member (``--set``); member i gets ``{p.key: points[i, j]}`` on
     top. ``executor``: a :class:`concurrent.futures.Executor` (default: :func:`pool_executor`,
     serial in this process without MPI workers). ``progress``: a stream for one line per
-    finished member (None: silent). Returns an :class:`EnsembleResult`.
+    finished member (None: silent). ``extend``: ``points`` may append rows to a previous run's
+    design in ``out_dir`` (see :func:`check_ensemble_folder`). Returns an :class:`EnsembleResult`.
     """
     out_dir = Path(out_dir)
     points = np.atleast_2d(np.asarray(points, dtype=float))
@@ -202,11 +209,11 @@ def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarr
         "parameters": [p.as_dict() for p in parameters], "design": design, "seed": seed,
         "samples": int(points.shape[0]), "points": points.tolist(),
     }
-    resume = check_ensemble_folder(out_dir, manifest)
+    resume = check_ensemble_folder(out_dir, manifest, extend)
     from coupling.output.rundir import write_json
 
     (out_dir / MEMBERS).mkdir(parents=True, exist_ok=True)
-    if not resume:
+    if not resume or extend:
         write_json(out_dir / MANIFEST, manifest)
     tasks, members = [], [dict(index=i, status="pending", message="", scalars={}) for i in range(len(points))]
     for i, row in enumerate(points):

@@ -6,13 +6,25 @@ run folder: ``coordinates`` (n_nodes, 2) [m] of the displacement space's nodes a
 ``displacement`` (n_nodes, 2) [m], both sorted by the coordinates (rounded to 1e-9 of the mesh
 size), so the file does not depend on the partition or the rank count.
 
-Warm start (``deepmanifold run CASE --initial-guess S.pt``, FEM static cases, one load step):
+An NMM run with ``output.displacement = true`` writes the same file with ``coordinates``
+(n_covers, 2) [m], the mesh vertex of each physical cover, and ``displacement`` (n_covers,
+2·n_f) [m], the cover functions' coefficients (n_f = 1 for order-0 covers, 3 for order 1) in
+the solver's DOF order (the model is replicated on every rank, so the file is the same on any
+rank count); two physical covers of a vertex cut by a crack share its coordinates.
+
+Warm start (``deepmanifold run CASE --initial-guess S.pt``, FEM static cases, NMM static cases
+with one load step, data-driven cases):
 u₀ = the surrogate's displacement at the case's values of its parameters, matched to this
 run's nodes by coordinates (on any rank count). Newton then stops on
 ‖R‖ ≤ max(atol, rtol ‖R₀,cold‖), where ‖R₀,cold‖ is the residual of the cold start u = 0
 (one law call and one residual assembly), not the residual of the guess: warm and cold runs
 stop at the same absolute accuracy (with the guess's own ‖R₀‖ a good guess would tighten its
-own criterion and do more iterations the better it is).
+own criterion and do more iterations the better it is). With several FEM load steps (or a
+load path λ_1, λ_2, …) step k starts from u_{k−1} + (λ_k − λ_{k−1}) u₀ and stops on the
+residual at u_{k−1}, the cold start of that step. NMM: the same, with the surrogate's
+cover DOFs as u₀. Data-driven: the material states start from the projection of
+(ε(u₀), C ε(u₀)) onto the manifold instead of the projection of (0, 0); the fixed point's
+test ‖G(x) − x‖ ≤ rtol ‖G(x)‖ does not depend on the start, so warm and cold stop alike.
 """
 
 from __future__ import annotations
@@ -56,6 +68,15 @@ def write_displacement(problem, folder_file) -> str:
     coords, values = node_values(problem)
     if problem.comm.rank == 0:
         np.savez(folder_file, coordinates=coords, displacement=values)
+    return FILE
+
+
+def write_nmm_displacement(model, u: np.ndarray, folder_file) -> str:
+    """Write an NMM run's ``displacement.npz`` (rank 0; the DOF vector ``u`` (n_dofs,) [m] is
+    replicated) and return its name."""
+    if model.comm.rank == 0:
+        coords = np.asarray(model.mesh.points)[np.asarray(model.man.cover_vertex)]
+        np.savez(folder_file, coordinates=coords, displacement=np.asarray(u).reshape(len(coords), -1))
     return FILE
 
 
@@ -123,12 +144,17 @@ def load(path: str | Path):
 
 def check_case(case) -> None:
     """Refuse cases a warm start does not apply to (one line, exit 2)."""
-    if case.solver != "fem":
-        raise CaseError(None, OPTION, f"a '{case.solver}' case", "a FEM static case (solver = \"fem\")")
-    spec = case.spec.fem
-    steps = len(spec.load_path) if spec.load_path else spec.load_steps
+    if case.solver not in ("fem", "nmm", "data_driven"):
+        raise CaseError(None, OPTION, f"a '{case.solver}' case",
+                        "a FEM, NMM or data-driven static case (solver = \"fem\" | \"nmm\" | \"data_driven\")")
+    if case.solver == "data_driven" and case.spec.fem.load_path is not None:
+        raise CaseError(case.path, "fem.load_path", f"a load path of {len(case.spec.fem.load_path)} steps with {OPTION}",
+                        "one fixed point (no fem.load_path): the surrogate predicts the final state")
+    if case.solver != "nmm":
+        return  # data-driven: one fixed point; FEM: a predictor per load step
+    steps, key = case.spec.nmm.load_steps, "nmm.load_steps"
     if steps != 1:
-        raise CaseError(case.path, "fem.load_steps", f"found {steps} load steps with {OPTION}",
+        raise CaseError(case.path, key, f"found {steps} load steps with {OPTION}",
                         "1 (the surrogate predicts the final state)")
 
 
@@ -146,13 +172,10 @@ def case_parameters(case, keys: list[str], path: str) -> np.ndarray:
     return np.array([values])
 
 
-def apply_initial_guess(problem, case, path: str | Path) -> dict[str, Any]:
-    """Set ``problem.u`` to the surrogate's displacement at the case's parameters (collective).
-
-    Returns the record for summary.json (without the iterations): surrogate path, parameters,
-    the cold start's ‖R₀‖ [N] (the convergence reference), ``predicted_residual`` = ‖R(u₀)‖ /
-    ‖R₀,cold‖ is filled in by the runner from the first Newton iteration.
-    """
+def set_displacement_guess(problem, case, path: str | Path) -> dict[str, Any]:
+    """Set ``problem.u`` (a DOLFINx displacement on ``problem.V``: FEM, data-driven) to the
+    surrogate's displacement at the case's parameters, matched to the nodes by coordinates on
+    any partition (collective); returns surrogate, parameters, outside_range, modes."""
     from scipy.spatial import cKDTree
 
     sur = load(path)
@@ -169,9 +192,30 @@ def apply_initial_guess(problem, case, path: str | Path) -> dict[str, Any]:
     if bad:
         raise CaseError(str(path), None, f"{bad} node(s) of this mesh not on the surrogate's mesh",
                         "a surrogate built from runs on this case's mesh")
+    if sur.mean.size != 2 * sur.num_nodes:
+        raise CaseError(str(path), None, "a field surrogate of NMM cover DOFs",
+                        "a surrogate built from runs on this case's mesh")
     u0 = sur.predict(x)[0].reshape(-1, 2)
-    reference = problem.cold_reference_residual(1.0)
     problem.u.x.array[:] = u0[index].reshape(-1)
     return {"surrogate": str(path), "parameters": dict(zip(sur.parameter_keys, x[0].tolist())),
-            "outside_range": outside, "modes": int(sur.modes.shape[1]),
-            "cold_initial_residual": reference}
+            "outside_range": outside, "modes": int(sur.modes.shape[1])}
+
+
+def nmm_initial_guess(model, case, path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """The surrogate's NMM DOF vector (n_dofs,) [m] at the case's parameters, and the record for
+    summary.json (surrogate, parameters, outside_range, modes; the solver adds the cold ‖R₀‖
+    and the predicted residual). The surrogate must come from runs on this case's covers: the
+    same physical covers at the same vertices, in the same order (checked)."""
+    sur = load(path)
+    x = case_parameters(case, sur.parameter_keys, str(path))
+    outside = [f"{r['key']}={v:g}" for r, v in zip(sur.meta.get("ranges", []), x[0]) if not r["lo"] <= v <= r["hi"]]
+    coords = np.asarray(model.mesh.points)[np.asarray(model.man.cover_vertex)]
+    scale = float(np.ptp(coords, axis=0).max()) or 1.0
+    if (sur.coordinates.shape != coords.shape or sur.mean.size != model.ndof
+            or not np.allclose(sur.coordinates, coords, rtol=0, atol=1e-9 * scale)):
+        raise CaseError(str(path), None, f"a field of {sur.mean.size} values on {sur.num_nodes} covers for this model's "
+                        f"{model.ndof} DOFs on {len(coords)} covers",
+                        "a surrogate built from NMM runs on this case's covers (same cover mesh, cracks, order)")
+    u0 = sur.predict(x)[0]
+    return u0, {"surrogate": str(path), "parameters": dict(zip(sur.parameter_keys, x[0].tolist())),
+                "outside_range": outside, "modes": int(sur.modes.shape[1])}

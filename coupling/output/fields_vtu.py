@@ -7,8 +7,12 @@ Layout in a run folder::
     fields/fields_0001.vtu      ...
 
 ParaView opens ``fields.pvd`` (or a single ``.vtu``); ``meshio.read`` and the VTK Python
-wheel (``vtkXMLUnstructuredGridReader``) read every ``.vtu``. The ``timestep`` of a FEM step
-is its load factor λ = k / load_steps (1 = the full load).
+wheel (``vtkXMLUnstructuredGridReader``) read every ``.vtu``. The ``timestep`` of a step is
+its load factor λ (λ = k / load_steps, 1 = the full load) when the load factors of the series
+increase strictly; when they do not (a ``load_path`` that unloads or repeats a factor) it is
+the step number k = 1, 2, …, n, because ParaView orders and identifies the steps of a
+collection by their timestep (two steps at λ = 0.5 would be one). The load factor of step k is
+then ``summary["results"]["load_displacement"]["load_factor"][k - 1]``.
 
 Continuum fields (FEM and data-driven, :func:`fem_grid`):
 
@@ -90,7 +94,15 @@ class FieldSeries:
             return
         (self.folder / self.name).mkdir(exist_ok=True)
         write_vtu(self.folder / rel, mesh)
-        write_pvd(self.folder / f"{self.name}.pvd", self.entries)
+        write_pvd(self.folder / f"{self.name}.pvd", self.timesteps())
+
+    def timesteps(self) -> list[tuple[float, str]]:
+        """(timestep, file) of the index: the load factors when they increase strictly, else
+        the step numbers 1..n (a collection's timesteps must be distinct and ordered)."""
+        factors = [t for t, _ in self.entries]
+        if all(b > a for a, b in zip(factors, factors[1:])):
+            return list(self.entries)
+        return [(float(k + 1), f) for k, (_, f) in enumerate(self.entries)]
 
     @property
     def files(self) -> list[str]:

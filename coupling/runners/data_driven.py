@@ -16,7 +16,7 @@ from coupling.solvers.datadriven.projectors import LawProjector, NearestDataProj
 from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import CaseDiverged
 from coupling.runners.fem_model import build_boundary, build_mesh
-from coupling.output.fem import plot_deformed, write_fields
+from coupling.output.fem import plot_deformed, plot_load_displacement, write_fields
 from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import probes_report, von_mises
@@ -55,9 +55,6 @@ def build_projector(case: Case):
         C = C if C is not None else _least_squares_stiffness(ds.strain, ds.stress)
         return NearestDataProjector(ds.strain, ds.stress, C), C, None, {"kind": "discrete", "points": len(ds), "dataset": str(path)}
     law = build_law(case, data.law, "data.law")
-    if law.n_state:  # e.g. a learned return-mapping checkpoint: the projection carries no state yet
-        raise case.error("data.law", f"a law with {law.n_state} state variables ({law.kind})",
-                         "a path-independent law (no history) for the data-driven manifold")
     C = (LinearElastic(spec.stiffness.E, spec.stiffness.nu, spec.stiffness.plane).reference_stiffness()
          if spec.stiffness else law.reference_stiffness())
     return LawProjector(law, C), C, law, {"kind": "manifold", "law": law.describe()}
@@ -67,6 +64,18 @@ def _cell_average(problem: DataDrivenProblem, values: np.ndarray) -> np.ndarray:
     """Quadrature-weighted average per owned cell of (n_points, k) values."""
     w = problem.disc.q_weights / problem.disc.q_weights.sum()
     return np.einsum("q,cqk->ck", w, values.reshape(-1, len(w), values.shape[1]))
+
+
+def _material_stress(problem: DataDrivenProblem, law) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per owned cell, of the present material state (ε*, σ*): mean stress (c, 3) [Pa], its
+    von Mises (c,) [Pa] and σzz (c,) [Pa] (None without a law: a discrete data set)."""
+    eps_star, sig_star = problem.final_material_state
+    stress_cells = _cell_average(problem, sig_star)
+    szz = None
+    if law is not None:
+        szz_q = law.out_of_plane_stress(eps_star)
+        szz = None if szz_q is None else _cell_average(problem, np.asarray(szz_q, float)[:, None])[:, 0]
+    return stress_cells, von_mises(stress_cells, szz), szz
 
 
 def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -86,23 +95,50 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     ctx.setup_done(cells=bundle.mesh.topology.index_map(2).size_global,
                    dofs=bundle.mesh.comm.allreduce(problem.u.x.index_map.size_local) * problem.u.x.block_size)
     fp = spec.fixed_point
+    # SIGINT/SIGTERM: checked (collectively) after every fixed-point iteration; the run
+    # publishes its last complete iterate (a compatible, equilibrated mechanical state and its
+    # material state; not converged: solver.converged false, solver.residuals its change)
+    if ctx.stop is not None:
+        ctx.stop.deferred = True
+    initial, warm = None, None
+    if ctx.initial_guess is not None:  # network proposes u0; the fixed point starts from project(ε(u0), C ε(u0))
+        from coupling.ensemble.warm_start import set_displacement_guess
+
+        t_guess = time.perf_counter()
+        warm = set_displacement_guess(problem, case, ctx.initial_guess)
+        eps0 = problem.strain_of_displacement()
+        initial = projector.project(eps0, eps0 @ C.T)
+        warm["time_s"] = time.perf_counter() - t_guess
     with ctx.progress(total=fp.max_iterations, description=f"{case.name}: fixed point") as bar:
-        def report(rec) -> None:
+        def report(rec) -> bool:
             bar.update(rec.iterations, f"{case.name}: iteration {rec.iterations} change {rec.residual:.2e}")
+            return ctx.stop_requested()
 
         diverged = None
+        path = spec.fem.load_path
+        if path is None and law is not None and law.n_state:
+            path = [1.0]  # a law with history: one step from the virgin state, state committed at convergence
+        curve = _PathRecord(spec) if path is not None else None
+        series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+
+        def on_path_step(k: int, res) -> None:  # after each converged step of a load path (collective)
+            curve.record(problem, res.load_factor, res)
+            if series.enabled:
+                write_fields(problem, series, res.load_factor, *_material_stress(problem, law))
         try:
-            result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
-                                   callback=report)
+            if path is None:
+                result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
+                                       callback=report, initial=initial)
+            else:  # step by step; the state of a law with history advances only at convergence
+                results = problem.solve_path(projector, path, fp.build, rtol=fp.rtol, max_iterations=fp.max_iterations,
+                                             callback=report, initial=initial,
+                                             on_step=on_path_step)
+                result = results[-1]
         except DataDrivenDivergence as exc:
-            diverged, result = exc, exc.result
-    eps_star, sig_star = problem.final_material_state
-    stress_cells = _cell_average(problem, sig_star)
-    szz = None
-    if law is not None:
-        szz_q = law.out_of_plane_stress(eps_star)
-        szz = None if szz_q is None else _cell_average(problem, np.asarray(szz_q, float)[:, None])[:, 0]
-    vm_cells = von_mises(stress_cells, szz)
+            result = exc.result
+            if ctx.stop is None or ctx.stop.signum is None:  # stopped by a signal: interrupted, not diverged
+                diverged = exc
+    stress_cells, vm_cells, szz = _material_stress(problem, law)
 
     results: dict[str, Any] = {"distance_to_data": result.distance}
     if spec.probes:
@@ -110,28 +146,78 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     results["max_abs_displacement"] = ctx.comm.allreduce(float(np.abs(problem.u.x.array).max(initial=0.0)), op=MPI.MAX)
     results["max_von_mises"] = ctx.comm.allreduce(float(vm_cells.max(initial=0.0)), op=MPI.MAX)
 
+    if curve is not None:
+        results["converged_load_factor"] = curve.load_factor[-1] if curve.load_factor else 0.0
+        if curve.probes and curve.load_factor and len(path) > 1:
+            results["load_displacement"] = curve.report()
+
     files: list[str] = []
     if ctx.rundir is not None:
-        if spec.output.fields:  # one output step: the converged fixed point
-            series = FieldSeries(ctx.rundir.path, ctx.comm.rank)
-            write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
+        if spec.output.fields:  # one output step (the converged fixed point), or one per load-path step
+            if not series.entries:
+                write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
             files += series.files
         if spec.output.plots:
             plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
                           spec.output.deformation_scale)
             files.append("deformed.png")
+            if "load_displacement" in results:
+                if ctx.comm.rank == 0:
+                    plot_load_displacement(results["load_displacement"], ctx.rundir.file("load_displacement.png"),
+                                           f"{case.name}: {spec.title}")
+                files.append("load_displacement.png")
+        if spec.output.displacement:
+            from coupling.ensemble.warm_start import write_displacement
+
+            files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
     solver = {
         "kind": "data_driven", "material": material, "metric_stiffness": C.tolist(),
         "degree": problem.degree, "dofs": problem.disc.num_dofs,
         "quadrature_points": problem.disc.num_quadrature_points,
         "fixed_point_method": fp.method, **result.as_dict(), "time_setup_s": t_setup,
     }
+    if curve is not None:
+        solver["load_path"] = list(path)
+        solver["fixed_point_iterations_per_step"] = curve.iterations
     if isinstance(projector, LawProjector):
         solver["gauss_newton_iterations"] = projector.gauss_newton_iterations
+    if warm is not None:  # the proposal's residual: the first fixed-point change ‖G(x0) − x0‖/‖G(x0)‖
+        history = solver.get("residual_history") or [None]
+        warm.update(iterations=solver.get("iterations"), predicted_residual=history[0])
+        solver["initial_guess"] = warm
     payload = RunPayload(results, solver, files)
     if diverged is not None:
         raise CaseDiverged(str(diverged), payload)
     return payload
+
+
+class _PathRecord:
+    """Per converged load step of a path: λ, the fixed-point iterations and the displacement
+    probes (``ux``/``uy``, exact u_h); reported like the FEM solver's ``results.load_displacement``
+    = {"load_factor": [λ_k], "probes": {name: [u_k] [m]}}."""
+
+    def __init__(self, spec: DataDrivenCase) -> None:
+        self.probes = [p for p in spec.probes if p.quantity in ("ux", "uy")]
+        self.load_factor: list[float] = []
+        self.iterations: list[int] = []
+        self.values: list[np.ndarray] = []
+
+    def record(self, problem: DataDrivenProblem, load_factor: float, result) -> None:
+        """After a converged step (collective)."""
+        from coupling.output.probes import fem_cell_value_probe
+
+        self.load_factor.append(float(load_factor))
+        self.iterations.append(int(result.fixed_point.iterations))
+        if self.probes:
+            n_own = problem.mesh.topology.index_map(2).size_local
+            self.values.append(fem_cell_value_probe(problem, np.array([p.point for p in self.probes], float),
+                                                    [p.quantity for p in self.probes], np.zeros((n_own, 4))))
+
+    def report(self) -> dict[str, Any]:
+        """The JSON record of the curve."""
+        vals = np.array(self.values).reshape(len(self.values), len(self.probes))
+        return {"load_factor": self.load_factor,
+                "probes": {p.name: vals[:, j].tolist() for j, p in enumerate(self.probes)}}
 
 
 def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_cells) -> dict[str, Any]:

@@ -31,16 +31,23 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     t_setup = time.perf_counter() - t0
     check_probes_in_mesh(case, bundle.mesh)
     ctx.setup_done(dofs=problem.num_dofs, cells=bundle.mesh.topology.index_map(2).size_global)
-    warm = None
-    if ctx.initial_guess is not None:  # network proposes (u0 from a field surrogate), Newton corrects
-        from coupling.ensemble.warm_start import apply_initial_guess
-
-        t_guess = time.perf_counter()
-        warm = apply_initial_guess(problem, case, ctx.initial_guess)
-        warm["time_s"] = time.perf_counter() - t_guess
-
     path = spec.fem.load_path  # explicit load factors (loading-unloading), else k / load_steps
     steps = len(path) if path else spec.fem.load_steps
+    warm, predictor = None, None
+    if ctx.initial_guess is not None:  # network proposes (u0 from a field surrogate), Newton corrects
+        from coupling.ensemble.warm_start import set_displacement_guess
+
+        t_guess = time.perf_counter()
+        warm = set_displacement_guess(problem, case, ctx.initial_guess)
+        u_final = problem.u.x.array.copy()  # the prediction at load factor 1
+        problem.u.x.array[:] = 0.0
+        factors = list(path) if path else [k / steps for k in range(1, steps + 1)]
+
+        def predictor(step: int, lam: float, previous: np.ndarray) -> np.ndarray:
+            """Step k starts from u_{k-1} + (λ_k − λ_{k−1}) u_pred (step 1: u_pred at λ = 1)."""
+            return previous + (lam - (factors[step - 2] if step > 1 else 0.0)) * u_final
+
+        warm["time_s"] = time.perf_counter() - t_guess
     # one field output step per converged load step, timestep = load factor
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
     curve = _LoadDisplacement(spec)
@@ -54,9 +61,9 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     # the last complete load step (the displacement saved here) and publishes it
     last_complete = problem.u.x.array.copy()
 
-    def complete_step(step: int, load_factor: float) -> None:
+    def complete_step(step: int, result: FemResult) -> None:
         last_complete[:] = problem.u.x.array
-        write_step(step, load_factor)
+        write_step(step, result.converged_load_factor)
 
     if ctx.stop is not None:
         ctx.stop.deferred = True
@@ -70,8 +77,7 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
         try:
             result = problem.solve(load_steps=spec.fem.load_steps, load_factors=path, rtol=spec.fem.newton.rtol, atol=spec.fem.newton.atol,
                                    max_iterations=spec.fem.newton.max_iterations, callback=report,
-                                   on_step=complete_step,
-                                   reference_residual=warm["cold_initial_residual"] if warm else None)
+                                   on_step=complete_step, predictor=predictor)
         except StopAtStep:
             problem.u.x.array[:] = last_complete
             return _finish(case, ctx, problem, bundle, FemResult(problem.u, problem.converged_load_factor, problem.stats),
@@ -83,10 +89,14 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
     payload = _finish(case, ctx, problem, bundle, result, t_setup, series, curve)
-    if warm is not None:
-        history = problem.stats.residuals[0]
-        warm.update(iterations=problem.stats.newton_iterations[0],
-                    predicted_residual=history[0] / warm["cold_initial_residual"])
+    if warm is not None:  # per step: the cold start's ‖R₀‖ and the prediction's residual relative to it
+        refs = problem.step_references
+        predicted = [h[0] / r for h, r in zip(problem.stats.residuals, refs)]
+        warm.update(cold_initial_residual=refs[0], predicted_residual=predicted[0],
+                    iterations=problem.stats.newton_iterations[0])
+        if len(refs) > 1:
+            warm.update(cold_initial_residual_per_step=refs, predicted_residual_per_step=predicted,
+                        iterations_per_step=list(problem.stats.newton_iterations))
         payload.solver["initial_guess"] = warm
     return payload
 

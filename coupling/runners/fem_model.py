@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dolfinx_solver  # noqa: F401
 import numpy as np
-import ufl
 from dolfinx import mesh as dmesh
 from mpi4py import MPI
 
@@ -13,7 +12,8 @@ from coupling.case.fem import FemCase, FileMesh, PlateWithHoleMesh, RectangleMes
 from coupling.case.loader import Case
 from coupling.solvers.fem import mesh as meshes
 from coupling.solvers.fem.errors import MeshInputError
-from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+from coupling.solvers.fem.problem import ContinuumProblem
+from learned.boundary import Dirichlet, MeshFacets, Point, Traction
 
 
 def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
@@ -52,47 +52,35 @@ def _extent(bundle: meshes.MeshBundle, facets: np.ndarray) -> tuple[int, float, 
 
 
 def _traction(case: Case, bundle: meshes.MeshBundle, t: TractionSpec, key: str) -> Traction:
-    facets = _region(case, bundle, t.boundary, f"{key}.boundary")
+    facets = MeshFacets(_region(case, bundle, t.boundary, f"{key}.boundary"))
     if t.traction is not None:
         tx, ty = t.traction
-        return Traction(facets, lambda x: ufl.as_vector([tx, ty]))
-    axis, s0, s1 = _extent(bundle, facets)
+        return Traction(facets, value=(tx, ty))
+    axis, s0, s1 = _extent(bundle, facets.indices)
     length = s1 - s0
     fx, fy = t.force
     if t.profile == "uniform":
-        return Traction(facets, lambda x: ufl.as_vector([fx / length, fy / length]))
+        return Traction(facets, value=(fx / length, fy / length))
     # parabolic: w(s) = 6 (s − s0)(s1 − s) / L³, ∫ w ds = 1
     def parabolic(x):
         w = 6.0 * (x[axis] - s0) * (s1 - x[axis]) / length**3
-        return ufl.as_vector([fx * w, fy * w])
+        return (fx * w, fy * w)
 
-    return Traction(facets, parabolic)
-
-
-def _nearest_vertex(bundle: meshes.MeshBundle, point: tuple[float, float]) -> np.ndarray:
-    mesh = bundle.mesh
-    mesh.topology.create_connectivity(0, 2)
-    n_vert = mesh.topology.index_map(0).size_local
-    verts = np.arange(n_vert, dtype=np.int32)
-    x = mesh.geometry.x[dmesh.entities_to_geometry(mesh, 0, verts).ravel(), :2]
-    d = np.linalg.norm(x - np.asarray(point), axis=1) if n_vert else np.array([np.inf])
-    dmin = mesh.comm.allreduce(float(d.min()), op=MPI.MIN)
-    return verts[d <= dmin * (1 + 1e-12) + 1e-14] if n_vert else verts
+    return Traction(facets, value=parabolic)
 
 
 def build_boundary(case: Case, bundle: meshes.MeshBundle) -> tuple[list[Dirichlet], list[Traction]]:
-    """Dirichlet conditions and tractions of a continuum case (``[boundary]``)."""
+    """Dirichlet conditions and tractions of a continuum case (``[boundary]``), as the
+    solver-agnostic :mod:`learned.boundary` objects on this mesh's facets (or a point)."""
     spec = case.spec
     dirichlet: list[Dirichlet] = []
     for i, d in enumerate(spec.boundary.dirichlet):
         key = f"boundary.dirichlet[{i}]"
         if d.boundary == "point":
-            where = {"vertices": _nearest_vertex(bundle, d.point)}
+            where = Point(tuple(d.point))
         else:
-            where = {"facets": _region(case, bundle, d.boundary, f"{key}.boundary")}
-        for comp, value in ((0, d.ux), (1, d.uy)):
-            if value is not None:
-                dirichlet.append(Dirichlet(comp, value, **where))
+            where = MeshFacets(_region(case, bundle, d.boundary, f"{key}.boundary"))
+        dirichlet.append(Dirichlet(where, ux=d.ux, uy=d.uy))
     tractions = [_traction(case, bundle, t, f"boundary.traction[{i}]") for i, t in enumerate(spec.boundary.traction)]
     return dirichlet, tractions
 

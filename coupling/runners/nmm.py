@@ -32,8 +32,19 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
     built = build_model(case, ctx.comm)
     model = built.model
     t_build = time.perf_counter() - t0
+    if spec.nmm.dynamic:
+        from coupling.runners.nmm_dynamic import run_nmm_dynamic
+
+        return run_nmm_dynamic(case, ctx, built, t_build)
     ctx.setup_done(dofs=model.ndof, covers=model.man.n_covers, elements=model.man.n_elements)
     steps = spec.nmm.load_steps
+    guess, warm = None, None
+    if ctx.initial_guess is not None:  # network proposes (a field surrogate's DOF vector), Newton corrects
+        from coupling.ensemble.warm_start import nmm_initial_guess
+
+        t_guess = time.perf_counter()
+        guess, warm = nmm_initial_guess(model, case, ctx.initial_guess)
+        warm["time_s"] = time.perf_counter() - t_guess
     # one field output step per converged load step, timestep = load factor k / steps
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
 
@@ -58,7 +69,7 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
         try:
             result = model.solve(load_steps=steps, rtol=spec.nmm.newton.rtol, atol=spec.nmm.newton.atol,
                                  max_iterations=spec.nmm.newton.max_iterations, callback=report,
-                                 on_step=write_step)
+                                 on_step=write_step, initial_guess=guess)
         except StopAtStep:
             if last["result"] is None:
                 return RunPayload({"converged_load_factor": 0.0}, {"kind": "nmm", "order": model.order,
@@ -74,7 +85,11 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
                                      {"kind": "nmm", "order": model.order, "dofs": model.ndof})
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
-    return _finish(case, ctx, built, result, t_build, load_factor=1.0, series=series)
+    payload = _finish(case, ctx, built, result, t_build, load_factor=1.0, series=series)
+    if warm is not None:
+        warm.update(result.stats.initial_guess or {}, iterations=result.stats.newton_iterations)
+        payload.solver["initial_guess"] = warm
+    return payload
 
 
 def _probes(case: Case, result) -> dict[str, Any]:
@@ -181,6 +196,10 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
     files = []
     t0 = time.perf_counter()
     files += series.files
+    if ctx.rundir is not None and spec.output.displacement:
+        from coupling.ensemble.warm_start import write_nmm_displacement
+
+        files.append(write_nmm_displacement(model, result.u, ctx.rundir.file("displacement.npz")))
     if ctx.rundir is not None and spec.output.plots:
         result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale,
                     title=f"{case.name}: {spec.title}")

@@ -32,6 +32,7 @@ from coupling.case.nmm import (
     RectangleDomain,
     UniformStress,
 )
+from learned.boundary import Point
 from nmm.mesh import graded_coordinates
 
 SIDES = ("left", "right", "bottom", "top")
@@ -311,15 +312,15 @@ def _add_boundary(case: Case, model: nmm.ManifoldModel, domain: nmm.Domain, keys
                     Lp = s1 - s0
 
                     def value(x, a=a, e=e, s0=s0, s1=s1, Lp=Lp, f=f):
-                        s = (x - a) @ e
+                        s = (np.asarray(x).T - a) @ e  # x[0], x[1]: coordinates (n,) each
                         w = 6.0 * (s - s0) * (s1 - s) / Lp**3
-                        return w[:, None] * f[None, :]
+                        return (w * f[0], w * f[1])
 
                     item = nmm.Traction(seg, value=value)
             model.add(item)
             keys.bcs.append(key + (".where" if t.where is not None else ".boundary"))
     for i, p in enumerate(b.point):
-        model.add(nmm.PointConstraint(p.point, ux=p.ux, uy=p.uy))
+        model.add(nmm.Dirichlet(Point(tuple(p.point)), ux=p.ux, uy=p.uy))  # a penalty spring
         keys.bcs.append(f"boundary.point[{i}].point")
     for i, p in enumerate(b.point_load):
         model.add(nmm.PointLoad(p.point, p.force))

@@ -135,7 +135,7 @@ class FixedPointResult:
     x: np.ndarray
     converged: bool
     iterations: int
-    residuals: list[float] = field(default_factory=list)  # relative ‖G(x) − x‖ / ‖x‖
+    residuals: list[float] = field(default_factory=list)  # relative ‖G(x) − x‖ / ‖G(x)‖
 
     def as_dict(self) -> dict:
         """``{converged, iterations, residual_history}`` for summaries."""
@@ -164,6 +164,8 @@ def solve_fixed_point(
     """Iterate x ← accelerator(x, G(x)) until ‖G(x) − x‖ / max(‖G(x)‖, floor) ≤ rtol.
 
     Returns the last evaluated G(x) as ``x`` when converged (it is the better iterate).
+    ``callback(k, change)`` after every iteration; when it returns True the iteration stops
+    there (not converged, ``x`` the last iterate).
     """
     acc = accelerator or ConstantRelaxation(1.0)
     acc.comm = comm
@@ -175,8 +177,8 @@ def solve_fixed_point(
         r = gx - x
         rel = np.sqrt(_dot(r, r, comm)) / max(np.sqrt(_dot(gx, gx, comm)), floor)
         history.append(rel)
-        if callback:
-            callback(k, rel)
+        if callback and callback(k, rel):  # asked to stop (SIGINT/SIGTERM): the last iterate, not converged
+            return FixedPointResult(x, False, k, history)
         if not np.isfinite(rel):
             return FixedPointResult(x, False, k, history)
         if rel <= rtol:

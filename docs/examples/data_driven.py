@@ -26,6 +26,7 @@ import ufl
 from coupling.solvers.datadriven import DataDrivenProblem, LawProjector, NearestDataProjector
 from coupling.solvers.fem.mesh import plate_with_hole
 from coupling.solvers.fem.problem import ContinuumProblem, Dirichlet, Traction
+from learned.boundary import MeshFacets
 from coupling.solvers.fixed_point import Anderson
 from learned import PowerLawElastic
 from learned.dataset import generate_dataset
@@ -46,8 +47,8 @@ def main() -> None:
     mesh = plate_with_hole(MPI.COMM_SELF, width=2.0, height=4.0, radius=0.1, element_size=0.3,
                            hole_element_size=0.03)
     R = mesh.regions
-    bcs = [Dirichlet(0, 0.0, facets=R["left"]), Dirichlet(1, 0.0, facets=R["bottom"])]
-    loads = [Traction(R["top"], lambda x: ufl.as_vector([0.0, 50e6]))]      # Pa
+    bcs = [Dirichlet(MeshFacets(R["left"]), ux=0.0), Dirichlet(MeshFacets(R["bottom"]), uy=0.0)]
+    loads = [Traction(MeshFacets(R["top"]), value=lambda x: ufl.as_vector([0.0, 50e6]))]      # Pa
 
     fem_u = ContinuumProblem(mesh.mesh, law, degree=1, dirichlet=bcs, tractions=loads).solve(load_steps=2)
     u_ref = fem_u.displacement.x.array.copy()                               # (2 n_nodes,) m

@@ -30,21 +30,48 @@ from coupling.solvers.datadriven.errors import DataDrivenDivergence
 from coupling.solvers.datadriven.projectors import Projector, metric_coordinates
 from coupling.solvers.fem.discretisation import Dirichlet, Discretisation, Traction, voigt_strain
 from coupling.solvers.fixed_point import Accelerator, ConstantRelaxation, FixedPointResult, solve_fixed_point
-from learned.contract import StepRecord
+from learned.contract import SolverStatistics, StepRecord
+
+
+@dataclass
+class DataDrivenStats(SolverStatistics):
+    """Typed statistics of a data-driven solve (the ``solver`` figures of summary.json).
+
+    converged        : whether ‖G(x) − x‖ ≤ rtol ‖G(x)‖ was reached
+    iterations       : fixed-point iterations done
+    residual_history : ‖G(x_k) − x_k‖ / ‖G(x_k)‖ per iteration (dimensionless)
+    distance         : rms metric distance between mechanical and material states [Pa^½]
+    extra            : timings [s] (``time_linear_solves_s``, ``time_projection_s``)
+    """
+
+    converged: bool
+    iterations: int
+    residual_history: list[float]
+    distance: float
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class DataDrivenResult:
     """What a data-driven solve returns: the fixed-point record (iterations, changes
-    ‖G(x) − x‖ / ‖G(x)‖, converged), the rms distance to the data, and timings [s]."""
+    ‖G(x) − x‖ / ‖G(x)‖, converged), the rms distance to the data, and timings [s];
+    :attr:`stats` gives them as typed statistics."""
 
     fixed_point: FixedPointResult
     distance: float  # rms metric distance between mechanical and material states [Pa^1/2]
     timings: dict[str, float] = field(default_factory=dict)
+    load_factor: float = 1.0  # λ of the step this result closes (solve_path)
+
+    @property
+    def stats(self) -> DataDrivenStats:
+        """The typed statistics of this solve (:class:`DataDrivenStats`)."""
+        fp = self.fixed_point
+        return DataDrivenStats(converged=fp.converged, iterations=fp.iterations, residual_history=fp.residuals,
+                               distance=self.distance, extra=dict(self.timings))
 
     def as_dict(self) -> dict:
-        """The record written to summary.json."""
-        return {**self.fixed_point.as_dict(), "distance": self.distance, **self.timings}
+        """The record written to summary.json (``stats.as_dict()``)."""
+        return self.stats.as_dict()
 
 
 class DataDrivenProblem:
@@ -53,6 +80,10 @@ class DataDrivenProblem:
     mesh, degree, density [kg/m³], gravity (2,) [m/s²], dirichlet (values [m]), tractions [Pa]:
     as :class:`coupling.solvers.fem.problem.ContinuumProblem`.
     C : (3,3) numerical stiffness [Pa] (Voigt xx, yy, xy), the metric of the projection.
+    projector   : the material (a :class:`Projector` onto a learned manifold or a data set), the
+                  data-driven counterpart of the other solvers' law; may instead be given to
+                  :meth:`solve`, so that one discretisation serves several data sets
+    accelerator : the fixed-point accelerator (default plain Picard), likewise
     After :meth:`solve`: ``u`` (DOLFINx Function, ``x.array`` (2 · n_nodes,) [m]),
     ``final_material_state`` and ``final_mechanical_state``, each (strain (n_points, 3) [-],
     stress (n_points, 3) [Pa]) at this rank's quadrature points.
@@ -70,7 +101,10 @@ class DataDrivenProblem:
         dirichlet: Sequence[Dirichlet] = (),
         tractions: Sequence[Traction] = (),
         linear_solver: str = "mumps",
+        projector: Projector | None = None,
+        accelerator: Accelerator | None = None,
     ) -> None:
+        self.projector, self.accelerator = projector, accelerator
         self.disc = disc = Discretisation(mesh, degree, quadrature_degree)
         self.mesh, self.comm, self.V, self.degree = mesh, mesh.comm, disc.V, disc.degree
         self.C = np.ascontiguousarray(C, dtype=float)  # fem.Constant needs C order (a law may give a transposed view)
@@ -121,6 +155,11 @@ class DataDrivenProblem:
         self.timings["time_linear_solves_s"] += time.perf_counter() - t0
         return eps, sig
 
+    def strain_of_displacement(self) -> np.ndarray:
+        """ε(u) (n_points, 3) at this rank's quadrature points, of the current ``u`` [-]
+        (e.g. an initial guess set into ``u.x.array``)."""
+        return self.disc.at_points(self._eps_u)
+
     def _pack(self, eps: np.ndarray, sig: np.ndarray) -> np.ndarray:
         return np.concatenate([eps.ravel(), sig.ravel() / self.stress_scale])
 
@@ -130,23 +169,48 @@ class DataDrivenProblem:
 
     def solve(
         self,
-        projector: Projector,
+        projector: Projector | None = None,
         accelerator: Accelerator | None = None,
         *,
+        load_steps: int = 1,
         rtol: float = 1e-8,
         max_iterations: int = 200,
         initial: tuple[np.ndarray, np.ndarray] | None = None,
         callback: Callable[[StepRecord], None] | None = None,
+        on_step: Callable[[int, DataDrivenResult], None] | None = None,
     ) -> DataDrivenResult:
         """Iterate (ε*, σ*) ← project(mechanical_state(ε*, σ*)) to a fixed point.
 
         Stops when ‖G(x) − x‖ ≤ rtol ‖G(x)‖ (x = (ε*, σ*/s) stacked over all points, s the
         largest diagonal entry of C [Pa]) or after ``max_iterations``. ``callback(record)`` gets
-        a :class:`learned.contract.StepRecord` (step 1, iterations k, residual the relative
-        change ‖G(x) − x‖/‖G(x)‖, converged) after every iteration. The projector (the material) enters here, so one
-        discretisation serves several data sets. Returns a :class:`DataDrivenResult`; raises
-        :class:`DataDrivenDivergence` (``result``: the last iterate) when not converged.
+        a :class:`learned.contract.StepRecord` (step k, iterations, residual the relative
+        change ‖G(x) − x‖/‖G(x)‖, converged; ``load_factor`` λ when ``load_steps`` > 1) after
+        every iteration (returning True stops the iteration there: not converged), ``on_step(k, result)`` after every converged load step.
+        ``projector`` / ``accelerator`` default to the constructor's.
+        ``load_steps`` = n > 1 solves at λ = 1/n, 2/n, …, 1 (:meth:`solve_path`; a projector
+        with history commits its state after each step). Returns the :class:`DataDrivenResult`
+        of the last step; raises :class:`DataDrivenDivergence` (``result``: the last iterate)
+        when a step does not converge.
         """
+        projector = projector or self.projector
+        if projector is None:
+            raise ValueError("a data-driven solve needs a projector (the material): give it to the constructor or solve")
+        accelerator = accelerator or self.accelerator
+        if load_steps != 1:
+            if load_steps < 1:
+                raise ValueError(f"load_steps must be >= 1, got {load_steps}")
+            return self.solve_path(projector, [k / load_steps for k in range(1, load_steps + 1)],
+                                   (lambda: accelerator) if accelerator else None, rtol=rtol,
+                                   max_iterations=max_iterations, callback=callback, on_step=on_step)[-1]
+        out = self._fixed_point(projector, accelerator, rtol, max_iterations, initial, callback, 1, None)
+        if on_step:
+            on_step(1, out)
+        return out
+
+    def _fixed_point(self, projector: Projector, accelerator: Accelerator | None, rtol: float, max_iterations: int,
+                     initial: tuple[np.ndarray, np.ndarray] | None, callback: Callable[[StepRecord], None] | None,
+                     step: int, load_factor: float | None) -> DataDrivenResult:
+        """One fixed point at the present load factor (see :meth:`solve`)."""
 
         def G(x: np.ndarray) -> np.ndarray:
             eps, sig = self.mechanical_state(*self._unpack(x))
@@ -161,14 +225,16 @@ class DataDrivenProblem:
         result = solve_fixed_point(
             G, self._pack(*initial), accelerator or ConstantRelaxation(1.0), rtol=rtol,
             max_iterations=max_iterations, comm=self.comm,
-            callback=(lambda k, change: callback(StepRecord(step=1, iterations=k, residual=change,
-                                                            converged=change <= rtol))) if callback else None,
+            callback=(lambda k, change: callback(StepRecord(step=step, iterations=k, residual=change,
+                                                            converged=change <= rtol, load_factor=load_factor)))
+            if callback else None,
         )
         eps_star, sig_star = self._unpack(result.x)
         eps, sig = self.mechanical_state(eps_star, sig_star)
         self.final_material_state = (eps_star, sig_star)
         self.final_mechanical_state = (eps, sig)
-        out = DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings))
+        out = DataDrivenResult(result, self.distance(eps, sig, eps_star, sig_star), dict(self.timings),
+                               float(self.load_factor.value))
         if not result.converged:
             raise DataDrivenDivergence(
                 f"data-driven fixed point did not converge in {result.iterations} iterations "
@@ -183,7 +249,9 @@ class DataDrivenProblem:
         *,
         rtol: float = 1e-8,
         max_iterations: int = 200,
-        on_step: Callable[[int, float, DataDrivenResult], None] | None = None,
+        on_step: Callable[[int, DataDrivenResult], None] | None = None,
+        callback: Callable[[StepRecord], None] | None = None,
+        initial: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[DataDrivenResult]:
         """Fixed point per load step along a path of load factors λ_k (loading–unloading–reloading).
 
@@ -196,14 +264,16 @@ class DataDrivenProblem:
         converge raises :class:`DataDrivenDivergence` with the committed state unchanged.
         Each step starts from the previous step's material state. ``accelerator_factory``
         gives a fresh accelerator per step (its history belongs to one fixed point).
-        ``on_step(k, λ, result)`` after every converged step. Returns the results per step.
+        ``on_step(k, result)`` after every converged step (``result.load_factor`` λ_k, the
+        per-step hook of every solver); ``callback(record)`` after every
+        iteration (a :class:`StepRecord` with step k and load_factor λ_k). ``initial``
+        (ε*, σ*) starts the first step (default: the projection of zero). Returns the results per step.
         """
         results = []
-        initial = None
         for k, lam in enumerate(load_factors, start=1):
             self.load_factor.value = float(lam)
             acc = accelerator_factory() if accelerator_factory else None
-            res = self.solve(projector, acc, rtol=rtol, max_iterations=max_iterations, initial=initial)
+            res = self._fixed_point(projector, acc, rtol, max_iterations, initial, callback, k, float(lam))
             eps_star, sig_star = self.final_material_state
             commit = getattr(projector, "commit", None)
             if commit is not None:
@@ -211,7 +281,7 @@ class DataDrivenProblem:
             initial = (eps_star, sig_star)
             results.append(res)
             if on_step:
-                on_step(k, float(lam), res)
+                on_step(k, res)
         return results
 
     def distance(self, eps, sig, eps_star, sig_star) -> float:

@@ -3,12 +3,19 @@
 Displacements are vector Lagrange P_k; material quantities (strain, stress, tangent) live in
 quadrature-element spaces whose points are the quadrature points of ``dx`` — so a law (or a
 projection onto a learned manifold) is evaluated exactly where the forms integrate.
+
+Boundary conditions are the solver-agnostic :class:`learned.boundary.Dirichlet` and
+:class:`~learned.boundary.Traction` (NMM takes the same objects). The FEM mesh is
+boundary-fitted, so a boundary part becomes a set of mesh entities (:meth:`Discretisation.entities`:
+given facets or vertices, the boundary facets lying on a :class:`~learned.boundary.Segment`,
+the vertex nearest to a :class:`~learned.boundary.Point`), Dirichlet values are imposed
+strongly on the dofs there (constants, scaled by the load factor), and traction values
+become UFL expressions of the ``SpatialCoordinate`` integrated exactly by the form compiler.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Sequence
 
 import dolfinx_solver  # noqa: F401
 import basix
@@ -17,32 +24,12 @@ import numpy as np
 import ufl
 from dolfinx import fem, la
 from dolfinx import mesh as dmesh
+from mpi4py import MPI
 from petsc4py import PETSc
 
+from learned.boundary import Dirichlet, MeshFacets, MeshVertices, Point, Segment, Traction, as_part
 
-@dataclass
-class Dirichlet:
-    """u_component = value [m] (scaled by the load factor) on ``facets`` (dim 1) or on
-    ``vertices`` (dim 0) of the local mesh.
-
-    The FEM counterpart of :class:`nmm.Dirichlet` (and ``Traction`` of ``nmm.Traction``); the
-    case tables ``[[boundary.dirichlet]]`` / ``[[boundary.traction]]`` are one schema for both.
-    The solver-level classes stay two because a boundary part is a set of mesh facets here
-    (a boundary-fitted mesh; values are UFL expressions integrated exactly by the form
-    compiler) but a geometric segment in NMM, whose covers do not follow the boundary."""
-
-    component: int
-    value: float
-    facets: np.ndarray | None = None
-    vertices: np.ndarray | None = None
-
-
-@dataclass
-class Traction:
-    """Traction t(x) [Pa] on ``facets``, a UFL-expression factory of the spatial coordinate."""
-
-    facets: np.ndarray
-    traction: Callable[[ufl.SpatialCoordinate], ufl.core.expr.Expr]
+__all__ = ["Dirichlet", "Traction", "Discretisation", "voigt_strain"]
 
 
 def voigt_strain(u: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
@@ -96,8 +83,41 @@ class Discretisation:
         return self.mesh.topology.index_map(2).size_global * len(self.q_points)
 
     # ------------------------------------------------------------------ loads and BCs
+    def entities(self, where: Any) -> tuple[int, np.ndarray]:
+        """(dimension, local indices) of the mesh entities of a boundary part: facets (dim 1)
+        for :class:`MeshFacets` and a :class:`Segment` (the boundary facets whose vertices lie
+        on it, distance ≤ 1e-10 of its length), vertices (dim 0) for :class:`MeshVertices`
+        and a :class:`Point` (the vertex nearest to it, the same on every rank count)."""
+        part = as_part(where)
+        mesh = self.mesh
+        if isinstance(part, MeshFacets):
+            return 1, np.asarray(part.indices, dtype=np.int32)
+        if isinstance(part, MeshVertices):
+            return 0, np.asarray(part.indices, dtype=np.int32)
+        if isinstance(part, Segment):
+            a, b = part.points()
+            d = b - a
+            length = float(np.linalg.norm(d))
+            tol = 1e-10 * length
+
+            def on_segment(x: np.ndarray) -> np.ndarray:
+                r = x[:2].T - a
+                t = r @ d / length
+                return (np.abs(r[:, 0] * d[1] - r[:, 1] * d[0]) / length <= tol) & (t >= -tol) & (t <= length + tol)
+
+            mesh.topology.create_connectivity(1, 2)
+            return 1, dmesh.locate_entities_boundary(mesh, 1, on_segment).astype(np.int32)
+        assert isinstance(part, Point)
+        mesh.topology.create_connectivity(0, 2)
+        n_vert = mesh.topology.index_map(0).size_local
+        verts = np.arange(n_vert, dtype=np.int32)
+        x = mesh.geometry.x[dmesh.entities_to_geometry(mesh, 0, verts).ravel(), :2]
+        dist = np.linalg.norm(x - np.asarray(part.x), axis=1) if n_vert else np.array([np.inf])
+        dmin = mesh.comm.allreduce(float(dist.min()), op=MPI.MIN)
+        return 0, (verts[dist <= dmin * (1 + 1e-12) + 1e-14] if n_vert else verts)
+
     def external_work(self, v, density: float, gravity: Sequence[float], tractions: Sequence[Traction]):
-        """f(v) = ∫ ρ g · v dx + Σ ∫ t · v ds.
+        """f(v) = ∫ ρ g · v dx + Σ ∫ t · v ds, t = value(x) or −p n (``pressure``).
 
         All tractions share one facet-tag object (DOLFINx integrates one ``ds`` subdomain
         data per form); a facet loaded by several tractions gets a marker for that set.
@@ -110,7 +130,10 @@ class Discretisation:
         # marker of a facet = 1 + bitmask of the tractions acting on it (the same on every rank)
         mask: dict[int, int] = {}
         for i, t in enumerate(tractions):
-            for f in np.asarray(t.facets, dtype=np.int64).tolist():
+            dim, facets = self.entities(t.where)
+            if dim != 1:
+                raise ValueError(f"a traction acts on facets or a segment, not on {type(t.where).__name__}")
+            for f in np.asarray(facets, dtype=np.int64).tolist():
                 mask[f] = mask.get(f, 0) | (1 << i)
         facets = np.array(sorted(mask), dtype=np.int32)
         values = np.array([1 + mask[f] for f in facets.tolist()], dtype=np.int32)
@@ -120,21 +143,32 @@ class Discretisation:
         for i, t in enumerate(tractions):
             ids = tuple(m for m in present if (m - 1) >> i & 1)
             if ids:
-                work += ufl.inner(t.traction(x), v) * ds(ids)
+                work += ufl.inner(self.traction_expression(t, x), v) * ds(ids)
         return work
 
+    def traction_expression(self, t: Traction, x: ufl.SpatialCoordinate) -> ufl.core.expr.Expr:
+        """The traction vector t(x) (2,) [Pa] of a :class:`Traction` as a UFL expression."""
+        if t.in_situ:
+            raise ValueError("in_situ traction: the FEM solver has no initial stress")
+        if t.pressure is not None:
+            return -float(t.pressure) * ufl.FacetNormal(self.mesh)
+        out = t.value(x) if callable(t.value) else t.value
+        return ufl.as_vector([out[0], out[1]])
+
     def dirichlet_bcs(self, dirichlet: Sequence[Dirichlet], homogeneous: bool = False):
-        """DirichletBC objects and their (Constant, value) pairs for load scaling."""
+        """DOLFINx DirichletBC objects, one per prescribed component, and their (Constant,
+        value) pairs for load scaling; values are constants [m]."""
         bcs, values = [], []
         for d in dirichlet:
-            sub = self.V.sub(d.component)
-            if d.vertices is not None:
-                dofs = fem.locate_dofs_topological(sub, 0, d.vertices)
-            else:
-                dofs = fem.locate_dofs_topological(sub, 1, d.facets)
-            c = fem.Constant(self.mesh, PETSc.ScalarType(0.0 if homogeneous else d.value))
-            bcs.append(fem.dirichletbc(c, dofs, sub))
-            values.append((c, d.value))
+            dim, entities = self.entities(d.where)
+            for component, value in d.components():
+                if callable(value):
+                    raise ValueError("the FEM solver takes constant Dirichlet values [m]")
+                sub = self.V.sub(component)
+                dofs = fem.locate_dofs_topological(sub, dim, entities)
+                c = fem.Constant(self.mesh, PETSc.ScalarType(0.0 if homogeneous else value))
+                bcs.append(fem.dirichletbc(c, dofs, sub))
+                values.append((c, value))
         return bcs, values
 
     # ------------------------------------------------------------------ linear solver

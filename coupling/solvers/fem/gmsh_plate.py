@@ -58,6 +58,8 @@ def build(width: float, height: float, radius: float, element_size: float, hole_
 
 
 def main(argv: list[str]) -> int:
+    """Command-line entry: argv = [JSON of the plate parameters (width, height, radius [m],
+    element_size, hole_element_size [m]), output .msh path]; returns the exit status."""
     import gmsh
 
     params, out = json.loads(argv[0]), argv[1]

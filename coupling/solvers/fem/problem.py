@@ -97,8 +97,10 @@ class ContinuumProblem:
     law               : a ``learned.ConstitutiveLaw`` (strain (N,3) → stress (N,3) [Pa], tangent (N,3,3) [Pa])
     degree            : Lagrange degree of u (1 or 2); quadrature_degree default 2·degree
     density, gravity  : ρ [kg/m³] and g, shape (2,) [m/s²] (body force ρ g [N/m³])
-    dirichlet         : :class:`Dirichlet` (component, value [m], facets or vertices)
-    tractions         : :class:`Traction` (facets, t(x) → UFL vector (2,) [Pa])
+    dirichlet         : :class:`learned.boundary.Dirichlet` (where: mesh facets / vertices, a
+                        segment or a point; ux, uy constants [m])
+    tractions         : :class:`learned.boundary.Traction` (where: facets or a segment; value
+                        (t_x, t_y) [Pa] or a callable of the UFL coordinate x, or pressure [Pa])
     linear_solver     : "mumps" (LU) or "cg" (CG + GAMG)
 
     ``self.u`` is the displacement, a DOLFINx Function whose ``x.array`` has shape
@@ -220,9 +222,10 @@ class ContinuumProblem:
         atol: float = 1e-10,
         max_iterations: int = 25,
         callback: Callable[[StepRecord], None] | None = None,
-        on_step: Callable[[int, float], None] | None = None,
+        on_step: Callable[[int, FemResult], None] | None = None,
         load_factors: Sequence[float] | None = None,
         reference_residual: float | None = None,
+        predictor: Callable[[int, float, np.ndarray], np.ndarray] | None = None,
     ) -> FemResult:
         """Incremental Newton: λ = k/n, k = 1..n; stop each step on ‖R‖ ≤ max(atol, rtol ‖R₀‖).
 
@@ -230,25 +233,38 @@ class ContinuumProblem:
         the residual at the first iteration of the load step (the tolerance meaning shared by
         every solver, :func:`learned.contract.converged`). ``callback(record)`` gets a
         :class:`~learned.contract.StepRecord` (step, iterations, ‖R‖/‖R₀‖, converged,
-        load_factor) after every residual evaluation, ``on_step(step, load_factor)`` after every
-        converged load step (e.g. to write fields). ``load_factors`` (optional) replaces k/n by
+        load_factor) after every residual evaluation, ``on_step(step, result)`` after every
+        converged load step with its :class:`FemResult` (``converged_load_factor`` λ; e.g. to
+        write fields), the per-step hook of every solver. ``load_factors`` (optional) replaces k/n by
         any sequence of λ, e.g. a loading–unloading–reloading path 0.5, 1, 0.5, 0, 1; the law
         state (plastic strain, …) is committed only when a step converges.
         ``reference_residual`` (optional) replaces ‖R₀‖ of the *first* load step in the test, e.g.
         the cold start's ‖R₀‖ (:meth:`cold_reference_residual`) when ``u`` holds an initial guess:
         a warm start then stops at the same absolute accuracy as a cold one instead of
-        tightening its own criterion. Returns a :class:`FemResult`. Raises
+        tightening its own criterion. ``predictor(step, load_factor, u_previous)`` (optional)
+        gives the displacement (local array of ``u``, [m]) each load step's Newton starts from
+        instead of the previous converged ``u_previous``; that step's convergence reference is
+        then the residual at ``u_previous`` (the cold start's ‖R₀‖, one extra law call and
+        residual assembly per step), so the warm steps stop at the cold steps' accuracy.
+        Returns a :class:`FemResult`. Raises
         :class:`FemDivergence` when a step does not converge, after restoring the last
         converged state; its ``result`` is the :class:`FemResult` of that state.
         """
         factors = [k / load_steps for k in range(1, load_steps + 1)] if load_factors is None else list(load_factors)
         self.converged_load_factor = 0.0
+        self.step_references: list[float | None] = []  # the convergence reference used per step (None: its own ‖R₀‖)
         for step, lam in enumerate(factors, start=1):
             last_good = self.u.x.array.copy()
             self.load_factor.value = lam
             for c, value in self._bc_values:
                 c.value = lam * value
             history: list[float] = []
+            step_reference = reference_residual if (reference_residual is not None and step == 1) else None
+            if predictor is not None:  # the cold start's ‖R₀‖ at u_previous, then start from the prediction
+                self.update_constitutive()
+                step_reference = self.assemble_residual()
+                self.u.x.array[:] = predictor(step, lam, last_good)
+            self.step_references.append(step_reference)
             for it in range(max_iterations + 1):
                 self.update_constitutive()
                 norm = self.assemble_residual()
@@ -258,7 +274,7 @@ class ContinuumProblem:
                     self.stats.residuals.append(history)
                     raise FemDivergence(f"load step {step}, Newton iteration {it}: residual is not finite",
                                         self._result())
-                reference = reference_residual if (reference_residual is not None and step == 1) else history[0]
+                reference = step_reference if step_reference is not None else history[0]
                 done = converged(norm, reference, rtol, atol)
                 if callback:
                     callback(StepRecord(step=step, iterations=it, residual=norm / history[0] if history[0] > 0 else 0.0,
@@ -284,7 +300,7 @@ class ContinuumProblem:
             self.stats.newton_iterations.append(len(history) - 1)
             self.stats.residuals.append(history)
             if on_step:
-                on_step(step, lam)
+                on_step(step, self._result())
         return self._result()
 
     def cold_reference_residual(self, load_factor: float) -> float:
