@@ -124,10 +124,11 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
     phase["detect"] = 0.0
     contacts = []
     comm.barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(nsteps):
         contacts.append(sim.step().n_contacts)  # over all ranks
     wall = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+    cpu = comm.allreduce(time.process_time() - c0, op=MPI.MAX)
     st = sim.stats
     steps = st["steps"] - st0["steps"]
     d = {k: st[k] - st0[k] for k in ("solves", "oc_iterations_total", "n_nonconverged_steps", "n_retries", "n_oc_retries")}
@@ -136,6 +137,7 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
     row = {
         "ranks": comm.size, "spacing_m": spacing, "dt_s": dt, "blocks": s.nb, "free_blocks": int((~s.fixed).sum()),
         "setup_s": setup, "first_step_s": first, "steps": steps, "wall_s": wall, "time_per_step_s": wall / steps,
+        "cpu_per_step_s": cpu / steps,  # process CPU time (the fairer figure on a loaded machine)
         "contacts_per_step": float(np.mean(contacts)), "oc_iterations_per_step": d["oc_iterations_total"] / steps,
         "solves_per_step": d["solves"] / steps, "nonconverged_steps": d["n_nonconverged_steps"],
         "retries": d["n_retries"], "time_per_solve_s": wall / max(d["solves"], 1),
@@ -174,7 +176,7 @@ def launch(ranks: int, spacing: float, nsteps: int, dt: float) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--spacing", str(spacing), "--nsteps", str(nsteps), "--dt", repr(dt)]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"worker failed ({' '.join(cmd)}):\n{out.stdout}\n{out.stderr}")
@@ -193,6 +195,11 @@ def fit(rows: list[dict]) -> dict:
         "exponent_rest_per_step": float(np.polyfit(np.log(n), np.log(np.maximum(t - ts, 1e-12)), 1)[0]),
         "t_over_nlogn": [float(x) for x in t / (n * np.log(n))],
     }
+    cpu = np.array([r.get("cpu_per_step_s", np.nan) for r in rows])
+    if np.all(np.isfinite(cpu)):
+        out["exponent_cpu_per_step"] = float(np.polyfit(np.log(n), np.log(cpu), 1)[0])
+        out["cpu_over_nlogn"] = [float(x) for x in cpu / (n * np.log(n))]
+        out["cpu_over_nlogn_ratio_last_first"] = out["cpu_over_nlogn"][-1] / out["cpu_over_nlogn"][0]
     out["t_over_nlogn_ratio_last_first"] = out["t_over_nlogn"][-1] / out["t_over_nlogn"][0]
     return out
 
@@ -200,7 +207,8 @@ def fit(rows: list[dict]) -> dict:
 def _line(r: dict) -> str:
     bp = r.get("broad_phase")
     return (
-        f"n={r['blocks']:6d} ranks={r['ranks']} dt={r['dt_s']:.3g} s: {r['time_per_step_s']:8.3f} s/step, "
+        f"n={r['blocks']:6d} ranks={r['ranks']} dt={r['dt_s']:.3g} s: {r['time_per_step_s']:8.3f} s/step "
+        f"({r.get('cpu_per_step_s', float('nan')):.3f} cpu), "
         f"{r['contacts_per_step']:8.0f} contacts, {r['oc_iterations_per_step']:5.2f} OC it/step, "
         f"{r['nonconverged_steps']} non-converged / {r['steps']} steps, solve {r['phase_per_step_s']['linear_solve']:.3f} s/step"
         + (f", broad phase brute/grid {bp['brute_over_grid']:.1f}" if bp else "")
@@ -224,7 +232,9 @@ def series(rule: str, sizes: list[float], steps: list[int], ranks: tuple[int, ..
             f"[{rule}] fit (1 rank): time/step ∝ n^{f1['exponent_time_per_step']:.2f} (linear solve "
             f"n^{f1['exponent_linear_solve_per_step']:.2f}, rest n^{f1['exponent_rest_per_step']:.2f}); "
             f"t/(n log n) = " + ", ".join(f"{x:.3g}" for x in f1["t_over_nlogn"])
-            + f" (last/first {f1['t_over_nlogn_ratio_last_first']:.2f})",
+            + f" (last/first {f1['t_over_nlogn_ratio_last_first']:.2f})"
+            + (f"; cpu ∝ n^{f1['exponent_cpu_per_step']:.2f}, cpu/(n log n) last/first {f1['cpu_over_nlogn_ratio_last_first']:.2f}"
+               if "exponent_cpu_per_step" in f1 else ""),
             flush=True,
         )
     if 2 in runs:
@@ -250,6 +260,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, nargs="+", default=None, help="measured steps per size")
     ap.add_argument("--dt-rule", choices=("block", "fixed", "both"), default="both",
                     help="block: Δt = T_c/4 per size (1 and 2 ranks); fixed: Δt = 1 ms (1 rank)")
+    ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2], choices=(1, 2),
+                    help="rank counts of the block series (the fixed series runs on 1 rank)")
     ap.add_argument("--out", default=str(OUT / "dda_scaling.json"))
     a = ap.parse_args()
     if a.worker:
@@ -265,7 +277,7 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
     }
     if a.dt_rule in ("block", "both"):
-        out["dt_block"] = series("block", sizes, steps, (1, 2))
+        out["dt_block"] = series("block", sizes, steps, tuple(sorted({1, *a.ranks})))
     if a.dt_rule in ("fixed", "both"):
         out["dt_fixed"] = series("fixed", sizes, steps, (1,))
     out["wall_total_s"] = time.perf_counter() - t_start

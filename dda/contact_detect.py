@@ -141,16 +141,23 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)
 
 
-def _pairs_to_combos(polys: Polygons, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (vertex of a, edge of b) combinations for block pairs (a, b)."""
+def _pairs_to_combos(polys: Polygons, a: np.ndarray, b: np.ndarray, pad: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(vertex of a, edge of b) combinations for block pairs (a, b), ordered by pair, vertex,
+    edge. With ``pad`` [m] only the vertices of a inside b's bounding box padded by ``pad``
+    (a vertex farther from every edge of b cannot be within pad/√2 of any of them: the
+    combinations dropped are those no test within that distance would keep)."""
     cnt = np.diff(polys.voff)
-    na, nbk = cnt[a], cnt[b]
-    tot = na * nbk
-    rep = np.repeat(np.arange(a.size), tot)
-    k = np.arange(tot.sum()) - np.repeat(np.cumsum(tot) - tot, tot)
-    vtx = polys.voff[a][rep] + k // nbk[rep]
-    edge = polys.voff[b][rep] + k % nbk[rep]
-    return vtx, edge
+    na = cnt[a]
+    owner = np.repeat(np.arange(a.size), na)  # pair of each vertex
+    vtx = polys.voff[a][owner] + np.arange(na.sum()) - np.repeat(np.cumsum(na) - na, na)
+    if pad is not None:
+        bb, p = polys.bbox()[b[owner]], polys.xy[vtx]
+        inside = (p[:, 0] >= bb[:, 0] - pad) & (p[:, 0] <= bb[:, 2] + pad) & (p[:, 1] >= bb[:, 1] - pad) & (p[:, 1] <= bb[:, 3] + pad)
+        vtx, owner = vtx[inside], owner[inside]
+    nbk = cnt[b][owner]
+    rep = np.repeat(np.arange(vtx.size), nbk)
+    edge = polys.voff[b][owner][rep] + np.arange(nbk.sum()) - np.repeat(np.cumsum(nbk) - nbk, nbk)
+    return vtx[rep], edge
 
 
 def _reflex(polys: Polygons) -> np.ndarray:
@@ -200,9 +207,10 @@ def detect(
     # -------- vertex–edge in both directions
     a = np.concatenate([pairs[:, 0], pairs[:, 1]])
     b = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    vtx, edge = _pairs_to_combos(polys, a, b)
-    # cheap pre-filter: only (vertex, edge) combinations within d_pen (≥ d0) of the edge's
-    # line and span can take part below (V-E, V-V, or as a nearer edge of a penetrated block)
+    # only vertices near b's box (within d_pen of an edge's line and span: inside the box
+    # padded by √2 d_pen), then only (vertex, edge) combinations within d_pen (≥ d0) of the
+    # edge's line and span can take part below (V-E, V-V, or as a nearer edge of a penetrated block)
+    vtx, edge = _pairs_to_combos(polys, a, b, pad=1.5 * d_pen)
     P, Q1 = xy[vtx], xy[edge]
     e = xy[nxt[edge]] - Q1
     r = P - Q1
