@@ -519,15 +519,15 @@ class Simulation:
         self.phase_times["ghost_exchange"] += _time.perf_counter() - t
         return S
 
-    def _ordered_sum(self, key: np.ndarray, values: np.ndarray) -> float:
-        """Σ values over the contacts of all ranks, summed as one rank sums them (np.sum over
-        the contacts in key order): the same float on every rank count."""
+    def _ordered_sums(self, key: np.ndarray, *values: np.ndarray) -> tuple[float, ...]:
+        """Σ of each ``values`` array over the contacts of all ranks, summed as one rank sums it
+        (np.sum over the contacts in key order): the same floats on every rank count."""
         if not self._local():
-            return float(np.sum(values))
-        parts = self.comm.allgather((key, values))
-        k = np.concatenate([p[0] for p in parts])
-        v = np.concatenate([p[1] for p in parts])
-        return float(np.sum(v[np.argsort(k, kind="stable")]))
+            return tuple(float(np.sum(v)) for v in values)
+        parts = self.comm.allgather((key, np.stack(values)))
+        order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
+        allv = np.concatenate([p[1] for p in parts], axis=1)
+        return tuple(float(np.sum(np.ascontiguousarray(allv[k][order]))) for k in range(len(values)))
 
     def _solve(self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, con: Contacts,
                symmetric: bool) -> np.ndarray:
@@ -686,9 +686,12 @@ class Simulation:
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
             # each change against the force scale of its own blocks (weight + contact forces)
-            scale = block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
-            sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
-            changed = int(self._allsum(int(np.count_nonzero(sig))))
+            if self._local() and not self._allsum(int(np.count_nonzero(new != cs.state))):
+                changed = 0  # no state change on any rank: nothing to weigh (no force-scale exchange)
+            else:
+                scale = block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
+                sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
+                changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
             # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
             friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
@@ -699,8 +702,8 @@ class Simulation:
                 # force: an explicit coupling to the stiff normal contact mode that amplifies
                 # round-off (issue 14); iterate until it agrees with this solve's N
                 sl = (cs.state == SLIDING) & (new == SLIDING)
-                if (self._ordered_sum(con.key[sl], np.abs(fmax_new[sl] - fmax[sl]))
-                        > s.oc_friction_tolerance * self._ordered_sum(con.key[sl], np.abs(fmax[sl]))):
+                moved, total = self._ordered_sums(con.key[sl], np.abs(fmax_new[sl] - fmax[sl]), np.abs(fmax[sl]))
+                if moved > s.oc_friction_tolerance * total:
                     changed = -1  # not a state change: the friction force moved
             if changed == 0:
                 converged = True
