@@ -126,8 +126,7 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
     comm.barrier()
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(nsteps):
-        sim.step()
-        contacts.append(sim.last_contacts.size)
+        contacts.append(sim.step().n_contacts)  # over all ranks
     wall = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
     cpu = comm.allreduce(time.process_time() - c0, op=MPI.MAX)
     st = sim.stats
@@ -148,8 +147,13 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
                              "petsc_assembly": tm["assemble"] / steps, "gather": tm["gather"] / steps,
                              "contact_detection": phase["detect"] / steps,
                              "block_assembly": ph["block_assembly"] / steps, "contact_assembly": ph["contact_assembly"] / steps,
-                             "open_close_bookkeeping": ph["open_close"] / steps, "update": ph["update"] / steps},
+                             "open_close_bookkeeping": ph["open_close"] / steps, "update": ph["update"] / steps,
+                             "ghost_exchange": ph["ghost_exchange"] / steps},
         "first_step": {"solves": st0["solves"], "nonconverged": st0["n_nonconverged_steps"]},
+        # per rank: (owned blocks, ghost blocks, contacts) of its spatial part, peak memory [MB]
+        "partition_per_rank": comm.allgather((int(sim.part.own_idx.size), int(sim.part.n_ghost),
+                                              int(sim.state.contacts.size))),
+        "max_rss_mb_per_rank": comm.allgather(_max_rss_mb()),
     }
     if comm.size == 1:
         bb = sim.polygons().bbox()
@@ -160,6 +164,12 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
                               "pairs": int(len(broad_phase_grid(bb, pad)))}
     if comm.rank == 0:
         print(json.dumps(row), flush=True)
+
+
+def _max_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def launch(ranks: int, spacing: float, nsteps: int, dt: float) -> dict:

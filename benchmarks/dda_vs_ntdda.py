@@ -134,9 +134,10 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
         info = sim.step()
         t1, c1 = time.perf_counter(), time.process_time()
         wall.append(t1 - t0), cpu.append(c1 - c0_), solves.append(sim.solver.n_solves - s0)
-        contacts.append(sim.last_contacts.size), dts.append(info.dt)
-        if problem != "incline" and system.nb <= 1000:
-            settle.append(float(c0[meas["top_centre"], 1] - sim.geometry()[1].centroid[meas["top_centre"], 1]))
+        contacts.append(info.n_contacts), dts.append(info.dt)  # over all ranks
+        if problem != "incline" and system.nb <= 1000:  # every block (gathered on several ranks: collective)
+            cg = sim.geometry()[1].centroid if MPI.COMM_WORLD.size == 1 else sim.polygons(sim.global_state()).props().centroid
+            settle.append(float(c0[meas["top_centre"], 1] - cg[meas["top_centre"], 1]))
         if len(wall) > 1:  # steps 2..N
             for k, v in snapshot().items():
                 split[k] = split.get(k, 0.0) + v - ph0.get(k, 0.0)
@@ -149,10 +150,11 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
         "factorise": per.get("petsc_factorise", 0.0), "solve": per.get("petsc_solve", 0.0),
         "gather": per.get("petsc_gather", 0.0), "open_close_bookkeeping": per.get("open_close", 0.0),
         "update": per.get("update", 0.0), "history": per.get("history", 0.0),
+        "ghost_exchange": per.get("ghost_exchange", 0.0),
     }
     named["other"] = per.get("step", 0.0) - sum(named.values())
     named["total"] = per.get("step", 0.0)
-    c = sim.polygons().props().centroid
+    c = sim.polygons(sim.global_state()).props().centroid  # every block (gathered on several ranks)
     d = c - c0
     row = {
         "problem": problem, "config": config, "settings": CONFIGS[config], "ranks": MPI.COMM_WORLD.size,
@@ -177,8 +179,13 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
         row["stack_width_m"] = meas["width"]
     import resource
 
+    row["cpu_per_step_s_per_rank"] = MPI.COMM_WORLD.allgather(float(np.mean(cpu[1:])) if len(cpu) > 1 else float(cpu[0]))
     row["max_rss_mb_per_rank"] = MPI.COMM_WORLD.allgather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-    row["centroid_final"] = c[1:].tolist() if system.nb <= 1000 else None
+    # per rank: (owned blocks, ghost blocks, contacts) of its spatial part
+    row["partition_per_rank"] = MPI.COMM_WORLD.allgather((int(sim.part.own_idx.size), int(sim.part.n_ghost),
+                                                          int(sim.state.contacts.size)))
+    row["max_displacement_m"] = float(np.abs(d).max())
+    row["centroid_final"] = c[1:].tolist()  # for the 1-vs-2-rank difference (stripped from the JSON)
     if MPI.COMM_WORLD.rank == 0:
         print(json.dumps(row), flush=True)
 

@@ -16,6 +16,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import os as _os
+
+_os.environ.setdefault("MPIR_CVAR_POLLS_BEFORE_YIELD", "1")  # see dda/__init__.py (before MPI starts)
+
 from coupling.signals import keep_signals_from_petsc
 
 keep_signals_from_petsc()  # before anything imports petsc4py: PETSc must not own SIGINT/SIGTERM

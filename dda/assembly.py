@@ -1,12 +1,15 @@
 """Global DDA system K D = F on PETSc (block size 6), solved by MUMPS (default) or CG
 (BiCGStab when K is not symmetric).
 
-Blocks are split over the MPI ranks in contiguous ranges; rank r owns rows 6·b0 … 6·b1−1.
-Every rank holds the (replicated) geometry, contributes the block submatrices of the
-blocks it owns and the contacts whose vertex block it owns, and hands them to PETSc in COO
-form (``setPreallocationCOO`` / ``setValuesCOO``, duplicates summed, off-rank entries
-communicated by PETSc). Fixed blocks are eliminated exactly (D_b = 0): their rows and
-columns are dropped and replaced by the identity. The solution is gathered to every rank.
+The DDA simulation solves on one process (``comm`` = COMM_SELF; under MPI rank 0 holds the
+gathered system, dda.simulation), so that its round-off does not depend on the number of
+ranks. The class also takes a communicator of several ranks: :meth:`GlobalSystem.set_layout`
+then gives the PETSc block row of every local block (rank r owns a contiguous range of rows),
+each rank contributes the block submatrices of the blocks it owns and its contacts in COO form
+(``setPreallocationCOO`` / ``setValuesCOO`` on an MPIAIJ matrix, duplicates summed, off-rank
+entries communicated by PETSc), and :meth:`GlobalSystem.solve` returns the owned rows (a
+distributed LU: faster, but its round-off depends on the partition). Fixed blocks are
+eliminated exactly (D_b = 0): their rows and columns are dropped and replaced by the identity.
 
 ``kind="scipy"`` is a serial SciPy/SuperLU fallback (tests, debugging).
 
@@ -41,11 +44,6 @@ DENSE_MAX_UNKNOWNS = 120
 BLOCK_LU_MAX_UNKNOWNS = 1800
 
 
-def block_ranges(nb: int, size: int) -> np.ndarray:
-    """Contiguous block ranges (size+1,) over ``size`` ranks."""
-    return np.array([nb * r // size for r in range(size + 1)], dtype=np.int64)
-
-
 def _dofs(b: np.ndarray) -> np.ndarray:
     return 6 * b[:, None] + np.arange(6)[None, :]
 
@@ -66,11 +64,12 @@ class GlobalSystem:
         self.comm = comm
         if kind == "scipy" and comm.size > 1:
             raise InputError("settings.linear_solver", "'scipy' with several MPI ranks", "'mumps' or 'cg' under MPI")
-        self.ranges = block_ranges(nb, comm.size)
-        self.b0, self.b1 = int(self.ranges[comm.rank]), int(self.ranges[comm.rank + 1])
+        # layout (set_layout): one rank, identity numbering, every block owned
+        self.set_layout(np.arange(nb), np.arange(nb), self.fixed)
         self.n_solves = 0
         #: wall time [s]: PETSc assembly, factorise (KSP set-up: LU factorisation or the
-        #: preconditioner), solve (substitution or Krylov iterations), gather to every rank
+        #: preconditioner), solve (substitution or Krylov iterations), gather (kept at 0: no
+        #: gather; the ghost exchange is timed by the simulation)
         self.timings = {"assemble": 0.0, "factorise": 0.0, "solve": 0.0, "gather": 0.0}
         self.dense = kind == "mumps" and comm.size == 1 and 6 * nb <= DENSE_MAX_UNKNOWNS
         self.block_lu = kind == "mumps" and comm.size == 1 and not self.dense and 6 * nb <= BLOCK_LU_MAX_UNKNOWNS
@@ -103,33 +102,36 @@ class GlobalSystem:
             self.ksp.setFromOptions()
 
     # ------------------------------------------------------------------ ownership
-    def owns_block(self, b: np.ndarray) -> np.ndarray:
-        return (b >= self.b0) & (b < self.b1)
-
-    def contact_owner_mask(self, ci: np.ndarray, cj: np.ndarray) -> np.ndarray:
-        """Contacts this rank assembles: those whose vertex block (or, if fixed, edge block) it owns."""
-        owner = np.where(self.fixed[ci], cj, ci)
-        return self.owns_block(owner)
+    def set_layout(self, own_idx: np.ndarray, row: np.ndarray, fixed_local: np.ndarray) -> None:
+        """The local blocks of this rank: ``own_idx`` (n_own,) local indices of the owned blocks,
+        ``row`` (nloc,) the global PETSc block row of every local block (owned rows contiguous
+        and ascending in ``own_idx`` order), ``fixed_local`` (nloc,) bool. Drops the pattern."""
+        self.own_idx = np.asarray(own_idx, dtype=np.int64)
+        self.row = np.asarray(row, dtype=np.int64)
+        self.fixed_local = np.asarray(fixed_local, dtype=bool)
+        self.n_own = int(self.own_idx.size)
+        self._pairs, self._key = None, None
+        if getattr(self, "_A", None) is not None:
+            self._destroy_objects()
 
     # ------------------------------------------------------------------ assembly
     def _pattern(self, ci: np.ndarray, cj: np.ndarray) -> dict:
-        """COO indices of this rank's share (fixed within a step: same contacts)."""
-        own = np.arange(self.b0, self.b1)
-        own = own[~self.fixed[own]]
-        bd = _dofs(own)
+        """COO indices of this rank's share (fixed within a step: same contacts); ci, cj local."""
+        fixed, row = self.fixed_local, self.row
+        own = self.own_idx[~fixed[self.own_idx]]
+        bd = _dofs(row[own])
         rows = [np.repeat(bd, 6, axis=1).ravel()]
         cols = [np.tile(bd, (1, 6)).ravel()]
         fidx = [bd.ravel()]
-        m = self.contact_owner_mask(ci, cj)
-        cd = np.hstack([_dofs(ci[m]), _dofs(cj[m])])  # (n, 12)
-        free = ~np.hstack([np.repeat(self.fixed[ci[m]][:, None], 6, 1), np.repeat(self.fixed[cj[m]][:, None], 6, 1)])
+        m = np.ones(ci.size, dtype=bool)  # every local contact is this rank's (dda.partition)
+        cd = np.hstack([_dofs(row[ci]), _dofs(row[cj])])  # (n, 12)
+        free = ~np.hstack([np.repeat(fixed[ci][:, None], 6, 1), np.repeat(fixed[cj][:, None], 6, 1)])
         keep = free[:, :, None] & free[:, None, :]
         rows.append(np.repeat(cd, 12, axis=1).reshape(-1, 12, 12)[keep])
         cols.append(np.repeat(cd[:, None, :], 12, axis=1)[keep])
         fidx.append(cd[free])
-        fx = np.arange(self.b0, self.b1)
-        fx = fx[self.fixed[fx]]
-        d = _dofs(fx).ravel()
+        fx = self.own_idx[fixed[self.own_idx]]
+        d = _dofs(row[fx]).ravel()
         rows.append(d)
         cols.append(d)
         # flat gather indices into Kb, Kc, Fb, Fc (fixed per pattern: no boolean masking per solve)
@@ -148,8 +150,9 @@ class GlobalSystem:
         self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, ci: np.ndarray, cj: np.ndarray,
         pattern_key: object = None, symmetric: bool = True,
     ) -> np.ndarray:
-        """Solve for D (nb, 6) on every rank. Kb (nb,6,6), Fb (nb,6): block terms (all blocks,
-        only the owned ones are used); Kc (nc,12,12), Fc (nc,12): contact terms on (ci, cj).
+        """Solve for D of the owned blocks (n_own, 6), in ``own_idx`` order. Kb (nloc,6,6), Fb
+        (nloc,6): block terms of the local blocks (only the owned ones are used); Kc (nc,12,12),
+        Fc (nc,12): terms of this rank's contacts on local blocks (ci, cj).
         Calls with the same ``pattern_key`` (e.g. the open–close iterations of one step, whose
         contact list is fixed), or with the same contact pairs (ci, cj) as the last pattern,
         reuse the COO pattern, the matrix and its symbolic factorisation.
@@ -163,6 +166,10 @@ class GlobalSystem:
             # pattern, the matrix and its symbolic factorisation carry over
             pi, pj = self._pairs
             reuse = pi.shape == ci.shape and np.array_equal(pi, ci) and np.array_equal(pj, cj)
+            if self.comm.size > 1:  # the matrix is rebuilt on every rank or on none (collective)
+                from mpi4py import MPI
+
+                reuse = bool(self.comm.allreduce(reuse, op=MPI.LAND))
             self._key = pattern_key
         if not reuse:
             self._pat = self._pattern(ci, cj)
@@ -205,15 +212,14 @@ class GlobalSystem:
             return self._solve_block_lu(rows, cols, vals, fidx, fval, reuse, t0)
         if not reuse:
             self._destroy_objects()
-            nloc = 6 * (self.b1 - self.b0)
+            nloc = 6 * self.n_own
             A = PETSc.Mat().create(comm=self.comm)
             A.setSizes(((nloc, n), (nloc, n)), bsize=6)
             A.setType(PETSc.Mat.Type.AIJ)
             A.setPreallocationCOO(rows.astype(PETSc.IntType), cols.astype(PETSc.IntType))
             self._A = A
-            # vectors, the gather to every rank and the load indices live as long as the pattern
+            # vectors and the load indices live as long as the pattern
             self._b, self._x = A.createVecLeft(), A.createVecRight()
-            self._scatter, self._xall = PETSc.Scatter.toAll(self._x)
             self._fidx = fidx.astype(PETSc.IntType)
         A, b, x = self._A, self._b, self._x
         A.setValuesCOO(np.asarray(vals, dtype=PETSc.ScalarType))
@@ -234,9 +240,7 @@ class GlobalSystem:
         tm["solve"] += t2 - t15
         self.ksp_iterations += self.ksp.getIterationNumber()
         reason = self.ksp.getConvergedReason()
-        xall = self._xall
-        self._scatter.scatter(x, xall, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
-        D = xall.getArray().copy().reshape(self.nb, 6)
+        D = x.getArray().copy().reshape(self.n_own, 6)  # the owned rows, ascending = own_idx order
         if reason < 0:
             D[:] = np.nan
         tm["gather"] += _time.perf_counter() - t2
@@ -282,7 +286,7 @@ class GlobalSystem:
         return D
 
     def _destroy_objects(self) -> None:
-        for name in ("_A", "_b", "_x", "_scatter", "_xall"):
+        for name in ("_A", "_b", "_x"):
             obj = getattr(self, name, None)
             if obj is not None:
                 obj.destroy()

@@ -53,7 +53,7 @@ def _untext(a: np.ndarray) -> Any:
 
 def snapshot(sim: "Simulation") -> dict[str, np.ndarray]:
     """The step loop's state after the last accepted step (see the module docstring)."""
-    st = sim.state
+    st = sim.global_state()  # the whole state (gathered from the ranks; collective)
     out: dict[str, np.ndarray] = {}
     for name in _STATE_ARRAYS:
         out[f"state/{name}"] = np.asarray(getattr(st, name))
@@ -63,7 +63,7 @@ def snapshot(sim: "Simulation") -> dict[str, np.ndarray]:
         out[f"state/law_state/{int(m)}"] = np.asarray(a)
     for f in fields(ContactState):
         out[f"contacts/{f.name}"] = np.asarray(getattr(st.contacts, f.name))
-    last = getattr(sim, "last_contacts", None)
+    last = sim.global_last_contacts()
     if last is not None:
         for f in fields(Contacts):
             out[f"last_contacts/{f.name}"] = np.asarray(getattr(last, f.name))
@@ -106,6 +106,7 @@ def restore(sim: "Simulation", data: dict[str, np.ndarray]) -> None:
                       penalty=float(scalars["penalty"]))
     if "last_contacts/i" in data:
         sim.last_contacts = Contacts(**{f.name: np.array(data[f"last_contacts/{f.name}"]) for f in fields(Contacts)})
+    sim.invalidate_partition()  # the whole state: each rank takes its part at the next step
     res = sim.result
     for name in _HISTORY:
         a = np.array(data[f"history/{name}"])

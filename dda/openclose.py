@@ -238,7 +238,7 @@ def update_states(
 
 def closing_stiffness(
     sel: np.ndarray, ci: np.ndarray, cj: np.ndarray, wn: np.ndarray, Kc: np.ndarray, Kb: np.ndarray,
-    fixed: np.ndarray, pn: float,
+    fixed: np.ndarray, pn: float, block_stiffness: np.ndarray | None = None,
 ) -> np.ndarray:
     """Normal stiffness [N/m] that the contacts ``sel`` would have once closed: the penalty
     spring in series with their two blocks, each held by its own inertia and elasticity
@@ -247,7 +247,10 @@ def closing_stiffness(
         1/k = 1/p_n + w_iᵀ K_ii⁻¹ w_i + w_jᵀ K_jj⁻¹ w_j   (no term for a fixed block).
 
     With the neighbours held still this is an upper bound of the true stiffness, tighter
-    than p_n alone: a block flying into another can only be stopped by its own inertia."""
+    than p_n alone: a block flying into another can only be stopped by its own inertia.
+
+    ``block_stiffness`` (nb, 6, 6): K_b + Σ of the contact diagonal blocks per block, when the
+    contacts on a block are spread over MPI ranks (summed by the caller); default: summed here."""
     sel = np.flatnonzero(sel)
     if sel.size == 0:
         return np.zeros(0)
@@ -258,8 +261,8 @@ def closing_stiffness(
         if not np.any(free):
             continue
         ub, inv = np.unique(b[free], return_inverse=True)
-        K = Kb[ub].copy()
-        for other, osl in ((ci, slice(0, 6)), (cj, slice(6, 12))):
+        K = Kb[ub].copy() if block_stiffness is None else block_stiffness[ub]
+        for other, osl in (((ci, slice(0, 6)), (cj, slice(6, 12))) if block_stiffness is None else ()):
             pos = np.searchsorted(ub, other)
             hit = np.flatnonzero((pos < ub.size) & (ub[np.minimum(pos, ub.size - 1)] == other))
             np.add.at(K, pos[hit], Kc[hit][:, osl, osl])
@@ -270,7 +273,8 @@ def closing_stiffness(
 
 
 def block_force_scale(
-    ci: np.ndarray, cj: np.ndarray, normal_force: np.ndarray, weight: np.ndarray, fixed: np.ndarray
+    ci: np.ndarray, cj: np.ndarray, normal_force: np.ndarray, weight: np.ndarray, fixed: np.ndarray,
+    block_scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """Force scale [N] of each contact: that of the lighter of its free blocks, where a
     block's scale is its weight plus the normal forces of its closed contacts,
@@ -278,10 +282,15 @@ def block_force_scale(
         S_b = m_b |g| + Σ_{c ∋ b} N_c,      S_c = min(S_i, S_j) over the free blocks of c.
 
     ci, cj : (nc,) block indices; normal_force : (nc,) [N] (0 for open contacts); weight :
-    (nb,) [N]; fixed : (nb,) bool. A contact between two fixed blocks gets +inf."""
+    (nb,) [N]; fixed : (nb,) bool. A contact between two fixed blocks gets +inf.
+    ``block_scale`` (nb,) [N]: S_b summed by the caller, when the contacts on a block are
+    spread over MPI ranks (dda.simulation sums them in the order used here)."""
     nb = weight.size
-    N = np.maximum(normal_force, 0.0)
-    S = weight + np.bincount(ci, N, minlength=nb) + np.bincount(cj, N, minlength=nb)
+    if block_scale is None:
+        N = np.maximum(normal_force, 0.0)
+        S = weight + np.bincount(ci, N, minlength=nb) + np.bincount(cj, N, minlength=nb)
+    else:
+        S = block_scale
     S = np.where(fixed, np.inf, S)
     return np.minimum(S[ci], S[cj])
 

@@ -223,10 +223,12 @@ class Writer:
             self.frame(sim)
 
     def frame(self, sim: "Simulation", force: bool = False) -> None:
-        """Write the current blocks and contacts as one VTU frame (rank 0), once per step."""
-        st = sim.state
-        if st.step == self.last_written_step:
+        """Write the current blocks and contacts as one VTU frame (rank 0), once per step.
+        Collective: the state is gathered from the ranks (:meth:`Simulation.global_state`)."""
+        if sim.state.step == self.last_written_step:
             return
+        st = sim.global_state()
+        con = sim.global_last_contacts()
         self.last_written_step = st.step
         while self.next_time <= st.time + 1e-12:
             self.next_time += self.interval
@@ -236,9 +238,8 @@ class Writer:
         if self.rank != 0:
             return
         k = len(self.frames)
-        props = sim.polygons().props()
+        props = sim.polygons(st).props()
         bf = np.zeros((sim.nb, 2))
-        con = getattr(sim, "last_contacts", None)
         cs = st.contacts
         cpts, cf, cn, cstate = np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0), np.zeros(0)
         if con is not None and con.size == cs.size and cs.size:
@@ -279,11 +280,11 @@ class Writer:
         if not isinstance(res.time, np.ndarray):
             res.finalize(sim, status)
         attrs = {"status": status, "message": message, "stats": {k: v for k, v in sim.stats.items()}}
-        write_history_h5(self.dir / "history.h5", res, sim.state, attrs)
+        write_history_h5(self.dir / "history.h5", res, res.state, attrs)
         if not self.plots:
             return
         mon = sim.settings.monitor_blocks
-        mass = sim.polygons().props().area * np.asarray(sim.density, float)
+        mass = sim.polygons(res.state).props().area * np.asarray(sim.density, float)
         plot_velocity(self.dir / "velocity.png", res, None if mon is None else list(mon), title=f"DDA ({status})",
                       mass=mass)
         plot_snapshots(self.dir / "snapshots.png", self.snapshots(), sim.voff, sim.system.fixed,

@@ -9,8 +9,6 @@ import numpy as np
 
 from learned.contract import SolverStatistics, StepRecord
 
-from dda.contact_law import LOCKED, OPEN, SLIDING
-from dda.kinematics import mass_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from dda.simulation import Simulation
@@ -117,19 +115,16 @@ class Result:
 
     def _append(self, sim: "Simulation", dt: float, its: int) -> float:
         st = sim.state
-        props = sim.geometry()[1]
-        M = mass_matrix(props, sim.density)
-        ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
-        cs = st.contacts.state
+        centroid, velocity, rotation, ke, (n_open, n_sliding, n_locked) = sim.history_row()
         self.time.append(st.time)
         self.dt.append(dt)
-        self.centroid.append(props.centroid.copy())
-        self.velocity.append(st.velocity[:, :3].copy())
-        self.rotation.append(st.rotation.copy())
+        self.centroid.append(centroid)
+        self.velocity.append(velocity)
+        self.rotation.append(rotation)
         self.kinetic_energy.append(ke)
-        self.n_open.append(int(np.sum(cs == OPEN)))
-        self.n_sliding.append(int(np.sum(cs == SLIDING)))
-        self.n_locked.append(int(np.sum(cs == LOCKED)))
+        self.n_open.append(n_open)
+        self.n_sliding.append(n_sliding)
+        self.n_locked.append(n_locked)
         self.oc_iterations.append(its)
         return ke
 
@@ -139,19 +134,18 @@ class Result:
         ke = np.nan
         if st.step % sim.settings.history_every == 0 or st.time >= sim.settings.duration * (1 - 1e-12):
             ke = self._append(sim, dt, its)
-        cs = st.contacts.state
-        vmax = float(np.max(np.linalg.norm(st.velocity[:, :2], axis=1))) if sim.nb else 0.0
+        n_contacts, n_closed, vmax = sim.step_figures()  # over all ranks
         return StepInfo(
             iterations=its, residual=float("nan"), converged=True,
-            step=st.step, time=st.time, dt=dt, duration=sim.settings.duration, n_contacts=int(cs.size),
-            n_closed=int(np.sum(cs != OPEN)), oc_iterations=its, retries=retries, max_velocity=vmax,
+            step=st.step, time=st.time, dt=dt, duration=sim.settings.duration, n_contacts=n_contacts,
+            n_closed=n_closed, oc_iterations=its, retries=retries, max_velocity=vmax,
             kinetic_energy=ke, rank=sim.comm.rank,
         )
 
     def finalize(self, sim: "Simulation", status: str) -> None:
         """Close the histories into arrays, keep the final state and the typed statistics."""
         self.status = status
-        self.state = sim.state.copy()
+        self.state = sim.global_state().copy()  # the whole state (gathered from the ranks: output)
         self.stats = DdaStats.from_dict(sim.stats)
         for name in ("time", "dt", "centroid", "velocity", "rotation", "kinetic_energy", "n_open", "n_sliding", "n_locked", "oc_iterations"):
             setattr(self, name, np.asarray(getattr(self, name)) if not isinstance(getattr(self, name), np.ndarray) else getattr(self, name))

@@ -1,9 +1,16 @@
 """A short multi-block run used to compare MPI runs with the serial one.
 
-    mpiexec -n 2 python -m dda.selfcheck OUT.npz [--linear-solver mumps|cg] [--steps N]
+    mpiexec -n 2 python -m dda.selfcheck OUT.npz [--linear-solver mumps|cg] [--steps N] [--problem stack|grid|settle]
 
-Blocks: a fixed incline carrying a stack of three blocks (sliding, rotating, in contact);
-rank 0 saves the centroid history and final vertices to OUT.npz.
+``stack``: a fixed incline carrying a stack of three blocks (sliding, rotating, in contact).
+``grid``: a jointed 8 × 8 grid of 0.1 m blocks launched down a 30° incline at 1.5 m/s (φ = 10°):
+64 blocks, ~340 contacts; its ghost margin is set to 2 mm, so the spatial partition is
+rebuilt every few steps as the grid moves.
+``settle``: a 10 × 10 stack of 1 m blocks (E = 10 GPa, φ = 30°, p_n = 5e11 N/m, Δt = 1 ms)
+released on a fixed base (benchmarks/dda_vs_ntdda.py's grid10): it settles, and contacts
+open, close, slide and lock in every step (3-5 open–close iterations per step).
+Rank 0 saves the centroid history, final vertices and stresses, the contact keys of the last
+step and, per rank, the owned, ghost and contact counts to OUT.npz.
 """
 
 from __future__ import annotations
@@ -36,12 +43,56 @@ def build_system():
     return s
 
 
-def run(nsteps: int = 30, linear_solver: str = "mumps", comm=None):
+def build_grid(n: int = 8, size: float = 0.1, theta_deg: float = 30.0, speed: float = 1.5):
+    """A jointed n × n grid of square blocks (side ``size`` [m]) on a fixed incline of
+    ``theta_deg``, launched down the slope at ``speed`` [m/s]; joints φ = 10°, so it speeds up."""
+    import dda
+
+    th = np.radians(theta_deg)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    L = (n + 20) * size
+    polys = [np.array([[-L, -size], [L, -size], [L, 0.0], [-L, 0.0]]) @ R.T]
+    for j in range(n):
+        for i in range(n):
+            sq = size * np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float)
+            polys.append(sq @ R.T)
+    s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
+    s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=10.0))
+    s.set_velocity(list(range(1, n * n + 1)), vx=-speed * np.cos(th), vy=-speed * np.sin(th))
+    return s
+
+
+def build_settle(n: int = 10):
+    """An n × n stack of unit square blocks on a fixed base, released at rest."""
+    import dda
+
+    polys = [np.array([[-1, -1], [n + 1, -1], [n + 1, 0], [-1, 0]], float)]
+    for j in range(n):
+        for i in range(n):
+            polys.append(np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float))
+    s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
+    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=30.0))
+    return s
+
+
+def run(nsteps: int = 30, linear_solver: str = "mumps", comm=None, problem: str = "stack"):
     """Run the self-check for ``nsteps`` steps with the given linear solver; (result, simulation)."""
     import dda
 
-    s = build_system()
-    sim = dda.Simulation(s, dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver), comm=comm)
+    if problem == "settle":
+        w0 = 6.0  # (n + 2) / 2 [m]
+        sim = dda.Simulation(build_settle(), dda.Settings(duration=nsteps * 1e-3, dt=1e-3, length_scale=w0,
+                                                          max_displacement_ratio=0.04 / w0, penalty=5e11,
+                                                          linear_solver=linear_solver), comm=comm)
+    elif problem == "grid":
+        sim = dda.Simulation(build_grid(), dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver),
+                             comm=comm)
+        sim.margin = 0.002  # [m] ghost margin: the partition is rebuilt whenever a vertex moved 2 mm
+    else:
+        sim = dda.Simulation(build_system(), dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver),
+                             comm=comm)
     return sim.solve(), sim
 
 
@@ -51,13 +102,22 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--linear-solver", default="mumps")
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--problem", default="stack", choices=("stack", "grid", "settle"))
     a = ap.parse_args()
     from mpi4py import MPI
 
-    res, sim = run(a.steps, a.linear_solver)
+    res, sim = run(a.steps, a.linear_solver, problem=a.problem)
+    last = sim.global_last_contacts()
+    P = sim.part
+    per_rank = MPI.COMM_WORLD.allgather((int(P.own_idx.size), int(P.n_ghost), int(sim.state.contacts.size)))
     if MPI.COMM_WORLD.rank == 0:
         np.savez(a.out, centroid=np.asarray(res.centroid), xy=res.state.xy, time=np.asarray(res.time),
-                 stress=res.state.stress, mpi_ranks=MPI.COMM_WORLD.size)
+                 stress=res.state.stress, mpi_ranks=MPI.COMM_WORLD.size, contact_keys=last.key,
+                 n_contacts=np.asarray(res.n_open) + np.asarray(res.n_sliding) + np.asarray(res.n_locked),
+                 per_rank=np.array(per_rank), repartitions=sim.stats["repartitions"],
+                 velocity=np.asarray(res.velocity), kinetic_energy=np.asarray(res.kinetic_energy),
+                 oc_iterations=np.asarray(res.oc_iterations), n_open=np.asarray(res.n_open),
+                 n_sliding=np.asarray(res.n_sliding), dt=np.asarray(res.dt), solves=sim.stats["solves"])
 
 
 if __name__ == "__main__":

@@ -8,13 +8,41 @@ state changes left are insignificant (see dda.openclose; at most ``oc_max_iterat
 displacement ≤ g2·w0) and the penetration (≤ limit); on failure cut Δt and retry. Accepted
 steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
 stresses through the law.
+
+Under MPI (``comm.size`` > 1) the work is distributed (dda.partition): each rank owns a
+spatial part of the blocks (recursive coordinate bisection of the centroids) and keeps the
+ghost blocks within reach of them; it detects the contacts of the block pairs it owns (each
+contact on exactly one rank), computes the block and contact terms of its blocks and
+contacts, takes the open–close decisions of its contacts and updates only its local blocks.
+``self.state`` then holds the **local** blocks (owned and ghosts, ``self.part.loc``) and this
+rank's contacts; :meth:`Simulation.global_state` gathers the whole state for output only
+(frames, checkpoints, the final result). The partition is rebuilt when a vertex has moved more
+than its margin (the ghost layers could miss a contact partner).
+
+Two ranks give the numbers of one to the last bit (tests/test_dda_mpi.py). The open–close
+iteration amplifies round-off (a contact near a threshold opens on one rank count and stays
+closed on the other: a distributed LU and sums over ranks in another order made a settling
+10 × 10 stack differ by 7.7e-6 m after 10 steps), so every float is computed in the order of
+one rank:
+
+* the linear system: the owned blocks' terms and every rank's contact terms go to rank 0,
+  which solves the system one rank solves (global block numbers, contacts in key order, the
+  same solver; :meth:`Simulation._solve`); each rank receives its local blocks' rows;
+* per-block sums over contacts (the force scale of the open–close criterion, the block
+  stiffness of a closing contact): the block's owner receives the terms of the contacts on
+  it held by other ranks and adds them in key order (:meth:`Simulation._owner_sides`);
+* sums over all contacts (the friction tolerance): gathered and summed in key order;
+* maxima and counts: exact under any order (allreduce).
+
+What stays parallel: contact detection, block and contact terms, open–close bookkeeping,
+the update; the factorisation runs on rank 0 alone (the price of identical numbers).
 """
 
 from __future__ import annotations
 
 import enum
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -27,6 +55,7 @@ from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
 from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
+from dda.partition import Partition, deciding_block
 from dda.result import Result, StepInfo
 from dda.settings import Settings
 from dda.state import State
@@ -62,6 +91,48 @@ class _Trial:
     detail: str = ""
     max_pen: float = 0.0
     fmax: np.ndarray | None = None  # friction force [N] of the last solve at its solved normal force
+
+
+@dataclass
+class _LocalSystem:
+    """The blocks a rank works on, in local numbering (everything on one rank): nb local
+    blocks; fixed, free, density, material_id, sigma0 (nb, …); block (nv,) the local block of
+    every local vertex; edge_tag (nv,); the point loads, fixed points and line loads on local
+    blocks (point_idx: their rows in the global tracked-point array, point_block their local
+    block, fixed_anchor the fixed points' anchors [m]); law_rows {material: rows of the local
+    blocks of that material in the material's law state}."""
+
+    nb: int
+    fixed: np.ndarray
+    free: np.ndarray
+    density: np.ndarray
+    material_id: np.ndarray
+    sigma0: np.ndarray
+    block: np.ndarray
+    edge_tag: np.ndarray
+    point_loads: list
+    line_loads: list
+    n_pl: int
+    n_fp: int
+    point_idx: np.ndarray
+    point_block: np.ndarray
+    fixed_anchor: np.ndarray
+    law_rows: dict
+    joint_laws: dict
+    default_joint_law: Any
+    water: Any
+
+
+def _take(obj: Any, mask: np.ndarray) -> Any:
+    """The entries ``mask`` of a ContactState or Contacts (every array field)."""
+    return type(obj)(**{f.name: getattr(obj, f.name)[mask] for f in fields(obj)})
+
+
+def _concat_sorted(parts: list) -> Any:
+    """ContactStates or Contacts of several ranks as one, sorted by contact key."""
+    cat = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(parts[0])}
+    order = np.argsort(cat["key"], kind="stable")
+    return type(parts[0])(**{k: v[order] for k, v in cat.items()})
 
 
 class Simulation:
@@ -106,7 +177,15 @@ class Simulation:
             cmax = max(float(max(m.law.reference_stiffness()[0, 0], m.law.reference_stiffness()[1, 1])) for m in sy.materials.values())
             pn = s.penalty_factor * cmax
         self.gravity = np.asarray(s.gravity, dtype=float)
-        self.solver = GlobalSystem(self.nb, sy.fixed, self.comm, s.linear_solver)
+        # the linear system is solved on rank 0 alone, exactly as on one rank (Simulation._solve):
+        # a distributed LU's round-off depends on the partition and the open–close decisions
+        # amplify it, so 2 ranks would not give the numbers of 1
+        self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, s.linear_solver)
+        if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
+            # (a dense-LU system never imports it; a later import on rank 0 alone, e.g. the output's
+            # provenance, would wait for the other ranks)
+            import dolfinx_solver  # noqa: F401
+            from petsc4py import PETSc  # noqa: F401
         # tracked material points: point loads, fixed points, line-load ends
         pts, blk = [], []
         for b, p, _ in sy.point_loads:
@@ -152,9 +231,20 @@ class Simulation:
         self._laws_cache: tuple[float, dict] | None = None
         #: wall time [s] per phase, summed over the run: contact detection, block assembly
         #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
-        #: (strength, state changes, checks), update (accepted step); the linear algebra is in
+        #: (strength, state changes, checks), update (accepted step), ghost exchange (per-block sums
+        #: over contacts held by several ranks); the linear algebra is in
         #: ``self.solver.timings`` (assemble, factorise, solve, gather)
-        self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0}
+        self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0,
+                            "ghost_exchange": 0.0}
+        #: spatial partition (dda.partition), made at the first step (and after a restore or when
+        #: blocks moved more than ``margin`` [m]: half the median block size)
+        self.part: Partition | None = None
+        self.lsys: _LocalSystem | None = None
+        size = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+        self.margin = max(0.5 * float(np.median(size)), self.d0)
+        self.stats["repartitions"] = 0
+        self._repartition = False
+        self._figures = (0, 0, 0.0)
         self.result = Result.start(self)
         self.writer = None
         if s.output_dir is not None:
@@ -163,26 +253,328 @@ class Simulation:
             self.writer = Writer(s.output_dir, self, comm=self.comm)
 
     # ------------------------------------------------------------------ laws
-    def _laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Block stress σ0 + σ(ε), tangent C(ε) and law state, batched per material."""
-        stress, tangent, new_state = np.zeros((self.nb, 3)), np.zeros((self.nb, 3, 3)), {}
+    def _laws(self, strain: np.ndarray, law_state: dict, material_id: np.ndarray | None = None,
+              sigma0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Block stress σ0 + σ(ε), tangent C(ε) and law state, batched per material (of the
+        blocks ``material_id`` with initial stress ``sigma0``; default: all blocks)."""
+        material_id = self.system.material_id if material_id is None else material_id
+        sigma0 = self.sigma0 if sigma0 is None else sigma0
+        n = material_id.size
+        stress, tangent, new_state = np.zeros((n, 3)), np.zeros((n, 3, 3)), {}
         for m, mat in self.system.materials.items():
-            sel = self.system.material_id == m
+            sel = material_id == m
             if not np.any(sel):
+                if m in law_state:
+                    new_state[m] = np.asarray(law_state[m])
                 continue
             r = mat.law.evaluate(strain[sel], law_state.get(m))
-            stress[sel] = self.sigma0[sel] + np.asarray(r.stress)
+            stress[sel] = sigma0[sel] + np.asarray(r.stress)
             tangent[sel] = np.asarray(r.tangent)
             new_state[m] = np.asarray(r.state)
         return stress, tangent, new_state
 
     def _weight(self, props) -> np.ndarray:
         """Weight of each block [N]: m_b |g| (per unit thickness)."""
-        return props.area * self.density * float(np.linalg.norm(self.gravity))
+        density = self.density if self.lsys is None else self.lsys.density
+        return props.area * density * float(np.linalg.norm(self.gravity))
+
+    def _local_laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+        """:meth:`_laws` of the local blocks. On several ranks rank 0 evaluates every block's law
+        as one rank does (the whole batch of each material, in block order: a law's result may
+        depend on the batch, e.g. numpy's matmul of one row takes another BLAS path than of
+        many) and each rank receives its local blocks' rows."""
+        if not self._local():
+            return self._laws(strain, law_state)
+        P, ls = self.part, self.lsys
+        own = P.own_idx
+        mine = (P.loc, P.loc[own], strain[own],
+                {m: (ls.law_rows[int(m)][P.owned[ls.material_id == m]], np.asarray(a)[P.owned[ls.material_id == m]])
+                 for m, a in law_state.items()}, ls.law_rows)
+        parts = self.comm.gather(mine, root=0)
+        send = None
+        if P.rank == 0:
+            strain_g = np.zeros((self.nb, 3))
+            state_g: dict = {}
+            for p in parts:
+                strain_g[p[1]] = p[2]
+                for m, (rows, a) in p[3].items():
+                    if m not in state_g:
+                        state_g[m] = np.empty((int(np.sum(self.system.material_id == m)),) + a.shape[1:], dtype=a.dtype)
+                    state_g[m][rows] = a
+            stress, tangent, new = self._laws(strain_g, state_g)
+            send = [(stress[p[0]], tangent[p[0]], {m: a[p[4][int(m)]] for m, a in new.items()}) for p in parts]
+        return self.comm.scatter(send, root=0)
 
     def polygons(self, state: State | None = None) -> Polygons:
-        st = state or self.state
-        return Polygons(st.xy, self.voff)
+        """The blocks of ``state`` (a whole state, e.g. :meth:`global_state`), or by default of
+        ``self.state``: on several ranks only this rank's local blocks (``self.part.loc``)."""
+        if state is None:
+            st = self.state
+            local = self.part is not None and not self.part.trivial
+            return Polygons(st.xy, self.part.voff if local else self.voff)
+        return Polygons(state.xy, self.voff)
+
+    # ------------------------------------------------------------------ partition
+    def _local_system(self, P: Partition) -> _LocalSystem:
+        sy, loc = self.system, P.loc
+        glob_to_loc = np.full(self.nb, -1, dtype=np.int64)
+        glob_to_loc[loc] = np.arange(loc.size)
+        on = glob_to_loc[self.point_block] >= 0 if self.point_block.size else np.zeros(0, dtype=bool)
+        pl = np.flatnonzero(on[: self.n_pl])
+        fp = np.flatnonzero(on[self.n_pl : self.n_pl + self.n_fp])
+        ll = np.flatnonzero(on[self.n_pl + self.n_fp :: 2])
+        point_idx = np.concatenate([pl, self.n_pl + fp, (self.n_pl + self.n_fp + 2 * ll[:, None] + np.arange(2)).ravel()])
+        point_idx = point_idx.astype(np.int64)
+        mid = sy.material_id[loc]
+        law_rows = {}
+        for m in np.unique(sy.material_id):
+            pos = np.cumsum(sy.material_id == m) - 1  # row of each block in material m's law state
+            law_rows[int(m)] = pos[loc[mid == m]]
+        counts = np.diff(P.voff)
+        return _LocalSystem(
+            nb=int(loc.size), fixed=sy.fixed[loc], free=self.free[loc], density=self.density[loc], material_id=mid,
+            sigma0=self.sigma0[loc], block=np.repeat(np.arange(loc.size), counts), edge_tag=sy.edge_tag[P.vloc],
+            point_loads=[sy.point_loads[k] for k in pl], line_loads=[sy.line_loads[k] for k in ll],
+            n_pl=int(pl.size), n_fp=int(fp.size), point_idx=point_idx, point_block=glob_to_loc[self.point_block[point_idx]],
+            fixed_anchor=self.fixed_anchor[fp], law_rows=law_rows, joint_laws=sy.joint_laws,
+            default_joint_law=sy.default_joint_law, water=sy.water,
+        )
+
+    def _contact_blocks(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Global (vertex block, edge block) of contacts with global ``key`` = vertex·nv + edge."""
+        nv = int(self.voff[-1])
+        blk = self.system.polys.block
+        return blk[key // nv], blk[key % nv]
+
+    def _partition(self, g: State) -> None:
+        """(Re)make the spatial partition from the whole state ``g`` and keep this rank's part."""
+        polys = Polygons(g.xy, self.voff)
+        P = Partition(self.comm, polys.props().centroid, polys.bbox(), self.voff, self.system.fixed, g.xy, self.d0,
+                      self.margin)
+        self.part = P
+        self.lsys = ls = self._local_system(P)
+        if P.trivial:
+            self.state = g
+            return
+        self.stats["repartitions"] += 1
+        loc, cs = P.loc, g.contacts
+        a, b = self._contact_blocks(cs.key)
+        mine = P.owner[deciding_block(a, b, self.system.fixed)] == P.rank if cs.size else np.zeros(0, dtype=bool)
+        law_state = {m: np.asarray(arr)[ls.law_rows[int(m)]] for m, arr in g.law_state.items()}
+        self.state = State(
+            xy=g.xy[P.vloc], velocity=g.velocity[loc], strain=g.strain[loc], stress=g.stress[loc], tangent=g.tangent[loc],
+            rotation=g.rotation[loc], centroid0=g.centroid0[loc], contacts=_take(cs, mine),
+            points=g.points[ls.point_idx], time=g.time, step=g.step, dt=g.dt, penalty=g.penalty, law_state=law_state,
+        )
+        last = getattr(self, "last_contacts", None)
+        if last is not None and last.size:  # the drawn contacts of the last step: this rank's
+            self.last_contacts = _take(last, P.owner[deciding_block(last.i, last.j, self.system.fixed)] == P.rank)
+
+    def invalidate_partition(self) -> None:
+        """``self.state`` was replaced by a whole state (a restore): partition again at the next step."""
+        self.part = None
+
+    # ------------------------------------------------------------------ global figures
+    def _local(self) -> bool:
+        return self.part is not None and not self.part.trivial
+
+    def _allsum(self, x: float) -> float:
+        from mpi4py import MPI
+
+        return self.comm.allreduce(x, op=MPI.SUM) if self._local() else x
+
+    def _allmax(self, x: float) -> float:
+        from mpi4py import MPI
+
+        return self.comm.allreduce(x, op=MPI.MAX) if self._local() else x
+
+    def _maxloc(self, value: float, block: int) -> tuple[float, int]:
+        """(value, global block) of the largest value over the ranks (first block on ties)."""
+        if not self._local():
+            return value, block
+        from mpi4py import MPI
+
+        if block < 0:
+            value, block = -np.inf, self.nb
+        else:
+            block = int(self.part.loc[block])
+        v, b = self.comm.allreduce((float(value), block), op=MPI.MAXLOC)
+        return v, int(b)
+
+    def global_state(self) -> State:
+        """The whole state (every block, every contact sorted by key), gathered from the ranks
+        for output (frames, checkpoints, the result); ``self.state`` itself on one rank. Collective."""
+        if not self._local():
+            return self.state
+        P, ls, st = self.part, self.lsys, self.state
+        own = P.own_idx
+        vown = np.repeat(P.owned, np.diff(P.voff))
+        pown = P.owned[ls.point_block] if ls.point_block.size else np.zeros(0, dtype=bool)
+        mine = {
+            "blocks": P.loc[own], "verts": P.vloc[vown], "xy": st.xy[vown], "points_idx": ls.point_idx[pown],
+            "points": st.points[pown], "contacts": st.contacts,
+            **{k: getattr(st, k)[own] for k in ("velocity", "strain", "stress", "tangent", "rotation", "centroid0")},
+            "law": {m: (ls.law_rows[int(m)][P.owned[ls.material_id == m]], np.asarray(a)[P.owned[ls.material_id == m]])
+                    for m, a in st.law_state.items()},
+        }
+        parts = self.comm.allgather(mine)
+        nb, nv = self.nb, int(self.voff[-1])
+        out = {"xy": np.empty((nv, 2))}
+        for k in ("velocity", "strain", "stress", "tangent", "rotation", "centroid0"):
+            out[k] = np.empty((nb,) + np.shape(mine[k])[1:])
+        n_points = self.n_pl + self.n_fp + 2 * len(self.system.line_loads)
+        points = np.empty((n_points, 2))
+        law_state: dict = {}
+        for p in parts:
+            out["xy"][p["verts"]] = p["xy"]
+            for k in ("velocity", "strain", "stress", "tangent", "rotation", "centroid0"):
+                out[k][p["blocks"]] = p[k]
+            points[p["points_idx"]] = p["points"]
+            for m, (rows, a) in p["law"].items():
+                if m not in law_state:
+                    n_m = int(np.sum(self.system.material_id == m))
+                    law_state[m] = np.empty((n_m,) + a.shape[1:], dtype=a.dtype)
+                law_state[m][rows] = a
+        contacts = _concat_sorted([p["contacts"] for p in parts])
+        return State(**out, contacts=contacts, points=points, time=st.time, step=st.step, dt=st.dt, penalty=st.penalty,
+                     law_state=law_state)
+
+    def global_last_contacts(self) -> Contacts | None:
+        """The contacts of the last step (global block numbers, sorted by key), gathered for output. Collective."""
+        last = getattr(self, "last_contacts", None)
+        if not self._local():
+            return last
+        parts = self.comm.allgather(last)
+        parts = [p for p in parts if p is not None]
+        return _concat_sorted(parts) if parts else None
+
+    def history_row(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, tuple[int, int, int]]:
+        """What the history records of the current state: centroids (nb,2) [m], velocities
+        (nb,3), rotations (nb,) [rad], kinetic energy [J/m] and the (open, sliding, locked)
+        contact counts, over all blocks and contacts (gathered on several ranks: output)."""
+        st = self.state
+        cs = st.contacts.state
+        counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
+        if not self._local():
+            props = self.geometry()[1]
+            M = mass_matrix(props, self.density)
+            ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
+            return props.centroid.copy(), st.velocity[:, :3].copy(), st.rotation.copy(), ke, counts
+        P = self.part
+        own = P.own_idx
+        props = self.geometry()[1]
+        M = mass_matrix(props, self.lsys.density)[own]
+        v = st.velocity[own]
+        parts = self.comm.allgather((P.loc[own], props.centroid[own], v, M, st.rotation[own], counts))
+        centroid, velocity, rotation = np.empty((self.nb, 2)), np.empty((self.nb, 6)), np.empty(self.nb)
+        Mg = np.empty((self.nb, 6, 6))
+        for blocks, c, vel, m, rot, _ in parts:
+            centroid[blocks], velocity[blocks], Mg[blocks], rotation[blocks] = c, vel, m, rot
+        # the kinetic energy summed as one rank sums it (every block, in block order)
+        ke = 0.5 * float(np.einsum("bi,bij,bj->", velocity, Mg, velocity))
+        velocity = velocity[:, :3]
+        counts = tuple(int(sum(p[5][k] for p in parts)) for k in range(3))
+        return centroid, velocity, rotation, ke, counts
+
+    def _owner_sides(self, con: Contacts, vi: np.ndarray, vj: np.ndarray) -> tuple:
+        """Every contact on this rank's owned blocks, from all ranks, in global key order (the
+        contact order of one rank), to sum per-block contact terms exactly as one rank does:
+        ``(ai, vi, aj, vj)``, ``ai`` (n_i,) the local owned block on the contact's vertex side
+        and ``vi`` (n_i, …) its value; the same for the edge side. A contact whose block on a
+        side is a ghost here sends that side's value to the block's owner (one alltoall)."""
+        P = self.part
+        out = []
+        for blk, val in ((con.i, vi), (con.j, vj)):
+            own = P.owned[blk]
+            ghost = np.flatnonzero(~own)
+            dest = P.owner[P.loc[blk[ghost]]]
+            send = [(con.key[ghost[dest == q]], P.loc[blk[ghost[dest == q]]], val[ghost[dest == q]])
+                    for q in range(P.size)]
+            got = self.comm.alltoall(send)
+            key = np.concatenate([con.key[own]] + [g[0] for g in got])
+            glob = np.concatenate([P.loc[blk[own]]] + [g[1] for g in got])
+            v = np.concatenate([val[own]] + [g[2] for g in got])
+            order = np.argsort(key, kind="stable")
+            out += [np.searchsorted(P.loc, glob[order]), v[order]]
+        return tuple(out)
+
+    def _block_stiffness(self, Kb: np.ndarray, Kc: np.ndarray, con: Contacts) -> np.ndarray | None:
+        """Per local block, K_b plus the diagonal blocks of every contact spring on it
+        (dda.openclose.closing_stiffness), summed by the block's owner in the order of one
+        rank (K_b, then the vertex-side terms, then the edge-side terms, each in key order)
+        and sent to the ghosts; None on one rank (closing_stiffness sums them itself)."""
+        if not self._local():
+            return None
+        t = _time.perf_counter()
+        ai, ki, aj, kj = self._owner_sides(con, Kc[:, :6, :6], Kc[:, 6:, 6:])
+        K = Kb.copy()
+        np.add.at(K, ai, ki)
+        np.add.at(K, aj, kj)
+        self.part.forward(K)  # the owners' totals to the ghosts
+        self.phase_times["ghost_exchange"] += _time.perf_counter() - t
+        return K
+
+    def _block_scale(self, N: np.ndarray, weight: np.ndarray, con: Contacts) -> np.ndarray | None:
+        """Per local block, the force scale S_b = m_b |g| + Σ N_c of dda.openclose.block_force_scale,
+        summed by the block's owner in the order of one rank and sent to the ghosts; None on one rank."""
+        if not self._local():
+            return None
+        t = _time.perf_counter()
+        Np = np.maximum(N, 0.0)
+        ai, ni, aj, nj = self._owner_sides(con, Np, Np)
+        nb = weight.size
+        S = weight + np.bincount(ai, ni, minlength=nb) + np.bincount(aj, nj, minlength=nb)
+        self.part.forward(S)
+        self.phase_times["ghost_exchange"] += _time.perf_counter() - t
+        return S
+
+    def _ordered_sums(self, key: np.ndarray, *values: np.ndarray) -> tuple[float, ...]:
+        """Σ of each ``values`` array over the contacts of all ranks, summed as one rank sums it
+        (np.sum over the contacts in key order): the same floats on every rank count."""
+        if not self._local():
+            return tuple(float(np.sum(v)) for v in values)
+        parts = self.comm.allgather((key, np.stack(values)))
+        order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
+        allv = np.concatenate([p[1] for p in parts], axis=1)
+        return tuple(float(np.sum(np.ascontiguousarray(allv[k][order]))) for k in range(len(values)))
+
+    def _solve(self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, con: Contacts,
+               symmetric: bool) -> np.ndarray:
+        """D (nloc, 6) of the local blocks. On several ranks the block terms of the owned blocks
+        and the contact terms of every rank go to rank 0, which solves the very system one rank
+        solves (global block numbers, contacts in key order, the same solver): the same D to
+        the last bit on any number of ranks (a distributed LU is not: its round-off depends on
+        the partition, and the open–close decisions amplify it). Each rank receives the rows of
+        its local blocks (owned and ghosts)."""
+        if not self._local():
+            return self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+        P, tm = self.part, self.solver.timings
+        t = _time.perf_counter()
+        own = P.own_idx
+        parts = self.comm.gather((P.loc, P.loc[own], Kb[own], Fb[own], con.key, P.loc[con.i], P.loc[con.j], Kc, Fc), root=0)
+        if P.rank == 0:
+            nb = self.nb
+            Kg, Fg = np.zeros((nb, 6, 6)), np.zeros((nb, 6))
+            for p in parts:
+                Kg[p[1]], Fg[p[1]] = p[2], p[3]
+            order = np.argsort(np.concatenate([p[4] for p in parts]), kind="stable")
+            ci, cj = (np.concatenate([p[k] for p in parts])[order] for k in (5, 6))
+            Kcg = np.concatenate([p[7] for p in parts])[order]
+            Fcg = np.concatenate([p[8] for p in parts])[order]
+            tm["gather"] += _time.perf_counter() - t
+            D = self.solver.solve(Kg, Fg, Kcg, Fcg, ci, cj, pattern_key=self._token, symmetric=symmetric)
+            t = _time.perf_counter()
+            send = [(D[p[0]], self.solver.ksp_iterations) for p in parts]
+        else:
+            send = None
+            self.solver.n_solves += 1
+        D, self.solver.ksp_iterations = self.comm.scatter(send, root=0)
+        tm["gather"] += _time.perf_counter() - t
+        return D
+
+    def step_figures(self) -> tuple[int, int, float]:
+        """(contacts, closed contacts, largest block speed [m/s]) of the last accepted step, over all ranks."""
+        return self._figures
 
     def geometry(self) -> tuple[Polygons, Any]:
         """(polygons, their integral properties) of the current state, computed once per
@@ -241,19 +633,33 @@ class Simulation:
         if s.trigger_joint is None or self.stats["trigger_held_time"] is not None:
             return
         self.stats["trigger_phi_deg"] = self.trigger_phi(st.time)
-        if not self.settling() and np.any(np.linalg.norm(st.velocity[self.free, :2], axis=1) > s.trigger_hold_velocity):
+        # this rank's blocks (owned and ghosts); the decision is reduced over the ranks
+        moving = bool(np.any(np.linalg.norm(st.velocity[self.lsys.free, :2], axis=1) > s.trigger_hold_velocity))
+        if not self.settling() and self._allsum(int(moving)) > 0:
             self.stats["trigger_held_time"] = st.time
 
     # ------------------------------------------------------------------ contacts
     def detect_contacts(self, polys: Polygons) -> Contacts:
+        """The contacts of this rank's block pairs (all pairs on one rank) among the blocks
+        ``polys`` (local numbering: ``i``, ``j`` local blocks; ``vtx``, ``edge``, ``key`` global)."""
+        if self.part is None:  # called before the first step, which makes the partition (collective)
+            self._partition(self.state)
+        ls, P = self.lsys, self.part
         bb = polys.bbox()
         pairs = broad_phase_grid(bb, self.d0)
-        pairs = pairs[~(self.system.fixed[pairs[:, 0]] & self.system.fixed[pairs[:, 1]])]
+        pairs = pairs[~(ls.fixed[pairs[:, 0]] & ls.fixed[pairs[:, 1]])]
+        if not P.trivial:  # the pairs whose deciding block this rank owns
+            dec = deciding_block(P.loc[pairs[:, 0]], P.loc[pairs[:, 1]], self.system.fixed)
+            pairs = pairs[P.owner[dec] == P.rank]
         g = float(np.linalg.norm(self.gravity))
-        return detect(
-            polys, pairs, self.d0, self.d_pen, self.system.edge_tag, self.settings.angle_tolerance_deg,
-            prev_keys=self.state.contacts.key, up=-self.gravity / g if g > 0 else None,
+        con = detect(
+            polys, pairs, self.d0, self.d_pen, ls.edge_tag, self.settings.angle_tolerance_deg,
+            prev_keys=P.local_keys(self.state.contacts.key), up=-self.gravity / g if g > 0 else None,
         )
+        if not P.trivial and con.size:
+            con.vtx, con.edge = P.vloc[con.vtx], P.vloc[con.edge]
+            con.key = con.vtx * int(self.voff[-1]) + con.edge
+        return con
 
     def _bond_new(self, c: Contacts) -> np.ndarray:
         if self.state.step > 0 or c.size == 0:
@@ -265,38 +671,39 @@ class Simulation:
 
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
-        s, sy, st = self.settings, self.system, self.state
+        s, sy, st = self.settings, self.lsys, self.state  # this rank's blocks (all on one rank)
+        P = self.part
         ph, clock = self.phase_times, _time.perf_counter
         t_phase = clock()
         ps = pn / s.shear_ratio
         c = props.centroid
         t1 = st.time + dt
-        Kb = np.zeros((self.nb, 6, 6))
-        Fb = np.zeros((self.nb, 6))
+        Kb = np.zeros((sy.nb, 6, 6))
+        Fb = np.zeros((sy.nb, 6))
         sm.elastic(props.area, st.tangent, Kb)
         sm.initial_stress(props.area, st.stress, Fb)
         settling = self.settling()
-        sm.inertia(mass_matrix(props, self.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
-        sm.body_force(props.area, self.density, self.gravity, Fb)
-        if self.n_pl:
+        sm.inertia(mass_matrix(props, sy.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
+        sm.body_force(props.area, sy.density, self.gravity, Fb)
+        if sy.n_pl:
             f = np.array([np.asarray(fl(t1) if callable(fl) else fl, dtype=float) for _, _, fl in sy.point_loads])
-            sm.point_loads(self.point_block[: self.n_pl], st.points[: self.n_pl], f, c, Fb)
-        if self.n_fp:
-            k = slice(self.n_pl, self.n_pl + self.n_fp)
-            sm.fixed_points(self.point_block[k], st.points[k], st.points[k] - self.fixed_anchor, s.fixed_point_factor * pn, c, Kb, Fb)
+            sm.point_loads(sy.point_block[: sy.n_pl], st.points[: sy.n_pl], f, c, Fb)
+        if sy.n_fp:
+            k = slice(sy.n_pl, sy.n_pl + sy.n_fp)
+            sm.fixed_points(sy.point_block[k], st.points[k], st.points[k] - sy.fixed_anchor, s.fixed_point_factor * pn, c, Kb, Fb)
         if sy.line_loads:
-            e = st.points[self.n_pl + self.n_fp :].reshape(-1, 2, 2)
+            e = st.points[sy.n_pl + sy.n_fp :].reshape(-1, 2, 2)
             q = np.array([ll[3] for ll in sy.line_loads])
-            sm.line_loads(self.point_block[self.n_pl + self.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
+            sm.line_loads(sy.point_block[sy.n_pl + sy.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
         if sy.water is not None:
-            water_loads(polys, self.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
+            water_loads(polys, sy.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
         t = clock()
         ph["block_assembly"] += t - t_phase
         t_phase = t
         wn, ws = contact_vectors(con, c)
         cs = cs0.copy()
         laws, dflt = self.joint_laws(t1), sy.default_joint_law
-        converged, it = con.size == 0, 0
+        converged, it = self._allsum(con.size) == 0, 0
         weight = self._weight(props)
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
@@ -312,10 +719,12 @@ class Simulation:
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
-            D = self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+            symmetric = self._allsum(int(not symmetric)) == 0
+            D = self._solve(Kb, Fb, Kc, Fc, con, symmetric)  # (nloc, 6): owned blocks and ghosts
             t_phase = clock()
-            if not np.all(np.isfinite(D)):
-                bad = int(np.argmax(~np.all(np.isfinite(D), axis=1)))
+            finite = np.all(np.isfinite(D), axis=1)
+            if self._allsum(int(not np.all(finite))):
+                _, bad = self._maxloc(1.0 if not np.all(finite) else 0.0, int(np.argmax(~finite)))
                 return _Trial(StepFailure.NOT_FINITE, block=bad, detail="non-finite solution", iterations=it)
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
@@ -326,18 +735,26 @@ class Simulation:
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
             )
             closing = (cs.state == OPEN) & (new != OPEN)
-            if np.any(closing):  # the force a closing contact adds: |d_n| × its closed stiffness
-                jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn)
+            block_stiffness = None  # K_b + the contact diagonal blocks per block (closing_stiffness), once per iteration
+            if self._allsum(int(np.any(closing))):  # the force a closing contact adds: |d_n| × its closed stiffness
+                block_stiffness = self._block_stiffness(Kb, Kc, con)
+                jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn,
+                                                                        block_stiffness=block_stiffness)
             locking = (cs.state == SLIDING) & (new == LOCKED)
-            if np.any(locking):  # the force that stops the reversed slip: |d_s| × the shear stiffness in series
-                k_s = closing_stiffness(locking, con.i, con.j, ws, Kc, Kb, sy.fixed, ps)
+            if self._allsum(int(np.any(locking))):  # the force that stops the reversed slip: |d_s| × the shear stiffness in series
+                if block_stiffness is None:
+                    block_stiffness = self._block_stiffness(Kb, Kc, con)
+                k_s = closing_stiffness(locking, con.i, con.j, ws, Kc, Kb, sy.fixed, ps, block_stiffness=block_stiffness)
                 jump[locking] = np.minimum(jump[locking], np.abs(ds[locking]) * k_s)
             if np.any(new != cs.state):
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
             # each change against the force scale of its own blocks (weight + contact forces)
-            scale = block_force_scale(con.i, con.j, N, weight, sy.fixed)
-            sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
-            changed = int(np.count_nonzero(sig))
+            if self._local() and not self._allsum(int(np.count_nonzero(new != cs.state))):
+                changed = 0  # no state change on any rank: nothing to weigh (no force-scale exchange)
+            else:
+                scale = block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
+                sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
+                changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
             # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
             friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
@@ -348,7 +765,8 @@ class Simulation:
                 # force: an explicit coupling to the stiff normal contact mode that amplifies
                 # round-off (issue 14); iterate until it agrees with this solve's N
                 sl = (cs.state == SLIDING) & (new == SLIDING)
-                if np.sum(np.abs(fmax_new[sl] - fmax[sl])) > s.oc_friction_tolerance * np.sum(np.abs(fmax[sl])):
+                moved, total = self._ordered_sums(con.key[sl], np.abs(fmax_new[sl] - fmax[sl]), np.abs(fmax[sl]))
+                if moved > s.oc_friction_tolerance * total:
                     changed = -1  # not a state change: the friction force moved
             if changed == 0:
                 converged = True
@@ -363,17 +781,23 @@ class Simulation:
                     break
             cs.state, cs.sign, cs.bonded, cs.stretch = new, sign, bonded, stretch
         # displacement ratio and penetration checks
-        u = point_displacement(D[sy.polys.block], *(polys.xy - c[sy.polys.block]).T)
+        u = point_displacement(D[sy.block], *(polys.xy - c[sy.block]).T)
         umax = np.linalg.norm(u, axis=1)
-        ratio = float(umax.max()) / (self.g2 * self.w0)
+        if not P.trivial:  # the owned blocks' vertices (a ghost's are its owner's)
+            umax = np.where(P.owned[sy.block], umax, 0.0)
+        umax_all, umax_block = self._maxloc(float(umax.max()) if umax.size else 0.0,
+                                            int(sy.block[np.argmax(umax)]) if umax.size else -1)
+        ratio = umax_all / (self.g2 * self.w0)
         pen = -dn  # every contact: an open one that penetrates counts too
-        max_pen = max(float(pen.max()), 0.0) if pen.size else 0.0
+        pen_max, pen_block = self._maxloc(float(pen.max()) if pen.size else 0.0,
+                                          int(con.i[np.argmax(pen)]) if pen.size else -1)
+        max_pen = max(pen_max, 0.0)
         trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction)
         ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
-            trial.failure, trial.block = StepFailure.DISPLACEMENT, int(sy.polys.block[np.argmax(umax)])
+            trial.failure, trial.block = StepFailure.DISPLACEMENT, umax_block
         elif max_pen > self.pen_limit:
-            trial.failure, trial.block = StepFailure.PENETRATION, int(con.i[np.argmax(pen)])
+            trial.failure, trial.block = StepFailure.PENETRATION, pen_block
             trial.detail = f"penetration {max_pen:.3g} m > limit {self.pen_limit:.3g} m"
         elif not converged:
             trial.failure = StepFailure.OPEN_CLOSE
@@ -382,6 +806,11 @@ class Simulation:
     # ------------------------------------------------------------------ one accepted step
     def step(self) -> StepInfo:
         """Advance one accepted step (with Δt cuts and retries); returns its StepInfo."""
+        if self.part is None:  # first step, or after a restore: self.state is the whole state
+            self._partition(self.state)
+        elif self._repartition:  # blocks moved beyond the ghost margin: rebalance
+            self._partition(self.global_state())
+        self._repartition = False
         s, st = self.settings, self.state
         polys, props = self.geometry()
         t0 = _time.perf_counter()
@@ -447,30 +876,40 @@ class Simulation:
             self.state.dt = min(st.dt * s.dt_grow, self.dt_cap())
         else:
             self.state.dt = st.dt
+        cs = self.state.contacts
+        vmax = float(np.max(np.linalg.norm(self.state.velocity[:, :2], axis=1))) if self.state.velocity.size else 0.0
+        if self._local():
+            from mpi4py import MPI
+
+            n_con, n_closed = self.comm.allreduce(np.array([cs.size, int(np.sum(cs.state != OPEN))]), op=MPI.SUM)
+            self._figures = (int(n_con), int(n_closed), self._allmax(vmax))
+            self._repartition = self.part.moved_too_far(self.state.xy)
+        else:
+            self._figures = (int(cs.size), int(np.sum(cs.state != OPEN)), vmax)
         self.stats["oc_iterations_max"] = max(self.stats["oc_iterations_max"], trial.iterations)
         self.stats["max_penetration"] = max(self.stats["max_penetration"], trial.max_pen)
-        self.stats["n_contacts_max"] = max(self.stats["n_contacts_max"], con.size)
+        self.stats["n_contacts_max"] = max(self.stats["n_contacts_max"], self._figures[0])
         self.stats["dt_min_used"] = min(self.stats["dt_min_used"], dt)
         self.stats["dt_max_used"] = max(self.stats["dt_max_used"], dt)
         self.stats["steps"] = self.state.step
         return self.result.record(self, dt, trial.iterations, retries + oc_fails)
 
     def _accept(self, trial: _Trial, dt: float, polys: Polygons, props, con: Contacts, pn: float) -> None:
-        s, sy, st = self.settings, self.system, self.state
+        s, sy, st = self.settings, self.lsys, self.state
         D = trial.D
         D[sy.fixed] = 0.0
         c = props.centroid
-        blk = sy.polys.block
+        blk = sy.block
         move = move_points if s.exact_rotation else move_points_first_order
         xy = move(polys.xy, c[blk], D[blk])
-        points = move(st.points, c[self.point_block], D[self.point_block]) if st.points.size else st.points
+        points = move(st.points, c[sy.point_block], D[sy.point_block]) if st.points.size else st.points
         settling = self.settling()
         v0 = s.dynamic * st.velocity
-        velocity = np.where(self.free[:, None], 2.0 * D / dt - v0, 0.0)
+        velocity = np.where(sy.free[:, None], 2.0 * D / dt - v0, 0.0)
         if settling:  # static: no velocity is carried to the next step
             velocity = np.zeros_like(velocity)
         strain = st.strain + D[:, 3:6]
-        stress, tangent, law_state = self._laws(strain, st.law_state)
+        stress, tangent, law_state = self._local_laws(strain, st.law_state)
         cs, ds = trial.cs, trial.ds
         lock, slide = cs.state == LOCKED, cs.state == SLIDING
         cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
@@ -490,7 +929,8 @@ class Simulation:
             centroid0=st.centroid0, contacts=cs, points=points, time=st.time + dt, step=st.step + 1, dt=st.dt,
             penalty=pn, law_state=law_state,
         )
-        self.last_contacts = con
+        # the contacts drawn in the frames: global block numbers
+        self.last_contacts = con if self.part.trivial else replace(con, i=self.part.loc[con.i], j=self.part.loc[con.j])
         self._after_step()
 
     # ------------------------------------------------------------------ solve

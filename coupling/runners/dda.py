@@ -114,7 +114,8 @@ class BandMonitor:
         return bool(self.laws) and self.length > 0
 
     def record(self) -> None:
-        st, con = self.sim.state, getattr(self.sim, "last_contacts", None)
+        # every contact, gathered from the ranks (collective: record() runs on every rank)
+        st, con = self.sim.global_state(), self.sim.global_last_contacts()
         p = 0.0
         cs = st.contacts
         if con is not None and con.size and cs.size == con.size:
@@ -219,8 +220,14 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
                                   f"contacts {info.n_contacts} max block speed {info.max_velocity:.2f} m/s")
             stop = ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
             finished = info.time >= spec.dda.duration * (1 - 1e-12)
-            if schedule.enabled and ctx.is_root and (stop or (not finished and schedule.due(info.step))):
-                schedule.write(ctx.rundir.path, _checkpoint_arrays(sim, band), _checkpoint_attrs(case, ctx, sim))
+            if schedule.enabled:
+                due = stop or (not finished and schedule.due(info.step))
+                if ctx.comm.size > 1:  # decided on rank 0 (wall clock); the state is gathered from every rank
+                    due = ctx.comm.bcast(due, root=0)
+                if due:
+                    arrays = _checkpoint_arrays(sim, band)
+                    if ctx.is_root:
+                        schedule.write(ctx.rundir.path, arrays, _checkpoint_attrs(case, ctx, sim))
             return stop
 
         if ctx.stop is not None:
