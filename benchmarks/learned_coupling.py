@@ -217,11 +217,14 @@ def acceleration() -> dict:
 
 
 # ---------------------------------------------------------------------------- sweep
-#: materials that are not shipped (power law, both planes, E over 30–200 GPa, n 0.3–0.7)
+#: materials that are not shipped (power law, both planes, E over 10–200 GPa, n 0.3–0.7); B and
+#: D are corners of the issue's range (E 200 GPa, n 0.3, plane stress; E 10 GPa, n 0.3, plane
+#: strain: the softest and most nonlinear). The linear corner n = 1 is not in the sweep.
 SWEEP_MATERIALS = {
     "A_E30_n0.7_strain": dict(E=30e9, nu=0.25, strain0=5e-4, exponent=0.7, plane="strain"),
     "B_E200_n0.3_stress": dict(E=200e9, nu=0.3, strain0=1e-3, exponent=0.3, plane="stress"),
     "C_E10_n0.5_stress": dict(E=10e9, nu=0.2, strain0=2e-4, exponent=0.5, plane="stress"),
+    "D_E10_n0.3_strain": dict(E=10e9, nu=0.3, strain0=2e-4, exponent=0.3, plane="strain"),
 }
 #: data strain box half-width of the recipe (--strain-range) [-]
 SWEEP_STRAIN_RANGE = 5e-3
@@ -233,6 +236,7 @@ SWEEP_DESIGN = {
     # C: 8 MPa / 0.3 MN/m left 400 / 367 points beyond the 5e-3 box at 100 % (strain grows like
     # load^(1/n) = load^2 past ε₀): the design loads are those whose strains stay inside the data
     "C_E10_n0.5_stress": {"plate": 5e6, "cantilever": 0.2e6},
+    "D_E10_n0.3_strain": {"plate": 2.5e6, "cantilever": 0.1e6},
 }
 SWEEP_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 1.0)
 SWEEP_MESH = {  # fine (benchmark) and coarse (test) discretisations

@@ -320,7 +320,7 @@ def add_commands(sub) -> None:
     t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
     t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=None,
                    help="full-batch L-BFGS iterations after the Adam epochs, keeping the best validation loss "
-                        "(default 500; --model return_mapping: 60; 0: none)")
+                        "(default 2000; --model return_mapping: 60; 0: none)")
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
     t.add_argument("--isotropic", action="store_true",
                    help="--model return_mapping on plane-strain paths: isotropic pressure-dependent yield surface")
