@@ -54,6 +54,25 @@ class Settings:
     linear_solver     "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
                       sliding contact makes K non-symmetric) or "scipy" (serial)
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
+    settle_time       static settling phase [s] before the event: for t < settle_time every
+                      step is static (velocity not carried, Shi's k01 = 0, stored velocity 0),
+                      joints see a zero slip rate (their static strength) and joint-law state
+                      (band temperature, pore pressure) and accumulated slip do not change, so
+                      gravity and water are balanced by contact forces before anything moves
+                      dynamically (0: none; the loads are applied at once at t = 0)
+    settle_dt         largest Δt [s] of the settling steps (None: dt). A static step relaxes the
+                      out-of-balance force of a mode of stiffness k and mass m by the fraction
+                      k/(k + 2m/Δt²): with the event's small Δt, settling a 500 m block's elastic
+                      and sliding modes takes tens of seconds; longer static steps settle it sooner
+    trigger_joint     joint tag whose peak friction falls from t = ``trigger_start`` (None: no
+                      trigger): φ_p(t) = max(φ_p − rate·(t − start), φ_r), held from the first
+                      accepted step at which a free block moves faster than
+                      ``trigger_hold_velocity`` (the onset): a strength-reduction trigger
+                      (progressive loss of the clay's peak strength), whose onset friction is
+                      an outcome of the model (recorded in stats: trigger_phi_deg, trigger_held_time)
+    trigger_rate      [deg/s] rate of the peak-friction reduction
+    trigger_start     [s] start of the reduction (None: settle_time)
+    trigger_hold_velocity  [m/s] onset speed that stops the reduction
     output_dir        folder for VTU/PVD, history.h5 and PNGs (None: nothing written)
     output_interval   time between VTU frames [s] (None: 50 frames over the run)
     monitor_blocks    blocks whose mean velocity is plotted (None: all free blocks)
@@ -85,6 +104,12 @@ class Settings:
     dt_cut: float = 0.5
     dt_grow: float = 1.2
     linear_solver: str = "mumps"
+    settle_time: float = 0.0
+    settle_dt: float | None = None
+    trigger_joint: int | None = None
+    trigger_rate: float = 0.0
+    trigger_start: float | None = None
+    trigger_hold_velocity: float = 0.1
     exact_rotation: bool = True
     output_dir: str | Path | None = None
     output_interval: float | None = None
@@ -139,6 +164,15 @@ class Settings:
             raise InputError(f"{key}.dt_cut", self.dt_cut, "a factor in (0, 1)")
         if self.dt_grow < 1.0:
             raise InputError(f"{key}.dt_grow", self.dt_grow, "a factor >= 1")
+        if self.settle_time is None or not (np.isfinite(self.settle_time) and self.settle_time >= 0):
+            raise InputError(f"{key}.settle_time", self.settle_time, "a time >= 0 s (a run shorter than it only settles)")
+        if self.settle_dt is not None:
+            pos("settle_dt", "a settling time step > 0 s or None")
+        if self.trigger_joint is not None:
+            pos("trigger_rate", "a peak-friction reduction rate > 0 deg/s")
+            pos("trigger_hold_velocity", "an onset speed > 0 m/s")
+            if self.trigger_start is not None and not (np.isfinite(self.trigger_start) and 0 <= self.trigger_start < self.duration):
+                raise InputError(f"{key}.trigger_start", self.trigger_start, f"a time in [0, duration = {self.duration}) s")
         if self.linear_solver not in SOLVERS:
             raise InputError(f"{key}.linear_solver", repr(self.linear_solver), " | ".join(SOLVERS))
         g = np.asarray(self.gravity, dtype=float)

@@ -23,7 +23,7 @@ from dda import submatrices as sm
 from dda.assembly import GlobalSystem
 from dda.contact_detect import Contacts, broad_phase_grid, detect
 from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_system, contact_vectors, joint_strength
-from dda.errors import SolverDivergence
+from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
 from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
@@ -124,6 +124,11 @@ class Simulation:
         self._default_strength = sy.default_joint_law.cohesion > 0 or sy.default_joint_law.tensile_strength > 0
         # columns of per-contact joint-law state (ContactState.law_state): the widest law
         self.n_joint_state = max([law.n_state for law in sy.joint_laws.values()] + [sy.default_joint_law.n_state])
+        if s.trigger_joint is not None:
+            law = sy.joint_laws.get(int(s.trigger_joint))
+            if law is None or not hasattr(law, "mu_p") or not hasattr(law, "mu_r"):
+                raise InputError("settings.trigger_joint", s.trigger_joint,
+                                 "a joint tag whose law has a peak and a residual friction (velocity_weakening, thermal_pressurisation)")
         polys0 = sy.polys
         props = polys0.props()
         strain = np.zeros((self.nb, 3))
@@ -141,6 +146,10 @@ class Simulation:
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
             "penalty_initial": pn, "w0": self.w0, "d0": self.d0,
         }
+        if s.trigger_joint is not None:  # the trigger's state (checkpointed with the stats)
+            law = sy.joint_laws[int(s.trigger_joint)]
+            self.stats.update({"trigger_phi_deg": float(np.degrees(np.arctan(law.mu_p))), "trigger_held_time": None})
+        self._laws_cache: tuple[float, dict] | None = None
         #: wall time [s] per phase, summed over the run: contact detection, block assembly
         #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
         #: (strength, state changes, checks), update (accepted step); the linear algebra is in
@@ -185,6 +194,56 @@ class Simulation:
             self._geometry = cached
         return cached[1], cached[2]
 
+    # ------------------------------------------------------------------ settling and trigger
+    def settling(self, t: float | None = None) -> bool:
+        """True while a step starting at time t [s] is in the static settling phase."""
+        return (self.state.time if t is None else t) < self.settings.settle_time * (1 - 1e-12)
+
+    def dt_cap(self) -> float:
+        """Largest Δt [s] of the next step: ``settle_dt`` while settling (static relaxation
+        is faster with longer steps), else ``dt``."""
+        s = self.settings
+        return (s.settle_dt or s.dt) if self.settling() else s.dt
+
+    def trigger_phi(self, t: float) -> float | None:
+        """Peak friction angle [deg] of the trigger joint for a step ending at t [s] (None: no trigger):
+        φ_p(t) = max(φ_p − rate·(t − start), φ_r), or the held value after the onset."""
+        s = self.settings
+        if s.trigger_joint is None:
+            return None
+        if self.stats["trigger_held_time"] is not None:
+            return self.stats["trigger_phi_deg"]
+        law = self.system.joint_laws[int(s.trigger_joint)]
+        start = s.settle_time if s.trigger_start is None else s.trigger_start
+        phi0, phir = (float(np.degrees(np.arctan(m))) for m in (law.mu_p, law.mu_r))
+        return max(phi0 - s.trigger_rate * max(t - start, 0.0), phir)
+
+    def joint_laws(self, t: float) -> dict:
+        """The joint laws by tag for a step ending at t [s]: the system's, with the trigger
+        joint's peak friction at :meth:`trigger_phi` (a copy of its law; the system's is not changed)."""
+        phi = self.trigger_phi(t)
+        if phi is None:
+            return self.system.joint_laws
+        if self._laws_cache is None or self._laws_cache[0] != phi:
+            import copy
+
+            tag = int(self.settings.trigger_joint)
+            law = copy.copy(self.system.joint_laws[tag])
+            law.mu_p = float(np.tan(np.radians(phi)))
+            if hasattr(law, "phi_peak"):
+                law.phi_peak = phi
+            self._laws_cache = (phi, {**self.system.joint_laws, tag: law})
+        return self._laws_cache[1]
+
+    def _after_step(self) -> None:
+        """Trigger bookkeeping after an accepted step: record φ_p, hold it at the onset."""
+        s, st = self.settings, self.state
+        if s.trigger_joint is None or self.stats["trigger_held_time"] is not None:
+            return
+        self.stats["trigger_phi_deg"] = self.trigger_phi(st.time)
+        if not self.settling() and np.any(np.linalg.norm(st.velocity[self.free, :2], axis=1) > s.trigger_hold_velocity):
+            self.stats["trigger_held_time"] = st.time
+
     # ------------------------------------------------------------------ contacts
     def detect_contacts(self, polys: Polygons) -> Contacts:
         bb = polys.bbox()
@@ -216,7 +275,8 @@ class Simulation:
         Fb = np.zeros((self.nb, 6))
         sm.elastic(props.area, st.tangent, Kb)
         sm.initial_stress(props.area, st.stress, Fb)
-        sm.inertia(mass_matrix(props, self.density), s.dynamic * st.velocity, dt, Kb, Fb)
+        settling = self.settling()
+        sm.inertia(mass_matrix(props, self.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
         sm.body_force(props.area, self.density, self.gravity, Fb)
         if self.n_pl:
             f = np.array([np.asarray(fl(t1) if callable(fl) else fl, dtype=float) for _, _, fl in sy.point_loads])
@@ -235,14 +295,15 @@ class Simulation:
         t_phase = t
         wn, ws = contact_vectors(con, c)
         cs = cs0.copy()
-        laws, dflt = sy.joint_laws, sy.default_joint_law
+        laws, dflt = self.joint_laws(t1), sy.default_joint_law
         converged, it = con.size == 0, 0
         weight = self._weight(props)
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:
             it += 1
-            fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
+            rate = np.zeros_like(cs.slip_rate) if settling else cs.slip_rate  # settling: static strength
+            fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
                                          cs.law_state)
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
             t = clock()
@@ -260,7 +321,7 @@ class Simulation:
             dn = con.gap + np.sum(wn * Dij, axis=1)
             ds = np.sum(ws * Dij, axis=1)
             N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
-            fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, cs.slip_rate, con.lc, cs.bonded, laws, dflt, self.l_ref, cs.law_state)
+            fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref, cs.law_state)
             new, sign, bonded, stretch, jump = update_states(
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
             )
@@ -328,8 +389,11 @@ class Simulation:
         self.phase_times["detect"] += _time.perf_counter() - t0
         self._token = getattr(self, "_token", 0) + 1  # one COO pattern per contact list
         cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0, n_state=self.n_joint_state)
-        remaining = s.duration - st.time
-        dt = min(st.dt, remaining)
+        settling = self.settling()
+        # settling steps end at settle_time; they may be as long as settle_dt, the event's steps as dt
+        end = s.settle_time if settling else s.duration
+        remaining = end - st.time
+        dt = min(st.dt, remaining, self.dt_cap())
         if remaining - dt < 1e-3 * dt:
             dt = remaining
         pn = st.penalty
@@ -380,7 +444,7 @@ class Simulation:
         if dt_keep < planned * (1 - 1e-12):  # cut for displacement/penetration: continue from there
             self.state.dt = dt_keep
         elif trial.ratio < 0.5 and dt >= planned * (1 - 1e-12):  # quiet step: grow towards settings.dt
-            self.state.dt = min(st.dt * s.dt_grow, s.dt)
+            self.state.dt = min(st.dt * s.dt_grow, self.dt_cap())
         else:
             self.state.dt = st.dt
         self.stats["oc_iterations_max"] = max(self.stats["oc_iterations_max"], trial.iterations)
@@ -400,18 +464,24 @@ class Simulation:
         move = move_points if s.exact_rotation else move_points_first_order
         xy = move(polys.xy, c[blk], D[blk])
         points = move(st.points, c[self.point_block], D[self.point_block]) if st.points.size else st.points
+        settling = self.settling()
         v0 = s.dynamic * st.velocity
         velocity = np.where(self.free[:, None], 2.0 * D / dt - v0, 0.0)
+        if settling:  # static: no velocity is carried to the next step
+            velocity = np.zeros_like(velocity)
         strain = st.strain + D[:, 3:6]
         stress, tangent, law_state = self._laws(strain, st.law_state)
         cs, ds = trial.cs, trial.ds
         lock, slide = cs.state == LOCKED, cs.state == SLIDING
         cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
-        cs.slip = cs.slip + np.where(slide, np.abs(ds), 0.0)
-        # joint-law state (e.g. thermal pressurisation) changes once per accepted step, with
-        # the converged normal force and the slip of the sliding contacts
-        cs.law_state = advance_joint_state(con.tag, cs.normal_force, np.where(slide, np.abs(ds), 0.0), con.lc,
-                                           sy.joint_laws, sy.default_joint_law, self.l_ref, dt, cs.law_state)
+        if not settling:  # settling moves nothing that counts: slip and joint-law state unchanged
+            cs.slip = cs.slip + np.where(slide, np.abs(ds), 0.0)
+            # joint-law state (e.g. thermal pressurisation) changes once per accepted step, with
+            # the converged normal force and the slip of the sliding contacts
+            cs.law_state = advance_joint_state(con.tag, cs.normal_force, np.where(slide, np.abs(ds), 0.0), con.lc,
+                                               self.joint_laws(st.time + dt), sy.default_joint_law, self.l_ref, dt, cs.law_state)
+        else:
+            cs.slip_rate = np.zeros_like(cs.slip_rate)
         cs.normal_force = np.where(cs.state != OPEN, cs.normal_force, 0.0)
         ps = pn / s.shear_ratio
         cs.shear_force = np.where(lock, -ps * cs.stretch, np.where(slide, -cs.sign * trial.fmax, 0.0))
@@ -421,6 +491,7 @@ class Simulation:
             penalty=pn, law_state=law_state,
         )
         self.last_contacts = con
+        self._after_step()
 
     # ------------------------------------------------------------------ solve
     def solve(self, *, duration: float | None = None, rtol: float | None = None,

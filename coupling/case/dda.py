@@ -86,6 +86,10 @@ class DdaSettingsSpec(Strict):
     exact_rotation: bool = True
     output_interval: PositiveFloat | None = Field(None, description="time between VTU frames [s]; default 50 frames")
     history_every: int = Field(1, ge=1, description="record the history every n steps")
+    settle_time: float = Field(0.0, ge=0, description="static settling phase before the event [s]: steps are static "
+                               "(no velocity carried), joints show their static strength and their state (slip, band "
+                               "temperature, pore pressure) does not change; 0 = loads applied at once at t = 0")
+    settle_dt: PositiveFloat | None = Field(None, description="largest time step of the settling phase [s]; default dt")
 
 
 class MonitorSpec(Strict):
@@ -96,6 +100,20 @@ class MonitorSpec(Strict):
     rest_window: PositiveFloat = Field(1.0, description="at rest: the centroid stays within rest_velocity × rest_window of its final position; settled: mean speed over the last window [s] below rest_velocity")
     runup_line: list[Vec2] = Field([], description="opposite flank, from its toe up [[x, z], ...] [m]: run-up = "
                                   "its elevation above the toe where the mass's front stops")
+
+
+class TriggerSpec(Strict):
+    """``[trigger]``: a strength-reduction trigger. From ``start`` (default: the end of
+    ``dda.settle_time``) the peak friction of ``joint`` falls at ``rate`` towards its residual,
+    φ_p(t) = max(φ_p − rate·(t − start), φ_r), and is held from the first step at which a free
+    block moves faster than ``hold_velocity`` (default ``monitor.rest_velocity``): the onset.
+    The onset time and the peak friction angle at the onset are outcomes of the run."""
+
+    enabled: bool = Field(True, description="false: no trigger (a case that extends one with a trigger)")
+    joint: str = Field(description="a name in [joints] whose law has phi_peak and phi_residual")
+    rate: PositiveFloat = Field(description="peak-friction reduction rate [deg/s]")
+    start: float | None = Field(None, ge=0, description="start of the reduction [s]; default dda.settle_time")
+    hold_velocity: PositiveFloat | None = Field(None, description="onset speed [m/s]; default monitor.rest_velocity")
 
 
 class DdaJointSpec(Strict):
@@ -124,3 +142,4 @@ class DdaCase(CaseSpec):
     water: WaterSpec | None = None
     dda: DdaSettingsSpec
     monitor: MonitorSpec = MonitorSpec()
+    trigger: TriggerSpec | None = None

@@ -183,7 +183,15 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     built = build_system(case)
     group = monitored_group(case, built)
     out_dir = ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None
-    settings = dda.Settings(**spec.dda.model_dump(), gravity=tuple(spec.gravity), output_dir=out_dir,
+    trigger = {}
+    if spec.trigger is not None and spec.trigger.enabled:
+        names = [n for n in spec.joints if n != "default"]
+        if spec.trigger.joint not in names:
+            raise case.error("trigger.joint", f"found {spec.trigger.joint!r}", " | ".join(names) or "define [joints.NAME]")
+        trigger = {"trigger_joint": names.index(spec.trigger.joint), "trigger_rate": spec.trigger.rate,
+                   "trigger_start": spec.trigger.start,
+                   "trigger_hold_velocity": spec.trigger.hold_velocity or spec.monitor.rest_velocity}
+    settings = dda.Settings(**spec.dda.model_dump(), **trigger, gravity=tuple(spec.gravity), output_dir=out_dir,
                             monitor_blocks=list(group))
     try:
         settings.validate()
@@ -295,6 +303,11 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
         "simulated_time": float(np.asarray(result.time)[-1]),
         "onset_time": motion["onset_time"], "duration": motion["duration"],
     }
+    if spec.dda.settle_time > 0:
+        results["settle_time"] = spec.dda.settle_time
+    if spec.trigger is not None and spec.trigger.enabled:  # the peak friction of the trigger joint when the onset held it
+        results["onset_friction_deg"] = result.stats.as_dict().get("trigger_phi_deg")
+        results["trigger_held_time"] = result.stats.as_dict().get("trigger_held_time")
     if spec.monitor.runup_line:
         line = np.asarray(spec.monitor.runup_line, dtype=float)
         results["runup"] = float(np.interp(front, line[:, 0], line[:, 1]) - line[0, 1]) if front > line[0, 0] else 0.0
