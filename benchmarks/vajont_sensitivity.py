@@ -65,9 +65,11 @@ def parameters():
     return [Parameter(k, lo, hi, log) for k, (lo, hi, log) in PARAMS.items()]
 
 
-def member_overrides(quick: bool = False, simulated_time: float | None = None) -> dict:
-    """The overrides every member gets (besides its parameter values)."""
-    over = dict(MEMBER_SETS)
+def member_overrides(quick: bool = False, simulated_time: float | None = None, sets: list[str] | None = None) -> dict:
+    """The overrides every member gets (besides its parameter values); ``sets``: ``KEY.PATH=VALUE`` texts."""
+    from coupling.case.loader import parse_overrides
+
+    over = {**MEMBER_SETS, **parse_overrides(sets or [])}
     if quick:
         over.update(QUICK_SETS)
     if simulated_time is not None:
@@ -197,6 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lhs", type=int, default=16, help="hypercube members (default 16)")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--no-oat", action="store_true", help="only the hypercube")
+    ap.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for every member (repeatable)")
     ap.add_argument("--collect-only", action="store_true",
                     help="run nothing: report the members finished so far (the others 'not run')")
     ap.add_argument("--no-reference", action="store_true",
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
     from coupling.ensemble.engine import pool_executor, run_ensemble
 
     executor = None if a.collect_only else pool_executor()
-    params, over, ens = parameters(), member_overrides(a.quick, a.simulated_time), Path(a.ensemble_dir)
+    params, over, ens = parameters(), member_overrides(a.quick, a.simulated_time, a.set), Path(a.ensemble_dir)
     case = str(Path(a.case).resolve())
     base_values = case_values(case)
     t0 = time.perf_counter()
