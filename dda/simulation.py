@@ -63,6 +63,27 @@ from dda.system import BlockSystem
 from dda.water import water_loads
 
 
+#: first and longest pause [s] of :func:`wait_for_ranks` between two polls of its barrier
+WAIT_FIRST_PAUSE_S, WAIT_LONGEST_PAUSE_S = 2e-5, 1e-3
+
+
+def wait_for_ranks(comm) -> None:
+    """Return once every rank of ``comm`` has called this, without holding a core meanwhile.
+
+    A blocking MPI call (gather, scatter, barrier) busy-polls: a rank that arrives early spins
+    at 100 % CPU until the last one arrives, e.g. every other rank while rank 0 factorises the
+    system (:meth:`Simulation._solve`); on a machine with as many cores as ranks the spinning
+    ranks take cycles from the working one. Here a non-blocking barrier (``MPI_Ibarrier``) is
+    tested with pauses that double from :data:`WAIT_FIRST_PAUSE_S` up to
+    :data:`WAIT_LONGEST_PAUSE_S` (the extra latency is at most about the longest pause). Moves
+    no data and changes no number: a collective called right after it finds every rank there."""
+    request = comm.Ibarrier()
+    pause = WAIT_FIRST_PAUSE_S
+    while not request.Test():
+        _time.sleep(pause)
+        pause = min(2.0 * pause, WAIT_LONGEST_PAUSE_S)
+
+
 class StepFailure(enum.Enum):
     """Why a trial step was rejected (Δt is cut and the step retried, or the run diverges).
 
@@ -290,6 +311,7 @@ class Simulation:
         mine = (P.loc, P.loc[own], strain[own],
                 {m: (ls.law_rows[int(m)][P.owned[ls.material_id == m]], np.asarray(a)[P.owned[ls.material_id == m]])
                  for m, a in law_state.items()}, ls.law_rows)
+        wait_for_ranks(self.comm)  # the ranks arrive apart: wait without spinning (then the gather is quick)
         parts = self.comm.gather(mine, root=0)
         send = None
         if P.rank == 0:
@@ -303,6 +325,7 @@ class Simulation:
                     state_g[m][rows] = a
             stress, tangent, new = self._laws(strain_g, state_g)
             send = [(stress[p[0]], tangent[p[0]], {m: a[p[4][int(m)]] for m, a in new.items()}) for p in parts]
+        wait_for_ranks(self.comm)  # the other ranks wait here while rank 0 evaluates the laws
         return self.comm.scatter(send, root=0)
 
     def polygons(self, state: State | None = None) -> Polygons:
@@ -551,6 +574,7 @@ class Simulation:
         P, tm = self.part, self.solver.timings
         t = _time.perf_counter()
         own = P.own_idx
+        wait_for_ranks(self.comm)  # rank 0 may arrive before the others have assembled: wait without spinning
         parts = self.comm.gather((P.loc, P.loc[own], Kb[own], Fb[own], con.key, P.loc[con.i], P.loc[con.j], Kc, Fc), root=0)
         if P.rank == 0:
             nb = self.nb
@@ -568,6 +592,7 @@ class Simulation:
         else:
             send = None
             self.solver.n_solves += 1
+        wait_for_ranks(self.comm)  # the other ranks wait here while rank 0 factorises and solves
         D, self.solver.ksp_iterations = self.comm.scatter(send, root=0)
         tm["gather"] += _time.perf_counter() - t
         return D
