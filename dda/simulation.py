@@ -55,33 +55,12 @@ from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
 from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
-from dda.partition import Partition, deciding_block
+from dda.partition import Partition, deciding_block, wait_for_ranks
 from dda.result import Result, StepInfo
 from dda.settings import Settings
 from dda.state import State
 from dda.system import BlockSystem
 from dda.water import water_loads
-
-
-#: first and longest pause [s] of :func:`wait_for_ranks` between two polls of its barrier
-WAIT_FIRST_PAUSE_S, WAIT_LONGEST_PAUSE_S = 2e-5, 1e-3
-
-
-def wait_for_ranks(comm) -> None:
-    """Return once every rank of ``comm`` has called this, without holding a core meanwhile.
-
-    A blocking MPI call (gather, scatter, barrier) busy-polls: a rank that arrives early spins
-    at 100 % CPU until the last one arrives, e.g. every other rank while rank 0 factorises the
-    system (:meth:`Simulation._solve`); on a machine with as many cores as ranks the spinning
-    ranks take cycles from the working one. Here a non-blocking barrier (``MPI_Ibarrier``) is
-    tested with pauses that double from :data:`WAIT_FIRST_PAUSE_S` up to
-    :data:`WAIT_LONGEST_PAUSE_S` (the extra latency is at most about the longest pause). Moves
-    no data and changes no number: a collective called right after it finds every rank there."""
-    request = comm.Ibarrier()
-    pause = WAIT_FIRST_PAUSE_S
-    while not request.Test():
-        _time.sleep(pause)
-        pause = min(2.0 * pause, WAIT_LONGEST_PAUSE_S)
 
 
 class StepFailure(enum.Enum):
@@ -404,12 +383,18 @@ class Simulation:
     def _allsum(self, x: float) -> float:
         from mpi4py import MPI
 
-        return self.comm.allreduce(x, op=MPI.SUM) if self._local() else x
+        if not self._local():
+            return x
+        wait_for_ranks(self.comm)  # arrive together (no rank spins), then reduce
+        return self.comm.allreduce(x, op=MPI.SUM)
 
     def _allmax(self, x: float) -> float:
         from mpi4py import MPI
 
-        return self.comm.allreduce(x, op=MPI.MAX) if self._local() else x
+        if not self._local():
+            return x
+        wait_for_ranks(self.comm)
+        return self.comm.allreduce(x, op=MPI.MAX)
 
     def _maxloc(self, value: float, block: int) -> tuple[float, int]:
         """(value, global block) of the largest value over the ranks (first block on ties)."""
@@ -513,6 +498,7 @@ class Simulation:
             dest = P.owner[P.loc[blk[ghost]]]
             send = [(con.key[ghost[dest == q]], P.loc[blk[ghost[dest == q]]], val[ghost[dest == q]])
                     for q in range(P.size)]
+            wait_for_ranks(self.comm)
             got = self.comm.alltoall(send)
             key = np.concatenate([con.key[own]] + [g[0] for g in got])
             glob = np.concatenate([P.loc[blk[own]]] + [g[1] for g in got])
