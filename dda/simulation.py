@@ -567,10 +567,17 @@ class Simulation:
             Kg, Fg = np.zeros((nb, 6, 6)), np.zeros((nb, 6))
             for p in parts:
                 Kg[p[1]], Fg[p[1]] = p[2], p[3]
+            # the contacts of all ranks in key order: each rank's rows written once to their place
+            # (rank by rank, each rank's contacts already in key order), no concatenated copy
             order = np.argsort(np.concatenate([p[4] for p in parts]), kind="stable")
-            ci, cj = (np.concatenate([p[k] for p in parts])[order] for k in (5, 6))
-            Kcg = np.concatenate([p[7] for p in parts])[order]
-            Fcg = np.concatenate([p[8] for p in parts])[order]
+            place = np.empty_like(order)
+            place[order] = np.arange(order.size)
+            ends = np.cumsum([p[4].size for p in parts])
+            ci, cj, Kcg, Fcg = (np.empty((order.size,) + parts[0][k].shape[1:], dtype=parts[0][k].dtype)
+                                for k in (5, 6, 7, 8))
+            for p, end in zip(parts, ends):
+                at = place[end - p[4].size:end]
+                ci[at], cj[at], Kcg[at], Fcg[at] = p[5], p[6], p[7], p[8]
             tm["gather"] += _time.perf_counter() - t
             D = self.solver.solve(Kg, Fg, Kcg, Fcg, ci, cj, pattern_key=self._token, symmetric=symmetric)
             t = _time.perf_counter()
