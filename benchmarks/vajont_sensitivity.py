@@ -120,12 +120,12 @@ def collect(case: str, params, points: np.ndarray, folder: Path, overrides: dict
     """The members of an ensemble that have finished, without running any (``--collect-only``):
     each finished member's record, ``not run`` for the others; the folder's table is rewritten
     with them (the ensemble's own run rewrites it again when it ends)."""
-    from coupling.ensemble.engine import TABLE, _previous_member, member_folder
+    from coupling.ensemble.engine import TABLE, previous_member, member_folder
     from coupling.ensemble.table import write_table
 
     members = []
     for i, row in enumerate(points):
-        prev = _previous_member(member_folder(folder, i), {**overrides, **{p.key: float(v) for p, v in zip(params, row)}})
+        prev = previous_member(member_folder(folder, i), {**overrides, **{p.key: float(v) for p, v in zip(params, row)}})
         members.append({"index": i, "message": "", "scalars": {}, **(prev or {"status": "not run"})})
     if (folder / "ensemble.json").is_file():
         write_table(folder / TABLE, [p.as_dict() for p in params], points, members,

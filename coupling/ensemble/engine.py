@@ -110,7 +110,7 @@ def petsc_on_this_rank_only() -> None:
     petsc4py.init(comm=MPI.COMM_SELF)
 
 
-def _previous_member(folder: Path, overrides: dict[str, Any]) -> dict[str, Any] | None:
+def previous_member(folder: Path, overrides: dict[str, Any]) -> dict[str, Any] | None:
     """The record of a finished member in ``folder`` whose parameter values match, else None."""
     summary = folder / "summary.json"
     try:
@@ -218,7 +218,7 @@ def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarr
     tasks, members = [], [dict(index=i, status="pending", message="", scalars={}) for i in range(len(points))]
     for i, row in enumerate(points):
         member_overrides = {**overrides, **{p.key: float(v) for p, v in zip(parameters, row)}}
-        previous = _previous_member(member_folder(out_dir, i), member_overrides) if resume else None
+        previous = previous_member(member_folder(out_dir, i), member_overrides) if resume else None
         if previous is not None:
             members[i].update(previous)
         else:
