@@ -20,7 +20,8 @@ and record: the load–displacement curve error (max over steps / max |u|), the 
 displacement error after unloading (relative to the analytic residual), the Newton iterations of
 both runs, the stress error on 40 new clean paths, and the smallest dissipation per step over
 those paths (D = σ·Δεᵖ − Hα Δα, law.dissipation; relative to σ_y ε_y = σ_y²/E, or c²/E for
-Drucker–Prager). JSON keys: ``<case>_j2…`` (J2), ``footing_dp…`` (Drucker–Prager). The per-step minimum
+Drucker–Prager). JSON keys: ``<case>_j2…`` (J2), ``footing_dp_strain<H>…_lbfgs<n>`` (Drucker–Prager).
+The per-step minimum
 dissipation of every model is plotted in benchmarks/out/learned_plasticity_dissipation.png.
 
 ``dissipation`` — the same per-step minimum dissipation for the shipped checkpoints of the two
@@ -200,7 +201,8 @@ def table(args: argparse.Namespace) -> None:
                     # entries without a form suffix were trained with the "additive" yield form
                     form = "" if args.yield_form == "additive" else f"_{args.yield_form}"
                     method = "" if args.method == "regression" else f"_{args.method}"
-                    key = f"{key_prefix(name, spec)}{form}{method}_noise{noise:g}_samples{size}"
+                    lbfgs = f"_lbfgs{args.lbfgs}" if spec.get("law_name") == "drucker_prager" else ""
+                    key = f"{key_prefix(name, spec)}{form}{method}_noise{noise:g}_samples{size}{lbfgs}"
                     data = training_paths(law, size, spec["strain_range"], noise)
                     t0 = time.perf_counter()
                     def show(h, key=key):
