@@ -143,3 +143,33 @@ def test_drucker_prager_footing_entry_is_loaded_past_yield(tmp_path):
     assert len(its) == len(ld["load_factor"]) and max(its) > 1
     u = np.asarray(ld["probes"]["footing_centre_settlement"])
     assert abs(u[ld["load_factor"].index(0.0)]) > 0.1 * np.abs(u).max()
+
+
+def test_learned_drucker_prager_footing_matches_the_analytic_law(tmp_path):
+    """The strip footing with a learned Drucker–Prager law (cases/models/dp_footing_return_mapping.pt:
+    isotropic yield surface, trained on 1e4 path samples with 2 % noise of the associative law
+    DP_FOOTING_LAW, ``benchmarks/learned_plasticity.py table --cases footing_dp --sizes 10000
+    --noise 0.02 --lbfgs 200 --keep-checkpoints DIR``) against the analytic law, same coarse mesh and
+    load path; the 200 kPa pressure is 0.68 of the Prandtl capacity c N_c of a weightless soil.
+    Measured: curve 0.19 % (centre), residual settlement 1.29 % (margin 1.5x to the issue's 2 %, as
+    the J2 footing's 1.7x: the checkpoint is deterministic, so it moves only with round-off); Newton
+    iterations per step equal the analytic law's, [1,3,5,5,5,3,4,1,5]. Also: the step
+    dissipation of the learned law ≥ 0 along 40 new mixed paths of the reference law."""
+    learned = _run(tmp_path, "footing", COARSE["footing"] + [f'material={{law="checkpoint", path="{DP_FOOTING_MODEL}"}}'],
+                   "dp-learned")
+    analytic = _run(tmp_path, "footing", COARSE["footing"] + [DP_FOOTING], "dp-analytic")
+    _check_against_analytic("footing", learned, analytic)
+
+    from learned.checkpoint import load_law
+    from learned.paths import generate_path_dataset
+    from learned.plasticity import DruckerPrager
+
+    law = load_law(DP_FOOTING_MODEL)
+    paths = generate_path_dataset(DruckerPrager(**DP_FOOTING_LAW), 40, 25, "mixed", 3e-2, seed=99).strain
+    state = np.asarray(law.initial_state(paths.shape[0]))
+    scale = DP_FOOTING_LAW["cohesion"] ** 2 / DP_FOOTING_LAW["E"]  # c²/E [J/m³]
+    d_min = np.inf
+    for k in range(paths.shape[1]):
+        d_min = min(d_min, float(np.min(law.dissipation(paths[:, k], state))) / scale)
+        state = np.asarray(law.evaluate(paths[:, k], state).state)
+    assert d_min >= -1e-9, d_min  # round-off allowance on D / (c²/E), an O(1) quantity when yielding
