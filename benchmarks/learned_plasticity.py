@@ -1,21 +1,27 @@
 """Issue 16, item 5: the learned return-mapping law in the plate-with-hole and strip-footing cases.
 
-    python benchmarks/learned_plasticity.py table [--cases plate footing] [--sizes 1000 10000 100000]
+    python benchmarks/learned_plasticity.py table [--cases plate footing footing_dp] [--sizes 1000 10000 100000]
                                                   [--noise 0 0.02] [--epochs 10] [--lbfgs 60]
                                                   [--yield-form scaled|additive]
                                                   [--method regression|projection] [--outer-iterations 4]
+                                                  [--strain-range H [H ...]] [--keep-checkpoints DIR]
     python benchmarks/learned_plasticity.py timing [--repeats 3] [--element-size 0.03] [--hole-element-size 0.006]
     python benchmarks/learned_plasticity.py dissipation
 
-``table`` — error vs data size and noise. For each case (law = the analytic J2 law of the case
-file), data size S (S/25 mixed strain paths of 25 steps, seed 1) and noise level (relative, on
+``table`` — error vs data size and noise. For each case (law = the analytic law of the entry in
+CASES: J2 for ``plate`` and ``footing``; associative Drucker–Prager for ``footing_dp``, the
+footing on a frictional soil, learned with the isotropic yield surface), data size S (S/25
+mixed strain paths of 25 steps, seed 1; ``--strain-range``: the paths split over several
+half-widths, Drucker–Prager only) and noise level (relative, on
 strain and stress, learned/dataset.py): generate the paths, train the learned law
 (learned.plastic_model.train_return_mapping: Adam epochs then L-BFGS, 1 thread), run the case
 coarse (the meshes of tests/test_learned_plasticity_cases.py) with it and with the analytic law,
 and record: the load–displacement curve error (max over steps / max |u|), the residual
 displacement error after unloading (relative to the analytic residual), the Newton iterations of
 both runs, the stress error on 40 new clean paths, and the smallest dissipation per step over
-those paths (D = σ·Δεᵖ − Hα Δα, law.dissipation; relative to σ_y ε_y). The per-step minimum
+those paths (D = σ·Δεᵖ − Hα Δα, law.dissipation; relative to σ_y ε_y = σ_y²/E, or c²/E for
+Drucker–Prager). JSON keys: ``<case>_j2…`` (J2), ``footing_dp_strain<H>…_lbfgs<n>`` (Drucker–Prager).
+The per-step minimum
 dissipation of every model is plotted in benchmarks/out/learned_plasticity_dissipation.png.
 
 ``dissipation`` — the same per-step minimum dissipation for the shipped checkpoints of the two
@@ -64,11 +70,65 @@ CASES = {
         "coarse": ["fem.degree=1"],
         "residual_probes": ["footing_centre_settlement"],
     },
+    # the footing on a frictional soil: associative Drucker–Prager (c 20 kPa, φ 20°, H 2 MPa; the
+    # 200 kPa footing pressure is 0.68 of the Prandtl capacity c N_c = 296 kPa of a weightless soil);
+    # the learned model has the isotropic yield surface (train_return_mapping(isotropic=True))
+    "footing_dp": {
+        "file": "footing",
+        "law_name": "drucker_prager",
+        "law": dict(E=20e6, nu=0.3, cohesion=20e3, friction_angle=20.0, hardening=2e6),
+        "strain_range": 3e-2,
+        "coarse": ["fem.degree=1"],
+        "residual_probes": ["footing_centre_settlement"],
+        "isotropic": True,
+    },
 }
 
 
-def _material(law: dict) -> str:
-    return "material={law=\"j2_plasticity\", " + ", ".join(f"{k}={v!r}" for k, v in law.items()) + "}"
+def reference_law(spec: dict):
+    """The analytic law of a case entry: J2 (default) or Drucker–Prager (``law_name``)."""
+    from learned.plasticity import DruckerPrager, J2Plasticity
+
+    if spec.get("law_name") == "drucker_prager":
+        return DruckerPrager(**spec["law"])
+    return J2Plasticity(**spec["law"])
+
+
+def dissipation_scale(spec: dict) -> float:
+    """Dissipation scale [J/m³]: σ_y ε_y = σ_y²/E (J2) or c²/E (Drucker–Prager, c the cohesion)."""
+    law = spec["law"]
+    return law.get("yield_stress", law.get("cohesion")) ** 2 / law["E"]
+
+
+def key_prefix(name: str, spec: dict) -> str:
+    """JSON key prefix: "<case>_j2" for the J2 entries (unchanged keys), "footing_dp_strain<half-width>"
+    for Drucker–Prager (whose entries were measured at several strain half-widths of the data)."""
+    if spec.get("law_name") == "drucker_prager":
+        return f"{name}_strain" + "+".join(f"{r:g}" for r in np.atleast_1d(spec["strain_range"]))
+    return f"{name}_j2"
+
+
+def training_paths(law, size: int, strain_ranges, noise: float):
+    """size/STEPS mixed paths (seed 1), split evenly over the strain half-widths ``strain_ranges`` (one
+    value, or several: a multi-amplitude programme, seeds 1, 2, …), concatenated into one PathDataset."""
+    import dataclasses
+
+    from learned.paths import generate_path_dataset
+
+    ranges = [float(r) for r in np.atleast_1d(strain_ranges)]
+    n_paths = max(size // STEPS, 2)
+    parts = [generate_path_dataset(law, max(n_paths // len(ranges), 2), STEPS, "mixed", r, noise, noise, seed=1 + i)
+             for i, r in enumerate(ranges)]
+    if len(parts) == 1:
+        return parts[0]
+    return dataclasses.replace(
+        parts[0], strain=np.concatenate([d.strain for d in parts]), stress=np.concatenate([d.stress for d in parts]),
+        state=None if parts[0].state is None else np.concatenate([d.state for d in parts]),
+        provenance={**parts[0].provenance, "strain_ranges": ranges})
+
+
+def _material(law: dict, law_name: str = "j2_plasticity") -> str:
+    return f"material={{law=\"{law_name}\", " + ", ".join(f"{k}={v!r}" for k, v in law.items()) + "}"
 
 
 def run_case(case: str, sets: list[str], out: Path) -> dict:
@@ -117,7 +177,6 @@ def table(args: argparse.Namespace) -> None:
     from learned.checkpoint import save_checkpoint
     from learned.paths import generate_path_dataset, run_paths
     from learned.plastic_model import LearnedPlasticLaw, train_return_mapping
-    from learned.plasticity import J2Plasticity
     from learned.projection_training import train_projection_paths
 
     entries = {}
@@ -125,18 +184,26 @@ def table(args: argparse.Namespace) -> None:
         tmp = Path(tmp)
         for name in args.cases:
             spec = CASES[name]
-            law = J2Plasticity(**spec["law"])
-            analytic = run_case(spec["file"], spec["coarse"] + [_material(spec["law"])], tmp / f"{name}-analytic")
-            new = generate_path_dataset(law, 40, STEPS, "mixed", spec["strain_range"], seed=99)
-            energy = spec["law"]["yield_stress"] ** 2 / spec["law"]["E"]  # σ_y ε_y [J/m³]
+            if args.strain_range is not None:
+                if spec.get("law_name") != "drucker_prager":
+                    raise SystemExit("--strain-range: Drucker–Prager cases only (the J2 keys carry no half-width)")
+                spec = {**spec, "strain_range": args.strain_range if len(args.strain_range) > 1 else args.strain_range[0]}
+            law = reference_law(spec)
+            isotropic = spec.get("isotropic", False)
+            analytic = run_case(spec["file"], spec["coarse"] + [_material(spec["law"], spec.get("law_name", "j2_plasticity"))],
+                                tmp / f"{name}-analytic")
+            if "failed" in analytic:
+                raise SystemExit(f"{name}: analytic run failed: {analytic['failed']}")
+            new = generate_path_dataset(law, 40, STEPS, "mixed", float(np.max(spec["strain_range"])), seed=99)
+            energy = dissipation_scale(spec)  # σ_y ε_y (J2) or c²/E (Drucker–Prager) [J/m³]
             for size in args.sizes:
                 for noise in args.noise:
                     # entries without a form suffix were trained with the "additive" yield form
                     form = "" if args.yield_form == "additive" else f"_{args.yield_form}"
                     method = "" if args.method == "regression" else f"_{args.method}"
-                    key = f"{name}_j2{form}{method}_noise{noise:g}_samples{size}"
-                    data = generate_path_dataset(law, max(size // STEPS, 2), STEPS, "mixed", spec["strain_range"],
-                                                 noise, noise, seed=1)
+                    lbfgs = f"_lbfgs{args.lbfgs}" if spec.get("law_name") == "drucker_prager" else ""
+                    key = f"{key_prefix(name, spec)}{form}{method}_noise{noise:g}_samples{size}{lbfgs}"
+                    data = training_paths(law, size, spec["strain_range"], noise)
                     t0 = time.perf_counter()
                     def show(h, key=key):
                         print(key, h.get("epoch", h), f"{time.perf_counter() - t0:.0f} s", flush=True)
@@ -144,16 +211,19 @@ def table(args: argparse.Namespace) -> None:
                     if args.method == "projection":  # errors-in-variables along paths (docs/plasticity.md)
                         model, report = train_projection_paths(
                             data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs, yield_form=args.yield_form,
-                            outer_iterations=args.outer_iterations, progress=show)
+                            outer_iterations=args.outer_iterations, progress=show, isotropic=isotropic)
                         report["epochs_run"] = report["warm_start"]["epochs_run"]
                         report["lbfgs_evaluations"] = report["warm_start"]["lbfgs_evaluations"]
                     else:
                         model, report = train_return_mapping(
                             data, epochs=args.epochs, lr=2e-2, lbfgs_iterations=args.lbfgs, yield_form=args.yield_form,
-                            progress=show)
+                            progress=show, isotropic=isotropic)
                     wall = time.perf_counter() - t0
                     ckpt = tmp / f"{key}.pt"
                     save_checkpoint(ckpt, model, report)
+                    if args.keep_checkpoints:  # e.g. to ship one as a case's model (cases/models/)
+                        Path(args.keep_checkpoints).mkdir(parents=True, exist_ok=True)
+                        save_checkpoint(Path(args.keep_checkpoints) / ckpt.name, model, report)
                     learned_law = LearnedPlasticLaw(model)
                     stress, _ = run_paths(learned_law, new.strain)
                     d_min = step_dissipation(learned_law, new.strain, energy)
@@ -162,12 +232,14 @@ def table(args: argparse.Namespace) -> None:
                     entry = {
                         "samples": int(data.strain.shape[0] * STEPS), "noise": noise, "yield_form": args.yield_form,
                         "train_time_s": wall, "epochs": report["epochs_run"], "lbfgs_evaluations": report["lbfgs_evaluations"],
-                        "method": args.method,
+                        "method": args.method, "law": spec.get("law_name", "j2_plasticity"), "isotropic": isotropic,
+                        "strain_range": spec["strain_range"],
                         **({"projection_history": report["history"]} if args.method == "projection" else {}),
                         "new_paths_stress_rel_error": float(np.linalg.norm(stress - new.stress) / np.linalg.norm(new.stress)),
                         "min_dissipation_per_step_over_sigma_y_eps_y": min(d_min),
                         "min_dissipation_each_step_over_sigma_y_eps_y": d_min,
                         "newton_iterations_analytic": analytic["solver"]["newton_iterations"],
+                        "dissipation_scale_J_per_m3": energy,
                     }
                     if "failed" in learned:
                         entry["fem_run_failed"] = learned["failed"]
@@ -211,6 +283,8 @@ def dissipation(args: argparse.Namespace) -> None:
 
     items = {}
     for name, spec in CASES.items():
+        if spec.get("law_name") == "drucker_prager":  # no shipped checkpoint: its table entries carry the figures
+            continue
         law = load_law(ROOT / "cases" / "models" / f"j2_{name}_return_mapping.pt")
         new = generate_path_dataset(J2Plasticity(**spec["law"]), 40, STEPS, "mixed", spec["strain_range"], seed=99)
         d, dp = step_dissipation_parts(law, new.strain, spec["law"]["yield_stress"] ** 2 / spec["law"]["E"])
@@ -313,6 +387,10 @@ def main() -> None:
                    help="projection: fixed-point projection training on the paths (train_projection_paths); "
                         "keys get a _projection suffix")
     t.add_argument("--outer-iterations", type=int, default=4, help="--method projection: outer iterations")
+    t.add_argument("--strain-range", type=float, nargs="+", help="half-width(s) of the data's strain paths "
+                   "(default: the case entry's; several: the paths split evenly over them, the 40 new test paths "
+                   "at the largest); Drucker–Prager cases only, keys carry it")
+    t.add_argument("--keep-checkpoints", metavar="DIR", help="also save each trained model as DIR/<key>.pt")
     m = sub.add_parser("timing")
     m.add_argument("--repeats", type=int, default=3)
     m.add_argument("--element-size", type=float, default=0.03)
