@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from block_on_base import block_on_base
+
 KINDS = ("fem", "nmm", "dda", "data_driven")
 COMMANDS = ("run", "check", "train", "data generate", "data import-csv", "cases")
 
@@ -91,7 +93,7 @@ quantity = "uy"
 reference = -1.3e-2
 """
 
-DDA = """title = "corpus dda"
+DDA = f"""title = "corpus dda"
 solver = "dda"
 gravity = [0.0, -9.81]
 [materials.rock]
@@ -99,19 +101,7 @@ law = "linear_elastic"
 E = 10e9
 nu = 0.25
 density = 2500.0
-[joints.default.law]
-kind = "coulomb"
-phi = 20.0
-[[blocks]]
-name = "base"
-polygon = [[0.0, 0.0], [20.0, 0.0], [20.0, 2.0], [0.0, 2.0]]
-material = "rock"
-fixed = true
-[[blocks]]
-name = "block"
-polygon = [[2.0, 2.0], [4.0, 2.0], [4.0, 3.0], [2.0, 3.0]]
-material = "rock"
-[dda]
+{block_on_base(phi=20.0, base_width=20.0, base_height=2.0, block_x=2.0, block_size=(2.0, 1.0))}[dda]
 duration = 0.01
 dt = 1e-3
 [monitor]

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import coupling
+from block_on_base import block_on_base
 from conftest import CASES
 from coupling.case import common
 from learned import ConstitutiveLaw, JointLaw
@@ -107,19 +108,7 @@ law = "checkpoint"
 path = "{MODEL}"
 device = "cpu"
 density = 1.0e8
-[joints.default.law]
-kind = "coulomb"
-phi = 40.0
-[[blocks]]
-name = "base"
-polygon = [[0.0, 0.0], [3.0, 0.0], [3.0, 1.0], [0.0, 1.0]]
-material = "rock"
-fixed = true
-[[blocks]]
-name = "block"
-polygon = [[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 2.0]]
-material = "rock"
-[dda]
+{block_on_base(phi=40.0)}[dda]
 duration = 0.05
 dt = 1e-3
 dynamic = 0.0

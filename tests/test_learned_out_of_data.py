@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 import coupling
+from block_on_base import block_on_base
 from conftest import CASES, assert_one_line_error, run_cli
 from learned.data_region import RegionMonitor, outside_count
 
@@ -154,19 +155,7 @@ path = "{ICNN}"
 device = "cpu"
 density = {density}
 out_of_distribution = "{policy}"
-[joints.default.law]
-kind = "coulomb"
-phi = 40.0
-[[blocks]]
-name = "base"
-polygon = [[0.0, 0.0], [3.0, 0.0], [3.0, 1.0], [0.0, 1.0]]
-material = "rock"
-fixed = true
-[[blocks]]
-name = "block"
-polygon = [[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 2.0]]
-material = "rock"
-[dda]
+{block_on_base(phi=40.0)}[dda]
 duration = 0.5
 dt = 0.05
 max_displacement_ratio = 0.1
