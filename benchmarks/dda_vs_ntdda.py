@@ -98,7 +98,8 @@ def build(problem: str):
 #: dda.openclose), so it is a comparison, not our default.
 CONFIGS = {"default": {}, "shi_f0": {"oc_tolerance_ratio": 2e-7},
            # the distributed substructuring solve (dda.schur; benchmarks/dda_mpi.py)
-           "schur": {"linear_solver": "schur"}}
+           "schur": {"linear_solver": "schur"}, "schur4": {"linear_solver": "schur", "schur_parts": 4},
+           "schur8": {"linear_solver": "schur", "schur_parts": 8}}
 
 
 def worker(problem: str, nsteps: int, config: str = "default") -> None:
