@@ -124,6 +124,7 @@ class _Part:
         self.n_i, self.m = n_i, m
         nloc = n_i + m
         self.n = 6 * nloc
+        self.failed = False
         blocks = np.concatenate([interior, gamma])  # local block k: global block blocks[k]
         order = np.argsort(blocks)
         sorted_blocks = blocks[order]
@@ -188,6 +189,8 @@ class _Part:
                 raise RuntimeError(f"MatFactorSetSchurIS failed ({err})")
 
     def factorise(self, Kb_i: np.ndarray, Kc_flat: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        from petsc4py import PETSc
+
         """Assemble M_p from the interior block terms Kb_i (n_i, 6, 6) and the contact terms
         (``Kc_flat``: the flattened contact array ``rows`` refers to) and factorise it:
         (S_p (6m, 6m) or None, σ_p (6m,))."""
@@ -202,20 +205,31 @@ class _Part:
         self.A.assemble()
         self.ksp.setOperators(self.A)
         t1 = _time.perf_counter()
-        self.ksp.setUp()
+        k = 6 * self.m
+        self.failed = False
+        try:
+            self.ksp.setUp()
+            self.failed = self.ksp.getPC().getFailedReason() != 0
+        except PETSc.Error:  # a singular part (a zero pivot): NaN, as the other solvers report it
+            self.failed = True
+        # (MUMPS with a Schur complement may not see a zero pivot that the whole-system LU sees:
+        # a singular part can then give a huge finite D, which the step's displacement-ratio
+        # check rejects)
         t2 = _time.perf_counter()
         self.split["values"] += t1 - t0
         self.split["numeric"] += t2 - t1
+        if self.failed:
+            return (np.full((k, k), np.nan) if self.m else None), sigma
         if not self.m:
             return None, sigma
         lib = _petsc_lib()
         S, status = ctypes.c_void_p(), ctypes.c_int()
         F = self.ksp.getPC().getFactorMatrix()
         if lib.MatFactorCreateSchurComplement(ctypes.c_void_p(F.handle), ctypes.byref(S), ctypes.byref(status)):
-            raise RuntimeError("MatFactorCreateSchurComplement failed")
+            self.failed = True
+            return np.full((k, k), np.nan), sigma
         arr = ctypes.POINTER(ctypes.c_double)()
         lib.MatDenseGetArrayRead(S, ctypes.byref(arr))
-        k = 6 * self.m
         Sp = np.ctypeslib.as_array(arr, shape=(k * k,)).reshape(k, k).T.copy()  # column-major storage
         lib.MatDenseRestoreArrayRead(S, ctypes.byref(arr))
         lib.MatDestroy(ctypes.byref(S))
@@ -228,7 +242,9 @@ class _Part:
                            minlength=self.n)
 
     def substitute(self, rhs: np.ndarray) -> np.ndarray:
-        """M_p⁻¹ rhs (n,)."""
+        """M_p⁻¹ rhs (n,) (NaN when the factorisation failed)."""
+        if self.failed:
+            return np.full(self.n, np.nan)
         self.b.setArray(rhs)
         self.ksp.solve(self.b, self.x)
         if self.ksp.getConvergedReason() < 0:

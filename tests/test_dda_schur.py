@@ -2,7 +2,8 @@
 
 * against a direct solve on random block systems (SPD and non-symmetric, 1–8 parts);
 * 2 ranks give the numbers of 1 rank to the last bit: the solve alone (contacts scattered over
-  the ranks at random), the settling 10 × 10 stack (101 blocks) and a short Vajont run;
+  the ranks at random), the settling 10 × 10 stack (101 blocks), a grid sliding down an
+  incline (ghost layers rebuilt) and a short Vajont run;
 * bad values of the keys give the one-line error.
 """
 
@@ -149,6 +150,23 @@ def test_settling_stack_with_the_schur_solve_two_ranks_equal_one(tmp_path):
 
 
 @pytest.mark.mpi
+@pytest.mark.slow
+def test_moving_grid_with_the_schur_solve_two_ranks_equal_one(tmp_path):
+    """A jointed 8 × 8 grid sliding down an incline (dda.selfcheck ``grid``): the ghost layers
+    are rebuilt as it moves (the owners stay those of the fixed parts) and the contacts change
+    from step to step (new interface, new routing); 2 ranks give the bits of 1 rank."""
+    from test_dda_mpi import COMPARED
+
+    one = _selfcheck(tmp_path / "one.npz", 1, "grid", 15)
+    two = _selfcheck(tmp_path / "two.npz", 2, "grid", 15)
+    assert np.abs(one["centroid"][-1] - one["centroid"][0]).max() > 0.01
+    assert int(two["repartitions"]) >= 3
+    for name in COMPARED:
+        np.testing.assert_array_equal(two[name], one[name], err_msg=name)
+
+
+@pytest.mark.mpi
+@pytest.mark.slow
 def test_vajont_10block_with_the_schur_solve_two_ranks_equal_one(tmp_path):
     """A short Vajont run (ten compartments: 0.5 s of static settling, then 1 s of the event)
     with the schur solve: the summary's results on 2 ranks are those of 1 rank exactly."""
