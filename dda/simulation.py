@@ -36,6 +36,12 @@ one rank:
 
 What stays parallel: contact detection, block and contact terms, open–close bookkeeping,
 the update; the factorisation runs on rank 0 alone (the price of identical numbers).
+
+``linear_solver = "schur"`` (dda.schur) distributes the solve too, still with the numbers of
+one rank: the free blocks are split once into ``schur_parts`` parts that do not depend on the
+rank count (the ranks own whole parts: dda.partition with ``parts``), each part's interior is
+factorised on its rank with its Schur complement on the interface, and rank 0 solves only the
+interface system (:meth:`Simulation._solve_schur`).
 """
 
 from __future__ import annotations
