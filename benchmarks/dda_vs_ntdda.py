@@ -96,7 +96,10 @@ def build(problem: str):
 #: ``shi_f0``: ntdda's opening band f0 = 2e-7 w0 (its ``opencriteria``; ours defaults to 1e-9 w0):
 #: it removes most re-solves of a settling stack but acts as a tensile strength p_n f0 (see
 #: dda.openclose), so it is a comparison, not our default.
-CONFIGS = {"default": {}, "shi_f0": {"oc_tolerance_ratio": 2e-7}}
+CONFIGS = {"default": {}, "shi_f0": {"oc_tolerance_ratio": 2e-7},
+           # the distributed substructuring solve (dda.schur; benchmarks/dda_mpi.py)
+           "schur": {"linear_solver": "schur"}, "schur4": {"linear_solver": "schur", "schur_parts": 4},
+           "schur8": {"linear_solver": "schur", "schur_parts": 8}}
 
 
 def worker(problem: str, nsteps: int, config: str = "default") -> None:

@@ -35,7 +35,10 @@ import numpy as np
 
 from dda.errors import InputError
 
-SOLVERS = ("mumps", "cg", "scipy")
+SOLVERS = ("mumps", "cg", "scipy", "schur")
+
+#: the kinds GlobalSystem solves itself ("schur" is dda.schur.SchurSolve)
+GLOBAL_KINDS = ("mumps", "cg", "scipy")
 
 #: the direct kind on one rank solves systems up to this many unknowns (6 per block) densely
 DENSE_MAX_UNKNOWNS = 120
@@ -52,8 +55,8 @@ class GlobalSystem:
     """Assemble and solve the global system for nb blocks on communicator ``comm``."""
 
     def __init__(self, nb: int, fixed: np.ndarray, comm: Any = None, kind: str = "mumps", rtol: float = 1e-12) -> None:
-        if kind not in SOLVERS:
-            raise InputError("settings.linear_solver", repr(kind), " | ".join(SOLVERS))
+        if kind not in GLOBAL_KINDS:
+            raise InputError("settings.linear_solver", repr(kind), " | ".join(GLOBAL_KINDS))
         self.nb = nb
         self.fixed = np.asarray(fixed, dtype=bool)
         self.kind = kind

@@ -99,10 +99,12 @@ class Partition:
     voff (nloc+1,) local vertex offsets; ref_xy (nvloc, 2) the local vertices when the
     partition was made [m]; margin [m]: the largest vertex movement it stays valid for.
     ``trivial``: one rank (everything local, identity numbering, no exchange).
+    ``parts`` (nb,), ``n_parts``: when given (the "schur" linear solve), the free blocks' owners
+    come from these fixed parts (rank ⌊p·R/K⌋ owns part p) instead of an RCB over the ranks.
     """
 
     def __init__(self, comm: Any, centroid: np.ndarray, bbox: np.ndarray, voff: np.ndarray, fixed: np.ndarray,
-                 xy: np.ndarray, d0: float, margin: float) -> None:
+                 xy: np.ndarray, d0: float, margin: float, parts: np.ndarray | None = None, n_parts: int = 0) -> None:
         self.comm = comm
         self.rank, self.size = comm.rank, comm.size
         nb = centroid.shape[0]
@@ -123,7 +125,10 @@ class Partition:
         # the fixed blocks weigh nothing in the balance: they have no unknowns to speak of
         free = np.flatnonzero(~fixed)
         owner = np.zeros(nb, dtype=np.int64)
-        owner[free] = rcb(centroid[free], self.size)
+        if parts is None:
+            owner[free] = rcb(centroid[free], self.size)
+        else:  # fixed parts (dda.schur): rank ⌊p·R/K⌋ owns part p
+            owner[free] = (np.asarray(parts)[free] * self.size) // int(n_parts)
         fx = np.flatnonzero(fixed)
         owner[fx] = fx % self.size
         self.owner = owner

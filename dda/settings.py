@@ -52,7 +52,11 @@ class Settings:
                       the run is declared diverged (penetration, NaN)
     dt_cut, dt_grow   factor on Δt after a failed step / a quiet step
     linear_solver     "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
-                      sliding contact makes K non-symmetric) or "scipy" (serial)
+                      sliding contact makes K non-symmetric), "scipy" (serial) or "schur"
+                      (substructuring over ``schur_parts`` fixed parts, MUMPS per part and a
+                      dense interface system: distributed, the same numbers on any rank count
+                      up to ``schur_parts``; dda.schur)
+    schur_parts       number of parts of the "schur" solve (≥ the number of MPI ranks)
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
     settle_time       static settling phase [s] before the event: for t < settle_time every
                       step is static (velocity not carried, Shi's k01 = 0, stored velocity 0),
@@ -104,6 +108,7 @@ class Settings:
     dt_cut: float = 0.5
     dt_grow: float = 1.2
     linear_solver: str = "mumps"
+    schur_parts: int = 2
     settle_time: float = 0.0
     settle_dt: float | None = None
     trigger_joint: int | None = None
@@ -175,6 +180,8 @@ class Settings:
                 raise InputError(f"{key}.trigger_start", self.trigger_start, f"a time in [0, duration = {self.duration}) s")
         if self.linear_solver not in SOLVERS:
             raise InputError(f"{key}.linear_solver", repr(self.linear_solver), " | ".join(SOLVERS))
+        if isinstance(self.schur_parts, bool) or not isinstance(self.schur_parts, (int, np.integer)) or self.schur_parts < 1:
+            raise InputError(f"{key}.schur_parts", self.schur_parts, "an integer >= 1 (>= the number of MPI ranks)")
         g = np.asarray(self.gravity, dtype=float)
         if g.shape != (2,) or not np.all(np.isfinite(g)):
             raise InputError(f"{key}.gravity", self.gravity, "(gx, gy) in m/s²")

@@ -36,6 +36,12 @@ one rank:
 
 What stays parallel: contact detection, block and contact terms, open–close bookkeeping,
 the update; the factorisation runs on rank 0 alone (the price of identical numbers).
+
+``linear_solver = "schur"`` (dda.schur) distributes the solve too, still with the numbers of
+one rank: the free blocks are split once into ``schur_parts`` parts that do not depend on the
+rank count (the ranks own whole parts: dda.partition with ``parts``), each part's interior is
+factorised on its rank with its Schur complement on the interface, and rank 0 solves only the
+interface system (:meth:`Simulation._solve_schur`).
 """
 
 from __future__ import annotations
@@ -180,7 +186,22 @@ class Simulation:
         # the linear system is solved on rank 0 alone, exactly as on one rank (Simulation._solve):
         # a distributed LU's round-off depends on the partition and the open–close decisions
         # amplify it, so 2 ranks would not give the numbers of 1
-        self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, s.linear_solver)
+        #: part of every block of the "schur" solve (dda.schur; None for the other solvers): fixed
+        #: from the start-of-run centroids, the same on any number of ranks
+        self.block_parts: np.ndarray | None = None
+        if s.linear_solver == "schur":
+            from dda.schur import SchurSolve, assign_parts
+
+            if self.comm.size > s.schur_parts:
+                if self.comm.size > 1:  # PETSc's collective initialisation first (the error path may import it)
+                    import dolfinx_solver  # noqa: F401
+                    from petsc4py import PETSc  # noqa: F401
+                raise InputError("settings.schur_parts", s.schur_parts,
+                                 f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'")
+            self.block_parts = assign_parts(sy.polys.props().centroid, sy.fixed, s.schur_parts)
+            self.solver = SchurSolve(self.block_parts, s.schur_parts, sy.fixed, self.comm)
+        else:
+            self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, s.linear_solver)
         if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
             # (a dense-LU system never imports it; a later import on rank 0 alone, e.g. the output's
             # provenance, would wait for the other ranks)
@@ -352,7 +373,7 @@ class Simulation:
         """(Re)make the spatial partition from the whole state ``g`` and keep this rank's part."""
         polys = Polygons(g.xy, self.voff)
         P = Partition(self.comm, polys.props().centroid, polys.bbox(), self.voff, self.system.fixed, g.xy, self.d0,
-                      self.margin)
+                      self.margin, parts=self.block_parts, n_parts=self.settings.schur_parts)
         self.part = P
         self.lsys = ls = self._local_system(P)
         if P.trivial:
@@ -554,7 +575,13 @@ class Simulation:
         solves (global block numbers, contacts in key order, the same solver): the same D to
         the last bit on any number of ranks (a distributed LU is not: its round-off depends on
         the partition, and the open–close decisions amplify it). Each rank receives the rows of
-        its local blocks (owned and ghosts)."""
+        its local blocks (owned and ghosts).
+
+        ``linear_solver = "schur"`` (dda.schur): distributed substructuring instead; each rank
+        solves for its owned blocks, the ghosts' rows come from their owners (the same numbers
+        on any rank count up to ``schur_parts``)."""
+        if self.block_parts is not None:
+            return self._solve_schur(Kb, Fb, Kc, Fc, con)
         if not self._local():
             return self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
         P, tm = self.part, self.solver.timings
@@ -588,6 +615,22 @@ class Simulation:
         wait_for_ranks(self.comm)  # the other ranks wait here while rank 0 factorises and solves
         D, self.solver.ksp_iterations = self.comm.scatter(send, root=0)
         tm["gather"] += _time.perf_counter() - t
+        return D
+
+    def _solve_schur(self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, con: Contacts) -> np.ndarray:
+        """D (nloc, 6) by dda.schur.SchurSolve: the owned blocks' rows solved by their rank's
+        parts and the interface system, the ghosts' rows sent by their owners."""
+        P = self.part
+        if P.trivial:
+            return self.solver.solve(np.arange(self.nb), Kb, Fb, con.key, con.i, con.j, Kc, Fc, pattern_key=self._token)
+        own = P.own_idx
+        D_own = self.solver.solve(P.loc[own], Kb[own], Fb[own], con.key, P.loc[con.i], P.loc[con.j], Kc, Fc,
+                                  pattern_key=self._token)
+        D = np.zeros((P.n_local, 6))
+        D[own] = D_own
+        t = _time.perf_counter()
+        P.forward(D)
+        self.phase_times["ghost_exchange"] += _time.perf_counter() - t
         return D
 
     def step_figures(self) -> tuple[int, int, float]:
