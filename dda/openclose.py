@@ -193,6 +193,7 @@ def update_states(
     tol_close: float | None = None,
     tol_shear: float = 0.0,
     friction_prev: np.ndarray | None = None,
+    gap_start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """New (state, sign, bonded, stretch) after a solve, and per contact the force [N] that
     its state change corrects (0 where the state is unchanged).
@@ -204,6 +205,17 @@ def update_states(
     reversal [m] before a sliding contact locks; friction_prev : the friction force [N]
     the sliding contacts carried in this solve: a contact that locks starts its shear
     spring at that force (g_s = σ F_f / p_s), so locking does not drop the shear force.
+
+    A closing contact closes LOCKED when its shear spring could hold the slip it makes after
+    touching, else SLIDING (σ = sign of that slip; Shi 1988 §4.3, ntdda's df22): with
+    ``gap_start`` g₀ [m] (the gap at the start of the step) it touches at the fraction
+    t₀ = g₀ / (g₀ − d_n) ∈ [0, 1] of the step (0 when g₀ ≤ 0), and locks when
+
+        p_s |(1 − t₀) Δd_s| ≤ F_max(N = p_n |d_n|)        (``fmax`` evaluated at that N).
+
+    Without ``gap_start`` every closing contact closes LOCKED (a block thrown along a base
+    then hits a locked spring at every landing of a corner and is stopped: the shear spring
+    throws it back, see tests/test_dda_openclose.py).
 
     The corrected force of a change: O→closed p_n|d_n| (missing contact force; the time
     loop replaces p_n by :func:`closing_stiffness`), closed→O p_n d_n (spurious tension),
@@ -218,13 +230,20 @@ def update_states(
     fs = ps * (cs.stretch + ds)
     to_slide = (st == LOCKED) & ~to_open & (np.abs(fs) > fmax * (1.0 + SLIP_RTOL))
     to_lock = (st == SLIDING) & ~to_open & (cs.sign * ds < -tol_shear)
+    close_slide = np.zeros(st.size, dtype=bool)
+    if gap_start is not None:
+        t0 = np.where(gap_start > 0, gap_start / np.maximum(gap_start - dn, 1e-300), 0.0)
+        slip_after = (1.0 - np.clip(t0, 0.0, 1.0)) * ds
+        close_slide = to_close & (ps * np.abs(slip_after) > fmax * (1.0 + SLIP_RTOL))
     new = st.copy()
     new[to_close] = LOCKED
+    new[close_slide] = SLIDING
     new[to_open] = OPEN
     new[to_slide] = SLIDING
     new[to_lock] = LOCKED
     sign = np.where(to_slide, np.sign(fs) + (fs == 0), cs.sign)
-    bonded = cs.bonded & ~to_open & ~to_slide
+    sign = np.where(close_slide, np.sign(ds) + (ds == 0), sign)
+    bonded = cs.bonded & ~to_open & ~to_slide & ~close_slide
     stretch = cs.stretch
     if friction_prev is not None:
         stretch = np.where(to_lock, cs.sign * friction_prev / ps, stretch)
@@ -305,14 +324,16 @@ def significant_changes(old: np.ndarray, new: np.ndarray, jump: np.ndarray, scal
 def freeze_oscillating(
     old: np.ndarray, new: np.ndarray, flips: np.ndarray, freeze_after: int = 3
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Count state flips per contact; contacts that flipped ``freeze_after`` times keep a
-    closed state (LOCKED if the flip involves OPEN, SLIDING for locked/sliding). Returns
-    (new states, flips, number of changes that still count)."""
+    """Count state flips per contact; contacts that flipped ``freeze_after`` times are frozen
+    SLIDING (closed: no penetration through them; and on the friction cone: a sliding
+    contact carries exactly its strength, so freezing never leaves a locked contact above
+    its strength — frozen LOCKED, a contact that flipped open/closed kept a shear spring
+    stretched far beyond F_max: a thrown block was stopped within 3 steps). Returns
+    (new states, flips, number of changes that still count); the caller sets the slip sign
+    σ of a contact frozen into SLIDING from another state (sign of its shear force)."""
     changed = new != old
     flips = flips + changed
     frozen = changed & (flips >= freeze_after)
     if np.any(frozen):
-        involves_open = (old == OPEN) | (new == OPEN)
-        keep = np.where(involves_open, np.where(old != OPEN, old, new), SLIDING)
-        new = np.where(frozen, keep, new).astype(np.int8)
+        new = np.where(frozen, SLIDING, new).astype(np.int8)
     return new, flips, int(np.count_nonzero(new != old))

@@ -747,10 +747,15 @@ class Simulation:
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
             ds = np.sum(ws * Dij, axis=1)
-            N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
-            fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref, cs.law_state)
+            # strength at the solved normal force; an open contact that penetrates: at the force it
+            # would carry once closed (it decides whether it closes locked or sliding)
+            N_trial = pn * np.maximum(-dn, 0.0)
+            N = np.where(cs.state != OPEN, N_trial, 0.0)
+            fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
+                                                   cs.law_state)
             new, sign, bonded, stretch, jump = update_states(
-                cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
+                cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax,
+                gap_start=con.gap,
             )
             closing = (cs.state == OPEN) & (new != OPEN)
             block_stiffness = None  # K_b + the contact diagonal blocks per block (closing_stiffness), once per iteration
@@ -765,7 +770,13 @@ class Simulation:
                 k_s = closing_stiffness(locking, con.i, con.j, ws, Kc, Kb, sy.fixed, ps, block_stiffness=block_stiffness)
                 jump[locking] = np.minimum(jump[locking], np.abs(ds[locking]) * k_s)
             if np.any(new != cs.state):
+                unfrozen = new
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
+                frozen = (new != unfrozen) & (cs.state != SLIDING)  # frozen SLIDING: slip along its shear force
+                if np.any(frozen):
+                    fs = ds + np.where(cs.state == LOCKED, cs.stretch, 0.0)
+                    sign = np.where(frozen, np.sign(fs) + (fs == 0), sign)
+                    bonded = bonded & ~frozen
             # each change against the force scale of its own blocks (weight + contact forces)
             if self._local() and not self._allsum(int(np.count_nonzero(new != cs.state))):
                 changed = 0  # no state change on any rank: nothing to weigh (no force-scale exchange)
