@@ -314,6 +314,21 @@ def block_force_scale(
     return np.minimum(S[ci], S[cj])
 
 
+def locked_friction_excess(state: np.ndarray, shear_force: np.ndarray, fmax: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Per contact, how far a LOCKED contact's shear force exceeds its strength, relative to the
+    force scale of its own blocks (0 for open and sliding contacts, and for locked ones within
+    their strength):
+
+        e_c = max(|F_s| − F_max (1 + SLIP_RTOL), 0) / S_c        [-]
+
+    shear_force F_s [N], fmax F_max [N] at the contact's normal force, scale S_c [N]
+    (:func:`block_force_scale`). The friction guarantee of a converged step is
+    e_c ≤ ``oc_force_tolerance`` for every contact (a locked contact above its strength by more
+    than that re-solves as SLIDING)."""
+    excess = np.abs(shear_force) - fmax * (1.0 + SLIP_RTOL)
+    return np.where(state == LOCKED, np.maximum(excess, 0.0) / scale, 0.0)
+
+
 def significant_changes(old: np.ndarray, new: np.ndarray, jump: np.ndarray, scale: np.ndarray, rtol: float) -> np.ndarray:
     """State changes that matter (bool mask): those whose corrected force ``jump`` [N] exceeds
     ``rtol`` × the force scale of the contact's own blocks ``scale`` [N] (see

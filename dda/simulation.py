@@ -54,7 +54,8 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_
 from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
-from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
+from dda.openclose import (ContactState, block_force_scale, closing_stiffness, freeze_oscillating, locked_friction_excess,
+                           significant_changes, transfer, update_states)
 from dda.partition import Partition, deciding_block, wait_for_ranks
 from dda.result import Result, StepInfo
 from dda.settings import Settings
@@ -91,6 +92,9 @@ class _Trial:
     detail: str = ""
     max_pen: float = 0.0
     fmax: np.ndarray | None = None  # friction force [N] of the last solve at its solved normal force
+    solved_state: np.ndarray | None = None  # contact states of the last solve (cs.state: those of the next step)
+    solved_stretch: np.ndarray | None = None  # shear-spring stretch g_s [m] of the last solve
+    strength: np.ndarray | None = None  # F_max [N] at the last solve's normal force (locked contacts)
 
 
 @dataclass
@@ -590,6 +594,32 @@ class Simulation:
         tm["gather"] += _time.perf_counter() - t
         return D
 
+    def contact_guarantees(self) -> tuple[float, float, bool]:
+        """The two contact guarantees, measured on the last accepted step's solution (all ranks):
+
+        * penetration: the largest penetration of any contact, open or closed [m]; a step is
+          accepted only with it ≤ ``max_penetration_ratio`` × d0 (``self.pen_limit``; else Δt
+          is cut);
+        * friction: the largest excess of the shear force F_s = p_s (g_s + Δd_s) of a contact
+          LOCKED in the last solve over its strength at the solved normal force, relative to the
+          force scale of its blocks (dda.openclose.locked_friction_excess) [-]; it is
+          ≤ ``oc_force_tolerance`` when the open–close iteration converged (the third value; a
+          step accepted at the iteration cap after ``oc_max_retries`` Δt cuts carries no
+          friction guarantee).
+
+        Returns (penetration [m], friction excess [-], converged)."""
+        max_pen, converged = getattr(self, "_last_check", (0.0, True))
+        con, cs = self._con_local, self.state.contacts  # this rank's contacts, local block numbers
+        if not self._allsum(cs.size):
+            return max_pen, 0.0, converged
+        state, shear, strength = self._solved
+        _, props = self.geometry()
+        weight = self._weight(props)
+        scale = block_force_scale(con.i, con.j, cs.normal_force, weight, self.lsys.fixed,
+                                  block_scale=self._block_scale(cs.normal_force, weight, con))
+        excess = locked_friction_excess(state, shear, strength, scale)
+        return max_pen, self._allmax(float(excess.max()) if excess.size else 0.0), converged
+
     def step_figures(self) -> tuple[int, int, float]:
         """(contacts, closed contacts, largest block speed [m/s]) of the last accepted step, over all ranks."""
         return self._figures
@@ -733,6 +763,7 @@ class Simulation:
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
             t = clock()
             ph["open_close"] += t - t_phase
+            solved_state, solved_stretch = cs.state, cs.stretch  # (update_states returns new arrays)
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
@@ -821,7 +852,8 @@ class Simulation:
         pen_max, pen_block = self._maxloc(float(pen.max()) if pen.size else 0.0,
                                           int(con.i[np.argmax(pen)]) if pen.size else -1)
         max_pen = max(pen_max, 0.0)
-        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction)
+        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction, solved_state=solved_state,
+                       solved_stretch=solved_stretch, strength=fmax_new)
         ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
             trial.failure, trial.block = StepFailure.DISPLACEMENT, umax_block
@@ -941,7 +973,13 @@ class Simulation:
         stress, tangent, law_state = self._local_laws(strain, st.law_state)
         cs, ds = trial.cs, trial.ds
         lock, slide = cs.state == LOCKED, cs.state == SLIDING
-        cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
+        # the shear spring of a contact locked in the solve stretches by this step's Δd_s; one that
+        # locks from the next step (a change too small to re-solve) starts at its new stretch
+        # (the friction force it replaces, or 0 for a contact that was open), not + Δd_s
+        solved_lock = trial.solved_state == LOCKED
+        # what the last solve carried (contact_guarantees): states, shear forces F_s = p_s (g_s + Δd_s) [N], strengths [N]
+        self._solved = (trial.solved_state, (pn / s.shear_ratio) * (trial.solved_stretch + ds), trial.strength)
+        cs.stretch = np.where(lock, np.where(solved_lock, trial.solved_stretch + ds, cs.stretch), 0.0)
         if not settling:  # settling moves nothing that counts: slip and joint-law state unchanged
             cs.slip = cs.slip + np.where(slide, np.abs(ds), 0.0)
             # joint-law state (e.g. thermal pressurisation) changes once per accepted step, with
@@ -958,6 +996,8 @@ class Simulation:
             centroid0=st.centroid0, contacts=cs, points=points, time=st.time + dt, step=st.step + 1, dt=st.dt,
             penalty=pn, law_state=law_state,
         )
+        self._con_local = con  # this rank's contacts in local block numbers (contact_guarantees)
+        self._last_check = (trial.max_pen, trial.converged)
         # the contacts drawn in the frames: global block numbers
         self.last_contacts = con if self.part.trivial else replace(con, i=self.part.loc[con.i], j=self.part.loc[con.j])
         self._after_step()
