@@ -32,16 +32,51 @@ lost: they take effect from the next step. A contact that has changed state ``fr
 times within one step is frozen in its closed state (locked/sliding oscillation: sliding), so
 the iteration terminates.
 
-Guarantees of an accepted step (tested in tests/test_dda_openclose.py):
+Guarantees of an accepted step (measured by Simulation.contact_guarantees, tested after
+every step of stacks, an incline, a thrown block and the Vajont section in
+tests/test_dda_guarantees.py):
 
 * penetration: no contact, open or closed, penetrates more than ``max_penetration_ratio``
   × d0 (else Δt is cut);
-* friction: a sliding contact carries exactly its strength at the solved normal force,
-  F_f(N) = F_max(N₀) + μ (N − N₀) (= μN for Coulomb: on the cone), solved implicitly;
+* friction: no contact LOCKED in the step's solution carries a shear force above its
+  strength at its solved normal force by more than ``oc_force_tolerance`` × the force scale
+  of its own blocks (:func:`locked_friction_excess`); a sliding contact carries exactly its
+  strength at the solved normal force, F_f(N) = F_max(N₀) + μ (N − N₀) (= μN for Coulomb:
+  on the cone), solved implicitly; contacts frozen after ``freeze_after`` flips are SLIDING;
+  a step accepted unconverged at the iteration cap (after ``oc_max_retries`` Δt cuts) has no
+  friction guarantee;
 * deferred changes (an open contact penetrating beyond tol_close, a closed one in tension
   beyond T_max + p_n·tol_open, a locked one above its strength, a sliding one reversing)
   each correct a force below ``oc_force_tolerance`` × the force scale of the contact's own
-  blocks; they act from the next step.
+  blocks; they act from the next step (a contact locking then starts its shear spring at the
+  stretch update_states gives it, without this step's slip).
+
+A closing contact closes LOCKED or SLIDING by whether its shear spring could hold the slip
+it makes after touching (:func:`update_states`, as Shi's and ntdda's df22).
+
+Why a settling stack re-solves 3–6 times per step where ntdda solves once (measured, 2026-12,
+benchmarks/dda_vs_ntdda.py's grid10, 100 steps):
+
+* ntdda's contacts flip every step too: an instrumented copy of its df22 counts, in the first
+  open–close iteration of every step from step 18 on, ~95 locked→sliding and ~97
+  sliding→locked changes on the 10 × 10 stack (ours: ~25 and ~22). ntdda re-solves only
+  while a contact changes between open and closed (df22's i7 + i8), so a locked contact it
+  accepts may carry shear above μN until the next step, and its opening band p_n f0 w0
+  (24 block weights here) is a tensile strength: it has neither of the guarantees above.
+* It is not the stiff contact modes. DDA integrates with Newmark β = ½, γ = 1
+  (v₁ = 2D/Δt − v₀), whose modes at ω·Δt ≈ 14 decay only 4 % per step; raising β to damp them
+  (0.51, 0.525, 0.6, 1.0: 12, 25, 58, ~100 % per step at ω·Δt = 14) leaves 2.83, 2.80, 2.46,
+  1.93 solves per step (2.86 at β = ½). The changes come from contacts on the friction cone:
+  the corners of the horizontal joints, where the Poisson mismatch of two rows (~0.4 µm, i.e.
+  ~3 block weights in the shear spring) exceeds μN near the top, swing across the cone with
+  the stack's physical ring (its 60 ms mode): reversals that lock are 1.3 × tol_shear
+  (median), locked contacts that slide exceed F_max by 35 % (median), 5–20 % of their blocks'
+  force scale.
+* Deferring those changes does not pay: counting only locked→sliding changes 3.05 solves per
+  step, only closings 3.4 (the deferred changes make the next step start further from its
+  states); a looser friction tolerance 4.3 (10 %) and 4.7 (30 %); tol_shear × 10 7.3
+  (friction then pushes the wrong way and pumps the ring); freeze_after 2 2.87; starting a
+  step from the states of the step before the last (period-2 flips) 3.33.
 
 Why the opening band stays tight (measured, benchmarks/dda_vs_ntdda.py's stacks): most
 re-solves of a settling stack come from contacts near zero force that open on nanometres

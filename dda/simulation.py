@@ -469,13 +469,13 @@ class Simulation:
         counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
         if not self._local():
             props = self.geometry()[1]
-            M = mass_matrix(props, self.density)
+            M = self._mass_matrix(props, self.density)
             ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
             return props.centroid.copy(), st.velocity[:, :3].copy(), st.rotation.copy(), ke, counts
         P = self.part
         own = P.own_idx
         props = self.geometry()[1]
-        M = mass_matrix(props, self.lsys.density)[own]
+        M = self._mass_matrix(props, self.lsys.density)[own]
         v = st.velocity[own]
         parts = self.comm.allgather((P.loc[own], props.centroid[own], v, M, st.rotation[own], counts))
         centroid, velocity, rotation = np.empty((self.nb, 2)), np.empty((self.nb, 6)), np.empty(self.nb)
@@ -624,6 +624,16 @@ class Simulation:
         """(contacts, closed contacts, largest block speed [m/s]) of the last accepted step, over all ranks."""
         return self._figures
 
+    def _mass_matrix(self, props, density: np.ndarray) -> np.ndarray:
+        """Block mass matrices (nb, 6, 6) of the geometry ``props`` (dda.kinematics.mass_matrix),
+        computed once per accepted state: the history record of a state and the next step's
+        inertia share them."""
+        cached = getattr(self, "_mass_cache", None)
+        if cached is None or cached[0] is not props or not (cached[1] is density or np.array_equal(cached[1], density)):
+            cached = (props, density, mass_matrix(props, density))
+            self._mass_cache = cached
+        return cached[2]
+
     def geometry(self) -> tuple[Polygons, Any]:
         """(polygons, their integral properties) of the current state, computed once per
         accepted state (the history record and the next step share them)."""
@@ -731,7 +741,7 @@ class Simulation:
         sm.elastic(props.area, st.tangent, Kb)
         sm.initial_stress(props.area, st.stress, Fb)
         settling = self.settling()
-        sm.inertia(mass_matrix(props, sy.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
+        sm.inertia(self._mass_matrix(props, sy.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
         sm.body_force(props.area, sy.density, self.gravity, Fb)
         if sy.n_pl:
             f = np.array([np.asarray(fl(t1) if callable(fl) else fl, dtype=float) for _, _, fl in sy.point_loads])
