@@ -798,13 +798,21 @@ class Simulation:
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax,
                 gap_start=con.gap,
             )
-            closing = (cs.state == OPEN) & (new != OPEN)
+            # each change is weighed against the force scale of its own blocks (weight + contact forces)
+            any_change = self._allsum(int(np.count_nonzero(new != cs.state)))
+            scale = (block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
+                     if any_change else None)
+            # update_states' jump bounds the force a closing (p_n |d_n|) or locking (p_s |d_s|, 2 F_f)
+            # contact corrects from above; the series stiffness below only lowers it, so it is needed
+            # only where that bound counts (the same significant changes, for a fraction of the work)
+            counts = jump > s.oc_force_tolerance * scale if any_change else np.zeros(con.size, dtype=bool)
+            closing = (cs.state == OPEN) & (new != OPEN) & counts
             block_stiffness = None  # K_b + the contact diagonal blocks per block (closing_stiffness), once per iteration
             if self._allsum(int(np.any(closing))):  # the force a closing contact adds: |d_n| × its closed stiffness
                 block_stiffness = self._block_stiffness(Kb, Kc, con)
                 jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn,
                                                                         block_stiffness=block_stiffness)
-            locking = (cs.state == SLIDING) & (new == LOCKED)
+            locking = (cs.state == SLIDING) & (new == LOCKED) & counts
             if self._allsum(int(np.any(locking))):  # the force that stops the reversed slip: |d_s| × the shear stiffness in series
                 if block_stiffness is None:
                     block_stiffness = self._block_stiffness(Kb, Kc, con)
@@ -818,11 +826,9 @@ class Simulation:
                     fs = ds + np.where(cs.state == LOCKED, cs.stretch, 0.0)
                     sign = np.where(frozen, np.sign(fs) + (fs == 0), sign)
                     bonded = bonded & ~frozen
-            # each change against the force scale of its own blocks (weight + contact forces)
-            if self._local() and not self._allsum(int(np.count_nonzero(new != cs.state))):
-                changed = 0  # no state change on any rank: nothing to weigh (no force-scale exchange)
+            if not any_change:
+                changed = 0  # no state change on any rank: nothing to weigh
             else:
-                scale = block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
                 sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
                 changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
