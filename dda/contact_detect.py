@@ -203,6 +203,14 @@ def detect(
     nv = xy.shape[0]
     reflex = _reflex(polys)
     sin_tol = np.sin(np.radians(angle_tol_deg))
+    # per vertex and per edge (edge k runs from vertex k to nxt[k]), computed once and indexed
+    # below (the same floats as computing them per candidate, for ~5× fewer vertices than candidates)
+    e_all = xy[nxt] - xy  # (nv, 2) edge vectors
+    L2_all = e_all[:, 0] ** 2 + e_all[:, 1] ** 2
+    L_all = np.sqrt(L2_all)
+    s_all = e_all / L_all[:, None]  # unit edge directions
+    n_all = np.stack([s_all[:, 1], -s_all[:, 0]], axis=1)  # outward normals (CCW polygons)
+    u_prev, u_next = _unit(xy[prv] - xy), _unit(xy[nxt] - xy)  # unit directions to a vertex's neighbours
 
     # -------- vertex–edge in both directions
     a = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -212,23 +220,23 @@ def detect(
     # edge's line and span can take part below (V-E, V-V, or as a nearer edge of a penetrated block)
     vtx, edge = _pairs_to_combos(polys, a, b, pad=1.5 * d_pen)
     P, Q1 = xy[vtx], xy[edge]
-    e = xy[nxt[edge]] - Q1
+    e = e_all[edge]
     r = P - Q1
     cross = r[:, 0] * e[:, 1] - r[:, 1] * e[:, 0]  # = |e| · gap
     dot = r[:, 0] * e[:, 0] + r[:, 1] * e[:, 1]  # = |e| · t
-    L2 = e[:, 0] ** 2 + e[:, 1] ** 2
-    L = np.sqrt(L2)
+    L2 = L2_all[edge]
+    L = L_all[edge]
     near = (np.abs(cross) <= d_pen * L) & (dot > -d_pen * L) & (dot < L2 + d_pen * L)
-    vtx, edge, e, r, L = vtx[near], edge[near], e[near], r[near], L[near]
+    near = np.flatnonzero(near)
+    vtx, edge, r, L = vtx[near], edge[near], r[near], L[near]
     P, Q1, Q2 = P[near], Q1[near], xy[nxt[edge]]
-    s = e / L[:, None]
-    n = np.stack([s[:, 1], -s[:, 0]], axis=1)
+    s, n = s_all[edge], n_all[edge]
     t = np.sum(r * s, axis=1)
     gap = np.sum(r * n, axis=1)
     d1 = np.linalg.norm(r, axis=1)
     d2 = np.linalg.norm(P - Q2, axis=1)
     near_end = (d1 < d0) | (d2 < d0)
-    dprev, dnext = _unit(xy[prv[vtx]] - P), _unit(xy[nxt[vtx]] - P)
+    dprev, dnext = u_prev[vtx], u_next[vtx]
     ok_dirs = (np.sum(dprev * n, axis=1) >= -sin_tol) & (np.sum(dnext * n, axis=1) >= -sin_tol)
     ve = (t > 0) & (t < L) & (gap <= d0) & (gap >= -d_pen) & ~near_end & ~reflex[vtx] & ok_dirs
     # a penetrating vertex (gap < 0) belongs to the edge of j nearest to it, not to a far
@@ -253,10 +261,10 @@ def detect(
         cand_e = np.stack([qv, prv[qv], pv, prv[pv]], axis=1)  # contacted edge
         other = np.stack([qv, qv, pv, pv], axis=1)  # the vertex owning the contacted edge
         V = xy[cand_v]
-        E1, E2 = xy[cand_e], xy[nxt[cand_e]]
-        sE = _unit(E2 - E1)
+        E1 = xy[cand_e]
+        sE = _unit(e_all)[cand_e]
         nE = np.stack([sE[..., 1], -sE[..., 0]], axis=-1)
-        u1, u2 = _unit(xy[prv[cand_v]] - V), _unit(xy[nxt[cand_v]] - V)
+        u1, u2 = u_prev[cand_v], u_next[cand_v]
         sep = np.sum(nE * (V - xy[other]), axis=-1) + d0 * np.minimum(
             0.0, np.minimum(np.sum(nE * u1, axis=-1), np.sum(nE * u2, axis=-1))
         )
@@ -293,9 +301,10 @@ def detect(
     cv, ce = cv[first], ce[first]
 
     # -------- contact geometry
-    P, Q1, Q2 = xy[cv], xy[ce], xy[nxt[ce]]
-    e = Q2 - Q1
-    L = np.linalg.norm(e, axis=1)
+    norm_all = np.linalg.norm(e_all, axis=1)
+    P, Q1 = xy[cv], xy[ce]
+    e = e_all[ce]
+    L = norm_all[ce]
     s = e / L[:, None]
     n = np.stack([s[:, 1], -s[:, 0]], axis=1)
     t = np.sum((P - Q1) * s, axis=1)
@@ -307,8 +316,8 @@ def detect(
     tag = edge_tag[ce].copy()
     for adj_a, adj_b, adj_edge in ((prv[cv], cv, prv[cv]), (cv, nxt[cv], cv)):
         A, B = xy[adj_a], xy[adj_b]
-        dAB = B - A
-        lab = np.linalg.norm(dAB, axis=1)
+        dAB = e_all[adj_edge]  # = B − A
+        lab = norm_all[adj_edge]
         par = np.abs(np.sum(dAB * s, axis=1)) >= cosp * lab
         ta, tb = np.sum((A - Q1) * s, axis=1), np.sum((B - Q1) * s, axis=1)
         ov = np.clip(np.maximum(ta, tb), 0, L) - np.clip(np.minimum(ta, tb), 0, L)

@@ -32,16 +32,51 @@ lost: they take effect from the next step. A contact that has changed state ``fr
 times within one step is frozen in its closed state (locked/sliding oscillation: sliding), so
 the iteration terminates.
 
-Guarantees of an accepted step (tested in tests/test_dda_openclose.py):
+Guarantees of an accepted step (measured by Simulation.contact_guarantees, tested after
+every step of stacks, an incline, a thrown block and the Vajont section in
+tests/test_dda_guarantees.py):
 
 * penetration: no contact, open or closed, penetrates more than ``max_penetration_ratio``
   × d0 (else Δt is cut);
-* friction: a sliding contact carries exactly its strength at the solved normal force,
-  F_f(N) = F_max(N₀) + μ (N − N₀) (= μN for Coulomb: on the cone), solved implicitly;
+* friction: no contact LOCKED in the step's solution carries a shear force above its
+  strength at its solved normal force by more than ``oc_force_tolerance`` × the force scale
+  of its own blocks (:func:`locked_friction_excess`); a sliding contact carries exactly its
+  strength at the solved normal force, F_f(N) = F_max(N₀) + μ (N − N₀) (= μN for Coulomb:
+  on the cone), solved implicitly; contacts frozen after ``freeze_after`` flips are SLIDING;
+  a step accepted unconverged at the iteration cap (after ``oc_max_retries`` Δt cuts) has no
+  friction guarantee;
 * deferred changes (an open contact penetrating beyond tol_close, a closed one in tension
   beyond T_max + p_n·tol_open, a locked one above its strength, a sliding one reversing)
   each correct a force below ``oc_force_tolerance`` × the force scale of the contact's own
-  blocks; they act from the next step.
+  blocks; they act from the next step (a contact locking then starts its shear spring at the
+  stretch update_states gives it, without this step's slip).
+
+A closing contact closes LOCKED or SLIDING by whether its shear spring could hold the slip
+it makes after touching (:func:`update_states`, as Shi's and ntdda's df22).
+
+Why a settling stack re-solves 3–6 times per step where ntdda solves once (measured, 2026-12,
+benchmarks/dda_vs_ntdda.py's grid10, 100 steps):
+
+* ntdda's contacts flip every step too: an instrumented copy of its df22 counts, in the first
+  open–close iteration of every step from step 18 on, ~95 locked→sliding and ~97
+  sliding→locked changes on the 10 × 10 stack (ours: ~25 and ~22). ntdda re-solves only
+  while a contact changes between open and closed (df22's i7 + i8), so a locked contact it
+  accepts may carry shear above μN until the next step, and its opening band p_n f0 w0
+  (24 block weights here) is a tensile strength: it has neither of the guarantees above.
+* It is not the stiff contact modes. DDA integrates with Newmark β = ½, γ = 1
+  (v₁ = 2D/Δt − v₀), whose modes at ω·Δt ≈ 14 decay only 4 % per step; raising β to damp them
+  (0.51, 0.525, 0.6, 1.0: 12, 25, 58, ~100 % per step at ω·Δt = 14) leaves 2.83, 2.80, 2.46,
+  1.93 solves per step (2.86 at β = ½). The changes come from contacts on the friction cone:
+  the corners of the horizontal joints, where the Poisson mismatch of two rows (~0.4 µm, i.e.
+  ~3 block weights in the shear spring) exceeds μN near the top, swing across the cone with
+  the stack's physical ring (its 60 ms mode): reversals that lock are 1.3 × tol_shear
+  (median), locked contacts that slide exceed F_max by 35 % (median), 5–20 % of their blocks'
+  force scale.
+* Deferring those changes does not pay: counting only locked→sliding changes 3.05 solves per
+  step, only closings 3.4 (the deferred changes make the next step start further from its
+  states); a looser friction tolerance 4.3 (10 %) and 4.7 (30 %); tol_shear × 10 7.3
+  (friction then pushes the wrong way and pumps the ring); freeze_after 2 2.87; starting a
+  step from the states of the step before the last (period-2 flips) 3.33.
 
 Why the opening band stays tight (measured, benchmarks/dda_vs_ntdda.py's stacks): most
 re-solves of a settling stack come from contacts near zero force that open on nanometres
@@ -193,6 +228,7 @@ def update_states(
     tol_close: float | None = None,
     tol_shear: float = 0.0,
     friction_prev: np.ndarray | None = None,
+    gap_start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """New (state, sign, bonded, stretch) after a solve, and per contact the force [N] that
     its state change corrects (0 where the state is unchanged).
@@ -204,6 +240,17 @@ def update_states(
     reversal [m] before a sliding contact locks; friction_prev : the friction force [N]
     the sliding contacts carried in this solve: a contact that locks starts its shear
     spring at that force (g_s = σ F_f / p_s), so locking does not drop the shear force.
+
+    A closing contact closes LOCKED when its shear spring could hold the slip it makes after
+    touching, else SLIDING (σ = sign of that slip; Shi 1988 §4.3, ntdda's df22): with
+    ``gap_start`` g₀ [m] (the gap at the start of the step) it touches at the fraction
+    t₀ = g₀ / (g₀ − d_n) ∈ [0, 1] of the step (0 when g₀ ≤ 0), and locks when
+
+        p_s |(1 − t₀) Δd_s| ≤ F_max(N = p_n |d_n|)        (``fmax`` evaluated at that N).
+
+    Without ``gap_start`` every closing contact closes LOCKED (a block thrown along a base
+    then hits a locked spring at every landing of a corner and is stopped: the shear spring
+    throws it back, see tests/test_dda_openclose.py).
 
     The corrected force of a change: O→closed p_n|d_n| (missing contact force; the time
     loop replaces p_n by :func:`closing_stiffness`), closed→O p_n d_n (spurious tension),
@@ -218,13 +265,20 @@ def update_states(
     fs = ps * (cs.stretch + ds)
     to_slide = (st == LOCKED) & ~to_open & (np.abs(fs) > fmax * (1.0 + SLIP_RTOL))
     to_lock = (st == SLIDING) & ~to_open & (cs.sign * ds < -tol_shear)
+    close_slide = np.zeros(st.size, dtype=bool)
+    if gap_start is not None:
+        t0 = np.where(gap_start > 0, gap_start / np.maximum(gap_start - dn, 1e-300), 0.0)
+        slip_after = (1.0 - np.clip(t0, 0.0, 1.0)) * ds
+        close_slide = to_close & (ps * np.abs(slip_after) > fmax * (1.0 + SLIP_RTOL))
     new = st.copy()
     new[to_close] = LOCKED
+    new[close_slide] = SLIDING
     new[to_open] = OPEN
     new[to_slide] = SLIDING
     new[to_lock] = LOCKED
     sign = np.where(to_slide, np.sign(fs) + (fs == 0), cs.sign)
-    bonded = cs.bonded & ~to_open & ~to_slide
+    sign = np.where(close_slide, np.sign(ds) + (ds == 0), sign)
+    bonded = cs.bonded & ~to_open & ~to_slide & ~close_slide
     stretch = cs.stretch
     if friction_prev is not None:
         stretch = np.where(to_lock, cs.sign * friction_prev / ps, stretch)
@@ -295,6 +349,21 @@ def block_force_scale(
     return np.minimum(S[ci], S[cj])
 
 
+def locked_friction_excess(state: np.ndarray, shear_force: np.ndarray, fmax: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Per contact, how far a LOCKED contact's shear force exceeds its strength, relative to the
+    force scale of its own blocks (0 for open and sliding contacts, and for locked ones within
+    their strength):
+
+        e_c = max(|F_s| − F_max (1 + SLIP_RTOL), 0) / S_c        [-]
+
+    shear_force F_s [N], fmax F_max [N] at the contact's normal force, scale S_c [N]
+    (:func:`block_force_scale`). The friction guarantee of a converged step is
+    e_c ≤ ``oc_force_tolerance`` for every contact (a locked contact above its strength by more
+    than that re-solves as SLIDING)."""
+    excess = np.abs(shear_force) - fmax * (1.0 + SLIP_RTOL)
+    return np.where(state == LOCKED, np.maximum(excess, 0.0) / scale, 0.0)
+
+
 def significant_changes(old: np.ndarray, new: np.ndarray, jump: np.ndarray, scale: np.ndarray, rtol: float) -> np.ndarray:
     """State changes that matter (bool mask): those whose corrected force ``jump`` [N] exceeds
     ``rtol`` × the force scale of the contact's own blocks ``scale`` [N] (see
@@ -305,14 +374,16 @@ def significant_changes(old: np.ndarray, new: np.ndarray, jump: np.ndarray, scal
 def freeze_oscillating(
     old: np.ndarray, new: np.ndarray, flips: np.ndarray, freeze_after: int = 3
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Count state flips per contact; contacts that flipped ``freeze_after`` times keep a
-    closed state (LOCKED if the flip involves OPEN, SLIDING for locked/sliding). Returns
-    (new states, flips, number of changes that still count)."""
+    """Count state flips per contact; contacts that flipped ``freeze_after`` times are frozen
+    SLIDING (closed: no penetration through them; and on the friction cone: a sliding
+    contact carries exactly its strength, so freezing never leaves a locked contact above
+    its strength — frozen LOCKED, a contact that flipped open/closed kept a shear spring
+    stretched far beyond F_max: a thrown block was stopped within 3 steps). Returns
+    (new states, flips, number of changes that still count); the caller sets the slip sign
+    σ of a contact frozen into SLIDING from another state (sign of its shear force)."""
     changed = new != old
     flips = flips + changed
     frozen = changed & (flips >= freeze_after)
     if np.any(frozen):
-        involves_open = (old == OPEN) | (new == OPEN)
-        keep = np.where(involves_open, np.where(old != OPEN, old, new), SLIDING)
-        new = np.where(frozen, keep, new).astype(np.int8)
+        new = np.where(frozen, SLIDING, new).astype(np.int8)
     return new, flips, int(np.count_nonzero(new != old))

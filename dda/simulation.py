@@ -60,7 +60,8 @@ from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_
 from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
-from dda.openclose import ContactState, block_force_scale, closing_stiffness, freeze_oscillating, significant_changes, transfer, update_states
+from dda.openclose import (ContactState, block_force_scale, closing_stiffness, freeze_oscillating, locked_friction_excess,
+                           significant_changes, transfer, update_states)
 from dda.partition import Partition, deciding_block, wait_for_ranks
 from dda.result import Result, StepInfo
 from dda.settings import Settings
@@ -97,6 +98,9 @@ class _Trial:
     detail: str = ""
     max_pen: float = 0.0
     fmax: np.ndarray | None = None  # friction force [N] of the last solve at its solved normal force
+    solved_state: np.ndarray | None = None  # contact states of the last solve (cs.state: those of the next step)
+    solved_stretch: np.ndarray | None = None  # shear-spring stretch g_s [m] of the last solve
+    strength: np.ndarray | None = None  # F_max [N] at the last solve's normal force (locked contacts)
 
 
 @dataclass
@@ -486,13 +490,13 @@ class Simulation:
         counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
         if not self._local():
             props = self.geometry()[1]
-            M = mass_matrix(props, self.density)
+            M = self._mass_matrix(props, self.density)
             ke = 0.5 * float(np.einsum("bi,bij,bj->", st.velocity, M, st.velocity))
             return props.centroid.copy(), st.velocity[:, :3].copy(), st.rotation.copy(), ke, counts
         P = self.part
         own = P.own_idx
         props = self.geometry()[1]
-        M = mass_matrix(props, self.lsys.density)[own]
+        M = self._mass_matrix(props, self.lsys.density)[own]
         v = st.velocity[own]
         parts = self.comm.allgather((P.loc[own], props.centroid[own], v, M, st.rotation[own], counts))
         centroid, velocity, rotation = np.empty((self.nb, 2)), np.empty((self.nb, 6)), np.empty(self.nb)
@@ -633,9 +637,45 @@ class Simulation:
         self.phase_times["ghost_exchange"] += _time.perf_counter() - t
         return D
 
+    def contact_guarantees(self) -> tuple[float, float, bool]:
+        """The two contact guarantees, measured on the last accepted step's solution (all ranks):
+
+        * penetration: the largest penetration of any contact, open or closed [m]; a step is
+          accepted only with it ≤ ``max_penetration_ratio`` × d0 (``self.pen_limit``; else Δt
+          is cut);
+        * friction: the largest excess of the shear force F_s = p_s (g_s + Δd_s) of a contact
+          LOCKED in the last solve over its strength at the solved normal force, relative to the
+          force scale of its blocks (dda.openclose.locked_friction_excess) [-]; it is
+          ≤ ``oc_force_tolerance`` when the open–close iteration converged (the third value; a
+          step accepted at the iteration cap after ``oc_max_retries`` Δt cuts carries no
+          friction guarantee).
+
+        Returns (penetration [m], friction excess [-], converged)."""
+        max_pen, converged = getattr(self, "_last_check", (0.0, True))
+        con, cs = self._con_local, self.state.contacts  # this rank's contacts, local block numbers
+        if not self._allsum(cs.size):
+            return max_pen, 0.0, converged
+        state, shear, strength = self._solved
+        _, props = self.geometry()
+        weight = self._weight(props)
+        scale = block_force_scale(con.i, con.j, cs.normal_force, weight, self.lsys.fixed,
+                                  block_scale=self._block_scale(cs.normal_force, weight, con))
+        excess = locked_friction_excess(state, shear, strength, scale)
+        return max_pen, self._allmax(float(excess.max()) if excess.size else 0.0), converged
+
     def step_figures(self) -> tuple[int, int, float]:
         """(contacts, closed contacts, largest block speed [m/s]) of the last accepted step, over all ranks."""
         return self._figures
+
+    def _mass_matrix(self, props, density: np.ndarray) -> np.ndarray:
+        """Block mass matrices (nb, 6, 6) of the geometry ``props`` (dda.kinematics.mass_matrix),
+        computed once per accepted state: the history record of a state and the next step's
+        inertia share them."""
+        cached = getattr(self, "_mass_cache", None)
+        if cached is None or cached[0] is not props or not (cached[1] is density or np.array_equal(cached[1], density)):
+            cached = (props, density, mass_matrix(props, density))
+            self._mass_cache = cached
+        return cached[2]
 
     def geometry(self) -> tuple[Polygons, Any]:
         """(polygons, their integral properties) of the current state, computed once per
@@ -744,7 +784,7 @@ class Simulation:
         sm.elastic(props.area, st.tangent, Kb)
         sm.initial_stress(props.area, st.stress, Fb)
         settling = self.settling()
-        sm.inertia(mass_matrix(props, sy.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
+        sm.inertia(self._mass_matrix(props, sy.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
         sm.body_force(props.area, sy.density, self.gravity, Fb)
         if sy.n_pl:
             f = np.array([np.asarray(fl(t1) if callable(fl) else fl, dtype=float) for _, _, fl in sy.point_loads])
@@ -776,6 +816,7 @@ class Simulation:
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
             t = clock()
             ph["open_close"] += t - t_phase
+            solved_state, solved_stretch = cs.state, cs.stretch  # (update_states returns new arrays)
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
@@ -790,30 +831,47 @@ class Simulation:
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
             ds = np.sum(ws * Dij, axis=1)
-            N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
-            fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref, cs.law_state)
+            # strength at the solved normal force; an open contact that penetrates: at the force it
+            # would carry once closed (it decides whether it closes locked or sliding)
+            N_trial = pn * np.maximum(-dn, 0.0)
+            N = np.where(cs.state != OPEN, N_trial, 0.0)
+            fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
+                                                   cs.law_state)
             new, sign, bonded, stretch, jump = update_states(
-                cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
+                cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax,
+                gap_start=con.gap,
             )
-            closing = (cs.state == OPEN) & (new != OPEN)
+            # each change is weighed against the force scale of its own blocks (weight + contact forces)
+            any_change = self._allsum(int(np.count_nonzero(new != cs.state)))
+            scale = (block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
+                     if any_change else None)
+            # update_states' jump bounds the force a closing (p_n |d_n|) or locking (p_s |d_s|, 2 F_f)
+            # contact corrects from above; the series stiffness below only lowers it, so it is needed
+            # only where that bound counts (the same significant changes, for a fraction of the work)
+            counts = jump > s.oc_force_tolerance * scale if any_change else np.zeros(con.size, dtype=bool)
+            closing = (cs.state == OPEN) & (new != OPEN) & counts
             block_stiffness = None  # K_b + the contact diagonal blocks per block (closing_stiffness), once per iteration
             if self._allsum(int(np.any(closing))):  # the force a closing contact adds: |d_n| × its closed stiffness
                 block_stiffness = self._block_stiffness(Kb, Kc, con)
                 jump[closing] = np.abs(dn[closing]) * closing_stiffness(closing, con.i, con.j, wn, Kc, Kb, sy.fixed, pn,
                                                                         block_stiffness=block_stiffness)
-            locking = (cs.state == SLIDING) & (new == LOCKED)
+            locking = (cs.state == SLIDING) & (new == LOCKED) & counts
             if self._allsum(int(np.any(locking))):  # the force that stops the reversed slip: |d_s| × the shear stiffness in series
                 if block_stiffness is None:
                     block_stiffness = self._block_stiffness(Kb, Kc, con)
                 k_s = closing_stiffness(locking, con.i, con.j, ws, Kc, Kb, sy.fixed, ps, block_stiffness=block_stiffness)
                 jump[locking] = np.minimum(jump[locking], np.abs(ds[locking]) * k_s)
             if np.any(new != cs.state):
+                unfrozen = new
                 new, flips, _ = freeze_oscillating(cs.state, new, flips, s.oc_freeze_after)
-            # each change against the force scale of its own blocks (weight + contact forces)
-            if self._local() and not self._allsum(int(np.count_nonzero(new != cs.state))):
-                changed = 0  # no state change on any rank: nothing to weigh (no force-scale exchange)
+                frozen = (new != unfrozen) & (cs.state != SLIDING)  # frozen SLIDING: slip along its shear force
+                if np.any(frozen):
+                    fs = ds + np.where(cs.state == LOCKED, cs.stretch, 0.0)
+                    sign = np.where(frozen, np.sign(fs) + (fs == 0), sign)
+                    bonded = bonded & ~frozen
+            if not any_change:
+                changed = 0  # no state change on any rank: nothing to weigh
             else:
-                scale = block_force_scale(con.i, con.j, N, weight, sy.fixed, block_scale=self._block_scale(N, weight, con))
                 sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
                 changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
@@ -853,7 +911,8 @@ class Simulation:
         pen_max, pen_block = self._maxloc(float(pen.max()) if pen.size else 0.0,
                                           int(con.i[np.argmax(pen)]) if pen.size else -1)
         max_pen = max(pen_max, 0.0)
-        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction)
+        trial = _Trial(None, D, cs, ds, ratio, it, converged, max_pen=max_pen, fmax=friction, solved_state=solved_state,
+                       solved_stretch=solved_stretch, strength=fmax_new)
         ph["open_close"] += clock() - t_phase
         if ratio > 1.0:
             trial.failure, trial.block = StepFailure.DISPLACEMENT, umax_block
@@ -973,7 +1032,13 @@ class Simulation:
         stress, tangent, law_state = self._local_laws(strain, st.law_state)
         cs, ds = trial.cs, trial.ds
         lock, slide = cs.state == LOCKED, cs.state == SLIDING
-        cs.stretch = np.where(lock, cs.stretch + ds, 0.0)
+        # the shear spring of a contact locked in the solve stretches by this step's Δd_s; one that
+        # locks from the next step (a change too small to re-solve) starts at its new stretch
+        # (the friction force it replaces, or 0 for a contact that was open), not + Δd_s
+        solved_lock = trial.solved_state == LOCKED
+        # what the last solve carried (contact_guarantees): states, shear forces F_s = p_s (g_s + Δd_s) [N], strengths [N]
+        self._solved = (trial.solved_state, (pn / s.shear_ratio) * (trial.solved_stretch + ds), trial.strength)
+        cs.stretch = np.where(lock, np.where(solved_lock, trial.solved_stretch + ds, cs.stretch), 0.0)
         if not settling:  # settling moves nothing that counts: slip and joint-law state unchanged
             cs.slip = cs.slip + np.where(slide, np.abs(ds), 0.0)
             # joint-law state (e.g. thermal pressurisation) changes once per accepted step, with
@@ -990,6 +1055,8 @@ class Simulation:
             centroid0=st.centroid0, contacts=cs, points=points, time=st.time + dt, step=st.step + 1, dt=st.dt,
             penalty=pn, law_state=law_state,
         )
+        self._con_local = con  # this rank's contacts in local block numbers (contact_guarantees)
+        self._last_check = (trial.max_pen, trial.converged)
         # the contacts drawn in the frames: global block numbers
         self.last_contacts = con if self.part.trivial else replace(con, i=self.part.loc[con.i], j=self.part.loc[con.j])
         self._after_step()
