@@ -267,14 +267,16 @@ def test_nmm_material_beyond_its_data_warns_and_fails_when_strict(tmp_path):
 
 
 # ---------------------------------------------------------------------------- NMM joints
-def _nmm_slide(law: str, duration: float) -> str:
-    """Upper half of a square sliding on a joint under a sideways body force (dynamic NMM):
-    a = g_x − μ g_y = 8 − tan 20° · 9.81 = 4.43 m/s²; slip ½ a t² = 0.022 m at 0.1 s (inside
-    the joint's data, slip ≤ 0.05 m) and 0.089 m at 0.2 s (beyond it)."""
+def _nmm_slide(law: str, duration: float, pull: float = 8.0) -> str:
+    """Upper half of a square sliding on a joint under a sideways body force ``pull`` [m/s²]
+    (dynamic NMM): a = g_x − μ g_y = 8 − tan 20° · 9.81 = 4.43 m/s²; slip ½ a t² = 0.022 m at
+    0.1 s (inside the joint's data, slip ≤ 0.05 m) and 0.089 m at 0.2 s (beyond it). With
+    ``pull`` = 20: a = 16.4 m/s², at 0.072 s the slip rate a t = 1.18 m/s is beyond the data's
+    1 m/s while the slip ½ a t² = 0.043 m is still inside."""
     return f"""
 title = "NMM block sliding on a learned joint"
 solver = "nmm"
-gravity = [8.0, -9.81]
+gravity = [{pull}, -9.81]
 [domain]
 kind = "rectangle"
 size = [1.0, 1.0]
@@ -323,6 +325,24 @@ def test_nmm_joint_beyond_its_data_warns_and_fails_when_strict(tmp_path, joint_m
     strict = tmp_path / "strict"
     strict.mkdir()
     assert_one_line_error(strict, _nmm_slide(_law(joint_model, "error"), 0.2), "joints[0].law.out_of_distribution")
+
+
+@pytest.mark.slow
+def test_nmm_joint_beyond_its_slip_rate_data_warns_and_fails_when_strict(tmp_path, joint_model):
+    """Out of the data in slip rate only (1.18 m/s against the data's 1 m/s; slip inside)."""
+    case = tmp_path / "warn" / "case.toml"
+    case.parent.mkdir()
+    case.write_text(_nmm_slide(_law(joint_model, "warn"), 0.072, pull=20.0))
+    r = run_cli("run", str(case), "-o", str(tmp_path / "warn" / "out"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert _warned_once(r, "joints[0].law"), r.stdout + r.stderr
+    ood = json.loads((tmp_path / "warn" / "out" / "summary.json").read_text())["out_of_distribution"]["joints[0].law"]
+    assert ood["accepted_steps_outside"] >= 1 and ood["worst_quantity_accepted"] == "slip_rate", ood
+    assert 0 < ood["worst_excursion_accepted"] < 0.5, ood  # (1.18 − 1) / 1 at the last step
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    assert_one_line_error(strict, _nmm_slide(_law(joint_model, "error"), 0.072, pull=20.0),
+                          "joints[0].law.out_of_distribution")
 
 
 @pytest.mark.slow
