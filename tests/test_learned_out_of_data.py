@@ -57,6 +57,27 @@ def test_a_state_that_leaves_the_data_and_returns_still_counts():
     assert mon.report()["accepted_steps"] == 5
 
 
+# ---------------------------------------------------------------------------- joints at rest
+@pytest.mark.parametrize("rate_min, rest_inside", [(1e-4, True), (0.0, True), (0.1, True), (0.2, False), (0.5, False)])
+def test_contacts_at_rest_count_as_inside_only_when_the_data_start_near_rest(rate_min, rest_inside):
+    """Rest rule (learned.data_region.joint_rest_included): slip rates below the data's
+    smallest v_min count as inside when v_min ≤ 1 % of its largest (here 10 m/s: the CLI's
+    default log range starts at 1e-4); data that start far from rest (0.5 m/s) do not cover it."""
+    from learned.neural_joint import FrictionNet, NeuralJointLaw
+
+    net = FrictionNet(input_scale=[0.05, 10.0])
+    net.meta = {"data_region": {"slip_max": 0.05, "slip_rate_min": rate_min, "slip_rate_max": 10.0}}
+    law = NeuralJointLaw(net, device="cpu")
+    at_rest = np.array([0.0, 0.0, 1e-12, 0.5 * rate_min])  # locked, round-off creep, half v_min
+    law.friction(np.full(4, 0.01), at_rest)
+    r = law.out_of_distribution_report()
+    assert r["outside_last"] == (0 if rest_inside else 4), r
+    assert r["region"]["rest_inside"] is rest_inside and r["region"]["data_slip_rate_min"] == rate_min
+    assert r["region"]["slip_rate"][0] == (0.0 if rest_inside else rate_min)
+    law.friction(np.full(4, 0.01), np.array([0.0, 1.0, 5.0, 10.5]))  # beyond the largest rate: outside either way
+    assert law.out_of_distribution_report()["outside_last"] == (1 if rest_inside else 2)
+
+
 # ---------------------------------------------------------------------------- a learned joint law
 @pytest.fixture(scope="module")
 def joint_model(tmp_path_factory):
@@ -235,14 +256,16 @@ def test_nmm_material_beyond_its_data_warns_and_fails_when_strict(tmp_path):
 
 
 # ---------------------------------------------------------------------------- NMM joints
-def _nmm_slide(law: str, duration: float) -> str:
-    """Upper half of a square sliding on a joint under a sideways body force (dynamic NMM):
-    a = g_x − μ g_y = 8 − tan 20° · 9.81 = 4.43 m/s²; slip ½ a t² = 0.022 m at 0.1 s (inside
-    the joint's data, slip ≤ 0.05 m) and 0.089 m at 0.2 s (beyond it)."""
+def _nmm_slide(law: str, duration: float, pull: float = 8.0) -> str:
+    """Upper half of a square sliding on a joint under a sideways body force ``pull`` [m/s²]
+    (dynamic NMM): a = g_x − μ g_y = 8 − tan 20° · 9.81 = 4.43 m/s²; slip ½ a t² = 0.022 m at
+    0.1 s (inside the joint's data, slip ≤ 0.05 m) and 0.089 m at 0.2 s (beyond it). With
+    ``pull`` = 20: a = 16.4 m/s², at 0.072 s the slip rate a t = 1.18 m/s is beyond the data's
+    1 m/s while the slip ½ a t² = 0.043 m is still inside."""
     return f"""
 title = "NMM block sliding on a learned joint"
 solver = "nmm"
-gravity = [8.0, -9.81]
+gravity = [{pull}, -9.81]
 [domain]
 kind = "rectangle"
 size = [1.0, 1.0]
@@ -294,6 +317,24 @@ def test_nmm_joint_beyond_its_data_warns_and_fails_when_strict(tmp_path, joint_m
 
 
 @pytest.mark.slow
+def test_nmm_joint_beyond_its_slip_rate_data_warns_and_fails_when_strict(tmp_path, joint_model):
+    """Out of the data in slip rate only (1.18 m/s against the data's 1 m/s; slip inside)."""
+    case = tmp_path / "warn" / "case.toml"
+    case.parent.mkdir()
+    case.write_text(_nmm_slide(_law(joint_model, "warn"), 0.072, pull=20.0))
+    r = run_cli("run", str(case), "-o", str(tmp_path / "warn" / "out"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert _warned_once(r, "joints[0].law"), r.stdout + r.stderr
+    ood = json.loads((tmp_path / "warn" / "out" / "summary.json").read_text())["out_of_distribution"]["joints[0].law"]
+    assert ood["accepted_steps_outside"] >= 1 and ood["worst_quantity_accepted"] == "slip_rate", ood
+    assert 0 < ood["worst_excursion_accepted"] < 0.5, ood  # (1.18 − 1) / 1 at the last step
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    assert_one_line_error(strict, _nmm_slide(_law(joint_model, "error"), 0.072, pull=20.0),
+                          "joints[0].law.out_of_distribution")
+
+
+@pytest.mark.slow
 def test_nmm_checkpoint_joint_agrees_with_the_analytic_law_it_was_trained_from(tmp_path, joint_model):
     """0.1 s of sliding, inside the joint's data: the learned joint vs Coulomb φ = 20° (its
     data). Measured 4.9e-4 apart (top displacement 0.02216 m vs 0.02215 m); the tolerance
@@ -309,3 +350,37 @@ def test_nmm_checkpoint_joint_agrees_with_the_analytic_law_it_was_trained_from(t
     assert analytic > 0.015  # it slid (elastic shear alone is ~1e-5 m)
     assert abs(other - analytic) / analytic > 0.05
     assert abs(learned - analytic) / analytic < 5e-3, results
+
+
+# ---------------------------------------------------------------------------- data-driven solver
+def _data_driven_plate(policy: str) -> str:
+    """cases/data_driven_plate.toml with the shipped ICNN as its manifold (data |ε| ≤ 1e-2), a
+    coarse mesh and the load path 2×, then 1× the shipped 100 MPa: the first step's hole edge
+    leaves the data (|ε| up to 2.4 times its largest), the second is back inside it."""
+    text = (CASES / "data_driven_plate.toml").read_text()
+    text = text.replace('path = "models/power_law_plate_noisy_proj.pt"',
+                        f'path = "{ICNN}", device = "cpu", out_of_distribution = "{policy}"')
+    text = text.replace("element_size = 0.15", "element_size = 0.4").replace("hole_element_size = 0.015",
+                                                                             "hole_element_size = 0.05")
+    text = text.replace("rtol = 1e-8", "rtol = 1e-6").replace("degree = 1", "degree = 1\nload_path = [2.0, 1.0]")
+    return text + "\n[output]\nfields = false\nplots = false\n"
+
+
+@pytest.mark.slow
+def test_data_driven_manifold_that_leaves_its_data_and_returns_is_judged_over_accepted_steps(tmp_path):
+    """The data-driven runner judges every converged load step (as FEM, NMM and DDA do): the
+    last step alone is inside the data (``outside_last = 0``, which the last-batch rule passed),
+    the first is not — one warning, and with strictness exit 2 naming ``data.law``."""
+    case = tmp_path / "warn" / "case.toml"
+    case.parent.mkdir()
+    case.write_text(_data_driven_plate("warn"))
+    r = run_cli("run", str(case), "-o", str(tmp_path / "warn" / "out"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert _warned_once(r, "data.law"), r.stdout + r.stderr
+    ood = json.loads((tmp_path / "warn" / "out" / "summary.json").read_text())["out_of_distribution"]["data.law"]
+    assert ood["outside_last"] == 0, ood
+    assert (ood["accepted_steps"], ood["accepted_steps_outside"]) == (2, 1), ood
+    assert ood["outside_accepted_max"] > 0 and ood["worst_quantity_accepted"] == "magnitude", ood
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    assert_one_line_error(strict, _data_driven_plate("error"), "data.law.out_of_distribution")

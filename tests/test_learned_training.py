@@ -138,3 +138,42 @@ def test_polish_lowers_the_validation_loss_and_never_keeps_a_worse_model():
     assert p["val_loss_before"] == pytest.approx(plain["best_val_loss"], rel=1e-9)
     assert p["val_loss_after"] <= 1e-2 * p["val_loss_before"], p
     assert rep["metrics"]["val_rel_error"] < plain["metrics"]["val_rel_error"]
+
+
+def test_compliance_loss_is_the_relative_strain_error_at_the_same_stress():
+    """compliance_relative_mse with M = C⁻¹ of a linear law: a prediction σ + C δ has loss
+    mean ‖δ ⊘ s‖² / ‖ε ⊘ s‖² (η² is 1e-10 of the mean: below round-off here)."""
+    import torch
+
+    from learned import LinearElastic
+    from learned.training import compliance_relative_mse
+
+    law = LinearElastic(30e9, 0.25, "stress")
+    rng = np.random.default_rng(0)
+    eps, delta = rng.normal(size=(50, 3)) * 1e-3, rng.normal(size=(50, 3)) * 1e-5
+    C = law.reference_stiffness()
+    sig = eps @ C.T
+    scale = np.array([1e-3, 2e-3, 3e-3])
+    loss = compliance_relative_mse(torch.as_tensor(np.broadcast_to(np.linalg.inv(C), (50, 3, 3)).copy()),
+                                   torch.as_tensor(scale))
+    got = float(loss(torch.as_tensor(sig + delta @ C.T), torch.as_tensor(sig)))
+    want = float(np.mean(((delta / scale) ** 2).sum(1) / ((eps / scale) ** 2).sum(1)))
+    assert got == pytest.approx(want, rel=1e-8)
+
+
+def test_default_training_polishes_in_the_compliance_norm_too():
+    """The default recipe runs a second polish in the compliance norm after the stress-norm one:
+    it starts from the first polish's model, and never ends above where it started (the best
+    block is kept); polish_norm = "stress" runs the first only."""
+    data = generate_dataset(LAWS["strain"], 600, 2e-3, seed=5, sampler="log")
+    _, rep = train(data, "mlp", epochs=6, hidden=(16, 16), seed=0, device="cpu", polish_iterations=100)
+    second = rep["polish"]["compliance"]
+    assert rep["settings"]["polish_norm"] == "compliance" and 0 < second["iterations"] <= 100
+    assert second["val_loss_after"] <= second["val_loss_before"], second
+    assert "inverse tangent" in second["loss"]
+    _, plain = train(data, "mlp", epochs=6, hidden=(16, 16), seed=0, device="cpu", polish_iterations=100,
+                     polish_norm="stress")
+    assert "compliance" not in plain["polish"]
+    assert plain["polish"]["val_loss_after"] == pytest.approx(rep["polish"]["val_loss_after"], rel=1e-12)
+    with pytest.raises(ValueError, match="polish_norm"):
+        train(data, "mlp", epochs=1, polish_norm="energy", device="cpu")

@@ -19,7 +19,7 @@ from coupling.runners.fem_model import build_boundary, build_mesh
 from coupling.output.fem import plot_deformed, plot_load_displacement, write_fields
 from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
-from coupling.runners.reporting import probes_report, von_mises
+from coupling.runners.reporting import accept_step, probes_report, von_mises
 from coupling.setup_checks import check_probes_in_mesh
 from learned import LinearElastic
 
@@ -122,6 +122,7 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
         series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
 
         def on_path_step(k: int, res) -> None:  # after each converged step of a load path (collective)
+            accept_step(case)  # the step's material state joins the out-of-distribution counts
             curve.record(problem, res.load_factor, res)
             if series.enabled:
                 write_fields(problem, series, res.load_factor, *_material_stress(problem, law))
@@ -129,6 +130,7 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             if path is None:
                 result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
                                        callback=report, initial=initial)
+                accept_step(case)  # converged: its material state is the run's one accepted step
             else:  # step by step; the state of a law with history advances only at convergence
                 results = problem.solve_path(projector, path, fp.build, rtol=fp.rtol, max_iterations=fp.max_iterations,
                                              callback=report, initial=initial,
