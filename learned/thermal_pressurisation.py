@@ -270,21 +270,23 @@ class ThermalPressurisationFriction(JointLaw):
         # x ≤ SUBSTEP_WEAKENING (measured error against Rice's closed form: tests).
         n_sub = int(min(max(math.ceil(float(x.max(initial=0.0)) / SUBSTEP_WEAKENING), 1), MAX_SUBSTEPS)) if dt > 0 else 1
         x_sub = x / n_sub
-        E_th, E_hy, F = self._propagator(0.5 * dt / n_sub) if dt > 0 else (None, None, None)
-
-        def diffuse(T, r):
-            if E_th is None:
-                return T, r
-            return T @ E_th.T, r @ E_hy.T + T @ F.T
-
+        # [θ r] ← [θ r] P, P = [[E_thᵀ, Fᵀ], [0, E_hyᵀ]]: one product per half substep
+        P = None
+        if dt > 0:
+            E_th, E_hy, F = self._propagator(0.5 * dt / n_sub)
+            P = np.block([[E_th.T, F.T], [np.zeros((n, n)), E_hy.T]])
+        u = np.concatenate([T, r], axis=1)
+        band = np.concatenate([self.in_band, self.in_band])
+        weight = np.concatenate([np.where(self.in_band, self.cell_width, 0.0), np.zeros(n)]) / w.sum()
         gain = -np.expm1(-x_sub)
         for _ in range(n_sub):
-            T, r = diffuse(T, r)
-            r_band = (r[:, self.in_band] @ w) / w.sum()
-            dr = np.clip(1.0 - r_band, 0.0, None) * gain
-            r[:, self.in_band] += dr[:, None]
-            T[:, self.in_band] += dr[:, None]
-            T, r = diffuse(T, r)
+            if P is not None:
+                u = u @ P
+            r_band = u[:, n:] @ weight[:n]
+            u[:, band] += (np.clip(1.0 - r_band, 0.0, None) * gain)[:, None]
+            if P is not None:
+                u = u @ P
+        T, r = u[:, :n], u[:, n:]
         out = np.empty((state.shape[0], self.n_state))
         out[:, TEMPERATURE] = (T[:, self.in_band] @ w) / w.sum()
         out[:, PRESSURE_RATIO] = (r[:, self.in_band] @ w) / w.sum()
