@@ -16,8 +16,9 @@ their ambient values: the ambient (hydrostatic) pore pressure p0 is already in �
 the solver computes as an effective stress (DDA applies the reservoir pressure on the block
 faces), so the law's p0 is zero.
 
-Modelling choices (the lumped, "per contact" form; the 1D diffusion form across the band is
-not used):
+Two forms of the band, chosen by ``band_model``:
+
+``"lumped"`` (the default; the equations above). Modelling choices:
 
 * **No heat conduction out of the band (adiabatic).** Heat that leaves the localised band
   warms the adjacent saturated clay, which pressurises in the same way; lumping that heated
@@ -46,6 +47,52 @@ so :meth:`advance` is exact for any step: with x = δ/δ_c (δ = v Δt the slip 
 
 Adiabatic–undrained check (y = 0): σ_n − p₁ = (σ_n − p₀) e^{−δ/δ_c}, i.e. Rice's closed form
 τ(δ) = μ σ′_n exp(−δ/δ_c), and ρc h ΔT = ∫ τ dδ.
+
+``"diffusion"``: heat and pore fluid diffuse across the band into the wall rock (Rice 2006,
+eqs. 2–3; Vardoulakis 2002). With y the distance from the mid-plane of the band (y ≥ 0 by
+symmetry), χ(y) = 1 inside the band (y < h/2) and 0 outside,
+
+    ∂T/∂t = α_th ∂²T/∂y² + χ τ v / (ρc h)
+    ∂p/∂t = α_hy ∂²p/∂y² + Λ ∂T/∂t
+    τ = μ(v) · max(σ_n − p̄, 0),   p̄ = mean of p over the band (|y| < h/2)
+
+with ∂T/∂y = ∂p/∂y = 0 at y = 0 (symmetry) and at the far edge y = Y of the grid. Why this
+form for Vajont: with the published thermal diffusivity of the saturated clay
+(α_th ≈ 0.5–1 mm²/s, Rice 2006) heat leaves a 1 mm band in h²/α_th ≈ 1 s, far shorter than
+the ≈ 45 s event, so the lumped form's adiabatic band is not a fair approximation; with
+diffusion the weakening depends on the slip rate and, at large slip, slows from exp(−δ/δ_c)
+to Rice's slip-on-a-plane decay. Limits, both tested: α_th = α_hy = 0 gives the lumped
+adiabatic–undrained law exactly; h → 0 at constant v gives Rice's (2006, eq. 10)
+τ = μ σ′_n exp(δ/L*) erfc(√(δ/L*)), L* = (4/μ²)(ρc/Λ)²(√α_hy + √α_th)²/v.
+
+Grid: finite volumes across y ∈ [0, Y]: ``cells_in_band`` equal cells over the half band
+h/2, then cells growing by ``cell_growth`` up to Y = h/2 + 6 √(max(α_th, α_hy) t_grid),
+t_grid = ``diffusion_time`` (the longest time the grid must hold a diffusion front without
+it reaching the insulated far edge; 6 diffusion lengths). The Laplacian is L = W⁻¹K
+(W the cell widths, K symmetric), diagonalised once: L = W^{-1/2} Q diag(λ) Qᵀ W^{1/2}.
+
+Time integration over a step of length Δt with σ_n, μ and v held (Strang splitting, second
+order in Δt): D(Δt/2) R(Δt) D(Δt/2).
+The step is written in θ = ΛT/σ_n and r = p/σ_n (both dimensionless; σ_n is held over the
+step, so it drops out of the equations):
+* D: the coupled diffusion, exact for the discrete Laplacian. In the modes of L (λ_k ≤ 0),
+  θ̂_k ← e^{α_th λ_k t} θ̂_k and r̂_k ← e^{α_hy λ_k t} r̂_k + φ_k(t) θ̂_k with
+  φ_k = α_th λ_k t (e^{α_th λ_k t} − e^{α_hy λ_k t}) / ((α_th − α_hy) λ_k t)
+  (α_th λ_k t e^{α_th λ_k t} when equal): the pore pressure follows the temperature wherever
+  heat goes.
+* R: the heating, exact: every band cell gets the same increment, and the band mean obeys
+  dr̄/dt = (v/δ_c)(1 − r̄), so Δr = Δθ = (1 − r̄)(1 − e^{−x}), x = δ/δ_c (ΔT = Δθ σ_n/Λ).
+The band's heating (rate v/δ_c) competes with diffusion, so a step is cut into equal substeps
+with x ≤ SUBSTEP_WEAKENING each. With α_th = α_hy = 0, D is the identity and a step is the
+lumped form's exact update.
+
+State per contact, shape (N, 2 + 2n): column 0 the band mean θ̄ [-] (temperature rise
+T̄ = θ̄ σ_n/Λ, :meth:`band_temperature`), column 1 the band mean ratio r̄ = p̄/σ_n [-] (as in
+the lumped form), then the n cell values of θ and the n of r. Carrying θ with σ_n as the
+lumped form carries r (p and T follow σ_n when a contact's σ_n changes between steps) keeps
+both bounded where a DDA contact's "stress" N/l_c jumps by orders of magnitude (a vertex
+reaching a hinge, l_c → 0): carried in kelvin, such a contact's temperature (≈ 1e7 K
+measured at the Vajont chair corner) would drive its r far outside [0, 1].
 """
 
 from __future__ import annotations
@@ -60,6 +107,8 @@ from learned.joint import JointLaw, JointResponse, _abs, _exp, _peak_and_residua
 
 #: column of the temperature rise [K] and of the pore-pressure ratio p/σ_n [-] in the state
 TEMPERATURE, PRESSURE_RATIO = 0, 1
+#: diffusion form: largest weakening x = δ/δ_c of one substep, and the most substeps per step
+SUBSTEP_WEAKENING, MAX_SUBSTEPS = 0.025, 4000
 
 
 class ThermalPressurisationFriction(JointLaw):
@@ -70,7 +119,12 @@ class ThermalPressurisationFriction(JointLaw):
     band_thickness h [m]           thermally active shear band
     heat_capacity ρc [J/(m³·K)]    volumetric heat capacity of the saturated band
     pressurisation Λ [Pa/K]        pore-pressure rise per kelvin, undrained
-    hydraulic_diffusivity α_hy [m²/s]  drainage time t_d = h²/α_hy (0: undrained)
+    hydraulic_diffusivity α_hy [m²/s]  lumped: drainage time t_d = h²/α_hy (0: undrained);
+                                   diffusion: α_hy of ∂p/∂t = α_hy ∂²p/∂y² + Λ ∂T/∂t
+    band_model                     "lumped" (n_state = 2) or "diffusion" (n_state = 2 + 2n)
+    thermal_diffusivity α_th [m²/s]    diffusion form only (≥ 0)
+    diffusion_time t_grid [s]      diffusion form: the grid reaches 6 √(α t_grid) beyond the band
+    cells_in_band, cell_growth     diffusion form: cells over h/2, growth factor of the cells outside
     """
 
     kind = "thermal_pressurisation"
@@ -87,6 +141,12 @@ class ThermalPressurisationFriction(JointLaw):
         hydraulic_diffusivity: float = 0.0,
         cohesion: float = 0.0,
         tensile_strength: float = 0.0,
+        *,
+        band_model: str = "lumped",
+        thermal_diffusivity: float = 0.0,
+        diffusion_time: float = 120.0,
+        cells_in_band: int = 4,
+        cell_growth: float = 1.2,
     ) -> None:
         super().__init__(cohesion, tensile_strength)
         self.mu_p, self.mu_r = _peak_and_residual(phi_peak, phi_residual)
@@ -101,6 +161,24 @@ class ThermalPressurisationFriction(JointLaw):
         self.heat_capacity = float(heat_capacity)
         self.pressurisation = float(pressurisation)
         self.hydraulic_diffusivity = float(hydraulic_diffusivity)
+        if band_model not in ("lumped", "diffusion"):
+            raise ValueError(f"band_model must be 'lumped' or 'diffusion', got {band_model!r}")
+        self.band_model = band_model
+        self.thermal_diffusivity = float(thermal_diffusivity)
+        self.diffusion_time = float(diffusion_time)
+        if band_model == "diffusion":
+            if not (math.isfinite(thermal_diffusivity) and thermal_diffusivity >= 0):
+                raise ValueError(f"thermal_diffusivity must be >= 0 m^2/s, got {thermal_diffusivity}")
+            if not (math.isfinite(diffusion_time) and diffusion_time > 0):
+                raise ValueError(f"diffusion_time must be > 0 s, got {diffusion_time}")
+            if int(cells_in_band) < 1 or not (cell_growth >= 1.0):
+                raise ValueError(f"cells_in_band must be >= 1 and cell_growth >= 1, got {cells_in_band}, {cell_growth}")
+            self.cell_width = band_grid(self.band_thickness, max(self.thermal_diffusivity, self.hydraulic_diffusivity),
+                                        self.diffusion_time, int(cells_in_band), float(cell_growth))
+            self.in_band = np.arange(self.cell_width.size) < int(cells_in_band)
+            self.n_state = 2 + 2 * self.cell_width.size
+            self._modes = _laplacian_modes(self.cell_width)
+            self._propagators: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ derived scales
     @property
@@ -136,7 +214,10 @@ class ThermalPressurisationFriction(JointLaw):
 
     def advance(self, normal_stress: np.ndarray, slip_increment: np.ndarray, dt: float, state: np.ndarray) -> np.ndarray:
         """State after a step of length dt [s] with slip increment |δ| (N,) [m] at constant
-        σ_n (N,) [Pa] (exact for constant σ_n, μ and v; see the module docstring)."""
+        σ_n (N,) [Pa] (lumped: exact for constant σ_n, μ and v; diffusion: Strang splitting;
+        see the module docstring)."""
+        if self.band_model == "diffusion":
+            return self._advance_diffusion(normal_stress, slip_increment, dt, state)
         state = np.asarray(state, dtype=float)
         sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
         d = np.abs(np.asarray(slip_increment, dtype=float))
@@ -154,11 +235,133 @@ class ThermalPressurisationFriction(JointLaw):
         out[:, PRESSURE_RATIO] = r1
         return out
 
+    # ------------------------------------------------------------------ diffusion form
+    def _propagator(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(E_th, E_hy, F) (n, n) over a time t [s]: T ← E_th T, r ← E_hy r + b F T (exact
+        coupled diffusion of the discrete Laplacian; module docstring)."""
+        key = float(t)
+        hit = self._propagators.get(key)
+        if hit is not None:
+            return hit
+        lam, left, right = self._modes
+        a_th, a_hy = self.thermal_diffusivity * lam * t, self.hydraulic_diffusivity * lam * t  # ≤ 0
+        e_th, e_hy = np.exp(a_th), np.exp(a_hy)
+        diff = a_th - a_hy
+        same = np.abs(diff) <= 1e-12 * np.maximum(np.abs(a_th), 1e-300)
+        # φ = a_th (e^{a_th} − e^{a_hy}) / (a_th − a_hy); a_th e^{a_th} when a_th = a_hy
+        phi = np.where(same, a_th * e_th, a_th * (e_th - e_hy) / np.where(same, 1.0, diff))
+        out = tuple((left * d) @ right for d in (e_th, e_hy, phi))
+        if len(self._propagators) > 16:
+            self._propagators.clear()
+        self._propagators[key] = out  # type: ignore[assignment]
+        return out  # type: ignore[return-value]
+
+    def _advance_diffusion(self, normal_stress, slip_increment, dt, state) -> np.ndarray:
+        state = np.asarray(state, dtype=float)
+        n = self.cell_width.size
+        d = np.abs(np.asarray(slip_increment, dtype=float))
+        # θ = ΛT/σ_n and r = p/σ_n: the step's equations hold σ_n, so σ_n drops out
+        T, r = state[:, 2:2 + n].copy(), state[:, 2 + n:2 + 2 * n].copy()
+        w = self.cell_width[self.in_band]
+        mu = np.asarray(self.friction(d, d / dt if dt > 0 else d * 0.0), dtype=float)
+        x = d / self.weakening_distance(mu)
+        # The band heats at rate v/δ_c while diffusion cools it: the splitting is accurate only
+        # while a substep's x = δ/δ_c is small, so the step is cut into equal substeps of
+        # x ≤ SUBSTEP_WEAKENING (measured error against Rice's closed form: tests).
+        n_sub = int(min(max(math.ceil(float(x.max(initial=0.0)) / SUBSTEP_WEAKENING), 1), MAX_SUBSTEPS)) if dt > 0 else 1
+        x_sub = x / n_sub
+        # [θ r] ← [θ r] P, P = [[E_thᵀ, Fᵀ], [0, E_hyᵀ]]: one product per half substep
+        P = None
+        if dt > 0:
+            E_th, E_hy, F = self._propagator(0.5 * dt / n_sub)
+            P = np.block([[E_th.T, F.T], [np.zeros((n, n)), E_hy.T]])
+        u = np.concatenate([T, r], axis=1)
+        band = np.concatenate([self.in_band, self.in_band])
+        weight = np.concatenate([np.where(self.in_band, self.cell_width, 0.0), np.zeros(n)]) / w.sum()
+        gain = -np.expm1(-x_sub)
+        for _ in range(n_sub):
+            if P is not None:
+                u = u @ P
+            r_band = u[:, n:] @ weight[:n]
+            u[:, band] += (np.clip(1.0 - r_band, 0.0, None) * gain)[:, None]
+            if P is not None:
+                u = u @ P
+        T, r = u[:, :n], u[:, n:]
+        out = np.empty((state.shape[0], self.n_state))
+        out[:, TEMPERATURE] = (T[:, self.in_band] @ w) / w.sum()
+        out[:, PRESSURE_RATIO] = (r[:, self.in_band] @ w) / w.sum()
+        out[:, 2:2 + n], out[:, 2 + n:] = T, r
+        return out
+
+    def band_temperature(self, normal_stress: np.ndarray, state: np.ndarray) -> np.ndarray:
+        """Band mean temperature rise (N,) [K]: the lumped form's column 0; the diffusion
+        form's θ̄ σ_n/Λ."""
+        state = np.asarray(state, dtype=float)
+        if self.band_model == "lumped":
+            return state[:, TEMPERATURE].copy()
+        return state[:, TEMPERATURE] * np.maximum(np.asarray(normal_stress, dtype=float), 0.0) / self.pressurisation
+
+    def profile(self, normal_stress: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Diffusion form: cell centres y (n,) [m], temperature rise T = θ σ_n/Λ (N, n) [K]
+        and pore pressure p = r σ_n (N, n) [Pa] across the half band and the wall rock."""
+        n = self.cell_width.size
+        y = np.cumsum(self.cell_width) - 0.5 * self.cell_width
+        state = np.asarray(state, dtype=float)
+        sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)[:, None]
+        return y, state[:, 2:2 + n] * sn / self.pressurisation, state[:, 2 + n:] * sn
+
     def describe(self) -> dict[str, Any]:
         """A JSON-serialisable description for summaries."""
-        return {
+        out = {
             **super().describe(),
             "phi_peak": self.phi_peak, "phi_residual": self.phi_residual, "v_c": self.v_c,
             "band_thickness": self.band_thickness, "heat_capacity": self.heat_capacity,
             "pressurisation": self.pressurisation, "hydraulic_diffusivity": self.hydraulic_diffusivity,
         }
+        if self.band_model == "diffusion":
+            out.update(band_model=self.band_model, thermal_diffusivity=self.thermal_diffusivity,
+                       diffusion_time=self.diffusion_time, grid_cells=int(self.cell_width.size),
+                       grid_depth=float(self.cell_width.sum()))
+        return out
+
+
+def band_grid(h: float, alpha: float, t_grid: float, cells_in_band: int, growth: float) -> np.ndarray:
+    """Cell widths (n,) [m] across y ∈ [0, Y]: ``cells_in_band`` equal cells over h/2, then
+    cells growing by ``growth`` (the last one trimmed) to Y = h/2 + 6 √(α t_grid); only the
+    band when α = 0 (no diffusion)."""
+    first = 0.5 * h / cells_in_band
+    widths = [first] * cells_in_band
+    outside = 6.0 * math.sqrt(alpha * t_grid)
+    w, covered = first, 0.0
+    while covered < outside * (1 - 1e-12):
+        w = w * growth
+        step = min(w, outside - covered)
+        if step < 0.5 * w and len(widths) > cells_in_band:  # fold a sliver into the last cell
+            widths[-1] += step
+            break
+        widths.append(step)
+        covered += step
+        if len(widths) > 400:
+            raise ValueError(f"band grid: more than 400 cells (h = {h} m, 6 sqrt(alpha t) = {outside} m); "
+                             "raise cell_growth or cells_in_band")
+    return np.asarray(widths, dtype=float)
+
+
+def _laplacian_modes(width: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Modes of the finite-volume Laplacian L = W⁻¹K on cells of widths ``width`` (n,) [m]
+    with zero flux at both ends: (λ (n,) [1/m²], W^{-1/2}Q (n, n), QᵀW^{1/2} (n, n)), so that
+    exp(t α L) = (W^{-1/2}Q) diag(e^{α λ t}) (QᵀW^{1/2})."""
+    n = width.size
+    K = np.zeros((n, n))
+    if n > 1:
+        centre = np.cumsum(width) - 0.5 * width
+        g = 1.0 / np.diff(centre)  # conductance between neighbouring cells
+        i = np.arange(n - 1)
+        K[i, i] -= g
+        K[i + 1, i + 1] -= g
+        K[i, i + 1] += g
+        K[i + 1, i] += g
+    s = 1.0 / np.sqrt(width)
+    lam, Q = np.linalg.eigh(s[:, None] * K * s[None, :])
+    lam = np.minimum(lam, 0.0)  # round-off: K is negative semi-definite
+    return lam, s[:, None] * Q, Q.T * np.sqrt(width)[None, :]

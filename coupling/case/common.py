@@ -441,14 +441,30 @@ class ThermalPressurisationSpec(_WeakeningSpec):
     band_thickness: float = Field(gt=0, description="shear band thickness h [m]")
     heat_capacity: float = Field(gt=0, description="volumetric heat capacity rho*c [J/(m^3 K)]")
     pressurisation: float = Field(gt=0, description="undrained pore-pressure rise per kelvin Lambda [Pa/K]")
-    hydraulic_diffusivity: float = Field(0.0, ge=0, description="alpha_hy [m^2/s]; drainage time h^2/alpha_hy (0: undrained)")
+    hydraulic_diffusivity: float = Field(0.0, ge=0, description="alpha_hy [m^2/s]; lumped: drainage time h^2/alpha_hy "
+                                         "(0: undrained); diffusion: the pore-pressure diffusivity")
+    band_model: Literal["lumped", "diffusion"] = Field(
+        "lumped", description="lumped: adiabatic band, drainage as a relaxation; diffusion: 1D heat and pore-fluid "
+                              "diffusion across the band into the wall rock (Rice 2006)")
+    thermal_diffusivity: float = Field(0.0, ge=0, description="alpha_th [m^2/s] (band_model = diffusion)")
+    diffusion_time: float = Field(120.0, gt=0, description="[s] the diffusion grid reaches 6 sqrt(alpha t) beyond the "
+                                                           "band (band_model = diffusion)")
+
+    @model_validator(mode="after")
+    def _diffusion_keys(self):
+        if self.band_model == "lumped" and self.thermal_diffusivity > 0:
+            raise ValueError(f"thermal_diffusivity = {self.thermal_diffusivity} needs band_model = 'diffusion' "
+                             "(the lumped band is adiabatic)")
+        return self
 
     def _build(self):
         from learned import ThermalPressurisationFriction
 
         return ThermalPressurisationFriction(self.phi_peak, self.phi_residual, self.v_c, self.band_thickness,
                                              self.heat_capacity, self.pressurisation, self.hydraulic_diffusivity,
-                                             self.cohesion, self.tensile_strength)
+                                             self.cohesion, self.tensile_strength, band_model=self.band_model,
+                                             thermal_diffusivity=self.thermal_diffusivity,
+                                             diffusion_time=self.diffusion_time)
 
 
 #: A joint law (shear strength of a discontinuity), chosen by ``kind``; ``build_joint_law``

@@ -87,6 +87,9 @@ class BandMonitor:
       contacts (Σ F_f |Δs| over sliding contacts) spread over the band under the slide;
     * pore pressure p̄ = r̄ · Σ N / L: the contact-length-weighted mean ratio r = p/σ'n times
       the mean normal stress on the band.
+    * with ``band_model = "diffusion"`` heat leaves the band, so W/(ρc h L) is no temperature:
+      ΔT̄ = θ̄ · Σ N / (L Λ) instead, θ̄ the contact-length-weighted mean of the contacts' band
+      θ = ΛT/σ'n (state column 0), like p̄.
 
     Per-contact values are not reported: DDA's contact "stress" N/l_c is no band stress where
     a vertex overlaps an edge by a sliver or touches at a point (l_c → 0), and such contacts
@@ -109,6 +112,7 @@ class BandMonitor:
             self.length = float(np.linalg.norm(xy[nxt] - xy, axis=1)[on_band].sum())
             law = next(iter(self.laws.values()))
             self.heat_per_kelvin = law.heat_capacity * law.band_thickness * max(self.length, 1e-300)
+            self.diffusion = any(getattr(lw, "band_model", "lumped") == "diffusion" for lw in self.laws.values())
 
     def __bool__(self) -> bool:
         return bool(self.laws) and self.length > 0
@@ -116,7 +120,7 @@ class BandMonitor:
     def record(self) -> None:
         # every contact, gathered from the ranks (collective: record() runs on every rank)
         st, con = self.sim.global_state(), self.sim.global_last_contacts()
-        p = 0.0
+        p, t_band = 0.0, 0.0
         cs = st.contacts
         if con is not None and con.size and cs.size == con.size:
             m = np.isin(con.tag, list(self.laws))
@@ -132,8 +136,12 @@ class BandMonitor:
             if np.any(w):
                 r = float(np.dot(con.lc[w], cs.law_state[w, 1]) / con.lc[w].sum())
                 p = r * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length
+                law = next(iter(self.laws.values()))
+                theta = float(np.dot(con.lc[w], cs.law_state[w, 0]) / con.lc[w].sum())
+                t_band = theta * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length / law.pressurisation
         self.time.append(st.time)
-        self.temperature.append(max(self.work / self.heat_per_kelvin, self.temperature[-1]))
+        rise = t_band if self.diffusion else self.work / self.heat_per_kelvin
+        self.temperature.append(max(rise, self.temperature[-1]))
         self.pressure.append(max(p, self.pressure[-1]))
 
 
