@@ -687,6 +687,19 @@ class Simulation:
             has[c.tag == t] = v
         return has & (c.gap <= 1e-3 * self.d0)
 
+    def _dashpot(self, con: Contacts, props, pn: float, dt: float) -> np.ndarray:
+        """c/Δt [N/m] per contact of the normal dashpot (settings.contact_damping_ratio ζ):
+        c = 2ζ√(p_n m_eff), m_eff = m_i m_j/(m_i + m_j) [kg/m] of the contact's two blocks
+        (m_i when j is fixed, m_j when i is). The dashpot force on the relative normal
+        displacement w_nᵀD of the step is −(c/Δt) w_nᵀD: the mid-step normal velocity times c
+        under the trapezoidal rule (v₁ + v₀)/2 = D/Δt, so it dissipates c (w_nᵀD/Δt)² Δt ≥ 0."""
+        ls = self.lsys
+        m = props.area * ls.density
+        inv = np.where(ls.fixed, 0.0, 1.0 / np.maximum(m, 1e-300))
+        inv_sum = inv[con.i] + inv[con.j]
+        m_eff = 1.0 / np.maximum(inv_sum, 1e-300)
+        return 2.0 * self.settings.contact_damping_ratio * np.sqrt(pn * m_eff) / dt
+
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
         s, sy, st = self.settings, self.lsys, self.state  # this rank's blocks (all on one rank)
@@ -723,6 +736,7 @@ class Simulation:
         laws, dflt = self.joint_laws(t1), sy.default_joint_law
         converged, it = self._allsum(con.size) == 0, 0
         weight = self._weight(props)
+        c_dt = self._dashpot(con, props, pn, dt) if (s.contact_damping_ratio > 0 and not settling) else None
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:
@@ -734,6 +748,9 @@ class Simulation:
             t = clock()
             ph["open_close"] += t - t_phase
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
+            if c_dt is not None:  # normal dashpot of the closed contacts: (c/Δt) w_n w_nᵀ (no load: it acts on D)
+                k_d = np.where(cs.state != OPEN, c_dt, 0.0)
+                Kc = Kc + k_d[:, None, None] * (wn[:, :, None] * wn[:, None, :])
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
