@@ -29,7 +29,8 @@ class Settings:
     contact_damping_ratio  ζ of a viscous dashpot in parallel with the normal spring of every
                       closed contact in the dynamic steps (0: none, Shi's elastic contact):
                       c = 2ζ√(p_n m_eff), m_eff = m_i m_j/(m_i + m_j) (m_i for a fixed j),
-                      acting on the relative normal displacement of the step, F = −(c/Δt) w_nᵀD.
+                      acting on the relative normal displacement of the step, N_d = −(c/Δt) w_nᵀD;
+                      the contact's normal force (friction, joint-law state) is spring + dashpot.
                       A penalty spring under the trapezoidal rule returns all the energy it
                       stores: an impact rebounds with restitution ≈ 1. ζ ≥ 1 makes the normal
                       impact of two blocks (nearly) plastic (restitution e = exp(−πζ/√(1−ζ²)) for

@@ -748,9 +748,13 @@ class Simulation:
             t = clock()
             ph["open_close"] += t - t_phase
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
-            if c_dt is not None:  # normal dashpot of the closed contacts: (c/Δt) w_n w_nᵀ (no load: it acts on D)
+            if c_dt is not None:
+                # normal dashpot of the closed contacts, N_d = −(c/Δt) w_nᵀD: (c/Δt) w_n w_nᵀ (no load: it
+                # acts on D); friction sees the whole normal force N = −p_n d_n + N_d, so a sliding
+                # contact adds −σ μ_t (c/Δt) w_s w_nᵀ (as contact_system does for the spring)
                 k_d = np.where(cs.state != OPEN, c_dt, 0.0)
-                Kc = Kc + k_d[:, None, None] * (wn[:, :, None] * wn[:, None, :])
+                k_fd = np.where(cs.state == SLIDING, cs.sign * mu * k_d, 0.0)
+                Kc = Kc + (k_d[:, None, None] * wn[:, :, None] - k_fd[:, None, None] * ws[:, :, None]) * wn[:, None, :]
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
@@ -764,7 +768,12 @@ class Simulation:
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
             ds = np.sum(ws * Dij, axis=1)
-            N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
+            if c_dt is None:
+                N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
+                N_solved = -pn * dn  # N(D) of the solve, linear in D
+            else:  # spring and dashpot
+                N_solved = -pn * dn - k_d * np.sum(wn * Dij, axis=1)
+                N = np.where(cs.state != OPEN, np.maximum(N_solved, 0.0), 0.0)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref, cs.law_state)
             new, sign, bonded, stretch, jump = update_states(
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax
@@ -791,8 +800,8 @@ class Simulation:
                 sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
                 changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
-            # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
-            friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
+            # N(D) = −p_n d_n (+ the dashpot's N_d) (= μN for Coulomb: on the cone at the solved normal force)
+            friction = np.maximum(fmax + mu * (N_solved - cs.normal_force), 0.0)
             cs.normal_force = N
             cs.slip_rate = ds / dt
             if changed == 0 and s.oc_friction_tolerance > 0 and it < s.oc_max_iterations:

@@ -61,3 +61,23 @@ def test_critical_contact_dashpot_stops_the_rebound():
 def test_contact_damping_ratio_is_validated():
     with pytest.raises(dda.InputError, match="contact_damping_ratio"):
         dda.Settings(contact_damping_ratio=-0.1).validate()
+
+
+
+def test_dashpot_leaves_steady_sliding_alone():
+    # a block sliding down a 30° incline has no normal relative motion: the dashpot adds
+    # nothing and the travel is the analytic ½ g (sin θ − cos θ tan φ) t² (the same check without
+    # it: tests/test_dda_verification.py, measured 5.1e-7)
+    theta, phi, g = np.radians(30.0), 20.0, 9.81
+    L = 20.0
+    base = np.array([[0.0, 0.0], [L * np.cos(theta), 0.0], [L * np.cos(theta), L * np.sin(theta)]])
+    d, n = np.array([np.cos(theta), np.sin(theta)]), np.array([-np.sin(theta), np.cos(theta)])
+    p0 = 10.0 * d
+    block = np.array([p0, p0 + d, p0 + d + 0.5 * n, p0 + 0.5 * n])
+    s = dda.BlockSystem([base, block], fixed=[0])
+    s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=phi))
+    res = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, contact_damping_ratio=1.0)).solve()
+    travel = np.linalg.norm(res.displacement[-1, 1])
+    ref = 0.5 * g * (np.sin(theta) - np.cos(theta) * np.tan(np.radians(phi)))
+    assert travel == pytest.approx(ref, rel=5e-6)  # measured 5.1e-7 (as without the dashpot); ~10x
