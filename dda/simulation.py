@@ -692,7 +692,8 @@ class Simulation:
         c = 2ζ√(p_n m_eff), m_eff = m_i m_j/(m_i + m_j) [kg/m] of the contact's two blocks
         (m_i when j is fixed, m_j when i is). The dashpot force on the relative normal
         displacement w_nᵀD of the step is −(c/Δt) w_nᵀD: the mid-step normal velocity times c
-        under the trapezoidal rule (v₁ + v₀)/2 = D/Δt, so it dissipates c (w_nᵀD/Δt)² Δt ≥ 0."""
+        under the trapezoidal rule (v₁ + v₀)/2 = D/Δt, so it dissipates c (w_nᵀD/Δt)² Δt ≥ 0
+        (for a contact open at the start of the step only the part past its gap, see _try)."""
         ls = self.lsys
         m = props.area * ls.density
         inv = np.where(ls.fixed, 0.0, 1.0 / np.maximum(m, 1e-300))
@@ -749,12 +750,17 @@ class Simulation:
             ph["open_close"] += t - t_phase
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
             if c_dt is not None:
-                # normal dashpot of the closed contacts, N_d = −(c/Δt) w_nᵀD: (c/Δt) w_n w_nᵀ (no load: it
-                # acts on D); friction sees the whole normal force N = −p_n d_n + N_d, so a sliding
-                # contact adds −σ μ_t (c/Δt) w_s w_nᵀ (as contact_system does for the spring)
+                # normal dashpot of the closed contacts on the penetration gained in the step,
+                # N_d = −(c/Δt)(w_nᵀD + g⁺), g⁺ = max(g_n, 0): a contact that was open at the start
+                # of the step is damped only from where it touches, not across its gap. Like a
+                # spring on g⁺: (c/Δt) w_n w_nᵀ and the load −(c/Δt) g⁺ w_n. Friction sees the
+                # whole normal force N = −p_n d_n + N_d, so a sliding contact adds
+                # −σ μ_t (c/Δt) w_s w_nᵀ and σ μ_t (c/Δt) g⁺ w_s (as contact_system does for the spring)
                 k_d = np.where(cs.state != OPEN, c_dt, 0.0)
                 k_fd = np.where(cs.state == SLIDING, cs.sign * mu * k_d, 0.0)
+                gap_open = np.maximum(con.gap, 0.0)
                 Kc = Kc + (k_d[:, None, None] * wn[:, :, None] - k_fd[:, None, None] * ws[:, :, None]) * wn[:, None, :]
+                Fc = Fc + (k_fd * gap_open)[:, None] * ws - (k_d * gap_open)[:, None] * wn
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
@@ -772,7 +778,7 @@ class Simulation:
                 N = np.where(cs.state != OPEN, pn * np.maximum(-dn, 0.0), 0.0)
                 N_solved = -pn * dn  # N(D) of the solve, linear in D
             else:  # spring and dashpot
-                N_solved = -pn * dn - k_d * np.sum(wn * Dij, axis=1)
+                N_solved = -pn * dn - k_d * (np.sum(wn * Dij, axis=1) + gap_open)
                 N = np.where(cs.state != OPEN, np.maximum(N_solved, 0.0), 0.0)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref, cs.law_state)
             new, sign, bonded, stretch, jump = update_states(
