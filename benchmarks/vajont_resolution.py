@@ -29,8 +29,10 @@ For each reported quantity (peak velocity, run-out, run-up, duration from onset 
 JSON gives the value of every run, the relative change of each variant against the base run
 |q_variant − q_base| / |q_base|, the largest of them (the resolution the case states in its
 ``accuracy`` key) and, for the time sequence base → time/2 → time/4, the two successive
-changes (their ratio shows whether the answer converges as Δt falls). The runs are
-independent: ``--jobs 2`` runs two at a time (one process per run).
+changes (their ratio shows whether the answer converges as Δt falls). With ``--run-dir`` it
+also says where each variant's trajectory leaves the base run's (``split``: the first time
+after the end of settling at which a slide block's centroid is farther from the base run's
+than 2 m or 1 % of its travel). The runs are independent: ``--jobs 2`` runs two at a time (one process per run).
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
         reused = r is not None
         if r is None:
             r = coupling.run(case, folder, force=True).results
-        return {"name": name, "sets": sets, "ok": True, "wall_s": time.perf_counter() - t0, "reused": reused,
+        return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": time.perf_counter() - t0, "reused": reused,
                 **({"run_folder": str(folder)} if folder is not None else {}),
                 **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest")}
     except BaseException as exc:  # recorded: the table says which run failed and why
@@ -147,6 +149,54 @@ def time_sequence(runs: list[dict]) -> dict[str, dict[str, float | None]] | None
             continue
         d1, d2 = abs(b - a) / abs(c), abs(c - b) / abs(c)
         out[q] = {"dt_to_dt/2": d1, "dt/2_to_dt/4": d2, "ratio": (d1 / d2) if d2 > 0 else None}
+    return out
+
+
+SPLIT_DISTANCE = 2.0  # m; with SPLIT_FRACTION: tracks farther apart than max(2 m, 1 % of the travel) have split
+SPLIT_FRACTION = 0.01
+
+
+def split_times(runs: list[dict]) -> dict[str, dict] | None:
+    """Where each variant's trajectory leaves the base run's (needs ``--run-dir``): the block
+    centroid tracks of history.h5, on the event's clock t − settle_time (so settle+5s is
+    compared at the same event time), interpolated on the base run's steps. Per variant:
+    ``split_event_time`` [s] the first event time at which a free block's centroid is farther
+    from the base run's than max(SPLIT_DISTANCE, SPLIT_FRACTION × that block's travel so far
+    in the base run), ``distance_before`` [m] the largest distance up to 1 s before it,
+    ``distance_at_end`` [m], and ``distance`` [[event time s, m], ...] every second."""
+    import h5py
+    import numpy as np
+
+    by = {r["name"]: r for r in runs if r.get("ok") and r.get("run_folder")}
+    if "base" not in by:
+        return None
+
+    def track(r: dict) -> tuple:
+        import coupling
+
+        settle = coupling.load_case(r["case"], r["sets"]).spec.dda.settle_time if r.get("case") else 0.0
+        with h5py.File(Path(r["run_folder"]) / "history.h5", "r") as f:
+            free = np.flatnonzero(np.asarray(f["fixed"]) == 0)
+            return np.asarray(f["time"]) - settle, np.asarray(f["centroid"])[:, free, :]
+
+    tb, cb = track(by["base"])
+    out = {}
+    for name, r in by.items():
+        if name == "base":
+            continue
+        tv, cv = track(r)
+        t = tb[(tb >= max(tv[0], 0.0)) & (tb <= tv[-1])]
+        cb_t = np.stack([np.stack([np.interp(t, tb, cb[:, k, d]) for d in range(2)], -1) for k in range(cb.shape[1])], 1)
+        cv_t = np.stack([np.stack([np.interp(t, tv, cv[:, k, d]) for d in range(2)], -1) for k in range(cv.shape[1])], 1)
+        apart = np.linalg.norm(cv_t - cb_t, axis=2)  # (n_t, n_blocks)
+        travel = np.linalg.norm(cb_t - cb_t[:1], axis=2)
+        dist = apart.max(axis=1)
+        far = np.flatnonzero(np.any(apart > np.maximum(SPLIT_DISTANCE, SPLIT_FRACTION * travel), axis=1))
+        ts = float(t[far[0]]) if far.size else None
+        before = dist[t <= ts - 1.0] if ts is not None else dist
+        out[name] = {"split_event_time": ts, "distance_before": float(before.max()) if before.size else 0.0,
+                     "distance_at_end": float(dist[-1]),
+                     "distance": [[float(x), float(np.interp(x, t, dist))] for x in np.arange(0.0, t[-1], 1.0)]}
     return out
 
 
@@ -189,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     changes = relative_changes(runs)
     worst = {q: max((v for v in c.values() if v is not None), default=None) for q, c in changes.items()}
     report = {"case": str(a.case), "common_overrides": common, "runs": runs, "relative_change": changes,
-              "worst_relative_change": worst, "time_sequence": time_sequence(runs), "wall_s": time.perf_counter() - t0,
+              "worst_relative_change": worst, "time_sequence": time_sequence(runs), "split": split_times(runs) if a.run_dir else None,
+              "split_rule": f"max({SPLIT_DISTANCE} m, {SPLIT_FRACTION:.0%} of the base run's travel)", "wall_s": time.perf_counter() - t0,
               "command": "python benchmarks/vajont_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     from learned.files import atomic_write
 
@@ -199,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         vals = "  ".join(f"{q} {r.get(q):.4g}" if r.get(q) is not None else f"{q} -" for q in RESULTS) if r["ok"] else r["error"]
         print(f"{r['name']:>12}: {vals}  ({r['wall_s']:.0f} s)")
     print("worst relative change:", {q: (f"{v:.2%}" if v is not None else None) for q, v in worst.items()})
+    for name, sp in (report["split"] or {}).items():
+        print(f"{name:>12}: tracks split at event time {sp['split_event_time']} s; "
+              f"{sp['distance_before']:.2f} m apart until 1 s before, {sp['distance_at_end']:.1f} m at the end")
     print(f"wrote {a.out}")
     return 0 if all(r["ok"] for r in runs) else 1
 
