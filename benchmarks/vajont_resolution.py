@@ -25,7 +25,8 @@ measure a setting before the case adopts it); ``--variants`` picks a subset. Wit
 contact counts of every step, to compare trajectories) to DIR/<variant>, and a folder whose
 summary.json is a finished run of the same input is reused: an interrupted study resumes.
 
-For each reported quantity (peak velocity, run-out, run-up, duration from onset to rest) the
+For each reported quantity (peak velocity, run-out, run-up, duration from onset to rest, and
+the largest band temperature rise and pore pressure where the case has a pressurised band) the
 JSON gives the value of every run, the relative change of each variant against the base run
 |q_variant − q_base| / |q_base|, the largest of them (the resolution the case states in its
 ``accuracy`` key) and, for the time sequence base → time/2 → time/4, the two successive
@@ -48,7 +49,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-RESULTS = ("peak_velocity", "runout", "runup", "duration")
+RESULTS = ("peak_velocity", "runout", "runup", "duration", "band_temperature_rise_max", "band_pore_pressure_max")
 ALL_VARIANTS = ("base", "time/2", "time/4", "penalty×2", "penalty/2", "settle+5s", "settle_dt/2")
 
 
