@@ -100,7 +100,9 @@ def _reusable(folder: Path, case) -> dict | None:
     except (OSError, ValueError):
         return None
     same = _input(summary.get("case", {}).get("input", {})) == _input(case.spec.model_dump(mode="json"))
-    return summary["results"] if (summary.get("status") == "ok" and same) else None
+    if summary.get("status") != "ok" or not same:
+        return None
+    return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s")}
 
 
 def run_one(args: tuple[str, str, dict, str | None]) -> dict:
@@ -116,7 +118,8 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
         reused = r is not None
         if r is None:
             r = coupling.run(case, folder, force=True).results
-        return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": time.perf_counter() - t0, "reused": reused,
+        wall = r.get("run_wall_s") if reused else time.perf_counter() - t0  # a reused folder: its own run's wall time
+        return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": wall, "reused": reused,
                 **({"run_folder": str(folder)} if folder is not None else {}),
                 **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest")}
     except BaseException as exc:  # recorded: the table says which run failed and why
