@@ -1,22 +1,39 @@
-"""How well the Vajont case resolves what it reports: the same case refined in time and in
-contact stiffness (issue 13 item 8: every shipped case states the accuracy of its results
-against a reference or a refined run).
+"""How well a Vajont case resolves what it reports: the case refined in time, in contact
+stiffness and in its static settling start (issue 13 item 8: every shipped case states the
+accuracy of its results against a reference or a refined run; issue 14 item 4: an answer
+round-off cannot move).
 
     python benchmarks/vajont_resolution.py [--case cases/vajont.toml] [--jobs 1]
-        [--out benchmarks/out/vajont_resolution.json] [--duration S]
+        [--variants base,time/2,...] [--set KEY=VALUE ...] [--duration S]
+        [--run-dir DIR] [--out benchmarks/out/vajont_resolution.json]
 
-Runs (every run is the case through ``coupling.run``, no output files):
+Runs (every run is the case through ``coupling.run``, no output files), all derived from the
+case's own settings, so the script measures whatever case it is given:
 
     base            the case as shipped
     time/2          Δt and Shi's g2 (largest vertex displacement per step / w0) halved
+    time/4          Δt and g2 quartered (the second level of the time refinement sequence)
     penalty×2       contact normal stiffness doubled (``dda.penalty_factor``, or ``dda.penalty``)
     penalty/2       contact normal stiffness halved
+    settle+5s       static settling 5 s longer (``dda.settle_time`` and ``dda.duration`` + 5 s:
+                    the same event window); only for a case that settles
+    settle_dt/2     settling steps halved (``dda.settle_dt``); only for a case that settles
 
-For each reported quantity (peak velocity, run-out, run-up, time to rest) the JSON gives the
-value of every run and the relative change of each refinement against the base run,
-|q_refined − q_base| / |q_base|; the largest is the resolution the case states in its
-``accuracy`` key. The runs are independent: ``--jobs 2`` runs two at a time
-(concurrent.futures, one process per run).
+``--set KEY=VALUE`` overrides every run (e.g. ``--set dda.contact_damping_ratio=1`` to
+measure a setting before the case adopts it); ``--variants`` picks a subset. With
+``--run-dir DIR`` every run writes its run folder (history.h5 with the centroid tracks and
+contact counts of every step, to compare trajectories) to DIR/<variant>, and a folder whose
+summary.json is a finished run of the same input is reused: an interrupted study resumes.
+
+For each reported quantity (peak velocity, run-out, run-up, duration from onset to rest, and
+the largest band temperature rise and pore pressure where the case has a pressurised band) the
+JSON gives the value of every run, the relative change of each variant against the base run
+|q_variant − q_base| / |q_base|, the largest of them (the resolution the case states in its
+``accuracy`` key) and, for the time sequence base → time/2 → time/4, the two successive
+changes (their ratio shows whether the answer converges as Δt falls). With ``--run-dir`` it
+also says where each variant's trajectory leaves the base run's (``split``: the first time
+after the end of settling at which a slide block's centroid is farther from the base run's
+than 2 m or 1 % of its travel). The runs are independent: ``--jobs 2`` runs two at a time (one process per run).
 """
 
 from __future__ import annotations
@@ -32,50 +49,158 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-RESULTS = ("peak_velocity", "runout", "runup", "duration")
+RESULTS = ("peak_velocity", "runout", "runup", "duration", "band_temperature_rise_max", "band_pore_pressure_max")
+ALL_VARIANTS = ("base", "time/2", "time/4", "penalty×2", "penalty/2", "settle+5s", "settle_dt/2")
 
 
-def variants(case_path: str) -> dict[str, dict]:
-    """name -> overrides of the refinements, from the case's own Δt, g2 and penalty."""
+def _value(text: str):
+    """A --set value as TOML would read it (number, bool) or the string itself."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
+    """name -> overrides of every variant, from the case's own Δt, g2, penalty and settling
+    (after the overrides ``sets`` common to every run)."""
     import coupling
 
-    dda = coupling.load_case(case_path).spec.dda
+    dda = coupling.load_case(case_path, sets or None).spec.dda
     stiff = ({"dda.penalty": 2 * dda.penalty}, {"dda.penalty": 0.5 * dda.penalty}) if dda.penalty else (
         {"dda.penalty_factor": 2 * dda.penalty_factor}, {"dda.penalty_factor": 0.5 * dda.penalty_factor})
-    return {
+    out = {
         "base": {},
         "time/2": {"dda.dt": dda.dt / 2, "dda.max_displacement_ratio": dda.max_displacement_ratio / 2},
+        "time/4": {"dda.dt": dda.dt / 4, "dda.max_displacement_ratio": dda.max_displacement_ratio / 4},
         "penalty×2": stiff[0],
         "penalty/2": stiff[1],
     }
+    if dda.settle_time > 0:
+        out["settle+5s"] = {"dda.settle_time": dda.settle_time + 5.0, "dda.duration": dda.duration + 5.0}
+        out["settle_dt/2"] = {"dda.settle_dt": (dda.settle_dt or dda.dt) / 2}
+    return out
 
 
-def run_one(args: tuple[str, str, dict]) -> dict:
-    case_path, name, sets = args
+SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
+         "settle+5s": "settle_plus_5s", "settle_dt/2": "settle_dt_2"}
+_NOT_INPUT = ("output", "title", "description", "accuracy")  # what a reused run folder may differ in
+
+
+def _input(spec: dict) -> dict:
+    return {k: v for k, v in spec.items() if k not in _NOT_INPUT}
+
+
+def _reusable(folder: Path, case) -> dict | None:
+    """The results of a finished run folder of the same input as ``case``, else None."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    same = _input(summary.get("case", {}).get("input", {})) == _input(case.spec.model_dump(mode="json"))
+    if summary.get("status") != "ok" or not same:
+        return None
+    return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s")}
+
+
+def run_one(args: tuple[str, str, dict, str | None]) -> dict:
+    case_path, name, sets, run_dir = args
     import coupling
 
-    over = {**sets, "output.fields": False, "output.plots": False}
+    over = {**sets, "output.fields": run_dir is not None, "output.plots": False}
     t0 = time.perf_counter()
     try:
-        r = coupling.run(coupling.load_case(case_path, over)).results
-        return {"name": name, "sets": sets, "ok": True, "wall_s": time.perf_counter() - t0,
-                **{k: r.get(k) for k in RESULTS}}
+        case = coupling.load_case(case_path, over)
+        folder = Path(run_dir) / SLUGS[name] if run_dir else None
+        r = _reusable(folder, case) if folder is not None else None
+        reused = r is not None
+        if r is None:
+            r = coupling.run(case, folder, force=True).results
+        wall = r.get("run_wall_s") if reused else time.perf_counter() - t0  # a reused folder: its own run's wall time
+        return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": wall, "reused": reused,
+                **({"run_folder": str(folder)} if folder is not None else {}),
+                **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest")}
     except BaseException as exc:  # recorded: the table says which run failed and why
         return {"name": name, "sets": sets, "ok": False, "error": f"{type(exc).__name__}: {exc}",
                 "wall_s": time.perf_counter() - t0}
 
 
+def _change(a, b) -> float | None:
+    return abs(b - a) / abs(a) if (a not in (None, 0) and b is not None) else None
+
+
 def relative_changes(runs: list[dict]) -> dict[str, dict[str, float | None]]:
-    """quantity -> {refinement: |q − q_base| / |q_base|} (None where a value is missing)."""
+    """quantity -> {variant: |q − q_base| / |q_base|} (None where a value is missing)."""
     base = next(r for r in runs if r["name"] == "base")
-    out: dict[str, dict[str, float | None]] = {}
+    return {q: {r["name"]: (_change(base.get(q), r.get(q)) if r["ok"] else None) for r in runs if r["name"] != "base"}
+            for q in RESULTS}
+
+
+def time_sequence(runs: list[dict]) -> dict[str, dict[str, float | None]] | None:
+    """quantity -> the successive changes of the time sequence base → time/2 → time/4,
+    |q(Δt/2) − q(Δt)| / |q(Δt/4)| and |q(Δt/4) − q(Δt/2)| / |q(Δt/4)|, and their ratio
+    (≈ 2 for a first-order convergent answer, ≈ 1 or erratic for one that is not resolved)."""
+    by = {r["name"]: r for r in runs if r["ok"]}
+    if not all(k in by for k in ("base", "time/2", "time/4")):
+        return None
+    out = {}
     for q in RESULTS:
-        out[q] = {}
-        for r in runs:
-            if r["name"] == "base":
-                continue
-            a, b = base.get(q), r.get(q)
-            out[q][r["name"]] = (abs(b - a) / abs(a)) if (r["ok"] and a not in (None, 0) and b is not None) else None
+        a, b, c = (by[k].get(q) for k in ("base", "time/2", "time/4"))
+        if None in (a, b, c) or c == 0:
+            out[q] = None
+            continue
+        d1, d2 = abs(b - a) / abs(c), abs(c - b) / abs(c)
+        out[q] = {"dt_to_dt/2": d1, "dt/2_to_dt/4": d2, "ratio": (d1 / d2) if d2 > 0 else None}
+    return out
+
+
+SPLIT_DISTANCE = 2.0  # m; with SPLIT_FRACTION: tracks farther apart than max(2 m, 1 % of the travel) have split
+SPLIT_FRACTION = 0.01
+
+
+def split_times(runs: list[dict]) -> dict[str, dict] | None:
+    """Where each variant's trajectory leaves the base run's (needs ``--run-dir``): the block
+    centroid tracks of history.h5, on the event's clock t − settle_time (so settle+5s is
+    compared at the same event time), interpolated on the base run's steps. Per variant:
+    ``split_event_time`` [s] the first event time at which a free block's centroid is farther
+    from the base run's than max(SPLIT_DISTANCE, SPLIT_FRACTION × that block's travel so far
+    in the base run), ``distance_before`` [m] the largest distance up to 1 s before it,
+    ``distance_at_end`` [m], and ``distance`` [[event time s, m], ...] every second."""
+    import h5py
+    import numpy as np
+
+    by = {r["name"]: r for r in runs if r.get("ok") and r.get("run_folder")}
+    if "base" not in by:
+        return None
+
+    def track(r: dict) -> tuple:
+        import coupling
+
+        settle = coupling.load_case(r["case"], r["sets"]).spec.dda.settle_time if r.get("case") else 0.0
+        with h5py.File(Path(r["run_folder"]) / "history.h5", "r") as f:
+            free = np.flatnonzero(np.asarray(f["fixed"]) == 0)
+            return np.asarray(f["time"]) - settle, np.asarray(f["centroid"])[:, free, :]
+
+    tb, cb = track(by["base"])
+    out = {}
+    for name, r in by.items():
+        if name == "base":
+            continue
+        tv, cv = track(r)
+        t = tb[(tb >= max(tv[0], 0.0)) & (tb <= tv[-1])]
+        cb_t = np.stack([np.stack([np.interp(t, tb, cb[:, k, d]) for d in range(2)], -1) for k in range(cb.shape[1])], 1)
+        cv_t = np.stack([np.stack([np.interp(t, tv, cv[:, k, d]) for d in range(2)], -1) for k in range(cv.shape[1])], 1)
+        apart = np.linalg.norm(cv_t - cb_t, axis=2)  # (n_t, n_blocks)
+        travel = np.linalg.norm(cb_t - cb_t[:1], axis=2)
+        dist = apart.max(axis=1)
+        far = np.flatnonzero(np.any(apart > np.maximum(SPLIT_DISTANCE, SPLIT_FRACTION * travel), axis=1))
+        ts = float(t[far[0]]) if far.size else None
+        before = dist[t <= ts - 1.0] if ts is not None else dist
+        out[name] = {"split_event_time": ts, "distance_before": float(before.max()) if before.size else 0.0,
+                     "distance_at_end": float(dist[-1]),
+                     "distance": [[float(x), float(np.interp(x, t, dist))] for x in np.arange(0.0, t[-1], 1.0)]}
     return out
 
 
@@ -84,11 +209,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "out" / "vajont_resolution.json"))
+    ap.add_argument("--variants", default=",".join(ALL_VARIANTS), help="comma-separated subset of " + ", ".join(ALL_VARIANTS))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override every run (repeatable)")
     ap.add_argument("--duration", type=float, default=None, help="simulated time [s] (default: the case's; "
                     "shorter only to try the script)")
+    ap.add_argument("--run-dir", default=None, help="write every run's folder to DIR/<variant> (history.h5); reuse "
+                    "finished folders of the same input")
     a = ap.parse_args(argv)
-    extra = {"dda.duration": a.duration} if a.duration else {}
-    todo = [(a.case, name, {**sets, **extra}) for name, sets in variants(a.case).items()]
+    common = {}
+    for item in a.set:
+        key, sep, val = item.partition("=")
+        if not sep:
+            ap.error(f"--set {item}: expected KEY=VALUE")
+        common[key.strip()] = _value(val.strip())
+    if a.duration:
+        common["dda.duration"] = a.duration
+    wanted = [v.strip() for v in a.variants.split(",") if v.strip()]
+    unknown = sorted(set(wanted) - set(ALL_VARIANTS))
+    if unknown:
+        ap.error(f"--variants: found {', '.join(unknown)}; allowed: {', '.join(ALL_VARIANTS)}")
+    if "base" not in wanted:
+        wanted.insert(0, "base")
+    every = variants(a.case, common)
+    todo = [(a.case, name, {**common, **every[name]}, a.run_dir) for name in wanted if name in every]
+    if a.duration:  # settle+5s keeps its event window
+        todo = [(c, n, {**s, "dda.duration": a.duration + (5.0 if n == "settle+5s" else 0.0)}, d) for c, n, s, d in todo]
     t0 = time.perf_counter()
     if a.jobs > 1:
         with ProcessPoolExecutor(a.jobs) as pool:
@@ -97,16 +242,21 @@ def main(argv: list[str] | None = None) -> int:
         runs = [run_one(t) for t in todo]
     changes = relative_changes(runs)
     worst = {q: max((v for v in c.values() if v is not None), default=None) for q, c in changes.items()}
-    report = {"case": a.case, "runs": runs, "relative_change": changes, "worst_relative_change": worst,
-              "wall_s": time.perf_counter() - t0}
+    report = {"case": str(a.case), "common_overrides": common, "runs": runs, "relative_change": changes,
+              "worst_relative_change": worst, "time_sequence": time_sequence(runs), "split": split_times(runs) if a.run_dir else None,
+              "split_rule": f"max({SPLIT_DISTANCE} m, {SPLIT_FRACTION:.0%} of the base run's travel)", "wall_s": time.perf_counter() - t0,
+              "command": "python benchmarks/vajont_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     from learned.files import atomic_write
 
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(Path(a.out), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
     for r in runs:
-        vals = "  ".join(f"{q} {r.get(q)}" for q in RESULTS) if r["ok"] else r["error"]
-        print(f"{r['name']:>10}: {vals}  ({r['wall_s']:.0f} s)")
+        vals = "  ".join(f"{q} {r.get(q):.4g}" if r.get(q) is not None else f"{q} -" for q in RESULTS) if r["ok"] else r["error"]
+        print(f"{r['name']:>12}: {vals}  ({r['wall_s']:.0f} s)")
     print("worst relative change:", {q: (f"{v:.2%}" if v is not None else None) for q, v in worst.items()})
+    for name, sp in (report["split"] or {}).items():
+        print(f"{name:>12}: tracks split at event time {sp['split_event_time']} s; "
+              f"{sp['distance_before']:.2f} m apart until 1 s before, {sp['distance_at_end']:.1f} m at the end")
     print(f"wrote {a.out}")
     return 0 if all(r["ok"] for r in runs) else 1
 

@@ -26,6 +26,16 @@ class Settings:
     penalty           normal contact stiffness p_n [N/m]; None = penalty_factor · max C11
     penalty_factor    p_n / (block stiffness) when ``penalty`` is None (Shi: 10–100)
     shear_ratio       p_n / p_s (Shi's default 2.5)
+    contact_damping_ratio  ζ of a viscous dashpot in parallel with the normal spring of every
+                      closed contact in the dynamic steps (0: none, Shi's elastic contact):
+                      c = 2ζ√(p_n m_eff), m_eff = m_i m_j/(m_i + m_j) (m_i for a fixed j),
+                      acting on the relative normal displacement of the step, N_d = −(c/Δt) w_nᵀD;
+                      the contact's normal force (friction, joint-law state) is spring + dashpot.
+                      A penalty spring under the trapezoidal rule returns all the energy it
+                      stores: an impact rebounds with restitution ≈ 1. ζ ≥ 1 makes the normal
+                      impact of two blocks (nearly) plastic (restitution e = exp(−πζ/√(1−ζ²)) for
+                      ζ < 1, no rebound for ζ ≥ 1 in the linear model) (Wu 2010, Eng. Geol. 114:
+                      contact damping in DDA landslide runs)
     fixed_point_factor  fixed-point spring / p_n
     max_penetration_ratio  penetration limit / d0 (search distance d0 = 2.5 g2 w0)
     oc_max_iterations open–close iterations per step before the step is cut (Shi: 6–8)
@@ -93,6 +103,7 @@ class Settings:
     penalty: float | None = None
     penalty_factor: float = 50.0
     shear_ratio: float = 2.5
+    contact_damping_ratio: float = 0.0
     fixed_point_factor: float = 10.0
     max_penetration_ratio: float = 0.4
     oc_max_iterations: int = 7
@@ -147,6 +158,8 @@ class Settings:
             pos("penalty", "a contact stiffness > 0 N/m or None")
         pos("penalty_factor")
         pos("shear_ratio")
+        if self.contact_damping_ratio is None or not (np.isfinite(self.contact_damping_ratio) and self.contact_damping_ratio >= 0):
+            raise InputError(f"{key}.contact_damping_ratio", self.contact_damping_ratio, "a damping ratio >= 0 (0: elastic contact)")
         pos("fixed_point_factor")
         pos("max_penetration_ratio")
         if int(self.oc_max_iterations) < 1:

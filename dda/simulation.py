@@ -770,6 +770,20 @@ class Simulation:
             has[c.tag == t] = v
         return has & (c.gap <= 1e-3 * self.d0)
 
+    def _dashpot(self, con: Contacts, props, pn: float, dt: float) -> np.ndarray:
+        """c/Δt [N/m] per contact of the normal dashpot (settings.contact_damping_ratio ζ):
+        c = 2ζ√(p_n m_eff), m_eff = m_i m_j/(m_i + m_j) [kg/m] of the contact's two blocks
+        (m_i when j is fixed, m_j when i is). The dashpot force on the relative normal
+        displacement w_nᵀD of the step is −(c/Δt) w_nᵀD: the mid-step normal velocity times c
+        under the trapezoidal rule (v₁ + v₀)/2 = D/Δt, so it dissipates c (w_nᵀD/Δt)² Δt ≥ 0
+        (for a contact open at the start of the step only the part past its gap, see _try)."""
+        ls = self.lsys
+        m = props.area * ls.density
+        inv = np.where(ls.fixed, 0.0, 1.0 / np.maximum(m, 1e-300))
+        inv_sum = inv[con.i] + inv[con.j]
+        m_eff = 1.0 / np.maximum(inv_sum, 1e-300)
+        return 2.0 * self.settings.contact_damping_ratio * np.sqrt(pn * m_eff) / dt
+
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
         s, sy, st = self.settings, self.lsys, self.state  # this rank's blocks (all on one rank)
@@ -806,6 +820,7 @@ class Simulation:
         laws, dflt = self.joint_laws(t1), sy.default_joint_law
         converged, it = self._allsum(con.size) == 0, 0
         weight = self._weight(props)
+        c_dt = self._dashpot(con, props, pn, dt) if (s.contact_damping_ratio > 0 and not settling) else None
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:
@@ -818,6 +833,18 @@ class Simulation:
             ph["open_close"] += t - t_phase
             solved_state, solved_stretch = cs.state, cs.stretch  # (update_states returns new arrays)
             Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
+            if c_dt is not None:
+                # normal dashpot of the closed contacts on the penetration gained in the step,
+                # N_d = −(c/Δt)(w_nᵀD + g⁺), g⁺ = max(g_n, 0): a contact that was open at the start
+                # of the step is damped only from where it touches, not across its gap. Like a
+                # spring on g⁺: (c/Δt) w_n w_nᵀ and the load −(c/Δt) g⁺ w_n. Friction sees the
+                # whole normal force N = −p_n d_n + N_d, so a sliding contact adds
+                # −σ μ_t (c/Δt) w_s w_nᵀ and σ μ_t (c/Δt) g⁺ w_s (as contact_system does for the spring)
+                k_d = np.where(cs.state != OPEN, c_dt, 0.0)
+                k_fd = np.where(cs.state == SLIDING, cs.sign * mu * k_d, 0.0)
+                gap_open = np.maximum(con.gap, 0.0)
+                Kc = Kc + (k_d[:, None, None] * wn[:, :, None] - k_fd[:, None, None] * ws[:, :, None]) * wn[:, None, :]
+                Fc = Fc + (k_fd * gap_open)[:, None] * ws - (k_d * gap_open)[:, None] * wn
             symmetric = not np.any((cs.state == SLIDING) & (mu != 0))
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
@@ -831,9 +858,15 @@ class Simulation:
             Dij = np.hstack([D[con.i], D[con.j]])
             dn = con.gap + np.sum(wn * Dij, axis=1)
             ds = np.sum(ws * Dij, axis=1)
-            # strength at the solved normal force; an open contact that penetrates: at the force it
-            # would carry once closed (it decides whether it closes locked or sliding)
-            N_trial = pn * np.maximum(-dn, 0.0)
+            # the normal force of the solve, linear in D: the spring (and the dashpot of a closed
+            # contact, dda.contact_damping_ratio); strength at the solved normal force; an open contact
+            # that penetrates: at the force it would carry once closed (it decides whether it closes
+            # locked or sliding; k_d = 0 on open contacts)
+            if c_dt is None:
+                N_solved = -pn * dn
+            else:
+                N_solved = -pn * dn - k_d * (np.sum(wn * Dij, axis=1) + gap_open)
+            N_trial = np.maximum(N_solved, 0.0)
             N = np.where(cs.state != OPEN, N_trial, 0.0)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
                                                    cs.law_state)
@@ -875,8 +908,8 @@ class Simulation:
                 sig = significant_changes(cs.state, new, jump, scale, s.oc_force_tolerance)
                 changed = int(self._allsum(int(np.count_nonzero(sig))))
             # the friction the solve applied to sliding contacts: F_f(N₀) + μ (N(D) − N₀),
-            # N(D) = −p_n d_n (= μN for Coulomb: on the cone at the solved normal force)
-            friction = np.maximum(fmax + mu * (-pn * dn - cs.normal_force), 0.0)
+            # N(D) = −p_n d_n (+ the dashpot's N_d) (= μN for Coulomb: on the cone at the solved normal force)
+            friction = np.maximum(fmax + mu * (N_solved - cs.normal_force), 0.0)
             cs.normal_force = N
             cs.slip_rate = ds / dt
             if changed == 0 and s.oc_friction_tolerance > 0 and it < s.oc_max_iterations:

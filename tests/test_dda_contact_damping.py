@@ -1,0 +1,83 @@
+"""The normal contact dashpot (dda.Settings.contact_damping_ratio) against the damped
+oscillator's closed-form restitution.
+
+A 1 m square block (nearly rigid, E = 1e12 Pa) hits a fixed base flat at v0 = 1 m/s without
+gravity: two corner contacts of stiffness p_n in parallel, each with a dashpot
+c = 2ζ√(p_n m) (m_eff = m: the base is fixed), so the block sees K = 2 p_n, C = 2c and the
+damping ratio ζ_b = C / (2√(K m)) = √2 ζ. A linear damped oscillator that separates where it
+touched leaves with e = v_out / v_in = exp(−π ζ_b / √(1 − ζ_b²)) (ζ_b < 1), and does not come
+back to the touching point for ζ_b ≥ 1.
+
+Without the dashpot the penalty spring under the trapezoidal rule rebounds elastically
+(e → 1 as Δt → 0: 0.933 / 0.966 / 0.982 at Δt = 1e-4 / 5e-5 / 2.5e-5 s, the contact period
+being 4.4 ms): the DDA's own loss is O(Δt), so the dashpot is compared as e(ζ) / e(0) at the
+same Δt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dda
+import learned
+
+V0 = 1.0
+
+
+def _rebound(zeta: float, dt: float = 5e-5) -> float:
+    """Upward speed of the block after the impact over its downward speed before."""
+    base = np.array([[-1, -1], [2, -1], [2, 0], [-1, 0]], float)
+    gap = 0.005
+    block = np.array([[0, gap], [1, gap], [1, 1 + gap], [0, 1 + gap]], float)
+    s = dda.BlockSystem([base, block], fixed=[0])
+    s.add_material(0, learned.LinearElastic(1e12, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(30.0))
+    s.set_velocity(1, vy=-V0)
+    settings = dda.Settings(duration=0.02, dt=dt, gravity=(0.0, 0.0), penalty=1e9, contact_damping_ratio=zeta,
+                            max_displacement_ratio=0.05)
+    v = np.asarray(dda.Simulation(s, settings).solve().velocity)[:, 1, 1]
+    assert v.min() == pytest.approx(-V0, rel=1e-9)  # it came down at v0 (no force before the contact)
+    return float(v[-1]) / V0
+
+
+def test_contact_dashpot_restitution_matches_damped_oscillator():
+    e0 = _rebound(0.0)
+    assert e0 > 0.9  # the elastic penalty contact rebounds (measured 0.966)
+    for zeta in (0.1, 0.2):
+        zb = np.sqrt(2.0) * zeta
+        closed_form = np.exp(-np.pi * zb / np.sqrt(1.0 - zb**2))
+        # measured e(ζ)/e(0) against the closed form: 0.06 % (ζ = 0.1), 0.93 % (ζ = 0.2) at
+        # Δt = 5e-5 s; tolerance 6 % (~6x the larger)
+        assert _rebound(zeta) / e0 == pytest.approx(closed_form, rel=0.06)
+
+
+def test_critical_contact_dashpot_stops_the_rebound():
+    # ζ_b = √2 > 1: overdamped, the block stays on the base: it leaves at 8.3e-4 v0 (Δt = 5e-5 s,
+    # against 0.966 v0 without the dashpot); bound 1e-2 v0 (~12x)
+    assert abs(_rebound(1.0)) < 1e-2
+
+
+def test_contact_damping_ratio_is_validated():
+    with pytest.raises(dda.InputError, match="contact_damping_ratio"):
+        dda.Settings(contact_damping_ratio=-0.1).validate()
+
+
+
+def test_dashpot_leaves_steady_sliding_alone():
+    # a block sliding down a 30° incline has no normal relative motion: the dashpot adds
+    # nothing and the travel is the analytic ½ g (sin θ − cos θ tan φ) t² (the same check without
+    # it: tests/test_dda_verification.py, measured 5.1e-7)
+    theta, phi, g = np.radians(30.0), 20.0, 9.81
+    L = 20.0
+    base = np.array([[0.0, 0.0], [L * np.cos(theta), 0.0], [L * np.cos(theta), L * np.sin(theta)]])
+    d, n = np.array([np.cos(theta), np.sin(theta)]), np.array([-np.sin(theta), np.cos(theta)])
+    p0 = 10.0 * d
+    block = np.array([p0, p0 + d, p0 + d + 0.5 * n, p0 + 0.5 * n])
+    s = dda.BlockSystem([base, block], fixed=[0])
+    s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=phi))
+    res = dda.Simulation(s, dda.Settings(duration=1.0, dt=0.01, contact_damping_ratio=1.0)).solve()
+    travel = np.linalg.norm(res.displacement[-1, 1])
+    ref = 0.5 * g * (np.sin(theta) - np.cos(theta) * np.tan(np.radians(phi)))
+    assert travel == pytest.approx(ref, rel=5e-6)  # measured 5.1e-7 (as without the dashpot); ~10x

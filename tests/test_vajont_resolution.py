@@ -1,0 +1,79 @@
+"""The Vajont resolution benchmark (benchmarks/vajont_resolution.py; issue 13 item 8, issue 14
+item 4): its variants come from the case's own settings, its tables from the runs, and it
+locates where a variant's trajectory leaves the base run's. Fast: synthetic runs and tracks
+(the study itself is minutes of CPU per run: its figures are in the case's ``accuracy`` key)."""
+
+import importlib.util
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import CASES, ROOT
+
+_spec = importlib.util.spec_from_file_location("vajont_resolution", ROOT / "benchmarks" / "vajont_resolution.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+CASE = str(CASES / "vajont.toml")
+
+
+def test_variants_refine_the_case_own_settings():
+    import coupling
+
+    dda = coupling.load_case(CASE).spec.dda
+    v = bench.variants(CASE)
+    assert v["base"] == {}
+    assert v["time/2"] == {"dda.dt": dda.dt / 2, "dda.max_displacement_ratio": dda.max_displacement_ratio / 2}
+    assert v["time/4"]["dda.dt"] == dda.dt / 4
+    assert v["penalty×2"] == {"dda.penalty_factor": 2 * dda.penalty_factor}
+    # the settling variants keep the event window: duration grows with the settling time
+    assert v["settle+5s"] == {"dda.settle_time": dda.settle_time + 5.0, "dda.duration": dda.duration + 5.0}
+    # overrides common to every run are applied first (here: a halved time step)
+    assert bench.variants(CASE, {"dda.dt": dda.dt / 2})["time/2"]["dda.dt"] == dda.dt / 4
+
+
+def test_relative_changes_and_time_sequence_tables():
+    runs = [{"name": "base", "ok": True, "peak_velocity": 20.0, "runout": 300.0, "runup": 100.0, "duration": 30.0},
+            {"name": "time/2", "ok": True, "peak_velocity": 21.0, "runout": 306.0, "runup": 100.0, "duration": 30.0},
+            {"name": "time/4", "ok": True, "peak_velocity": 21.5, "runout": 309.0, "runup": 100.0, "duration": 30.0},
+            {"name": "penalty×2", "ok": False, "error": "x"}]
+    ch = bench.relative_changes(runs)
+    assert ch["peak_velocity"]["time/2"] == pytest.approx(0.05)
+    assert ch["runout"]["time/4"] == pytest.approx(0.03)
+    assert ch["runout"]["penalty×2"] is None  # a failed run has no value, never a zero
+    seq = bench.time_sequence(runs)
+    assert seq["runout"]["dt_to_dt/2"] == pytest.approx(6 / 309)
+    assert seq["runout"]["dt/2_to_dt/4"] == pytest.approx(3 / 309)
+    assert seq["runout"]["ratio"] == pytest.approx(2.0)  # first-order convergence
+    assert seq["runup"]["ratio"] is None  # no change at all: no ratio
+
+
+def _history(path, t, centroids):
+    path.mkdir()
+    with h5py.File(path / "history.h5", "w") as f:
+        f["time"] = t
+        f["centroid"] = centroids
+        f["fixed"] = np.array([1, 0], dtype=np.int8)
+
+
+def test_split_time_is_where_a_track_leaves_the_base_run(tmp_path):
+    # one free block sliding at 10 m/s after 10 s of settling; the variant settles 5 s longer
+    # and leaves the base track at event time 12 s, drifting at 3 m/s
+    t = np.arange(0.0, 40.0, 0.01)
+    x_base = np.where(t > 10, 10.0 * (t - 10), 0.0)
+    base = np.zeros((t.size, 2, 2))
+    base[:, 1, 0] = x_base
+    _history(tmp_path / "base", t, base)
+    tv = t + 5.0  # same event on a clock shifted by the longer settling
+    ev = t - 10
+    var = np.zeros((t.size, 2, 2))
+    var[:, 1, 0] = x_base + np.where(ev > 12, 3.0 * (ev - 12), 0.0)
+    _history(tmp_path / "var", tv, var)
+    runs = [{"name": "base", "ok": True, "run_folder": str(tmp_path / "base"), "case": CASE, "sets": {}},
+            {"name": "settle+5s", "ok": True, "run_folder": str(tmp_path / "var"), "case": CASE,
+             "sets": bench.variants(CASE)["settle+5s"]}]
+    sp = bench.split_times(runs)["settle+5s"]
+    # threshold max(2 m, 1 % of the travel 120-130 m) = 2 m: reached 2/3 s after 12 s
+    assert sp["split_event_time"] == pytest.approx(12.0 + 2.0 / 3.0, abs=0.02)
+    assert sp["distance_before"] < 1.0
