@@ -1,18 +1,23 @@
 """Solver-level acceptance of the documented default recipe, as a sweep over loads.
 
-For three materials that are not shipped (power law, plane strain and plane stress, E = 30,
-200 and 10 GPa, n = 0.7, 0.3 and 0.5; C with ε₀ = 2e-4, so its data box reaches 25 ε₀; B is
-a corner of the issue's range), ``deepmanifold data generate`` +
-``deepmanifold train`` with their defaults (Adam, then 2000 L-BFGS polish iterations);
-then the plate with a hole and the cantilever at 10–100 % of a design load on coarse
-meshes. Acceptance (issue 12): relative L2 displacement error ≤ 1 % against the analytic law
-on the same mesh at every load, Newton iterations within one of the analytic law's, and no
-quadrature point outside the training data. The fine version is
-``python benchmarks/learned_coupling.py --only sweep``. Measured on these coarse meshes with
-the 2000-iteration polish (benchmarks/out/learned_sweep_session7.json): A ≤ 0.039 %, B ≤ 0.058 %, C ≤ 0.29 % (was 0.79 % with
-500 iterations: margin 1.26x, now 3.4x), Newton counts equal, no point outside the data.
-The corner D of the benchmark (E = 10 GPa, n = 0.3, plane strain) reaches 0.96 % (cantilever
-at 100 %; ≤ 0.50 % elsewhere): no margin, so it is not asserted here (issue 12 stays open on it).
+For four materials that are not shipped (power law, plane strain and plane stress, E = 30,
+200 and 10 GPa, n = 0.7, 0.3, 0.5 and 0.3; C and D with ε₀ = 2e-4, so their data box reaches
+25 ε₀; B and D are corners of the issue's range), ``deepmanifold data generate`` +
+``deepmanifold train`` with their defaults (Adam, then L-BFGS polish in the stress loss and
+in the compliance norm, up to 2000 iterations each); then the plate with a hole and the
+cantilever at 10–100 % of a design load on coarse meshes. Acceptance (issue 12): relative L2
+displacement error ≤ 1 % against the analytic law on the same mesh at every load, Newton
+iterations within one of the analytic law's, and no quadrature point outside the training
+data. The fine version, over the range's eight corners, is
+``python benchmarks/learned_coupling.py --only sweep`` (benchmarks/out/learned_sweep_session8.json).
+
+Measured: session 7 (one stress-norm polish, coarse meshes): A ≤ 0.039 %, B ≤ 0.058 %,
+C ≤ 0.29 %, D ≤ 0.96 % (no margin, not asserted then). Session 8 (two polishes; D on these
+coarse meshes with the model the benchmark trained, the same recipe and data): D ≤ 0.34 %
+(plate) / 0.12 % (cantilever), margin 2.9x, so D is asserted now. The corner E (E = 10 GPa,
+n = 0.3, plane *stress*) misses the bound (2.06 % on the fine plate at 100 %: its top strain
+bins are under-fitted, stress 2.0 % / tangent 8.8 %) and is not asserted (issue 12 stays
+open on it).
 """
 
 import sys
@@ -27,9 +32,9 @@ from learned_coupling import (  # noqa: E402
     SWEEP_DESIGN, SWEEP_FRACTIONS, SWEEP_MATERIALS, SWEEP_MESH, SWEEP_STRAIN_RANGE, _inline, sweep_row,
 )
 
-#: D (benchmarks/learned_coupling.py) is measured there but not asserted here: at 0.96 % it has
-#: no margin under the 1 % bound, and a retrained model on another machine may cross it
-MATERIALS = ["A_E30_n0.7_strain", "B_E200_n0.3_stress", "C_E10_n0.5_stress"]
+#: E (benchmarks/learned_coupling.py) is measured there but not asserted here: it misses the
+#: bound (2.06 %); the other corners (F–J) are in the benchmark only (training costs ~5 min each)
+MATERIALS = ["A_E30_n0.7_strain", "B_E200_n0.3_stress", "C_E10_n0.5_stress", "D_E10_n0.3_strain"]
 
 
 @pytest.fixture(scope="module", params=MATERIALS)
