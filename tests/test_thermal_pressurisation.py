@@ -234,3 +234,17 @@ def test_diffusion_form_rejects_bad_parameters():
         ThermalPressurisationFriction(20, 10, 0.1, H, RHOC, LAM, band_model="gaussian")
     with pytest.raises(ValueError, match="thermal_diffusivity"):
         ThermalPressurisationFriction(20, 10, 0.1, H, RHOC, LAM, band_model="diffusion", thermal_diffusivity=-1.0)
+
+
+def test_case_refuses_a_thermal_diffusivity_on_the_lumped_band_in_one_line():
+    """A case key of the diffusion form on the (adiabatic) lumped band is bad input, not ignored."""
+    from conftest import CASES, cli_inprocess
+
+    code, _, err = cli_inprocess("check", str(CASES / "vajont.toml"), "--set",
+                                 "joints.slip_surface.law.thermal_diffusivity=1e-6")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "thermal_diffusivity" in lines[0] and "band_model" in lines[0], lines[0]
+    code, _, err = cli_inprocess("check", str(CASES / "vajont.toml"), "--set", "joints.slip_surface.law.band_model=diffusion",
+                                 "--set", "joints.slip_surface.law.thermal_diffusivity=1e-6")
+    assert code == 0, err
