@@ -62,8 +62,9 @@ def assert_one_line_error(tmp_path: Path, text: str | None, *expected: str, extr
     return lines[0]
 
 
-def summaries_on_ranks(tmp_path: Path, case: str, sets=(), ranks=(1, 2)) -> dict:
-    """Run a case through the CLI on each number of ranks; their summary.json by rank count."""
+def summaries_on_ranks(tmp_path: Path, case: str, sets=(), ranks=(1, 2), timeout: float = 600) -> dict:
+    """Run a case through the CLI on each number of ranks (each run within ``timeout`` s);
+    their summary.json by rank count."""
     import json
 
     out = {}
@@ -72,7 +73,7 @@ def summaries_on_ranks(tmp_path: Path, case: str, sets=(), ranks=(1, 2)) -> dict
         args = ["run", case, "-o", str(d), "-q"]
         for s in sets:
             args += ["--set", s]
-        r = run_cli(*args, nproc=n)
+        r = run_cli(*args, nproc=n, timeout=timeout)
         assert r.returncode == 0, r.stderr
         out[n] = json.loads((d / "summary.json").read_text())
         assert out[n]["solver"]["mpi_ranks"] == n

@@ -197,8 +197,10 @@ def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     """
     case = str(CASES / "vajont.toml")
     sets = ["output.fields=false", "output.plots=false"]
-    out = summaries_on_ranks(tmp_path, case, sets)
-    out["scipy"] = summaries_on_ranks(tmp_path / "scipy", case, [*sets, "dda.linear_solver=scipy"], ranks=(1,))[1]
+    # a 2-rank run took 20-22 min of wall time on 2 shared cores under load 8 (session 8)
+    out = summaries_on_ranks(tmp_path, case, sets, timeout=3600)
+    out["scipy"] = summaries_on_ranks(tmp_path / "scipy", case, [*sets, "dda.linear_solver=scipy"], ranks=(1,),
+                                      timeout=3600)[1]
     for key in ("peak_velocity", "runout", "duration"):
         values = [o["results"][key] for o in out.values()]
         assert max(values) - min(values) <= 0.02 * min(values), (key, values)

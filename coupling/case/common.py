@@ -453,8 +453,8 @@ class ThermalPressurisationSpec(_WeakeningSpec):
     @model_validator(mode="after")
     def _diffusion_keys(self):
         if self.band_model == "lumped" and self.thermal_diffusivity > 0:
-            raise ValueError(f"thermal_diffusivity = {self.thermal_diffusivity} needs band_model = 'diffusion' "
-                             "(the lumped band is adiabatic)")
+            raise ValueError(f"found thermal_diffusivity = {self.thermal_diffusivity} with band_model = 'lumped' "
+                             "(an adiabatic band); allowed: band_model = 'diffusion', or thermal_diffusivity = 0")
         return self
 
     def _build(self):
