@@ -26,6 +26,8 @@ def test_variants_refine_the_case_own_settings():
     assert v["base"] == {}
     assert v["time/2"] == {"dda.dt": dda.dt / 2, "dda.max_displacement_ratio": dda.max_displacement_ratio / 2}
     assert v["time/4"]["dda.dt"] == dda.dt / 4
+    # time/4 keeps time/2's penetration limit in metres (max_penetration_ratio × 2.5 g2 w0)
+    assert v["time/4"]["dda.max_penetration_ratio"] == 2 * dda.max_penetration_ratio
     assert v["penalty×2"] == {"dda.penalty_factor": 2 * dda.penalty_factor}
     # the settling variants keep the event window: duration grows with the settling time
     assert v["settle+5s"] == {"dda.settle_time": dda.settle_time + 5.0, "dda.duration": dda.duration + 5.0}

@@ -77,6 +77,8 @@ class DdaSettingsSpec(Strict):
     penalty: PositiveFloat | None = Field(None, description="contact normal stiffness [N/m]; default from the blocks")
     penalty_factor: PositiveFloat = Field(50.0, description="penalty / block stiffness when penalty is omitted")
     shear_ratio: PositiveFloat = Field(2.5, description="normal / shear spring (Shi: 2.5)")
+    max_penetration_ratio: PositiveFloat = Field(0.4, description="penetration limit / d0 (d0 = 2.5 g2 w0): a step "
+                                                 "that penetrates more is cut; after two cuts the penalty doubles")
     contact_damping_ratio: float = Field(0.0, ge=0, description="damping ratio of a normal dashpot on closed contacts "
                                          "(dynamic steps; 0: elastic contact, impacts rebound; >= 1: no rebound)")
     oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
