@@ -856,7 +856,8 @@ class Simulation:
                 _, bad = self._maxloc(1.0 if not np.all(finite) else 0.0, int(np.argmax(~finite)))
                 return _Trial(StepFailure.NOT_FINITE, block=bad, detail="non-finite solution", iterations=it)
             Dij = np.hstack([D[con.i], D[con.j]])
-            dn = con.gap + np.sum(wn * Dij, axis=1)
+            dn_step = np.sum(wn * Dij, axis=1)  # normal displacement of the step [m]
+            dn = con.gap + dn_step
             ds = np.sum(ws * Dij, axis=1)
             # the normal force of the solve, linear in D: the spring (and the dashpot of a closed
             # contact, dda.contact_damping_ratio); strength at the solved normal force; an open contact
@@ -865,7 +866,7 @@ class Simulation:
             if c_dt is None:
                 N_solved = -pn * dn
             else:
-                N_solved = -pn * dn - k_d * (np.sum(wn * Dij, axis=1) + gap_open)
+                N_solved = -pn * dn - k_d * (dn_step + gap_open)
             N_trial = np.maximum(N_solved, 0.0)
             N = np.where(cs.state != OPEN, N_trial, 0.0)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
