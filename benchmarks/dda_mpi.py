@@ -1,10 +1,11 @@
 """Distributed DDA: 1 vs 2 MPI ranks on the stacked grids of benchmarks/dda_vs_ntdda.py.
 
     python benchmarks/dda_mpi.py [--problems grid10 grid30 grid100] [--steps 50 20 4] [--repeats 3]
-                                 [--runs 1:default 2:default 1:schur 2:schur]
+                                 [--runs 1:mumps 2:mumps 1:schur 2:schur 1:default 2:default]
 
-Each problem runs every ``--runs`` entry (RANKS:CONFIG; ``default``: the rank-0 solve of the
-gathered system, ``schur``: the distributed substructuring solve, dda.schur), alternating
+Each problem runs every ``--runs`` entry (RANKS:CONFIG; ``mumps``: the rank-0 solve of the
+gathered system, ``schur``: the distributed substructuring solve, dda.schur; ``default``: the
+default ``linear_solver = "auto"``, i.e. schur from 5,000 free blocks, mumps below), alternating
 (the machine's load hits all alike), ``--repeats`` times each, every run in its own process
 tree (``dda_vs_ntdda.py --worker``, OMP_NUM_THREADS=1). Per rank count: the median wall time per step (steps 2..N),
 its CPU time per step on rank 0 (and per rank), the phase split, peak memory (max RSS) per rank, and per
@@ -69,7 +70,7 @@ def main() -> None:
     ap.add_argument("--problems", nargs="+", default=["grid10", "grid30", "grid100"])
     ap.add_argument("--steps", type=int, nargs="+", default=[50, 20, 4], help="steps per problem")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--runs", nargs="+", default=["1:default", "2:default", "1:schur", "2:schur"],
+    ap.add_argument("--runs", nargs="+", default=["1:mumps", "2:mumps", "1:schur", "2:schur"],
                     help="RANKS:CONFIG runs per problem (configs of dda_vs_ntdda.CONFIGS; schur = dda.linear_solver "
                          "'schur'), alternated in this order; the first is the reference of the speed-ups")
     ap.add_argument("--out", default=str(HERE / "out" / "dda_mpi.json"))

@@ -96,7 +96,9 @@ def build(problem: str):
 #: ``shi_f0``: ntdda's opening band f0 = 2e-7 w0 (its ``opencriteria``; ours defaults to 1e-9 w0):
 #: it removes most re-solves of a settling stack but acts as a tensile strength p_n f0 (see
 #: dda.openclose), so it is a comparison, not our default.
-CONFIGS = {"default": {}, "shi_f0": {"oc_tolerance_ratio": 2e-7},
+#: ``default``: linear_solver "auto" (schur from 5,000 free blocks, dda.assembly); ``mumps``: the
+#: rank-0 direct solve at every size (the default before the size rule)
+CONFIGS = {"default": {}, "mumps": {"linear_solver": "mumps"}, "shi_f0": {"oc_tolerance_ratio": 2e-7},
            # the distributed substructuring solve (dda.schur; benchmarks/dda_mpi.py)
            "schur": {"linear_solver": "schur"}, "schur4": {"linear_solver": "schur", "schur_parts": 4},
            "schur8": {"linear_solver": "schur", "schur_parts": 8}}

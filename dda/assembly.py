@@ -35,7 +35,24 @@ import numpy as np
 
 from dda.errors import InputError
 
-SOLVERS = ("mumps", "cg", "scipy", "schur")
+SOLVERS = ("auto", "mumps", "cg", "scipy", "schur")
+
+#: ``linear_solver = "auto"`` (the default) takes "schur" for systems of at least this many
+#: free blocks and "mumps" below: a size rule, not a rank-count rule, so 1 and 2 ranks solve
+#: the same way. Measured on the stacked grids (benchmarks/dda_mpi.py, median of 3
+#: alternating runs on a loaded 2-core machine), schur on 2 ranks against mumps on 1 rank:
+#: 901 blocks 0.73× (slower), 4,901 blocks 1.40× wall (1.62× CPU per rank), 10,001 blocks
+#: 1.62× wall; the price on 1 rank: schur costs +15 % CPU at 4,901 blocks and +5 % wall at
+#: 10,001 (MUMPS with a Schur complement does more flops than a plain LU).
+SCHUR_AUTO_MIN_FREE_BLOCKS = 5000
+
+
+def resolve_linear_solver(kind: str, n_free: int) -> str:
+    """The solver ``kind`` names for a system of ``n_free`` free blocks ("auto": "schur" from
+    :data:`SCHUR_AUTO_MIN_FREE_BLOCKS` free blocks on, "mumps" below; any other kind as is)."""
+    if kind != "auto":
+        return kind
+    return "schur" if n_free >= SCHUR_AUTO_MIN_FREE_BLOCKS else "mumps"
 
 #: the kinds GlobalSystem solves itself ("schur" is dda.schur.SchurSolve)
 GLOBAL_KINDS = ("mumps", "cg", "scipy")

@@ -61,7 +61,9 @@ class Settings:
     max_retries       cuts of one step before a non-settling step is accepted (open–close) or
                       the run is declared diverged (penetration, NaN)
     dt_cut, dt_grow   factor on Δt after a failed step / a quiet step
-    linear_solver     "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
+    linear_solver     "auto" (default: "schur" from ``dda.assembly.SCHUR_AUTO_MIN_FREE_BLOCKS``
+                      = 5,000 free blocks on, "mumps" below; by size, never by the rank count,
+                      so 1 and 2 ranks solve alike), "mumps" (PETSc LU), "cg" (PETSc CG + block Jacobi; BiCGStab while a
                       sliding contact makes K non-symmetric), "scipy" (serial) or "schur"
                       (substructuring over ``schur_parts`` fixed parts, MUMPS per part and a
                       dense interface system: distributed, the same numbers on any rank count
@@ -118,7 +120,7 @@ class Settings:
     max_retries: int = 6
     dt_cut: float = 0.5
     dt_grow: float = 1.2
-    linear_solver: str = "mumps"
+    linear_solver: str = "auto"
     schur_parts: int = 2
     settle_time: float = 0.0
     settle_dt: float | None = None

@@ -54,7 +54,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dda import submatrices as sm
-from dda.assembly import GlobalSystem
+from dda.assembly import SCHUR_AUTO_MIN_FREE_BLOCKS, GlobalSystem, resolve_linear_solver
 from dda.contact_detect import Contacts, broad_phase_grid, detect
 from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_system, contact_vectors, joint_strength
 from dda.errors import InputError, SolverDivergence
@@ -193,19 +193,23 @@ class Simulation:
         #: part of every block of the "schur" solve (dda.schur; None for the other solvers): fixed
         #: from the start-of-run centroids, the same on any number of ranks
         self.block_parts: np.ndarray | None = None
-        if s.linear_solver == "schur":
+        #: the solver in use ("auto" resolved by the number of free blocks, never by the rank count)
+        self.linear_solver = resolve_linear_solver(s.linear_solver, int(np.count_nonzero(~np.asarray(sy.fixed, bool))))
+        if self.linear_solver == "schur":
             from dda.schur import SchurSolve, assign_parts
 
             if self.comm.size > s.schur_parts:
                 if self.comm.size > 1:  # PETSc's collective initialisation first (the error path may import it)
                     import dolfinx_solver  # noqa: F401
                     from petsc4py import PETSc  # noqa: F401
+                auto = "" if s.linear_solver == "schur" else (
+                    f" (linear_solver = 'auto' takes 'schur' from {SCHUR_AUTO_MIN_FREE_BLOCKS} free blocks; or set 'mumps')")
                 raise InputError("settings.schur_parts", s.schur_parts,
-                                 f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'")
+                                 f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'{auto}")
             self.block_parts = assign_parts(sy.polys.props().centroid, sy.fixed, s.schur_parts)
             self.solver = SchurSolve(self.block_parts, s.schur_parts, sy.fixed, self.comm)
         else:
-            self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, s.linear_solver)
+            self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, self.linear_solver)
         if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
             # (a dense-LU system never imports it; a later import on rank 0 alone, e.g. the output's
             # provenance, would wait for the other ranks)

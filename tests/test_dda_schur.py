@@ -208,3 +208,45 @@ def test_fewer_parts_than_ranks_is_a_one_line_error(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: cases/vajont_10block.toml: dda.schur_parts: found 1"), r.stderr
     assert "at least the number of MPI ranks (2)" in lines[0]
     assert not out.exists()
+
+
+def _small_stack(**settings):
+    import dda
+    import learned
+
+    polys = [np.array([[-1, -1], [4, -1], [4, 0], [-1, 0]], float)]
+    polys += [np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float) for j in range(3) for i in range(3)]
+    s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
+    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=30.0))
+    return dda.Simulation(s, dda.Settings(duration=0.01, dt=1e-3, length_scale=2.5, max_displacement_ratio=0.016,
+                                          penalty=5e11, **settings))
+
+
+def test_auto_linear_solver_is_chosen_by_size_alone(monkeypatch):
+    """``linear_solver = "auto"`` (the default): MUMPS below ``SCHUR_AUTO_MIN_FREE_BLOCKS`` free
+    blocks, the schur solve from there on; the rank count plays no part (rule and the two
+    choices, run to the same bits as the explicit solver, on a 3 × 3 stack with the
+    threshold lowered to its 9 free blocks)."""
+    import dda
+    from dda import assembly
+    from dda.schur import SchurSolve
+
+    assert dda.Settings().linear_solver == "auto"
+    assert assembly.resolve_linear_solver("auto", assembly.SCHUR_AUTO_MIN_FREE_BLOCKS - 1) == "mumps"
+    assert assembly.resolve_linear_solver("auto", assembly.SCHUR_AUTO_MIN_FREE_BLOCKS) == "schur"
+    assert assembly.resolve_linear_solver("mumps", 10**6) == "mumps"
+
+    def run(**kw):
+        sim = _small_stack(**kw)
+        while sim.state.time < sim.settings.duration * (1 - 1e-12):
+            sim.step()
+        return sim
+
+    auto, mumps = run(), run(linear_solver="mumps")
+    assert auto.linear_solver == "mumps" and not isinstance(auto.solver, SchurSolve)
+    assert np.array_equal(auto.state.xy, mumps.state.xy)
+    monkeypatch.setattr(assembly, "SCHUR_AUTO_MIN_FREE_BLOCKS", 9)
+    auto, schur = run(), run(linear_solver="schur")
+    assert auto.linear_solver == "schur" and isinstance(auto.solver, SchurSolve)
+    assert np.array_equal(auto.state.xy, schur.state.xy)

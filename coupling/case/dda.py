@@ -85,8 +85,9 @@ class DdaSettingsSpec(Strict):
     oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
                                          "friction of sliding contacts moves by more than this fraction (0: off)")
     max_retries: int = Field(6, ge=0, description="step cuts before a non-settling step is accepted or the run diverges")
-    linear_solver: Literal["mumps", "cg", "scipy", "schur"] = Field(
-        "mumps", description="PETSc MUMPS LU, PETSc CG + block Jacobi, serial SciPy (as fem.linear_solver), or "
+    linear_solver: Literal["auto", "mumps", "cg", "scipy", "schur"] = Field(
+        "auto", description="auto (schur from 5,000 free blocks on, mumps below), PETSc MUMPS LU, PETSc CG + "
+        "block Jacobi, serial SciPy (as fem.linear_solver), or "
         "schur: substructuring over schur_parts fixed parts (distributed; same numbers on 1..schur_parts ranks)")
     schur_parts: int = Field(2, ge=1, description="parts of the schur solve (>= the number of MPI ranks)")
     exact_rotation: bool = True
