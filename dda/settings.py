@@ -68,7 +68,8 @@ class Settings:
                       (substructuring over ``schur_parts`` fixed parts, MUMPS per part and a
                       dense interface system: distributed, the same numbers on any rank count
                       up to ``schur_parts``; dda.schur)
-    schur_parts       number of parts of the "schur" solve (≥ the number of MPI ranks)
+    schur_parts       number of parts of the "schur" solve (≥ the number of MPI ranks; under
+                      "auto" raised to the rank count when smaller)
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
     settle_time       static settling phase [s] before the event: for t < settle_time every
                       step is static (velocity not carried, Shi's k01 = 0, stored velocity 0),

@@ -195,19 +195,23 @@ class Simulation:
         self.block_parts: np.ndarray | None = None
         #: the solver in use ("auto" resolved by the number of free blocks, never by the rank count)
         self.linear_solver = resolve_linear_solver(s.linear_solver, int(np.count_nonzero(~np.asarray(sy.fixed, bool))))
+        #: parts of the "schur" solve: ``schur_parts``; under "auto" at least the rank count, so
+        #: that a run on more ranks than ``schur_parts`` still starts (it splits into more parts,
+        #: whose round-off differs from 1 rank's; 1 … ``schur_parts`` ranks give identical numbers)
+        self.schur_parts = int(s.schur_parts)
         if self.linear_solver == "schur":
             from dda.schur import SchurSolve, assign_parts
 
-            if self.comm.size > s.schur_parts:
+            if s.linear_solver != "schur":
+                self.schur_parts = max(self.schur_parts, int(self.comm.size))
+            if self.comm.size > self.schur_parts:
                 if self.comm.size > 1:  # PETSc's collective initialisation first (the error path may import it)
                     import dolfinx_solver  # noqa: F401
                     from petsc4py import PETSc  # noqa: F401
-                auto = "" if s.linear_solver == "schur" else (
-                    f" (linear_solver = 'auto' takes 'schur' from {SCHUR_AUTO_MIN_FREE_BLOCKS} free blocks; or set 'mumps')")
                 raise InputError("settings.schur_parts", s.schur_parts,
-                                 f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'{auto}")
-            self.block_parts = assign_parts(sy.polys.props().centroid, sy.fixed, s.schur_parts)
-            self.solver = SchurSolve(self.block_parts, s.schur_parts, sy.fixed, self.comm)
+                                 f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'")
+            self.block_parts = assign_parts(sy.polys.props().centroid, sy.fixed, self.schur_parts)
+            self.solver = SchurSolve(self.block_parts, self.schur_parts, sy.fixed, self.comm)
         else:
             self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, self.linear_solver)
         if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
@@ -381,7 +385,7 @@ class Simulation:
         """(Re)make the spatial partition from the whole state ``g`` and keep this rank's part."""
         polys = Polygons(g.xy, self.voff)
         P = Partition(self.comm, polys.props().centroid, polys.bbox(), self.voff, self.system.fixed, g.xy, self.d0,
-                      self.margin, parts=self.block_parts, n_parts=self.settings.schur_parts)
+                      self.margin, parts=self.block_parts, n_parts=self.schur_parts)
         self.part = P
         self.lsys = ls = self._local_system(P)
         if P.trivial:

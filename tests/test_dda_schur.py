@@ -250,3 +250,39 @@ def test_auto_linear_solver_is_chosen_by_size_alone(monkeypatch):
     auto, schur = run(), run(linear_solver="schur")
     assert auto.linear_solver == "schur" and isinstance(auto.solver, SchurSolve)
     assert np.array_equal(auto.state.xy, schur.state.xy)
+
+
+AUTO_MORE_RANKS = r'''
+import sys
+import numpy as np
+from mpi4py import MPI
+import dda
+import learned
+from dda import assembly
+
+assembly.SCHUR_AUTO_MIN_FREE_BLOCKS = 9  # the 3 x 3 stack's free blocks: "auto" takes schur
+polys = [np.array([[-1, -1], [4, -1], [4, 0], [-1, 0]], float)]
+polys += [np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float) for j in range(3) for i in range(3)]
+s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
+s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
+s.set_joint_law(learned.CoulombFriction(phi=30.0))
+sim = dda.Simulation(s, dda.Settings(duration=0.01, dt=1e-3, length_scale=2.5, max_displacement_ratio=0.016,
+                                     penalty=5e11))
+while sim.state.time < sim.settings.duration * (1 - 1e-12):
+    sim.step()
+if MPI.COMM_WORLD.rank == 0:
+    print("solver", sim.linear_solver, "parts", sim.schur_parts)
+'''
+
+
+@pytest.mark.mpi
+def test_auto_on_more_ranks_than_schur_parts_splits_into_more_parts(tmp_path):
+    """``linear_solver = "auto"`` that takes the schur solve on more ranks than ``schur_parts``
+    runs (one part per rank) instead of stopping; an explicit "schur" keeps the one-line error
+    (test above)."""
+    script = tmp_path / "auto3.py"
+    script.write_text(AUTO_MORE_RANKS)
+    p = subprocess.run([mpiexec(), "-n", "3", sys.executable, str(script)], capture_output=True, text=True,
+                       cwd=ROOT, env=_env(), timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "solver schur parts 3" in p.stdout
