@@ -15,6 +15,8 @@ material, plane stress; the reference is the FEM with the analytic law on the sa
    with the split of one iteration into law evaluation, assembly and linear solve
    (CPU here; run on a GPU machine for the CUDA figure);
 4. Anderson vs plain Picard iterations of the projection solver;
+6. ``recipe_cost``: time per Adam epoch and per L-BFGS iteration of the recipe's MLP at 32x32
+   and 64x64, alternating (:func:`recipe_cost`);
 5. ``sweep``: the documented default recipe (``deepmanifold data generate`` + ``deepmanifold
    train`` with defaults) for materials that are not shipped, then the plate with a hole
    (cases/plate_hole.toml) and the cantilever (cases/cantilever.toml) at 10–100 % of a design
@@ -350,11 +352,64 @@ def _sweep_summary(out: dict) -> None:
                                                for r in out["rows"])
 
 
+def recipe_cost(material: str = "E_E10_n0.3_stress", rounds: int = 3, epochs: int = 10,
+                lbfgs_iterations: int = 50) -> dict:
+    """Training cost of the recipe's MLP at its former (32x32) and present (64x64) widths.
+
+    On one sweep material's default data (5000 log samples, ``SWEEP_STRAIN_RANGE``), alternating
+    widths in each of ``rounds`` rounds (a loaded machine's drift then hits both alike): the wall
+    and CPU time of ``epochs`` Adam epochs and of ``lbfgs_iterations`` full-batch L-BFGS
+    iterations (stress loss), from the same seed. Per width the medians; the ratio 64/32 per
+    round and its median; and, when the sweep trained the material (out/sweep_models), the
+    iterations its training ran, which times the per-iteration cost estimate a full training.
+    """
+    import torch
+
+    from learned.dataset import generate_dataset
+    from learned.training import cpu_threads, fit, polish, relative_mse, split_indices
+    from learned.models import build_model
+
+    law = PowerLawElastic(**SWEEP_MATERIALS[material])
+    ds = generate_dataset(law, 5000, SWEEP_STRAIN_RANGE, 0.0, 0.0, 0, "log")
+    tr, va = split_indices(len(ds), 0.2, 0)
+    s_e, s_s = ds.strain[tr].std(0), ds.stress[tr].std(0)
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    loss = relative_mse(t(s_s), float(((ds.stress[tr] / s_s) ** 2).sum(1).mean()))
+    widths = {"32x32": (32, 32), "64x64": (64, 64)}
+    runs: dict = {k: [] for k in widths}
+    with cpu_threads(1):
+        warm = build_model({"arch": "mlp", "hidden": [32, 32], "activation": "silu", "linear_part": True}, s_e, s_s)
+        fit(warm.double(), t(ds.strain[tr]), t(ds.stress[tr]), None, None, loss, epochs=1, patience=None)  # untimed
+        for _ in range(rounds):
+            for name, hidden in widths.items():
+                torch.manual_seed(0)
+                net = build_model({"arch": "mlp", "hidden": list(hidden), "activation": "silu", "linear_part": True},
+                                  s_e, s_s).double()
+                w0, c0 = time.perf_counter(), time.process_time()
+                fit(net, t(ds.strain[tr]), t(ds.stress[tr]), t(ds.strain[va]), t(ds.stress[va]), loss,
+                    epochs=epochs, lr=5e-3, patience=None)
+                w1, c1 = time.perf_counter(), time.process_time()
+                info = polish(net, t(ds.strain[tr]), t(ds.stress[tr]), t(ds.strain[va]), t(ds.stress[va]), loss,
+                              iterations=lbfgs_iterations)
+                w2, c2 = time.perf_counter(), time.process_time()
+                runs[name].append({"adam_epoch_s": (w1 - w0) / epochs, "adam_epoch_cpu_s": (c1 - c0) / epochs,
+                                   "lbfgs_iteration_s": (w2 - w1) / max(info["iterations"], 1),
+                                   "lbfgs_iteration_cpu_s": (c2 - c1) / max(info["iterations"], 1)})
+                print(name, json.dumps(runs[name][-1]), flush=True)
+    med = {name: {k: float(np.median([r[k] for r in rs])) for k in rs[0]} for name, rs in runs.items()}
+    out: dict = {"material": material, "epochs": epochs, "lbfgs_iterations": lbfgs_iterations, "runs": runs,
+                 "median": med, "load_average_1min": os.getloadavg()[0],
+                 "ratio_64_over_32": {k: float(np.median([b[k] / a[k] for a, b in zip(runs["32x32"], runs["64x64"])]))
+                                      for k in runs["32x32"][0]}}
+    print(json.dumps({k: out[k] for k in ("median", "ratio_64_over_32")}), flush=True)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     p.add_argument("--epochs", type=int, default=240)
-    p.add_argument("--only", choices=["accuracy", "noise", "cost", "acceleration", "sweep"], nargs="+")
+    p.add_argument("--only", choices=["accuracy", "noise", "cost", "acceleration", "sweep", "recipe_cost"], nargs="+")
     p.add_argument("--sweep-mesh", choices=["fine", "coarse"], default="fine")
     p.add_argument("--sweep-materials", nargs="+", choices=list(SWEEP_MATERIALS))
     p.add_argument("--retrain", action="store_true", help="sweep, cost: retrain even if a model exists")
@@ -373,7 +428,7 @@ def main() -> None:
 
     for part in parts:
         result[part] = {"accuracy": accuracy, "acceleration": acceleration, "cost": lambda: cost(a.repeats, a.cost_models, a.retrain),
-                        "noise": lambda: noise_study(a.sizes, a.epochs),
+                        "noise": lambda: noise_study(a.sizes, a.epochs), "recipe_cost": recipe_cost,
                         "sweep": lambda: sweep(a.sweep_mesh, a.sweep_materials, a.retrain, save=_save_partial)}[part]()
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(result, indent=2) + "\n")

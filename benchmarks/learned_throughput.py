@@ -2,8 +2,8 @@
 
     python benchmarks/learned_throughput.py [--sizes 1e4 1e5 1e6 1e7] [--device auto|cpu|cuda] [--threads N]
 
-For each model (the shipped ICNN of cases/learned_plate.toml and an MLP with the default
-architecture of ``deepmanifold train``) and each batch size N: the median over ``--repeats``
+For each model (the shipped ICNN of cases/learned_plate.toml, an MLP with the default
+architecture of ``deepmanifold train`` (64x64) and one with its former default, 32x32) and each batch size N: the median over ``--repeats``
 calls of the wall time of one batched ``stress_and_tangent`` (σ (N,3) and C (N,3,3)) in
 float64 (the :class:`learned.NeuralLaw` path a solver uses) and in float32 (the same model
 cast), on the device asked for. Points/s = N / median time. The process's CPU time is
@@ -99,8 +99,16 @@ def main() -> None:
     rng = np.random.default_rng(0)
     icnn = load_law(ROOT / "cases" / "models" / "power_law_plate_icnn.pt", device=str(device), threads=None)
     torch.manual_seed(0)
-    mlp_model = MLP(hidden=(32, 32), linear_part=True, strain_scale=2e-3, stress_scale=1e8).double()
-    mlp = NeuralLaw(mlp_model, "stress", device=str(device), threads=None)
+    from coupling.learning_cli import OTHER_HIDDEN, RECIPE_HIDDEN
+
+    def mlp_law(hidden) -> NeuralLaw:
+        torch.manual_seed(0)
+        model = MLP(hidden=hidden, linear_part=True, strain_scale=2e-3, stress_scale=1e8).double()
+        return NeuralLaw(model, "stress", device=str(device), threads=None)
+
+    # "mlp": the architecture of ``deepmanifold train`` with its defaults; "mlp_32x32": the
+    # former default (still that of --model icnn, joint data and --projection)
+    models = {"icnn": icnn, "mlp": mlp_law(RECIPE_HIDDEN), "mlp_32x32": mlp_law(OTHER_HIDDEN)}
     truth = PowerLawElastic(**TRUTH)
     block = int(a.block)
     result = {"benchmark": "learned_throughput", "device": str(device),
@@ -109,6 +117,7 @@ def main() -> None:
               "cuda_available": torch.cuda.is_available(),
               "gpu_note": "no GPU was lent to this task: CPU figures only" if device.type != "cuda" else None,
               "threads": torch.get_num_threads(), "torch_version": torch.__version__,
+              "models": {name: law.model.config for name, law in models.items()},
               "platform": platform.platform(), "repeats": a.repeats, "block_points": block,
               "repeats_large": a.repeats_large, "rows": []}
     seconds_per_point = 0.0
@@ -130,7 +139,7 @@ def main() -> None:
         sizes = [min(block, n - s) for s in range(0, n, block)]
         strain = rng.uniform(-4e-3, 4e-3, (held, 3))
         x64 = torch.as_tensor(strain, device=device)
-        for name, law in (("icnn", icnn), ("mlp", mlp)):
+        for name, law in models.items():
             for dtype in (torch.float64, torch.float32):
                 model = law.model.to(dtype)
                 chunk = law.chunk_size or (1 << 18 if device.type == "cuda" else 4096)

@@ -276,11 +276,13 @@ def polish(
     out["train_loss_before"], out["val_loss_before"] = best_train, best = losses()
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     done = stale = restarts = 0
+    blocks: list[list[float]] = []  # [iterations done, train loss, validation loss] after each block
     while done < iterations:
         opt.param_groups[0]["max_iter"] = min(POLISH_BLOCK, iterations - done)
         opt.step(closure)
         done += opt.param_groups[0]["max_iter"]
         train_loss, val_loss = losses()
+        blocks.append([done, train_loss, val_loss])
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             break
         if val_loss < best:
@@ -294,7 +296,7 @@ def polish(
         restarts += 1
     model.load_state_dict(best_state)
     model.eval()
-    out.update({"iterations": done, "restarts": restarts, "train_loss_after": best_train, "val_loss_after": best,
+    out.update({"iterations": done, "restarts": restarts, "blocks": blocks, "train_loss_after": best_train, "val_loss_after": best,
                 "time_s": time.perf_counter() - t0})
     return out
 

@@ -228,3 +228,17 @@ def test_polish_iterations_with_projection_training_is_refused(small_model, tmp_
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "--polish-iterations" in r.stderr
     assert not out.exists()
+
+
+def test_train_default_widths_are_the_recipe_for_the_mlp_only(small_model, tmp_path):
+    """``deepmanifold train`` without --hidden: the MLP gets the measured recipe's widths
+    (coupling.learning_cli.RECIPE_HIDDEN, 64x64), the ICNN keeps the former 32x32."""
+    from coupling.learning_cli import OTHER_HIDDEN, RECIPE_HIDDEN
+
+    report = json.loads(small_model.with_suffix(".json").read_text())
+    assert report["model"]["hidden"] == list(RECIPE_HIDDEN) == [64, 64]
+    data = small_model.parent / "d.h5"
+    r = run_cli("train", str(data), "-o", str(tmp_path / "i.pt"), "--model", "icnn", "--epochs", "1",
+                "--polish-iterations", "0", "-q")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "i.json").read_text())["model"]["hidden"] == list(OTHER_HIDDEN) == [32, 32]

@@ -1,23 +1,27 @@
 """Solver-level acceptance of the documented default recipe, as a sweep over loads.
 
-For four materials that are not shipped (power law, plane strain and plane stress, E = 30,
-200 and 10 GPa, n = 0.7, 0.3, 0.5 and 0.3; C and D with ε₀ = 2e-4, so their data box reaches
-25 ε₀; B and D are corners of the issue's range), ``deepmanifold data generate`` +
+For five materials that are not shipped (power law, plane strain and plane stress, E = 30,
+200 and 10 GPa, n = 0.7, 0.3, 0.5, 0.3 and 0.3; C, D and E with ε₀ = 2e-4, so their data box
+reaches 25 ε₀; B, D and E are corners of the issue's range), ``deepmanifold data generate`` +
 ``deepmanifold train`` with their defaults (Adam, then L-BFGS polish in the stress loss and
 in the compliance norm, up to 2000 iterations each); then the plate with a hole and the
 cantilever at 10–100 % of a design load on coarse meshes. Acceptance (issue 12): relative L2
 displacement error ≤ 1 % against the analytic law on the same mesh at every load, Newton
 iterations within one of the analytic law's, and no quadrature point outside the training
 data. The fine version, over the range's eight corners, is
-``python benchmarks/learned_coupling.py --only sweep`` (benchmarks/out/learned_sweep_session8.json).
+``python benchmarks/learned_coupling.py --only sweep`` (benchmarks/out/learned_sweep_session9_*.json).
 
 Measured: session 7 (one stress-norm polish, coarse meshes): A ≤ 0.039 %, B ≤ 0.058 %,
-C ≤ 0.29 %, D ≤ 0.96 % (no margin, not asserted then). Session 8 (two polishes; D on these
-coarse meshes with the model the benchmark trained, the same recipe and data): D ≤ 0.34 %
-(plate) / 0.12 % (cantilever), margin 2.9x, so D is asserted now. The corner E (E = 10 GPa,
-n = 0.3, plane *stress*) misses the bound (2.06 % on the fine plate at 100 %: its top strain
-bins are under-fitted, stress 2.0 % / tangent 8.8 %) and is not asserted (issue 12 stays
-open on it).
+C ≤ 0.29 %, D ≤ 0.96 % (no margin, not asserted then). Session 8 (two polishes, 32x32):
+D ≤ 0.34 % (plate) / 0.12 % (cantilever), margin 2.9x; the corner E (E = 10 GPa, n = 0.3,
+plane *stress*) missed (2.06 % on the fine plate at 100 %: under-fitted). Session 9: the
+recipe's MLP is 64x64 (coupling.learning_cli.RECIPE_HIDDEN); E on these coarse meshes
+(the model of the fine sweep, same data, recipe and seed): plate 0.035 / 0.32 / 0.60 / 0.26 /
+0.15 % and cantilever 0.084 / 0.45 / 0.17 / 0.31 / 0.15 % at 10 / 30 / 50 / 70 / 100 %, Newton
+iterations equal, no point outside the data — worst 0.595 %, margin 1.68x to the 1 % bound,
+and E is the worst corner of the fine sweep (benchmarks/out/learned_sweep_session9_*.json).
+The bound asserted is the issue's 1 % itself (an acceptance bound, not a tolerance fitted to
+the measurement); the margin above says how far each material is from it.
 """
 
 import sys
@@ -32,9 +36,15 @@ from learned_coupling import (  # noqa: E402
     SWEEP_DESIGN, SWEEP_FRACTIONS, SWEEP_MATERIALS, SWEEP_MESH, SWEEP_STRAIN_RANGE, _inline, sweep_row,
 )
 
-#: E (benchmarks/learned_coupling.py) is measured there but not asserted here: it misses the
-#: bound (2.06 %); the other corners (F–J) are in the benchmark only (training costs ~5 min each)
-MATERIALS = ["A_E30_n0.7_strain", "B_E200_n0.3_stress", "C_E10_n0.5_stress", "D_E10_n0.3_strain"]
+#: E is the worst corner of the range (margin 1.68x, see above); the other corners (F–J) are in
+#: the benchmark only (training costs 5–15 min each on the shared machine)
+MATERIALS = ["A_E30_n0.7_strain", "B_E200_n0.3_stress", "C_E10_n0.5_stress", "D_E10_n0.3_strain",
+             "E_E10_n0.3_stress"]
+
+
+#: wall-clock limit of one default-recipe training [s] (run_cli's default 600 s was too short for E
+#: under load: 966 s measured in the fine sweep at load average 7 on 2 cores)
+TRAIN_TIMEOUT_S = 3600
 
 
 @pytest.fixture(scope="module", params=MATERIALS)
@@ -45,7 +55,8 @@ def trained(request, tmp_path_factory):
     table = _inline({"law": "power_law_elastic", **SWEEP_MATERIALS[name]})[1:-1]
     r = run_cli("data", "generate", "-o", str(data), "--material", table, "--strain-range", str(SWEEP_STRAIN_RANGE))
     assert r.returncode == 0, r.stderr
-    r = run_cli("train", str(data), "-o", str(model), "-q")  # the documented defaults
+    # the documented defaults; 5–16 min on the shared 2-core machine (64x64, up to 2 x 2000 L-BFGS)
+    r = run_cli("train", str(data), "-o", str(model), "-q", timeout=TRAIN_TIMEOUT_S)
     assert r.returncode == 0, r.stderr
     return name, model
 
