@@ -79,3 +79,20 @@ def test_split_time_is_where_a_track_leaves_the_base_run(tmp_path):
     # threshold max(2 m, 1 % of the travel 120-130 m) = 2 m: reached 2/3 s after 12 s
     assert sp["split_event_time"] == pytest.approx(12.0 + 2.0 / 3.0, abs=0.02)
     assert sp["distance_before"] < 1.0
+
+
+def test_accuracy_statement_is_generated_from_the_runs():
+    runs = [{"name": "base", "ok": True, "peak_velocity": 20.0, "runout": 300.0, "runup": 100.0, "duration": 30.0},
+            {"name": "time/2", "ok": True, "peak_velocity": 20.2, "runout": 297.0, "runup": 100.0, "duration": 30.6},
+            {"name": "time/4", "ok": False, "error": "RunDiverged: DDA diverged at step 9 (t = 5 s), block 2: "
+             "penetration 0.2 m > limit 0.1 m after 6 retries (dt = 1e-05 s)", "peak_before_divergence": 19.0}]
+    report = {"case": "/x/cases/vajont.toml", "common_overrides": {"dda.contact_damping_time": 0.0025}, "runs": runs,
+              "worst_relative_change": {q: max(v for v in c.values() if v is not None) if any(
+                  v is not None for v in c.values()) else None for q, c in bench.relative_changes(runs).items()}}
+    text = bench.accuracy_statement(report)
+    assert "--case cases/vajont.toml --set dda.contact_damping_time=0.0025 --variants base,time/2,time/4" in text
+    assert "base peak 20.00 m/s, run-out 300.0 m, run-up 100.0 m, onset to rest 30.00 s" in text
+    assert "dt and g2 halved +1.0 / -1.0 / +0.0 / +2.0 %" in text
+    assert "quartered: did not finish (DDA diverged at step 9 (t = 5 s), block 2: penetration 0.2 m > limit 0.1 m; " \
+           "its peak before: -5.0 %)" in text
+    assert "largest: peak 1.0 %, run-out 1.0 %, run-up 0.0 %, onset to rest 2.0 %" in text
