@@ -97,7 +97,8 @@ def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
 
 SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
          "settle+5s": "settle_plus_5s", "settle_dt/2": "settle_dt_2"}
-_NOT_INPUT = ("output", "title", "description", "accuracy")  # what a reused run folder may differ in
+_NOT_INPUT = ("output", "title", "description", "accuracy", "monitor")  # what a reused run folder may differ in
+REST_KEYS = ("time_to_rest", "duration", "onset_time")  # what the monitor settings change: recomputed on reuse
 
 
 def _input(spec: dict) -> dict:
@@ -118,10 +119,38 @@ def _reusable(folder: Path, case) -> dict | None:
     same = stored == now
     if summary.get("status") not in ("ok", "diverged") or not same:
         return None
+    if summary["status"] == "ok" and summary.get("case", {}).get("input", {}).get("monitor") != \
+            case.spec.model_dump(mode="json").get("monitor"):
+        # the monitor (rest speed and window) reads the run, it does not change it: recompute
+        summary["results"].update(_rest_from_history(folder, case, summary["results"]))
     if summary["status"] == "diverged":  # a finished run that diverged: its reason, not a rerun
         return {"diverged": f"RunDiverged: {summary.get('message', '')}",
                 "peak_velocity": summary.get("results", {}).get("peak_velocity")}
     return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s")}
+
+
+def _rest_from_history(folder: Path, case, results: dict) -> dict:
+    """Onset, time to rest and duration of a finished run folder under ``case``'s monitor
+    settings (coupling.runners.dda.group_motion on history.h5's centroid and velocity tracks,
+    the blocks weighted by their areas in the last state: one material, and areas change by the
+    blocks' elastic strain only, ~1e-5)."""
+    from types import SimpleNamespace
+
+    import h5py
+    import numpy as np
+
+    from coupling.runners.dda import group_motion
+
+    with h5py.File(folder / "history.h5", "r") as f:
+        xy, voff = np.asarray(f["state/xy"]), np.asarray(f["state/voff"])
+        run = SimpleNamespace(time=np.asarray(f["time"]), centroid=np.asarray(f["centroid"]),
+                              velocity=np.asarray(f["velocity"]))
+    x, y = xy[:, 0], xy[:, 1]
+    area = np.array([0.5 * abs(np.dot(x[a:b], np.roll(y[a:b], -1)) - np.dot(y[a:b], np.roll(x[a:b], -1)))
+                     for a, b in zip(voff[:-1], voff[1:])])
+    mon = case.spec.monitor
+    m = group_motion(run, np.asarray(results["monitored_blocks"]), area, mon.rest_velocity, mon.rest_window)
+    return {k: m[k] for k in REST_KEYS}
 
 
 def run_one(args: tuple[str, str, dict, str | None]) -> dict:
