@@ -4,6 +4,7 @@ locates where a variant's trajectory leaves the base run's. Fast: synthetic runs
 (the study itself is minutes of CPU per run: its figures are in the case's ``accuracy`` key)."""
 
 import importlib.util
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -96,3 +97,21 @@ def test_accuracy_statement_is_generated_from_the_runs():
     assert "quartered: did not finish (DDA diverged at step 9 (t = 5 s), block 2: penetration 0.2 m > limit 0.1 m; " \
            "its peak before: -5.0 %)" in text
     assert "largest: peak 1.0 %, run-out 1.0 %, run-up 0.0 %, onset to rest 2.0 %" in text
+
+
+@pytest.mark.parametrize("case, reports", [
+    ("vajont.toml", ("vajont_resolution.json",)),
+    ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_before.json"))])
+def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
+    """The figures of a Vajont case's ``accuracy`` key are generated from the runs (issue 13
+    item 8): each report's sentence (accuracy_statement) stands in the key verbatim, so a rerun
+    that changes a figure fails here until the key is regenerated."""
+    import json
+
+    import coupling
+
+    accuracy = coupling.load_case(CASES / case).spec.accuracy
+    for name in reports:
+        report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
+        assert Path(report["case"]).name == case
+        assert bench.accuracy_statement(report) in accuracy, name
