@@ -100,7 +100,7 @@ def test_accuracy_statement_is_generated_from_the_runs():
 
 
 @pytest.mark.parametrize("case, reports", [
-    ("vajont.toml", ("vajont_resolution.json",)),
+    ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_before.json")),
     ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_before.json"))])
 def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
     """The figures of a Vajont case's ``accuracy`` key are generated from the runs (issue 13
