@@ -183,10 +183,10 @@ def test_vajont_comes_to_rest_in_the_observed_time(vajont_run):
 @pytest.mark.slow
 @pytest.mark.mpi
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 14: session 9, with dda.contact_damping_time = 2.5 ms: 1 and 2 ranks bitwise equal; SciPy: peak < 1e-6, "
-    "run-out 339.0 / 341.8 m (0.8 %), duration 28.81 / 29.99 s (4.1 %) with the 1 s rest window (0.1 m: the arrived "
-    "blocks rock past it), 28.12 / 28.45 s (1.2 %) with monitor.rest_window = 10 s (1 m; stream B's change): "
-    "passes once the case reads rest with the 10 s window"))
+    "issue 14: 1 and 2 ranks bitwise equal (session 9); SciPy: peak < 1e-6, run-out 332.4 / 334.3 m (0.56 %), "
+    "duration 28.54 / 29.53 s (3.5 %) with the 1 s rest window (0.1 m: the arrived blocks rock past it), "
+    "27.81 / 27.98 s (0.63 %) with monitor.rest_window = 10 s (1 m; stream B's change, session 9): passes once the "
+    "case reads rest with the 10 s window"))
 def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     """Issue 14, item 4: 1 rank, 2 ranks and the SciPy solver give peak velocity, run-out and
     the duration of the event (onset to rest) within 2 % of each other (round-off must not

@@ -100,8 +100,8 @@ def test_accuracy_statement_is_generated_from_the_runs():
 
 
 @pytest.mark.parametrize("case, reports", [
-    ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_before.json")),
-    ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_before.json"))])
+    ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_damping_time.json")),
+    ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_damping_time.json"))])
 def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
     """The figures of a Vajont case's ``accuracy`` key are generated from the runs (issue 13
     item 8): each report's sentence (accuracy_statement) stands in the key verbatim, so a rerun
