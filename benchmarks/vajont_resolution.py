@@ -20,6 +20,12 @@ case's own settings, so the script measures whatever case it is given:
                     the same event window); only for a case that settles
     settle_dt/2     settling steps halved (``dda.settle_dt``); only for a case that settles
 
+What the time variants keep: the model. A case with ``dda.contact_damping_time`` τ_c keeps
+its contact damping p_n τ_c at Δt/2 and Δt/4 (the solver adds what DDA's update no longer
+damps: without τ_c the update's own damping p_n Δt/2 halves with Δt, the impacts' restitution
+rises, and a run whose end depends on impacts measures that change of model, not its
+discretisation error: issue 13 item 8, session 9).
+
 ``--set KEY=VALUE`` overrides every run (e.g. ``--set dda.contact_damping_ratio=1`` to
 measure a setting before the case adopts it); ``--variants`` picks a subset. With
 ``--run-dir DIR`` every run writes its run folder (history.h5 with the centroid tracks and
@@ -91,7 +97,8 @@ def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
 
 SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
          "settle+5s": "settle_plus_5s", "settle_dt/2": "settle_dt_2"}
-_NOT_INPUT = ("output", "title", "description", "accuracy")  # what a reused run folder may differ in
+_NOT_INPUT = ("output", "title", "description", "accuracy", "monitor")  # what a reused run folder may differ in
+REST_KEYS = ("time_to_rest", "duration", "onset_time")  # what the monitor settings change: recomputed on reuse
 
 
 def _input(spec: dict) -> dict:
@@ -110,9 +117,40 @@ def _reusable(folder: Path, case) -> dict | None:
     now["dda"] = {k: v for k, v in now.get("dda", {}).items()
                   if k in stored.get("dda", {}) or k not in fields or v != fields[k].default}
     same = stored == now
-    if summary.get("status") != "ok" or not same:
+    if summary.get("status") not in ("ok", "diverged") or not same:
         return None
+    if summary["status"] == "ok" and summary.get("case", {}).get("input", {}).get("monitor") != \
+            case.spec.model_dump(mode="json").get("monitor"):
+        # the monitor (rest speed and window) reads the run, it does not change it: recompute
+        summary["results"].update(_rest_from_history(folder, case, summary["results"]))
+    if summary["status"] == "diverged":  # a finished run that diverged: its reason, not a rerun
+        return {"diverged": f"RunDiverged: {summary.get('message', '')}",
+                "peak_velocity": summary.get("results", {}).get("peak_velocity")}
     return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s")}
+
+
+def _rest_from_history(folder: Path, case, results: dict) -> dict:
+    """Onset, time to rest and duration of a finished run folder under ``case``'s monitor
+    settings (coupling.runners.dda.group_motion on history.h5's centroid and velocity tracks,
+    the blocks weighted by their areas in the last state: one material, and areas change by the
+    blocks' elastic strain only, ~1e-5)."""
+    from types import SimpleNamespace
+
+    import h5py
+    import numpy as np
+
+    from coupling.runners.dda import group_motion
+
+    with h5py.File(folder / "history.h5", "r") as f:
+        xy, voff = np.asarray(f["state/xy"]), np.asarray(f["state/voff"])
+        run = SimpleNamespace(time=np.asarray(f["time"]), centroid=np.asarray(f["centroid"]),
+                              velocity=np.asarray(f["velocity"]))
+    x, y = xy[:, 0], xy[:, 1]
+    area = np.array([0.5 * abs(np.dot(x[a:b], np.roll(y[a:b], -1)) - np.dot(y[a:b], np.roll(x[a:b], -1)))
+                     for a, b in zip(voff[:-1], voff[1:])])
+    mon = case.spec.monitor
+    m = group_motion(run, np.asarray(results["monitored_blocks"]), area, mon.rest_velocity, mon.rest_window)
+    return {k: m[k] for k in REST_KEYS}
 
 
 def run_one(args: tuple[str, str, dict, str | None]) -> dict:
@@ -126,6 +164,10 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
         folder = Path(run_dir) / SLUGS[name] if run_dir else None
         r = _reusable(folder, case) if folder is not None else None
         reused = r is not None
+        if reused and "diverged" in r:
+            return {"name": name, "sets": sets, "ok": False, "error": r["diverged"], "reused": True,
+                    "peak_before_divergence": r.get("peak_velocity"),
+                    "wall_s": None, **({"run_folder": str(folder)} if folder is not None else {})}
         if r is None:
             r = coupling.run(case, folder, force=True).results
         wall = r.get("run_wall_s") if reused else time.perf_counter() - t0  # a reused folder: its own run's wall time
@@ -214,6 +256,41 @@ def split_times(runs: list[dict]) -> dict[str, dict] | None:
     return out
 
 
+VARIANT_WORDS = {"time/2": "dt and g2 halved", "time/4": "quartered", "penalty×2": "contact stiffness x2",
+                 "penalty/2": "contact stiffness /2", "settle+5s": "5 s more settling", "settle_dt/2": "settling steps halved"}
+STATED = ("peak_velocity", "runout", "runup", "duration")
+
+
+def accuracy_statement(report: dict) -> str:
+    """The resolution sentence a case's ``accuracy`` key quotes, generated from a report of
+    this script (its JSON): the base run's peak [m/s] / run-out [m] / run-up [m] / onset to
+    rest [s], each variant's signed change of them against the base run [%], and the largest
+    change of each (tests/test_vajont_resolution.py checks that the shipped cases quote the
+    sentence of their committed JSON)."""
+    by = {r["name"]: r for r in report["runs"] if r.get("ok")}
+    base = by["base"]
+
+    def pct(name: str) -> str:
+        return " / ".join(f"{100 * (by[name][q] - base[q]) / abs(base[q]):+.1f}" for q in STATED) + " %"
+
+    parts = [f"{VARIANT_WORDS[n]} {pct(n)}" for n in by if n != "base"]
+    for r in report["runs"]:  # a variant that did not finish is stated, with the solver's reason
+        if not r.get("ok"):
+            reason = r.get("error", "").split(": ", 1)[-1].split(" after ")[0]
+            peak = r.get("peak_before_divergence")
+            before = f"; its peak before: {100 * (peak - base['peak_velocity']) / base['peak_velocity']:+.1f} %" if peak else ""
+            parts.append(f"{VARIANT_WORDS[r['name']]}: did not finish ({reason}{before})")
+    worst = report["worst_relative_change"]
+    common = "".join(f" --set {k}={v}" for k, v in report.get("common_overrides", {}).items())
+    largest = ("largest: " + ", ".join(f"{w} {100 * worst[q]:.1f} %" for q, w in
+                                       zip(STATED, ("peak", "run-out", "run-up", "onset to rest")))
+               if all(worst.get(q) is not None for q in STATED) else "no variant finished")
+    return (f"resolution (python benchmarks/vajont_resolution.py --case cases/{Path(report['case']).name}{common}"
+            f" --variants {','.join(r['name'] for r in report['runs'])}): base peak {base['peak_velocity']:.2f} m/s, run-out {base['runout']:.1f} m, "
+            f"run-up {base['runup']:.1f} m, onset to rest {base['duration']:.2f} s; change of peak / run-out / run-up / "
+            f"onset to rest: {'; '.join(parts)}; {largest}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))
@@ -225,7 +302,12 @@ def main(argv: list[str] | None = None) -> int:
                     "shorter only to try the script)")
     ap.add_argument("--run-dir", default=None, help="write every run's folder to DIR/<variant> (history.h5); reuse "
                     "finished folders of the same input")
+    ap.add_argument("--accuracy", metavar="JSON", default=None, help="print the resolution sentence of a finished "
+                    "report (the one a case's accuracy key quotes) and exit")
     a = ap.parse_args(argv)
+    if a.accuracy:
+        print(accuracy_statement(json.loads(Path(a.accuracy).read_text(encoding="utf-8"))))
+        return 0
     common = {}
     for item in a.set:
         key, sep, val = item.partition("=")
@@ -262,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write(Path(a.out), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
     for r in runs:
         vals = "  ".join(f"{q} {r.get(q):.4g}" if r.get(q) is not None else f"{q} -" for q in RESULTS) if r["ok"] else r["error"]
-        print(f"{r['name']:>12}: {vals}  ({r['wall_s']:.0f} s)")
+        print(f"{r['name']:>12}: {vals}  ({r['wall_s'] or 0:.0f} s)")
     print("worst relative change:", {q: (f"{v:.2%}" if v is not None else None) for q, v in worst.items()})
     for name, sp in (report["split"] or {}).items():
         print(f"{name:>12}: tracks split at event time {sp['split_event_time']} s; "

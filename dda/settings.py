@@ -35,7 +35,23 @@ class Settings:
                       stores: an impact rebounds with restitution ≈ 1. ζ ≥ 1 makes the normal
                       impact of two blocks (nearly) plastic (restitution e = exp(−πζ/√(1−ζ²)) for
                       ζ < 1, no rebound for ζ ≥ 1 in the linear model) (Wu 2010, Eng. Geol. 114:
-                      contact damping in DDA landslide runs)
+                      contact damping in DDA landslide runs). Note: DDA's own update
+                      (v₁ = 2D/Δt − v₀, Newmark β = ½, γ = 1) already damps a contact spring like a
+                      dashpot p_n Δt/2, so an undamped contact rebounds with e ≈ 1 − 0.75 ω_c Δt
+                      (ω_c = √(p_n/m_eff)), not 1: see ``contact_damping_time``
+    contact_damping_time  τ_c [s] of the normal contact damping c = p_n τ_c taken as part of the
+                      model, so that it does not change with Δt (0: off, the damping is whatever the
+                      update gives at the step used). DDA's update v₁ = 2D/Δt − v₀ (Newmark β = ½,
+                      γ = 1) damps a spring of stiffness k like a dashpot k Δt/2 to leading order in
+                      ωΔt (algorithmic damping ratio ωΔt/4): an impact's restitution is
+                      e ≈ 1 − 0.75 ω_c Δt, it falls when Δt is cut and rises when Δt is refined,
+                      so a run whose answer depends on impacts does not converge as Δt → 0
+                      (issue 13 item 8). With τ_c > 0 every closed contact of a dynamic step gets
+                      the dashpot p_n max(τ_c − Δt/2, 0) on top of the update's own p_n Δt/2:
+                      the total is p_n τ_c at every Δt ≤ 2τ_c (damping ratio ω_c τ_c/2, restitution
+                      → exp(−π ζ/√(1 − ζ²)) of that ζ as Δt → 0), and a run with Δt = 2τ_c and
+                      no cut steps is bitwise the undamped one. Adds to ``contact_damping_ratio``'s
+                      dashpot; acts like it (normal displacement of the step, spring + dashpot force)
     fixed_point_factor  fixed-point spring / p_n
     max_penetration_ratio  penetration limit / d0 (search distance d0 = 2.5 g2 w0)
     oc_max_iterations open–close iterations per step before the step is cut (Shi: 6–8)
@@ -107,6 +123,7 @@ class Settings:
     penalty_factor: float = 50.0
     shear_ratio: float = 2.5
     contact_damping_ratio: float = 0.0
+    contact_damping_time: float = 0.0
     fixed_point_factor: float = 10.0
     max_penetration_ratio: float = 0.4
     oc_max_iterations: int = 7
@@ -163,6 +180,8 @@ class Settings:
         pos("shear_ratio")
         if self.contact_damping_ratio is None or not (np.isfinite(self.contact_damping_ratio) and self.contact_damping_ratio >= 0):
             raise InputError(f"{key}.contact_damping_ratio", self.contact_damping_ratio, "a damping ratio >= 0 (0: elastic contact)")
+        if self.contact_damping_time is None or not (np.isfinite(self.contact_damping_time) and self.contact_damping_time >= 0):
+            raise InputError(f"{key}.contact_damping_time", self.contact_damping_time, "a time >= 0 s (0: off)")
         pos("fixed_point_factor")
         pos("max_penetration_ratio")
         if int(self.oc_max_iterations) < 1:

@@ -778,10 +778,17 @@ class Simulation:
             has[c.tag == t] = v
         return has & (c.gap <= 1e-3 * self.d0)
 
+    def _damped(self, dt: float) -> bool:
+        """True when a dynamic step of length Δt [s] has a normal contact dashpot (_dashpot)."""
+        s = self.settings
+        return s.contact_damping_ratio > 0 or s.contact_damping_time > 0.5 * dt
+
     def _dashpot(self, con: Contacts, props, pn: float, dt: float) -> np.ndarray:
-        """c/Δt [N/m] per contact of the normal dashpot (settings.contact_damping_ratio ζ):
-        c = 2ζ√(p_n m_eff), m_eff = m_i m_j/(m_i + m_j) [kg/m] of the contact's two blocks
-        (m_i when j is fixed, m_j when i is). The dashpot force on the relative normal
+        """c/Δt [N/m] per contact of the normal dashpot: c = 2ζ√(p_n m_eff)
+        (settings.contact_damping_ratio ζ; m_eff = m_i m_j/(m_i + m_j) [kg/m] of the contact's
+        two blocks, m_i when j is fixed, m_j when i is) + p_n max(τ_c − Δt/2, 0)
+        (settings.contact_damping_time τ_c: the update's own damping p_n Δt/2 tops it up to
+        p_n τ_c at any Δt ≤ 2τ_c, see dda.Settings). The dashpot force on the relative normal
         displacement w_nᵀD of the step is −(c/Δt) w_nᵀD: the mid-step normal velocity times c
         under the trapezoidal rule (v₁ + v₀)/2 = D/Δt, so it dissipates c (w_nᵀD/Δt)² Δt ≥ 0
         (for a contact open at the start of the step only the part past its gap, see _try)."""
@@ -790,7 +797,11 @@ class Simulation:
         inv = np.where(ls.fixed, 0.0, 1.0 / np.maximum(m, 1e-300))
         inv_sum = inv[con.i] + inv[con.j]
         m_eff = 1.0 / np.maximum(inv_sum, 1e-300)
-        return 2.0 * self.settings.contact_damping_ratio * np.sqrt(pn * m_eff) / dt
+        s = self.settings
+        c = 2.0 * s.contact_damping_ratio * np.sqrt(pn * m_eff)
+        if s.contact_damping_time > 0.5 * dt:
+            c = c + pn * (s.contact_damping_time - 0.5 * dt)
+        return c / dt
 
     # ------------------------------------------------------------------ one trial step
     def _try(self, dt: float, polys: Polygons, props, con: Contacts, cs0: ContactState, pn: float) -> _Trial:
@@ -828,7 +839,7 @@ class Simulation:
         laws, dflt = self.joint_laws(t1), sy.default_joint_law
         converged, it = self._allsum(con.size) == 0, 0
         weight = self._weight(props)
-        c_dt = self._dashpot(con, props, pn, dt) if (s.contact_damping_ratio > 0 and not settling) else None
+        c_dt = self._dashpot(con, props, pn, dt) if (self._damped(dt) and not settling) else None
         flips = np.zeros(con.size, dtype=np.int64)
         hist = []
         while True:

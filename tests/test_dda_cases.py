@@ -183,12 +183,10 @@ def test_vajont_comes_to_rest_in_the_observed_time(vajont_run):
 @pytest.mark.slow
 @pytest.mark.mpi
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 14 (open): after the session-8 open-close fix (a closing contact closes SLIDING when its shear "
-    "spring cannot hold the slip), 1 and 2 ranks are bitwise equal (peak 24.7100 m/s, run-out 332.41 m, "
-    "duration 28.537 s) but SciPy gives run-out 334.26 m (0.56 %) and duration 29.533 s (3.5 %): the "
-    "2-block mass rocks on the north flank after it arrives, and the SciPy run's centroid swings 0.18 m "
-    "from its final position at 39.5 s, past the 0.1 m rest threshold, while the MUMPS run's swing "
-    "stays at 0.05 m; the rest time inherits the impact sequence's sensitivity (issue 13 item 8)"))
+    "issue 14: 1 and 2 ranks bitwise equal (session 9); SciPy: peak < 1e-6, run-out 332.4 / 334.3 m (0.56 %), "
+    "duration 28.54 / 29.53 s (3.5 %) with the 1 s rest window (0.1 m: the arrived blocks rock past it), "
+    "27.81 / 27.98 s (0.63 %) with monitor.rest_window = 10 s (1 m; stream B's change, session 9): passes once the "
+    "case reads rest with the 10 s window"))
 def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     """Issue 14, item 4: 1 rank, 2 ranks and the SciPy solver give peak velocity, run-out and
     the duration of the event (onset to rest) within 2 % of each other (round-off must not

@@ -4,6 +4,7 @@ locates where a variant's trajectory leaves the base run's. Fast: synthetic runs
 (the study itself is minutes of CPU per run: its figures are in the case's ``accuracy`` key)."""
 
 import importlib.util
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -79,3 +80,38 @@ def test_split_time_is_where_a_track_leaves_the_base_run(tmp_path):
     # threshold max(2 m, 1 % of the travel 120-130 m) = 2 m: reached 2/3 s after 12 s
     assert sp["split_event_time"] == pytest.approx(12.0 + 2.0 / 3.0, abs=0.02)
     assert sp["distance_before"] < 1.0
+
+
+def test_accuracy_statement_is_generated_from_the_runs():
+    runs = [{"name": "base", "ok": True, "peak_velocity": 20.0, "runout": 300.0, "runup": 100.0, "duration": 30.0},
+            {"name": "time/2", "ok": True, "peak_velocity": 20.2, "runout": 297.0, "runup": 100.0, "duration": 30.6},
+            {"name": "time/4", "ok": False, "error": "RunDiverged: DDA diverged at step 9 (t = 5 s), block 2: "
+             "penetration 0.2 m > limit 0.1 m after 6 retries (dt = 1e-05 s)", "peak_before_divergence": 19.0}]
+    report = {"case": "/x/cases/vajont.toml", "common_overrides": {"dda.contact_damping_time": 0.0025}, "runs": runs,
+              "worst_relative_change": {q: max(v for v in c.values() if v is not None) if any(
+                  v is not None for v in c.values()) else None for q, c in bench.relative_changes(runs).items()}}
+    text = bench.accuracy_statement(report)
+    assert "--case cases/vajont.toml --set dda.contact_damping_time=0.0025 --variants base,time/2,time/4" in text
+    assert "base peak 20.00 m/s, run-out 300.0 m, run-up 100.0 m, onset to rest 30.00 s" in text
+    assert "dt and g2 halved +1.0 / -1.0 / +0.0 / +2.0 %" in text
+    assert "quartered: did not finish (DDA diverged at step 9 (t = 5 s), block 2: penetration 0.2 m > limit 0.1 m; " \
+           "its peak before: -5.0 %)" in text
+    assert "largest: peak 1.0 %, run-out 1.0 %, run-up 0.0 %, onset to rest 2.0 %" in text
+
+
+@pytest.mark.parametrize("case, reports", [
+    ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_damping_time.json")),
+    ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_damping_time.json"))])
+def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
+    """The figures of a Vajont case's ``accuracy`` key are generated from the runs (issue 13
+    item 8): each report's sentence (accuracy_statement) stands in the key verbatim, so a rerun
+    that changes a figure fails here until the key is regenerated."""
+    import json
+
+    import coupling
+
+    accuracy = coupling.load_case(CASES / case).spec.accuracy
+    for name in reports:
+        report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
+        assert Path(report["case"]).name == case
+        assert bench.accuracy_statement(report) in accuracy, name

@@ -81,6 +81,9 @@ class DdaSettingsSpec(Strict):
                                                  "that penetrates more is cut; after two cuts the penalty doubles")
     contact_damping_ratio: float = Field(0.0, ge=0, description="damping ratio of a normal dashpot on closed contacts "
                                          "(dynamic steps; 0: elastic contact, impacts rebound; >= 1: no rebound)")
+    contact_damping_time: float = Field(0.0, ge=0, description="tau_c [s]: normal contact damping c = penalty x tau_c "
+                                        "as part of the model, the same at every dt <= 2 tau_c (DDA's update damps a "
+                                        "contact like penalty x dt/2 itself; the rest is added); 0: off")
     oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
     oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
                                          "friction of sliding contacts moves by more than this fraction (0: off)")
