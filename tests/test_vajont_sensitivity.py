@@ -106,7 +106,7 @@ def test_the_case_parameters_fall_inside_the_envelope_with_the_stated_margin(bas
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14 (open): at rest ~29 s after onset at the case's parameters "
+@pytest.mark.xfail(strict=True, reason="issue 14 (open): at rest ~28 s after onset at the case's parameters "
                    "(test_dda_cases.test_vajont_comes_to_rest_in_the_observed_time)")
 def test_the_case_parameters_come_to_rest_inside_the_envelope(base_results):
     assert_inside_vajont_envelope(base_results, ("duration",))
