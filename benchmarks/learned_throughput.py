@@ -3,7 +3,7 @@
     python benchmarks/learned_throughput.py [--sizes 1e4 1e5 1e6 1e7] [--device auto|cpu|cuda] [--threads N]
 
 For each model (the shipped ICNN of cases/learned_plate.toml, an MLP with the default
-architecture of ``deepmanifold train`` (64x64) and one with its former default, 32x32) and each batch size N: the median over ``--repeats``
+architecture of ``deepmanifold train`` (``RECIPE_HIDDEN``, 48x48) and one with its former default, 32x32) and each batch size N: the median over ``--repeats``
 calls of the wall time of one batched ``stress_and_tangent`` (σ (N,3) and C (N,3,3)) in
 float64 (the :class:`learned.NeuralLaw` path a solver uses) and in float32 (the same model
 cast), on the device asked for. Points/s = N / median time. The process's CPU time is

@@ -232,11 +232,11 @@ def test_polish_iterations_with_projection_training_is_refused(small_model, tmp_
 
 def test_train_default_widths_are_the_recipe_for_the_mlp_only(small_model, tmp_path):
     """``deepmanifold train`` without --hidden: the MLP gets the measured recipe's widths
-    (coupling.learning_cli.RECIPE_HIDDEN, 64x64), the ICNN keeps the former 32x32."""
+    (coupling.learning_cli.RECIPE_HIDDEN, 48x48), the ICNN keeps the former 32x32."""
     from coupling.learning_cli import OTHER_HIDDEN, RECIPE_HIDDEN
 
     report = json.loads(small_model.with_suffix(".json").read_text())
-    assert report["model"]["hidden"] == list(RECIPE_HIDDEN) == [64, 64]
+    assert report["model"]["hidden"] == list(RECIPE_HIDDEN) == [48, 48]
     data = small_model.parent / "d.h5"
     r = run_cli("train", str(data), "-o", str(tmp_path / "i.pt"), "--model", "icnn", "--epochs", "1",
                 "--polish-iterations", "0", "-q")
