@@ -112,16 +112,21 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
+def _run_script(path, text: str, nproc: int) -> str:
+    """Write ``text`` to ``path``, run it on ``nproc`` MPI ranks from the repository root; its stdout
+    (the run must exit 0)."""
+    path.write_text(text)
+    p = subprocess.run([mpiexec(), "-n", str(nproc), sys.executable, str(path)], capture_output=True, text=True,
+                       cwd=ROOT, env=_env(), timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout
+
+
 @pytest.mark.mpi
 def test_schur_solve_on_two_ranks_is_bitwise_the_one_rank_solve(tmp_path):
     """The solve alone: each rank owns its parts' blocks and holds contacts picked at random
     (routed to the parts that assemble them); 2 and 4 parts, SPD and non-symmetric."""
-    script = tmp_path / "two.py"
-    script.write_text(TWO_RANKS)
-    p = subprocess.run([mpiexec(), "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
-                       cwd=ROOT, env=_env(), timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "mismatches 0" in p.stdout
+    assert "mismatches 0" in _run_script(tmp_path / "two.py", TWO_RANKS, 2)
 
 
 def _selfcheck(out, nproc: int, problem: str, steps: int) -> dict:
@@ -280,9 +285,4 @@ def test_auto_on_more_ranks_than_schur_parts_splits_into_more_parts(tmp_path):
     """``linear_solver = "auto"`` that takes the schur solve on more ranks than ``schur_parts``
     runs (one part per rank) instead of stopping; an explicit "schur" keeps the one-line error
     (test above)."""
-    script = tmp_path / "auto3.py"
-    script.write_text(AUTO_MORE_RANKS)
-    p = subprocess.run([mpiexec(), "-n", "3", sys.executable, str(script)], capture_output=True, text=True,
-                       cwd=ROOT, env=_env(), timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "solver schur parts 3" in p.stdout
+    assert "solver schur parts 3" in _run_script(tmp_path / "auto3.py", AUTO_MORE_RANKS, 3)
