@@ -140,14 +140,13 @@ def _rest_from_history(folder: Path, case, results: dict) -> dict:
     import numpy as np
 
     from coupling.runners.dda import group_motion
+    from dda.geometry import Polygons
 
     with h5py.File(folder / "history.h5", "r") as f:
         xy, voff = np.asarray(f["state/xy"]), np.asarray(f["state/voff"])
         run = SimpleNamespace(time=np.asarray(f["time"]), centroid=np.asarray(f["centroid"]),
                               velocity=np.asarray(f["velocity"]))
-    x, y = xy[:, 0], xy[:, 1]
-    area = np.array([0.5 * abs(np.dot(x[a:b], np.roll(y[a:b], -1)) - np.dot(y[a:b], np.roll(x[a:b], -1)))
-                     for a, b in zip(voff[:-1], voff[1:])])
+    area = np.abs(Polygons(xy, voff).props().area)
     mon = case.spec.monitor
     m = group_motion(run, np.asarray(results["monitored_blocks"]), area, mon.rest_velocity, mon.rest_window)
     return {k: m[k] for k in REST_KEYS}

@@ -54,7 +54,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dda import submatrices as sm
-from dda.assembly import SCHUR_AUTO_MIN_FREE_BLOCKS, GlobalSystem, resolve_linear_solver
+from dda.assembly import GlobalSystem, resolve_linear_solver
 from dda.contact_detect import Contacts, broad_phase_grid, detect
 from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_system, contact_vectors, joint_strength
 from dda.errors import InputError, SolverDivergence
