@@ -2,6 +2,7 @@
 
     python benchmarks/dda_vs_ntdda.py [--ntdda DIR] [--problems incline grid10 grid30 grid100]
                                       [--repeats 3] [--steps-grid 50] [--physics-steps 200]
+    python benchmarks/dda_vs_ntdda.py --table JSON [JSON_BEFORE]   # the README's tables from a run
 
 Problems (the systems of ``../shared/peers/ntdda/gen_inputs.py``; SI units):
 
@@ -287,9 +288,50 @@ def _median_row(rows: list[dict]) -> dict:
     return out
 
 
+NAMES = {"incline": "incline", "grid10": "10 × 10 stack", "grid30": "30 × 30 stack", "grid50": "50 × 50 stack",
+         "grid100": "100 × 100 stack"}
+PHASES = [("detect", "detect"), ("block_assembly", "block assembly"), ("contact_assembly", "contact assembly"),
+          ("petsc_assembly", "PETSc assembly"), ("factorise", "factorise"), ("solve", "solve"),
+          ("open_close_bookkeeping", "open–close"), ("update", "update"), ("history", "history"), ("other", "other")]
+
+
+def table(path: str, before: str | None = None) -> str:
+    """The README's markdown tables from a JSON this script wrote (``--table JSON``): per problem
+    blocks, contacts, ntdda and our CPU s/step (median), ntdda ÷ ours, solves per step; with
+    ``before`` (a JSON of an earlier code version, the same problems) our s/step there and
+    the speed-up; then our per-phase split (% of the wall time of a step)."""
+    now = json.loads(Path(path).read_text())
+    old = json.loads(Path(before).read_text()) if before else None
+    head = "| problem | blocks | contacts | ntdda s/step | ours s/step | ntdda ÷ ours | solves/step ntdda / ours |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|"
+    if old:
+        head += " ours before s/step | before ÷ now |"
+        rule += "---:|---:|"
+    lines = [head, rule]
+    for prob, rec in now["problems"].items():
+        o, t = rec["ours"]["default"], rec.get("ntdda")
+        row = (f"| {NAMES.get(prob, prob)} | {o['blocks']:,} | {o['contacts']:,} | "
+               + (f"{t['cpu_per_step_s']:.2g} | " if t else "– | ") + f"{o['cpu_per_step_s']:.3g} | "
+               + (f"{t['cpu_per_step_s'] / o['cpu_per_step_s']:.2g} | " if t else "– | ")
+               + (f"{t['solves_per_step']:.2f}" if t else "–") + f" / {o['solves_per_step']:.2f} |")
+        if old:
+            b = old["problems"].get(prob, {}).get("ours", {}).get("default")
+            row += (f" {b['cpu_per_step_s']:.3g} | {b['cpu_per_step_s'] / o['cpu_per_step_s']:.2f} |" if b else " – | – |")
+        lines.append(row)
+    probs = list(now["problems"])
+    lines += ["", "| phase (% of wall) | " + " | ".join(NAMES.get(p, p) for p in probs) + " |",
+              "|---|" + "---:|" * len(probs)]
+    for key, name in PHASES:
+        share = [now["problems"][p]["ours"]["default"]["phase_share"].get(key, 0.0) for p in probs]
+        lines.append(f"| {name} | " + " | ".join(f"{100 * v:.1f}" for v in share) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--table", nargs="+", metavar="JSON", default=None,
+                    help="print the README tables of JSON (a second JSON: the code before, for the speed-up) and exit")
     ap.add_argument("--nsteps", type=int, default=50, help=argparse.SUPPRESS)
     ap.add_argument("--config", default="default", choices=sorted(CONFIGS), help=argparse.SUPPRESS)
     ap.add_argument("--configs", nargs="+", default=["default"], choices=sorted(CONFIGS),
@@ -313,6 +355,9 @@ def main() -> None:
     ap.add_argument("--ntdda-max-blocks", type=int, default=2000, help="skip ntdda above this size (its cost grows fast)")
     ap.add_argument("--out", default=str(OUT / "dda_vs_ntdda.json"))
     a = ap.parse_args()
+    if a.table:
+        print(table(*a.table[:2]))
+        return
     if a.worker:
         worker(a.worker, a.nsteps, a.config)
         return

@@ -68,6 +68,25 @@ def _dofs(b: np.ndarray) -> np.ndarray:
     return 6 * b[:, None] + np.arange(6)[None, :]
 
 
+def _gather(src: np.ndarray, idx: np.ndarray, out: np.ndarray, cache: dict) -> None:
+    """out[:] = src[idx] for sorted ``idx`` made of long contiguous runs (the kept entries of the
+    contact terms: every entry of a contact between two free blocks, a 6 × 6 corner of one
+    touching a fixed block): a copy per run, about 3× faster than np.take on the 30 × 30
+    stack's 750,000 entries in 361 runs; np.take when the runs are short. The runs are kept
+    in ``cache`` (the pattern's dict)."""
+    runs = cache.get("kc_runs")
+    if runs is None:
+        brk = np.flatnonzero(np.diff(idx) != 1) + 1
+        starts, ends = np.r_[0, brk], np.r_[brk, idx.size]
+        runs = list(zip(idx[starts].tolist(), starts.tolist(), ends.tolist())) if idx.size and starts.size * 64 <= idx.size else []
+        cache["kc_runs"] = runs
+    if not runs:
+        np.take(src, idx, out=out)
+        return
+    for s, d0, d1 in runs:
+        out[d0:d1] = src[s : s + d1 - d0]
+
+
 class GlobalSystem:
     """Assemble and solve the global system for nb blocks on communicator ``comm``."""
 
@@ -197,6 +216,8 @@ class GlobalSystem:
             self._pairs = (ci.copy(), cj.copy())
         P = self._pat
         own, m = P["own"], P["m"]
+        if self.block_lu:
+            return self._solve_block_lu(P, Kb, Fb, Kc, Fc, reuse, t0)
         # the COO values gathered straight into one buffer per pattern (no temporaries)
         if "vals" not in P:
             nkb, nkc = P["kb_idx"].size, P["kc_idx"].size
@@ -204,13 +225,15 @@ class GlobalSystem:
             P["kb_out"], P["kc_out"] = P["vals"][:nkb], P["vals"][nkb : nkb + nkc]
         vals = P["vals"]
         np.take(Kb.reshape(-1), P["kb_idx"], out=P["kb_out"])
-        np.take(Kc.reshape(-1), P["kc_idx"], out=P["kc_out"])
+        _gather(Kc.reshape(-1), P["kc_idx"], P["kc_out"], P)
         fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])
         rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
         n = 6 * self.nb
         self.n_solves += 1
         if self.dense:
-            A = np.bincount(rows * n + cols, weights=vals, minlength=n * n).reshape(n, n)
+            if "flat" not in P:  # the dense position of each COO entry, once per pattern
+                P["flat"] = rows * n + cols
+            A = np.bincount(P["flat"], weights=vals, minlength=n * n).reshape(n, n)
             b = np.bincount(fidx, weights=fval, minlength=n)
             t1 = _time.perf_counter()
             tm["assemble"] += t1 - t0
@@ -228,8 +251,6 @@ class GlobalSystem:
             b = np.bincount(fidx, weights=fval, minlength=n)
             return spla.spsolve(A, b).reshape(self.nb, 6)
         PETSc = self.PETSc
-        if self.block_lu:
-            return self._solve_block_lu(rows, cols, vals, fidx, fval, reuse, t0)
         if not reuse:
             self._destroy_objects()
             nloc = 6 * self.n_own
@@ -266,17 +287,30 @@ class GlobalSystem:
         tm["gather"] += _time.perf_counter() - t2
         return D
 
-    def _solve_block_lu(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, fidx: np.ndarray,
-                        fval: np.ndarray, reuse: bool, t0: float) -> np.ndarray:
-        """One rank, mid-size: sum the COO entries into 6 × 6 blocks (block CSR, row-major
-        blocks), factorise with PETSc's block LU (nested dissection) and solve."""
+    def _solve_block_lu(self, P: dict, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, reuse: bool,
+                        t0: float) -> np.ndarray:
+        """One rank, mid-size: sum the COO entries of the pattern ``P`` into 6 × 6 blocks (block
+        CSR, row-major blocks), factorise with PETSc's block LU (nested dissection) and solve.
+
+        The block values are the sums of the COO values in COO order (a block's K_b entry, then
+        its contact terms in contact order), written without gathering the COO values: the
+        K_b entries (+ 0.0, as a sum from zero gives them) and the identity rows of fixed blocks
+        are placed, then every entry of Kc (nc, 12, 12) is added in its flat order
+        (``np.add.at``, sequential), those of fixed blocks into a discarded slot: the floats of
+        ``np.bincount`` over the gathered values, without the gather."""
         PETSc, tm, n = self.PETSc, self.timings, 6 * self.nb
+        rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
+        self.n_solves += 1
         if not reuse:
             self._destroy_objects()
             brow, bcol = rows // 6, cols // 6
             blocks, where = np.unique(brow * self.nb + bcol, return_inverse=True)
-            self._bpos = where * 36 + (rows % 6) * 6 + cols % 6  # flat position of each COO entry
+            bpos = where * 36 + (rows % 6) * 6 + cols % 6  # flat position of each COO entry
             self._nblk = blocks.size
+            nkb, nkc = P["kb_idx"].size, P["kc_idx"].size
+            self._bpos_kb, self._bpos_fixed = bpos[:nkb], bpos[nkb + nkc:]
+            self._bpos_kc = np.full(Kc.size, 36 * self._nblk, dtype=np.int64)  # the discarded slot
+            self._bpos_kc[P["kc_idx"]] = bpos[nkb:nkb + nkc]
             self._bptr = np.searchsorted(blocks // self.nb, np.arange(self.nb + 1)).astype(PETSc.IntType)
             self._bcol = (blocks % self.nb).astype(PETSc.IntType)
             A = PETSc.Mat().createBAIJ((n, n), 6, csr=(self._bptr, self._bcol), comm=self.comm)
@@ -284,9 +318,13 @@ class GlobalSystem:
             self._A = A
             self._b, self._x = A.createVecLeft(), A.createVecRight()
         A, b, x = self._A, self._b, self._x
-        data = np.bincount(self._bpos, weights=vals, minlength=36 * self._nblk)
-        A.setValuesBlockedCSR(self._bptr, self._bcol, data)
+        data = np.zeros(36 * self._nblk + 1)
+        data[self._bpos_kb] = Kb.reshape(-1)[P["kb_idx"]] + 0.0
+        data[self._bpos_fixed] = 1.0
+        np.add.at(data, self._bpos_kc, Kc.reshape(-1))
+        A.setValuesBlockedCSR(self._bptr, self._bcol, data[:-1])
         A.assemble()
+        fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])
         b.setArray(np.bincount(fidx, weights=fval, minlength=n))
         t1 = _time.perf_counter()
         tm["assemble"] += t1 - t0

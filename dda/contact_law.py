@@ -53,6 +53,7 @@ def contact_system(
     ps: float,
     friction_slope: np.ndarray | None = None,
     normal_ref: np.ndarray | None = None,
+    previous: "ContactStiffness | None" = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-contact 12×12 stiffness and 12-vector load for the current contact states.
 
@@ -66,20 +67,77 @@ def contact_system(
     force (lagged by one solve): a sliding joint's friction then does not respond to the
     rocking of its blocks within the step, and a stack of blocks whose joints slide can walk
     sideways (see dda.openclose).
+
+    ``previous`` (a :class:`ContactStiffness` of the same contacts and w_n, w_s, e.g. the
+    last open–close iteration's): K is recomputed only for the contacts whose spring
+    coefficients (k_n, k_s, k_f) changed, and ``previous`` is updated to this call (each
+    contact's K is a function of its own w_n, w_s and coefficients alone: the same floats).
     """
     kn = np.where(state != OPEN, pn, 0.0)
     ks = np.where(state == LOCKED, ps, 0.0)
     slide = state == SLIDING
     ff = np.where(slide, sign * friction_force, 0.0)
-    shear_row = ks[:, None] * ws
+    k_f = None
     if friction_slope is not None:
         k_f = np.where(slide, sign * friction_slope * pn, 0.0)  # σ μ_t p_n
         ff = ff - np.where(slide, sign * friction_slope * normal_ref, 0.0) - k_f * gap
-        shear_row = shear_row - k_f[:, None] * wn
-    # K = k_n w_n w_nᵀ + w_s (k_s w_s − k_f w_n)ᵀ as one batched (12×2)(2×12) product
-    K = np.stack([wn, ws], axis=2) @ np.stack([kn[:, None] * wn, shear_row], axis=1)
+    if previous is not None:
+        K = previous.update(wn, ws, kn, ks, k_f)
+    else:
+        K = _stiffness(wn, ws, kn, ks, k_f)
     F = -(kn * gap)[:, None] * wn - (ks * stretch + ff)[:, None] * ws
     return K, F
+
+
+def _stiffness(wn: np.ndarray, ws: np.ndarray, kn: np.ndarray, ks: np.ndarray, k_f: np.ndarray | None) -> np.ndarray:
+    """K (n, 12, 12) = k_n w_n w_nᵀ + w_s (k_s w_s − k_f w_n)ᵀ as one batched (12×2)(2×12) product."""
+    shear_row = ks[:, None] * ws
+    if k_f is not None:
+        shear_row = shear_row - k_f[:, None] * wn
+    return np.stack([wn, ws], axis=2) @ np.stack([kn[:, None] * wn, shear_row], axis=1)
+
+
+class ContactStiffness:
+    """The contact stiffnesses K (nc, 12, 12) of the last :func:`contact_system` call with
+    their spring coefficients, for a fixed contact list and fixed w_n, w_s (one trial step):
+    the open–close iteration changes the state of a few contacts per re-solve (a median of 10
+    of 542 on the 10 × 10 stack), so only their K is recomputed."""
+
+    def __init__(self) -> None:
+        self.K: np.ndarray | None = None
+        self.coef: np.ndarray | None = None
+
+    def update(self, wn: np.ndarray, ws: np.ndarray, kn: np.ndarray, ks: np.ndarray, k_f: np.ndarray | None) -> np.ndarray:
+        """K for the coefficients k_n, k_s, k_f (nc,) (k_f None: no friction slope). The array of
+        the previous call is updated in place and returned (the caller's K of the last
+        iteration is this one: nothing else keeps it)."""
+        coef = np.stack([kn, ks, np.zeros_like(kn) if k_f is None else k_f], axis=1)
+        if self.K is None or self.coef.shape != coef.shape or (k_f is None) != self._no_slope:
+            K = _stiffness(wn, ws, kn, ks, k_f)
+        else:
+            K = self.K
+            # compared bit for bit (−0.0 and 0.0 differ, NaN equals itself): exactly the rows that would change
+            changed = np.flatnonzero(np.any(coef.view(np.int64) != self.coef.view(np.int64), axis=1))
+            if changed.size:
+                K[changed] = _stiffness(wn[changed], ws[changed], kn[changed], ks[changed],
+                                        None if k_f is None else k_f[changed])
+        self.K, self.coef, self._no_slope = K, coef, k_f is None
+        return K
+
+
+#: the group of contacts whose tag has no law of its own (the default joint law)
+DEFAULT_GROUP = -(2**62)
+
+
+def joint_group(tag: np.ndarray, laws: Mapping[int, JointLaw]) -> np.ndarray:
+    """Law group (nc,) of contacts with joint tags ``tag``: the tag where ``laws`` has a law
+    for it, else :data:`DEFAULT_GROUP` (the default law)."""
+    keys = np.fromiter(laws.keys(), dtype=np.int64)
+    if keys.size == 0:
+        return np.full(tag.shape, DEFAULT_GROUP, dtype=np.int64)
+    # a few joint laws: one comparison per law (np.isin's sort costs more on small arrays)
+    has = np.isin(tag, keys) if keys.size > 8 else np.any(tag[:, None] == keys[None, :], axis=1)
+    return np.where(has, tag, DEFAULT_GROUP)
 
 
 def joint_strength(
@@ -93,21 +151,24 @@ def joint_strength(
     default: JointLaw,
     l_ref: float,
     law_state: np.ndarray | None = None,
+    group: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shear strength F_max [N], tensile capacity T_max [N] and friction μ [-] per contact.
 
     ``normal_force`` N [N] (> 0 compression) is clipped at 0 for friction; cohesion and
     tension act only on bonded contacts. Each joint law is evaluated once, batched, on its
     contacts; ``law_state`` (nc, S) is the joint laws' per-contact state (ContactState.law_state).
+    ``group`` (nc,): :func:`joint_group` of ``tag`` and ``laws`` when the caller has it
+    (the open–close iteration evaluates the same contacts several times per step).
     """
     nc = tag.size
     if nc == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     lref = np.maximum(lc, l_ref)
-    default_group = -(2**62)
-    group = np.where(np.isin(tag, np.fromiter(laws.keys(), dtype=np.int64)), tag, default_group)
+    if group is None:
+        group = joint_group(tag, laws)
     friction, cohesion, tension, mu = grouped_strength(
-        {**laws, default_group: default}, group, np.maximum(normal_force, 0.0) / lref, slip, slip_rate, bonded,
+        {**laws, DEFAULT_GROUP: default}, group, np.maximum(normal_force, 0.0) / lref, slip, slip_rate, bonded,
         law_state,
     )
     # friction acts on the contact's reference length, cohesion and tension on its own length
@@ -129,7 +190,6 @@ def advance_joint_state(
     :func:`joint_strength`, |slip increment| [m] (0 for contacts that did not slide)."""
     if tag.size == 0 or law_state.shape[1] == 0:
         return law_state
-    default_group = -(2**62)
-    group = np.where(np.isin(tag, np.fromiter(laws.keys(), dtype=np.int64)), tag, default_group)
+    group = joint_group(tag, laws)
     sn = np.maximum(normal_force, 0.0) / np.maximum(lc, l_ref)
-    return grouped_advance({**laws, default_group: default}, group, sn, slip_increment, dt, law_state)
+    return grouped_advance({**laws, DEFAULT_GROUP: default}, group, sn, slip_increment, dt, law_state)

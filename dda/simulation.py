@@ -56,7 +56,8 @@ import numpy as np
 from dda import submatrices as sm
 from dda.assembly import GlobalSystem, resolve_linear_solver
 from dda.contact_detect import Contacts, broad_phase_grid, detect
-from dda.contact_law import LOCKED, OPEN, SLIDING, advance_joint_state, contact_system, contact_vectors, joint_strength
+from dda.contact_law import (LOCKED, OPEN, SLIDING, ContactStiffness, advance_joint_state, contact_system, contact_vectors,
+                             joint_group, joint_strength)
 from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
@@ -187,6 +188,7 @@ class Simulation:
             cmax = max(float(max(m.law.reference_stiffness()[0, 0], m.law.reference_stiffness()[1, 1])) for m in sy.materials.values())
             pn = s.penalty_factor * cmax
         self.gravity = np.asarray(s.gravity, dtype=float)
+        self._g = float(np.linalg.norm(self.gravity))  # |g| [m/s²]
         # the linear system is solved on rank 0 alone, exactly as on one rank (Simulation._solve):
         # a distributed LU's round-off depends on the partition and the open–close decisions
         # amplify it, so 2 ranks would not give the numbers of 1
@@ -309,7 +311,7 @@ class Simulation:
     def _weight(self, props) -> np.ndarray:
         """Weight of each block [N]: m_b |g| (per unit thickness)."""
         density = self.density if self.lsys is None else self.lsys.density
-        return props.area * density * float(np.linalg.norm(self.gravity))
+        return props.area * density * self._g
 
     def _local_laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
         """:meth:`_laws` of the local blocks. On several ranks rank 0 evaluates every block's law
@@ -837,21 +839,24 @@ class Simulation:
         wn, ws = contact_vectors(con, c)
         cs = cs0.copy()
         laws, dflt = self.joint_laws(t1), sy.default_joint_law
+        group = joint_group(con.tag, laws)  # the law of each contact (the same for every iteration)
         converged, it = self._allsum(con.size) == 0, 0
         weight = self._weight(props)
         c_dt = self._dashpot(con, props, pn, dt) if (self._damped(dt) and not settling) else None
         flips = np.zeros(con.size, dtype=np.int64)
+        stiffness = ContactStiffness()  # the contacts' K, recomputed only where the springs change
         hist = []
         while True:
             it += 1
             rate = np.zeros_like(cs.slip_rate) if settling else cs.slip_rate  # settling: static strength
             fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
-                                         cs.law_state)
+                                         cs.law_state, group=group)
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
             t = clock()
             ph["open_close"] += t - t_phase
             solved_state, solved_stretch = cs.state, cs.stretch  # (update_states returns new arrays)
-            Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force)
+            Kc, Fc = contact_system(wn, ws, cs.state, con.gap, cs.stretch, cs.sign, fmax, pn, ps, mu, cs.normal_force,
+                                    previous=stiffness)
             if c_dt is not None:
                 # normal dashpot of the closed contacts on the penetration gained in the step,
                 # N_d = −(c/Δt)(w_nᵀD + g⁺), g⁺ = max(g_n, 0): a contact that was open at the start
@@ -889,7 +894,7 @@ class Simulation:
             N_trial = np.maximum(N_solved, 0.0)
             N = np.where(cs.state != OPEN, N_trial, 0.0)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
-                                                   cs.law_state)
+                                                   cs.law_state, group=group)
             new, sign, bonded, stretch, jump = update_states(
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax,
                 gap_start=con.gap,
