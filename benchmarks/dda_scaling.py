@@ -1,6 +1,7 @@
 """DDA scaling benchmark: a jointed slope cut into ~100, ~1,000 and ~10,000 blocks.
 
     python benchmarks/dda_scaling.py [--quick] [--sizes 3.0 0.95 0.3] [--steps 10 10 5] [--dt-rule both]
+    python benchmarks/dda_scaling.py --table JSON     # the README table from a run
 
 Model: a 60 m × 20 m slope (face 40°) on a fixed base, cut by two joint sets through
 ``dda.cut_blocks`` (bedding dipping 30° out of the slope, φ = 25°; cross joints dipping
@@ -249,9 +250,40 @@ def series(rule: str, sizes: list[float], steps: list[int], ranks: tuple[int, ..
     return out
 
 
+def table(path: str) -> str:
+    """The README's "DDA cost per step" table and figures from a JSON this script wrote
+    (``--table JSON``): per size of the ``block`` series on 1 rank, blocks, contacts, open–close
+    iterations and CPU s/step (wall where the run has no CPU time), and CPU/(n ln n) relative
+    to the smallest; then the fitted exponents and, for the ``fixed`` series, its iterations."""
+    d = json.loads(Path(path).read_text())
+    b = d["dt_block"]
+    rows, f = b["runs_1_rank"], b.get("fit_1_rank", {})
+    key = "cpu_per_step_s" if all("cpu_per_step_s" in r for r in rows) else "time_per_step_s"
+    rel = f.get("cpu_over_nlogn" if key == "cpu_per_step_s" else "t_over_nlogn")
+    lines = [f"| blocks | contacts | open–close it/step | {'CPU ' if key == 'cpu_per_step_s' else ''}s/step "
+             "| t / (n ln n), relative |", "|---:|---:|---:|---:|---:|"]
+    for k, r in enumerate(rows):
+        lines.append(f"| {r['blocks']:,} | {r['contacts_per_step']:,.0f} | {r['oc_iterations_per_step']:.1f} | "
+                     f"{r[key]:.3g} | " + (f"{rel[k] / rel[0]:.2f}" if rel else "–") + " |")
+    if f:
+        lines.append("")
+        lines.append(f"time per step ∝ n^{f.get('exponent_cpu_per_step', f['exponent_time_per_step']):.2f} "
+                     f"({'CPU' if 'exponent_cpu_per_step' in f else 'wall'}); wall n^{f['exponent_time_per_step']:.2f}, "
+                     f"linear solve n^{f['exponent_linear_solve_per_step']:.2f}, the rest n^{f['exponent_rest_per_step']:.2f}")
+    fx = d.get("dt_fixed")
+    if fx and fx.get("fit_1_rank"):
+        ff, fr = fx["fit_1_rank"], fx["runs_1_rank"]
+        lines.append(f"fixed Δt = {fr[0]['dt_s'] * 1e3:g} ms: open–close it/step "
+                     + " / ".join(f"{r['oc_iterations_per_step']:.1f}" for r in fr)
+                     + f" at {' / '.join(format(r['blocks'], ',') for r in fr)} blocks; "
+                     f"time per step ∝ n^{ff.get('exponent_cpu_per_step', ff['exponent_time_per_step']):.2f}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--table", default=None, metavar="JSON", help="print the README table of JSON and exit")
     ap.add_argument("--spacing", type=float, default=3.0)
     ap.add_argument("--nsteps", type=int, default=10)
     ap.add_argument("--dt", type=float, default=DT_FIXED)
@@ -264,6 +296,9 @@ def main() -> None:
                     help="rank counts of the block series (the fixed series runs on 1 rank)")
     ap.add_argument("--out", default=str(OUT / "dda_scaling.json"))
     a = ap.parse_args()
+    if a.table:
+        print(table(a.table))
+        return
     if a.worker:
         worker(a.spacing, a.nsteps, a.dt)
         return

@@ -196,12 +196,15 @@ def worker(problem: str, nsteps: int, config: str = "default") -> None:
         print(json.dumps(row), flush=True)
 
 
-def launch(problem: str, nsteps: int, config: str = "default", ranks: int = 1) -> dict:
-    cmd = [sys.executable, __file__, "--worker", problem, "--nsteps", str(nsteps), "--config", config]
+def launch(problem: str, nsteps: int, config: str = "default", ranks: int = 1, root: Path = ROOT) -> dict:
+    """Our worker on ``problem`` in its own process; ``root``: the source tree to run (another
+    checkout for ``--before``: its own copy of this script and its packages)."""
+    script = Path(__file__) if root == ROOT else root / "benchmarks" / Path(__file__).name
+    cmd = [sys.executable, str(script), "--worker", problem, "--nsteps", str(nsteps), "--config", config]
     if ranks > 1:
         cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env)
     if p.returncode != 0:
         raise RuntimeError(f"worker failed ({' '.join(cmd)}):\n{p.stdout}\n{p.stderr}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -298,13 +301,13 @@ PHASES = [("detect", "detect"), ("block_assembly", "block assembly"), ("contact_
 def table(path: str, before: str | None = None) -> str:
     """The README's markdown tables from a JSON this script wrote (``--table JSON``): per problem
     blocks, contacts, ntdda and our CPU s/step (median), ntdda ÷ ours, solves per step; with
-    ``before`` (a JSON of an earlier code version, the same problems) our s/step there and
-    the speed-up; then our per-phase split (% of the wall time of a step)."""
+    ``before`` (a JSON of an earlier code version, the same problems), or the run's own
+    ``--before`` measurements, our s/step there and the speed-up; then our per-phase split (% of the wall time of a step)."""
     now = json.loads(Path(path).read_text())
     old = json.loads(Path(before).read_text()) if before else None
     head = "| problem | blocks | contacts | ntdda s/step | ours s/step | ntdda ÷ ours | solves/step ntdda / ours |"
     rule = "|---|---:|---:|---:|---:|---:|---:|"
-    if old:
+    if old or any("before" in rec for rec in now["problems"].values()):
         head += " ours before s/step | before ÷ now |"
         rule += "---:|---:|"
     lines = [head, rule]
@@ -314,8 +317,8 @@ def table(path: str, before: str | None = None) -> str:
                + (f"{t['cpu_per_step_s']:.2g} | " if t else "– | ") + f"{o['cpu_per_step_s']:.3g} | "
                + (f"{t['cpu_per_step_s'] / o['cpu_per_step_s']:.2g} | " if t else "– | ")
                + (f"{t['solves_per_step']:.2f}" if t else "–") + f" / {o['solves_per_step']:.2f} |")
-        if old:
-            b = old["problems"].get(prob, {}).get("ours", {}).get("default")
+        if old or "before" in rec:
+            b = rec.get("before") or (old["problems"].get(prob, {}).get("ours", {}).get("default") if old else None)
             row += (f" {b['cpu_per_step_s']:.3g} | {b['cpu_per_step_s'] / o['cpu_per_step_s']:.2f} |" if b else " – | – |")
         lines.append(row)
     probs = list(now["problems"])
@@ -324,6 +327,23 @@ def table(path: str, before: str | None = None) -> str:
     for key, name in PHASES:
         share = [now["problems"][p]["ours"]["default"]["phase_share"].get(key, 0.0) for p in probs]
         lines.append(f"| {name} | " + " | ".join(f"{100 * v:.1f}" for v in share) + " |")
+    if any("before" in now["problems"][p] for p in probs):  # ms of CPU per step by phase, before → now
+        lines += ["", "| phase, CPU ms/step (before → now) | " + " | ".join(NAMES.get(p, p) for p in probs) + " |",
+                  "|---|" + "---:|" * len(probs)]
+
+        def cpu_ms(row: dict, key: str) -> float:  # a phase's share of the wall time × the CPU time per step
+            return 1e3 * row["phase_share"].get(key, 0.0) * row["cpu_per_step_s"]
+
+        for key, name in PHASES + [("total", "step")]:
+            cells = []
+            for p in probs:
+                rec = now["problems"][p]
+                o, b = rec["ours"]["default"], rec.get("before")
+                if key == "total":
+                    cells.append((f"{1e3 * b['cpu_per_step_s']:.3g} → " if b else "") + f"{1e3 * o['cpu_per_step_s']:.3g}")
+                else:
+                    cells.append((f"{cpu_ms(b, key):.3g} → " if b else "") + f"{cpu_ms(o, key):.3g}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -354,6 +374,10 @@ def main() -> None:
                     help="problems also run once on 2 MPI ranks (time and difference from 1 rank)")
     ap.add_argument("--ntdda-max-blocks", type=int, default=2000, help="skip ntdda above this size (its cost grows fast)")
     ap.add_argument("--out", default=str(OUT / "dda_vs_ntdda.json"))
+    ap.add_argument("--before", default=None, metavar="DIR",
+                    help="a checkout of the code before a change (e.g. git worktree add DIR main): its worker runs "
+                         "alternately with ntdda and ours, and its s/step is recorded beside ours")
+    ap.add_argument("--before-label", default=None, help="what --before is (e.g. its commit), recorded in the JSON")
     a = ap.parse_args()
     if a.table:
         print(table(*a.table[:2]))
@@ -376,7 +400,8 @@ def main() -> None:
         reps = a.repeats_large if large else a.repeats
         ours: dict = {c: [] for c in a.configs}
         theirs: list = []
-        for _ in range(reps):  # alternate: ntdda, ours (each configuration), ntdda, ours, ...
+        before: list = []
+        for _ in range(reps):  # alternate: ntdda, ours (each configuration), [before], ntdda, ours, ...
             if nt is not None and n <= a.ntdda_max_blocks:
                 try:
                     theirs.append(nt.run(prob, steps))
@@ -386,9 +411,21 @@ def main() -> None:
                     n = a.ntdda_max_blocks + 1
             for c in a.configs:
                 ours[c].append(launch(prob, steps, c))
+            if a.before:
+                before.append(launch(prob, steps, a.configs[0], root=Path(a.before).resolve()))
         rec: dict = {"steps": steps, "repeats": reps, "ours": {c: _median_row(r) for c, r in ours.items()}}
         if theirs:
             rec["ntdda"] = _median_row(theirs)
+        if before:
+            rec["before"] = _median_row(before)
+            rec["before"]["label"] = a.before_label or str(a.before)
+            o = rec["ours"][a.configs[0]]
+            if rec["before"]["solves_per_step"] != o["solves_per_step"] or rec["before"]["contacts"] != o["contacts"]:
+                print(f"  note: before and now differ in solves/step or contacts", flush=True)
+            for k in ("cpu_per_step_s", "wall_per_step_s"):
+                o["before_over_ours_" + k[:-2]] = rec["before"][k] / o[k]
+            print(f"  before ({rec['before']['label']}): {rec['before']['cpu_per_step_s']:.3g} s/step cpu; "
+                  f"before/now (cpu) {o['before_over_ours_cpu_per_step']:.3f}", flush=True)
         for c in a.configs:
             o = rec["ours"][c]
             msg = (f"{prob:8s} [{c}] {o['blocks']:6d} blocks {o['contacts']:7d} contacts: ours {o['cpu_per_step_s']:.3g} s/step "
