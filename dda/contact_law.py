@@ -106,6 +106,7 @@ class ContactStiffness:
     def __init__(self) -> None:
         self.K: np.ndarray | None = None
         self.coef: np.ndarray | None = None
+        self._no_slope = True
 
     def update(self, wn: np.ndarray, ws: np.ndarray, kn: np.ndarray, ks: np.ndarray, k_f: np.ndarray | None) -> np.ndarray:
         """K for the coefficients k_n, k_s, k_f (nc,) (k_f None: no friction slope). The array of
