@@ -18,6 +18,19 @@ Narrow phase (Shi 1988):
 
 ``n`` is the outward unit normal of the contacted edge (pointing out of j) and
 ``s = (Q2 − Q1)/|Q2 − Q1|``; a contact is identified across steps by key = vertex·nv + edge.
+
+Held contacts (guarantee). A contact closed (locked or sliding) at the end of the previous
+step keeps its edge when its vertex P comes within d0 of a vertex Q of the other block (the
+V-E contact becomes a V-V pair), while P still lies over that edge (0 ≤ t ≤ |e|, t = s·(P − Q1))
+with −d_pen ≤ gap ≤ d0. So a vertex pressed into a face is measured against that face until it
+leaves the face's span or the contact opens: the step's penetration check sees its penetration,
+and the entrance-line rule cannot hand the pair to an edge the vertex never crossed. Without
+it (issue 13 item 8, the 10-block Vajont at Δt/4, t = 26.78 s): compartment 7's corner,
+pressed 2.5 mm into compartment 8's face 0.11 m above 8's corner, became a V-V pair; the rule
+took 8's corner against 7's bottom edge (separation 0.108 − 0.975 d0 against −0.0025 m, beyond
+keep_tol·d0), an open contact 0.108 m away; nothing held the two faces apart, and 7 slid into
+8 unseen (overlap 16 m² at 26.93 s, 990 m² at 27.94 s) until another contact of the tangle
+exceeded the penetration limit at 33.46 s, where no Δt cut could remove it.
 """
 
 from __future__ import annotations
@@ -181,12 +194,18 @@ def detect(
     keep_tol: float = 0.02,
     up: np.ndarray | None = None,
     tie_tol: float = 1e-6,
+    held_keys: np.ndarray | None = None,
 ) -> Contacts:
     """Narrow phase for candidate block pairs; returns all V-E and resolved V-V contacts.
 
     ``prev_keys`` (sorted): keys of the previous step's contacts. A V-V contact keeps the
     entrance edge it had (contact identity, hence its history, survives round-off) while
     that edge's separation is within ``keep_tol``·d0 of the best one.
+
+    ``held_keys`` (sorted): keys of the previous step's *closed* contacts (locked or sliding).
+    A V-V pair one of whose four candidates is held keeps that edge, whatever the entrance-line
+    rule prefers, while the vertex still lies over the edge (0 ≤ t ≤ |e|, t the projection of
+    the vertex on the edge) with −d_pen ≤ gap ≤ d0. See the module docstring (held contacts).
 
     Ties: entrance edges whose separations are within ``tie_tol``·d0 of the best one are
     equally good (e.g. two blocks of a grid touching only at a corner: all four edges have
@@ -278,6 +297,16 @@ def detect(
             was = (prev_keys[pos] == ckey) & (sep >= sep[rows, best][:, None] - keep_tol * d0)
             has = np.any(was, axis=1)
             best = np.where(has, np.argmax(np.where(was, sep, -np.inf), axis=1), best)
+        if held_keys is not None and held_keys.size:
+            # a closed contact keeps its edge while its vertex lies over that edge (module docstring)
+            ckey = cand_v * nv + cand_e
+            pos = np.clip(np.searchsorted(held_keys, ckey), 0, held_keys.size - 1)
+            t_held = np.sum(sE * (V - E1), axis=-1)
+            L_held = L_all[cand_e]
+            g_held = np.sum(nE * (V - E1), axis=-1)
+            held = ((held_keys[pos] == ckey) & (t_held >= 0.0) & (t_held <= L_held)
+                    & (g_held >= -d_pen) & (g_held <= d0))
+            best = np.where(np.any(held, axis=1), np.argmax(np.where(held, g_held, -np.inf), axis=1), best)
         chosen = np.zeros_like(sep, dtype=bool)
         chosen[rows, best] = True
         # a convex vertex at a reflex corner: the free space there is the intersection of the

@@ -763,9 +763,11 @@ class Simulation:
             dec = deciding_block(P.loc[pairs[:, 0]], P.loc[pairs[:, 1]], self.system.fixed)
             pairs = pairs[P.owner[dec] == P.rank]
         g = float(np.linalg.norm(self.gravity))
+        cs = self.state.contacts
         con = detect(
             polys, pairs, self.d0, self.d_pen, ls.edge_tag, self.settings.angle_tolerance_deg,
-            prev_keys=P.local_keys(self.state.contacts.key), up=-self.gravity / g if g > 0 else None,
+            prev_keys=P.local_keys(cs.key), up=-self.gravity / g if g > 0 else None,
+            held_keys=P.local_keys(cs.key[cs.state != OPEN]),
         )
         if not P.trivial and con.size:
             con.vtx, con.edge = P.vloc[con.vtx], P.vloc[con.edge]

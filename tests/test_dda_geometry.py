@@ -153,3 +153,66 @@ def test_a_candidate_pair_with_no_vertex_near_an_edge_gives_no_contacts():
     polys = Polygons.from_list([a, a + [1.5, 0.0]])
     c = detect(polys, np.array([[0, 1]]), d0=0.05, d_pen=0.05, edge_tag=np.full(8, -1))
     assert c.size == 0
+
+
+# Two unit blocks face to face, the corner P of the left one (A) pressed into the left face of
+# the right one (B) at 0.105 m above B's corner Q, with d0 = 0.11 m: |P − Q| < d0, a
+# vertex–vertex pair (the 10-block Vajont at Δt/4, t = 26.78 s: compartment 7's corner on
+# compartment 8's face 0.11 m above 8's corner, issue 13 item 8).
+_B = np.array([[1.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0]])
+
+
+def _corner_on_face(depth: float, left: float = 0.0) -> np.ndarray:
+    return np.array([[left, 0.105], [1.0 + depth, 0.105], [1.0 + depth, 1.105], [left, 1.105]])
+
+
+def test_a_closed_contact_keeps_its_edge_when_it_becomes_vertex_vertex():
+    polys = Polygons.from_list([_B, _corner_on_face(0.01)])
+    P, face = 5, 3  # A's lower right corner; B's left face (1, 1) -> (1, 0), outward normal -x
+    Q, a_bottom = 0, 4  # B's lower left corner; A's bottom edge
+    kw = dict(d0=0.11, d_pen=0.18, edge_tag=np.full(8, -1))
+    face_key = np.array([P * 8 + face])
+
+    def at_the_corners(c):  # (A's upper right corner also touches B's top edge, open, 0.105 m)
+        return [(int(v), int(e)) for v, e in zip(c.vtx, c.edge) if v in (P, Q)]
+
+    # the entrance-line rule alone, even with the face contact in the previous step's list,
+    # takes Q against A's bottom edge (separation 0.105 − d0 = −0.005 m against −0.01 m, a
+    # difference beyond keep_tol·d0): an open contact 0.105 m away, nothing across the face.
+    # (This asserts that the configuration tests the rule below, not what is right.)
+    c = detect(polys, np.array([[0, 1]]), prev_keys=face_key, **kw)
+    assert at_the_corners(c) == [(Q, a_bottom)]
+    # the face contact was closed (held): it keeps its edge and its 1 cm penetration
+    c = detect(polys, np.array([[0, 1]]), prev_keys=face_key, held_keys=face_key, **kw)
+    assert at_the_corners(c) == [(P, face)]
+    k = int(np.flatnonzero(c.vtx == P)[0])
+    np.testing.assert_allclose(c.gap[k], -0.01, rtol=1e-9)
+    np.testing.assert_allclose(c.n[k], [-1.0, 0.0], atol=1e-12)
+    # ... only while P lies over the face. P 0.105 m below Q's level (past the face's end):
+    # the entrance-line rule decides, as without the held key: P against B's bottom edge
+    # (separation 0.105 − d0 = −0.005 m), not the face (−0.01 m)
+    low = Polygons.from_list([_B, _corner_on_face(0.01) - [0.0, 0.21]])
+    held = detect(low, np.array([[0, 1]]), prev_keys=face_key, held_keys=face_key, **kw)
+    free = detect(low, np.array([[0, 1]]), prev_keys=face_key, **kw)
+    assert at_the_corners(held) == at_the_corners(free) == [(P, 0)]
+
+
+def test_a_corner_thrown_at_a_face_near_its_corner_bounces_back():
+    """A (1.5 m × 1 m) thrown at 5 m/s at the fixed B, zero gravity, its corner 0.105 m above
+    B's corner (d0 = 0.11 m, penalty 3e8 N/m): the closed face contact must hold through the
+    impact. Measured: the corner enters B by 12.5 mm (limit 0.4·d0 = 44 mm) and A leaves at
+    −4.0 m/s. Without held contacts the pair turned V-V at 7 mm, the contact went to B's corner
+    against A's bottom edge, and A passed into B (76 mm, unseen by the penetration check, still
+    moving at +2.5 m/s)."""
+    s = dda.BlockSystem([_B, _corner_on_face(-0.001, left=-0.5)], fixed=[0])
+    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
+    s.set_joint_law(learned.CoulombFriction(phi=30.0))
+    s.set_velocity(1, vx=5.0)
+    sim = dda.Simulation(s, dda.Settings(duration=0.05, dt=1e-3, length_scale=2.0, max_displacement_ratio=0.022,
+                                         penalty=3e8, gravity=(0.0, 0.0)))
+    assert sim.d0 == pytest.approx(0.11)
+    corner = sim.polygons().voff[1] + 1
+    depth = []
+    sim.solve(callback=lambda info: depth.append(sim.state.xy[corner, 0] - 1.0))
+    assert max(depth) <= sim.pen_limit  # geometric depth of the corner in B, not a contact's gap
+    assert sim.state.velocity[1, 0] < 0.0  # bounced back
