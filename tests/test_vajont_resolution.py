@@ -29,6 +29,8 @@ def test_variants_refine_the_case_own_settings():
     assert v["time/4"]["dda.dt"] == dda.dt / 4
     # time/4 keeps time/2's penetration limit in metres (max_penetration_ratio × 2.5 g2 w0)
     assert v["time/4"]["dda.max_penetration_ratio"] == 2 * dda.max_penetration_ratio
+    assert v["time/8"] == {"dda.dt": dda.dt / 8, "dda.max_displacement_ratio": dda.max_displacement_ratio / 8,
+                           "dda.max_penetration_ratio": 4 * dda.max_penetration_ratio}
     assert v["penalty×2"] == {"dda.penalty_factor": 2 * dda.penalty_factor}
     # the settling variants keep the event window: duration grows with the settling time
     assert v["settle+5s"] == {"dda.settle_time": dda.settle_time + 5.0, "dda.duration": dda.duration + 5.0}
@@ -50,6 +52,11 @@ def test_relative_changes_and_time_sequence_tables():
     assert seq["runout"]["dt/2_to_dt/4"] == pytest.approx(3 / 309)
     assert seq["runout"]["ratio"] == pytest.approx(2.0)  # first-order convergence
     assert seq["runup"]["ratio"] is None  # no change at all: no ratio
+    assert "dt/4_to_dt/8" not in seq["runout"]
+    eighth = {"name": "time/8", "ok": True, "peak_velocity": 21.75, "runout": 300.0, "runup": 100.0, "duration": 30.0}
+    seq = bench.time_sequence([*runs, eighth])  # a third level: here the answer turns back (9 m)
+    assert seq["runout"]["dt/4_to_dt/8"] == pytest.approx(9 / 300)
+    assert seq["runout"]["dt/2_to_dt/4"] == pytest.approx(3 / 309)  # the first two levels unchanged
 
 
 def _history(path, t, centroids):
