@@ -122,3 +122,25 @@ def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
         report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
         assert Path(report["case"]).name == case
         assert bench.accuracy_statement(report) in accuracy, name
+
+
+def test_roundoff_benchmark_compares_tracks_bitwise_and_locates_where_they_part(tmp_path):
+    """benchmarks/vajont_roundoff.py: identical histories are bitwise equal; a track that drifts
+    away at 1 mm/s from t = 5 s is 1e-6 m apart just after 5 s and 5 mm apart at t = 10 s."""
+    spec = importlib.util.spec_from_file_location("vajont_roundoff", ROOT / "benchmarks" / "vajont_roundoff.py")
+    roundoff = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roundoff)
+    t = np.arange(0.0, 10.0 + 1e-9, 0.01)
+    a = np.zeros((t.size, 2, 2))
+    a[:, 1, 0] = 3.0 * t
+    b = a.copy()
+    b[:, 1, 1] += np.where(t > 5.0, 1e-3 * (t - 5.0), 0.0)
+    for name, c in (("a", a), ("same", a.copy()), ("b", b)):
+        _history(tmp_path / name, t, c)
+    same = roundoff.compare_tracks(tmp_path / "a", tmp_path / "same")
+    assert same["bitwise_equal"] is True and same["largest_distance_m"] == 0.0
+    apart = roundoff.compare_tracks(tmp_path / "a", tmp_path / "b")
+    assert apart["bitwise_equal"] is False
+    assert apart["largest_distance_m"] == pytest.approx(5e-3, rel=1e-9)
+    assert apart["first_time_apart_1e-6_m"] == pytest.approx(5.01, abs=1e-9)
+    assert roundoff.compare_tracks(tmp_path / "a", tmp_path / "missing")["bitwise_equal"] is None
