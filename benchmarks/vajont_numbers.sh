@@ -18,7 +18,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
-MPIEXEC=${MPIEXEC:-$(dirname "$PY")/mpiexec}
+if [ -z "${MPIEXEC:-}" ]; then  # the venv's mpiexec next to PY, else the one on PATH
+    MPIEXEC=$(dirname "$(command -v "$PY")")/mpiexec
+    [ -x "$MPIEXEC" ] || MPIEXEC=mpiexec
+fi
 D=${1:?usage: bash benchmarks/vajont_numbers.sh RUN_DIR}
 if [ -e "$D" ] && [ "${RESUME:-0}" != 1 ]; then
     echo "error: RUN_DIR: $D: found an existing path; allowed: a new folder (or RESUME=1 on the same code)" >&2
