@@ -14,6 +14,7 @@ case's own settings, so the script measures whatever case it is given:
     time/2          Δt and Shi's g2 (largest vertex displacement per step / w0) halved
     time/4          Δt and g2 quartered (the second level of the time refinement sequence), with
                     time/2's penetration limit in metres (it is max_penetration_ratio × 2.5 g2 w0)
+    time/8          Δt and g2 divided by 8 (the third level), with time/2's penetration limit too
     penalty×2       contact normal stiffness doubled (``dda.penalty_factor``, or ``dda.penalty``)
     penalty/2       contact normal stiffness halved
     settle+5s       static settling 5 s longer (``dda.settle_time`` and ``dda.duration`` + 5 s:
@@ -57,7 +58,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 RESULTS = ("peak_velocity", "runout", "runup", "duration", "band_temperature_rise_max", "band_pore_pressure_max")
-ALL_VARIANTS = ("base", "time/2", "time/4", "penalty×2", "penalty/2", "settle+5s", "settle_dt/2")
+ALL_VARIANTS = ("base", "time/2", "time/4", "time/8", "penalty×2", "penalty/2", "settle+5s", "settle_dt/2")
 
 
 def _value(text: str):
@@ -86,6 +87,8 @@ def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
         # penalty again and again and the run diverges; time/4 keeps time/2's limit in metres
         "time/4": {"dda.dt": dda.dt / 4, "dda.max_displacement_ratio": dda.max_displacement_ratio / 4,
                    "dda.max_penetration_ratio": 2 * dda.max_penetration_ratio},
+        "time/8": {"dda.dt": dda.dt / 8, "dda.max_displacement_ratio": dda.max_displacement_ratio / 8,
+                   "dda.max_penetration_ratio": 4 * dda.max_penetration_ratio},
         "penalty×2": stiff[0],
         "penalty/2": stiff[1],
     }
@@ -95,7 +98,7 @@ def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
     return out
 
 
-SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
+SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "time/8": "time_8", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
          "settle+5s": "settle_plus_5s", "settle_dt/2": "settle_dt_2"}
 _NOT_INPUT = ("output", "title", "description", "accuracy", "monitor")  # what a reused run folder may differ in
 REST_KEYS = ("time_to_rest", "duration", "onset_time")  # what the monitor settings change: recomputed on reuse
@@ -192,7 +195,8 @@ def relative_changes(runs: list[dict]) -> dict[str, dict[str, float | None]]:
 def time_sequence(runs: list[dict]) -> dict[str, dict[str, float | None]] | None:
     """quantity -> the successive changes of the time sequence base → time/2 → time/4,
     |q(Δt/2) − q(Δt)| / |q(Δt/4)| and |q(Δt/4) − q(Δt/2)| / |q(Δt/4)|, and their ratio
-    (≈ 2 for a first-order convergent answer, ≈ 1 or erratic for one that is not resolved)."""
+    (≈ 2 for a first-order convergent answer, ≈ 1 or erratic for one that is not resolved);
+    with a time/8 run also ``dt/4_to_dt/8`` = |q(Δt/8) − q(Δt/4)| / |q(Δt/8)|."""
     by = {r["name"]: r for r in runs if r["ok"]}
     if not all(k in by for k in ("base", "time/2", "time/4")):
         return None
@@ -204,6 +208,9 @@ def time_sequence(runs: list[dict]) -> dict[str, dict[str, float | None]] | None
             continue
         d1, d2 = abs(b - a) / abs(c), abs(c - b) / abs(c)
         out[q] = {"dt_to_dt/2": d1, "dt/2_to_dt/4": d2, "ratio": (d1 / d2) if d2 > 0 else None}
+        e = by["time/8"].get(q) if "time/8" in by else None
+        if e not in (None, 0):  # the third level: |q(Δt/8) − q(Δt/4)| / |q(Δt/8)|
+            out[q]["dt/4_to_dt/8"] = abs(e - c) / abs(e)
     return out
 
 
@@ -255,7 +262,7 @@ def split_times(runs: list[dict]) -> dict[str, dict] | None:
     return out
 
 
-VARIANT_WORDS = {"time/2": "dt and g2 halved", "time/4": "quartered", "penalty×2": "contact stiffness x2",
+VARIANT_WORDS = {"time/2": "dt and g2 halved", "time/4": "quartered", "time/8": "divided by 8", "penalty×2": "contact stiffness x2",
                  "penalty/2": "contact stiffness /2", "settle+5s": "5 s more settling", "settle_dt/2": "settling steps halved"}
 STATED = ("peak_velocity", "runout", "runup", "duration")
 

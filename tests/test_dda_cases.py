@@ -190,7 +190,8 @@ def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
 
     Measured in session 9 (1 rank / SciPy / 2 ranks, rest window 10 s of cases/vajont.toml):
     peak 24.71000 / 24.70999 / 24.71000 m/s (5e-7), run-out 332.41 / 334.26 / 332.41 m (0.56 %),
-    duration 27.81 / 27.98 / 27.81 s (0.63 %); 1 and 2 ranks bitwise equal. With the former 1 s
+    duration 27.81 / 27.98 / 27.81 s (0.63 %); 1 and 2 ranks bitwise equal (session 10: the same,
+    benchmarks/vajont_roundoff.py -> benchmarks/out/vajont_roundoff.json). With the former 1 s
     window (at rest from the last time the centroid is 0.1 m from where it ends) the same runs
     gave 28.54 / 29.53 / 28.54 s (3.5 %): the arrived blocks rock on the north flank and the
     SciPy run's centroid swings 0.18 m at 39.5 s, the MUMPS run's 0.05 m; the 0.1 m band read

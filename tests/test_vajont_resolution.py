@@ -29,6 +29,8 @@ def test_variants_refine_the_case_own_settings():
     assert v["time/4"]["dda.dt"] == dda.dt / 4
     # time/4 keeps time/2's penetration limit in metres (max_penetration_ratio × 2.5 g2 w0)
     assert v["time/4"]["dda.max_penetration_ratio"] == 2 * dda.max_penetration_ratio
+    assert v["time/8"] == {"dda.dt": dda.dt / 8, "dda.max_displacement_ratio": dda.max_displacement_ratio / 8,
+                           "dda.max_penetration_ratio": 4 * dda.max_penetration_ratio}
     assert v["penalty×2"] == {"dda.penalty_factor": 2 * dda.penalty_factor}
     # the settling variants keep the event window: duration grows with the settling time
     assert v["settle+5s"] == {"dda.settle_time": dda.settle_time + 5.0, "dda.duration": dda.duration + 5.0}
@@ -50,6 +52,11 @@ def test_relative_changes_and_time_sequence_tables():
     assert seq["runout"]["dt/2_to_dt/4"] == pytest.approx(3 / 309)
     assert seq["runout"]["ratio"] == pytest.approx(2.0)  # first-order convergence
     assert seq["runup"]["ratio"] is None  # no change at all: no ratio
+    assert "dt/4_to_dt/8" not in seq["runout"]
+    eighth = {"name": "time/8", "ok": True, "peak_velocity": 21.75, "runout": 300.0, "runup": 100.0, "duration": 30.0}
+    seq = bench.time_sequence([*runs, eighth])  # a third level: here the answer turns back (9 m)
+    assert seq["runout"]["dt/4_to_dt/8"] == pytest.approx(9 / 300)
+    assert seq["runout"]["dt/2_to_dt/4"] == pytest.approx(3 / 309)  # the first two levels unchanged
 
 
 def _history(path, t, centroids):
@@ -115,3 +122,25 @@ def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
         report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
         assert Path(report["case"]).name == case
         assert bench.accuracy_statement(report) in accuracy, name
+
+
+def test_roundoff_benchmark_compares_tracks_bitwise_and_locates_where_they_part(tmp_path):
+    """benchmarks/vajont_roundoff.py: identical histories are bitwise equal; a track that drifts
+    away at 1 mm/s from t = 5 s is 1e-6 m apart just after 5 s and 5 mm apart at t = 10 s."""
+    spec = importlib.util.spec_from_file_location("vajont_roundoff", ROOT / "benchmarks" / "vajont_roundoff.py")
+    roundoff = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roundoff)
+    t = np.arange(0.0, 10.0 + 1e-9, 0.01)
+    a = np.zeros((t.size, 2, 2))
+    a[:, 1, 0] = 3.0 * t
+    b = a.copy()
+    b[:, 1, 1] += np.where(t > 5.0, 1e-3 * (t - 5.0), 0.0)
+    for name, c in (("a", a), ("same", a.copy()), ("b", b)):
+        _history(tmp_path / name, t, c)
+    same = roundoff.compare_tracks(tmp_path / "a", tmp_path / "same")
+    assert same["bitwise_equal"] is True and same["largest_distance_m"] == 0.0
+    apart = roundoff.compare_tracks(tmp_path / "a", tmp_path / "b")
+    assert apart["bitwise_equal"] is False
+    assert apart["largest_distance_m"] == pytest.approx(5e-3, rel=1e-9)
+    assert apart["first_time_apart_1e-6_m"] == pytest.approx(5.01, abs=1e-9)
+    assert roundoff.compare_tracks(tmp_path / "a", tmp_path / "missing")["bitwise_equal"] is None
