@@ -762,7 +762,7 @@ class Simulation:
         if not P.trivial:  # the pairs whose deciding block this rank owns
             dec = deciding_block(P.loc[pairs[:, 0]], P.loc[pairs[:, 1]], self.system.fixed)
             pairs = pairs[P.owner[dec] == P.rank]
-        g = float(np.linalg.norm(self.gravity))
+        g = self._g
         cs = self.state.contacts
         con = detect(
             polys, pairs, self.d0, self.d_pen, ls.edge_tag, self.settings.angle_tolerance_deg,

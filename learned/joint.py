@@ -216,23 +216,14 @@ def grouped_strength(
     n = group.shape[0]
     tau, coh, tension, mu = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
-    if n and bool(np.all(group == group[0])):  # one law for every contact: the same floats, without masks
-        law = laws.get(int(group[0]))
-        if law is None:
-            return tau, coh, tension, mu
-        st = None if state is None or law.n_state == 0 else np.array(np.asarray(state)[:, : law.n_state])
-        r = law.evaluate(sn, np.abs(slip), np.abs(slip_rate), st)
-        tau[:] = np.asarray(r.strength, dtype=float) - law.cohesion
-        coh[:] = np.where(bonded, law.cohesion, 0.0)
-        tension[:] = np.where(bonded, law.tensile_strength, 0.0)
-        mu[:] = np.asarray(r.friction, dtype=float)
-        return np.maximum(tau, 0.0), coh, tension, mu
-    for g in np.unique(group):
+    # one law for every contact (the usual case): the whole arrays, without masks (the same floats)
+    single = n > 0 and bool(np.all(group == group[0]))
+    for g in (group[:1] if single else np.unique(group)):
         law = laws.get(int(g))
         if law is None:
             continue
-        m = group == g
-        st = None if state is None or law.n_state == 0 else np.asarray(state)[m, : law.n_state]
+        m = slice(None) if single else group == g
+        st = None if state is None or law.n_state == 0 else np.array(np.asarray(state)[m, : law.n_state])
         r = law.evaluate(sn[m], np.abs(slip[m]), np.abs(slip_rate[m]), st)
         tau[m] = np.asarray(r.strength, dtype=float) - law.cohesion
         coh[m] = np.where(bonded[m], law.cohesion, 0.0)
