@@ -218,6 +218,25 @@ SPLIT_DISTANCE = 2.0  # m; with SPLIT_FRACTION: tracks farther apart than max(2 
 SPLIT_FRACTION = 0.01
 
 
+def read_centroids(folder: Path, settle: float = 0.0) -> tuple:
+    """(time − ``settle`` [s] (n_t,), centroids of the free blocks (n_t, n_free, 2) [m]) from a
+    run folder's history.h5."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(folder / "history.h5", "r") as f:
+        free = np.flatnonzero(np.asarray(f["fixed"]) == 0)
+        return np.asarray(f["time"]) - settle, np.asarray(f["centroid"])[:, free, :]
+
+
+def centroids_at(t, times, centroids):
+    """Centroid tracks (n, k, 2) recorded at ``times`` (n,), linearly interpolated at ``t`` → (len(t), k, 2)."""
+    import numpy as np
+
+    return np.stack([np.stack([np.interp(t, times, centroids[:, k, d]) for d in range(2)], -1)
+                     for k in range(centroids.shape[1])], 1)
+
+
 def split_times(runs: list[dict]) -> dict[str, dict] | None:
     """Where each variant's trajectory leaves the base run's (needs ``--run-dir``): the block
     centroid tracks of history.h5, on the event's clock t − settle_time (so settle+5s is
@@ -226,7 +245,6 @@ def split_times(runs: list[dict]) -> dict[str, dict] | None:
     from the base run's than max(SPLIT_DISTANCE, SPLIT_FRACTION × that block's travel so far
     in the base run), ``distance_before`` [m] the largest distance up to 1 s before it,
     ``distance_at_end`` [m], and ``distance`` [[event time s, m], ...] every second."""
-    import h5py
     import numpy as np
 
     by = {r["name"]: r for r in runs if r.get("ok") and r.get("run_folder")}
@@ -237,9 +255,7 @@ def split_times(runs: list[dict]) -> dict[str, dict] | None:
         import coupling
 
         settle = coupling.load_case(r["case"], r["sets"]).spec.dda.settle_time if r.get("case") else 0.0
-        with h5py.File(Path(r["run_folder"]) / "history.h5", "r") as f:
-            free = np.flatnonzero(np.asarray(f["fixed"]) == 0)
-            return np.asarray(f["time"]) - settle, np.asarray(f["centroid"])[:, free, :]
+        return read_centroids(Path(r["run_folder"]), settle)
 
     tb, cb = track(by["base"])
     out = {}
@@ -248,8 +264,7 @@ def split_times(runs: list[dict]) -> dict[str, dict] | None:
             continue
         tv, cv = track(r)
         t = tb[(tb >= max(tv[0], 0.0)) & (tb <= tv[-1])]
-        cb_t = np.stack([np.stack([np.interp(t, tb, cb[:, k, d]) for d in range(2)], -1) for k in range(cb.shape[1])], 1)
-        cv_t = np.stack([np.stack([np.interp(t, tv, cv[:, k, d]) for d in range(2)], -1) for k in range(cv.shape[1])], 1)
+        cb_t, cv_t = centroids_at(t, tb, cb), centroids_at(t, tv, cv)
         apart = np.linalg.norm(cv_t - cb_t, axis=2)  # (n_t, n_blocks)
         travel = np.linalg.norm(cb_t - cb_t[:1], axis=2)
         dist = apart.max(axis=1)

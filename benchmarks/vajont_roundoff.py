@@ -74,14 +74,9 @@ def run(case_path: str, name: str, folder: Path, mpiexec: str) -> tuple[dict, bo
 
 def compare_tracks(a: Path, b: Path) -> dict:
     """Centroid tracks of the free blocks of two run folders (history.h5) on run ``a``'s steps."""
-    import h5py
     import numpy as np
 
-    def track(folder: Path):
-        with h5py.File(folder / "history.h5", "r") as f:
-            free = np.flatnonzero(np.asarray(f["fixed"]) == 0)
-            return np.asarray(f["time"]), np.asarray(f["centroid"])[:, free, :]
-
+    track = resolution.read_centroids
     if not ((a / "history.h5").is_file() and (b / "history.h5").is_file()):
         return {"bitwise_equal": None, "note": "no history.h5 (a run with output.fields = false)"}
     ta, ca = track(a)
@@ -89,8 +84,7 @@ def compare_tracks(a: Path, b: Path) -> dict:
     if ta.shape == tb.shape and np.array_equal(ta, tb) and np.array_equal(ca, cb):
         return {"bitwise_equal": True, "largest_distance_m": 0.0, "first_time_apart_1e-6_m": None}
     t = ta[(ta >= tb[0]) & (ta <= tb[-1])]
-    cb_t = np.stack([np.stack([np.interp(t, tb, cb[:, k, d]) for d in range(2)], -1) for k in range(cb.shape[1])], 1)
-    ca_t = np.stack([np.stack([np.interp(t, ta, ca[:, k, d]) for d in range(2)], -1) for k in range(ca.shape[1])], 1)
+    cb_t, ca_t = resolution.centroids_at(t, tb, cb), resolution.centroids_at(t, ta, ca)
     dist = np.linalg.norm(ca_t - cb_t, axis=2).max(axis=1)
     apart = np.flatnonzero(dist > 1e-6)
     return {"bitwise_equal": False, "largest_distance_m": float(dist.max()),
