@@ -194,3 +194,30 @@ def advance_joint_state(
     group = joint_group(tag, laws)
     sn = np.maximum(normal_force, 0.0) / np.maximum(lc, l_ref)
     return grouped_advance({**laws, DEFAULT_GROUP: default}, group, sn, slip_increment, dt, law_state)
+
+
+def restitution_damping_ratio(e: float) -> float:
+    """ζ of the linear damped oscillator whose impact rebounds with restitution e (0 < e < 1):
+    e = exp(−πζ/√(1 − ζ²))  ⇔  ζ = −ln e / √(π² + ln² e)  (e = 0.2 → ζ = 0.456)."""
+    ln_e = np.log(e)
+    return float(-ln_e / np.sqrt(np.pi**2 + ln_e**2))
+
+
+def restitution_dashpot(e: float, pn: float, m_eff: np.ndarray, i: np.ndarray, j: np.ndarray, dt: float) -> np.ndarray:
+    """Normal dashpot c [N·s/m] per contact that DDA's update leaves to add for restitution e.
+
+    Total per contact c_tot = 2ζ(e)√(p_n m_pair) with m_pair = m_eff / n_pair [kg/m]: n_pair
+    contacts of one block pair share the pair's reduced mass m_eff (shape (nc,)), so the pair's
+    normal impact mode (stiffness n_pair p_n, damping n_pair c_tot, mass m_eff) has damping ratio
+    ζ and rebounds with e whether one corner or a whole face (two corner contacts) strikes.
+    DDA's update v₁ = 2D/Δt − v₀ damps every contact spring like a dashpot p_n Δt/2 already
+    (dda.Settings.contact_damping_time); returned is the rest, max(c_tot − p_n Δt/2, 0), so the
+    contact carries c_tot at every Δt ≤ 4ζ/ω_pair (ω_pair = √(p_n/m_pair)). i, j: the
+    contacts' block indices (nc,)."""
+    if i.size == 0:
+        return np.zeros(0)
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    _, inverse, counts = np.unique(np.stack([lo, hi]), axis=1, return_inverse=True, return_counts=True)
+    m_pair = m_eff / counts[inverse.ravel()]
+    c_total = 2.0 * restitution_damping_ratio(e) * np.sqrt(pn * m_pair)
+    return np.maximum(c_total - 0.5 * pn * dt, 0.0)

@@ -57,7 +57,7 @@ from dda import submatrices as sm
 from dda.assembly import GlobalSystem, resolve_linear_solver
 from dda.contact_detect import Contacts, broad_phase_grid, detect
 from dda.contact_law import (LOCKED, OPEN, SLIDING, ContactStiffness, advance_joint_state, contact_system, contact_vectors,
-                             joint_group, joint_strength)
+                             joint_group, joint_strength, restitution_dashpot)
 from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
@@ -785,14 +785,15 @@ class Simulation:
     def _damped(self, dt: float) -> bool:
         """True when a dynamic step of length Δt [s] has a normal contact dashpot (_dashpot)."""
         s = self.settings
-        return s.contact_damping_ratio > 0 or s.contact_damping_time > 0.5 * dt
+        return s.contact_damping_ratio > 0 or s.contact_damping_time > 0.5 * dt or s.contact_restitution is not None
 
     def _dashpot(self, con: Contacts, props, pn: float, dt: float) -> np.ndarray:
         """c/Δt [N/m] per contact of the normal dashpot: c = 2ζ√(p_n m_eff)
         (settings.contact_damping_ratio ζ; m_eff = m_i m_j/(m_i + m_j) [kg/m] of the contact's
         two blocks, m_i when j is fixed, m_j when i is) + p_n max(τ_c − Δt/2, 0)
         (settings.contact_damping_time τ_c: the update's own damping p_n Δt/2 tops it up to
-        p_n τ_c at any Δt ≤ 2τ_c, see dda.Settings). The dashpot force on the relative normal
+        p_n τ_c at any Δt ≤ 2τ_c, see dda.Settings) + the top-up to the restitution e_n
+        (settings.contact_restitution, restitution_dashpot). The dashpot force on the relative normal
         displacement w_nᵀD of the step is −(c/Δt) w_nᵀD: the mid-step normal velocity times c
         under the trapezoidal rule (v₁ + v₀)/2 = D/Δt, so it dissipates c (w_nᵀD/Δt)² Δt ≥ 0
         (for a contact open at the start of the step only the part past its gap, see _try)."""
@@ -805,6 +806,8 @@ class Simulation:
         c = 2.0 * s.contact_damping_ratio * np.sqrt(pn * m_eff)
         if s.contact_damping_time > 0.5 * dt:
             c = c + pn * (s.contact_damping_time - 0.5 * dt)
+        if s.contact_restitution is not None:
+            c = c + restitution_dashpot(s.contact_restitution, pn, m_eff, con.i, con.j, dt)
         return c / dt
 
     # ------------------------------------------------------------------ one trial step

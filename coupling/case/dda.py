@@ -84,6 +84,10 @@ class DdaSettingsSpec(Strict):
     contact_damping_time: float = Field(0.0, ge=0, description="tau_c [s]: normal contact damping c = penalty x tau_c "
                                         "as part of the model, the same at every dt <= 2 tau_c (DDA's update damps a "
                                         "contact like penalty x dt/2 itself; the rest is added); 0: off")
+    contact_restitution: float | None = Field(None, gt=0, lt=1, description="e_n, normal coefficient of restitution "
+                                              "of a block pair's impact, the same at every dt (total normal contact "
+                                              "damping, DDA's own included; Wyllie 2014: ~0.2 for near-normal rock "
+                                              "impacts); omitted: off. Excludes contact_damping_ratio/_time")
     oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
     oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
                                          "friction of sliding contacts moves by more than this fraction (0: off)")
