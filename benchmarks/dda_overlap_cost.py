@@ -2,12 +2,13 @@
 far normal runs stay from its tolerance.
 
     python benchmarks/dda_overlap_cost.py [--problems grid30 vajont_10block] [--repeats 3]
-                                          [--grid-steps 20] [--vajont-duration 30]
+                                          [--grid-steps 20] [--vajont-duration 30] [--every N]
 
 Per problem and run: the time spent in the check (``Simulation.phase_times["overlap"]``:
 moving the trial's vertices, the bounding-box prefilter, the exact areas of the pairs that
 pass it, the reduction over ranks) over the wall time of the run's steps, measured in the
-same run (a ratio; the median of ``--repeats`` runs). Problems:
+same run (a ratio; the median of ``--repeats`` runs), with the check on every ``--every``-th
+step (default dda.overlap.CHECK_EVERY; 1: every step). Problems:
 
 * ``grid30``: benchmarks/dda_vs_ntdda.py's 30 × 30 stack on a base (901 blocks, MUMPS),
   ``--grid-steps`` steps;
@@ -62,6 +63,8 @@ def run_once(problem: str, args) -> dict:
     from dda.overlap import overlap_tolerance, pair_overlap_area
 
     sim = _simulation(problem, args)
+    if args.every is not None:
+        sim.overlap_check_every = args.every
     margin = {"ratio": 0.0, "time": None, "pair": None, "callback_s": 0.0}
 
     def callback(info) -> None:
@@ -80,7 +83,7 @@ def run_once(problem: str, args) -> dict:
     wall = time.perf_counter() - t0 - margin["callback_s"]
     steps = int(sim.stats["steps"])
     check = float(sim.phase_times["overlap"])
-    return {"steps": steps, "step_wall_ms": 1e3 * wall / steps, "check_ms_per_step": 1e3 * check / steps,
+    return {"check_every": int(sim.overlap_check_every), "steps": steps, "step_wall_ms": 1e3 * wall / steps, "check_ms_per_step": 1e3 * check / steps,
             "check_fraction": check / wall, "n_overlap_retries": int(sim.stats["n_overlap_retries"]),
             "largest_overlap_over_tolerance": margin["ratio"], "at_time_s": margin["time"], "pair": margin["pair"],
             "penetration_limit_m": float(sim.pen_limit), "max_penetration_m": float(sim.stats["max_penetration"])}
@@ -92,6 +95,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--grid-steps", type=int, default=20)
     ap.add_argument("--vajont-duration", type=float, default=30.0)
+    ap.add_argument("--every", type=int, default=None, help="check every n-th step (default dda.overlap.CHECK_EVERY)")
     ap.add_argument("--out", default=str(OUT / "dda_overlap_cost.json"))
     args = ap.parse_args()
     report = {"command": "python benchmarks/dda_overlap_cost.py " + " ".join(sys.argv[1:]), "problems": {}}

@@ -23,7 +23,7 @@ import dda
 import learned
 from conftest import ROOT, mpiexec
 from dda.geometry import Polygons
-from dda.overlap import box_overlap_area, overlap_tolerance, pair_overlap_area
+from dda.overlap import CHECK_EVERY, apex_triangle_area, box_overlap_area, overlap_tolerance, pair_overlap_area
 from dda_overlap_case import SETTINGS, plus_system, rect
 
 
@@ -87,6 +87,26 @@ def test_random_polygons_against_a_clipper():
     assert worst <= 1e-9
 
 
+def test_apex_triangles_with_nearly_collinear_edges_against_a_clipper():
+    """Triangles with a common apex, a third of them with the second edge within 1e-13 of the
+    first's line (two touching faces): the sector formula against Sutherland–Hodgman, error
+    ≤ 1e-9 of the triangles' area (the measured error is ~1e-15)."""
+    rng = np.random.default_rng(5)
+    worst = 0.0
+    for k in range(1500):
+        A0, A1, B0, B1 = rng.normal(size=(4, 2))
+        if k % 3 == 0:
+            t = rng.uniform(-0.5, 1.5, 2)
+            B0, B1 = A0 + t[0] * (A1 - A0) + 1e-13 * rng.normal(size=2), A0 + t[1] * (A1 - A0)
+        A0, A1 = (A0, A1) if A0[0] * A1[1] - A0[1] * A1[0] > 0 else (A1, A0)
+        B0, B1 = (B0, B1) if B0[0] * B1[1] - B0[1] * B1[0] > 0 else (B1, B0)
+        got = apex_triangle_area(A0[None], A1[None], B0[None], B1[None])[0]
+        P, Q = np.array([[0, 0], A0, A1]), np.array([[0, 0], B0, B1])
+        ref = _area(_clip_convex(P, Q))
+        worst = max(worst, abs(got - ref) / max(_area(P), _area(Q)))
+    assert worst <= 1e-9
+
+
 def test_tolerance_is_penetration_limit_times_smaller_perimeter():
     polys = Polygons.from_list([rect(0, 0, 10, 2), rect(0, 2, 1, 3)])
     np.testing.assert_allclose(overlap_tolerance(polys, np.array([[0, 1]]), 0.05), 0.05 * 4.0, rtol=1e-15)
@@ -102,21 +122,25 @@ def _run_case(nproc: int) -> list[dict]:
     return sorted((json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")), key=lambda r: r["rank"])
 
 
-def test_crossed_bars_diverge_with_the_pair_named():
-    """The plus (4 m² overlap, A_tol 1.2 m²): no contact sees it; the overlap check fails every
-    Δt cut and the run diverges at step 1 naming both blocks, the time and the area."""
+@pytest.mark.parametrize("every", [1, CHECK_EVERY])
+def test_crossed_bars_diverge_with_the_pair_named(every):
+    """The plus (4 m² overlap, A_tol 1.2 m²): no contact sees it; at the first checked step
+    (step ``every``) the overlap check fails every Δt cut and the run diverges naming both
+    blocks, the time and the area; the last accepted state is kept."""
     sim = dda.Simulation(plus_system(), dda.Settings(**SETTINGS))
+    sim.overlap_check_every = every
     assert sim.detect_contacts(sim.polygons()).size == 0  # the blind spot: no contact at all
     start = sim.state.xy.copy()
     with pytest.raises(dda.SolverDivergence) as e:
         sim.solve()
     msg = str(e.value)
     assert "\n" not in msg
-    assert "blocks 0 and 1 overlap by 4 m² > 1.2 m²" in msg and "DDA diverged at step 1 (t = " in msg
-    assert e.value.step == 1 and e.value.block == 0
+    assert "blocks 0 and 1 overlap by 4 m² > 1.2 m²" in msg and f"DDA diverged at step {every} (t = " in msg
+    assert e.value.step == every and e.value.block == 0
     assert sim.stats["n_overlap_retries"] == sim.settings.max_retries
-    assert e.value.result.status == "diverged"
-    np.testing.assert_array_equal(e.value.last_state.xy, start)  # the last good state (t = 0)
+    assert e.value.result.status == "diverged" and e.value.last_state.step == every - 1
+    # nothing moves the bars (no load, no contact): the kept state is where they were put
+    np.testing.assert_allclose(e.value.last_state.xy, start, rtol=0, atol=1e-12 * 10.0)
 
 
 @pytest.mark.mpi
@@ -130,25 +154,29 @@ def test_crossed_bars_same_decision_on_two_ranks():
             {k: one[0][k] for k in ("message", "time", "step", "block", "n_overlap_retries")}
 
 
-def test_detection_defect_is_caught_and_last_state_kept(monkeypatch):
+@pytest.mark.parametrize("every", [1, CHECK_EVERY])
+def test_detection_defect_is_caught_and_last_state_kept(monkeypatch, every):
     """A bar driven at 50 m/s into a crossing bar with contact detection switched off (a
-    detection defect: nothing pushes back, no penetration is measured). Δt is cut as the overlap
-    nears A_tol; the run ends as diverged naming the pair, and the last good state overlaps by
-    at most A_tol while the rejected step overlapped by more."""
+    detection defect: nothing pushes back, no penetration is measured). The run ends as
+    diverged naming the pair. Checked every step, Δt is cut as the overlap nears A_tol and the
+    last good state overlaps by at most A_tol; checked every ``every`` steps, by at most A_tol
+    plus the growth of the unchecked steps: (every − 1) × 2 m (the crossing width) × 50 m/s × Δt."""
     import dda.simulation as simulation
 
     monkeypatch.setattr(simulation, "detect", lambda *a, **k: simulation.Contacts.empty())
     s = dda.BlockSystem([rect(-5, -8, 5, -6), rect(-1, -5, 1, 5)])
     s.add_material(0, learned.LinearElastic(1e9, 0.25), 2500.0)
     s.set_velocity(0, vy=50.0)
-    sim = dda.Simulation(s, dda.Settings(duration=0.2, dt=1e-3, gravity=(0.0, 0.0), length_scale=5.0))
+    dt = 1e-3
+    sim = dda.Simulation(s, dda.Settings(duration=0.2, dt=dt, gravity=(0.0, 0.0), length_scale=5.0))
+    sim.overlap_check_every = every
     with pytest.raises(dda.SolverDivergence) as e:
         sim.solve()
     polys = Polygons(e.value.last_state.xy, sim.voff)
     pair = np.array([[0, 1]])
     tol = float(overlap_tolerance(polys, pair, sim.pen_limit)[0])
     kept = float(pair_overlap_area(polys, pair)[0])
-    assert 0.5 * tol < kept <= tol  # it got close (Δt cut on the way) and was never let past
+    assert 0.5 * tol < kept <= tol + (every - 1) * 2.0 * 50.0 * dt  # close to A_tol, never far past it
     assert "blocks 0 and 1 overlap by" in str(e.value) and sim.stats["n_overlap_retries"] > 0
     area = float(str(e.value).split("overlap by ")[1].split(" m²")[0])
     assert area > tol
