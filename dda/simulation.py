@@ -5,7 +5,10 @@ submatrices (elastic from the law's tangent, initial stress, inertia, body force
 fixed points, water); iterate solve → contact states (open / sliding / locked) until the
 state changes left are insignificant (see dda.openclose; at most ``oc_max_iterations``, plus
 ``oc_extra_iterations`` while the changes still fall); check the displacement ratio (max vertex
-displacement ≤ g2·w0) and the penetration (≤ limit); on failure cut Δt and retry. Accepted
+displacement ≤ g2·w0), the penetration (≤ limit) and the geometric overlap of every
+candidate block pair at the end of every 4th step (≤ penetration limit × the smaller perimeter,
+dda.overlap: it sees edges that cross with no vertex inside, which no contact measures); on
+failure cut Δt and retry. Accepted
 steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
 stresses through the law.
 
@@ -63,6 +66,7 @@ from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
 from dda.openclose import (ContactState, block_force_scale, closing_stiffness, freeze_oscillating, locked_friction_excess,
                            significant_changes, transfer, update_states)
+from dda.overlap import CHECK_EVERY, worst_overlap
 from dda.partition import Partition, deciding_block, wait_for_ranks
 from dda.result import Result, StepInfo
 from dda.settings import Settings
@@ -78,12 +82,19 @@ class StepFailure(enum.Enum):
     PENETRATION  : a closed contact penetrates more than the penetration limit [m]
     OPEN_CLOSE   : the open–close iteration did not settle within its iteration cap
     NOT_FINITE   : the linear solve gave a non-finite displacement increment
+    OVERLAP      : two blocks of a candidate pair overlap at the end of the step by more than
+                   A_tol = penetration limit × the smaller perimeter [m²] (dda.overlap; checked
+                   every ``Simulation.overlap_check_every`` = 4 steps, measured cost): the
+                   geometric check behind the contact-based penetration check, which cannot
+                   see edges that cross with no vertex inside; handled like PENETRATION (Δt cut,
+                   retried, the run diverges after ``max_retries``) without raising the penalty
     """
 
     DISPLACEMENT = "displacement ratio"
     PENETRATION = "penetration"
     OPEN_CLOSE = "open-close iteration"
     NOT_FINITE = "non-finite solution"
+    OVERLAP = "overlap"
 
 
 @dataclass
@@ -254,7 +265,7 @@ class Simulation:
             contacts=ContactState.empty(self.n_joint_state), points=points, time=0.0, step=0, dt=s.dt, penalty=pn, law_state=law_state,
         )
         self.stats: dict[str, Any] = {
-            "steps": 0, "n_dt_cuts": 0, "n_retries": 0, "n_oc_retries": 0, "n_penetration_retries": 0,
+            "steps": 0, "n_dt_cuts": 0, "n_retries": 0, "n_oc_retries": 0, "n_penetration_retries": 0, "n_overlap_retries": 0,
             "n_nan_retries": 0, "n_nonconverged_steps": 0, "oc_iterations_total": 0, "oc_iterations_max": 0,
             "penalty_increases": 0, "solves": 0, "max_penetration": 0.0, "n_contacts_max": 0,
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
@@ -270,7 +281,7 @@ class Simulation:
         #: over contacts held by several ranks); the linear algebra is in
         #: ``self.solver.timings`` (assemble, factorise, solve, gather)
         self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0,
-                            "ghost_exchange": 0.0}
+                            "ghost_exchange": 0.0, "overlap": 0.0}
         #: spatial partition (dda.partition), made at the first step (and after a restore or when
         #: blocks moved more than ``margin`` [m]: half the median block size)
         self.part: Partition | None = None
@@ -278,6 +289,8 @@ class Simulation:
         size = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
         self.margin = max(0.5 * float(np.median(size)), self.d0)
         self.stats["repartitions"] = 0
+        #: the geometric overlap check runs on the trials of every n-th step (0: never; dda.overlap.CHECK_EVERY)
+        self.overlap_check_every = CHECK_EVERY
         self._repartition = False
         self._figures = (0, 0, 0.0)
         self.result = Result.start(self)
@@ -762,6 +775,10 @@ class Simulation:
         if not P.trivial:  # the pairs whose deciding block this rank owns
             dec = deciding_block(P.loc[pairs[:, 0]], P.loc[pairs[:, 1]], self.system.fixed)
             pairs = pairs[P.owner[dec] == P.rank]
+        #: this rank's candidate pairs (local blocks), boxes padded by d0: the pairs the overlap
+        #: check measures (no block moves more than g2·w0 = 0.4 d0 in a step, so two blocks
+        #: outside each other's padded box at the start of a step cannot overlap at its end)
+        self._near_pairs = pairs
         g = self._g
         cs = self.state.contacts
         con = detect(
@@ -982,9 +999,40 @@ class Simulation:
         elif max_pen > self.pen_limit:
             trial.failure, trial.block = StepFailure.PENETRATION, pen_block
             trial.detail = f"penetration {max_pen:.3g} m > limit {self.pen_limit:.3g} m"
-        elif not converged:
-            trial.failure = StepFailure.OPEN_CLOSE
+        else:
+            t_overlap = clock()
+            n = self.overlap_check_every
+            over = self._overlap(polys, c, D) if n and (st.step + 1) % n == 0 else None
+            ph["overlap"] += clock() - t_overlap
+            if over is not None:
+                trial.failure, trial.block, trial.detail = StepFailure.OVERLAP, over[0], over[1]
+            elif not converged:
+                trial.failure = StepFailure.OPEN_CLOSE
         return trial
+
+    def _overlap(self, polys: Polygons, centroid: np.ndarray, D: np.ndarray) -> tuple[int, str] | None:
+        """The geometric overlap check of a trial step (dda.overlap): the blocks moved by ``D``
+        (this rank's, local numbering; fixed blocks do not move), every candidate pair of the
+        step's broad phase; None when no pair overlaps by more than A_tol = penetration limit ×
+        the smaller perimeter, else (global block i, "blocks i and j overlap by A m² > A_tol m²").
+        Only reads: nothing of the trial or the state changes. The worst pair (largest
+        area / A_tol) is reduced over the ranks (the same decision on every rank)."""
+        sy = self.lsys
+        Dm = np.where(sy.fixed[:, None], 0.0, D)
+        move = move_points if self.settings.exact_rotation else move_points_first_order
+        moved = Polygons(move(polys.xy, centroid[sy.block], Dm[sy.block]), polys.voff)
+        pairs = getattr(self, "_near_pairs", np.zeros((0, 2), dtype=np.int64))
+        ratio, row, area, tol = worst_overlap(moved, pairs, self.pen_limit)
+        if row >= 0 and not self.part.trivial:
+            pairs = self.part.loc[pairs]  # global block numbers
+        worst = (ratio, *(int(b) for b in pairs[row]), area, tol) if row >= 0 else (0.0, -1, -1, 0.0, 0.0)
+        if self._local():
+            wait_for_ranks(self.comm)
+            worst = max(self.comm.allgather(worst), key=lambda w: (w[0], -w[1], -w[2]))
+        ratio, i, j, area, tol = worst
+        if ratio <= 1.0:
+            return None
+        return i, f"blocks {i} and {j} overlap by {area:.4g} m² > {tol:.4g} m² (penetration limit × the smaller perimeter)"
 
     # ------------------------------------------------------------------ one accepted step
     def step(self) -> StepInfo:
@@ -1020,7 +1068,7 @@ class Simulation:
             if fail is StepFailure.OPEN_CLOSE and (oc_fails >= s.oc_max_retries or dt * s.dt_cut < s.dt_min):
                 self.stats["n_nonconverged_steps"] += 1  # accept: Shi's iteration cap
                 break
-            if ((fail in (StepFailure.PENETRATION, StepFailure.NOT_FINITE) and retries >= s.max_retries)
+            if ((fail in (StepFailure.PENETRATION, StepFailure.NOT_FINITE, StepFailure.OVERLAP) and retries >= s.max_retries)
                     or dt * min(s.dt_cut, 0.5) < s.dt_min):
                 reason = trial.detail or ("displacement ratio not met at dt_min" if fail is StepFailure.DISPLACEMENT
                                           else fail.value)
@@ -1047,6 +1095,8 @@ class Simulation:
                 if pen_fails >= 2:
                     pn *= 2.0
                     self.stats["penalty_increases"] += 1
+            elif fail is StepFailure.OVERLAP:
+                self.stats["n_overlap_retries"] += 1
             else:
                 self.stats["n_nan_retries"] += 1
         t0 = _time.perf_counter()

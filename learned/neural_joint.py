@@ -24,6 +24,7 @@ from learned.dataset import JointDataset
 from learned.joint import JointLaw
 from learned.models import _act
 from learned.training import (
+    OTHER_HIDDEN,
     Progress,
     as_dataset,
     cpu_threads,
@@ -42,7 +43,7 @@ class FrictionNet(nn.Module):
     kind = "joint"
     arch = "friction_mlp"
 
-    def __init__(self, hidden: Sequence[int] = (32, 32), activation: str = "silu",
+    def __init__(self, hidden: Sequence[int] = OTHER_HIDDEN, activation: str = "silu",
                  inputs: Sequence[str] = INPUTS, input_scale: Any = None, friction_scale: float = 1.0) -> None:
         super().__init__()
         _act(activation, torch.zeros(1))
@@ -145,7 +146,7 @@ class NeuralJointLaw(JointLaw):
 def train_joint(
     data: JointDataset | Any,
     *,
-    hidden: Sequence[int] = (32, 32),
+    hidden: Sequence[int] = OTHER_HIDDEN,
     activation: str = "silu",
     inputs: Sequence[str] = INPUTS,
     cohesion: float = 0.0,

@@ -30,6 +30,7 @@ from learned.models import ConstitutiveModel
 from learned.neural_law import NeuralLaw
 from learned.projection import project
 from learned.training import (
+    OTHER_HIDDEN,
     DataLike,
     Progress,
     as_dataset,
@@ -56,7 +57,7 @@ def train_projection(
     batch_size: int = 128,
     lr: float = 5e-3,
     refine_lr: float | None = None,
-    hidden: Sequence[int] = (32, 32),
+    hidden: Sequence[int] = OTHER_HIDDEN,
     activation: str = "silu",
     val_fraction: float = 0.2,
     patience: int | None = 40,

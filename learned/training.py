@@ -41,6 +41,7 @@ from torch import Tensor
 from learned.dataset import ConstitutiveDataset, JointDataset, load_dataset
 from learned.files import atomic_write
 from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
+from learned.training_defaults import MLP_HIDDEN, OTHER_HIDDEN, default_hidden  # noqa: F401  (the API's defaults)
 
 Progress = Callable[[dict[str, Any]], None]
 DataLike = Any  # path | ConstitutiveDataset | JointDataset | (strain, stress) arrays
@@ -500,7 +501,7 @@ def train(
     epochs: int = 300,
     batch_size: int = 128,
     lr: float = 5e-3,
-    hidden: Sequence[int] = (32, 32),
+    hidden: Sequence[int] | None = None,
     activation: str = "silu",
     val_fraction: float = 0.2,
     patience: int | None = 40,
@@ -524,7 +525,8 @@ def train(
     model  : "mlp" (σ = f_θ(ε)) or "icnn" (σ = ∂ψ_θ/∂ε, convex ψ); a joint data set trains a
              friction network instead (:func:`learned.neural_joint.train_joint`, model "mlp")
     hidden, activation (MLP only), **model_options (MLP: linear_part, default True; ICNN:
-    quadratic, c0_floor): architecture
+    quadratic, c0_floor): architecture; ``hidden`` None: :func:`default_hidden` (MLP on point
+    data 48x48, ICNN and joint data 32x32; the same as ``deepmanifold train``)
     loss   : "relative" (default; relative to the local stress magnitude) | "scaled_mse"
     identify_c0: set the explicit linear part from the smallest-strain data before training
     c0     : "auto" (default) | "fixed" | "learnable" — whether training may move the MLP's
@@ -549,6 +551,8 @@ def train(
     report is JSON-serialisable (losses per epoch, best epoch, timings, device, metrics).
     """
     ds = as_dataset(data)
+    if hidden is None:
+        hidden = default_hidden(model, joint=isinstance(ds, JointDataset))
     if isinstance(ds, JointDataset):
         from learned.neural_joint import train_joint
 

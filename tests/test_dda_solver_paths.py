@@ -43,10 +43,10 @@ def test_dense_path_matches_petsc(monkeypatch):
 
 
 def test_phase_times_cover_the_step():
-    """Every phase is timed, and the phases with the linear algebra add up to at most the run."""
+    """Every phase is timed (the overlap check too), and the phases with the linear algebra add up to at most the run."""
     sim = _run(20)
     ph, tm = sim.phase_times, sim.solver.timings
-    assert set(ph) == {"detect", "block_assembly", "contact_assembly", "open_close", "update", "ghost_exchange"}
+    assert set(ph) == {"detect", "block_assembly", "contact_assembly", "open_close", "update", "ghost_exchange", "overlap"}
     assert all(v > 0 for k, v in ph.items() if k != "ghost_exchange")
     assert ph["ghost_exchange"] == 0.0  # one rank: no ghosts
     assert tm["assemble"] > 0 and tm["solve"] > 0

@@ -232,13 +232,37 @@ def test_polish_iterations_with_projection_training_is_refused(small_model, tmp_
 
 def test_train_default_widths_are_the_recipe_for_the_mlp_only(small_model, tmp_path):
     """``deepmanifold train`` without --hidden: the MLP gets the measured recipe's widths
-    (coupling.learning_cli.RECIPE_HIDDEN, 48x48), the ICNN keeps the former 32x32."""
-    from coupling.learning_cli import OTHER_HIDDEN, RECIPE_HIDDEN
+    (learned.training_defaults.MLP_HIDDEN, 48x48), the ICNN keeps the former 32x32."""
+    from learned.training_defaults import MLP_HIDDEN, OTHER_HIDDEN
 
     report = json.loads(small_model.with_suffix(".json").read_text())
-    assert report["model"]["hidden"] == list(RECIPE_HIDDEN) == [48, 48]
+    assert report["model"]["hidden"] == list(MLP_HIDDEN) == [48, 48]
     data = small_model.parent / "d.h5"
     r = run_cli("train", str(data), "-o", str(tmp_path / "i.pt"), "--model", "icnn", "--epochs", "1",
                 "--polish-iterations", "0", "-q")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "i.json").read_text())["model"]["hidden"] == list(OTHER_HIDDEN) == [32, 32]
+
+
+def test_cli_and_api_train_with_the_same_default_widths(small_model, tmp_path):
+    """One default: the network ``deepmanifold train`` builds without --hidden is the one
+    ``learned.training.train`` builds without ``hidden``, for the MLP and the ICNN on the same
+    data (the widths recorded in each report); the CLI holds no widths of its own."""
+    import inspect
+
+    import coupling.learning_cli as cli
+    from learned.neural_joint import train_joint
+    from learned.training_defaults import MLP_HIDDEN, OTHER_HIDDEN, default_hidden
+
+    data = small_model.parent / "d.h5"
+    cli_width = {"mlp": json.loads(small_model.with_suffix(".json").read_text())["model"]["hidden"]}
+    r = run_cli("train", str(data), "-o", str(tmp_path / "i.pt"), "--model", "icnn", "--epochs", "1",
+                "--polish-iterations", "0", "-q")
+    assert r.returncode == 0, r.stderr
+    cli_width["icnn"] = json.loads((tmp_path / "i.json").read_text())["model"]["hidden"]
+    for model in ("mlp", "icnn"):
+        _, report = train(str(data), model, epochs=1, polish_iterations=0, device="cpu")
+        assert report["model"]["hidden"] == cli_width[model] == list(default_hidden(model)), model
+    assert inspect.signature(train).parameters["hidden"].default is None  # resolved by default_hidden
+    assert inspect.signature(train_joint).parameters["hidden"].default == default_hidden("mlp", joint=True)
+    assert cli.RECIPE_HIDDEN is MLP_HIDDEN and cli.OTHER_HIDDEN is OTHER_HIDDEN  # the former names, the same objects

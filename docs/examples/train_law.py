@@ -2,7 +2,7 @@
 
 Data: 3000 samples of the power-law elastic material of `cases/learned_plate.toml`
 (E = 70 GPa, ν = 0.33, ε₀ = 1e-3, n = 0.5, plane stress), log-uniform in strain magnitude
-up to 6e-3 (noise-free; `deepmanifold data generate --noise-stress` adds noise). Model: the default MLP (32×32, SiLU) with the small-strain
+up to 6e-3 (noise-free; `deepmanifold data generate --noise-stress` adds noise). Model: the default MLP (48×48, SiLU; `learned.training_defaults`) with the small-strain
 stiffness C₀ identified from the data as its exact linear part, relative loss, a short
 training (60 epochs, then the default full-batch L-BFGS polish). The checkpoint is loaded back as a `ConstitutiveLaw` — usable in any
 solver — and compared with the true law along the strain path ε = t (1, −0.33, 0) (uniaxial
