@@ -37,6 +37,18 @@ import numpy as np
 
 from dda.contact_detect import broad_phase_grid
 
+#: default of ``dda.Settings.distribute_min_free_blocks``: under MPI the blocks are distributed
+#: over the ranks (this module) only for systems of at least this many free blocks; below,
+#: every rank computes the whole step itself (replicated, no communication, the numbers of one
+#: rank) and output is written by rank 0. Below it the distributed step is slower than one rank
+#: on 2 ranks: the linear solve (60-65 % of a 901-block step) runs on rank 0 alone and the
+#: open–close iteration adds ~10 collectives per solve. Measured (benchmarks/dda_ranks.py,
+#: benchmarks/out/dda_ranks_session11.json, median of 3 alternating runs, 2-core machine):
+#: see that file's ``threshold`` entry; the value is the smallest free-block count at which the
+#: distributed step (with the "schur" solve that "auto" takes from 5,000 free blocks on) beat
+#: the replicated one.
+DISTRIBUTE_MIN_FREE_BLOCKS = 5000
+
 #: shortest and longest pause [s] of :func:`wait_for_ranks` between two polls of its barrier,
 #: and the pause as a share of the time waited so far
 WAIT_SHORTEST_PAUSE_S, WAIT_LONGEST_PAUSE_S, WAIT_PAUSE_SHARE = 2e-5, 1e-3, 0.1
@@ -98,19 +110,21 @@ class Partition:
     PETSc block row of each local block; vloc (nvloc,) global numbers of the local vertices;
     voff (nloc+1,) local vertex offsets; ref_xy (nvloc, 2) the local vertices when the
     partition was made [m]; margin [m]: the largest vertex movement it stays valid for.
-    ``trivial``: one rank (everything local, identity numbering, no exchange).
+    ``trivial``: one rank, or ``replicated`` (every rank computes the whole system itself):
+    everything local, identity numbering, no exchange.
     ``parts`` (nb,), ``n_parts``: when given (the "schur" linear solve), the free blocks' owners
     come from these fixed parts (rank ⌊p·R/K⌋ owns part p) instead of an RCB over the ranks.
     """
 
     def __init__(self, comm: Any, centroid: np.ndarray, bbox: np.ndarray, voff: np.ndarray, fixed: np.ndarray,
-                 xy: np.ndarray, d0: float, margin: float, parts: np.ndarray | None = None, n_parts: int = 0) -> None:
+                 xy: np.ndarray, d0: float, margin: float, parts: np.ndarray | None = None, n_parts: int = 0,
+                 replicated: bool = False) -> None:
         self.comm = comm
         self.rank, self.size = comm.rank, comm.size
         nb = centroid.shape[0]
         self.nb, self.nv = nb, int(voff[-1])
         self.margin = float(margin)
-        self.trivial = self.size == 1
+        self.trivial = self.size == 1 or bool(replicated)
         if self.trivial:
             self.owner = np.zeros(nb, dtype=np.int64)
             self.loc = np.arange(nb)

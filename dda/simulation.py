@@ -196,7 +196,15 @@ class Simulation:
         #: from the start-of-run centroids, the same on any number of ranks
         self.block_parts: np.ndarray | None = None
         #: the solver in use ("auto" resolved by the number of free blocks, never by the rank count)
-        self.linear_solver = resolve_linear_solver(s.linear_solver, int(np.count_nonzero(~np.asarray(sy.fixed, bool))))
+        n_free = int(np.count_nonzero(~np.asarray(sy.fixed, bool)))
+        self.linear_solver = resolve_linear_solver(s.linear_solver, n_free)
+        #: the blocks are distributed over the ranks (dda.partition) only from
+        #: ``settings.distribute_min_free_blocks`` free blocks on, or for an explicit "schur" solve
+        #: (the distributed solve); below, every rank computes the whole step itself (replicated:
+        #: a trivial partition, no communication, the numbers of one rank) and rank 0 writes the output
+        self.distributed = self.comm.size > 1 and (s.linear_solver == "schur" or n_free >= s.distribute_min_free_blocks)
+        #: the communicator the step works on: ``comm``, or COMM_SELF when replicated
+        step_comm = self.comm if self.distributed else MPI.COMM_SELF
         #: parts of the "schur" solve: ``schur_parts``; under "auto" at least the rank count, so
         #: that a run on more ranks than ``schur_parts`` still starts (it splits into more parts,
         #: whose round-off differs from 1 rank's; 1 … ``schur_parts`` ranks give identical numbers)
@@ -205,15 +213,15 @@ class Simulation:
             from dda.schur import SchurSolve, assign_parts
 
             if s.linear_solver != "schur":
-                self.schur_parts = max(self.schur_parts, int(self.comm.size))
-            if self.comm.size > self.schur_parts:
+                self.schur_parts = max(self.schur_parts, int(step_comm.size))
+            if step_comm.size > self.schur_parts:
                 if self.comm.size > 1:  # PETSc's collective initialisation first (the error path may import it)
                     import dolfinx_solver  # noqa: F401
                     from petsc4py import PETSc  # noqa: F401
                 raise InputError("settings.schur_parts", s.schur_parts,
                                  f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'")
             self.block_parts = assign_parts(sy.polys.props().centroid, sy.fixed, self.schur_parts)
-            self.solver = SchurSolve(self.block_parts, self.schur_parts, sy.fixed, self.comm)
+            self.solver = SchurSolve(self.block_parts, self.schur_parts, sy.fixed, step_comm)
         else:
             self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, self.linear_solver)
         if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
@@ -258,6 +266,7 @@ class Simulation:
             "n_nan_retries": 0, "n_nonconverged_steps": 0, "oc_iterations_total": 0, "oc_iterations_max": 0,
             "penalty_increases": 0, "solves": 0, "max_penetration": 0.0, "n_contacts_max": 0,
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
+            "mpi_distributed": self.distributed,
             "penalty_initial": pn, "w0": self.w0, "d0": self.d0,
         }
         if s.trigger_joint is not None:  # the trigger's state (checkpointed with the stats)
@@ -387,7 +396,7 @@ class Simulation:
         """(Re)make the spatial partition from the whole state ``g`` and keep this rank's part."""
         polys = Polygons(g.xy, self.voff)
         P = Partition(self.comm, polys.props().centroid, polys.bbox(), self.voff, self.system.fixed, g.xy, self.d0,
-                      self.margin, parts=self.block_parts, n_parts=self.schur_parts)
+                      self.margin, parts=self.block_parts, n_parts=self.schur_parts, replicated=not self.distributed)
         self.part = P
         self.lsys = ls = self._local_system(P)
         if P.trivial:
@@ -614,8 +623,10 @@ class Simulation:
             place = np.empty_like(order)
             place[order] = np.arange(order.size)
             ends = np.cumsum([p[4].size for p in parts])
-            ci, cj, Kcg, Fcg = (np.empty((order.size,) + parts[0][k].shape[1:], dtype=parts[0][k].dtype)
-                                for k in (5, 6, 7, 8))
+            # numpy's own dtype objects: a dtype unpickled from a message is an equal but distinct
+            # instance, and np.add.at (the block-LU assembly) then takes its generic path, ~30× slower
+            ci, cj, Kcg, Fcg = (np.empty((order.size,) + parts[0][k].shape[1:], dtype=dtype)
+                                for k, dtype in ((5, np.int64), (6, np.int64), (7, np.float64), (8, np.float64)))
             for p, end in zip(parts, ends):
                 at = place[end - p[4].size:end]
                 ci[at], cj[at], Kcg[at], Fcg[at] = p[5], p[6], p[7], p[8]
