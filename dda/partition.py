@@ -38,9 +38,10 @@ import numpy as np
 from dda.contact_detect import broad_phase_grid
 
 #: default of ``dda.Settings.distribute_min_free_blocks``: under MPI the blocks are distributed
-#: over the ranks (this module) only for systems of at least this many free blocks; below,
-#: every rank computes the whole step itself (replicated, no communication, the numbers of one
-#: rank) and output is written by rank 0. Below it the distributed step is slower than one rank
+#: over the ranks (this module) only for systems of at least this many free blocks; below, rank 0
+#: computes the whole step as one rank does and sends the accepted state to the other ranks (one
+#: message per step, received without holding a core: every rank holds the whole state, the
+#: numbers of one rank) and output is written by rank 0. Below it the distributed step is slower than one rank
 #: on 2 ranks: the linear solve (60-65 % of a 901-block step) runs on rank 0 alone and the
 #: open–close iteration adds ~10 collectives per solve. Measured (benchmarks/dda_ranks.py,
 #: benchmarks/out/dda_ranks_session11.json, median of 3 alternating runs, 2-core machine):
@@ -72,6 +73,17 @@ def wait_for_ranks(comm) -> None:
     while not request.Test():
         waited = _time.perf_counter() - start
         _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
+
+
+def wait_for_message(comm, source: int, tag: int) -> Any:
+    """Receive the next message of ``source`` with ``tag`` (a pickled object) without holding a
+    core while it is on its way: ``MPI_Iprobe`` polled with the pauses of
+    :func:`wait_for_ranks` (a blocking receive busy-polls), then the receive."""
+    start = _time.perf_counter()
+    while not comm.Iprobe(source=source, tag=tag):
+        waited = _time.perf_counter() - start
+        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
+    return comm.recv(source=source, tag=tag)
 
 
 def rcb(points: np.ndarray, parts: int) -> np.ndarray:

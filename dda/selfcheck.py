@@ -14,7 +14,8 @@ open, close, slide and lock in every step (3-5 open–close iterations per step)
 are distributed over the ranks at any size; default: the settings' default, under which these
 small problems run replicated, every rank computing the whole step).
 Rank 0 saves the centroid history, final vertices and stresses, the contact keys of the last
-step, whether the run was distributed and, per rank, the owned, ghost and contact counts to OUT.npz.
+step, whether the run was distributed, the largest difference between the final vertices and
+centroid histories the ranks hold, and per rank the owned, ghost and contact counts to OUT.npz.
 """
 
 from __future__ import annotations
@@ -119,11 +120,14 @@ def main() -> None:
     last = sim.global_last_contacts()
     P = sim.part
     per_rank = MPI.COMM_WORLD.allgather((int(P.own_idx.size), int(P.n_ghost), int(sim.state.contacts.size)))
+    # the final vertices and centroid history every rank's result holds, against rank 0's
+    held = MPI.COMM_WORLD.allgather((res.state.xy, np.asarray(res.centroid)))
+    ranks_differ = max(max(float(np.abs(x - held[0][0]).max()), float(np.abs(c - held[0][1]).max())) for x, c in held)
     if MPI.COMM_WORLD.rank == 0:
         np.savez(a.out, centroid=np.asarray(res.centroid), xy=res.state.xy, time=np.asarray(res.time),
                  stress=res.state.stress, mpi_ranks=MPI.COMM_WORLD.size, contact_keys=last.key,
                  n_contacts=np.asarray(res.n_open) + np.asarray(res.n_sliding) + np.asarray(res.n_locked),
-                 per_rank=np.array(per_rank), repartitions=sim.stats["repartitions"], distributed=sim.distributed,
+                 per_rank=np.array(per_rank), repartitions=sim.stats["repartitions"], distributed=sim.distributed, ranks_differ=ranks_differ,
                  velocity=np.asarray(res.velocity), kinetic_energy=np.asarray(res.kinetic_energy),
                  oc_iterations=np.asarray(res.oc_iterations), n_open=np.asarray(res.n_open),
                  n_sliding=np.asarray(res.n_sliding), dt=np.asarray(res.dt), solves=sim.stats["solves"])

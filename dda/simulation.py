@@ -9,7 +9,14 @@ displacement ≤ g2·w0) and the penetration (≤ limit); on failure cut Δt and
 steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
 stresses through the law.
 
-Under MPI (``comm.size`` > 1) the work is distributed (dda.partition): each rank owns a
+Under MPI (``comm.size`` > 1), below ``settings.distribute_min_free_blocks`` free blocks (default
+5,000; an explicit "schur" solve always distributes) nothing is split: rank 0 computes every
+step exactly as one rank does and sends the accepted state to the other ranks, one message per
+step, which they receive without holding a core (:meth:`Simulation.step`); every rank then holds
+the whole state, and the numbers are those of one rank bit for bit. On 2 cores the distributed
+step below that size was slower than one rank (benchmarks/out/dda_ranks_session11.json).
+
+From that size on the work is distributed (dda.partition): each rank owns a
 spatial part of the blocks (recursive coordinate bisection of the centroids) and keeps the
 ghost blocks within reach of them; it detects the contacts of the block pairs it owns (each
 contact on exactly one rank), computes the block and contact terms of its blocks and
@@ -996,7 +1003,62 @@ class Simulation:
 
     # ------------------------------------------------------------------ one accepted step
     def step(self) -> StepInfo:
-        """Advance one accepted step (with Δt cuts and retries); returns its StepInfo."""
+        """Advance one accepted step (with Δt cuts and retries); returns its StepInfo.
+
+        Not distributed on several ranks (``self.distributed`` False, below
+        ``settings.distribute_min_free_blocks``): rank 0 computes the step as one rank does and
+        sends the accepted state to the other ranks (:meth:`_replicate`), which wait for it without
+        holding a core and record the same history; a divergence on rank 0 is raised on every rank."""
+        if self.distributed or self.comm.size == 1:
+            return self._compute_step()
+        if self.comm.rank == 0:
+            try:
+                info = self._compute_step()
+            except SolverDivergence as err:
+                self._replicate(("diverged", (err.step, err.time, err.block, err.reason)))
+                for request in self._sends:  # the message is out before rank 0 leaves the run
+                    request.wait()
+                raise
+            except BaseException as err:  # the other ranks must not wait for a state that never comes
+                self._replicate(("failed", f"{type(err).__name__}: {err}"))
+                raise
+            self._replicate(("ok", (info.dt, info.oc_iterations, info.retries)))
+            return info
+        return self._replicated_step()
+
+    #: MPI tag of the accepted state that rank 0 sends to the other ranks (replicated runs)
+    REPLICATE_TAG = 15015
+    #: what an accepted step changes besides the history, sent with the state (replicated runs)
+    REPLICATED = ("state", "stats", "_figures", "last_contacts", "_con_local", "_last_check", "_solved")
+
+    def _replicate(self, message: tuple) -> None:
+        """Rank 0: send ``message`` and the accepted step's state (:data:`REPLICATED`) to the other
+        ranks, non-blocking (the previous sends are complete first: the receivers have taken them)."""
+        for request in getattr(self, "_sends", ()):
+            request.wait()
+        payload = {name: getattr(self, name, None) for name in self.REPLICATED}
+        self._sends = [self.comm.isend((message, payload), dest=q, tag=self.REPLICATE_TAG)
+                       for q in range(1, self.comm.size)]
+
+    def _replicated_step(self) -> StepInfo:
+        """A rank other than 0 of a replicated run: take rank 0's accepted step and record it."""
+        from dda.partition import wait_for_message
+
+        if self.part is None:  # the (trivial) partition and the local system, as rank 0 has them
+            self._partition(self.state)
+        (kind, args), payload = wait_for_message(self.comm, 0, self.REPLICATE_TAG)
+        if kind == "failed":
+            raise RuntimeError(f"rank 0 stopped the replicated DDA run: {args}")
+        for name, value in payload.items():
+            setattr(self, name, value)
+        if kind == "diverged":
+            step, time, block, reason = args
+            raise SolverDivergence(step, time, block, reason, last_state=self.state.copy(), result=self._finish("diverged"))
+        dt, iterations, retries = args
+        return self.result.record(self, dt, iterations, retries)
+
+    def _compute_step(self) -> StepInfo:
+        """:meth:`step` computed on this rank (one rank, a distributed run, or rank 0 of a replicated one)."""
         if self.part is None:  # first step, or after a restore: self.state is the whole state
             self._partition(self.state)
         elif self._repartition:  # blocks moved beyond the ghost margin: rebalance

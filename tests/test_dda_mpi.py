@@ -8,7 +8,7 @@ round-off difference into a different contact decision (a distributed LU and sum
 order made the settling stack below differ by 7.7e-6 m after 10 steps).
 
 These problems (4 to 101 blocks) are below ``dda.Settings.distribute_min_free_blocks``: by
-default 2 ranks run them replicated (every rank computes the whole step). The tests of the
+default 2 ranks do not split them (rank 0 computes, rank 1 receives each state). The tests of the
 distributed machinery set it to 0 (``DISTRIBUTED``); the replicated default has its own tests."""
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def _run(out, nproc: int, problem: str, steps: int, solver: str = "mumps", distr
 def _assert_identical(one: dict, two: dict, distributed: bool = True) -> None:
     assert int(two["mpi_ranks"]) == 2 and int(one["mpi_ranks"]) == 1
     assert bool(two["distributed"]) == distributed and not bool(one["distributed"])
+    assert float(two["ranks_differ"]) == 0.0  # every rank's result holds rank 0's numbers
     for name in COMPARED:
         np.testing.assert_array_equal(two[name], one[name], err_msg=name)
 
@@ -103,9 +104,10 @@ def test_distributed_grid_matches_one_rank(tmp_path):
 @pytest.mark.mpi
 def test_small_stack_runs_replicated_by_default_and_equals_one_rank(tmp_path):
     """The 10 × 10 settling stack (100 free blocks) with the default
-    ``distribute_min_free_blocks`` (5,000): 2 ranks do not split it, each computes every block
-    and contact (per rank: all 101 blocks owned, no ghosts, every contact), and the result is
-    that of 1 rank bit for bit (the replicated step is the one-rank code path)."""
+    ``distribute_min_free_blocks`` (5,000): 2 ranks do not split it (rank 0 computes each step
+    as 1 rank does and sends the accepted state to rank 1: per rank all 101 blocks, no ghosts,
+    every contact), and the result on rank 0 and rank 1 (the final state and last contacts rank 1
+    holds) is that of 1 rank bit for bit."""
     one = _run(tmp_path / "one.npz", 1, "settle", 12, distribute=None)
     two = _run(tmp_path / "two.npz", 2, "settle", 12, distribute=None)
     per_rank = two["per_rank"]

@@ -1,11 +1,12 @@
-"""The size rule of DDA under MPI (dda.Settings.distribute_min_free_blocks).
+"""The size rule of DDA under MPI (dda.Settings.distribute_min_free_blocks) and the replicated run.
 
 On more than one rank the blocks are distributed (dda.partition) only from
 ``distribute_min_free_blocks`` free blocks on, or for an explicit ``linear_solver = "schur"``;
-below, every rank computes the whole step itself (replicated). Checked in one process with a
-stand-in communicator of 2 ranks that has no MPI methods: a replicated run that made any MPI
-call (a collective, a gather) would fail with AttributeError. The 2-rank runs under mpiexec
-are in tests/test_dda_mpi.py."""
+below, rank 0 computes every step as one rank does and sends the accepted state to the other
+ranks (one message per step). Checked in one process with stand-in communicators of 2 ranks
+that support nothing but that message (rank 0: ``isend``, recorded; rank 1: ``Iprobe`` and
+``recv``, replayed): a replicated run that made any other MPI call (a collective, a gather)
+would fail with AttributeError. The 2-rank runs under mpiexec are in tests/test_dda_mpi.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,44 @@ class TwoRanksNoCalls:
 
     def __init__(self, rank: int) -> None:
         self.rank, self.size = rank, 2
+
+
+class _Sent:
+    def wait(self):
+        return None
+
+
+class RankZero(TwoRanksNoCalls):
+    """Rank 0 of 2: records what it sends (pickled, as MPI sends it); nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.sent: list = []
+
+    def isend(self, obj, dest: int, tag: int):
+        import pickle
+
+        assert dest == 1
+        self.sent.append((tag, pickle.dumps(obj)))
+        return _Sent()
+
+
+class RankOne(TwoRanksNoCalls):
+    """Rank 1 of 2: receives the messages rank 0 recorded, in order; nothing else."""
+
+    def __init__(self, sent: list) -> None:
+        super().__init__(1)
+        self.inbox = list(sent)
+
+    def Iprobe(self, source: int, tag: int) -> bool:  # noqa: N802 (the MPI name)
+        return bool(self.inbox) and source == 0 and self.inbox[0][0] == tag
+
+    def recv(self, source: int, tag: int):
+        import pickle
+
+        got_tag, data = self.inbox.pop(0)
+        assert source == 0 and got_tag == tag
+        return pickle.loads(data)
 
 
 def _stack(comm=None, **settings):
@@ -50,26 +89,65 @@ def test_rule_distributes_from_the_threshold_on(threshold, solver, distributed):
     assert one.distributed is False  # one rank never distributes
 
 
-@pytest.mark.parametrize("rank", [0, 1])
-@pytest.mark.parametrize("solver", ["auto", "mumps"])
-def test_replicated_run_makes_no_mpi_call_and_is_the_one_rank_run(rank, solver):
-    """Below the threshold each rank runs the one-rank step: no MPI call at all (the stand-in
-    communicator has none), and the histories and final state are those of a one-rank run,
-    bit for bit, on either rank."""
-    from mpi4py import MPI
+HISTORIES = ("time", "dt", "centroid", "velocity", "rotation", "kinetic_energy", "n_open", "n_sliding", "n_locked",
+             "oc_iterations")
 
-    rep = _stack(TwoRanksNoCalls(rank), linear_solver=solver)  # default threshold (5,000) > 9 free blocks
-    assert not rep.distributed
-    res = rep.solve()
-    ref = _stack(MPI.COMM_SELF, linear_solver=solver).solve()
-    assert rep.part.trivial and rep.part.own_idx.size == rep.nb
-    assert res.stats.steps == ref.stats.steps >= 8
-    assert np.abs(np.asarray(ref.centroid)[-1] - np.asarray(ref.centroid)[0]).max() > 0  # the stack moved
-    for name in ("time", "centroid", "velocity", "rotation", "kinetic_energy", "n_open", "n_sliding", "n_locked"):
+
+def _assert_same_run(res, ref) -> None:
+    for name in HISTORIES:
         np.testing.assert_array_equal(np.asarray(getattr(res, name)), np.asarray(getattr(ref, name)), err_msg=name)
-    for name in ("xy", "velocity", "stress"):
+    for name in ("xy", "velocity", "stress", "strain"):
         np.testing.assert_array_equal(getattr(res.state, name), getattr(ref.state, name), err_msg=name)
     np.testing.assert_array_equal(res.state.contacts.key, ref.state.contacts.key)
+    np.testing.assert_array_equal(res.state.contacts.normal_force, ref.state.contacts.normal_force)
+    assert res.stats.steps == ref.stats.steps and res.stats.solves == ref.stats.solves
+
+
+@pytest.mark.parametrize("solver", ["auto", "mumps"])
+def test_replicated_run_is_the_one_rank_run_on_both_ranks(solver):
+    """Below the threshold rank 0 runs the one-rank step and sends one message per accepted step
+    (no other MPI call: the stand-ins have none); rank 1, fed those messages, records the same
+    histories, final state, contacts and statistics, bit for bit, and computes nothing (no solve)."""
+    from mpi4py import MPI
+
+    ref = _stack(MPI.COMM_SELF, linear_solver=solver).solve()
+    zero = _stack(RankZero(), linear_solver=solver)  # default threshold (5,000) > 9 free blocks
+    assert not zero.distributed
+    res0 = zero.solve()
+    assert zero.part.trivial and zero.part.own_idx.size == zero.nb
+    assert ref.stats.steps >= 8 and np.abs(np.asarray(ref.centroid)[-1] - np.asarray(ref.centroid)[0]).max() > 0
+    _assert_same_run(res0, ref)
+    assert len(zero.comm.sent) == ref.stats.steps  # one message per accepted step
+    one = _stack(RankOne(zero.comm.sent), linear_solver=solver)
+    infos = []
+    res1 = one.solve(callback=infos.append)
+    _assert_same_run(res1, ref)
+    assert one.solver.n_solves == 0 and not one.comm.inbox  # rank 1 solved nothing and took every message
+    assert [i.step for i in infos] == list(range(1, ref.stats.steps + 1)) and all(i.rank == 1 for i in infos)
+
+
+def test_rank_zero_failure_stops_the_other_ranks():
+    """A divergence on rank 0 is raised on rank 1 too, with the partial result up to the last
+    good step; any other failure on rank 0 stops rank 1 with an error instead of leaving it waiting."""
+    import pickle
+
+    import dda
+    from dda.simulation import Simulation
+
+    zero = _stack(RankZero())
+    for _ in range(3):
+        zero.step()
+    payload = {name: getattr(zero, name, None) for name in Simulation.REPLICATED}
+    tag = Simulation.REPLICATE_TAG
+    diverged = zero.comm.sent + [(tag, pickle.dumps((("diverged", (4, 0.004, 3, "penetration")), payload)))]
+    one = _stack(RankOne(diverged))
+    with pytest.raises(dda.SolverDivergence) as err:
+        one.solve()
+    assert err.value.step == 4 and err.value.block == 3 and "penetration" in str(err.value)
+    assert err.value.result is not None and len(err.value.result.time) == 4  # the initial row and 3 steps
+    failed = zero.comm.sent[:1] + [(tag, pickle.dumps((("failed", "MemoryError: "), payload)))]
+    with pytest.raises(RuntimeError, match="rank 0 stopped the replicated DDA run: MemoryError"):
+        _stack(RankOne(failed)).solve()
 
 
 @pytest.mark.parametrize("value", [-1, True, 2.5, None])
