@@ -424,8 +424,10 @@ class Simulation:
             self.last_contacts = _take(last, P.owner[deciding_block(last.i, last.j, self.system.fixed)] == P.rank)
 
     def invalidate_partition(self) -> None:
-        """``self.state`` was replaced by a whole state (a restore): partition again at the next step."""
+        """``self.state`` was replaced by a whole state (a restore, on every rank): partition again
+        at the next step (every rank holds this state: nothing to send on a replicated run)."""
         self.part = None
+        self._synced_step = self.state.step
 
     # ------------------------------------------------------------------ global figures
     def _local(self) -> bool:
@@ -462,8 +464,10 @@ class Simulation:
 
     def global_state(self) -> State:
         """The whole state (every block, every contact sorted by key), gathered from the ranks
-        for output (frames, checkpoints, the result); ``self.state`` itself on one rank. Collective."""
+        for output (frames, checkpoints, the result); ``self.state`` itself on one rank (on a
+        replicated run after rank 0 sent it, :meth:`_sync`). Collective."""
         if not self._local():
+            self._sync()
             return self.state
         P, ls, st = self.part, self.lsys, self.state
         own = P.own_idx
@@ -500,6 +504,7 @@ class Simulation:
 
     def global_last_contacts(self) -> Contacts | None:
         """The contacts of the last step (global block numbers, sorted by key), gathered for output. Collective."""
+        self._sync()
         last = getattr(self, "last_contacts", None)
         if not self._local():
             return last
@@ -511,6 +516,10 @@ class Simulation:
         """What the history records of the current state: centroids (nb,2) [m], velocities
         (nb,3), rotations (nb,) [rad], kinetic energy [J/m] and the (open, sliding, locked)
         contact counts, over all blocks and contacts (gathered on several ranks: output)."""
+        row = getattr(self, "_row", None)
+        if row is not None:  # a replicated run's rank > 0: the row rank 0 recorded for this step
+            self._row = None
+            return row
         st = self.state
         cs = st.contacts.state
         counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
@@ -679,6 +688,7 @@ class Simulation:
           friction guarantee).
 
         Returns (penetration [m], friction excess [-], converged)."""
+        self._sync()
         max_pen, converged = getattr(self, "_last_check", (0.0, True))
         con, cs = self._con_local, self.state.contacts  # this rank's contacts, local block numbers
         if not self._allsum(cs.size):
@@ -1007,53 +1017,97 @@ class Simulation:
 
         Not distributed on several ranks (``self.distributed`` False, below
         ``settings.distribute_min_free_blocks``): rank 0 computes the step as one rank does and
-        sends the accepted state to the other ranks (:meth:`_replicate`), which wait for it without
-        holding a core and record the same history; a divergence on rank 0 is raised on every rank."""
+        sends the other ranks a short message (:meth:`_replicate`: the step's time, statistics
+        and history row), which they wait for without holding a core and record; the whole state
+        follows when a rank needs it (:meth:`_sync`, at the collective :meth:`global_state`,
+        :meth:`global_last_contacts`, :meth:`contact_guarantees`). A divergence on rank 0 is raised
+        on every rank."""
         if self.distributed or self.comm.size == 1:
             return self._compute_step()
         if self.comm.rank == 0:
             try:
                 info = self._compute_step()
             except SolverDivergence as err:
-                self._replicate(("diverged", (err.step, err.time, err.block, err.reason)))
+                self._replicate(("diverged", (err.step, err.time, err.block, err.reason), self._step_message()))
                 for request in self._sends:  # the message is out before rank 0 leaves the run
                     request.wait()
                 raise
             except BaseException as err:  # the other ranks must not wait for a state that never comes
-                self._replicate(("failed", f"{type(err).__name__}: {err}"))
+                self._replicate(("failed", f"{type(err).__name__}: {err}", None))
                 raise
-            self._replicate(("ok", (info.dt, info.oc_iterations, info.retries)))
+            self._replicate(("step", (info.dt, info.oc_iterations, info.retries), self._step_message()))
             return info
         return self._replicated_step()
 
-    #: MPI tag of the accepted state that rank 0 sends to the other ranks (replicated runs)
+    #: MPI tag of rank 0's messages to the other ranks in a replicated run (ordered: one tag)
     REPLICATE_TAG = 15015
-    #: what an accepted step changes besides the history, sent with the state (replicated runs)
-    REPLICATED = ("state", "stats", "_figures", "last_contacts", "_con_local", "_last_check", "_solved")
+    #: what :meth:`_sync` sends: the accepted state and what the output and the guarantees read
+    REPLICATED = ("state", "stats", "last_contacts", "_con_local", "_last_check", "_solved")
+
+    def _replicated(self) -> bool:
+        """True on a replicated run of several ranks (rank 0 computes, the others receive)."""
+        return not self.distributed and self.comm.size > 1
 
     def _replicate(self, message: tuple) -> None:
-        """Rank 0: send ``message`` and the accepted step's state (:data:`REPLICATED`) to the other
-        ranks, non-blocking (the previous sends are complete first: the receivers have taken them)."""
+        """Rank 0 of a replicated run: send ``message`` to the other ranks, non-blocking (the
+        previous sends are complete first: the receivers have taken them)."""
         for request in getattr(self, "_sends", ()):
             request.wait()
-        payload = {name: getattr(self, name, None) for name in self.REPLICATED}
-        self._sends = [self.comm.isend((message, payload), dest=q, tag=self.REPLICATE_TAG)
-                       for q in range(1, self.comm.size)]
+        self._sends = [self.comm.isend(message, dest=q, tag=self.REPLICATE_TAG) for q in range(1, self.comm.size)]
 
-    def _replicated_step(self) -> StepInfo:
-        """A rank other than 0 of a replicated run: take rank 0's accepted step and record it."""
+    def _step_message(self) -> dict:
+        """Rank 0: what every accepted step tells the other ranks: the state's scalars, the step
+        figures and the history row recorded for it (None when this step recorded none,
+        ``settings.history_every``); the statistics come with the state (:meth:`_sync`)."""
+        st, r = self.state, self.result
+        row = None
+        if len(r.time) > 1 and r.time[-1] == st.time:  # this step appended a history row
+            row = (r.centroid[-1], r.velocity[-1], r.rotation[-1], r.kinetic_energy[-1],
+                   (r.n_open[-1], r.n_sliding[-1], r.n_locked[-1]))
+        return {"time": st.time, "step": st.step, "dt": st.dt, "penalty": st.penalty, "figures": self._figures,
+                "row": row}
+
+    def _sync(self) -> None:
+        """A replicated run's whole state on every rank (collective; nothing to do on one rank, in
+        a distributed run, or when this step's state has been sent already): rank 0 sends
+        :data:`REPLICATED`, the others receive it."""
+        if not self._replicated() or getattr(self, "_synced_step", 0) == self.state.step:
+            return
+        if self.comm.rank == 0:
+            self._replicate(("state", None, {name: getattr(self, name, None) for name in self.REPLICATED}))
+            self._synced_step = self.state.step
+        else:
+            self._receive(until=("state",))
+
+    def _receive(self, until: tuple) -> tuple:
+        """A rank other than 0: take rank 0's messages in order (a state applied as it comes)
+        until one of the kinds ``until``; returns it (kind, args, content)."""
         from dda.partition import wait_for_message
 
+        while True:
+            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG)
+            if kind == "failed":
+                raise RuntimeError(f"rank 0 stopped the replicated DDA run: {args}")
+            if kind == "state":
+                for name, value in content.items():
+                    setattr(self, name, value)
+                self._synced_step = self.state.step
+            if kind in until:
+                return kind, args, content
+
+    def _replicated_step(self) -> StepInfo:
+        """A rank other than 0 of a replicated run: take rank 0's accepted step and record it
+        (the state's arrays stay those of the last :meth:`_sync` until the next one)."""
         if self.part is None:  # the (trivial) partition and the local system, as rank 0 has them
             self._partition(self.state)
-        (kind, args), payload = wait_for_message(self.comm, 0, self.REPLICATE_TAG)
-        if kind == "failed":
-            raise RuntimeError(f"rank 0 stopped the replicated DDA run: {args}")
-        for name, value in payload.items():
-            setattr(self, name, value)
+        kind, args, m = self._receive(until=("step", "diverged"))
+        # the accepted step's scalars (its arrays come with the next _sync)
+        self.state = replace(self.state, time=m["time"], step=m["step"], dt=m["dt"], penalty=m["penalty"])
+        self._figures, self._row = m["figures"], m["row"]
         if kind == "diverged":
             step, time, block, reason = args
-            raise SolverDivergence(step, time, block, reason, last_state=self.state.copy(), result=self._finish("diverged"))
+            result = self._finish("diverged")  # collective: the whole last state comes with it
+            raise SolverDivergence(step, time, block, reason, last_state=self.state.copy(), result=result)
         dt, iterations, retries = args
         return self.result.record(self, dt, iterations, retries)
 
@@ -1243,7 +1297,10 @@ class Simulation:
         return res
 
     def _finish(self, status: str) -> Result:
-        self.result.finalize(self, status)
+        self.result.finalize(self, status)  # collective (the whole state)
+        for request in getattr(self, "_sends", ()):  # rank 0 of a replicated run: the other ranks have
+            request.wait()  # taken its last messages in the same collective call
+        self._sends = []
         return self.result
 
     @property

@@ -105,9 +105,12 @@ def _assert_same_run(res, ref) -> None:
 
 @pytest.mark.parametrize("solver", ["auto", "mumps"])
 def test_replicated_run_is_the_one_rank_run_on_both_ranks(solver):
-    """Below the threshold rank 0 runs the one-rank step and sends one message per accepted step
-    (no other MPI call: the stand-ins have none); rank 1, fed those messages, records the same
-    histories, final state, contacts and statistics, bit for bit, and computes nothing (no solve)."""
+    """Below the threshold rank 0 runs the one-rank step and sends a short message per accepted
+    step and the whole state when the result is made (no other MPI call: the stand-ins have
+    none); rank 1, fed those messages, records the same histories, final state, contacts and
+    statistics, bit for bit, and computes nothing (no solve)."""
+    import pickle
+
     from mpi4py import MPI
 
     ref = _stack(MPI.COMM_SELF, linear_solver=solver).solve()
@@ -117,13 +120,44 @@ def test_replicated_run_is_the_one_rank_run_on_both_ranks(solver):
     assert zero.part.trivial and zero.part.own_idx.size == zero.nb
     assert ref.stats.steps >= 8 and np.abs(np.asarray(ref.centroid)[-1] - np.asarray(ref.centroid)[0]).max() > 0
     _assert_same_run(res0, ref)
-    assert len(zero.comm.sent) == ref.stats.steps  # one message per accepted step
+    # a short message per accepted step, and the whole state once: when the result is made
+    kinds = [pickle.loads(m)[0] for _, m in zero.comm.sent]
+    assert kinds == ["step"] * ref.stats.steps + ["state"]
     one = _stack(RankOne(zero.comm.sent), linear_solver=solver)
     infos = []
     res1 = one.solve(callback=infos.append)
     _assert_same_run(res1, ref)
     assert one.solver.n_solves == 0 and not one.comm.inbox  # rank 1 solved nothing and took every message
     assert [i.step for i in infos] == list(range(1, ref.stats.steps + 1)) and all(i.rank == 1 for i in infos)
+
+
+def test_replicated_state_read_during_the_run_is_rank_zeros():
+    """A callback that reads the whole state after every step (the collective global_state and
+    global_last_contacts, as the output and the Vajont band monitor do) sees on rank 1 exactly
+    the state rank 0 has, step by step; with ``history_every = 3`` the histories still match."""
+    import pickle
+
+    seen: dict = {0: [], 1: []}
+
+    def watch(sim, rank):
+        def callback(info):
+            st, con = sim.global_state(), sim.global_last_contacts()
+            seen[rank].append((info.step, st.xy.copy(), st.velocity.copy(), con.key.copy()))
+        return callback
+
+    zero = _stack(RankZero(), history_every=3)
+    res0 = zero.solve(callback=watch(zero, 0))
+    kinds = [pickle.loads(m)[0] for _, m in zero.comm.sent]
+    assert kinds == ["step", "state"] * res0.stats.steps  # the final result needs no further state
+    one = _stack(RankOne(zero.comm.sent), history_every=3)
+    res1 = one.solve(callback=watch(one, 1))
+    assert len(seen[1]) == len(seen[0]) == res0.stats.steps
+    for a, b in zip(seen[0], seen[1]):
+        assert a[0] == b[0]
+        for x, y in zip(a[1:], b[1:]):
+            np.testing.assert_array_equal(x, y)
+    _assert_same_run(res1, res0)
+    assert len(res1.time) < res1.stats.steps  # every third step recorded
 
 
 def test_rank_zero_failure_stops_the_other_ranks():
@@ -137,15 +171,19 @@ def test_rank_zero_failure_stops_the_other_ranks():
     zero = _stack(RankZero())
     for _ in range(3):
         zero.step()
-    payload = {name: getattr(zero, name, None) for name in Simulation.REPLICATED}
+    state = {name: getattr(zero, name, None) for name in Simulation.REPLICATED}
     tag = Simulation.REPLICATE_TAG
-    diverged = zero.comm.sent + [(tag, pickle.dumps((("diverged", (4, 0.004, 3, "penetration")), payload)))]
+    # what rank 0 sends when step 4 diverges: the last state (its result is made), then the news
+    diverged = zero.comm.sent + [(tag, pickle.dumps(("state", None, state))),
+                                 (tag, pickle.dumps(("diverged", (4, 0.004, 3, "penetration"), zero._step_message())))]
     one = _stack(RankOne(diverged))
     with pytest.raises(dda.SolverDivergence) as err:
         one.solve()
     assert err.value.step == 4 and err.value.block == 3 and "penetration" in str(err.value)
     assert err.value.result is not None and len(err.value.result.time) == 4  # the initial row and 3 steps
-    failed = zero.comm.sent[:1] + [(tag, pickle.dumps((("failed", "MemoryError: "), payload)))]
+    np.testing.assert_array_equal(err.value.last_state.xy, zero.state.xy)  # the last good state, whole
+    np.testing.assert_array_equal(err.value.result.centroid[-1], zero.result.centroid[-1])
+    failed = zero.comm.sent[:1] + [(tag, pickle.dumps(("failed", "MemoryError: ", None)))]
     with pytest.raises(RuntimeError, match="rank 0 stopped the replicated DDA run: MemoryError"):
         _stack(RankOne(failed)).solve()
 
