@@ -8,6 +8,11 @@ Problems: the shipped cases ``dda_incline`` (cases/dda_incline.toml, 2 blocks), 
 steps) and ``vajont_10block`` (cases/vajont_10block.toml, 11 blocks: 0.5 s of settling and
 0.5 s of the event), and the stacked grids ``gridN`` of benchmarks/dda_vs_ntdda.py (N × N blocks on
 a base; grid71: 5,042 blocks, at the size from which "auto" takes the distributed "schur" solve).
+``vajont_cli`` and ``vajont_10block_cli``: the same Vajont excerpts through the command line
+(``python -m coupling run``, no field files or plots), whose slip-band monitor reads the whole
+state after every step (on 2 ranks below the threshold: rank 0 sends it every step); their time
+per step is the solve's wall time over its steps (summary.json), their comparison the summary's
+results (``max_centroid_difference_vs_1_rank_m`` is then 0 when every result is equal, else inf).
 
 Runs per problem, alternated (the machine's load hits all alike), ``--repeats`` times each,
 every run in its own process tree (OMP_NUM_THREADS=1):
@@ -104,7 +109,36 @@ def worker(problem: str, distribute: int | None) -> None:
         }), flush=True)
 
 
+def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
+    """A Vajont excerpt through ``python -m coupling run`` (see the module docstring)."""
+    import tempfile
+
+    name, sets = CASES[problem[: -len("_cli")]]
+    sets = {**sets, "output.fields": "false", "output.plots": "false"}
+    if distribute is not None:
+        sets["dda.distribute_min_free_blocks"] = distribute
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "coupling", "run", str(ROOT / "cases" / name), "-o", str(Path(tmp) / "run"), "-q"]
+        cmd += [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
+        if ranks > 1:
+            cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"run failed ({' '.join(cmd)}):\n{p.stdout}\n{p.stderr}")
+        summary = json.loads((Path(tmp) / "run" / "summary.json").read_text())
+    sol = summary["solver"]
+    return {"problem": problem, "ranks": ranks, "blocks": summary["results"]["blocks"],
+            "free_blocks": summary["results"]["blocks"] - 1, "steps": sol["steps"],
+            "distributed": bool(sol.get("mpi_distributed", False)), "linear_solver": sol["settings"]["linear_solver"],
+            "wall_per_step_s": sol["wall_time_s"] / max(sol["steps"], 1), "cpu_per_step_s_per_rank": [],
+            "max_rss_mb_per_rank": [], "solves_per_step": sol["solves"] / max(sol["steps"], 1),
+            "contacts_max": sol["n_contacts_max"], "results": summary["results"]}
+
+
 def launch(problem: str, ranks: int, distribute: int | None) -> dict:
+    if problem.endswith("_cli"):
+        return _cli(problem, ranks, distribute)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", problem]
     if distribute is not None:
         cmd += ["--distribute", str(distribute)]
@@ -136,12 +170,15 @@ def measure(problem: str, repeats: int) -> dict:
     first = runs["1"][0]
     rec: dict = {"blocks": first["blocks"], "free_blocks": first["free_blocks"], "steps": first["steps"],
                  "contacts_max": first["contacts_max"], "linear_solver": first["linear_solver"], "repeats": repeats}
-    ref = [np.array(r["centroid_final"]) for r in runs["1"]]
     for name, rows in runs.items():
         if not rows:
             continue
         wall = [r["wall_per_step_s"] for r in rows]
-        cmp = [float(np.abs(np.array(r["centroid_final"]) - c).max()) for r in rows for c in ref]
+        if "results" in first:  # command-line runs: the summaries' results
+            cmp = [0.0 if r["results"] == q["results"] else float("inf") for r in rows for q in runs["1"]]
+        else:
+            cmp = [float(np.abs(np.array(r["centroid_final"]) - np.array(q["centroid_final"])).max())
+                   for r in rows for q in runs["1"]]
         rec[name] = {
             "distributed": rows[0]["distributed"], "wall_per_step_s_median": float(np.median(wall)), "wall_per_step_s_all": wall,
             "cpu_per_step_s_per_rank_all": [r["cpu_per_step_s_per_rank"] for r in rows],

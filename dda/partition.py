@@ -75,14 +75,15 @@ def wait_for_ranks(comm) -> None:
         _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
 
 
-def wait_for_message(comm, source: int, tag: int) -> Any:
+def wait_for_message(comm, source: int, tag: int, longest_pause: float = WAIT_LONGEST_PAUSE_S) -> Any:
     """Receive the next message of ``source`` with ``tag`` (a pickled object) without holding a
     core while it is on its way: ``MPI_Iprobe`` polled with the pauses of
-    :func:`wait_for_ranks` (a blocking receive busy-polls), then the receive."""
+    :func:`wait_for_ranks` (at most ``longest_pause`` [s]; a blocking receive busy-polls), then
+    the receive."""
     start = _time.perf_counter()
     while not comm.Iprobe(source=source, tag=tag):
         waited = _time.perf_counter() - start
-        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
+        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), longest_pause))
     return comm.recv(source=source, tag=tag)
 
 

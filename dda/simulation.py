@@ -78,6 +78,12 @@ from dda.system import BlockSystem
 from dda.water import water_loads
 
 
+#: longest pause [s] of a rank waiting for rank 0's next message in a replicated run
+#: (dda.partition.wait_for_message): the wait is a whole step, and a collective that follows the
+#: step (e.g. the command line's stop check) holds rank 0 until this rank has woken up
+REPLICATED_LONGEST_PAUSE_S = 2.5e-4
+
+
 class StepFailure(enum.Enum):
     """Why a trial step was rejected (Δt is cut and the step retried, or the run diverges).
 
@@ -1035,7 +1041,13 @@ class Simulation:
             except BaseException as err:  # the other ranks must not wait for a state that never comes
                 self._replicate(("failed", f"{type(err).__name__}: {err}", None))
                 raise
-            self._replicate(("step", (info.dt, info.oc_iterations, info.retries), self._step_message()))
+            message = self._step_message()
+            if getattr(self, "_read_step", -1) == self.state.step - 1:
+                # the whole state was read after the last step (e.g. an output monitor reading it
+                # every step): send it with this step's message, one message and one wake-up instead of two
+                message["state"] = {name: getattr(self, name, None) for name in self.REPLICATED}
+                self._synced_step = self.state.step
+            self._replicate(("step", (info.dt, info.oc_iterations, info.retries), message))
             return info
         return self._replicated_step()
 
@@ -1071,7 +1083,10 @@ class Simulation:
         """A replicated run's whole state on every rank (collective; nothing to do on one rank, in
         a distributed run, or when this step's state has been sent already): rank 0 sends
         :data:`REPLICATED`, the others receive it."""
-        if not self._replicated() or getattr(self, "_synced_step", 0) == self.state.step:
+        if not self._replicated():
+            return
+        self._read_step = self.state.step
+        if getattr(self, "_synced_step", 0) == self.state.step:
             return
         if self.comm.rank == 0:
             self._replicate(("state", None, {name: getattr(self, name, None) for name in self.REPLICATED}))
@@ -1085,11 +1100,12 @@ class Simulation:
         from dda.partition import wait_for_message
 
         while True:
-            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG)
+            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG, longest_pause=REPLICATED_LONGEST_PAUSE_S)
             if kind == "failed":
                 raise RuntimeError(f"rank 0 stopped the replicated DDA run: {args}")
-            if kind == "state":
-                for name, value in content.items():
+            state = content if kind == "state" else (content or {}).get("state")
+            if state is not None:
+                for name, value in state.items():
                     setattr(self, name, value)
                 self._synced_step = self.state.step
             if kind in until:
@@ -1101,8 +1117,9 @@ class Simulation:
         if self.part is None:  # the (trivial) partition and the local system, as rank 0 has them
             self._partition(self.state)
         kind, args, m = self._receive(until=("step", "diverged"))
-        # the accepted step's scalars (its arrays come with the next _sync)
-        self.state = replace(self.state, time=m["time"], step=m["step"], dt=m["dt"], penalty=m["penalty"])
+        # the accepted step's scalars (its arrays came with the message or come with the next _sync)
+        if m.get("state") is None:
+            self.state = replace(self.state, time=m["time"], step=m["step"], dt=m["dt"], penalty=m["penalty"])
         self._figures, self._row = m["figures"], m["row"]
         if kind == "diverged":
             step, time, block, reason = args

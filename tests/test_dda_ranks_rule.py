@@ -134,7 +134,8 @@ def test_replicated_run_is_the_one_rank_run_on_both_ranks(solver):
 def test_replicated_state_read_during_the_run_is_rank_zeros():
     """A callback that reads the whole state after every step (the collective global_state and
     global_last_contacts, as the output and the Vajont band monitor do) sees on rank 1 exactly
-    the state rank 0 has, step by step; with ``history_every = 3`` the histories still match."""
+    the state rank 0 has, step by step (from the second step on it comes with the step's message);
+    with ``history_every = 3`` the histories still match."""
     import pickle
 
     seen: dict = {0: [], 1: []}
@@ -147,8 +148,11 @@ def test_replicated_state_read_during_the_run_is_rank_zeros():
 
     zero = _stack(RankZero(), history_every=3)
     res0 = zero.solve(callback=watch(zero, 0))
-    kinds = [pickle.loads(m)[0] for _, m in zero.comm.sent]
-    assert kinds == ["step", "state"] * res0.stats.steps  # the final result needs no further state
+    sent = [pickle.loads(m) for _, m in zero.comm.sent]
+    # after the first read the whole state goes with every step's message (one message a step);
+    # the final result needs no further state
+    assert [m[0] for m in sent] == ["step", "state"] + ["step"] * (res0.stats.steps - 1)
+    assert sent[0][2].get("state") is None and all(m[2]["state"] is not None for m in sent[2:])
     one = _stack(RankOne(zero.comm.sent), history_every=3)
     res1 = one.solve(callback=watch(one, 1))
     assert len(seen[1]) == len(seen[0]) == res0.stats.steps
