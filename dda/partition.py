@@ -75,11 +75,14 @@ def wait_for_ranks(comm) -> None:
         _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
 
 
-def wait_for_message(comm, source: int, tag: int, longest_pause: float = WAIT_LONGEST_PAUSE_S) -> Any:
+def wait_for_message(comm, source: int, tag: int, longest_pause: float = WAIT_LONGEST_PAUSE_S,
+                     first_pause: float = 0.0) -> Any:
     """Receive the next message of ``source`` with ``tag`` (a pickled object) without holding a
-    core while it is on its way: ``MPI_Iprobe`` polled with the pauses of
-    :func:`wait_for_ranks` (at most ``longest_pause`` [s]; a blocking receive busy-polls), then
-    the receive."""
+    core while it is on its way: one pause of ``first_pause`` [s] (a message known not to come
+    sooner), then ``MPI_Iprobe`` polled with the pauses of :func:`wait_for_ranks` (at most
+    ``longest_pause`` [s]; a blocking receive busy-polls), then the receive."""
+    if first_pause > 0 and not comm.Iprobe(source=source, tag=tag):
+        _time.sleep(first_pause)
     start = _time.perf_counter()
     while not comm.Iprobe(source=source, tag=tag):
         waited = _time.perf_counter() - start

@@ -1100,7 +1100,18 @@ class Simulation:
         from dda.partition import wait_for_message
 
         while True:
-            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG, longest_pause=REPLICATED_LONGEST_PAUSE_S)
+            # a step message does not come sooner than about the last step took rank 0: the first
+            # half of that is slept in one pause (fewer wake-ups of a rank that only waits)
+            first = 0.0
+            if "step" in until and getattr(self, "_step_interval", 0.0) > 0:
+                first = 0.5 * self._step_interval - (_time.perf_counter() - self._step_arrival)
+            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG, longest_pause=REPLICATED_LONGEST_PAUSE_S,
+                                                   first_pause=first)
+            if kind in ("step", "diverged"):
+                now = _time.perf_counter()
+                if hasattr(self, "_step_arrival"):
+                    self._step_interval = now - self._step_arrival
+                self._step_arrival = now
             if kind == "failed":
                 raise RuntimeError(f"rank 0 stopped the replicated DDA run: {args}")
             state = content if kind == "state" else (content or {}).get("state")
