@@ -26,7 +26,8 @@ every run in its own process tree (OMP_NUM_THREADS=1):
 Recorded per run: wall time per step (steps 2..N, mean), CPU time per step per rank, max RSS per
 rank, solves per step, whether the run was distributed, the 1-minute load average before the
 run, and the final centroids. Per problem: the medians, the speed-ups median wall(1) / median
-wall(2) and median wall(1) / median wall(2_distributed), and the largest centroid difference
+wall(2) and median wall(1) / median wall(2_distributed), the same for rank 0's CPU time per
+step (``rank0_cpu_speedup_*``: less sensitive to the machine's other load), and the largest centroid difference
 of every 2-rank run against every 1-rank run (``bitwise_identical``). ``threshold``: per grid,
 whether the distributed run beat the default 2-rank run, and the smallest free-block count at
 which it did (the measurement behind dda.partition.DISTRIBUTE_MIN_FREE_BLOCKS).
@@ -190,6 +191,11 @@ def measure(problem: str, repeats: int) -> dict:
     rec["speedup_2_over_1"] = w1 / rec["2"]["wall_per_step_s_median"]
     if "2_distributed" in rec:
         rec["speedup_2_distributed_over_1"] = w1 / rec["2_distributed"]["wall_per_step_s_median"]
+    # CPU time per step on rank 0 (less sensitive than wall time to the other load on the machine)
+    for name in ("2", "2_distributed"):
+        if name in rec and rec["1"]["cpu_per_step_s_per_rank_all"][0]:
+            c1 = float(np.median([c[0] for c in rec["1"]["cpu_per_step_s_per_rank_all"]]))
+            rec[f"rank0_cpu_speedup_{name}_over_1"] = c1 / float(np.median([c[0] for c in rec[name]["cpu_per_step_s_per_rank_all"]]))
     print(f"{problem}: 2 ranks / 1 rank {rec['speedup_2_over_1']:.2f}"
           + (f", distributed {rec['speedup_2_distributed_over_1']:.2f}" if "2_distributed" in rec else ""), flush=True)
     return rec
