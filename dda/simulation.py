@@ -11,10 +11,12 @@ stresses through the law.
 
 Under MPI (``comm.size`` > 1), below ``settings.distribute_min_free_blocks`` free blocks (default
 5,000; an explicit "schur" solve always distributes) nothing is split: rank 0 computes every
-step exactly as one rank does and sends the accepted state to the other ranks, one message per
-step, which they receive without holding a core (:meth:`Simulation.step`); every rank then holds
-the whole state, and the numbers are those of one rank bit for bit. On 2 cores the distributed
-step below that size was slower than one rank (benchmarks/out/dda_ranks_session11.json).
+step exactly as one rank does and sends the other ranks one short message per step (time,
+figures, history row), which they receive without holding a core (:meth:`Simulation.step`); the
+whole state follows when it is read (the collective :meth:`Simulation.global_state`, e.g. for
+output), so every rank records the same result, the numbers of one rank bit for bit. On 2 cores
+the distributed step below that size was slower than one rank
+(benchmarks/out/dda_ranks_session11.json).
 
 From that size on the work is distributed (dda.partition): each rank owns a
 spatial part of the blocks (recursive coordinate bisection of the centroids) and keeps the
@@ -78,9 +80,10 @@ from dda.system import BlockSystem
 from dda.water import water_loads
 
 
-#: longest pause [s] of a rank waiting for rank 0's next message in a replicated run
-#: (dda.partition.wait_for_message): the wait is a whole step, and a collective that follows the
-#: step (e.g. the command line's stop check) holds rank 0 until this rank has woken up
+#: longest pause [s] of a rank polling for rank 0's next message in a replicated run
+#: (dda.partition.wait_for_message; 1 % of the last step's duration when that is longer): a
+#: collective that follows the step (e.g. the command line's stop check) holds rank 0 until this
+#: rank has woken up
 REPLICATED_LONGEST_PAUSE_S = 2.5e-4
 
 
@@ -213,10 +216,10 @@ class Simulation:
         self.linear_solver = resolve_linear_solver(s.linear_solver, n_free)
         #: the blocks are distributed over the ranks (dda.partition) only from
         #: ``settings.distribute_min_free_blocks`` free blocks on, or for an explicit "schur" solve
-        #: (the distributed solve); below, every rank computes the whole step itself (replicated:
-        #: a trivial partition, no communication, the numbers of one rank) and rank 0 writes the output
+        #: (the distributed solve); below (a replicated run), rank 0 computes every step as one rank
+        #: does (a trivial partition) and the other ranks receive its results (:meth:`step`)
         self.distributed = self.comm.size > 1 and (s.linear_solver == "schur" or n_free >= s.distribute_min_free_blocks)
-        #: the communicator the step works on: ``comm``, or COMM_SELF when replicated
+        #: the communicator the linear solve works on: ``comm``, or COMM_SELF when replicated
         step_comm = self.comm if self.distributed else MPI.COMM_SELF
         #: parts of the "schur" solve: ``schur_parts``; under "auto" at least the rank count, so
         #: that a run on more ranks than ``schur_parts`` still starts (it splits into more parts,
@@ -1023,8 +1026,8 @@ class Simulation:
 
         Not distributed on several ranks (``self.distributed`` False, below
         ``settings.distribute_min_free_blocks``): rank 0 computes the step as one rank does and
-        sends the other ranks a short message (:meth:`_replicate`: the step's time, statistics
-        and history row), which they wait for without holding a core and record; the whole state
+        sends the other ranks a short message (:meth:`_replicate`: the step's time, figures and
+        history row), which they wait for without holding a core and record; the whole state
         follows when a rank needs it (:meth:`_sync`, at the collective :meth:`global_state`,
         :meth:`global_last_contacts`, :meth:`contact_guarantees`). A divergence on rank 0 is raised
         on every rank."""
@@ -1100,13 +1103,15 @@ class Simulation:
         from dda.partition import wait_for_message
 
         while True:
-            # a step message does not come sooner than about the last step took rank 0: the first
-            # half of that is slept in one pause (fewer wake-ups of a rank that only waits)
-            first = 0.0
+            # a step message does not come much sooner than the last step took rank 0 (T): 0.7 T
+            # is slept in one pause, then the polls are at most 1 % of T apart (at least
+            # REPLICATED_LONGEST_PAUSE_S): a rank that only waits wakes ~100 times a step, not
+            # every 0.25 ms (10 % of a core at 1.8 s steps, beside rank 0 on a 2-core machine)
+            first, longest = 0.0, REPLICATED_LONGEST_PAUSE_S
             if "step" in until and getattr(self, "_step_interval", 0.0) > 0:
-                first = 0.5 * self._step_interval - (_time.perf_counter() - self._step_arrival)
-            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG, longest_pause=REPLICATED_LONGEST_PAUSE_S,
-                                                   first_pause=first)
+                first = 0.7 * self._step_interval - (_time.perf_counter() - self._step_arrival)
+                longest = max(longest, 0.01 * self._step_interval)
+            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG, longest_pause=longest, first_pause=first)
             if kind in ("step", "diverged"):
                 now = _time.perf_counter()
                 if hasattr(self, "_step_arrival"):
