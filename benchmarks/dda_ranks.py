@@ -2,6 +2,7 @@
 
     python benchmarks/dda_ranks.py [--problems dda_incline vajont vajont_10block grid10 grid30 grid71]
                                    [--repeats 3] [--out benchmarks/out/dda_ranks.json]
+    python benchmarks/dda_ranks.py --table benchmarks/out/dda_ranks_session11.json
 
 Problems: the shipped cases ``dda_incline`` (cases/dda_incline.toml, 2 blocks), ``vajont``
 (cases/vajont.toml, 2 blocks: its first 10.3 s, the 200 static settling steps and 60 event
@@ -218,6 +219,27 @@ def threshold(problems: dict) -> dict:
     return {"per_grid": rows, "smallest_free_blocks_where_distributed_is_faster": min(faster) if faster else None}
 
 
+def table(path: str) -> str:
+    """The README's table of a dda_ranks JSON: per problem, blocks, s/step on 1 and 2 ranks, the
+    2/1 speed-ups (wall, rank-0 CPU), the distributed run's wall speed-up, identical numbers."""
+    import json
+
+    d = json.loads(Path(path).read_text())
+    lines = ["| problem | blocks | 2 ranks run | 1 rank s/step | 2 ranks s/step | 2/1 wall | 2/1 rank-0 CPU | distributed 2/1 wall | 1 = 2 ranks |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in d["problems"].items():
+        cpu = r.get("rank0_cpu_speedup_2_over_1")
+        dist = r.get("speedup_2_distributed_over_1")
+        lines.append(
+            f"| {name} | {r['blocks']:,} | {'distributed' if r['2']['distributed'] else 'rank 0 computes'} | "
+            f"{r['1']['wall_per_step_s_median']:.3g} | {r['2']['wall_per_step_s_median']:.3g} | {r['speedup_2_over_1']:.2f} | "
+            f"{'–' if cpu is None else f'{cpu:.2f}'} | {'–' if dist is None else f'{dist:.2f}'} | "
+            f"{'bitwise' if r['2']['bitwise_identical_to_1_rank'] and r.get('2_distributed', r['2'])['bitwise_identical_to_1_rank'] else 'DIFFER'} |")
+    loads = [x for r in d["problems"].values() for k in ("1", "2", "2_distributed") if k in r for x in r[k]["loadavg_1min_before_runs"]]
+    lines.append(f"\nLoad (1-min average) before the runs: {min(loads):.1f}–{max(loads):.1f} on the 2 cores.")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -226,7 +248,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(HERE / "out" / "dda_ranks.json"))
     ap.add_argument("--merge", action="store_true", help="add the problems to an existing --out file (a long study in parts)")
+    ap.add_argument("--table", default=None, metavar="JSON", help="print the README's table of a written JSON and stop")
     a = ap.parse_args()
+    if a.table:
+        print(table(a.table))
+        return
     if a.worker:
         worker(a.worker, a.distribute)
         return

@@ -39,15 +39,16 @@ from dda.contact_detect import broad_phase_grid
 
 #: default of ``dda.Settings.distribute_min_free_blocks``: under MPI the blocks are distributed
 #: over the ranks (this module) only for systems of at least this many free blocks; below, rank 0
-#: computes the whole step as one rank does and sends the accepted state to the other ranks (one
-#: message per step, received without holding a core: every rank holds the whole state, the
-#: numbers of one rank) and output is written by rank 0. Below it the distributed step is slower than one rank
-#: on 2 ranks: the linear solve (60-65 % of a 901-block step) runs on rank 0 alone and the
-#: open–close iteration adds ~10 collectives per solve. Measured (benchmarks/dda_ranks.py,
-#: benchmarks/out/dda_ranks_session11.json, median of 3 alternating runs, 2-core machine):
-#: see that file's ``threshold`` entry; the value is the smallest free-block count at which the
-#: distributed step (with the "schur" solve that "auto" takes from 5,000 free blocks on) beat
-#: the replicated one.
+#: computes every step as one rank does and the other ranks receive its results (a short message
+#: per step, the whole state when it is read; dda.simulation.Simulation.step): the numbers of one
+#: rank on every rank, output written by rank 0. Measured on 2 cores (benchmarks/dda_ranks.py,
+#: benchmarks/out/dda_ranks_session11.json, median of 3 alternating runs, load 2.5–3.9; its
+#: ``threshold`` entry): the distributed step against the undistributed one on 2 ranks was
+#: 0.28× / 0.68× / 0.91× / 0.70× at 100 / 900 / 2,500 / 4,900 free blocks (the linear solve, with
+#: "auto"'s direct solver below 5,000 free blocks, runs on rank 0 alone, and the open–close
+#: iteration adds ~10 collectives per solve); at 5,041 free blocks, with the distributed "schur"
+#: solve that "auto" takes from 5,000 on, 2 ranks beat 1 (wall 1.22×, rank-0 CPU 1.81×). The
+#: first size at which distributing paid is where the distributed solve starts: 5,000.
 DISTRIBUTE_MIN_FREE_BLOCKS = 5000
 
 #: shortest and longest pause [s] of :func:`wait_for_ranks` between two polls of its barrier,

@@ -91,15 +91,17 @@ class Settings:
                       ranks (dda.partition: each rank owns a spatial part, detects and assembles
                       its contacts) only for systems of at least this many free blocks, or with an
                       explicit ``linear_solver = "schur"`` (the distributed solve). Below it rank 0
-                      computes every step as one rank does and sends the accepted state to the
-                      other ranks (one message per step; they wait without holding a core and
-                      hold the whole state: the numbers of one rank bit for bit; output by rank 0),
-                      like PETSc's redundant solve for a system too small to split. Default
+                      computes every step as one rank does and the other ranks receive its results
+                      (a short message per step, the whole state when it is read, e.g. for output;
+                      they wait without holding a core: the numbers of one rank bit for bit on every
+                      rank; output by rank 0), like PETSc's redundant solve for a system too small
+                      to split. Default
                       ``dda.partition.DISTRIBUTE_MIN_FREE_BLOCKS`` = 5,000, measured on 2 cores
                       (benchmarks/dda_ranks.py, benchmarks/out/dda_ranks_session11.json): below it
-                      the distributed step was slower than the undistributed one on 2 ranks (the
-                      rank-0 solve and ~10 collectives per open–close solve), from it on (with the
-                      "schur" solve that "auto" takes there) faster. 0: always distribute
+                      the distributed step was 0.28–0.91× of the undistributed one on 2 ranks (the
+                      rank-0 solve and ~10 collectives per open–close solve); at 5,041 free blocks,
+                      with the "schur" solve that "auto" takes from 5,000 on, 2 ranks beat 1
+                      (wall 1.22×, rank-0 CPU 1.81×). 0: always distribute
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
     settle_time       static settling phase [s] before the event: for t < settle_time every
                       step is static (velocity not carried, Shi's k01 = 0, stored velocity 0),
