@@ -37,6 +37,20 @@ import numpy as np
 
 from dda.contact_detect import broad_phase_grid
 
+#: default of ``dda.Settings.distribute_min_free_blocks``: under MPI the blocks are distributed
+#: over the ranks (this module) only for systems of at least this many free blocks; below, rank 0
+#: computes every step as one rank does and the other ranks receive its results (a short message
+#: per step, the whole state when it is read; dda.simulation.Simulation.step): the numbers of one
+#: rank on every rank, output written by rank 0. Measured on 2 cores (benchmarks/dda_ranks.py,
+#: benchmarks/out/dda_ranks_session11.json, median of 3 alternating runs, load 2.5–3.9; its
+#: ``threshold`` entry): the distributed step against the undistributed one on 2 ranks was
+#: 0.28× / 0.68× / 0.91× / 0.70× at 100 / 900 / 2,500 / 4,900 free blocks (the linear solve, with
+#: "auto"'s direct solver below 5,000 free blocks, runs on rank 0 alone, and the open–close
+#: iteration adds ~10 collectives per solve); at 5,041 free blocks, with the distributed "schur"
+#: solve that "auto" takes from 5,000 on, 2 ranks beat 1 (wall 1.22×, rank-0 CPU 1.81×). The
+#: first size at which distributing paid is where the distributed solve starts: 5,000.
+DISTRIBUTE_MIN_FREE_BLOCKS = 5000
+
 #: shortest and longest pause [s] of :func:`wait_for_ranks` between two polls of its barrier,
 #: and the pause as a share of the time waited so far
 WAIT_SHORTEST_PAUSE_S, WAIT_LONGEST_PAUSE_S, WAIT_PAUSE_SHARE = 2e-5, 1e-3, 0.1
@@ -60,6 +74,21 @@ def wait_for_ranks(comm) -> None:
     while not request.Test():
         waited = _time.perf_counter() - start
         _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
+
+
+def wait_for_message(comm, source: int, tag: int, longest_pause: float = WAIT_LONGEST_PAUSE_S,
+                     first_pause: float = 0.0) -> Any:
+    """Receive the next message of ``source`` with ``tag`` (a pickled object) without holding a
+    core while it is on its way: one pause of ``first_pause`` [s] (a message known not to come
+    sooner), then ``MPI_Iprobe`` polled with the pauses of :func:`wait_for_ranks` (at most
+    ``longest_pause`` [s]; a blocking receive busy-polls), then the receive."""
+    if first_pause > 0 and not comm.Iprobe(source=source, tag=tag):
+        _time.sleep(first_pause)
+    start = _time.perf_counter()
+    while not comm.Iprobe(source=source, tag=tag):
+        waited = _time.perf_counter() - start
+        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), longest_pause))
+    return comm.recv(source=source, tag=tag)
 
 
 def rcb(points: np.ndarray, parts: int) -> np.ndarray:
@@ -98,19 +127,21 @@ class Partition:
     PETSc block row of each local block; vloc (nvloc,) global numbers of the local vertices;
     voff (nloc+1,) local vertex offsets; ref_xy (nvloc, 2) the local vertices when the
     partition was made [m]; margin [m]: the largest vertex movement it stays valid for.
-    ``trivial``: one rank (everything local, identity numbering, no exchange).
+    ``trivial``: one rank, or ``replicated`` (every rank computes the whole system itself):
+    everything local, identity numbering, no exchange.
     ``parts`` (nb,), ``n_parts``: when given (the "schur" linear solve), the free blocks' owners
     come from these fixed parts (rank ⌊p·R/K⌋ owns part p) instead of an RCB over the ranks.
     """
 
     def __init__(self, comm: Any, centroid: np.ndarray, bbox: np.ndarray, voff: np.ndarray, fixed: np.ndarray,
-                 xy: np.ndarray, d0: float, margin: float, parts: np.ndarray | None = None, n_parts: int = 0) -> None:
+                 xy: np.ndarray, d0: float, margin: float, parts: np.ndarray | None = None, n_parts: int = 0,
+                 replicated: bool = False) -> None:
         self.comm = comm
         self.rank, self.size = comm.rank, comm.size
         nb = centroid.shape[0]
         self.nb, self.nv = nb, int(voff[-1])
         self.margin = float(margin)
-        self.trivial = self.size == 1
+        self.trivial = self.size == 1 or bool(replicated)
         if self.trivial:
             self.owner = np.zeros(nb, dtype=np.int64)
             self.loc = np.arange(nb)

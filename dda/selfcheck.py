@@ -1,6 +1,7 @@
 """A short multi-block run used to compare MPI runs with the serial one.
 
     mpiexec -n 2 python -m dda.selfcheck OUT.npz [--linear-solver mumps|cg] [--steps N] [--problem stack|grid|settle]
+                                                 [--distribute-min-free-blocks N]
 
 ``stack``: a fixed incline carrying a stack of three blocks (sliding, rotating, in contact).
 ``grid``: a jointed 8 × 8 grid of 0.1 m blocks launched down a 30° incline at 1.5 m/s (φ = 10°):
@@ -9,8 +10,12 @@ rebuilt every few steps as the grid moves.
 ``settle``: a 10 × 10 stack of 1 m blocks (E = 10 GPa, φ = 30°, p_n = 5e11 N/m, Δt = 1 ms)
 released on a fixed base (benchmarks/dda_vs_ntdda.py's grid10): it settles, and contacts
 open, close, slide and lock in every step (3-5 open–close iterations per step).
+``--distribute-min-free-blocks`` sets dda.Settings.distribute_min_free_blocks (0: the blocks
+are distributed over the ranks at any size; default: the settings' default, under which these
+small problems run replicated, every rank computing the whole step).
 Rank 0 saves the centroid history, final vertices and stresses, the contact keys of the last
-step and, per rank, the owned, ghost and contact counts to OUT.npz.
+step, whether the run was distributed, the largest difference between the final vertices and
+centroid histories the ranks hold, and per rank the owned, ghost and contact counts to OUT.npz.
 """
 
 from __future__ import annotations
@@ -77,22 +82,26 @@ def build_settle(n: int = 10):
     return s
 
 
-def run(nsteps: int = 30, linear_solver: str = "mumps", comm=None, problem: str = "stack"):
-    """Run the self-check for ``nsteps`` steps with the given linear solver; (result, simulation)."""
+def run(nsteps: int = 30, linear_solver: str = "mumps", comm=None, problem: str = "stack",
+        distribute_min_free_blocks: int | None = None):
+    """Run the self-check for ``nsteps`` steps with the given linear solver (and
+    ``distribute_min_free_blocks``, None: the default); (result, simulation)."""
     import dda
+
+    extra = {} if distribute_min_free_blocks is None else {"distribute_min_free_blocks": int(distribute_min_free_blocks)}
 
     if problem == "settle":
         w0 = 6.0  # (n + 2) / 2 [m]
         sim = dda.Simulation(build_settle(), dda.Settings(duration=nsteps * 1e-3, dt=1e-3, length_scale=w0,
                                                           max_displacement_ratio=0.04 / w0, penalty=5e11,
-                                                          linear_solver=linear_solver), comm=comm)
+                                                          linear_solver=linear_solver, **extra), comm=comm)
     elif problem == "grid":
-        sim = dda.Simulation(build_grid(), dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver),
-                             comm=comm)
+        sim = dda.Simulation(build_grid(), dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver,
+                                                        **extra), comm=comm)
         sim.margin = 0.002  # [m] ghost margin: the partition is rebuilt whenever a vertex moved 2 mm
     else:
-        sim = dda.Simulation(build_system(), dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver),
-                             comm=comm)
+        sim = dda.Simulation(build_system(), dda.Settings(duration=nsteps * 5e-3, dt=5e-3, linear_solver=linear_solver,
+                                                          **extra), comm=comm)
     return sim.solve(), sim
 
 
@@ -103,18 +112,22 @@ def main() -> None:
     ap.add_argument("--linear-solver", default="mumps")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--problem", default="stack", choices=("stack", "grid", "settle"))
+    ap.add_argument("--distribute-min-free-blocks", type=int, default=None)
     a = ap.parse_args()
     from mpi4py import MPI
 
-    res, sim = run(a.steps, a.linear_solver, problem=a.problem)
+    res, sim = run(a.steps, a.linear_solver, problem=a.problem, distribute_min_free_blocks=a.distribute_min_free_blocks)
     last = sim.global_last_contacts()
     P = sim.part
     per_rank = MPI.COMM_WORLD.allgather((int(P.own_idx.size), int(P.n_ghost), int(sim.state.contacts.size)))
+    # the final vertices and centroid history every rank's result holds, against rank 0's
+    held = MPI.COMM_WORLD.allgather((res.state.xy, np.asarray(res.centroid)))
+    ranks_differ = max(max(float(np.abs(x - held[0][0]).max()), float(np.abs(c - held[0][1]).max())) for x, c in held)
     if MPI.COMM_WORLD.rank == 0:
         np.savez(a.out, centroid=np.asarray(res.centroid), xy=res.state.xy, time=np.asarray(res.time),
                  stress=res.state.stress, mpi_ranks=MPI.COMM_WORLD.size, contact_keys=last.key,
                  n_contacts=np.asarray(res.n_open) + np.asarray(res.n_sliding) + np.asarray(res.n_locked),
-                 per_rank=np.array(per_rank), repartitions=sim.stats["repartitions"],
+                 per_rank=np.array(per_rank), repartitions=sim.stats["repartitions"], distributed=sim.distributed, ranks_differ=ranks_differ,
                  velocity=np.asarray(res.velocity), kinetic_energy=np.asarray(res.kinetic_energy),
                  oc_iterations=np.asarray(res.oc_iterations), n_open=np.asarray(res.n_open),
                  n_sliding=np.asarray(res.n_sliding), dt=np.asarray(res.dt), solves=sim.stats["solves"])

@@ -10,6 +10,7 @@ import numpy as np
 
 from dda.assembly import SOLVERS
 from dda.errors import InputError
+from dda.partition import DISTRIBUTE_MIN_FREE_BLOCKS
 
 
 @dataclass
@@ -101,6 +102,21 @@ class Settings:
                       up to ``schur_parts``; dda.schur)
     schur_parts       number of parts of the "schur" solve (≥ the number of MPI ranks; under
                       "auto" raised to the rank count when smaller)
+    distribute_min_free_blocks  under MPI (more than one rank) the blocks are distributed over the
+                      ranks (dda.partition: each rank owns a spatial part, detects and assembles
+                      its contacts) only for systems of at least this many free blocks, or with an
+                      explicit ``linear_solver = "schur"`` (the distributed solve). Below it rank 0
+                      computes every step as one rank does and the other ranks receive its results
+                      (a short message per step, the whole state when it is read, e.g. for output;
+                      they wait without holding a core: the numbers of one rank bit for bit on every
+                      rank; output by rank 0), like PETSc's redundant solve for a system too small
+                      to split. Default
+                      ``dda.partition.DISTRIBUTE_MIN_FREE_BLOCKS`` = 5,000, measured on 2 cores
+                      (benchmarks/dda_ranks.py, benchmarks/out/dda_ranks_session11.json): below it
+                      the distributed step was 0.28–0.91× of the undistributed one on 2 ranks (the
+                      rank-0 solve and ~10 collectives per open–close solve); at 5,041 free blocks,
+                      with the "schur" solve that "auto" takes from 5,000 on, 2 ranks beat 1
+                      (wall 1.22×, rank-0 CPU 1.81×). 0: always distribute
     exact_rotation    update vertices with the exact rotation (True) or Shi's linear map
     settle_time       static settling phase [s] before the event: for t < settle_time every
                       step is static (velocity not carried, Shi's k01 = 0, stored velocity 0),
@@ -156,6 +172,7 @@ class Settings:
     dt_grow: float = 1.2
     linear_solver: str = "auto"
     schur_parts: int = 2
+    distribute_min_free_blocks: int = DISTRIBUTE_MIN_FREE_BLOCKS
     settle_time: float = 0.0
     settle_dt: float | None = None
     trigger_joint: int | None = None
@@ -240,6 +257,10 @@ class Settings:
             raise InputError(f"{key}.linear_solver", repr(self.linear_solver), " | ".join(SOLVERS))
         if isinstance(self.schur_parts, bool) or not isinstance(self.schur_parts, (int, np.integer)) or self.schur_parts < 1:
             raise InputError(f"{key}.schur_parts", self.schur_parts, "an integer >= 1 (>= the number of MPI ranks)")
+        if (isinstance(self.distribute_min_free_blocks, bool) or not isinstance(self.distribute_min_free_blocks, (int, np.integer))
+                or self.distribute_min_free_blocks < 0):
+            raise InputError(f"{key}.distribute_min_free_blocks", self.distribute_min_free_blocks,
+                             "an integer >= 0 (free blocks from which the blocks are distributed over the MPI ranks)")
         g = np.asarray(self.gravity, dtype=float)
         if g.shape != (2,) or not np.all(np.isfinite(g)):
             raise InputError(f"{key}.gravity", self.gravity, "(gx, gy) in m/s²")

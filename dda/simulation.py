@@ -12,7 +12,16 @@ failure cut Δt and retry. Accepted
 steps move the vertices with the exact rotation, set v = 2D/Δt − v₀ and update the block
 stresses through the law.
 
-Under MPI (``comm.size`` > 1) the work is distributed (dda.partition): each rank owns a
+Under MPI (``comm.size`` > 1), below ``settings.distribute_min_free_blocks`` free blocks (default
+5,000; an explicit "schur" solve always distributes) nothing is split: rank 0 computes every
+step exactly as one rank does and sends the other ranks one short message per step (time,
+figures, history row), which they receive without holding a core (:meth:`Simulation.step`); the
+whole state follows when it is read (the collective :meth:`Simulation.global_state`, e.g. for
+output), so every rank records the same result, the numbers of one rank bit for bit. On 2 cores
+the distributed step below that size was slower than one rank
+(benchmarks/out/dda_ranks_session11.json).
+
+From that size on the work is distributed (dda.partition): each rank owns a
 spatial part of the blocks (recursive coordinate bisection of the centroids) and keeps the
 ghost blocks within reach of them; it detects the contacts of the block pairs it owns (each
 contact on exactly one rank), computes the block and contact terms of its blocks and
@@ -73,6 +82,13 @@ from dda.settings import Settings
 from dda.state import State
 from dda.system import BlockSystem
 from dda.water import water_loads
+
+
+#: longest pause [s] of a rank polling for rank 0's next message in a replicated run
+#: (dda.partition.wait_for_message; 1 % of the last step's duration when that is longer): a
+#: collective that follows the step (e.g. the command line's stop check) holds rank 0 until this
+#: rank has woken up
+REPLICATED_LONGEST_PAUSE_S = 2.5e-4
 
 
 class StepFailure(enum.Enum):
@@ -207,7 +223,15 @@ class Simulation:
         #: from the start-of-run centroids, the same on any number of ranks
         self.block_parts: np.ndarray | None = None
         #: the solver in use ("auto" resolved by the number of free blocks, never by the rank count)
-        self.linear_solver = resolve_linear_solver(s.linear_solver, int(np.count_nonzero(~np.asarray(sy.fixed, bool))))
+        n_free = int(np.count_nonzero(~np.asarray(sy.fixed, bool)))
+        self.linear_solver = resolve_linear_solver(s.linear_solver, n_free)
+        #: the blocks are distributed over the ranks (dda.partition) only from
+        #: ``settings.distribute_min_free_blocks`` free blocks on, or for an explicit "schur" solve
+        #: (the distributed solve); below (a replicated run), rank 0 computes every step as one rank
+        #: does (a trivial partition) and the other ranks receive its results (:meth:`step`)
+        self.distributed = self.comm.size > 1 and (s.linear_solver == "schur" or n_free >= s.distribute_min_free_blocks)
+        #: the communicator the linear solve works on: ``comm``, or COMM_SELF when replicated
+        step_comm = self.comm if self.distributed else MPI.COMM_SELF
         #: parts of the "schur" solve: ``schur_parts``; under "auto" at least the rank count, so
         #: that a run on more ranks than ``schur_parts`` still starts (it splits into more parts,
         #: whose round-off differs from 1 rank's; 1 … ``schur_parts`` ranks give identical numbers)
@@ -216,15 +240,15 @@ class Simulation:
             from dda.schur import SchurSolve, assign_parts
 
             if s.linear_solver != "schur":
-                self.schur_parts = max(self.schur_parts, int(self.comm.size))
-            if self.comm.size > self.schur_parts:
+                self.schur_parts = max(self.schur_parts, int(step_comm.size))
+            if step_comm.size > self.schur_parts:
                 if self.comm.size > 1:  # PETSc's collective initialisation first (the error path may import it)
                     import dolfinx_solver  # noqa: F401
                     from petsc4py import PETSc  # noqa: F401
                 raise InputError("settings.schur_parts", s.schur_parts,
                                  f"at least the number of MPI ranks ({self.comm.size}) for linear_solver = 'schur'")
             self.block_parts = assign_parts(sy.polys.props().centroid, sy.fixed, self.schur_parts)
-            self.solver = SchurSolve(self.block_parts, self.schur_parts, sy.fixed, self.comm)
+            self.solver = SchurSolve(self.block_parts, self.schur_parts, sy.fixed, step_comm)
         else:
             self.solver = GlobalSystem(self.nb, sy.fixed, MPI.COMM_SELF, self.linear_solver)
         if self.comm.size > 1:  # PETSc's initialisation is collective on COMM_WORLD: do it on every rank now
@@ -269,6 +293,7 @@ class Simulation:
             "n_nan_retries": 0, "n_nonconverged_steps": 0, "oc_iterations_total": 0, "oc_iterations_max": 0,
             "penalty_increases": 0, "solves": 0, "max_penetration": 0.0, "n_contacts_max": 0,
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
+            "mpi_distributed": self.distributed,
             "penalty_initial": pn, "w0": self.w0, "d0": self.d0,
         }
         if s.trigger_joint is not None:  # the trigger's state (checkpointed with the stats)
@@ -400,7 +425,7 @@ class Simulation:
         """(Re)make the spatial partition from the whole state ``g`` and keep this rank's part."""
         polys = Polygons(g.xy, self.voff)
         P = Partition(self.comm, polys.props().centroid, polys.bbox(), self.voff, self.system.fixed, g.xy, self.d0,
-                      self.margin, parts=self.block_parts, n_parts=self.schur_parts)
+                      self.margin, parts=self.block_parts, n_parts=self.schur_parts, replicated=not self.distributed)
         self.part = P
         self.lsys = ls = self._local_system(P)
         if P.trivial:
@@ -421,8 +446,10 @@ class Simulation:
             self.last_contacts = _take(last, P.owner[deciding_block(last.i, last.j, self.system.fixed)] == P.rank)
 
     def invalidate_partition(self) -> None:
-        """``self.state`` was replaced by a whole state (a restore): partition again at the next step."""
+        """``self.state`` was replaced by a whole state (a restore, on every rank): partition again
+        at the next step (every rank holds this state: nothing to send on a replicated run)."""
         self.part = None
+        self._synced_step = self.state.step
 
     # ------------------------------------------------------------------ global figures
     def _local(self) -> bool:
@@ -459,8 +486,10 @@ class Simulation:
 
     def global_state(self) -> State:
         """The whole state (every block, every contact sorted by key), gathered from the ranks
-        for output (frames, checkpoints, the result); ``self.state`` itself on one rank. Collective."""
+        for output (frames, checkpoints, the result); ``self.state`` itself on one rank (on a
+        replicated run after rank 0 sent it, :meth:`_sync`). Collective."""
         if not self._local():
+            self._sync()
             return self.state
         P, ls, st = self.part, self.lsys, self.state
         own = P.own_idx
@@ -497,6 +526,7 @@ class Simulation:
 
     def global_last_contacts(self) -> Contacts | None:
         """The contacts of the last step (global block numbers, sorted by key), gathered for output. Collective."""
+        self._sync()
         last = getattr(self, "last_contacts", None)
         if not self._local():
             return last
@@ -508,6 +538,10 @@ class Simulation:
         """What the history records of the current state: centroids (nb,2) [m], velocities
         (nb,3), rotations (nb,) [rad], kinetic energy [J/m] and the (open, sliding, locked)
         contact counts, over all blocks and contacts (gathered on several ranks: output)."""
+        row = getattr(self, "_row", None)
+        if row is not None:  # a replicated run's rank > 0: the row rank 0 recorded for this step
+            self._row = None
+            return row
         st = self.state
         cs = st.contacts.state
         counts = (int(np.sum(cs == OPEN)), int(np.sum(cs == SLIDING)), int(np.sum(cs == LOCKED)))
@@ -627,8 +661,10 @@ class Simulation:
             place = np.empty_like(order)
             place[order] = np.arange(order.size)
             ends = np.cumsum([p[4].size for p in parts])
-            ci, cj, Kcg, Fcg = (np.empty((order.size,) + parts[0][k].shape[1:], dtype=parts[0][k].dtype)
-                                for k in (5, 6, 7, 8))
+            # numpy's own dtype objects: a dtype unpickled from a message is an equal but distinct
+            # instance, and np.add.at (the block-LU assembly) then takes its generic path, ~30× slower
+            ci, cj, Kcg, Fcg = (np.empty((order.size,) + parts[0][k].shape[1:], dtype=dtype)
+                                for k, dtype in ((5, np.int64), (6, np.int64), (7, np.float64), (8, np.float64)))
             for p, end in zip(parts, ends):
                 at = place[end - p[4].size:end]
                 ci[at], cj[at], Kcg[at], Fcg[at] = p[5], p[6], p[7], p[8]
@@ -674,6 +710,7 @@ class Simulation:
           friction guarantee).
 
         Returns (penetration [m], friction excess [-], converged)."""
+        self._sync()
         max_pen, converged = getattr(self, "_last_check", (0.0, True))
         con, cs = self._con_local, self.state.contacts  # this rank's contacts, local block numbers
         if not self._allsum(cs.size):
@@ -1036,7 +1073,130 @@ class Simulation:
 
     # ------------------------------------------------------------------ one accepted step
     def step(self) -> StepInfo:
-        """Advance one accepted step (with Δt cuts and retries); returns its StepInfo."""
+        """Advance one accepted step (with Δt cuts and retries); returns its StepInfo.
+
+        Not distributed on several ranks (``self.distributed`` False, below
+        ``settings.distribute_min_free_blocks``): rank 0 computes the step as one rank does and
+        sends the other ranks a short message (:meth:`_replicate`: the step's time, figures and
+        history row), which they wait for without holding a core and record; the whole state
+        follows when a rank needs it (:meth:`_sync`, at the collective :meth:`global_state`,
+        :meth:`global_last_contacts`, :meth:`contact_guarantees`). A divergence on rank 0 is raised
+        on every rank."""
+        if self.distributed or self.comm.size == 1:
+            return self._compute_step()
+        if self.comm.rank == 0:
+            try:
+                info = self._compute_step()
+            except SolverDivergence as err:
+                self._replicate(("diverged", (err.step, err.time, err.block, err.reason), self._step_message()))
+                for request in self._sends:  # the message is out before rank 0 leaves the run
+                    request.wait()
+                raise
+            except BaseException as err:  # the other ranks must not wait for a state that never comes
+                self._replicate(("failed", f"{type(err).__name__}: {err}", None))
+                raise
+            message = self._step_message()
+            if getattr(self, "_read_step", -1) == self.state.step - 1:
+                # the whole state was read after the last step (e.g. an output monitor reading it
+                # every step): send it with this step's message, one message and one wake-up instead of two
+                message["state"] = {name: getattr(self, name, None) for name in self.REPLICATED}
+                self._synced_step = self.state.step
+            self._replicate(("step", (info.dt, info.oc_iterations, info.retries), message))
+            return info
+        return self._replicated_step()
+
+    #: MPI tag of rank 0's messages to the other ranks in a replicated run (ordered: one tag)
+    REPLICATE_TAG = 15015
+    #: what :meth:`_sync` sends: the accepted state and what the output and the guarantees read
+    REPLICATED = ("state", "stats", "last_contacts", "_con_local", "_last_check", "_solved")
+
+    def _replicated(self) -> bool:
+        """True on a replicated run of several ranks (rank 0 computes, the others receive)."""
+        return not self.distributed and self.comm.size > 1
+
+    def _replicate(self, message: tuple) -> None:
+        """Rank 0 of a replicated run: send ``message`` to the other ranks, non-blocking (the
+        previous sends are complete first: the receivers have taken them)."""
+        for request in getattr(self, "_sends", ()):
+            request.wait()
+        self._sends = [self.comm.isend(message, dest=q, tag=self.REPLICATE_TAG) for q in range(1, self.comm.size)]
+
+    def _step_message(self) -> dict:
+        """Rank 0: what every accepted step tells the other ranks: the state's scalars, the step
+        figures and the history row recorded for it (None when this step recorded none,
+        ``settings.history_every``); the statistics come with the state (:meth:`_sync`)."""
+        st, r = self.state, self.result
+        row = None
+        if len(r.time) > 1 and r.time[-1] == st.time:  # this step appended a history row
+            row = (r.centroid[-1], r.velocity[-1], r.rotation[-1], r.kinetic_energy[-1],
+                   (r.n_open[-1], r.n_sliding[-1], r.n_locked[-1]))
+        return {"time": st.time, "step": st.step, "dt": st.dt, "penalty": st.penalty, "figures": self._figures,
+                "row": row}
+
+    def _sync(self) -> None:
+        """A replicated run's whole state on every rank (collective; nothing to do on one rank, in
+        a distributed run, or when this step's state has been sent already): rank 0 sends
+        :data:`REPLICATED`, the others receive it."""
+        if not self._replicated():
+            return
+        self._read_step = self.state.step
+        if getattr(self, "_synced_step", 0) == self.state.step:
+            return
+        if self.comm.rank == 0:
+            self._replicate(("state", None, {name: getattr(self, name, None) for name in self.REPLICATED}))
+            self._synced_step = self.state.step
+        else:
+            self._receive(until=("state",))
+
+    def _receive(self, until: tuple) -> tuple:
+        """A rank other than 0: take rank 0's messages in order (a state applied as it comes)
+        until one of the kinds ``until``; returns it (kind, args, content)."""
+        from dda.partition import wait_for_message
+
+        while True:
+            # a step message does not come much sooner than the last step took rank 0 (T): 0.7 T
+            # is slept in one pause, then the polls are at most 1 % of T apart (at least
+            # REPLICATED_LONGEST_PAUSE_S): a rank that only waits wakes ~100 times a step, not
+            # every 0.25 ms (10 % of a core at 1.8 s steps, beside rank 0 on a 2-core machine)
+            first, longest = 0.0, REPLICATED_LONGEST_PAUSE_S
+            if "step" in until and getattr(self, "_step_interval", 0.0) > 0:
+                first = 0.7 * self._step_interval - (_time.perf_counter() - self._step_arrival)
+                longest = max(longest, 0.01 * self._step_interval)
+            kind, args, content = wait_for_message(self.comm, 0, self.REPLICATE_TAG, longest_pause=longest, first_pause=first)
+            if kind in ("step", "diverged"):
+                now = _time.perf_counter()
+                if hasattr(self, "_step_arrival"):
+                    self._step_interval = now - self._step_arrival
+                self._step_arrival = now
+            if kind == "failed":
+                raise RuntimeError(f"rank 0 stopped the replicated DDA run: {args}")
+            state = content if kind == "state" else (content or {}).get("state")
+            if state is not None:
+                for name, value in state.items():
+                    setattr(self, name, value)
+                self._synced_step = self.state.step
+            if kind in until:
+                return kind, args, content
+
+    def _replicated_step(self) -> StepInfo:
+        """A rank other than 0 of a replicated run: take rank 0's accepted step and record it
+        (the state's arrays stay those of the last :meth:`_sync` until the next one)."""
+        if self.part is None:  # the (trivial) partition and the local system, as rank 0 has them
+            self._partition(self.state)
+        kind, args, m = self._receive(until=("step", "diverged"))
+        # the accepted step's scalars (its arrays came with the message or come with the next _sync)
+        if m.get("state") is None:
+            self.state = replace(self.state, time=m["time"], step=m["step"], dt=m["dt"], penalty=m["penalty"])
+        self._figures, self._row = m["figures"], m["row"]
+        if kind == "diverged":
+            step, time, block, reason = args
+            result = self._finish("diverged")  # collective: the whole last state comes with it
+            raise SolverDivergence(step, time, block, reason, last_state=self.state.copy(), result=result)
+        dt, iterations, retries = args
+        return self.result.record(self, dt, iterations, retries)
+
+    def _compute_step(self) -> StepInfo:
+        """:meth:`step` computed on this rank (one rank, a distributed run, or rank 0 of a replicated one)."""
         if self.part is None:  # first step, or after a restore: self.state is the whole state
             self._partition(self.state)
         elif self._repartition:  # blocks moved beyond the ghost margin: rebalance
@@ -1223,7 +1383,10 @@ class Simulation:
         return res
 
     def _finish(self, status: str) -> Result:
-        self.result.finalize(self, status)
+        self.result.finalize(self, status)  # collective (the whole state)
+        for request in getattr(self, "_sends", ()):  # rank 0 of a replicated run: the other ranks have
+            request.wait()  # taken its last messages in the same collective call
+        self._sends = []
         return self.result
 
     @property

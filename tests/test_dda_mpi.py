@@ -5,7 +5,11 @@ system is solved on rank 0 exactly as on one rank, per-block sums over contacts 
 several ranks are added by the block's owner in contact-key order), so the comparison is
 exact (``assert_array_equal``), not to a tolerance: the open–close iteration amplifies any
 round-off difference into a different contact decision (a distributed LU and sums in rank
-order made the settling stack below differ by 7.7e-6 m after 10 steps)."""
+order made the settling stack below differ by 7.7e-6 m after 10 steps).
+
+These problems (4 to 101 blocks) are below ``dda.Settings.distribute_min_free_blocks``: by
+default 2 ranks do not split them (rank 0 computes, rank 1 receives each state). The tests of the
+distributed machinery set it to 0 (``DISTRIBUTED``); the replicated default has its own tests."""
 
 from __future__ import annotations
 
@@ -23,9 +27,15 @@ COMPARED = ("centroid", "xy", "stress", "time", "dt", "velocity", "kinetic_energ
             "n_sliding", "n_contacts", "contact_keys", "solves")
 
 
-def _run(out, nproc: int, problem: str, steps: int, solver: str = "mumps") -> dict:
+#: dda.Settings.distribute_min_free_blocks that distributes the blocks over the ranks at any size
+DISTRIBUTED = 0
+
+
+def _run(out, nproc: int, problem: str, steps: int, solver: str = "mumps", distribute: int | None = DISTRIBUTED) -> dict:
     cmd = [sys.executable, "-m", "dda.selfcheck", str(out), "--problem", problem, "--steps", str(steps),
            "--linear-solver", solver]
+    if distribute is not None:
+        cmd += ["--distribute-min-free-blocks", str(distribute)]
     if nproc > 1:
         cmd = [mpiexec(), "-n", str(nproc), *cmd]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -34,8 +44,10 @@ def _run(out, nproc: int, problem: str, steps: int, solver: str = "mumps") -> di
     return dict(np.load(out))
 
 
-def _assert_identical(one: dict, two: dict) -> None:
+def _assert_identical(one: dict, two: dict, distributed: bool = True) -> None:
     assert int(two["mpi_ranks"]) == 2 and int(one["mpi_ranks"]) == 1
+    assert bool(two["distributed"]) == distributed and not bool(one["distributed"])
+    assert float(two["ranks_differ"]) == 0.0  # every rank's result holds rank 0's numbers
     for name in COMPARED:
         np.testing.assert_array_equal(two[name], one[name], err_msg=name)
 
@@ -87,3 +99,18 @@ def test_distributed_grid_matches_one_rank(tmp_path):
     assert per_rank[:, 0].sum() == nb and per_rank[:, 2].sum() == nc
     assert np.all(per_rank[:, 0] + per_rank[:, 1] < nb) and np.all(per_rank[:, 2] < nc)
     _assert_identical(one, two)
+
+
+@pytest.mark.mpi
+def test_small_stack_runs_replicated_by_default_and_equals_one_rank(tmp_path):
+    """The 10 × 10 settling stack (100 free blocks) with the default
+    ``distribute_min_free_blocks`` (5,000): 2 ranks do not split it (rank 0 computes each step
+    as 1 rank does and sends the accepted state to rank 1: per rank all 101 blocks, no ghosts,
+    every contact), and the result on rank 0 and rank 1 (the final state and last contacts rank 1
+    holds) is that of 1 rank bit for bit."""
+    one = _run(tmp_path / "one.npz", 1, "settle", 12, distribute=None)
+    two = _run(tmp_path / "two.npz", 2, "settle", 12, distribute=None)
+    per_rank = two["per_rank"]
+    nb, nc = one["centroid"].shape[1], one["contact_keys"].size
+    assert np.all(per_rank[:, 0] == nb) and np.all(per_rank[:, 1] == 0) and np.all(per_rank[:, 2] == nc)
+    _assert_identical(one, two, distributed=False)

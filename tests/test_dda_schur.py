@@ -271,8 +271,9 @@ polys += [np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float) for 
 s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
 s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
 s.set_joint_law(learned.CoulombFriction(phi=30.0))
+# distributed at this size too (dda.Settings.distribute_min_free_blocks; the default replicates it)
 sim = dda.Simulation(s, dda.Settings(duration=0.01, dt=1e-3, length_scale=2.5, max_displacement_ratio=0.016,
-                                     penalty=5e11))
+                                     penalty=5e11, distribute_min_free_blocks=0))
 while sim.state.time < sim.settings.duration * (1 - 1e-12):
     sim.step()
 if MPI.COMM_WORLD.rank == 0:

@@ -97,6 +97,10 @@ class DdaSettingsSpec(Strict):
         "block Jacobi, serial SciPy (as fem.linear_solver), or "
         "schur: substructuring over schur_parts fixed parts (distributed; same numbers on 1..schur_parts ranks)")
     schur_parts: int = Field(2, ge=1, description="parts of the schur solve (>= the number of MPI ranks)")
+    distribute_min_free_blocks: int = Field(
+        5000, ge=0, description="under MPI the blocks are split over the ranks from this many free blocks on (or for "
+        "an explicit schur solve); below, rank 0 computes each step as 1 rank does and the other ranks receive "
+        "its results (the numbers of 1 rank); 0: always split")
     exact_rotation: bool = True
     output_interval: PositiveFloat | None = Field(None, description="time between VTU frames [s]; default 50 frames")
     history_every: int = Field(1, ge=1, description="record the history every n steps")
