@@ -210,3 +210,43 @@ def test_case_key_default_is_the_settings_default():
 
     assert DdaSettingsSpec.model_fields["distribute_min_free_blocks"].default == DISTRIBUTE_MIN_FREE_BLOCKS
     assert dda.Settings().distribute_min_free_blocks == DISTRIBUTE_MIN_FREE_BLOCKS
+
+
+_BAND_SCRIPT = """
+import json, sys
+from mpi4py import MPI
+import coupling
+case = coupling.load_case("vajont", {"dda.duration": 11.0, "output.fields": False, "output.plots": False})
+r = coupling.run(case).results
+keys = ("band_temperature_rise_max", "band_pore_pressure_max", "peak_velocity", "runout")
+print("RESULT", MPI.COMM_WORLD.rank, json.dumps({k: r[k] for k in keys}), flush=True)
+"""
+
+
+@pytest.mark.mpi
+def test_replicated_vajont_band_monitor_reports_the_one_rank_figures_on_every_rank():
+    """The thermal-pressurisation band monitor (coupling.runners.dda.BandMonitor) of a replicated
+    run records on rank 0 alone (no whole state sent per step) and shares its record at the end:
+    both ranks report the one-rank band maxima, bit for bit (1 s of the event after settling)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, mpiexec
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def results(nproc: int) -> dict[int, dict]:
+        cmd = [sys.executable, "-c", _BAND_SCRIPT]
+        if nproc > 1:
+            cmd = [mpiexec(), "-n", str(nproc), *cmd]
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+        assert p.returncode == 0, p.stdout + p.stderr
+        rows = [line.split(" ", 2) for line in p.stdout.splitlines() if line.startswith("RESULT ")]
+        return {int(rank): json.loads(text) for _, rank, text in rows}
+
+    one, two = results(1), results(2)
+    assert set(two) == {0, 1}
+    assert one[0]["band_temperature_rise_max"] > 0  # the band heated: the monitor recorded something
+    assert two[0] == one[0] and two[1] == one[0]

@@ -117,9 +117,19 @@ class BandMonitor:
     def __bool__(self) -> bool:
         return bool(self.laws) and self.length > 0
 
+    @property
+    def _root_only(self) -> bool:
+        """A replicated run of several ranks (dda.Settings.distribute_min_free_blocks): rank 0
+        holds the whole state and records alone; :meth:`share` gives the others its record."""
+        return not self.sim.distributed and self.sim.comm.size > 1
+
     def record(self) -> None:
-        # every contact, gathered from the ranks (collective: record() runs on every rank)
-        st, con = self.sim.global_state(), self.sim.global_last_contacts()
+        if self._root_only:  # rank 0's own state is the one-rank state: no gather, nothing sent per step
+            if self.sim.comm.rank != 0:
+                return
+            st, con = self.sim.state, getattr(self.sim, "last_contacts", None)
+        else:  # every contact, gathered from the ranks (collective: record() runs on every rank)
+            st, con = self.sim.global_state(), self.sim.global_last_contacts()
         p, t_band = 0.0, 0.0
         cs = st.contacts
         if con is not None and con.size and cs.size == con.size:
@@ -143,6 +153,14 @@ class BandMonitor:
         rise = t_band if self.diffusion else self.work / self.heat_per_kelvin
         self.temperature.append(max(rise, self.temperature[-1]))
         self.pressure.append(max(p, self.pressure[-1]))
+
+
+    def share(self) -> None:
+        """Collective on a replicated run: every rank takes rank 0's record (the reported maxima,
+        the plotted series and the checkpointed work are the same on every rank)."""
+        if self._root_only:
+            self.time, self.temperature, self.pressure, self.work, self._slip = self.sim.comm.bcast(
+                (self.time, self.temperature, self.pressure, self.work, self._slip), root=0)
 
 
 def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
@@ -306,6 +324,8 @@ def _frames(sim, initial, result) -> list:
 def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, result, settings,
              frames=None, band=None) -> RunPayload:
     """Key results of the monitored group, files written and solver statistics of a DDA run."""
+    if band:
+        band.share()  # collective on a replicated run (rank 0 recorded the band alone)
     spec: DdaCase = case.spec
     motion = group_motion(result, group, mass, spec.monitor.rest_velocity, spec.monitor.rest_window)
     final = result.polygons() if result.state is not None else built.system.polygons()
