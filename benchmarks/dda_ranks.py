@@ -40,7 +40,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +48,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import mpi_launch  # noqa: E402  (benchmarks/mpi_launch.py)
 CASES = {"dda_incline": ("dda_incline.toml", {"dda.duration": 0.4}),
          "vajont": ("vajont.toml", {"dda.duration": 10.3}),
          "vajont_10block": ("vajont_10block.toml", {"dda.settle_time": 0.5, "dda.duration": 1.0})}
@@ -120,14 +121,8 @@ def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
     if distribute is not None:
         sets["dda.distribute_min_free_blocks"] = distribute
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "coupling", "run", str(ROOT / "cases" / name), "-o", str(Path(tmp) / "run"), "-q"]
-        cmd += [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
-        if ranks > 1:
-            cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
-        if p.returncode != 0:
-            raise RuntimeError(f"run failed ({' '.join(cmd)}):\n{p.stdout}\n{p.stderr}")
+        mpi_launch.run(["-m", "coupling", "run", ROOT / "cases" / name, "-o", Path(tmp) / "run", "-q",
+                        *(a for k, v in sets.items() for a in ("--set", f"{k}={v}"))], ranks)
         summary = json.loads((Path(tmp) / "run" / "summary.json").read_text())
     sol = summary["solver"]
     return {"problem": problem, "ranks": ranks, "blocks": summary["results"]["blocks"],
@@ -141,16 +136,10 @@ def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
 def launch(problem: str, ranks: int, distribute: int | None) -> dict:
     if problem.endswith("_cli"):
         return _cli(problem, ranks, distribute)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", problem]
+    args = [Path(__file__).resolve(), "--worker", problem]
     if distribute is not None:
-        cmd += ["--distribute", str(distribute)]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
-    if p.returncode != 0:
-        raise RuntimeError(f"worker failed ({' '.join(cmd)}):\n{p.stdout}\n{p.stderr}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+        args += ["--distribute", str(distribute)]
+    return mpi_launch.run_json(args, ranks)
 
 
 RUNS = {"1": (1, None), "2": (2, None), "2_distributed": (2, 0)}

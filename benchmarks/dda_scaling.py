@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +46,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import mpi_launch  # noqa: E402  (benchmarks/mpi_launch.py)
 OUT = HERE / "out"
 W0 = 32.0
 DENSITY = 2500.0  # kg/m³
@@ -174,14 +175,7 @@ def _max_rss_mb() -> float:
 
 
 def launch(ranks: int, spacing: float, nsteps: int, dt: float) -> dict:
-    cmd = [sys.executable, __file__, "--worker", "--spacing", str(spacing), "--nsteps", str(nsteps), "--dt", repr(dt)]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"worker failed ({' '.join(cmd)}):\n{out.stdout}\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return mpi_launch.run_json([__file__, "--worker", "--spacing", str(spacing), "--nsteps", str(nsteps), "--dt", repr(dt)], ranks)
 
 
 def fit(rows: list[dict]) -> dict:

@@ -55,6 +55,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import mpi_launch  # noqa: E402  (benchmarks/mpi_launch.py)
 OUT = HERE / "out"
 E, NU, RHO, G = 10e9, 0.25, 2500.0, 9.81
 PENALTY = 5e11  # N/m = 50 E (ntdda's fixed pfactor·E)
@@ -200,14 +202,7 @@ def launch(problem: str, nsteps: int, config: str = "default", ranks: int = 1, r
     """Our worker on ``problem`` in its own process; ``root``: the source tree to run (another
     checkout for ``--before``: its own copy of this script and its packages)."""
     script = Path(__file__) if root == ROOT else root / "benchmarks" / Path(__file__).name
-    cmd = [sys.executable, str(script), "--worker", problem, "--nsteps", str(nsteps), "--config", config]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), *cmd]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env)
-    if p.returncode != 0:
-        raise RuntimeError(f"worker failed ({' '.join(cmd)}):\n{p.stdout}\n{p.stderr}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return mpi_launch.run_json([script, "--worker", problem, "--nsteps", str(nsteps), "--config", config], ranks, root)
 
 
 # ----------------------------------------------------------------------------- ntdda
