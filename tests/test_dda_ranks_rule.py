@@ -61,16 +61,9 @@ class RankOne(TwoRanksNoCalls):
 
 def _stack(comm=None, **settings):
     """A 3 × 3 stack of 1 m blocks (9 free blocks) settling on a fixed base."""
-    import dda
-    import learned
+    from dda_stack_case import stack_3x3
 
-    polys = [np.array([[-1, -1], [4, -1], [4, 0], [-1, 0]], float)]
-    polys += [np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float) for j in range(3) for i in range(3)]
-    s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
-    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
-    s.set_joint_law(learned.CoulombFriction(phi=30.0))
-    return dda.Simulation(s, dda.Settings(duration=0.008, dt=1e-3, length_scale=2.5, max_displacement_ratio=0.016,
-                                          penalty=5e11, **settings), comm=comm)
+    return stack_3x3(0.008, comm, **settings)
 
 
 @pytest.mark.parametrize("threshold, solver, distributed", [

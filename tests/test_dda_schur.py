@@ -216,16 +216,9 @@ def test_fewer_parts_than_ranks_is_a_one_line_error(tmp_path):
 
 
 def _small_stack(**settings):
-    import dda
-    import learned
+    from dda_stack_case import stack_3x3
 
-    polys = [np.array([[-1, -1], [4, -1], [4, 0], [-1, 0]], float)]
-    polys += [np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], float) for j in range(3) for i in range(3)]
-    s = dda.BlockSystem(polys, fixed=[0], check_overlap=False)
-    s.add_material(0, learned.LinearElastic(10e9, 0.25), 2500.0)
-    s.set_joint_law(learned.CoulombFriction(phi=30.0))
-    return dda.Simulation(s, dda.Settings(duration=0.01, dt=1e-3, length_scale=2.5, max_displacement_ratio=0.016,
-                                          penalty=5e11, **settings))
+    return stack_3x3(0.01, **settings)
 
 
 def test_auto_linear_solver_is_chosen_by_size_alone(monkeypatch):
