@@ -216,9 +216,10 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.linalg.norm(p - a - t[..., None] * ab, axis=-1)
 
 
-def _combos(voff: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def vertex_edge_combinations(voff: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All (vertex of block a[p], edge of block b[p]) combinations, ordered by p, then the
-    vertex, then the edge: (p, vertex index, edge index = its start vertex index)."""
+    vertex, then the edge: (p, vertex index, edge index = its start vertex index). The vertex
+    index is also that of the edge of block a[p] starting there (edge × edge combinations)."""
     cnt = np.diff(voff)
     na, nb = cnt[a], cnt[b]
     tot = na * nb
@@ -255,12 +256,12 @@ def check_overlaps(polys: Polygons, pairs: np.ndarray, rel_tol: float = 1e-6, ch
         npair = pi.size
         tol = rel_tol * np.minimum(size[pi], size[pj])
         # proper edge crossings (edge of i against edge of j)
-        rep, ea, eb = _combos(voff, pi, pj)
+        rep, ea, eb = vertex_edge_combinations(voff, pi, pj)
         cross = _segments_cross(xy[ea], xy[nxt[ea]], xy[eb], xy[nxt[eb]], tol[rep])
         bad = np.bincount(rep, weights=cross, minlength=npair) > 0
         # a vertex of one block inside the other, farther than tol from its boundary
         for a, b in ((pi, pj), (pj, pi)):
-            rep, v, e = _combos(voff, a, b)
+            rep, v, e = vertex_edge_combinations(voff, a, b)
             if rep.size == 0:
                 continue
             P, E0, E1 = xy[v], xy[e], xy[nxt[e]]

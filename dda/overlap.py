@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dda.geometry import Polygons
+from dda.geometry import Polygons, vertex_edge_combinations
 
 #: the check runs on the trial steps of every CHECK_EVERY-th step (steps n with n % CHECK_EVERY
 #: == 0; Simulation.overlap_check_every, 0: off). Measured (benchmarks/dda_overlap_cost.py, one
@@ -129,17 +129,11 @@ def pair_overlap_area(polys: Polygons, pairs: np.ndarray, chunk: int = 200_000, 
     out = np.zeros(m)
     if m == 0:
         return out
-    xy, nxt, voff = polys.xy, polys.nxt, polys.voff
-    cnt = np.diff(voff)
+    xy, nxt = polys.xy, polys.nxt
     bb = polys.bbox() if bbox is None else bbox
     a, b = pairs[:, 0], pairs[:, 1]
     origin = 0.5 * (np.maximum(bb[a, :2], bb[b, :2]) + np.minimum(bb[a, 2:], bb[b, 2:]))
-    na, nb = cnt[a], cnt[b]
-    tot = na * nb
-    rep = np.repeat(np.arange(m), tot)
-    k = np.arange(int(tot.sum())) - np.repeat(np.cumsum(tot) - tot, tot)
-    ea = voff[a][rep] + k // nb[rep]
-    eb = voff[b][rep] + k % nb[rep]
+    rep, ea, eb = vertex_edge_combinations(polys.voff, a, b)  # every (edge of a, edge of b)
     for c0 in range(0, rep.size, chunk):
         r, i, j = rep[c0 : c0 + chunk], ea[c0 : c0 + chunk], eb[c0 : c0 + chunk]
         O = origin[r]
