@@ -69,11 +69,16 @@ def wait_for_ranks(comm) -> None:
     about max(0.1·w, the shortest sleep the OS gives, ~60 µs on Linux) after the last rank
     arrived, and never more than ~1 ms late. Moves no data and changes no number: the
     collective called right after it finds every rank (nearly) there."""
-    request = comm.Ibarrier()
+    _poll_until(comm.Ibarrier().Test)
+
+
+def _poll_until(done, longest_pause: float = WAIT_LONGEST_PAUSE_S) -> None:
+    """Call ``done()`` until it is true, sleeping between the calls: after waiting w seconds
+    the pause is clip(:data:`WAIT_PAUSE_SHARE`·w, :data:`WAIT_SHORTEST_PAUSE_S`, ``longest_pause``)."""
     start = _time.perf_counter()
-    while not request.Test():
+    while not done():
         waited = _time.perf_counter() - start
-        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), WAIT_LONGEST_PAUSE_S))
+        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), longest_pause))
 
 
 def wait_for_message(comm, source: int, tag: int, longest_pause: float = WAIT_LONGEST_PAUSE_S,
@@ -84,10 +89,7 @@ def wait_for_message(comm, source: int, tag: int, longest_pause: float = WAIT_LO
     ``longest_pause`` [s]; a blocking receive busy-polls), then the receive."""
     if first_pause > 0 and not comm.Iprobe(source=source, tag=tag):
         _time.sleep(first_pause)
-    start = _time.perf_counter()
-    while not comm.Iprobe(source=source, tag=tag):
-        waited = _time.perf_counter() - start
-        _time.sleep(min(max(WAIT_PAUSE_SHARE * waited, WAIT_SHORTEST_PAUSE_S), longest_pause))
+    _poll_until(lambda: comm.Iprobe(source=source, tag=tag), longest_pause)
     return comm.recv(source=source, tag=tag)
 
 

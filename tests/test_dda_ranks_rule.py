@@ -212,7 +212,10 @@ import coupling
 case = coupling.load_case("vajont", {"dda.duration": 11.0, "output.fields": False, "output.plots": False})
 r = coupling.run(case).results
 keys = ("band_temperature_rise_max", "band_pore_pressure_max", "peak_velocity", "runout")
-print("RESULT", MPI.COMM_WORLD.rank, json.dumps({k: r[k] for k in keys}), flush=True)
+rows = MPI.COMM_WORLD.gather({k: r[k] for k in keys}, root=0)
+if MPI.COMM_WORLD.rank == 0:  # one printer: the ranks' output is not interleaved
+    for rank, row in enumerate(rows):
+        print("RESULT", rank, json.dumps(row), flush=True)
 """
 
 
