@@ -16,7 +16,7 @@ material, plane stress; the reference is the FEM with the analytic law on the sa
    (CPU here; run on a GPU machine for the CUDA figure);
 4. Anderson vs plain Picard iterations of the projection solver;
 6. ``recipe_cost``: time per Adam epoch and per L-BFGS iteration of the recipe's MLP at 32x32
-   and the recipe's (``RECIPE_HIDDEN``), alternating (:func:`recipe_cost`);
+   and the recipe's (``MLP_HIDDEN``), alternating (:func:`recipe_cost`);
 5. ``sweep``: the documented default recipe (``deepmanifold data generate`` + ``deepmanifold
    train`` with defaults) for materials that are not shipped, then the plate with a hole
    (cases/plate_hole.toml) and the cantilever (cases/cantilever.toml) at 10–100 % of a design
@@ -354,7 +354,7 @@ def _sweep_summary(out: dict) -> None:
 
 def recipe_cost(material: str = "E_E10_n0.3_stress", rounds: int = 3, epochs: int = 10,
                 lbfgs_iterations: int = 50) -> dict:
-    """Training cost of the recipe's MLP at its former (32x32) and present widths (``RECIPE_HIDDEN``).
+    """Training cost of the recipe's MLP at its former (32x32) and present widths (``MLP_HIDDEN``).
 
     On one sweep material's default data (5000 log samples, ``SWEEP_STRAIN_RANGE``), alternating
     widths in each of ``rounds`` rounds (a loaded machine's drift then hits both alike): the wall
@@ -375,10 +375,10 @@ def recipe_cost(material: str = "E_E10_n0.3_stress", rounds: int = 3, epochs: in
     s_e, s_s = ds.strain[tr].std(0), ds.stress[tr].std(0)
     t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
     loss = relative_mse(t(s_s), float(((ds.stress[tr] / s_s) ** 2).sum(1).mean()))
-    from coupling.learning_cli import RECIPE_HIDDEN
+    from learned.training_defaults import MLP_HIDDEN
 
-    recipe = "x".join(str(w) for w in RECIPE_HIDDEN)
-    widths = {"32x32": (32, 32), recipe: tuple(RECIPE_HIDDEN)}
+    recipe = "x".join(str(w) for w in MLP_HIDDEN)
+    widths = {"32x32": (32, 32), recipe: tuple(MLP_HIDDEN)}
     runs: dict = {k: [] for k in widths}
     with cpu_threads(1):
         warm = build_model({"arch": "mlp", "hidden": [32, 32], "activation": "silu", "linear_part": True}, s_e, s_s)

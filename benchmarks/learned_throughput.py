@@ -3,7 +3,7 @@
     python benchmarks/learned_throughput.py [--sizes 1e4 1e5 1e6 1e7] [--device auto|cpu|cuda] [--threads N]
 
 For each model (the shipped ICNN of cases/learned_plate.toml, an MLP with the default
-architecture of ``deepmanifold train`` (``RECIPE_HIDDEN``, 48x48) and one with its former default, 32x32) and each batch size N: the median over ``--repeats``
+architecture of ``deepmanifold train`` (``MLP_HIDDEN``, 48x48) and one with its former default, 32x32) and each batch size N: the median over ``--repeats``
 calls of the wall time of one batched ``stress_and_tangent`` (σ (N,3) and C (N,3,3)) in
 float64 (the :class:`learned.NeuralLaw` path a solver uses) and in float32 (the same model
 cast), on the device asked for. Points/s = N / median time. The process's CPU time is
@@ -99,7 +99,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     icnn = load_law(ROOT / "cases" / "models" / "power_law_plate_icnn.pt", device=str(device), threads=None)
     torch.manual_seed(0)
-    from coupling.learning_cli import OTHER_HIDDEN, RECIPE_HIDDEN
+    from learned.training_defaults import MLP_HIDDEN, OTHER_HIDDEN
 
     def mlp_law(hidden) -> NeuralLaw:
         torch.manual_seed(0)
@@ -108,7 +108,7 @@ def main() -> None:
 
     # "mlp": the architecture of ``deepmanifold train`` with its defaults; "mlp_32x32": the
     # former default (still that of --model icnn, joint data and --projection)
-    models = {"icnn": icnn, "mlp": mlp_law(RECIPE_HIDDEN), "mlp_32x32": mlp_law(OTHER_HIDDEN)}
+    models = {"icnn": icnn, "mlp": mlp_law(MLP_HIDDEN), "mlp_32x32": mlp_law(OTHER_HIDDEN)}
     truth = PowerLawElastic(**TRUTH)
     block = int(a.block)
     result = {"benchmark": "learned_throughput", "device": str(device),

@@ -15,7 +15,7 @@ Measured: session 7 (one stress-norm polish, coarse meshes): A ≤ 0.039 %, B �
 C ≤ 0.29 %, D ≤ 0.96 % (no margin, not asserted then). Session 8 (two polishes, 32x32):
 D ≤ 0.34 % (plate) / 0.12 % (cantilever), margin 2.9x; the corner E (E = 10 GPa, n = 0.3,
 plane *stress*) missed (2.06 % on the fine plate at 100 %: under-fitted). Session 9: the
-recipe's MLP is 48x48 (coupling.learning_cli.RECIPE_HIDDEN); E on these coarse meshes
+recipe's MLP is 48x48 (learned.training_defaults.MLP_HIDDEN); E on these coarse meshes
 (same data, recipe and seed as the fine sweep): plate 0.013 / 0.14 / 0.20 / 0.22 / 0.44 % and
 cantilever 0.029 / 0.12 / 0.034 / 0.030 / 0.0076 % at 10 / 30 / 50 / 70 / 100 %, Newton
 iterations equal, no point outside the data — worst 0.44 %, margin 2.3x to the 1 % bound.
