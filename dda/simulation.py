@@ -82,6 +82,7 @@ from dda.settings import Settings
 from dda.state import State
 from dda.system import BlockSystem
 from dda.water import water_loads
+from dda.water_drag import water_drag_loads
 
 
 #: longest pause [s] of a rank polling for rank 0's next message in a replicated run
@@ -892,6 +893,11 @@ class Simulation:
             sm.line_loads(sy.point_block[sy.n_pl + sy.n_fp :: 2], e[:, 0], e[:, 1], q, q, c, Fb)
         if sy.water is not None:
             water_loads(polys, sy.free, sy.water(t1), sy.water.density, float(np.linalg.norm(self.gravity)), c, Fb)
+            if sy.water.drag and not settling:
+                # hydrodynamic drag, explicit on the start-of-step velocity (dda.water_drag: stable
+                # while dt < M/(rho_w C_d L |v|), accurate for dt much shorter)
+                water_drag_loads(polys, sy.free, sy.water(t1), sy.water.density, sy.water.drag_coefficient,
+                                 sy.water.skin_friction, c, s.dynamic * st.velocity, Fb, self.d0)
         t = clock()
         ph["block_assembly"] += t - t_phase
         t_phase = t

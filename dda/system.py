@@ -159,9 +159,17 @@ class BlockSystem:
         """A fixed point (Shi): a stiff spring holding a material point of a block in place."""
         self.fixed_points.append((int(self._blocks(block, "fixed_points.block")[0]), np.asarray(point, dtype=float)))
 
-    def set_water(self, level: float | Callable[[float], float] | Sequence[Sequence[float]], density: float = 1000.0) -> None:
-        """Reservoir level h(t) [m] (constant, callable or (t, h) table), water density [kg/m³]."""
-        self.water = WaterLevel(level, density)
+    def set_water(
+        self,
+        level: float | Callable[[float], float] | Sequence[Sequence[float]],
+        density: float = 1000.0,
+        drag_coefficient: float = 0.0,
+        skin_friction: float = 0.0,
+    ) -> None:
+        """Reservoir level h(t) [m] (constant, callable or (t, h) table), water density [kg/m³],
+        hydrodynamic drag coefficients C_d (pressure drag) and C_f (skin friction) [–] on the
+        submerged faces of moving blocks (dda.water_drag; 0: off)."""
+        self.water = WaterLevel(level, density, drag_coefficient=drag_coefficient, skin_friction=skin_friction)
 
     # ------------------------------------------------------------------ queries
     def blocks_containing(self, points: np.ndarray) -> np.ndarray:

@@ -8,6 +8,10 @@ wholly under water the resultant is Archimedes' buoyancy ρ_w g V upwards).
 
 The level h(t) [m] is a constant, a callable ``h(t)``, or a table ``[(t0, h0), (t1, h1), …]``
 interpolated linearly (held constant outside).
+
+The water may also resist the motion of the blocks: hydrodynamic drag with a pressure-drag
+coefficient C_d and a skin-friction coefficient C_f on the submerged faces (dda.water_drag;
+both 0 by default: hydrostatic water only).
 """
 
 from __future__ import annotations
@@ -19,20 +23,25 @@ import numpy as np
 from dda.errors import InputError
 from dda.geometry import Polygons
 from dda.submatrices import line_loads
+from dda.water_drag import check_coefficients
 
 
 class WaterLevel:
-    """Reservoir level h(t) [m] with water density ρ_w [kg/m³]."""
+    """Reservoir level h(t) [m] with water density ρ_w [kg/m³] and the drag coefficients
+    C_d (pressure drag) and C_f (skin friction) [–] of dda.water_drag (0: no drag)."""
 
     def __init__(
         self,
         level: float | Callable[[float], float] | Sequence[Sequence[float]],
         density: float = 1000.0,
         key: str = "water",
+        drag_coefficient: float = 0.0,
+        skin_friction: float = 0.0,
     ) -> None:
         if not density > 0:
             raise InputError(f"{key}.density", density, "a water density > 0 kg/m³")
         self.density = float(density)
+        self.drag_coefficient, self.skin_friction = check_coefficients(drag_coefficient, skin_friction, key)
         if callable(level):
             self._f = level
         elif np.ndim(level) == 0:
@@ -46,6 +55,11 @@ class WaterLevel:
 
     def __call__(self, t: float) -> float:
         return float(self._f(t))
+
+    @property
+    def drag(self) -> bool:
+        """True when the water resists motion (C_d > 0 or C_f > 0)."""
+        return self.drag_coefficient > 0 or self.skin_friction > 0
 
 
 def water_loads(polys: Polygons, free: np.ndarray, level: float, rho_w: float, g: float, centroid: np.ndarray, F: np.ndarray) -> float:

@@ -61,6 +61,11 @@ class WaterSpec(Strict):
 
     level: float | list[Vec2] = Field(description="level [m], or a table [[t, level], ...] [s, m]")
     density: PositiveFloat = Field(1000.0, description="[kg/m^3]")
+    drag_coefficient: float = Field(0.0, ge=0, description="C_d, pressure drag -1/2 rho_w C_d (v.n)^2 n on the "
+                                    "advancing submerged faces of moving blocks (dda.water_drag; ~1 for a bluff "
+                                    "slide block, Grilli & Watts 2005; 0: off)")
+    skin_friction: float = Field(0.0, ge=0, description="C_f, skin friction -1/2 rho_w C_f |v_t| v_t on the "
+                                 "submerged faces of moving blocks (dda.water_drag; 0.0025-0.005; 0: off)")
 
 
 class DdaSettingsSpec(Strict):

@@ -116,7 +116,7 @@ def build_system(case: Case) -> BuiltSystem:
             if vx or vy:
                 system.set_velocity([b], vx, vy)
         if spec.water is not None:
-            system.set_water(spec.water.level, spec.water.density)
+            system.set_water(spec.water.level, spec.water.density, spec.water.drag_coefficient, spec.water.skin_friction)
         system.validate()
     except dda.InputError as exc:
         raise case.error(case_key_path(exc.key_path, n_explicit, domain_of), f"found {exc.found}", exc.allowed)
