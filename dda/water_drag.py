@@ -34,9 +34,10 @@ v₁ = v₀ + Δt F/M; with F_d = −k v₀|v₀| (k = ½ ρ_w C_d L [kg/m²]) a
 (M [kg/m] the block mass per unit thickness), monotone (no overshoot of the terminal velocity)
 for half that, and accurate for Δt ≪ M/(ρ_w C_d L |v|) = τ_d, the drag time scale; the
 terminal velocity itself is exact (at v₀ = v_t the load balance holds and v₁ = v₀). The
-local error per step is O(Δt/τ_d) of the drag. For the Vajont cases (a block of ≥ 1.0e4 m² of
-rock, M ≥ 2.4e7 kg/m, submerged frontal height ≤ 240 m, |v| ≤ 30 m/s, C_d ≤ 2),
-τ_d ≥ 2.4e7/(1000 · 2 · 240 · 30) ≈ 1.7 s against Δt = 5 ms: Δt/τ_d ≤ 3e-3, well inside.
+local error per step is O(Δt/τ_d) of the drag. For the Vajont cases (blocks of 3.3e3–7.6e4 m²
+of rock, M ≥ 7.9e6 kg/m for the smallest compartment of vajont_10block.toml; submerged height
+≤ 200 m at the 236 m level; |v| ≤ 30 m/s; C_d ≤ 2): τ_d ≥ 7.9e6/(1000 · 2 · 200 · 30) ≈ 0.66 s
+(15 s for the blocks of vajont.toml) against Δt ≤ 5 ms: Δt/τ_d ≤ 7.6e-3, far inside.
 The drag is off in the static settling phase (no velocity carried there).
 
 Coefficients (cases/vajont.toml; docs/cases.md): C_d ≈ 1 for a bluff submerged slide block
