@@ -821,7 +821,7 @@ class Simulation:
         con = detect(
             polys, pairs, self.d0, self.d_pen, ls.edge_tag, self.settings.angle_tolerance_deg,
             prev_keys=P.local_keys(cs.key), up=-self.gravity / g if g > 0 else None,
-            held_keys=P.local_keys(cs.key[cs.state != OPEN]),
+            held_keys=P.local_keys(cs.key[cs.state != OPEN]), bbox=bb,
         )
         if not P.trivial and con.size:
             con.vtx, con.edge = P.vloc[con.vtx], P.vloc[con.edge]
