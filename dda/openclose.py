@@ -180,9 +180,14 @@ def transfer(
         idx = np.zeros(nc, dtype=np.int64)
         found = np.zeros(nc, dtype=bool)
 
-    def take(a: np.ndarray, default) -> np.ndarray:
-        out = np.full(nc, default, dtype=a.dtype)
-        out[found] = a[idx[found]]
+    missing = None if prev.size and bool(np.all(found)) else ~found
+
+    def take(a: np.ndarray, default) -> np.ndarray:  # a[idx] where found, else default
+        if not prev.size:
+            return np.full(nc, default, dtype=a.dtype)
+        out = a[idx]
+        if missing is not None:
+            out[missing] = default
         return out
 
     state = take(prev.state, OPEN)
@@ -309,22 +314,29 @@ def closing_stiffness(
     if sel.size == 0:
         return np.zeros(0)
     comp = np.full(sel.size, 1.0 / pn)
-    for side, blocks, sl in ((0, ci, slice(0, 6)), (1, cj, slice(6, 12))):
-        b = blocks[sel]
-        free = ~fixed[b]
-        if not np.any(free):
-            continue
-        ub, inv = np.unique(b[free], return_inverse=True)
-        K = Kb[ub].copy() if block_stiffness is None else block_stiffness[ub]
-        for other, osl in (((ci, slice(0, 6)), (cj, slice(6, 12))) if block_stiffness is None else ()):
+    # both sides at once: the K of every block needed (each block's sum is K_b, then its
+    # vertex-side contact blocks, then its edge-side ones, each in contact order, whichever
+    # other blocks are summed with it), one batched solve (LAPACK per 6 × 6 matrix)
+    fi, fj = ~fixed[ci[sel]], ~fixed[cj[sel]]
+    si, sj = sel[fi], sel[fj]
+    if si.size + sj.size == 0:
+        return 1.0 / comp
+    ub, inv = np.unique(np.concatenate([ci[si], cj[sj]]), return_inverse=True)
+    if block_stiffness is None:
+        K = Kb[ub].copy()
+        for other, osl in ((ci, slice(0, 6)), (cj, slice(6, 12))):
             pos = np.searchsorted(ub, other)
             hit = np.flatnonzero((pos < ub.size) & (ub[np.minimum(pos, ub.size - 1)] == other))
             # K[pos] += the contact's diagonal block, in contact order: np.add.at on the flat entries
             # (the same sums in the same order as on (6, 6) blocks, 2.5× faster)
             np.add.at(K.reshape(-1), (pos[hit, None] * 36 + np.arange(36)).ravel(), Kc[hit, osl, osl].reshape(-1))
-        w = wn[sel[free], sl]
-        x = np.linalg.solve(K[inv], w[:, :, None])[:, :, 0]
-        comp[free] += np.sum(w * x, axis=1)
+    else:
+        K = block_stiffness[ub]
+    w = np.concatenate([wn[si, 0:6], wn[sj, 6:12]])
+    x = np.linalg.solve(K[inv], w[:, :, None])[:, :, 0]
+    q = np.sum(w * x, axis=1)
+    comp[fi] += q[: si.size]
+    comp[fj] += q[si.size :]
     return 1.0 / comp
 
 
