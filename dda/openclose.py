@@ -321,15 +321,21 @@ def closing_stiffness(
     si, sj = sel[fi], sel[fj]
     if si.size + sj.size == 0:
         return 1.0 / comp
-    ub, inv = np.unique(np.concatenate([ci[si], cj[sj]]), return_inverse=True)
+    # the blocks needed, ascending (ub), and where each is in ub (lut): np.unique's result
+    blocks = np.concatenate([ci[si], cj[sj]])
+    need = np.zeros(fixed.size, dtype=bool)
+    need[blocks] = True
+    ub = np.flatnonzero(need)
+    lut = np.empty(fixed.size, dtype=np.int64)
+    lut[ub] = np.arange(ub.size)
+    inv = lut[blocks]
     if block_stiffness is None:
         K = Kb[ub].copy()
         for other, osl in ((ci, slice(0, 6)), (cj, slice(6, 12))):
-            pos = np.searchsorted(ub, other)
-            hit = np.flatnonzero((pos < ub.size) & (ub[np.minimum(pos, ub.size - 1)] == other))
+            hit = np.flatnonzero(need[other])
             # K[pos] += the contact's diagonal block, in contact order: np.add.at on the flat entries
             # (the same sums in the same order as on (6, 6) blocks, 2.5× faster)
-            np.add.at(K.reshape(-1), (pos[hit, None] * 36 + np.arange(36)).ravel(), Kc[hit, osl, osl].reshape(-1))
+            np.add.at(K.reshape(-1), (lut[other[hit], None] * 36 + np.arange(36)).ravel(), Kc[hit, osl, osl].reshape(-1))
     else:
         K = block_stiffness[ub]
     w = np.concatenate([wn[si, 0:6], wn[sj, 6:12]])
