@@ -42,6 +42,29 @@ import numpy as np
 from dda.geometry import Polygons
 
 
+def _first_of_runs(k: np.ndarray) -> np.ndarray:
+    """Mask of the first entry of each run of equal values of the sorted ``k``."""
+    m = np.empty(k.size, dtype=bool)
+    m[:1] = True
+    np.not_equal(k[1:], k[:-1], out=m[1:])
+    return m
+
+
+def _run_starts(k: np.ndarray) -> np.ndarray:
+    """Indices where the runs of equal values of the sorted ``k`` start."""
+    return np.flatnonzero(_first_of_runs(k))
+
+
+def _median(x: np.ndarray) -> float:
+    """np.median of a 1-D array (the middle value, or the mean (a + b) / 2 of the two middle
+    ones; NaN when any is NaN), without np.median's overhead (≈ 0.1 ms a call)."""
+    s = np.sort(x)
+    if s.size == 0 or np.isnan(s[-1]):
+        return float("nan")
+    h = s.size // 2
+    return float(s[h]) if s.size % 2 else float((s[h - 1] + s[h]) / 2.0)
+
+
 # --------------------------------------------------------------------------- broad phase
 def _box_overlap(bb: np.ndarray, i: np.ndarray, j: np.ndarray, pad: float) -> np.ndarray:
     return (
@@ -77,7 +100,7 @@ def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64
     if nb <= BRUTE_MAX_BLOCKS:
         return broad_phase_brute(bbox, pad)
     size = np.maximum(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1]) + 2 * pad
-    cell = max(float(np.median(size)), 1e-12)
+    cell = max(_median(size), 1e-12)
     lo = np.floor((bbox[:, :2] - pad - bbox[:, :2].min(0)) / cell).astype(np.int64)
     hi = np.floor((bbox[:, 2:] + pad - bbox[:, :2].min(0)) / cell).astype(np.int64)
     ncell = (hi[:, 0] - lo[:, 0] + 1) * (hi[:, 1] - lo[:, 1] + 1)
@@ -94,8 +117,8 @@ def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64
         key = cx * (int(hi[:, 1].max()) + 2) + cy
         order = np.lexsort((owner, key))
         key, owner = key[order], owner[order]
-        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        length = np.diff(np.r_[start, key.size])
+        start = _run_starts(key)
+        length = np.diff(start, append=key.size)
         run_start = np.repeat(start, length)
         run_end = run_start + np.repeat(length, length)
         pos = np.arange(key.size)
@@ -113,7 +136,8 @@ def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64
         return np.zeros((0, 2), dtype=np.int64)
     p = np.concatenate(pairs)
     p = np.sort(p, axis=1)
-    p = np.unique(p[:, 0] * nb + p[:, 1])
+    p = np.sort(p[:, 0] * nb + p[:, 1])
+    p = p[_first_of_runs(p)]  # np.unique
     i, j = p // nb, p % nb
     keep = _box_overlap(bbox, i, j, pad)
     return np.stack([i[keep], j[keep]], axis=1)
@@ -284,10 +308,10 @@ def detect(
         group = vtx * polys.nb + blk[edge]
         order = np.argsort(group, kind="stable")
         gs = group[order]
-        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        starts = _run_starts(gs)
         gmin = np.minimum.reduceat(dseg[order], starts)
         nearest = np.empty_like(dseg)
-        nearest[order] = np.repeat(gmin, np.diff(np.r_[starts, gs.size]))
+        nearest[order] = np.repeat(gmin, np.diff(starts, append=gs.size))
         ve &= (gap >= 0) | (dseg <= nearest + 1e-9 * (1.0 + nearest))
     sel_v, sel_e = [vtx[ve]], [edge[ve]]
 
@@ -346,7 +370,10 @@ def detect(
     if cv.size == 0:
         return Contacts.empty()
     key = cv * nv + ce
-    key, first = np.unique(key, return_index=True)
+    first = np.argsort(key, kind="stable")  # np.unique(key, return_index=True), without its overhead
+    key = key[first]
+    keep = _first_of_runs(key)
+    key, first = key[keep], first[keep]
     cv, ce = cv[first], ce[first]
 
     # -------- contact geometry
