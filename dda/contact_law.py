@@ -114,19 +114,27 @@ class ContactStiffness:
 
     def __init__(self) -> None:
         self.K: np.ndarray | None = None
-        self.coef: tuple | None = None  # (k_n, k_s, k_f or None) of the last call
+        self._coef: tuple | None = None  # (k_n, k_s, k_f or None) of the last call
         self._no_slope = True
+
+    @property
+    def coef(self) -> np.ndarray | None:
+        """(nc, 3) the spring coefficients k_n, k_s, k_f of the last call (k_f 0 without a slope)."""
+        if self._coef is None:
+            return None
+        kn, ks, k_f = self._coef
+        return np.stack([kn, ks, np.zeros_like(kn) if k_f is None else k_f], axis=1)
 
     def update(self, wn: np.ndarray, ws: np.ndarray, kn: np.ndarray, ks: np.ndarray, k_f: np.ndarray | None) -> np.ndarray:
         """K for the coefficients k_n, k_s, k_f (nc,) (k_f None: no friction slope). The array of
         the previous call is updated in place and returned (the caller's K of the last
         iteration is this one: nothing else keeps it)."""
-        if self.K is None or self.coef[0].shape != kn.shape or (k_f is None) != self._no_slope:
+        if self.K is None or self._coef[0].shape != kn.shape or (k_f is None) != self._no_slope:
             K = _stiffness(wn, ws, kn, ks, k_f)
         else:
             K = self.K
             # compared bit for bit (−0.0 and 0.0 differ, NaN equals itself): exactly the rows that would change
-            pkn, pks, pkf = self.coef
+            pkn, pks, pkf = self._coef
             diff = (kn.view(np.int64) != pkn.view(np.int64)) | (ks.view(np.int64) != pks.view(np.int64))
             if k_f is not None:
                 diff |= k_f.view(np.int64) != pkf.view(np.int64)
@@ -135,7 +143,7 @@ class ContactStiffness:
                 K[changed] = _stiffness(wn[changed], ws[changed], kn[changed], ks[changed],
                                         None if k_f is None else k_f[changed])
         # (the caller's coefficient arrays are new per call: kept, not copied)
-        self.K, self.coef, self._no_slope = K, (kn, ks, k_f), k_f is None
+        self.K, self._coef, self._no_slope = K, (kn, ks, k_f), k_f is None
         return K
 
 
