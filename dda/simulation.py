@@ -86,8 +86,8 @@ from dda.water import water_loads
 
 #: longest pause [s] of a rank polling for rank 0's next message in a replicated run
 #: (dda.partition.wait_for_message; 1 % of the last step's duration when that is longer): a
-#: collective that follows the step (e.g. the command line's stop check) holds rank 0 until this
-#: rank has woken up
+#: collective that follows the step (e.g. a callback's allreduce) holds rank 0 until this rank has
+#: woken up (the command line's stop check needs none: :meth:`Simulation.replicated_stop`)
 REPLICATED_LONGEST_PAUSE_S = 2.5e-4
 
 
