@@ -273,7 +273,7 @@ def update_states(
     close_slide = np.zeros(st.size, dtype=bool)
     if gap_start is not None:
         t0 = np.where(gap_start > 0, gap_start / np.maximum(gap_start - dn, 1e-300), 0.0)
-        slip_after = (1.0 - np.clip(t0, 0.0, 1.0)) * ds
+        slip_after = (1.0 - np.minimum(np.maximum(t0, 0.0), 1.0)) * ds  # np.clip(t0, 0, 1), without its wrapper
         close_slide = to_close & (ps * np.abs(slip_after) > fmax * (1.0 + SLIP_RTOL))
     new = st.copy()
     new[to_close] = LOCKED

@@ -938,11 +938,12 @@ class Simulation:
             symmetric = self._allsum(int(not symmetric)) == 0
             D = self._solve(Kb, Fb, Kc, Fc, con, symmetric)  # (nloc, 6): owned blocks and ghosts
             t_phase = clock()
-            finite = np.all(np.isfinite(D), axis=1)
-            if self._allsum(int(not np.all(finite))):
-                _, bad = self._maxloc(1.0 if not np.all(finite) else 0.0, int(np.argmax(~finite)))
+            all_finite = bool(np.isfinite(D).all())
+            if self._allsum(int(not all_finite)):
+                finite = np.all(np.isfinite(D), axis=1)
+                _, bad = self._maxloc(1.0 if not all_finite else 0.0, int(np.argmax(~finite)))
                 return _Trial(StepFailure.NOT_FINITE, block=bad, detail="non-finite solution", iterations=it)
-            Dij = np.hstack([D[con.i], D[con.j]])
+            Dij = np.concatenate((D[con.i], D[con.j]), axis=1)
             dn_step = np.sum(wn * Dij, axis=1)  # normal displacement of the step [m]
             dn = con.gap + dn_step
             ds = np.sum(ws * Dij, axis=1)
