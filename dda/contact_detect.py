@@ -337,14 +337,14 @@ def detect(
         gsel = nEx * wx + nEy * wy + 0.0
         if prev_keys is not None and prev_keys.size:
             ckey = cand_v * nv + cand_e
-            pos = np.clip(np.searchsorted(prev_keys, ckey), 0, prev_keys.size - 1)
+            pos = np.minimum(np.searchsorted(prev_keys, ckey), prev_keys.size - 1)
             was = (prev_keys[pos] == ckey) & (sep >= sep[rows, best][:, None] - keep_tol * d0)
             has = np.any(was, axis=1)
             best = np.where(has, np.argmax(np.where(was, sep, -np.inf), axis=1), best)
         if held_keys is not None and held_keys.size:
             # a closed contact keeps its edge while its vertex lies over that edge (module docstring)
             ckey = cand_v * nv + cand_e
-            pos = np.clip(np.searchsorted(held_keys, ckey), 0, held_keys.size - 1)
+            pos = np.minimum(np.searchsorted(held_keys, ckey), held_keys.size - 1)
             t_held = sEx * wx + sEy * wy
             L_held = L_all[cand_e]
             g_held = gsel
@@ -395,7 +395,9 @@ def detect(
         par = np.abs(ex[adj_edge] * sx + ey[adj_edge] * sy) >= cosp * lab  # dAB = B − A = e[adj_edge]
         ta = (X[adj_a] - Q1x) * sx + (Y[adj_a] - Q1y) * sy + 0.0
         tb = (X[adj_b] - Q1x) * sx + (Y[adj_b] - Q1y) * sy + 0.0
-        ov = np.clip(np.maximum(ta, tb), 0, L) - np.clip(np.minimum(ta, tb), 0, L)
+        # np.clip(·, 0, L) as minimum/maximum (no wrapper; a zero's sign may differ, which the sum
+        # into lc, from +0.0, erases)
+        ov = np.minimum(np.maximum(np.maximum(ta, tb), 0.0), L) - np.minimum(np.maximum(np.minimum(ta, tb), 0.0), L)
         lc += np.where(par, 0.5 * ov, 0.0)
         tag = np.where((tag < 0) & par, np.maximum(tag, edge_tag[adj_edge]), tag)
     P = np.stack([Px, Py], axis=1)

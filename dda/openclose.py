@@ -174,7 +174,7 @@ def transfer(
     """
     nc = c.size
     if prev.size:
-        idx = np.clip(np.searchsorted(prev.key, c.key), 0, prev.size - 1)
+        idx = np.minimum(np.searchsorted(prev.key, c.key), prev.size - 1)
         found = prev.key[idx] == c.key
     else:
         idx = np.zeros(nc, dtype=np.int64)
@@ -203,7 +203,7 @@ def transfer(
         new = np.flatnonzero(~found)
         if new.size:
             vorder = np.argsort(prev.vertex, kind="stable")
-            pos = np.clip(np.searchsorted(prev.vertex[vorder], c.vtx[new]), 0, prev.size - 1)
+            pos = np.minimum(np.searchsorted(prev.vertex[vorder], c.vtx[new]), prev.size - 1)
             hit = prev.vertex[vorder][pos] == c.vtx[new]
             law_state[new[hit]] = prev.law_state[vorder[pos[hit]]]
     return ContactState(
