@@ -42,6 +42,29 @@ import numpy as np
 from dda.geometry import Polygons
 
 
+def _first_of_runs(k: np.ndarray) -> np.ndarray:
+    """Mask of the first entry of each run of equal values of the sorted ``k``."""
+    m = np.empty(k.size, dtype=bool)
+    m[:1] = True
+    np.not_equal(k[1:], k[:-1], out=m[1:])
+    return m
+
+
+def _run_starts(k: np.ndarray) -> np.ndarray:
+    """Indices where the runs of equal values of the sorted ``k`` start."""
+    return np.flatnonzero(_first_of_runs(k))
+
+
+def _median(x: np.ndarray) -> float:
+    """np.median of a 1-D array (the middle value, or the mean (a + b) / 2 of the two middle
+    ones; NaN when any is NaN), without np.median's overhead (≈ 0.1 ms a call)."""
+    s = np.sort(x)
+    if s.size == 0 or np.isnan(s[-1]):
+        return float("nan")
+    h = s.size // 2
+    return float(s[h]) if s.size % 2 else float((s[h - 1] + s[h]) / 2.0)
+
+
 # --------------------------------------------------------------------------- broad phase
 def _box_overlap(bb: np.ndarray, i: np.ndarray, j: np.ndarray, pad: float) -> np.ndarray:
     return (
@@ -77,7 +100,7 @@ def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64
     if nb <= BRUTE_MAX_BLOCKS:
         return broad_phase_brute(bbox, pad)
     size = np.maximum(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1]) + 2 * pad
-    cell = max(float(np.median(size)), 1e-12)
+    cell = max(_median(size), 1e-12)
     lo = np.floor((bbox[:, :2] - pad - bbox[:, :2].min(0)) / cell).astype(np.int64)
     hi = np.floor((bbox[:, 2:] + pad - bbox[:, :2].min(0)) / cell).astype(np.int64)
     ncell = (hi[:, 0] - lo[:, 0] + 1) * (hi[:, 1] - lo[:, 1] + 1)
@@ -94,8 +117,8 @@ def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64
         key = cx * (int(hi[:, 1].max()) + 2) + cy
         order = np.lexsort((owner, key))
         key, owner = key[order], owner[order]
-        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        length = np.diff(np.r_[start, key.size])
+        start = _run_starts(key)
+        length = np.diff(start, append=key.size)
         run_start = np.repeat(start, length)
         run_end = run_start + np.repeat(length, length)
         pos = np.arange(key.size)
@@ -113,7 +136,8 @@ def broad_phase_grid(bbox: np.ndarray, pad: float, max_cells_per_block: int = 64
         return np.zeros((0, 2), dtype=np.int64)
     p = np.concatenate(pairs)
     p = np.sort(p, axis=1)
-    p = np.unique(p[:, 0] * nb + p[:, 1])
+    p = np.sort(p[:, 0] * nb + p[:, 1])
+    p = p[_first_of_runs(p)]  # np.unique
     i, j = p // nb, p % nb
     keep = _box_overlap(bbox, i, j, pad)
     return np.stack([i[keep], j[keep]], axis=1)
@@ -154,18 +178,22 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-300)
 
 
-def _pairs_to_combos(polys: Polygons, a: np.ndarray, b: np.ndarray, pad: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _pairs_to_combos(polys: Polygons, a: np.ndarray, b: np.ndarray, pad: float | None = None,
+                     bbox: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(vertex of a, edge of b) combinations for block pairs (a, b), ordered by pair, vertex,
     edge. With ``pad`` [m] only the vertices of a inside b's bounding box padded by ``pad``
     (a vertex farther from every edge of b cannot be within pad/√2 of any of them: the
-    combinations dropped are those no test within that distance would keep)."""
+    combinations dropped are those no test within that distance would keep). ``bbox``:
+    ``polys.bbox()`` when the caller has it."""
     cnt = np.diff(polys.voff)
     na = cnt[a]
     owner = np.repeat(np.arange(a.size), na)  # pair of each vertex
     vtx = polys.voff[a][owner] + np.arange(na.sum()) - np.repeat(np.cumsum(na) - na, na)
     if pad is not None:
-        bb, p = polys.bbox()[b[owner]], polys.xy[vtx]
-        inside = (p[:, 0] >= bb[:, 0] - pad) & (p[:, 0] <= bb[:, 2] + pad) & (p[:, 1] >= bb[:, 1] - pad) & (p[:, 1] <= bb[:, 3] + pad)
+        bbp = (polys.bbox() if bbox is None else bbox)[b]  # the boxes of b, per pair
+        lo_x, lo_y, hi_x, hi_y = (bbp[:, k][owner] for k in range(4))
+        px, py = polys.xy[vtx, 0], polys.xy[vtx, 1]
+        inside = (px >= lo_x - pad) & (px <= hi_x + pad) & (py >= lo_y - pad) & (py <= hi_y + pad)
         vtx, owner = vtx[inside], owner[inside]
     nbk = cnt[b][owner]
     rep = np.repeat(np.arange(vtx.size), nbk)
@@ -195,6 +223,7 @@ def detect(
     up: np.ndarray | None = None,
     tie_tol: float = 1e-6,
     held_keys: np.ndarray | None = None,
+    bbox: np.ndarray | None = None,
 ) -> Contacts:
     """Narrow phase for candidate block pairs; returns all V-E and resolved V-V contacts.
 
@@ -220,16 +249,29 @@ def detect(
         return Contacts.empty()
     xy, nxt, prv, blk = polys.xy, polys.nxt, polys.prv, polys.block
     nv = xy.shape[0]
-    reflex = _reflex(polys)
-    sin_tol = np.sin(np.radians(angle_tol_deg))
+    # the arithmetic on coordinate components (x, y as separate 1-D arrays): a 2-vector's dot
+    # product a·b is written a_x b_x + a_y b_y, the floats of np.sum(a * b, axis=1) (+ 0.0 where
+    # the value is kept: np.sum starts from +0.0, so −0.0 becomes +0.0) and |a| is
+    # sqrt(a_x a_x + a_y a_y), those of np.linalg.norm; ~2× fewer numpy passes than (n, 2) arrays
+    X, Y = xy[:, 0].copy(), xy[:, 1].copy()
+    Xn, Yn, Xp, Yp = X[nxt], Y[nxt], X[prv], Y[prv]
     # per vertex and per edge (edge k runs from vertex k to nxt[k]), computed once and indexed
     # below (the same floats as computing them per candidate, for ~5× fewer vertices than candidates)
-    e_all = xy[nxt] - xy  # (nv, 2) edge vectors
-    L2_all = e_all[:, 0] ** 2 + e_all[:, 1] ** 2
+    ex, ey = Xn - X, Yn - Y  # edge vectors
+    # reflex (interior angle > 180°) vertices of the CCW polygons (u = x − x_prv, w = e)
+    ux, uy = X - Xp, Y - Yp
+    reflex = (ux * ey - uy * ex) < -1e-9 * (np.sqrt(ux * ux + uy * uy) * np.sqrt(ex * ex + ey * ey))
+    sin_tol = np.sin(np.radians(angle_tol_deg))
+    L2_all = ex**2 + ey**2
     L_all = np.sqrt(L2_all)
-    s_all = e_all / L_all[:, None]  # unit edge directions
-    n_all = np.stack([s_all[:, 1], -s_all[:, 0]], axis=1)  # outward normals (CCW polygons)
-    u_prev, u_next = _unit(xy[prv] - xy), _unit(xy[nxt] - xy)  # unit directions to a vertex's neighbours
+    sx_all, sy_all = ex / L_all, ey / L_all  # unit edge directions
+    nx_all, ny_all = sy_all, -sx_all  # outward normals (CCW polygons)
+    # unit directions to a vertex's neighbours (as _unit: / max(|v|, 1e-300))
+    vx, vy = Xp - X, Yp - Y
+    m = np.maximum(np.sqrt(vx * vx + vy * vy), 1e-300)
+    upx, upy = vx / m, vy / m
+    m = np.maximum(np.sqrt(ex * ex + ey * ey), 1e-300)
+    unx, uny = ex / m, ey / m
 
     # -------- vertex–edge in both directions
     a = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -237,38 +279,39 @@ def detect(
     # only vertices near b's box (within d_pen of an edge's line and span: inside the box
     # padded by √2 d_pen), then only (vertex, edge) combinations within d_pen (≥ d0) of the
     # edge's line and span can take part below (V-E, V-V, or as a nearer edge of a penetrated block)
-    vtx, edge = _pairs_to_combos(polys, a, b, pad=1.5 * d_pen)
-    P, Q1 = xy[vtx], xy[edge]
-    e = e_all[edge]
-    r = P - Q1
-    cross = r[:, 0] * e[:, 1] - r[:, 1] * e[:, 0]  # = |e| · gap
-    dot = r[:, 0] * e[:, 0] + r[:, 1] * e[:, 1]  # = |e| · t
+    vtx, edge = _pairs_to_combos(polys, a, b, pad=1.5 * d_pen, bbox=bbox)
+    rx, ry = X[vtx] - X[edge], Y[vtx] - Y[edge]
+    ex_c, ey_c = ex[edge], ey[edge]
+    cross = rx * ey_c - ry * ex_c  # = |e| · gap
+    dot = rx * ex_c + ry * ey_c  # = |e| · t
     L2 = L2_all[edge]
     L = L_all[edge]
-    near = (np.abs(cross) <= d_pen * L) & (dot > -d_pen * L) & (dot < L2 + d_pen * L)
+    dL = d_pen * L
+    near = (np.abs(cross) <= dL) & (dot > -dL) & (dot < L2 + dL)
     near = np.flatnonzero(near)
-    vtx, edge, r, L = vtx[near], edge[near], r[near], L[near]
-    P, Q1, Q2 = P[near], Q1[near], xy[nxt[edge]]
-    s, n = s_all[edge], n_all[edge]
-    t = np.sum(r * s, axis=1)
-    gap = np.sum(r * n, axis=1)
-    d1 = np.linalg.norm(r, axis=1)
-    d2 = np.linalg.norm(P - Q2, axis=1)
+    vtx, edge, rx, ry, L = vtx[near], edge[near], rx[near], ry[near], L[near]
+    sx, sy = sx_all[edge], sy_all[edge]
+    nx, ny = sy, ny_all[edge]
+    t = rx * sx + ry * sy
+    gap = rx * nx + ry * ny
+    d1 = np.sqrt(rx * rx + ry * ry)
+    qx, qy = X[vtx] - Xn[edge], Y[vtx] - Yn[edge]  # P − Q2
+    d2 = np.sqrt(qx * qx + qy * qy)
     near_end = (d1 < d0) | (d2 < d0)
-    dprev, dnext = u_prev[vtx], u_next[vtx]
-    ok_dirs = (np.sum(dprev * n, axis=1) >= -sin_tol) & (np.sum(dnext * n, axis=1) >= -sin_tol)
-    ve = (t > 0) & (t < L) & (gap <= d0) & (gap >= -d_pen) & ~near_end & ~reflex[vtx] & ok_dirs
+    ok_dirs = ((upx[vtx] * nx + upy[vtx] * ny) >= -sin_tol) & ((unx[vtx] * nx + uny[vtx] * ny) >= -sin_tol)
+    inside = (t > 0) & (t < L)
+    ve = inside & (gap <= d0) & (gap >= -d_pen) & ~near_end & ~reflex[vtx] & ok_dirs
     # a penetrating vertex (gap < 0) belongs to the edge of j nearest to it, not to a far
     # edge of a thin block whose line it happens to lie behind
-    dseg = np.where((t > 0) & (t < L), np.abs(gap), np.minimum(d1, d2))
+    dseg = np.where(inside, np.abs(gap), np.minimum(d1, d2))
     if dseg.size:  # (no candidate pair near any edge: nothing to rank)
         group = vtx * polys.nb + blk[edge]
         order = np.argsort(group, kind="stable")
         gs = group[order]
-        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        starts = _run_starts(gs)
         gmin = np.minimum.reduceat(dseg[order], starts)
         nearest = np.empty_like(dseg)
-        nearest[order] = np.repeat(gmin, np.diff(np.r_[starts, gs.size]))
+        nearest[order] = np.repeat(gmin, np.diff(starts, append=gs.size))
         ve &= (gap >= 0) | (dseg <= nearest + 1e-9 * (1.0 + nearest))
     sel_v, sel_e = [vtx[ve]], [edge[ve]]
 
@@ -279,31 +322,32 @@ def detect(
         cand_v = np.stack([pv, pv, qv, qv], axis=1)  # contacting vertex
         cand_e = np.stack([qv, prv[qv], pv, prv[pv]], axis=1)  # contacted edge
         other = np.stack([qv, qv, pv, pv], axis=1)  # the vertex owning the contacted edge
-        V = xy[cand_v]
-        E1 = xy[cand_e]
-        sE = _unit(e_all)[cand_e]
-        nE = np.stack([sE[..., 1], -sE[..., 0]], axis=-1)
-        u1, u2 = u_prev[cand_v], u_next[cand_v]
-        sep = np.sum(nE * (V - xy[other]), axis=-1) + d0 * np.minimum(
-            0.0, np.minimum(np.sum(nE * u1, axis=-1), np.sum(nE * u2, axis=-1))
+        Vx, Vy = X[cand_v], Y[cand_v]
+        E1x, E1y = X[cand_e], Y[cand_e]
+        sEx, sEy = unx[cand_e], uny[cand_e]
+        nEx, nEy = sEy, -sEx
+        sep = (nEx * (Vx - X[other]) + nEy * (Vy - Y[other]) + 0.0) + d0 * np.minimum(
+            0.0, np.minimum(upx[cand_v] * nEx + upy[cand_v] * nEy + 0.0, unx[cand_v] * nEx + uny[cand_v] * nEy + 0.0)
         )
         rows = np.arange(pv.size)
         up_dir = np.array([0.0, 1.0]) if up is None else np.asarray(up, dtype=float)
         tied = sep >= sep.max(axis=1, keepdims=True) - tie_tol * d0
-        best = np.argmax(np.where(tied, np.abs(nE @ up_dir), -np.inf), axis=1)
+        best = np.argmax(np.where(tied, np.abs(np.stack([nEx, nEy], axis=-1) @ up_dir), -np.inf), axis=1)
+        wx, wy = Vx - E1x, Vy - E1y
+        gsel = nEx * wx + nEy * wy + 0.0
         if prev_keys is not None and prev_keys.size:
             ckey = cand_v * nv + cand_e
-            pos = np.clip(np.searchsorted(prev_keys, ckey), 0, prev_keys.size - 1)
+            pos = np.minimum(np.searchsorted(prev_keys, ckey), prev_keys.size - 1)
             was = (prev_keys[pos] == ckey) & (sep >= sep[rows, best][:, None] - keep_tol * d0)
             has = np.any(was, axis=1)
             best = np.where(has, np.argmax(np.where(was, sep, -np.inf), axis=1), best)
         if held_keys is not None and held_keys.size:
             # a closed contact keeps its edge while its vertex lies over that edge (module docstring)
             ckey = cand_v * nv + cand_e
-            pos = np.clip(np.searchsorted(held_keys, ckey), 0, held_keys.size - 1)
-            t_held = np.sum(sE * (V - E1), axis=-1)
+            pos = np.minimum(np.searchsorted(held_keys, ckey), held_keys.size - 1)
+            t_held = sEx * wx + sEy * wy
             L_held = L_all[cand_e]
-            g_held = np.sum(nE * (V - E1), axis=-1)
+            g_held = gsel
             held = ((held_keys[pos] == ckey) & (t_held >= 0.0) & (t_held <= L_held)
                     & (g_held >= -d_pen) & (g_held <= d0))
             best = np.where(np.any(held, axis=1), np.argmax(np.where(held, g_held, -np.inf), axis=1), best)
@@ -314,10 +358,10 @@ def detect(
         # entrance line would pick one and let the vertex sink through the other)
         recv_q = reflex[qv] & ~reflex[pv]  # pv's vertex in qv's reflex corner: candidates 0, 1
         recv_p = reflex[pv] & ~reflex[qv]  # qv's vertex in pv's reflex corner: candidates 2, 3
-        chosen[recv_q | recv_p] = False
-        chosen[recv_q, 0] = chosen[recv_q, 1] = True
-        chosen[recv_p, 2] = chosen[recv_p, 3] = True
-        gsel = np.sum(nE * (V - E1), axis=-1)
+        if np.any(recv_q | recv_p):
+            chosen[recv_q | recv_p] = False
+            chosen[recv_q, 0] = chosen[recv_q, 1] = True
+            chosen[recv_p, 2] = chosen[recv_p, 3] = True
         chosen &= (gsel >= -d_pen) & (gsel <= d0)
         sel_v.append(cand_v[chosen])
         sel_e.append(cand_e[chosen])
@@ -326,32 +370,39 @@ def detect(
     if cv.size == 0:
         return Contacts.empty()
     key = cv * nv + ce
-    key, first = np.unique(key, return_index=True)
+    first = np.argsort(key, kind="stable")  # np.unique(key, return_index=True), without its overhead
+    key = key[first]
+    keep = _first_of_runs(key)
+    key, first = key[keep], first[keep]
     cv, ce = cv[first], ce[first]
 
     # -------- contact geometry
-    norm_all = np.linalg.norm(e_all, axis=1)
-    P, Q1 = xy[cv], xy[ce]
-    e = e_all[ce]
+    norm_all = np.sqrt(ex * ex + ey * ey)
+    Px, Py, Q1x, Q1y = X[cv], Y[cv], X[ce], Y[ce]
     L = norm_all[ce]
-    s = e / L[:, None]
-    n = np.stack([s[:, 1], -s[:, 0]], axis=1)
-    t = np.sum((P - Q1) * s, axis=1)
-    gap = np.sum((P - Q1) * n, axis=1)
-    Q = Q1 + t[:, None] * s
+    sx, sy = ex[ce] / L, ey[ce] / L
+    nx, ny = sy, -sx
+    rx, ry = Px - Q1x, Py - Q1y
+    t = rx * sx + ry * sy + 0.0
+    gap = rx * nx + ry * ny + 0.0
     # tributary length: half the overlap of P's (nearly antiparallel) edges with the contacted edge
     cosp = np.cos(np.radians(parallel_deg))
     lc = np.zeros(cv.size)
     tag = edge_tag[ce].copy()
-    for adj_a, adj_b, adj_edge in ((prv[cv], cv, prv[cv]), (cv, nxt[cv], cv)):
-        A, B = xy[adj_a], xy[adj_b]
-        dAB = e_all[adj_edge]  # = B − A
+    pc, nc_ = prv[cv], nxt[cv]
+    for adj_a, adj_b, adj_edge in ((pc, cv, pc), (cv, nc_, cv)):
         lab = norm_all[adj_edge]
-        par = np.abs(np.sum(dAB * s, axis=1)) >= cosp * lab
-        ta, tb = np.sum((A - Q1) * s, axis=1), np.sum((B - Q1) * s, axis=1)
-        ov = np.clip(np.maximum(ta, tb), 0, L) - np.clip(np.minimum(ta, tb), 0, L)
+        par = np.abs(ex[adj_edge] * sx + ey[adj_edge] * sy) >= cosp * lab  # dAB = B − A = e[adj_edge]
+        ta = (X[adj_a] - Q1x) * sx + (Y[adj_a] - Q1y) * sy + 0.0
+        tb = (X[adj_b] - Q1x) * sx + (Y[adj_b] - Q1y) * sy + 0.0
+        # np.clip(·, 0, L) as minimum/maximum (no wrapper; a zero's sign may differ, which the sum
+        # into lc, from +0.0, erases)
+        ov = np.minimum(np.maximum(np.maximum(ta, tb), 0.0), L) - np.minimum(np.maximum(np.minimum(ta, tb), 0.0), L)
         lc += np.where(par, 0.5 * ov, 0.0)
         tag = np.where((tag < 0) & par, np.maximum(tag, edge_tag[adj_edge]), tag)
+    P = np.stack([Px, Py], axis=1)
+    Q = np.stack([Q1x + t * sx, Q1y + t * sy], axis=1)
     return Contacts(
-        i=blk[cv], j=blk[ce], vtx=cv, edge=ce, key=key, P=P, Q=Q, n=n, s=s, gap=gap, lc=lc, tag=tag
+        i=blk[cv], j=blk[ce], vtx=cv, edge=ce, key=key, P=P, Q=Q, n=np.stack([nx, ny], axis=1),
+        s=np.stack([sx, sy], axis=1), gap=gap, lc=lc, tag=tag
     )

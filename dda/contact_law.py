@@ -27,17 +27,26 @@ from learned.joint import grouped_advance, grouped_strength
 from learned import JointLaw
 
 from dda.contact_detect import Contacts
-from dda.kinematics import tt_vec
 
 OPEN, SLIDING, LOCKED = 0, 1, 2
 
 
 def contact_vectors(c: Contacts, centroid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """w_n, w_s (nc, 12): gradients of d_n and d_s with respect to [D_i; D_j]."""
-    dP = c.P - centroid[c.i]
-    dQ = c.Q - centroid[c.j]
-    wn = np.hstack([tt_vec(dP[:, 0], dP[:, 1], c.n), -tt_vec(dQ[:, 0], dQ[:, 1], c.n)])
-    ws = np.hstack([tt_vec(dP[:, 0], dP[:, 1], c.s), -tt_vec(dQ[:, 0], dQ[:, 1], c.s)])
+    # [Tᵀ(P) v, −Tᵀ(Q) v] (dda.kinematics.tt_vec) written column by column into the result
+    n = c.i.size
+    cx, cy = centroid[:, 0], centroid[:, 1]
+    sides = ((0, c.P[:, 0] - cx[c.i], c.P[:, 1] - cy[c.i]), (6, c.Q[:, 0] - cx[c.j], c.Q[:, 1] - cy[c.j]))
+    wn, ws = np.empty((n, 12)), np.empty((n, 12))
+    for out, v in ((wn, c.n), (ws, c.s)):
+        vx, vy = v[:, 0], v[:, 1]
+        for off, X, Y in sides:
+            cols = (vx, vy, -Y * vx + X * vy, X * vx, Y * vy, 0.5 * (Y * vx + X * vy))
+            for k, col in enumerate(cols):
+                if off:
+                    np.negative(col, out=out[:, off + k])
+                else:
+                    out[:, k] = col
     return wn, ws
 
 
@@ -105,24 +114,36 @@ class ContactStiffness:
 
     def __init__(self) -> None:
         self.K: np.ndarray | None = None
-        self.coef: np.ndarray | None = None
+        self._coef: tuple | None = None  # (k_n, k_s, k_f or None) of the last call
         self._no_slope = True
+
+    @property
+    def coef(self) -> np.ndarray | None:
+        """(nc, 3) the spring coefficients k_n, k_s, k_f of the last call (k_f 0 without a slope)."""
+        if self._coef is None:
+            return None
+        kn, ks, k_f = self._coef
+        return np.stack([kn, ks, np.zeros_like(kn) if k_f is None else k_f], axis=1)
 
     def update(self, wn: np.ndarray, ws: np.ndarray, kn: np.ndarray, ks: np.ndarray, k_f: np.ndarray | None) -> np.ndarray:
         """K for the coefficients k_n, k_s, k_f (nc,) (k_f None: no friction slope). The array of
         the previous call is updated in place and returned (the caller's K of the last
         iteration is this one: nothing else keeps it)."""
-        coef = np.stack([kn, ks, np.zeros_like(kn) if k_f is None else k_f], axis=1)
-        if self.K is None or self.coef.shape != coef.shape or (k_f is None) != self._no_slope:
+        if self.K is None or self._coef[0].shape != kn.shape or (k_f is None) != self._no_slope:
             K = _stiffness(wn, ws, kn, ks, k_f)
         else:
             K = self.K
             # compared bit for bit (−0.0 and 0.0 differ, NaN equals itself): exactly the rows that would change
-            changed = np.flatnonzero(np.any(coef.view(np.int64) != self.coef.view(np.int64), axis=1))
+            pkn, pks, pkf = self._coef
+            diff = (kn.view(np.int64) != pkn.view(np.int64)) | (ks.view(np.int64) != pks.view(np.int64))
+            if k_f is not None:
+                diff |= k_f.view(np.int64) != pkf.view(np.int64)
+            changed = np.flatnonzero(diff)
             if changed.size:
                 K[changed] = _stiffness(wn[changed], ws[changed], kn[changed], ks[changed],
                                         None if k_f is None else k_f[changed])
-        self.K, self.coef, self._no_slope = K, coef, k_f is None
+        # (the caller's coefficient arrays are new per call: kept, not copied)
+        self.K, self._coef, self._no_slope = K, (kn, ks, k_f), k_f is None
         return K
 
 

@@ -174,15 +174,20 @@ def transfer(
     """
     nc = c.size
     if prev.size:
-        idx = np.clip(np.searchsorted(prev.key, c.key), 0, prev.size - 1)
+        idx = np.minimum(np.searchsorted(prev.key, c.key), prev.size - 1)
         found = prev.key[idx] == c.key
     else:
         idx = np.zeros(nc, dtype=np.int64)
         found = np.zeros(nc, dtype=bool)
 
-    def take(a: np.ndarray, default) -> np.ndarray:
-        out = np.full(nc, default, dtype=a.dtype)
-        out[found] = a[idx[found]]
+    missing = None if prev.size and bool(np.all(found)) else ~found
+
+    def take(a: np.ndarray, default) -> np.ndarray:  # a[idx] where found, else default
+        if not prev.size:
+            return np.full(nc, default, dtype=a.dtype)
+        out = a[idx]
+        if missing is not None:
+            out[missing] = default
         return out
 
     state = take(prev.state, OPEN)
@@ -198,7 +203,7 @@ def transfer(
         new = np.flatnonzero(~found)
         if new.size:
             vorder = np.argsort(prev.vertex, kind="stable")
-            pos = np.clip(np.searchsorted(prev.vertex[vorder], c.vtx[new]), 0, prev.size - 1)
+            pos = np.minimum(np.searchsorted(prev.vertex[vorder], c.vtx[new]), prev.size - 1)
             hit = prev.vertex[vorder][pos] == c.vtx[new]
             law_state[new[hit]] = prev.law_state[vorder[pos[hit]]]
     return ContactState(
@@ -268,7 +273,7 @@ def update_states(
     close_slide = np.zeros(st.size, dtype=bool)
     if gap_start is not None:
         t0 = np.where(gap_start > 0, gap_start / np.maximum(gap_start - dn, 1e-300), 0.0)
-        slip_after = (1.0 - np.clip(t0, 0.0, 1.0)) * ds
+        slip_after = (1.0 - np.minimum(np.maximum(t0, 0.0), 1.0)) * ds  # np.clip(t0, 0, 1), without its wrapper
         close_slide = to_close & (ps * np.abs(slip_after) > fmax * (1.0 + SLIP_RTOL))
     new = st.copy()
     new[to_close] = LOCKED
@@ -309,22 +314,35 @@ def closing_stiffness(
     if sel.size == 0:
         return np.zeros(0)
     comp = np.full(sel.size, 1.0 / pn)
-    for side, blocks, sl in ((0, ci, slice(0, 6)), (1, cj, slice(6, 12))):
-        b = blocks[sel]
-        free = ~fixed[b]
-        if not np.any(free):
-            continue
-        ub, inv = np.unique(b[free], return_inverse=True)
-        K = Kb[ub].copy() if block_stiffness is None else block_stiffness[ub]
-        for other, osl in (((ci, slice(0, 6)), (cj, slice(6, 12))) if block_stiffness is None else ()):
-            pos = np.searchsorted(ub, other)
-            hit = np.flatnonzero((pos < ub.size) & (ub[np.minimum(pos, ub.size - 1)] == other))
+    # both sides at once: the K of every block needed (each block's sum is K_b, then its
+    # vertex-side contact blocks, then its edge-side ones, each in contact order, whichever
+    # other blocks are summed with it), one batched solve (LAPACK per 6 × 6 matrix)
+    fi, fj = ~fixed[ci[sel]], ~fixed[cj[sel]]
+    si, sj = sel[fi], sel[fj]
+    if si.size + sj.size == 0:
+        return 1.0 / comp
+    # the blocks needed, ascending (ub), and where each is in ub (lut): np.unique's result
+    blocks = np.concatenate([ci[si], cj[sj]])
+    need = np.zeros(fixed.size, dtype=bool)
+    need[blocks] = True
+    ub = np.flatnonzero(need)
+    lut = np.empty(fixed.size, dtype=np.int64)
+    lut[ub] = np.arange(ub.size)
+    inv = lut[blocks]
+    if block_stiffness is None:
+        K = Kb[ub].copy()
+        for other, osl in ((ci, slice(0, 6)), (cj, slice(6, 12))):
+            hit = np.flatnonzero(need[other])
             # K[pos] += the contact's diagonal block, in contact order: np.add.at on the flat entries
             # (the same sums in the same order as on (6, 6) blocks, 2.5× faster)
-            np.add.at(K.reshape(-1), (pos[hit, None] * 36 + np.arange(36)).ravel(), Kc[hit, osl, osl].reshape(-1))
-        w = wn[sel[free], sl]
-        x = np.linalg.solve(K[inv], w[:, :, None])[:, :, 0]
-        comp[free] += np.sum(w * x, axis=1)
+            np.add.at(K.reshape(-1), (lut[other[hit], None] * 36 + np.arange(36)).ravel(), Kc[hit, osl, osl].reshape(-1))
+    else:
+        K = block_stiffness[ub]
+    w = np.concatenate([wn[si, 0:6], wn[sj, 6:12]])
+    x = np.linalg.solve(K[inv], w[:, :, None])[:, :, 0]
+    q = np.sum(w * x, axis=1)
+    comp[fi] += q[: si.size]
+    comp[fj] += q[si.size :]
     return 1.0 / comp
 
 

@@ -246,3 +246,63 @@ def test_replicated_vajont_band_monitor_reports_the_one_rank_figures_on_every_ra
     assert set(two) == {0, 1}
     assert one[0]["band_temperature_rise_max"] > 0  # the band heated: the monitor recorded something
     assert two[0] == one[0] and two[1] == one[0]
+
+
+class RankZeroStopRequest(RankZero):
+    """Rank 0 of 2 that finds a stop request of rank 1 waiting from its ``arrives``-th probe on."""
+
+    def __init__(self, arrives: int) -> None:
+        super().__init__()
+        self.probes, self.arrives, self.taken = 0, arrives, 0
+
+    def iprobe(self, source: int, tag: int) -> bool:
+        from dda import Simulation
+
+        assert tag == Simulation.STOP_TAG
+        self.probes += 1
+        return self.probes >= self.arrives and not self.taken
+
+    def recv(self, source: int, tag: int):
+        self.taken += 1
+        return True
+
+
+class RankOneRequests(RankOne):
+    """Rank 1 of 2 that also records what it sends (its stop request to rank 0)."""
+
+    def __init__(self, sent: list) -> None:
+        super().__init__(sent)
+        self.requests: list = []
+
+    def isend(self, obj, dest: int, tag: int):
+        self.requests.append((dest, tag, obj))
+        return _Sent()
+
+
+@pytest.mark.parametrize("who", ["rank 0", "rank 1"])
+def test_replicated_stop_is_decided_by_rank_zero_without_a_collective(who):
+    """A stop request (SIGINT/SIGTERM in coupling's DDA runner) on a replicated run: rank 0
+    decides when it sends a step and the decision comes with the step's message, so every rank
+    stops after the same step with no collective (the stand-ins have none). A request on rank 0
+    (its stop_signal from step 4 on) stops both ranks after step 4; one that arrives from rank 1
+    (found at rank 0's 6th probe, one per step) stops both after step 6; rank 1 sends its request
+    once, whatever its signal says afterwards."""
+    import pickle
+
+    from dda import Simulation
+
+    stop_at = 4 if who == "rank 0" else 6
+    zero = _stack(RankZeroStopRequest(arrives=10**9 if who == "rank 0" else stop_at))
+    assert zero.replicated_run
+    zero.stop_signal = (lambda: zero.state.step >= stop_at) if who == "rank 0" else (lambda: False)
+    steps0 = []
+    zero.solve(callback=lambda info: steps0.append(info.step) or zero.replicated_stop())
+    assert steps0 == list(range(1, stop_at + 1))
+    stops = [pickle.loads(m)[2].get("stop") for _, m in zero.comm.sent if pickle.loads(m)[0] == "step"]
+    assert stops == [False] * (stop_at - 1) + [True]
+    one = _stack(RankOneRequests(zero.comm.sent))
+    one.stop_signal = (lambda: False) if who == "rank 0" else (lambda: one.state.step >= 2)
+    steps1 = []
+    one.solve(callback=lambda info: steps1.append(info.step) or one.replicated_stop())
+    assert steps1 == steps0 and not one.comm.inbox
+    assert one.comm.requests == ([] if who == "rank 0" else [(0, Simulation.STOP_TAG, True)])

@@ -244,7 +244,9 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
                 band.record()
             bar.update(info.time, f"step {info.step} dt={info.dt:.2e} s open-close it {info.oc_iterations} "
                                   f"contacts {info.n_contacts} max block speed {info.max_velocity:.2f} m/s")
-            stop = ctx.stop_requested()  # SIGINT/SIGTERM: stop after this complete step, on every rank
+            # SIGINT/SIGTERM: stop after this complete step, on every rank (one allreduce; a replicated
+            # run: rank 0's decision comes with the step's message, dda.Simulation.replicated_stop)
+            stop = sim.replicated_stop() if replicated_stop else ctx.stop_requested()
             finished = info.time >= spec.dda.duration * (1 - 1e-12)
             if schedule.enabled:
                 due = stop or (not finished and schedule.due(info.step))
@@ -258,6 +260,8 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
 
         if ctx.stop is not None:
             ctx.stop.deferred = True
+            sim.stop_signal = lambda: ctx.stop is not None and ctx.stop.signum is not None
+        replicated_stop = ctx.stop is not None and sim.replicated_run
 
         try:
             result = sim.solve(callback=report)
