@@ -23,7 +23,20 @@ import numpy as np
 from dda.errors import InputError
 from dda.geometry import Polygons
 from dda.submatrices import line_loads
-from dda.water_drag import check_coefficients
+
+
+def check_coefficients(drag_coefficient: float, skin_friction: float, key: str = "water") -> tuple[float, float]:
+    """(C_d, C_f) as floats, both finite and ≥ 0, else InputError naming ``key.drag_coefficient`` / ``key.skin_friction``."""
+    out = []
+    for name, v in (("drag_coefficient", drag_coefficient), ("skin_friction", skin_friction)):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            f = float("nan")
+        if not (np.isfinite(f) and f >= 0):
+            raise InputError(f"{key}.{name}", v, "a number >= 0 (0: off)")
+        out.append(f)
+    return out[0], out[1]
 
 
 class WaterLevel:
@@ -62,15 +75,15 @@ class WaterLevel:
         return self.drag_coefficient > 0 or self.skin_friction > 0
 
 
-def water_loads(polys: Polygons, free: np.ndarray, level: float, rho_w: float, g: float, centroid: np.ndarray, F: np.ndarray) -> float:
-    """Add the water loads at level h [m] to F (nb, 6); returns the total |force| [N] applied."""
+def submerged_edges(polys: Polygons, free: np.ndarray, level: float) -> tuple[np.ndarray, ...]:
+    """The part below the level h [m] of every edge of every free block: edge indices e (m,),
+    the submerged part's ends p0 → p1 (m, 2) [m], the edge's unit tangent s and outward unit
+    normal n (m, 2) (outward for counter-clockwise blocks)."""
     e = np.flatnonzero(free[polys.block])
     a, b = polys.xy[e], polys.xy[polys.nxt[e]]
     below_a, below_b = a[:, 1] < level, b[:, 1] < level
     wet = below_a | below_b
     e, a, b, below_a, below_b = e[wet], a[wet], b[wet], below_a[wet], below_b[wet]
-    if e.size == 0:
-        return 0.0
     dy = b[:, 1] - a[:, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         tc = np.where(dy != 0, (level - a[:, 1]) / dy, 0.0)
@@ -80,6 +93,14 @@ def water_loads(polys: Polygons, free: np.ndarray, level: float, rho_w: float, g
     L = np.linalg.norm(b - a, axis=1)
     s = (b - a) / np.maximum(L, 1e-300)[:, None]
     n = np.stack([s[:, 1], -s[:, 0]], axis=1)
+    return e, p0, p1, s, n
+
+
+def water_loads(polys: Polygons, free: np.ndarray, level: float, rho_w: float, g: float, centroid: np.ndarray, F: np.ndarray) -> float:
+    """Add the water loads at level h [m] to F (nb, 6); returns the total |force| [N] applied."""
+    e, p0, p1, s, n = submerged_edges(polys, free, level)
+    if e.size == 0:
+        return 0.0
     pr0 = rho_w * g * np.maximum(level - p0[:, 1], 0.0)
     pr1 = rho_w * g * np.maximum(level - p1[:, 1], 0.0)
     blk = polys.block[e]

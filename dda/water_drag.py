@@ -53,26 +53,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dda.errors import InputError
 from dda.geometry import Polygons
 from dda.kinematics import tmat
 from dda.submatrices import point_loads
+from dda.water import submerged_edges
 
 _G = np.array([0.5 - 0.5 / np.sqrt(3.0), 0.5 + 0.5 / np.sqrt(3.0)])  # 2-point Gauss on [0, 1], weights ½
-
-
-def check_coefficients(drag_coefficient: float, skin_friction: float, key: str = "water") -> tuple[float, float]:
-    """(C_d, C_f) as floats, both finite and ≥ 0, else InputError naming ``key.drag_coefficient`` / ``key.skin_friction``."""
-    out = []
-    for name, v in (("drag_coefficient", drag_coefficient), ("skin_friction", skin_friction)):
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            f = float("nan")
-        if not (np.isfinite(f) and f >= 0):
-            raise InputError(f"{key}.{name}", v, "a number >= 0 (0: off)")
-        out.append(f)
-    return out[0], out[1]
 
 
 def _shielded(polys: Polygons, pts: np.ndarray) -> np.ndarray:
@@ -109,22 +95,9 @@ def water_drag_loads(
     """
     if drag_coefficient == 0.0 and skin_friction == 0.0:
         return 0.0
-    e = np.flatnonzero(free[polys.block])
-    a, b = polys.xy[e], polys.xy[polys.nxt[e]]
-    below_a, below_b = a[:, 1] < level, b[:, 1] < level
-    wet = below_a | below_b
-    e, a, b, below_a, below_b = e[wet], a[wet], b[wet], below_a[wet], below_b[wet]
+    e, p0, p1, s, n = submerged_edges(polys, free, level)  # the submerged part p0 → p1 of each wet edge
     if e.size == 0:
         return 0.0
-    dy = b[:, 1] - a[:, 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tc = np.where(dy != 0, (level - a[:, 1]) / dy, 0.0)
-    cross = a + tc[:, None] * (b - a)
-    p0 = np.where(below_a[:, None], a, cross)  # the submerged part p0 → p1
-    p1 = np.where(below_b[:, None], b, cross)
-    L = np.linalg.norm(b - a, axis=1)
-    s = (b - a) / np.maximum(L, 1e-300)[:, None]
-    n = np.stack([s[:, 1], -s[:, 0]], axis=1)  # outward for counter-clockwise blocks
     blk = polys.block[e]
     c = centroid[blk]
     V = velocity[blk]
