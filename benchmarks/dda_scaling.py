@@ -1,7 +1,17 @@
-"""DDA scaling benchmark: a jointed slope cut into ~100, ~1,000 and ~10,000 blocks.
+"""DDA scaling benchmark: a jointed slope cut into ~100, ~1,000, ~10,000 (and ~100,000) blocks.
 
     python benchmarks/dda_scaling.py [--quick] [--sizes 3.0 0.95 0.3] [--steps 10 10 5] [--dt-rule both]
+    python benchmarks/dda_scaling.py --large --dt-rule block --ranks 1 --out benchmarks/out/dda_scaling_session12.json
     python benchmarks/dda_scaling.py --table JSON     # the README table from a run
+
+``--large`` adds the 10⁵-block slope (spacing 0.088 m: 97,685 blocks, 3 measured steps) to the
+series: ``--sizes 3.0 0.95 0.3 0.088 --steps 10 10 5 3``. On the 2-core, 24 GB machine of
+session 12 (benchmarks/out/dda_scaling_session12.json, the command above with ``--ranks 1 2``)
+one rank takes 6.2 s of setup, 70 s for the settling step (4 solves), 37.8 s per measured step
+(2.3 solves of 16 s; 86 % of the step is MUMPS's factorisation of the two ``schur`` parts) and
+7.7 GB peak; two ranks 21.2 s per step (1.78×) and 4.0 / 4.5 GB per rank; the whole series on
+1 and 2 ranks ran in 351 s. The default series stays at ≤ 10⁴ blocks. The all-pairs broad
+phase is timed up to ``BRUTE_MAX_BLOCKS`` only (its nb² memory).
 
 Model: a 60 m × 20 m slope (face 40°) on a fixed base, cut by two joint sets through
 ``dda.cut_blocks`` (bedding dipping 30° out of the slope, φ = 25°; cross joints dipping
@@ -53,6 +63,11 @@ W0 = 32.0
 DENSITY = 2500.0  # kg/m³
 YOUNG, POISSON = 1e9, 0.25
 DT_FIXED = 1e-3  # s
+#: joint spacing [m] of the ~10⁵-block slope (``--large``)
+LARGE_SPACING = 0.088
+#: the all-pairs broad phase (the baseline of the hash grid) is timed up to this many blocks:
+#: it holds ~4 nb² bytes (1.6 GB at 2·10⁴ blocks, 40 GB at 10⁵)
+BRUTE_MAX_BLOCKS = 20_000
 
 
 def contact_period_dt(spacing: float) -> float:
@@ -104,8 +119,11 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
     t0 = time.perf_counter()
     s = build(spacing)
     setup = time.perf_counter() - t0
+    rss_setup = _max_rss_mb()
     settings = dda.Settings(duration=1e3 * dt, dt=dt, length_scale=W0, max_displacement_ratio=0.04 * spacing / W0)
+    t0 = time.perf_counter()
     sim = dda.Simulation(s, settings, comm=comm)
+    sim_init = time.perf_counter() - t0
     # phase timers around the parts of a step
     phase = {"detect": 0.0}
     detect0 = sim.detect_contacts
@@ -120,6 +138,11 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
     t0 = time.perf_counter()
     sim.step()  # settling step: every joint starts touching
     first = time.perf_counter() - t0
+    # a replicated run (below distribute_min_free_blocks on 2 ranks): the other ranks' stats
+    # follow rank 0's with the state (collective), read below on every rank
+    replicated = comm.size > 1 and not sim.distributed
+    if replicated:
+        sim.global_state()
     st0 = dict(sim.stats)
     tm0 = dict(sim.solver.timings)
     ph0 = dict(sim.phase_times)
@@ -131,6 +154,8 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
         contacts.append(sim.step().n_contacts)  # over all ranks
     wall = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
     cpu = comm.allreduce(time.process_time() - c0, op=MPI.MAX)
+    if replicated:
+        sim.global_state()
     st = sim.stats
     steps = st["steps"] - st0["steps"]
     d = {k: st[k] - st0[k] for k in ("solves", "oc_iterations_total", "n_nonconverged_steps", "n_retries", "n_oc_retries")}
@@ -138,7 +163,7 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
     ph = {k: comm.allreduce(sim.phase_times[k] - ph0[k], op=MPI.MAX) for k in ph0}
     row = {
         "ranks": comm.size, "spacing_m": spacing, "dt_s": dt, "blocks": s.nb, "free_blocks": int((~s.fixed).sum()),
-        "setup_s": setup, "first_step_s": first, "steps": steps, "wall_s": wall, "time_per_step_s": wall / steps,
+        "setup_s": setup, "simulation_init_s": sim_init, "first_step_s": first, "steps": steps, "wall_s": wall, "time_per_step_s": wall / steps,
         "cpu_per_step_s": cpu / steps,  # process CPU time (the fairer figure on a loaded machine)
         "contacts_per_step": float(np.mean(contacts)), "oc_iterations_per_step": d["oc_iterations_total"] / steps,
         "solves_per_step": d["solves"] / steps, "nonconverged_steps": d["n_nonconverged_steps"],
@@ -156,13 +181,15 @@ def worker(spacing: float, nsteps: int, dt: float) -> None:
         "partition_per_rank": comm.allgather((int(sim.part.own_idx.size), int(sim.part.n_ghost),
                                               int(sim.state.contacts.size))),
         "max_rss_mb_per_rank": comm.allgather(_max_rss_mb()),
+        "max_rss_mb_after_setup_per_rank": comm.allgather(rss_setup),
     }
     if comm.size == 1:
         bb = sim.polygons().bbox()
         pad = sim.d0
         tg = _best(lambda: broad_phase_grid(bb, pad))
-        tb = _best(lambda: broad_phase_brute(bb, pad), repeat=1)
-        row["broad_phase"] = {"grid_s": tg, "brute_s": tb, "brute_over_grid": tb / tg,
+        # the all-pairs search holds ~4 nb² bytes: above BRUTE_MAX_BLOCKS it is not run (null)
+        tb = _best(lambda: broad_phase_brute(bb, pad), repeat=1) if s.nb <= BRUTE_MAX_BLOCKS else None
+        row["broad_phase"] = {"grid_s": tg, "brute_s": tb, "brute_over_grid": tb / tg if tb is not None else None,
                               "pairs": int(len(broad_phase_grid(bb, pad)))}
     if comm.rank == 0:
         print(json.dumps(row), flush=True)
@@ -206,7 +233,7 @@ def _line(r: dict) -> str:
         f"({r.get('cpu_per_step_s', float('nan')):.3f} cpu), "
         f"{r['contacts_per_step']:8.0f} contacts, {r['oc_iterations_per_step']:5.2f} OC it/step, "
         f"{r['nonconverged_steps']} non-converged / {r['steps']} steps, solve {r['phase_per_step_s']['linear_solve']:.3f} s/step"
-        + (f", broad phase brute/grid {bp['brute_over_grid']:.1f}" if bp else "")
+        + (f", broad phase brute/grid {bp['brute_over_grid']:.1f}" if bp and bp["brute_over_grid"] is not None else "")
     )
 
 
@@ -282,6 +309,7 @@ def main() -> None:
     ap.add_argument("--nsteps", type=int, default=10)
     ap.add_argument("--dt", type=float, default=DT_FIXED)
     ap.add_argument("--quick", action="store_true", help="~100 and ~1,000 blocks only")
+    ap.add_argument("--large", action="store_true", help="add ~100,000 blocks (spacing 0.088 m, 3 steps)")
     ap.add_argument("--sizes", type=float, nargs="+", default=None, help="joint spacings [m]")
     ap.add_argument("--steps", type=int, nargs="+", default=None, help="measured steps per size")
     ap.add_argument("--dt-rule", choices=("block", "fixed", "both"), default="both",
@@ -296,8 +324,8 @@ def main() -> None:
     if a.worker:
         worker(a.spacing, a.nsteps, a.dt)
         return
-    sizes = a.sizes or ([3.0, 0.95] if a.quick else [3.0, 0.95, 0.3])
-    steps = a.steps or [10, 10, 5][: len(sizes)]
+    sizes = a.sizes or ([3.0, 0.95] if a.quick else [3.0, 0.95, 0.3] + ([LARGE_SPACING] if a.large else []))
+    steps = a.steps or [10, 10, 5, 3][: len(sizes)]
     steps = (steps + [steps[-1]] * len(sizes))[: len(sizes)]
     t_start = time.perf_counter()
     out: dict = {

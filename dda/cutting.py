@@ -247,36 +247,49 @@ def _faces(vxy: np.ndarray, ea: np.ndarray, eb: np.ndarray, etag: np.ndarray, es
     p = pos[twin]
     nxt = srt[gs[v] + (p - gs[v] - 1) % gn[v]]
     deg = gn
-    seen = np.zeros(2 * E, dtype=bool)
-    polys, ptags, slivers = [], [], 0
+    # the cycles of the next-half-edge permutation, each from its smallest half-edge (plain
+    # Python lists: one pass over the half-edges)
+    nxt_l = nxt.tolist()
+    seen = bytearray(2 * E)
+    cycles = []
     for h0 in range(2 * E):
         if seen[h0]:
             continue
         cyc = []
         h = h0
         while not seen[h]:
-            seen[h] = True
+            seen[h] = 1
             cyc.append(h)
-            h = nxt[h]
-        cyc = np.asarray(cyc)
-        poly = vxy[orig[cyc]]
-        a = signed_area(poly)
-        if a <= 0:
-            continue
-        e = cyc % E
+            h = nxt_l[h]
+        cycles.append(cyc)
+    # per face: area, straight degree-2 vertices, slivers; vectorised over the faces with the
+    # same number of half-edges (the floats of the per-face computation: signed_area's sum
+    # along each row, the same element-wise products)
+    lens = np.fromiter((len(c) for c in cycles), dtype=np.int64, count=len(cycles))
+    out: list = [None] * len(cycles)
+    sliver = np.zeros(len(cycles), dtype=bool)
+    for m in np.unique(lens):
+        ids = np.flatnonzero(lens == m)
+        C = np.array([cycles[k] for k in ids], dtype=np.int64).reshape(ids.size, m)
+        poly = vxy[orig[C]]  # (B, m, 2)
+        x, y = poly[..., 0], poly[..., 1]
+        a = 0.5 * np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+        pos_ = a > 0
+        ids, C, poly, a = ids[pos_], C[pos_], poly[pos_], a[pos_]
+        e = C % E
         t, sr = etag[e], esrc[e]
         # drop straight degree-2 vertices between edges of the same joint
-        prev_t, prev_s = np.roll(t, 1), np.roll(sr, 1)
-        u = poly - np.roll(poly, 1, axis=0)
-        w = np.roll(poly, -1, axis=0) - poly
-        cross = u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]
-        straight = np.abs(cross) <= 1e-9 * np.linalg.norm(u, axis=1) * np.linalg.norm(w, axis=1)
-        drop = straight & (deg[orig[cyc]] == 2) & (prev_t == t) & (prev_s == sr)
-        if np.count_nonzero(~drop) >= 3:
-            poly, t, sr = poly[~drop], t[~drop], sr[~drop]
-        if a < min_area:
-            slivers += 1
-            continue
-        polys.append(poly)
-        ptags.append((t, sr))
-    return polys, ptags, slivers
+        prev_t, prev_s = np.roll(t, 1, axis=1), np.roll(sr, 1, axis=1)
+        u = poly - np.roll(poly, 1, axis=1)
+        w = np.roll(poly, -1, axis=1) - poly
+        cross = u[..., 0] * w[..., 1] - u[..., 1] * w[..., 0]
+        straight = np.abs(cross) <= 1e-9 * np.linalg.norm(u, axis=2) * np.linalg.norm(w, axis=2)
+        drop = straight & (deg[orig[C]] == 2) & (prev_t == t) & (prev_s == sr)
+        drop &= (np.count_nonzero(~drop, axis=1) >= 3)[:, None]
+        sliver[ids] = a < min_area
+        for k, pk, tk, sk, dk, sl in zip(ids, poly, t, sr, drop, a < min_area):
+            if not sl:
+                out[k] = (pk[~dk], (tk[~dk], sk[~dk])) if dk.any() else (pk.copy(), (tk.copy(), sk.copy()))
+    polys = [o[0] for o in out if o is not None]
+    ptags = [o[1] for o in out if o is not None]
+    return polys, ptags, int(np.count_nonzero(sliver))

@@ -289,3 +289,86 @@ def check_overlaps(polys: Polygons, pairs: np.ndarray, rel_tol: float = 1e-6, ch
                 f"a polygon that overlaps blocks[{int(pj[k])}]",
                 "blocks that touch at most along edges or at vertices",
             )
+
+
+def _touching_batch(P: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """:func:`_check_touching` over a batch of polygons of one vertex count: P (B, n, 2),
+    tol (B,) [m]; True where that polygon folds back or touches itself (the same floats)."""
+    n = P.shape[1]
+    e = np.roll(P, -1, axis=1) - P
+    prev = np.roll(e, 1, axis=1)
+    cross = prev[..., 0] * e[..., 1] - prev[..., 1] * e[..., 0]
+    dot = np.einsum("bij,bij->bi", prev, e)
+    ne, npv = np.linalg.norm(e, axis=2), np.linalg.norm(prev, axis=2)
+    fold = (np.abs(cross) <= tol[:, None] * np.maximum(ne, npv)) & (dot < 0) & (ne * npv > 0)
+    a, b = P[:, None, :, :], np.roll(P, -1, axis=1)[:, None, :, :]
+    v = P[:, :, None, :]
+    ab = b - a
+    t = np.clip(np.einsum("bijk,bijk->bij", v - a, ab) / np.maximum(np.einsum("bijk,bijk->bij", ab, ab), 1e-300), 0, 1)
+    dist = np.linalg.norm(v - (a + t[..., None] * ab), axis=3)
+    i, j = np.indices((n, n))
+    own = (j == i) | ((j + 1) % n == i)
+    return np.any(fold, axis=1) | np.any((dist <= tol[:, None, None]) & ~own, axis=(1, 2))
+
+
+def check_polygons(polys: Sequence[np.ndarray], key: str, rel_tol: float = 1e-9, chunk: int = 20_000) -> list[np.ndarray]:
+    """:func:`check_polygon` of every polygon (key ``{key}[k].polygon``), vectorised.
+
+    The clean-up (closing vertex, consecutive duplicates), the crossing, touching and area
+    tests and the orientation are those of :func:`check_polygon`, computed over the flat vertex
+    array and over batches of polygons with the same vertex count (no Python loop over the
+    polygons' geometry). Where any polygon is flagged (or has a bad shape), the polygons are
+    checked one by one with :func:`check_polygon`, which raises the first error as before.
+    Returns the cleaned counter-clockwise polygons (new arrays), in order.
+    """
+    arrs = [np.asarray(p, dtype=float) for p in polys]
+
+    def one_by_one() -> list[np.ndarray]:
+        return [check_polygon(p, f"{key}[{k}].polygon", rel_tol) for k, p in enumerate(arrs)]
+
+    if not arrs or any(p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 3 for p in arrs):
+        return one_by_one()
+    n0 = np.array([p.shape[0] for p in arrs], dtype=np.int64)
+    xy = np.concatenate(arrs)
+    if not np.all(np.isfinite(xy)):
+        return one_by_one()
+    off = np.r_[0, np.cumsum(n0)]
+    # closing vertex repeated: np.allclose(p[0], p[-1]) and n > 3
+    close = np.all(np.isclose(xy[off[:-1]], xy[off[1:] - 1]), axis=1) & (n0 > 3)
+    keep_v = np.ones(xy.shape[0], dtype=bool)
+    keep_v[off[1:][close] - 1] = False
+    xy, n1 = xy[keep_v], n0 - close
+    off = np.r_[0, np.cumsum(n1)]
+    blk = np.repeat(np.arange(n1.size), n1)
+    size = np.max(np.maximum.reduceat(xy, off[:-1], axis=0) - np.minimum.reduceat(xy, off[:-1], axis=0), axis=1)
+    # consecutive duplicates (each vertex against the previous one of its polygon)
+    local = np.arange(xy.shape[0]) - off[blk]
+    prv = off[blk] + (local - 1) % n1[blk]
+    keep_v = np.linalg.norm(xy - xy[prv], axis=1) > rel_tol * size[blk]
+    xy, blk = xy[keep_v], blk[keep_v]
+    n = np.bincount(blk, minlength=n1.size)
+    if np.any(n < 3):
+        return one_by_one()
+    off = np.r_[0, np.cumsum(n)]
+    out: list[np.ndarray | None] = [None] * n.size
+    for m in np.unique(n):
+        ids = np.flatnonzero(n == m)
+        for c0 in range(0, ids.size, chunk):
+            b = ids[c0 : c0 + chunk]
+            P = xy[off[b][:, None] + np.arange(m)]  # (B, m, 2)
+            tol = rel_tol * size[b]
+            if m > 3:
+                i, j = np.triu_indices(m, k=2)
+                nonadj = ~((i == 0) & (j == m - 1))
+                i, j = i[nonadj], j[nonadj]
+                cross = _segments_cross(P[:, i], P[:, (i + 1) % m], P[:, j], P[:, (j + 1) % m], tol=tol[:, None])
+                if np.any(cross) or np.any(_touching_batch(P, tol)):
+                    return one_by_one()
+            x, y = P[..., 0], P[..., 1]
+            a = 0.5 * np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+            if np.any(np.abs(a) <= tol * size[b]):
+                return one_by_one()
+            P[a < 0] = P[a < 0][:, ::-1]
+            for k, q in zip(b, P):
+                out[k] = q
+    return out  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from learned import ConstitutiveLaw, CoulombFriction, JointLaw
 
 from dda.contact_detect import broad_phase_grid
 from dda.errors import InputError
-from dda.geometry import Polygons, check_overlaps, check_polygon, points_in_polygon
+from dda.geometry import Polygons, check_overlaps, check_polygon, check_polygons, points_in_polygon
 from dda.water import WaterLevel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,20 +54,24 @@ class BlockSystem:
     ) -> None:
         if len(polygons) == 0:
             raise InputError(key, "no blocks", "at least one block polygon")
-        polys, tags = [], []
-        for k, p in enumerate(polygons):
-            raw = np.asarray(p, dtype=float)
-            q = check_polygon(raw, f"{key}[{k}].polygon")
-            if edge_tags is not None:
-                t = np.asarray(edge_tags[k], dtype=np.int64)
+        raws = [np.asarray(p, dtype=float) for p in polygons]
+        traw = None if edge_tags is None else [np.asarray(edge_tags[k], dtype=np.int64) for k in range(len(raws))]
+        if traw is None or all(t.shape == (r.shape[0],) for r, t in zip(raws, traw)):
+            # vectorised over the blocks: the polygons' checks (check_polygons raises the first
+            # bad polygon's error, as the loop below would), then the tags
+            polys = check_polygons(raws, key)
+            tags = (_match_tags_batch(raws, traw, polys) if traw is not None
+                    else [np.full(q.shape[0], -1, dtype=np.int64) for q in polys])
+        else:  # a tag count is wrong: the first error in block order, as before
+            polys, tags = [], []
+            for k, raw in enumerate(raws):
+                q = check_polygon(raw, f"{key}[{k}].polygon")
+                t = traw[k]
                 if t.shape != (raw.shape[0],):
                     raise InputError(f"{key}[{k}].edge_tags", f"{t.shape[0]} tags for {raw.shape[0]} edges", "one tag per edge")
                 # follow the vertex clean-up of check_polygon by matching edge start points
-                t = _match_tags(raw, t, q)
-            else:
-                t = np.full(q.shape[0], -1, dtype=np.int64)
-            polys.append(q)
-            tags.append(t)
+                polys.append(q)
+                tags.append(_match_tags(raw, t, q))
         self.polys = Polygons.from_list(polys)
         self.edge_tag = np.concatenate(tags)
         nb = self.polys.nb
@@ -199,6 +203,28 @@ def _match_tags(raw: np.ndarray, tags: np.ndarray, q: np.ndarray) -> np.ndarray:
     t = np.clip(np.einsum("mkd,kd->mk", mid[:, None, :] - r0[None], d) / np.maximum(np.sum(d * d, axis=1), 1e-300), 0, 1)
     dist = np.linalg.norm(mid[:, None, :] - r0[None] - t[..., None] * d[None], axis=2)
     return tags[np.argmin(dist, axis=1)].astype(np.int64)
+
+
+def _match_tags_batch(raws: Sequence[np.ndarray], tags: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """:func:`_match_tags` of every block, vectorised over the blocks with the same raw and
+    cleaned vertex counts (the same floats per block)."""
+    nr = np.array([r.shape[0] for r in raws], dtype=np.int64)
+    nq = np.array([q.shape[0] for q in qs], dtype=np.int64)
+    out: list[np.ndarray | None] = [None] * len(raws)
+    for a, b in np.unique(np.stack([nr, nq], axis=1), axis=0) if nr.size else ():
+        ids = np.flatnonzero((nr == a) & (nq == b))
+        r0 = np.stack([raws[k] for k in ids])  # (B, a, 2)
+        q = np.stack([qs[k] for k in ids])  # (B, b, 2)
+        t_raw = np.stack([tags[k] for k in ids])  # (B, a)
+        d = np.roll(r0, -1, axis=1) - r0
+        mid = 0.5 * (q + np.roll(q, -1, axis=1))
+        t = np.clip(np.einsum("bmkd,bkd->bmk", mid[:, :, None, :] - r0[:, None], d)
+                    / np.maximum(np.sum(d * d, axis=2), 1e-300)[:, None, :], 0, 1)
+        dist = np.linalg.norm(mid[:, :, None, :] - r0[:, None] - t[..., None] * d[:, None], axis=3)
+        pick = np.take_along_axis(t_raw, np.argmin(dist, axis=2), axis=1)
+        for k, row in zip(ids, pick):
+            out[k] = row.astype(np.int64)
+    return out  # type: ignore[return-value]
 
 
 def system_from_cuts(

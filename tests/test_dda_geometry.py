@@ -216,3 +216,40 @@ def test_a_corner_thrown_at_a_face_near_its_corner_bounces_back():
     sim.solve(callback=lambda info: depth.append(sim.state.xy[corner, 0] - 1.0))
     assert max(depth) <= sim.pen_limit  # geometric depth of the corner in B, not a contact's gap
     assert sim.state.velocity[1, 0] < 0.0  # bounced back
+
+
+def test_check_polygons_equals_check_polygon_one_by_one():
+    """The vectorised checks of BlockSystem (check_polygons, _match_tags_batch) return the
+    per-polygon functions' polygons and tags bit for bit (CW, closing vertex, repeated vertex,
+    concave, triangles), and raise the first bad polygon's error with its index."""
+    from dda.geometry import check_polygon, check_polygons
+    from dda.system import _match_tags, _match_tags_batch
+
+    dom = np.array([[0, 0], [10, 0], [10, 6], [0, 6]], float)
+    cut = cut_blocks(dom, joint_sets=[JointSet(dip=30.0, spacing=0.9, tag=1), JointSet(dip=-70.0, spacing=0.7, tag=2)])
+    rng = np.random.default_rng(3)
+    raws, tags = [np.array([[0, 0], [2, 0], [2, 2], [1, 0.5], [0, 2]], float)], [np.arange(5)]  # concave
+    for p, t in zip(cut.polygons, cut.edge_tags):
+        r = rng.integers(4)
+        if r == 1:
+            p, t = p[::-1].copy(), t[::-1].copy()
+        elif r == 2:
+            p, t = np.vstack([p, p[:1]]), np.r_[t, t[:1]]
+        elif r == 3:
+            k = int(rng.integers(p.shape[0]))
+            p, t = np.insert(p, k, p[k], axis=0), np.insert(t, k, t[k])
+        raws.append(p)
+        tags.append(t)
+    assert {p.shape[0] for p in raws} >= {3, 4, 5, 6}
+    one = [check_polygon(p, "x") for p in raws]
+    batch = check_polygons(raws, "blocks")
+    assert all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(one, batch))
+    t1 = [_match_tags(r, t, q) for r, t, q in zip(raws, tags, one)]
+    t2 = _match_tags_batch(raws, tags, batch)
+    assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(t1, t2))
+    bad = {"self-intersecting": [[0, 0], [1, 1], [1, 0], [0, 1]], "touches itself": [[0, 0], [2, 0], [1, 1], [2, 2], [0, 2], [1, 1]],
+           "zero area": [[0, 0], [1, 0], [2, 0]], "non-finite": [[0, 0], [1, np.nan], [0, 1]]}
+    for what, p in bad.items():
+        with pytest.raises(dda.InputError) as e:
+            check_polygons(raws[:7] + [np.array(p, float)] + raws[7:], "blocks")
+        assert e.value.key_path == "blocks[7].polygon" and what in e.value.found
