@@ -1,5 +1,5 @@
-"""A runner that raises on one rank only must not hang the others (issue 10): the failing
-rank waits FAILURE_AGREEMENT_S for the others, then removes the staged folder, prints its
+"""A runner that raises on one rank only must not hang the others (issue 10), in a replicated
+run (rank 0 computes, the default for a small case) and in a distributed one: the failing rank waits FAILURE_AGREEMENT_S for the others, then removes the staged folder, prints its
 error and aborts every rank. When every rank raises, the run fails as on one rank (a
 collective discard, the error on one line, exit 2)."""
 
@@ -17,32 +17,40 @@ SCRIPT = textwrap.dedent('''
     from mpi4py import MPI
 
     import coupling.runner_context as rc
+    import dda
     from coupling.cli import main
     from coupling.errors import CaseError
 
     failing = [int(r) for r in sys.argv[1].split(",")]
     calls = [0]
-    original = rc.RunContext.stop_requested
 
-    def stop_requested(self):  # the test hook: a bad value found by some ranks at step 5
-        calls[0] += 1
-        if MPI.COMM_WORLD.rank in failing and calls[0] == 5:
-            raise CaseError("case.toml", "probe", "found a value only this rank sees", "anything else")
-        return original(self)
+    def hook(original):
+        """The test hook on the runner's per-step stop check: a bad value found by some ranks
+        at step 5 (a distributed run checks with RunContext.stop_requested, a replicated one,
+        the default for this 2-block case on 2 ranks, with dda.Simulation.replicated_stop)."""
+        def check(self):
+            calls[0] += 1
+            if MPI.COMM_WORLD.rank in failing and calls[0] == 5:
+                raise CaseError("case.toml", "probe", "found a value only this rank sees", "anything else")
+            return original(self)
+        return check
 
-    rc.RunContext.stop_requested = stop_requested
-    sys.exit(main(["run", sys.argv[2], "-o", sys.argv[3], "-q", "--set", "dda.duration=0.5"]))
+    rc.RunContext.stop_requested = hook(rc.RunContext.stop_requested)
+    dda.Simulation.replicated_stop = hook(dda.Simulation.replicated_stop)
+    sys.exit(main(["run", sys.argv[2], "-o", sys.argv[3], "-q", "--set", "dda.duration=0.5",
+                   "--set", f"dda.distribute_min_free_blocks={sys.argv[4]}"]))
 ''')
 
 
+@pytest.mark.parametrize("distribute_min_free_blocks", ["5000", "0"], ids=["replicated", "distributed"])
 @pytest.mark.parametrize("failing", ["1", "0", "0,1"])
-def test_failure_on_some_ranks_ends_every_rank(tmp_path, failing):
+def test_failure_on_some_ranks_ends_every_rank(tmp_path, failing, distribute_min_free_blocks):
     script = tmp_path / "fail.py"
     script.write_text(SCRIPT)
     out = tmp_path / "out"
     t0 = time.monotonic()
     r = subprocess.run([mpiexec(), "-n", "2", sys.executable, str(script), failing, str(CASES / "dda_incline.toml"),
-                        str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                        str(out), distribute_min_free_blocks], cwd=ROOT, capture_output=True, text=True, timeout=300)
     took = time.monotonic() - t0
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "probe: found a value only this rank sees" in r.stderr
