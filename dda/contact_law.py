@@ -27,26 +27,22 @@ from learned.joint import grouped_advance, grouped_strength
 from learned import JointLaw
 
 from dda.contact_detect import Contacts
+from dda.kinematics import tt_vec
 
 OPEN, SLIDING, LOCKED = 0, 1, 2
 
 
 def contact_vectors(c: Contacts, centroid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """w_n, w_s (nc, 12): gradients of d_n and d_s with respect to [D_i; D_j]."""
-    # [Tᵀ(P) v, −Tᵀ(Q) v] (dda.kinematics.tt_vec) written column by column into the result
+    # [Tᵀ(P) v, −Tᵀ(Q) v], written in place into the two column blocks of the result
     n = c.i.size
     cx, cy = centroid[:, 0], centroid[:, 1]
-    sides = ((0, c.P[:, 0] - cx[c.i], c.P[:, 1] - cy[c.i]), (6, c.Q[:, 0] - cx[c.j], c.Q[:, 1] - cy[c.j]))
+    XP, YP = c.P[:, 0] - cx[c.i], c.P[:, 1] - cy[c.i]
+    XQ, YQ = c.Q[:, 0] - cx[c.j], c.Q[:, 1] - cy[c.j]
     wn, ws = np.empty((n, 12)), np.empty((n, 12))
     for out, v in ((wn, c.n), (ws, c.s)):
-        vx, vy = v[:, 0], v[:, 1]
-        for off, X, Y in sides:
-            cols = (vx, vy, -Y * vx + X * vy, X * vx, Y * vy, 0.5 * (Y * vx + X * vy))
-            for k, col in enumerate(cols):
-                if off:
-                    np.negative(col, out=out[:, off + k])
-                else:
-                    out[:, k] = col
+        tt_vec(XP, YP, v, out=out[:, :6])
+        tt_vec(XQ, YQ, v, out=out[:, 6:], negate=True)
     return wn, ws
 
 

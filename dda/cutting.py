@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from dda.errors import InputError
-from dda.geometry import check_polygon, points_in_polygon, signed_area
+from dda.geometry import check_polygon, points_in_polygon, signed_area, signed_areas
 
 
 @dataclass
@@ -272,8 +272,7 @@ def _faces(vxy: np.ndarray, ea: np.ndarray, eb: np.ndarray, etag: np.ndarray, es
         ids = np.flatnonzero(lens == m)
         C = np.array([cycles[k] for k in ids], dtype=np.int64).reshape(ids.size, m)
         poly = vxy[orig[C]]  # (B, m, 2)
-        x, y = poly[..., 0], poly[..., 1]
-        a = 0.5 * np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+        a = signed_areas(poly)
         pos_ = a > 0
         ids, C, poly, a = ids[pos_], C[pos_], poly[pos_], a[pos_]
         e = C % E

@@ -109,6 +109,13 @@ def signed_area(poly: np.ndarray) -> float:
     return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
 
 
+def signed_areas(P: np.ndarray) -> np.ndarray:
+    """Signed areas [m²] (B,) of a batch of polygons with one vertex count, P (B, n, 2): the
+    shoelace sum of :func:`signed_area` along each row."""
+    x, y = P[..., 0], P[..., 1]
+    return 0.5 * np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+
+
 def _segments_cross(a0, a1, b0, b1, tol: float) -> np.ndarray:
     """Proper crossing of segment arrays (broadcast): each end lies strictly (by more than
     ``tol`` [m]) on opposite sides of the other segment's line. Touching is not crossing."""
@@ -125,33 +132,40 @@ def _segments_cross(a0, a1, b0, b1, tol: float) -> np.ndarray:
     )
 
 
+def _self_touch(P: np.ndarray, tol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where polygons of one vertex count touch themselves: P (B, n, 2) without consecutive
+    duplicates, tol (B,) [m]. Returns fold (B, n): the edges at vertex k fold back onto each
+    other (e_{k−1} and e_k antiparallel: a slit / zero-width spike), and touch (B, n, n):
+    vertex i lies within tol of edge j (edge j runs from P[j] to P[j+1]) that does not end at i
+    (a figure-8 or a vertex on a non-adjacent edge)."""
+    n = P.shape[1]
+    e = np.roll(P, -1, axis=1) - P
+    prev = np.roll(e, 1, axis=1)
+    cross = prev[..., 0] * e[..., 1] - prev[..., 1] * e[..., 0]
+    dot = np.einsum("bij,bij->bi", prev, e)
+    ne, npv = np.linalg.norm(e, axis=2), np.linalg.norm(prev, axis=2)
+    fold = (np.abs(cross) <= tol[:, None] * np.maximum(ne, npv)) & (dot < 0) & (ne * npv > 0)
+    a, b = P[:, None, :, :], np.roll(P, -1, axis=1)[:, None, :, :]
+    v = P[:, :, None, :]
+    ab = b - a
+    t = np.clip(np.einsum("bijk,bijk->bij", v - a, ab) / np.maximum(np.einsum("bijk,bijk->bij", ab, ab), 1e-300), 0, 1)
+    dist = np.linalg.norm(v - (a + t[..., None] * ab), axis=3)
+    i, j = np.indices((n, n))
+    own = (j == i) | ((j + 1) % n == i)
+    return fold, (dist <= tol[:, None, None]) & ~own
+
+
 def _check_touching(p: np.ndarray, key: str, tol: float) -> None:
     """A simple polygon does not touch itself: no vertex repeated (figure-8), no vertex on a
     non-adjacent edge, no edge folding back along the previous one (a slit / zero-width spike).
-    ``p`` (n, 2) without consecutive duplicates; ``tol`` [m]."""
-    n = p.shape[0]
+    ``p`` (n, 2) without consecutive duplicates; ``tol`` [m]. See :func:`_self_touch`."""
     allowed = "a simple polygon that does not touch itself (split a figure-8 into two blocks)"
-    # edge k runs from p[k] to p[k+1]; fold back at vertex k: e_{k-1} and e_k antiparallel
-    e = np.roll(p, -1, axis=0) - p
-    prev = np.roll(e, 1, axis=0)
-    cross = prev[:, 0] * e[:, 1] - prev[:, 1] * e[:, 0]
-    dot = np.einsum("ij,ij->i", prev, e)
-    lens = np.linalg.norm(e, axis=1) * np.linalg.norm(prev, axis=1)
-    fold = (np.abs(cross) <= tol * np.maximum(np.linalg.norm(e, axis=1), np.linalg.norm(prev, axis=1))) & (dot < 0) & (lens > 0)
+    fold, touch = _self_touch(p[None], np.array([tol]))
     if np.any(fold):
-        k = int(np.argmax(fold))
+        k = int(np.argmax(fold[0]))
         raise InputError(key, f"a slit polygon (the edges at vertex {k} fold back onto each other)", allowed)
-    # distance of every vertex i to every edge j that does not end at i
-    a, b = p[None, :, :], np.roll(p, -1, axis=0)[None, :, :]
-    v = p[:, None, :]
-    ab = b - a
-    t = np.clip(np.einsum("ijk,ijk->ij", v - a, ab) / np.maximum(np.einsum("ijk,ijk->ij", ab, ab), 1e-300), 0, 1)
-    dist = np.linalg.norm(v - (a + t[..., None] * ab), axis=2)
-    i, j = np.indices((n, n))
-    own = (j == i) | ((j + 1) % n == i)
-    touch = (dist <= tol) & ~own
     if np.any(touch):
-        vi, ej = np.unravel_index(int(np.argmax(touch)), touch.shape)
+        vi, ej = np.unravel_index(int(np.argmax(touch[0])), touch[0].shape)
         raise InputError(key, f"a polygon that touches itself (vertex {vi} lies on edge {ej})", allowed)
 
 
@@ -291,26 +305,6 @@ def check_overlaps(polys: Polygons, pairs: np.ndarray, rel_tol: float = 1e-6, ch
             )
 
 
-def _touching_batch(P: np.ndarray, tol: np.ndarray) -> np.ndarray:
-    """:func:`_check_touching` over a batch of polygons of one vertex count: P (B, n, 2),
-    tol (B,) [m]; True where that polygon folds back or touches itself (the same floats)."""
-    n = P.shape[1]
-    e = np.roll(P, -1, axis=1) - P
-    prev = np.roll(e, 1, axis=1)
-    cross = prev[..., 0] * e[..., 1] - prev[..., 1] * e[..., 0]
-    dot = np.einsum("bij,bij->bi", prev, e)
-    ne, npv = np.linalg.norm(e, axis=2), np.linalg.norm(prev, axis=2)
-    fold = (np.abs(cross) <= tol[:, None] * np.maximum(ne, npv)) & (dot < 0) & (ne * npv > 0)
-    a, b = P[:, None, :, :], np.roll(P, -1, axis=1)[:, None, :, :]
-    v = P[:, :, None, :]
-    ab = b - a
-    t = np.clip(np.einsum("bijk,bijk->bij", v - a, ab) / np.maximum(np.einsum("bijk,bijk->bij", ab, ab), 1e-300), 0, 1)
-    dist = np.linalg.norm(v - (a + t[..., None] * ab), axis=3)
-    i, j = np.indices((n, n))
-    own = (j == i) | ((j + 1) % n == i)
-    return np.any(fold, axis=1) | np.any((dist <= tol[:, None, None]) & ~own, axis=(1, 2))
-
-
 def check_polygons(polys: Sequence[np.ndarray], key: str, rel_tol: float = 1e-9, chunk: int = 20_000) -> list[np.ndarray]:
     """:func:`check_polygon` of every polygon (key ``{key}[k].polygon``), vectorised.
 
@@ -362,10 +356,9 @@ def check_polygons(polys: Sequence[np.ndarray], key: str, rel_tol: float = 1e-9,
                 nonadj = ~((i == 0) & (j == m - 1))
                 i, j = i[nonadj], j[nonadj]
                 cross = _segments_cross(P[:, i], P[:, (i + 1) % m], P[:, j], P[:, (j + 1) % m], tol=tol[:, None])
-                if np.any(cross) or np.any(_touching_batch(P, tol)):
+                if np.any(cross) or any(np.any(m) for m in _self_touch(P, tol)):
                     return one_by_one()
-            x, y = P[..., 0], P[..., 1]
-            a = 0.5 * np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
+            a = signed_areas(P)
             if np.any(np.abs(a) <= tol * size[b]):
                 return one_by_one()
             P[a < 0] = P[a < 0][:, ::-1]

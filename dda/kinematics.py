@@ -44,14 +44,24 @@ def tmat(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return T
 
 
-def tt_vec(X: np.ndarray, Y: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Tᵀ v (N, 6) for vectors v (N, 2) applied at points with offsets X, Y.
+def tt_vec(X: np.ndarray, Y: np.ndarray, v: np.ndarray, out: np.ndarray | None = None, negate: bool = False) -> np.ndarray:
+    """Tᵀ v (N, 6) for vectors v (N, 2) applied at points with offsets X, Y (−Tᵀ v with ``negate``).
 
     For a force v [N] this is the generalised force on D; for a unit direction it is the
-    gradient of the displacement component along v with respect to D.
+    gradient of the displacement component along v with respect to D. ``out`` (N, 6), e.g. a
+    column block of a wider array, receives the result column by column (no temporary).
     """
     vx, vy = v[:, 0], v[:, 1]
-    return np.stack([vx, vy, -Y * vx + X * vy, X * vx, Y * vy, 0.5 * (Y * vx + X * vy)], axis=1)
+    cols = (vx, vy, -Y * vx + X * vy, X * vx, Y * vy, 0.5 * (Y * vx + X * vy))
+    if out is None:
+        out = np.stack(cols, axis=1)
+        return np.negative(out, out=out) if negate else out
+    for k, col in enumerate(cols):
+        if negate:
+            np.negative(col, out=out[:, k])
+        else:
+            out[:, k] = col
+    return out
 
 
 def point_displacement(D: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:

@@ -197,17 +197,13 @@ class BlockSystem:
 
 def _match_tags(raw: np.ndarray, tags: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Carry per-edge tags of the raw polygon onto the cleaned, CCW polygon q (by edge midpoints)."""
-    r0, r1 = raw, np.roll(raw, -1, axis=0)
-    d = r1 - r0
-    mid = 0.5 * (q + np.roll(q, -1, axis=0))
-    t = np.clip(np.einsum("mkd,kd->mk", mid[:, None, :] - r0[None], d) / np.maximum(np.sum(d * d, axis=1), 1e-300), 0, 1)
-    dist = np.linalg.norm(mid[:, None, :] - r0[None] - t[..., None] * d[None], axis=2)
-    return tags[np.argmin(dist, axis=1)].astype(np.int64)
+    return _match_tags_batch([raw], [tags], [q])[0]
 
 
 def _match_tags_batch(raws: Sequence[np.ndarray], tags: Sequence[np.ndarray], qs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """:func:`_match_tags` of every block, vectorised over the blocks with the same raw and
-    cleaned vertex counts (the same floats per block)."""
+    """Carry each block's per-edge tags of its raw polygon onto its cleaned, CCW polygon (each
+    cleaned edge takes the tag of the raw edge nearest its midpoint), vectorised over the blocks
+    with the same raw and cleaned vertex counts."""
     nr = np.array([r.shape[0] for r in raws], dtype=np.int64)
     nq = np.array([q.shape[0] for q in qs], dtype=np.int64)
     out: list[np.ndarray | None] = [None] * len(raws)
