@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> dict:
         "observations": observe, "observations_with_surrogate_error": observe_used,
         "surrogate_report": report, "surrogate_vs_solver_at_oat_points": test,
         "posterior": cal["posterior"], "mcmc": cal["mcmc"], "comparison": cal["comparison"],
+        "consistency": cal.get("consistency"),
         "confirmation": {**cal["confirmation"], "results": confirmed_results}, "figures": {**figures, "monitors": monitors},
     }
     out_path.write_text(json.dumps(result, indent=1))

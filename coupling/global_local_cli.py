@@ -271,7 +271,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from coupling.case.loader import load_case, parse_overrides, with_overrides
     from coupling.cli import case_path
-    from coupling.ensemble.calibration import corner, metropolis, parse_observe, plot, summarise
+    from coupling.ensemble.calibration import (consistency, consistency_lines, corner, metropolis, parse_observe, plot,
+                                               summarise)
     from coupling.ensemble.design import Parameter, parse_vary
     from coupling.ensemble.engine import pool_executor, run_ensemble
     from coupling.ensemble.surrogates import load
@@ -315,6 +316,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                            seed=args.seed, progress=None if args.quiet else sys.stderr, executor=executor)
     if executor is not None:
         executor.shutdown(wait=True)
+    check = consistency(net, params, obs, samples, seed=args.seed)
     sur_mean, sur_spread = net.predict(points)
     rows = []
     for o in obs:
@@ -333,6 +335,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "confirmation": {"points": points.tolist(), "labels": ["posterior mean"] + [f"posterior sample {i + 1}" for i in range(len(picks))],
                          "status": [m["status"] for m in confirm.members], "folder": str(out / "confirm")},
         "comparison": rows,
+        "consistency": check,
     }
     write_json(out / "calibration.json", report)
     np.save(out / "posterior_samples.npy", samples)
@@ -345,6 +348,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         solver = f"{r['solver']:.6g}" if r["solver"] is not None else "failed"
         print(f"  {r['name']}: observed {r['observed']:.6g} ± {r['sigma']:.2g} | surrogate {r['surrogate']:.6g} "
               f"± {r['surrogate_spread']:.2g} | solver {solver}")
+    for line in consistency_lines(check):
+        print(f"  check: {line}")
     print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, confirm/")
     return 0
 

@@ -123,6 +123,8 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     row = cal["comparison"][0]
     assert row["observed"] == -3e-4 and row["solver"] is not None and len(row["solver_samples"]) == 1
     assert cal["confirmation"]["status"] == ["ok", "ok"]
+    check = cal["consistency"]  # the posterior-predictive check and the contraction, in the report
+    assert check["observations"][0]["name"] == "runout" and set(check["parameters"]) == {"joints.default.law.phi"}
     assert (tmp_path / "cal" / "calibration.png").stat().st_size > 0
     assert (tmp_path / "cal" / "corner.png").stat().st_size > 0
 
@@ -151,6 +153,8 @@ def test_dda_incline_friction_angle_recovered_from_an_observed_travel(tmp_path):
     assert abs(phi - 21.7) < 0.5, cal["posterior"]
     row = cal["comparison"][0]
     assert abs(row["solver"] - observed) < 3 * sigma + abs(row["surrogate"] - observed)
+    check = cal["consistency"]  # the observation is reached and pins φ down
+    assert check["observations"][0]["reached"] and check["parameters"]["joints.default.law.phi"]["constrained"], check
 
 
 @pytest.mark.slow
@@ -171,3 +175,42 @@ def test_fem_plate_youngs_modulus_recovered_from_one_displacement(tmp_path):
     cal = json.loads((tmp_path / "cal" / "calibration.json").read_text())
     E = cal["posterior"]["material.E"]["mean"]
     assert abs(E / 37e9 - 1) < 0.02, cal["posterior"]
+    check = cal["consistency"]  # the observation is reached and pins E down
+    assert check["observations"][0]["reached"] and check["parameters"]["material.E"]["constrained"], check
+
+
+def test_consistency_flags_an_unreached_observation_and_an_unconstrained_parameter():
+    """The calibration report's check (coupling.ensemble.calibration.consistency): an
+    observation inside the model's reach gives |z| < 3 and constrains the parameter it
+    depends on; one beyond the model's range (y = 2x + 1 ≤ 13 on [0, 6], observed 20 ± 0.3)
+    is flagged; a parameter the output does not depend on keeps the prior's variance."""
+    from coupling.ensemble.calibration import Observation, consistency, consistency_lines, metropolis
+    from coupling.ensemble.design import Parameter
+
+    class _TwoInputs:  # y = 2 x + 1, independent of w
+        output_names = ["y"]
+
+        def predict(self, x):
+            x = np.atleast_2d(x)
+            return 2.0 * x[:, :1] + 1.0, np.full((len(x), 1), 0.1)
+
+    net = _TwoInputs()
+    params = [Parameter("x", 0.0, 6.0), Parameter("w", 1e-3, 1e-1, log=True)]
+    for observed, reached in ((7.0, True), (20.0, False)):
+        obs = [Observation("y", observed, 0.3)]
+        mc = metropolis(net, params, obs, chains=16, steps=2000, burn_in=700, seed=1)
+        check = consistency(net, params, obs, mc["samples"], seed=1)
+        row = check["observations"][0]
+        assert row["reached"] is reached, row
+        assert row["prior_q05"] == pytest.approx(1.0 + 2 * 0.3, abs=0.2) and row["prior_q95"] == pytest.approx(12.4, abs=0.2)
+        # w never enters y: its posterior keeps the uniform prior's variance in the unit cube (Monte Carlo: ±10 %)
+        assert check["parameters"]["w"]["variance_ratio"] == pytest.approx(1.0, abs=0.2)
+        assert not check["parameters"]["w"]["constrained"]
+        lines = consistency_lines(check)
+        assert any(line.startswith("w: not constrained") for line in lines)
+        assert any(line.startswith("y: not reached") for line in lines) is (not reached)
+        if reached:  # x ~ N(3, 0.16): variance ratio 12 (0.16 / 6)^2 ≈ 0.009
+            assert abs(row["z"]) < 1.0
+            assert check["parameters"]["x"]["variance_ratio"] < 0.05 and check["parameters"]["x"]["constrained"]
+        else:  # the best the model does is y = 13 at x = 6: z ≈ (13 − 20) / 0.32
+            assert row["z"] < -10 and row["posterior_mean"] == pytest.approx(13.0, abs=0.2)

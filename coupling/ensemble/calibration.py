@@ -14,6 +14,12 @@ then frozen; the posterior is the pooled post-burn-in states. The solver then ru
 posterior mean and at a few posterior samples (an ensemble with explicit points, so on the
 same mpi4py.futures workers), and the report puts observed, surrogate and solver values side
 by side.
+
+The report also says whether the fit means anything (:func:`consistency`): each observation's
+posterior-predictive score z (an observation the model does not reach over the free ranges,
+|z| > 3, makes the posterior a statement about which corner of the ranges comes closest, not
+an estimate), and each parameter's posterior variance against its prior's (a parameter the
+observations cannot move keeps the prior's spread).
 """
 
 from __future__ import annotations
@@ -98,6 +104,75 @@ def metropolis(net, params: Sequence[Parameter], obs: Sequence[Observation], *, 
     samples = np.stack([p.from_unit(samples_u[:, j]) for j, p in enumerate(params)], axis=1)
     return {"samples": samples, "acceptance": accepted / max(1, chains * (steps - burn_in)),
             "step": float(step), "chains": chains, "steps": steps, "burn_in": burn_in}
+
+
+#: an observation the model does not reach: its posterior-predictive score |z| exceeds this
+CONFLICT_Z = 3.0
+
+#: a parameter the observations leave where the prior had it: posterior variance above this
+#: fraction of the prior's (both in the unit cube)
+UNCONSTRAINED_RATIO = 0.8
+
+
+def consistency(net, params: Sequence[Parameter], obs: Sequence[Observation], samples: np.ndarray, *,
+                n_prior: int = 4000, n_post: int = 4000, seed: int = 0) -> dict[str, Any]:
+    """Can the model reach the observations, and what do they constrain? (a posterior-predictive
+    check and the posterior's contraction; Gelman et al., Bayesian Data Analysis, ch. 6)
+
+    Per observation y ± σ: the surrogate's mean output f over the prior (5 / 50 / 95 % at
+    ``n_prior`` prior draws) and over the posterior (mean m, standard deviation sd, at up to
+    ``n_post`` posterior samples; s the surrogate's mean ensemble spread there), and the
+    posterior-predictive score
+
+        z = (m − y) / √(σ² + sd² + s²).
+
+    |z| > :data:`CONFLICT_Z`: over the free ranges the model does not come within reach of the
+    observation; the posterior then only says which corner of the ranges comes closest, and
+    is no estimate of the parameters.
+
+    Per parameter: the posterior variance of u (the unit-cube coordinate, in which the prior
+    is uniform, variance 1/12) relative to the prior's, r = 12·var(u); 1 − r is the
+    contraction. r > :data:`UNCONSTRAINED_RATIO`: the observations leave the parameter about
+    where the prior had it (the outputs do not depend on it enough, against σ, to say more)."""
+    rng = np.random.default_rng(seed)
+    d = len(params)
+    prior_x = np.stack([p.from_unit(u) for p, u in zip(params, rng.random((d, n_prior)))], axis=1)
+    post_x = samples[rng.choice(len(samples), size=min(n_post, len(samples)), replace=False)]
+    prior_f, _ = net.predict(prior_x)
+    post_f, post_s = net.predict(post_x)
+    names = net.output_names
+    rows = []
+    for o in obs:
+        k = names.index(o.name)
+        q = np.quantile(prior_f[:, k], [0.05, 0.5, 0.95])
+        m, sd, s = float(post_f[:, k].mean()), float(post_f[:, k].std()), float(post_s[:, k].mean())
+        z = (m - o.value) / float(np.sqrt(o.sigma**2 + sd**2 + s**2))
+        rows.append({"name": o.name, "observed": o.value, "sigma": o.sigma,
+                     "prior_q05": float(q[0]), "prior_median": float(q[1]), "prior_q95": float(q[2]),
+                     "posterior_mean": m, "posterior_std": sd, "surrogate_spread": s, "z": z,
+                     "reached": bool(abs(z) <= CONFLICT_Z)})
+    contraction = {}
+    for j, p in enumerate(params):
+        r = float(12.0 * np.var(p.to_unit(samples[:, j])))
+        contraction[p.key] = {"variance_ratio": r, "contraction": 1.0 - r, "constrained": bool(r <= UNCONSTRAINED_RATIO)}
+    return {"conflict_z": CONFLICT_Z, "unconstrained_ratio": UNCONSTRAINED_RATIO, "observations": rows,
+            "parameters": contraction}
+
+
+def consistency_lines(check: dict[str, Any]) -> list[str]:
+    """One line for each observation the model does not reach and each parameter the
+    observations leave unconstrained (the findings of :func:`consistency`)."""
+    lines = []
+    for r in check["observations"]:
+        if not r["reached"]:
+            lines.append(f"{r['name']}: not reached: observed {r['observed']:.4g} ± {r['sigma']:.2g}; the model gives "
+                         f"{r['prior_q05']:.4g} .. {r['prior_q95']:.4g} over the prior (5-95 %), "
+                         f"{r['posterior_mean']:.4g} ± {r['posterior_std']:.2g} over the posterior (z = {r['z']:+.1f})")
+    for key, c in check["parameters"].items():
+        if not c["constrained"]:
+            lines.append(f"{key}: not constrained by the observations (posterior variance {100 * c['variance_ratio']:.0f} % "
+                         "of the prior's)")
+    return lines
 
 
 def summarise(samples: np.ndarray, params: Sequence[Parameter]) -> dict[str, dict[str, float]]:
