@@ -31,7 +31,26 @@ timings): contact detection, block assembly, contact assembly, PETSc assembly, f
 ntdda is found through ``--ntdda DIR`` or the environment variable ``NTDDA_DIR``: the work
 folder of ``../shared/peers/ntdda/build.sh`` (it holds ``ddarun``); its inputs are written
 by that folder's ``gen_inputs.py`` (``--peer``, default ``../shared/peers/ntdda``). Without
-ntdda only our figures are written.
+ntdda only our figures are written. ``--ntdda-label`` (its commit, any patch) is recorded in the JSON.
+
+ntdda above ~2,000 blocks (found in session 13 with AddressSanitizer): the column-index array
+of its sparse LDLᵀ storage, ``kk`` (``src/utils.c`` ``allocateAnalysisArrays``: ``calloc`` of
+``FORTY*nBlocks+1`` ints, ``FORTY`` = 40 in ``include/analysis.h``; the temporaries ``k2``/``k3``
+in ``src/sparsestorage.c`` and ``src/contact.c`` have the same size), is written past its end by
+the minimum-degree ordering's fill-in (``src/sparsestorage.c`` ``findMinimumConnections``,
+lines 627 and 666 of commit 4668673: rows are reserved 20 slots at a time and grow with the
+produced connections). Reserved slots per block at the end of the ordering: 24 / 38 / 45.6 /
+50.2 / 60.0 for 101 / 901 / 2,501 / 4,901 / 10,001 blocks, so the 50 × 50 stack already
+overflows (its run ends in a segfault after the last step, exit 139) and the 100 × 100 stack
+corrupts the heap so that the first step dies in ``df18`` → ``setMatrixToZero``. Fix for a
+measurement build (in a copy of ntdda, not in this repository): ``#define FORTY 200`` in
+``include/analysis.h`` (a capacity only: those arrays are allocated once per run, the ordering's
+logic does not read ``FORTY``), and, for a clean exit, ``malloc(sizeof(long)*(gd->nMPoints+1))``
+for ``vertexfp_pos`` in ``src/postprocess.c`` ``writeMeasuredPoints`` (written at ``[k+1]``).
+The numerics are unchanged: on the 10 × 10 (50 steps), 30 × 30 (10 steps) and 50 × 50 (5 steps)
+stacks the patched build's step logs (contacts, closed contacts, open–close iterations) and
+final block vertices equal the unpatched build's byte for byte (the unpatched 50 × 50 run
+writes no final state).
 
 Writes benchmarks/out/dda_vs_ntdda.json (ratios measured in one run; design.md §7).
 """
@@ -202,7 +221,10 @@ def launch(problem: str, nsteps: int, config: str = "default", ranks: int = 1, r
     """Our worker on ``problem`` in its own process; ``root``: the source tree to run (another
     checkout for ``--before``: its own copy of this script and its packages)."""
     script = Path(__file__) if root == ROOT else root / "benchmarks" / Path(__file__).name
-    return mpi_launch.run_json([script, "--worker", problem, "--nsteps", str(nsteps), "--config", config], ranks, root)
+    load = os.getloadavg()
+    row = mpi_launch.run_json([script, "--worker", problem, "--nsteps", str(nsteps), "--config", config], ranks, root)
+    row["loadavg_before"] = list(load)
+    return row
 
 
 # ----------------------------------------------------------------------------- ntdda
@@ -234,11 +256,13 @@ class Ntdda:
             (d / "output").mkdir()
             self.inputs(problem, nsteps, d)
             env = {**os.environ, "OMP_NUM_THREADS": "1", "DDAPERF_STEPLOG": "steps.log", "DDAPERF_FINAL": "final.txt"}
+            load = os.getloadavg()
             p = subprocess.run([str(self.exe), f"{problem}.geo", f"{problem}.ana", problem], cwd=d, env=env,
                                capture_output=True, text=True)
             log = np.loadtxt(d / "steps.log", comments="#", ndmin=2) if (d / "steps.log").exists() else np.zeros((0, 8))
-            # ntdda segfaults after "Analysis complete." on the 50 x 50 grid: a run whose step
-            # log has every step counts, its exit status recorded
+            # unpatched ntdda segfaults after "Analysis complete." on the 50 x 50 grid (its kk[]
+            # overflows, see the module docstring): a run whose step log has every step counts,
+            # its exit status recorded
             if log.shape[0] < nsteps:
                 raise RuntimeError(f"ntdda failed on {problem} (exit status {p.returncode}, {log.shape[0]} of {nsteps} "
                                    f"steps logged): {p.stdout[-2000:]}\n{p.stderr[-2000:]}")
@@ -248,7 +272,8 @@ class Ntdda:
         row = {"problem": problem, "steps": int(log.shape[0]), "wall_per_step_s": float(body[:, 1].mean()),
                "cpu_per_step_s": float(body[:, 7].mean()), "solves_per_step": float(body[:, 6].mean()),
                "contacts": int(np.median(log[:, 4])), "closed_contacts_last": int(log[-1, 5]),
-               "blocks": (sum(1 for ln in final if ln.startswith("block")) - 1) if final else None, "exit_status": p.returncode}
+               "blocks": (sum(1 for ln in final if ln.startswith("block")) - 1) if final else None, "exit_status": p.returncode,
+               "loadavg_before": list(load)}
         pts = {int(m.group(1)): (float(m.group(2)), float(m.group(3)))
                for m in (re.match(r"point (\d+) (\S+) (\S+) block", ln) for ln in final) if m}
         if not pts:  # no final state written (see the exit status)
@@ -286,8 +311,7 @@ def _median_row(rows: list[dict]) -> dict:
     return out
 
 
-NAMES = {"incline": "incline", "grid10": "10 × 10 stack", "grid30": "30 × 30 stack", "grid50": "50 × 50 stack",
-         "grid100": "100 × 100 stack"}
+NAMES = {"incline": "incline", **{f"grid{n}": f"{n} × {n} stack" for n in (10, 30, 50, 70, 100)}}
 PHASES = [("detect", "detect"), ("block_assembly", "block assembly"), ("contact_assembly", "contact assembly"),
           ("petsc_assembly", "PETSc assembly"), ("factorise", "factorise"), ("solve", "solve"),
           ("open_close_bookkeeping", "open–close"), ("update", "update"), ("history", "history"), ("other", "other")]
@@ -342,6 +366,26 @@ def table(path: str, before: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def growth(problems: dict, config: str) -> dict:
+    """CPU s/step ∝ blocksᵖ of each code over the grids: p between neighbouring sizes and the
+    least-squares p over all of them (log–log)."""
+    out: dict = {}
+    for who in ("ntdda", config):
+        pts = []
+        for prob, rec in problems.items():
+            r = rec.get("ntdda") if who == "ntdda" else rec["ours"][config]
+            if prob.startswith("grid") and r:
+                pts.append((rec["ours"][config]["blocks"], r["cpu_per_step_s"]))
+        if len(pts) < 2:
+            continue
+        pts.sort()
+        n, t = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+        out[who] = {"blocks": [p[0] for p in pts], "cpu_per_step_s": [p[1] for p in pts],
+                    "exponent_pairwise": [float((t[i + 1] - t[i]) / (n[i + 1] - n[i])) for i in range(len(pts) - 1)],
+                    "exponent_fit": float(np.polyfit(n, t, 1)[0])}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -367,7 +411,10 @@ def main() -> None:
                     help="steps between those instants (20 ms: a third of the stack's ~60 ms ring period)")
     ap.add_argument("--ranks2", nargs="*", default=["grid10", "grid30", "grid100"],
                     help="problems also run once on 2 MPI ranks (time and difference from 1 rank)")
-    ap.add_argument("--ntdda-max-blocks", type=int, default=2000, help="skip ntdda above this size (its cost grows fast)")
+    ap.add_argument("--ntdda-max-blocks", type=int, default=2000,
+                    help="skip ntdda above this size (unpatched ntdda overflows kk[] above ~2,000 blocks: docstring)")
+    ap.add_argument("--ntdda-label", default=None,
+                    help="what the ntdda build is (commit, patch), recorded in the JSON")
     ap.add_argument("--out", default=str(OUT / "dda_vs_ntdda.json"))
     ap.add_argument("--before", default=None, metavar="DIR",
                     help="a checkout of the code before a change (e.g. git worktree add DIR main): its worker runs "
@@ -383,7 +430,8 @@ def main() -> None:
     t_start = time.perf_counter()
     nt = find_ntdda(a.ntdda, Path(a.peer))
     out: dict = {
-        "benchmark": "dda_vs_ntdda", "ntdda": str(nt.work) if nt else None,
+        "benchmark": "dda_vs_ntdda", "ntdda": str(nt.work) if nt else None, "ntdda_label": a.ntdda_label,
+        "argv": sys.argv[1:],
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                     "loadavg": os.getloadavg()},
         "problems": {},
@@ -432,6 +480,14 @@ def main() -> None:
                 msg += (f"; ntdda {t['cpu_per_step_s']:.3g} s/step cpu ({t['wall_per_step_s']:.3g} wall), "
                         f"{t['solves_per_step']:.2f} solves/step; ntdda/ours (cpu) {o['ntdda_over_ours_cpu_per_step']:.3g}")
             print(msg, flush=True)
+        if prob != "incline" and theirs and "top_centre_settlement_m" in rec["ntdda"]:
+            # after the timed steps (the same instants): top-centre settlement and top-left drift
+            rec["physics_after_steps"] = {
+                who: {k: r[k] for k in ("top_centre_settlement_m", "top_left_lateral_m")}
+                for who, r in [("ntdda", rec["ntdda"])] + [(c, rec["ours"][c]) for c in a.configs]}
+            for c in a.configs:
+                rec["physics_after_steps"][c]["settlement_over_ntdda"] = (
+                    rec["ours"][c]["top_centre_settlement_m"] / rec["ntdda"]["top_centre_settlement_m"])
         if prob == "incline":
             t_end = steps * 2e-3
             ref = 0.5 * G * (np.sin(np.radians(THETA)) - np.cos(np.radians(THETA)) * np.tan(np.radians(PHI_INCLINE))) * t_end**2
@@ -489,6 +545,7 @@ def main() -> None:
                       f"top-left lateral {r['top_left_lateral_m']:.3e} m ({r['top_left_lateral_over_width']:.2e} of the width)",
                       flush=True)
         out["physics_stack"] = ph
+    out["growth"] = growth(out["problems"], a.configs[0])
     out["wall_total_s"] = time.perf_counter() - t_start
 
     def strip(o):  # final centroids are only for the 1-vs-2-rank difference
