@@ -3,6 +3,7 @@ section; item 3, the envelope).
 
     python benchmarks/vajont_flank.py [--case cases/vajont.toml] [--angles 20 25 27 28 30 38 45]
         [--jobs 1] [--set KEY=VALUE ...] [--out benchmarks/out/vajont_flank.json]
+    python benchmarks/vajont_flank.py --plot benchmarks/out/vajont_flank.json   (redraw only)
 
 The case's opposite (north) flank is an estimate: the public section of Boon et al. ends at the
 toe (x = 1215 m), and ``shared/vajont.md`` gives the flank only as "rising at 20–45°" (the
@@ -68,6 +69,10 @@ def envelope_check(row: dict) -> dict:
     return out
 
 
+def _fmt(v) -> str:
+    return "none" if v is None else f"{v:.4g}"  # duration is None for a run not at rest by its end
+
+
 def plot(path: Path, rows: list[dict], shipped: float) -> None:
     import matplotlib
 
@@ -80,8 +85,12 @@ def plot(path: Path, rows: list[dict], shipped: float) -> None:
     for a, key, label in ((ax[0], "runout", "horizontal run-out [m]"), (ax[1], "duration", "onset to rest [s]")):
         lo, hi = ENVELOPE[key]
         a.axhspan(lo, hi, color="C2", alpha=0.15, label="observed envelope")
-        a.plot(th, [r[key] for r in ok], "o-", color="C0")
-        a.axvline(shipped, color="0.5", ls=":", label=f"case ({shipped:g}°)")
+        pts = [(t, r[key]) for t, r in zip(th, ok) if r[key] is not None]
+        a.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color="C0")
+        unsettled = [t for t, r in zip(th, ok) if r[key] is None]
+        if unsettled:  # not at rest by the end of the run: above the envelope's top
+            a.plot(unsettled, [hi] * len(unsettled), "x", color="C3", ms=9, mew=2, label="not at rest by the run's end")
+        a.axvline(shipped, color="0.5", ls=":", label=f"case ({shipped:.1f}°)")
         a.set_xlabel("north flank slope θ [°]")
         a.set_ylabel(label)
         a.legend(fontsize=8)
@@ -98,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--out", default=str(HERE / "out" / "vajont_flank.json"))
+    ap.add_argument("--plot", metavar="JSON", default=None, help="redraw the figure of a report (no runs)")
     a = ap.parse_args(argv)
+    if a.plot:
+        report = json.loads(Path(a.plot).read_text())
+        plot(Path(a.plot).with_suffix(".png"), report["runs"], report["shipped_angle_deg"])
+        return 0
     import coupling
     from coupling.case.loader import parse_overrides
     from vajont_resolution import run_one
@@ -118,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"angle_deg": th, **{k: v for k, v in r.items() if k not in ("name", "case")}}
         row["inside"] = envelope_check(row) if r["ok"] else None
         rows.append(row)
-        print(f"flank {th:5.1f}°: " + (", ".join(f"{k} {row[k]:.4g}" for k in ENVELOPE) if r["ok"] else r["error"]),
+        print(f"flank {th:5.1f}°: " + (", ".join(f"{k} {_fmt(row.get(k))}" for k in ENVELOPE) if r["ok"] else r["error"]),
               flush=True)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
