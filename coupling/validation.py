@@ -145,8 +145,10 @@ _ARG = re.compile(r"^argument (?P<opt>[^:]+): (?P<rest>.+)$")
 
 
 def _option_name(text: str) -> str:
-    """``-o/--output`` → ``-o``; the short form, as a user types it."""
-    return text.split("/")[0].strip()
+    """``-o/--output`` → ``-o``; the short form, as a user types it. A sub-command slot
+    (argparse dest ``data_command``) → ``data subcommand``."""
+    name = text.split("/")[0].strip()
+    return name[: -len("_command")] + " subcommand" if name.endswith("_command") else name
 
 
 def translate_argparse(message: str) -> CaseError:

@@ -287,6 +287,8 @@ def setup() -> list[Entry]:
         ("dda", [f"blocks[1].polygon={SLIT}"], ["blocks[1]", "slit"], None),
         ("dda", [f"blocks[1].polygon={BOWTIE}"], ["blocks[1]", "self-intersecting"], None),
         ("dda", ["materials.rock.density=0.0"], ["materials.rock.density", "density > 0"], None),
+        ("dda", [f"joints.slide.law={{{VW}}}", 'trigger={joint="slide", rate=1.0, start=100.0}'],
+         ["trigger.start", "found 100.0", "duration"], None),
         ("dda", [], ["domains[0]", "touches itself"],
          DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [35.0, 5.0], [40.0, 10.0], [30.0, 10.0], [35.0, 5.0]]",
                              spacing=2.0)),
@@ -585,9 +587,88 @@ def cli_options() -> list[Entry]:
     return out
 
 
+#: a velocity-weakening joint law (has phi_peak and phi_residual: a trigger may act on it)
+VW = 'kind="velocity_weakening", phi_peak=20.0, phi_residual=8.0, v_c=0.1'
+#: a thermal-pressurisation joint law; {extra} adds keys
+TP = ('joints.default.law={{kind="thermal_pressurisation", phi_peak=20.0, phi_residual=8.0, v_c=0.1, '
+      'band_thickness=1e-3, heat_capacity=2.7e6, pressurisation=1e5{extra}}}')
+
+
+def new_user() -> list[Entry]:
+    """Found by trying the recent DDA keys, ``extends`` chains and the global-local commands as a
+    new user would (session 13): each gave a traceback, a wrong key path, a misleading message,
+    or was accepted and ignored / misread before."""
+    out = [
+        # the run-up reads z(x) on the line by interpolation: one point, or x not increasing, gave 0 or garbage
+        _case("dda", "schema", ["monitor.runup_line=[[1.0, 2.0]]"], ["monitor.runup_line", "at least 2 points"]),
+        _case("dda", "schema", ["monitor.runup_line=[[5.0, 2.0], [1.0, 4.0]]"], ["monitor.runup_line", "x strictly increasing"]),
+        _case("dda", "schema", ["monitor.runup_line=[[1.0, 2.0], [1.0, 3.0]]"], ["monitor.runup_line", "x strictly increasing"]),
+        # a diffusion band grid beyond 400 cells was a ValueError traceback from learned/
+        _case("dda", "schema", [TP.format(extra=', band_model="diffusion", thermal_diffusivity=1e30, diffusion_time=1e30')],
+              ["joints.default.law", "diffusion_time", "more than 400 cells"]),
+        _case("dda", "schema", [TP.format(extra=', band_model="diffusion", thermal_diffusivity=1e30, diffusion_time=1e30')],
+              ["joints.default.law", "more than 400 cells"], command="run"),
+        # true / false where a table or a string belongs was "allowed: a number"
+        _case("dda", "schema", ["dda=true"], ["dda", "found true", "allowed: a table"]),
+        _case("dda", "schema", ["trigger=false"], ["trigger", "found false", "allowed: a table"]),
+        _case("dda", "schema", ["title=true"], ["title", "found true", "allowed: a string"]),
+        _case("dda", "schema", ["dda.linear_solver=true"], ["dda.linear_solver", "allowed: a string"]),
+        _case("dda", "schema", ["water.level=true"], ["water.level", "allowed: a number"]),
+        # a table key given a number (tests/test_bad_input.py: no schema class name in the message)
+        _case("dda", "schema", ["water=5"], ["water", "found 5", "allowed: a table"]),
+        _case("dda", "schema", ["joints.default.law=5"], ["joints.default.law", "found 5", "allowed: a table"]),
+    ]
+    # --set values that open an array / table / string and are no TOML were taken as a bare string
+    for item, expect in (('water={level=5.0', ["water", "not a TOML value", "Unclosed inline table"]),
+                         ('joints.default.law={kind="coulomb", phi=20.0, phi=30.0}', ["joints.default.law", "Duplicate"]),
+                         ('dda.dt=[1e-3', ["dda.dt", "not a TOML value"]),
+                         ('title="corpus', ["title", "not a TOML value"]),
+                         ('extends="other.toml"', ["extends", "only in a case file"])):
+        e = _case("dda", "schema", [item], ["--set", *expect])
+        e.expect = [x for x in e.expect if x != "case.toml"]
+        out.append(e)
+    # extends: a joint law table changed in a child replaced the whole joint (kind missing); chains
+    child = 'extends = "base.toml"\ntitle = "child"\n[joints.default.law]\nphi = 95.0\n'
+    out.append(Entry("schema", "dda", ["check", "case.toml"], ["case.toml", "joints.default.law.phi", "less than 90"],
+                     {"case.toml": child, "base.toml": DDA}))
+    out.append(Entry("schema", "dda", ["run", "case.toml", "-o", "out", "-q"], ["case.toml", "joints.default.law.phi"],
+                     {"case.toml": child, "base.toml": DDA}))
+    out.append(Entry("schema", "dda", ["check", "case.toml"], ["b.toml", "extends", "'missing.toml' not found"],
+                     {"case.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "missing.toml"\n'}))
+    out.append(Entry("schema", "dda", ["check", "case.toml"], ["extends", "cycle"],
+                     {"case.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "c.toml"\n', "c.toml": 'extends = "b.toml"\n'}))
+    # the global-local commands
+    sur = "{fx}/sur.pt"
+    phi = "joints.default.law.phi"
+    out += [
+        Entry("cli-options", "dda", ["surrogate", "bogus"], ["surrogate subcommand", "'bogus'", "train | field"]),
+        Entry("cli-options", "dda", ["surrogate"], ["surrogate subcommand", "missing"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", sur, "--at", f"{phi}=nan"], ["--at", phi, "finite"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", sur, "--at", f"{phi}=inf"], ["--at", phi, "finite"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", sur, "--at", f"{phi}=20", "--at", f"{phi}=21"], ["--at", "twice"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", "bad.pt", "--at", f"{phi}=20"],
+              ["bad.pt", "unreadable or corrupt", "not tensors, numbers and text only"], {"bad.pt": "garbage\n"}),
+        Entry("cli-options", "dda", ["surrogate", "train", "{fx}/data.h5", "-o", "s.pt", "--outputs", ""],
+              ["--outputs", "found ''"]),
+        Entry("cli-options", "dda", ["surrogate", "train", "{fx}/data.h5", "-o", "s.pt", "--outputs", "runout,,drop"],
+              ["--outputs", "runout,,drop"]),
+        Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", sur, "--observe", "runout=1±0.1",
+                                     "--free", f"{phi}=15:20", "--free", f"{phi}=20:28", "-o", "cal", "-q"],
+              ["--free", "twice"]),
+        Entry("cli-options", "dda", ["calibrate", "cantilever", "--surrogate", sur, "--observe", "runout=1±0.1",
+                                     "-o", "cal", "-q"], ["--surrogate", "dda_incline.toml", "do not fit", "cantilever.toml"]),
+        Entry("cli-options", "dda", ["calibrate", "case.toml", "--surrogate", sur, "--observe", "runout=1±0.1", "--set",
+                                     f'joints.default.law={{{VW}}}', "-o", "cal", "-q"],
+              ["--surrogate", "do not fit", "joints.default.law.phi"], {"case.toml": DDA}),
+        Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", sur, "--observe", "runout=1±0",
+                                     "-o", "cal", "-q"], ["--observe", "SIGMA > 0"]),
+    ]
+    return out
+
+
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options() + restart()
+        + cli_options() + restart() + new_user()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveFloat
+from pydantic import Field, PositiveFloat, field_validator
 
 from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
 
@@ -123,6 +123,15 @@ class MonitorSpec(Strict):
     rest_window: PositiveFloat = Field(1.0, description="at rest: the centroid stays within rest_velocity × rest_window of its final position; settled: mean speed over the last window [s] below rest_velocity")
     runup_line: list[Vec2] = Field([], description="opposite flank, from its toe up [[x, z], ...] [m]: run-up = "
                                   "its elevation above the toe where the mass's front stops")
+
+    @field_validator("runup_line")
+    @classmethod
+    def _runup_line(cls, line):
+        """The run-up reads z(x) on the line (np.interp): at least 2 points, x strictly increasing."""
+        if line and (len(line) < 2 or any(b[0] <= a[0] for a, b in zip(line, line[1:]))):
+            raise ValueError("at least 2 points [[x, z], ...] from the toe up, x strictly increasing "
+                             "(the slide moves towards +x; run-up = z(front) - z(toe))")
+        return line
 
 
 class TriggerSpec(Strict):

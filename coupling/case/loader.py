@@ -69,11 +69,19 @@ def _split_key(key: str) -> list[str | int]:
     return parts
 
 
-def _parse_value(text: str) -> Any:
-    """A TOML value (number, bool, string, array, inline table); bare words stay strings."""
+def _parse_value(text: str, key: str = "") -> Any:
+    """A TOML value (number, bool, string, array, inline table); bare words stay strings.
+
+    A value that opens an array, an inline table or a quoted string (``[``, ``{``, ``"``,
+    ``'``) and is not valid TOML (unclosed, a repeated key, ...) is an error naming the
+    ``--set`` key and the TOML fault, not a bare string that fails later as "a number"."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text[:1] in ("[", "{", '"', "'"):
+            fault = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)$", "", str(exc)) or "syntax error"
+            raise CaseError("--set", key or None, f"found {text!r}: not a TOML value ({fault})",
+                            "a TOML value, e.g. [1.0, 2.0], {kind = \"coulomb\", phi = 30.0}, \"text\"") from None
         return text
 
 
@@ -88,7 +96,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         key = key.strip()
         if not KEY_PATH.fullmatch(key):
             raise CaseError("--set", None, f"found {item!r} ({'no' if not key else 'malformed'} key path)", allowed)
-        out[key] = _parse_value(value.strip())
+        out[key] = _parse_value(value.strip(), key)
     return out
 
 
@@ -97,6 +105,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
     data = copy.deepcopy(data)
     for key, value in overrides.items():
         parts = _split_key(key)
+        if parts[0] == "extends":
+            raise CaseError("--set", key, f"found {value!r}", "extends only in a case file (it is resolved before "
+                            "--set applies); --set the keys themselves")
         node: Any = data
         for depth, part in enumerate(parts[:-1]):
             if isinstance(parts[depth + 1], int) and isinstance(node, dict) and part not in node:
@@ -149,12 +160,14 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+    """Tables merge key by key; any other value (arrays included) replaces the base's. A
+    table of another kind (its ``kind`` or ``law`` name differs) replaces the base's table;
+    a ``law`` that is itself a table (a DDA joint's ``[joints.NAME.law]``) merges as a table."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         old = out.get(key)
         same_kind = isinstance(old, dict) and isinstance(value, dict) and all(
-            value.get(tag, old.get(tag)) == old.get(tag) for tag in ("kind", "law"))
+            isinstance(value.get(tag), dict) or value.get(tag, old.get(tag)) == old.get(tag) for tag in ("kind", "law"))
         if same_kind:
             out[key] = _merge(out[key], value)
         else:
@@ -317,6 +330,9 @@ _PHRASES = {
 
 
 def _allowed_text(msg: str) -> str:
+    # "a valid dictionary or instance of WaterSpec" / "or object to extract fields from": a table
+    msg = re.sub(r"^Input should be a valid dictionary or (instance of \w+|object to extract fields from)",
+                 "Input should be a valid dictionary", msg)
     for phrase, ours in _PHRASES.items():
         if msg.startswith(phrase):
             msg = ours + msg[len(phrase):]
@@ -370,8 +386,9 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
                          f"{prefix}{err['ctx']['new']} (its new name)")
     if kind == "bool_not_number":
         prefix = f"{key}." if key else ""
+        expected = err["ctx"].get("expected", "a number")
         return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}",
-                         "a number (true / false are not numbers)")
+                         f"{expected} (true / false are not {expected.split()[-1]}s)")
     if kind == "number_not_bool":
         prefix = f"{key}." if key else ""
         return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}", "true | false")
