@@ -662,6 +662,12 @@ def new_user() -> list[Entry]:
               ["--surrogate", "do not fit", "joints.default.law.phi"], {"case.toml": DDA}),
         Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", sur, "--observe", "runout=1±0",
                                      "-o", "cal", "-q"], ["--observe", "SIGMA > 0"]),
+        # an empty value: run -o "" wrote into results/<case>; others read it as the working folder
+        Entry("cli-options", "dda", ["run", "case.toml", "-o", "", "-q"], ["-o", "found ''"], {"case.toml": DDA}),
+        Entry("cli-options", "dda", ["run", "", "-q"], ["case", "found ''"]),
+        Entry("cli-options", "dda", ["check", "case.toml", "--set", ""], ["--set", "found ''"], {"case.toml": DDA}),
+        Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", "", "--observe", "runout=1±0.1",
+                                     "-o", "cal"], ["--surrogate", "found ''"]),
     ]
     return out
 

@@ -17,12 +17,12 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     files               52
     pickle              10
     devices              6
-    cli-options        144
+    cli-options        148
     restart             51
-    total              654
+    total              658
 
-By case kind: dda 172, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 394, run 145, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 4,
+By case kind: dda 176, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 395, run 147, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 
