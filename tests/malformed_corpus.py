@@ -289,6 +289,8 @@ def setup() -> list[Entry]:
         ("dda", ["materials.rock.density=0.0"], ["materials.rock.density", "density > 0"], None),
         ("dda", [f"joints.slide.law={{{VW}}}", 'trigger={joint="slide", rate=1.0, start=100.0}'],
          ["trigger.start", "found 100.0", "duration"], None),
+        ("dda", ['joints.slide.law={kind="coulomb", phi=20.0}', 'trigger={joint="slide", rate=1.0}'],
+         ["trigger.joint", "found 'slide', a coulomb law", "displacement_weakening"], None),
         ("dda", [], ["domains[0]", "touches itself"],
          DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [35.0, 5.0], [40.0, 10.0], [30.0, 10.0], [35.0, 5.0]]",
                              spacing=2.0)),
@@ -627,6 +629,10 @@ def new_user() -> list[Entry]:
         e = _case("dda", "schema", [item], ["--set", *expect])
         e.expect = [x for x in e.expect if x != "case.toml"]
         out.append(e)
+    # a negative joint-set seed was a numpy ValueError traceback
+    out.append(_case("dda", "schema", [], ["domains[0].joint_sets[0].seed", "found -1"],
+                     text=DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]",
+                                              spacing=2.0) + "seed = -1\n"))
     # extends: a joint law table changed in a child replaced the whole joint (kind missing); chains
     child = 'extends = "base.toml"\ntitle = "child"\n[joints.default.law]\nphi = 95.0\n'
     out.append(Entry("schema", "dda", ["check", "case.toml"], ["case.toml", "joints.default.law.phi", "less than 90"],

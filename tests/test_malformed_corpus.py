@@ -10,8 +10,8 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          164
-    schema             110
-    setup               54
+    schema             111
+    setup               56
     sizes               28
     output-paths        35
     files               52
@@ -19,10 +19,10 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     devices              6
     cli-options        148
     restart             51
-    total              658
+    total              661
 
-By case kind: dda 176, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 395, run 147, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+By case kind: dda 179, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 397, run 148, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 

@@ -39,7 +39,7 @@ class JointSetSpec(Strict):
     origin: Vec2 | None = Field(None, description="a point on one joint [m]")
     spacing_std: float = Field(0.0, ge=0, description="standard deviation of the spacing [m]")
     random_offset: bool = False
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="seed of the random spacing and offsets (numpy: a non-negative integer)")
     joint: str = ""
 
 

@@ -205,6 +205,10 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     tmp.replace(path)
 
 
+#: joint laws a [trigger] can weaken (their peak friction falls towards the residual)
+TRIGGER_LAWS = ("displacement_weakening", "velocity_weakening", "thermal_pressurisation")
+
+
 def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, simulate, report and write a DDA case; the run payload."""
     spec: DdaCase = case.spec
@@ -216,6 +220,10 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
         names = [n for n in spec.joints if n != "default"]
         if spec.trigger.joint not in names:
             raise case.error("trigger.joint", f"found {spec.trigger.joint!r}", " | ".join(names) or "define [joints.NAME]")
+        kind = spec.joints[spec.trigger.joint].law.kind
+        if kind not in TRIGGER_LAWS:
+            raise case.error("trigger.joint", f"found {spec.trigger.joint!r}, a {kind} law (no peak and residual friction)",
+                             "a joint whose law has phi_peak and phi_residual: " + " | ".join(TRIGGER_LAWS))
         trigger = {"trigger_joint": names.index(spec.trigger.joint), "trigger_rate": spec.trigger.rate,
                    "trigger_start": spec.trigger.start,
                    "trigger_hold_velocity": spec.trigger.hold_velocity or spec.monitor.rest_velocity}
