@@ -633,6 +633,9 @@ def new_user() -> list[Entry]:
     out.append(_case("dda", "schema", [], ["domains[0].joint_sets[0].seed", "found -1"],
                      text=DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]",
                                               spacing=2.0) + "seed = -1\n"))
+    # an index into a table set an integer key: "allowed: Keys should be strings" (pydantic's words)
+    out.append(_case("dda", "cli-options", ["dda[0]=1"], ["--set dda[0]", "'dda' is a table, not an array"]))
+    out.append(_case("dda", "cli-options", ["blocks[1][0]=1"], ["--set blocks[1][0]", "'blocks[1]' is a table"]))
     # extends: a joint law table changed in a child replaced the whole joint (kind missing); chains
     child = 'extends = "base.toml"\ntitle = "child"\n[joints.default.law]\nphi = 95.0\n'
     out.append(Entry("schema", "dda", ["check", "case.toml"], ["case.toml", "joints.default.law.phi", "less than 90"],

@@ -17,12 +17,12 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     files               52
     pickle              10
     devices              6
-    cli-options        148
+    cli-options        150
     restart             51
-    total              661
+    total              663
 
-By case kind: dda 179, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 397, run 148, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+By case kind: dda 181, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 399, run 148, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 

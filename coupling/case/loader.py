@@ -118,6 +118,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             except (IndexError, KeyError, TypeError, AttributeError):
                 raise CaseError(source, f"--set {key}", f"'{_join(parts[: depth + 1])}' does not exist")
         last = parts[-1]
+        if isinstance(last, int) and isinstance(node, dict):  # an index into a table ('dda[0]')
+            raise CaseError(source, f"--set {key}", f"'{_join(parts[:-1])}' is a table, not an array",
+                            f"a key of it, e.g. --set {_join(parts[:-1])}.NAME=VALUE")
         try:
             node[last] = value
         except (IndexError, TypeError):
