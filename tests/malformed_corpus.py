@@ -629,6 +629,8 @@ def new_user() -> list[Entry]:
         e = _case("dda", "schema", [item], ["--set", *expect])
         e.expect = [x for x in e.expect if x != "case.toml"]
         out.append(e)
+    # a settling step below dt_min ran for ever at that step (dt_min is the floor of a cut step)
+    out.append(_case("dda", "schema", ["dda.settle_time=0.005", "dda.settle_dt=1e-12"], ["dda.settle_dt", "dt_min"]))
     # a negative joint-set seed was a numpy ValueError traceback
     out.append(_case("dda", "schema", [], ["domains[0].joint_sets[0].seed", "found -1"],
                      text=DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]",
