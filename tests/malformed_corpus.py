@@ -648,6 +648,10 @@ def new_user() -> list[Entry]:
                      {"case.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "missing.toml"\n'}))
     out.append(Entry("schema", "dda", ["check", "case.toml"], ["extends", "cycle"],
                      {"case.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "c.toml"\n', "c.toml": 'extends = "b.toml"\n'}))
+    # a misspelt shipped case name: "file not found" only
+    out.append(Entry("files", "dda", ["check", "vajnt"], ["vajnt", "file not found", "did you mean 'vajont'"]))
+    out.append(Entry("files", "dda", ["run", "cases/vajont.toml", "-o", "out", "-q"],
+                     ["cases/vajont.toml", "file not found", "shipped case by its name: vajont"]))
     # the global-local commands
     sur = "{fx}/sur.pt"
     phi = "joints.default.law.phi"

@@ -148,7 +148,8 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         overrides = parse_overrides(overrides)
     overrides = overrides or {}
     if not path.is_file():
-        raise CaseError(path, None, "file not found" if not path.exists() else "not a file")
+        raise CaseError(path, None, "file not found" if not path.exists() else "not a file",
+                        _case_file_hint(path, shipped.parent))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -160,6 +161,19 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
     data = _resolve_extends(data, path, seen=(path.resolve(),))
     data = apply_overrides(data, overrides, str(path))
     return validate_case(data, path, overrides)
+
+
+def _case_file_hint(path: Path, shipped_dir: Path) -> str:
+    """What a CASE argument that is no file may be: a shipped case by name (the closest one to a
+    misspelt name), or a case file."""
+    names = sorted(p.stem for p in shipped_dir.glob("*.toml"))
+    if path.suffix == ".toml" and path.stem in names:
+        return f"a case file, or the shipped case by its name: {path.stem}"
+    lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(path.stem.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return f"a case file, or a shipped case name: did you mean '{lower[close[0]]}'? (deepmanifold cases lists them)"
+    return "a case file, or a shipped case name (deepmanifold cases lists them)"
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
