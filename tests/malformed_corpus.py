@@ -629,6 +629,9 @@ def new_user() -> list[Entry]:
         e = _case("dda", "schema", [item], ["--set", *expect])
         e.expect = [x for x in e.expect if x != "case.toml"]
         out.append(e)
+    # [output] keys a DDA run ignored (a DDA ensemble then had no displacement.npz for surrogate field)
+    out.append(_case("dda", "schema", ["output.displacement=true"], ["output.displacement", "found true", "DDA"]))
+    out.append(_case("dda", "schema", ["output.deformation_scale=5.0"], ["output.deformation_scale", "found 5.0"]))
     # a settling step below dt_min ran for ever at that step (dt_min is the floor of a cut step)
     out.append(_case("dda", "schema", ["dda.settle_time=0.005", "dda.settle_dt=1e-12"], ["dda.settle_dt", "dt_min"]))
     # a negative joint-set seed was a numpy ValueError traceback

@@ -158,7 +158,24 @@ class DdaJointSpec(Strict):
 
 
 class DdaOutputSpec(RestartOutputSpec):
-    """``[output]`` of a DDA case: the shared options and restart checkpoints (coupling.restart)."""
+    """``[output]`` of a DDA case: the shared options and restart checkpoints (coupling.restart).
+    ``displacement`` and ``deformation_scale`` of the shared table do not apply (a DDA run
+    writes the blocks where they are: frames, history.h5, snapshots.png): given, they are errors."""
+
+    @field_validator("displacement")
+    @classmethod
+    def _no_displacement_file(cls, value):
+        if value:
+            raise ValueError("false: displacement.npz is written by FEM, NMM and data-driven runs; a DDA run "
+                             "writes its blocks' frames and history.h5 (output.fields)")
+        return value
+
+    @field_validator("deformation_scale")
+    @classmethod
+    def _no_deformation_scale(cls, value):
+        if value is not None:
+            raise ValueError("omitted: a DDA run draws the blocks where they are (snapshots.png), with no magnification")
+        return value
 
 
 class DdaCase(CaseSpec):

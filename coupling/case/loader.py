@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from coupling.case.common import CaseSpec
+from coupling.case.common import CaseSpec, _toml_text
 from coupling.case.registry import schema_for, solver_names
 from coupling.errors import CaseError
 
@@ -426,5 +426,5 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
     found = err.get("input")
     if kind == "value_error" and isinstance(found, dict):  # a check across keys of one table
         return CaseError(path, key, _allowed_text(err["msg"]))
-    found_text = f"found {found!r}" if not isinstance(found, dict) else "found a table"
+    found_text = f"found {_toml_text(found)}" if not isinstance(found, dict) else "found a table"
     return CaseError(path, key, found_text, _allowed_text(err["msg"]))
