@@ -655,6 +655,9 @@ def new_user() -> list[Entry]:
     out.append(Entry("files", "dda", ["check", "vajnt"], ["vajnt", "file not found", "did you mean 'vajont'"]))
     out.append(Entry("files", "dda", ["run", "cases/vajont.toml", "-o", "out", "-q"],
                      ["cases/vajont.toml", "file not found", "shipped case by its name: vajont"]))
+    # a copy of a shipped case that extends another shipped case (vajont_10block.toml: extends = "vajont.toml")
+    out.append(Entry("files", "dda", ["check", "case.toml"], ["extends", "'vajont.toml' not found", "the shipped case 'vajont'"],
+                     {"case.toml": 'extends = "vajont.toml"\ntitle = "my vajont"\n'}))
     # the global-local commands
     sur = "{fx}/sur.pt"
     phi = "joints.default.law.phi"

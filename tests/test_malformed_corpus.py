@@ -14,15 +14,15 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     setup               56
     sizes               28
     output-paths        35
-    files               54
+    files               55
     pickle              10
     devices              6
     cli-options        150
     restart             51
-    total              668
+    total              669
 
-By case kind: dda 186, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 403, run 149, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+By case kind: dda 187, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 404, run 149, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 

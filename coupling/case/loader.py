@@ -203,7 +203,10 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
     if base_path in seen:
         raise CaseError(path, "extends", f"'{target}' extends itself (cycle)", "a chain of distinct case files")
     if not base_path.is_file():
-        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one")
+        shipped = Path(__file__).resolve().parents[2] / "cases" / f"{Path(target).stem}.toml"
+        hint = (f"; the shipped case '{shipped.stem}' is {shipped} (copy it beside this file, or give that path)"
+                if shipped.is_file() and Path(target).suffix in ("", ".toml") else "")
+        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one" + hint)
     try:
         base = tomllib.loads(base_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
