@@ -616,6 +616,11 @@ def new_user() -> list[Entry]:
         _case("dda", "schema", ["title=true"], ["title", "found true", "allowed: a string"]),
         _case("dda", "schema", ["dda.linear_solver=true"], ["dda.linear_solver", "allowed: a string"]),
         _case("dda", "schema", ["water.level=true"], ["water.level", "allowed: a number"]),
+        # Python's spelling in messages: "found 'True'" for a kind / law / solver, an array of tables in full
+        _case("dda", "schema", ["joints.default.law.kind=true"], ["joints.default.law.kind", "found true;"]),
+        _case("dda", "schema", ["solver=true"], ["solver", "found true;"]),
+        _case("dda", "schema", ['blocks=[{name="x", polygon=[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], material="rock"}, true]'],
+              ["blocks[1]", "found true;", "a table"]),
         # a table key given a number (tests/test_bad_input.py: no schema class name in the message)
         _case("dda", "schema", ["water=5"], ["water", "found 5", "allowed: a table"]),
         _case("dda", "schema", ["joints.default.law=5"], ["joints.default.law", "found 5", "allowed: a table"]),

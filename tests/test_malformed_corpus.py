@@ -10,7 +10,7 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          164
-    schema             114
+    schema             117
     setup               56
     sizes               28
     output-paths        35
@@ -19,10 +19,10 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     devices              6
     cli-options        150
     restart             51
-    total              669
+    total              672
 
-By case kind: dda 187, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 404, run 149, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+By case kind: dda 190, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 407, run 149, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 

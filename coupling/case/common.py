@@ -85,8 +85,12 @@ class Strict(BaseModel):
                     continue
                 kind = str(field.annotation)
                 if "bool" not in kind and _holds_bool(value):
+                    shown, where = value, key
+                    if isinstance(value, list) and any(isinstance(v, dict) for v in value):  # an array of tables
+                        i = next(i for i, v in enumerate(value) if _holds_bool(v))
+                        shown, where = value[i], f"{key}[{i}]"
                     raise PydanticCustomError("bool_not_number", "{key}: found {value}",
-                                              {"key": key, "value": _toml_text(value),
+                                              {"key": where, "value": _toml_text(shown),
                                                "expected": _expected_kind(field.annotation)})
                 if field.annotation is bool and not isinstance(value, bool):
                     raise PydanticCustomError("number_not_bool", "{key}: found {value}",

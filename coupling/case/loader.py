@@ -235,7 +235,7 @@ def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dic
     if solver is None:
         raise CaseError(path, "solver", "missing required key", " | ".join(solver_names()))
     if solver not in solver_names():
-        raise CaseError(path, "solver", f"found {solver!r}", " | ".join(solver_names()))
+        raise CaseError(path, "solver", f"found {_toml_text(solver)}", " | ".join(solver_names()))
     schema = schema_for(solver)
     try:
         spec = schema.model_validate(data)
@@ -422,8 +422,10 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
     if kind == "missing":
         return CaseError(path, key, "missing required key")
     if kind == "union_tag_invalid":
-        return CaseError(path, f"{key}.{err['ctx']['discriminator'].strip(chr(39))}" if key else key,
-                         f"found {err['ctx']['tag']!r}", err["ctx"]["expected_tags"].replace("'", "").replace(", ", " | "))
+        tag_name = err["ctx"]["discriminator"].strip(chr(39))
+        tag = node.get(tag_name, err["ctx"]["tag"]) if isinstance(node, dict) else err["ctx"]["tag"]  # as written (pydantic: str)
+        return CaseError(path, f"{key}.{tag_name}" if key else key,
+                         f"found {_toml_text(tag)}", err["ctx"]["expected_tags"].replace("'", "").replace(", ", " | "))
     if kind == "union_tag_not_found":
         return CaseError(path, f"{key}.{err['ctx']['discriminator'].strip(chr(39))}", "missing required key")
     found = err.get("input")
