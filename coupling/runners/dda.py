@@ -57,6 +57,10 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
     k_last_window = int(np.searchsorted(t, t[-1] - rest_window, side="right")) - 1
     settled = k_last_window >= 0 and t[-1] - t[k_last_window] >= rest_window and (
         np.linalg.norm(c[-1] - c[k_last_window]) < rest_velocity * (t[-1] - t[k_last_window]))
+    if settled and speed[k_peak] >= rest_velocity and float(np.min(speed[k_peak:])) >= rest_velocity:
+        # never below the rest speed since its peak: still moving (a run that ends during the event,
+        # whose last window mostly holds the settling phase before it), not at rest at its peak
+        settled = False
     remaining = np.linalg.norm(c - c[-1], axis=1)
     far = np.flatnonzero(remaining[k_peak:] >= rest_distance)
     rest_time = None
