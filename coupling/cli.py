@@ -154,11 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let -o replace an existing folder that is not a previous run folder")
     r.add_argument("--restart", metavar="RUN_DIR",
                    help="continue from the restart checkpoint of an earlier run folder of this case "
-                        "(output.restart_every_steps / restart_every_seconds; DDA); publishes over RUN_DIR "
-                        "unless -o is given")
+                        "(output.restart_every_steps / restart_every_seconds; DDA and dynamic NMM); publishes "
+                        "over RUN_DIR unless -o is given")
     r.add_argument("--initial-guess", metavar="S.pt",
-                   help="FEM static cases: start Newton from a field surrogate's displacement "
-                        "(deepmanifold surrogate field); stops at the cold start's accuracy")
+                   help="FEM static cases, NMM static cases with one load step, data-driven cases: start Newton "
+                        "/ the fixed point from a field surrogate's displacement (deepmanifold surrogate field); "
+                        "stops at the cold start's accuracy")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a case file without running it")

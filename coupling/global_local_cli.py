@@ -132,7 +132,7 @@ def cmd_surrogate_train(args: argparse.Namespace) -> int:
             return False
 
     check_output_file(out.with_suffix(".json"), "-o", is_report, "surrogate report", force=args.force)
-    outputs = [o.strip() for o in args.outputs.split(",")] if args.outputs else None
+    outputs = _output_names(args.outputs)
     path, report = train_from_table(args.ensemble, out, outputs=outputs, members=args.members, hidden=args.hidden,
                                     iterations=args.iterations, val_fraction=args.val_fraction, seed=args.seed)
     print(f"wrote {path} ({path.with_suffix('.json').name}): {report['points']} points, "
@@ -193,7 +193,7 @@ def cmd_surrogate_active(args: argparse.Namespace) -> int:
         raise CaseError("--initial", None, f"found {args.initial} > --max-runs {args.max_runs}", "at most --max-runs")
     executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
     path, params, base = ensemble_inputs(args)
-    outputs = [o.strip() for o in args.outputs.split(",")] if args.outputs else None
+    outputs = _output_names(args.outputs)
     try:
         report = run_active(path, params, Path(args.output), outputs=outputs, tolerance=args.tolerance,
                             initial=args.initial, max_runs=args.max_runs, batch=args.batch, test=args.test,
@@ -213,6 +213,18 @@ def cmd_surrogate_active(args: argparse.Namespace) -> int:
     return 0 if report["converged"] else 1
 
 
+def _output_names(text: str | None) -> list[str] | None:
+    """``--outputs a,b``: the result names (None: every result that varies); an empty name is an
+    error naming the option (the names themselves are checked against the ensemble's results)."""
+    if text is None:
+        return None
+    names = [o.strip() for o in text.split(",")]
+    if not all(names):
+        raise CaseError("--outputs", None, f"found {text!r}", "comma-separated result names, e.g. runout,peak_velocity "
+                        "(omit --outputs for every result that varies)")
+    return names
+
+
 def _at_points(net, items: list[str], option: str = "--at"):
     import numpy as np
 
@@ -220,12 +232,18 @@ def _at_points(net, items: list[str], option: str = "--at"):
     values: dict[str, float] = {}
     for item in items or []:
         key, _, text = item.partition("=")
+        key = key.strip()
         try:
-            values[key.strip()] = float(text)
+            value = float(text)
         except ValueError:
             raise CaseError(option, None, f"found {item!r}", "KEY=VALUE with KEY one of " + ", ".join(keys)) from None
-        if key.strip() not in keys:
-            raise CaseError(option, None, f"found {key.strip()!r}", " | ".join(keys))
+        if key not in keys:
+            raise CaseError(option, None, f"found {key!r}", " | ".join(keys))
+        if not np.isfinite(value):
+            raise CaseError(option, key, f"found {text.strip()}", "a finite number")
+        if key in values:
+            raise CaseError(option, None, f"found the key {key!r} twice", "each key once")
+        values[key] = value
     missing = [k for k in keys if k not in values]
     if missing:
         raise CaseError(option, None, f"no value for {missing[0]!r}", "KEY=VALUE for every parameter: " + ", ".join(keys))
@@ -265,6 +283,15 @@ def _calibration_folder(out: Path) -> None:
                           "a new folder, or a previous calibration folder")
 
 
+def _not_the_surrogates_case(surrogate: str, net, path: Path, exc: CaseError) -> CaseError:
+    """calibrate: the surrogate's parameters or its ensemble's ``--set`` overrides do not fit
+    CASE (another case than the one it was trained on): one line naming ``--surrogate``."""
+    fault = ": ".join(part for part in (exc.key, exc.found) if part)
+    return CaseError("--surrogate", None, f"'{surrogate}' was trained on {net.meta.get('case', 'another case')}; its "
+                     f"parameters / --set overrides do not fit {path} ({fault})",
+                     "the case the surrogate was trained on (or one with the same keys)")
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``deepmanifold calibrate CASE --surrogate S.pt --free KEY=LO:HI ... --observe NAME=V±S ...``."""
     import numpy as np
@@ -281,11 +308,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     executor = pool_executor()
     net, _ = load(args.surrogate)
     path = case_path(args.case)
-    overrides = {**net.meta.get("overrides", {}), **parse_overrides(args.set)}
-    case = load_case(path, overrides)
+    own = parse_overrides(args.set)
+    overrides = {**net.meta.get("overrides", {}), **own}
+    try:
+        case = load_case(path, overrides)
+    except CaseError as exc:
+        load_case(path, own)  # a fault of the case itself or of --set: reported as it is
+        raise _not_the_surrogates_case(args.surrogate, net, path, exc) from None
     ranges = {r["key"]: r for r in net.meta.get("ranges", [])}
     free = [parse_vary(t, "--free") for t in (args.free or [])]
     given = {p.key: p for p in free}
+    if len(given) != len(free):
+        keys = [p.key for p in free]
+        raise CaseError("--free", None, f"found the key {next(k for k in keys if keys.count(k) > 1)!r} twice",
+                        "each key once")
     for p in free:
         if p.key not in ranges:
             raise CaseError("--free", None, f"found {p.key!r}", "a parameter of the surrogate: " + " | ".join(ranges))
@@ -300,7 +336,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise CaseError("--observe", None, f"found {o.name!r}", " | ".join(net.output_names))
     for p in params:
         for v in (p.lo, p.hi):
-            with_overrides(case, {p.key: v})
+            try:
+                with_overrides(case, {p.key: v})
+            except CaseError as exc:
+                raise _not_the_surrogates_case(args.surrogate, net, path, exc) from None
     out = Path(args.output)
     _calibration_folder(out)
 

@@ -145,8 +145,10 @@ _ARG = re.compile(r"^argument (?P<opt>[^:]+): (?P<rest>.+)$")
 
 
 def _option_name(text: str) -> str:
-    """``-o/--output`` → ``-o``; the short form, as a user types it."""
-    return text.split("/")[0].strip()
+    """``-o/--output`` → ``-o``; the short form, as a user types it. A sub-command slot
+    (argparse dest ``data_command``) → ``data subcommand``."""
+    name = text.split("/")[0].strip()
+    return name[: -len("_command")] + " subcommand" if name.endswith("_command") else name
 
 
 def translate_argparse(message: str) -> CaseError:
@@ -177,3 +179,16 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         raise translate_argparse(message)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        """As argparse, and an empty value of any option or argument (``-o ""``, ``run ""``) is
+        an error naming it: a path or name that is empty would otherwise mean the working folder
+        or the default (``run -o ""`` wrote into results/<case>)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(namespace, action.dest, None) if action.dest is not argparse.SUPPRESS else None
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, str) and not v.strip() for v in values):
+                name = _option_name(action.option_strings[0]) if action.option_strings else action.dest
+                raise CaseError(name, None, "found ''", "a non-empty value (see --help)")
+        return namespace, extras

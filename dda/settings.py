@@ -248,6 +248,8 @@ class Settings:
             raise InputError(f"{key}.settle_time", self.settle_time, "a time >= 0 s (a run shorter than it only settles)")
         if self.settle_dt is not None:
             pos("settle_dt", "a settling time step > 0 s or None")
+            if self.settle_dt < self.dt_min:  # steps below dt_min never end the settling (dt_min is the floor of a cut)
+                raise InputError(f"{key}.settle_dt", self.settle_dt, f"a settling time step >= dt_min ({self.dt_min} s)")
         if self.trigger_joint is not None:
             pos("trigger_rate", "a peak-friction reduction rate > 0 deg/s")
             pos("trigger_hold_velocity", "an onset speed > 0 m/s")

@@ -278,7 +278,8 @@ class Simulation:
             law = sy.joint_laws.get(int(s.trigger_joint))
             if law is None or not hasattr(law, "mu_p") or not hasattr(law, "mu_r"):
                 raise InputError("settings.trigger_joint", s.trigger_joint,
-                                 "a joint tag whose law has a peak and a residual friction (velocity_weakening, thermal_pressurisation)")
+                                 "a joint tag whose law has a peak and a residual friction "
+                                 "(displacement_weakening, velocity_weakening, thermal_pressurisation)")
         polys0 = sy.polys
         props = polys0.props()
         strain = np.zeros((self.nb, 3))

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from learned.errors import CheckpointError
+from learned.errors import CheckpointError, torch_load_fault
 from learned.files import atomic_write
 from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
 from learned.neural_joint import FrictionNet, NeuralJointLaw
@@ -89,10 +89,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             ck = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        unsafe = [ln for ln in lines if "WeightsUnpickler error" in ln]
-        msg = (unsafe or lines or [type(exc).__name__])[0]
-        raise CheckpointError(p, None, f"unreadable or corrupt ({msg[:160]})", allowed) from None
+        raise CheckpointError(p, None, f"unreadable or corrupt ({torch_load_fault(exc)})", allowed) from None
     if not isinstance(ck, dict):
         raise CheckpointError(p, None, f"a {type(ck).__name__}, not a checkpoint dict", allowed)
     if ck.get("format") != FORMAT:

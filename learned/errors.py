@@ -4,6 +4,7 @@ what is allowed (design.md §7). A CLI prints ``str(err)`` and exits with ``err.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -27,6 +28,21 @@ class LearnedInputError(ValueError):
         where = ": ".join(p for p in (self.path, self.key) if p)
         text = self.found + (f"; allowed: {self.allowed}" if self.allowed else "")
         return (f"{where}: {text}" if where else text).replace("\n", " ")
+
+
+def torch_load_fault(exc: BaseException) -> str:
+    """What ``torch.load(weights_only=True)`` found wrong with a file, in a few words.
+
+    torch's message for a file that is no checkpoint, or one holding pickled objects, is a
+    paragraph that advises loading with ``weights_only=False`` (running the file's code); this
+    keeps only the fault, e.g. ``not tensors, numbers and text only (Unsupported operand 103)``.
+    """
+    text = " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip())
+    m = re.search(r"WeightsUnpickler error:\s*(.*?)\s*(Check the documentation of torch\.load.*)?$", text)
+    if m:
+        detail = m.group(1).strip()
+        return "not tensors, numbers and text only" + (f" ({detail[:120]})" if detail else "")
+    return (text or type(exc).__name__)[:160]
 
 
 class DataError(LearnedInputError):

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from learned.errors import CheckpointError
+from learned.errors import CheckpointError, torch_load_fault
 from learned.files import atomic_write
 
 FORMAT = "deepmanifold.checkpoint"
@@ -238,8 +238,7 @@ def read_checkpoint_payload(path: str, allowed: str) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-        raise CheckpointError(path, None, f"unreadable or corrupt ({lines[0][:160]})", allowed) from None
+        raise CheckpointError(path, None, f"unreadable or corrupt ({torch_load_fault(exc)})", allowed) from None
     if not isinstance(ck, dict) or ck.get("format") != FORMAT or ck.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(path, "format", "not a deepmanifold checkpoint of this version", allowed)
     return ck

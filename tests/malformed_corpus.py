@@ -287,6 +287,10 @@ def setup() -> list[Entry]:
         ("dda", [f"blocks[1].polygon={SLIT}"], ["blocks[1]", "slit"], None),
         ("dda", [f"blocks[1].polygon={BOWTIE}"], ["blocks[1]", "self-intersecting"], None),
         ("dda", ["materials.rock.density=0.0"], ["materials.rock.density", "density > 0"], None),
+        ("dda", [f"joints.slide.law={{{VW}}}", 'trigger={joint="slide", rate=1.0, start=100.0}'],
+         ["trigger.start", "found 100.0", "duration"], None),
+        ("dda", ['joints.slide.law={kind="coulomb", phi=20.0}', 'trigger={joint="slide", rate=1.0}'],
+         ["trigger.joint", "found 'slide', a coulomb law", "displacement_weakening"], None),
         ("dda", [], ["domains[0]", "touches itself"],
          DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [35.0, 5.0], [40.0, 10.0], [30.0, 10.0], [35.0, 5.0]]",
                              spacing=2.0)),
@@ -585,9 +589,118 @@ def cli_options() -> list[Entry]:
     return out
 
 
+#: a velocity-weakening joint law (has phi_peak and phi_residual: a trigger may act on it)
+VW = 'kind="velocity_weakening", phi_peak=20.0, phi_residual=8.0, v_c=0.1'
+#: a thermal-pressurisation joint law; {extra} adds keys
+TP = ('joints.default.law={{kind="thermal_pressurisation", phi_peak=20.0, phi_residual=8.0, v_c=0.1, '
+      'band_thickness=1e-3, heat_capacity=2.7e6, pressurisation=1e5{extra}}}')
+
+
+def new_user() -> list[Entry]:
+    """Found by trying the recent DDA keys, ``extends`` chains and the global-local commands as a
+    new user would (session 13): each gave a traceback, a wrong key path, a misleading message,
+    or was accepted and ignored / misread before."""
+    out = [
+        # the run-up reads z(x) on the line by interpolation: one point, or x not increasing, gave 0 or garbage
+        _case("dda", "schema", ["monitor.runup_line=[[1.0, 2.0]]"], ["monitor.runup_line", "at least 2 points"]),
+        _case("dda", "schema", ["monitor.runup_line=[[5.0, 2.0], [1.0, 4.0]]"], ["monitor.runup_line", "x strictly increasing"]),
+        _case("dda", "schema", ["monitor.runup_line=[[1.0, 2.0], [1.0, 3.0]]"], ["monitor.runup_line", "x strictly increasing"]),
+        # a diffusion band grid beyond 400 cells was a ValueError traceback from learned/
+        _case("dda", "schema", [TP.format(extra=', band_model="diffusion", thermal_diffusivity=1e30, diffusion_time=1e30')],
+              ["joints.default.law", "diffusion_time", "more than 400 cells"]),
+        _case("dda", "schema", [TP.format(extra=', band_model="diffusion", thermal_diffusivity=1e30, diffusion_time=1e30')],
+              ["joints.default.law", "more than 400 cells"], command="run"),
+        # true / false where a table or a string belongs was "allowed: a number"
+        _case("dda", "schema", ["dda=true"], ["dda", "found true", "allowed: a table"]),
+        _case("dda", "schema", ["trigger=false"], ["trigger", "found false", "allowed: a table"]),
+        _case("dda", "schema", ["title=true"], ["title", "found true", "allowed: a string"]),
+        _case("dda", "schema", ["dda.linear_solver=true"], ["dda.linear_solver", "allowed: a string"]),
+        _case("dda", "schema", ["water.level=true"], ["water.level", "allowed: a number"]),
+        # Python's spelling in messages: "found 'True'" for a kind / law / solver, an array of tables in full
+        _case("dda", "schema", ["joints.default.law.kind=true"], ["joints.default.law.kind", "found true;"]),
+        _case("dda", "schema", ["solver=true"], ["solver", "found true;"]),
+        _case("dda", "schema", ['blocks=[{name="x", polygon=[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], material="rock"}, true]'],
+              ["blocks[1]", "found true;", "a table"]),
+        # a table key given a number (tests/test_bad_input.py: no schema class name in the message)
+        _case("dda", "schema", ["water=5"], ["water", "found 5", "allowed: a table"]),
+        _case("dda", "schema", ["joints.default.law=5"], ["joints.default.law", "found 5", "allowed: a table"]),
+    ]
+    # --set values that open an array / table / string and are no TOML were taken as a bare string
+    for item, expect in (('water={level=5.0', ["water", "not a TOML value", "Unclosed inline table"]),
+                         ('joints.default.law={kind="coulomb", phi=20.0, phi=30.0}', ["joints.default.law", "Duplicate"]),
+                         ('dda.dt=[1e-3', ["dda.dt", "not a TOML value"]),
+                         ('title="corpus', ["title", "not a TOML value"]),
+                         ('extends="other.toml"', ["extends", "only in a case file"])):
+        e = _case("dda", "schema", [item], ["--set", *expect])
+        e.expect = [x for x in e.expect if x != "case.toml"]
+        out.append(e)
+    # [output] keys a DDA run ignored (a DDA ensemble then had no displacement.npz for surrogate field)
+    out.append(_case("dda", "schema", ["output.displacement=true"], ["output.displacement", "found true", "DDA"]))
+    out.append(_case("dda", "schema", ["output.deformation_scale=5.0"], ["output.deformation_scale", "found 5.0"]))
+    # a settling step below dt_min ran for ever at that step (dt_min is the floor of a cut step)
+    out.append(_case("dda", "schema", ["dda.settle_time=0.005", "dda.settle_dt=1e-12"], ["dda.settle_dt", "dt_min"]))
+    # a negative joint-set seed was a numpy ValueError traceback
+    out.append(_case("dda", "schema", [], ["domains[0].joint_sets[0].seed", "found -1"],
+                     text=DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]",
+                                              spacing=2.0) + "seed = -1\n"))
+    # an index into a table set an integer key: "allowed: Keys should be strings" (pydantic's words)
+    out.append(_case("dda", "cli-options", ["dda[0]=1"], ["--set dda[0]", "'dda' is a table, not an array"]))
+    out.append(_case("dda", "cli-options", ["blocks[1][0]=1"], ["--set blocks[1][0]", "'blocks[1]' is a table"]))
+    # extends: a joint law table changed in a child replaced the whole joint (kind missing); chains
+    child = 'extends = "base.toml"\ntitle = "child"\n[joints.default.law]\nphi = 95.0\n'
+    out.append(Entry("schema", "dda", ["check", "case.toml"], ["case.toml", "joints.default.law.phi", "less than 90"],
+                     {"case.toml": child, "base.toml": DDA}))
+    out.append(Entry("schema", "dda", ["run", "case.toml", "-o", "out", "-q"], ["case.toml", "joints.default.law.phi"],
+                     {"case.toml": child, "base.toml": DDA}))
+    out.append(Entry("schema", "dda", ["check", "case.toml"], ["b.toml", "extends", "'missing.toml' not found"],
+                     {"case.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "missing.toml"\n'}))
+    out.append(Entry("schema", "dda", ["check", "case.toml"], ["extends", "cycle"],
+                     {"case.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "c.toml"\n', "c.toml": 'extends = "b.toml"\n'}))
+    # a misspelt shipped case name: "file not found" only
+    out.append(Entry("files", "dda", ["check", "vajnt"], ["vajnt", "file not found", "did you mean 'vajont'"]))
+    out.append(Entry("files", "dda", ["run", "cases/vajont.toml", "-o", "out", "-q"],
+                     ["cases/vajont.toml", "file not found", "shipped case by its name: vajont"]))
+    # a copy of a shipped case that extends another shipped case (vajont_10block.toml: extends = "vajont.toml")
+    out.append(Entry("files", "dda", ["check", "case.toml"], ["extends", "'vajont.toml' not found", "the shipped case 'vajont'"],
+                     {"case.toml": 'extends = "vajont.toml"\ntitle = "my vajont"\n'}))
+    # the global-local commands
+    sur = "{fx}/sur.pt"
+    phi = "joints.default.law.phi"
+    out += [
+        Entry("cli-options", "dda", ["surrogate", "bogus"], ["surrogate subcommand", "'bogus'", "train | field"]),
+        Entry("cli-options", "dda", ["surrogate"], ["surrogate subcommand", "missing"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", sur, "--at", f"{phi}=nan"], ["--at", phi, "finite"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", sur, "--at", f"{phi}=inf"], ["--at", phi, "finite"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", sur, "--at", f"{phi}=20", "--at", f"{phi}=21"], ["--at", "twice"]),
+        Entry("cli-options", "dda", ["surrogate", "predict", "bad.pt", "--at", f"{phi}=20"],
+              ["bad.pt", "unreadable or corrupt", "not tensors, numbers and text only"], {"bad.pt": "garbage\n"}),
+        Entry("cli-options", "dda", ["surrogate", "train", "{fx}/data.h5", "-o", "s.pt", "--outputs", ""],
+              ["--outputs", "found ''"]),
+        Entry("cli-options", "dda", ["surrogate", "train", "{fx}/data.h5", "-o", "s.pt", "--outputs", "runout,,drop"],
+              ["--outputs", "runout,,drop"]),
+        Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", sur, "--observe", "runout=1±0.1",
+                                     "--free", f"{phi}=15:20", "--free", f"{phi}=20:28", "-o", "cal", "-q"],
+              ["--free", "twice"]),
+        Entry("cli-options", "dda", ["calibrate", "cantilever", "--surrogate", sur, "--observe", "runout=1±0.1",
+                                     "-o", "cal", "-q"], ["--surrogate", "dda_incline.toml", "do not fit", "cantilever.toml"]),
+        Entry("cli-options", "dda", ["calibrate", "case.toml", "--surrogate", sur, "--observe", "runout=1±0.1", "--set",
+                                     f'joints.default.law={{{VW}}}', "-o", "cal", "-q"],
+              ["--surrogate", "do not fit", "joints.default.law.phi"], {"case.toml": DDA}),
+        Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", sur, "--observe", "runout=1±0",
+                                     "-o", "cal", "-q"], ["--observe", "SIGMA > 0"]),
+        # an empty value: run -o "" wrote into results/<case>; others read it as the working folder
+        Entry("cli-options", "dda", ["run", "case.toml", "-o", "", "-q"], ["-o", "found ''"], {"case.toml": DDA}),
+        Entry("cli-options", "dda", ["run", "", "-q"], ["case", "found ''"]),
+        Entry("cli-options", "dda", ["check", "case.toml", "--set", ""], ["--set", "found ''"], {"case.toml": DDA}),
+        Entry("cli-options", "dda", ["calibrate", "dda_incline", "--surrogate", "", "--observe", "runout=1±0.1",
+                                     "-o", "cal"], ["--surrogate", "found ''"]),
+    ]
+    return out
+
+
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options() + restart()
+        + cli_options() + restart() + new_user()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

@@ -75,3 +75,22 @@ def test_unreadable_mesh(tmp_path):
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert str(case) in lines[0] and "mesh.path" in lines[0] and "cannot read mesh" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("item", ["water=5", "joints.default.law=5", "dda=5", "monitor=[1.0]", "trigger=7"])
+def test_a_table_key_given_a_value_says_a_table_without_schema_names(item, tmp_path, monkeypatch):
+    """A table key given a number / array / string: 'allowed: a table', never the schema's class
+    name ('a table WaterSpec') or pydantic's 'object to extract fields from' (session 13)."""
+    import sys
+
+    sys.path.insert(0, str(CASES.parent / "tests"))
+    import malformed_corpus as mc
+    from conftest import cli_inprocess
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "case.toml").write_text(mc.DDA)
+    code, _, err = cli_inprocess("check", "case.toml", "--set", item)
+    line = err.strip()
+    assert code == 2 and len(line.splitlines()) == 1, err
+    key = item.split("=")[0]
+    assert line.endswith(f"{key}: found {item.split('=', 1)[1]}; allowed: a table"), line

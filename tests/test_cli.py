@@ -85,3 +85,20 @@ def test_extends_changes_only_the_given_keys(tmp_path):
     (tmp_path / "loop.toml").write_text('extends = "loop.toml"\n')
     r = run_cli("check", str(tmp_path / "loop.toml"))
     assert r.returncode == 2 and "cycle" in r.stderr
+
+
+def test_extends_merges_a_joint_law_table(tmp_path):
+    """A DDA joint's law is a table under ``law`` (not a law name): a child that changes one key of
+    it keeps the base's other keys (session 13: the whole joint was replaced, 'law.kind: missing');
+    a law of another kind still replaces the base's law."""
+    import coupling
+
+    (tmp_path / "child.toml").write_text(f'extends = "{CASES / "vajont.toml"}"\n[joints.slip_surface.law]\nphi_peak = 20.0\n')
+    law = coupling.load_case(tmp_path / "child.toml").spec.joints["slip_surface"].law
+    base = coupling.load_case(CASES / "vajont.toml").spec.joints["slip_surface"].law
+    assert law.phi_peak == 20.0 and base.phi_peak != 20.0
+    assert law.model_dump(exclude={"phi_peak"}) == base.model_dump(exclude={"phi_peak"})
+    (tmp_path / "other.toml").write_text(f'extends = "{CASES / "vajont.toml"}"\n[joints.slip_surface.law]\n'
+                                         'kind = "coulomb"\nphi = 12.0\n')
+    other = coupling.load_case(tmp_path / "other.toml").spec.joints["slip_surface"].law
+    assert other.kind == "coulomb" and other.phi == 12.0

@@ -133,6 +133,20 @@ def test_time_to_rest_is_not_moved_by_ringing_about_the_final_position():
 
     assert group_motion(Moving, np.array([0]), np.array([1.0]), 0.1, 1.0)["time_to_rest"] is None
 
+    # at rest for 10 s (settling), then moving off: 0.7 m/s at the end of the run. The mean speed
+    # over a 10 s window is below 0.1 m/s and the 0.3 m moved is within d_rest = 1 m, yet the
+    # mass is not at rest (it was reported at rest at its peak, the last record: session 13)
+    t2 = np.arange(0.0, 11.0 + 1e-9, 0.005)
+    v2 = np.where(t2 > 10.0, 0.7 * (t2 - 10.0), 0.0)
+    x2 = np.where(t2 > 10.0, 0.35 * (t2 - 10.0) ** 2, 0.0)
+
+    class Starting:
+        time = t2
+        centroid = np.stack([x2, np.zeros_like(t2)], axis=1)[:, None, :]
+        velocity = np.stack([v2, np.zeros_like(t2), np.zeros_like(t2)], axis=1)[:, None, :]
+
+    assert group_motion(Starting, np.array([0]), np.array([1.0]), 0.1, 10.0)["time_to_rest"] is None
+
 
 @pytest.fixture(scope="module")
 def vajont_run(tmp_path_factory):

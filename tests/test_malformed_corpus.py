@@ -1,8 +1,8 @@
 """Every malformed input gives one line, exit 2, no traceback, nothing left behind (issue 10).
 
 The corpus (tests/malformed_corpus.py) covers every case kind (fem, nmm, dda, data_driven),
-every command (run, check, train, data generate, data import-csv, cases) and every family of
-bad input. Most entries run in this interpreter (``coupling.cli.main``, stderr captured);
+every command (run, check, train, data generate, data import-csv, cases; surrogate and calibrate
+in part) and every family of bad input. Most entries run in this interpreter (``coupling.cli.main``, stderr captured);
 :func:`test_contract_end_to_end` runs a sample through a real ``python -m coupling`` process.
 No entry may leave a file behind, touch the user's files, or execute a pickle payload.
 
@@ -10,19 +10,20 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          164
-    schema              89
-    setup               52
+    schema             117
+    setup               56
     sizes               28
     output-paths        35
-    files               52
+    files               55
     pickle              10
     devices              6
-    cli-options        132
+    cli-options        150
     restart             51
-    total              619
+    total              672
 
-By case kind: dda 137, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 374, run 142, train 44, data generate 40, data import-csv 15, cases/others 4.
+By case kind: dda 190, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
+check 407, run 149, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+cases/others 4.
 """
 
 from __future__ import annotations
@@ -91,7 +92,24 @@ def fx(tmp_path_factory):
                d / "evil_torch.pt")
     (d / "evil_pickle.pt").write_bytes(pickle.dumps(_Evil(str(sentinel))))
     _restart_checkpoints(d)
+    _surrogate(d)
     return d
+
+
+def _surrogate(d) -> None:
+    """sur.pt: a tiny surrogate of dda_incline's run-out over joints.default.law.phi 15..28 (as
+    ``surrogate train`` writes it: the case and the ensemble's --set overrides in its meta)."""
+    import numpy as np
+
+    from conftest import CASES
+    from learned.surrogate import save_surrogate, train_surrogate
+
+    x = np.linspace(15.0, 28.0, 6)[:, None]
+    net, report = train_surrogate(x, 0.1 * x, lo=[15.0], hi=[28.0], log=[False], parameter_keys=["joints.default.law.phi"],
+                                  output_names=["runout"], members=2, iterations=20, seed=0)
+    net.meta.update(ranges=[{"key": "joints.default.law.phi", "lo": 15.0, "hi": 28.0, "log": False}],
+                    case=str(CASES / "dda_incline.toml"), overrides={"dda.duration": 0.2})
+    save_surrogate(d / "sur.pt", net, report)
 
 
 def _restart_checkpoints(d) -> None:

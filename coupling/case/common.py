@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
@@ -84,8 +85,13 @@ class Strict(BaseModel):
                     continue
                 kind = str(field.annotation)
                 if "bool" not in kind and _holds_bool(value):
+                    shown, where = value, key
+                    if isinstance(value, list) and any(isinstance(v, dict) for v in value):  # an array of tables
+                        i = next(i for i, v in enumerate(value) if _holds_bool(v))
+                        shown, where = value[i], f"{key}[{i}]"
                     raise PydanticCustomError("bool_not_number", "{key}: found {value}",
-                                              {"key": key, "value": _toml_text(value)})
+                                              {"key": where, "value": _toml_text(shown),
+                                               "expected": _expected_kind(field.annotation)})
                 if field.annotation is bool and not isinstance(value, bool):
                     raise PydanticCustomError("number_not_bool", "{key}: found {value}",
                                               {"key": key, "value": _toml_text(value)})
@@ -99,6 +105,25 @@ class Strict(BaseModel):
             if isinstance(value, (list, dict)):
                 object.__setattr__(self, name, _freeze(value))
         return self
+
+
+def _expected_kind(annotation) -> str:
+    """What a non-boolean field holds, in the words of an error message: ``a table`` (a
+    table or a name -> table mapping), ``a string`` (names, choices, paths) or ``a number``."""
+    import typing
+
+    def walk(a):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            yield "table"
+        elif typing.get_origin(a) is dict:
+            yield "table"
+        elif a is str or (typing.get_origin(a) is typing.Literal and all(isinstance(v, str) for v in typing.get_args(a))):
+            yield "string"
+        for arg in typing.get_args(a) if typing.get_origin(a) is not typing.Literal else ():
+            yield from walk(arg)
+
+    found = set(walk(annotation))
+    return "a table" if "table" in found else ("a string" if found == {"string"} else "a number")
 
 
 def _holds_bool(value) -> bool:
@@ -455,6 +480,18 @@ class ThermalPressurisationSpec(_WeakeningSpec):
         if self.band_model == "lumped" and self.thermal_diffusivity > 0:
             raise ValueError(f"found thermal_diffusivity = {self.thermal_diffusivity} with band_model = 'lumped' "
                              "(an adiabatic band); allowed: band_model = 'diffusion', or thermal_diffusivity = 0")
+        if self.band_model == "diffusion":  # the grid reaches 6 sqrt(alpha t) beyond the band in at most 400 cells
+            from learned.thermal_pressurisation import band_grid
+
+            alpha = max(self.thermal_diffusivity, self.hydraulic_diffusivity)
+            try:
+                band_grid(self.band_thickness, alpha, self.diffusion_time, 4, 1.2)
+            except ValueError:
+                raise ValueError(f"found diffusion_time = {self.diffusion_time:g} s with diffusivity {alpha:g} m^2/s: "
+                                 f"the diffusion grid would need more than 400 cells to reach 6 sqrt(alpha t) = "
+                                 f"{6.0 * math.sqrt(alpha * self.diffusion_time):.3g} m beyond a band of "
+                                 f"{self.band_thickness:g} m; allowed: a shorter diffusion_time or smaller "
+                                 "diffusivities (the grid: 4 cells in the half band, growing by 1.2)") from None
         return self
 
     def _build(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveFloat
+from pydantic import Field, PositiveFloat, field_validator
 
 from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
 
@@ -39,7 +39,7 @@ class JointSetSpec(Strict):
     origin: Vec2 | None = Field(None, description="a point on one joint [m]")
     spacing_std: float = Field(0.0, ge=0, description="standard deviation of the spacing [m]")
     random_offset: bool = False
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="seed of the random spacing and offsets (numpy: a non-negative integer)")
     joint: str = ""
 
 
@@ -124,6 +124,15 @@ class MonitorSpec(Strict):
     runup_line: list[Vec2] = Field([], description="opposite flank, from its toe up [[x, z], ...] [m]: run-up = "
                                   "its elevation above the toe where the mass's front stops")
 
+    @field_validator("runup_line")
+    @classmethod
+    def _runup_line(cls, line):
+        """The run-up reads z(x) on the line (np.interp): at least 2 points, x strictly increasing."""
+        if line and (len(line) < 2 or any(b[0] <= a[0] for a, b in zip(line, line[1:]))):
+            raise ValueError("at least 2 points [[x, z], ...] from the toe up, x strictly increasing "
+                             "(the slide moves towards +x; run-up = z(front) - z(toe))")
+        return line
+
 
 class TriggerSpec(Strict):
     """``[trigger]``: a strength-reduction trigger. From ``start`` (default: the end of
@@ -149,7 +158,24 @@ class DdaJointSpec(Strict):
 
 
 class DdaOutputSpec(RestartOutputSpec):
-    """``[output]`` of a DDA case: the shared options and restart checkpoints (coupling.restart)."""
+    """``[output]`` of a DDA case: the shared options and restart checkpoints (coupling.restart).
+    ``displacement`` and ``deformation_scale`` of the shared table do not apply (a DDA run
+    writes the blocks where they are: frames, history.h5, snapshots.png): given, they are errors."""
+
+    @field_validator("displacement")
+    @classmethod
+    def _no_displacement_file(cls, value):
+        if value:
+            raise ValueError("false: displacement.npz is written by FEM, NMM and data-driven runs; a DDA run "
+                             "writes its blocks' frames and history.h5 (output.fields)")
+        return value
+
+    @field_validator("deformation_scale")
+    @classmethod
+    def _no_deformation_scale(cls, value):
+        if value is not None:
+            raise ValueError("omitted: a DDA run draws the blocks where they are (snapshots.png), with no magnification")
+        return value
 
 
 class DdaCase(CaseSpec):

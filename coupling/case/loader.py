@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from coupling.case.common import CaseSpec
+from coupling.case.common import CaseSpec, _toml_text
 from coupling.case.registry import schema_for, solver_names
 from coupling.errors import CaseError
 
@@ -69,11 +69,19 @@ def _split_key(key: str) -> list[str | int]:
     return parts
 
 
-def _parse_value(text: str) -> Any:
-    """A TOML value (number, bool, string, array, inline table); bare words stay strings."""
+def _parse_value(text: str, key: str = "") -> Any:
+    """A TOML value (number, bool, string, array, inline table); bare words stay strings.
+
+    A value that opens an array, an inline table or a quoted string (``[``, ``{``, ``"``,
+    ``'``) and is not valid TOML (unclosed, a repeated key, ...) is an error naming the
+    ``--set`` key and the TOML fault, not a bare string that fails later as "a number"."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text[:1] in ("[", "{", '"', "'"):
+            fault = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)$", "", str(exc)) or "syntax error"
+            raise CaseError("--set", key or None, f"found {text!r}: not a TOML value ({fault})",
+                            "a TOML value, e.g. [1.0, 2.0], {kind = \"coulomb\", phi = 30.0}, \"text\"") from None
         return text
 
 
@@ -88,7 +96,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         key = key.strip()
         if not KEY_PATH.fullmatch(key):
             raise CaseError("--set", None, f"found {item!r} ({'no' if not key else 'malformed'} key path)", allowed)
-        out[key] = _parse_value(value.strip())
+        out[key] = _parse_value(value.strip(), key)
     return out
 
 
@@ -97,6 +105,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
     data = copy.deepcopy(data)
     for key, value in overrides.items():
         parts = _split_key(key)
+        if parts[0] == "extends":
+            raise CaseError("--set", key, f"found {value!r}", "extends only in a case file (it is resolved before "
+                            "--set applies); --set the keys themselves")
         node: Any = data
         for depth, part in enumerate(parts[:-1]):
             if isinstance(parts[depth + 1], int) and isinstance(node, dict) and part not in node:
@@ -107,6 +118,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             except (IndexError, KeyError, TypeError, AttributeError):
                 raise CaseError(source, f"--set {key}", f"'{_join(parts[: depth + 1])}' does not exist")
         last = parts[-1]
+        if isinstance(last, int) and isinstance(node, dict):  # an index into a table ('dda[0]')
+            raise CaseError(source, f"--set {key}", f"'{_join(parts[:-1])}' is a table, not an array",
+                            f"a key of it, e.g. --set {_join(parts[:-1])}.NAME=VALUE")
         try:
             node[last] = value
         except (IndexError, TypeError):
@@ -134,7 +148,8 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         overrides = parse_overrides(overrides)
     overrides = overrides or {}
     if not path.is_file():
-        raise CaseError(path, None, "file not found" if not path.exists() else "not a file")
+        raise CaseError(path, None, "file not found" if not path.exists() else "not a file",
+                        _case_file_hint(path, shipped.parent))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -148,13 +163,28 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
     return validate_case(data, path, overrides)
 
 
+def _case_file_hint(path: Path, shipped_dir: Path) -> str:
+    """What a CASE argument that is no file may be: a shipped case by name (the closest one to a
+    misspelt name), or a case file."""
+    names = sorted(p.stem for p in shipped_dir.glob("*.toml"))
+    if path.suffix == ".toml" and path.stem in names:
+        return f"a case file, or the shipped case by its name: {path.stem}"
+    lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(path.stem.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return f"a case file, or a shipped case name: did you mean '{lower[close[0]]}'? (deepmanifold cases lists them)"
+    return "a case file, or a shipped case name (deepmanifold cases lists them)"
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+    """Tables merge key by key; any other value (arrays included) replaces the base's. A
+    table of another kind (its ``kind`` or ``law`` name differs) replaces the base's table;
+    a ``law`` that is itself a table (a DDA joint's ``[joints.NAME.law]``) merges as a table."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         old = out.get(key)
         same_kind = isinstance(old, dict) and isinstance(value, dict) and all(
-            value.get(tag, old.get(tag)) == old.get(tag) for tag in ("kind", "law"))
+            isinstance(value.get(tag), dict) or value.get(tag, old.get(tag)) == old.get(tag) for tag in ("kind", "law"))
         if same_kind:
             out[key] = _merge(out[key], value)
         else:
@@ -173,7 +203,10 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
     if base_path in seen:
         raise CaseError(path, "extends", f"'{target}' extends itself (cycle)", "a chain of distinct case files")
     if not base_path.is_file():
-        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one")
+        shipped = Path(__file__).resolve().parents[2] / "cases" / f"{Path(target).stem}.toml"
+        hint = (f"; the shipped case '{shipped.stem}' is {shipped} (copy it beside this file, or give that path)"
+                if shipped.is_file() and Path(target).suffix in ("", ".toml") else "")
+        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one" + hint)
     try:
         base = tomllib.loads(base_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -202,7 +235,7 @@ def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dic
     if solver is None:
         raise CaseError(path, "solver", "missing required key", " | ".join(solver_names()))
     if solver not in solver_names():
-        raise CaseError(path, "solver", f"found {solver!r}", " | ".join(solver_names()))
+        raise CaseError(path, "solver", f"found {_toml_text(solver)}", " | ".join(solver_names()))
     schema = schema_for(solver)
     try:
         spec = schema.model_validate(data)
@@ -317,6 +350,9 @@ _PHRASES = {
 
 
 def _allowed_text(msg: str) -> str:
+    # "a valid dictionary or instance of WaterSpec" / "or object to extract fields from": a table
+    msg = re.sub(r"^Input should be a valid dictionary or (instance of \w+|object to extract fields from)",
+                 "Input should be a valid dictionary", msg)
     for phrase, ours in _PHRASES.items():
         if msg.startswith(phrase):
             msg = ours + msg[len(phrase):]
@@ -370,8 +406,9 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
                          f"{prefix}{err['ctx']['new']} (its new name)")
     if kind == "bool_not_number":
         prefix = f"{key}." if key else ""
+        expected = err["ctx"].get("expected", "a number")
         return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}",
-                         "a number (true / false are not numbers)")
+                         f"{expected} (true / false are not {expected.split()[-1]}s)")
     if kind == "number_not_bool":
         prefix = f"{key}." if key else ""
         return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}", "true | false")
@@ -385,12 +422,14 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
     if kind == "missing":
         return CaseError(path, key, "missing required key")
     if kind == "union_tag_invalid":
-        return CaseError(path, f"{key}.{err['ctx']['discriminator'].strip(chr(39))}" if key else key,
-                         f"found {err['ctx']['tag']!r}", err["ctx"]["expected_tags"].replace("'", "").replace(", ", " | "))
+        tag_name = err["ctx"]["discriminator"].strip(chr(39))
+        tag = node.get(tag_name, err["ctx"]["tag"]) if isinstance(node, dict) else err["ctx"]["tag"]  # as written (pydantic: str)
+        return CaseError(path, f"{key}.{tag_name}" if key else key,
+                         f"found {_toml_text(tag)}", err["ctx"]["expected_tags"].replace("'", "").replace(", ", " | "))
     if kind == "union_tag_not_found":
         return CaseError(path, f"{key}.{err['ctx']['discriminator'].strip(chr(39))}", "missing required key")
     found = err.get("input")
     if kind == "value_error" and isinstance(found, dict):  # a check across keys of one table
         return CaseError(path, key, _allowed_text(err["msg"]))
-    found_text = f"found {found!r}" if not isinstance(found, dict) else "found a table"
+    found_text = f"found {_toml_text(found)}" if not isinstance(found, dict) else "found a table"
     return CaseError(path, key, found_text, _allowed_text(err["msg"]))

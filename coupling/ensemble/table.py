@@ -102,7 +102,7 @@ def read_table(path: str | Path, option: str = "ENSEMBLE") -> dict[str, Any]:
 
     from coupling.errors import CaseError
 
-    allowed = f"an {TABLE_FORMAT} HDF5 file written by deepmanifold ensemble (its ensemble.h5)"
+    allowed = f"a {TABLE_FORMAT} HDF5 file written by deepmanifold ensemble (its ensemble.h5)"
     p = Path(path)
     if not p.is_file():
         raise CaseError(str(p), None, "file not found" if not p.exists() else "not a file", allowed)

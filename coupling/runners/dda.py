@@ -57,6 +57,10 @@ def group_motion(result: dda.Result, group: np.ndarray, mass: np.ndarray, rest_v
     k_last_window = int(np.searchsorted(t, t[-1] - rest_window, side="right")) - 1
     settled = k_last_window >= 0 and t[-1] - t[k_last_window] >= rest_window and (
         np.linalg.norm(c[-1] - c[k_last_window]) < rest_velocity * (t[-1] - t[k_last_window]))
+    if settled and speed[k_peak] >= rest_velocity and float(np.min(speed[k_peak:])) >= rest_velocity:
+        # never below the rest speed since its peak: still moving (a run that ends during the event,
+        # whose last window mostly holds the settling phase before it), not at rest at its peak
+        settled = False
     remaining = np.linalg.norm(c - c[-1], axis=1)
     far = np.flatnonzero(remaining[k_peak:] >= rest_distance)
     rest_time = None
@@ -205,6 +209,10 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     tmp.replace(path)
 
 
+#: joint laws a [trigger] can weaken (their peak friction falls towards the residual)
+TRIGGER_LAWS = ("displacement_weakening", "velocity_weakening", "thermal_pressurisation")
+
+
 def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     """Build, simulate, report and write a DDA case; the run payload."""
     spec: DdaCase = case.spec
@@ -216,6 +224,10 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
         names = [n for n in spec.joints if n != "default"]
         if spec.trigger.joint not in names:
             raise case.error("trigger.joint", f"found {spec.trigger.joint!r}", " | ".join(names) or "define [joints.NAME]")
+        kind = spec.joints[spec.trigger.joint].law.kind
+        if kind not in TRIGGER_LAWS:
+            raise case.error("trigger.joint", f"found {spec.trigger.joint!r}, a {kind} law (no peak and residual friction)",
+                             "a joint whose law has phi_peak and phi_residual: " + " | ".join(TRIGGER_LAWS))
         trigger = {"trigger_joint": names.index(spec.trigger.joint), "trigger_rate": spec.trigger.rate,
                    "trigger_start": spec.trigger.start,
                    "trigger_hold_velocity": spec.trigger.hold_velocity or spec.monitor.rest_velocity}

@@ -20,6 +20,7 @@ from coupling.case.loader import Case
 def case_key_path(key: str, n_explicit: int, domain_of: list[int]) -> str:
     """dda key paths → case key paths (settings → dda; combined block index → blocks/domains)."""
     key = re.sub(r"^settings\.", "dda.", key)
+    key = re.sub(r"^dda\.trigger_(joint|rate|start|hold_velocity)$", r"trigger.\1", key)  # the [trigger] table
     m = re.match(r"^blocks\[(\d+)\](.*)$", key)
     if m:
         k = int(m.group(1))
