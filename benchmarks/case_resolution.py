@@ -26,6 +26,10 @@ change (refined − shipped) / |shipped|; per case the largest |change| and the 
 ``accuracy`` key quotes (:func:`accuracy_statement`; tests/test_case_resolution.py checks the
 keys quote the committed report). ``--cases`` runs a subset and merges it into an existing
 report (the other cases' entries are kept). One run at a time (a case's runs are sequential).
+
+``--ladder CASE`` (footing, data_driven_plasticity) runs a sequence of discretisations of a case
+that one halving does not resolve (LADDERS) into the report's ``ladders``, to locate the cause;
+:func:`ladder_statement` is the sentence its ``accuracy`` key quotes.
 """
 
 from __future__ import annotations
@@ -44,8 +48,16 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 CASES = ROOT / "cases"
-#: tools/footing_mesh.py's defaults, with which cases/meshes/footing.msh was written (its header)
-FOOTING_SIZE, FOOTING_EDGE_SIZE = 0.25, 0.04
+
+def _footing_tool():
+    spec = importlib.util.spec_from_file_location("footing_mesh", ROOT / "tools" / "footing_mesh.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+#: tools/footing_mesh.py's defaults, with which cases/meshes/footing.msh is written (its header)
+FOOTING_SIZE, FOOTING_EDGE_SIZE = _footing_tool().SIZE, _footing_tool().FOOTING_SIZE
 FEM_CASES = ("footing", "learned_plasticity_plate", "learned_plate", "data_driven_plate", "data_driven_plasticity")
 DDA_CASES = ("vajont_velocity_weakening", "vajont_learned_friction")
 ALL_CASES = FEM_CASES + DDA_CASES
@@ -144,6 +156,53 @@ def study_dda(name: str) -> dict:
             "refined": {q: half[q] for q in DDA_QUANTITIES}, "wall_s": {"shipped": base["wall_s"], "refined": half["wall_s"]}}
 
 
+#: discretisation ladders (``--ladder NAME``): where a case is not resolved by one halving, the
+#: quantity that moved most over a sequence of discretisations, to locate the cause.
+#: footing: the shipped learned law on meshes of tools/footing_mesh.py (size, footing-size [m]);
+#: data_driven_plasticity: FEM Newton with the analytic J2 law that made the manifold's data on
+#: learned_plasticity_plate.toml, the same plate, load path and probes (with that law as its
+#: manifold the data-driven answer equals Newton's on any mesh to 3.2e-9, tests/test_data_driven_history.py),
+#: at (degree, element_size, hole_element_size [m]); a Newton run costs seconds, a data-driven one minutes.
+J2_PLATE = {"law": "j2_plasticity", "E": 70e9, "nu": 0.3, "yield_stress": 200e6, "hardening": 5e9, "plane": "strain"}
+LADDERS = {
+    "footing": {"quantities": ["footing_edge_settlement@unloaded", "footing_centre_settlement@unloaded"],
+                "label": "(size, footing-size) [m]",
+                "runs": [(0.25, 0.04), (0.25, 0.02), (0.25, 0.01), (0.125, 0.02), (0.125, 0.01)]},
+    "data_driven_plasticity": {"quantities": ["hole_top_displacement@unloaded", "top_displacement@unloaded", "max_von_mises"],
+                               "label": "FEM Newton, analytic J2 law, (degree, element_size, hole_element_size) [m]",
+                               "runs": [(1, 0.2, 0.05), (1, 0.1, 0.025), (1, 0.05, 0.0125), (2, 0.2, 0.05), (2, 0.1, 0.025), (2, 0.1, 0.02),
+                                        (2, 0.05, 0.0125)]},
+}
+
+
+def ladder(name: str) -> dict:
+    """Run the discretisation ladder of ``name`` (LADDERS): every run's quantities."""
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="case_resolution_") as tmp:
+        for key in LADDERS[name]["runs"]:
+            if name == "footing":
+                q, wall = run_fem("footing", {"mesh.path": str(footing_mesh(Path(tmp), *key))})
+            else:
+                deg, es, hs = key
+                q, wall = run_fem("learned_plasticity_plate", {"material": J2_PLATE, "fem.degree": deg, "mesh.element_size": es,
+                                                               "mesh.hole_element_size": hs, "fem.newton.rtol": 1e-12})
+            runs.append({"discretisation": list(key), "quantities": q, "wall_s": wall})
+            print(f"  {key}: " + ", ".join(f"{k} {q[k]:.5g}" for k in LADDERS[name]["quantities"]), flush=True)
+    return {"label": LADDERS[name]["label"], "runs": runs}
+
+
+def ladder_statement(name: str, report: dict) -> str:
+    """The ladder sentence of ``name`` from the report: each quantity's value at every rung."""
+    import coupling
+
+    lad = report["ladders"][name]
+    case = coupling.load_case(CASES / f"{name}.toml")
+    keys = " / ".join("(" + ", ".join(f"{v:g}" for v in r["discretisation"]) + ")" for r in lad["runs"])
+    vals = "; ".join(f"{q} " + " / ".join(f"{r['quantities'][q]:.4g}" for r in lad["runs"]) + f" {unit(case, q)}"
+                     for q in LADDERS[name]["quantities"])
+    return f"ladder (python benchmarks/case_resolution.py --ladder {name}; {lad['label']} = {keys}): {vals}"
+
+
 def tabulate(entry: dict) -> dict:
     """Add the per-quantity table and the largest |change| to a case's entry."""
     table = {}
@@ -175,16 +234,42 @@ def accuracy_statement(name: str, report: dict) -> str:
             f"{', '.join(parts)}; largest change {100 * w['change']:.2f} % ({label(w['quantity'])})")
 
 
+def learned_vs_analytic_statement(report: dict, learned: str = "vajont_learned_friction",
+                                  analytic: str = "vajont_velocity_weakening") -> str:
+    """The learned-friction case against the case of the law that made its data, whole runs (both
+    shipped runs of the report): the signed change of every quantity [%]."""
+    a, b = report["cases"][analytic]["shipped"], report["cases"][learned]["shipped"]
+    parts = ", ".join(f"{DDA_QUANTITIES[q][0]} {b[q]:.4g} vs {a[q]:.4g} {DDA_QUANTITIES[q][1]} ({100 * (b[q] - a[q]) / abs(a[q]):+.1f} %)"
+                      for q in DDA_QUANTITIES)
+    return f"whole run vs {analytic}.toml (the law that made its data; both shipped runs of benchmarks/out/case_resolution.json): {parts}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", default=",".join(ALL_CASES), help="comma-separated subset of " + ", ".join(ALL_CASES))
     ap.add_argument("--out", default=str(HERE / "out" / "case_resolution.json"))
     ap.add_argument("--accuracy", metavar="CASE", default=None,
                     help="print the sentence of CASE from the report --out (the one its accuracy key quotes) and exit")
+    ap.add_argument("--ladder", metavar="CASE", choices=list(LADDERS), default=None,
+                    help="run the discretisation ladder of CASE into the report's 'ladders' (and print its sentence)")
     a = ap.parse_args(argv)
     out = Path(a.out)
+    if a.ladder:
+        report = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"cases": {}}
+        command = "python benchmarks/case_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        report.setdefault("ladders", {})[a.ladder] = {"command": command.strip(), **ladder(a.ladder)}
+        from learned.files import atomic_write
+
+        atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
+        print(ladder_statement(a.ladder, report))
+        return 0
     if a.accuracy:
-        print(accuracy_statement(a.accuracy, json.loads(out.read_text(encoding="utf-8"))))
+        report = json.loads(out.read_text(encoding="utf-8"))
+        print(accuracy_statement(a.accuracy, report))
+        if a.accuracy == "vajont_learned_friction":
+            print(learned_vs_analytic_statement(report))
+        if a.accuracy in report.get("ladders", {}):
+            print(ladder_statement(a.accuracy, report))
         return 0
     wanted = [c.strip() for c in a.cases.split(",") if c.strip()]
     unknown = sorted(set(wanted) - set(ALL_CASES))

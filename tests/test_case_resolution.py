@@ -33,6 +33,17 @@ def test_accuracy_key_quotes_the_committed_report(name):
 
     accuracy = coupling.load_case(CASES / f"{name}.toml").spec.accuracy
     assert bench.accuracy_statement(name, report()) in accuracy
+    if name in report().get("ladders", {}):  # the discretisation ladder that located the cause
+        assert bench.ladder_statement(name, report()) in accuracy
+    if name == "vajont_learned_friction":
+        assert bench.learned_vs_analytic_statement(report()) in accuracy
+
+
+def test_ladders_are_the_ones_the_script_defines():
+    lad = report()["ladders"]
+    assert sorted(lad) == sorted(bench.LADDERS)
+    for name, spec in bench.LADDERS.items():
+        assert [tuple(r["discretisation"]) for r in lad[name]["runs"]] == spec["runs"], name
 
 
 def test_velocity_weakening_states_its_own_accuracy():
