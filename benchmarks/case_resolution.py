@@ -57,7 +57,8 @@ def _footing_tool():
 
 
 #: tools/footing_mesh.py's defaults, with which cases/meshes/footing.msh is written (its header)
-FOOTING_SIZE, FOOTING_EDGE_SIZE = _footing_tool().SIZE, _footing_tool().FOOTING_SIZE
+_FOOTING = _footing_tool()
+FOOTING_SIZE, FOOTING_EDGE_SIZE = _FOOTING.SIZE, _FOOTING.FOOTING_SIZE
 FEM_CASES = ("footing", "learned_plasticity_plate", "learned_plate", "data_driven_plate", "data_driven_plasticity")
 DDA_CASES = ("vajont_velocity_weakening", "vajont_learned_friction")
 ALL_CASES = FEM_CASES + DDA_CASES
