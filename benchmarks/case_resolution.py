@@ -29,7 +29,9 @@ report (the other cases' entries are kept). One run at a time (a case's runs are
 
 ``--ladder CASE`` (footing, data_driven_plasticity) runs a sequence of discretisations of a case
 that one halving does not resolve (LADDERS) into the report's ``ladders``, to locate the cause;
-:func:`ladder_statement` is the sentence its ``accuracy`` key quotes.
+:func:`ladder_statement` is the sentence its ``accuracy`` key quotes. ``--analytic CASE``
+(footing, learned_plasticity_plate, learned_plate) runs a learned-law case as shipped with the
+analytic law that made its data, every reported quantity compared (:func:`analytic_statement`).
 """
 
 from __future__ import annotations
@@ -204,6 +206,28 @@ def ladder_statement(name: str, report: dict) -> str:
     return f"ladder (python benchmarks/case_resolution.py --ladder {name}; {lad['label']} = {keys}): {vals}"
 
 
+#: ``--analytic CASE``: the learned-law case run as shipped with the analytic law that made its
+#: data (the reference commands of the case headers), every reported quantity compared
+ANALYTIC = {
+    "footing": {"law": "j2_plasticity", "E": 20e6, "nu": 0.3, "yield_stress": 86.6e3, "hardening": 2e6, "plane": "strain"},
+    "learned_plasticity_plate": J2_PLATE,
+    "learned_plate": {"law": "power_law_elastic", "E": 70e9, "nu": 0.33, "strain0": 1e-3, "exponent": 0.5, "plane": "stress"},
+}
+
+
+def analytic_statement(name: str, report: dict) -> str:
+    """The learned case against its analytic law on the shipped discretisation, from the report."""
+    import coupling
+
+    e = report["analytic"][name]
+    case = coupling.load_case(CASES / f"{name}.toml")
+    learned = report["cases"][name]["shipped"]
+    parts = ", ".join(f"{q} {learned[q]:.4g} vs {v:.4g} {unit(case, q)} ({100 * (learned[q] - v) / abs(v):+.2f} %)"
+                      for q, v in e["quantities"].items())
+    return (f"learned vs analytic law, shipped mesh (python benchmarks/case_resolution.py --analytic {name}; "
+            f"material = {e['law']['law']}): {parts}")
+
+
 def tabulate(entry: dict) -> dict:
     """Add the per-quantity table and the largest |change| to a case's entry."""
     table = {}
@@ -253,8 +277,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="print the sentence of CASE from the report --out (the one its accuracy key quotes) and exit")
     ap.add_argument("--ladder", metavar="CASE", choices=list(LADDERS), default=None,
                     help="run the discretisation ladder of CASE into the report's 'ladders' (and print its sentence)")
+    ap.add_argument("--analytic", metavar="CASE", choices=list(ANALYTIC), default=None,
+                    help="run the learned-law CASE as shipped with the analytic law that made its data into the "
+                    "report's 'analytic' (and print its sentence)")
     a = ap.parse_args(argv)
     out = Path(a.out)
+    if a.analytic:
+        report = json.loads(out.read_text(encoding="utf-8"))
+        q, wall = run_fem(a.analytic, {"material": ANALYTIC[a.analytic]})
+        command = "python benchmarks/case_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        report.setdefault("analytic", {})[a.analytic] = {"command": command.strip(), "law": ANALYTIC[a.analytic],
+                                                         "quantities": q, "wall_s": wall}
+        from learned.files import atomic_write
+
+        atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
+        print(analytic_statement(a.analytic, report))
+        return 0
     if a.ladder:
         report = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"cases": {}}
         command = "python benchmarks/case_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -269,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         print(accuracy_statement(a.accuracy, report))
         if a.accuracy == "vajont_learned_friction":
             print(learned_vs_analytic_statement(report))
+        if a.accuracy in report.get("analytic", {}):
+            print(analytic_statement(a.accuracy, report))
         if a.accuracy in report.get("ladders", {}):
             print(ladder_statement(a.accuracy, report))
         return 0

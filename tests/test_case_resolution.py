@@ -35,11 +35,14 @@ def test_accuracy_key_quotes_the_committed_report(name):
     assert bench.accuracy_statement(name, report()) in accuracy
     if name in report().get("ladders", {}):  # the discretisation ladder that located the cause
         assert bench.ladder_statement(name, report()) in accuracy
+    if name in report().get("analytic", {}):  # the learned law against the analytic one, shipped mesh
+        assert bench.analytic_statement(name, report()) in accuracy
     if name == "vajont_learned_friction":
         assert bench.learned_vs_analytic_statement(report()) in accuracy
 
 
 def test_ladders_are_the_ones_the_script_defines():
+    assert sorted(report()["analytic"]) == sorted(bench.ANALYTIC)
     lad = report()["ladders"]
     assert sorted(lad) == sorted(bench.LADDERS)
     for name, spec in bench.LADDERS.items():
