@@ -67,7 +67,7 @@ CASES = {
         "file": "footing",
         "law": dict(E=20e6, nu=0.3, yield_stress=86.6e3, hardening=2e6),
         "strain_range": 3e-2,
-        "coarse": ["fem.degree=1"],
+        "coarse": ["fem.degree=1", 'mesh.path="meshes/footing_coarse.msh"'],  # the pre-session-13 footing mesh
         "residual_probes": ["footing_centre_settlement"],
     },
     # the footing on a frictional soil: associative Drucker–Prager (c 20 kPa, φ 20°, H 2 MPa; the
@@ -78,7 +78,7 @@ CASES = {
         "law_name": "drucker_prager",
         "law": dict(E=20e6, nu=0.3, cohesion=20e3, friction_angle=20.0, hardening=2e6),
         "strain_range": 3e-2,
-        "coarse": ["fem.degree=1"],
+        "coarse": ["fem.degree=1", 'mesh.path="meshes/footing_coarse.msh"'],  # the pre-session-13 footing mesh
         "residual_probes": ["footing_centre_settlement"],
         "isotropic": True,
     },

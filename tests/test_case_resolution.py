@@ -1,0 +1,88 @@
+"""The shipped-case resolution study (benchmarks/case_resolution.py; issue 13 item 8): each case
+without a closed-form check is run as shipped and refined, and its ``accuracy`` key quotes the
+sentence generated from the committed report. Fast: the report is read, not rerun (the study is
+minutes of CPU); one slow test reruns the cheapest case and compares it with the report."""
+
+import importlib.util
+import json
+
+import pytest
+
+from conftest import CASES, ROOT
+
+_spec = importlib.util.spec_from_file_location("case_resolution", ROOT / "benchmarks" / "case_resolution.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+REPORT = ROOT / "benchmarks" / "out" / "case_resolution.json"
+
+
+def report() -> dict:
+    return json.loads(REPORT.read_text(encoding="utf-8"))
+
+
+def test_report_covers_every_case_of_the_study():
+    assert list(report()["cases"]) == list(bench.ALL_CASES)
+
+
+@pytest.mark.parametrize("name", bench.ALL_CASES)
+def test_accuracy_key_quotes_the_committed_report(name):
+    """A rerun that changes a figure fails here until the key is regenerated
+    (python benchmarks/case_resolution.py --accuracy NAME prints the sentence)."""
+    import coupling
+
+    accuracy = coupling.load_case(CASES / f"{name}.toml").spec.accuracy
+    assert bench.accuracy_statement(name, report()) in accuracy
+    if name in report().get("ladders", {}):  # the discretisation ladder that located the cause
+        assert bench.ladder_statement(name, report()) in accuracy
+    if name in report().get("analytic", {}):  # the learned law against the analytic one, shipped mesh
+        assert bench.analytic_statement(name, report()) in accuracy
+    if name == "vajont_learned_friction":
+        assert bench.learned_vs_analytic_statement(report()) in accuracy
+
+
+def test_ladders_are_the_ones_the_script_defines():
+    assert sorted(report()["analytic"]) == sorted(bench.ANALYTIC)
+    lad = report()["ladders"]
+    assert sorted(lad) == sorted(bench.LADDERS)
+    for name, spec in bench.LADDERS.items():
+        assert [tuple(r["discretisation"]) for r in lad[name]["runs"]] == spec["runs"], name
+
+
+def test_velocity_weakening_states_its_own_accuracy():
+    """vajont_velocity_weakening.toml extends vajont.toml: it must not inherit the thermal-
+    pressurisation case's statement."""
+    import coupling
+
+    own = coupling.load_case(CASES / "vajont_velocity_weakening.toml").spec.accuracy
+    assert own != coupling.load_case(CASES / "vajont.toml").spec.accuracy
+    assert "thermal" not in own.split("resolution (")[1]
+
+
+def test_tables_and_sentence_are_generated_from_the_runs():
+    entry = bench.tabulate({"refinement": "element sizes halved", "shipped": {"top": 2.0, "max_von_mises": 100.0},
+                            "refined": {"top": 2.01, "max_von_mises": 97.0}})
+    assert entry["quantities"]["top"]["change"] == pytest.approx(0.005)
+    assert entry["quantities"]["max_von_mises"]["change"] == pytest.approx(-0.03)
+    assert entry["largest_change"] == {"quantity": "max_von_mises", "change": pytest.approx(0.03)}
+    text = bench.accuracy_statement("learned_plate", {"cases": {"learned_plate": entry}})
+    assert text.startswith("resolution (python benchmarks/case_resolution.py --cases learned_plate; element sizes halved)")
+    assert "max_von_mises 100 -> 97 Pa (-3.00 %)" in text and "largest change 3.00 % (max_von_mises)" in text
+
+
+def test_residual_displacement_is_read_where_the_path_unloads():
+    results = {"probes": {"top": {"value": 3.0}}, "max_abs_displacement": 3.0, "max_von_mises": 1.0,
+               "load_displacement": {"load_factor": [0.5, 1.0, 0.0, 1.0], "probes": {"top": [1.0, 3.0, 0.25, 3.0]}}}
+    q = bench.fem_quantities(None, results)
+    assert q == {"top": 3.0, "max_abs_displacement": 3.0, "max_von_mises": 1.0, "top@unloaded": 0.25}
+
+
+@pytest.mark.slow
+def test_learned_plate_rerun_matches_the_report():
+    """The cheapest case of the study (~1 min with the forms compiled) rerun: the same values
+    as the committed report up to the solvers' round-off."""
+    fresh = bench.tabulate(bench.study_fem("learned_plate"))
+    stored = report()["cases"]["learned_plate"]["quantities"]
+    for q, t in stored.items():
+        assert fresh["quantities"][q]["shipped"] == pytest.approx(t["shipped"], rel=1e-6), q
+        assert fresh["quantities"][q]["refined"] == pytest.approx(t["refined"], rel=1e-6), q
