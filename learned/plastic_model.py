@@ -325,13 +325,13 @@ class LearnedPlasticLaw(ConstitutiveLaw):
         self.state_names = (STATE_NAMES if base.n == 3 else
                             ("plastic_strain_xx", "plastic_strain_yy", "plastic_strain_zz", "plastic_shear_xy", "hardening"))
 
-    def _step(self, strain: np.ndarray, state: np.ndarray | None):
+    def _step(self, strain: np.ndarray, state: np.ndarray | None, tangent: bool = True):
         x = self.model.embed(torch.from_numpy(np.ascontiguousarray(strain, dtype=np.float64)))
         st = (torch.zeros((x.shape[0], self.n_state), dtype=torch.float64) if state is None
               else torch.from_numpy(np.ascontiguousarray(state, dtype=np.float64)))
         k = self.model.n
         with torch.no_grad():
-            s, c, ep, a = self.model.step(x, st[:, :k], st[:, k])
+            s, c, ep, a = self.model.step(x, st[:, :k], st[:, k], tangent=tangent)
         return s, c, torch.cat([ep, a[:, None]], dim=1)
 
     def evaluate(self, strain: Array, state: Array | None = None) -> LawResponse:
@@ -347,6 +347,28 @@ class LearnedPlasticLaw(ConstitutiveLaw):
         if torch_in:
             return LawResponse(*(t.to(strain.device, strain.dtype) for t in out))
         return LawResponse(*(t.numpy() for t in out))
+
+    def out_of_plane_stress(self, strain: Array, state: Array | None = None) -> Array | None:
+        """σ_zz (N,) [Pa] at in-plane strains (N,3) [-] from the state (N, n+1) of the last converged step.
+
+        Plane stress: 0. Plane strain with a 4-component model: the model's own σ_zz, the
+        component zz of the same backward-Euler step as :meth:`evaluate` (ε_zz = 0),
+        σ_zz = [C (ε − εᵖ)]_zz after the return mapping (εᵖ_zz ≠ 0 once plastic), so that
+        von Mises uses the (xx, yy, zz, xy) stress the model computed. Plane strain with a
+        3-component model: None (it carries no σ_zz). numpy in → numpy out, torch in → torch
+        out, like :meth:`evaluate`.
+        """
+        if strain.ndim != 2 or strain.shape[1] != 3:
+            raise ValueError(f"strain must have shape (N, 3), got {tuple(strain.shape)}")
+        if self.plane == "stress":
+            return strain[:, 0] * 0.0
+        if self.model.n == 3:
+            return None
+        torch_in = is_torch(strain)
+        e = strain.detach().cpu().numpy() if torch_in else strain
+        st = None if state is None else (state.detach().cpu().numpy() if is_torch(state) else state)
+        szz = self._step(e, st, tangent=False)[0][:, 2]
+        return szz.to(strain.device, strain.dtype) if torch_in else szz.numpy()
 
     def evaluate_3d(self, strain4: Array, state: Array) -> tuple[Array, Array, Array]:
         """Not defined in 3D: this law works on the plane components it was trained on (raises NotImplementedError)."""

@@ -66,16 +66,30 @@ def _cell_average(problem: DataDrivenProblem, values: np.ndarray) -> np.ndarray:
     return np.einsum("q,cqk->ck", w, values.reshape(-1, len(w), values.shape[1]))
 
 
-def _material_stress(problem: DataDrivenProblem, law) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _material_stress(problem: DataDrivenProblem, law, state: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per owned cell, of the present material state (ε*, σ*): mean stress (c, 3) [Pa], its
-    von Mises (c,) [Pa] and σzz (c,) [Pa] (None without a law: a discrete data set)."""
+    von Mises (c,) [Pa] and σzz (c,) [Pa] (None without a law: a discrete data set).
+
+    σzz = σ_zz(ε*; q) of the law at the material strains with ``state`` q (n_points, S), the
+    projector's committed state (a law with history): after a converged step q_k, at which
+    the return mapping at ε* gives back σ* (q_k = state(ε*; q_{k−1})); after a step that did
+    not converge q_{k−1}, the state σ* was projected from. None: the law's initial state."""
     eps_star, sig_star = problem.final_material_state
     stress_cells = _cell_average(problem, sig_star)
     szz = None
     if law is not None:
-        szz_q = law.out_of_plane_stress(eps_star)
+        if state is not None and len(state) != len(eps_star):
+            state = None  # no state at these points yet (nothing committed)
+        szz_q = law.out_of_plane_stress(eps_star, state)
         szz = None if szz_q is None else _cell_average(problem, np.asarray(szz_q, float)[:, None])[:, 0]
     return stress_cells, von_mises(stress_cells, szz), szz
+
+
+def _law_state(projector) -> np.ndarray | None:
+    """The committed law state (n_points, S) of a :class:`LawProjector` of a law with history, else None."""
+    state = getattr(projector, "state", None)
+    return None if state is None else np.asarray(state, dtype=float)
 
 
 def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -125,7 +139,7 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             accept_step(case)  # the step's material state joins the out-of-distribution counts
             curve.record(problem, res.load_factor, res)
             if series.enabled:
-                write_fields(problem, series, res.load_factor, *_material_stress(problem, law))
+                write_fields(problem, series, res.load_factor, *_material_stress(problem, law, _law_state(projector)))
         try:
             if path is None:
                 result = problem.solve(projector, fp.build(), rtol=fp.rtol, max_iterations=fp.max_iterations,
@@ -140,7 +154,7 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             result = exc.result
             if ctx.stop is None or ctx.stop.signum is None:  # stopped by a signal: interrupted, not diverged
                 diverged = exc
-    stress_cells, vm_cells, szz = _material_stress(problem, law)
+    stress_cells, vm_cells, szz = _material_stress(problem, law, _law_state(projector))
 
     results: dict[str, Any] = {"distance_to_data": result.distance}
     if spec.probes:
