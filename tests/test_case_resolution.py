@@ -86,3 +86,63 @@ def test_learned_plate_rerun_matches_the_report():
     for q, t in stored.items():
         assert fresh["quantities"][q]["shipped"] == pytest.approx(t["shipped"], rel=1e-6), q
         assert fresh["quantities"][q]["refined"] == pytest.approx(t["refined"], rel=1e-6), q
+
+
+# ---------------------------------------------------------------- NMM jointed tunnel (own report)
+TUNNEL_REPORT = ROOT / "benchmarks" / "out" / "case_resolution_tunnel.json"
+
+
+def tunnel_report() -> dict:
+    return json.loads(TUNNEL_REPORT.read_text(encoding="utf-8"))
+
+
+def test_tunnel_accuracy_key_quotes_its_report_and_names_what_is_not_resolved():
+    """cases/nmm_jointed_tunnel.toml quotes benchmarks/out/case_resolution_tunnel.json verbatim
+    (python benchmarks/case_resolution.py --accuracy nmm_jointed_tunnel prints it), keeps the Kirsch
+    statement of its unjointed variant, and names every quantity that moved more than 2 % after
+    the sentence (the stated reason)."""
+    import coupling
+
+    accuracy = coupling.load_case(CASES / f"{bench.TUNNEL_CASE}.toml").spec.accuracy
+    sentence = bench.tunnel_statement(tunnel_report())
+    assert sentence in accuracy
+    assert accuracy.startswith("unjointed variant vs Kirsch")
+    after = accuracy.split(sentence)[1]
+    moved = [q for q, t in tunnel_report()["cases"][bench.TUNNEL_CASE]["quantities"].items() if abs(t["change"]) > 0.02]
+    assert moved  # measured: max_von_mises +9.5 %, J1.max_normal_stress +2.3 %
+    for q in moved:
+        assert f"{q} (" in after.split("not resolved to 2 %:")[1], q
+
+
+def test_tunnel_report_is_the_shipped_cover_against_every_size_halved():
+    entry = tunnel_report()["cases"][bench.TUNNEL_CASE]
+    tool = bench._tunnel_tool()
+    import inspect
+
+    defaults = {k: v.default for k, v in inspect.signature(tool.write_cover).parameters.items() if k in bench.TUNNEL_COVER}
+    assert defaults == bench.TUNNEL_COVER  # cases/data/tunnel_cover.msh: the tool's defaults
+    assert entry["refined_cover"] == {k: v / 2 for k, v in bench.TUNNEL_COVER.items()}
+    assert set(entry["quantities"]) >= {"crown_settlement", "sidewall_tangential_stress", "max_abs_displacement",
+                                        "max_von_mises", "J1.max_slip", "J2.max_slip"}
+
+
+def test_tunnel_quantities_are_read_from_the_results():
+    results = {"probes": {"crown": {"value": -1.0}}, "holes": [{"hole": 0, "vertical_convergence": 2.0}],
+               "max_abs_displacement": 3.0, "max_von_mises": 4.0,
+               "joints": [{"name": "J1 (45 deg)", "points": 9, "max_slip": 5.0, "max_slip_sliding": 6.0,
+                           "max_normal_stress": 7.0, "max_opening": 1e-7}]}
+    rel, absolute = bench.tunnel_quantities(results)
+    assert rel == {"crown": -1.0, "hole0.vertical_convergence": 2.0, "max_abs_displacement": 3.0, "max_von_mises": 4.0,
+                   "J1.max_slip": 5.0, "J1.max_slip_sliding": 6.0, "J1.max_normal_stress": 7.0}
+    assert absolute == {"J1.max_opening": 1e-7}
+    assert bench.tunnel_unit("J1.max_slip") == "m" and bench.tunnel_unit("J1.max_normal_stress") == "Pa"
+    assert bench.tunnel_unit("crown", {"crown": "uy"}) == "m" and bench.tunnel_unit("side", {"side": "syy"}) == "Pa"
+
+
+@pytest.mark.slow
+def test_tunnel_rerun_matches_its_report():
+    """Both tunnel runs again (~40 s): the committed report's values up to the solvers' round-off."""
+    fresh = bench.study_tunnel()
+    for q, t in tunnel_report()["cases"][bench.TUNNEL_CASE]["quantities"].items():
+        assert fresh["quantities"][q]["shipped"] == pytest.approx(t["shipped"], rel=1e-6), q
+        assert fresh["quantities"][q]["refined"] == pytest.approx(t["refined"], rel=1e-6), q
