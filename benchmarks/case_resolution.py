@@ -53,15 +53,16 @@ sys.path.insert(0, str(ROOT))
 
 CASES = ROOT / "cases"
 
-def _footing_tool():
-    spec = importlib.util.spec_from_file_location("footing_mesh", ROOT / "tools" / "footing_mesh.py")
+def _module(path: Path):
+    """A script of this repository (tools/, benchmarks/) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
 #: tools/footing_mesh.py's defaults, with which cases/meshes/footing.msh is written (its header)
-_FOOTING = _footing_tool()
+_FOOTING = _module(ROOT / "tools" / "footing_mesh.py")
 FOOTING_SIZE, FOOTING_EDGE_SIZE = _FOOTING.SIZE, _FOOTING.FOOTING_SIZE
 FEM_CASES = ("footing", "learned_plasticity_plate", "learned_plate", "data_driven_plate", "data_driven_plasticity")
 DDA_CASES = ("vajont_velocity_weakening", "vajont_learned_friction")
@@ -73,10 +74,7 @@ UNITS = {"ux": "m", "uy": "m", "max_abs_displacement": "m"}  # everything else F
 
 def vajont_bench():
     """benchmarks/vajont_resolution.py as a module (its variants and run_one)."""
-    spec = importlib.util.spec_from_file_location("vajont_resolution", HERE / "vajont_resolution.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _module(HERE / "vajont_resolution.py")
 
 
 def footing_mesh(folder: Path, size: float, edge_size: float) -> Path:
@@ -291,10 +289,8 @@ TUNNEL_JOINT_KEYS = ("max_slip", "max_slip_sliding", "max_normal_stress")
 
 
 def _tunnel_tool():
-    spec = importlib.util.spec_from_file_location("tunnel_cover", ROOT / "tools" / "tunnel_cover.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """tools/tunnel_cover.py as a module (its write_cover)."""
+    return _module(ROOT / "tools" / "tunnel_cover.py")
 
 
 def tunnel_quantities(results: dict) -> tuple[dict[str, float], dict[str, float]]:

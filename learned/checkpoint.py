@@ -17,14 +17,13 @@ key, what was found, what is allowed).
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from learned.errors import CheckpointError, torch_load_fault
-from learned.files import atomic_write
+from learned.errors import CheckpointError
+from learned.files import atomic_write, load_weights_only
 from learned.models import ARCHITECTURES, ConstitutiveModel, build_model
 from learned.neural_joint import FrictionNet, NeuralJointLaw
 from learned.neural_law import NeuralLaw
@@ -82,14 +81,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and validate a checkpoint dict (weights_only); raises :class:`CheckpointError`."""
     p = str(path)
     allowed = f"a {FORMAT} file (format_version {FORMAT_VERSION}) written by learned.save_checkpoint"
-    if not Path(p).is_file():
-        raise CheckpointError(p, None, "file not found", allowed)
-    try:
-        with warnings.catch_warnings():  # torch warns about foreign pickle protocols on stderr
-            warnings.simplefilter("ignore")
-            ck = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
-        raise CheckpointError(p, None, f"unreadable or corrupt ({torch_load_fault(exc)})", allowed) from None
+    ck = load_weights_only(p, allowed)
     if not isinstance(ck, dict):
         raise CheckpointError(p, None, f"a {type(ck).__name__}, not a checkpoint dict", allowed)
     if ck.get("format") != FORMAT:

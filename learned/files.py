@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
@@ -25,6 +25,28 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def load_weights_only(path: str | Path, allowed: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU: tensors, numbers, strings and
+    containers only, never a pickled object (torch's warnings about foreign pickle protocols
+    silenced). A missing or unreadable file is a :class:`learned.errors.CheckpointError` naming
+    the file, with ``allowed`` as what the caller accepts; the caller checks what it read."""
+    import warnings
+
+    import torch
+
+    from learned.errors import CheckpointError, torch_load_fault
+
+    p = str(path)
+    if not Path(p).is_file():
+        raise CheckpointError(p, None, "file not found", allowed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        raise CheckpointError(p, None, f"unreadable or corrupt ({torch_load_fault(exc)})", allowed) from None
 
 
 # ---------------------------------------------------------------------------- output guards

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from learned.errors import CheckpointError, torch_load_fault
-from learned.files import atomic_write
+from learned.errors import CheckpointError
+from learned.files import atomic_write, load_weights_only
 
 FORMAT = "deepmanifold.checkpoint"
 FORMAT_VERSION = 1
@@ -231,14 +230,7 @@ def read_checkpoint_payload(path: str, allowed: str) -> dict[str, Any]:
     numbers, strings and containers only, never a pickled object) after checking its format
     and version; raises :class:`CheckpointError` (file missing, unreadable, another format)
     with ``allowed`` as what the caller accepts. The caller checks ``kind``."""
-    if not Path(path).is_file():
-        raise CheckpointError(path, None, "file not found", allowed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(path, None, f"unreadable or corrupt ({torch_load_fault(exc)})", allowed) from None
+    ck = load_weights_only(path, allowed)
     if not isinstance(ck, dict) or ck.get("format") != FORMAT or ck.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(path, "format", "not a deepmanifold checkpoint of this version", allowed)
     return ck
