@@ -111,6 +111,11 @@ TEMPERATURE, PRESSURE_RATIO = 0, 1
 SUBSTEP_WEAKENING, MAX_SUBSTEPS = 0.025, 4000
 
 
+#: the diffusion form's grid: equal cells over the half band, the growth factor of the cells
+#: outside it, and the most cells a grid may have (:func:`band_grid`)
+CELLS_IN_BAND, CELL_GROWTH, MAX_CELLS = 4, 1.2, 400
+
+
 class ThermalPressurisationFriction(JointLaw):
     """τ = c + μ(v)·max(σ_n − p, 0) with the band's temperature and pore pressure as state.
 
@@ -145,8 +150,8 @@ class ThermalPressurisationFriction(JointLaw):
         band_model: str = "lumped",
         thermal_diffusivity: float = 0.0,
         diffusion_time: float = 120.0,
-        cells_in_band: int = 4,
-        cell_growth: float = 1.2,
+        cells_in_band: int = CELLS_IN_BAND,
+        cell_growth: float = CELL_GROWTH,
     ) -> None:
         super().__init__(cohesion, tensile_strength)
         self.mu_p, self.mu_r = _peak_and_residual(phi_peak, phi_residual)
@@ -341,8 +346,8 @@ def band_grid(h: float, alpha: float, t_grid: float, cells_in_band: int, growth:
             break
         widths.append(step)
         covered += step
-        if len(widths) > 400:
-            raise ValueError(f"band grid: more than 400 cells (h = {h} m, 6 sqrt(alpha t) = {outside} m); "
+        if len(widths) > MAX_CELLS:
+            raise ValueError(f"band grid: more than {MAX_CELLS} cells (h = {h} m, 6 sqrt(alpha t) = {outside} m); "
                              "raise cell_growth or cells_in_band")
     return np.asarray(widths, dtype=float)
 

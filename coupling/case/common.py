@@ -480,18 +480,18 @@ class ThermalPressurisationSpec(_WeakeningSpec):
         if self.band_model == "lumped" and self.thermal_diffusivity > 0:
             raise ValueError(f"found thermal_diffusivity = {self.thermal_diffusivity} with band_model = 'lumped' "
                              "(an adiabatic band); allowed: band_model = 'diffusion', or thermal_diffusivity = 0")
-        if self.band_model == "diffusion":  # the grid reaches 6 sqrt(alpha t) beyond the band in at most 400 cells
-            from learned.thermal_pressurisation import band_grid
+        if self.band_model == "diffusion":  # the law's grid reaches 6 sqrt(alpha t) beyond the band in MAX_CELLS cells
+            from learned.thermal_pressurisation import CELL_GROWTH, CELLS_IN_BAND, MAX_CELLS, band_grid
 
             alpha = max(self.thermal_diffusivity, self.hydraulic_diffusivity)
             try:
-                band_grid(self.band_thickness, alpha, self.diffusion_time, 4, 1.2)
+                band_grid(self.band_thickness, alpha, self.diffusion_time, CELLS_IN_BAND, CELL_GROWTH)
             except ValueError:
                 raise ValueError(f"found diffusion_time = {self.diffusion_time:g} s with diffusivity {alpha:g} m^2/s: "
-                                 f"the diffusion grid would need more than 400 cells to reach 6 sqrt(alpha t) = "
+                                 f"the diffusion grid would need more than {MAX_CELLS} cells to reach 6 sqrt(alpha t) = "
                                  f"{6.0 * math.sqrt(alpha * self.diffusion_time):.3g} m beyond a band of "
-                                 f"{self.band_thickness:g} m; allowed: a shorter diffusion_time or smaller "
-                                 "diffusivities (the grid: 4 cells in the half band, growing by 1.2)") from None
+                                 f"{self.band_thickness:g} m; allowed: a shorter diffusion_time or smaller diffusivities "
+                                 f"(the grid: {CELLS_IN_BAND} cells in the half band, growing by {CELL_GROWTH:g})") from None
         return self
 
     def _build(self):

@@ -51,6 +51,10 @@ class Case:
         return CaseError(self.path, key, found, allowed)
 
 
+#: the folder of the shipped cases (a bare case name on the command line is one of them)
+SHIPPED_CASES = Path(__file__).resolve().parents[2] / "cases"
+
+
 # ---------------------------------------------------------------------------- overrides
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 #: a full override key path, e.g. ``materials.rock.E`` or ``cracks[0].points``
@@ -141,7 +145,7 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
     its unit and range.
     """
     path = Path(path)
-    shipped = Path(__file__).resolve().parents[2] / "cases" / f"{path.name}.toml"
+    shipped = SHIPPED_CASES / f"{path.name}.toml"
     if not path.exists() and not path.suffix and path.parent == Path(".") and shipped.is_file():
         path = shipped
     if isinstance(overrides, list):
@@ -203,7 +207,7 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
     if base_path in seen:
         raise CaseError(path, "extends", f"'{target}' extends itself (cycle)", "a chain of distinct case files")
     if not base_path.is_file():
-        shipped = Path(__file__).resolve().parents[2] / "cases" / f"{Path(target).stem}.toml"
+        shipped = SHIPPED_CASES / f"{Path(target).stem}.toml"
         hint = (f"; the shipped case '{shipped.stem}' is {shipped} (copy it beside this file, or give that path)"
                 if shipped.is_file() and Path(target).suffix in ("", ".toml") else "")
         raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one" + hint)
