@@ -7,7 +7,7 @@ import pytest
 
 import dda
 import learned
-from dda.contact_detect import broad_phase_brute, broad_phase_grid, detect
+from dda.contact_detect import BroadPhaseCache, broad_phase_brute, broad_phase_grid, detect
 from dda.cutting import JointLine, JointSet, cut_blocks
 from dda.geometry import Polygons, signed_area
 from dda.kinematics import mass_matrix, move_points, point_displacement
@@ -84,6 +84,32 @@ def test_broad_phase_grid_equals_brute_force():
     assert a == b and len(a) > 0
     # the same pairs in the same order (small systems take the brute-force path)
     assert np.array_equal(broad_phase_grid(bb, 0.1), broad_phase_brute(bb, 0.1))
+
+
+def test_broad_phase_cache_equals_broad_phase_grid():
+    """The cached candidates give broad_phase_grid's pairs, in its order, whether the boxes
+    stay (reused), creep (reused: < margin/2), jump (new candidates) or change in number;
+    a new numbering key drops the candidates."""
+    rng = np.random.default_rng(1)
+    c = rng.uniform(0, 20, (120, 2))
+    size = rng.uniform(0.2, 1.0, (120, 1))
+    bb = np.vstack([np.hstack([c - size, c + size]), [[-5, -5, 25, 0]]])
+    cache, pad = BroadPhaseCache(), 0.1
+    key = object()
+    made = 0
+    for step in range(40):
+        moved = step % 10 == 9
+        d = rng.uniform(-1, 1, (bb.shape[0], 2)) * (0.5 if moved else 0.01 * pad)  # a jump or a creep
+        bb = bb + np.hstack([d, d])
+        before = cache._ref
+        got = cache.pairs(bb, pad, key=key)
+        made += cache._ref is not before
+        assert np.array_equal(got, broad_phase_grid(bb, pad)) and got.dtype == np.int64
+    assert 4 <= made <= 10  # reused while the boxes crept, remade after the jumps
+    before = cache._ref
+    cache.pairs(bb, pad, key=object())
+    assert cache._ref is not before
+    assert np.array_equal(cache.pairs(bb[:50], pad, key=key), broad_phase_grid(bb[:50], pad))
 
 
 def test_vertex_vertex_contact_resolves_to_one_contact():

@@ -105,3 +105,18 @@ def test_block_lu_path_singular_gives_nan():
     D = g.solve(np.zeros((nb, 6, 6)), np.ones((nb, 6)), np.zeros((0, 12, 12)), np.zeros((0, 12)),
                 np.zeros(0, np.int64), np.zeros(0, np.int64))
     assert D.shape == (nb, 6) and not np.any(np.isfinite(D))
+
+
+def test_block_lu_csr_sum_equals_add_at(monkeypatch):
+    """The block-LU assembly adds the contact terms with SciPy's CSR kernel; without it
+    (``_csr_matvec`` None) with ``np.add.at``: the same floats in the same order, so the same
+    run to the last bit (every coordinate, and the solve count)."""
+    if assembly._csr_matvec is None:
+        pytest.skip("this SciPy has no csr_matvec kernel")
+    kernel = _run_stack(12)
+    assert kernel.solver.block_lu
+    monkeypatch.setattr(assembly, "_csr_matvec", None)
+    add_at = _run_stack(12)
+    assert np.array_equal(kernel.state.xy, add_at.state.xy)
+    assert np.array_equal(kernel.state.velocity, add_at.state.velocity)
+    assert kernel.solver.n_solves == add_at.solver.n_solves
