@@ -156,7 +156,8 @@ class BroadPhaseCache:
     with, so the result is its result: every pair i < j overlapping at ``pad``, sorted by
     (i, j) (the candidates are sorted, the filter keeps their order). A moved box (or a change of
     the block count, the pad, or ``key``, e.g. a new partition's local numbering) makes new
-    candidates. A DDA step moves a block by at most g2·w0 (0.4 d0 on the stacked grids), so
+    candidates. Up to ``BRUTE_MAX_BLOCKS`` blocks every pair is tested anyway
+    (:func:`broad_phase_brute`): nothing is kept. A DDA step moves a block by at most g2·w0 (0.4 d0 on the stacked grids), so
     with m = d0/2 the candidates of a settling stack last several steps: ~0.3 ms of a
     ~6 ms step of the 10 × 10 stack (101 blocks) saved."""
 
@@ -167,6 +168,8 @@ class BroadPhaseCache:
     def pairs(self, bbox: np.ndarray, pad: float, key: object = None) -> np.ndarray:
         """The pairs of :func:`broad_phase_grid` (bbox, pad); ``key``: an object whose identity
         the numbering of the blocks goes with (a new one drops the candidates)."""
+        if bbox.shape[0] <= BRUTE_MAX_BLOCKS:  # all pairs tested anyway: nothing to keep
+            return broad_phase_brute(bbox, pad) if bbox.shape[0] >= 2 else np.zeros((0, 2), dtype=np.int64)
         m = self.margin * pad
         ref = self._ref
         if (ref is None or ref[0] is not key or ref[1] != pad or ref[2].shape != bbox.shape
