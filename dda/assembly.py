@@ -193,7 +193,7 @@ class GlobalSystem:
 
     def solve(
         self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, ci: np.ndarray, cj: np.ndarray,
-        pattern_key: object = None, symmetric: bool = True,
+        pattern_key: object = None, symmetric: bool = True, kc_changed: np.ndarray | None = None,
     ) -> np.ndarray:
         """Solve for D of the owned blocks (n_own, 6), in ``own_idx`` order. Kb (nloc,6,6), Fb
         (nloc,6): block terms of the local blocks (only the owned ones are used); Kc (nc,12,12),
@@ -202,7 +202,13 @@ class GlobalSystem:
         contact list is fixed), or with the same contact pairs (ci, cj) as the last pattern,
         reuse the COO pattern, the matrix and its symbolic factorisation.
         ``symmetric=False`` (sliding friction linear in the normal force makes K non-symmetric):
-        the iterative kind switches from CG to BiCGStab (LU does not care)."""
+        the iterative kind switches from CG to BiCGStab (LU does not care).
+        ``kc_changed`` (ascending contact indices): the only rows of ``Kc`` changed since the last
+        call, when ``Kc`` and ``Kb`` are the very arrays of that call (``Kc`` rewritten in place
+        there and nowhere else, ``Kb`` untouched: dda.contact_law.ContactStiffness.changed in an
+        open–close iteration); the block-LU kind then re-sums only the blocks those contacts
+        touch (the other sums are those of the last call, bit for bit). None: every row may have
+        changed."""
         tm = self.timings
         t0 = _time.perf_counter()
         reuse = pattern_key is not None and pattern_key == getattr(self, "_key", None)
@@ -223,7 +229,7 @@ class GlobalSystem:
         P = self._pat
         own, m = P["own"], P["m"]
         if self.block_lu:
-            return self._solve_block_lu(P, Kb, Fb, Kc, Fc, reuse, t0)
+            return self._solve_block_lu(P, Kb, Fb, Kc, Fc, reuse, t0, kc_changed)
         # the COO values gathered straight into one buffer per pattern (no temporaries)
         if "vals" not in P:
             nkb, nkc = P["kb_idx"].size, P["kc_idx"].size
@@ -294,7 +300,7 @@ class GlobalSystem:
         return D
 
     def _solve_block_lu(self, P: dict, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, reuse: bool,
-                        t0: float) -> np.ndarray:
+                        t0: float, kc_changed: np.ndarray | None = None) -> np.ndarray:
         """One rank, mid-size: sum the COO entries of the pattern ``P`` into 6 × 6 blocks (block
         CSR, row-major blocks), factorise with PETSc's block LU (nested dissection) and solve.
 
@@ -327,6 +333,12 @@ class GlobalSystem:
                 order = np.argsort(dest, kind="stable")
                 self._kc_csr = (np.searchsorted(dest[order], np.arange(36 * self._nblk + 1)).astype(np.int64),
                                 P["kc_idx"][order].astype(np.int64), np.ones(nkc))
+                # the blocks each contact adds to (its four 6 × 6 quadrants; −1: a fixed block's, dropped)
+                kc = P["kc_idx"]
+                quadrant = ((kc % 144) // 72) * 2 + (kc % 12) // 6
+                self._contact_blocks = np.full((Kc.shape[0], 4), -1, dtype=np.int64)
+                self._contact_blocks[kc // 144, quadrant] = dest // 36
+            self._data = None  # no sums kept for a new pattern
             self._bptr = np.searchsorted(blocks // self.nb, np.arange(self.nb + 1)).astype(PETSc.IntType)
             self._bcol = (blocks % self.nb).astype(PETSc.IntType)
             A = PETSc.Mat().createBAIJ((n, n), 6, csr=(self._bptr, self._bcol), comm=self.comm)
@@ -334,14 +346,36 @@ class GlobalSystem:
             self._A = A
             self._b, self._x = A.createVecLeft(), A.createVecRight()
         A, b, x = self._A, self._b, self._x
-        data = np.zeros(36 * self._nblk + 1)
-        data[self._bpos_kb] = Kb.reshape(-1)[P["kb_idx"]] + 0.0
-        data[self._bpos_fixed] = 1.0
-        if _csr_matvec is None:
-            np.add.at(data, self._bpos_kc, Kc.reshape(-1))
-        else:  # data[v] += 1.0 × Kc[e] for the entries e of every value v in turn, in their order
-            ptr, idx, ones = self._kc_csr
-            _csr_matvec(36 * self._nblk, Kc.size, ptr, idx, ones, Kc.reshape(-1), data)
+        if (kc_changed is not None and _csr_matvec is not None and getattr(self, "_data", None) is not None
+                and Kb is self._last_kb and Kc is self._last_kc):
+            # only the blocks of the changed contacts: their values from the start (K_b or 0), all
+            # their terms re-added in order (the same sums); every other value is the last call's
+            data, ptr, idx, ones = self._data, *self._kc_csr
+            hit = self._contact_blocks[kc_changed].ravel()
+            mark = np.zeros(self._nblk + 1, dtype=bool)  # (the last slot: the −1 of dropped quadrants)
+            mark[hit] = True
+            ub = np.flatnonzero(mark[:-1])
+            if ub.size:
+                r = (ub[:, None] * 36 + np.arange(36)).ravel()
+                length = ptr[r + 1] - ptr[r]
+                sub_ptr = np.zeros(r.size + 1, dtype=np.int64)
+                np.cumsum(length, out=sub_ptr[1:])
+                sub_idx = idx[np.repeat(ptr[r] - sub_ptr[:-1], length) + np.arange(sub_ptr[-1])]
+                y = self._base[r]
+                _csr_matvec(r.size, Kc.size, sub_ptr, sub_idx, ones, Kc.reshape(-1), y)
+                data[r] = y
+        else:
+            data = np.zeros(36 * self._nblk + 1)
+            data[self._bpos_kb] = Kb.reshape(-1)[P["kb_idx"]] + 0.0
+            data[self._bpos_fixed] = 1.0
+            if _csr_matvec is None:
+                np.add.at(data, self._bpos_kc, Kc.reshape(-1))
+            else:  # data[v] += 1.0 × Kc[e] for the entries e of every value v in turn, in their order
+                ptr, idx, ones = self._kc_csr
+                self._base = data.copy()  # the values before the contact terms (for kc_changed)
+                _csr_matvec(36 * self._nblk, Kc.size, ptr, idx, ones, Kc.reshape(-1), data)
+                # kept (with the arrays they were summed from) for the next call's kc_changed
+                self._data, self._last_kb, self._last_kc = data, Kb, Kc
         A.setValuesBlockedCSR(self._bptr, self._bcol, data[:-1])
         A.assemble()
         fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])

@@ -112,6 +112,9 @@ class ContactStiffness:
         self.K: np.ndarray | None = None
         self._coef: tuple | None = None  # (k_n, k_s, k_f or None) of the last call
         self._no_slope = True
+        #: the rows of ``K`` the last :meth:`update` rewrote in place (ascending), None when it
+        #: made a new ``K`` (every row new): what a solver that keeps sums of ``K`` must redo
+        self.changed: np.ndarray | None = None
 
     @property
     def coef(self) -> np.ndarray | None:
@@ -127,6 +130,7 @@ class ContactStiffness:
         iteration is this one: nothing else keeps it)."""
         if self.K is None or self._coef[0].shape != kn.shape or (k_f is None) != self._no_slope:
             K = _stiffness(wn, ws, kn, ks, k_f)
+            changed = None
         else:
             K = self.K
             # compared bit for bit (−0.0 and 0.0 differ, NaN equals itself): exactly the rows that would change
@@ -139,7 +143,7 @@ class ContactStiffness:
                 K[changed] = _stiffness(wn[changed], ws[changed], kn[changed], ks[changed],
                                         None if k_f is None else k_f[changed])
         # (the caller's coefficient arrays are new per call: kept, not copied)
-        self.K, self._coef, self._no_slope = K, (kn, ks, k_f), k_f is None
+        self.K, self._coef, self._no_slope, self.changed = K, (kn, ks, k_f), k_f is None, changed
         return K
 
 

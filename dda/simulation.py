@@ -636,13 +636,14 @@ class Simulation:
         return tuple(float(np.sum(np.ascontiguousarray(allv[k][order]))) for k in range(len(values)))
 
     def _solve(self, Kb: np.ndarray, Fb: np.ndarray, Kc: np.ndarray, Fc: np.ndarray, con: Contacts,
-               symmetric: bool) -> np.ndarray:
+               symmetric: bool, kc_changed: np.ndarray | None = None) -> np.ndarray:
         """D (nloc, 6) of the local blocks. On several ranks the block terms of the owned blocks
         and the contact terms of every rank go to rank 0, which solves the very system one rank
         solves (global block numbers, contacts in key order, the same solver): the same D to
         the last bit on any number of ranks (a distributed LU is not: its round-off depends on
         the partition, and the open–close decisions amplify it). Each rank receives the rows of
-        its local blocks (owned and ghosts).
+        its local blocks (owned and ghosts). ``kc_changed``: the rows of ``Kc`` changed since the
+        last solve (dda.assembly.GlobalSystem.solve; one rank only, None: unknown).
 
         ``linear_solver = "schur"`` (dda.schur): distributed substructuring instead; each rank
         solves for its owned blocks, the ghosts' rows come from their owners (the same numbers
@@ -650,7 +651,8 @@ class Simulation:
         if self.block_parts is not None:
             return self._solve_schur(Kb, Fb, Kc, Fc, con)
         if not self._local():
-            return self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric)
+            return self.solver.solve(Kb, Fb, Kc, Fc, con.i, con.j, pattern_key=self._token, symmetric=symmetric,
+                                     kc_changed=kc_changed)
         P, tm = self.part, self.solver.timings
         t = _time.perf_counter()
         own = P.own_idx
@@ -946,7 +948,8 @@ class Simulation:
             t_phase = clock()
             ph["contact_assembly"] += t_phase - t
             symmetric = self._allsum(int(not symmetric)) == 0
-            D = self._solve(Kb, Fb, Kc, Fc, con, symmetric)  # (nloc, 6): owned blocks and ghosts
+            # (nloc, 6): owned blocks and ghosts; Kc is the stiffness's own array unless the dashpot added to it
+            D = self._solve(Kb, Fb, Kc, Fc, con, symmetric, kc_changed=stiffness.changed if c_dt is None else None)
             t_phase = clock()
             all_finite = bool(np.isfinite(D).all())
             if self._allsum(int(not all_finite)):
