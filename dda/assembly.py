@@ -207,8 +207,8 @@ class GlobalSystem:
         call, when ``Kc`` and ``Kb`` are the very arrays of that call (``Kc`` rewritten in place
         there and nowhere else, ``Kb`` untouched: dda.contact_law.ContactStiffness.changed in an
         open–close iteration); the block-LU kind then re-sums only the blocks those contacts
-        touch (the other sums are those of the last call, bit for bit). None: every row may have
-        changed."""
+        touch (the other sums are those of the last call, bit for bit), the other kinds gather
+        only those contacts' COO values. None: every row may have changed."""
         tm = self.timings
         t0 = _time.perf_counter()
         reuse = pattern_key is not None and pattern_key == getattr(self, "_key", None)
@@ -236,8 +236,20 @@ class GlobalSystem:
             P["vals"] = np.ones(nkb + nkc + P["n_fixed"])
             P["kb_out"], P["kc_out"] = P["vals"][:nkb], P["vals"][nkb : nkb + nkc]
         vals = P["vals"]
-        np.take(Kb.reshape(-1), P["kb_idx"], out=P["kb_out"])
-        _gather(Kc.reshape(-1), P["kc_idx"], P["kc_out"], P)
+        last = P.get("last")
+        if kc_changed is not None and last is not None and last[0] is Kb and last[1] is Kc:
+            # the arrays of the last call, Kc changed in the rows kc_changed only: their entries
+            if kc_changed.size:
+                if "kc_start" not in P:  # where each contact's kept entries start in kc_out (ascending)
+                    P["kc_start"] = np.searchsorted(P["kc_idx"], 144 * np.arange(Kc.shape[0] + 1))
+                start = P["kc_start"]
+                lo, length = start[kc_changed], start[kc_changed + 1] - start[kc_changed]
+                at = np.repeat(lo - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+                P["kc_out"][at] = Kc.reshape(-1)[P["kc_idx"][at]]
+        else:
+            np.take(Kb.reshape(-1), P["kb_idx"], out=P["kb_out"])
+            _gather(Kc.reshape(-1), P["kc_idx"], P["kc_out"], P)
+        P["last"] = (Kb, Kc)  # (kept alive: the identity test above cannot meet a new array at an old address)
         fval = np.concatenate([Fb.reshape(-1)[P["fb_idx"]], Fc.reshape(-1)[P["fc_idx"]]])
         rows, cols, fidx = P["rows"], P["cols"], P["fidx"]
         n = 6 * self.nb
