@@ -154,23 +154,28 @@ class ReturnMappingModel(nn.Module):
             return self.iso[2] * _TRACE4.to(self.iso.dtype) / 3.0
         return self.b
 
-    def yield_parts(self, sigma: Tensor, alpha: Tensor):
+    def yield_surface(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(P, H, b): the yield matrix, hardening modulus [Pa] and linear term, computed once by
+        :meth:`_project` for all its Newton iterations (the parameters do not change there)."""
+        return self.yield_matrix(), self.hardening(), self.yield_linear()
+
+    def yield_parts(self, sigma: Tensor, alpha: Tensor, surface: tuple[Tensor, Tensor, Tensor] | None = None):
         """f (N,), ∇ₓf (N,n), ∇²ₓf (N,n,n), ∂f/∂α (N,), ∂∇ₓf/∂α (N,n), the hardening flow
-        h (N,) (Δα = μ h) and its derivatives ∂h/∂x (N,n), ∂h/∂α (N,) at σ (N,n), α (N,).
+        h (N,) (Δα = μ h) and its derivatives ∂h/∂x (N,n), ∂h/∂α (N,) at σ (N,n), α (N,);
+        ``surface``: (P, H, b) of :meth:`yield_surface` when already computed.
 
         f = R + bᵀx − k, R = √(xᵀPx + δ²κ²), k = 1 + Hα/s; κ = k ("scaled") or 1 ("additive").
         h = −(s/H) ∂f/∂α = 1 − c δ²κ/R (c = 1 scaled, 0 additive): the associative flow of the
         hardening variable, so that f convex in (σ, −Hα) gives D ≥ 0 (module docstring).
         """
-        P = self.yield_matrix()
+        P, H, b = self.yield_surface() if surface is None else surface
         x = sigma / self.s
         Px = x @ P
-        Hs = self.hardening() / self.s
+        Hs = H / self.s
         k = 1.0 + Hs * alpha
         c = 1.0 if self.yield_form == "scaled" else 0.0
         kappa = k if c else torch.ones_like(k)
         R = torch.sqrt((x * Px).sum(1) + DELTA**2 * kappa**2)
-        b = self.yield_linear()
         f = R + x @ b - k
         grad = Px / R[:, None] + b
         hess = P / R[:, None, None] - Px[:, :, None] * Px[:, None, :] / (R**3)[:, None, None]
@@ -183,10 +188,10 @@ class ReturnMappingModel(nn.Module):
         return f, grad, hess, f_a, grad_a, h, h_x, h_a
 
     # ------------------------------------------------------------------ update
-    def _system(self, sigma, mu, alpha, sig_tr, alpha_n, C_inv):
+    def _system(self, sigma, mu, alpha, sig_tr, alpha_n, C_inv, surface=None):
         """Scaled residual (N,n+2) [Pa] and Jacobian (N,n+2,n+2) in the unknowns (σ, μ, α):
         r = (c(C⁻¹(σ − σ_tr) + μ∇ₓf), s f, s(α − α_n − μ h))."""
-        f, g, hs, f_a, g_a, h, h_x, h_a = self.yield_parts(sigma, alpha)
+        f, g, hs, f_a, g_a, h, h_x, h_a = self.yield_parts(sigma, alpha, surface)
         c, s = self.c_scale, self.s
         r = torch.cat([c * ((sigma - sig_tr) @ C_inv.T + mu[:, None] * g), (s * f)[:, None],
                        (s * (alpha - alpha_n - mu * h))[:, None]], dim=1)
@@ -206,7 +211,8 @@ class ReturnMappingModel(nn.Module):
     def _project(self, sig_tr, alpha_n, C_inv, max_iterations=60, rtol=1e-12):
         """Converged (σ, μ, α, J) for plastic points (no autograd)."""
         sig, mu, alpha = sig_tr.clone(), sig_tr.new_zeros(sig_tr.shape[0]), alpha_n.clone()
-        r, J = self._system(sig, mu, alpha, sig_tr, alpha_n, C_inv)
+        surface = self.yield_surface()  # once: every Newton iteration and line-search trial uses it
+        r, J = self._system(sig, mu, alpha, sig_tr, alpha_n, C_inv, surface)
         scale = torch.clamp(sig_tr.norm(dim=1), min=float(self.s))
         norm = r.norm(dim=1)
         active = torch.arange(sig.shape[0])
@@ -225,7 +231,7 @@ class ReturnMappingModel(nn.Module):
                 s_new = sig[rows] + t[pending, None] * step[pending, :k]
                 m_new = mu[rows] + t[pending] * step[pending, k]
                 a_new = alpha[rows] + t[pending] * step[pending, k + 1]
-                r_new, J_new = self._system(s_new, m_new, a_new, sig_tr[rows], alpha_n[rows], C_inv)
+                r_new, J_new = self._system(s_new, m_new, a_new, sig_tr[rows], alpha_n[rows], C_inv, surface)
                 n_new = r_new.norm(dim=1)
                 ok = (n_new <= (1 - 1e-4 * t[pending]) * norm[rows]) | (n_new <= rtol * scale[rows])
                 if _ls == 29:

@@ -26,6 +26,12 @@ from learned.backend import Array, as_constant, is_torch
 from learned.law import ConstitutiveLaw
 
 
+#: the line search tries several step lengths in one law call while the pending points are
+#: few: m = min(backtracks left, BACKTRACK_ROWS // pending) tries, m · pending rows (a law
+#: call costs about the same for 1 row as for a few hundred: torch's per-operation overhead)
+BACKTRACK_ROWS = 256
+
+
 @dataclass(frozen=True)
 class Projection:
     """strain e* (N,3), stress f(e*) (N,3) [Pa], tangent (N,3,3) [Pa], distance (N,) [√Pa]."""
@@ -60,6 +66,22 @@ def _indices(mask: Array) -> Array:
     if is_torch(mask):
         return mask.nonzero().flatten()
     return np.flatnonzero(mask)
+
+
+def _tile(a: Array, m: int) -> Array:
+    """``a`` repeated m times along its first axis (m copies, one after another)."""
+    if m == 1:
+        return a
+    if is_torch(a):
+        return a.repeat(m, *([1] * (a.ndim - 1)))
+    return np.tile(a, (m,) + (1,) * (a.ndim - 1))
+
+
+def _first_true(ok: Array) -> Array:
+    """Per column of a boolean (m, p) array, the row of its first True (0 where none)."""
+    if is_torch(ok):
+        return ok.int().argmax(0)
+    return ok.argmax(0)
 
 
 def _sqrt(x: Array) -> Array:
@@ -127,18 +149,31 @@ def project(
         slope = (g * step).sum(1)  # < 0 for a descent direction
         alpha = va * 0.0 + 1.0
         pending = _indices(size > tol * sc)  # a full step below tolerance: converged, not searched
-        for _ in range(max_backtrack):
-            if pending.shape[0] == 0:
-                break
+        tries = 0
+        while tries < max_backtrack and pending.shape[0] > 0:
+            # m step lengths α, α/2, …, α/2^(m−1) of the p pending points in one law call
+            # (m = 1 unless few points are pending): each point takes the first that passes
+            # Armijo, the step sequential halving takes; the law evaluated m·p rows at once
             loc = pending
-            e_try = ea[loc] + alpha[loc][:, None] * step[loc]
-            f_try, J_try = evaluate(loc if active is None else active[loc], e_try)
-            v_try = phi(eps[loc], sig[loc], e_try, f_try)
-            ok = v_try <= va[loc] + 1e-4 * alpha[loc] * slope[loc]
-            good = loc[ok]
-            ea[good], fa[good], Ja[good], va[good] = e_try[ok], f_try[ok], J_try[ok], v_try[ok]
-            alpha[loc[~ok]] = alpha[loc[~ok]] * 0.5
-            pending = loc[~ok]
+            p = loc.shape[0]
+            m = max(1, min(max_backtrack - tries, BACKTRACK_ROWS // p))
+            a_try = alpha[loc][None, :] * as_constant(0.5 ** np.arange(m), va)[:, None]  # (m, p), exact halvings
+            e_try = (ea[loc][None] + a_try[:, :, None] * step[loc][None]).reshape(m * p, 3)
+            rows = loc if active is None else active[loc]
+            f_try, J_try = evaluate(_tile(rows, m), e_try)
+            v_try = phi(_tile(eps[loc], m), _tile(sig[loc], m), e_try, f_try).reshape(m, p)
+            ok = v_try <= va[loc][None] + 1e-4 * a_try * slope[loc][None]
+            passed = ok.any(0)
+            first = _first_true(ok)  # (p,) the first passing try (0 where none passes)
+            c = _indices(passed)
+            r = first[c] * p + c  # the passing rows of the flattened tries
+            good = loc[c]
+            ea[good], fa[good], Ja[good], va[good] = e_try[r], f_try[r], J_try[r], v_try.reshape(-1)[r]
+            alpha[good] = a_try.reshape(-1)[r]
+            failed = _indices(~passed)
+            alpha[loc[failed]] = a_try[m - 1][failed] * 0.5
+            pending = loc[failed]
+            tries += m
         moved = alpha * size
         moved[pending] = moved[pending] * 0.0  # no acceptable step: at a (numerical) minimum
         if active is not None:

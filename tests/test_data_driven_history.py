@@ -85,7 +85,7 @@ def test_state_is_not_advanced_by_projections_only():
 
 # ---------------------------------------------------------------------------- the case kind
 J2_PLATE = '{law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9}'
-FEM_SAME_MESH = ["mesh.element_size=0.2", "mesh.hole_element_size=0.05", "fem.degree=1", "fem.newton.rtol=1e-12"]
+FEM_SAME_MESH = ["mesh.element_size=0.1", "mesh.hole_element_size=0.02", "fem.degree=2", "fem.newton.rtol=1e-12"]
 
 
 def _curves(tmp_path, case: str, sets: list[str], tag: str, nproc: int = 1) -> dict:
@@ -121,9 +121,9 @@ def _fem_reference(tmp_path) -> dict:
 def test_data_driven_case_with_history_equals_fem_newton(tmp_path):
     """cases/data_driven_plasticity.toml (plate with a hole, load–unload–reload past yield) with
     the analytic J2 law as the manifold (--set data.law): the data-driven solution is the FEM
-    Newton solution of that law on the same P1 mesh, step by step. Measured max relative
-    difference of the load–displacement curves 3.2e-9 (fixed point rtol 1e-10); tolerance 3e-8
-    (~10x). The residual displacement after unloading is > 10 % of the peak (it yielded)."""
+    Newton solution of that law on the same mesh (P2, 0.1 m, 0.02 m at the hole), step by step.
+    Measured max relative difference of the load–displacement curves 1.9e-10 (session 14;
+    3.2e-9 on the P1 mesh shipped before; fixed point rtol 1e-10); tolerance 3e-8. The residual displacement after unloading is > 10 % of the peak (it yielded)."""
     fem = _fem_reference(tmp_path)
     exact = _curves(tmp_path, "data_driven_plasticity", [f"data.law={J2_PLATE}"], "dd-analytic")
     steps = exact["solver"]["fixed_point_iterations_per_step"]
@@ -137,12 +137,13 @@ def test_data_driven_case_with_history_equals_fem_newton(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # Gauss–Newton through the learned return mapping at ~200 fixed-point iterations: >20 min at load 20
+@pytest.mark.timeout(3600)  # the data-driven run: ~35 s at load 2-3 (session 14), 10x that on a loaded machine
 def test_data_driven_case_on_the_learned_manifold_with_history_is_within_2_percent(tmp_path):
     """The case as shipped: the manifold is the learned return-mapping checkpoint (trained on J2
     strain paths), its state committed at each converged step; against FEM Newton with the
-    analytic law on the same mesh. Measured curve 0.075 %, residual displacement after
-    unloading 0.27 % (hole crown); tolerance 2 % (the issue's bound)."""
+    analytic law on the same mesh. Measured curve 0.11 %, residual displacement after
+    unloading 0.33 % (hole crown; session 14, P2 mesh; 0.075 % and 0.27 % on the P1 mesh shipped
+    before); tolerance 2 % (the issue's bound)."""
     fem = _fem_reference(tmp_path)
     learned = _curves(tmp_path, "data_driven_plasticity", [], "dd-learned")
     steps = learned["solver"]["fixed_point_iterations_per_step"]

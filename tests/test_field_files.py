@@ -35,7 +35,7 @@ CASES = [
     pytest.param("learned_plasticity_plate", ["mesh.element_size=0.3", "mesh.hole_element_size=0.05"], "triangle6", 8,
                  id="learned_plasticity_plate", marks=pytest.mark.slow),
     pytest.param("footing", [], "triangle6", 9, id="footing", marks=pytest.mark.slow),
-    pytest.param("data_driven_plasticity", [], "triangle", 8, id="data_driven_plasticity", marks=pytest.mark.slow),
+    pytest.param("data_driven_plasticity", [], "triangle6", 8, id="data_driven_plasticity", marks=pytest.mark.slow),
     # dynamics: timestep = simulated time of each output frame
     pytest.param("nmm_cantilever_dynamic", ["nmm.duration=0.03"], "triangle", 3, id="nmm_cantilever_dynamic"),
 ]

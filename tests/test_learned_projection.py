@@ -126,3 +126,46 @@ def test_projection_training_beats_plain_regression_on_noisy_strain():
     # measured over three data seeds: 1.4–1.6 % vs 1.9–2.4 % (ratio 0.62–0.75); the secant
     # ratio k is 0.999–1.003 vs 0.987–0.998, but varies too much per seed to assert on
     assert e_proj < 0.85 * e_plain, (e_proj, e_plain, k_proj, k_plain)
+
+
+def test_line_search_tries_several_step_lengths_in_one_law_call():
+    """The backtracking line search evaluates the step lengths α, α/2, … of few pending points
+    in one law call (learned.projection.BACKTRACK_ROWS): the same accepted steps as halving one
+    at a time (BACKTRACK_ROWS = 1), in far fewer law calls. Measured on J2 states off the
+    manifold across the yield surface (numpy law): identical strains, 214 -> 22 calls."""
+    import learned.projection as lp
+    from learned.plasticity import J2Plasticity
+
+    law = J2Plasticity(70e9, 0.3, 200e6, hardening=5e9)
+    Cj = law.reference_stiffness()
+    rng = np.random.default_rng(0)
+    e = rng.normal(scale=2e-3, size=(300, 3))
+    state = np.asarray(law.initial_state(300), float)
+    eps = e + rng.normal(scale=3e-4, size=e.shape)
+    sig = np.asarray(law.evaluate(e, state).stress) + rng.normal(scale=3e-4, size=e.shape) @ Cj
+
+    class Counting:
+        def __init__(self):
+            self.calls = 0
+
+        def __getattr__(self, name):
+            return getattr(law, name)
+
+        def evaluate(self, strain, st=None):
+            self.calls += 1
+            return law.evaluate(strain, st)
+
+    out = {}
+    for rows in (1, lp.BACKTRACK_ROWS):
+        counting = Counting()
+        old, lp.BACKTRACK_ROWS = lp.BACKTRACK_ROWS, rows
+        try:
+            out[rows] = project(counting, eps, sig, Cj, state=state), counting.calls
+        finally:
+            lp.BACKTRACK_ROWS = old
+    (one, calls_one), (batched, calls_batched) = out[1], out[lp.BACKTRACK_ROWS]
+    assert one.converged and batched.converged and one.iterations == batched.iterations
+    assert calls_one > 5 * one.iterations  # the line search backtracked, one law call per halving
+    np.testing.assert_array_equal(batched.strain, one.strain)
+    np.testing.assert_array_equal(batched.stress, one.stress)
+    assert calls_batched < calls_one / 4
