@@ -157,7 +157,7 @@ NONFINITE_KEYS = {
     "fem": ["material.E", "material.nu", "material.density", "gravity=[0.0, {v}]|gravity[1]", "mesh.size[0]", "mesh.origin[1]",
             "boundary.traction[0].force[1]", "boundary.dirichlet[0].ux", "probes[0].point[0]", "probes[0].reference",
             "fem.newton.rtol", "fem.newton.atol", "output.deformation_scale",
-            "output.stress_maxima_exclude=[{{center=[1.0, 0.0], radius={v}}}]|output.stress_maxima_exclude[0].radius"],
+            "output.stress_maxima_exclude=[{center=[1.0, 0.0], radius={v}}]|output.stress_maxima_exclude[0].radius"],
     "nmm": ["material.E", "material.nu", "domain.size[0]", "domain.origin[0]", "boundary.traction[0].force[1]",
             "boundary.dirichlet[0].ux", "probes[0].point[1]", "probes[0].reference", "nmm.penalty",
             "nmm.stabilisation", "nmm.newton.rtol", "gravity=[0.0, {v}]|gravity[1]", "body_force=[{v}, 0.0]|body_force[0]"],
