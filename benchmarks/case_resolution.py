@@ -19,7 +19,7 @@ Refinement of each case (every run is the case through ``coupling.run``, no outp
 Quantities compared (every number the case reports in summary.json ``results``):
 
     FEM       every probe's final value; ``max_abs_displacement`` [m]; ``max_von_mises`` [Pa] (the
-              largest cell value); with a ``fem.load_path`` that unloads to λ = 0, every
+              largest cell value outside the case's ``output.stress_maxima_exclude`` discs); with a ``fem.load_path`` that unloads to λ = 0, every
               displacement probe's residual value there (``<probe>@unloaded``)
     DDA       peak velocity [m/s], run-out [m], run-up [m], duration onset to rest [s]
 
@@ -125,23 +125,74 @@ def unit(case, quantity: str) -> str:
     return UNITS.get(probes.get(quantity.split("@")[0], quantity), "Pa")
 
 
-def run_fem(name: str, sets: dict) -> tuple[dict, float]:
+def run_fem(name: str, sets: dict, folder: Path | None = None) -> tuple[dict, float] | tuple[dict, float, list]:
+    """One run of the FEM case ``name``: (its quantities, wall time [s]); with a ``folder``
+    (the cases of SWEEPS) its fields are written there and the disc sweep is returned too."""
     import coupling
 
     t0 = time.perf_counter()
-    case = coupling.load_case(CASES / f"{name}.toml", {**sets, "output.fields": False, "output.plots": False})
-    results = coupling.run(case, None, force=True).results
-    return fem_quantities(case, results), time.perf_counter() - t0
+    case = coupling.load_case(CASES / f"{name}.toml", {**sets, "output.fields": folder is not None, "output.plots": False})
+    result = coupling.run(case, folder, force=True)
+    q, wall = fem_quantities(case, result.results), time.perf_counter() - t0
+    if folder is None:
+        return q, wall
+    return q, wall, sweep_maxima(result.fields(), SWEEPS[name]["center"], SWEEPS[name]["radii"])
+
+
+#: the disc sweep (--cases NAME): von Mises maximum over the cells wholly outside a disc about
+#: ``center`` [m] of each radius [m], from the last field step of the shipped and the refined
+#: run: how the choice of the case's ``output.stress_maxima_exclude`` radius was measured
+SWEEPS = {
+    "footing": {"center": (0.5, 0.0), "radii": (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3), "where": "the footing edge"},
+    "nmm_jointed_tunnel": {"center": (0.0, 0.0), "radii": (3.01, 3.05, 3.1, 3.15, 3.2, 3.3), "where": "the tunnel axis"},
+}
+
+
+def sweep_maxima(mesh, center, radii) -> list[float]:
+    """Largest cell ``von_mises`` [Pa] of a run's fields (a ``meshio.Mesh``) over the cells wholly
+    outside the disc of each radius about ``center`` (:func:`coupling.runners.reporting.outside_discs`);
+    with cell data ``element`` (NMM: integration triangles of manifold elements) over the elements
+    every triangle of which is outside."""
+    import numpy as np
+
+    from coupling.case.common import DiscSpec
+    from coupling.runners.reporting import outside_discs
+
+    vm = mesh.cell_data["von_mises"][0]
+    tri = mesh.points[mesh.cells[0].data[:, :3]][:, :, :2]
+    elem = mesh.cell_data["element"][0] if "element" in mesh.cell_data else np.arange(len(vm))
+    out = []
+    for r in radii:
+        inside = np.zeros(int(elem.max()) + 1, dtype=bool)
+        inside[elem[~outside_discs(tri, [DiscSpec(center=tuple(center), radius=r)])]] = True
+        out.append(float(vm[~inside[elem]].max()))
+    return out
+
+
+def sweep_statement(name: str, sweep: dict) -> str:
+    """The disc-sweep sentence of a case's ``accuracy`` key, from its report entry's ``sweep``."""
+    parts = ", ".join(f"r = {r:g} m {a:.4g} -> {b:.4g} Pa ({100 * (b - a) / abs(a):+.2f} %)"
+                      for r, a, b in zip(sweep["radii"], sweep["shipped"], sweep["refined"]))
+    return (f"disc sweep (max_von_mises over the cells wholly outside a disc of radius r about {SWEEPS[name]['where']} "
+            f"({', '.join(f'{c:g}' for c in sweep['center'])}), shipped -> refined): {parts}")
 
 
 def study_fem(name: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="case_resolution_") as tmp:
         sets, words = refinement(name, Path(tmp))
-        shipped, w0 = run_fem(name, {})
-        refined, w1 = run_fem(name, sets)
+        if name in SWEEPS:
+            shipped, w0, s0 = run_fem(name, {}, Path(tmp) / "shipped")
+            refined, w1, s1 = run_fem(name, sets, Path(tmp) / "refined")
+        else:
+            shipped, w0 = run_fem(name, {})
+            refined, w1 = run_fem(name, sets)
     shown = {k: (Path(v).name if k == "mesh.path" else v) for k, v in sets.items()}
-    return {"refinement": words, "refined_overrides": shown, "shipped": shipped, "refined": refined,
-            "wall_s": {"shipped": w0, "refined": w1}}
+    entry = {"refinement": words, "refined_overrides": shown, "shipped": shipped, "refined": refined,
+             "wall_s": {"shipped": w0, "refined": w1}}
+    if name in SWEEPS:
+        entry["sweep"] = {"center": list(SWEEPS[name]["center"]), "radii": list(SWEEPS[name]["radii"]),
+                          "shipped": s0, "refined": s1}
+    return entry
 
 
 def study_dda(name: str) -> dict:
@@ -168,7 +219,7 @@ def study_dda(name: str) -> dict:
 #: at (degree, element_size, hole_element_size [m]); a Newton run costs seconds, a data-driven one ~0.5-3 min.
 J2_PLATE = {"law": "j2_plasticity", "E": 70e9, "nu": 0.3, "yield_stress": 200e6, "hardening": 5e9, "plane": "strain"}
 LADDERS = {
-    "footing": {"quantities": ["footing_edge_settlement@unloaded", "footing_centre_settlement@unloaded"],
+    "footing": {"quantities": ["footing_edge_settlement@unloaded", "footing_centre_settlement@unloaded", "max_von_mises"],
                 "label": "(size, footing-size) [m]",
                 "runs": [(0.25, 0.04), (0.25, 0.02), (0.25, 0.01), (0.125, 0.02), (0.125, 0.01)]},
     "data_driven_plasticity": {"quantities": ["hole_top_displacement@unloaded", "top_displacement@unloaded", "max_von_mises"],
@@ -274,12 +325,13 @@ def learned_vs_analytic_statement(report: dict, learned: str = "vajont_learned_f
 # (``--cases nmm_jointed_tunnel``; ``--accuracy nmm_jointed_tunnel`` prints its sentence). Refinement:
 # the NMM cover regenerated by tools/tunnel_cover.py with every size halved (h_wall, slope, h_max),
 # into a temporary folder (``cover.path``); the joints, the 64-gon wall and the physics unchanged.
-# Quantities: the probes, every hole quantity, max |u|, max von Mises (the largest element value)
-# and per joint the largest slip, the largest slip of a sliding point and the largest normal
-# stress (relative change); the largest opening [m] as absolute values (the joints stay closed: a
+# Quantities: the probes, every hole quantity, max |u|, max von Mises (the largest element value
+# outside the case's output.stress_maxima_exclude disc) and per joint the largest slip, the largest
+# slip of a sliding point and the largest normal stress (outside the disc) (relative change); the largest opening [m] as absolute values (the joints stay closed: a
 # relative change of a penalty-level opening means nothing). The open/stick/slide counts are
 # numbers of quadrature points (they double with the cover) and are not compared. Where the
 # largest von Mises sits is recorded (the radii of its element's points; wall radius a = 3 m).
+# The stress maxima are also run on the covers between (TUNNEL_LADDER: the cover ladder).
 
 TUNNEL_CASE = "nmm_jointed_tunnel"
 TUNNEL_OUT = HERE / "out" / "case_resolution_tunnel.json"
@@ -325,34 +377,67 @@ def run_tunnel(cover: Path | None, folder: Path) -> dict:
     if cover is not None:
         sets["cover.path"] = str(cover)
     t0 = time.perf_counter()
-    result = coupling.run(coupling.load_case(CASES / f"{TUNNEL_CASE}.toml", sets), folder, force=True)
+    case = coupling.load_case(CASES / f"{TUNNEL_CASE}.toml", sets)
+    result = coupling.run(case, folder, force=True)
     wall = time.perf_counter() - t0
     rel, absolute = tunnel_quantities(result.results)
     mesh = result.fields()
+    sweep = sweep_maxima(mesh, SWEEPS[TUNNEL_CASE]["center"], SWEEPS[TUNNEL_CASE]["radii"])
     vm = mesh.cell_data["von_mises"][0]
     elem = mesh.cell_data["element"][0]
-    pts = mesh.points[mesh.cells[0].data[elem == elem[int(np.argmax(vm))]]].reshape(-1, 3)
+    from coupling.runners.reporting import outside_discs
+
+    tri = mesh.points[mesh.cells[0].data][:, :, :2]  # the elements the maximum is over: wholly outside the discs
+    inside = np.zeros(int(elem.max()) + 1, dtype=bool)
+    inside[elem[~outside_discs(tri, case.spec.output.stress_maxima_exclude)]] = True
+    pts = mesh.points[mesh.cells[0].data[elem == elem[int(np.argmax(np.where(inside[elem], -np.inf, vm)))]]].reshape(-1, 3)
     r = np.hypot(pts[:, 0], pts[:, 1])
     joints = {j["name"].split()[0]: {k: j[k] for k in ("points", "open", "stick", "slide")} for j in result.results["joints"]}
     return {"quantities": rel, "absolute": absolute, "wall_s": wall, "joint_points": joints,
-            "max_von_mises_element_radii": [float(r.min()), float(r.max())]}
+            "max_von_mises_element_radii": [float(r.min()), float(r.max())], "sweep": sweep}
+
+
+#: the cover ladder of the tunnel report: every size of TUNNEL_COVER divided by these (1: shipped,
+#: 2: the refined run); its stress maxima at each rung (finer covers, 3 and 4, do not converge:
+#: the open-close Newton iteration diverges)
+TUNNEL_LADDER = (1.0, 1.5, 2.0)
+TUNNEL_LADDER_QUANTITIES = ("max_von_mises", "J1.max_normal_stress", "J2.max_normal_stress")
 
 
 def study_tunnel() -> dict:
     fine = {k: v / 2 for k, v in TUNNEL_COVER.items()}
+    tool = _tunnel_tool()
     with tempfile.TemporaryDirectory(prefix="case_resolution_") as tmp:
         path = Path(tmp) / "tunnel_cover_fine.msh"
-        n = _tunnel_tool().write_cover(path, **fine)
+        n = tool.write_cover(path, **fine)
         shipped = run_tunnel(None, Path(tmp) / "shipped")
         refined = run_tunnel(path, Path(tmp) / "refined")
+        rungs, triangles = {}, []
+        for d in TUNNEL_LADDER:  # the covers between: their own runs
+            cover = Path(tmp) / f"tunnel_cover_{d:g}.msh"
+            triangles.append(tool.write_cover(cover, **{k: v / d for k, v in TUNNEL_COVER.items()}))
+            rungs[d] = (shipped if d == 1.0 else refined if d == 2.0 else run_tunnel(cover, Path(tmp) / f"rung_{d:g}"))
+        ladder = {"divisors": list(TUNNEL_LADDER), "triangles": triangles,
+                  "quantities": {q: [rungs[d]["quantities"][q] for d in TUNNEL_LADDER] for q in TUNNEL_LADDER_QUANTITIES}}
     words = ("cover regenerated by tools/tunnel_cover.py with every size halved (h_wall, slope, h_max "
              + ", ".join(f"{TUNNEL_COVER[k]:g}" for k in TUNNEL_COVER) + " -> " + ", ".join(f"{fine[k]:g}" for k in fine)
              + f"; {n} triangles)")
     entry = {"case": f"cases/{TUNNEL_CASE}.toml", "refinement": words, "refined_cover": fine,
              "shipped": shipped.pop("quantities"), "refined": refined.pop("quantities"),
              "shipped_details": shipped, "refined_details": refined,
-             "wall_s": {"shipped": shipped["wall_s"], "refined": refined["wall_s"]}}
+             "wall_s": {"shipped": shipped["wall_s"], "refined": refined["wall_s"]}, "ladder": ladder,
+             "sweep": {"center": list(SWEEPS[TUNNEL_CASE]["center"]), "radii": list(SWEEPS[TUNNEL_CASE]["radii"]),
+                       "shipped": shipped.pop("sweep"), "refined": refined.pop("sweep")}}
     return tabulate(entry)
+
+
+def tunnel_ladder_statement(report: dict) -> str:
+    """The cover-ladder sentence the tunnel's ``accuracy`` key quotes: each stress maximum at
+    every rung of TUNNEL_LADDER, from the report."""
+    lad = report["cases"][TUNNEL_CASE]["ladder"]
+    vals = "; ".join(f"{q} " + " / ".join(f"{v:.4g}" for v in vs) + " Pa" for q, vs in lad["quantities"].items())
+    return ("cover ladder (every size divided by " + " / ".join(f"{d:g}" for d in lad["divisors"]) + "; "
+            + " / ".join(str(n) for n in lad["triangles"]) + f" triangles): {vals}")
 
 
 def tunnel_statement(report: dict) -> str:
@@ -376,7 +461,10 @@ def tunnel_main(a, argv: list[str] | None) -> int:
     """``--cases nmm_jointed_tunnel`` (run and write its report) or ``--accuracy nmm_jointed_tunnel``."""
     out = Path(a.out) if a.out else TUNNEL_OUT
     if a.accuracy:
-        print(tunnel_statement(json.loads(out.read_text(encoding="utf-8"))))
+        report = json.loads(out.read_text(encoding="utf-8"))
+        print(tunnel_statement(report))
+        print(tunnel_ladder_statement(report))
+        print(sweep_statement(TUNNEL_CASE, report["cases"][TUNNEL_CASE]["sweep"]))
         return 0
     command = "python benchmarks/case_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)
     t0 = time.perf_counter()
@@ -390,6 +478,8 @@ def tunnel_main(a, argv: list[str] | None) -> int:
     for q, t in entry["quantities"].items():
         print(f"  {q:>36}: {t['shipped']:.6g} -> {t['refined']:.6g} ({100 * t['change']:+.3f} %)")
     print("  " + tunnel_statement(report))
+    print("  " + tunnel_ladder_statement(report))
+    print("  " + sweep_statement(TUNNEL_CASE, entry["sweep"]))
     print(f"wrote {out}")
     return 0
 # ======================================================================== end NMM jointed tunnel
@@ -440,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
             print(analytic_statement(a.accuracy, report))
         if a.accuracy in report.get("ladders", {}):
             print(ladder_statement(a.accuracy, report))
+        if "sweep" in report["cases"][a.accuracy]:
+            print(sweep_statement(a.accuracy, report["cases"][a.accuracy]["sweep"]))
         return 0
     wanted = [c.strip() for c in a.cases.split(",") if c.strip()]
     unknown = sorted(set(wanted) - set(ALL_CASES))
@@ -461,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         for q, t in entry["quantities"].items():
             print(f"  {q:>32}: {t['shipped']:.6g} -> {t['refined']:.6g} ({100 * t['change']:+.3f} %)")
         print("  " + accuracy_statement(name, report))
+        if "sweep" in entry:
+            print("  " + sweep_statement(name, entry["sweep"]))
     print(f"wrote {out}")
     return 0
 

@@ -28,6 +28,34 @@ def check_probes_in_mesh(case, mesh) -> None:
             raise case.error(f"probes[{i}].point", f"{list(p.point)} is outside the mesh", "a point inside the mesh")
 
 
+def check_stress_maxima_discs(case, triangles: np.ndarray, comm=None, element: np.ndarray | None = None) -> None:
+    """Some cell lies wholly outside every ``output.stress_maxima_exclude`` disc (collective
+    with ``comm``); else a CaseError: the stress maxima would be taken over nothing. The cells
+    are ``triangles`` (n, 3, 2) [m] (the FEM owned cells), or, with ``element`` (n,), the NMM
+    manifold elements these integration triangles make up."""
+    discs = case.spec.output.stress_maxima_exclude
+    if not discs:
+        return
+    from coupling.runners.reporting import outside_discs
+
+    outside = outside_discs(triangles, discs)
+    what = "cell of the mesh"
+    if element is not None:
+        what = "manifold element"
+        inside = np.zeros(int(element.max()) + 1 if len(element) else 0, dtype=bool)
+        inside[element[~outside]] = True
+        outside = ~inside
+    count = int(outside.sum())
+    if comm is not None:
+        from mpi4py import MPI
+
+        count = comm.allreduce(count, op=MPI.SUM)
+    if not count:
+        shown = [{"center": list(d.center), "radius": d.radius} for d in discs]
+        raise case.error("output.stress_maxima_exclude", f"{shown} covers every {what}",
+                         f"discs that leave some {what} wholly outside")
+
+
 def _segment_distance(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Distance [m] of points (n, 2) to the closed polygon ``poly`` (m, 2): shape (n,)."""
     a, b = poly[None, :, :], np.roll(poly, -1, axis=0)[None, :, :]

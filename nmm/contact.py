@@ -36,7 +36,7 @@ class JointContact:
 
     def __init__(self, model, joints: list[Joint], kn_factor: float = 100.0) -> None:
         self.model = model
-        G, dofs, w, n, t, kn, ks, jid = [], [], [], [], [], [], [], []
+        G, dofs, w, x, n, t, kn, ks, jid = [], [], [], [], [], [], [], [], []
         for j, joint in enumerate(joints):
             for a, b in joint.segments:
                 d = (b - a) / np.linalg.norm(b - a)
@@ -50,6 +50,7 @@ class JointContact:
                 G.append(np.concatenate([Np, -Nm], axis=2))
                 dofs.append(np.concatenate([dp, dm], axis=1))
                 w.append(qp.w)
+                x.append(qp.x)
                 n.append(np.tile(nrm, (len(qp.w), 1)))
                 t.append(np.tile(d, (len(qp.w), 1)))
                 h = model._h_elem(qp.elem)
@@ -62,6 +63,7 @@ class JointContact:
         nd2 = 2 * model.asm.dofs.shape[1]
         self.G, self.dofs = cat(G, (0, 2, nd2)), cat(dofs, (0, nd2)).astype(np.int64)
         self.w, self.n, self.t = cat(w, (0,)), cat(n, (0, 2)), cat(t, (0, 2))
+        self.x = cat(x, (0, 2))  # the contact points [m]
         self.kn, self.ks, self.jid = cat(kn, (0,)), cat(ks, (0,)), cat(jid, (0,)).astype(np.int64)
         self.joints = joints
         m = len(self.w)

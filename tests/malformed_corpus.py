@@ -156,7 +156,8 @@ def _replace(text: str, old: str, new: str) -> str:
 NONFINITE_KEYS = {
     "fem": ["material.E", "material.nu", "material.density", "gravity=[0.0, {v}]|gravity[1]", "mesh.size[0]", "mesh.origin[1]",
             "boundary.traction[0].force[1]", "boundary.dirichlet[0].ux", "probes[0].point[0]", "probes[0].reference",
-            "fem.newton.rtol", "fem.newton.atol", "output.deformation_scale"],
+            "fem.newton.rtol", "fem.newton.atol", "output.deformation_scale",
+            "output.stress_maxima_exclude=[{center=[1.0, 0.0], radius={v}}]|output.stress_maxima_exclude[0].radius"],
     "nmm": ["material.E", "material.nu", "domain.size[0]", "domain.origin[0]", "boundary.traction[0].force[1]",
             "boundary.dirichlet[0].ux", "probes[0].point[1]", "probes[0].reference", "nmm.penalty",
             "nmm.stabilisation", "nmm.newton.rtol", "gravity=[0.0, {v}]|gravity[1]", "body_force=[{v}, 0.0]|body_force[0]"],
@@ -248,6 +249,20 @@ def schema() -> list[Entry]:
         _case("dda", "schema", ["dda.dt=true"], ["dda.dt", "found true"]),
         _case("dda", "schema", ["blocks[1].fixed=1"], ["blocks[1].fixed", "found 1", "true | false"]),
         _case("data_driven", "schema", ["fixed_point.max_iterations=true"], ["fixed_point.max_iterations", "found true"]),
+        # output.stress_maxima_exclude: discs {center, radius} (docs/cases.md, "Stress maxima")
+        _case("fem", "schema", ["output.stress_maxima_exclude=[{center=[1.0, 0.0]}]"],
+              ["output.stress_maxima_exclude[0].radius", "missing"]),
+        _case("fem", "schema", ["output.stress_maxima_exclude=[{center=[1.0, 0.0], radius=-1.0}]"],
+              ["output.stress_maxima_exclude[0].radius", "found -1.0", "greater than 0"]),
+        _case("fem", "schema", ["output.stress_maxima_exclude={center=[1.0, 0.0], radius=1.0}"],
+              ["output.stress_maxima_exclude", "found a table", "an array"]),
+        _case("nmm", "schema", ["output.stress_maxima_exclude=[{center=[1.0], radius=1.0}]"],
+              ["output.stress_maxima_exclude[0].center[1]", "missing"]),
+        _case("nmm", "schema", ["output.stress_maxima_exclude=[{center=[1.0, 0.0], radius=1.0, r=2.0}]"],
+              ["output.stress_maxima_exclude[0].r", "unknown key", "center, radius"]),
+        _case("data_driven", "schema", ["output.stress_maxima_exclude=5"], ["output.stress_maxima_exclude", "found 5", "an array"]),
+        _case("dda", "schema", ["output.stress_maxima_exclude=[{center=[1.0, 0.0], radius=1.0}]"],
+              ["output.stress_maxima_exclude", "DDA run reports no stress maxima"]),
     ]
     return out
 
@@ -298,6 +313,13 @@ def setup() -> list[Entry]:
         ("data_driven", ["probes[0].point=[2.0, 2.0]"], ["probes[0].point", "outside the mesh"], None),
         ("data_driven", ["data={kind=\"discrete\", dataset=\"{fx}/joint.h5\"}"], ["data.dataset", "joint data set"], None),
         ("data_driven", ["data={kind=\"discrete\", dataset=\"missing.h5\"}"], ["data.dataset", "not found"], None),
+        # stress-maxima discs that leave nothing outside (the maxima would be over no cell)
+        ("fem", ["output.stress_maxima_exclude=[{center=[5.0, 0.0], radius=6.0}]"],
+         ["output.stress_maxima_exclude", "covers every cell of the mesh"], None),
+        ("nmm", ["output.stress_maxima_exclude=[{center=[5.0, 0.0], radius=6.0}]"],
+         ["output.stress_maxima_exclude", "covers every manifold element"], None),
+        ("data_driven", ["output.stress_maxima_exclude=[{center=[0.5, 0.5], radius=0.8}]"],
+         ["output.stress_maxima_exclude", "covers every cell of the mesh"], None),
     ]
     out = []
     for kind, sets, expect, text in cases:

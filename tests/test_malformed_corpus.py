@@ -9,9 +9,9 @@ No entry may leave a file behind, touch the user's files, or execute a pickle pa
 Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
-    nonfinite          164
-    schema             117
-    setup               56
+    nonfinite          167
+    schema             124
+    setup               62
     sizes               28
     output-paths        35
     files               55
@@ -19,10 +19,10 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     devices              6
     cli-options        150
     restart             51
-    total              672
+    total              688
 
-By case kind: dda 190, nmm 153, fem 121, data_driven 103, learning commands 105. By command:
-check 407, run 149, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+By case kind: dda 191, nmm 157, fem 129, data_driven 106, learning commands 105. By command:
+check 420, run 152, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 

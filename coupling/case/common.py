@@ -333,6 +333,13 @@ def material_planes(case, learned_laws: dict | None = None) -> dict[str, str]:
     return out
 
 
+class DiscSpec(Strict):
+    """A disc of the plane: centre [m] and radius [m] (``output.stress_maxima_exclude``)."""
+
+    center: Vec2 = Field(description="centre [m]")
+    radius: PositiveFloat = Field(description="radius [m]")
+
+
 class OutputSpec(Strict):
     """What a run writes besides summary.json."""
 
@@ -345,6 +352,13 @@ class OutputSpec(Strict):
     deformation_scale: float | None = Field(
         None, gt=0, description="displacement magnification in plots (auto when omitted)"
     )
+    stress_maxima_exclude: list[DiscSpec] = Field(
+        [], description="discs left out of the reported stress maxima (results.max_von_mises, "
+                        "results.joints[].max_normal_stress): each maximum is taken over the cells "
+                        "(FEM, data-driven) / manifold elements (NMM) that lie wholly outside every disc "
+                        "and the joint points outside every disc; for singular points (a load's edge, a "
+                        "crack tip) and cells a curved wall cuts, where a point stress does not converge "
+                        "(coupling.runners.reporting.outside_discs)")
 
 
 class RestartOutputSpec(OutputSpec):

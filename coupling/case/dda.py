@@ -159,8 +159,9 @@ class DdaJointSpec(Strict):
 
 class DdaOutputSpec(RestartOutputSpec):
     """``[output]`` of a DDA case: the shared options and restart checkpoints (coupling.restart).
-    ``displacement`` and ``deformation_scale`` of the shared table do not apply (a DDA run
-    writes the blocks where they are: frames, history.h5, snapshots.png): given, they are errors."""
+    ``displacement``, ``deformation_scale`` and ``stress_maxima_exclude`` of the shared table do
+    not apply (a DDA run writes the blocks where they are: frames, history.h5, snapshots.png, and
+    reports no stress maxima): given, they are errors."""
 
     @field_validator("displacement")
     @classmethod
@@ -175,6 +176,14 @@ class DdaOutputSpec(RestartOutputSpec):
     def _no_deformation_scale(cls, value):
         if value is not None:
             raise ValueError("omitted: a DDA run draws the blocks where they are (snapshots.png), with no magnification")
+        return value
+
+    @field_validator("stress_maxima_exclude")
+    @classmethod
+    def _no_stress_maxima(cls, value):
+        if value:
+            raise ValueError("omitted: a DDA run reports no stress maxima (its blocks have one stress each; "
+                             "output.stress_maxima_exclude applies to FEM, data-driven and NMM runs)")
         return value
 
 

@@ -20,7 +20,8 @@ from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.signals import StopAtStep
 from coupling.runners.nmm_model import Built, build_model
-from coupling.runners.reporting import accept_step, probes_report
+from coupling.runners.reporting import (accept_step, excluded_report, outside_discs, points_outside_discs,
+                                        probes_report)
 from nmm.output import vtu_mesh
 from learned.contract import StepRecord
 
@@ -121,14 +122,25 @@ def _sifs(case: Case, result) -> list[dict[str, Any]]:
 
 
 def _joints(case: Case, built: Built, result) -> list[dict[str, Any]]:
-    """Per case joint: contact states, slip and opening [m], normal and shear stress [Pa]."""
+    """Per case joint: contact states, slip and opening [m], normal and shear stress [Pa].
+
+    ``max_normal_stress`` is the largest σ_n over the joint's contact points outside every
+    ``output.stress_maxima_exclude`` disc (None when the discs hold all of them); the slips and
+    openings are over all its points."""
     contact = built.model.contact
     gn, gt = contact.jumps(result.u)
     case_of = np.asarray(built.joint_case_index)[contact.jid]
     sigma_n = np.where(contact.state != 0, -contact.kn * gn, 0.0)
+    discs = case.spec.output.stress_maxima_exclude
+    stressed = points_outside_discs(contact.x, discs) if discs else None
     out = []
     for i, j in enumerate(case.spec.joints):
         sel = case_of == i
+        counted = sel if stressed is None else sel & stressed
+        if counted.any():
+            max_sn = float(sigma_n[counted].max())
+        else:  # a joint without points: 0; one wholly inside the discs: None (nothing to take it over)
+            max_sn = 0.0 if stressed is None else None
         st = contact.state[sel]
         slide = st == 2
         out.append({
@@ -140,7 +152,7 @@ def _joints(case: Case, built: Built, result) -> list[dict[str, Any]]:
             "max_slip": float(np.abs(gt[sel]).max()) if sel.any() else 0.0,
             "max_slip_sliding": float(np.abs(gt[sel][slide]).max()) if slide.any() else 0.0,
             "max_opening": float(max(gn[sel].max(), 0.0)) if sel.any() else 0.0,
-            "max_normal_stress": float(sigma_n[sel].max()) if sel.any() else 0.0,
+            "max_normal_stress": max_sn,
         })
     return out
 
@@ -170,6 +182,35 @@ def _holes(built: Built, result) -> list[dict[str, Any]]:
     return out
 
 
+def _elements_outside(model, discs) -> np.ndarray:
+    """(nE,) bool: the manifold elements wholly outside every disc (each of their integration
+    triangles is, :func:`coupling.runners.reporting.outside_discs`)."""
+    man = model.man
+    keep = np.ones(man.n_elements, dtype=bool)
+    np.logical_and.at(keep, man.sub_elem, outside_discs(man.sub_xy, discs))
+    return keep
+
+
+def stress_maxima(case: Case, built: Built, result, results: dict[str, Any]) -> None:
+    """``results.max_von_mises`` [Pa]: the largest element-mean von Mises (σzz of the law in
+    plane strain, :func:`nmm.output.element_von_mises`; collective) over the manifold elements
+    wholly outside every ``output.stress_maxima_exclude`` disc (all of them without discs); with
+    discs also ``results.stress_maxima_exclude`` (the discs, the elements and joint points left out).
+    Static and dynamic NMM runs."""
+    from nmm.output import element_von_mises
+
+    vm = element_von_mises(result)  # σzz included (plane strain), as the FEM runner
+    discs = case.spec.output.stress_maxima_exclude
+    if not discs:
+        results["max_von_mises"] = float(vm.max()) if len(vm) else 0.0
+        return
+    keep = _elements_outside(built.model, discs)
+    results["max_von_mises"] = float(vm[keep].max())  # some element is outside: nmm_model's set-up check
+    contact = built.model.contact
+    points = None if contact is None else int((~points_outside_discs(contact.x, discs)).sum())
+    results["stress_maxima_exclude"] = excluded_report(discs, int((~keep).sum()), points)
+
+
 def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float,
             series: FieldSeries) -> RunPayload:
     """Probes, SIFs, joints, holes, fields and plots of the converged state; the payload."""
@@ -185,12 +226,9 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         results["joints"] = _joints(case, built, result)
     if built.holes:
         results["holes"] = _holes(built, result)
-    from nmm.output import element_von_mises
-
     results["max_abs_displacement"] = float(np.abs(result.displacement(model.asm.quad.x)).max()) if len(model.asm.quad.x) else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(results["max_abs_displacement"], op=MPI.MAX)
-    vm = element_von_mises(result)  # σzz included (plane strain), as the FEM runner
-    results["max_von_mises"] = float(vm.max()) if len(vm) else 0.0
+    stress_maxima(case, built, result, results)
     res = result.stats.residuals or [None]
     results["relative_residual"] = res[-1]
     t_post = time.perf_counter() - t0

@@ -219,8 +219,6 @@ def _write_history(path, time_s: np.ndarray, probes: _Probes, result) -> None:
 def _finish(case: Case, ctx: RunContext, built: Built, result, time_s, probes: _Probes, series: FieldSeries,
             counts: dict[str, int], t_build: float, t_solve: float) -> RunPayload:
     """Probes, maxima, history, plot and statistics of the last complete step; the payload."""
-    from nmm.output import element_von_mises
-
     spec: NmmCase = case.spec
     model = built.model
     time_s = np.asarray(time_s, float)
@@ -234,8 +232,9 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, time_s, probes: _
     x = model.asm.quad.x
     local = float(np.abs(result.displacement(x)).max()) if len(x) else 0.0
     results["max_abs_displacement"] = ctx.comm.allreduce(local, op=MPI.MAX)
-    vm = element_von_mises(result)
-    results["max_von_mises"] = float(vm.max()) if len(vm) else 0.0
+    from coupling.runners.nmm import stress_maxima
+
+    stress_maxima(case, built, result, results)
     files = list(series.files)
     if ctx.rundir is not None and spec.output.fields:
         if ctx.is_root:

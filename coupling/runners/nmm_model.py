@@ -20,7 +20,7 @@ from mpi4py import MPI
 import nmm
 from coupling.case.common import build_joint_law, build_law
 from coupling.case.loader import Case
-from coupling.setup_checks import check_nmm_domain
+from coupling.setup_checks import check_nmm_domain, check_stress_maxima_discs
 from coupling.case.nmm import (
     CircleHole,
     FileCover,
@@ -273,6 +273,7 @@ def build_model(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Built:
     for i, p in enumerate(spec.probes):
         if model.man.locate(np.asarray([p.point], float))[0] < 0:
             raise case.error(f"probes[{i}].point", f"{list(p.point)} is outside the domain", "points inside the domain")
+    check_stress_maxima_discs(case, model.man.sub_xy, element=model.man.sub_elem)
     return Built(model, keys.joints, keys.bcs, list(domain.holes))
 
 

@@ -1,4 +1,6 @@
-"""Reporting shared by every runner: probe entries with their reference and relative error.
+"""Reporting shared by every runner: probe entries with their reference and relative error,
+and the stress maxima outside the discs of ``output.stress_maxima_exclude`` (docs/cases.md,
+"Stress maxima": a cell counts when dist(c_k, K) ≥ r_k for every disc k).
 
 Von Mises has one definition too, :func:`learned.law.von_mises` (σzz included in plane
 strain), used by the solvers' fields and by these reports.
@@ -7,6 +9,8 @@ strain), used by the solvers' fields and by these reports.
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+import numpy as np
 
 from learned.data_region import accept_step as _accept_laws
 from learned.law import von_mises  # noqa: F401  (re-exported for the runners)
@@ -45,3 +49,82 @@ def probes_report(probes: Sequence[Any], values: Sequence[float], note: str | No
         p.name: probe_entry(p.point, p.quantity, v, p.reference, note if p.quantity not in ("ux", "uy") else None)
         for p, v in zip(probes, values)
     }
+
+
+# ---------------------------------------------------------------------------- stress maxima
+def _distance_to_triangles(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """Distance [m] (n, m) from each of m points (m, 2) to each of n triangles (n, 3, 2)
+    (0 for a point inside or on a triangle): the smallest distance to its three edges, unless
+    the point lies inside (barycentric coordinates all ≥ 0)."""
+    p = points[None, :, :]  # (1, m, 2)
+    best = np.full((len(tri), len(points)), np.inf)
+    for i in range(3):
+        a, b = tri[:, i][:, None, :], tri[:, (i + 1) % 3][:, None, :]  # (n, 1, 2)
+        ab = b - a
+        t = np.clip(((p - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-300), 0.0, 1.0)
+        best = np.minimum(best, np.linalg.norm(p - (a + t[..., None] * ab), axis=-1))
+    a, b, c = (tri[:, i][:, None, :] for i in range(3))
+
+    def cross(u, v):
+        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+
+    s1, s2, s3 = cross(b - a, p - a), cross(c - b, p - b), cross(a - c, p - c)
+    inside = ((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0))
+    return np.where(inside, 0.0, best)
+
+
+def outside_discs(triangles: np.ndarray, discs: Sequence[Any]) -> np.ndarray:
+    """Which triangles (n, 3, 2) [m] lie wholly outside every disc (``center``, ``radius`` [m];
+    ``output.stress_maxima_exclude``): bool (n,), True where dist(c_k, T) ≥ r_k for every disc
+    k, dist the Euclidean distance from the centre to the closed triangle T. No disc: all True."""
+    tri = np.asarray(triangles, dtype=float).reshape(-1, 3, 2)
+    keep = np.ones(len(tri), dtype=bool)
+    if not len(discs) or not len(tri):
+        return keep
+    centres = np.array([d.center for d in discs], dtype=float)
+    radii = np.array([d.radius for d in discs], dtype=float)
+    return (_distance_to_triangles(centres, tri) >= radii[None, :]).all(axis=1)
+
+
+def points_outside_discs(points: np.ndarray, discs: Sequence[Any]) -> np.ndarray:
+    """Which points (n, 2) [m] lie outside every disc: bool (n,), True where |x − c_k| ≥ r_k."""
+    x = np.asarray(points, dtype=float).reshape(-1, 2)
+    keep = np.ones(len(x), dtype=bool)
+    for d in discs:
+        keep &= np.hypot(x[:, 0] - d.center[0], x[:, 1] - d.center[1]) >= d.radius
+    return keep
+
+
+def excluded_report(discs: Sequence[Any], cells: int, joint_points: int | None = None) -> dict[str, Any]:
+    """summary.json ``results.stress_maxima_exclude``: the discs (centre, radius [m]) and how
+    many cells / manifold elements (and joint points) the stress maxima left out."""
+    out: dict[str, Any] = {"discs": [{"center": list(d.center), "radius": d.radius} for d in discs],
+                           "cells_excluded": int(cells)}
+    if joint_points is not None:
+        out["joint_points_excluded"] = int(joint_points)
+    return out
+
+
+def fem_cell_triangles(mesh) -> np.ndarray:
+    """Corner coordinates (n_owned, 3, 2) [m] of the owned cells of a DOLFINx triangle mesh
+    (the first three geometry nodes of a cell are its vertices, for any geometry degree)."""
+    from dolfinx.mesh import entities_to_geometry
+
+    n = mesh.topology.index_map(2).size_local
+    g = entities_to_geometry(mesh, 2, np.arange(n, dtype=np.int32))
+    return mesh.geometry.x[np.asarray(g)[:, :3], :2].reshape(n, 3, 2)
+
+
+def fem_stress_maximum(case: Any, mesh, vm: np.ndarray) -> tuple[float, dict[str, Any]]:
+    """``results.max_von_mises`` [Pa] of a FEM / data-driven run with ``output.stress_maxima_exclude``
+    discs: the largest owned-cell value ``vm`` (n_owned,) over the cells wholly outside every disc,
+    over all ranks (collective), and the ``results.stress_maxima_exclude`` record. The set-up check
+    (:func:`coupling.setup_checks.check_stress_maxima_discs`) has made sure some cell is outside."""
+    from mpi4py import MPI
+
+    discs = case.spec.output.stress_maxima_exclude
+    keep = outside_discs(fem_cell_triangles(mesh), discs)
+    vals = np.asarray(vm, dtype=float)[: len(keep)][keep]
+    top = mesh.comm.allreduce(float(vals.max()) if len(vals) else -np.inf, op=MPI.MAX)
+    dropped = mesh.comm.allreduce(int((~keep).sum()), op=MPI.SUM)
+    return top, excluded_report(discs, dropped)
