@@ -71,6 +71,7 @@ class JointContact:
         self.broken = np.zeros(m, bool)
         self.sigma_n = np.zeros(m)
         self.tau = np.zeros(m)
+        self.dtau = np.zeros(m)  # ∂τ_max/∂σ_n [-] at the last update (the friction tangent)
         self.slip_rate = np.zeros(m)
         self.gt0 = np.zeros(m)  # slip at which a stick point locked (anchor of the shear spring)
         self.sdir = np.zeros(m)  # sliding direction (sign of the slip increment)
@@ -103,7 +104,7 @@ class JointContact:
         self._gt_start = self.jumps(u)[1]
         self._dt = dt
 
-    _SAVED = ("state", "sigma_n", "tau", "gt0", "sdir", "broken", "slip_rate")
+    _SAVED = ("state", "sigma_n", "tau", "dtau", "gt0", "sdir", "broken", "slip_rate")
 
     def snapshot(self) -> dict:
         """Copies of the contact state arrays (to retry a step)."""
@@ -144,7 +145,8 @@ class JointContact:
         band = 1e-3 * max(float(np.max(sn, initial=0.0)), 1e-300)
         was_closed = self.state != OPEN
         closed = np.where(was_closed, sn >= -self._tension() - band, sn >= -self._tension())
-        tau_max = self._strength(np.maximum(sn, 0.0), np.abs(gt))
+        friction, cohesion, _, mu = self._grouped(np.maximum(sn, 0.0), np.abs(gt))
+        tau_max = friction + cohesion
         trial = self.ks * (gt - self.gt0)
         limit = np.where(self.state == SLIDE, 0.9 * tau_max, tau_max)
         slide = closed & (np.abs(trial) > limit)
@@ -152,10 +154,25 @@ class JointContact:
         self.sdir = np.where(slide, np.sign(trial), self.sdir)
         changed = bool(np.any(new != self.state))
         self.state, self.sigma_n, self.tau = new, np.where(new == OPEN, 0.0, sn), tau_max
+        self.dtau = np.where((sn > 0.0) & (friction > 0.0), mu, 0.0)
         return changed
 
     def linearise(self, u: np.ndarray):
-        """(K_c as csr, friction load f_c, block values) for the current states."""
+        """(K_c as csr, friction load f_c, tangent block values) for the current states.
+
+        The contact force on the structure is f_c − K_c u: normal springs k_n Gₙᵀ Gₙ at closed
+        points, shear springs k_s Gₜᵀ Gₜ at stick points, and at sliding points the friction
+        f = −w s τ_max(σ_n) Gₜᵀ with σ_n = −k_n g_n = −k_n Gₙ u. The tangent block values
+        (the Jacobian −∂(f_c − K_c u)/∂u) add the friction's dependence on the normal gap,
+
+            −w s (∂τ_max/∂σ_n) k_n Gₜᵀ Gₙ        (non-symmetric; ∂τ_max/∂σ_n = μ for Coulomb),
+
+        so that with the states fixed the Newton step is exact for a linear law. Without it
+        (friction lagged at the previous iterate) the iteration is a fixed point on σ_n,
+        which did not converge on fine covers of cases/nmm_jointed_tunnel.toml (the friction
+        on a wedge of sliding joints fed back with a gain > 1 until whole joints opened and
+        the roof block became a mechanism: |R|/|R0| ~ 1e43, session 14).
+        """
         closed = (self.state != OPEN) * self.w
         stick = (self.state == STICK) * self.w
         Gn = np.einsum("nid,ni->nd", self.G, self.n)
@@ -168,7 +185,8 @@ class JointContact:
         fc = np.bincount(self.dofs.ravel(), fvals.ravel(), minlength=ndof)
         r, c = self.pattern()
         Kc = csr_matrix((blocks.ravel(), (r, c)), shape=(ndof, ndof))
-        return Kc, fc, blocks.ravel()
+        tangent = blocks - (slide * self.sdir * self.dtau * self.kn)[:, None, None] * Gt[:, :, None] * Gn[:, None, :]
+        return Kc, fc, tangent.ravel()
 
     def summary(self) -> dict:
         """Counts of contact points: ``points``, ``open``, ``stick``, ``slide``."""

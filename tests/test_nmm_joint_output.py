@@ -93,3 +93,32 @@ def test_dynamic_free_fall_is_exact():
     uy = r.history["probes"][:, 0, 1]
     assert np.allclose(uy, -0.5 * 9.81 * t**2, rtol=1e-8, atol=1e-14)
     assert np.allclose(r.velocity.reshape(-1, 3, 2)[:, 0, 1], -9.81 * 0.1, rtol=1e-8)
+
+
+def test_sliding_friction_tangent_is_consistent():
+    """The Newton matrix at sliding points includes ∂τ_max/∂σ_n (friction μ k_n Gₜᵀ Gₙ): with the
+    states held, J δ equals the finite difference −(R(u + ε δ) − R(u)) / ε (the residual is affine
+    in u for a linear law). Without the friction term (friction lagged) J δ misses μ k_n g_n(δ)."""
+    from nmm.contact import SLIDE
+    from nmm.solve import _System
+
+    m = _two_blocks(0.3)
+    u = m.solve().u  # joint in compression (σ_n ≈ p)
+    sysm = _System(m)
+    c = m.contact
+
+    def residual(v):
+        c.update_states(v)
+        c.state[:] = SLIDE
+        c.sdir[:] = 1.0
+        return sysm.residual_vector(v, sysm.F_ext)
+    R, resp, cvals = residual(u)
+    assert (c.sigma_n > 0).all()
+    A = m.asm.matrix(m.asm.element_matrices(resp.tangent), sysm.extra_values(cvals))
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal(m.ndof) * 1e-7
+    x, y = A.createVecRight(), A.createVecLeft()
+    x.array[:] = d
+    A.mult(x, y)
+    fd = -(residual(u + d)[0] - R)
+    assert np.linalg.norm(y.array - fd) < 1e-6 * np.linalg.norm(fd)
