@@ -129,8 +129,11 @@ def test_tunnel_accuracy_key_quotes_its_report_and_names_what_is_not_resolved():
     assert bench.sweep_statement(bench.TUNNEL_CASE, tunnel_report()["cases"][bench.TUNNEL_CASE]["sweep"]) in accuracy
     assert accuracy.startswith("unjointed variant vs Kirsch")
     after = accuracy.split(sentence)[1]
-    moved = [q for q, t in tunnel_report()["cases"][bench.TUNNEL_CASE]["quantities"].items() if abs(t["change"]) > 0.02]
-    assert moved  # measured: J1.max_normal_stress +2.3 % (max_von_mises outside r = 3.1 m: +1.9 %)
+    entry = tunnel_report()["cases"][bench.TUNNEL_CASE]
+    moved = [q for q, t in entry["quantities"].items() if abs(t["change"]) > 0.02]
+    # on the cover ladder: any rung more than 2 % off the shipped cover's value
+    moved += [q for q, v in entry["ladder"]["quantities"].items() if max(abs(x / v[0] - 1) for x in v) > 0.02 and q not in moved]
+    assert moved  # measured: max_von_mises +1.94 % halved, +3.42 % on the cover / 4 (session 14)
     for q in moved:
         assert f"{q} (" in after.split("not resolved to 2 %:")[1], q
 
@@ -148,8 +151,9 @@ def test_tunnel_stress_maxima_are_off_the_wall_cut_cells():
     assert all(r >= disc.radius for r in entry["shipped_details"]["max_von_mises_element_radii"])
     lad = entry["ladder"]
     assert lad["divisors"] == list(bench.TUNNEL_LADDER) and list(lad["quantities"]) == list(bench.TUNNEL_LADDER_QUANTITIES)
+    halved = lad["divisors"].index(2.0)
     for q, values in lad["quantities"].items():
-        assert values[0] == entry["shipped"][q] and values[-1] == entry["refined"][q], q
+        assert values[0] == entry["shipped"][q] and values[halved] == entry["refined"][q], q
 
 
 def test_tunnel_report_is_the_shipped_cover_against_every_size_halved():

@@ -122,3 +122,24 @@ def test_sliding_friction_tangent_is_consistent():
     A.mult(x, y)
     fd = -(residual(u + d)[0] - R)
     assert np.linalg.norm(y.array - fd) < 1e-6 * np.linalg.norm(fd)
+
+
+def test_window_normal_stress_is_the_mean_over_the_window():
+    """σ̄_n over a window of length ℓ along the joint: the Gauss-weighted mean of the point tractions
+    whose arc length lies within ℓ/2; an alternating (+1, −1) scatter about a linear profile averages
+    out, the profile's mean stays; ``valid`` drops windows that reach an uncounted point."""
+    m = _two_blocks(0.3)
+    c = m.contact
+    s = c.arc
+    profile = 1e6 * (1.0 + s)
+    scatter = np.where(np.argsort(np.argsort(s)) % 2 == 0, 1.0, -1.0) * 1e5
+    mean, valid = c.window_normal_stress(profile + scatter, 0.47)  # ℓ/2 = 0.235 m: no point at that distance
+    assert valid.all()
+    inner = (s > 0.3) & (s < 0.7)
+    assert np.abs(mean[inner] - profile[inner]).max() < 0.25e5  # the scatter (1e5) averages out (measured 0.21e5)
+    for g in np.flatnonzero(inner)[:3]:
+        win = np.abs(s - s[g]) <= 0.235
+        assert mean[g] == pytest.approx((c.w[win] * (profile + scatter)[win]).sum() / c.w[win].sum(), rel=1e-12)
+    counted = s > 0.5
+    _, valid = c.window_normal_stress(profile, 0.47, counted)
+    assert not valid[s < 0.73].any() and valid[s > 0.74].all()

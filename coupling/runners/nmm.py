@@ -124,21 +124,25 @@ def _sifs(case: Case, result) -> list[dict[str, Any]]:
 def _joints(case: Case, built: Built, result) -> list[dict[str, Any]]:
     """Per case joint: contact states, slip and opening [m], normal and shear stress [Pa].
 
-    ``max_normal_stress`` is the largest σ_n over the joint's contact points outside every
-    ``output.stress_maxima_exclude`` disc (None when the discs hold all of them); the slips and
-    openings are over all its points."""
+    ``max_normal_stress`` is the largest mean normal traction σ̄_n over a length
+    ``output.joint_stress_length`` of the joint (:meth:`nmm.contact.JointContact.window_normal_stress`),
+    over the windows all of whose contact points lie outside every ``output.stress_maxima_exclude``
+    disc (None when none does); the slips and openings are over all its points."""
     contact = built.model.contact
     gn, gt = contact.jumps(result.u)
     case_of = np.asarray(built.joint_case_index)[contact.jid]
     sigma_n = np.where(contact.state != 0, -contact.kn * gn, 0.0)
     discs = case.spec.output.stress_maxima_exclude
     stressed = points_outside_discs(contact.x, discs) if discs else None
+    # σ̄_n: the mean over the joint length output.joint_stress_length about every point
+    window_sn, whole = contact.window_normal_stress(sigma_n, case.spec.output.joint_stress_length, stressed)
     out = []
     for i, j in enumerate(case.spec.joints):
         sel = case_of == i
         counted = sel if stressed is None else sel & stressed
-        if counted.any():
-            max_sn = float(sigma_n[counted].max())
+        if counted.any():  # the windows of this joint that lie wholly outside the discs
+            take = sel & whole
+            max_sn = float(window_sn[take].max()) if take.any() else None
         else:  # a joint without points: 0; one wholly inside the discs: None (nothing to take it over)
             max_sn = 0.0 if stressed is None else None
         st = contact.state[sel]
