@@ -183,7 +183,7 @@ def test_tunnel_quantities_are_read_from_the_results():
 
 @pytest.mark.slow
 def test_tunnel_rerun_matches_its_report():
-    """Both tunnel runs again (~40 s): the committed report's values up to the solvers' round-off."""
+    """The tunnel study again (~3 min: shipped, refined and the ladder to / 4): the committed report's values up to the solvers' round-off."""
     fresh = bench.study_tunnel()
     for q, t in tunnel_report()["cases"][bench.TUNNEL_CASE]["quantities"].items():
         assert fresh["quantities"][q]["shipped"] == pytest.approx(t["shipped"], rel=1e-6), q
