@@ -263,6 +263,11 @@ def schema() -> list[Entry]:
         _case("data_driven", "schema", ["output.stress_maxima_exclude=5"], ["output.stress_maxima_exclude", "found 5", "an array"]),
         _case("dda", "schema", ["output.stress_maxima_exclude=[{center=[1.0, 0.0], radius=1.0}]"],
               ["output.stress_maxima_exclude", "DDA run reports no stress maxima"]),
+        # output.joint_stress_length: NMM joints only; elsewhere an unknown key, not silently ignored
+        _case("nmm", "schema", ["output.joint_stress_length=0.0"], ["output.joint_stress_length", "found 0.0", "greater than 0"]),
+        _case("fem", "schema", ["output.joint_stress_length=0.5"], ["output.joint_stress_length", "unknown key"]),
+        _case("dda", "schema", ["output.joint_stress_length=0.5"], ["output.joint_stress_length", "unknown key"]),
+        _case("data_driven", "schema", ["output.joint_stress_length=0.5"], ["output.joint_stress_length", "unknown key"]),
     ]
     return out
 

@@ -10,7 +10,7 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          167
-    schema             124
+    schema             128
     setup               62
     sizes               28
     output-paths        35
@@ -19,7 +19,7 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     devices              6
     cli-options        150
     restart             51
-    total              688
+    total              692
 
 By case kind: dda 191, nmm 157, fem 129, data_driven 106, learning commands 105. By command:
 check 420, run 152, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,

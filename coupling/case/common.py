@@ -360,11 +360,6 @@ class OutputSpec(Strict):
                         "crack tip) and cells a curved wall cuts, where a point stress does not converge "
                         "(coupling.runners.reporting.outside_discs)")
 
-    joint_stress_length: PositiveFloat = Field(
-        0.5, description="NMM joints: results.joints[].max_normal_stress is the largest mean normal traction "
-                         "over this length of the joint [m] (the point values of the penalty traction scatter "
-                         "within a cell; nmm.contact.JointContact.window_normal_stress)")
-
 
 class RestartOutputSpec(OutputSpec):
     """``[output]`` of a case with a time-step loop (DDA, dynamic NMM): the shared options and

@@ -20,6 +20,16 @@ from coupling.case.fem import ProbeSpec
 Segment = tuple[Vec2, Vec2]
 
 
+class NmmOutputSpec(RestartOutputSpec):
+    """``[output]`` of an NMM case (static or dynamic): the shared options, restart checkpoints and
+    the length over which a joint's normal traction is averaged for its reported maximum."""
+
+    joint_stress_length: PositiveFloat = Field(
+        0.5, description="results.joints[].max_normal_stress is the largest mean normal traction over this "
+                         "length of the joint [m] (the point values of the penalty traction scatter within a "
+                         "cell; nmm.contact.JointContact.window_normal_stress)")
+
+
 # ---------------------------------------------------------------------------- domain
 class CircleHole(Strict):
     """A circular hole, modelled as a regular polygon with ``segments`` chords."""
@@ -261,7 +271,7 @@ class NmmCase(CaseSpec):
     """A 2D body solved by the Numerical Manifold Method (cracks and joints need no mesh)."""
 
     solver: Literal["nmm"]
-    output: RestartOutputSpec = RestartOutputSpec()
+    output: NmmOutputSpec = NmmOutputSpec()
     domain: DomainSpec
     cover: CoverSpec
     material: MaterialSpec
