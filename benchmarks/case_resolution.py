@@ -336,7 +336,7 @@ def learned_vs_analytic_statement(report: dict, learned: str = "vajont_learned_f
 TUNNEL_CASE = "nmm_jointed_tunnel"
 TUNNEL_OUT = HERE / "out" / "case_resolution_tunnel.json"
 #: the shipped cover cases/data/tunnel_cover.msh: tools/tunnel_cover.py's defaults (the case header)
-TUNNEL_COVER = {"h_wall": 0.1, "slope": 0.3, "h_max": 4.0}
+TUNNEL_COVER = {"h_wall": 0.05, "slope": 0.15, "h_max": 2.0}
 TUNNEL_JOINT_KEYS = ("max_slip", "max_slip_sliding", "max_normal_stress")
 
 
@@ -398,9 +398,11 @@ def run_tunnel(cover: Path | None, folder: Path) -> dict:
 
 
 #: the cover ladder of the tunnel report: every size of TUNNEL_COVER divided by these (1: shipped,
-#: 2: the refined run); its stress maxima at each rung (3 and 4 diverged before the contact line
-#: search of session 14, nmm/solve.py _System._contact_line_search)
-TUNNEL_LADDER = (1.0, 1.5, 2.0, 3.0, 4.0)
+#: 2: the refined run); its stress maxima at each rung. Since session 14 the shipped cover is the one
+#: with every size of the former (0.1, 0.3, 4) halved: on the former's ladder 1 / 1.5 / 2 / 3 / 4 its
+#: max von Mises moved +3.4 % to / 4 (covers / 3 and / 4 diverged before the contact line search of
+#: session 14, nmm/solve.py _System._contact_line_search)
+TUNNEL_LADDER = (1.0, 1.5, 2.0)
 TUNNEL_LADDER_QUANTITIES = ("max_von_mises", "J1.max_normal_stress", "J2.max_normal_stress")
 
 

@@ -6,7 +6,7 @@ distance to the tunnel wall,
 
 so the cells are h_wall at the wall in every direction and grow away from it.
 
-    python tools/tunnel_cover.py [-o cases/data/tunnel_cover.msh] [--h-wall 0.1] [--slope 0.3] [--h-max 4]
+    python tools/tunnel_cover.py [-o cases/data/tunnel_cover.msh] [--h-wall 0.05] [--slope 0.15] [--h-max 2]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import argparse
 from pathlib import Path
 
 
-def write_cover(out: Path, a: float = 3.0, half: float = 30.0, h_wall: float = 0.1, slope: float = 0.3,
-                h_max: float = 4.0) -> int:
+def write_cover(out: Path, a: float = 3.0, half: float = 30.0, h_wall: float = 0.05, slope: float = 0.15,
+                h_max: float = 2.0) -> int:
     """Mesh [−half, half]² with the size field above; returns the number of triangles."""
     import gmsh
 
@@ -46,9 +46,9 @@ def write_cover(out: Path, a: float = 3.0, half: float = 30.0, h_wall: float = 0
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--out", default="cases/data/tunnel_cover.msh")
-    p.add_argument("--h-wall", type=float, default=0.1, help="cell size at the wall [m] (a/30)")
-    p.add_argument("--slope", type=float, default=0.3, help="growth of the size with the distance to the wall")
-    p.add_argument("--h-max", type=float, default=4.0, help="largest cell size [m] (benchmarks/case_resolution.py halves all three)")
+    p.add_argument("--h-wall", type=float, default=0.05, help="cell size at the wall [m] (a/60)")
+    p.add_argument("--slope", type=float, default=0.15, help="growth of the size with the distance to the wall")
+    p.add_argument("--h-max", type=float, default=2.0, help="largest cell size [m] (benchmarks/case_resolution.py halves all three)")
     args = p.parse_args()
     n = write_cover(Path(args.out), h_wall=args.h_wall, slope=args.slope, h_max=args.h_max)
     print(f"wrote {args.out}: {n} triangles")
