@@ -95,10 +95,6 @@ class JointContact:
         laws = {j: joint.law for j, joint in enumerate(self.joints)}
         return grouped_strength(laws, self.jid, sigma_n, slip, self.slip_rate, ~self.broken)
 
-    def _strength(self, sigma_n: np.ndarray, slip: np.ndarray) -> np.ndarray:
-        friction, cohesion, _, _ = self._grouped(sigma_n, slip)
-        return friction + cohesion
-
     def _tension(self) -> np.ndarray:
         n = len(self.jid)
         return self._grouped(np.zeros(n), np.zeros(n))[2] if n else np.zeros(0)

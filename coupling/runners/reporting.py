@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from dda.geometry import point_segment_distance
 from learned.data_region import accept_step as _accept_laws
 from learned.law import von_mises  # noqa: F401  (re-exported for the runners)
 
@@ -58,11 +59,8 @@ def _distance_to_triangles(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
     the point lies inside (barycentric coordinates all ≥ 0)."""
     p = points[None, :, :]  # (1, m, 2)
     best = np.full((len(tri), len(points)), np.inf)
-    for i in range(3):
-        a, b = tri[:, i][:, None, :], tri[:, (i + 1) % 3][:, None, :]  # (n, 1, 2)
-        ab = b - a
-        t = np.clip(((p - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-300), 0.0, 1.0)
-        best = np.minimum(best, np.linalg.norm(p - (a + t[..., None] * ab), axis=-1))
+    for i in range(3):  # the three edges, each (n, 1, 2) against (1, m, 2)
+        best = np.minimum(best, point_segment_distance(p, tri[:, i][:, None, :], tri[:, (i + 1) % 3][:, None, :]))
     a, b, c = (tri[:, i][:, None, :] for i in range(3))
 
     def cross(u, v):
