@@ -125,7 +125,7 @@ def collect(case: str, params, points: np.ndarray, folder: Path, overrides: dict
 
     members = []
     for i, row in enumerate(points):
-        prev = previous_member(member_folder(folder, i), {**overrides, **{p.key: float(v) for p, v in zip(params, row)}})
+        prev = previous_member(member_folder(folder, i), {**overrides, **{k: x for p, v in zip(params, row) for k, x in p.sets(v).items()}})
         members.append({"index": i, "message": "", "scalars": {}, **(prev or {"status": "not run"})})
     if (folder / "ensemble.json").is_file():
         write_table(folder / TABLE, [p.as_dict() for p in params], points, members,

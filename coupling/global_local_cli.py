@@ -43,7 +43,7 @@ def ensemble_inputs(args: argparse.Namespace):
     base = parse_overrides(args.set)
     case = load_case(path, base)
     params = [parse_vary(v) for v in args.vary]
-    keys = [p.key for p in params]
+    keys = [k for p in params for k in p.keys]
     if len(set(keys)) != len(keys):
         raise CaseError("--vary", None, f"found the key {next(k for k in keys if keys.count(k) > 1)!r} twice",
                         "each key once")
@@ -56,7 +56,7 @@ def ensemble_inputs(args: argparse.Namespace):
         case = with_overrides(case, {"probes": probes})
     for p in params:  # both range ends must make a valid case (unknown keys, bounds, types)
         for value in (p.lo, p.hi):
-            with_overrides(case, {p.key: value})
+            with_overrides(case, p.sets(value))
     return path, params, base
 
 
@@ -87,7 +87,7 @@ def add_commands(sub) -> None:
     e = sub.add_parser("ensemble", help="run a case at N parameter points (mpi4py.futures workers, or serially)")
     e.add_argument("case", help="case file or shipped case name")
     e.add_argument("--vary", action="append", required=True, metavar="KEY=LO:HI[:log]",
-                   help="a case key path and its range, log-uniform with :log (repeatable)")
+                   help="a case key path and its range, log-uniform with :log; KEY1,KEY2=LO:HI ties keys to one value (repeatable)")
     e.add_argument("--samples", type=integer("--samples", 1, 1_000_000), required=True, help="number of members N")
     e.add_argument("--design", choices=list(DESIGNS), default="lhs", help="lhs (default) | sobol | grid (N = m^d)")
     e.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
@@ -337,7 +337,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for p in params:
         for v in (p.lo, p.hi):
             try:
-                with_overrides(case, {p.key: v})
+                with_overrides(case, p.sets(v))
             except CaseError as exc:
                 raise _not_the_surrogates_case(args.surrogate, net, path, exc) from None
     out = Path(args.output)

@@ -84,7 +84,33 @@ def test_cli_ensemble_and_mpi4py_futures_workers_agree(tmp_path):
     assert r.returncode == 0 and "(3 reused)" in r.stdout, r.stderr
 
 
+def test_a_tied_parameter_sets_every_key_it_names_to_one_value(tmp_path):
+    """``KEY1,KEY2=LO:HI``: one parameter (one column of the design and of the table) whose value
+    every named key takes, e.g. a slope's top vertex and the end of the run-up line on it."""
+    from coupling.ensemble.design import parse_vary
+    from coupling.ensemble.engine import run_ensemble
+
+    p = parse_vary("joints.default.law.phi, joints.default.law.cohesion=10:28")  # [deg] and [Pa]: a test tie
+    assert p.keys == ("joints.default.law.phi", "joints.default.law.cohesion") and p.sets(20) == {
+        "joints.default.law.phi": 20.0, "joints.default.law.cohesion": 20.0}
+    out = tmp_path / "ens"
+    res = run_ensemble(CASES / "dda_incline.toml", [p], np.array([[12.0], [24.0]]), out, overrides=FAST_OVERRIDES,
+                       progress=None)
+    assert [m["status"] for m in res.members] == ["ok", "ok"]
+    for i, phi in enumerate((12.0, 24.0)):
+        summary = json.loads((out / "members" / f"{i:04d}" / "summary.json").read_text())
+        joints = summary["case"]["input"]["joints"]
+        assert joints["default"]["law"]["phi"] == phi and joints["default"]["law"]["cohesion"] == phi
+    with h5py.File(out / "ensemble.h5") as f:
+        assert list(f.attrs["parameter_names"]) == ["joints.default.law.phi,joints.default.law.cohesion"]
+        assert f["parameters"].shape == (2, 1)
+
+
 @pytest.mark.parametrize("extra, expected", [
+    (["--vary", "joints.default.law.phi,joints.default.law.phi=15:28"], "a key tied to itself"),
+    (["--vary", "joints.default.law.phi,joints..x=15:28"], "malformed key path"),
+    (["--vary", "joints.default.law.phi=15:28", "--vary", "dda.dt,joints.default.law.phi=1e-3:2e-3"],
+     "found the key 'joints.default.law.phi' twice"),
     (["--vary", "joints.default.law.phi=28:15"], "--vary: found 'joints.default.law.phi=28:15'"),
     (["--vary", "joints.default.law.phi=0:28:log2"], "--vary: found"),
     (["--vary", "joints.default.nope=1:2"], "nope"),

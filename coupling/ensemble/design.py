@@ -1,7 +1,10 @@
 """Parameter designs of an ensemble: ``--vary KEY=LO:HI[:log]`` and the sample points.
 
 A parameter is a case key path (as for ``--set``) with a range [LO, HI]; ``log`` samples it
-log-uniformly (LO > 0). A design maps the unit cube [0, 1)^d to the parameter box:
+log-uniformly (LO > 0). Several key paths joined by commas, ``KEY1,KEY2=LO:HI``, are one
+parameter that sets every one of them to the same value (a tied parameter: e.g. the height of
+a slope's top vertex, which is a vertex of a block and the end of the line run-up is measured
+along, ``blocks[0].polygon[2][1],monitor.runup_line[1][1]=182:500``). A design maps the unit cube [0, 1)^d to the parameter box:
 
     x = LO + u (HI − LO)                 (linear)
     x = LO (HI / LO)^u                   (log)
@@ -21,17 +24,28 @@ import numpy as np
 from coupling.errors import CaseError
 
 DESIGNS = ("lhs", "sobol", "grid")
-VARY_ALLOWED = "KEY.PATH=LO:HI or KEY.PATH=LO:HI:log with finite LO < HI (LO > 0 for log), e.g. joints.default.law.phi=15:28"
+VARY_ALLOWED = ("KEY.PATH=LO:HI or KEY.PATH=LO:HI:log with finite LO < HI (LO > 0 for log), e.g. joints.default.law.phi=15:28; "
+                "KEY1,KEY2=LO:HI ties several keys to one value")
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One varied case key: ``key`` (a --set key path), range [lo, hi], ``log`` scale."""
+    """One varied case key: ``key`` (a --set key path, or several joined by commas that take the
+    same value), range [lo, hi], ``log`` scale."""
 
     key: str
     lo: float
     hi: float
     log: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The case key paths this parameter sets (one, or several tied by commas)."""
+        return tuple(self.key.split(","))
+
+    def sets(self, value: float) -> dict[str, float]:
+        """The ``--set`` overrides of this parameter at ``value``: {key path: value} for every key."""
+        return {k: float(value) for k in self.keys}
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map u ∈ [0, 1] (any shape) to the parameter's range (log-uniformly when ``log``)."""
@@ -64,8 +78,12 @@ def parse_vary(text: str, option: str = "--vary") -> Parameter:
     if "=" not in text:
         raise CaseError(option, None, f"found {text!r}", VARY_ALLOWED)
     key, rng = (s.strip() for s in text.split("=", 1))
-    if not KEY_PATH.fullmatch(key):
+    keys = [k.strip() for k in key.split(",")]
+    if not all(KEY_PATH.fullmatch(k) for k in keys):
         raise CaseError(option, None, f"found {text!r} (malformed key path)", VARY_ALLOWED)
+    if len(set(keys)) != len(keys):
+        raise CaseError(option, None, f"found {text!r} (a key tied to itself)", VARY_ALLOWED)
+    key = ",".join(keys)
     parts = [p.strip() for p in rng.split(":")]
     log = len(parts) == 3 and parts[2] == "log"
     if len(parts) not in (2, 3) or (len(parts) == 3 and not log):

@@ -195,7 +195,7 @@ def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarr
                  on_member: Callable[[dict[str, Any]], None] | None = None, extend: bool = False) -> EnsembleResult:
     """Run ``case`` at every row of ``points`` (N, d) and write ``DIR/ensemble.h5``.
 
-    ``overrides`` apply to every member (``--set``); member i gets ``{p.key: points[i, j]}`` on
+    ``overrides`` apply to every member (``--set``); member i gets ``p.sets(points[i, j])`` (``{key: value}``) on
     top. ``executor``: a :class:`concurrent.futures.Executor` (default: :func:`pool_executor`,
     serial in this process without MPI workers). ``progress``: a stream for one line per
     finished member (None: silent). ``extend``: ``points`` may append rows to a previous run's
@@ -217,7 +217,7 @@ def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarr
         write_json(out_dir / MANIFEST, manifest)
     tasks, members = [], [dict(index=i, status="pending", message="", scalars={}) for i in range(len(points))]
     for i, row in enumerate(points):
-        member_overrides = {**overrides, **{p.key: float(v) for p, v in zip(parameters, row)}}
+        member_overrides = {**overrides, **{k: x for p, v in zip(parameters, row) for k, x in p.sets(v).items()}}
         previous = previous_member(member_folder(out_dir, i), member_overrides) if resume else None
         if previous is not None:
             members[i].update(previous)
