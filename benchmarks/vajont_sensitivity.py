@@ -53,6 +53,11 @@ PARAMS = {
     "joints.slip_surface.law.pressurisation": (0.03e6, 0.3e6, True),
     "water.level": (216.0, 246.0, False),
 }
+#: ``--flank``: the north flank as a fifth parameter, tied (``--vary KEY1,KEY2=LO:HI``): the height of its
+#: top, a vertex of the fixed block and the end of ``monitor.runup_line``, over its 500 m of width from the
+#: toe at z = 0 (vajont.md: rising at 20-45 deg [est]); uniform in that height, 181.99-500 m <-> 20-45 deg
+FLANK_KEY = "blocks[0].polygon[2][1],monitor.runup_line[1][1]"
+FLANK_RANGE = (round(500.0 * float(np.tan(np.radians(20.0))), 2), 500.0, False)
 RESULTS = ("peak_velocity", "duration", "runout", "runup")
 #: every member: no field files, no plots (the calibration's confirmation runs draw theirs)
 MEMBER_SETS = {"output.fields": False, "output.plots": False}
@@ -81,11 +86,13 @@ def case_values(case_path: str) -> dict[str, float]:
     """The case's own value of every varied key."""
     import coupling
 
+    from coupling.case.loader import _split_key
+
     data = coupling.load_case(case_path).data
 
-    def get(key):
+    def get(key):  # a tied key: its first path (every path of a tie holds the same value in the case)
         node = data
-        for part in key.split("."):
+        for part in _split_key(key.split(",")[0]):
             node = node[part]
         return float(node)
 
@@ -184,7 +191,7 @@ def tornado(path: Path, table: dict) -> None:
                     ax.barh(i + dy, e[end] - b, left=b, color=color, alpha=0.8, height=0.32)
         if b is not None:
             ax.axvline(b, color="k", lw=0.8)
-        ax.set_yticks(range(len(keys)), [k.split(".")[-1] for k in keys], fontsize=8)
+        ax.set_yticks(range(len(keys)), ["flank top z" if k == FLANK_KEY else k.split(".")[-1] for k in keys], fontsize=8)
         ax.set_title(f"{res} [{units[res]}]", fontsize=9)
     fig.suptitle("Vajont one-at-a-time sensitivity over the published ranges (blue: low end, red: high end; "
                  "black: the case)", fontsize=9)
@@ -207,8 +214,20 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true", help="g2 = 1e-3, dt = 0.01 s (trying the script only)")
     ap.add_argument("--simulated-time", type=float, default=None, help="dda.duration [s] (default: the case's)")
     ap.add_argument("--ensemble-dir", default="/tmp/vajont_ensemble", help="member run folders (rerun to resume)")
+    ap.add_argument("--flank", action="store_true",
+                    help="vary the north flank too (20-45 deg, tied key " + FLANK_KEY + ")")
     ap.add_argument("--out", default=str(HERE / "out" / "vajont_sensitivity.json"))
     a = ap.parse_args(argv)
+    if a.flank:
+        PARAMS[FLANK_KEY] = FLANK_RANGE
+        try:
+            return _main(a)
+        finally:
+            PARAMS.pop(FLANK_KEY)
+    return _main(a)
+
+
+def _main(a: argparse.Namespace) -> dict:
 
     from coupling.ensemble.engine import pool_executor, run_ensemble
 

@@ -127,3 +127,26 @@ def test_every_hypercube_sample_finishes(tmp_path):
         assert r["peak_velocity"] is not None and r["peak_velocity"] > 0, r
         assert r["runout"] is not None, r
     assert set(bench.RESULTS) <= set(VAJONT_ENVELOPE) | {"runup"}
+
+
+def test_the_flank_parameter_is_the_case_s_own_flank_and_spans_20_to_45_degrees():
+    """``--flank``: one tied parameter, the height of the flank's top (a vertex of the fixed block and
+    the end of the run-up line, 500 m from the toe at z = 0), at the case's 30 deg in the middle."""
+    import math
+
+    lo, hi, log = bench.FLANK_RANGE
+    assert not log and math.degrees(math.atan(lo / 500.0)) == pytest.approx(20.0, abs=1e-3)
+    assert math.degrees(math.atan(hi / 500.0)) == pytest.approx(45.0)
+    bench.PARAMS[bench.FLANK_KEY] = bench.FLANK_RANGE
+    try:
+        base = bench.case_values(CASE)
+        points, labels = bench.oat_points(base)
+    finally:
+        bench.PARAMS.pop(bench.FLANK_KEY)
+    assert base[bench.FLANK_KEY] == pytest.approx(288.68)
+    import coupling
+
+    case = coupling.load_case(CASE)
+    assert case.spec.monitor.runup_line[1][1] == pytest.approx(base[bench.FLANK_KEY])  # the tie holds in the case
+    flank = [p for p, lab in zip(points, labels) if lab["key"] == bench.FLANK_KEY]
+    assert sorted(p[-1] for p in flank) == [lo, hi]
