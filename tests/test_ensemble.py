@@ -93,6 +93,7 @@ def test_a_tied_parameter_sets_every_key_it_names_to_one_value(tmp_path):
     p = parse_vary("joints.default.law.phi, joints.default.law.cohesion=10:28")  # [deg] and [Pa]: a test tie
     assert p.keys == ("joints.default.law.phi", "joints.default.law.cohesion") and p.sets(20) == {
         "joints.default.law.phi": 20.0, "joints.default.law.cohesion": 20.0}
+    assert p.label == "phi=cohesion" and parse_vary("joints.default.law.phi=1:2").label == "phi"
     out = tmp_path / "ens"
     res = run_ensemble(CASES / "dda_incline.toml", [p], np.array([[12.0], [24.0]]), out, overrides=FAST_OVERRIDES,
                        progress=None)

@@ -199,7 +199,7 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
         ax = axes[0, j]
         ax.hist(samples[:, j], bins=40, color="tab:blue", alpha=0.8, density=True)
         ax.set_xlim(p.lo, p.hi)
-        ax.set_xlabel(p.key)
+        ax.set_xlabel(p.label)
         ax.set_title("posterior")
     for k, row in enumerate(rows):
         ax = axes[0, len(params) + k]
@@ -260,11 +260,11 @@ def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequen
             if pj.log:
                 ax.set_xscale("log")
             if i == d - 1:
-                ax.set_xlabel(pj.key.split(".")[-1], fontsize=8)
+                ax.set_xlabel(pj.label, fontsize=8)
             else:
                 ax.set_xticklabels([])
             if j == 0 and i > 0:
-                ax.set_ylabel(pi.key.split(".")[-1], fontsize=8)
+                ax.set_ylabel(pi.label, fontsize=8)
             elif i != j:
                 ax.set_yticklabels([])
             ax.tick_params(labelsize=7)

@@ -43,6 +43,12 @@ class Parameter:
         """The case key paths this parameter sets (one, or several tied by commas)."""
         return tuple(self.key.split(","))
 
+    @property
+    def label(self) -> str:
+        """A short axis label: the last part of the key path (``phi_residual``); a tie joins the
+        last part of each of its keys with ``=`` (``polygon[2][1]=runup_line[1][1]``)."""
+        return "=".join(k.split(".")[-1] for k in self.keys)
+
     def sets(self, value: float) -> dict[str, float]:
         """The ``--set`` overrides of this parameter at ``value``: {key path: value} for every key."""
         return {k: float(value) for k in self.keys}
