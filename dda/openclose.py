@@ -37,7 +37,9 @@ every step of stacks, an incline, a thrown block and the Vajont section in
 tests/test_dda_guarantees.py):
 
 * penetration: no contact, open or closed, penetrates more than ``max_penetration_ratio``
-  × d0 (else Δt is cut);
+  × d0 (else Δt is cut; a contact left past half that limit and still closing raises p_n for
+  the next step, Simulation._impact_penalty, since no Δt cut stops an impact the spring is too
+  soft for);
 * friction: no contact LOCKED in the step's solution carries a shear force above its
   strength at its solved normal force by more than ``oc_force_tolerance`` × the force scale
   of its own blocks (:func:`locked_friction_excess`); a sliding contact carries exactly its

@@ -93,3 +93,25 @@ def test_contact_guarantees_hold_on_the_vajont_section():
     kw.update(duration=kw["settle_time"] + 2.0, gravity=tuple(spec.gravity), output_dir=None)
     sim, rows = _run(built.system, dda.Settings(**kw))
     _check(sim, rows)
+
+
+def test_an_impact_too_fast_for_the_penalty_raises_it_instead_of_cutting_the_step_forever():
+    """A block driven into a wall at 20 m/s with a penalty so soft that its spring would stop it
+    only 2× past the penetration limit (δ_stop = v √(m / p_n)): Δt cuts cannot help (the approach
+    speed stays), and before session 15 the accepted cut steps crept up to the limit until none
+    fitted (the Vajont flank impact at Δt/4). Simulation._impact_penalty raises p_n for the next
+    step once a closing contact is past half the limit, from its energy: the run finishes and
+    every step keeps the penetration guarantee."""
+    s = dda.BlockSystem([np.array([[-1, -1], [3, -1], [3, 0], [-1, 0]], float),
+                         np.array([[1.2, 0], [3, 0], [3, 1], [1.2, 1]], float),
+                         np.array([[0, 0], [1, 0], [1, 0.5], [0, 0.5]], float)], fixed=[0, 1])
+    s.add_material(0, learned.LinearElastic(E, NU), RHO)
+    s.set_joint_law(learned.CoulombFriction(phi=30.0))
+    s.set_velocity(2, vx=20.0)
+    settings = dda.Settings(duration=0.03, dt=2e-4, penalty=1e8, max_displacement_ratio=0.01)
+    sim, rows = _run(s, settings)
+    mass = RHO * 0.5
+    assert 20.0 * np.sqrt(mass / 1e8) > 2 * sim.pen_limit  # the initial penalty cannot stop it within the limit
+    assert sim.stats["penalty_increases"] >= 1 and sim.state.penalty > 1e8
+    _check(sim, rows)
+    assert sim.state.velocity[2, 0] < 0.0  # it bounced off the wall
