@@ -150,3 +150,26 @@ def test_the_flank_parameter_is_the_case_s_own_flank_and_spans_20_to_45_degrees(
     assert case.spec.monitor.runup_line[1][1] == pytest.approx(base[bench.FLANK_KEY])  # the tie holds in the case
     flank = [p for p, lab in zip(points, labels) if lab["key"] == bench.FLANK_KEY]
     assert sorted(p[-1] for p in flank) == [lo, hi]
+
+
+def test_readme_and_docs_quote_the_committed_flank_calibration():
+    """The README's Vajont calibration sentence (issue 17 item 6) is the committed report's:
+    benchmarks/out/vajont_calibration_flank.json (vajont_sensitivity.py --flank + vajont_calibration.py)."""
+    import math
+    import re
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_calibration_flank.json").read_text())
+    flank = report["posterior"][bench.FLANK_KEY]
+    deg = lambda z: math.degrees(math.atan(z / 500.0))  # noqa: E731 (the flank's 500 m of width)
+    solver = {r["name"]: r["solver"] for r in report["comparison"]}
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"constrains the estimated north flank to ([0-9.]+)° \(90 % in ([0-9.]+)–([0-9.]+)°\).*?"
+                  r"posterior mean gives ([0-9.]+) m/s, ([0-9.]+) s and ([0-9.]+) m", readme, re.S)
+    assert m, "README: the Vajont calibration sentence is missing"
+    got = [float(g) for g in m.groups()]
+    want = [deg(flank["mean"]), deg(flank["q05"]), deg(flank["q95"]),
+            solver["peak_velocity"], solver["duration"], solver["runout"]]
+    for g, w, tol in zip(got, want, (0.05, 0.05, 0.05, 0.05, 0.05, 0.5)):
+        assert abs(g - w) <= tol, (got, want)
+    constrained = [k for k, v in report["consistency"]["parameters"].items() if v["constrained"]]
+    assert constrained == [bench.FLANK_KEY]  # "and none of the band parameters"
