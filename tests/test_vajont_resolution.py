@@ -107,7 +107,7 @@ def test_accuracy_statement_is_generated_from_the_runs():
 
 
 @pytest.mark.parametrize("case, reports", [
-    ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_damping_time.json")),
+    ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_damping_time.json", "vajont_resolution_session15.json")),
     ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_damping_time.json"))])
 def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
     """The figures of a Vajont case's ``accuracy`` key are generated from the runs (issue 13
