@@ -402,7 +402,9 @@ def main() -> None:
     ap.add_argument("--repeats-large", type=int, default=1, help="runs for grids of more than 1,000 blocks")
     ap.add_argument("--steps-incline", type=int, default=500)
     ap.add_argument("--steps-grid", type=int, default=50)
-    ap.add_argument("--steps-large", type=int, default=5, help="steps for grids of more than 1,000 blocks")
+    ap.add_argument("--steps-large", type=int, default=30,
+                    help="steps for grids of more than 1,000 blocks (default 30: the first 5-6 steps of a stack, "
+                         "before it rings, take half the re-solves of the rest; session 15)")
     ap.add_argument("--physics-steps", type=int, default=200, help="steps of the physics run of the grid (0: none)")
     ap.add_argument("--physics-grid", default="grid30")
     ap.add_argument("--physics-samples", type=int, default=3,
