@@ -291,8 +291,9 @@ def accuracy_statement(report: dict) -> str:
     by = {r["name"]: r for r in report["runs"] if r.get("ok")}
     base = by["base"]
 
-    def pct(name: str) -> str:
-        return " / ".join(f"{100 * (by[name][q] - base[q]) / abs(base[q]):+.1f}" for q in STATED) + " %"
+    def pct(name: str) -> str:  # a run not at rest by its end has no onset to rest: "not at rest"
+        return " / ".join("not at rest" if by[name][q] is None else f"{100 * (by[name][q] - base[q]) / abs(base[q]):+.1f}"
+                          for q in STATED) + " %"
 
     parts = [f"{VARIANT_WORDS[n]} {pct(n)}" for n in by if n != "base"]
     for r in report["runs"]:  # a variant that did not finish is stated, with the solver's reason
@@ -303,9 +304,9 @@ def accuracy_statement(report: dict) -> str:
             parts.append(f"{VARIANT_WORDS[r['name']]}: did not finish ({reason}{before})")
     worst = report["worst_relative_change"]
     common = "".join(f" --set {k}={v}" for k, v in report.get("common_overrides", {}).items())
-    largest = ("largest: " + ", ".join(f"{w} {100 * worst[q]:.1f} %" for q, w in
-                                       zip(STATED, ("peak", "run-out", "run-up", "onset to rest")))
-               if all(worst.get(q) is not None for q in STATED) else "no variant finished")
+    largest = ("largest: " + ", ".join(f"{w} {100 * worst[q]:.1f} %" if worst.get(q) is not None else f"{w} -"
+                                       for q, w in zip(STATED, ("peak", "run-out", "run-up", "onset to rest")))
+               if any(worst.get(q) is not None for q in STATED) else "no variant finished")
     return (f"resolution (python benchmarks/vajont_resolution.py --case cases/{Path(report['case']).name}{common}"
             f" --variants {','.join(r['name'] for r in report['runs'])}): base peak {base['peak_velocity']:.2f} m/s, run-out {base['runout']:.1f} m, "
             f"run-up {base['runup']:.1f} m, onset to rest {base['duration']:.2f} s; change of peak / run-out / run-up / "

@@ -108,7 +108,8 @@ def test_accuracy_statement_is_generated_from_the_runs():
 
 @pytest.mark.parametrize("case, reports", [
     ("vajont.toml", ("vajont_resolution.json", "vajont_resolution_damping_time.json", "vajont_resolution_session15.json")),
-    ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_damping_time.json"))])
+    ("vajont_10block.toml", ("vajont_10block_resolution.json", "vajont_10block_resolution_damping_time.json",
+                             "vajont_10block_resolution_session15.json"))])
 def test_vajont_accuracy_quotes_its_committed_resolution_reports(case, reports):
     """The figures of a Vajont case's ``accuracy`` key are generated from the runs (issue 13
     item 8): each report's sentence (accuracy_statement) stands in the key verbatim, so a rerun
@@ -144,3 +145,19 @@ def test_roundoff_benchmark_compares_tracks_bitwise_and_locates_where_they_part(
     assert apart["largest_distance_m"] == pytest.approx(5e-3, rel=1e-9)
     assert apart["first_time_apart_1e-6_m"] == pytest.approx(5.01, abs=1e-9)
     assert roundoff.compare_tracks(tmp_path / "a", tmp_path / "missing")["bitwise_equal"] is None
+
+
+def test_readme_quotes_the_ten_block_base_run_of_its_latest_report():
+    """README's Verification row gives the ten-block figures of benchmarks/out/vajont_10block_resolution_session15.json's
+    base run (a rerun that changes them fails here until the README is regenerated)."""
+    import json
+    import re
+
+    base = next(r for r in json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_resolution_session15.json").read_text())["runs"]
+                if r["name"] == "base")
+    m = re.search(r"`vajont_10block`: ([0-9.]+) m/s, run-out ([0-9.]+) m \(outside\), ([0-9.]+) m up the flank, at rest ([0-9.]+) s",
+                  (ROOT / "README.md").read_text())
+    assert m, "README: the ten-block figures are missing"
+    got = [float(g) for g in m.groups()]
+    for g, w, tol in zip(got, (base["peak_velocity"], base["runout"], base["runup"], base["duration"]), (0.05, 0.5, 0.5, 0.05)):
+        assert abs(g - w) <= tol, (got, base)
