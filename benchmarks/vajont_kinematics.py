@@ -21,8 +21,8 @@ envelope with the margin the tests use (tests/test_dda_cases.py, ``VAJONT_MARGIN
     T_380 = 380 m / (κ V) ≥ 36.75 s,
 
 T_380 being the duration the run would have if its history kept its shape κ and its peak V
-and ended at the largest run-out the envelope allows. Measured (sessions 9–13): every two-block
-run that travels at least 300 m (55 runs: every parameter of the published ranges, flanks of
+and ended at the largest run-out the envelope allows. Measured (sessions 9–15): every two-block
+run that travels at least 300 m (59 runs: every parameter of the published ranges, flanks of
 20–33°, Δt to Δt/8, water drag, impact damping) has κ = 0.46–0.56 — the slide accelerates
 steadily on the weakened band for ~17 s and is stopped within ~11 s by its impacts on the
 gorge and the opposite flank — and a peak of 22.6–27.1 m/s, so T_380 ≤ 33.1 s: its duration
@@ -59,7 +59,8 @@ REPORTS = {
                    "vajont_resolution_damping_time_18ms.json", "vajont_resolution_dt2.json",
                    "vajont_resolution_restitution_0.2.json", "vajont_10block_resolution.json",
                    "vajont_10block_resolution_damping_time.json", "vajont_10block_resolution_damping_time_18ms.json",
-                   "vajont_10block_resolution_restitution_0.2.json"],
+                   "vajont_10block_resolution_restitution_0.2.json", "vajont_resolution_session15.json",
+                   "vajont_10block_resolution_session15.json"],
 }
 
 
