@@ -86,14 +86,14 @@ def case_values(case_path: str) -> dict[str, float]:
     """The case's own value of every varied key."""
     import coupling
 
-    import re
+    from coupling.case.loader import split_key
 
     data = coupling.load_case(case_path).data
 
     def get(key):  # a tied key: its first path (every path of a tie holds the same value in the case)
         node = data
-        for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", key.split(",")[0]):
-            node = node[int(index)] if index else node[name]
+        for part in split_key(key.split(",")[0]):
+            node = node[part]
         return float(node)
 
     return {k: get(k) for k in PARAMS}

@@ -370,9 +370,8 @@ class Simulation:
         closing = (pen > 0.5 * self.pen_limit) & (dn_step < 0.0)
         need = 0.0
         if np.any(closing):
-            density = self.density if self.lsys is None else self.lsys.density
             fixed = self.system.fixed if self.lsys is None else self.lsys.fixed
-            m = props.area * density
+            m = self._mass(props)
             mi, mj = m[con.i[closing]], m[con.j[closing]]
             m_red = np.where(fixed[con.j[closing]], mi, mi * mj / (mi + mj))
             v = -dn_step[closing] / dt
@@ -380,10 +379,13 @@ class Simulation:
             need = float(np.max(m_red * v * v / room))
         return self._allmax(need)
 
+    def _mass(self, props) -> np.ndarray:
+        """Mass of each block [kg/m]: area × density (per unit thickness)."""
+        return props.area * (self.density if self.lsys is None else self.lsys.density)
+
     def _weight(self, props) -> np.ndarray:
         """Weight of each block [N]: m_b |g| (per unit thickness)."""
-        density = self.density if self.lsys is None else self.lsys.density
-        return props.area * density * self._g
+        return self._mass(props) * self._g
 
     def _local_laws(self, strain: np.ndarray, law_state: dict) -> tuple[np.ndarray, np.ndarray, dict]:
         """:meth:`_laws` of the local blocks. On several ranks rank 0 evaluates every block's law

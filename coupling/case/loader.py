@@ -61,7 +61,9 @@ _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 KEY_PATH = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[\w-]+(\[\d+\])*)*")
 
 
-def _split_key(key: str) -> list[str | int]:
+def split_key(key: str) -> list[str | int]:
+    """A ``--set`` key path as its parts: names (str) and array indices (int), e.g.
+    ``blocks[0].polygon[2][1]`` → ['blocks', 0, 'polygon', 2, 1]."""
     parts: list[str | int] = []
     for name, index in _KEY_PART.findall(key):
         if index:
@@ -108,7 +110,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
     """A copy of ``data`` with ``--set KEY=VALUE`` overrides applied (errors name ``source``)."""
     data = copy.deepcopy(data)
     for key, value in overrides.items():
-        parts = _split_key(key)
+        parts = split_key(key)
         if parts[0] == "extends":
             raise CaseError("--set", key, f"found {value!r}", "extends only in a case file (it is resolved before "
                             "--set applies); --set the keys themselves")
