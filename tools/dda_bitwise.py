@@ -12,7 +12,12 @@ iterations), the final vertex coordinates, velocities, stresses, the final conta
 * ``grid10``: its 10 × 10 stack on a base (101 blocks), 40 steps (PETSc block LU);
 * ``grid30``: its 30 × 30 stack (901 blocks), 6 steps (MUMPS);
 * ``vajont``: cases/vajont.toml (2 blocks, thermally pressurised slip band, water) to
-  t = 10.3 s: the 200 static settling steps and 60 dynamic steps of the event.
+  t = 10.3 s: the 200 static settling steps and 60 dynamic steps of the event;
+* ``vajont_full`` (≈ 20 s) and ``vajont_dt4`` (≈ 70 s): the whole 70 s run, as shipped and
+  with Δt and g2 quartered (benchmarks/vajont_resolution.py's ``time/4``). Not in the default
+  set; run them for any change to contact, impact or step-control code: the impacts on the
+  north flank start at t ≈ 26 s, and a change that left the first 10.3 s bitwise equal moved
+  the refined runs from 27.6 s on (session 10's 81f0e07, found in session 15).
 
 ``save`` writes them; ``check`` reruns and compares with ``np.array_equal`` (exact: NaN
 only equals NaN where both are NaN), printing the first array that differs; exit 1 on any
@@ -34,11 +39,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("dda_vs_ntdda", ROOT / "benchmarks" / "dda_vs_ntdda.py")
+#: the Vajont excerpts: name -> overrides of cases/vajont.toml, or the variant of
+#: benchmarks/vajont_resolution.py whose overrides it takes
+VAJONT = {"vajont": {"dda.duration": 10.3}, "vajont_full": {}, "vajont_dt4": "time/4"}
+
+
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _bench():
+    return _benchmark("dda_vs_ntdda")
 
 
 def simulate(problem: str):
@@ -50,16 +64,19 @@ def simulate(problem: str):
         system, kw, _ = _bench().build(problem)
         steps = {"incline": 200, "grid10": 40, "grid30": 6}[problem]
         sim = dda.Simulation(system, dda.Settings(duration=steps * kw["dt"], **kw))
-    elif problem == "vajont":
+    elif problem in VAJONT:
         import coupling
         from coupling.runners.dda_model import build_system
 
-        case = coupling.load_case(ROOT / "cases" / "vajont.toml", {"dda.duration": 10.3})
+        path, sets = ROOT / "cases" / "vajont.toml", VAJONT[problem]
+        if isinstance(sets, str):
+            sets = _benchmark("vajont_resolution").variants(str(path))[sets]
+        case = coupling.load_case(path, sets)
         spec = case.spec
         built = build_system(case)
         sim = dda.Simulation(built.system, dda.Settings(**spec.dda.model_dump(), gravity=tuple(spec.gravity)))
     else:
-        raise SystemExit(f"error: --problems: {problem}; allowed: incline, grid10, grid30, vajont")
+        raise SystemExit(f"error: --problems: {problem}; allowed: incline, grid10, grid30, {', '.join(VAJONT)}")
     res = sim.solve()
     out = {}
     for name in ("time", "dt", "centroid", "velocity", "rotation", "kinetic_energy", "n_open", "n_sliding", "n_locked",
