@@ -219,6 +219,33 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
     plt.close(fig)
 
 
+def _log_ticks(lo: float, hi: float) -> np.ndarray:
+    """At most four tick values for a log axis over [lo, hi]: 1, 2, 5 × 10^k (or the decades alone
+    when the range spans more than two decades), else lo, √(lo·hi), hi."""
+    k = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    steps = (1.0,) if np.log10(hi / lo) > 2 else (1.0, 2.0, 5.0)
+    ticks = np.array([m * 10.0**e for e in k for m in steps])
+    ticks = ticks[(ticks >= lo * (1 - 1e-9)) & (ticks <= hi * (1 + 1e-9))]
+    if ticks.size > 4:
+        ticks = ticks[:: int(np.ceil(ticks.size / 4))]
+    return ticks if ticks.size >= 2 else np.array([lo, np.sqrt(lo * hi), hi])
+
+
+def _log_axis(axis, ticks: np.ndarray) -> None:
+    """A log axis with the given ticks labelled in one style (``%.3g``: 3e+04, 0.001)
+    and no minor-tick labels: matplotlib labels minor ticks of a range under one decade in a
+    larger font than the decade, and they overlap."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    if axis.axis_name == "x":
+        axis.axes.set_xscale("log")
+    else:
+        axis.axes.set_yscale("log")
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequence[float] | None = None) -> None:
     """corner.png: the posterior's marginal histograms on the diagonal and the pairwise joint
     densities (2D histograms) below it, each axis over the parameter's prior range; the
@@ -232,6 +259,7 @@ def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequen
     d = len(params)
     fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.6, 2.4 * d + 0.6), squeeze=False)
     mean = samples.mean(axis=0)
+    log_ticks = {id(p): _log_ticks(p.lo, p.hi) for p in params if p.log}
 
     def edges(p: Parameter) -> np.ndarray:
         return np.geomspace(p.lo, p.hi, 31) if p.log else np.linspace(p.lo, p.hi, 31)
@@ -255,10 +283,10 @@ def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequen
                     ax.plot(truth[j], truth[i], "x", color="tab:red", ms=6)
                 ax.set_ylim(pi.lo, pi.hi)
                 if pi.log:
-                    ax.set_yscale("log")
+                    _log_axis(ax.yaxis, log_ticks[id(pi)])
             ax.set_xlim(pj.lo, pj.hi)
             if pj.log:
-                ax.set_xscale("log")
+                _log_axis(ax.xaxis, log_ticks[id(pj)])
             if i == d - 1:
                 ax.set_xlabel(pj.label, fontsize=8)
             else:

@@ -1,0 +1,37 @@
+"""The calibration corner plot's log axes: a few ticks, one label style, no overlapping labels
+(matplotlib's default labels the minor ticks of a range under one decade, in a larger font than
+the decade's, and on a 2.4-inch panel they overlap: 3e4-3e5 Pa/K of the Vajont calibration)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coupling.ensemble.calibration import _log_axis, _log_ticks
+
+
+@pytest.mark.parametrize("lo, hi", [(3e4, 3e5), (5e-4, 2e-3), (1e-8, 1e-4), (0.9, 1.1), (1.0, 1e6)])
+def test_log_ticks_are_few_and_inside_the_range(lo, hi):
+    t = _log_ticks(lo, hi)
+    assert 2 <= t.size <= 4
+    assert np.all(np.diff(t) > 0) and t[0] >= lo * (1 - 1e-9) and t[-1] <= hi * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("lo, hi", [(3e4, 3e5), (5e-4, 2e-3), (1e-8, 1e-4)])
+def test_log_axis_labels_do_not_overlap(lo, hi):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2.4, 2.4))  # one panel of the corner plot
+    ax.set_xlim(lo, hi)
+    _log_axis(ax.xaxis, _log_ticks(lo, hi))
+    ax.tick_params(labelsize=7)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = sorted((lab.get_window_extent(r) for lab in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+                    if lab.get_visible() and lab.get_text()), key=lambda b: b.x0)
+    plt.close(fig)
+    assert len(boxes) >= 2
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]
