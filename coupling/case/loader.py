@@ -148,7 +148,9 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
     """
     path = Path(path)
     shipped = SHIPPED_CASES / f"{path.name}.toml"
-    if not path.exists() and not path.suffix and path.parent == Path(".") and shipped.is_file():
+    # a shipped case by name, also when a folder of that name is in the working folder (a run
+    # folder written with -o NAME): only a file is read as the case file
+    if not path.is_file() and not path.suffix and path.parent == Path(".") and shipped.is_file():
         path = shipped
     if isinstance(overrides, list):
         overrides = parse_overrides(overrides)
