@@ -16,7 +16,7 @@ def shipped_cases() -> dict[str, tuple[Path, str]]:
     out: dict[str, tuple[Path, str]] = {}
     for path in sorted(CASES_DIR.glob("*.toml")):
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, tomllib.TOMLDecodeError):
             continue
         out[path.stem] = (path, str(data.get("description") or data.get("title", "")))
@@ -163,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a case file without running it")
-    c.add_argument("case")
-    c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    c.add_argument("case", help="case file, e.g. cases/cantilever.toml, or a shipped case name")
+    c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
     c.set_defaults(func=cmd_check)
 
     ls = sub.add_parser("cases", help="list the shipped cases")

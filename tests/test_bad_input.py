@@ -140,3 +140,15 @@ def test_data_generate_min_strain_above_the_range(tmp_path, monkeypatch, extra):
     assert lines[0].startswith("error: --min-strain: found 0.002 with --strain-range"), lines[0]
     assert "allowed: a magnitude below the largest strain bound" in lines[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_byte_order_mark_is_read(tmp_path):
+    """A case saved with a UTF-8 byte-order mark (Notepad) was 'TOML syntax error: Invalid
+    statement (at line 1, column 1)', which names no fault a user can see (session 16); a
+    base file of `extends` likewise."""
+    from conftest import cli_inprocess
+
+    (tmp_path / "base.toml").write_text("\ufeff" + BASE, encoding="utf-8")
+    (tmp_path / "case.toml").write_text('\ufeffextends = "base.toml"\ntitle = "child"\n', encoding="utf-8")
+    code, out, err = cli_inprocess("check", str(tmp_path / "case.toml"))
+    assert code == 0 and "ok" in out, err
