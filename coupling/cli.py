@@ -147,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("case", help="case file, e.g. cases/cantilever.toml, or a shipped case name")
     r.add_argument("-o", "--output", help="output folder (default results/<case name>)")
     r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (run.log is still written)")
-    r.add_argument("-v", "--verbose", action="count", default=0,
+    loud = r.add_mutually_exclusive_group()  # -q -v together: one of them would be ignored, silently
+    loud.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (run.log is still written)")
+    loud.add_argument("-v", "--verbose", action="count", default=0,
                    help="progress lines ten times as often, also on a terminal")
     r.add_argument("--force", action="store_true",
                    help="let -o replace an existing folder that is not a previous run folder")

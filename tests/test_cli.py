@@ -111,3 +111,12 @@ def test_a_shipped_case_name_is_found_beside_a_folder_of_that_name(tmp_path):
     r = run_cli("check", "cantilever", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "cases/cantilever.toml: ok" in r.stdout
+
+
+def test_quiet_and_verbose_together_are_refused(tmp_path):
+    """run -q -v ran quietly, the -v ignored without a word (session 16)."""
+    r = run_cli("run", "cantilever", "-q", "-v", "-o", str(tmp_path / "out"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("error: -v: not allowed with argument -q/--quiet"), lines[0]
+    assert not (tmp_path / "out").exists()
