@@ -16,7 +16,7 @@ def shipped_cases() -> dict[str, tuple[Path, str]]:
     out: dict[str, tuple[Path, str]] = {}
     for path in sorted(CASES_DIR.glob("*.toml")):
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, tomllib.TOMLDecodeError):
             continue
         out[path.stem] = (path, str(data.get("description") or data.get("title", "")))
@@ -147,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("case", help="case file, e.g. cases/cantilever.toml, or a shipped case name")
     r.add_argument("-o", "--output", help="output folder (default results/<case name>)")
     r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (run.log is still written)")
-    r.add_argument("-v", "--verbose", action="count", default=0,
+    loud = r.add_mutually_exclusive_group()  # -q -v together: one of them would be ignored, silently
+    loud.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (run.log is still written)")
+    loud.add_argument("-v", "--verbose", action="count", default=0,
                    help="progress lines ten times as often, also on a terminal")
     r.add_argument("--force", action="store_true",
                    help="let -o replace an existing folder that is not a previous run folder")
@@ -163,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a case file without running it")
-    c.add_argument("case")
-    c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    c.add_argument("case", help="case file, e.g. cases/cantilever.toml, or a shipped case name")
+    c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a case value (repeatable)")
     c.set_defaults(func=cmd_check)
 
     ls = sub.add_parser("cases", help="list the shipped cases")

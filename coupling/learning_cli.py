@@ -137,6 +137,11 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
             return 0
         if args.min_strain is not None and args.sampler != "log":
             raise CaseError("--min-strain", None, f"given with --sampler {args.sampler}", "--sampler log")
+        largest = max(abs(float(v)) for v in rng)  # the box's largest bound: the log sampler's top magnitude
+        if args.min_strain is not None and not args.min_strain < largest:
+            raise CaseError("--min-strain", None, f"found {args.min_strain:g} with --strain-range "
+                            f"{','.join(f'{float(v):g}' for v in rng)}",
+                            f"a magnitude below the largest strain bound {largest:g}")
         ds = generate_dataset(build_law(None, spec, "--material"), args.n or DEFAULT_SAMPLES,
                               rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler,

@@ -94,3 +94,61 @@ def test_a_table_key_given_a_value_says_a_table_without_schema_names(item, tmp_p
     assert code == 2 and len(line.splitlines()) == 1, err
     key = item.split("=")[0]
     assert line.endswith(f"{key}: found {item.split('=', 1)[1]}; allowed: a table"), line
+
+
+# ---------------------------------------------------------------------------- session 16 (new user)
+DUPLICATE_PROBES = ('probes=[{name="a", point=[1.0, 0.0], quantity="ux"}, {name="b", point=[1.0, 0.0], quantity="ux"}, '
+                    '{name="a", point=[1.0, 0.0], quantity="uy"}]')
+
+
+@pytest.mark.parametrize("case", ["cantilever", "nmm_cantilever", "data_driven_plate"])
+def test_a_repeated_probe_name_is_refused(case):
+    """A probe's name keys results.probes: the second 'a' replaced the first one's value there,
+    silently (session 16)."""
+    from conftest import cli_inprocess
+
+    code, _, err = cli_inprocess("check", case, "--set", DUPLICATE_PROBES)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert f"{case}.toml: probes[2].name: found 'a'; allowed: a name not used by another probe (probes[0]" in lines[0]
+
+
+@pytest.mark.parametrize("r_out", ["0.31", "1.0", "100.0"])
+def test_a_sif_radius_beyond_the_boundary_is_refused(r_out):
+    """sif.r_out past the tip's distance to the boundary (0.3 m in nmm_edge_crack) gave K_I 8.8 %
+    low at 1 m and K_I = K_II = 0 at 100 m (the inner disc held the whole plate), silently."""
+    from conftest import cli_inprocess
+
+    code, _, err = cli_inprocess("check", "nmm_edge_crack", "--set", f"sif.r_out={r_out}")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "nmm_edge_crack.toml: sif.r_out: found" in lines[0] and "allowed: at most 0.3 m" in lines[0], lines[0]
+    code, out, err = cli_inprocess("check", "nmm_edge_crack", "--set", "sif.r_out=0.3")  # the limit itself
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("extra", [("--strain-range", "1e-3"), ("--strain-range", "1e-3,2e-3,5e-4")])
+def test_data_generate_min_strain_above_the_range(tmp_path, monkeypatch, extra):
+    """--min-strain at or above the largest strain bound was a ValueError traceback (session 16)."""
+    from conftest import cli_inprocess
+
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli_inprocess("data", "generate", "-o", "d.h5", "--material", 'law="linear_elastic", E=1e9, nu=0.3',
+                                 "--min-strain", "2e-3", *extra)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("error: --min-strain: found 0.002 with --strain-range"), lines[0]
+    assert "allowed: a magnitude below the largest strain bound" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_byte_order_mark_is_read(tmp_path):
+    """A case saved with a UTF-8 byte-order mark (Notepad) was 'TOML syntax error: Invalid
+    statement (at line 1, column 1)', which names no fault a user can see (session 16); a
+    base file of `extends` likewise."""
+    from conftest import cli_inprocess
+
+    (tmp_path / "base.toml").write_text("\ufeff" + BASE, encoding="utf-8")
+    (tmp_path / "case.toml").write_text('\ufeffextends = "base.toml"\ntitle = "child"\n', encoding="utf-8")
+    code, out, err = cli_inprocess("check", str(tmp_path / "case.toml"))
+    assert code == 0 and "ok" in out, err

@@ -102,3 +102,21 @@ def test_extends_merges_a_joint_law_table(tmp_path):
                                          'kind = "coulomb"\nphi = 12.0\n')
     other = coupling.load_case(tmp_path / "other.toml").spec.joints["slip_surface"].law
     assert other.kind == "coulomb" and other.phi == 12.0
+
+
+def test_a_shipped_case_name_is_found_beside_a_folder_of_that_name(tmp_path):
+    """'run cantilever' where a folder 'cantilever' is (written by -o cantilever) said
+    "cantilever: not a file; ... did you mean 'cantilever'?" (session 16)."""
+    (tmp_path / "cantilever").mkdir()
+    r = run_cli("check", "cantilever", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "cases/cantilever.toml: ok" in r.stdout
+
+
+def test_quiet_and_verbose_together_are_refused(tmp_path):
+    """run -q -v ran quietly, the -v ignored without a word (session 16)."""
+    r = run_cli("run", "cantilever", "-q", "-v", "-o", str(tmp_path / "out"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("error: -v: not allowed with argument -q/--quiet"), lines[0]
+    assert not (tmp_path / "out").exists()

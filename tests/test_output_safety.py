@@ -146,3 +146,88 @@ def test_data_and_train_outputs_replace_only_their_own_files(tmp_path, monkeypat
     code, _, err = cli_inprocess(*train, "-o", "m/m.pt")  # our own checkpoint, report and plot
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["m.json", "m.png", "m.pt"]
+
+
+def _read_only(folder):
+    """Make ``folder`` unwritable for this process: mode 0o555, and for root (who writes through
+    modes) the immutable attribute; skip where neither holds. Returns the undo function."""
+    import subprocess
+
+    folder.chmod(0o555)
+    undo = [lambda: folder.chmod(0o755)]
+    if os.access(folder, os.W_OK):
+        try:
+            subprocess.run(["chattr", "+i", str(folder)], check=True, capture_output=True)
+            undo.insert(0, lambda: subprocess.run(["chattr", "-i", str(folder)], check=True))
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    if os.access(folder, os.W_OK):
+        for f in undo:
+            f()
+        pytest.skip("no way to make a folder unwritable here")
+    return lambda: [f() for f in undo]
+
+
+def test_unwritable_previous_run_folder_is_refused_before_the_run(tmp_path, monkeypatch):
+    """Publishing moves a previous run folder aside: one that cannot be moved / emptied is refused
+    at the start (session 16: a traceback after the whole run, exit 1, OUT.partial-* left)."""
+    monkeypatch.chdir(tmp_path)
+    _case(tmp_path)
+    code, _, err = cli_inprocess("run", "case.toml", "-o", "prev", *SMALL)
+    assert code == 0, err
+    undo = _read_only(tmp_path / "prev")
+    try:
+        before = _snapshot(tmp_path)
+        code, _, err = cli_inprocess("run", "case.toml", "-o", "prev", *SMALL)
+        _refused(code, err, "'prev' is not writable (publishing replaces it)")
+        code, _, err = cli_inprocess("run", "case.toml", "-o", "prev", "--force", *SMALL)
+        _refused(code, err, "'prev' is not writable")
+        assert _snapshot(tmp_path) == before
+    finally:
+        undo()
+
+
+def test_a_publish_that_fails_keeps_the_previous_run_and_this_runs_files(tmp_path, monkeypatch):
+    """The previous run folder cannot be moved aside at the end (it changed during the run):
+    one line, exit 2, the previous folder as it was, this run's files kept and named."""
+    from pathlib import Path
+
+    import coupling.output.rundir as rundir
+
+    monkeypatch.chdir(tmp_path)
+    _case(tmp_path)
+    code, _, err = cli_inprocess("run", "case.toml", "-o", "prev", *SMALL)
+    assert code == 0, err
+    before = _snapshot(tmp_path / "prev")
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(src).resolve() == (tmp_path / "prev").resolve():
+            raise PermissionError(1, "Operation not permitted")
+        return real(src, dst)
+
+    monkeypatch.setattr(rundir.os, "replace", replace)
+    code, _, err = cli_inprocess("run", "case.toml", "-o", "prev", *SMALL)
+    monkeypatch.setattr(rundir.os, "replace", real)
+    _refused(code, err, "cannot publish 'prev' (Operation not permitted)", "this run's files are kept in 'prev.partial-")
+    assert _snapshot(tmp_path / "prev") == before
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("prev.partial-")]
+    assert len(kept) == 1 and (kept[0] / "summary.json").is_file() and kept[0].name in err
+    assert not [p for p in tmp_path.iterdir() if ".old-" in p.name]
+
+
+def test_ensemble_refuses_an_unwritable_folder(tmp_path, monkeypatch):
+    """ensemble -o: an existing folder it cannot write (session 16: an OSError traceback at the
+    first write) and a new folder under an unwritable one are refused on one line."""
+    monkeypatch.chdir(tmp_path)
+    args = ("ensemble", "dda_incline", "--vary", "joints.default.law.phi=15:28", "--samples", "2", "-q", "-o")
+    for folder, target in (("ens", "ens"), ("ro", "ro/ens")):
+        (tmp_path / folder).mkdir()
+        undo = _read_only(tmp_path / folder)
+        try:
+            before = _snapshot(tmp_path)
+            code, _, err = cli_inprocess(*args, target)
+            _refused(code, err, "not writable")
+            assert _snapshot(tmp_path) == before
+        finally:
+            undo()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic_core import PydanticCustomError
 
 from coupling.case.common import CaseSpec, MaterialSpec, Strict, Vec2
 
@@ -124,6 +125,20 @@ class ProbeSpec(Strict):
     reference: float | None = Field(None, description="expected value, for the relative error")
 
 
+def check_unique_probe_names(probes) -> None:
+    """A probe's name keys summary.json ``results.probes``: a repeated name is an error naming the
+    second probe (it replaced the first one's value there, silently, before session 16)."""
+    first: dict[str, int] = {}
+    for i, p in enumerate(probes):
+        if p.name in first:
+            raise PydanticCustomError(
+                "value_error", "{key}: found {value}; allowed: {allowed}",
+                {"key": f"probes[{i}].name", "value": repr(p.name),
+                 "allowed": f"a name not used by another probe (probes[{first[p.name]}] has it; "
+                            "a name keys results.probes)"})
+        first[p.name] = i
+
+
 class ContinuumCase(CaseSpec):
     """Keys of every case on a DOLFINx continuum: mesh, loads, discretisation, probes."""
 
@@ -132,6 +147,11 @@ class ContinuumCase(CaseSpec):
     boundary: BoundarySpec = BoundarySpec()
     fem: FemSpec = FemSpec()
     probes: list[ProbeSpec] = []
+
+    @model_validator(mode="after")
+    def _unique_probe_names(self) -> "ContinuumCase":
+        check_unique_probe_names(self.probes)
+        return self
 
 
 class FemCase(ContinuumCase):

@@ -148,7 +148,9 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
     """
     path = Path(path)
     shipped = SHIPPED_CASES / f"{path.name}.toml"
-    if not path.exists() and not path.suffix and path.parent == Path(".") and shipped.is_file():
+    # a shipped case by name, also when a folder of that name is in the working folder (a run
+    # folder written with -o NAME): only a file is read as the case file
+    if not path.is_file() and not path.suffix and path.parent == Path(".") and shipped.is_file():
         path = shipped
     if isinstance(overrides, list):
         overrides = parse_overrides(overrides)
@@ -157,7 +159,7 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         raise CaseError(path, None, "file not found" if not path.exists() else "not a file",
                         _case_file_hint(path, shipped.parent))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is no TOML fault
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(path, None, f"TOML syntax error: {exc}")
     except UnicodeDecodeError:
@@ -214,7 +216,7 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
                 if shipped.is_file() and Path(target).suffix in ("", ".toml") else "")
         raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one" + hint)
     try:
-        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+        base = tomllib.loads(base_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(base_path, None, f"TOML syntax error: {exc}")
     except UnicodeDecodeError:

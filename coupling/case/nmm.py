@@ -15,7 +15,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
 from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
-from coupling.case.fem import ProbeSpec
+from coupling.case.fem import ProbeSpec, check_unique_probe_names
 
 Segment = tuple[Vec2, Vec2]
 
@@ -284,6 +284,11 @@ class NmmCase(CaseSpec):
     boundary: NmmBoundarySpec = NmmBoundarySpec()
     probes: list[ProbeSpec] = []
     sif: SifSpec = SifSpec()
+
+    @model_validator(mode="after")
+    def _unique_probe_names(self) -> "NmmCase":
+        check_unique_probe_names(self.probes)
+        return self
 
     @model_validator(mode="after")
     def _time_keys(self) -> "NmmCase":

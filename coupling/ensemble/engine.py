@@ -19,6 +19,7 @@ parameter values (resume).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from concurrent.futures import Future, as_completed
@@ -167,7 +168,12 @@ def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any], extend: bool 
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise CaseError("-o", None, f"'{out_dir}' is an existing file", allowed)
     if not out_dir.exists():
+        from learned.files import missing_folders
+
+        missing_folders(out_dir, "-o")  # the nearest existing folder above must be writable
         return False
+    if not os.access(out_dir, os.W_OK | os.X_OK):  # found by the first write before session 16: a traceback
+        raise CaseError("-o", None, f"'{out_dir}' is not writable", allowed.replace("a previous", "a writable previous"))
     path = out_dir / MANIFEST
     if not path.is_file():
         if any(out_dir.iterdir()):

@@ -12,6 +12,7 @@ the working folder or one of its parents, nor a folder holding the case file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -90,8 +91,9 @@ def is_run_folder(path: Path) -> bool:
 
 
 def check_output_folder(final: Path, force: bool = False, protect: tuple[Path, ...] = (),
-                        option: str = "-o") -> list[Path]:
-    """Refuse an output folder that would replace anything but a previous run folder.
+                        option: str = "-o", replaceable: bool = True) -> list[Path]:
+    """Refuse an output folder that would replace anything but a previous run folder
+    (and, with ``replaceable``, one that publishing could not replace: :func:`check_replaceable`).
 
     Returns the parent folders the run has to create (removed again if it fails).
     """
@@ -116,7 +118,31 @@ def check_output_folder(final: Path, force: bool = False, protect: tuple[Path, .
         if not force and not is_run_folder(final):
             raise OutputPathError(option, None, f"'{final}' is an existing folder that is not a run folder",
                                   allowed + " (--force replaces any other folder)")
+        if replaceable:
+            check_replaceable(final, option)
     return missing_folders(final, option)
+
+
+def check_replaceable(folder: Path, option: str = "-o") -> None:
+    """Refuse, before the run, an existing folder that publishing could not move aside and
+    empty: one this process may not write (permissions, a read-only file system, an immutable
+    folder), or one in a sticky folder (/tmp) that belongs to another user. Before session 16
+    such a folder was found only at the end of the run, as a traceback (exit 1) with the
+    run's files left in ``OUT.partial-<id>``."""
+    import stat
+
+    folder = Path(folder)
+    allowed = "a new folder, or a previous run folder you can write to"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(option, None, f"'{folder}' is not writable (publishing replaces it)", allowed)
+    try:
+        own, parent = folder.stat(), folder.resolve().parent.stat()
+    except OSError as exc:
+        raise OutputPathError(option, None, f"'{folder}' cannot be read ({exc.strerror})", allowed) from None
+    euid = os.geteuid() if hasattr(os, "geteuid") else 0
+    if parent.st_mode & stat.S_ISVTX and euid not in (0, own.st_uid, parent.st_uid):
+        raise OutputPathError(option, None, f"'{folder}' belongs to another user in a sticky folder "
+                              "(publishing could not move it aside)", allowed)
 
 
 class RunDirectory:
@@ -165,14 +191,24 @@ class RunDirectory:
         if self.comm.rank == 0:
             old = None
             try:
-                check_output_folder(self.final, self.force, self.protect)
+                # a folder that became unwritable during the run: the OSError below keeps the files
+                check_output_folder(self.final, self.force, self.protect, replaceable=False)
             except OutputPathError as exc:  # something appeared there during the run
                 error = exc
-            if error is None and self.final.is_dir():
-                old = self.final.with_name(f"{self.final.name}.old-{uuid.uuid4().hex[:8]}")
-                os.replace(self.final, old)
             if error is None:
-                os.replace(self.path, self.final)
+                try:
+                    if self.final.is_dir():
+                        old = self.final.with_name(f"{self.final.name}.old-{uuid.uuid4().hex[:8]}")
+                        os.replace(self.final, old)
+                    os.replace(self.path, self.final)
+                except OSError as exc:  # checked before the run; a change during it lands here
+                    if old is not None and not self.final.exists():
+                        with contextlib.suppress(OSError):
+                            os.replace(old, self.final)  # the previous run folder back in place
+                    old = None
+                    error = OutputPathError("-o", None, f"cannot publish '{self.final}' ({exc.strerror}); "
+                                            f"this run's files are kept in '{self.path}'",
+                                            "a new folder, or a previous run folder you can write to")
             else:
                 shutil.rmtree(self.path, ignore_errors=True)
                 remove_empty(self.created)

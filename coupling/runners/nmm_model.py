@@ -33,6 +33,7 @@ from coupling.case.nmm import (
     UniformStress,
 )
 from learned.boundary import Point
+from nmm.discontinuity import crack_tips
 from nmm.mesh import graded_coordinates
 
 SIDES = ("left", "right", "bottom", "top")
@@ -274,7 +275,33 @@ def build_model(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Built:
         if model.man.locate(np.asarray([p.point], float))[0] < 0:
             raise case.error(f"probes[{i}].point", f"{list(p.point)} is outside the domain", "points inside the domain")
     check_stress_maxima_discs(case, model.man.sub_xy, element=model.man.sub_elem)
+    _check_sif_radius(case, domain, cracks)
     return Built(model, keys.joints, keys.bcs, list(domain.holes))
+
+
+def _check_sif_radius(case: Case, domain: nmm.Domain, cracks: list[nmm.Crack]) -> None:
+    """A given ``sif.r_out`` must keep the integration domain of every crack tip inside the body
+    and off the crack's other end: r_out ≤ min(d, L), d [m] the tip's distance to the domain
+    boundary (holes included), L [m] the crack's length (the default r_out is half of it).
+
+    The domain form of the interaction integral holds only where q = 0 on the outer edge of
+    its domain; a disc that reaches the boundary drops the boundary terms (cases/nmm_edge_crack.toml:
+    r_out = 1 m against d = 0.3 m gave K_I 8.8 % low) and a disc r_in = r_in_ratio · r_out that
+    holds the whole body gives K_I = K_II = 0 (r_out = 100 m), silently, before session 16.
+    """
+    spec: NmmCase = case.spec
+    r_out = spec.sif.r_out
+    if not spec.sif.compute or r_out is None:
+        return
+    for i, crack in enumerate(cracks):
+        for tip, _ in crack_tips(crack, domain):
+            d = float(domain.distance_to_boundary(tip[None])[0])
+            limit = min(d, float(crack.length))
+            if r_out > limit * (1.0 + 1e-9):  # the slack absorbs round-off in d of a radius given as d
+                raise case.error("sif.r_out", f"found {r_out:g} m at the tip ({tip[0]:g}, {tip[1]:g}) of cracks[{i}]",
+                                 f"at most {limit:g} m, the smaller of the tip's distance to the domain boundary "
+                                 f"({d:g} m) and the crack's length ({float(crack.length):g} m); or omitted "
+                                 "(half of it)")
 
 
 def _add_boundary(case: Case, model: nmm.ManifoldModel, domain: nmm.Domain, keys: _KeyMap) -> None:
