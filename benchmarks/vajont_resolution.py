@@ -163,7 +163,7 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
     t0 = time.perf_counter()
     try:
         case = coupling.load_case(case_path, over)
-        folder = Path(run_dir) / SLUGS[name] if run_dir else None
+        folder = Path(run_dir) / SLUGS.get(name, name) if run_dir else None
         r = _reusable(folder, case) if folder is not None else None
         reused = r is not None
         if reused and "diverged" in r:

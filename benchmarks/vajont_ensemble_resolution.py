@@ -1,0 +1,223 @@
+"""How well a Vajont case resolves what it reports when a single run is sensitive to its
+inputs: ensembles of nearly equal runs, refined in time (issue 13 item 8; issue 14 item 4).
+
+    python benchmarks/vajont_ensemble_resolution.py [--case cases/vajont.toml]
+        [--variants base,time/2,time/4] [--members 9] [--perturb water.level=0.001]
+        [--set KEY=VALUE ...] [--jobs 2] [--run-dir DIR]
+        [--out benchmarks/out/vajont_ensemble_resolution.json]
+    python benchmarks/vajont_ensemble_resolution.py --accuracy JSON
+
+Why. After the slide mass reaches the gorge its two blocks strike each other, the gorge and
+the north flank again and again; where it stops depends on that impact sequence, and the
+sequence on the last digits of the run: the reservoir level moved by 1 mm (a change of the
+water load of 1e-5) moves the run-out of cases/vajont.toml by up to 3 % (measured, session 16),
+as much as halving Δt does (benchmarks/vajont_resolution.py). A single run's run-out therefore
+cannot resolve to 1–2 % whatever Δt is: it is one draw from a spread. What does resolve is
+the distribution of that draw: its mean over runs that differ only by a perturbation far below
+any uncertainty of the inputs, as in a turbulence or granular-flow computation.
+
+What it runs. For each variant of benchmarks/vajont_resolution.py (base, time/2, time/4, …:
+Δt and g2 refined from the case's own settings), ``--members`` N runs with the case key
+``--perturb KEY=DELTA`` shifted by δ_k = DELTA · (2k/(N − 1) − 1), k = 0 … N − 1 (evenly over
+[−DELTA, +DELTA]; N odd puts the unperturbed run in the middle, so each ensemble contains the
+variant's own single run). Every run is ``coupling.run`` of the case (vajont_resolution.run_one);
+``--jobs`` runs them in parallel (one process each), ``--run-dir`` keeps and reuses run folders.
+
+What it reports (JSON): per variant and reported quantity the N values, their mean q̄, sample
+standard deviation s, standard error s/√N and range; the change of each variant's mean against
+the base ensemble's, |q̄_v − q̄_base| / |q̄_base|, beside its standard error
+√(se_v² + se_base²)/|q̄_base| (a change within ~2 standard errors is not a measured effect of
+Δt); and the distance of the base variant's unperturbed run — the run the case ships — from the
+most refined ensemble mean (the accuracy of the number a user gets from one run).
+
+Units: peak velocity m/s, run-out and run-up m, onset to rest s, band temperature rise K, band
+pore pressure Pa; changes and spreads as fractions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from vajont_resolution import RESULTS, SLUGS, _value, run_one, variants  # noqa: E402
+
+#: the quantities the accuracy sentence states (the order of vajont_resolution's)
+STATED = ("peak_velocity", "runout", "runup", "duration")
+WORDS = {"peak_velocity": "peak", "runout": "run-out", "runup": "run-up", "duration": "onset to rest",
+         "band_temperature_rise_max": "band temperature rise", "band_pore_pressure_max": "band pore pressure"}
+
+
+def offsets(members: int, delta: float) -> np.ndarray:
+    """δ_k = delta · (2k/(N − 1) − 1), k = 0 … N − 1 (one member: 0)."""
+    if members == 1:
+        return np.zeros(1)
+    return delta * (2.0 * np.arange(members) / (members - 1) - 1.0)
+
+
+def statistics(values: list[float | None]) -> dict:
+    """Mean, sample standard deviation, standard error and range of the values that exist
+    (a run not at rest by its end has no onset to rest: counted in ``missing``)."""
+    x = np.array([v for v in values if v is not None], dtype=float)
+    n = int(x.size)
+    sd = float(np.std(x, ddof=1)) if n > 1 else None
+    return {"n": n, "missing": len(values) - n, "mean": float(x.mean()) if n else None, "sd": sd,
+            "se": sd / np.sqrt(n) if sd is not None else None,
+            "min": float(x.min()) if n else None, "max": float(x.max()) if n else None, "values": values}
+
+
+def summarise(runs: list[dict], names: list[str]) -> dict:
+    """variant -> quantity -> statistics over that variant's members (finished runs only)."""
+    return {v: {q: statistics([r.get(q) for r in runs if r["variant"] == v and r["ok"]]) for q in RESULTS}
+            for v in names}
+
+
+def mean_changes(stats: dict) -> dict:
+    """quantity -> variant -> (|q̄_v − q̄_base| / |q̄_base|, its standard error)."""
+    base = stats["base"]
+    out: dict = {}
+    for q in RESULTS:
+        b = base[q]
+        out[q] = {}
+        for v, s in stats.items():
+            if v == "base" or b["mean"] in (None, 0) or s[q]["mean"] is None:
+                continue
+            se = np.sqrt((b["se"] or 0.0) ** 2 + (s[q]["se"] or 0.0) ** 2) / abs(b["mean"])
+            out[q][v] = {"change": abs(s[q]["mean"] - b["mean"]) / abs(b["mean"]), "se": float(se)}
+    return out
+
+
+def accuracy_statement(report: dict) -> str:
+    """The sentence a case's ``accuracy`` key quotes, generated from a report of this script."""
+    stats, names = report["statistics"], report["variants"]
+    n, (key, delta) = report["members"], next(iter(report["perturbation"].items()))
+    spread = ", ".join(f"{WORDS[q]} {100 * stats['base'][q]['sd'] / abs(stats['base'][q]['mean']):.1f} %"
+                       for q in STATED if stats["base"][q]["sd"] is not None and stats["base"][q]["mean"])
+    means = "; ".join(
+        f"{v}: " + " / ".join(f"{stats[v][q]['mean']:.4g}" if stats[v][q]["mean"] is not None else "-" for q in STATED)
+        for v in names)
+    ch = report["mean_change"]
+    largest = {q: max(ch[q].values(), key=lambda c: c["change"]) for q in STATED if ch.get(q)}  # with its own error
+    worst = ", ".join(f"{WORDS[q]} {100 * c['change']:.1f} % (standard error {100 * c['se']:.1f} %)"
+                      for q, c in largest.items())
+    single = report["single_run"]
+    off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED if single["distance"].get(q) is not None)
+    common = "".join(f" --set {k}={v}" for k, v in report.get("common_overrides", {}).items())
+    band = ""
+    if all(stats[v]["band_temperature_rise_max"]["mean"] is not None for v in names):
+        band = ("; ensemble means of the band's largest mean temperature rise [K] / pore pressure [MPa]: " + "; ".join(
+            f"{v}: {stats[v]['band_temperature_rise_max']['mean']:.0f} / {stats[v]['band_pore_pressure_max']['mean'] / 1e6:.1f}"
+            for v in names))
+    return (f"ensemble resolution (python benchmarks/vajont_ensemble_resolution.py --case cases/{Path(report['case']).name}"
+            f"{common} --variants {','.join(names)} --members {n} --perturb {key}={delta:g}): single runs spread "
+            f"(standard deviation over {key} ± {delta:g}) {spread}; ensemble means of peak [m/s] / run-out [m] / run-up [m] / "
+            f"onset to rest [s]: {means}; largest change of a mean from the base ensemble's: {worst}; the shipped run "
+            f"against the {single['against']} ensemble mean: {off}{band}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))
+    ap.add_argument("--variants", default="base,time/2,time/4")
+    ap.add_argument("--members", type=int, default=9)
+    ap.add_argument("--perturb", default="water.level=0.001", metavar="KEY=DELTA",
+                    help="the case key shifted by up to ±DELTA (its units) across the members")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override every run (repeatable)")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--run-dir", default=None, help="write every run's folder to DIR/<variant>/<member>; reuse "
+                    "finished folders of the same input")
+    ap.add_argument("--out", default=str(HERE / "out" / "vajont_ensemble_resolution.json"))
+    ap.add_argument("--accuracy", metavar="JSON", default=None, help="print the sentence of a finished report and exit")
+    a = ap.parse_args(argv)
+    if a.accuracy:
+        print(accuracy_statement(json.loads(Path(a.accuracy).read_text(encoding="utf-8"))))
+        return 0
+    if a.members < 2:
+        ap.error(f"--members: found {a.members}; allowed: an integer >= 2 (a spread needs two runs)")
+    key, sep, delta_text = a.perturb.partition("=")
+    try:
+        delta = float(delta_text)
+    except ValueError:
+        delta = float("nan")
+    if not sep or not key.strip() or not np.isfinite(delta) or delta <= 0:
+        ap.error(f"--perturb {a.perturb}: expected KEY=DELTA with DELTA > 0 (e.g. water.level=0.001)")
+    key = key.strip()
+    common = {}
+    for item in a.set:
+        k, sep, val = item.partition("=")
+        if not sep:
+            ap.error(f"--set {item}: expected KEY=VALUE")
+        common[k.strip()] = _value(val.strip())
+    import coupling
+    from coupling.case.loader import split_key
+
+    every = variants(a.case, common)
+    names = [v.strip() for v in a.variants.split(",") if v.strip()]
+    unknown = sorted(set(names) - set(every))
+    if unknown:
+        ap.error(f"--variants: found {', '.join(unknown)}; allowed: {', '.join(every)}")
+    if "base" not in names:
+        names.insert(0, "base")
+    # the perturbed key's value in the case (after the common overrides)
+    node = coupling.load_case(a.case, common or None).spec.model_dump(mode="json")
+    try:
+        for part in split_key(key):
+            node = node[part]
+        value0 = float(node)
+    except (KeyError, IndexError, TypeError, ValueError):
+        ap.error(f"--perturb {a.perturb}: {key} is not a number in {a.case}")
+    shifts = offsets(a.members, delta)
+    todo, labels = [], []
+    for v in names:
+        for k, d in enumerate(shifts):
+            run_dir = str(Path(a.run_dir) / SLUGS[v]) if a.run_dir else None
+            todo.append((a.case, f"member_{k:02d}", {**common, **every[v], key: value0 + float(d)}, run_dir))
+            labels.append((v, k, float(d)))
+    t0 = time.perf_counter()
+    if a.jobs > 1:
+        with ProcessPoolExecutor(a.jobs) as pool:
+            runs = list(pool.map(run_one, todo))
+    else:
+        runs = [run_one(t) for t in todo]
+    for r, (v, k, d) in zip(runs, labels):
+        r.update(variant=v, member=k, offset=d)
+    stats = summarise(runs, names)
+    middle = a.members // 2 if a.members % 2 else None
+    finest = names[-1]
+    single = {"against": finest, "distance": {}}
+    if middle is not None:
+        shipped = next(r for r in runs if r["variant"] == "base" and r["member"] == middle)
+        single["run"] = {q: shipped.get(q) for q in RESULTS}
+        single["distance"] = {q: ((shipped[q] - stats[finest][q]["mean"]) / abs(stats[finest][q]["mean"])
+                                  if shipped.get("ok") and shipped.get(q) is not None and stats[finest][q]["mean"] else None)
+                              for q in RESULTS}
+    report = {"case": str(a.case), "common_overrides": common, "variants": names, "members": a.members,
+              "perturbation": {key: delta}, "runs": runs, "statistics": stats, "mean_change": mean_changes(stats),
+              "single_run": single, "wall_s": time.perf_counter() - t0,
+              "command": "python benchmarks/vajont_ensemble_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}
+    from learned.files import atomic_write
+
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(a.out), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
+    for v in names:
+        row = "  ".join(f"{WORDS[q]} {s['mean']:.4g} ± {s['sd'] or 0:.2g}" if s["mean"] is not None else f"{WORDS[q]} -"
+                        for q, s in stats[v].items())
+        print(f"{v:>8}: {row}")
+    if middle is not None:
+        print(accuracy_statement(report))
+    print(f"wrote {a.out}")
+    return 0 if all(r["ok"] for r in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The Vajont ensemble-resolution benchmark (benchmarks/vajont_ensemble_resolution.py; issue 13
+item 8): members evenly over ±DELTA with the unperturbed run in the middle, statistics and
+changes of the means from the runs, the accuracy sentence from a report. Fast: synthetic runs
+(the study is ~20 min of CPU; its figures are in the case's ``accuracy`` key)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+_spec = importlib.util.spec_from_file_location("vajont_ensemble_resolution", ROOT / "benchmarks" / "vajont_ensemble_resolution.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def test_offsets_are_even_over_the_range_with_the_unperturbed_run_in_the_middle():
+    d = bench.offsets(9, 0.001)
+    assert d[0] == -0.001 and d[-1] == 0.001 and d[4] == 0.0
+    assert np.allclose(np.diff(d), 0.00025, rtol=1e-12, atol=0)
+    assert bench.offsets(1, 0.5).tolist() == [0.0]
+
+
+def test_statistics_count_runs_not_at_rest_as_missing():
+    s = bench.statistics([1.0, 2.0, None, 3.0])
+    assert s["n"] == 3 and s["missing"] == 1
+    assert s["mean"] == 2.0 and s["sd"] == 1.0 and s["se"] == pytest.approx(1 / np.sqrt(3), rel=1e-14)
+    assert (s["min"], s["max"]) == (1.0, 3.0)
+
+
+def _runs(variant: str, peaks, runouts):
+    return [{"variant": variant, "member": k, "ok": True, "peak_velocity": p, "runout": r, "runup": 100.0,
+             "duration": 30.0, "band_temperature_rise_max": None, "band_pore_pressure_max": None}
+            for k, (p, r) in enumerate(zip(peaks, runouts))]
+
+
+def test_changes_of_the_means_and_the_accuracy_sentence():
+    runs = _runs("base", [24.0, 25.0, 26.0], [330.0, 340.0, 350.0]) + _runs("time/2", [25.0, 25.5, 26.0], [333.0, 343.0, 353.0])
+    names = ["base", "time/2"]
+    stats = bench.summarise(runs, names)
+    assert stats["base"]["runout"]["mean"] == 340.0 and stats["time/2"]["runout"]["mean"] == 343.0
+    ch = bench.mean_changes(stats)
+    assert ch["runout"]["time/2"]["change"] == pytest.approx(3 / 340, rel=1e-12)
+    # standard error of the difference: √(se_a² + se_b²)/|mean_base|, se = 10/√3 in both
+    assert ch["runout"]["time/2"]["se"] == pytest.approx(np.sqrt(2 * 100 / 3) / 340, rel=1e-12)
+    report = {"case": "/x/cases/vajont.toml", "common_overrides": {"monitor.rest_window": 10}, "variants": names,
+              "members": 3, "perturbation": {"water.level": 0.001}, "statistics": stats, "mean_change": ch,
+              "single_run": {"against": "time/2", "distance": {"peak_velocity": (25.0 - 25.5) / 25.5,
+                                                               "runout": (340.0 - 343.0) / 343.0, "runup": 0.0,
+                                                               "duration": 0.0}}}
+    text = bench.accuracy_statement(report)
+    assert "--case cases/vajont.toml --set monitor.rest_window=10 --variants base,time/2 --members 3 " \
+           "--perturb water.level=0.001" in text
+    assert "(standard deviation over water.level ± 0.001) peak 4.0 %, run-out 2.9 %, run-up 0.0 %" in text
+    assert "base: 25 / 340 / 100 / 30; time/2: 25.5 / 343 / 100 / 30" in text
+    assert "run-out 0.9 % (standard error 2.4 %)" in text
+    assert "the shipped run against the time/2 ensemble mean: peak -2.0 %, run-out -0.9 %" in text
+
+
+def test_vajont_accuracy_quotes_its_committed_ensemble_report():
+    """The shipped case states the ensemble study's figures verbatim (regenerated from the
+    committed report: a rerun that changes a figure fails here until the key is rewritten)."""
+    import json
+
+    import coupling
+    from conftest import CASES
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_ensemble_resolution.json").read_text(encoding="utf-8"))
+    assert Path(report["case"]).name == "vajont.toml"
+    assert bench.accuracy_statement(report) in coupling.load_case(CASES / "vajont.toml").spec.accuracy
+    # the middle member of the base ensemble is the shipped run (offset 0)
+    shipped = next(r for r in report["runs"] if r["variant"] == "base" and r["offset"] == 0.0)
+    assert shipped["member"] == report["members"] // 2
+
+
+def test_readme_quotes_the_committed_ensemble_report():
+    """The README's figures of the ensemble study are the committed report's."""
+    import json
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_ensemble_resolution.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    d, base = report["single_run"]["distance"], report["statistics"]["base"]
+    words = ("peak", "run-out", "run-up", "onset to rest")
+    assert ", ".join(f"{w} {100 * d[q]:+.1f} %" for w, q in zip(words, bench.STATED)) in readme
+    spread = ", ".join(f"{w} {100 * base[q]['sd'] / base[q]['mean']:.1f} %" for w, q in zip(words, bench.STATED))
+    assert f"reservoir level: {spread}" in readme
+    ch = report["mean_change"]
+    assert f"agree to {100 * max(max(c['change'] for c in ch[q].values()) for q in bench.STATED[:3]):.1f} %" in readme
+    assert f"(onset to rest {100 * max(c['change'] for c in ch['duration'].values()):.1f} %)" in readme
