@@ -152,3 +152,64 @@ def test_a_byte_order_mark_is_read(tmp_path):
     (tmp_path / "case.toml").write_text('\ufeffextends = "base.toml"\ntitle = "child"\n', encoding="utf-8")
     code, out, err = cli_inprocess("check", str(tmp_path / "case.toml"))
     assert code == 0 and "ok" in out, err
+
+
+# ---------------------------------------------------------------------------- session 16 (inputs)
+def _one_line(code: int, err: str) -> str:
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("case,item,key,found", [
+    ("cantilever", 'material.E="30e9"', "material.E", "'30e9'"),
+    ("cantilever", 'fem.degree="2"', "fem.degree", "'2'"),
+    ("cantilever", 'mesh.cells=["80", 8]', "mesh.cells[0]", "'80'"),
+    ("cantilever", 'boundary.traction[0].force=[0.0, "-1e5"]', "boundary.traction[0].force[1]", "'-1e5'"),
+    ("dda_incline", 'gravity=["0", -9.81]', "gravity[0]", "'0'"),
+    ("dda_incline", 'water.level=[[0.0, "5"]]', "water.level[0][1]", "'5'"),
+    ("nmm_cantilever", 'material.nu="0.25"', "material.nu", "'0.25'"),
+])
+def test_a_quoted_number_is_refused(case, item, key, found):
+    """A quoted number is a string: pydantic's lax mode read "30e9" as 30e9 and "2" as 2 while
+    "true" for a boolean was refused (session 16 new-user trial); now refused like true / false
+    for a number, at any depth of an array; the unquoted value still validates."""
+    from conftest import cli_inprocess
+
+    line = _one_line(*cli_inprocess("check", case, "--set", item)[::2])
+    unquoted = found.strip("'")
+    assert f"{case}.toml: {key}: found {found} (a string); allowed: a number" in line, line
+    assert line.endswith(f"(write {unquoted} without quotes)"), line
+    code, out, err = cli_inprocess("check", case, "--set", item.replace('"', ""))
+    assert code == 0, err
+
+
+def test_a_quoted_number_in_a_case_file_and_an_option_table(tmp_path, monkeypatch):
+    """The same in a case file (E = "30e9") and in data generate's inline tables; ints for
+    floats stay accepted (E = 30)."""
+    from conftest import cli_inprocess
+
+    (tmp_path / "case.toml").write_text(BASE.replace("E = 30e9", 'E = "30e9"'))
+    line = _one_line(*cli_inprocess("check", str(tmp_path / "case.toml"))[::2])
+    assert "case.toml: material.E: found '30e9' (a string); allowed: a number (write 30e9 without quotes)" in line
+    (tmp_path / "case.toml").write_text(BASE.replace("E = 30e9", "E = 30"))
+    assert cli_inprocess("check", str(tmp_path / "case.toml"))[0] == 0
+    monkeypatch.chdir(tmp_path)
+    line = _one_line(*cli_inprocess("data", "generate", "-o", "d.h5", "--material",
+                                    'law="linear_elastic", E="1e9", nu=0.3')[::2])
+    assert line == "error: --material: E: found '1e9' (a string); allowed: a number (write 1e9 without quotes)", line
+    line = _one_line(*cli_inprocess("data", "generate", "-o", "d.h5", "--joint", 'kind="coulomb", phi=true')[::2])
+    assert line == "error: --joint: phi: found true; allowed: a number (true / false are not numbers)", line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case.toml"]
+
+
+@pytest.mark.parametrize("value,tail", [
+    ('"high"', "found 'high' (a string); allowed: a number [m], or a table [[t, level], ...] [s, m]"),
+    ("true", "found true; allowed: a number [m], or a table [[t, level], ...] [s, m] (true / false are not numbers)"),
+])
+def test_water_level_names_both_forms(value, tail):
+    """water.level is a number or a table [[t, level], ...]: the message said only 'a number'."""
+    from conftest import cli_inprocess
+
+    line = _one_line(*cli_inprocess("check", "dda_incline", "--set", f"water.level={value}")[::2])
+    assert line.endswith(f"dda_incline.toml: water.level: {tail}"), line
