@@ -38,8 +38,11 @@ RECIPE_HIDDEN = MLP_HIDDEN
 #: largest data set ``data generate`` writes (points, or paths x steps)
 MAX_SAMPLES = 10_000_000
 
-#: fewer samples cannot be scaled (zero spread) nor split into training and validation
+#: fewer samples cannot be scaled (zero spread) nor split into training and validation;
+#: ``train`` refuses such a data set and ``data generate`` does not write one
 MIN_TRAINING_SAMPLES = 10
+#: fewer paths of a path data set cannot be split into training and validation paths
+MIN_TRAINING_PATHS = 2
 
 
 class TrainingDiverged(SolverDivergence):
@@ -126,9 +129,10 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
             if args.n is not None:
                 raise CaseError("-n", None, "found together with --paths", "-n (points) or --paths/--steps (histories)")
-            if args.paths * args.steps > MAX_SAMPLES:
+            if not MIN_TRAINING_SAMPLES <= args.paths * args.steps <= MAX_SAMPLES:
                 raise CaseError("--paths", None, f"found {args.paths} paths x {args.steps} steps",
-                                f"at most {MAX_SAMPLES} samples in all")
+                                f"{MIN_TRAINING_SAMPLES}..{MAX_SAMPLES} samples in all (train needs at least "
+                                f"{MIN_TRAINING_SAMPLES})")
             ds = generate_path_dataset(build_law(None, spec, "--material"), args.paths, args.steps, args.path_kind,
                                        rng[0] if len(rng) == 1 else np.array(rng), args.noise_strain,
                                        args.noise_stress, args.seed)
@@ -241,8 +245,9 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
     """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
     from learned.pipeline import train_to_checkpoint
 
-    if data.n_paths < 2:
-        raise CaseError(args.data, None, f"{data.n_paths} path", "at least 2 paths (training and validation)")
+    if data.n_paths < MIN_TRAINING_PATHS:
+        raise CaseError(args.data, None, f"{data.n_paths} path",
+                        f"at least {MIN_TRAINING_PATHS} paths (training and validation)")
     with _progress(args, args.epochs, "training") as bar:
         def progress(info: dict) -> None:
             if "epoch" in info:
@@ -285,9 +290,12 @@ def add_commands(sub) -> None:
     g.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     g.add_argument("--material", help='law table, e.g. law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-4, exponent=0.5, plane="stress"')
     g.add_argument("--joint", help='joint-law table, e.g. kind="velocity_weakening", phi_peak=22, phi_residual=10, v_c=0.1')
-    g.add_argument("-n", type=integer("-n", 1, MAX_SAMPLES), default=None,
+    g.add_argument("-n", type=integer("-n", MIN_TRAINING_SAMPLES, MAX_SAMPLES,
+                                      f"train needs at least {MIN_TRAINING_SAMPLES} samples"), default=None,
                    help=f"number of samples (default {DEFAULT_SAMPLES})")
-    g.add_argument("--paths", type=integer("--paths", 1, 1_000_000), default=None,
+    g.add_argument("--paths", type=integer("--paths", MIN_TRAINING_PATHS, 1_000_000,
+                                           f"train needs at least {MIN_TRAINING_PATHS}: training and validation"),
+                   default=None,
                    help="strain histories instead of points: number of paths (laws with state, e.g. j2_plasticity)")
     g.add_argument("--steps", type=integer("--steps", 1, 100_000), default=50, help="with --paths: steps per path (default 50)")
     g.add_argument("--path-kind", choices=["monotonic", "load_unload_reload", "cyclic", "random_walk", "mixed"],

@@ -213,3 +213,28 @@ def test_water_level_names_both_forms(value, tail):
 
     line = _one_line(*cli_inprocess("check", "dda_incline", "--set", f"water.level={value}")[::2])
     assert line.endswith(f"dda_incline.toml: water.level: {tail}"), line
+
+
+@pytest.mark.parametrize("args,line", [
+    (["-n", "1", "--material", 'law="linear_elastic", E=1e9, nu=0.3'],
+     "error: -n: found 1; allowed: an integer 10..10000000 (train needs at least 10 samples)"),
+    (["-n", "9", "--joint", 'kind="coulomb", phi=30'],
+     "error: -n: found 9; allowed: an integer 10..10000000 (train needs at least 10 samples)"),
+    (["--paths", "1", "--material", 'law="j2_plasticity", E=1e9, nu=0.3, yield_stress=1e6'],
+     "error: --paths: found 1; allowed: an integer 2..1000000 (train needs at least 2: training and validation)"),
+    (["--paths", "2", "--steps", "3", "--material", 'law="j2_plasticity", E=1e9, nu=0.3, yield_stress=1e6'],
+     "error: --paths: found 2 paths x 3 steps; allowed: 10..10000000 samples in all (train needs at least 10)"),
+])
+def test_data_generate_refuses_a_set_train_refuses(tmp_path, monkeypatch, args, line):
+    """data generate -n 1 wrote a data set that train then refused ('at least 10 samples'):
+    generate refuses it with train's minimum (learning_cli.MIN_TRAINING_SAMPLES / _PATHS)."""
+    from conftest import cli_inprocess
+    from coupling.learning_cli import MIN_TRAINING_PATHS, MIN_TRAINING_SAMPLES
+
+    assert (MIN_TRAINING_SAMPLES, MIN_TRAINING_PATHS) == (10, 2)  # the numbers in the lines above
+    monkeypatch.chdir(tmp_path)
+    assert _one_line(*cli_inprocess("data", "generate", "-o", "d.h5", *args)[::2]) == line
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = cli_inprocess("data", "generate", "-o", "d.h5", "-n", "10", "--material",
+                                 'law="linear_elastic", E=1e9, nu=0.3')
+    assert code == 0, err
