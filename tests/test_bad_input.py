@@ -238,3 +238,25 @@ def test_data_generate_refuses_a_set_train_refuses(tmp_path, monkeypatch, args, 
     code, _, err = cli_inprocess("data", "generate", "-o", "d.h5", "-n", "10", "--material",
                                  'law="linear_elastic", E=1e9, nu=0.3')
     assert code == 0, err
+
+
+def test_monitor_blocks_naming_a_fixed_block_is_refused():
+    """monitor.blocks = ["incline"] (the fixed block of dda_incline) was accepted and the run
+    reported zeros (session 16 new-user trial): refused at check, naming the free groups."""
+    from conftest import cli_inprocess
+
+    for item, index in (('monitor.blocks=["incline"]', 0), ('monitor.blocks=["block", "incline"]', 1)):
+        line = _one_line(*cli_inprocess("check", "dda_incline", "--set", item)[::2])
+        assert line.endswith(f"dda_incline.toml: monitor.blocks[{index}]: found 'incline' (a fixed block); "
+                             "allowed: a name of free blocks: block"), line
+
+
+def test_monitor_blocks_of_a_mixed_name_monitor_its_free_blocks():
+    """A name shared by a fixed and a free block monitors the free one (docs/cases.md)."""
+    from coupling.case.loader import load_case
+    from coupling.runners.dda_model import build_system, monitored_group
+
+    case = load_case("dda_incline", {"blocks[0].name": "block"})  # the fixed incline is now 'block' too
+    built = build_system(case)
+    assert built.names["block"] == [0, 1] and bool(built.system.fixed[0]) and not built.system.fixed[1]
+    assert monitored_group(case, built).tolist() == [1]
