@@ -260,3 +260,40 @@ def test_monitor_blocks_of_a_mixed_name_monitor_its_free_blocks():
     built = build_system(case)
     assert built.names["block"] == [0, 1] and bool(built.system.fixed[0]) and not built.system.fixed[1]
     assert monitored_group(case, built).tolist() == [1]
+
+
+def test_output_link_to_a_folder_is_called_a_link(tmp_path, monkeypatch):
+    """run -o LINK (a symbolic link to a folder) said "'LINK' is an existing file" (session 16)."""
+    from conftest import cli_inprocess
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    (tmp_path / "broken").symlink_to("nowhere")
+    for target, what in (("link", "a symbolic link to a folder"), ("broken", "a symbolic link to nothing (broken)")):
+        line = _one_line(*cli_inprocess("run", "cantilever", "-o", target, "-q")[::2])
+        assert line.startswith(f"error: -o: '{target}' is {what}, not a run folder; allowed: a new folder"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "link", "real"] and not any((tmp_path / "real").iterdir())
+
+
+@pytest.mark.parametrize("args,tail", [
+    (["train", "{d}", "-o", "m.pt"], "{d}: a folder, not a file; allowed: an HDF5 data set"),
+    (["check", "data_driven_plate", "--set", 'data={kind="discrete", dataset="{d}"}'],
+     "data.dataset: data set '{d}' is a folder, not a file"),
+    (["check", "cantilever", "--set", 'mesh={kind="file", path="{d}"}'], "mesh.path: mesh file '{d}' is a folder, not a file"),
+    (["check", "nmm_cantilever", "--set", 'cover={kind="file", path="{d}"}'],
+     "cover.path: mesh file '{d}' is a folder, not a file"),
+    (["check", "cantilever", "--set", 'material={law="checkpoint", path="{d}"}'],
+     "material.path: model '{d}' is a folder, not a file"),
+    (["data", "import-csv", "{d}", "-o", "x.h5"], "{d}: a folder, not a file; allowed: a CSV file"),
+])
+def test_a_folder_given_as_an_input_file_is_called_a_folder(tmp_path, monkeypatch, args, tail):
+    """A folder as a data set, mesh or checkpoint path said 'file not found' (session 16)."""
+    from conftest import cli_inprocess
+
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "input.h5"
+    d.mkdir()
+    line = _one_line(*cli_inprocess(*[a.replace("{d}", str(d)) for a in args])[::2])
+    assert tail.replace("{d}", str(d)) in line, line
+    assert [p.name for p in tmp_path.iterdir()] == ["input.h5"] and not any(d.iterdir())

@@ -353,7 +353,9 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str,
     check_device(str(case.path) if case is not None else key, device, key.rsplit(".", 1)[0] + ".device")
     path = case.resolve(path_text) if case is not None else Path(path_text)
     if not path.is_file():
-        raise error(f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
+        from learned.files import missing_file
+
+        raise error(missing_file(path, f"model '{path}'"), "a checkpoint written by 'deepmanifold train'")
     try:
         law = load_law(path, device=device)
     except CheckpointError as exc:

@@ -156,7 +156,9 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         overrides = parse_overrides(overrides)
     overrides = overrides or {}
     if not path.is_file():
-        raise CaseError(path, None, "file not found" if not path.exists() else "not a file",
+        from learned.files import missing_file
+
+        raise CaseError(path, None, missing_file(path),
                         _case_file_hint(path, shipped.parent))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is no TOML fault
@@ -214,7 +216,9 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
         shipped = SHIPPED_CASES / f"{Path(target).stem}.toml"
         hint = (f"; the shipped case '{shipped.stem}' is {shipped} (copy it beside this file, or give that path)"
                 if shipped.is_file() and Path(target).suffix in ("", ".toml") else "")
-        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one" + hint)
+        from learned.files import missing_file
+
+        raise CaseError(path, "extends", missing_file(base_path, f"'{target}'"), "a case file name, relative to this one" + hint)
     try:
         base = tomllib.loads(base_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
