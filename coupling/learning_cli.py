@@ -314,13 +314,14 @@ def add_commands(sub) -> None:
     g.add_argument("--rate-range", type=real_list("--rate-range", (2,), nonnegative=True, increasing=True),
                    default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s]")
     g.add_argument("--log-rates", action="store_true", help="joint data: log-uniform slip rates")
-    g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     g.add_argument("--force", action="store_true", help=force_help)
     g.set_defaults(func=cmd_data_generate)
     c = dsub.add_parser("import-csv", help="CSV (exx,eyy,gxy,sxx,syy,sxy) into a data set")
-    c.add_argument("csv")
-    c.add_argument("-o", "--output", required=True)
-    c.add_argument("--plane", choices=["strain", "stress"], default="strain")
+    c.add_argument("csv", help="CSV file with the header row exx,eyy,gxy,sxx,syy,sxy")
+    c.add_argument("-o", "--output", required=True, help="HDF5 data set to write")
+    c.add_argument("--plane", choices=["strain", "stress"], default="strain",
+                   help="strain | stress: the plane of the measured states (default strain)")
     c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa | kPa | MPa | GPa")
     c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- | %% | microstrain")
     c.add_argument("--force", action="store_true", help=force_help)
@@ -331,26 +332,29 @@ def add_commands(sub) -> None:
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
     t.add_argument("--model", choices=["mlp", "icnn", "return_mapping"], default="mlp",
                    help="mlp | icnn (point data) | return_mapping (path data: a learned law with state)")
-    t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300)
-    t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128)
-    t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3)
+    t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300,
+                   help="training epochs (default 300)")
+    t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128, help="mini-batch size (default 128)")
+    t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3, help="Adam learning rate (default 5e-3)")
     t.add_argument("--hidden", type=int_list("--hidden", 1, 4096), default=None,
                    help="hidden layer widths (default %s; --model icnn, joint data, --projection: %s)"
                         % (",".join(map(str, MLP_HIDDEN)), ",".join(map(str, OTHER_HIDDEN))))
-    t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
+    t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2,
+                   help="fraction of the data held out for validation (default 0.2)")
     t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
     t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=None,
                    help="full-batch L-BFGS iterations after the Adam epochs, keeping the best validation loss "
                         "(default 2000; --model return_mapping: 60; 0: none)")
-    t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     t.add_argument("--isotropic", action="store_true",
                    help="--model return_mapping on plane-strain paths: isotropic pressure-dependent yield surface")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto (default: CUDA when torch finds it, else CPU) | cpu | cuda")
     t.add_argument("--projection", action="store_true",
                    help="fixed-point projection training (noisy strain and stress); with --model return_mapping "
                         "on path data, the state is carried along each path and committed at convergence")
     t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
                    help="projection training: outer iterations")
     t.add_argument("--force", action="store_true", help=force_help)
-    t.add_argument("-q", "--quiet", action="store_true")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=cmd_train)
