@@ -58,7 +58,8 @@ def _freeze(value):
 
 
 class Strict(BaseModel):
-    """Base of every case-file table: unknown keys are errors, every number is finite.
+    """Base of every case-file table: unknown keys are errors, every number is finite and
+    is a TOML number (no true / false, no quoted string: pydantic's lax mode would convert them).
 
     ``allow_inf_nan=False`` applies to every float of every table (also inside tuples,
     lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
@@ -78,7 +79,9 @@ class Strict(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _former_keys(cls, data):
-        """A key listed in ``renamed_keys`` is an error naming its new key (loader: one line, exit 2)."""
+        """A key listed in ``renamed_keys`` is an error naming its new key; true / false or a
+        string (a quoted number, ``"30e9"``) where a number goes, or anything but true / false
+        for a boolean, is an error too (loader: one line, exit 2)."""
         if isinstance(data, dict):
             for old, new in cls.renamed_keys.items():
                 if old in data:
@@ -93,11 +96,11 @@ class Strict(BaseModel):
                     if isinstance(value, list) and any(isinstance(v, dict) for v in value):  # an array of tables
                         i = next(i for i, v in enumerate(value) if _holds_bool(v))
                         shown, where = value[i], f"{key}[{i}]"
-                    kind = _expected_kind(field.annotation)
+                    expected = _expected_kind(field.annotation)
                     raise PydanticCustomError("bool_not_number", "{key}: found {value}",
                                               {"key": where, "value": _toml_text(shown),
-                                               "expected": cls.allowed_forms.get(key, kind),
-                                               "noun": kind.split()[-1] + "s"})
+                                               "expected": cls.allowed_forms.get(key, expected),
+                                               "noun": expected.split()[-1] + "s"})
                 if field.annotation is bool and not isinstance(value, bool):
                     raise PydanticCustomError("number_not_bool", "{key}: found {value}",
                                               {"key": key, "value": _toml_text(value)})
