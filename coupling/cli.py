@@ -9,6 +9,10 @@ import tomllib
 from pathlib import Path
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+#: the text of ``deepmanifold --help`` (plain text: help output shows no reST markup)
+DESCRIPTION = ("Run and check case files (FEM, NMM, DDA, data-driven), make data sets and learned laws "
+               "(data, train), and study parameters (ensemble, surrogate, calibrate). "
+               "'deepmanifold COMMAND --help' describes a command; docs/cases.md lists every case key.")
 
 
 def shipped_cases() -> dict[str, tuple[Path, str]]:
@@ -138,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     from coupling.validation import OneLineParser
 
-    p = OneLineParser(prog="deepmanifold", description=__doc__)
+    p = OneLineParser(prog="deepmanifold", description=DESCRIPTION)
     p.add_argument("--version", action=_VersionAction,
                    help="print the version, git commit and DOLFINx/PETSc/MUMPS/torch versions")
     sub = p.add_subparsers(dest="command", required=True)

@@ -38,8 +38,11 @@ RECIPE_HIDDEN = MLP_HIDDEN
 #: largest data set ``data generate`` writes (points, or paths x steps)
 MAX_SAMPLES = 10_000_000
 
-#: fewer samples cannot be scaled (zero spread) nor split into training and validation
+#: fewer samples cannot be scaled (zero spread) nor split into training and validation;
+#: ``train`` refuses such a data set and ``data generate`` does not write one
 MIN_TRAINING_SAMPLES = 10
+#: fewer paths of a path data set cannot be split into training and validation paths
+MIN_TRAINING_PATHS = 2
 
 
 class TrainingDiverged(SolverDivergence):
@@ -126,9 +129,10 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
 
             if args.n is not None:
                 raise CaseError("-n", None, "found together with --paths", "-n (points) or --paths/--steps (histories)")
-            if args.paths * args.steps > MAX_SAMPLES:
+            if not MIN_TRAINING_SAMPLES <= args.paths * args.steps <= MAX_SAMPLES:
                 raise CaseError("--paths", None, f"found {args.paths} paths x {args.steps} steps",
-                                f"at most {MAX_SAMPLES} samples in all")
+                                f"{MIN_TRAINING_SAMPLES}..{MAX_SAMPLES} samples in all (train needs at least "
+                                f"{MIN_TRAINING_SAMPLES})")
             ds = generate_path_dataset(build_law(None, spec, "--material"), args.paths, args.steps, args.path_kind,
                                        rng[0] if len(rng) == 1 else np.array(rng), args.noise_strain,
                                        args.noise_stress, args.seed)
@@ -241,8 +245,9 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
     """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
     from learned.pipeline import train_to_checkpoint
 
-    if data.n_paths < 2:
-        raise CaseError(args.data, None, f"{data.n_paths} path", "at least 2 paths (training and validation)")
+    if data.n_paths < MIN_TRAINING_PATHS:
+        raise CaseError(args.data, None, f"{data.n_paths} path",
+                        f"at least {MIN_TRAINING_PATHS} paths (training and validation)")
     with _progress(args, args.epochs, "training") as bar:
         def progress(info: dict) -> None:
             if "epoch" in info:
@@ -285,9 +290,12 @@ def add_commands(sub) -> None:
     g.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     g.add_argument("--material", help='law table, e.g. law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-4, exponent=0.5, plane="stress"')
     g.add_argument("--joint", help='joint-law table, e.g. kind="velocity_weakening", phi_peak=22, phi_residual=10, v_c=0.1')
-    g.add_argument("-n", type=integer("-n", 1, MAX_SAMPLES), default=None,
+    g.add_argument("-n", type=integer("-n", MIN_TRAINING_SAMPLES, MAX_SAMPLES,
+                                      f"train needs at least {MIN_TRAINING_SAMPLES} samples"), default=None,
                    help=f"number of samples (default {DEFAULT_SAMPLES})")
-    g.add_argument("--paths", type=integer("--paths", 1, 1_000_000), default=None,
+    g.add_argument("--paths", type=integer("--paths", MIN_TRAINING_PATHS, 1_000_000,
+                                           f"train needs at least {MIN_TRAINING_PATHS}: training and validation"),
+                   default=None,
                    help="strain histories instead of points: number of paths (laws with state, e.g. j2_plasticity)")
     g.add_argument("--steps", type=integer("--steps", 1, 100_000), default=50, help="with --paths: steps per path (default 50)")
     g.add_argument("--path-kind", choices=["monotonic", "load_unload_reload", "cyclic", "random_walk", "mixed"],
@@ -306,13 +314,14 @@ def add_commands(sub) -> None:
     g.add_argument("--rate-range", type=real_list("--rate-range", (2,), nonnegative=True, increasing=True),
                    default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s]")
     g.add_argument("--log-rates", action="store_true", help="joint data: log-uniform slip rates")
-    g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     g.add_argument("--force", action="store_true", help=force_help)
     g.set_defaults(func=cmd_data_generate)
     c = dsub.add_parser("import-csv", help="CSV (exx,eyy,gxy,sxx,syy,sxy) into a data set")
-    c.add_argument("csv")
-    c.add_argument("-o", "--output", required=True)
-    c.add_argument("--plane", choices=["strain", "stress"], default="strain")
+    c.add_argument("csv", help="CSV file with the header row exx,eyy,gxy,sxx,syy,sxy")
+    c.add_argument("-o", "--output", required=True, help="HDF5 data set to write")
+    c.add_argument("--plane", choices=["strain", "stress"], default="strain",
+                   help="strain | stress: the plane of the measured states (default strain)")
     c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa | kPa | MPa | GPa")
     c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- | %% | microstrain")
     c.add_argument("--force", action="store_true", help=force_help)
@@ -323,26 +332,29 @@ def add_commands(sub) -> None:
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
     t.add_argument("--model", choices=["mlp", "icnn", "return_mapping"], default="mlp",
                    help="mlp | icnn (point data) | return_mapping (path data: a learned law with state)")
-    t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300)
-    t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128)
-    t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3)
+    t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300,
+                   help="training epochs (default 300)")
+    t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128, help="mini-batch size (default 128)")
+    t.add_argument("--lr", type=real("--lr", gt=0, le=10), default=5e-3, help="Adam learning rate (default 5e-3)")
     t.add_argument("--hidden", type=int_list("--hidden", 1, 4096), default=None,
                    help="hidden layer widths (default %s; --model icnn, joint data, --projection: %s)"
                         % (",".join(map(str, MLP_HIDDEN)), ",".join(map(str, OTHER_HIDDEN))))
-    t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2)
+    t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2,
+                   help="fraction of the data held out for validation (default 0.2)")
     t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
     t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=None,
                    help="full-batch L-BFGS iterations after the Adam epochs, keeping the best validation loss "
                         "(default 2000; --model return_mapping: 60; 0: none)")
-    t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0)
+    t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     t.add_argument("--isotropic", action="store_true",
                    help="--model return_mapping on plane-strain paths: isotropic pressure-dependent yield surface")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto (default: CUDA when torch finds it, else CPU) | cpu | cuda")
     t.add_argument("--projection", action="store_true",
                    help="fixed-point projection training (noisy strain and stress); with --model return_mapping "
                         "on path data, the state is carried along each path and committed at convergence")
     t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
                    help="projection training: outer iterations")
     t.add_argument("--force", action="store_true", help=force_help)
-    t.add_argument("-q", "--quiet", action="store_true")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=cmd_train)

@@ -34,9 +34,11 @@ def _integer(option: str, text: str, allowed: str) -> int:
         raise CaseError(option, None, f"found {text!r}", allowed) from None
 
 
-def integer(option: str, minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
-    """``type=`` for an integer option within [minimum, maximum]."""
-    allowed = _bounds_text("an integer", minimum, maximum)
+def integer(option: str, minimum: int | None = None, maximum: int | None = None,
+            why: str = "") -> Callable[[str], int]:
+    """``type=`` for an integer option within [minimum, maximum]; ``why`` (the reason for the
+    bounds) is added to the message in parentheses."""
+    allowed = _bounds_text("an integer", minimum, maximum) + (f" ({why})" if why else "")
 
     def parse(text: str) -> int:
         value = _integer(option, text, allowed)

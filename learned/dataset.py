@@ -160,7 +160,9 @@ def load_dataset(path: str | Path) -> ConstitutiveDataset | JointDataset:
     p = str(path)
     allowed_file = "an HDF5 data set written by learned.save_dataset (see learned/dataset.py)"
     if not Path(p).is_file():
-        raise DataError(p, None, "file not found", allowed_file)
+        from learned.files import missing_file
+
+        raise DataError(p, None, missing_file(p), allowed_file)
     try:
         f = h5py.File(p, "r")
     except OSError as exc:
@@ -279,7 +281,9 @@ def import_csv(
     if len(columns) != 6:
         raise DataError(p, "columns", f"{len(columns)} names", "6 names: exx, eyy, gxy, sxx, syy, sxy")
     if not Path(p).is_file():
-        raise DataError(p, None, "not a file" if Path(p).exists() else "file not found", "a CSV file with a header row")
+        from learned.files import missing_file
+
+        raise DataError(p, None, missing_file(p), "a CSV file with a header row")
     try:
         with open(p, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh, delimiter=delimiter))

@@ -40,7 +40,7 @@ def load_weights_only(path: str | Path, allowed: str) -> Any:
 
     p = str(path)
     if not Path(p).is_file():
-        raise CheckpointError(p, None, "file not found", allowed)
+        raise CheckpointError(p, None, missing_file(p), allowed)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -49,7 +49,38 @@ def load_weights_only(path: str | Path, allowed: str) -> Any:
         raise CheckpointError(p, None, f"unreadable or corrupt ({torch_load_fault(exc)})", allowed) from None
 
 
+def missing_file(path: str | Path, name: str = "") -> str:
+    """Why an input ``path`` is no regular file, in an error's words: ``file not found``, ``a
+    folder, not a file``, ``a symbolic link to nothing (broken)``, ``not a regular file``;
+    with ``name`` (e.g. ``"data set 'd.h5'"``) a sentence about it: ``data set 'd.h5' not
+    found`` / ``... is a folder, not a file``."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return f"{name} not found" if name else "file not found"
+    if path.is_dir():
+        why = "a folder, not a file"
+    elif path.is_symlink() and not path.exists():
+        why = "a symbolic link to nothing (broken)"
+    else:
+        why = "not a regular file"
+    return f"{name} is {why}" if name else why
+
+
 # ---------------------------------------------------------------------------- output guards
+def what_is(path: str | Path) -> str:
+    """What is at an existing ``path``, in an error's words: ``an existing folder``, ``an
+    existing file``, ``a symbolic link to a folder`` / ``to a file`` / ``to nothing (broken)``,
+    or ``not a regular file`` (a device, a socket, a FIFO)."""
+    path = Path(path)
+    if path.is_symlink():
+        target = "a folder" if path.is_dir() else ("a file" if path.is_file() else
+                                                   ("nothing (broken)" if not path.exists() else "no regular file"))
+        return f"a symbolic link to {target}"
+    if path.is_dir():
+        return "an existing folder"
+    return "an existing file" if path.is_file() else "not a regular file"
+
+
 def _refuse(option: str, found: str, allowed: str):
     from learned.errors import OutputPathError
 
@@ -98,7 +129,7 @@ def check_output_file(path: str | Path, option: str, is_ours: Callable[[Path], b
     """
     path = Path(path)
     if path.is_dir():
-        raise _refuse(option, f"'{path}' is an existing folder", f"a file name for the {what}")
+        raise _refuse(option, f"'{path}' is {what_is(path)}", f"a file name for the {what}")
     if path.exists() or path.is_symlink():
         if not path.is_file():
             raise _refuse(option, f"'{path}' exists and is not a regular file", f"a new file name for the {what}")

@@ -725,9 +725,49 @@ def new_user() -> list[Entry]:
     return out
 
 
+def inputs_trial() -> list[Entry]:
+    """Found by a new-user trial of bad inputs (session 16): accepted, or a misleading message."""
+    out = []
+    # a quoted number was read as the number (pydantic's lax mode); "true" for a boolean was refused
+    for kind in KINDS:
+        m = MATERIAL_KEY[kind]
+        out.append(_case(kind, "schema", [f'{m}.E="30e9"'], [f"{m}.E", "found '30e9' (a string)", "write 30e9 without quotes"]))
+    out += [
+        _case("fem", "schema", ['mesh.cells=["8", 2]'], ["mesh.cells[0]", "found '8' (a string)", "a number"]),
+        _case("nmm", "schema", ['material.nu="0.25"'], ["material.nu", "found '0.25' (a string)"]),
+        _case("nmm", "schema", ['nmm.order="1"'], ["nmm.order", "found '1'", "0 or 1"]),  # a Literal: refused before too
+        _case("dda", "schema", ['dda.dt="1e-3"'], ["dda.dt", "found '1e-3' (a string)"], command="run"),
+        _case("data_driven", "schema", ['fixed_point.depth="5"'], ["fixed_point.depth", "found '5' (a string)"]),
+        # water.level's message left out its table form
+        _case("dda", "schema", ['water.level="high"'], ["water.level", "or a table [[t, level], ...]"]),
+        # a monitored group of fixed blocks ran and reported zeros
+        _case("dda", "setup", ['monitor.blocks=["base"]'], ["monitor.blocks[0]", "found 'base' (a fixed block)",
+                                                           "a name of free blocks: block"]),
+        _case("dda", "setup", ['monitor.blocks=["block", "base"]'], ["monitor.blocks[1]", "(a fixed block)"], command="run"),
+    ]
+    # data generate wrote data sets train refuses
+    gen = ["data", "generate", "-o", "d.h5"]
+    out += [
+        Entry("cli-options", "-", gen + ["-n", "1", "--material", 'law="linear_elastic", E=1e9, nu=0.3'],
+              ["-n", "found 1", "train needs at least 10 samples"]),
+        Entry("cli-options", "-", gen + ["--paths", "1", "--material", 'law="j2_plasticity", E=1e9, nu=0.3, yield_stress=1e6'],
+              ["--paths", "found 1", "train needs at least 2"]),
+    ]
+    # a folder given as an input file was "file not found"
+    folder = {"in.h5/x": "x"}
+    out += [
+        Entry("files", "-", ["train", "{fx}", "-o", "m.pt", "-q"], ["{fx}", "a folder, not a file"]),
+        _case("fem", "files", ['mesh={kind="file", path="in.h5"}'], ["mesh.path", "is a folder, not a file"], files=folder),
+        _case("nmm", "files", ['cover={kind="file", path="in.h5"}'], ["cover.path", "is a folder, not a file"], files=folder),
+        _case("data_driven", "files", ['data={kind="discrete", dataset="in.h5"}'], ["data.dataset", "is a folder, not a file"],
+              files=folder),
+    ]
+    return out
+
+
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options() + restart() + new_user()
+        + cli_options() + restart() + new_user() + inputs_trial()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

@@ -152,3 +152,148 @@ def test_a_byte_order_mark_is_read(tmp_path):
     (tmp_path / "case.toml").write_text('\ufeffextends = "base.toml"\ntitle = "child"\n', encoding="utf-8")
     code, out, err = cli_inprocess("check", str(tmp_path / "case.toml"))
     assert code == 0 and "ok" in out, err
+
+
+# ---------------------------------------------------------------------------- session 16 (inputs)
+def _one_line(code: int, err: str) -> str:
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("case,item,key,found", [
+    ("cantilever", 'material.E="30e9"', "material.E", "'30e9'"),
+    ("cantilever", 'fem.degree="2"', "fem.degree", "'2'"),
+    ("cantilever", 'mesh.cells=["80", 8]', "mesh.cells[0]", "'80'"),
+    ("cantilever", 'boundary.traction[0].force=[0.0, "-1e5"]', "boundary.traction[0].force[1]", "'-1e5'"),
+    ("dda_incline", 'gravity=["0", -9.81]', "gravity[0]", "'0'"),
+    ("dda_incline", 'water.level=[[0.0, "5"]]', "water.level[0][1]", "'5'"),
+    ("nmm_cantilever", 'material.nu="0.25"', "material.nu", "'0.25'"),
+])
+def test_a_quoted_number_is_refused(case, item, key, found):
+    """A quoted number is a string: pydantic's lax mode read "30e9" as 30e9 and "2" as 2 while
+    "true" for a boolean was refused (session 16 new-user trial); now refused like true / false
+    for a number, at any depth of an array; the unquoted value still validates."""
+    from conftest import cli_inprocess
+
+    line = _one_line(*cli_inprocess("check", case, "--set", item)[::2])
+    unquoted = found.strip("'")
+    assert f"{case}.toml: {key}: found {found} (a string); allowed: a number" in line, line
+    assert line.endswith(f"(write {unquoted} without quotes)"), line
+    code, out, err = cli_inprocess("check", case, "--set", item.replace('"', ""))
+    assert code == 0, err
+
+
+def test_a_quoted_number_in_a_case_file_and_an_option_table(tmp_path, monkeypatch):
+    """The same in a case file (E = "30e9") and in data generate's inline tables; ints for
+    floats stay accepted (E = 30)."""
+    from conftest import cli_inprocess
+
+    (tmp_path / "case.toml").write_text(BASE.replace("E = 30e9", 'E = "30e9"'))
+    line = _one_line(*cli_inprocess("check", str(tmp_path / "case.toml"))[::2])
+    assert "case.toml: material.E: found '30e9' (a string); allowed: a number (write 30e9 without quotes)" in line
+    (tmp_path / "case.toml").write_text(BASE.replace("E = 30e9", "E = 30"))
+    assert cli_inprocess("check", str(tmp_path / "case.toml"))[0] == 0
+    monkeypatch.chdir(tmp_path)
+    line = _one_line(*cli_inprocess("data", "generate", "-o", "d.h5", "--material",
+                                    'law="linear_elastic", E="1e9", nu=0.3')[::2])
+    assert line == "error: --material: E: found '1e9' (a string); allowed: a number (write 1e9 without quotes)", line
+    line = _one_line(*cli_inprocess("data", "generate", "-o", "d.h5", "--joint", 'kind="coulomb", phi=true')[::2])
+    assert line == "error: --joint: phi: found true; allowed: a number (true / false are not numbers)", line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case.toml"]
+
+
+@pytest.mark.parametrize("value,tail", [
+    ('"high"', "found 'high' (a string); allowed: a number [m], or a table [[t, level], ...] [s, m]"),
+    ("true", "found true; allowed: a number [m], or a table [[t, level], ...] [s, m] (true / false are not numbers)"),
+])
+def test_water_level_names_both_forms(value, tail):
+    """water.level is a number or a table [[t, level], ...]: the message said only 'a number'."""
+    from conftest import cli_inprocess
+
+    line = _one_line(*cli_inprocess("check", "dda_incline", "--set", f"water.level={value}")[::2])
+    assert line.endswith(f"dda_incline.toml: water.level: {tail}"), line
+
+
+@pytest.mark.parametrize("args,line", [
+    (["-n", "1", "--material", 'law="linear_elastic", E=1e9, nu=0.3'],
+     "error: -n: found 1; allowed: an integer 10..10000000 (train needs at least 10 samples)"),
+    (["-n", "9", "--joint", 'kind="coulomb", phi=30'],
+     "error: -n: found 9; allowed: an integer 10..10000000 (train needs at least 10 samples)"),
+    (["--paths", "1", "--material", 'law="j2_plasticity", E=1e9, nu=0.3, yield_stress=1e6'],
+     "error: --paths: found 1; allowed: an integer 2..1000000 (train needs at least 2: training and validation)"),
+    (["--paths", "2", "--steps", "3", "--material", 'law="j2_plasticity", E=1e9, nu=0.3, yield_stress=1e6'],
+     "error: --paths: found 2 paths x 3 steps; allowed: 10..10000000 samples in all (train needs at least 10)"),
+])
+def test_data_generate_refuses_a_set_train_refuses(tmp_path, monkeypatch, args, line):
+    """data generate -n 1 wrote a data set that train then refused ('at least 10 samples'):
+    generate refuses it with train's minimum (learning_cli.MIN_TRAINING_SAMPLES / _PATHS)."""
+    from conftest import cli_inprocess
+    from coupling.learning_cli import MIN_TRAINING_PATHS, MIN_TRAINING_SAMPLES
+
+    assert (MIN_TRAINING_SAMPLES, MIN_TRAINING_PATHS) == (10, 2)  # the numbers in the lines above
+    monkeypatch.chdir(tmp_path)
+    assert _one_line(*cli_inprocess("data", "generate", "-o", "d.h5", *args)[::2]) == line
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = cli_inprocess("data", "generate", "-o", "d.h5", "-n", "10", "--material",
+                                 'law="linear_elastic", E=1e9, nu=0.3')
+    assert code == 0, err
+
+
+def test_monitor_blocks_naming_a_fixed_block_is_refused():
+    """monitor.blocks = ["incline"] (the fixed block of dda_incline) was accepted and the run
+    reported zeros (session 16 new-user trial): refused at check, naming the free groups."""
+    from conftest import cli_inprocess
+
+    for item, index in (('monitor.blocks=["incline"]', 0), ('monitor.blocks=["block", "incline"]', 1)):
+        line = _one_line(*cli_inprocess("check", "dda_incline", "--set", item)[::2])
+        assert line.endswith(f"dda_incline.toml: monitor.blocks[{index}]: found 'incline' (a fixed block); "
+                             "allowed: a name of free blocks: block"), line
+
+
+def test_monitor_blocks_of_a_mixed_name_monitor_its_free_blocks():
+    """A name shared by a fixed and a free block monitors the free one (docs/cases.md)."""
+    from coupling.case.loader import load_case
+    from coupling.runners.dda_model import build_system, monitored_group
+
+    case = load_case("dda_incline", {"blocks[0].name": "block"})  # the fixed incline is now 'block' too
+    built = build_system(case)
+    assert built.names["block"] == [0, 1] and bool(built.system.fixed[0]) and not built.system.fixed[1]
+    assert monitored_group(case, built).tolist() == [1]
+
+
+def test_output_link_to_a_folder_is_called_a_link(tmp_path, monkeypatch):
+    """run -o LINK (a symbolic link to a folder) said "'LINK' is an existing file" (session 16)."""
+    from conftest import cli_inprocess
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    (tmp_path / "broken").symlink_to("nowhere")
+    for target, what in (("link", "a symbolic link to a folder"), ("broken", "a symbolic link to nothing (broken)")):
+        line = _one_line(*cli_inprocess("run", "cantilever", "-o", target, "-q")[::2])
+        assert line.startswith(f"error: -o: '{target}' is {what}, not a run folder; allowed: a new folder"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "link", "real"] and not any((tmp_path / "real").iterdir())
+
+
+@pytest.mark.parametrize("args,tail", [
+    (["train", "{d}", "-o", "m.pt"], "{d}: a folder, not a file; allowed: an HDF5 data set"),
+    (["check", "data_driven_plate", "--set", 'data={kind="discrete", dataset="{d}"}'],
+     "data.dataset: data set '{d}' is a folder, not a file"),
+    (["check", "cantilever", "--set", 'mesh={kind="file", path="{d}"}'], "mesh.path: mesh file '{d}' is a folder, not a file"),
+    (["check", "nmm_cantilever", "--set", 'cover={kind="file", path="{d}"}'],
+     "cover.path: mesh file '{d}' is a folder, not a file"),
+    (["check", "cantilever", "--set", 'material={law="checkpoint", path="{d}"}'],
+     "material.path: model '{d}' is a folder, not a file"),
+    (["data", "import-csv", "{d}", "-o", "x.h5"], "{d}: a folder, not a file; allowed: a CSV file"),
+])
+def test_a_folder_given_as_an_input_file_is_called_a_folder(tmp_path, monkeypatch, args, tail):
+    """A folder as a data set, mesh or checkpoint path said 'file not found' (session 16)."""
+    from conftest import cli_inprocess
+
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "input.h5"
+    d.mkdir()
+    line = _one_line(*cli_inprocess(*[a.replace("{d}", str(d)) for a in args])[::2])
+    assert tail.replace("{d}", str(d)) in line, line
+    assert [p.name for p in tmp_path.iterdir()] == ["input.h5"] and not any(d.iterdir())

@@ -120,3 +120,34 @@ def test_quiet_and_verbose_together_are_refused(tmp_path):
     assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert lines[0].startswith("error: -v: not allowed with argument -q/--quiet"), lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def _parsers():
+    """(command, parser) of deepmanifold and every subcommand, at any depth."""
+    import argparse
+
+    from coupling.cli import build_parser
+
+    def walk(parser, name):
+        yield name, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, child in action.choices.items():
+                    yield from walk(child, f"{name} {sub}")
+
+    return list(walk(build_parser(), "deepmanifold"))
+
+
+def test_help_is_plain_text_and_describes_every_argument():
+    """--help showed the module docstring's reST (``run``, :mod:`coupling`) and calibrate's CASE
+    (and some options) had no help text (session 16 new-user trial)."""
+    import argparse
+    import re
+
+    for name, parser in _parsers():
+        text = parser.format_help()
+        assert not re.search(r"``|:(mod|func|class|meth|attr|data):`", text), (name, text)
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, (name, action.option_strings or action.dest)

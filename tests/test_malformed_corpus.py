@@ -10,19 +10,19 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          167
-    schema             128
-    setup               62
+    schema             138
+    setup               64
     sizes               28
     output-paths        35
-    files               55
+    files               59
     pickle              10
     devices              6
-    cli-options        150
+    cli-options        152
     restart             51
-    total              692
+    total              710
 
-By case kind: dda 191, nmm 157, fem 129, data_driven 106, learning commands 105. By command:
-check 420, run 152, train 44, data generate 40, data import-csv 15, surrogate 8, calibrate 5,
+By case kind: dda 197, nmm 162, fem 133, data_driven 110, learning commands 108. By command:
+check 437, run 154, train 45, data generate 42, data import-csv 15, surrogate 8, calibrate 5,
 cases/others 4.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import types
 from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
@@ -57,7 +58,8 @@ def _freeze(value):
 
 
 class Strict(BaseModel):
-    """Base of every case-file table: unknown keys are errors, every number is finite.
+    """Base of every case-file table: unknown keys are errors, every number is finite and
+    is a TOML number (no true / false, no quoted string: pydantic's lax mode would convert them).
 
     ``allow_inf_nan=False`` applies to every float of every table (also inside tuples,
     lists and unions), so ``inf`` and ``nan`` (valid TOML) are bad input at load time.
@@ -70,11 +72,16 @@ class Strict(BaseModel):
     #: former key of this table -> its new key path relative to the table (one name per
     #: concept: a renamed key is an error that names the new key, never silently ignored)
     renamed_keys: ClassVar[dict[str, str]] = {}
+    #: key -> what it allows, in an error's words, where the kind alone (``a number``) would
+    #: leave out a form (e.g. water.level: a number or a table [[t, level], ...])
+    allowed_forms: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
     def _former_keys(cls, data):
-        """A key listed in ``renamed_keys`` is an error naming its new key (loader: one line, exit 2)."""
+        """A key listed in ``renamed_keys`` is an error naming its new key; true / false or a
+        string (a quoted number, ``"30e9"``) where a number goes, or anything but true / false
+        for a boolean, is an error too (loader: one line, exit 2)."""
         if isinstance(data, dict):
             for old, new in cls.renamed_keys.items():
                 if old in data:
@@ -89,12 +96,20 @@ class Strict(BaseModel):
                     if isinstance(value, list) and any(isinstance(v, dict) for v in value):  # an array of tables
                         i = next(i for i, v in enumerate(value) if _holds_bool(v))
                         shown, where = value[i], f"{key}[{i}]"
+                    expected = _expected_kind(field.annotation)
                     raise PydanticCustomError("bool_not_number", "{key}: found {value}",
                                               {"key": where, "value": _toml_text(shown),
-                                               "expected": _expected_kind(field.annotation)})
+                                               "expected": cls.allowed_forms.get(key, expected),
+                                               "noun": expected.split()[-1] + "s"})
                 if field.annotation is bool and not isinstance(value, bool):
                     raise PydanticCustomError("number_not_bool", "{key}: found {value}",
                                               {"key": key, "value": _toml_text(value)})
+                where = _string_for_number(field.annotation, value)  # "30e9" is no number (pydantic would convert)
+                if where is not None:
+                    loc, shown = where
+                    raise PydanticCustomError("string_not_number", "{key}: found {value}",
+                                              {"key": key + loc, "value": repr(shown), "number": _is_number_text(shown),
+                                               "expected": cls.allowed_forms.get(key, _expected_kind(field.annotation))})
         return data
 
     @model_validator(mode="after")
@@ -124,6 +139,79 @@ def _expected_kind(annotation) -> str:
 
     found = set(walk(annotation))
     return "a table" if "table" in found else ("a string" if found == {"string"} else "a number")
+
+
+def _string_for_number(annotation, value):
+    """Where ``value`` holds a string at a place where ``annotation`` allows only numbers:
+    ``(location, string)`` (location relative to the key, e.g. ``"[0]"``), or None.
+
+    pydantic's lax mode would read ``"30e9"`` as 30e9 and ``"2"`` as 2; a quoted number in a
+    case file or ``--set`` is a string, refused like true / false for a number. Tables (models,
+    name -> table mappings) are left to their own model; a union allows a string if one of its
+    members does, and an array in a union is checked against the array members (the string
+    is reported when no member holds it)."""
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _string_for_number(args[0], value)
+    if annotation in (float, int):
+        return ("", value) if isinstance(value, str) else None
+    if origin in (typing.Union, types.UnionType):
+        if isinstance(value, str):
+            return None if any(_accepts_string(a) for a in args) else ("", value)
+        if isinstance(value, (list, tuple)):
+            found = [_string_for_number(a, value) for a in args
+                     if typing.get_origin(a) in (list, tuple) or _is_annotated_array(a)]
+            return found[0] if found and all(f is not None for f in found) else None
+        return None
+    if origin in (list, tuple) and isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if origin is tuple and args and args[-1] is not Ellipsis:
+                if i >= len(args):
+                    return None  # the length error is pydantic's
+                item_type = args[i]
+            else:
+                item_type = args[0] if args else typing.Any
+            found = _string_for_number(item_type, item)
+            if found is not None:
+                return (f"[{i}]{found[0]}", found[1])
+    return None
+
+
+def _is_number_text(text: str) -> bool:
+    """Whether a string reads as a TOML number (``"30e9"``, ``"2"``): then the fault is the quotes."""
+    import tomllib
+
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_annotated_array(annotation) -> bool:
+    import typing
+
+    return typing.get_origin(annotation) is typing.Annotated and \
+        typing.get_origin(typing.get_args(annotation)[0]) in (list, tuple)
+
+
+def _accepts_string(annotation) -> bool:
+    """Whether a union member takes a string (str, a Literal of strings, a table or anything else
+    that is no number or array: the string is then pydantic's to judge)."""
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _accepts_string(args[0])
+    if annotation in (float, int, bool, type(None)) or origin in (list, tuple):
+        return False
+    if origin is typing.Literal:
+        return any(isinstance(a, str) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts_string(a) for a in args)
+    return True
 
 
 def _holds_bool(value) -> bool:
@@ -268,7 +356,9 @@ def load_checkpoint_law(case, path_text: str, device: str, key: str, kind: str,
     check_device(str(case.path) if case is not None else key, device, key.rsplit(".", 1)[0] + ".device")
     path = case.resolve(path_text) if case is not None else Path(path_text)
     if not path.is_file():
-        raise error(f"model '{path}' not found", "a checkpoint written by 'deepmanifold train'")
+        from learned.files import missing_file
+
+        raise error(missing_file(path, f"model '{path}'"), "a checkpoint written by 'deepmanifold train'")
     try:
         law = load_law(path, device=device)
     except CheckpointError as exc:

@@ -59,6 +59,8 @@ class DomainSpec(Strict):
 class WaterSpec(Strict):
     """Reservoir: hydrostatic pressure below the level on faces and joints of free blocks."""
 
+    allowed_forms = {"level": "a number [m], or a table [[t, level], ...] [s, m]"}
+
     level: float | list[Vec2] = Field(description="level [m], or a table [[t, level], ...] [s, m]")
     density: PositiveFloat = Field(1000.0, description="[kg/m^3]")
     drag_coefficient: float = Field(0.0, ge=0, description="C_d, pressure drag -1/2 rho_w C_d (v.n)^2 n on the "

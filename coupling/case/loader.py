@@ -156,7 +156,9 @@ def load_case(path: str | Path, overrides: dict[str, Any] | list[str] | None = N
         overrides = parse_overrides(overrides)
     overrides = overrides or {}
     if not path.is_file():
-        raise CaseError(path, None, "file not found" if not path.exists() else "not a file",
+        from learned.files import missing_file
+
+        raise CaseError(path, None, missing_file(path),
                         _case_file_hint(path, shipped.parent))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is no TOML fault
@@ -214,7 +216,9 @@ def _resolve_extends(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -
         shipped = SHIPPED_CASES / f"{Path(target).stem}.toml"
         hint = (f"; the shipped case '{shipped.stem}' is {shipped} (copy it beside this file, or give that path)"
                 if shipped.is_file() and Path(target).suffix in ("", ".toml") else "")
-        raise CaseError(path, "extends", f"'{target}' not found", "a case file name, relative to this one" + hint)
+        from learned.files import missing_file
+
+        raise CaseError(path, "extends", missing_file(base_path, f"'{target}'"), "a case file name, relative to this one" + hint)
     try:
         base = tomllib.loads(base_path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
@@ -278,6 +282,9 @@ def validate_option_table(annotation: Any, data: dict[str, Any], option: str) ->
             found_text = f"found {err['ctx'].get('tag')!r}" if err["type"] == "union_tag_invalid" else "missing required key"
             allowed = err["ctx"].get("expected_tags", "").replace("'", "").replace(", ", " | ")
         else:
+            custom = _scalar_kind_error(err, _join(loc), option)
+            if custom is not None:
+                raise custom from None
             found_text = f"found {found!r}"
         raise CaseError(option, _join(loc) or None, found_text, allowed) from None
 
@@ -379,6 +386,27 @@ def _is_type_tag(part: Any) -> bool:
     return isinstance(part, str) and (part in ("float", "int", "str", "bool") or "[" in part)
 
 
+def _scalar_kind_error(err: dict, key: str, source) -> CaseError | None:
+    """The error of the Strict tables' own checks (true / false or a quoted number for a
+    number, a number for a boolean), named by ``source`` and the key path; None for others."""
+    kind = err["type"]
+    if kind not in ("bool_not_number", "string_not_number", "number_not_bool"):
+        return None
+    prefix = f"{key}." if key else ""
+    if kind == "bool_not_number":
+        expected = err["ctx"].get("expected", "a number")
+        return CaseError(source, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}",
+                         f"{expected} (true / false are not {err['ctx'].get('noun', 'numbers')})")
+    if kind == "string_not_number":
+        expected = err["ctx"].get("expected", "a number")
+        unquoted = err["ctx"]["value"][1:-1]
+        return CaseError(source, prefix + err["ctx"]["key"], f"found {err['ctx']['value']} (a string)",
+                         expected + (f" (write {unquoted} without quotes)" if err["ctx"].get("number") else ""))
+    if kind == "number_not_bool":
+        return CaseError(source, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}", "true | false")
+    return None
+
+
 def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Path | None) -> CaseError:
     errors = exc.errors()
     # a misspelt key also shows up as a missing one: report the misspelling
@@ -412,14 +440,9 @@ def _explain(exc: ValidationError, schema: type[BaseModel], data: dict, path: Pa
         prefix = f"{key}." if key else ""
         return CaseError(path, prefix + err["ctx"]["old"], f"found '{err['ctx']['old']}', a renamed key",
                          f"{prefix}{err['ctx']['new']} (its new name)")
-    if kind == "bool_not_number":
-        prefix = f"{key}." if key else ""
-        expected = err["ctx"].get("expected", "a number")
-        return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}",
-                         f"{expected} (true / false are not {expected.split()[-1]}s)")
-    if kind == "number_not_bool":
-        prefix = f"{key}." if key else ""
-        return CaseError(path, prefix + err["ctx"]["key"], f"found {err['ctx']['value']}", "true | false")
+    custom = _scalar_kind_error(err, key, path)
+    if custom is not None:
+        return custom
     if kind == "extra_forbidden":
         parent = _model_at(schema, data, tuple(clean[:-1]))
         valid = sorted(parent.model_fields) if parent else []

@@ -143,7 +143,9 @@ def refuse_foreign_folder(out: Path, report: str, fmt: str, what: str, allowed: 
     from coupling.errors import CaseError
 
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise CaseError("-o", None, f"'{out}' is an existing file", allowed)
+        from learned.files import what_is
+
+        raise CaseError("-o", None, f"'{out}' is {what_is(out)}, not a folder", allowed)
     if out.is_dir() and any(out.iterdir()):
         try:
             ours = json.loads((out / report).read_text(encoding="utf-8")).get("format") == fmt

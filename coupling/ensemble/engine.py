@@ -166,7 +166,9 @@ def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any], extend: bool 
     out_dir = Path(out_dir)
     allowed = "a new folder, or the folder of a previous ensemble run with the same options (resume)"
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise CaseError("-o", None, f"'{out_dir}' is an existing file", allowed)
+        from learned.files import what_is
+
+        raise CaseError("-o", None, f"'{out_dir}' is {what_is(out_dir)}, not a folder", allowed)
     if not out_dir.exists():
         from learned.files import missing_folders
 

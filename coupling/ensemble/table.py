@@ -105,7 +105,9 @@ def read_table(path: str | Path, option: str = "ENSEMBLE") -> dict[str, Any]:
     allowed = f"a {TABLE_FORMAT} HDF5 file written by deepmanifold ensemble (its ensemble.h5)"
     p = Path(path)
     if not p.is_file():
-        raise CaseError(str(p), None, "file not found" if not p.exists() else "not a file", allowed)
+        from learned.files import missing_file
+
+        raise CaseError(str(p), None, missing_file(p), allowed)
     try:
         with h5py.File(p, "r") as f:
             if f.attrs.get("format") != TABLE_FORMAT:

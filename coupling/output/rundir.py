@@ -100,7 +100,9 @@ def check_output_folder(final: Path, force: bool = False, protect: tuple[Path, .
     final = Path(final)
     allowed = "a new folder, or a previous run folder of deepmanifold"
     if final.is_symlink() or (final.exists() and not final.is_dir()):
-        raise OutputPathError(option, None, f"'{final}' is an existing file, not a run folder", allowed)
+        from learned.files import what_is
+
+        raise OutputPathError(option, None, f"'{final}' is {what_is(final)}, not a run folder", allowed)
     if final.is_dir():
         resolved = final.resolve()
         cwd = Path.cwd().resolve()

@@ -41,7 +41,10 @@ def build_projector(case: Case):
 
         path = case.resolve(data.dataset)
         if not path.is_file():
-            raise case.error("data.dataset", f"data set '{path}' not found", "an HDF5 data set (deepmanifold data generate)")
+            from learned.files import missing_file
+
+            raise case.error("data.dataset", missing_file(path, f"data set '{path}'"),
+                             "an HDF5 data set (deepmanifold data generate)")
         from learned.errors import LearnedInputError
 
         try:

@@ -132,13 +132,26 @@ def _area(p: np.ndarray) -> float:
 
 
 def monitored_group(case: Case, built: BuiltSystem) -> np.ndarray:
-    """Indices of the blocks named in ``monitor.blocks`` (default: every free block)."""
+    """Indices of the free blocks named in ``monitor.blocks`` (default: every free block).
+
+    A fixed block does not move: in the group's mass-weighted speed and run-out it would only
+    add mass at rest, and a group of fixed blocks alone reports zeros. A name whose blocks are
+    all fixed is therefore an error (one line, exit 2); a name shared by fixed and free blocks
+    (several ``[[blocks]]`` / ``[[domains]]`` with one name) monitors its free blocks."""
     spec: DdaCase = case.spec
+    fixed = built.system.fixed
     if not spec.monitor.blocks:
-        return np.flatnonzero(~built.system.fixed)
+        return np.flatnonzero(~fixed)
+    free_names = [n for n, idx in built.names.items() if not fixed[idx].all()]
     group: list[int] = []
     for k, name in enumerate(spec.monitor.blocks):
         if name not in built.names:
             raise case.error(f"monitor.blocks[{k}]", f"found {name!r}", " | ".join(built.names) or "name blocks or domains")
-        group += built.names[name]
+        idx = np.asarray(built.names[name], dtype=np.int64)
+        if fixed[idx].all():
+            what = "a fixed block" if len(idx) == 1 else f"{len(idx)} fixed blocks"
+            raise case.error(f"monitor.blocks[{k}]", f"found {name!r} ({what})",
+                             "a name of free blocks: " + " | ".join(free_names) if free_names
+                             else "a name of free blocks (this case names none)")
+        group += [int(b) for b in idx if not fixed[b]]
     return np.unique(np.asarray(group, dtype=np.int64))

@@ -118,7 +118,9 @@ def _cover(case: Case, domain: nmm.Domain) -> nmm.CoverMesh:
     if isinstance(c, FileCover):
         path = case.resolve(c.path)
         if not path.is_file():
-            raise case.error("cover.path", f"mesh file '{path}' not found", "a triangle mesh file meshio can read")
+            from learned.files import missing_file
+
+            raise case.error("cover.path", missing_file(path, f"mesh file '{path}'"), "a triangle mesh file meshio can read")
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 return nmm.CoverMesh.read(path)  # meshio prints its own complaints

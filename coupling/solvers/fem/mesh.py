@@ -180,7 +180,9 @@ def _read_msh(comm: MPI.Comm, path: Path) -> MeshBundle:
 def from_file(comm: MPI.Comm, path: Path) -> MeshBundle:
     """Read a triangle mesh from gmsh ``.msh`` or DOLFINx ``.xdmf`` (:class:`MeshInputError` if unusable)."""
     if not path.is_file():
-        raise MeshInputError(f"mesh file '{path}' not found")
+        from learned.files import missing_file
+
+        raise MeshInputError(missing_file(path, f"mesh file '{path}'"))
     suffix = path.suffix.lower()
     try:
         if suffix == ".msh":
