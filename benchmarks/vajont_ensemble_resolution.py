@@ -40,7 +40,6 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import RESULTS, SLUGS, _value, run_one, variants  # noqa: E402
+from vajont_resolution import RESULTS, SLUGS, parse_sets, run_all, variants, write_report  # noqa: E402
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
 STATED = ("peak_velocity", "runout", "runup", "duration")
@@ -152,12 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sep or not key.strip() or not np.isfinite(delta) or delta <= 0:
         ap.error(f"--perturb {a.perturb}: expected KEY=DELTA with DELTA > 0 (e.g. water.level=0.001)")
     key = key.strip()
-    common = {}
-    for item in a.set:
-        k, sep, val = item.partition("=")
-        if not sep:
-            ap.error(f"--set {item}: expected KEY=VALUE")
-        common[k.strip()] = _value(val.strip())
+    common = parse_sets(ap, a.set)
     import coupling
     from coupling.case.loader import split_key
 
@@ -184,11 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             todo.append((a.case, f"member_{k:02d}", {**common, **every[v], key: value0 + float(d)}, run_dir))
             labels.append((v, k, float(d)))
     t0 = time.perf_counter()
-    if a.jobs > 1:
-        with ProcessPoolExecutor(a.jobs) as pool:
-            runs = list(pool.map(run_one, todo))
-    else:
-        runs = [run_one(t) for t in todo]
+    runs = run_all(todo, a.jobs)
     for r, (v, k, d) in zip(runs, labels):
         r.update(variant=v, member=k, offset=d)
     stats = summarise(runs, names)
@@ -205,10 +195,7 @@ def main(argv: list[str] | None = None) -> int:
               "perturbation": {key: delta}, "runs": runs, "statistics": stats, "mean_change": mean_changes(stats),
               "single_run": single, "wall_s": time.perf_counter() - t0,
               "command": "python benchmarks/vajont_ensemble_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}
-    from learned.files import atomic_write
-
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(Path(a.out), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
+    write_report(a.out, report)
     for v in names:
         row = "  ".join(f"{WORDS[q]} {s['mean']:.4g} ± {s['sd'] or 0:.2g}" if s["mean"] is not None else f"{WORDS[q]} -"
                         for q, s in stats[v].items())

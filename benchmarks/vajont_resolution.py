@@ -313,6 +313,33 @@ def accuracy_statement(report: dict) -> str:
             f"onset to rest: {'; '.join(parts)}; {largest}")
 
 
+def parse_sets(ap: argparse.ArgumentParser, items: list[str]) -> dict:
+    """The ``--set KEY=VALUE`` items as {key: value} (TOML values); a malformed item is ``ap.error``."""
+    common = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep:
+            ap.error(f"--set {item}: expected KEY=VALUE")
+        common[key.strip()] = _value(val.strip())
+    return common
+
+
+def run_all(todo: list[tuple], jobs: int = 1) -> list[dict]:
+    """:func:`run_one` of every item, ``jobs`` at a time (one process per run), in order."""
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            return list(pool.map(run_one, todo))
+    return [run_one(t) for t in todo]
+
+
+def write_report(path: str | Path, report: dict) -> None:
+    """The report as indented JSON, written atomically (folders created)."""
+    from learned.files import atomic_write
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))
@@ -330,12 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.accuracy:
         print(accuracy_statement(json.loads(Path(a.accuracy).read_text(encoding="utf-8"))))
         return 0
-    common = {}
-    for item in a.set:
-        key, sep, val = item.partition("=")
-        if not sep:
-            ap.error(f"--set {item}: expected KEY=VALUE")
-        common[key.strip()] = _value(val.strip())
+    common = parse_sets(ap, a.set)
     if a.duration:
         common["dda.duration"] = a.duration
     wanted = [v.strip() for v in a.variants.split(",") if v.strip()]
@@ -349,21 +371,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.duration:  # settle+5s keeps its event window
         todo = [(c, n, {**s, "dda.duration": a.duration + (5.0 if n == "settle+5s" else 0.0)}, d) for c, n, s, d in todo]
     t0 = time.perf_counter()
-    if a.jobs > 1:
-        with ProcessPoolExecutor(a.jobs) as pool:
-            runs = list(pool.map(run_one, todo))
-    else:
-        runs = [run_one(t) for t in todo]
+    runs = run_all(todo, a.jobs)
     changes = relative_changes(runs)
     worst = {q: max((v for v in c.values() if v is not None), default=None) for q, c in changes.items()}
     report = {"case": str(a.case), "common_overrides": common, "runs": runs, "relative_change": changes,
               "worst_relative_change": worst, "time_sequence": time_sequence(runs), "split": split_times(runs) if a.run_dir else None,
               "split_rule": f"max({SPLIT_DISTANCE} m, {SPLIT_FRACTION:.0%} of the base run's travel)", "wall_s": time.perf_counter() - t0,
               "command": "python benchmarks/vajont_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}
-    from learned.files import atomic_write
-
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(Path(a.out), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
+    write_report(a.out, report)
     for r in runs:
         vals = "  ".join(f"{q} {r.get(q):.4g}" if r.get(q) is not None else f"{q} -" for q in RESULTS) if r["ok"] else r["error"]
         print(f"{r['name']:>12}: {vals}  ({r['wall_s'] or 0:.0f} s)")
