@@ -49,7 +49,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import RESULTS, SLUGS, parse_sets, run_all, variants, write_report  # noqa: E402
+from vajont_resolution import RESULTS, SLUGS, parse_sets, parse_variants, run_all, variants, write_report  # noqa: E402
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
 STATED = ("peak_velocity", "runout", "runup", "duration")
@@ -156,12 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     from coupling.case.loader import split_key
 
     every = variants(a.case, common)
-    names = [v.strip() for v in a.variants.split(",") if v.strip()]
-    unknown = sorted(set(names) - set(every))
-    if unknown:
-        ap.error(f"--variants: found {', '.join(unknown)}; allowed: {', '.join(every)}")
-    if "base" not in names:
-        names.insert(0, "base")
+    names = parse_variants(ap, a.variants, every)
     # the perturbed key's value in the case (after the common overrides)
     node = coupling.load_case(a.case, common or None).spec.model_dump(mode="json")
     try:

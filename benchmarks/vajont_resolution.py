@@ -324,6 +324,16 @@ def parse_sets(ap: argparse.ArgumentParser, items: list[str]) -> dict:
     return common
 
 
+def parse_variants(ap: argparse.ArgumentParser, text: str, allowed) -> list[str]:
+    """The comma-separated ``--variants`` names, "base" first (added when missing); an unknown
+    name is ``ap.error`` listing the ``allowed`` ones."""
+    wanted = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = sorted(set(wanted) - set(allowed))
+    if unknown:
+        ap.error(f"--variants: found {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    return wanted if "base" in wanted else ["base", *wanted]
+
+
 def run_all(todo: list[tuple], jobs: int = 1) -> list[dict]:
     """:func:`run_one` of every item, ``jobs`` at a time (one process per run), in order."""
     if jobs > 1:
@@ -360,12 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     common = parse_sets(ap, a.set)
     if a.duration:
         common["dda.duration"] = a.duration
-    wanted = [v.strip() for v in a.variants.split(",") if v.strip()]
-    unknown = sorted(set(wanted) - set(ALL_VARIANTS))
-    if unknown:
-        ap.error(f"--variants: found {', '.join(unknown)}; allowed: {', '.join(ALL_VARIANTS)}")
-    if "base" not in wanted:
-        wanted.insert(0, "base")
+    wanted = parse_variants(ap, a.variants, ALL_VARIANTS)
     every = variants(a.case, common)
     todo = [(a.case, name, {**common, **every[name]}, a.run_dir) for name in wanted if name in every]
     if a.duration:  # settle+5s keeps its event window
