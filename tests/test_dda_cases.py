@@ -246,3 +246,22 @@ def test_max_runout_is_the_largest_horizontal_distance_in_either_direction(direc
     motion = group_motion(result, np.array([1]), np.array([1.0, 2.0]), rest_velocity=0.1)
     assert motion["max_runout"] == pytest.approx(5.0, rel=1e-12)
     assert motion["runout"] == pytest.approx(4.0 * direction, rel=1e-12)
+
+
+def test_vajont_band_series_are_written_and_the_maxima_are_theirs(tmp_path):
+    """history.h5's ``band`` group holds the band's mean temperature rise [K] and pore pressure
+    [Pa] at every accepted step (what monitor.png draws: the values, not a running maximum) and
+    summary.json's band maxima are the largest values of those series."""
+    import h5py
+    import numpy as np
+
+    result = coupling.run(coupling.load_case(CASES / "vajont.toml", {"dda.duration": 11.0, "output.plots": False}),
+                          tmp_path / "run")
+    with h5py.File(tmp_path / "run" / "history.h5", "r") as f:
+        t, temp, p = (np.asarray(f["band"][k]) for k in ("time", "temperature_rise", "pore_pressure"))
+        assert f["band"]["pore_pressure"].attrs["unit"] == "Pa"
+    assert t.shape == temp.shape == p.shape and t[0] == 0.0 and t[-1] == pytest.approx(11.0, rel=1e-12)
+    assert np.all(np.diff(t) > 0)
+    r = result.results
+    assert r["band_temperature_rise_max"] == temp.max() > 1.0
+    assert r["band_pore_pressure_max"] == p.max() > 1e5

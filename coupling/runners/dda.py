@@ -10,6 +10,7 @@ temperature rise and pore pressure; draws them in ``monitor.png``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,9 @@ class BandMonitor:
     Per-contact values are not reported: DDA's contact "stress" N/l_c is no band stress where
     a vertex overlaps an edge by a sliver or touches at a point (l_c → 0), and such contacts
     carry absurd local values (thousands of K) that say nothing about the band.
-    Reported: the largest ΔT̄ and p̄ over the run."""
+    The series (``time`` [s], ``temperature`` [K], ``pressure`` [Pa]) hold the values at each
+    accepted step (drawn in monitor.png, written to history.h5's ``band`` group by
+    :meth:`write`); reported: their largest values over the run."""
 
     def __init__(self, sim: dda.Simulation) -> None:
         self.sim = sim
@@ -154,9 +157,29 @@ class BandMonitor:
                 theta = float(np.dot(con.lc[w], cs.law_state[w, 0]) / con.lc[w].sum())
                 t_band = theta * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length / law.pressurisation
         self.time.append(st.time)
-        rise = t_band if self.diffusion else self.work / self.heat_per_kelvin
-        self.temperature.append(max(rise, self.temperature[-1]))
-        self.pressure.append(max(p, self.pressure[-1]))
+        self.temperature.append(t_band if self.diffusion else self.work / self.heat_per_kelvin)
+        self.pressure.append(p)
+
+    @property
+    def maxima(self) -> tuple[float, float]:
+        """The largest mean temperature rise [K] and pore pressure [Pa] of the band over the run."""
+        return float(np.max(self.temperature)), float(np.max(self.pressure))
+
+    def write(self, path: Path) -> None:
+        """Add the series to history.h5 (``path``): group ``band`` with ``time`` [s],
+        ``temperature_rise`` [K] and ``pore_pressure`` [Pa] (band means, one value per accepted
+        step from t = 0), replacing a group a restarted run's file already has."""
+        import h5py
+
+        with h5py.File(path, "a") as f:
+            if "band" in f:
+                del f["band"]
+            g = f.create_group("band")
+            g.attrs["description"] = ("mean state of the thermally pressurised band under the slide "
+                                      "(coupling.runners.dda.BandMonitor), one value per accepted step")
+            for name, values, unit in (("time", self.time, "s"), ("temperature_rise", self.temperature, "K"),
+                                       ("pore_pressure", self.pressure, "Pa")):
+                g.create_dataset(name, data=np.asarray(values, dtype=float)).attrs["unit"] = unit
 
 
     def share(self) -> None:
@@ -365,12 +388,13 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
         line = np.asarray(spec.monitor.runup_line, dtype=float)
         results["runup"] = float(np.interp(front, line[:, 0], line[:, 1]) - line[0, 1]) if front > line[0, 0] else 0.0
     if band:
-        results["band_temperature_rise_max"] = band.temperature[-1]
-        results["band_pore_pressure_max"] = band.pressure[-1]
+        results["band_temperature_rise_max"], results["band_pore_pressure_max"] = band.maxima
         motion["band"] = band
     files: list[str] = []
     if ctx.rundir is not None and spec.output.fields:
         files += ["blocks.pvd", "contacts.pvd", "frames/", "history.h5"]
+        if band and ctx.is_root and ctx.rundir.file("history.h5").is_file():
+            band.write(ctx.rundir.file("history.h5"))
     if "runup" in results:
         motion["runup"] = results["runup"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
