@@ -112,6 +112,12 @@ def accuracy_statement(report: dict) -> str:
     single = report["single_run"]
     off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED if single["distance"].get(q) is not None)
     common = "".join(f" --set {k}={v}" for k, v in report.get("common_overrides", {}).items())
+    missing = ""  # a quantity some runs do not reach (onset to rest of a run still moving at its end)
+    for q in STATED:
+        if any(stats[v][q]["missing"] for v in names):
+            counts = ", ".join(f"{v} {stats[v][q]['n']}" for v in names)
+            missing += f"; {WORDS[q]} over the runs that reach it ({counts} of {n})"
+
     band = ""
     if all(stats[v]["band_temperature_rise_max"]["mean"] is not None for v in names):
         band = ("; ensemble means of the band's largest mean temperature rise [K] / pore pressure [MPa]: " + "; ".join(
@@ -121,7 +127,7 @@ def accuracy_statement(report: dict) -> str:
             f"{common} --variants {','.join(names)} --members {n} --perturb {key}={delta:g}): single runs spread "
             f"(standard deviation over {key} ± {delta:g}) {spread}; ensemble means of peak [m/s] / run-out [m] / run-up [m] / "
             f"onset to rest [s]: {means}; largest change of a mean from the base ensemble's: {worst}; the shipped run "
-            f"against the {single['against']} ensemble mean: {off}{band}")
+            f"against the {single['against']} ensemble mean: {off}{missing}{band}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,9 @@ def test_changes_of_the_means_and_the_accuracy_sentence():
     assert "the shipped run against the time/2 ensemble mean: peak -2.0 %, run-out -0.9 %" in text
 
 
-def test_vajont_accuracy_quotes_its_committed_ensemble_report():
+@pytest.mark.parametrize("case, name", [("vajont.toml", "vajont_ensemble_resolution.json"),
+                                        ("vajont_10block.toml", "vajont_10block_ensemble_resolution.json")])
+def test_vajont_accuracy_quotes_its_committed_ensemble_report(case, name):
     """The shipped case states the ensemble study's figures verbatim (regenerated from the
     committed report: a rerun that changes a figure fails here until the key is rewritten)."""
     import json
@@ -69,9 +71,9 @@ def test_vajont_accuracy_quotes_its_committed_ensemble_report():
     import coupling
     from conftest import CASES
 
-    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_ensemble_resolution.json").read_text(encoding="utf-8"))
-    assert Path(report["case"]).name == "vajont.toml"
-    assert bench.accuracy_statement(report) in coupling.load_case(CASES / "vajont.toml").spec.accuracy
+    report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
+    assert Path(report["case"]).name == case
+    assert bench.accuracy_statement(report) in coupling.load_case(CASES / case).spec.accuracy
     # the middle member of the base ensemble is the shipped run (offset 0)
     shipped = next(r for r in report["runs"] if r["variant"] == "base" and r["offset"] == 0.0)
     assert shipped["member"] == report["members"] // 2
@@ -91,3 +93,25 @@ def test_readme_quotes_the_committed_ensemble_report():
     ch = report["mean_change"]
     assert f"agree to {100 * max(max(c['change'] for c in ch[q].values()) for q in bench.STATED[:3]):.1f} %" in readme
     assert f"(onset to rest {100 * max(c['change'] for c in ch['duration'].values()):.1f} %)" in readme
+
+
+def test_a_quantity_some_runs_do_not_reach_is_counted():
+    runs = _runs("base", [24.0, 25.0, 26.0], [330.0, 340.0, 350.0]) + _runs("time/2", [25.0, 25.5, 26.0], [333.0, 343.0, 353.0])
+    runs[4]["duration"] = None  # a time/2 run still moving at its end
+    stats = bench.summarise(runs, ["base", "time/2"])
+    assert (stats["time/2"]["duration"]["n"], stats["time/2"]["duration"]["missing"]) == (2, 1)
+    report = {"case": "/x/cases/vajont.toml", "variants": ["base", "time/2"], "members": 3,
+              "perturbation": {"water.level": 0.001}, "statistics": stats, "mean_change": bench.mean_changes(stats),
+              "single_run": {"against": "time/2", "distance": {}}}
+    assert "; onset to rest over the runs that reach it (base 3, time/2 2 of 3)" in bench.accuracy_statement(report)
+
+
+def test_readme_quotes_the_ten_block_ensemble_report():
+    import json
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_ensemble_resolution.json").read_text(encoding="utf-8"))
+    c = report["mean_change"]["peak_velocity"]["time/4"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"its mean peak rises {100 * c['change']:.1f} % from Δt to Δt/4 (standard error {100 * c['se']:.1f} %)" in readme
+    stats = report["statistics"]
+    assert stats["time/4"]["peak_velocity"]["mean"] > stats["base"]["peak_velocity"]["mean"]  # "rises"
