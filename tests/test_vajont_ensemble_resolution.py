@@ -64,7 +64,8 @@ def test_changes_of_the_means_and_the_accuracy_sentence():
 @pytest.mark.parametrize("case, name", [("vajont.toml", "vajont_ensemble_resolution.json"),
                                         ("vajont_10block.toml", "vajont_10block_ensemble_resolution.json"),
                                         ("vajont_velocity_weakening.toml",
-                                         "vajont_velocity_weakening_ensemble_resolution.json")])
+                                         "vajont_velocity_weakening_ensemble_resolution.json"),
+                                        ("vajont_learned_friction.toml", "vajont_learned_friction_ensemble_resolution.json")])
 def test_vajont_accuracy_quotes_its_committed_ensemble_report(case, name):
     """The shipped case states the ensemble study's figures verbatim (regenerated from the
     committed report: a rerun that changes a figure fails here until the key is rewritten)."""
