@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from learned.errors import DataError
-from learned.files import atomic_write
+from learned.files import atomic_write, missing_file
 from learned.law import PLANES, ConstitutiveLaw
 from learned.joint import JointLaw
 
@@ -160,8 +160,6 @@ def load_dataset(path: str | Path) -> ConstitutiveDataset | JointDataset:
     p = str(path)
     allowed_file = "an HDF5 data set written by learned.save_dataset (see learned/dataset.py)"
     if not Path(p).is_file():
-        from learned.files import missing_file
-
         raise DataError(p, None, missing_file(p), allowed_file)
     try:
         f = h5py.File(p, "r")
@@ -281,8 +279,6 @@ def import_csv(
     if len(columns) != 6:
         raise DataError(p, "columns", f"{len(columns)} names", "6 names: exx, eyy, gxy, sxx, syy, sxy")
     if not Path(p).is_file():
-        from learned.files import missing_file
-
         raise DataError(p, None, missing_file(p), "a CSV file with a header row")
     try:
         with open(p, newline="", encoding="utf-8") as fh:

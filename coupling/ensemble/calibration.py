@@ -259,7 +259,6 @@ def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequen
     d = len(params)
     fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.6, 2.4 * d + 0.6), squeeze=False)
     mean = samples.mean(axis=0)
-    log_ticks = {id(p): _log_ticks(p.lo, p.hi) for p in params if p.log}
 
     def edges(p: Parameter) -> np.ndarray:
         return np.geomspace(p.lo, p.hi, 31) if p.log else np.linspace(p.lo, p.hi, 31)
@@ -283,10 +282,10 @@ def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequen
                     ax.plot(truth[j], truth[i], "x", color="tab:red", ms=6)
                 ax.set_ylim(pi.lo, pi.hi)
                 if pi.log:
-                    _log_axis(ax.yaxis, log_ticks[id(pi)])
+                    _log_axis(ax.yaxis, _log_ticks(pi.lo, pi.hi))
             ax.set_xlim(pj.lo, pj.hi)
             if pj.log:
-                _log_axis(ax.xaxis, log_ticks[id(pj)])
+                _log_axis(ax.xaxis, _log_ticks(pj.lo, pj.hi))
             if i == d - 1:
                 ax.set_xlabel(pj.label, fontsize=8)
             else:
