@@ -49,7 +49,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import RESULTS, SLUGS, parse_sets, parse_variants, run_all, variants, write_report  # noqa: E402
+from vajont_resolution import RESULTS, SLUGS, parse_sets, parse_variants, run_all, set_text, variants, write_report  # noqa: E402
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
 STATED = ("peak_velocity", "runout", "runup", "duration")
@@ -111,7 +111,7 @@ def accuracy_statement(report: dict) -> str:
                       for q, c in largest.items())
     single = report["single_run"]
     off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED if single["distance"].get(q) is not None)
-    common = "".join(f" --set {k}={v}" for k, v in report.get("common_overrides", {}).items())
+    common = "".join(set_text(k, v) for k, v in report.get("common_overrides", {}).items())
     missing = ""  # a quantity some runs do not reach (onset to rest of a run still moving at its end)
     for q in STATED:
         if any(stats[v][q]["missing"] for v in names):

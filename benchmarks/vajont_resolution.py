@@ -71,6 +71,12 @@ def _value(text: str):
         return text
 
 
+def set_text(key: str, value) -> str:
+    """`` --set KEY=VALUE`` as the command line takes it back (TOML booleans are lower case)."""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return f" --set {key}={text}"
+
+
 def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
     """name -> overrides of every variant, from the case's own Δt, g2, penalty and settling
     (after the overrides ``sets`` common to every run)."""
@@ -303,7 +309,7 @@ def accuracy_statement(report: dict) -> str:
             before = f"; its peak before: {100 * (peak - base['peak_velocity']) / base['peak_velocity']:+.1f} %" if peak else ""
             parts.append(f"{VARIANT_WORDS[r['name']]}: did not finish ({reason}{before})")
     worst = report["worst_relative_change"]
-    common = "".join(f" --set {k}={v}" for k, v in report.get("common_overrides", {}).items())
+    common = "".join(set_text(k, v) for k, v in report.get("common_overrides", {}).items())
     largest = ("largest: " + ", ".join(f"{w} {100 * worst[q]:.1f} %" if worst.get(q) is not None else f"{w} -"
                                        for q, w in zip(STATED, ("peak", "run-out", "run-up", "onset to rest")))
                if any(worst.get(q) is not None for q in STATED) else "no variant finished")

@@ -118,3 +118,16 @@ def test_readme_quotes_the_ten_block_ensemble_report():
     assert f"its mean peak rises {100 * c['change']:.1f} % from Δt to Δt/4 (standard error {100 * c['se']:.1f} %)" in readme
     stats = report["statistics"]
     assert stats["time/4"]["peak_velocity"]["mean"] > stats["base"]["peak_velocity"]["mean"]  # "rises"
+
+
+def test_the_sentence_quotes_a_command_that_reads_its_overrides_back():
+    """A boolean override is written as TOML (``false``), the only form --set accepts back:
+    Python's ``False`` was quoted in the ten-block case's accuracy key and the command it
+    printed was refused (output.fields: found 'False')."""
+    import vajont_resolution as vr
+
+    common = {"output.fields": False, "monitor.rest_window": 10, "joints.slip_surface.law.band_model": "diffusion"}
+    text = "".join(vr.set_text(k, v) for k, v in common.items())
+    assert text == " --set output.fields=false --set monitor.rest_window=10 --set joints.slip_surface.law.band_model=diffusion"
+    items = [t.strip() for t in text.split("--set") if t.strip()]
+    assert vr.parse_sets(None, items) == common
