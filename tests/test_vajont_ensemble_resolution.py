@@ -131,3 +131,22 @@ def test_the_sentence_quotes_a_command_that_reads_its_overrides_back():
     assert text == " --set output.fields=false --set monitor.rest_window=10 --set joints.slip_surface.law.band_model=diffusion"
     items = [t.strip() for t in text.split("--set") if t.strip()]
     assert vr.parse_sets(None, items) == common
+
+
+def test_the_flagship_header_quotes_the_diffusion_band_study():
+    """cases/vajont.toml quotes the diffusion-form ensemble study (session 17) from its report."""
+    import json
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_diffusion_ensemble_resolution.json").read_text(encoding="utf-8"))
+    assert report["common_overrides"]["joints.slip_surface.law.band_model"] == "diffusion"
+    st = report["statistics"]
+    header = " ".join(line.lstrip("# ").strip() for line in (ROOT / "cases" / "vajont.toml").read_text(encoding="utf-8").splitlines()
+                      if line.startswith("#"))
+    for v in ("base", "time/4"):
+        quoted = " / ".join(f"{st[v][q]['mean']:.{d}f}" for q, d in zip(bench.STATED, (2, 1, 1, 2)))
+        assert quoted in header, (v, quoted)
+    temps = " / ".join(f"{st[v]['band_temperature_rise_max']['mean']:.0f}" for v in report["variants"])
+    assert f"{temps} K" in header
+    ch = report["mean_change"]
+    worst = " / ".join(f"{100 * max(c['change'] for c in ch[q].values()):.1f}" for q in bench.STATED)
+    assert f"largest change {worst} %" in header
