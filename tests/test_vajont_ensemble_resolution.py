@@ -150,3 +150,19 @@ def test_the_flagship_header_quotes_the_diffusion_band_study():
     ch = report["mean_change"]
     worst = " / ".join(f"{100 * max(c['change'] for c in ch[q].values()):.1f}" for q in bench.STATED)
     assert f"largest change {worst} %" in header
+
+
+def test_the_ten_block_header_quotes_the_drag_study():
+    """cases/vajont_10block.toml quotes the water-drag ensemble study (session 17) from its report."""
+    import json
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_drag_ensemble_resolution.json").read_text(encoding="utf-8"))
+    assert report["common_overrides"]["water.drag_coefficient"] == 1.0
+    st = report["statistics"]
+    header = " ".join(line.lstrip("# ").strip() for line in (ROOT / "cases" / "vajont_10block.toml").read_text(encoding="utf-8").splitlines()
+                      if line.startswith("#"))
+    for v in report["variants"]:
+        quoted = " / ".join(f"{st[v][q]['mean']:.{d}f}" for q, d in zip(bench.STATED, (2, 1, 1, 2)))
+        assert quoted in header, (v, quoted)
+    temps = " / ".join(f"{st[v]['band_temperature_rise_max']['mean']:.0f}" for v in report["variants"])
+    assert f"{temps} K" in header
