@@ -260,6 +260,7 @@ def test_vajont_band_series_are_written_and_the_maxima_are_theirs(tmp_path):
     with h5py.File(tmp_path / "run" / "history.h5", "r") as f:
         t, temp, p = (np.asarray(f["band"][k]) for k in ("time", "temperature_rise", "pore_pressure"))
         assert f["band"]["pore_pressure"].attrs["unit"] == "Pa"
+        assert [f["band"][k].attrs["units"] for k in ("time", "temperature_rise", "pore_pressure")] == ["s", "K", "Pa"]
     assert t.shape == temp.shape == p.shape and t[0] == 0.0 and t[-1] == pytest.approx(11.0, rel=1e-12)
     assert np.all(np.diff(t) > 0)
     r = result.results

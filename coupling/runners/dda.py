@@ -179,7 +179,9 @@ class BandMonitor:
                                       "(coupling.runners.dda.BandMonitor), one value per accepted step")
             for name, values, unit in (("time", self.time, "s"), ("temperature_rise", self.temperature, "K"),
                                        ("pore_pressure", self.pressure, "Pa")):
-                g.create_dataset(name, data=np.asarray(values, dtype=float)).attrs["unit"] = unit
+                d = g.create_dataset(name, data=np.asarray(values, dtype=float))
+                d.attrs["units"] = unit  # the attribute name of every other history.h5 dataset
+                d.attrs["unit"] = unit  # the former name, kept for readers of earlier files
 
 
     def share(self) -> None:
