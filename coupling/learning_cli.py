@@ -150,6 +150,15 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
                               rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler,
                               min_magnitude=args.min_strain)
+        below = noise_dominated_fraction(ds, args.noise_strain, args.noise_stress)
+        if args.sampler == "log" and below > NOISE_WARN_FRACTION:
+            import sys
+
+            print(f"warning: {below:.0%} of the points have a strain or stress smaller than its noise (the noise "
+                  f"is relative to the standard deviation over the whole sample; --sampler log samples strain "
+                  f"magnitudes down to {ds.provenance.get('min_magnitude', 0.0):.2g}): a network fitted to them is "
+                  f"poor at small strains; --sampler sobol or uniform (a box) keeps the signal above the noise",
+                  file=sys.stderr)
     else:
         from coupling.case.common import JointLawSpec, build_joint_law
 
@@ -168,6 +177,25 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
     path = save_dataset(args.output, ds)
     print(f"wrote {path}: {len(ds)} samples ({ds.kind})")
     return 0
+
+
+#: ``data generate`` warns when more than this fraction of the points lies below the noise
+NOISE_WARN_FRACTION = 0.05
+
+
+def noise_dominated_fraction(ds, noise_strain: float, noise_stress: float) -> float:
+    """Fraction [-] of the points whose strain magnitude |ε| or stress magnitude |σ| (Euclidean
+    norm of the Voigt row) is smaller than the magnitude of its noise, level · ‖std(x, axis=0)‖
+    (``learned.dataset.NOISE_DEFINITION``: the noise is relative to the spread of the whole sample,
+    so the log sampler's small strains drown in it). Observed values (N,3) of ``ds``."""
+    import numpy as np
+
+    below = np.zeros(len(ds), bool)
+    for x, level in ((ds.strain, noise_strain), (ds.stress, noise_stress)):
+        if level > 0:
+            x = np.asarray(x, float)
+            below |= np.linalg.norm(x, axis=1) < level * float(np.linalg.norm(x.std(axis=0)))
+    return float(below.mean()) if len(ds) else 0.0
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
@@ -303,9 +331,10 @@ def add_commands(sub) -> None:
     g.add_argument("--strain-range", type=real_list("--strain-range", (1, 3), positive=True), default=(2e-3,),
                    help="half-width of the strain box, or three comma-separated (default 2e-3)")
     g.add_argument("--noise-strain", type=real("--noise-strain", ge=0, le=10), default=0.0,
-                   help="relative noise on strain (0.02 = 2%% of its std)")
+                   help="relative noise on strain (0.02 = 2%% of each component's std over the whole sample; "
+                        "default 0); with --sampler log the smallest strains lie below it (a warning says how many)")
     g.add_argument("--noise-stress", type=real("--noise-stress", ge=0, le=10), default=0.0,
-                   help="relative noise on stress / joint strength")
+                   help="relative noise on stress (as --noise-strain) / joint strength (tau (1 + level N(0,1))); default 0")
     g.add_argument("--sampler", choices=["log", "uniform", "sobol"], default="log",
                    help="log (default): log-uniform strain magnitude, uniform direction; uniform / sobol: in the box")
     g.add_argument("--min-strain", type=real("--min-strain", gt=0), default=None,
