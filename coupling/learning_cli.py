@@ -339,9 +339,9 @@ def add_commands(sub) -> None:
                    help="log (default): log-uniform strain magnitude, uniform direction; uniform / sobol: in the box")
     g.add_argument("--min-strain", type=real("--min-strain", gt=0), default=None,
                    help="log sampler: smallest strain magnitude (default 1e-4 x the largest)")
-    g.add_argument("--slip-max", type=real("--slip-max", gt=0), default=1.0, help="joint data: largest slip [m]")
+    g.add_argument("--slip-max", type=real("--slip-max", gt=0), default=1.0, help="joint data: largest slip [m] (default 1)")
     g.add_argument("--rate-range", type=real_list("--rate-range", (2,), nonnegative=True, increasing=True),
-                   default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s]")
+                   default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s] (default 1e-4,10)")
     g.add_argument("--log-rates", action="store_true", help="joint data: log-uniform slip rates")
     g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     g.add_argument("--force", action="store_true", help=force_help)
@@ -351,8 +351,8 @@ def add_commands(sub) -> None:
     c.add_argument("-o", "--output", required=True, help="HDF5 data set to write")
     c.add_argument("--plane", choices=["strain", "stress"], default="strain",
                    help="strain | stress: the plane of the measured states (default strain)")
-    c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa | kPa | MPa | GPa")
-    c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- | %% | microstrain")
+    c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa (default) | kPa | MPa | GPa")
+    c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- (default: strain as a number) | %% | microstrain")
     c.add_argument("--force", action="store_true", help=force_help)
     c.set_defaults(func=cmd_data_import)
 
@@ -360,7 +360,7 @@ def add_commands(sub) -> None:
     t.add_argument("data", help="HDF5 data set")
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
     t.add_argument("--model", choices=["mlp", "icnn", "return_mapping"], default="mlp",
-                   help="mlp | icnn (point data) | return_mapping (path data: a learned law with state)")
+                   help="mlp (default) | icnn (point data) | return_mapping (path data: a learned law with state)")
     t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300,
                    help="training epochs (default 300)")
     t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128, help="mini-batch size (default 128)")
@@ -370,7 +370,7 @@ def add_commands(sub) -> None:
                         % (",".join(map(str, MLP_HIDDEN)), ",".join(map(str, OTHER_HIDDEN))))
     t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2,
                    help="fraction of the data held out for validation (default 0.2)")
-    t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
+    t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs (default 40)")
     t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=None,
                    help="full-batch L-BFGS iterations after the Adam epochs, keeping the best validation loss "
                         "(default 2000; --model return_mapping: 60; 0: none)")
@@ -383,7 +383,7 @@ def add_commands(sub) -> None:
                    help="fixed-point projection training (noisy strain and stress); with --model return_mapping "
                         "on path data, the state is carried along each path and committed at convergence")
     t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
-                   help="projection training: outer iterations")
+                   help="projection training: outer iterations (default 8)")
     t.add_argument("--force", action="store_true", help=force_help)
     t.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=cmd_train)

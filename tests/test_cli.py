@@ -151,3 +151,25 @@ def test_help_is_plain_text_and_describes_every_argument():
             if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue
             assert action.help, (name, action.option_strings or action.dest)
+
+
+def test_every_option_with_a_default_states_it_in_its_help():
+    """`deepmanifold CMD --help` is the new user's reference: an option whose default is a value
+    (not None / off) says so in its help (import-csv's units, train --patience, calibrate --steps,
+    … did not)."""
+    import argparse
+
+    from coupling.cli import build_parser
+
+    def options(parser, name="deepmanifold"):
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub, p in a.choices.items():
+                    yield from options(p, f"{name} {sub}")
+            elif a.option_strings and not isinstance(a, (argparse._HelpAction, argparse._VersionAction)) \
+                    and a.default not in (None, False, argparse.SUPPRESS):
+                yield name, a
+
+    missing = [f"{name} {'/'.join(a.option_strings)} (default {a.default!r})"
+               for name, a in options(build_parser()) if "default" not in (a.help or "")]
+    assert missing == []
