@@ -389,7 +389,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f"± {r['surrogate_spread']:.2g} | solver {solver}")
     for line in consistency_lines(check):
         print(f"  check: {line}")
-    print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, confirm/")
+    print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, posterior_samples.npy, confirm/")
     return 0
 
 
