@@ -53,3 +53,17 @@ def test_result_gives_the_block_frames_of_a_dda_run(tmp_path):
     assert {"displacement", "velocity", "stress", "rotation"} <= set(m.cell_data)
     disp = m.cell_data["displacement"][1][0]  # the free block: its centroid's displacement [m]
     assert disp[0] == pytest.approx(r.results["runout"], rel=1e-12)
+
+
+def test_the_public_names_are_listed_before_first_use():
+    """dir(coupling) and help(coupling) list load_case, run, … (they are imported lazily and
+    were missing from both, so tab completion and help() showed none of the API)."""
+    import subprocess
+    import sys
+
+    code = ("import coupling; names = dir(coupling); "
+            "print(all(n in names for n in coupling.__all__)); "
+            "import pydoc; text = pydoc.render_doc(coupling, renderer=pydoc.plaintext); "
+            "print('load_case(path' in text and 'run(case' in text)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True"]
