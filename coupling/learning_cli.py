@@ -19,7 +19,10 @@ from coupling.errors import CaseError, SolverDivergence
 
 
 def _inline_table(text: str, option: str) -> dict[str, Any]:
-    body = text.strip()
+    """``--material`` / ``--joint``: a TOML inline table, braces optional. Line breaks count as
+    spaces (TOML wants an inline table on one line; a command copied from the docs or a case
+    header may break inside the quotes)."""
+    body = " ".join(text.strip().splitlines())
     if not body.startswith("{"):
         body = "{" + body + "}"
     try:

@@ -175,3 +175,19 @@ def test_noise_dominated_fraction_counts_points_below_their_noise():
     assert noise_dominated_fraction(ds, 0.02, 0.0) == 0.5
     assert noise_dominated_fraction(ds, 0.0, 0.0) == 0.0
     assert noise_dominated_fraction(ds, 0.0, 1e-4) == 0.0  # 7.07e-5 x 1e9 < 1e6
+
+
+def test_generate_accepts_a_material_table_broken_across_lines(tmp_path):
+    """docs/plasticity.md quoted `--material 'law="j2_plasticity", E=70e9,<newline> nu=0.3, …'`
+    (a line break inside the quotes, as case headers still do): TOML refused it ("not a TOML
+    inline table"); a line break now counts as a space, and the data set is the one-line one."""
+    from conftest import cli_inprocess
+
+    sets = {}
+    for name, table in (("one", 'law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9'),
+                        ("two", 'law="j2_plasticity", E=70e9,\n        nu=0.3, yield_stress=200e6, hardening=5e9')):
+        code, out, err = cli_inprocess("data", "generate", "-o", str(tmp_path / f"{name}.h5"), "--material", table,
+                                       "--paths", "4", "--steps", "5", "--seed", "1")
+        assert code == 0, err
+        sets[name] = load_dataset(tmp_path / f"{name}.h5")
+    assert np.array_equal(sets["one"].stress, sets["two"].stress)
