@@ -7,8 +7,10 @@ Python API::
     result = coupling.run(case, out="results/cantilever")
     result.summary["results"]["probes"]["tip_deflection"]["value"]
 
-The names below are imported on first use, so that ``import coupling.solvers.fem`` (a
-solver package) does not load the case machinery.
+Public names (``__all__``): ``load_case``, ``run``, ``Case``, ``Result``, ``CaseError``,
+``RunDiverged``, ``RunInterrupted``, ``SolverDivergence``; each is imported on first use, so
+that ``import coupling.solvers.fem`` (a solver package) does not load the case machinery, and
+``dir(coupling)`` / ``help(coupling)`` list them.
 """
 
 from __future__ import annotations
@@ -45,3 +47,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'coupling' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names including the public ones not imported yet (tab completion, help())."""
+    return sorted(set(globals()) | set(_EXPORTS))

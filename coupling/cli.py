@@ -184,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that flushing what is left of it at exit raises nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (an in-process caller's StringIO)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """The entry point: parse, run a command, print bad input on one line (exit 2), divergence (exit 3)."""
     from coupling.errors import CaseError, SolverDivergence
@@ -192,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `deepmanifold run CASE | head -3`: the command's work is done
+        _stdout_to_devnull()
+        return 141  # 128 + SIGPIPE, what the shell reports for a command its pipe's reader left
     except (CaseError, LearnedInputError) as exc:
         return _fail(exc.line(), exc.exit_code)
     except SolverDivergence as exc:

@@ -389,7 +389,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f"± {r['surrogate_spread']:.2g} | solver {solver}")
     for line in consistency_lines(check):
         print(f"  check: {line}")
-    print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, confirm/")
+    print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, posterior_samples.npy, confirm/")
     return 0
 
 
@@ -460,7 +460,7 @@ def add_global_local_commands(sub) -> None:
                    help="an observed result and its standard deviation (repeatable)")
     c.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for the confirmation runs")
     c.add_argument("--chains", type=integer("--chains", 1, 10_000), default=16, help="MCMC chains (default 16)")
-    c.add_argument("--steps", type=integer("--steps", 30, 1_000_000), default=3000, help="MCMC steps per chain (a third is burn-in)")
+    c.add_argument("--steps", type=integer("--steps", 30, 1_000_000), default=3000, help="MCMC steps per chain (default 3000; a third is burn-in)")
     c.add_argument("--confirm-samples", type=integer("--confirm-samples", 0, 1000), default=2,
                    help="posterior samples the solver confirms besides the posterior mean (default 2)")
     c.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0,

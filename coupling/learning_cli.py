@@ -19,7 +19,10 @@ from coupling.errors import CaseError, SolverDivergence
 
 
 def _inline_table(text: str, option: str) -> dict[str, Any]:
-    body = text.strip()
+    """``--material`` / ``--joint``: a TOML inline table, braces optional. Line breaks count as
+    spaces (TOML wants an inline table on one line; a command copied from the docs or a case
+    header may break inside the quotes)."""
+    body = " ".join(text.strip().splitlines())
     if not body.startswith("{"):
         body = "{" + body + "}"
     try:
@@ -150,6 +153,15 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
                               rng[0] if len(rng) == 1 else np.array(rng),
                               args.noise_strain, args.noise_stress, args.seed, args.sampler,
                               min_magnitude=args.min_strain)
+        below = noise_dominated_fraction(ds, args.noise_strain, args.noise_stress)
+        if args.sampler == "log" and below > NOISE_WARN_FRACTION:
+            import sys
+
+            print(f"warning: {below:.0%} of the points have a strain or stress smaller than its noise (the noise "
+                  f"is relative to the standard deviation over the whole sample; --sampler log samples strain "
+                  f"magnitudes down to {ds.provenance.get('min_magnitude', 0.0):.2g}): a network fitted to them is "
+                  f"poor at small strains; --sampler sobol or uniform (a box) keeps the signal above the noise",
+                  file=sys.stderr)
     else:
         from coupling.case.common import JointLawSpec, build_joint_law
 
@@ -168,6 +180,25 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
     path = save_dataset(args.output, ds)
     print(f"wrote {path}: {len(ds)} samples ({ds.kind})")
     return 0
+
+
+#: ``data generate`` warns when more than this fraction of the points lies below the noise
+NOISE_WARN_FRACTION = 0.05
+
+
+def noise_dominated_fraction(ds, noise_strain: float, noise_stress: float) -> float:
+    """Fraction [-] of the points whose strain magnitude |ε| or stress magnitude |σ| (Euclidean
+    norm of the Voigt row) is smaller than the magnitude of its noise, level · ‖std(x, axis=0)‖
+    (``learned.dataset.NOISE_DEFINITION``: the noise is relative to the spread of the whole sample,
+    so the log sampler's small strains drown in it). Observed values (N,3) of ``ds``."""
+    import numpy as np
+
+    below = np.zeros(len(ds), bool)
+    for x, level in ((ds.strain, noise_strain), (ds.stress, noise_stress)):
+        if level > 0:
+            x = np.asarray(x, float)
+            below |= np.linalg.norm(x, axis=1) < level * float(np.linalg.norm(x.std(axis=0)))
+    return float(below.mean()) if len(ds) else 0.0
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
@@ -303,16 +334,17 @@ def add_commands(sub) -> None:
     g.add_argument("--strain-range", type=real_list("--strain-range", (1, 3), positive=True), default=(2e-3,),
                    help="half-width of the strain box, or three comma-separated (default 2e-3)")
     g.add_argument("--noise-strain", type=real("--noise-strain", ge=0, le=10), default=0.0,
-                   help="relative noise on strain (0.02 = 2%% of its std)")
+                   help="relative noise on strain (0.02 = 2%% of each component's std over the whole sample; "
+                        "default 0); with --sampler log the smallest strains lie below it (a warning says how many)")
     g.add_argument("--noise-stress", type=real("--noise-stress", ge=0, le=10), default=0.0,
-                   help="relative noise on stress / joint strength")
+                   help="relative noise on stress (as --noise-strain) / joint strength (tau (1 + level N(0,1))); default 0")
     g.add_argument("--sampler", choices=["log", "uniform", "sobol"], default="log",
                    help="log (default): log-uniform strain magnitude, uniform direction; uniform / sobol: in the box")
     g.add_argument("--min-strain", type=real("--min-strain", gt=0), default=None,
                    help="log sampler: smallest strain magnitude (default 1e-4 x the largest)")
-    g.add_argument("--slip-max", type=real("--slip-max", gt=0), default=1.0, help="joint data: largest slip [m]")
+    g.add_argument("--slip-max", type=real("--slip-max", gt=0), default=1.0, help="joint data: largest slip [m] (default 1)")
     g.add_argument("--rate-range", type=real_list("--rate-range", (2,), nonnegative=True, increasing=True),
-                   default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s]")
+                   default=(1e-4, 10.0), help="joint data: slip-rate range LO,HI [m/s] (default 1e-4,10)")
     g.add_argument("--log-rates", action="store_true", help="joint data: log-uniform slip rates")
     g.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     g.add_argument("--force", action="store_true", help=force_help)
@@ -322,8 +354,8 @@ def add_commands(sub) -> None:
     c.add_argument("-o", "--output", required=True, help="HDF5 data set to write")
     c.add_argument("--plane", choices=["strain", "stress"], default="strain",
                    help="strain | stress: the plane of the measured states (default strain)")
-    c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa | kPa | MPa | GPa")
-    c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- | %% | microstrain")
+    c.add_argument("--stress-unit", choices=["Pa", "kPa", "MPa", "GPa"], default="Pa", help="Pa (default) | kPa | MPa | GPa")
+    c.add_argument("--strain-unit", choices=["-", "%", "microstrain"], default="-", help="- (default: strain as a number) | %% | microstrain")
     c.add_argument("--force", action="store_true", help=force_help)
     c.set_defaults(func=cmd_data_import)
 
@@ -331,7 +363,7 @@ def add_commands(sub) -> None:
     t.add_argument("data", help="HDF5 data set")
     t.add_argument("-o", "--output", required=True, help="checkpoint .pt (report .json and loss .png beside it)")
     t.add_argument("--model", choices=["mlp", "icnn", "return_mapping"], default="mlp",
-                   help="mlp | icnn (point data) | return_mapping (path data: a learned law with state)")
+                   help="mlp (default) | icnn (point data) | return_mapping (path data: a learned law with state)")
     t.add_argument("--epochs", type=integer("--epochs", 1, 10_000_000), default=300,
                    help="training epochs (default 300)")
     t.add_argument("--batch-size", type=integer("--batch-size", 1), default=128, help="mini-batch size (default 128)")
@@ -341,7 +373,7 @@ def add_commands(sub) -> None:
                         % (",".join(map(str, MLP_HIDDEN)), ",".join(map(str, OTHER_HIDDEN))))
     t.add_argument("--val-fraction", type=real("--val-fraction", ge=0, lt=1), default=0.2,
                    help="fraction of the data held out for validation (default 0.2)")
-    t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs")
+    t.add_argument("--patience", type=integer("--patience", 1), default=40, help="early stopping patience in epochs (default 40)")
     t.add_argument("--polish-iterations", type=integer("--polish-iterations", 0, 1_000_000), default=None,
                    help="full-batch L-BFGS iterations after the Adam epochs, keeping the best validation loss "
                         "(default 2000; --model return_mapping: 60; 0: none)")
@@ -354,7 +386,7 @@ def add_commands(sub) -> None:
                    help="fixed-point projection training (noisy strain and stress); with --model return_mapping "
                         "on path data, the state is carried along each path and committed at convergence")
     t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
-                   help="projection training: outer iterations")
+                   help="projection training: outer iterations (default 8)")
     t.add_argument("--force", action="store_true", help=force_help)
     t.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=cmd_train)

@@ -145,12 +145,31 @@ def check_limits(case) -> dict[str, float]:
                              f"at most {cap:,} {what}; set limits.{name} to allow more")
     out = {what: value for what, (value, _) in sizes.items()}
     if "cells" in sizes and case.solver in ("fem", "data_driven", "nmm"):
-        need, nnz = estimate_memory(case, sizes["cells"][0])
-        cap = limits.max_memory_gb * 1e9 if limits.max_memory_gb is not None else machine_memory()
-        if cap is not None and not need <= cap:
-            whose = "" if limits.max_memory_gb is not None else " (the memory of this machine)"
-            raise case.error(sizes["cells"][1], f"about {need / 1e9:.3g} GB of memory for {sizes['cells'][0]:.3g} cells "
-                             f"({nnz:.3g} matrix nonzeros; estimated before allocation)",
-                             f"at most {cap / 1e9:.3g} GB{whose}; set limits.max_memory_gb to allow more")
-        out["memory_bytes"] = need
+        out["memory_bytes"] = _check_memory(case, sizes["cells"][0], sizes["cells"][1])
     return out
+
+
+def _check_memory(case, cells: float, key: str) -> float:
+    """The estimated memory [bytes] of a solve on ``cells`` cells; refused above ``limits.max_memory_gb``."""
+    limits = case.spec.limits
+    need, nnz = estimate_memory(case, cells)
+    cap = limits.max_memory_gb * 1e9 if limits.max_memory_gb is not None else machine_memory()
+    if cap is not None and not need <= cap:
+        whose = "" if limits.max_memory_gb is not None else " (the memory of this machine)"
+        raise case.error(key, f"about {need / 1e9:.3g} GB of memory for {cells:.3g} cells "
+                         f"({nnz:.3g} matrix nonzeros; estimated before allocation)",
+                         f"at most {cap / 1e9:.3g} GB{whose}; set limits.max_memory_gb to allow more")
+    return need
+
+
+def check_counted_cells(case, cells: int, key: str) -> float:
+    """``[limits]`` for a mesh or cover read from a file, whose cell count is known only once it
+    is read (``mesh.kind`` / ``cover.kind = "file"``: :func:`estimate` has no formula for it):
+    the refusals of :func:`check_limits` with the counted ``cells``, before the solve allocates
+    its matrix. Returns the estimated memory [bytes]; collective only in that every rank passes
+    the same global count."""
+    limits = case.spec.limits
+    if not cells <= limits.max_cells:
+        raise case.error(key, f"{cells:,} cells in the mesh file",
+                         f"at most {limits.max_cells:,} cells; set limits.max_cells to allow more")
+    return _check_memory(case, float(cells), key)

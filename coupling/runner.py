@@ -43,7 +43,8 @@ class Result:
               (statistics), ``case`` (the validated input, SI units), ``timings`` [s], ``versions``
     out_dir : the run folder (None when run with ``out=None``)
     :meth:`fields` gives the arrays of a field output step (points (n, 3) [m], displacement
-    (n, 3) [m], stress components per cell [Pa]).
+    (n, 3) [m], stress components per cell [Pa]; DDA: the block frame, one polygon cell per
+    block).
     """
 
     summary: dict[str, Any]
@@ -60,12 +61,15 @@ class Result:
         return self.summary["results"]
 
     def field_steps(self) -> list[tuple[float, Path]]:
-        """(timestep, file) of every field output step of the run folder (fields.pvd), in order;
-        [] without a run folder or with ``output.fields = false``."""
+        """(timestep, file) of every field output step of the run folder, in order: fields.pvd
+        (FEM, data-driven, NMM; timestep = load factor or time [s]) or, for DDA, blocks.pvd (the
+        block frames; timestep = time [s]); [] without a run folder or with ``output.fields = false``."""
         import re
 
-        index = self.out_dir / "fields.pvd" if self.out_dir is not None else None
-        if index is None or not index.is_file():
+        if self.out_dir is None:
+            return []
+        index = next((self.out_dir / n for n in ("fields.pvd", "blocks.pvd") if (self.out_dir / n).is_file()), None)
+        if index is None:
             return []
         text = index.read_text(encoding="utf-8")
         return [(float(t), self.out_dir / f) for t, f in re.findall(r'timestep="([^"]+)"[^>]*file="([^"]+)"', text)]
@@ -73,7 +77,9 @@ class Result:
     def fields(self, step: int = -1):
         """The field arrays of one output step (default: the last) as a ``meshio.Mesh``:
         ``points`` (n, 3) [m], ``point_data["displacement"]`` (n, 3) [m], ``cell_data`` of the
-        named stress components [Pa] (see :mod:`coupling.output.fields_vtu`)."""
+        named stress components [Pa] (see :mod:`coupling.output.fields_vtu`). DDA: the block
+        frame, one polygon per block with ``cell_data`` ``displacement`` of its centroid (n_blocks, 3)
+        [m], ``velocity`` [m/s], ``rotation_rate`` [rad/s], ``stress`` (σxx, σyy, τxy) [Pa], … (docs/cases.md)."""
         import meshio
 
         steps = self.field_steps()

@@ -83,7 +83,14 @@ def write_pvd(path: Path, entries: Sequence[tuple[float, str]]) -> None:
 
 
 def write_history_h5(path: Path, result: "Result", state: Any = None, attrs: dict | None = None) -> None:
-    """history.h5 with the run histories, the last good state and the solver statistics."""
+    """history.h5 with the run histories, the last good state and the solver statistics.
+
+    Per accepted step (n_steps rows; every ``dda.history_every``-th): ``time``, ``dt`` [s],
+    ``centroid`` (n_steps, n_blocks, 2) [m], ``displacement`` of the centroids from t = 0
+    (n_steps, n_blocks, 2) [m], ``velocity`` (n_steps, n_blocks, 3) (du/dt, dv/dt [m/s],
+    dr/dt [rad/s]), ``rotation`` (n_steps, n_blocks) [rad], ``kinetic_energy`` [J/m],
+    ``oc_iterations``, ``contacts/open|sliding|locked`` (counts); ``fixed`` (n_blocks,);
+    group ``state``: the last good state. Each dataset with a unit names it in ``attrs["units"]``."""
     import h5py
 
     tmp = _tmp(path)
@@ -101,7 +108,10 @@ def write_history_h5(path: Path, result: "Result", state: Any = None, attrs: dic
         g["open"], g["sliding"], g["locked"] = (np.asarray(result.n_open), np.asarray(result.n_sliding), np.asarray(result.n_locked))
         f["fixed"] = np.asarray(result.fixed, dtype=np.int8)
         f["time"].attrs["units"] = "s"
+        f["dt"].attrs["units"] = "s"
         f["centroid"].attrs["units"] = "m"
+        f["displacement"].attrs["units"] = "m"  # of each block's centroid from t = 0
+        f["rotation"].attrs["units"] = "rad"
         f["velocity"].attrs["components"] = "du/dt [m/s], dv/dt [m/s], dr/dt [rad/s]"
         f["kinetic_energy"].attrs["units"] = "J/m"
         if state is not None:

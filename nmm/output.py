@@ -138,7 +138,7 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
     ax.set_aspect("equal")
     ax.autoscale_view()
     k = int(np.argmax(vals))
-    where = xd[k].mean(axis=0)
+    where = x.reshape(-1, 3, 2)[k].mean(axis=0)  # where the element is, not where the magnified drawing puts it
     note = f"max {top:.4g} {unit} near ({where[0]:.3g}, {where[1]:.3g}) m"
     if clipped:
         note += f"\ncolours capped at the {percentile:g}th percentile ({cap:.4g} {unit})"

@@ -37,3 +37,33 @@ def test_result_gives_field_arrays(tmp_path):
     # the same nodal values as the summary's maximum over the displacement dofs
     assert abs(m.point_data["displacement"]).max() == pytest.approx(r.results["max_abs_displacement"], rel=1e-14)
     assert {"stress_xx", "stress_yy", "stress_xy", "von_mises"} <= set(m.cell_data)
+
+
+def test_result_gives_the_block_frames_of_a_dda_run(tmp_path):
+    """A DDA run writes its frames as blocks.pvd + frames/blocks_*.vtu: Result.fields() reads
+    them (it used to say the run wrote no fields)."""
+    import coupling
+
+    r = coupling.run("dda_incline", tmp_path / "out", overrides={"dda.duration": 0.02, "dda.output_interval": 0.01})
+    steps = r.field_steps()
+    assert [t for t, _ in steps] == pytest.approx([0.0, 0.01, 0.02])
+    assert all(f.parent.name == "frames" and f.name.startswith("blocks_") for _, f in steps)
+    m = r.fields()
+    assert sum(len(c.data) for c in m.cells) == 2  # the incline and the block
+    assert {"displacement", "velocity", "stress", "rotation"} <= set(m.cell_data)
+    disp = m.cell_data["displacement"][1][0]  # the free block: its centroid's displacement [m]
+    assert disp[0] == pytest.approx(r.results["runout"], rel=1e-12)
+
+
+def test_the_public_names_are_listed_before_first_use():
+    """dir(coupling) and help(coupling) list load_case, run, … (they are imported lazily and
+    were missing from both, so tab completion and help() showed none of the API)."""
+    import subprocess
+    import sys
+
+    code = ("import coupling; names = dir(coupling); "
+            "print(all(n in names for n in coupling.__all__)); "
+            "import pydoc; text = pydoc.render_doc(coupling, renderer=pydoc.plaintext); "
+            "print('load_case(path' in text and 'run(case' in text)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True"]

@@ -151,3 +151,48 @@ def test_help_is_plain_text_and_describes_every_argument():
             if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue
             assert action.help, (name, action.option_strings or action.dest)
+
+
+def test_every_option_with_a_default_states_it_in_its_help():
+    """`deepmanifold CMD --help` is the new user's reference: an option whose default is a value
+    (not None / off) says so in its help (import-csv's units, train --patience, calibrate --steps,
+    … did not)."""
+    import argparse
+
+    from coupling.cli import build_parser
+
+    def options(parser, name="deepmanifold"):
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub, p in a.choices.items():
+                    yield from options(p, f"{name} {sub}")
+            elif a.option_strings and not isinstance(a, (argparse._HelpAction, argparse._VersionAction)) \
+                    and a.default not in (None, False, argparse.SUPPRESS):
+                yield name, a
+
+    missing = [f"{name} {'/'.join(a.option_strings)} (default {a.default!r})"
+               for name, a in options(build_parser()) if "default" not in (a.help or "")]
+    assert missing == []
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    """`deepmanifold run CASE | head -3`: the reader leaves before the summary lines are printed.
+    The run is published; the command printed a BrokenPipeError traceback and exit 1 (README: no
+    command gives a traceback). Now: no traceback, exit 141 (128 + SIGPIPE, as the shell reports)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    r, w = os.pipe()
+    os.close(r)  # a reader that has already gone: every write to w fails with EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "coupling", "run", "dda_incline", "-o", str(tmp_path / "out"),
+                               "-q", "--set", "dda.duration=0.02", "--set", "output.plots=false"],
+                              stdout=w, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=300)
+    finally:
+        os.close(w)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "ok"

@@ -260,8 +260,43 @@ def test_vajont_band_series_are_written_and_the_maxima_are_theirs(tmp_path):
     with h5py.File(tmp_path / "run" / "history.h5", "r") as f:
         t, temp, p = (np.asarray(f["band"][k]) for k in ("time", "temperature_rise", "pore_pressure"))
         assert f["band"]["pore_pressure"].attrs["unit"] == "Pa"
+        assert [f["band"][k].attrs["units"] for k in ("time", "temperature_rise", "pore_pressure")] == ["s", "K", "Pa"]
     assert t.shape == temp.shape == p.shape and t[0] == 0.0 and t[-1] == pytest.approx(11.0, rel=1e-12)
     assert np.all(np.diff(t) > 0)
     r = result.results
     assert r["band_temperature_rise_max"] == temp.max() > 1.0
     assert r["band_pore_pressure_max"] == p.max() > 1e5
+
+
+@pytest.mark.parametrize("direction", [1.0, -1.0])
+def test_monitor_plot_labels_the_run_out_inside_its_axes(tmp_path, monkeypatch, direction):
+    """monitor.png: the run-out (and run-up) figure is written inside the run-out panel; it was an
+    unlabelled text at the curve's end that stood above the panel's top edge ("332 m, run-up
+    153 m" across the frame of vajont's plot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from coupling.runners.dda import plot_monitor
+
+    kept = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: kept.append(fig))
+    t = np.linspace(0.0, 70.0, 701)
+    x = direction * 332.0 * np.clip((t - 10.0) / 28.0, 0.0, 1.0) ** 2
+    centroid = np.c_[1200.0 + x, 600.0 - 0.1 * np.abs(x)]
+    motion = {"time": t, "speed": np.gradient(np.abs(x), t), "time_of_peak": 27.5, "peak_velocity": 24.7,
+              "onset_time": 10.2, "time_to_rest": 38.0, "centroid": centroid, "runout": x[-1], "runup": 153.0}
+    plot_monitor(tmp_path / "monitor.png", motion, 0.1, "test")
+    fig = kept[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    a2 = fig.axes[1]
+    box = a2.get_window_extent(renderer)
+    texts = list(a2.texts) + ([*a2.get_legend().get_texts()] if a2.get_legend() else [])
+    labels = [tx.get_text() for tx in texts]
+    assert any(f"run-out {direction * 332:.0f} m, run-up 153 m" == s for s in labels), labels
+    for tx in texts:
+        e = tx.get_window_extent(renderer)
+        assert box.x0 <= e.x0 and e.x1 <= box.x1 and box.y0 <= e.y0 and e.y1 <= box.y1, tx.get_text()

@@ -32,3 +32,53 @@ def test_every_case_key_is_documented():
 def test_readme_opens_with_the_two_commands():
     head = (ROOT / "README.md").read_text().split("##")[0]
     assert "make run" in head and "make test" in head
+
+
+def _header_commands(case_file):
+    """The `deepmanifold ...` commands quoted in a case file's comment lines, joined across their
+    continuation lines."""
+    commands, current = [], None
+    for line in case_file.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        text = line[1:].strip()
+        if text.startswith("deepmanifold "):
+            current = [text]
+            commands.append(current)
+        elif current is not None and line.startswith("#     "):  # indented deeper than the command
+            current.append(text)
+        else:
+            current = None
+    return [" ".join(c) for c in commands]
+
+
+def test_case_headers_reproduce_their_shipped_checkpoints():
+    """A case header that quotes the `data generate` / `train` commands of its checkpoint quotes
+    the sizes, seeds and epochs that the checkpoint's report records (learned_plasticity_plate's
+    said --paths 400 and no --epochs, where the checkpoint has 80 paths and 10 epochs)."""
+    import json
+    import re
+
+    checked = 0
+    for case_file in sorted((ROOT / "cases").glob("*.toml")):
+        cmds = _header_commands(case_file)
+        data = {m.group(1): c for c in cmds if (m := re.search(r"data generate -o (\S+)", c))}
+        for c in cmds:
+            m = re.search(r"deepmanifold train (\S+) -o (\S+\.pt)", c)
+            if not m or m.group(1) not in data:
+                continue
+            report = json.loads((ROOT / m.group(2)).with_suffix(".json").read_text())
+            prov = report["data"]["provenance"]
+            gen = data[m.group(1)]
+            opt = lambda name, text: (lambda g: g and g.group(1))(re.search(rf"(?:^|\s){name} (\S+)", text))
+            if opt("--paths", gen):
+                assert int(opt("--paths", gen)) == prov["n_paths"], case_file.name
+                assert int(opt("--steps", gen)) == prov["n_steps"], case_file.name
+            if opt("-n", gen):
+                assert int(opt("-n", gen)) == prov["n"], case_file.name
+            assert int(opt("--seed", gen) or 0) == prov["seed"], case_file.name
+            epochs = report.get("settings", {}).get("epochs", report.get("epochs_run"))
+            if "--projection" not in c:
+                assert int(opt("--epochs", c) or 300) == epochs, case_file.name
+            checked += 1
+    assert checked >= 3

@@ -153,3 +153,30 @@ def test_probe_adds_a_point_value_to_every_member_of_a_fem_ensemble(tmp_path):
     assert np.all(mid < 0) and np.all(np.abs(mid) < np.abs(tip))
     # linear elasticity: deflection ∝ 1/E (to round-off of the two solves; 1e-9 is ~1e6 x that)
     assert mid[0] * E[0] == pytest.approx(mid[1] * E[1], rel=1e-9)
+
+
+def test_a_set_table_holding_the_varied_key_is_recorded_as_given_and_resumes(tmp_path):
+    """--set 'joints.default.law={kind="coulomb", phi=20}' with --vary joints.default.law.phi: the
+    varied value was written into the --set table itself (one dict object), so summary.json
+    recorded a --set the user never gave and a rerun of the same command re-ran every member
+    (0 reused). The table is copied when applied: recorded as given, members reused."""
+    from coupling.case.loader import load_case
+    from coupling.ensemble.design import Parameter
+    from coupling.ensemble.engine import run_ensemble
+
+    table = {"kind": "coulomb", "phi": 20.0}
+    case = load_case(CASES / "dda_incline.toml", {"joints.default.law": table, "joints.default.law.phi": 25.0})
+    assert table == {"kind": "coulomb", "phi": 20.0}  # the caller's object is not changed
+    assert case.overrides["joints.default.law"] == {"kind": "coulomb", "phi": 20.0}
+    assert case.spec.joints["default"].law.phi == 25.0
+
+    params = [Parameter("joints.default.law.phi", 15.0, 28.0)]
+    points = np.array([[16.0], [24.0]])
+    overrides = {**FAST_OVERRIDES, "joints.default.law": {"kind": "coulomb", "phi": 20.0}}
+    out = tmp_path / "ens"
+    run_ensemble(CASES / "dda_incline.toml", params, points, out, overrides=overrides, progress=None)
+    summary = json.loads((out / "members" / "0001" / "summary.json").read_text())
+    assert summary["case"]["overrides"]["joints.default.law"] == {"kind": "coulomb", "phi": 20.0}
+    assert summary["case"]["input"]["joints"]["default"]["law"]["phi"] == 24.0
+    again = run_ensemble(CASES / "dda_incline.toml", params, points, out, overrides=overrides, progress=None)
+    assert again.counts["reused"] == 2

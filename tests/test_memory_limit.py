@@ -36,3 +36,20 @@ def test_the_unknowns_of_the_estimate_follow_the_mesh():
     _, nnz = estimate_memory(case, size["cells"])
     unknowns = nnz / 38  # 2(3k² + 3k + 1) nonzeros per row for k = 2
     assert unknowns == pytest.approx(size["dofs"], rel=0.2)
+
+
+@pytest.mark.parametrize("case,key,cells", [("footing", "mesh.path", 2201), ("nmm_jointed_tunnel", "cover.path", 14532)])
+def test_limits_apply_to_a_mesh_or_cover_read_from_a_file(case, key, cells):
+    """A mesh / cover file has no size formula: [limits] used to be ignored for it (check and run
+    went ahead with limits.max_cells = 10); its counted cells are now held against max_cells and
+    the memory estimate once it is read, before the solve."""
+    import coupling
+
+    with pytest.raises(CaseError) as err:
+        coupling.run(case, overrides={"limits.max_cells": cells - 1}, check=True)
+    line = err.value.line()
+    assert key in line and f"{cells:,} cells in the mesh file" in line and "limits.max_cells" in line
+    with pytest.raises(CaseError) as err:
+        coupling.run(case, overrides={"limits.max_memory_gb": 1e-3}, check=True)
+    assert key in err.value.line() and "limits.max_memory_gb" in err.value.line()
+    assert coupling.run(case, overrides={"limits.max_cells": cells}, check=True).status == "checked"

@@ -58,3 +58,31 @@ def test_edge_crack_KI(ab):
     print(f"a/b={ab}: K_I/ref = {s['KI'] / ref:.4f}, K_II/ref = {s['KII'] / ref:.4f}")
     assert abs(s["KI"] / ref - 1) < 0.05
     assert abs(s["KII"] / ref) < 0.02
+
+
+def test_deformed_plot_names_where_the_largest_stress_is(tmp_path, monkeypatch):
+    """deformed.png's title gives the largest element stress "near (x, y) m": the element's place
+    in the body, as the FEM plot does; it gave the place of the magnified drawing (nmm_edge_crack:
+    (0.189, 2.08) for the element at the crack tip (0.3, 2))."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nmm.output import _triangles, element_von_mises, plot_deformed
+
+    domain = nmm.Domain.rectangle(0, 0, 1, 2)
+    cover = nmm.CoverMesh.rectangle(0, 0, 1, 2, 10, 20)
+    model = nmm.ManifoldModel(domain, cover, cracks=[nmm.Crack([[0, 1], [0.3, 1]])],
+                              law=LinearElastic(70e9, 0.3, "stress"), order=1)
+    model.add(nmm.Dirichlet(((0, 0), (1, 0)), ux=0.0, uy=0.0), nmm.Traction(((0, 2), (1, 2)), value=(0.0, 1e6)))
+    result = model.solve()
+    kept = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: kept.append(fig))
+    plot_deformed(result, tmp_path / "deformed.png")
+    title = kept[0].axes[0].get_title()
+    x, _, sub_elem = _triangles(result)
+    k = int(np.argmax(element_von_mises(result)[sub_elem]))
+    where = x.reshape(-1, 3, 2)[k].mean(axis=0)
+    assert np.hypot(where[0] - 0.3, where[1] - 1.0) < 0.1  # an element at the tip
+    assert f"near ({where[0]:.3g}, {where[1]:.3g}) m" in title, title

@@ -110,3 +110,18 @@ def test_dda_outputs_read_back(tmp_path, case, sets):
     assert {"force", "normal_force", "state"} <= set(c.point_data)
     assert len(c.points) == sum(len(b.data) for b in c.cells) >= 1
     assert _vtk_cell_arrays(contacts[-1][1])[0] == len(c.points)
+
+
+def test_dda_history_names_the_unit_of_every_dimensional_dataset(tmp_path):
+    """history.h5 of a DDA run: every history with a unit says it in ``attrs["units"]`` (the
+    centroid displacement, the rotation and the step Δt had none, while ``centroid`` and ``time``
+    had theirs)."""
+    import coupling
+
+    coupling.run("dda_incline", tmp_path / "out", overrides={"dda.duration": 0.02, "output.plots": False})
+    with h5py.File(tmp_path / "out" / "history.h5", "r") as h:
+        units = {k: h[k].attrs.get("units") for k in ("time", "dt", "centroid", "displacement", "rotation",
+                                                      "kinetic_energy")}
+        assert "[m/s]" in h["velocity"].attrs["components"]
+    assert units == {"time": "s", "dt": "s", "centroid": "m", "displacement": "m", "rotation": "rad",
+                     "kinetic_energy": "J/m"}

@@ -4,6 +4,7 @@ functions with known answers; the CLI on a tiny DDA ensemble; synthetic-truth re
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,6 +128,12 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     assert check["observations"][0]["name"] == "runout" and set(check["parameters"]) == {"joints.default.law.phi"}
     assert (tmp_path / "cal" / "calibration.png").stat().st_size > 0
     assert (tmp_path / "cal" / "corner.png").stat().st_size > 0
+    # the closing line names every file of the folder (posterior_samples.npy was left out)
+    wrote = r.stdout.strip().splitlines()[-1]
+    assert wrote.startswith("wrote ")
+    named = [n.strip() for n in wrote[len("wrote "):].split(",")]
+    named = {Path(named[0]).name, *named[1:]}
+    assert named == {p.name + ("/" if p.is_dir() else "") for p in (tmp_path / "cal").iterdir()}
 
 
 def _cli_ok(*args):

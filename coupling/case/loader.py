@@ -128,7 +128,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             raise CaseError(source, f"--set {key}", f"'{_join(parts[:-1])}' is a table, not an array",
                             f"a key of it, e.g. --set {_join(parts[:-1])}.NAME=VALUE")
         try:
-            node[last] = value
+            # a copy: a later override inside this value ('law' then 'law.phi') must not change
+            # the caller's object, nor the overrides summary.json records and an ensemble resumes on
+            node[last] = copy.deepcopy(value)
         except (IndexError, TypeError):
             raise CaseError(source, f"--set {key}", f"'{key}' does not exist")
     return data

@@ -179,7 +179,9 @@ class BandMonitor:
                                       "(coupling.runners.dda.BandMonitor), one value per accepted step")
             for name, values, unit in (("time", self.time, "s"), ("temperature_rise", self.temperature, "K"),
                                        ("pore_pressure", self.pressure, "Pa")):
-                g.create_dataset(name, data=np.asarray(values, dtype=float)).attrs["unit"] = unit
+                d = g.create_dataset(name, data=np.asarray(values, dtype=float))
+                d.attrs["units"] = unit  # the attribute name of every other history.h5 dataset
+                d.attrs["unit"] = unit  # the former name, kept for readers of earlier files
 
 
     def share(self) -> None:
@@ -212,10 +214,10 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     a1.set_ylabel("speed of the mass centroid [m/s]")
     a1.legend(loc="upper right", fontsize=8)
     x = motion["centroid"][:, 0] - motion["centroid"][0, 0]
-    a2.plot(t, x, color="C1")
+    label = f"run-out {motion['runout']:.0f} m" + (f", run-up {motion['runup']:.0f} m" if "runup" in motion else "")
+    a2.plot(t, x, color="C1", label=label)
     a2.set_ylabel("horizontal run-out [m]")
-    a2.annotate(f"{motion['runout']:.0f} m" + (f", run-up {motion['runup']:.0f} m" if "runup" in motion else ""),
-                (t[-1], x[-1]), ha="right", va="bottom")
+    a2.legend(loc="best", fontsize=8)  # inside the axes, off the curve (a text at the curve's end left them)
     if band:
         a3 = axes[2]
         a3.plot(band.time, band.temperature, color="C3")

@@ -10,6 +10,7 @@ from mpi4py import MPI
 from coupling.case.common import build_law
 from coupling.case.fem import FemCase, FileMesh, PlateWithHoleMesh, RectangleMesh, TractionSpec
 from coupling.case.loader import Case
+from coupling.limits import check_counted_cells
 from coupling.solvers.fem import mesh as meshes
 from coupling.solvers.fem.errors import MeshInputError
 from coupling.solvers.fem.problem import ContinuumProblem
@@ -26,9 +27,11 @@ def build_mesh(case: Case, comm: MPI.Comm) -> meshes.MeshBundle:
                                       spec.element_size, spec.hole_element_size)
     assert isinstance(spec, FileMesh)
     try:
-        return meshes.from_file(comm, case.resolve(spec.path))
+        bundle = meshes.from_file(comm, case.resolve(spec.path))
     except MeshInputError as exc:
         raise case.error("mesh.path", exc.found, exc.allowed) from None
+    check_counted_cells(case, bundle.mesh.topology.index_map(2).size_global, "mesh.path")
+    return bundle
 
 
 def _region(case: Case, bundle: meshes.MeshBundle, name: str, key: str) -> np.ndarray:

@@ -20,6 +20,7 @@ from mpi4py import MPI
 import nmm
 from coupling.case.common import build_joint_law, build_law
 from coupling.case.loader import Case
+from coupling.limits import check_counted_cells
 from coupling.setup_checks import check_nmm_domain, check_stress_maxima_discs
 from coupling.case.nmm import (
     CircleHole,
@@ -123,10 +124,12 @@ def _cover(case: Case, domain: nmm.Domain) -> nmm.CoverMesh:
             raise case.error("cover.path", missing_file(path, f"mesh file '{path}'"), "a triangle mesh file meshio can read")
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                return nmm.CoverMesh.read(path)  # meshio prints its own complaints
+                cover = nmm.CoverMesh.read(path)  # meshio prints its own complaints
         except (Exception, SystemExit) as exc:  # readers raise anything, some call sys.exit
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise case.error("cover.path", f"cannot read mesh '{path}': {reason}", "a triangle mesh file meshio can read")
+        check_counted_cells(case, len(cover.triangles), "cover.path")
+        return cover
     lo = np.asarray(c.origin if c.origin is not None else domain.bbox[:2], float)
     size = np.asarray(c.size if c.size is not None else domain.bbox[2:] - domain.bbox[:2], float)
     hi = lo + size
