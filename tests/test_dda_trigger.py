@@ -75,3 +75,20 @@ def test_trigger_needs_a_law_with_a_peak():
         dda.Simulation(system, dda.Settings(duration=1.0, dt=0.005, trigger_joint=0, trigger_rate=1.0))
     with pytest.raises(dda.InputError, match="settle_time"):
         dda.Settings(duration=1.0, dt=0.005, settle_time=-1.0).validate()
+
+
+@pytest.mark.parametrize("item, ok", [("trigger.enabled=false", True), ("trigger.rate=1", False),
+                                      ("trigger.joint=slip_surface", False)])
+def test_a_disabled_trigger_needs_no_joint_and_an_enabled_one_names_what_is_missing(item, ok, capsys):
+    """``--set trigger.enabled=false`` on a case without a trigger is valid (it failed with
+    "trigger.joint: missing required key"); an enabled trigger without its joint or rate is one
+    line naming the key, exit 2."""
+    from coupling.cli import main
+
+    code = main(["check", "vajont", "--set", item])
+    err = capsys.readouterr().err.strip().splitlines()
+    if ok:
+        assert code == 0
+    else:
+        key = "trigger.joint" if "rate" in item else "trigger.rate"
+        assert code == 2 and len(err) == 1 and f"{key}: missing (required while trigger.enabled = true)" in err[0]

@@ -144,8 +144,9 @@ class TriggerSpec(Strict):
     The onset time and the peak friction angle at the onset are outcomes of the run."""
 
     enabled: bool = Field(True, description="false: no trigger (a case that extends one with a trigger)")
-    joint: str = Field(description="a name in [joints] whose law has phi_peak and phi_residual")
-    rate: PositiveFloat = Field(description="peak-friction reduction rate [deg/s]")
+    joint: str | None = Field(None, description="a name in [joints] whose law has phi_peak and phi_residual "
+                              "(required while enabled)")
+    rate: PositiveFloat | None = Field(None, description="peak-friction reduction rate [deg/s] (required while enabled)")
     start: float | None = Field(None, ge=0, description="start of the reduction [s]; default dda.settle_time")
     hold_velocity: PositiveFloat | None = Field(None, description="onset speed [m/s]; default monitor.rest_velocity")
 

@@ -246,6 +246,10 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
     out_dir = ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None
     trigger = {}
     if spec.trigger is not None and spec.trigger.enabled:
+        for key, allowed in (("joint", "a name in [joints]"), ("rate", "a reduction rate > 0 [deg/s]")):
+            if getattr(spec.trigger, key) is None:
+                raise case.error(f"trigger.{key}", "missing (required while trigger.enabled = true)",
+                                 f"{allowed}, or trigger.enabled = false")
         names = [n for n in spec.joints if n != "default"]
         if spec.trigger.joint not in names:
             raise case.error("trigger.joint", f"found {spec.trigger.joint!r}", " | ".join(names) or "define [joints.NAME]")
