@@ -22,6 +22,16 @@ run, how many solves had a symmetric K (``GlobalSystem.solve(symmetric=...)``: i
 friction makes K non-symmetric; only a symmetric K could use an LDLᵀ factorisation). Results
 of different settings differ by round-off (the settling stacks' open–close paths then part),
 so the comparison is per solve, not per step.
+
+    python benchmarks/dda_factorisation.py --ldlt [--problems grid30 grid100] [--repeats 3]
+        [--out benchmarks/out/dda_factorisation_ldlt.json]
+
+What a symmetric K would buy (session 18): the first solve of a run is symmetric (no contact
+slides yet); its matrix is factorised by MUMPS as LU (what the solver does) and as Cholesky
+(``PCCHOLESKY``, K flagged symmetric positive definite), alternately in one process, and the
+factorisation and substitution wall times, MUMPS's factor entries and elimination flops and the
+relative residual ‖K x − F‖/‖F‖ of each are recorded. Only a formulation with sliding friction
+explicit in the normal force (as ntdda's) keeps K symmetric in every solve.
 """
 
 from __future__ import annotations
@@ -91,9 +101,78 @@ def worker(problem: str, steps: int, setting: str) -> None:
     print(json.dumps(row), flush=True)
 
 
+def ldlt_worker(problem: str, repeats: int) -> None:
+    """Time MUMPS LU against Cholesky on the first (symmetric) system of ``problem``: one JSON line."""
+    sys.path.insert(0, str(ROOT))
+    from mpi4py import MPI  # noqa: F401  (before PETSc)
+    from petsc4py import PETSc
+
+    import dda
+    import dda.assembly as assembly
+    from dda_vs_ntdda import build
+
+    captured: dict = {}
+    solve = assembly.GlobalSystem.solve
+    assembly.BLOCK_LU_MAX_UNKNOWNS = 0  # MUMPS at every size (small systems otherwise take PETSc's block LU)
+    assembly.DENSE_MAX_UNKNOWNS = 0
+
+    def capture(self, *a, **k):
+        D = solve(self, *a, **k)
+        if "A" not in captured and getattr(self, "_A", None) is not None:
+            captured.update(A=self._A.copy(), b=self._b.copy(), symmetric=bool(k.get("symmetric", True)))
+        return D
+
+    assembly.GlobalSystem.solve = capture
+    system, kw, _ = build(problem)
+    sim = dda.Simulation(system, dda.Settings(duration=kw["dt"], linear_solver="mumps", **kw))
+    sim.step()
+    A, b = captured["A"], captured["b"]
+    if not (captured["symmetric"] and A.isSymmetric(1e-12 * A.norm())):
+        raise SystemExit(f"{problem}: the first system is not symmetric")
+
+    def one(kind: str) -> dict:
+        B = A.copy()
+        if kind == "cholesky":
+            B.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+            B.setOption(PETSc.Mat.Option.SPD, True)
+        ksp = PETSc.KSP().create(PETSc.COMM_SELF)
+        ksp.setType("preonly")
+        pc = ksp.getPC()
+        pc.setType(kind)
+        pc.setFactorSolverType("mumps")
+        ksp.setOperators(B)
+        t = time.perf_counter()
+        ksp.setUp()
+        tf = time.perf_counter() - t
+        x = B.createVecRight()
+        t = time.perf_counter()
+        ksp.solve(b, x)
+        ts = time.perf_counter() - t
+        F = pc.getFactorMatrix()
+        r = b.duplicate()
+        A.mult(x, r)
+        r.axpy(-1.0, b)
+        row = {"factorise_s": tf, "substitute_s": ts, "factor_entries": int(F.getMumpsInfog(29)),
+               "elimination_flops": float(F.getMumpsRinfog(3)), "relative_residual": float(r.norm() / b.norm())}
+        ksp.destroy()
+        B.destroy()
+        return row
+
+    runs: dict = {"lu": [], "cholesky": []}
+    for _ in range(repeats):
+        for kind in runs:
+            runs[kind].append(one(kind))
+    med = {k: float(np.median([r["factorise_s"] for r in v])) for k, v in runs.items()}
+    print(json.dumps({"problem": problem, "blocks": system.nb, "unknowns": int(A.getSize()[0]), "runs": runs,
+                      "factorise_s_median": med, "lu_over_cholesky": med["lu"] / med["cholesky"]}), flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", nargs=3, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--ldlt-worker", nargs=2, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--ldlt", action="store_true",
+                    help="time LU against Cholesky on each problem's first (symmetric) system instead")
     ap.add_argument("--problems", nargs="+", default=["grid30", "grid100"])
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--steps", type=int, default=4, help="steps per run (the first is not timed)")
@@ -102,6 +181,23 @@ def main() -> int:
     a = ap.parse_args()
     if a.worker:
         worker(a.worker[0], int(a.worker[1]), a.worker[2])
+        return 0
+    if a.ldlt_worker:
+        ldlt_worker(a.ldlt_worker[0], int(a.ldlt_worker[1]))
+        return 0
+    if a.ldlt:
+        report = {"benchmark": "dda_factorisation --ldlt", "argv": sys.argv[1:],
+                  "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg()},
+                  "problems": {}}
+        for prob in a.problems:
+            row = mpi_launch.run_json([Path(__file__), "--ldlt-worker", prob, str(max(a.repeats, 1))], 1, ROOT)
+            report["problems"][prob] = row
+            print(f"{prob}: LU {row['factorise_s_median']['lu']:.3g} s, Cholesky "
+                  f"{row['factorise_s_median']['cholesky']:.3g} s, LU / Cholesky {row['lu_over_cholesky']:.2f}", flush=True)
+        out = Path(a.out if a.out != str(OUT / "dda_factorisation.json") else OUT / "dda_factorisation_ldlt.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1))
+        print(f"wrote {out}")
         return 0
     report = {"benchmark": "dda_factorisation", "argv": sys.argv[1:],
               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg()},
