@@ -87,24 +87,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_result(result) -> None:
+    from coupling.output.units import result_units, unit_text
+
     s = result.summary
+    units = s.get("units") or result_units(s["results"])[0]
     print(f"{s['case']['name']}: {s['status']} in {s['timings']['total_s']:.1f} s "
           f"on {s['solver']['mpi_ranks']} rank(s) -> {result.out_dir}")
     for key, value in s["results"].items():
         if key == "probes":
             for name, p in value.items():
+                u = unit_text(units.get(f"probes.{name}.value"))
                 err = p.get("relative_error")
                 err_text = f", error {100 * err:.2f}%" if isinstance(err, (int, float)) else ""
-                ref = f"  (reference {p['reference']:.6g}{err_text})" if "reference" in p else ""
+                ref = f"  (reference {p['reference']:.6g}{u}{err_text})" if "reference" in p else ""
                 if p.get("compared") == "peak":  # dynamics: the reference is compared with the peak
-                    print(f"  {name}: {p['quantity']} = {p['value']:.6g} at the end, peak {p['peak']:.6g} "
+                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{u} at the end, peak {p['peak']:.6g}{u} "
                           f"at t = {p['time_of_peak']:.4g} s{ref}")
                 else:
-                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{ref}")
+                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{u}{ref}")
         elif isinstance(value, bool) or value is None:
-            print(f"  {key}: {value}")
+            # JSON's words, as in summary.json (null: a quantity the run did not reach)
+            print(f"  {key}: {'null' if value is None else str(value).lower()}")
         elif isinstance(value, (int, float)):
-            print(f"  {key}: {value:.6g}")
+            print(f"  {key}: {value:.6g}{unit_text(units.get(key))}")
         elif isinstance(value, (dict, list)) and value:
             print(f"  {key}: {_compact(value)}")
 

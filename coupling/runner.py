@@ -20,6 +20,7 @@ from coupling.errors import CaseDiverged, CaseError, SolverDivergence
 from coupling.output.progress import RunLog
 from coupling.output.provenance import command_line, versions
 from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
+from coupling.output.units import result_units
 from coupling.limits import check_limits
 from coupling.runner_context import RunContext, RunPayload, SetupChecked
 from coupling.signals import Interrupted, StopRequest
@@ -315,8 +316,8 @@ def _abort_alone(comm: MPI.Comm, exc: BaseException) -> None:
 
 def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payload: RunPayload, started: str,
              t0: float, with_runlog: bool = False, ood: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The summary.json of a run: status, the case as validated, results, solver statistics,
-    timings [s] and versions."""
+    """The summary.json of a run: status, the case as validated, results and their units
+    (:mod:`coupling.output.units`), solver statistics, timings [s] and versions."""
     return {
         "format": RUN_FORMAT,
         "format_version": RUN_FORMAT_VERSION,
@@ -333,6 +334,7 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
             "planes": material_planes(case, case.learned_laws),
         },
         "results": payload.results,
+        "units": result_units(payload.results)[0],
         "solver": {**payload.solver, "mpi_ranks": comm.size},
         **({"out_of_distribution": ood} if ood else {}),
         "timings": {"started": started, "total_s": comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)},

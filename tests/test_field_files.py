@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from coupling.output.units import result_units
 from conftest import run_cli
 
 meshio = pytest.importorskip("meshio")
@@ -102,6 +103,9 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert {"fields.pvd", "fields/"} <= set(summary["files"])
+    # every numeric result has its unit in summary.json (coupling.output.units)
+    units, missing = result_units(summary["results"])
+    assert missing == [] and summary["units"] == units
     series = _series(out)
     factors = summary["results"].get("load_displacement", {}).get("load_factor")
     if "simulated_time" in summary["results"]:  # dynamics: the output frames' times

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridReader
 
+from coupling.output.units import result_units
 from conftest import ROOT, run_cli
 from test_field_files import CASES as FIELD_CASES
 
@@ -77,6 +78,9 @@ def test_dda_outputs_read_back(tmp_path, case, sets):
     assert r.returncode == 0, r.stderr
     summary = _strict_json(out / "summary.json")
     assert {"blocks.pvd", "contacts.pvd", "frames/", "history.h5"} <= set(summary["files"])
+    # every numeric result has its unit in summary.json (coupling.output.units)
+    units, missing = result_units(summary["results"])
+    assert missing == [] and summary["units"] == units
 
     blocks = _collection(out / "blocks.pvd")
     times = [t for t, _ in blocks]
