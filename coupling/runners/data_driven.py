@@ -191,7 +191,8 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             files += series.files
         if spec.output.plots:
             plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
-                          spec.output.deformation_scale)
+                          spec.output.deformation_scale, exclude=spec.output.stress_maxima_exclude,
+                          reported_max=results["max_von_mises"])
             files.append("deformed.png")
             if "load_displacement" in results:
                 if ctx.comm.rank == 0:

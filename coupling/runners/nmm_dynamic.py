@@ -242,7 +242,8 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, time_s, probes: _
         files.append("history.h5")
     if ctx.rundir is not None and spec.output.plots:
         result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale,
-                    title=f"{case.name}: {spec.title} (t = {time_s[-1]:.4g} s)")
+                    title=f"{case.name}: {spec.title} (t = {time_s[-1]:.4g} s)",
+                    exclude=spec.output.stress_maxima_exclude, reported_max=results["max_von_mises"])
         files.append("deformed.png")
     if ctx.rundir is not None and ctx.is_root and (ctx.rundir.path / RESTART_FILE).is_file():
         files.append(RESTART_FILE)
