@@ -102,8 +102,12 @@ def plot_deformed(problem: ContinuumProblem, vm: np.ndarray, path: Path, title: 
     if exclude and reported_max is not None:
         outside = (f"\noutside the excluded disc{'s' if len(exclude) > 1 else ''} (red dotted, undeformed): "
                    f"{reported_max * MPA:.4g} MPa (summary max_von_mises)")
-    axes[0][0].set_title(f"{title}\ndeformed shape ×{scale:.3g} (grey: undeformed)\n"
-                         f"{peak_note(vals_mpa, centres, clipped=clipped)}{outside}", fontsize=9)
+    heading = (f"{title}\ndeformed shape ×{scale:.3g} (grey: undeformed)\n"
+               f"{peak_note(vals_mpa, centres, clipped=clipped)}{outside}")
+    if zoom is not None:  # over both panels: above the narrow left one alone it ran off the figure
+        fig.suptitle(heading, fontsize=9)
+    else:
+        axes[0][0].set_title(heading, fontsize=9)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
     plt.close(fig)
