@@ -3,7 +3,8 @@
 Every integration triangle of every manifold element is written with its own vertex
 copies, so the displacement jump across cracks and joints is visible in ParaView.
 Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress_xx``, ``stress_yy``,
-``stress_xy`` (τ_xy) [Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
+``stress_xy`` (τ_xy), ``stress_zz`` (the law's σzz: 0 in plane stress) [Pa] = element mean,
+``von_mises`` [Pa] (of those four), ``element`` id. Rank 0 writes; writes are atomic
 (temporary file in the same folder, then os.replace).
 """
 
@@ -67,7 +68,8 @@ def vtu_mesh(result):
     import meshio
 
     s = element_stress(result)
-    vm = element_von_mises(result)  # collective, like element_stress
+    szz = element_out_of_plane_stress(result)  # collective, like element_stress
+    vm = von_mises(s, szz)
     if result.model.comm.rank != 0:
         return None
     x, u, sub_elem = _triangles(result)
@@ -78,7 +80,7 @@ def vtu_mesh(result):
         cells,
         point_data={"displacement": np.c_[u, np.zeros(len(u))]},
         cell_data={"stress_xx": [stress[:, 0]], "stress_yy": [stress[:, 1]], "stress_xy": [stress[:, 2]],
-                   "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
+                   "stress_zz": [szz[sub_elem]], "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
     )
 
 
