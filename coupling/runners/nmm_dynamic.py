@@ -210,6 +210,10 @@ def _write_history(path, time_s: np.ndarray, probes: _Probes, result) -> None:
             s = f.create_group("state")
             s["u"] = result.u
             s["velocity"] = result.velocity if result.velocity is not None else np.zeros_like(result.u)
+            layout = "cover p, function f, component c -> p*2nf + 2f + c (nmm.approximation)"
+            for name, unit in (("u", "m"), ("velocity", "m/s")):  # cover-function coefficients (ξ, η dimensionless)
+                s[name].attrs["units"] = unit
+                s[name].attrs["layout"] = layout
             s.attrs["time"] = float(time_s[-1])
             s.attrs["step"] = len(time_s) - 1
 
