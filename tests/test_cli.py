@@ -219,3 +219,14 @@ def test_console_prints_each_joint_hole_and_crack_tip_on_its_own_line(capsys):
     assert len(j) == 2 and "J2 (60 deg)" in j[1] and "max_slip: 0.0005346" in j[1], out
     assert all(line.endswith("max_normal_stress: 3.176e+06}") for line in j), j
     assert any(line.startswith("  load_displacement: ") and line.endswith("...") for line in out), out  # long ones still cut
+
+
+def test_surrogate_field_help_names_every_solver_it_takes():
+    """`surrogate field` takes FEM, NMM and data-driven ensembles (docs/global_local.md, tested in
+    tests/test_warm_start.py); its help said 'FEM displacement' / 'a FEM ensemble'."""
+    top = run_cli("surrogate", "--help")
+    field = run_cli("surrogate", "field", "--help")
+    assert top.returncode == 0 and field.returncode == 0
+    for text in (top.stdout, field.stdout):
+        flat = " ".join(text.split())
+        assert "FEM, NMM" in flat and "data-driven" in flat, text
