@@ -115,3 +115,26 @@ def test_fem_deformed_plot_text_lies_inside_the_figure(tmp_path, monkeypatch, ca
     assert boxes
     for text, b, fig_box in boxes[0]:
         assert b.x0 >= fig_box.x0 - 1 and b.x1 <= fig_box.x1 + 1 and b.y1 <= fig_box.y1 + 1, (text, b, fig_box)
+
+
+@pytest.mark.parametrize("case, sets", [
+    ("cantilever", ["fem.load_path=[0.5, 1.0, 0.25]"]),
+    ("data_driven_plasticity", ['data.law={law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9}',
+                                "mesh.element_size=0.4", "mesh.hole_element_size=0.1", "fem.degree=1",
+                                "fem.load_path=[0.5, 1.0, 0.25]", "fixed_point.rtol=1e-8"]),
+])
+def test_deformed_plot_names_the_load_factor_it_draws(tmp_path, monkeypatch, case, sets):
+    """Along a load path deformed.png draws the last converged step, which may be unloaded: its
+    title says λ (here 0.25 after 1.0). Before session 18 nothing told the reloaded state of
+    footing / learned_plasticity_plate from the peak, or a path ending at 0 from the virgin body."""
+    import matplotlib.axes
+    import matplotlib.figure
+
+    import coupling
+
+    titles = []
+    for cls, name in ((matplotlib.axes.Axes, "set_title"), (matplotlib.figure.Figure, "suptitle")):
+        real = getattr(cls, name)
+        monkeypatch.setattr(cls, name, lambda self, text, *a, _real=real, **k: (titles.append(text), _real(self, text, *a, **k))[1])
+    coupling.run(coupling.load_case(case, sets + ["output.fields=false"]), out=tmp_path / "run")
+    assert any(f"{case}: " in t and "(λ = 0.25)" in t for t in titles), titles

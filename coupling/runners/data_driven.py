@@ -190,7 +190,10 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
                 write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
             files += series.files
         if spec.output.plots:
-            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
+            lam = results.get("converged_load_factor")  # along a load path: the state drawn (it may end unloaded)
+            shown = (f" (λ = {lam:.4g})" if diverged is None and lam is not None and (len(path) > 1 or lam != 1.0)
+                     else "")
+            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}{shown}",
                           spec.output.deformation_scale, exclude=spec.output.stress_maxima_exclude,
                           reported_max=results["max_von_mises"])
             files.append("deformed.png")
