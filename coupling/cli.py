@@ -86,6 +86,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+ITEM_LINES = 10  # a results list of at most this many tables (joints, holes, crack tips) prints one line per table
+
+
 def _print_result(result) -> None:
     from coupling.output.units import result_units, unit_text
 
@@ -110,6 +113,9 @@ def _print_result(result) -> None:
             print(f"  {key}: {'null' if value is None else str(value).lower()}")
         elif isinstance(value, (int, float)):
             print(f"  {key}: {value:.6g}{unit_text(units.get(key))}")
+        elif isinstance(value, list) and 0 < len(value) <= ITEM_LINES and all(isinstance(v, dict) for v in value):
+            for k, item in enumerate(value):  # per joint / hole / crack tip: one line each, not cut after the first
+                print(f"  {key}[{k}]: {_compact(item, limit=400)}")
         elif isinstance(value, (dict, list)) and value:
             print(f"  {key}: {_compact(value)}")
 

@@ -302,7 +302,11 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
         except (ValueError, RuntimeError) as exc:
             raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
                             "paths that load the material past its elastic limit and back") from None
-    text = ", ".join(f"{k} {v:.3g}" for k, v in written["report"]["metrics"].items())
+    report = written["report"]
+    text = ", ".join(f"{k} {v:.3g}" for k, v in report["metrics"].items())
+    if report.get("lbfgs_evaluations"):  # the epoch lines above are Adam's; the polish comes after them
+        text += (f" (after {report.get('epochs_run', args.epochs)} Adam epochs and an L-BFGS polish of "
+                 f"{report['lbfgs_evaluations']} evaluations)")
     print(f"wrote {out} ({', '.join(Path(p).name for p in written['files'])}): {text}")
     return 0
 

@@ -24,7 +24,7 @@ from coupling.output.units import result_units
 from coupling.limits import check_limits
 from coupling.runner_context import RunContext, RunPayload, SetupChecked
 from coupling.signals import Interrupted, StopRequest
-from learned.data_region import outside_count
+from learned.data_region import outside_count, unavailable
 
 
 class RunStatus(str, Enum):
@@ -358,7 +358,8 @@ def out_of_distribution(case: Case, comm: MPI.Comm) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for key, (law, policy) in sorted(case.learned_laws.items()):
-        report = law.out_of_distribution_report() if hasattr(law, "out_of_distribution_report") else {}
+        report = (law.out_of_distribution_report() if hasattr(law, "out_of_distribution_report")
+                  else unavailable("this learned law keeps no data region: its evaluations are not checked"))
         reports = comm.allgather(report)
         if not all(r.get("available") for r in reports):
             out[key] = {"policy": policy, **reports[0]}

@@ -219,6 +219,6 @@ def joint_monitor(region: dict[str, Any] | None) -> RegionMonitor | None:
     return monitor
 
 
-def unavailable() -> dict[str, Any]:
-    """The report of a law whose checkpoint holds no data region (``available: false``)."""
-    return {"available": False, "reason": "the checkpoint records no data region (trained before it was kept)"}
+def unavailable(reason: str = "the checkpoint records no data region (trained before it was kept)") -> dict[str, Any]:
+    """The report of a law whose checkpoint holds no data region (``available: false``, ``reason``)."""
+    return {"available": False, "reason": reason}

@@ -42,6 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from learned.backend import Array, is_torch
+from learned.data_region import unavailable
 from learned.law import ConstitutiveLaw, LawResponse
 
 DELTA = 0.1
@@ -388,6 +389,11 @@ class LearnedPlasticLaw(ConstitutiveLaw):
         k = self.model.n
         H = float(self.model.hardening())
         return (s * (new[:, :k] - state_old[:, :k])).sum(1) - H * new[:, k] * (new[:, k] - state_old[:, k])
+
+    def out_of_distribution_report(self) -> dict[str, Any]:
+        """``available: false``: a return-mapping checkpoint keeps no data region (its input is a
+        strain path and a state, not a point of a strain box), so nothing is counted or checked."""
+        return unavailable("a return-mapping checkpoint keeps no data region: its evaluations are not checked")
 
     def describe(self) -> dict[str, Any]:
         """A JSON-serialisable description for summaries."""

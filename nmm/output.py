@@ -3,7 +3,8 @@
 Every integration triangle of every manifold element is written with its own vertex
 copies, so the displacement jump across cracks and joints is visible in ParaView.
 Fields: point ``displacement`` (3 comps, z = 0) [m]; cell ``stress_xx``, ``stress_yy``,
-``stress_xy`` (τ_xy) [Pa] = element mean, ``von_mises`` [Pa], ``element`` id. Rank 0 writes; writes are atomic
+``stress_xy`` (τ_xy), ``stress_zz`` (the law's σzz: 0 in plane stress) [Pa] = element mean,
+``von_mises`` [Pa] (of those four), ``element`` id. Rank 0 writes; writes are atomic
 (temporary file in the same folder, then os.replace).
 """
 
@@ -67,7 +68,8 @@ def vtu_mesh(result):
     import meshio
 
     s = element_stress(result)
-    vm = element_von_mises(result)  # collective, like element_stress
+    szz = element_out_of_plane_stress(result)  # collective, like element_stress
+    vm = von_mises(s, szz)
     if result.model.comm.rank != 0:
         return None
     x, u, sub_elem = _triangles(result)
@@ -78,7 +80,7 @@ def vtu_mesh(result):
         cells,
         point_data={"displacement": np.c_[u, np.zeros(len(u))]},
         cell_data={"stress_xx": [stress[:, 0]], "stress_yy": [stress[:, 1]], "stress_xy": [stress[:, 2]],
-                   "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
+                   "stress_zz": [szz[sub_elem]], "von_mises": [vm[sub_elem]], "element": [sub_elem.astype(np.int32)]},
     )
 
 
@@ -92,14 +94,39 @@ def write_vtu(result, path: str | Path) -> Path | None:
     return atomic_write(Path(path), lambda tmp: meshio.write(tmp, mesh, file_format="vtu"))
 
 
+HOLE_FRACTION = 0.25
+
+
+def automatic_scale(domain, u: np.ndarray) -> float:
+    """The plot's displacement magnification when none is given: the largest displacement
+    component max|u| [m] drawn at 5 % of the domain's diagonal, and at most at a quarter of the
+    smallest hole's half width w (half its smaller bounding-box side [m]),
+
+        scale = min(0.05 · size, HOLE_FRACTION · w_min) / max|u|,
+
+    so that an opening stays open in the drawing: the jointed tunnel's walls (1.4 mm at 5 % of the
+    85 m diagonal: ×3.0e3, 4.2 m > its 3 m radius) crossed each other and closed it. 1 when u = 0."""
+    umax = float(np.abs(u).max()) if np.size(u) else 0.0
+    if umax <= 0.0:
+        return 1.0
+    reach = 0.05 * domain.size
+    for hole in domain.holes:
+        reach = min(reach, HOLE_FRACTION * 0.5 * float(np.ptp(np.asarray(hole, float), axis=0).min()))
+    return reach / umax
+
+
 def plot_deformed(result, path: str | Path, scale: float | None = None, field: str = "von_mises",
-                  title: str = "", percentile: float = 99.5) -> Path | None:
-    """PNG of the deformed body (displacements × scale), coloured by ``field``
-    ("von_mises" [MPa] or "displacement" [mm]), with cracks and joints drawn (undeformed, dashed).
+                  title: str = "", percentile: float = 99.5, exclude=(), reported_max: float | None = None) -> Path | None:
+    """PNG of the deformed body (displacements × scale; automatic: :func:`automatic_scale`),
+    coloured by ``field`` ("von_mises" [MPa] or "displacement" [mm]), with cracks and joints drawn
+    (undeformed, dashed).
 
     The colour range stops at the ``percentile``-th percentile of the element values when the
     maximum lies more than 5 % above it (a crack tip is singular: its elements would take the
-    whole range); the colour bar then has an arrow and the title gives the true maximum."""
+    whole range); the colour bar then has an arrow and the title gives the true maximum.
+    ``exclude`` (the case's ``output.stress_maxima_exclude`` discs: objects with ``center`` [m] and
+    ``radius`` [m]) are drawn as dotted circles (undeformed) and the title gives ``reported_max``
+    [Pa], the summary's ``max_von_mises`` over what lies outside them, beside the largest element value."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -113,8 +140,7 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
     m = result.model
     x, u, sub_elem = _triangles(result)
     if scale is None:
-        umax = np.abs(u).max()
-        scale = 0.05 * m.domain.size / umax if umax > 0 else 1.0
+        scale = automatic_scale(m.domain, u)
     xd = (x + scale * u).reshape(-1, 3, 2)
     if field == "von_mises":
         vals, label, unit = vm[sub_elem] * 1e-6, "von Mises stress [MPa]", "MPa"
@@ -140,6 +166,11 @@ def plot_deformed(result, path: str | Path, scale: float | None = None, field: s
     k = int(np.argmax(vals))
     where = x.reshape(-1, 3, 2)[k].mean(axis=0)  # where the element is, not where the magnified drawing puts it
     note = f"max {top:.4g} {unit} near ({where[0]:.3g}, {where[1]:.3g}) m"
+    for d in exclude:
+        ax.add_patch(plt.Circle(tuple(d.center), d.radius, fill=False, ls=":", lw=1.0, color="C3"))
+    if exclude and reported_max is not None and field == "von_mises":
+        note += (f"; outside the excluded disc{'s' if len(exclude) > 1 else ''} (red dotted): "
+                 f"{reported_max * 1e-6:.4g} {unit} (summary max_von_mises)")
     if clipped:
         note += f"\ncolours capped at the {percentile:g}th percentile ({cap:.4g} {unit})"
     ax.set_title((f"{title}\n" if title else "") + f"NMM order {m.order}, deformation ×{scale:.3g}\n{note}", fontsize=9)

@@ -113,11 +113,13 @@ class NMMResult:
 
         return write_vtu(self, path)
 
-    def plot(self, path, scale: float | None = None, field: str = "von_mises", title: str = ""):
-        """PNG of the deformed body with cracks/joints drawn (rank 0)."""
+    def plot(self, path, scale: float | None = None, field: str = "von_mises", title: str = "",
+             exclude=(), reported_max: float | None = None):
+        """PNG of the deformed body with cracks/joints drawn (rank 0); see :func:`nmm.output.plot_deformed`."""
         from nmm.output import plot_deformed
 
-        return plot_deformed(self, path, scale=scale, field=field, title=title)
+        return plot_deformed(self, path, scale=scale, field=field, title=title, exclude=exclude,
+                             reported_max=reported_max)
 
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable key results."""

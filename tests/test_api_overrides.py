@@ -67,3 +67,30 @@ def test_the_public_names_are_listed_before_first_use():
             "print('load_case(path' in text and 'run(case' in text)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "True"]
+
+
+def _numpy_scalars(value, path="", found=None):
+    """Paths of numpy scalars / arrays anywhere in a nested summary."""
+    import numpy as np
+
+    found = [] if found is None else found
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _numpy_scalars(v, f"{path}.{k}", found)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _numpy_scalars(v, f"{path}[{i}]", found)
+    elif isinstance(value, (np.generic, np.ndarray)):
+        found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("case", ["cantilever", "data_driven_plate"])
+def test_result_summary_holds_python_numbers(case):
+    """Result.summary in Python holds what summary.json holds: plain floats. Before session 18 a
+    probe's relative_error and the data-driven residual_history were np.float64, so printing
+    result.results["probes"] showed 'relative_error': np.float64(0.84...)."""
+    import coupling
+
+    result = coupling.run(case)
+    assert _numpy_scalars(result.summary) == []

@@ -35,3 +35,27 @@ def test_log_axis_labels_do_not_overlap(lo, hi):
     plt.close(fig)
     assert len(boxes) >= 2
     assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]
+
+
+def test_calibration_png_panels_have_axis_labels(tmp_path, monkeypatch):
+    """calibration.png: every panel labels both axes (the posterior's density; the observation's
+    value). Before session 18 only the parameter axis had a label."""
+    import matplotlib.figure
+
+    from coupling.ensemble.calibration import plot
+    from coupling.ensemble.design import Parameter
+
+    labels = []
+    real = matplotlib.figure.Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        labels.extend((ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes)
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    samples = np.random.default_rng(0).normal(22.3, 0.2, (500, 1))
+    row = {"name": "runout", "observed": -0.0246, "sigma": 5e-4, "surrogate": -0.02461, "surrogate_spread": 7.6e-7,
+           "solver": -0.0246, "solver_samples": [-0.0244, -0.0248]}
+    plot(tmp_path / "calibration.png", [Parameter("joints.default.law.phi", 15.0, 28.0)], samples, [row])
+    assert labels[0][0] == "phi" and "density" in labels[0][1]
+    assert "runout" in labels[1][1]

@@ -196,3 +196,37 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
     assert proc.returncode == 141
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "ok"
+
+
+def test_console_prints_each_joint_hole_and_crack_tip_on_its_own_line(capsys):
+    """`run`'s console summary: a results list of a few tables (NMM joints, holes, crack tips)
+    prints one line per table, whole. Before session 18 the list was one line cut at 160
+    characters: nmm_jointed_tunnel printed J1 up to "max_normal_stress: 3.176..." and nothing of
+    J2, whose slip is larger."""
+    from pathlib import Path
+
+    from coupling.cli import _print_result
+    from coupling.runner import Result
+
+    joint = {"points": 693, "open": 0, "stick": 409, "slide": 284, "max_slip": 4.8647e-4,
+             "max_slip_sliding": 4.8647e-4, "max_opening": 0.0, "max_normal_stress": 3.1756e6}
+    summary = {"case": {"name": "tunnel"}, "status": "ok", "timings": {"total_s": 1.0}, "solver": {"mpi_ranks": 1},
+               "results": {"joints": [{"name": "J1 (45 deg)", **joint}, {"name": "J2 (60 deg)", **joint, "max_slip": 5.346e-4}],
+                           "load_displacement": {"load_factor": [0.1 * k for k in range(40)]}}}
+    _print_result(Result(summary, Path("out")))
+    out = capsys.readouterr().out.splitlines()
+    j = [line for line in out if line.startswith("  joints")]
+    assert len(j) == 2 and "J2 (60 deg)" in j[1] and "max_slip: 0.0005346" in j[1], out
+    assert all(line.endswith("max_normal_stress: 3.176e+06}") for line in j), j
+    assert any(line.startswith("  load_displacement: ") and line.endswith("...") for line in out), out  # long ones still cut
+
+
+def test_surrogate_field_help_names_every_solver_it_takes():
+    """`surrogate field` takes FEM, NMM and data-driven ensembles (docs/global_local.md, tested in
+    tests/test_warm_start.py); its help said 'FEM displacement' / 'a FEM ensemble'."""
+    top = run_cli("surrogate", "--help")
+    field = run_cli("surrogate", "field", "--help")
+    assert top.returncode == 0 and field.returncode == 0
+    for text in (top.stdout, field.stdout):
+        flat = " ".join(text.split())
+        assert "FEM, NMM" in flat and "data-driven" in flat, text

@@ -202,3 +202,22 @@ def test_fields_read_back(tmp_path, case, sets, cell_type, steps):
     assert grid.GetNumberOfPoints() == len(m.points)
     names = {grid.GetCellData().GetArrayName(i) for i in range(grid.GetCellData().GetNumberOfArrays())}
     assert set(STRESS) <= names
+
+
+def test_nmm_plane_strain_fields_hold_stress_zz(tmp_path):
+    """NMM field files hold cell ``stress_zz`` (the law's σzz), as FEM's do, so that von_mises can
+    be recomputed from the written components: in plane strain σzz = ν(σxx + σyy) for the linear
+    law, and von_mises is that of the four components. Before session 18 NMM files had no
+    stress_zz, and von Mises from the three in-plane components (σzz = 0) disagreed with the file's."""
+    out = tmp_path / "out"
+    r = run_cli("run", "nmm_cantilever", "-o", str(out), "--set", "cover.cells=[20, 4]",
+                "--set", 'material.plane="strain"', "--set", "output.plots=false")
+    assert r.returncode == 0, r.stderr
+    m = meshio.read(_series(out)[-1][1])
+    sxx, syy, sxy, szz, vm = (m.cell_data[n][0] for n in ("stress_xx", "stress_yy", "stress_xy", "stress_zz", "von_mises"))
+    assert np.allclose(szz, 0.25 * (sxx + syy), rtol=1e-9, atol=1e-9 * np.abs(sxx).max())  # nu = 0.25
+    mean = (sxx + syy + szz) / 3
+    recomputed = np.sqrt(1.5 * ((sxx - mean) ** 2 + (syy - mean) ** 2 + (szz - mean) ** 2 + 2 * sxy**2))
+    assert np.allclose(recomputed, vm, rtol=1e-9, atol=1e-9 * vm.max())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["results"]["max_von_mises"] == pytest.approx(vm.max(), rel=1e-12)

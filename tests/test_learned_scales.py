@@ -266,3 +266,17 @@ def test_cli_and_api_train_with_the_same_default_widths(small_model, tmp_path):
     assert inspect.signature(train).parameters["hidden"].default is None  # resolved by default_hidden
     assert inspect.signature(train_joint).parameters["hidden"].default == default_hidden("mlp", joint=True)
     assert cli.RECIPE_HIDDEN is MLP_HIDDEN and cli.OTHER_HIDDEN is OTHER_HIDDEN  # the former names, the same objects
+
+
+def test_return_mapping_checkpoint_reports_no_data_region(tmp_path):
+    """A return-mapping (plasticity) checkpoint keeps no data region: summary.json says so
+    (``available: false`` with the reason), as docs/cases.md promises for a checkpoint without
+    one. Before session 18 its entry was {"policy": "warn"} alone, which read like a clean check."""
+    import coupling
+
+    sets = ["mesh.element_size=0.4", "mesh.hole_element_size=0.1", "fem.degree=1", "fem.load_path=[1.0]",
+            "output.plots=false", "output.fields=false"]
+    result = coupling.run(coupling.load_case(CASES / "learned_plasticity_plate.toml", sets))
+    ood = result.summary["out_of_distribution"]["material"]
+    assert ood["available"] is False and ood["policy"] == "warn", ood
+    assert "return-mapping" in ood["reason"], ood

@@ -86,3 +86,55 @@ def test_one_definition_of_group_speed():
     assert np.allclose(speed, expected, rtol=1e-14) and np.allclose(mass_centre_speed(R.velocity, mass, group), expected)
     unweighted = np.linalg.norm(R.velocity[:, group, :2], axis=2).mean(1)
     assert not np.allclose(speed, unweighted)  # the old velocity.png definition differs
+
+
+@pytest.mark.parametrize("case", ["plate_hole", "cantilever"])
+def test_fem_deformed_plot_text_lies_inside_the_figure(tmp_path, monkeypatch, case):
+    """Every title and label of deformed.png lies inside the figure. With the zoom panel (a
+    localised peak: the plate with a hole) the three-line title sat above the narrow left panel and
+    ran off the figure's left edge ("argest cell value 286.2 MPa ..." in plate_hole and
+    data_driven_plate, before session 18)."""
+    import matplotlib.figure
+
+    import coupling
+
+    boxes = []
+    real = matplotlib.figure.Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        box = fig.bbox
+        texts = [fig._suptitle] + [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label)]
+        texts = [t for t in texts if t is not None and t.get_visible() and t.get_text().strip()]
+        boxes.append([(t.get_text()[:40], t.get_window_extent(r), box) for t in texts])
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    coupling.run(coupling.load_case(case, ["output.fields=false"]), out=tmp_path / "run")
+    assert boxes
+    for text, b, fig_box in boxes[0]:
+        assert b.x0 >= fig_box.x0 - 1 and b.x1 <= fig_box.x1 + 1 and b.y1 <= fig_box.y1 + 1, (text, b, fig_box)
+
+
+@pytest.mark.parametrize("case, sets", [
+    ("cantilever", ["fem.load_path=[0.5, 1.0, 0.25]"]),
+    ("data_driven_plasticity", ['data.law={law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9}',
+                                "mesh.element_size=0.4", "mesh.hole_element_size=0.1", "fem.degree=1",
+                                "fem.load_path=[0.5, 1.0, 0.25]", "fixed_point.rtol=1e-8"]),
+])
+def test_deformed_plot_names_the_load_factor_it_draws(tmp_path, monkeypatch, case, sets):
+    """Along a load path deformed.png draws the last converged step, which may be unloaded: its
+    title says λ (here 0.25 after 1.0). Before session 18 nothing told the reloaded state of
+    footing / learned_plasticity_plate from the peak, or a path ending at 0 from the virgin body."""
+    import matplotlib.axes
+    import matplotlib.figure
+
+    import coupling
+
+    titles = []
+    for cls, name in ((matplotlib.axes.Axes, "set_title"), (matplotlib.figure.Figure, "suptitle")):
+        real = getattr(cls, name)
+        monkeypatch.setattr(cls, name, lambda self, text, *a, _real=real, **k: (titles.append(text), _real(self, text, *a, **k))[1])
+    coupling.run(coupling.load_case(case, sets + ["output.fields=false"]), out=tmp_path / "run")
+    assert any(f"{case}: " in t and "(λ = 0.25)" in t for t in titles), titles

@@ -129,3 +129,17 @@ def test_dda_history_names_the_unit_of_every_dimensional_dataset(tmp_path):
         assert "[m/s]" in h["velocity"].attrs["components"]
     assert units == {"time": "s", "dt": "s", "centroid": "m", "displacement": "m", "rotation": "rad",
                      "kinetic_energy": "J/m"}
+
+
+def test_nmm_dynamic_history_names_the_unit_of_every_dataset(tmp_path):
+    """history.h5 of a dynamic NMM run: time, probes and the final state say their unit
+    (``state/u`` [m] and ``state/velocity`` [m/s]: cover-function coefficients, the cover
+    coordinates ξ, η being dimensionless) and the state's DOF layout; the state had none before
+    session 18 (docs/cases.md gives them in words)."""
+    import coupling
+
+    coupling.run("nmm_cantilever_dynamic", tmp_path / "out", overrides={"nmm.duration": 0.005, "output.plots": False})
+    with h5py.File(tmp_path / "out" / "history.h5", "r") as h:
+        units = {k: h[k].attrs.get("units") for k in ("time", "probes/tip_deflection", "state/u", "state/velocity")}
+        assert "p*2nf + 2f + c" in h["state/u"].attrs["layout"]
+    assert units == {"time": "s", "probes/tip_deflection": "m", "state/u": "m", "state/velocity": "m/s"}

@@ -61,3 +61,24 @@ def test_version():
     assert re.match(r"deepmanifold \d+\.\d+", r.stdout)
     for name in ("DOLFINx 0.11", "PETSc 3.", "MUMPS 5.", "torch "):
         assert name in r.stdout, r.stdout
+
+
+def test_data_driven_load_path_progress_counts_load_steps(tmp_path):
+    """A data-driven run along fem.load_path reports its progress in load steps (step k in
+    progress counts k − ½, as the FEM's Newton), never backwards, and ends "done". Before session
+    18 the count was the present step's fixed-point iterations out of max_iterations: it fell back
+    at every step (151/500, 200/500, then 4/500) and the last line of the shipped
+    data_driven_plasticity run read "4/500 (0.8 %)  ETA 58 min 25 s" half a second before it ended."""
+    law = '{law="j2_plasticity", E=70e9, nu=0.3, yield_stress=200e6, hardening=5e9}'
+    r = run_cli("run", "data_driven_plasticity", "-o", str(tmp_path / "dd"), "-v", "--set", f"data.law={law}",
+                "--set", "mesh.element_size=0.4", "--set", "mesh.hole_element_size=0.1", "--set", "fem.degree=1",
+                "--set", "fem.load_path=[0.5, 1.0, 0.0]", "--set", "fixed_point.rtol=1e-8",
+                "--set", "output.plots=false", "--set", "output.fields=false")
+    assert r.returncode == 0, r.stderr
+    progress = [line for line in r.stderr.splitlines() if "%" in line]
+    assert progress, r.stderr
+    done = [float(m.group(1)) for m in (re.search(r"load step\s+(\d+(?:\.\d+)?)/3 ", line) for line in progress) if m]
+    assert len(done) == len(progress), progress
+    assert done == sorted(done), progress
+    assert all(re.search(r"\| step [123]/3 iteration \d+ change ", line) for line in progress), progress
+    assert "3/3 (100.0 %)  done" in progress[-1], progress[-1]

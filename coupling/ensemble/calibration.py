@@ -200,6 +200,7 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
         ax.hist(samples[:, j], bins=40, color="tab:blue", alpha=0.8, density=True)
         ax.set_xlim(p.lo, p.hi)
         ax.set_xlabel(p.label)
+        ax.set_ylabel("posterior density [1 / parameter unit]")
         ax.set_title("posterior")
     for k, row in enumerate(rows):
         ax = axes[0, len(params) + k]
@@ -212,6 +213,7 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
         if samples_solver:
             ax.plot([2] * len(samples_solver), samples_solver, ".", color="tab:orange", label="solver (samples)")
         ax.set_xticks([0, 1, 2], ["observed", "surrogate", "solver"])
+        ax.set_ylabel(f"{row['name']} (SI, as in summary.json)")
         ax.set_title(row["name"])
         ax.legend(fontsize=7)
     fig.tight_layout()

@@ -32,9 +32,12 @@ def write_fields(problem: ContinuumProblem, series: FieldSeries, t: float, stres
 
 
 def plot_deformed(problem: ContinuumProblem, vm: np.ndarray, path: Path, title: str,
-                  scale: float | None = None) -> float:
+                  scale: float | None = None, exclude=(), reported_max: float | None = None) -> float:
     """Deformed mesh coloured by von Mises stress ``vm`` (n_owned_cells,) [Pa] (rank 0 writes);
-    returns the scale used."""
+    returns the scale used. ``exclude`` (the case's ``output.stress_maxima_exclude`` discs: objects
+    with ``center`` [m] and ``radius`` [m]) are drawn as dotted circles (undeformed) and the title
+    gives ``reported_max`` [Pa], the summary's ``max_von_mises`` over the cells outside them, beside
+    the largest cell value."""
     mesh, comm = problem.mesh, problem.mesh.comm
     u1 = _p1_displacement(problem)
     V1 = u1.function_space
@@ -92,8 +95,19 @@ def plot_deformed(problem: ContinuumProblem, vm: np.ndarray, path: Path, title: 
             ax.set_title("zoom on the peak (undeformed cells, the red box on the left)", fontsize=9)
             axes[0][0].add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="C3", lw=1.0))
     fig.colorbar(polys, ax=list(axes[0]), label="von Mises stress [MPa]", extend="max" if clipped else "neither")
-    axes[0][0].set_title(f"{title}\ndeformed shape ×{scale:.3g} (grey: undeformed)\n"
-                         f"{peak_note(vals_mpa, centres, clipped=clipped)}", fontsize=9)
+    outside = ""
+    for ax in axes[0]:
+        for d in exclude:
+            ax.add_patch(plt.Circle(tuple(d.center), d.radius, fill=False, ls=":", lw=1.0, color="C3"))
+    if exclude and reported_max is not None:
+        outside = (f"\noutside the excluded disc{'s' if len(exclude) > 1 else ''} (red dotted, undeformed): "
+                   f"{reported_max * MPA:.4g} MPa (summary max_von_mises)")
+    heading = (f"{title}\ndeformed shape ×{scale:.3g} (grey: undeformed)\n"
+               f"{peak_note(vals_mpa, centres, clipped=clipped)}{outside}")
+    if zoom is not None:  # over both panels: above the narrow left one alone it ran off the figure
+        fig.suptitle(heading, fontsize=9)
+    else:
+        axes[0][0].set_title(heading, fontsize=9)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
     plt.close(fig)

@@ -128,15 +128,23 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
         eps0 = problem.strain_of_displacement()
         initial = projector.project(eps0, eps0 @ C.T)
         warm["time_s"] = time.perf_counter() - t_guess
-    with ctx.progress(total=fp.max_iterations, description=f"{case.name}: fixed point") as bar:
+    path = spec.fem.load_path
+    if path is None and law is not None and law.n_state:
+        path = [1.0]  # a law with history: one step from the virgin state, state committed at convergence
+    # progress: without a load path, iterations out of max_iterations; along a path, load steps
+    # (step k in progress counts k − ½, as the FEM's Newton), the iteration and its change in the detail
+    steps = len(path) if path is not None else None
+    with ctx.progress(total=steps or fp.max_iterations,
+                      description=f"{case.name}: {'load step' if steps else 'fixed point'}") as bar:
         def report(rec) -> bool:
-            bar.update(rec.iterations, f"{case.name}: iteration {rec.iterations} change {rec.residual:.2e}")
+            if steps:
+                bar.update(rec.step - (0 if rec.converged else 0.5),
+                           f"{case.name}: step {rec.step}/{steps} iteration {rec.iterations} change {rec.residual:.2e}")
+            else:
+                bar.update(rec.iterations, f"{case.name}: iteration {rec.iterations} change {rec.residual:.2e}")
             return ctx.stop_requested()
 
         diverged = None
-        path = spec.fem.load_path
-        if path is None and law is not None and law.n_state:
-            path = [1.0]  # a law with history: one step from the virgin state, state committed at convergence
         curve = _PathRecord(spec) if path is not None else None
         series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
 
@@ -182,8 +190,12 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
                 write_fields(problem, series, 1.0, stress_cells, vm_cells, szz)
             files += series.files
         if spec.output.plots:
-            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
-                          spec.output.deformation_scale)
+            lam = results.get("converged_load_factor")  # along a load path: the state drawn (it may end unloaded)
+            shown = (f" (λ = {lam:.4g})" if diverged is None and lam is not None and (len(path) > 1 or lam != 1.0)
+                     else "")
+            plot_deformed(problem, vm_cells, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}{shown}",
+                          spec.output.deformation_scale, exclude=spec.output.stress_maxima_exclude,
+                          reported_max=results["max_von_mises"])
             files.append("deformed.png")
             if "load_displacement" in results:
                 if ctx.comm.rank == 0:

@@ -166,8 +166,11 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
 
         files.append(write_displacement(problem, ctx.rundir.file("displacement.npz")))
     if ctx.rundir is not None and spec.output.plots:
-        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}",
-                              spec.output.deformation_scale)
+        lam = result.converged_load_factor  # the state drawn: the last converged step (a load path may end unloaded)
+        shown = f" (λ = {lam:.4g})" if steps > 1 or lam != 1.0 else ""
+        scale = plot_deformed(problem, vm, ctx.rundir.file("deformed.png"), f"{case.name}: {spec.title}{shown}",
+                              spec.output.deformation_scale, exclude=spec.output.stress_maxima_exclude,
+                              reported_max=results["max_von_mises"])
         results["plot_deformation_scale"] = scale
         files.append("deformed.png")
     if curve is not None and curve.enabled and curve.values:

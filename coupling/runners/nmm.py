@@ -246,7 +246,8 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
         files.append(write_nmm_displacement(model, result.u, ctx.rundir.file("displacement.npz")))
     if ctx.rundir is not None and spec.output.plots:
         result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale,
-                    title=f"{case.name}: {spec.title}")
+                    title=f"{case.name}: {spec.title}", exclude=spec.output.stress_maxima_exclude,
+                    reported_max=results["max_von_mises"])
         files.append("deformed.png")
     t_out = time.perf_counter() - t0
 

@@ -210,6 +210,10 @@ def _write_history(path, time_s: np.ndarray, probes: _Probes, result) -> None:
             s = f.create_group("state")
             s["u"] = result.u
             s["velocity"] = result.velocity if result.velocity is not None else np.zeros_like(result.u)
+            layout = "cover p, function f, component c -> p*2nf + 2f + c (nmm.approximation)"
+            for name, unit in (("u", "m"), ("velocity", "m/s")):  # cover-function coefficients (ξ, η dimensionless)
+                s[name].attrs["units"] = unit
+                s[name].attrs["layout"] = layout
             s.attrs["time"] = float(time_s[-1])
             s.attrs["step"] = len(time_s) - 1
 
@@ -242,7 +246,8 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, time_s, probes: _
         files.append("history.h5")
     if ctx.rundir is not None and spec.output.plots:
         result.plot(ctx.rundir.file("deformed.png"), scale=spec.output.deformation_scale,
-                    title=f"{case.name}: {spec.title} (t = {time_s[-1]:.4g} s)")
+                    title=f"{case.name}: {spec.title} (t = {time_s[-1]:.4g} s)",
+                    exclude=spec.output.stress_maxima_exclude, reported_max=results["max_von_mises"])
         files.append("deformed.png")
     if ctx.rundir is not None and ctx.is_root and (ctx.rundir.path / RESTART_FILE).is_file():
         files.append(RESTART_FILE)

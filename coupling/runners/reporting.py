@@ -27,7 +27,7 @@ def accept_step(case: Any) -> None:
 def relative_error(value: float, reference: float) -> float | None:
     """|value − reference| / |reference|; None when the reference is 0 (no relative error is
     defined there: the value itself is the absolute error, reported beside it)."""
-    return abs(value - reference) / abs(reference) if reference else None
+    return float(abs(value - reference) / abs(reference)) if reference else None  # a float, not np.float64
 
 
 def probe_entry(point: Sequence[float], quantity: str, value: float, reference: float | None = None,

@@ -175,7 +175,7 @@ def solve_fixed_point(
     for k in range(1, max_iterations + 1):
         gx = G(x)
         r = gx - x
-        rel = np.sqrt(_dot(r, r, comm)) / max(np.sqrt(_dot(gx, gx, comm)), floor)
+        rel = float(np.sqrt(_dot(r, r, comm)) / max(np.sqrt(_dot(gx, gx, comm)), floor))  # a float, not np.float64
         history.append(rel)
         if callback and callback(k, rel):  # asked to stop (SIGINT/SIGTERM): the last iterate, not converged
             return FixedPointResult(x, False, k, history)

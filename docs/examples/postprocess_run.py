@@ -65,12 +65,11 @@ def main() -> None:
     from matplotlib.tri import Triangulation
 
     cap = float(np.percentile(vm, 99))
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100, layout="constrained")
     pc = ax.tripcolor(Triangulation(xy[:, 0], xy[:, 1], tri), facecolors=vm, vmax=cap, cmap="viridis")
     ax.set(aspect="equal", xlabel="x [m]", ylabel="y [m]",
            title=f"{run.name}: von Mises on the deformed mesh (×{scale:.3g})")
     fig.colorbar(pc, ax=ax, orientation="horizontal", label=f"von Mises [MPa] (capped at the 99th percentile; max {vm.max():.3g})")
-    fig.tight_layout()
     fig.savefig(out / "postprocess_run.png")
     print(f"figure {out / 'postprocess_run.png'}")
 
