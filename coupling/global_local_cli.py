@@ -54,10 +54,43 @@ def ensemble_inputs(args: argparse.Namespace):
         probes = [*case.data.get("probes", []), *(parse_probe(t) for t in args.probe)]
         base = {**base, "probes": probes}
         case = with_overrides(case, {"probes": probes})
-    for p in params:  # both range ends must make a valid case (unknown keys, bounds, types)
-        for value in (p.lo, p.hi):
-            with_overrides(case, p.sets(value))
+    for p in params:  # both range ends and a point inside must make a valid case (unknown keys, bounds,
+        # types; inside: an integer key such as dda.schur_parts takes no value between whole numbers)
+        for value in (p.lo, p.hi, float(p.from_unit(VARY_INSIDE))):
+            try:
+                with_overrides(case, p.sets(value))
+            except CaseError as exc:
+                raise _vary_error(p, value, exc) from None
+    # what only the set-up finds (a trigger without its joint, a probe outside the mesh) fails every
+    # member: checked once, as 'check' does, at the ranges' lower ends (exit 0 with all members
+    # failed before session 18). The case alone first, so that its own fault is reported as it is.
+    _check_setup(case)
+    lower = {k: v for p in params for k, v in p.sets(p.lo).items()}
+    try:
+        _check_setup(with_overrides(case, lower))
+    except CaseError as exc:
+        raise CaseError("--vary", exc.key, f"{exc.found} (with " + ", ".join(f"{k}={v:g}" for k, v in lower.items())
+                        + ")", exc.allowed) from None
     return path, params, base
+
+
+#: where inside its range a --vary parameter is tried before the run (u in [0, 1]: no round value)
+VARY_INSIDE = 0.3819660112501051
+
+
+def _vary_error(p, value: float, exc: CaseError) -> CaseError:
+    """A --vary range that gives an invalid case, named by the option (it named the case file
+    alone before session 18, as if the file held the key)."""
+    return CaseError("--vary", exc.key, f"{exc.found} (at {value:g} in {p.text})", exc.allowed)
+
+
+def _check_setup(case) -> None:
+    """Everything ``check`` does before the first solve, on this process alone (no output)."""
+    from mpi4py import MPI
+
+    from coupling.runner import run
+
+    run(case, None, check=True, comm=MPI.COMM_SELF, verbosity=0)
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
