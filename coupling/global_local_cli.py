@@ -32,7 +32,7 @@ def parse_probe(text: str) -> dict:
     return {"name": m.group("name"), "point": point, "quantity": m.group("q")}
 
 
-def ensemble_inputs(args: argparse.Namespace):
+def ensemble_inputs(args: argparse.Namespace, executor=None):
     """Validate CASE, --set, --vary and --probe before anything is written; returns
     (case path, parameters, base overrides)."""
     from coupling.case.loader import load_case, parse_overrides, with_overrides
@@ -54,10 +54,58 @@ def ensemble_inputs(args: argparse.Namespace):
         probes = [*case.data.get("probes", []), *(parse_probe(t) for t in args.probe)]
         base = {**base, "probes": probes}
         case = with_overrides(case, {"probes": probes})
-    for p in params:  # both range ends must make a valid case (unknown keys, bounds, types)
-        for value in (p.lo, p.hi):
-            with_overrides(case, p.sets(value))
+    for p in params:  # both range ends and a point inside must make a valid case (unknown keys, bounds,
+        # types; inside: an integer key such as dda.schur_parts takes no value between whole numbers)
+        for value in (p.lo, p.hi, float(p.from_unit(VARY_INSIDE))):
+            try:
+                with_overrides(case, p.sets(value))
+            except CaseError as exc:
+                raise _vary_error(p, value, exc) from None
+    # what only the set-up finds (a trigger without its joint, a probe outside the mesh) fails every
+    # member: checked once, as 'check' does, at the ranges' lower ends (exit 0 with all members
+    # failed before session 18). The case alone first, so that its own fault is reported as it is.
+    # Under mpi4py.futures on a worker, as the members (PETSc initialised on COMM_SELF there: its
+    # initialisation over COMM_WORLD would wait for the other ranks for ever).
+    lower = {k: v for p in params for k, v in p.sets(p.lo).items()}
+    args_ = (str(path), base, lower)
+    stage, exc = executor.submit(setup_fault, *args_).result() if executor is not None else setup_fault(*args_)
+    if exc is not None and stage == "case":
+        raise exc
+    if exc is not None:
+        raise CaseError("--vary", exc.key, f"{exc.found} (with " + ", ".join(f"{k}={v:g}" for k, v in lower.items())
+                        + ")", exc.allowed)
     return path, params, base
+
+
+#: where inside its range a --vary parameter is tried before the run (u in [0, 1]: no round value)
+VARY_INSIDE = 0.3819660112501051
+
+
+def _vary_error(p, value: float, exc: CaseError) -> CaseError:
+    """A --vary range that gives an invalid case, named by the option (it named the case file
+    alone before session 18, as if the file held the key)."""
+    return CaseError("--vary", exc.key, f"{exc.found} (at {value:g} in {p.text})", exc.allowed)
+
+
+def setup_fault(path: str, base: dict, lower: dict) -> tuple[str, CaseError | None]:
+    """Everything ``check`` does before the first solve, on this process alone (no output), for
+    the case with ``base`` overrides ("case"), then with the --vary lower ends as well ("vary"):
+    the first stage that fails and its error, or ("", None)."""
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.size > 1:  # a pool worker: PETSc's initialisation is collective over its world
+        from coupling.ensemble.engine import petsc_on_this_rank_only
+
+        petsc_on_this_rank_only()
+    from coupling.case.loader import load_case
+    from coupling.runner import run
+
+    for stage, overrides in (("case", base), ("vary", {**base, **lower})):
+        try:
+            run(load_case(path, overrides), None, check=True, comm=MPI.COMM_SELF, verbosity=0)
+        except CaseError as exc:
+            return stage, exc
+    return "", None
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
@@ -66,7 +114,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     from coupling.ensemble.engine import pool_executor, run_ensemble
 
     executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
-    path, params, base = ensemble_inputs(args)
+    path, params, base = ensemble_inputs(args, executor)
     points = sample_design(params, args.samples, args.design, args.seed)
     out = Path(args.output)
     result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=args.seed,
@@ -192,7 +240,7 @@ def cmd_surrogate_active(args: argparse.Namespace) -> int:
     if args.initial > args.max_runs:
         raise CaseError("--initial", None, f"found {args.initial} > --max-runs {args.max_runs}", "at most --max-runs")
     executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
-    path, params, base = ensemble_inputs(args)
+    path, params, base = ensemble_inputs(args, executor)
     outputs = _output_names(args.outputs)
     try:
         report = run_active(path, params, Path(args.output), outputs=outputs, tolerance=args.tolerance,

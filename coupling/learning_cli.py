@@ -111,7 +111,33 @@ def _progress(args, total: int, what: str):
 
 
 def cmd_data_generate(args: argparse.Namespace) -> int:
-    """``deepmanifold data generate``: a synthetic data set from an analytic law."""
+    """``deepmanifold data generate``: a synthetic data set from an analytic law. An overflow in
+    the law (a huge modulus at large strains) is a non-finite sample, refused by
+    :func:`_save_generated` in one line: numpy's RuntimeWarnings would add lines of their own."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _data_generate(args)
+
+
+def _save_generated(args: argparse.Namespace, ds):
+    """save_dataset, with a non-finite sample named by the law's option (it named the output
+    file before session 18, as if the file were at fault)."""
+    from learned.dataset import save_dataset
+    from learned.errors import DataError
+
+    try:
+        return save_dataset(args.output, ds)
+    except DataError as exc:
+        if "NaN/inf" not in exc.found:
+            raise
+        option = "--material" if args.material is not None else "--joint"
+        raise CaseError(option, None, f"the law gives non-finite values in {exc.key.lstrip('/')} ({exc.found}): "
+                        "an overflow at the sampled strains / slips",
+                        "a law and ranges (--strain-range, --slip-max, --rate-range) that give finite values") from None
+
+
+def _data_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from learned.dataset import generate_dataset, generate_joint_dataset, save_dataset
@@ -139,7 +165,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
             ds = generate_path_dataset(build_law(None, spec, "--material"), args.paths, args.steps, args.path_kind,
                                        rng[0] if len(rng) == 1 else np.array(rng), args.noise_strain,
                                        args.noise_stress, args.seed)
-            path = save_dataset(args.output, ds)
+            path = _save_generated(args, ds)
             print(f"wrote {path}: {ds.n_paths} paths x {ds.n_steps} steps ({args.path_kind})")
             return 0
         if args.min_strain is not None and args.sampler != "log":
@@ -177,7 +203,7 @@ def cmd_data_generate(args: argparse.Namespace) -> int:
         ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n or DEFAULT_SAMPLES, slip_max=args.slip_max, rate_range=(lo, hi),
                                     noise=args.noise_stress, seed=args.seed,
                                     rate_sampling="log" if args.log_rates else "uniform")
-    path = save_dataset(args.output, ds)
+    path = _save_generated(args, ds)
     print(f"wrote {path}: {len(ds)} samples ({ds.kind})")
     return 0
 
@@ -233,6 +259,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                         "a path data set (deepmanifold data generate --paths ...)")
     if data.kind == "paths":
         return _train_return_mapping(args, data, out)
+    if args.isotropic:  # read by the return-mapping model only: ignored silently here before session 18
+        raise CaseError("--isotropic", None, f"found with the {data.kind} data set '{args.data}'",
+                        "--model return_mapping on a path data set (deepmanifold data generate --paths ...)")
     if data.kind == "joint" and args.model != "mlp":
         raise CaseError("--model", None, f"found {args.model!r} with the joint data set '{args.data}'", "mlp")
     if data.kind == "joint" and args.projection:
@@ -335,7 +364,8 @@ def add_commands(sub) -> None:
     g.add_argument("--steps", type=integer("--steps", 1, 100_000), default=50, help="with --paths: steps per path (default 50)")
     g.add_argument("--path-kind", choices=["monotonic", "load_unload_reload", "cyclic", "random_walk", "mixed"],
                    default="mixed", help="with --paths: shape of the histories (default mixed: all kinds in turn)")
-    g.add_argument("--strain-range", type=real_list("--strain-range", (1, 3), positive=True), default=(2e-3,),
+    g.add_argument("--strain-range", type=real_list("--strain-range", (1, 3), positive=True, maximum=1.0,
+                                                    why="strain [-]: the laws are small-strain"), default=(2e-3,),
                    help="half-width of the strain box, or three comma-separated (default 2e-3)")
     g.add_argument("--noise-strain", type=real("--noise-strain", ge=0, le=10), default=0.0,
                    help="relative noise on strain (0.02 = 2%% of each component's std over the whole sample; "

@@ -92,11 +92,16 @@ def int_list(option: str, minimum: int = 1, maximum: int = 100_000) -> Callable[
 
 
 def real_list(option: str, counts: tuple[int, ...], *, positive: bool = False, nonnegative: bool = False,
-              increasing: bool = False, what: str = "") -> Callable[[str], tuple[float, ...]]:
-    """``type=`` for comma-separated finite numbers (``counts``: how many are allowed)."""
+              increasing: bool = False, maximum: float | None = None, why: str = "",
+              what: str = "") -> Callable[[str], tuple[float, ...]]:
+    """``type=`` for comma-separated finite numbers (``counts``: how many are allowed), each at
+    most ``maximum`` when given (``why``: the reason, added in parentheses)."""
     sign = " > 0" if positive else (" >= 0" if nonnegative else "")
+    if maximum is not None:
+        sign += (" and" if sign else "") + f" <= {maximum:g}"
     order = ", the first smaller than the second" if increasing else ""
     allowed = what or f"{' or '.join(map(str, counts))} comma-separated finite numbers{sign}{order}"
+    allowed += f" ({why})" if why else ""
 
     def parse(text: str) -> tuple[float, ...]:
         items = [t.strip() for t in text.split(",")]
@@ -107,6 +112,7 @@ def real_list(option: str, counts: tuple[int, ...], *, positive: bool = False, n
         bad = (len(values) not in counts or not all(math.isfinite(v) for v in values)
                or (positive and any(v <= 0 for v in values))
                or (nonnegative and any(v < 0 for v in values))
+               or (maximum is not None and any(v > maximum for v in values))
                or (increasing and any(b <= a for a, b in zip(values, values[1:]))))
         if bad:
             raise CaseError(option, None, f"found {text!r}", allowed)

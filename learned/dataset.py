@@ -281,7 +281,7 @@ def import_csv(
     if not Path(p).is_file():
         raise DataError(p, None, missing_file(p), "a CSV file with a header row")
     try:
-        with open(p, newline="", encoding="utf-8") as fh:
+        with open(p, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
             rows = list(csv.reader(fh, delimiter=delimiter))
     except UnicodeDecodeError:
         raise DataError(p, None, "not a text file", "a CSV text file (UTF-8) with a header row") from None
@@ -294,13 +294,18 @@ def import_csv(
     header = [h.strip() for h in rows[0]]
     missing = [c for c in columns if c not in header]
     if missing:
-        raise DataError(p, "header", f"no column {missing[0]!r} (found {','.join(header)})", ",".join(columns))
+        other = next((d for d in (";", "\t") if len(header) == 1 and d in header[0]), None)
+        hint = f" (separated by {other!r}? the columns must be separated by {delimiter!r})" if other else ""
+        raise DataError(p, "header", f"no column {missing[0]!r} (found {','.join(header)}){hint}", ",".join(columns))
     idx = [header.index(c) for c in columns]
     values = np.empty((len(rows) - 1, 6))
     n = 0
     for lineno, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
+        if any(cell.strip() for cell in row[len(header):]):  # an extra value: dropped silently before session 18
+            raise DataError(p, f"line {lineno}", f"{len(row)} values for {len(header)} header columns",
+                            "one value per header column")
         for k, j in enumerate(idx):
             cell = row[j].strip() if j < len(row) else ""
             try:

@@ -107,6 +107,15 @@ def missing_folders(path: str | Path, option: str = "-o") -> list[Path]:
         raise _refuse(option, f"'{path}' lies under the broken link '{parent}'", "a path inside a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise _refuse(option, f"'{parent}' is not writable", "a path in a folder you can write to")
+    # os.access answers for permissions only: root may "write" /proc or /sys, where creating
+    # fails (ENOENT, EPERM). A file created and removed at once tells before the work is done
+    # (train, data generate: a traceback at the end before session 18)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".deepmanifold-probe-", dir=parent)
+    except OSError as exc:
+        raise _refuse(option, f"cannot write in '{parent}' ({exc.strerror})", "a path in a folder you can write to") from None
+    os.close(fd)
+    os.unlink(probe)
     return created[::-1]
 
 

@@ -765,9 +765,193 @@ def inputs_trial() -> list[Entry]:
     return out
 
 
+def recent_keys() -> list[Entry]:
+    """The keys and options added most recently (session 18's trial of bad input): the DDA
+    joint-law band keys, water drag, contact restitution / damping time, the linear solver and
+    its parts, trigger, monitor, output, limits; empty paths, supports, --vary, the learning
+    commands' outputs. Entries marked "before" gave a traceback, exit 0, a wrong key path, two
+    "allowed:" or a misleading message before session 18; the rest pin the new keys' messages."""
+    J = "joints.default.law"
+    out: list[Entry] = []
+
+    def dda(family, sets, expect, command="check", **kw):
+        out.append(_case("dda", family, sets, expect, command=command, **kw))
+
+    # thermal pressurisation: band model, diffusivities, band thickness, Lambda (pressurisation)
+    for extra, expect in ((', band_model="foo"', ["band_model", "'foo'", "lumped"]),
+                          (', band_model=true', ["band_model", "found true"]),
+                          (', thermal_diffusivity=-1.0', ["thermal_diffusivity", "greater than or equal to 0"]),
+                          (', thermal_diffusivity="x"', ["thermal_diffusivity", "found 'x' (a string)"]),
+                          (', hydraulic_diffusivity=-1.0', ["hydraulic_diffusivity", "greater than or equal to 0"]),
+                          (', diffusion_time=0.0', ["diffusion_time", "greater than 0"]),
+                          (', diffusion_time=inf', ["diffusion_time", "finite"]),
+                          (', band_model="diffusion", thermal_diffusivity=nan', ["thermal_diffusivity", "finite"]),
+                          (', Lambda=1e5', ["Lambda", "unknown key", "pressurisation"]),
+                          (', thermal_diffusivity=1e-6', ["band_model = 'lumped'", "band_model = 'diffusion'"])):
+        dda("schema", [TP.format(extra=extra)], [J, *expect])
+    for key in ("band_thickness", "heat_capacity", "pressurisation", "v_c"):
+        for value, expect in (("0.0", "greater than 0"), ("-1.0", "greater than 0"), ("nan", "finite"),
+                              ('"1"', "write 1 without quotes")):
+            dda("schema", [TP.format(extra=""), f"{J}.{key}={value}"], [f"{J}.{key}", expect])
+    dda("schema", [f'{J}={{kind="thermal_pressurisation", phi_peak=20.0}}'], [f"{J}.phi_residual", "missing"])
+    # water: drag, skin friction, level tables
+    for sets, expect in ((["water={level=1.0, drag_coefficient=-1.0}"], ["water.drag_coefficient", "greater than or equal to 0"]),
+                         (["water={level=1.0, drag_coefficient=nan}"], ["water.drag_coefficient", "finite"]),
+                         (['water={level=1.0, drag_coefficient="1"}'], ["water.drag_coefficient", "(a string)"]),
+                         (["water={level=1.0, skin_friction=-0.1}"], ["water.skin_friction", "greater than or equal to 0"]),
+                         (["water={level=1.0, skin_friction=inf}"], ["water.skin_friction", "finite"]),
+                         (["water={level=1.0, drag=1.0}"], ["water.drag", "unknown key", "drag_coefficient"]),
+                         (["water={level=1.0, density=0.0}"], ["water.density", "greater than 0"]),
+                         (["water={}"], ["water.level", "missing"]),
+                         (["water={level=[1.0, 2.0]}"], ["water.level[0]", "an array"]),
+                         (["water.level=[[0.0, 1.0], [1.0]]"], ["water.level[1][1]", "missing"]),
+                         # before: "found table of shape (2, 2)" / "(0,)": the order was the fault
+                         (["water={level=[]}"], ["water.level", "found []", "at least one row"]),
+                         (["water={level=[[1.0, 1.0], [0.0, 2.0]]}"], ["water.level", "t strictly increasing", "row 1"]),
+                         (["water={level=[[0.0, 1.0], [0.0, 2.0]]}"], ["water.level", "t strictly increasing"])):
+        dda("schema", sets, expect)
+    dda("schema", ["water={level=[[1.0, 1.0], [0.0, 2.0]]}"], ["water.level", "t strictly increasing"], command="run")
+    # [dda]: restitution, damping time, linear solver, parts, distribution
+    for item, expect in (("contact_restitution=0.0", "greater than 0"), ("contact_restitution=1.0", "less than 1"),
+                         ("contact_restitution=nan", "finite"), ('contact_restitution="0.2"', "write 0.2 without quotes"),
+                         ("contact_restitution=true", "found true"), ("contact_damping_time=-1.0", "greater than or equal to 0"),
+                         ("contact_damping_time=inf", "finite"), ("schur_parts=0", "greater than or equal to 1"),
+                         ("schur_parts=1.5", "an integer"), ("schur_parts=1e30", "at most 19 digits"),
+                         ("distribute_min_free_blocks=-1", "greater than or equal to 0"),
+                         ("distribute_min_free_blocks=2.5", "an integer"), ("distribute_min_free_blocks=true", "found true"),
+                         ('linear_solver="SCHUR"', "'SCHUR'"), ('linear_solver=""', "found ''")):
+        dda("schema", [f"dda.{item}"], [f"dda.{item.split('=')[0]}", expect])
+    for other in ("contact_damping_ratio=0.5", "contact_damping_time=0.01"):
+        dda("schema", ["dda.contact_restitution=0.2", f"dda.{other}"], ["dda.contact_restitution", other.split("=")[0]])
+    # [trigger]
+    for sets, expect in (([f"{J}={{{VW}}}", 'trigger={joint="default", rate=0.0}'], ["trigger.rate", "greater than 0"]),
+                         ([f"{J}={{{VW}}}", 'trigger={joint="default", rate=1.0, start=-1.0}'], ["trigger.start", "greater than or equal"]),
+                         ([f"{J}={{{VW}}}", 'trigger={joint="default", rate=1.0, hold_velocity=0.0}'], ["trigger.hold_velocity"]),
+                         (['trigger={enabled="no"}'], ["trigger.enabled", "true | false"]),
+                         (['trigger={enabled=true}'], ["trigger.joint", "missing (required while trigger.enabled = true)"]),
+                         (['trigger={joint=5, rate=1.0}'], ["trigger.joint", "a string"]),
+                         (['trigger={joint="default"}'], ["trigger.rate", "missing"]),
+                         (['trigger={joint="default", rate=1.0, bogus=1}'], ["trigger.bogus", "unknown key"]),
+                         # before: "allowed: define [joints.NAME]", with joints.default defined
+                         ([f"{J}={{{VW}}}", 'trigger={joint="default", rate=1.0}'],
+                          ["trigger.joint", "found 'default' (the default joint law, which a trigger cannot weaken)"])):
+        dda("setup" if "trigger cannot weaken" in expect[-1] else "schema", sets, expect)
+    dda("setup", [f"{J}={{{VW}}}", 'trigger={joint="default", rate=1.0}'], ["trigger.joint", "the default joint law"],
+        command="run")
+    # [monitor], [output], [limits]
+    for item, expect in (("monitor.rest_window=0.0", "greater than 0"), ("monitor.rest_window=nan", "finite"),
+                         ('monitor.rest_window="1"', "(a string)"), ('monitor.blocks="block"', "an array"),
+                         ("monitor.blocks=[1]", "a string"), ("monitor.runup_line=[[0.0, nan], [1.0, 1.0]]", "finite"),
+                         ("output.restart_every_steps=-1", "greater than or equal to 1"),
+                         ('output.restart_every_steps="5"', "(a string)"), ('output.plots="true"', "true | false"),
+                         ("limits.max_blocks=1.5", "an integer"), ("limits.max_memory_gb=nan", "finite"),
+                         ("limits=[1]", "a table"),
+                         # before: accepted and ignored (DDA has no mesh and no memory estimate)
+                         ("limits.max_memory_gb=1e-9", "limits.max_blocks bounds it"),
+                         ("limits.max_cells=10", "a DDA case has no mesh")):
+        dda("schema", [item], [item.split("=")[0].split("[")[0], expect])
+    dda("schema", ["limits.max_memory_gb=1e-9"], ["limits.max_memory_gb", "limits.max_blocks bounds it"], command="run")
+    for kind in ("fem", "nmm", "data_driven"):
+        out.append(_case(kind, "schema", ["limits.max_blocks=10"], ["limits.max_blocks", "DDA blocks only"]))
+    # checkpoints of the other law kind, and empty paths (before: "model '.' is a folder, not a file")
+    dda("files", [f'{J}={{kind="checkpoint", path="{{fx}}/model.pt"}}'], [f"{J}.path", "holds a constitutive model"])
+    dda("files", [f'{J}={{kind="checkpoint", path=""}}'], [f"{J}.path", "found ''", "not empty"])
+    dda("files", ['materials.rock={law="checkpoint", path="", density=2500.0}'], ["materials.rock.path", "found ''"])
+    dda("files", ['materials.rock={law="checkpoint", path="{fx}/joint_model.pt", density=2500.0}'],
+        ["materials.rock.path", "holds a joint model"])
+    for kind, key in (("fem", "material"), ("nmm", "material"), ("data_driven", "data.law")):
+        out.append(_case(kind, "files", [f'{key}={{law="checkpoint", path=""}}'], [f"{key}.path", "found ''", "not empty"]))
+        out.append(_case(kind, "files", [f'{key}={{law="checkpoint", path="{{fx}}/joint_model.pt"}}'],
+                         [f"{key}.path", "holds a joint model"]))
+        out.append(_case(kind, "files", [f'{key}={{law="checkpoint", path="{{fx}}/sur.pt"}}'], [f"{key}.path", "'surrogate'"]))
+    out += [
+        _case("fem", "files", ['mesh={kind="file", path=""}'], ["mesh.path", "found ''", "not empty"]),
+        _case("data_driven", "files", ['mesh={kind="file", path=" "}'], ["mesh.path", "found ' '"]),
+        _case("nmm", "files", ['cover={kind="file", path=""}'], ["cover.path", "found ''"]),
+        _case("data_driven", "files", ['data={kind="discrete", dataset=""}'], ["data.dataset", "found ''"]),
+        _case("nmm", "files", ['joints=[{points=[[1.0, -0.5], [1.0, 0.5]], law={kind="checkpoint", path=""}}]'],
+              ["joints[0].law.path", "found ''"]),
+        # a mesh file with no cells, an empty one, a file of another format (run: the mesh is read)
+        _case("fem", "files", ['mesh={kind="file", path="m.msh"}'], ["mesh.path", "cannot read mesh"], command="run",
+              files={"m.msh": ""}),
+        _case("data_driven", "files", ['mesh={kind="file", path="m.msh"}'], ["mesh.path", "no 2D elements"], command="run",
+              files={"m.msh": "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n0\n$EndNodes\n$Elements\n0\n$EndElements\n"}),
+        _case("fem", "files", ['mesh={kind="file", path="m.h5"}'], ["mesh.path", "unsupported mesh format '.h5'"],
+              files={"m.h5": b"\x89HDF\r\n\x1a\n" + bytes(200)}),
+        # a run that would take for ever at its largest steps (before: check ok)
+        _case("dda", "schema", ["dda.duration=1e300"], ["dda.dt", "found 0.001 s with duration = 1e+300 s",
+                                                           "at most 10,000,000 steps"]),
+        _case("dda", "schema", ["dda.duration=1.0", "dda.dt=1e-300", "dda.dt_min=1e-301"], ["dda.dt", "1e+300 steps"]),
+        _case("dda", "schema", ["dda.settle_time=0.005", "dda.settle_dt=1e-10", "dda.dt_min=1e-11"],
+              ["dda.settle_dt", "found 1e-10 s", "settle_time = 0.005 s"]),
+        _case("fem", "schema", ["fem.load_steps=100000000000"], ["fem.load_steps", "less than or equal to 100000"]),
+        _case("nmm", "schema", ["nmm.load_steps=1000000"], ["nmm.load_steps", "less than or equal to 100000"]),
+        # before: "...; allowed: a mesh file meshio can read; allowed: a triangle mesh ..." (two "allowed:")
+        _case("nmm", "files", ['cover={kind="file", path="c.msh"}'], ["cover.path", "cannot read mesh"], command="run",
+              files={"c.msh": ""}),
+        _case("data_driven", "files", ['data={kind="discrete", dataset="{fx}/random.pt"}'],
+              ["data.dataset", "not a readable HDF5 file"]),
+        _case("data_driven", "files", ['data={kind="discrete", dataset="d.h5"}'], ["data.dataset", "d.h5"], command="run",
+              files={"d.h5": b"\x89HDF\r\n\x1a\n" + bytes(300)}),
+    ]
+    # no support: before, check said ok and the run diverged (exit 3) with a run folder
+    for kind in ("fem", "data_driven", "nmm"):
+        for command in ("check", "run"):
+            out.append(_case(kind, "schema", ["boundary.dirichlet=[]"], ["boundary.dirichlet", "rigid body"], command=command))
+    out.append(_case("fem", "schema", ["boundary={}"], ["boundary.dirichlet", "no Dirichlet condition"]))
+    # NMM point supports / loads outside the domain: the key path was "point"
+    for table, item in (("point", "{point=[50.0, 0.0], ux=0.0}"), ("point_load", "{point=[50.0, 0.0], force=[1.0, 0.0]}")):
+        for command in ("check", "run"):
+            out.append(_case("nmm", "setup", [f"boundary.{table}=[{item}]"], [f"boundary.{table}[0].point", "outside the domain"],
+                             command=command))
+    # --set: a line break in the value set a second key, which was then ignored
+    e = _case("dda", "cli-options", ["dda.dt=1e-3\nbogus=1"], ["--set", "dda.dt", "more than one value"])
+    e.expect = [x for x in e.expect if x != "case.toml"]
+    out.append(e)
+    # --vary: the option is named (before: "case.toml: bogus: unknown key", as if the file held it); an
+    # integer key, and a range every member fails at set-up (before: exit 0, all members failed)
+    phi = "joints.default.law.phi"
+    ens = ["ensemble", "case.toml", "--samples", "2", "-o", "ens", "-q", "--vary"]
+    for vary, expect in (("bogus=1:2", ["--vary", "bogus", "unknown key", "bogus=1:2"]),
+                         (f"{phi}=0:100", ["--vary", phi, "found 100.0", "less than 90"]),
+                         ("dda.schur_parts=1:3", ["--vary", "dda.schur_parts", "an integer"]),
+                         ("trigger.rate=0.1:1", ["--vary", "trigger.joint", "missing", "with trigger.rate=0.1"])):
+        out.append(Entry("cli-options", "dda", ens + [vary], expect, {"case.toml": DDA}))
+    out.append(Entry("cli-options", "dda", ["surrogate", "active", "case.toml", "--vary", "bogus=1:2", "-o", "act"],
+                     ["--vary", "bogus", "unknown key"], {"case.toml": DDA}))
+    # the learning commands: a place that cannot be written (before: a FileNotFoundError traceback)
+    for args in (["data", "generate", "--material", MATERIAL, "-n", "20", "-o", "/proc/d.h5"],
+                 ["data", "import-csv", "{fx}/data.csv", "-o", "/proc/d.h5"],
+                 ["train", "{fx}/data.h5", "-q", "-o", "/proc/m.pt"]):
+        out.append(Entry("output-paths", "-", args, ["-o", "/proc"]))
+    gen = ["data", "generate", "-o", "d.h5"]
+    out += [
+        # before: numpy overflow warnings (5 lines) and "d.h5: /stress: NaN/inf" (the output named)
+        Entry("cli-options", "-", gen + ["--material", MATERIAL, "--strain-range", "1e300"], ["--strain-range", "<= 1"]),
+        Entry("cli-options", "-", gen + ["--material", 'law="j2_plasticity", E=1e9, nu=0.3, yield_stress=1e6', "--paths", "5",
+                                         "--strain-range", "2"], ["--strain-range", "<= 1"]),
+        Entry("cli-options", "-", gen + ["--material", 'law="linear_elastic", E=1.7e308, nu=0.3', "--strain-range", "1",
+                                         "--sampler", "uniform", "-n", "20"], ["--material", "non-finite", "overflow"]),
+        Entry("cli-options", "-", gen + ["--joint", JOINT, "-n", "20", "--paths", "3"], ["--paths", "--joint"]),
+        # before: accepted and ignored (--isotropic is read by --model return_mapping only)
+        Entry("cli-options", "-", ["train", "{fx}/data.h5", "-o", "m.pt", "-q", "--isotropic"], ["--isotropic", "return_mapping"]),
+        Entry("cli-options", "-", ["train", "{fx}/joint.h5", "-o", "m.pt", "-q", "--isotropic"], ["--isotropic", "joint data set"]),
+    ]
+    imp = ["data", "import-csv", "h.csv", "-o", "d.h5"]
+    head = "exx,eyy,gxy,sxx,syy,sxy\n"
+    out += [
+        Entry("files", "-", imp, ["h.csv", "no rows"], {"h.csv": head}),
+        # before: the seventh value was dropped and the data set written
+        Entry("files", "-", imp, ["h.csv", "line 2", "7 values for 6 header columns"], {"h.csv": head + "1,2,3,4,5,6,7\n"}),
+        Entry("files", "-", imp, ["h.csv", "line 3", "column syy"], {"h.csv": head + "1,2,3,4,5,6,\n1,2,3,4\n"}),
+        Entry("files", "-", imp, ["h.csv", "no column 'exx'", "separated by ';'?"], {"h.csv": "exx;eyy;gxy;sxx;syy;sxy\n1;2;3;4;5;6\n"}),
+    ]
+    return out
+
+
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options() + restart() + new_user() + inputs_trial()
+        + cli_options() + restart() + new_user() + inputs_trial() + recent_keys()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

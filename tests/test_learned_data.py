@@ -129,6 +129,15 @@ def test_csv_import_converts_units(tmp_path):
     save_dataset(tmp_path / "lab.h5", got)  # imported data pass the same validation
 
 
+def test_csv_from_a_spreadsheet(tmp_path):
+    """A UTF-8 byte-order mark (a spreadsheet's "CSV UTF-8") and trailing empty cells are read;
+    before session 18 the mark made the header "no column 'exx'" (found \ufeffexx,...)."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffexx,eyy,gxy,sxx,syy,sxy\r\n1e-3,0,0,1e6,2e6,0,\r\n2e-3,0,0,2e6,4e6,0,,\r\n".encode())
+    got = import_csv(path)
+    assert got.strain.shape == (2, 3) and got.stress[1, 1] == 4e6
+
+
 def test_csv_errors_name_line_and_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("exx,eyy,gxy,sxx,syy,sxy\n0,0,0,1,2,3\n0,0,abc,1,2,3\n")

@@ -6,7 +6,7 @@ import math
 import types
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 from pydantic_core import PydanticCustomError
 
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
@@ -234,6 +234,18 @@ Plane = Literal["strain", "stress"]
 Vec2 = tuple[float, float]
 
 
+def _non_empty_path(value: str) -> str:
+    """An input file's path: empty (or blank) is an error, not the case file's folder ('.' is a
+    folder, not a file: the message before session 18)."""
+    if not value.strip():
+        raise ValueError("a file name, relative to the case file (not empty)")
+    return value
+
+
+#: the path of an input file (mesh, cover, data set, checkpoint), relative to the case file
+FilePath = Annotated[str, AfterValidator(_non_empty_path)]
+
+
 class LinearElasticSpec(Strict):
     """Isotropic linear elasticity."""
 
@@ -320,7 +332,7 @@ class CheckpointLawSpec(Strict):
     """A trained network (``deepmanifold train``) as the material: learned.NeuralLaw."""
 
     law: Literal["checkpoint"]
-    path: str = Field(description="checkpoint file, relative to the case file")
+    path: FilePath = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the network runs")
     plane: Plane | None = Field(None, description="the plane the network was trained in (recorded in the "
                                 "checkpoint); given, it must match the checkpoint")
@@ -471,6 +483,16 @@ class LimitsSpec(Strict):
                                         "default the memory of this machine")
 
 
+def refuse_limits(spec, keys: tuple[str, ...], allowed: str) -> None:
+    """``[limits]`` keys a case kind does not apply (DDA: max_cells, max_memory_gb; the others:
+    max_blocks) are errors when given, not accepted and ignored (before session 18)."""
+    for key in keys:
+        if key in spec.limits.model_fields_set:
+            raise PydanticCustomError("value_error", "{key}: found {value}; allowed: {allowed}",
+                                      {"key": f"limits.{key}", "value": repr(getattr(spec.limits, key)),
+                                       "allowed": allowed})
+
+
 class CaseSpec(Strict):
     """Keys every case file has."""
 
@@ -614,7 +636,7 @@ class CheckpointJointSpec(Strict):
     """A trained friction network (``deepmanifold train`` on a joint data set)."""
 
     kind: Literal["checkpoint"]
-    path: str = Field(description="checkpoint file, relative to the case file")
+    path: FilePath = Field(description="checkpoint file, relative to the case file")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     out_of_distribution: OutOfDistribution = Field(
         "warn", description="slips / slip rates outside the training data: warn, error (exit 2), ignore")

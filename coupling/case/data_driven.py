@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from coupling.case.common import FixedPointSpec, MaterialSpec, Plane, Strict
+from coupling.case.common import FilePath, FixedPointSpec, MaterialSpec, Plane, Strict
 from coupling.case.fem import ContinuumCase
 
 
@@ -23,7 +23,7 @@ class DiscreteData(Strict):
     """A discrete data set of (ε, σ) pairs (HDF5, learned/ layout): the classical baseline."""
 
     kind: Literal["discrete"]
-    dataset: str = Field(description="HDF5 data set, relative to the case file")
+    dataset: FilePath = Field(description="HDF5 data set, relative to the case file")
 
 
 DataSpec = Annotated[Union[ManifoldData, DiscreteData], Field(discriminator="kind")]

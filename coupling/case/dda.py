@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, field_validator
+from pydantic import Field, PositiveFloat, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
+from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2, refuse_limits
 
 
 class BlockSpec(Strict):
@@ -68,6 +69,24 @@ class WaterSpec(Strict):
                                     "slide block, Grilli & Watts 2005; 0: off)")
     skin_friction: float = Field(0.0, ge=0, description="C_f, skin friction -1/2 rho_w C_f |v_t| v_t on the "
                                  "submerged faces of moving blocks (dda.water_drag; 0.0025-0.005; 0: off)")
+
+    @field_validator("level")
+    @classmethod
+    def _level_table(cls, level):
+        """A level table h(t) is interpolated in t (np.interp): at least one row, t strictly
+        increasing (dda.water said only "table of shape (2, 2)" before session 18)."""
+        if isinstance(level, list):
+            if not level:
+                raise ValueError("a number [m], or a table [[t, level], ...] [s, m] with at least one row")
+            for i in range(1, len(level)):
+                if not level[i][0] > level[i - 1][0]:
+                    raise ValueError(f"a table [[t, level], ...] [s, m] with t strictly increasing (row {i}: "
+                                     f"t = {level[i][0]:g} s after t = {level[i - 1][0]:g} s)")
+        return level
+
+
+#: the most time steps a DDA run may take at its largest steps (the limit of a dynamic NMM run)
+MAX_STEPS = 10_000_000
 
 
 class DdaSettingsSpec(Strict):
@@ -204,3 +223,29 @@ class DdaCase(CaseSpec):
     dda: DdaSettingsSpec
     monitor: MonitorSpec = MonitorSpec()
     trigger: TriggerSpec | None = None
+
+    @model_validator(mode="after")
+    def _step_count(self) -> "DdaCase":
+        """At most MAX_STEPS steps at the largest steps (settle_dt while settling, dt after), as a
+        dynamic NMM run: ``dda.duration = 1e300`` or ``dda.dt = 1e-300`` passed ``check`` and ran
+        for ever before session 18 (n = t_s / Δt_s + (T − t_s) / Δt, t_s = min(settle_time, T)).
+        A settle_dt below dt_min is left to its own, more precise message (the run's set-up)."""
+        d = self.dda
+        if d.settle_dt is not None and d.settle_dt < d.dt_min:
+            return self
+        settle = min(d.settle_time, d.duration)
+        steps = settle / (d.settle_dt or d.dt) + (d.duration - settle) / d.dt
+        if not steps <= MAX_STEPS + 0.5:  # also inf
+            key = "dda.settle_dt" if d.settle_dt is not None and settle / d.settle_dt > MAX_STEPS / 2 else "dda.dt"
+            given = f"{getattr(d, key.split('.')[1]):g} s with duration = {d.duration:g} s" + (
+                f", settle_time = {d.settle_time:g} s" if d.settle_time > 0 else "")
+            raise PydanticCustomError("value_error", "{key}: found {value}; allowed: {allowed}",
+                                      {"key": key, "value": f"{given}: {steps:.3g} steps at the largest step",
+                                       "allowed": f"at most {MAX_STEPS:,} steps (a longer step, a shorter duration)"})
+        return self
+
+    @model_validator(mode="after")
+    def _dda_limits(self) -> "DdaCase":
+        refuse_limits(self, ("max_cells", "max_memory_gb"), "omitted: a DDA case has no mesh and no memory "
+                      "estimate; limits.max_blocks bounds it")
+        return self

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from coupling.case.common import CaseSpec, MaterialSpec, Strict, Vec2
+from coupling.case.common import CaseSpec, FilePath, MaterialSpec, Strict, Vec2, refuse_limits
 
 
 class RectangleMesh(Strict):
@@ -45,7 +45,7 @@ class FileMesh(Strict):
     """A triangle mesh from a file: gmsh .msh (physical groups name boundaries) or .xdmf."""
 
     kind: Literal["file"]
-    path: str = Field(description="path relative to the case file")
+    path: FilePath = Field(description="path relative to the case file")
 
 
 MeshSpec = Annotated[Union[RectangleMesh, PlateWithHoleMesh, FileMesh], Field(discriminator="kind")]
@@ -109,7 +109,8 @@ class FemSpec(Strict):
     degree: int = Field(2, ge=1, le=3, description="Lagrange degree of the displacement")
     quadrature_degree: int | None = Field(None, ge=1, le=10, description="default 2*degree")
     linear_solver: Literal["mumps", "cg"] = "mumps"
-    load_steps: int = Field(1, ge=1, description="load increments (nonlinear laws)")
+    load_steps: int = Field(1, ge=1, le=100_000, description="load increments (nonlinear laws); at most 100,000, "
+                            "as fem.load_path")
     load_path: list[Annotated[float, Field(ge=-10, le=10)]] | None = Field(
         None, min_length=1, max_length=100_000,
         description="load factor of every step, e.g. [0.5, 1, 0.5, 0] (loading-unloading); replaces load_steps")
@@ -151,6 +152,25 @@ class ContinuumCase(CaseSpec):
     @model_validator(mode="after")
     def _unique_probe_names(self) -> "ContinuumCase":
         check_unique_probe_names(self.probes)
+        return self
+
+    @model_validator(mode="after")
+    def _continuum_limits(self) -> "ContinuumCase":
+        refuse_limits(self, ("max_blocks",), "omitted: DDA blocks only; limits.max_cells and max_memory_gb bound "
+                      "this case")
+        return self
+
+    @model_validator(mode="after")
+    def _supported(self) -> "ContinuumCase":
+        """A static solve needs a Dirichlet condition: without one the body is free to move as a
+        rigid body and K u = f is singular (before session 18: ``check`` ok, then Newton / the
+        fixed point diverged, exit 3)."""
+        if not self.boundary.dirichlet:
+            raise PydanticCustomError(
+                "value_error", "{key}: found {value}; allowed: {allowed}",
+                {"key": "boundary.dirichlet", "value": "no Dirichlet condition (the body could move as a rigid "
+                 "body: the static solve is singular)", "allowed": "at least one [[boundary.dirichlet]] "
+                 "(boundary = left | right | bottom | top, a mesh physical group, or point)"})
         return self
 
 

@@ -82,13 +82,17 @@ def _parse_value(text: str, key: str = "") -> Any:
     ``'``) and is not valid TOML (unclosed, a repeated key, ...) is an error naming the
     ``--set`` key and the TOML fault, not a bare string that fails later as "a number"."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        doc = tomllib.loads(f"v = {text}")
     except tomllib.TOMLDecodeError as exc:
         if text[:1] in ("[", "{", '"', "'"):
             fault = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)$", "", str(exc)) or "syntax error"
             raise CaseError("--set", key or None, f"found {text!r}: not a TOML value ({fault})",
                             "a TOML value, e.g. [1.0, 2.0], {kind = \"coulomb\", phi = 30.0}, \"text\"") from None
         return text
+    if set(doc) != {"v"}:  # a line break in the value: '1e-3\nx=1' set x too, silently ignored before session 18
+        raise CaseError("--set", key or None, f"found {text!r}: more than one value (a line break in it)",
+                        "one TOML value on one line, e.g. [1.0, 2.0], {kind = \"coulomb\", phi = 30.0}, \"text\"")
+    return doc["v"]
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

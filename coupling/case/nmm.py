@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from coupling.case.common import CaseSpec, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2
+from coupling.case.common import CaseSpec, FilePath, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2, refuse_limits
 from coupling.case.fem import ProbeSpec, check_unique_probe_names
 
 Segment = tuple[Vec2, Vec2]
@@ -104,7 +104,7 @@ class FileCover(Strict):
     """Cover triangles from a mesh file (any format meshio reads, e.g. gmsh .msh)."""
 
     kind: Literal["file"]
-    path: str = Field(description="path relative to the case file")
+    path: FilePath = Field(description="path relative to the case file")
 
 
 CoverSpec = Annotated[Union[RectangleCover, GradedCover, FileCover], Field(discriminator="kind")]
@@ -237,7 +237,7 @@ class NmmSpec(Strict):
     order: Literal[0, 1] = Field(1, description="cover functions: 0 constant, 1 linear")
     penalty: float = Field(100.0, gt=0, description="Nitsche / point-spring factor beta [-]")
     stabilisation: float = Field(1e-8, ge=0, lt=1, description="order-1 null-mode stabilisation delta [-]")
-    load_steps: int = Field(1, ge=1, description="proportional load steps (static runs)")
+    load_steps: int = Field(1, ge=1, le=100_000, description="proportional load steps (static runs; at most 100,000)")
     duration: PositiveFloat | None = Field(
         None, description="simulated time [s]: given, the run is dynamic (implicit, Shi's DDA scheme; loads, "
                           "gravity and initial stress applied at t = 0 and held, from rest); omitted: static")
@@ -288,6 +288,25 @@ class NmmCase(CaseSpec):
     @model_validator(mode="after")
     def _unique_probe_names(self) -> "NmmCase":
         check_unique_probe_names(self.probes)
+        return self
+
+    @model_validator(mode="after")
+    def _nmm_limits(self) -> "NmmCase":
+        refuse_limits(self, ("max_blocks",), "omitted: DDA blocks only; limits.max_cells and max_memory_gb bound "
+                      "this case")
+        return self
+
+    @model_validator(mode="after")
+    def _supported(self) -> "NmmCase":
+        """A static run needs a support (boundary.dirichlet or boundary.point): without one the
+        body is free to move as a rigid body (before session 18: ``check`` ok, then the Newton /
+        open-close iteration diverged, exit 3). A dynamic run may fly free."""
+        if self.nmm.duration is None and not self.boundary.dirichlet and not self.boundary.point:
+            raise PydanticCustomError(
+                "value_error", "{key}: found {value}; allowed: {allowed}",
+                {"key": "boundary.dirichlet", "value": "no support in a static run (the body could move as a "
+                 "rigid body: the static solve is singular)", "allowed": "at least one [[boundary.dirichlet]] or "
+                 "[[boundary.point]], or a dynamic run (nmm.duration, nmm.dt)"})
         return self
 
     @model_validator(mode="after")

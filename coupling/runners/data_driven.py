@@ -50,7 +50,9 @@ def build_projector(case: Case):
         try:
             ds = load_dataset(path)
         except LearnedInputError as exc:
-            raise case.error("data.dataset", exc.line(), "an HDF5 data set (deepmanifold data generate)") from None
+            where = ": ".join(p for p in (exc.path, exc.key) if p)  # its own "allowed" once, not two
+            raise case.error("data.dataset", f"{where}: {exc.found}" if where else exc.found,
+                             exc.allowed or "an HDF5 data set (deepmanifold data generate)") from None
         if ds.kind != "constitutive":
             raise case.error("data.dataset", f"'{path}' is a {ds.kind} data set",
                              "a constitutive (strain-stress) data set")

@@ -252,7 +252,11 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
                                  f"{allowed}, or trigger.enabled = false")
         names = [n for n in spec.joints if n != "default"]
         if spec.trigger.joint not in names:
-            raise case.error("trigger.joint", f"found {spec.trigger.joint!r}", " | ".join(names) or "define [joints.NAME]")
+            found = f"found {spec.trigger.joint!r}"
+            if spec.trigger.joint == "default" and "default" in spec.joints:  # "define [joints.NAME]" before session 18
+                found += " (the default joint law, which a trigger cannot weaken)"
+            raise case.error("trigger.joint", found, " | ".join(names) or "define [joints.NAME] (a name other than "
+                             "default) and give it to the edges or joint lines to weaken")
         kind = spec.joints[spec.trigger.joint].law.kind
         if kind not in TRIGGER_LAWS:
             raise case.error("trigger.joint", f"found {spec.trigger.joint!r}, a {kind} law (no peak and residual friction)",

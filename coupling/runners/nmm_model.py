@@ -126,7 +126,8 @@ def _cover(case: Case, domain: nmm.Domain) -> nmm.CoverMesh:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 cover = nmm.CoverMesh.read(path)  # meshio prints its own complaints
         except (Exception, SystemExit) as exc:  # readers raise anything, some call sys.exit
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            text = exc.found if isinstance(exc, nmm.InputError) else str(exc)  # its "allowed" is ours below
+            reason = (str(text).strip().splitlines() or [type(exc).__name__])[0]
             raise case.error("cover.path", f"cannot read mesh '{path}': {reason}", "a triangle mesh file meshio can read")
         check_counted_cells(case, len(cover.triangles), "cover.path")
         return cover
@@ -352,6 +353,11 @@ def _add_boundary(case: Case, model: nmm.ManifoldModel, domain: nmm.Domain, keys
                     item = nmm.Traction(seg, value=value)
             model.add(item)
             keys.bcs.append(key + (".where" if t.where is not None else ".boundary"))
+    for table, items in (("point", b.point), ("point_load", b.point_load)):
+        for i, p in enumerate(items):  # named here: the assembly's own check says only "point"
+            if model.man.locate(np.asarray([p.point], float))[0] < 0:
+                raise case.error(f"boundary.{table}[{i}].point", f"{list(p.point)} is outside the domain",
+                                 "a point inside the domain")
     for i, p in enumerate(b.point):
         model.add(nmm.Dirichlet(Point(tuple(p.point)), ux=p.ux, uy=p.uy))  # a penalty spring
         keys.bcs.append(f"boundary.point[{i}].point")
