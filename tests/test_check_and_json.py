@@ -32,7 +32,7 @@ def test_zero_reference_writes_strict_json(tmp_path, monkeypatch):
     code, out, err = cli_inprocess("run", str(CASES / "cantilever.toml"), "--set", "mesh.cells=[8, 2]",
                                    "--set", "probes[0].reference=0.0", "-o", "out", "-q")
     assert code == 0 and err == "", err
-    assert "tip_deflection: uy = " in out and "(reference 0)" in out
+    assert "tip_deflection: uy = " in out and "(reference 0 m)" in out
     summary = _strict((tmp_path / "out" / "summary.json").read_text())
     probe = summary["results"]["probes"]["tip_deflection"]
     assert probe["reference"] == 0.0 and probe["relative_error"] is None
