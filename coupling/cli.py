@@ -58,6 +58,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_item(key: str, value) -> str:
+    """One item of ``check``'s size line: counts with thousands separators, the memory estimate
+    in MB (``estimated_memory_bytes`` 27,013,120 → ``estimated memory 27.0 MB``)."""
+    if key == "estimated_memory_bytes" and isinstance(value, (int, float)):
+        return f"estimated memory {value / 1e6:,.1f} MB"
+    return f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Everything ``run`` does before its first solve (the runners' own set-up), no output."""
     from coupling.case.loader import load_case
@@ -66,7 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     case = load_case(case_path(args.case), args.set)
     result = run(case, None, check=True)
     if _rank() == 0:
-        size = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.summary["size"].items())
+        size = ", ".join(_size_item(k, v) for k, v in result.summary["size"].items())
         print(f"{case.path}: ok ({case.solver}: {case.spec.title}; {size})")
     return 0
 

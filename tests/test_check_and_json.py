@@ -2,6 +2,7 @@
 is always strict JSON (issue 10, item 3)."""
 
 import json
+import re
 
 import pytest
 
@@ -24,6 +25,8 @@ def test_check_reports_the_size_run_allocates(tmp_path, monkeypatch):
     assert code == 0, err
     solver = _strict((tmp_path / "out" / "summary.json").read_text())["solver"]
     assert f"cells {solver['cells']:,}" in out and f"dofs {solver['dofs']:,}" in out, out
+    # the memory estimate in MB, not a raw byte count
+    assert re.search(r"estimated memory \d+(\.\d)? MB", out) and "estimated_memory_bytes" not in out, out
 
 
 def test_zero_reference_writes_strict_json(tmp_path, monkeypatch):
