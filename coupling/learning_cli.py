@@ -35,6 +35,8 @@ def _inline_table(text: str, option: str) -> dict[str, Any]:
 DEFAULT_SAMPLES = 5000
 #: the default hidden widths of ``train`` are the API's (learned.training.default_hidden,
 #: defined once in learned.training_defaults): the MLP on point data MLP_HIDDEN (48, 48); the
+#: outer iterations of projection training unless --outer-iterations says otherwise
+OUTER_ITERATIONS = 8
 #: ICNN, joint data and --projection OTHER_HIDDEN (32, 32). RECIPE_HIDDEN: the former name
 #: here, kept importable.
 RECIPE_HIDDEN = MLP_HIDDEN
@@ -246,6 +248,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from coupling.validation import check_device
 
     check_device("--device", args.device)
+    if args.outer_iterations is not None and not args.projection:  # was accepted and ignored before session 19
+        raise CaseError("--outer-iterations", None, f"found {args.outer_iterations} without --projection",
+                        "--outer-iterations together with --projection (the outer fixed-point iterations "
+                        "of projection training)")
     out = Path(args.output)
     _check_training_outputs(out, args.force)
     data = load_dataset(args.data)
@@ -285,7 +291,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CaseError("--polish-iterations", None, "found with --projection",
                             "training without --projection (projection training does not polish)")
         if args.projection:
-            common["outer_iterations"] = args.outer_iterations
+            common["outer_iterations"] = args.outer_iterations or OUTER_ITERATIONS
         try:
             written = train_to_checkpoint(data, out, model=args.model, method=method, progress=progress,
                                           **common, **({} if args.projection or args.polish_iterations is None
@@ -316,7 +322,7 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
                 bar.log("  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()))
 
         # projection: each outer iteration refits with at most the warm start's budget
-        options = ({"outer_iterations": args.outer_iterations, "epochs_per_iteration": min(args.epochs, 20),
+        options = ({"outer_iterations": args.outer_iterations or OUTER_ITERATIONS, "epochs_per_iteration": min(args.epochs, 20),
                     "lbfgs_per_iteration": min(60 if args.polish_iterations is None else args.polish_iterations, 20)}
                    if args.projection else {})
         try:
@@ -419,8 +425,8 @@ def add_commands(sub) -> None:
     t.add_argument("--projection", action="store_true",
                    help="fixed-point projection training (noisy strain and stress); with --model return_mapping "
                         "on path data, the state is carried along each path and committed at convergence")
-    t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=8,
-                   help="projection training: outer iterations (default 8)")
+    t.add_argument("--outer-iterations", type=integer("--outer-iterations", 1, 10_000), default=None,
+                   help=f"with --projection: outer iterations (default {OUTER_ITERATIONS})")
     t.add_argument("--force", action="store_true", help=force_help)
     t.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=cmd_train)

@@ -949,9 +949,27 @@ def recent_keys() -> list[Entry]:
     return out
 
 
+def partial_supports() -> list[Entry]:
+    """Supports that leave a rigid-body motion free (session 19; before: ``check`` said ok, and the
+    static solve was singular), and a training option that was accepted and ignored."""
+    out = []
+    for kind, sets, expect in (
+            ("fem", ['boundary.dirichlet=[{boundary="left", uy=0.0}]'], ["no support holds ux"]),
+            ("nmm", ['boundary.dirichlet=[{boundary="left", ux=0.0}]'], ["no support holds uy"]),
+            ("data_driven", ['boundary.dirichlet=[{boundary="left", ux=0.0}]'], ["no support holds uy"]),
+            ("fem", ['boundary.dirichlet=[{boundary="point", point=[0.0, 0.0], ux=0.0, uy=0.0}]'], ["rotate"]),
+            ("nmm", ["boundary.dirichlet=[]", "boundary.point=[{point=[0.0, 0.0], ux=0.0, uy=0.0}, "
+                     "{point=[0.0, 0.0], uy=0.0}]"], ["boundary.point", "rotate"])):
+        for command in ("check", "run"):
+            out.append(_case(kind, "schema", sets, ["boundary.", *expect], command=command))
+    out.append(Entry("cli-options", "-", ["train", "{fx}/data.h5", "-o", "m.pt", "-q", "--outer-iterations", "3"],
+                     ["--outer-iterations", "without --projection"]))
+    return out
+
+
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options() + restart() + new_user() + inputs_trial() + recent_keys()
+        + cli_options() + restart() + new_user() + inputs_trial() + recent_keys() + partial_supports()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

@@ -483,6 +483,28 @@ class LimitsSpec(Strict):
                                         "default the memory of this machine")
 
 
+def support_gap(supports) -> str | None:
+    """What a static run's supports leave free, or None. ``supports``: (ux, uy, point) per
+    support, ux/uy the prescribed displacements [m] (None: that component is free), point the
+    location [m] of a point support (None: a boundary or a segment). Found free: a direction no
+    support holds (no ux anywhere: the body slides in x), or a rotation about the one point that
+    all supports share (only point supports, at a single place). A static solve of such a body
+    is singular; supports that hold x, y and the rotation are not checked further (a boundary
+    line holding one component may still leave a rotation free where it is straight and
+    parallel to that component: not detected)."""
+    if not supports:
+        return None
+    if all(ux is None for ux, _, _ in supports):
+        return "no support holds ux (the body could slide in x: the static solve is singular)"
+    if all(uy is None for _, uy, _ in supports):
+        return "no support holds uy (the body could slide in y: the static solve is singular)"
+    points = [None if p is None else tuple(p) for _, _, p in supports]
+    if all(p is not None for p in points) and len(set(points)) == 1:
+        return (f"point supports at one place only, {list(points[0])} (the body could rotate about it: "
+                "the static solve is singular)")
+    return None
+
+
 def refuse_limits(spec, keys: tuple[str, ...], allowed: str) -> None:
     """``[limits]`` keys a case kind does not apply (DDA: max_cells, max_memory_gb; the others:
     max_blocks) are errors when given, not accepted and ignored (before session 18)."""
