@@ -145,6 +145,36 @@ def accuracy_statement(report: dict) -> str:
             f"against the {single['against']} ensemble mean: {off}{missing}{band}")
 
 
+def headline_statement(report: dict, tolerance: float = 0.02) -> str:
+    """The short statement of a case's ``accuracy`` key (its studies, with accuracy_statement's
+    sentence, are in ``accuracy_studies``), generated from a report of this script: the shipped
+    run against the most refined ensemble mean, the largest change of a mean over the variants
+    with its standard error, and which quantities that change holds within ``tolerance``
+    (resolved) and which not; with a band, its maxima's ensemble means from base to the last."""
+    stats, names = report["statistics"], report["variants"]
+    n, (key, delta) = report["members"], next(iter(report["perturbation"].items()))
+    single, ch = report["single_run"], report["mean_change"]
+    off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED
+                    if single["distance"].get(q) is not None)
+    largest = {q: max(ch[q].values(), key=lambda c: c["change"]) for q in STATED if ch.get(q)}
+    moves = ", ".join(f"{WORDS[q]} {100 * c['change']:.1f} %" for q, c in largest.items())
+    errors = " / ".join(f"{100 * c['se']:.1f}" for c in largest.values())
+    within = {q: round(100 * c["change"], 1) <= 100 * tolerance for q, c in largest.items()}  # as printed
+    ok = [WORDS[q] for q in largest if within[q]]
+    bad = [WORDS[q] for q in largest if not within[q]]
+    verdict = (f"resolved to {100 * tolerance:g} %: {', '.join(ok) or 'none'}"
+               + (f"; NOT resolved to {100 * tolerance:g} %: {', '.join(bad)}" if bad else ""))
+    band = ""
+    if all(stats[v]["band_temperature_rise_max"]["mean"] is not None for v in names):
+        t = " / ".join(f"{stats[v]['band_temperature_rise_max']['mean']:.0f}" for v in names)
+        p = " / ".join(f"{stats[v]['band_pore_pressure_max']['mean'] / 1e6:.1f}" for v in names)
+        band = (f"; NOT resolved: the band's largest temperature rise and pore pressure (ensemble means {t} K and "
+                f"{p} MPa at {' / '.join(names)})")
+    return (f"this run against the mean of {n} runs at {single['against']} that differ only by {key} "
+            f"(± {delta:g}): {off}; the ensemble means move from {names[0]} to {' and '.join(names[1:])} by at most "
+            f"{moves} (standard errors {errors} %): {verdict}{band}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))
@@ -160,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accuracy", metavar="JSON", default=None, help="print the sentence of a finished report and exit")
     a = ap.parse_args(argv)
     if a.accuracy:
-        print(accuracy_statement(json.loads(Path(a.accuracy).read_text(encoding="utf-8"))))
+        report = json.loads(Path(a.accuracy).read_text(encoding="utf-8"))
+        print(headline_statement(report))  # the case's accuracy key
+        print(accuracy_statement(report))  # its accuracy_studies key
         return 0
     if a.members < 2:
         ap.error(f"--members: found {a.members}; allowed: an integer >= 2 (a spread needs two runs)")

@@ -31,7 +31,8 @@ def test_accuracy_key_quotes_the_committed_report(name):
     (python benchmarks/case_resolution.py --accuracy NAME prints the sentence)."""
     import coupling
 
-    accuracy = coupling.load_case(CASES / f"{name}.toml").spec.accuracy
+    spec = coupling.load_case(CASES / f"{name}.toml").spec
+    accuracy = spec.accuracy + " " + spec.accuracy_studies  # the statement and the studies behind it
     assert bench.accuracy_statement(name, report()) in accuracy
     if name in report().get("ladders", {}):  # the discretisation ladder that located the cause
         assert bench.ladder_statement(name, report()) in accuracy
@@ -73,9 +74,11 @@ def test_velocity_weakening_states_its_own_accuracy():
     pressurisation case's statement."""
     import coupling
 
-    own = coupling.load_case(CASES / "vajont_velocity_weakening.toml").spec.accuracy
-    assert own != coupling.load_case(CASES / "vajont.toml").spec.accuracy
-    assert "thermal" not in own.split("resolution (")[1]
+    own = coupling.load_case(CASES / "vajont_velocity_weakening.toml").spec
+    flagship = coupling.load_case(CASES / "vajont.toml").spec
+    assert own.accuracy != flagship.accuracy and own.accuracy_studies != flagship.accuracy_studies
+    assert "thermal" not in own.accuracy and "band" not in own.accuracy
+    assert "thermal" not in own.accuracy_studies.split("resolution (")[1]
 
 
 def test_tables_and_sentence_are_generated_from_the_runs():

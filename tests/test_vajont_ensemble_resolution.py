@@ -76,7 +76,10 @@ def test_vajont_accuracy_quotes_its_committed_ensemble_report(case, name):
 
     report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
     assert Path(report["case"]).name == case
-    assert bench.accuracy_statement(report) in coupling.load_case(CASES / case).spec.accuracy
+    spec = coupling.load_case(CASES / case).spec
+    assert bench.accuracy_statement(report) in spec.accuracy_studies  # the study, with its command
+    assert bench.headline_statement(report) in spec.accuracy  # the short statement summary.json echoes
+    assert len(spec.accuracy) < 1200, len(spec.accuracy)  # a statement, not the studies (session 19: 7656 chars)
     # the middle member of the base ensemble is the shipped run (offset 0)
     shipped = next(r for r in report["runs"] if r["variant"] == "base" and r["offset"] == 0.0)
     assert shipped["member"] == report["members"] // 2
@@ -179,8 +182,35 @@ def test_learned_friction_accuracy_quotes_its_comparison_with_the_analytic_law()
     out = ROOT / "benchmarks" / "out"
     a = json.loads((out / "vajont_learned_friction_ensemble_resolution.json").read_text(encoding="utf-8"))
     o = json.loads((out / "vajont_velocity_weakening_ensemble_resolution.json").read_text(encoding="utf-8"))
-    accuracy = coupling.load_case(CASES / "vajont_learned_friction.toml").spec.accuracy
-    assert bench.comparison_statement(a, o, "time/4") in accuracy
+    spec = coupling.load_case(CASES / "vajont_learned_friction.toml").spec
+    accuracy = spec.accuracy + " " + spec.accuracy_studies
+    assert bench.comparison_statement(a, o, "time/4") in spec.accuracy_studies
     assert "to 1.3 % in every ensemble mean at dt/4" in accuracy
     worst = max(abs(a["statistics"]["time/4"][q]["mean"] / o["statistics"]["time/4"][q]["mean"] - 1) for q in bench.STATED)
     assert round(100 * worst, 1) <= 1.3
+
+
+def test_headline_statement_says_what_is_resolved_and_what_is_not():
+    """The short accuracy statement (session 19) from a report: the shipped run against the most
+    refined mean, the largest change of each mean, and the 2 % verdict per quantity."""
+    report = {"members": 3, "perturbation": {"water.level": 0.001}, "variants": ["base", "time/2"],
+              "statistics": {v: {q: {"mean": 1.0} for q in bench.RESULTS} for v in ("base", "time/2")},
+              "single_run": {"against": "time/2", "distance": {"peak_velocity": -0.004, "runout": 0.01,
+                                                               "runup": 0.03, "duration": None}},
+              "mean_change": {"peak_velocity": {"time/2": {"change": 0.002, "se": 0.001}},
+                              "runout": {"time/2": {"change": 0.02, "se": 0.006}},
+                              "runup": {"time/2": {"change": 0.0206, "se": 0.008}}}}
+    for v in ("base", "time/2"):
+        report["statistics"][v]["band_temperature_rise_max"]["mean"] = None
+    text = bench.headline_statement(report)
+    assert "this run against the mean of 3 runs at time/2 that differ only by water.level (± 0.001): " \
+           "peak -0.4 %, run-out +1.0 %, run-up +3.0 %;" in text
+    assert "by at most peak 0.2 %, run-out 2.0 %, run-up 2.1 % (standard errors 0.1 / 0.6 / 0.8 %)" in text
+    assert text.endswith("resolved to 2 %: peak, run-out; NOT resolved to 2 %: run-up")
+    report["statistics"]["base"]["band_temperature_rise_max"]["mean"] = 400.0
+    report["statistics"]["time/2"]["band_temperature_rise_max"]["mean"] = 900.0
+    for v in ("base", "time/2"):
+        report["statistics"][v]["band_pore_pressure_max"]["mean"] = 2e7
+    assert bench.headline_statement(report).endswith(
+        "NOT resolved: the band's largest temperature rise and pore pressure (ensemble means 400 / 900 K and "
+        "20.0 / 20.0 MPa at base / time/2)")

@@ -522,6 +522,8 @@ class CaseSpec(Strict):
     description: str = ""
     accuracy: str = Field("", description="how accurate the reported quantities are, against what "
                                           "(a reference or a refined run); echoed in summary.json")
+    accuracy_studies: str = Field("", description="the studies behind accuracy: their commands, figures and what "
+                                                  "was tried and not adopted (summary.json case.input)")
     solver: str
     output: OutputSpec = OutputSpec()
     limits: LimitsSpec = LimitsSpec()
