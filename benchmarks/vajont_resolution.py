@@ -106,7 +106,7 @@ def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
 
 SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "time/8": "time_8", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
          "settle+5s": "settle_plus_5s", "settle_dt/2": "settle_dt_2"}
-_NOT_INPUT = ("output", "title", "description", "accuracy", "monitor")  # what a reused run folder may differ in
+_NOT_INPUT = ("output", "title", "description", "accuracy", "accuracy_studies", "monitor")  # what a reused run folder may differ in
 REST_KEYS = ("time_to_rest", "duration", "onset_time")  # what the monitor settings change: recomputed on reuse
 
 
