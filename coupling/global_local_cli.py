@@ -460,8 +460,8 @@ def add_global_local_commands(sub) -> None:
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     t.add_argument("--force", action="store_true", help="replace a file at -o that deepmanifold did not write")
     t.set_defaults(func=cmd_surrogate_train)
-    f = ssub.add_parser("field", help="POD + RBF interpolant of the members' displacement field (FEM, data-driven: at "
-                                      "the nodes; NMM: the physical covers' DOFs; run --initial-guess)")
+    f = ssub.add_parser("field", help="POD + RBF interpolant of the members' displacement (FEM, NMM, data-driven; at "
+                                      "the FEM / data-driven nodes, on the NMM physical covers; run --initial-guess)")
     f.add_argument("ensemble", help="ensemble.h5 of a FEM, NMM or data-driven ensemble run with --set output.displacement=true")
     f.add_argument("-o", "--output", required=True, help="checkpoint S.pt (report S.json beside it)")
     f.add_argument("--energy", type=real("--energy", gt=0, le=1), default=0.999999,
