@@ -235,3 +235,26 @@ def test_data_driven_warm_start_reaches_the_cold_fixed_point(tmp_path):
     with np.load(tmp_path / "cold" / "displacement.npz") as zc, np.load(tmp_path / "warm" / "displacement.npz") as zw:
         diff = np.abs(zc["displacement"] - zw["displacement"]).max() / np.abs(zc["displacement"]).max()
     assert diff < 100 * rtol, diff
+
+
+@pytest.mark.parametrize("kind, points, allowed", [("nmm", "physical covers", "one cover system"),
+                                                   ("fem", "nodes", "one mesh")])
+def test_member_fields_names_the_field_points_as_the_solver_does(tmp_path, kind, points, allowed):
+    """Members on different meshes / cover systems are refused with the solver's word for the
+    points of the field (no solve: two hand-written member folders)."""
+    from coupling.ensemble.table import write_table
+    from coupling.ensemble.warm_start import member_fields
+    from coupling.errors import CaseError
+
+    write_table(tmp_path / "ensemble.h5", [{"key": "material.E", "lo": 1.0, "hi": 2.0, "log": False}],
+                np.array([[1.0], [2.0]]), [{"status": "ok", "scalars": {}}] * 2, {"case": "x"})
+    rng = np.random.default_rng(0)
+    for i, n in ((0, 5), (1, 6)):
+        folder = tmp_path / "members" / f"{i:04d}"
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(json.dumps({"solver": {"kind": kind}}))
+        np.savez(folder / "displacement.npz", coordinates=rng.random((n, 2)), displacement=np.zeros((n, 2)))
+    with pytest.raises(CaseError) as exc:
+        member_fields(tmp_path / "ensemble.h5")
+    line = exc.value.line()
+    assert f"6 {points} unlike member 0000's 5" in line and allowed in line, line

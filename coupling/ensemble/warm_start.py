@@ -129,8 +129,9 @@ def member_fields(table_path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nd
             points = field_points(solver)
             same = ("members on one cover system (do not vary cover, domain, crack or joint keys)" if solver == "nmm"
                     else "members on one mesh (do not vary mesh keys)")
-            raise CaseError(str(f), None, f"{len(c)} {points} unlike member {rows[0]:04d}'s {len(coords)} "
-                            f"(or not at the same points)", same)
+            found = (f"{len(c)} {points} unlike member {rows[0]:04d}'s {len(coords)}" if len(c) != len(coords)
+                     else f"{points} at other coordinates than member {rows[0]:04d}'s")
+            raise CaseError(str(f), None, found, same)
         rows.append(i)
         snaps.append(u.reshape(-1))
     if len(rows) < 2:
