@@ -111,6 +111,10 @@ def _print_result(result) -> None:
                 err = p.get("relative_error")
                 err_text = f", error {100 * err:.2f}%" if isinstance(err, (int, float)) else ""
                 ref = f"  (reference {p['reference']:.6g}{u}{err_text})" if "reference" in p else ""
+                if p.get("reference_applies") is False:  # the overrides change the problem it was given for
+                    keys = p.get("reference_overrides") or []
+                    shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+                    ref = f"  (case reference {p['reference']:.6g}{u}, given without this run's overrides of {shown})"
                 if p.get("compared") == "peak":  # dynamics: the reference is compared with the peak
                     print(f"  {name}: {p['quantity']} = {p['value']:.6g}{u} at the end, peak {p['peak']:.6g}{u} "
                           f"at t = {p['time_of_peak']:.4g} s{ref}")

@@ -202,7 +202,7 @@ def cmd_surrogate_field(args: argparse.Namespace) -> int:
     from learned.field_surrogate import load_field_surrogate
     from learned.files import check_output_file
 
-    from coupling.ensemble.warm_start import train_field
+    from coupling.ensemble.warm_start import field_points, train_field
 
     out = Path(args.output)
     if out.suffix != ".pt":
@@ -226,7 +226,8 @@ def cmd_surrogate_field(args: argparse.Namespace) -> int:
     path, report = train_field(args.ensemble, out, energy=args.energy)
     loo = report.get("leave_one_out") or []
     loo_text = f"; leave-one-out error {max(loo):.3g} (largest relative)" if loo else ""
-    print(f"wrote {path} ({path.with_suffix('.json').name}): {report['members']} members, {report['nodes']} nodes, "
+    print(f"wrote {path} ({path.with_suffix('.json').name}): {report['members']} members, {report['nodes']} "
+          f"{field_points(report.get('solver'))}, "
           f"{report['modes']} POD mode(s) for {args.energy:g} of the energy{loo_text}")
     return 0
 
@@ -459,7 +460,8 @@ def add_global_local_commands(sub) -> None:
     t.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed (default 0)")
     t.add_argument("--force", action="store_true", help="replace a file at -o that deepmanifold did not write")
     t.set_defaults(func=cmd_surrogate_train)
-    f = ssub.add_parser("field", help="POD + RBF interpolant of the members' displacement (FEM, NMM, data-driven; run --initial-guess)")
+    f = ssub.add_parser("field", help="POD + RBF interpolant of the members' displacement (FEM, NMM, data-driven; at "
+                                      "the FEM / data-driven nodes, on the NMM physical covers; run --initial-guess)")
     f.add_argument("ensemble", help="ensemble.h5 of a FEM, NMM or data-driven ensemble run with --set output.displacement=true")
     f.add_argument("-o", "--output", required=True, help="checkpoint S.pt (report S.json beside it)")
     f.add_argument("--energy", type=real("--energy", gt=0, le=1), default=0.999999,

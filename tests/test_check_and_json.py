@@ -41,6 +41,28 @@ def test_zero_reference_writes_strict_json(tmp_path, monkeypatch):
     assert probe["reference"] == 0.0 and probe["relative_error"] is None
 
 
+def test_a_material_override_is_not_compared_with_the_case_reference(tmp_path, monkeypatch):
+    """The cantilever's references are Timoshenko's values for its E and ν: with material.E
+    overridden the console says so and summary.json flags it (reference_applies false, no
+    relative error); a resolution override keeps the comparison."""
+    monkeypatch.chdir(tmp_path)
+    sets = ("--set", "mesh.cells=[8, 2]", "--set", "output.plots=false", "--set", "output.fields=false")
+    code, out, err = cli_inprocess("run", str(CASES / "cantilever.toml"), *sets, "--set", "material.E=60e9",
+                                   "-o", "stiff", "-q")
+    assert code == 0 and err == "", err
+    line = next(t for t in out.splitlines() if "tip_deflection: uy = " in t)
+    assert "(case reference -0.0134208 m, given without this run's overrides of material.E)" in line, line
+    assert "error" not in line, line
+    probe = _strict((tmp_path / "stiff" / "summary.json").read_text())["results"]["probes"]["tip_deflection"]
+    assert probe["reference"] == -1.34208e-2 and probe["relative_error"] is None
+    assert probe["reference_applies"] is False and probe["reference_overrides"] == ["material.E"]
+    code, out, err = cli_inprocess("run", str(CASES / "cantilever.toml"), *sets, "-o", "plain", "-q")
+    assert code == 0 and err == "", err
+    assert re.search(r"tip_deflection: uy = \S+ m  \(reference -0\.0134208 m, error \d+\.\d\d%\)", out), out
+    probe = _strict((tmp_path / "plain" / "summary.json").read_text())["results"]["probes"]["tip_deflection"]
+    assert probe["reference_applies"] is True and probe["relative_error"] > 0
+
+
 def test_write_json_replaces_every_non_finite_number(tmp_path):
     np = pytest.importorskip("numpy")
     from coupling.output.rundir import write_json

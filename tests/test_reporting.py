@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import coupling
-from coupling.runners.reporting import probe_entry, relative_error
+from coupling.runners.reporting import probe_entry, reference_overrides, relative_error
 from learned import LinearElastic
 from learned.law import von_mises
 
@@ -74,3 +74,19 @@ def test_probe_entry():
     assert e == {"point": [1.0, 2.0], "quantity": "uy", "value": -2.0, "reference": -1.0, "relative_error": 1.0}
     assert "reference" not in probe_entry((0, 0), "ux", 1.0)
     assert relative_error(0.5, 0.0) is None  # zero reference: undefined (the value is the absolute error)
+
+
+@pytest.mark.parametrize("overrides, index, expected", [
+    ({"mesh.cells": [8, 2], "output.plots": False, "fem.newton.rtol": 1e-10, "cover.cells": [4, 1]}, 0, []),
+    ({"nmm.load_steps": 3, "fem.degree": 1, "title": "x", "probes": []}, 0, []),
+    ({"material.E": 60e9, "mesh.cells": [8, 2]}, 0, ["material.E"]),
+    ({"materials.rock.E": 1e9, "boundary.traction": [], "fem.load_path": [1.0], "mesh.width": 2.0}, 1,
+     ["materials.rock.E", "boundary.traction", "fem.load_path", "mesh.width"]),
+    ({"material": {"law": "power_law_elastic"}, "probes[0].reference": 1.0}, 0, None),  # the run's own reference
+    ({"material.E": 60e9, "probes[0].reference": 1.0}, 1, ["material.E"]),
+    ({"probes[1].point": [1.0, 0.0], "probes[1].name": "a"}, 1, ["probes[1].point"]),
+    ({"probes[1].point": [1.0, 0.0]}, 0, []),
+])
+def test_reference_overrides(overrides, index, expected):
+    """Which overrides may change the answer a case's probe reference was given for."""
+    assert reference_overrides(overrides, index) == expected

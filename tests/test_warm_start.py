@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import CASES, run_cli
+from conftest import CASES, cli_inprocess, run_cli
 
 # a power-law material (nonlinear: Newton takes 6 iterations cold) on a coarse cantilever, one load step
 MATERIAL = 'material={law="power_law_elastic", E=30e9, nu=0.25, strain0=1e-5, exponent=0.5, plane="stress"}'
@@ -48,6 +48,11 @@ def test_field_surrogate_reproduces_members_and_reports_its_error(surrogate):
     err = np.linalg.norm(sur.predict(np.array([[30e9]]))[0] - u) / np.linalg.norm(u)
     assert err < 1e-3, err
     json.loads(path.with_suffix(".json").read_text())  # the report beside the checkpoint
+    # the CLI names the field's points as the solver does: FEM nodes
+    assert report["solver"] == "fem"
+    code, out, err = cli_inprocess("surrogate", "field", str(tmp / "ens" / "ensemble.h5"), "-o", str(tmp / "S_cli.pt"))
+    assert code == 0 and err == "", err
+    assert f"5 members, {sur.num_nodes} nodes," in out, out
 
 
 def test_warm_start_converges_to_the_cold_answer_in_fewer_iterations(surrogate):
@@ -155,6 +160,12 @@ def test_nmm_warm_start_converges_to_the_cold_answer_in_fewer_iterations(tmp_pat
     path, report = train_field(tmp_path / "ens" / "ensemble.h5", tmp_path / "S.pt")
     with np.load(tmp_path / "ens" / "members" / "0000" / "displacement.npz") as z:
         assert z["displacement"].shape == (report["nodes"], 6)  # order-1 covers: 3 functions x 2 components
+    # the CLI names the field's points as the NMM code does: physical covers, not nodes
+    assert report["solver"] == "nmm"
+    code, out, err = cli_inprocess("surrogate", "field", str(tmp_path / "ens" / "ensemble.h5"), "-o",
+                                   str(tmp_path / "S_cli.pt"))
+    assert code == 0 and err == "", err
+    assert f"4 members, {report['nodes']} physical covers," in out and "nodes" not in out, out
     at = ["--set", "material.E=31e9"]  # not a member
     cold = run_cli("run", "cases/nmm_cantilever.toml", *NMM_SETS, *at, "-q", "-o", str(tmp_path / "cold"))
     assert cold.returncode == 0, cold.stderr
@@ -224,3 +235,26 @@ def test_data_driven_warm_start_reaches_the_cold_fixed_point(tmp_path):
     with np.load(tmp_path / "cold" / "displacement.npz") as zc, np.load(tmp_path / "warm" / "displacement.npz") as zw:
         diff = np.abs(zc["displacement"] - zw["displacement"]).max() / np.abs(zc["displacement"]).max()
     assert diff < 100 * rtol, diff
+
+
+@pytest.mark.parametrize("kind, points, allowed", [("nmm", "physical covers", "one cover system"),
+                                                   ("fem", "nodes", "one mesh")])
+def test_member_fields_names_the_field_points_as_the_solver_does(tmp_path, kind, points, allowed):
+    """Members on different meshes / cover systems are refused with the solver's word for the
+    points of the field (no solve: two hand-written member folders)."""
+    from coupling.ensemble.table import write_table
+    from coupling.ensemble.warm_start import member_fields
+    from coupling.errors import CaseError
+
+    write_table(tmp_path / "ensemble.h5", [{"key": "material.E", "lo": 1.0, "hi": 2.0, "log": False}],
+                np.array([[1.0], [2.0]]), [{"status": "ok", "scalars": {}}] * 2, {"case": "x"})
+    rng = np.random.default_rng(0)
+    for i, n in ((0, 5), (1, 6)):
+        folder = tmp_path / "members" / f"{i:04d}"
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(json.dumps({"solver": {"kind": kind}}))
+        np.savez(folder / "displacement.npz", coordinates=rng.random((n, 2)), displacement=np.zeros((n, 2)))
+    with pytest.raises(CaseError) as exc:
+        member_fields(tmp_path / "ensemble.h5")
+    line = exc.value.line()
+    assert f"6 {points} unlike member 0000's 5" in line and allowed in line, line

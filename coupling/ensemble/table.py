@@ -3,7 +3,9 @@
 Columns of the output table (one name per scalar, NaN where a member has no value):
 
 * ``results.*`` flattened with dots, without the prefix (``runout``, ``peak_velocity``);
-  a probe's value is ``probes.NAME`` [its unit], its relative error ``probes.NAME.relative_error``;
+  a probe's value is ``probes.NAME`` [its unit], its relative error ``probes.NAME.relative_error``
+  (only where the case's reference applies to the member: not when its overrides, e.g. the
+  varied ``material.E``, change the problem; docs/cases.md "References and overrides");
 * ``solver.*`` numbers (``solver.newton_iterations_total``, ``solver.steps``, …);
 * ``timings.total_s`` [s], the member's wall time.
 

@@ -80,34 +80,64 @@ def write_nmm_displacement(model, u: np.ndarray, folder_file) -> str:
     return FILE
 
 
+#: what the points of a displacement field are called, per solver (NMM: its physical covers,
+#: :class:`nmm.covers.Manifold`; FEM and data-driven: the nodes of the displacement space)
+FIELD_POINTS = {"nmm": "physical covers", "fem": "nodes", "data_driven": "nodes"}
+
+
+def field_points(solver: str | None) -> str:
+    """'physical covers' (NMM) or 'nodes' (FEM, data-driven, unknown): the word for the points
+    of a solver's displacement field in messages."""
+    return FIELD_POINTS.get(solver or "", "nodes")
+
+
+def member_solver(folder: Path) -> str | None:
+    """The solver (summary.json ``solver.kind``: fem, nmm, data_driven) of the run in ``folder``;
+    None when its summary is missing or unreadable."""
+    try:
+        return json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))["solver"]["kind"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def member_fields(table_path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """(parameters (N, d), snapshots (N, 2 n_nodes) [m], coordinates, table) of the ok members of
-    an ensemble whose members wrote displacement.npz (``--set output.displacement=true``)."""
+    """(parameters (N, d), snapshots (N, 2 n_points) [m], coordinates, table) of the ok members of
+    an ensemble whose members wrote displacement.npz (``--set output.displacement=true``); the
+    table gains ``solver`` (the first ok member's, None when unknown). The points are the nodes
+    (FEM, data-driven) or the physical covers (NMM; a snapshot holds 2 n_f values per cover)."""
     from coupling.ensemble.engine import member_folder
     from coupling.ensemble.table import read_table
 
     table_path = Path(table_path)
     table = read_table(table_path, str(table_path))
-    rows, snaps, coords = [], [], None
+    rows, snaps, coords, solver = [], [], None, None
     for i, status in enumerate(table["status"]):
         if status != "ok":
             continue
-        f = member_folder(table_path.parent, i) / FILE
+        folder = member_folder(table_path.parent, i)
+        if not rows:
+            solver = member_solver(folder)
+        f = folder / FILE
         if not f.is_file():
             raise CaseError(str(table_path), None, f"member {i:04d} has no {FILE}",
-                            "an ensemble run with --set output.displacement=true (FEM)")
+                            "an ensemble run with --set output.displacement=true (FEM, NMM or data-driven)")
         with np.load(f) as z:
             c, u = z["coordinates"], z["displacement"]
         if coords is None:
             coords = c
         elif c.shape != coords.shape or not np.allclose(c, coords, rtol=0, atol=1e-9 * float(np.ptp(coords))):
-            raise CaseError(str(f), None, f"a mesh of {len(c)} nodes unlike member 0's ({len(coords)})",
-                            "members on one mesh (do not vary mesh keys)")
+            points = field_points(solver)
+            same = ("members on one cover system (do not vary cover, domain, crack or joint keys)" if solver == "nmm"
+                    else "members on one mesh (do not vary mesh keys)")
+            found = (f"{len(c)} {points} unlike member {rows[0]:04d}'s {len(coords)}" if len(c) != len(coords)
+                     else f"{points} at other coordinates than member {rows[0]:04d}'s")
+            raise CaseError(str(f), None, found, same)
         rows.append(i)
         snaps.append(u.reshape(-1))
     if len(rows) < 2:
         raise CaseError(str(table_path), None, f"{len(rows)} member(s) with status ok and a field",
                         "at least 2 finished members")
+    table["solver"] = solver
     return table["points"][rows], np.array(snaps), coords, table
 
 
@@ -129,8 +159,9 @@ def train_field(table_path: str | Path, out: str | Path, *, energy: float = 0.99
                     overrides=ensemble.get("overrides", {}))
     out = Path(out)
     save_field_surrogate(out, sur)
+    # "nodes": the points of the field (the file format's name; an NMM field's physical covers)
     report = {"format": "deepmanifold.field_surrogate_report", **{k: v for k, v in sur.meta.items()},
-              "nodes": sur.num_nodes}
+              "solver": table["solver"], "nodes": sur.num_nodes}
     write_json(out.with_suffix(".json"), report)
     return out, report
 

@@ -113,28 +113,3 @@ def plot_deformed(problem: ContinuumProblem, vm: np.ndarray, path: Path, title: 
     plt.close(fig)
     tmp.replace(path)
     return comm.bcast(scale, root=0)
-
-
-def plot_load_displacement(curve: dict, path: Path, title: str) -> None:
-    """Load factor λ against each displacement probe [mm], one marker per converged load step
-    (``curve`` as in summary.json ``results.load_displacement``); written atomically, rank 0 only."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lam = np.asarray(curve["load_factor"], dtype=float)
-    fig, ax = plt.subplots(figsize=(6.0, 4.5), dpi=120, layout="constrained")
-    for name, values in curve["probes"].items():
-        u = np.concatenate([[0.0], np.asarray(values, dtype=float)]) * 1e3
-        ax.plot(u, np.concatenate([[0.0], lam]), "o-", ms=3, label=name)
-    ax.axhline(0.0, color="0.8", lw=0.8)
-    ax.axvline(0.0, color="0.8", lw=0.8)
-    ax.set_xlabel("displacement [mm]")
-    ax.set_ylabel("load factor λ")
-    ax.set_title(f"{title}\nload–displacement, from rest (one marker per converged step)", fontsize=9)
-    ax.legend(fontsize=8)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)

@@ -16,7 +16,8 @@ from coupling.solvers.datadriven.projectors import LawProjector, NearestDataProj
 from coupling.solvers.datadriven.solver import DataDrivenProblem
 from coupling.errors import CaseDiverged
 from coupling.runners.fem_model import build_boundary, build_mesh
-from coupling.output.fem import plot_deformed, plot_load_displacement, write_fields
+from coupling.output.fem import plot_deformed, write_fields
+from coupling.output.load_curve import LoadDisplacementCurve
 from coupling.output.fields_vtu import FieldSeries
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.reporting import accept_step, fem_cell_triangles, fem_stress_maximum, probes_report, von_mises
@@ -147,12 +148,12 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
             return ctx.stop_requested()
 
         diverged = None
-        curve = _PathRecord(spec) if path is not None else None
+        curve = _PathRecord(spec, path) if path is not None else None
         series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
 
         def on_path_step(k: int, res) -> None:  # after each converged step of a load path (collective)
             accept_step(case)  # the step's material state joins the out-of-distribution counts
-            curve.record(problem, res.load_factor, res)
+            curve.record_step(problem, res.load_factor, res)
             if series.enabled:
                 write_fields(problem, series, res.load_factor, *_material_stress(problem, law, _law_state(projector)))
         try:
@@ -180,12 +181,10 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     else:
         results["max_von_mises"] = ctx.comm.allreduce(float(vm_cells.max(initial=0.0)), op=MPI.MAX)
 
+    files: list[str] = []
     if curve is not None:
         results["converged_load_factor"] = curve.load_factor[-1] if curve.load_factor else 0.0
-        if curve.probes and curve.load_factor and len(path) > 1:
-            results["load_displacement"] = curve.report()
-
-    files: list[str] = []
+        curve.publish(case, ctx, results, files)  # results.load_displacement, load_displacement.png
     if ctx.rundir is not None:
         if spec.output.fields:  # one output step (the converged fixed point), or one per load-path step
             if not series.entries:
@@ -199,11 +198,6 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
                           spec.output.deformation_scale, exclude=spec.output.stress_maxima_exclude,
                           reported_max=results["max_von_mises"])
             files.append("deformed.png")
-            if "load_displacement" in results:
-                if ctx.comm.rank == 0:
-                    plot_load_displacement(results["load_displacement"], ctx.rundir.file("load_displacement.png"),
-                                           f"{case.name}: {spec.title}")
-                files.append("load_displacement.png")
         if spec.output.displacement:
             from coupling.ensemble.warm_start import write_displacement
 
@@ -229,33 +223,23 @@ def run_data_driven_case(case: Case, ctx: RunContext) -> RunPayload:
     return payload
 
 
-class _PathRecord:
+class _PathRecord(LoadDisplacementCurve):
     """Per converged load step of a path: λ, the fixed-point iterations and the displacement
-    probes (``ux``/``uy``, exact u_h); reported like the FEM solver's ``results.load_displacement``
-    = {"load_factor": [λ_k], "probes": {name: [u_k] [m]}}."""
+    probes (``ux``/``uy``, exact u_h), the curve reported as the FEM solver's
+    ``results.load_displacement`` (:mod:`coupling.output.load_curve`)."""
 
-    def __init__(self, spec: DataDrivenCase) -> None:
-        self.probes = [p for p in spec.probes if p.quantity in ("ux", "uy")]
-        self.load_factor: list[float] = []
+    def __init__(self, spec: DataDrivenCase, path: list[float]) -> None:
+        super().__init__(spec.probes, len(path))
         self.iterations: list[int] = []
-        self.values: list[np.ndarray] = []
 
-    def record(self, problem: DataDrivenProblem, load_factor: float, result) -> None:
+    def record_step(self, problem: DataDrivenProblem, load_factor: float, result) -> None:
         """After a converged step (collective)."""
         from coupling.output.probes import fem_cell_value_probe
 
-        self.load_factor.append(float(load_factor))
         self.iterations.append(int(result.fixed_point.iterations))
-        if self.probes:
-            n_own = problem.mesh.topology.index_map(2).size_local
-            self.values.append(fem_cell_value_probe(problem, np.array([p.point for p in self.probes], float),
-                                                    [p.quantity for p in self.probes], np.zeros((n_own, 4))))
-
-    def report(self) -> dict[str, Any]:
-        """The JSON record of the curve."""
-        vals = np.array(self.values).reshape(len(self.values), len(self.probes))
-        return {"load_factor": self.load_factor,
-                "probes": {p.name: vals[:, j].tolist() for j, p in enumerate(self.probes)}}
+        n_own = problem.mesh.topology.index_map(2).size_local
+        self.record(load_factor, lambda points, quantities: fem_cell_value_probe(
+            problem, points, quantities, np.zeros((n_own, 4))))
 
 
 def _probes(problem: DataDrivenProblem, spec: DataDrivenCase, stress_cells, vm_cells) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from coupling.runners.reporting import accept_step, fem_cell_triangles, fem_stre
 from coupling.setup_checks import check_probes_in_mesh, check_stress_maxima_discs
 from coupling.solvers.fem.fields import centroid_stress
 from learned.contract import StepRecord
-from coupling.output.fem import plot_deformed, plot_load_displacement, write_fields
+from coupling.output.fem import plot_deformed, write_fields
+from coupling.output.load_curve import LoadDisplacementCurve
 
 
 def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
@@ -52,10 +53,10 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
         warm["time_s"] = time.perf_counter() - t_guess
     # one field output step per converged load step, timestep = load factor
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
-    curve = _LoadDisplacement(spec)
+    curve = LoadDisplacementCurve(spec.probes, steps)
 
     def write_step(step: int, load_factor: float) -> None:
-        curve.record(problem, load_factor)
+        curve.record(load_factor, lambda points, quantities: fem_probe(problem, points, quantities))
         if series.enabled:
             write_fields(problem, series, load_factor, *centroid_stress(problem))
 
@@ -105,42 +106,8 @@ def run_fem_case(case: Case, ctx: RunContext) -> RunPayload:
     return payload
 
 
-class _LoadDisplacement:
-    """Load factor λ and the displacement probes (``ux``/``uy``) after every converged load step.
-
-    Recorded when the case has more than one load step and at least one displacement probe;
-    reported in summary.json as ``results.load_displacement`` = {"load_factor": [λ_k],
-    "probes": {name: [u_k] [m]}} and plotted as load_displacement.png.
-    """
-
-    def __init__(self, spec) -> None:
-        steps = len(spec.fem.load_path) if spec.fem.load_path else spec.fem.load_steps
-        self.probes = [p for p in spec.probes if p.quantity in ("ux", "uy")] if steps > 1 else []
-        self.load_factor: list[float] = []
-        self.values: list[np.ndarray] = []
-
-    @property
-    def enabled(self) -> bool:
-        """True when there is a curve to record."""
-        return bool(self.probes)
-
-    def record(self, problem, load_factor: float) -> None:
-        """Probe the converged step (collective)."""
-        if not self.enabled:
-            return
-        points = np.array([p.point for p in self.probes])
-        self.values.append(fem_probe(problem, points, [p.quantity for p in self.probes]))
-        self.load_factor.append(float(load_factor))
-
-    def report(self) -> dict[str, Any]:
-        """The JSON record of the curve."""
-        vals = np.array(self.values).reshape(len(self.values), len(self.probes))
-        return {"load_factor": self.load_factor,
-                "probes": {p.name: vals[:, j].tolist() for j, p in enumerate(self.probes)}}
-
-
 def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float,
-            series: FieldSeries, curve: _LoadDisplacement | None = None) -> RunPayload:
+            series: FieldSeries, curve: LoadDisplacementCurve | None = None) -> RunPayload:
     """Probes, fields and plots of the converged state ``result`` (a FemResult); the payload."""
     spec = case.spec
     steps = len(spec.fem.load_path) if spec.fem.load_path else spec.fem.load_steps
@@ -173,13 +140,8 @@ def _finish(case: Case, ctx: RunContext, problem, bundle, result, t_setup: float
                               reported_max=results["max_von_mises"])
         results["plot_deformation_scale"] = scale
         files.append("deformed.png")
-    if curve is not None and curve.enabled and curve.values:
-        results["load_displacement"] = curve.report()
-        if ctx.rundir is not None and spec.output.plots:
-            if ctx.comm.rank == 0:
-                plot_load_displacement(results["load_displacement"], ctx.rundir.file("load_displacement.png"),
-                                       f"{case.name}: {spec.title}")
-            files.append("load_displacement.png")
+    if curve is not None:
+        curve.publish(case, ctx, results, files)
 
     solver = {
         "kind": "fem",

@@ -17,6 +17,8 @@ from coupling.case.loader import Case
 from coupling.case.nmm import NmmCase
 from coupling.errors import CaseDiverged
 from coupling.output.fields_vtu import FieldSeries
+from coupling.output.load_curve import LoadDisplacementCurve
+from coupling.output.probes import nmm_probe
 from coupling.runner_context import RunContext, RunPayload
 from coupling.signals import StopAtStep
 from coupling.runners.nmm_model import Built, build_model
@@ -48,6 +50,8 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
         warm["time_s"] = time.perf_counter() - t_guess
     # one field output step per converged load step, timestep = load factor k / steps
     series = FieldSeries(ctx.rundir.path if (ctx.rundir is not None and spec.output.fields) else None, ctx.comm.rank)
+    # several load steps and displacement probes: results.load_displacement, load_displacement.png (as FEM)
+    curve = LoadDisplacementCurve(spec.probes, steps)
 
     # SIGINT/SIGTERM: checked (collectively) at every Newton iteration; the run publishes the
     # last complete load step (its result and contact states, kept here)
@@ -55,6 +59,7 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
 
     def write_step(k: int, step_result) -> None:
         last.update(k=k, result=step_result, contact=model.contact.snapshot() if model.contact is not None else None)
+        curve.record(k / steps, lambda points, quantities: nmm_probe(step_result, points, quantities))
         if series.enabled:
             series.add(k / steps, vtu_mesh(step_result))
 
@@ -79,16 +84,18 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
                                                                     "dofs": model.ndof})
             if last["contact"] is not None:
                 model.contact.restore(last["contact"])
-            return _finish(case, ctx, built, last["result"], t_build, load_factor=last["k"] / steps, series=series)
+            return _finish(case, ctx, built, last["result"], t_build, load_factor=last["k"] / steps, series=series,
+                           curve=curve)
         except nmm.SolverDivergence as exc:
             if exc.result is not None:
-                partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor, series=series)
+                partial = _finish(case, ctx, built, exc.result, t_build, load_factor=exc.load_factor, series=series,
+                                  curve=curve)
             else:
                 partial = RunPayload({"converged_load_factor": 0.0},
                                      {"kind": "nmm", "order": model.order, "dofs": model.ndof})
             raise CaseDiverged(str(exc), partial) from None
         bar.update(steps)
-    payload = _finish(case, ctx, built, result, t_build, load_factor=1.0, series=series)
+    payload = _finish(case, ctx, built, result, t_build, load_factor=1.0, series=series, curve=curve)
     if warm is not None:
         warm.update(result.stats.initial_guess or {}, iterations=result.stats.newton_iterations)
         payload.solver["initial_guess"] = warm
@@ -98,8 +105,6 @@ def run_nmm_case(case: Case, ctx: RunContext) -> RunPayload:
 def _probes(case: Case, result) -> dict[str, Any]:
     """Probe values: the mean over the manifold elements touching each point
     (:mod:`coupling.output.probes`; the same on any number of ranks)."""
-    from coupling.output.probes import nmm_probe
-
     probes = case.spec.probes
     values = nmm_probe(result, np.asarray([p.point for p in probes], float), [p.quantity for p in probes])
     return probes_report(probes, values)
@@ -216,7 +221,7 @@ def stress_maxima(case: Case, built: Built, result, results: dict[str, Any]) -> 
 
 
 def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, load_factor: float,
-            series: FieldSeries) -> RunPayload:
+            series: FieldSeries, curve: LoadDisplacementCurve | None = None) -> RunPayload:
     """Probes, SIFs, joints, holes, fields and plots of the converged state; the payload."""
     spec: NmmCase = case.spec
     model = built.model
@@ -249,6 +254,8 @@ def _finish(case: Case, ctx: RunContext, built: Built, result, t_build: float, l
                     title=f"{case.name}: {spec.title}", exclude=spec.output.stress_maxima_exclude,
                     reported_max=results["max_von_mises"])
         files.append("deformed.png")
+    if curve is not None:
+        curve.publish(case, ctx, results, files)
     t_out = time.perf_counter() - t0
 
     st = result.stats

@@ -52,6 +52,65 @@ def probes_report(probes: Sequence[Any], values: Sequence[float], note: str | No
     }
 
 
+# ---------------------------------------------------------------------------- references and overrides
+#: ``--set`` keys (with everything below them) that change how a case is discretised, solved,
+#: checked or written, not the problem it states: a probe's ``reference`` (a number in the case
+#: file, worked out in its header from the case's geometry, material and loads) still applies
+#: when a run's overrides touch only these. Any other key (``material``, ``materials``,
+#: ``boundary``, ``domain``, ``mesh`` geometry, ``gravity``, ``cracks``, ``joints``, ``data``,
+#: ``fem.load_path``, ...) may change the answer the reference is a value of.
+SOLUTION_KEYS: tuple[tuple[str, ...], ...] = (
+    ("title",), ("description",), ("accuracy",), ("output",), ("limits",),
+    ("mesh", "cells"), ("mesh", "element_size"), ("mesh", "hole_element_size"), ("mesh", "diagonal"),
+    ("cover",), ("fem", "degree"), ("fem", "quadrature_degree"), ("fem", "linear_solver"), ("fem", "load_steps"),
+    ("fem", "newton"), ("nmm", "order"), ("nmm", "penalty"), ("nmm", "stabilisation"), ("nmm", "load_steps"),
+    ("nmm", "newton"), ("nmm", "dt"), ("nmm", "output_interval"), ("sif",), ("fixed_point",), ("stiffness",),
+    ("probes",),
+)
+
+
+def reference_overrides(overrides: dict[str, Any], index: int) -> list[str] | None:
+    """The override keys that may change the value the reference of probe ``index`` (its
+    position in the case's ``probes``) was given for: [] when none does, None when the
+    overrides set that reference themselves (``probes[i].reference`` or the whole
+    ``probes[i]``: the run's own reference, which applies). A key changes it unless it lies
+    under one of :data:`SOLUTION_KEYS`; ``probes[i].point`` / ``.quantity`` change probe i's only."""
+    from coupling.case.loader import split_key
+
+    changed = []
+    for key in overrides:
+        parts = tuple(split_key(key))
+        if parts[:1] == ("probes",) and len(parts) > 1:
+            if parts[1] != index:
+                continue  # another probe
+            if len(parts) == 2 or parts[2] == "reference":
+                return None
+            if parts[2] != "name":
+                changed.append(key)
+            continue
+        if not any(parts[:len(k)] == k for k in SOLUTION_KEYS):
+            changed.append(key)
+    return changed
+
+
+def mark_references(probes: Sequence[Any], overrides: dict[str, Any], results: dict[str, Any]) -> None:
+    """Flag every probe reference of ``results["probes"]`` (entries built from the case's
+    ``probes``, in order): ``reference_applies`` true, or, when the run's overrides may change
+    the answer the case's reference was given for (:func:`reference_overrides`), false with
+    ``reference_overrides`` (those keys) and ``relative_error`` null: the case's reference is
+    kept for reading, the run is not compared with it."""
+    entries = results.get("probes") or {}
+    for index, p in enumerate(probes):
+        entry = entries.get(p.name)
+        if not isinstance(entry, dict) or "reference" not in entry:
+            continue
+        keys = reference_overrides(overrides, index)
+        entry["reference_applies"] = not keys
+        if keys:
+            entry["reference_overrides"] = keys
+            entry["relative_error"] = None
+
+
 # ---------------------------------------------------------------------------- stress maxima
 def _distance_to_triangles(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
     """Distance [m] (n, m) from each of m points (m, 2) to each of n triangles (n, 3, 2)
