@@ -10,21 +10,22 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          167
-    schema             234
+    schema             244
     setup               70
     sizes               28
     output-paths        38
     files               87
     pickle              10
     devices              6
-    cli-options        164
+    cli-options        165
     restart             51
-    total              855
+    total              866
 
-By case kind: dda 293, nmm 176, fem 144, data_driven 121, learning commands 121. By command:
-check 552, run 166, train 48, data generate 47, data import-csv 20, surrogate 9, calibrate 5,
+By case kind: dda 293, nmm 180, fem 148, data_driven 123, learning commands 122. By command:
+check 557, run 171, train 49, data generate 47, data import-csv 20, surrogate 9, calibrate 5,
 ensemble 4, cases/others 4. Session 18 added 145 entries on the most recent keys and options
-(:func:`malformed_corpus.recent_keys`).
+(:func:`malformed_corpus.recent_keys`); session 19 11 on supports that leave a rigid-body motion
+free and an ignored training option (:func:`malformed_corpus.partial_supports`).
 """
 
 from __future__ import annotations
