@@ -213,8 +213,11 @@ def run(
         ctx.stop = stop
         try:
             payload = runner(case, ctx)
-            if stop.signum is not None:  # a step loop stopped early on a signal
+            if ctx.stopped:  # a step loop stopped early on a signal (the same on every rank)
+                stop.signum = comm.allreduce(stop.signum or 0, op=MPI.MAX)  # the signal may have hit one rank
                 status, message = RunStatus.INTERRUPTED, f"stopped by {signal.Signals(stop.signum).name}"
+            elif stop.signum is not None and runlog is not None:  # after the last step: the run is complete
+                runlog.line(f"{signal.Signals(stop.signum).name} received after the last step: the run is complete", echo=True)
         except SolverDivergence as exc:
             status, message = RunStatus.DIVERGED, str(exc)
             payload = exc.result if isinstance(exc, CaseDiverged) and exc.result is not None else RunPayload()

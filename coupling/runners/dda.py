@@ -300,6 +300,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
             # run: rank 0's decision comes with the step's message, dda.Simulation.replicated_stop)
             stop = sim.replicated_stop() if replicated_stop else ctx.stop_requested()
             finished = info.time >= spec.dda.duration * (1 - 1e-12)
+            ctx.stopped = stop and not finished  # a signal at the last step leaves a complete run
             if schedule.enabled:
                 due = stop or (not finished and schedule.due(info.step))
                 if ctx.comm.size > 1:  # decided on rank 0 (wall clock); the state is gathered from every rank
