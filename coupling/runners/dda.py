@@ -21,7 +21,7 @@ from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
 from coupling.errors import CaseDiverged, CaseError
 from coupling.restart import (RESTART_FILE, RESTART_FORMAT, RESTART_FORMAT_VERSION, CheckpointSchedule,
-                              case_fingerprint, copy_frames)
+                              case_fingerprint, case_values, copy_frames)
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 from coupling.runners.reporting import accept_step
@@ -332,6 +332,7 @@ def _checkpoint_attrs(case: Case, ctx: RunContext, sim: dda.Simulation) -> dict[
     """The identity of a DDA restart checkpoint (see :mod:`coupling.restart`)."""
     return {"format": RESTART_FORMAT, "format_version": RESTART_FORMAT_VERSION, "solver": case.solver,
             "mpi_ranks": ctx.comm.size, "case_fingerprint": case_fingerprint(case),
+            "case_values": case_values(case),
             "step": sim.state.step, "time": sim.state.time}
 
 
