@@ -186,11 +186,12 @@ def cmd_surrogate_train(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({path.with_suffix('.json').name}): {report['points']} points, "
           f"{report['validation_points']} held out, {report['members']} members")
     for name, r in report["outputs"].items():
+        u = f" {r['unit']}" if r.get("unit") not in (None, "", "-") else ""
         if "validation_rmse" in r:
-            print(f"  {name}: validation RMSE {r['validation_rmse']:.4g} ({100 * r['validation_relative_rmse']:.3g} % "
-                  f"of its spread), mean ensemble spread {r['validation_mean_spread']:.3g}")
+            print(f"  {name}: validation RMSE {r['validation_rmse']:.4g}{u} ({100 * r['validation_relative_rmse']:.3g} % "
+                  f"of its spread), mean ensemble spread {r['validation_mean_spread']:.3g}{u}")
         else:
-            print(f"  {name}: training RMSE {r['training_rmse']:.4g} (too few points to hold any out)")
+            print(f"  {name}: training RMSE {r['training_rmse']:.4g}{u} (too few points to hold any out)")
     return 0
 
 
@@ -303,7 +304,7 @@ def cmd_surrogate_predict(args: argparse.Namespace) -> int:
     """``deepmanifold surrogate predict S.pt --at KEY=VALUE ...``: mean ± ensemble spread."""
     import json
 
-    from coupling.ensemble.surrogates import load
+    from coupling.ensemble.surrogates import load, unit_text
 
     net, _ = load(args.surrogate)
     x = _at_points(net, args.at)
@@ -312,12 +313,13 @@ def cmd_surrogate_predict(args: argparse.Namespace) -> int:
     outside = [r["key"] for r, v in zip(ranges, x[0]) if not r["lo"] <= v <= r["hi"]]
     if outside:
         print(f"warning: {', '.join(outside)} outside the ensemble's range (extrapolation)", file=sys.stderr)
-    result = {n: {"mean": float(m), "spread": float(s)} for n, m, s in zip(net.output_names, mean[0], spread[0])}
+    result = {n: {"mean": float(m), "spread": float(s), "unit": (net.meta.get("units") or {}).get(n, "")}
+              for n, m, s in zip(net.output_names, mean[0], spread[0])}
     if args.json:
         print(json.dumps({"parameters": dict(zip(net.parameter_keys, x[0].tolist())), "outputs": result}, indent=1))
     else:
         for n, r in result.items():
-            print(f"{n} = {r['mean']:.6g} ± {r['spread']:.2g}")
+            print(f"{n} = {r['mean']:.6g} ± {r['spread']:.2g}{unit_text(net, n)}")
     return 0
 
 
@@ -351,7 +353,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                                summarise)
     from coupling.ensemble.design import Parameter, parse_vary
     from coupling.ensemble.engine import pool_executor, run_ensemble
-    from coupling.ensemble.surrogates import load
+    from coupling.ensemble.surrogates import load, unit_text
     from coupling.output.rundir import write_json
 
     executor = pool_executor()
@@ -410,7 +412,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for o in obs:
         k = net.output_names.index(o.name)
         solver = [m["scalars"].get(o.name) if m["status"] == "ok" else None for m in confirm.members]
-        rows.append({"name": o.name, "observed": o.value, "sigma": o.sigma,
+        rows.append({"name": o.name, "unit": (net.meta.get("units") or {}).get(o.name, ""),
+                     "observed": o.value, "sigma": o.sigma,
                      "surrogate": float(sur_mean[0, k]), "surrogate_spread": float(sur_spread[0, k]),
                      "solver": solver[0], "surrogate_samples": sur_mean[1:, k].tolist(), "solver_samples": solver[1:]})
     report = {
@@ -434,8 +437,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"{p.key}: posterior mean {s['mean']:.6g} ± {s['std']:.2g} (90 % in {s['q05']:.6g} .. {s['q95']:.6g})")
     for r in rows:
         solver = f"{r['solver']:.6g}" if r["solver"] is not None else "failed"
-        print(f"  {r['name']}: observed {r['observed']:.6g} ± {r['sigma']:.2g} | surrogate {r['surrogate']:.6g} "
-              f"± {r['surrogate_spread']:.2g} | solver {solver}")
+        u = unit_text(net, r["name"])
+        print(f"  {r['name']}: observed {r['observed']:.6g} ± {r['sigma']:.2g}{u} | surrogate {r['surrogate']:.6g} "
+              f"± {r['surrogate_spread']:.2g}{u} | solver {solver}{u if r['solver'] is not None else ''}")
     for line in consistency_lines(check):
         print(f"  check: {line}")
     print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, posterior_samples.npy, confirm/")

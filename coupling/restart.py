@@ -10,7 +10,8 @@ checkpoint or the new one, never half of one.
 The file is HDF5 holding only numeric arrays and UTF-8 text (never a pickle): the root
 attributes ``format = "deepmanifold.restart"``, ``format_version``, ``solver``, ``mpi_ranks``,
 ``case_fingerprint`` (SHA-256 of the validated case without the keys that do not change the
-computed states: title, description, output, limits), ``step`` and ``time`` [s]; the groups
+computed states: title, description, output, limits), ``step`` and ``time`` [s]; the dataset ``case_values`` holds that case as JSON text (a
+refusal names the keys that differ); the groups
 hold what the step loop carries (:mod:`dda.checkpoint`) plus the runner's own monitor series
 (``runner/…``).
 
@@ -39,12 +40,73 @@ OPTION = "--restart"
 _MAX_BYTES = 16 << 30  # a checkpoint larger than this is not one of ours
 
 
-def case_fingerprint(case) -> str:
-    """SHA-256 of the validated case input without title, description, output and limits."""
+def case_values(case) -> str:
+    """The validated case input without title, description, output and limits, as sorted JSON
+    (the text :func:`case_fingerprint` hashes; stored in the checkpoint as ``case_values``)."""
     data = case.spec.model_dump(mode="json")
     for key in ("title", "description", "output", "limits"):
         data.pop(key, None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return json.dumps(data, sort_keys=True)
+
+
+def case_fingerprint(case) -> str:
+    """SHA-256 of the validated case input without title, description, output and limits."""
+    return hashlib.sha256(case_values(case).encode()).hexdigest()
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    """Key paths as ``--set`` spells them (``dda.duration``, ``blocks[0].polygon[2][1]``)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _flat(f"{prefix}[{i}]", v, out)
+        if not value:
+            out[prefix] = value
+    else:
+        out[prefix] = value
+
+
+def _checkpoint_values(folder: Path, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """The case values the checkpoint was written with: its ``case_values`` text, else
+    (checkpoints before session 19) the run folder's summary.json; None when neither hashes
+    to the checkpoint's fingerprint."""
+    texts = [str(arrays["case_values"]) if "case_values" in arrays else None]
+    try:
+        data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["case"]["input"]
+        for key in ("title", "description", "output", "limits"):
+            data.pop(key, None)
+        texts.append(json.dumps(data, sort_keys=True))
+    except Exception:  # no summary (a killed run's partial folder), or not ours
+        pass
+    for text in texts:
+        if isinstance(text, str) and hashlib.sha256(text.encode()).hexdigest() == attrs.get("case_fingerprint"):
+            return json.loads(text)
+    return None
+
+
+def _differences(folder: Path, arrays: dict[str, np.ndarray], attrs: dict[str, Any], case) -> str:
+    """' (KEY: A in the checkpoint's run, B here; …)' for the case values that differ, or ''."""
+    then = _checkpoint_values(folder, arrays, attrs)
+    if then is None:
+        return ""
+    a: dict[str, Any] = {}
+    b: dict[str, Any] = {}
+    _flat("", then, a)
+    _flat("", json.loads(case_values(case)), b)
+    keys = [k for k in sorted(a.keys() | b.keys()) if a.get(k, "(absent)") != b.get(k, "(absent)")]
+    if not keys:
+        return ""
+    if len(keys) > 3:  # another case, not a forgotten --set
+        return f" ({len(keys)} case values differ, e.g. {keys[0]})"
+
+    def text(v: Any) -> str:
+        t = json.dumps(v)
+        return t if len(t) <= 40 else t[:37] + "..."
+
+    return " (" + "; ".join(f"{k}: {text(a.get(k, '(absent)'))} in the checkpoint's run, "
+                            f"{text(b.get(k, '(absent)'))} here" for k in keys) + ")"
 
 
 def _refuse(found: str, allowed: str) -> CaseError:
@@ -82,7 +144,10 @@ def write_checkpoint(folder: Path, arrays: dict[str, np.ndarray], attrs: dict[st
     def write(tmp: str) -> None:
         with h5py.File(tmp, "w") as f:
             for k, v in attrs.items():
-                f.attrs[k] = v
+                if k == "case_values":  # a dataset: an HDF5 attribute holds at most 64 KiB
+                    f.create_dataset(k, data=v, dtype=h5py.string_dtype())
+                else:
+                    f.attrs[k] = v
             for name, a in arrays.items():
                 a = np.asarray(a)
                 if a.dtype.kind == "U":
@@ -143,7 +208,8 @@ def read_checkpoint(folder: str | Path, case, ranks: int) -> Checkpoint:
         raise _refuse(f"'{path}' is a checkpoint of a '{attrs.get('solver')}' run, this case is '{case.solver}'",
                       allowed)
     if attrs.get("case_fingerprint") != case_fingerprint(case):
-        raise _refuse(f"'{path}' was written by another case (or other case values)", allowed)
+        raise _refuse(f"'{path}' was written by another case (or other case values)"
+                      + _differences(folder, arrays, attrs, case), allowed + ", with the same case values (--set)")
     if int(attrs.get("mpi_ranks", -1)) != ranks:
         raise _refuse(f"'{path}' was written on {attrs.get('mpi_ranks')} rank(s), this run has {ranks}",
                       f"the same number of ranks ({attrs.get('mpi_ranks')})")

@@ -108,7 +108,9 @@ class RunDiverged(SolverDivergence):
 
 class RunInterrupted(Interrupted):
     """Raised by :func:`run` after an interrupted run (SIGINT/SIGTERM) was published with its
-    last complete step and ``status = "interrupted"``."""
+    last complete step and ``status = "interrupted"``; also after a signal that arrived once
+    the last step was done (the run published complete, ``status = "ok"``), so that a caller's
+    loop over runs stops as asked."""
 
     def __init__(self, signum: int, result: Result) -> None:
         super().__init__(signum)
@@ -214,8 +216,11 @@ def run(
         ctx.stop = stop
         try:
             payload = runner(case, ctx)
-            if stop.signum is not None:  # a step loop stopped early on a signal
+            if ctx.stopped:  # a step loop stopped early on a signal (the same on every rank)
+                stop.signum = comm.allreduce(stop.signum or 0, op=MPI.MAX)  # the signal may have hit one rank
                 status, message = RunStatus.INTERRUPTED, f"stopped by {signal.Signals(stop.signum).name}"
+            elif stop.signum is not None and runlog is not None:  # after the last step: the run is complete
+                runlog.line(f"{signal.Signals(stop.signum).name} received after the last step: the run is complete")
         except SolverDivergence as exc:
             status, message = RunStatus.DIVERGED, str(exc)
             payload = exc.result if isinstance(exc, CaseDiverged) and exc.result is not None else RunPayload()
@@ -255,8 +260,8 @@ def run(
             rundir.write_json("summary.json", summary)
             out_dir = rundir.publish()
         result = Result(summary, out_dir)
-    if status is RunStatus.INTERRUPTED:
-        raise RunInterrupted(stop.signum, result)
+    if status is RunStatus.INTERRUPTED or stop.signum is not None:  # a late signal: the run is complete
+        raise RunInterrupted(stop.signum, result)  # (status ok), yet a caller's loop (ensemble) must stop
     if status is not RunStatus.OK:
         raise RunDiverged(message, result)
     return result

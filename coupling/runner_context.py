@@ -46,6 +46,10 @@ class RunContext:
     runlog: RunLog | None = None  # run.log of the run folder (rank 0)
     restart: Any = None  # coupling.restart.Checkpoint to continue from (run --restart)
     initial_guess: Any = None  # path of a field surrogate: FEM Newton starts from its prediction
+    #: whether a poll (:meth:`stop_requested`) ended the runner's loop before its end: the run is
+    #: then published as "interrupted"; a signal that arrives after the last poll (while the
+    #: complete run writes its files) leaves the status "ok"
+    stopped: bool = False
 
     def setup_done(self, **size: Any) -> None:
         """Every runner calls this after its set-up (meshes, blocks, covers, boundaries, files,
@@ -59,7 +63,9 @@ class RunContext:
         boundary and returns its last complete step)."""
         if self.stop is None:
             return False
-        return bool(self.comm.allreduce(int(self.stop.signum is not None), op=MPI.MAX))
+        stop = bool(self.comm.allreduce(int(self.stop.signum is not None), op=MPI.MAX))
+        self.stopped = self.stopped or stop
+        return stop
 
     @property
     def is_root(self) -> bool:

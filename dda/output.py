@@ -113,6 +113,7 @@ def write_history_h5(path: Path, result: "Result", state: Any = None, attrs: dic
         f["displacement"].attrs["units"] = "m"  # of each block's centroid from t = 0
         f["rotation"].attrs["units"] = "rad"
         f["velocity"].attrs["components"] = "du/dt [m/s], dv/dt [m/s], dr/dt [rad/s]"
+        f["velocity"].attrs["units"] = "m/s, m/s, rad/s"  # per component (it had only "components")
         f["kinetic_energy"].attrs["units"] = "J/m"
         if state is not None:
             s = f.create_group("state")

@@ -59,3 +59,29 @@ def test_calibration_png_panels_have_axis_labels(tmp_path, monkeypatch):
     plot(tmp_path / "calibration.png", [Parameter("joints.default.law.phi", 15.0, 28.0)], samples, [row])
     assert labels[0][0] == "phi" and "density" in labels[0][1]
     assert "runout" in labels[1][1]
+
+
+def test_calibration_png_names_the_observed_quantitys_unit(tmp_path, monkeypatch):
+    """The observation panel's axis says the output's unit (from the members' summary.json, through
+    ensemble.h5's output_units and the surrogate), "runout [m]"; it said "runout (SI, as in
+    summary.json)". A row without a unit (an older surrogate) keeps that label."""
+    import matplotlib.figure
+
+    from coupling.ensemble.calibration import plot
+    from coupling.ensemble.design import Parameter
+
+    labels = []
+    real = matplotlib.figure.Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        labels.extend(ax.get_ylabel() for ax in fig.axes)
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    samples = np.random.default_rng(0).normal(22.3, 0.2, (500, 1))
+    row = {"name": "runout", "unit": "m", "observed": -0.0246, "sigma": 5e-4, "surrogate": -0.02461,
+           "surrogate_spread": 7.6e-7, "solver": -0.0246, "solver_samples": []}
+    params = [Parameter("joints.default.law.phi", 15.0, 28.0)]
+    plot(tmp_path / "a.png", params, samples, [row])
+    plot(tmp_path / "b.png", params, samples, [{**row, "unit": ""}])
+    assert labels[1] == "runout [m]" and labels[3] == "runout (SI, as in summary.json)", labels

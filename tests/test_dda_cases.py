@@ -300,3 +300,27 @@ def test_monitor_plot_labels_the_run_out_inside_its_axes(tmp_path, monkeypatch, 
     for tx in texts:
         e = tx.get_window_extent(renderer)
         assert box.x0 <= e.x0 and e.x1 <= box.x1 and box.y0 <= e.y0 and e.y1 <= box.y1, tx.get_text()
+
+
+def test_monitor_plot_labels_keep_three_significant_digits(tmp_path, monkeypatch):
+    """monitor.png of the shipped incline: the legend said "run-out -1 m" for a run-out of
+    -0.785 m and "onset 0.0 s" for 0.006 s (``:.0f`` / ``:.1f``); now three significant digits."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from coupling.runners.dda import plot_monitor
+
+    kept = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: kept.append(fig))
+    t = np.linspace(0.0, 1.0, 501)
+    x = -0.7849717798539868 * t ** 2
+    motion = {"time": t, "speed": 1.8128145908676794 * t, "time_of_peak": 1.0, "peak_velocity": 1.8128145908676794,
+              "onset_time": 0.006, "time_to_rest": None, "centroid": np.c_[2.0 + x, 1.5 + 0.577 * x],
+              "runout": x[-1]}
+    plot_monitor(tmp_path / "monitor.png", motion, 0.01, "test")
+    labels = [tx.get_text() for ax in kept[0].axes[:2] for tx in ax.get_legend().get_texts()]
+    assert "run-out -0.785 m" in labels, labels
+    assert "peak 1.81 m/s at 1 s" in labels and "onset 0.006 s" in labels, labels

@@ -76,5 +76,10 @@ def test_output_files(tmp_path):
         assert f["centroid"].shape == (len(res.time), 3, 2)
         assert f["contacts/locked"].shape == (len(res.time),)
         assert json.loads(f.attrs["stats"])["steps"] == res.stats["steps"]
+        # every history with a unit names it in attrs["units"] (velocity had only "components")
+        units = {k: f[k].attrs.get("units") for k in ("time", "dt", "centroid", "displacement", "velocity",
+                                                       "rotation", "kinetic_energy")}
+        assert units == {"time": "s", "dt": "s", "centroid": "m", "displacement": "m", "velocity": "m/s, m/s, rad/s",
+                         "rotation": "rad", "kinetic_energy": "J/m"}, units
     # the stack rests: vertical stress of the lower block ≈ −ρ g (1.5 m) within 2 %
     assert res.stress[1, 1] == pytest.approx(-2500 * 9.81 * 1.5, rel=0.02)

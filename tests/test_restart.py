@@ -105,6 +105,32 @@ def test_restart_ends_as_the_uninterrupted_run(uninterrupted, tmp_path):
     assert max_relative_difference(uninterrupted, out) <= RTOL
 
 
+def test_refusal_names_the_case_values_that_differ(uninterrupted, tmp_path):
+    """``--restart`` without the --set values of the checkpoint's run was refused with "written
+    by another case (or other case values)" and no hint which; it names them now (from the
+    checkpoint's case_values, or for an older checkpoint from the folder's summary.json)."""
+    import shutil
+
+    import coupling
+
+    other = [s for s in SETS if not s.startswith("dda.duration")] + ["dda.duration=1.6", "water.level=230"]
+    with pytest.raises(coupling.CaseError) as info:
+        coupling.run(CASES / "vajont.toml", tmp_path / "a", overrides=other, restart=uninterrupted)
+    text = str(info.value)
+    assert ("dda.duration: 1.5 in the checkpoint's run, 1.6 here; water.level: 236.0 in the checkpoint's run, "
+            "230.0 here" in text), text
+    old = tmp_path / "old"  # a checkpoint without case_values (before session 19): summary.json names them
+    shutil.copytree(uninterrupted, old)
+    with h5py.File(old / "restart.h5", "a") as f:
+        del f["case_values"]
+    with pytest.raises(coupling.CaseError) as info:
+        coupling.run(CASES / "vajont.toml", tmp_path / "b", overrides=other, restart=old)
+    assert "dda.duration: 1.5 in the checkpoint's run, 1.6 here" in str(info.value)
+    with pytest.raises(coupling.CaseError) as info:  # another case: the count, not a list
+        coupling.run(CASES / "dda_incline.toml", tmp_path / "c", restart=uninterrupted)
+    assert "case values differ" in str(info.value) and not (tmp_path / "c").exists()
+
+
 def _wait_for(pattern: str, folder, proc, timeout: float = 300) -> None:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:

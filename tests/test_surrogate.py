@@ -94,15 +94,22 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     run_ensemble(CASES / "dda_incline.toml", params, np.array([[15.5], [19.0], [23.0], [27.5]]), tmp_path / "ens",
                  overrides=fast, progress=None)
     table = tmp_path / "ens" / "ensemble.h5"
+    from coupling.ensemble.table import read_table
+
+    units = read_table(table)["output_units"]  # summary.json's units (session 19: the table had none)
+    assert units["runout"] == "m" and units["peak_velocity"] == "m/s" and units["solver.steps"] == ""
     r = run_cli("surrogate", "train", str(table), "-o", str(tmp_path / "s.pt"), "--outputs", "runout",
                 "--members", "3", "--iterations", "100")
     assert r.returncode == 0, r.stderr
-    assert "runout: validation RMSE" in r.stdout
+    assert "runout: validation RMSE" in r.stdout and " m (" in r.stdout, r.stdout
     report = json.loads((tmp_path / "s.json").read_text())
-    assert report["validation_points"] == 1 and report["points"] == 4
+    assert report["validation_points"] == 1 and report["points"] == 4 and report["outputs"]["runout"]["unit"] == "m"
     r = run_cli("surrogate", "predict", str(tmp_path / "s.pt"), "--at", "joints.default.law.phi=20", "--json")
     assert r.returncode == 0, r.stderr
     assert set(json.loads(r.stdout)["outputs"]) == {"runout"}
+    assert json.loads(r.stdout)["outputs"]["runout"]["unit"] == "m"
+    r = run_cli("surrogate", "predict", str(tmp_path / "s.pt"), "--at", "joints.default.law.phi=20")
+    assert r.returncode == 0 and r.stdout.startswith("runout = ") and r.stdout.rstrip().endswith(" m"), r.stdout
     for bad, expected in ((["--observe", "nope=1±0.1"], "--observe: found 'nope'"),
                           (["--observe", "runout=1"], "--observe: found 'runout=1'"),
                           (["--observe", "runout=-1e-4±1e-5", "--free", "joints.default.law.phi=10:20"],
@@ -120,8 +127,10 @@ def test_cli_surrogate_and_calibrate_on_a_tiny_ensemble(tmp_path):
     r = run_cli("calibrate", "dda_incline", "--surrogate", str(tmp_path / "s.pt"), "--observe", "runout=-3e-4±1e-4",
                 "--steps", "300", "--confirm-samples", "1", "-o", str(tmp_path / "cal"), "-q")
     assert r.returncode == 0, r.stderr
+    assert "runout: observed -0.0003 ± 0.0001 m | surrogate" in r.stdout, r.stdout
     cal = json.loads((tmp_path / "cal" / "calibration.json").read_text())
     row = cal["comparison"][0]
+    assert row["unit"] == "m"
     assert row["observed"] == -3e-4 and row["solver"] is not None and len(row["solver_samples"]) == 1
     assert cal["confirmation"]["status"] == ["ok", "ok"]
     check = cal["consistency"]  # the posterior-predictive check and the contraction, in the report

@@ -218,7 +218,9 @@ def run_active(case: str | Path, params: list[Parameter], out_dir: str | Path, *
         "ensemble": str(out_dir / "ensemble" / "ensemble.h5"), "test": str(out_dir / "test" / "ensemble.h5"),
     }
     net = result["net"]
-    net.meta.update(ranges=[p.as_dict() for p in params], ensemble=report["ensemble"], case=str(case), overrides=overrides)
+    units = read_table(report["ensemble"], report["ensemble"])["output_units"]
+    net.meta.update(ranges=[p.as_dict() for p in params], ensemble=report["ensemble"], case=str(case), overrides=overrides,
+                    units={n: units.get(n, "") for n in names})
     sur_report = {"format": "deepmanifold.surrogate_report", "ensemble": report["ensemble"], "points": result["runs"],
                   "validation_points": 0, "outputs": {n: {"test_relative_rmse": e} for n, e in
                                                       result["rounds"][-1]["test_relative_error"].items()},

@@ -213,7 +213,8 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
         if samples_solver:
             ax.plot([2] * len(samples_solver), samples_solver, ".", color="tab:orange", label="solver (samples)")
         ax.set_xticks([0, 1, 2], ["observed", "surrogate", "solver"])
-        ax.set_ylabel(f"{row['name']} (SI, as in summary.json)")
+        unit = row.get("unit") or ""
+        ax.set_ylabel(f"{row['name']} [{unit}]" if unit else f"{row['name']} (SI, as in summary.json)")
         ax.set_title(row["name"])
         ax.legend(fontsize=7)
     fig.tight_layout()

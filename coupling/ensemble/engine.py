@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from coupling.ensemble.design import Parameter
-from coupling.ensemble.table import summary_scalars, write_table
+from coupling.ensemble.table import summary_scalars, summary_units, write_table
 from coupling.errors import CaseError
 
 ENSEMBLE_FORMAT = "deepmanifold.ensemble"
@@ -68,7 +68,8 @@ def run_member(task: dict[str, Any]) -> dict[str, Any]:
 
     task: index, case (path), overrides ({key: value}: --set, probes and the parameter
     values), out (run folder). Record: index, status (ok | diverged | failed), message,
-    scalars (see :func:`coupling.ensemble.table.summary_scalars`), wall_s [s].
+    scalars (see :func:`coupling.ensemble.table.summary_scalars`), units (their units,
+    :func:`~coupling.ensemble.table.summary_units`), wall_s [s].
     """
     from mpi4py import MPI
 
@@ -81,10 +82,10 @@ def run_member(task: dict[str, Any]) -> dict[str, Any]:
     try:
         result = run(task["case"], task["out"], overrides=dict(task["overrides"]), comm=MPI.COMM_SELF,
                      progress=False, verbosity=0)
-        record.update(status="ok", scalars=summary_scalars(result.summary))
+        record.update(status="ok", scalars=summary_scalars(result.summary), units=summary_units(result.summary))
     except RunDiverged as exc:
         record.update(status="diverged", message=str(exc).splitlines()[0] if str(exc) else "diverged",
-                      scalars=summary_scalars(exc.result.summary))
+                      scalars=summary_scalars(exc.result.summary), units=summary_units(exc.result.summary))
     except CaseError as exc:
         record["message"] = exc.line()
     except Exception as exc:  # any other failure of one member is recorded, never fatal
@@ -123,7 +124,7 @@ def previous_member(folder: Path, overrides: dict[str, Any]) -> dict[str, Any] |
     if (data.get("case") or {}).get("overrides") != json.loads(json.dumps(overrides)):
         return None
     return {"status": data["status"], "message": data.get("message", ""), "scalars": summary_scalars(data),
-            "wall_s": float((data.get("timings") or {}).get("total_s", float("nan"))), "reused": True}
+            "units": summary_units(data), "wall_s": float((data.get("timings") or {}).get("total_s", float("nan"))), "reused": True}
 
 
 def pool_executor(comm_world=None):

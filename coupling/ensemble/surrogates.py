@@ -62,8 +62,11 @@ def train_from_table(path: str | Path, out: str | Path, *, outputs: Sequence[str
     manifest = Path(path).parent / "ensemble.json"
     ensemble = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
     net.meta.update(ranges=params, ensemble=str(path), case=ensemble.get("case", table["case"]),
-                    overrides=ensemble.get("overrides", {}))
+                    overrides=ensemble.get("overrides", {}),
+                    units={n: table["output_units"].get(n, "") for n in names})
     report = {"format": "deepmanifold.surrogate_report", "ensemble": str(path), **report}
+    for n, r in report["outputs"].items():
+        r["unit"] = net.meta["units"][n]
     out = Path(out)
     save_surrogate(out, net, report)
     write_json(out.with_suffix(".json"), report)
@@ -75,3 +78,9 @@ def load(path: str | Path):
     from learned.surrogate import load_surrogate
 
     return load_surrogate(path)
+
+
+def unit_text(net, name: str) -> str:
+    """' UNIT' of output ``name`` of a surrogate (checkpoint meta ``units``), '' if it has none."""
+    unit = (net.meta.get("units") or {}).get(name, "")
+    return f" {unit}" if unit and unit != "-" else ""

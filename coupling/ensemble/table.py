@@ -16,7 +16,8 @@ File layout (``ensemble.h5``, attribute ``format = "deepmanifold.ensemble"``, ve
     status            (N,)   str       ok | diverged | failed | pending
     message           (N,)   str       why a member failed ("" when ok)
     attrs: parameter_names (d,), parameter_json (JSON list of {key, lo, hi, log}),
-           output_names (m,), case, design, seed
+           output_names (m,), output_units (m,: summary.json's unit of each column, "" where
+           it names none, e.g. solver.*), case, design, seed
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ def summary_scalars(summary: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def summary_units(summary: dict[str, Any]) -> dict[str, str]:
+    """The unit of each result column of :func:`summary_scalars` that summary.json's ``units``
+    names (``runout`` → ``m``, ``probes.NAME`` → its value's unit, ``timings.total_s`` → ``s``);
+    ``solver.*`` columns have none."""
+    units = summary.get("units") or {}
+    out: dict[str, str] = {"timings.total_s": "s"}
+    for name in summary_scalars(summary):
+        if name.startswith(("solver.", "timings.")):
+            continue
+        key = f"{name}.value" if name.startswith("probes.") and not name.endswith(".relative_error") else name
+        if isinstance(units.get(key), str):
+            out[name] = units[key]
+    return out
+
+
 def write_table(path: Path, parameters: list[dict], points: np.ndarray, members: list[dict],
                 attrs: dict[str, Any]) -> Path:
     """Write ``ensemble.h5`` atomically: the design ``points`` (N, d) and each member's scalars."""
@@ -86,6 +102,8 @@ def write_table(path: Path, parameters: list[dict], points: np.ndarray, members:
             f.attrs["parameter_names"] = [p["key"] for p in parameters]
             f.attrs["parameter_json"] = json.dumps(parameters)
             f.attrs["output_names"] = names
+            units = {k: u for m in members for k, u in (m.get("units") or {}).items()}
+            f.attrs["output_units"] = [units.get(n, "") for n in names]
             for k, v in attrs.items():
                 f.attrs[k] = v
             f.create_dataset("parameters", data=np.asarray(points, dtype=float))
@@ -118,6 +136,8 @@ def read_table(path: str | Path, option: str = "ENSEMBLE") -> dict[str, Any]:
                 "parameters": json.loads(f.attrs["parameter_json"]),
                 "points": f["parameters"][()],
                 "output_names": [str(n) for n in f.attrs["output_names"]],
+                "output_units": dict(zip((str(n) for n in f.attrs["output_names"]),
+                                         (str(u) for u in f.attrs.get("output_units", [])))),
                 "outputs": f["outputs"][()],
                 "status": [s.decode() if isinstance(s, bytes) else str(s) for s in f["status"][()]],
                 "case": str(f.attrs.get("case", "")),

@@ -21,7 +21,7 @@ from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
 from coupling.errors import CaseDiverged, CaseError
 from coupling.restart import (RESTART_FILE, RESTART_FORMAT, RESTART_FORMAT_VERSION, CheckpointSchedule,
-                              case_fingerprint, copy_frames)
+                              case_fingerprint, case_values, copy_frames)
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.dda_model import BuiltSystem, build_system, case_key_path, monitored_group
 from coupling.runners.reporting import accept_step
@@ -192,6 +192,13 @@ class BandMonitor:
                 (self.time, self.temperature, self.pressure, self.work, self._slip), root=0)
 
 
+def _figure(v: float) -> str:
+    """A result for a plot label: three significant digits, whole numbers from 100 up
+    (0.785 → "0.785", 24.66 → "24.7", 332.4 → "332", 1234.5 → "1234"; ``:.0f`` printed a
+    0.785 m run-out as "1 m" and an onset at 0.006 s as "0.0 s")."""
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     """Plot the monitored group's speed [m/s], run-out [m] (and the band state) against time [s]."""
     import matplotlib
@@ -206,15 +213,15 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     a1.plot(t, motion["speed"], color="C0")
     a1.axhline(rest_velocity, color="0.6", lw=0.8, ls="--", label=f"rest ({rest_velocity} m/s)")
     a1.plot([motion["time_of_peak"]], [motion["peak_velocity"]], "o", color="C3",
-            label=f"peak {motion['peak_velocity']:.1f} m/s at {motion['time_of_peak']:.1f} s")
+            label=f"peak {_figure(motion['peak_velocity'])} m/s at {_figure(motion['time_of_peak'])} s")
     if motion.get("onset_time") is not None:
-        a1.axvline(motion["onset_time"], color="C4", lw=1, ls=":", label=f"onset {motion['onset_time']:.1f} s")
+        a1.axvline(motion["onset_time"], color="C4", lw=1, ls=":", label=f"onset {_figure(motion['onset_time'])} s")
     if motion["time_to_rest"] is not None:
-        a1.axvline(motion["time_to_rest"], color="C2", lw=1, label=f"at rest {motion['time_to_rest']:.1f} s")
+        a1.axvline(motion["time_to_rest"], color="C2", lw=1, label=f"at rest {_figure(motion['time_to_rest'])} s")
     a1.set_ylabel("speed of the mass centroid [m/s]")
     a1.legend(loc="upper right", fontsize=8)
     x = motion["centroid"][:, 0] - motion["centroid"][0, 0]
-    label = f"run-out {motion['runout']:.0f} m" + (f", run-up {motion['runup']:.0f} m" if "runup" in motion else "")
+    label = f"run-out {_figure(motion['runout'])} m" + (f", run-up {_figure(motion['runup'])} m" if "runup" in motion else "")
     a2.plot(t, x, color="C1", label=label)
     a2.set_ylabel("horizontal run-out [m]")
     a2.legend(loc="best", fontsize=8)  # inside the axes, off the curve (a text at the curve's end left them)
@@ -293,6 +300,7 @@ def run_dda_case(case: Case, ctx: RunContext) -> RunPayload:
             # run: rank 0's decision comes with the step's message, dda.Simulation.replicated_stop)
             stop = sim.replicated_stop() if replicated_stop else ctx.stop_requested()
             finished = info.time >= spec.dda.duration * (1 - 1e-12)
+            ctx.stopped = stop and not finished  # a signal at the last step leaves a complete run
             if schedule.enabled:
                 due = stop or (not finished and schedule.due(info.step))
                 if ctx.comm.size > 1:  # decided on rank 0 (wall clock); the state is gathered from every rank
@@ -324,6 +332,7 @@ def _checkpoint_attrs(case: Case, ctx: RunContext, sim: dda.Simulation) -> dict[
     """The identity of a DDA restart checkpoint (see :mod:`coupling.restart`)."""
     return {"format": RESTART_FORMAT, "format_version": RESTART_FORMAT_VERSION, "solver": case.solver,
             "mpi_ranks": ctx.comm.size, "case_fingerprint": case_fingerprint(case),
+            "case_values": case_values(case),
             "step": sim.state.step, "time": sim.state.time}
 
 

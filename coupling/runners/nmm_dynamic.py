@@ -36,7 +36,7 @@ from coupling.case.nmm import NmmCase
 from coupling.errors import CaseDiverged, CaseError
 from coupling.output.fields_vtu import FieldSeries
 from coupling.restart import (RESTART_FILE, RESTART_FORMAT, RESTART_FORMAT_VERSION, CheckpointSchedule,
-                              case_fingerprint, copy_frames)
+                              case_fingerprint, case_values, copy_frames)
 from coupling.runner_context import RunContext, RunPayload
 from coupling.runners.nmm_model import Built
 from coupling.runners.reporting import accept_step, relative_error
@@ -149,6 +149,7 @@ def _write_checkpoint(case: Case, ctx: RunContext, schedule: CheckpointSchedule,
     arrays["runner/frames/file"] = np.asarray([f for _, f in series.entries], dtype=str)
     attrs = {"format": RESTART_FORMAT, "format_version": RESTART_FORMAT_VERSION, "solver": case.solver,
              "mpi_ranks": ctx.comm.size, "case_fingerprint": case_fingerprint(case),
+             "case_values": case_values(case),
              "step": step, "time": step * dt}
     schedule.write(ctx.rundir.path, arrays, attrs)
 
