@@ -10,7 +10,7 @@ checkpoint or the new one, never half of one.
 The file is HDF5 holding only numeric arrays and UTF-8 text (never a pickle): the root
 attributes ``format = "deepmanifold.restart"``, ``format_version``, ``solver``, ``mpi_ranks``,
 ``case_fingerprint`` (SHA-256 of the validated case without the keys that do not change the
-computed states: title, description, output, limits), ``step`` and ``time`` [s]; the dataset ``case_values`` holds that case as JSON text (a
+computed states: title, description, accuracy, accuracy_studies, output, limits), ``step`` and ``time`` [s]; the dataset ``case_values`` holds that case as JSON text (a
 refusal names the keys that differ); the groups
 hold what the step loop carries (:mod:`dda.checkpoint`) plus the runner's own monitor series
 (``runner/…``).
@@ -40,18 +40,26 @@ OPTION = "--restart"
 _MAX_BYTES = 16 << 30  # a checkpoint larger than this is not one of ours
 
 
-def case_values(case) -> str:
-    """The validated case input without title, description, output and limits, as sorted JSON
-    (the text :func:`case_fingerprint` hashes; stored in the checkpoint as ``case_values``)."""
+#: top-level case keys that do not change the computed states (texts, output, limits)
+FREE_KEYS = ("title", "description", "accuracy", "accuracy_studies", "output", "limits")
+#: before session 19 the accuracy texts were hashed too: a checkpoint of then still restarts
+_FREE_KEYS_BEFORE_19 = ("title", "description", "output", "limits")
+
+
+def case_values(case, free: tuple[str, ...] = FREE_KEYS) -> str:
+    """The validated case input without the :data:`FREE_KEYS` (title, description, the accuracy
+    texts, output and limits), as sorted JSON (the text :func:`case_fingerprint` hashes; stored
+    in the checkpoint as ``case_values``)."""
     data = case.spec.model_dump(mode="json")
-    for key in ("title", "description", "output", "limits"):
+    for key in free:
         data.pop(key, None)
     return json.dumps(data, sort_keys=True)
 
 
-def case_fingerprint(case) -> str:
-    """SHA-256 of the validated case input without title, description, output and limits."""
-    return hashlib.sha256(case_values(case).encode()).hexdigest()
+def case_fingerprint(case, free: tuple[str, ...] = FREE_KEYS) -> str:
+    """SHA-256 of :func:`case_values`: editing a case's texts (title, description, accuracy,
+    accuracy_studies), output or limits does not stop a restart."""
+    return hashlib.sha256(case_values(case, free).encode()).hexdigest()
 
 
 def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
@@ -75,9 +83,8 @@ def _checkpoint_values(folder: Path, arrays: dict[str, np.ndarray], attrs: dict[
     texts = [str(arrays["case_values"]) if "case_values" in arrays else None]
     try:
         data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["case"]["input"]
-        for key in ("title", "description", "output", "limits"):
-            data.pop(key, None)
-        texts.append(json.dumps(data, sort_keys=True))
+        for free in (FREE_KEYS, _FREE_KEYS_BEFORE_19):
+            texts.append(json.dumps({k: v for k, v in data.items() if k not in free}, sort_keys=True))
     except Exception:  # no summary (a killed run's partial folder), or not ours
         pass
     for text in texts:
@@ -93,7 +100,7 @@ def _differences(folder: Path, arrays: dict[str, np.ndarray], attrs: dict[str, A
         return ""
     a: dict[str, Any] = {}
     b: dict[str, Any] = {}
-    _flat("", then, a)
+    _flat("", {k: v for k, v in then.items() if k not in FREE_KEYS}, a)  # a checkpoint before session 19 holds accuracy
     _flat("", json.loads(case_values(case)), b)
     keys = [k for k in sorted(a.keys() | b.keys()) if a.get(k, "(absent)") != b.get(k, "(absent)")]
     if not keys:
@@ -207,7 +214,7 @@ def read_checkpoint(folder: str | Path, case, ranks: int) -> Checkpoint:
     if attrs.get("solver") != case.solver:
         raise _refuse(f"'{path}' is a checkpoint of a '{attrs.get('solver')}' run, this case is '{case.solver}'",
                       allowed)
-    if attrs.get("case_fingerprint") != case_fingerprint(case):
+    if attrs.get("case_fingerprint") not in (case_fingerprint(case), case_fingerprint(case, _FREE_KEYS_BEFORE_19)):
         raise _refuse(f"'{path}' was written by another case (or other case values)"
                       + _differences(folder, arrays, attrs, case), allowed + ", with the same case values (--set)")
     if int(attrs.get("mpi_ranks", -1)) != ranks:

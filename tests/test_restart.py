@@ -131,6 +131,26 @@ def test_refusal_names_the_case_values_that_differ(uninterrupted, tmp_path):
     assert "case values differ" in str(info.value) and not (tmp_path / "c").exists()
 
 
+def test_the_case_texts_do_not_stop_a_restart(uninterrupted, tmp_path):
+    """Editing a case's accuracy texts (or title) does not change what a run computes, so a
+    restart takes the checkpoint (session 19: they were hashed into its fingerprint); so does a
+    checkpoint written before, whose fingerprint hashed them."""
+    import shutil
+
+    import coupling
+    from coupling.restart import _FREE_KEYS_BEFORE_19, case_fingerprint
+
+    texts = ['accuracy="edited"', 'accuracy_studies="edited"']  # (a title is drawn in monitor.png)
+    result = coupling.run(CASES / "vajont.toml", tmp_path / "a", overrides=SETS + texts, restart=uninterrupted)
+    assert result.status == "ok" and max_relative_difference(uninterrupted, tmp_path / "a") <= RTOL
+    old = tmp_path / "old"
+    shutil.copytree(uninterrupted, old)
+    case = coupling.load_case(CASES / "vajont.toml", SETS)
+    with h5py.File(old / "restart.h5", "a") as f:
+        f.attrs["case_fingerprint"] = case_fingerprint(case, _FREE_KEYS_BEFORE_19)
+    assert coupling.run(CASES / "vajont.toml", tmp_path / "b", overrides=SETS, restart=old).status == "ok"
+
+
 def _wait_for(pattern: str, folder, proc, timeout: float = 300) -> None:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
