@@ -214,3 +214,28 @@ def test_headline_statement_says_what_is_resolved_and_what_is_not():
     assert bench.headline_statement(report).endswith(
         "NOT resolved: the band's largest temperature rise and pore pressure (ensemble means 400 / 900 K and "
         "20.0 / 20.0 MPa at base / time/2)")
+
+
+def test_velocity_weakening_studies_quote_the_cause_and_the_restitution_study():
+    """Session 19: dt alone (at the shipped g2) moves the velocity-weakening means as far as dt and
+    g2 together, and a restitution that does not depend on dt resolves run-out and run-up; the
+    case's accuracy_studies quote both committed reports' sentences, and the figures hold."""
+    import json
+
+    import coupling
+    from conftest import CASES
+
+    out = ROOT / "benchmarks" / "out"
+    a = json.loads((out / "vajont_velocity_weakening_dt4_g2fixed_ensemble.json").read_text(encoding="utf-8"))
+    b = json.loads((out / "vajont_velocity_weakening_ensemble_resolution.json").read_text(encoding="utf-8"))
+    e = json.loads((out / "vajont_velocity_weakening_restitution_ensemble_resolution.json").read_text(encoding="utf-8"))
+    studies = coupling.load_case(CASES / "vajont_velocity_weakening.toml").spec.accuracy_studies
+    assert bench.comparison_statement(a, b, "base") in studies and bench.accuracy_statement(e) in studies
+    assert "--set dda.dt=0.00125" in a["command"] and "dda.max_displacement_ratio" not in a["command"]
+    assert e["common_overrides"]["dda.contact_restitution"] == 0.2
+    largest = {q: max(c["change"] for c in e["mean_change"][q].values()) for q in bench.STATED}
+    assert round(100 * largest["runout"], 1) == 1.1 and round(100 * largest["runup"], 1) == 1.9
+    assert round(100 * largest["duration"], 1) == 2.5
+    for q in ("runout", "runup"):  # dt alone moves these means by more than dt and g2 together did
+        alone = a["statistics"]["base"][q]["mean"] / b["statistics"]["base"][q]["mean"] - 1
+        assert alone >= b["mean_change"][q]["time/4"]["change"] > 0.02
