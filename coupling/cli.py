@@ -135,6 +135,8 @@ def _print_result(result) -> None:
 def _compact(value, limit: int = 160) -> str:
     """A one-line rendering of nested results (numbers to 4 significant digits)."""
     def fmt(v):
+        if v is None or isinstance(v, bool):  # JSON's words, as summary.json writes them
+            return "null" if v is None else str(v).lower()
         if isinstance(v, float):
             return f"{v:.4g}"
         if isinstance(v, dict):

@@ -23,7 +23,7 @@ from coupling.output.rundir import RUN_FORMAT, RUN_FORMAT_VERSION, RunDirectory
 from coupling.output.units import result_units
 from coupling.limits import check_limits
 from coupling.runner_context import RunContext, RunPayload, SetupChecked
-from coupling.runners.reporting import mark_references
+from coupling.runners.reporting import mark_references, mark_sif_references
 from coupling.signals import Interrupted, StopRequest
 from learned.data_region import outside_count, unavailable
 
@@ -249,6 +249,8 @@ def run(
                     print(f"warning: {_ood_text(key, r)}", file=sys.stderr, flush=True)
         if payload.results.get("probes"):  # does the case's reference apply to this run's overrides?
             mark_references(getattr(case.spec, "probes", []), case.overrides, payload.results)
+        if payload.results.get("sif"):  # the same for the crack tips' K references (NMM)
+            mark_sif_references(case.overrides, payload.results)
         summary = _summary(case, comm, status, message, payload, started, t0, with_runlog=rundir is not None,
                            ood=ood)
         if runlog is not None:

@@ -90,3 +90,28 @@ def test_probe_entry():
 def test_reference_overrides(overrides, index, expected):
     """Which overrides may change the answer a case's probe reference was given for."""
     assert reference_overrides(overrides, index) == expected
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"cover.cells": [10, 40], "sif.r_out": 0.1, "cracks[0].name": "c"}, []),
+    ({"material.E": 60e9}, ["material.E"]),
+    ({"cracks[0].points": [[0.0, 2.0], [0.5, 2.0]]}, ["cracks[0].points"]),
+    ({"cracks[1].points": [[0.0, 1.0], [0.2, 1.0]]}, ["cracks[1].points"]),  # another crack interacts
+    ({"cracks[0].points": [[0.0, 2.0], [0.5, 2.0]], "cracks[0].reference_KI": 3.54234e6}, None),  # its own
+])
+def test_sif_reference_overrides(overrides, expected):
+    """Which overrides may change the K a case's crack reference was given for (session 19: the
+    crack references were compared whatever the overrides; probes were flagged in session 19 too)."""
+    from coupling.runners.reporting import mark_sif_references, sif_reference_overrides
+
+    assert sif_reference_overrides(overrides, 0) == expected
+    results = {"sif": [{"crack": 0, "KI": 1.7e6, "KII": 1.0, "reference_KI": 1.6e6, "relative_error_KI": 0.06,
+                        "reference_KII": 0.0, "relative_error_KII": 6e-7}]}
+    mark_sif_references(overrides, results)
+    entry = results["sif"][0]
+    assert entry["reference_applies"] is (not expected)
+    if expected:
+        assert entry["reference_overrides"] == expected
+        assert entry["relative_error_KI"] is None and entry["relative_error_KII"] is None
+    else:
+        assert entry["relative_error_KI"] == 0.06

@@ -43,3 +43,12 @@ def test_console_summary_prints_units_and_json_words(tmp_path):
     assert any(line.startswith("  peak_velocity: ") and line.endswith(" m/s") for line in lines)
     assert "  time_to_rest: null" in lines  # as summary.json writes it, not Python's None
     assert not any("None" in line for line in lines)
+
+
+def test_console_lists_print_json_words():
+    """A results list (crack tips, joints, holes) prints null / true / false as summary.json does;
+    the flagged crack reference of a run with a material override printed 'relative_error_KI: None'."""
+    from coupling.cli import _compact
+
+    text = _compact({"KI": 1.6e6, "relative_error_KI": None, "reference_applies": False, "converged": True})
+    assert text == "{KI: 1.6e+06, relative_error_KI: null, reference_applies: false, converged: true}"

@@ -93,6 +93,43 @@ def reference_overrides(overrides: dict[str, Any], index: int) -> list[str] | No
     return changed
 
 
+def sif_reference_overrides(overrides: dict[str, Any], crack: int) -> list[str] | None:
+    """The override keys that may change the K_I / K_II the references of crack ``crack`` (its
+    position in the case's ``cracks``) were given for: [] when none does, None when the
+    overrides set that crack's references themselves (the run's own). Unlike a probe's, a
+    change to another crack counts: cracks interact. ``cracks[i].name`` changes nothing."""
+    from coupling.case.loader import split_key
+
+    changed = []
+    for key in overrides:
+        parts = tuple(split_key(key))
+        if parts[:1] == ("cracks",) and len(parts) > 2 and parts[1] == crack:
+            if parts[2] in ("reference_KI", "reference_KII"):
+                return None
+            if parts[2] == "name":
+                continue
+        if not any(parts[:len(k)] == k for k in SOLUTION_KEYS):
+            changed.append(key)
+    return changed
+
+
+def mark_sif_references(overrides: dict[str, Any], results: dict[str, Any]) -> None:
+    """As :func:`mark_references` for the crack tips of ``results["sif"]`` (NMM): a tip with a
+    case reference gets ``reference_applies``; when the run's overrides may change its K
+    (:func:`sif_reference_overrides`), false with ``reference_overrides`` and
+    ``relative_error_KI`` / ``relative_error_KII`` null."""
+    for entry in results.get("sif") or []:
+        if not isinstance(entry, dict) or not any(f"reference_{k}" in entry for k in ("KI", "KII")):
+            continue
+        keys = sif_reference_overrides(overrides, int(entry["crack"]))
+        entry["reference_applies"] = not keys
+        if keys:
+            entry["reference_overrides"] = keys
+            for k in ("KI", "KII"):
+                if f"relative_error_{k}" in entry:
+                    entry[f"relative_error_{k}"] = None
+
+
 def mark_references(probes: Sequence[Any], overrides: dict[str, Any], results: dict[str, Any]) -> None:
     """Flag every probe reference of ``results["probes"]`` (entries built from the case's
     ``probes``, in order): ``reference_applies`` true, or, when the run's overrides may change
