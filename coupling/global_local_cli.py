@@ -108,16 +108,30 @@ def setup_fault(path: str, base: dict, lower: dict) -> tuple[str, CaseError | No
     return "", None
 
 
+#: the designs that draw their points with --seed (grid: the cell centres, no random number)
+SEEDED_DESIGNS = ("lhs", "sobol")
+
+
+def design_seed(design: str, seed: int | None) -> int:
+    """The seed of ``--design``'s points: ``--seed`` (default 0). A seed given with a design that
+    draws nothing (grid) is refused (session 19: it was accepted and had no effect)."""
+    if seed is not None and design not in SEEDED_DESIGNS:
+        raise CaseError("--seed", None, f"found {seed} with --design {design} (the cell centres: no random draw)",
+                        f"--seed with --design {' | '.join(SEEDED_DESIGNS)}, or no --seed")
+    return 0 if seed is None else seed  # grid: 0 in the manifest and the table, as before
+
+
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """``deepmanifold ensemble CASE --vary ... --samples N -o DIR``."""
     from coupling.ensemble.design import sample_design
     from coupling.ensemble.engine import pool_executor, run_ensemble
 
+    seed = design_seed(args.design, args.seed)
     executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
     path, params, base = ensemble_inputs(args, executor)
-    points = sample_design(params, args.samples, args.design, args.seed)
+    points = sample_design(params, args.samples, args.design, seed)
     out = Path(args.output)
-    result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=args.seed,
+    result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=seed,
                           progress=None if args.quiet else sys.stderr, executor=executor)
     if executor is not None:
         executor.shutdown(wait=True)
@@ -138,7 +152,8 @@ def add_commands(sub) -> None:
                    help="a case key path and its range, log-uniform with :log; KEY1,KEY2=LO:HI ties keys to one value (repeatable)")
     e.add_argument("--samples", type=integer("--samples", 1, 1_000_000), required=True, help="number of members N")
     e.add_argument("--design", choices=list(DESIGNS), default="lhs", help="lhs (default) | sobol | grid (N = m^d)")
-    e.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed of the design (default 0)")
+    e.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=None,
+                   help="random seed of an lhs or sobol design (default 0; refused with grid)")
     e.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for every member (repeatable)")
     e.add_argument("--probe", action="append", metavar="NAME=QUANTITY@X,Y",
                    help="an extra point value in every member's results (FEM/NMM/data-driven; repeatable)")
