@@ -132,12 +132,10 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     points = sample_design(params, args.samples, args.design, seed)
     out = Path(args.output)
     result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=seed,
-                          progress=None if args.quiet else sys.stderr, executor=executor)
+                          progress=None if args.quiet else sys.stderr, executor=executor, closing=False)
     if executor is not None:
         executor.shutdown(wait=True)
-    c = result.counts
-    print(f"wrote {result.table}: {len(points)} members, {c.get('ok', 0)} ok, {c.get('diverged', 0)} diverged, "
-          f"{c.get('failed', 0)} failed ({c['reused']} reused)")
+    print(f"wrote {result.table}: {result.summary()}")  # one closing line (two before session 19)
     return 0
 
 

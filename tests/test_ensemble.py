@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import h5py
@@ -82,6 +83,21 @@ def test_cli_ensemble_and_mpi4py_futures_workers_agree(tmp_path):
             np.testing.assert_array_equal(a["outputs"][:, names.index(key)], b["outputs"][:, names.index(key)])
     r = run_cli("ensemble", *args, "-o", str(tmp_path / "serial"))  # a rerun reuses every member
     assert r.returncode == 0 and "(3 reused)" in r.stdout, r.stderr
+
+
+def test_cli_ensemble_closes_with_one_line(tmp_path):
+    """One closing line (stdout) with everything the two said before session 19 ("ensemble: 2 ok,
+    ... in T s -> TABLE" on stderr and "wrote TABLE: 2 members, 2 ok, ..." on stdout)."""
+    out = tmp_path / "ens"
+    r = run_cli("ensemble", "cases/dda_incline.toml", "--vary", "joints.default.law.phi=15:28", "--samples", "2",
+                *FAST, "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    table = str(out / "ensemble.h5")
+    closing = [line for line in (r.stdout + r.stderr).splitlines() if "reused)" in line]
+    assert len(closing) == 1, (r.stdout, r.stderr)
+    assert re.fullmatch(rf"wrote {re.escape(table)}: 2 members, 2 ok, 0 diverged, 0 failed \(0 reused\) in "
+                        r"\d+\.\d s", closing[0]), closing
+    assert closing[0] in r.stdout.splitlines() and "[2/2] member" in r.stderr
 
 
 def test_a_tied_parameter_sets_every_key_it_names_to_one_value(tmp_path):
