@@ -223,7 +223,7 @@ def _stdout_to_devnull() -> None:
 def main(argv: list[str] | None = None) -> int:
     """The entry point: parse, run a command, print bad input on one line (exit 2), divergence (exit 3)."""
     from coupling.errors import CaseError, SolverDivergence
-    from coupling.signals import Interrupted
+    from coupling.signals import CommandInterrupted, Interrupted
     from learned.errors import LearnedInputError
 
     try:
@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     except SolverDivergence as exc:
         where = getattr(getattr(exc, "result", None), "out_dir", None)
         return _fail(f"{exc}" + (f" (last good state in {where})" if where else ""), 3)
+    except CommandInterrupted as exc:  # calibrate, surrogate train: what was (not) written
+        return _fail(f"interrupted by {exc}" + (f": {exc.note}" if exc.note else ""), exc.exit_code)
     except Interrupted as exc:
         result = getattr(exc, "result", None)
         where = getattr(result, "out_dir", None)

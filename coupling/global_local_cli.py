@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from coupling.errors import CaseError
+from coupling.signals import CommandInterrupted, CommandSignals, Interrupted
 
 PROBE_ALLOWED = "NAME=QUANTITY@X,Y with QUANTITY ux | uy | sxx | syy | sxy | von_mises, e.g. top=uy@0.5,2.0"
 _PROBE = re.compile(r"^(?P<name>[A-Za-z_][\w-]*)=(?P<q>\w+)@(?P<x>[^,]+),(?P<y>[^,]+)$")
@@ -108,22 +109,34 @@ def setup_fault(path: str, base: dict, lower: dict) -> tuple[str, CaseError | No
     return "", None
 
 
+#: the designs that draw their points with --seed (grid: the cell centres, no random number)
+SEEDED_DESIGNS = ("lhs", "sobol")
+
+
+def design_seed(design: str, seed: int | None) -> int:
+    """The seed of ``--design``'s points: ``--seed`` (default 0). A seed given with a design that
+    draws nothing (grid) is refused (session 19: it was accepted and had no effect)."""
+    if seed is not None and design not in SEEDED_DESIGNS:
+        raise CaseError("--seed", None, f"found {seed} with --design {design} (the cell centres: no random draw)",
+                        f"--seed with --design {' | '.join(SEEDED_DESIGNS)}, or no --seed")
+    return 0 if seed is None else seed  # grid: 0 in the manifest and the table, as before
+
+
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """``deepmanifold ensemble CASE --vary ... --samples N -o DIR``."""
     from coupling.ensemble.design import sample_design
     from coupling.ensemble.engine import pool_executor, run_ensemble
 
+    seed = design_seed(args.design, args.seed)
     executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
     path, params, base = ensemble_inputs(args, executor)
-    points = sample_design(params, args.samples, args.design, args.seed)
+    points = sample_design(params, args.samples, args.design, seed)
     out = Path(args.output)
-    result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=args.seed,
-                          progress=None if args.quiet else sys.stderr, executor=executor)
+    result = run_ensemble(path, params, points, out, overrides=base, design=args.design, seed=seed,
+                          progress=None if args.quiet else sys.stderr, executor=executor, closing=False)
     if executor is not None:
         executor.shutdown(wait=True)
-    c = result.counts
-    print(f"wrote {result.table}: {len(points)} members, {c.get('ok', 0)} ok, {c.get('diverged', 0)} diverged, "
-          f"{c.get('failed', 0)} failed ({c['reused']} reused)")
+    print(f"wrote {result.table}: {result.summary()}")  # one closing line (two before session 19)
     return 0
 
 
@@ -138,7 +151,8 @@ def add_commands(sub) -> None:
                    help="a case key path and its range, log-uniform with :log; KEY1,KEY2=LO:HI ties keys to one value (repeatable)")
     e.add_argument("--samples", type=integer("--samples", 1, 1_000_000), required=True, help="number of members N")
     e.add_argument("--design", choices=list(DESIGNS), default="lhs", help="lhs (default) | sobol | grid (N = m^d)")
-    e.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=0, help="random seed of the design (default 0)")
+    e.add_argument("--seed", type=integer("--seed", 0, 2**63 - 1), default=None,
+                   help="random seed of an lhs or sobol design (default 0; refused with grid)")
     e.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override for every member (repeatable)")
     e.add_argument("--probe", action="append", metavar="NAME=QUANTITY@X,Y",
                    help="an extra point value in every member's results (FEM/NMM/data-driven; repeatable)")
@@ -181,8 +195,19 @@ def cmd_surrogate_train(args: argparse.Namespace) -> int:
 
     check_output_file(out.with_suffix(".json"), "-o", is_report, "surrogate report", force=args.force)
     outputs = _output_names(args.outputs)
-    path, report = train_from_table(args.ensemble, out, outputs=outputs, members=args.members, hidden=args.hidden,
-                                    iterations=args.iterations, val_fraction=args.val_fraction, seed=args.seed)
+    report_path = out.with_suffix(".json")
+    with CommandSignals(f"nothing written ({out} and {report_path.name} not written)") as signals:
+        written = f"after training: {out} and {report_path.name} are written"
+        path, report = train_from_table(args.ensemble, out, outputs=outputs, members=args.members, hidden=args.hidden,
+                                        iterations=args.iterations, val_fraction=args.val_fraction, seed=args.seed,
+                                        writing=lambda: signals.writing(written))
+        signals.note = written
+        _print_surrogate_report(path, report)
+    return 0
+
+
+def _print_surrogate_report(path: Path, report: dict) -> None:
+    """What ``surrogate train`` prints: the files, then per output its held-out (or training) error."""
     print(f"wrote {path} ({path.with_suffix('.json').name}): {report['points']} points, "
           f"{report['validation_points']} held out, {report['members']} members")
     for name, r in report["outputs"].items():
@@ -192,7 +217,6 @@ def cmd_surrogate_train(args: argparse.Namespace) -> int:
                   f"of its spread), mean ensemble spread {r['validation_mean_spread']:.3g}{u}")
         else:
             print(f"  {name}: training RMSE {r['training_rmse']:.4g}{u} (too few points to hold any out)")
-    return 0
 
 
 def cmd_surrogate_field(args: argparse.Namespace) -> int:
@@ -328,10 +352,31 @@ CALIBRATION_FORMAT = "deepmanifold.calibration"
 
 
 def _calibration_folder(out: Path) -> None:
+    """Refuse an ``-o`` that is not a new folder, a previous calibration, or the folder an
+    interrupted calibrate left (``confirm/`` alone, an ensemble folder: the rerun resumes it)."""
     from coupling.ensemble.active import refuse_foreign_folder
 
+    if _interrupted_calibration(out):
+        return
     refuse_foreign_folder(out, "calibration.json", CALIBRATION_FORMAT, "a calibration",
                           "a new folder, or a previous calibration folder")
+
+
+def _interrupted_calibration(out: Path) -> bool:
+    """Whether ``out`` holds only ``confirm/`` with an ensemble's manifest (what a calibrate
+    stopped by SIGINT/SIGTERM during its confirming runs leaves)."""
+    import json
+
+    from coupling.ensemble.engine import ENSEMBLE_FORMAT, MANIFEST
+
+    try:
+        if out.is_symlink() or not out.is_dir() or [p.name for p in out.iterdir()] != ["confirm"]:
+            return False
+        manifest = out / "confirm" / MANIFEST
+        return not (out / "confirm").is_symlink() and json.loads(manifest.read_text(encoding="utf-8")).get(
+            "format") == ENSEMBLE_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _not_the_surrogates_case(surrogate: str, net, path: Path, exc: CaseError) -> CaseError:
@@ -345,16 +390,12 @@ def _not_the_surrogates_case(surrogate: str, net, path: Path, exc: CaseError) ->
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``deepmanifold calibrate CASE --surrogate S.pt --free KEY=LO:HI ... --observe NAME=V±S ...``."""
-    import numpy as np
-
     from coupling.case.loader import load_case, parse_overrides, with_overrides
     from coupling.cli import case_path
-    from coupling.ensemble.calibration import (consistency, consistency_lines, corner, metropolis, parse_observe, plot,
-                                               summarise)
+    from coupling.ensemble.calibration import parse_observe
     from coupling.ensemble.design import Parameter, parse_vary
-    from coupling.ensemble.engine import pool_executor, run_ensemble
-    from coupling.ensemble.surrogates import load, unit_text
-    from coupling.output.rundir import write_json
+    from coupling.ensemble.engine import pool_executor
+    from coupling.ensemble.surrogates import load
 
     executor = pool_executor()
     net, _ = load(args.surrogate)
@@ -393,6 +434,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 raise _not_the_surrogates_case(args.surrogate, net, path, exc) from None
     out = Path(args.output)
     _calibration_folder(out)
+    with CommandSignals(f"nothing written ({out} not written)") as signals:
+        _calibrate(args, net, path, overrides, params, obs, out, executor, signals)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace, net, path: Path, overrides: dict, params: list, obs: list, out: Path,
+               executor, signals: CommandSignals) -> None:
+    """calibrate after its checks: MCMC, the confirming runs, the report (``signals``: what a
+    SIGINT/SIGTERM reports at each stage; the report and plots are written whole or not at all)."""
+    import numpy as np
+
+    from learned.files import atomic_write
+
+    from coupling.ensemble.calibration import consistency, consistency_lines, corner, metropolis, plot, summarise
+    from coupling.ensemble.engine import run_ensemble
+    from coupling.ensemble.surrogates import unit_text
+    from coupling.output.rundir import write_json
 
     mc = metropolis(net, params, obs, chains=args.chains, steps=args.steps, burn_in=args.steps // 3, seed=args.seed)
     samples = mc["samples"]
@@ -402,8 +460,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     picks = samples[rng.choice(len(samples), size=args.confirm_samples, replace=False)] if args.confirm_samples else np.zeros((0, len(params)))
     points = np.vstack([mean, picks])
     out.mkdir(parents=True, exist_ok=True)
-    confirm = run_ensemble(path, params, points, out / "confirm", overrides=overrides, design="posterior",
-                           seed=args.seed, progress=None if args.quiet else sys.stderr, executor=executor)
+    signals.note = (f"during the confirming runs: {out / 'confirm'} holds the finished ones (the same command "
+                    "resumes them); calibration.json, the plots and posterior_samples.npy not written")
+    try:
+        confirm = run_ensemble(path, params, points, out / "confirm", overrides=overrides, design="posterior",
+                               seed=args.seed, progress=None if args.quiet else sys.stderr, executor=executor)
+    except Interrupted as exc:  # a member's run stopped (its own handlers), or a signal between members
+        if isinstance(exc, CommandInterrupted):
+            raise
+        raise CommandInterrupted(exc.signum, signals.note) from None
     if executor is not None:
         executor.shutdown(wait=True)
     check = consistency(net, params, obs, samples, seed=args.seed)
@@ -428,10 +493,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "comparison": rows,
         "consistency": check,
     }
-    write_json(out / "calibration.json", report)
-    np.save(out / "posterior_samples.npy", samples)
-    plot(out / "calibration.png", params, samples, rows)
-    corner(out / "corner.png", params, samples)
+    written = f"after the calibration: {out} is written (calibration.json, plots, posterior_samples.npy, confirm/)"
+    with signals.writing(written):  # each file atomically; a signal waits until all four are written
+
+        def save_samples(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would add .npy to the temporary name
+                np.save(f, samples)
+
+        atomic_write(out / "posterior_samples.npy", save_samples)
+        plot(out / "calibration.png", params, samples, rows)
+        corner(out / "corner.png", params, samples)
+        write_json(out / "calibration.json", report)  # last: the folder's mark (a rerun accepts it)
+    signals.note = written
     for p in params:
         s = post[p.key]
         print(f"{p.key}: posterior mean {s['mean']:.6g} ± {s['std']:.2g} (90 % in {s['q05']:.6g} .. {s['q95']:.6g})")
@@ -443,7 +516,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for line in consistency_lines(check):
         print(f"  check: {line}")
     print(f"wrote {out / 'calibration.json'}, calibration.png, corner.png, posterior_samples.npy, confirm/")
-    return 0
 
 
 def add_global_local_commands(sub) -> None:

@@ -291,6 +291,58 @@ def copy_frames(source: Path, target: Path, names: list[str]) -> None:
             os.replace(tmp, dst)
 
 
+def carry_run_log(folder: Path, file) -> bool:
+    """Copy ``folder/run.log`` (the interrupted run's lines) into the open text ``file`` of the
+    restarted run's log, ending with a line break (a killed run may stop mid-line); False when
+    there is none. Bytes that are not UTF-8 (a killed write) are replaced, never refused."""
+    path = Path(folder) / "run.log"
+    try:
+        if not path.is_file():
+            return False
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    file.write(text if text.endswith("\n") or not text else text + "\n")
+    return True
+
+
+#: the staged folder name of a run publishing to ``OUT``: ``OUT.partial-<8 hex digits>``
+#: (:class:`coupling.output.rundir.RunDirectory`)
+_STAGE = r"\.partial-[0-9a-f]{8}"
+
+
+def remove_restarted_stage(source: Path, final: Path) -> bool:
+    """After a restarted run published its complete run to ``final``: remove ``source``, the
+    folder it restarted from, when that is a killed run's staged folder of the same output,
+    ``final.partial-<id>`` beside ``final`` (a real folder, not a link) holding no summary.json
+    of a run (a folder whose publish failed keeps the run's files and is never removed), and
+    never anything else (a complete run folder given to --restart stays). Rank 0. Returns
+    whether it was removed; a removal that fails is a warning, the run is published."""
+    import re
+    import shutil
+    import sys
+
+    from coupling.output.rundir import is_run_folder
+
+    source, final = Path(source), Path(final)
+    try:
+        if source.is_symlink() or not source.is_dir() or not re.fullmatch(re.escape(final.name) + _STAGE, source.name):
+            return False
+        if source.parent.resolve() != final.parent.resolve() or source.resolve() == final.resolve():
+            return False
+    except OSError:
+        return False
+    if is_run_folder(source):
+        return False
+    try:
+        shutil.rmtree(source)
+    except OSError as exc:
+        print(f"warning: the staged folder '{source}' this run restarted from was not removed "
+              f"({exc.strerror or exc})", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
 def output_for(folder: Path) -> Path:
     """Where a restarted run publishes without ``-o``: the run folder itself (a staged
     ``OUT.partial-<id>`` folder left by a killed run: ``OUT``)."""

@@ -90,13 +90,20 @@ class Result:
         return meshio.read(steps[step][1])
 
 
-def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int) -> RunLog | None:
-    """run.log in the staged run folder, written by rank 0 (None elsewhere / without a folder)."""
-    if rundir is None or comm.rank != 0:
-        return None
-    import sys
+def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int,
+                 previous: Path | None = None) -> tuple[RunLog | None, bool]:
+    """run.log in the staged run folder, written by rank 0 (None elsewhere / without a folder).
 
-    return RunLog(open(rundir.file("run.log"), "w", encoding="utf-8"), sys.stderr, verbosity)
+    ``previous``: the run folder a restart continues from; its run.log (the interrupted run's
+    lines) is copied in first, so that the restarted run's log holds the whole history (before
+    session 19 it replaced it). Returns the log and whether it holds such lines."""
+    if rundir is None or comm.rank != 0:
+        return None, False
+    from coupling.restart import carry_run_log
+
+    file = open(rundir.file("run.log"), "w", encoding="utf-8")
+    carried = previous is not None and carry_run_log(previous, file)
+    return RunLog(file, sys.stderr, verbosity), carried
 
 
 class RunDiverged(SolverDivergence):
@@ -158,7 +165,11 @@ def run(
     ``restart``: a run folder of the same case (same rank count) holding a restart checkpoint
     (``output.restart_every_steps`` / ``restart_every_seconds``, DDA and dynamic NMM): the run continues from
     its last checkpointed step and ends with the state an uninterrupted run ends with
-    (see :mod:`coupling.restart`); without ``out`` it publishes over that folder.
+    (see :mod:`coupling.restart`); without ``out`` it publishes over that folder (a killed run's
+    ``OUT.partial-<id>``: to ``OUT``). Its run.log starts with that folder's run.log, then a
+    ``restart: from DIR at step N`` line. Once a complete run (status ok) is published to ``OUT``,
+    a killed run's ``OUT.partial-<id>`` it restarted from is removed
+    (:func:`coupling.restart.remove_restarted_stage`).
 
     ``initial_guess``: a field surrogate (FEM static cases, one load step): Newton starts from
     its displacement at the case's parameters and stops at the cold start's absolute accuracy
@@ -198,18 +209,20 @@ def run(
             out = output_for(Path(restart))
     protect = tuple(p for p in (case.path,) if p is not None)
     rundir = RunDirectory(out, comm, force=force, protect=protect) if out is not None else None
-    runlog = _open_runlog(rundir, comm, verbosity if progress else 0)
+    runlog, carried = _open_runlog(rundir, comm, verbosity if progress else 0,
+                          previous=None if checkpoint is None else checkpoint.folder)
     ctx = RunContext(comm=comm, rundir=rundir, show_progress=progress, verbosity=verbosity, runlog=runlog,
                      restart=checkpoint, initial_guess=None if initial_guess is None else str(initial_guess))
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if runlog is not None:
+        if checkpoint is not None:  # after the interrupted run's lines (times below count from the restart)
+            runlog.line(f"restart: from {checkpoint.folder} at step {checkpoint.step}, t = {checkpoint.time:.9g} s"
+                        + (" (the lines above are its run.log)" if carried else ""))
         runlog.line(f"command: {command_line()}")
         runlog.line(f"case: {case.path or case.name} (solver {case.solver}), {comm.size} rank(s), started {started}")
         if case.overrides:
             runlog.line(f"overrides: {case.overrides}")
-        if checkpoint is not None:
-            runlog.line(f"restart: from {checkpoint.folder} at step {checkpoint.step}, t = {checkpoint.time:.9g} s")
         runlog.line("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
     status, message, payload = RunStatus.OK, "", RunPayload()
     with StopRequest() as stop:
@@ -261,6 +274,13 @@ def run(
         if rundir is not None:
             rundir.write_json("summary.json", summary)
             out_dir = rundir.publish()
+            if checkpoint is not None and status is RunStatus.OK and comm.rank == 0:
+                from coupling.restart import remove_restarted_stage
+
+                removed = remove_restarted_stage(checkpoint.folder, out_dir)
+                if removed and progress and verbosity > 0:
+                    print(f"restart: removed '{checkpoint.folder}' (the killed run's staged folder; the complete "
+                          f"run is '{out_dir}')", file=sys.stderr, flush=True)
         result = Result(summary, out_dir)
     if status is RunStatus.INTERRUPTED or stop.signum is not None:  # a late signal: the run is complete
         raise RunInterrupted(stop.signum, result)  # (status ok), yet a caller's loop (ensemble) must stop

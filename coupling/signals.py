@@ -94,3 +94,69 @@ class StopAtStep(Exception):
     runner catches it, goes back to its last complete load step and returns that step, which
     the orchestrator publishes with ``status = "interrupted"``."""
 
+
+
+class CommandInterrupted(Interrupted):
+    """A command other than ``run`` (calibrate, surrogate train) stopped by SIGINT/SIGTERM;
+    ``note`` says what it had and had not written (the CLI prints ``error: interrupted by
+    SIGTERM: <note>`` and exits 128 + signum)."""
+
+    def __init__(self, signum: int, note: str = "") -> None:
+        super().__init__(signum)
+        self.note = note
+
+    def __reduce__(self):
+        return (type(self), (self.signum, self.note))
+
+
+class CommandSignals:
+    """SIGINT/SIGTERM handlers for a command that writes its outputs at its end (calibrate,
+    surrogate train; before session 19 a SIGTERM ended them silently, exit 143).
+
+    A signal raises :class:`CommandInterrupted` at once with :attr:`note`, which the command
+    keeps current (what it has and has not written so far). Inside :meth:`writing` every signal
+    waits until the block is done, so that a set of outputs (a checkpoint and its report) is
+    written whole; then the first one raises, with the note given to :meth:`writing`. Main
+    thread only (elsewhere a no-op); the previous handlers are restored on exit, and a ``run``
+    inside the command (:class:`StopRequest`) installs its own and restores these.
+    """
+
+    def __init__(self, note: str) -> None:
+        self.note = note
+        self.signum: int | None = None
+        self._writing = False
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+        if not self._writing:
+            raise CommandInterrupted(self.signum, self.note)
+
+    def writing(self, note_after: str):
+        """A context manager: signals wait until the block's writes are done; a signal that
+        arrived meanwhile then raises :class:`CommandInterrupted` with ``note_after``."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def block():
+            self._writing = True
+            try:
+                yield
+            finally:
+                self._writing = False
+            if self.signum is not None:
+                raise CommandInterrupted(self.signum, note_after)
+
+        return block()
+
+    def __enter__(self) -> "CommandSignals":
+        if threading.current_thread() is threading.main_thread():
+            for s in HANDLED:
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        self._old.clear()

@@ -967,9 +967,18 @@ def partial_supports() -> list[Entry]:
     return out
 
 
+def seed_without_draw() -> list[Entry]:
+    """``ensemble --design grid --seed N`` (session 19's new-user pass; before: accepted, and the
+    grid's cell centres took no random draw from it: the run went on as if it had been read)."""
+    ens = ["ensemble", "case.toml", "--vary", "joints.default.law.phi=15:28", "--samples", "2", "-o", "ens", "-q"]
+    return [Entry("cli-options", "dda", ens + ["--design", "grid", "--seed", "3"],
+                  ["--seed", "found 3 with --design grid", "lhs | sobol"], {"case.toml": DDA})]
+
+
 def corpus() -> list[Entry]:
     entries = nonfinite() + schema() + setup() + sizes() + output_paths() + files() + pickle_payloads() + devices() \
-        + cli_options() + restart() + new_user() + inputs_trial() + recent_keys() + partial_supports()
+        + cli_options() + restart() + new_user() + inputs_trial() + recent_keys() + partial_supports() \
+        + seed_without_draw()
     for i, e in enumerate(entries):
         slug = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(e.args[:1] + e.args[2:5]))[:40]
         e.name = f"{e.family}-{e.kind}-{i:03d}-{slug}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import h5py
@@ -84,6 +85,21 @@ def test_cli_ensemble_and_mpi4py_futures_workers_agree(tmp_path):
     assert r.returncode == 0 and "(3 reused)" in r.stdout, r.stderr
 
 
+def test_cli_ensemble_closes_with_one_line(tmp_path):
+    """One closing line (stdout) with everything the two said before session 19 ("ensemble: 2 ok,
+    ... in T s -> TABLE" on stderr and "wrote TABLE: 2 members, 2 ok, ..." on stdout)."""
+    out = tmp_path / "ens"
+    r = run_cli("ensemble", "cases/dda_incline.toml", "--vary", "joints.default.law.phi=15:28", "--samples", "2",
+                *FAST, "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    table = str(out / "ensemble.h5")
+    closing = [line for line in (r.stdout + r.stderr).splitlines() if "reused)" in line]
+    assert len(closing) == 1, (r.stdout, r.stderr)
+    assert re.fullmatch(rf"wrote {re.escape(table)}: 2 members, 2 ok, 0 diverged, 0 failed \(0 reused\) in "
+                        r"\d+\.\d s", closing[0]), closing
+    assert closing[0] in r.stdout.splitlines() and "[2/2] member" in r.stderr
+
+
 def test_a_tied_parameter_sets_every_key_it_names_to_one_value(tmp_path):
     """``KEY1,KEY2=LO:HI``: one parameter (one column of the design and of the table) whose value
     every named key takes, e.g. a slope's top vertex and the end of the run-up line on it."""
@@ -118,6 +134,8 @@ def test_a_tied_parameter_sets_every_key_it_names_to_one_value(tmp_path):
     (["--vary", "joints.default.law.phi=-10:20"], "joints.default.law.phi"),
     (["--vary", "joints.default.law.phi=15:28", "--vary", "dda.dt=1e-3:2e-3", "--design", "grid"], "--samples: found 3 with --design grid"),
     (["--vary", "joints.default.law.phi=15:28", "--design", "halton"], "--design: found"),
+    # a seed a grid does not draw from, even 0 given explicitly (session 19: accepted and ignored)
+    (["--vary", "joints.default.law.phi=15:28", "--design", "grid", "--seed", "0"], "--seed: found 0 with --design grid"),
     (["--vary", "joints.default.law.phi=15:28", "--probe", "top=uy@0,1"], "--probe: found with the dda case"),
 ])
 def test_bad_options_one_line_exit_2_nothing_written(tmp_path, extra, expected):
@@ -128,6 +146,25 @@ def test_bad_options_one_line_exit_2_nothing_written(tmp_path, extra, expected):
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr, r.stderr
     assert expected in lines[0], lines[0]
     assert not out.exists()
+
+
+def test_the_seed_is_read_by_the_designs_that_draw():
+    """--seed: lhs and sobol draw with it (default 0); grid draws nothing, so a given seed is refused
+    and an absent one is recorded as 0 (as before session 19: a grid ensemble written then resumes)."""
+    from coupling.errors import CaseError
+    from coupling.global_local_cli import SEEDED_DESIGNS, design_seed
+    from coupling.ensemble.design import DESIGNS, Parameter, sample_design
+
+    params = [Parameter("a", 1.0, 3.0), Parameter("b", 0.0, 1.0)]
+    for kind in DESIGNS:
+        assert design_seed(kind, None) == 0
+        draws = not np.array_equal(sample_design(params, 4, kind, 0), sample_design(params, 4, kind, 1))
+        assert draws == (kind in SEEDED_DESIGNS), kind
+        if draws:
+            assert design_seed(kind, 5) == 5
+        else:
+            with pytest.raises(CaseError, match="--seed"):
+                design_seed(kind, 5)
 
 
 def test_a_folder_that_is_not_an_ensemble_is_never_touched(tmp_path):

@@ -17,15 +17,16 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     files               87
     pickle              10
     devices              6
-    cli-options        165
+    cli-options        166
     restart             51
-    total              866
+    total              867
 
-By case kind: dda 293, nmm 180, fem 148, data_driven 123, learning commands 122. By command:
+By case kind: dda 294, nmm 180, fem 148, data_driven 123, learning commands 122. By command:
 check 557, run 171, train 49, data generate 47, data import-csv 20, surrogate 9, calibrate 5,
-ensemble 4, cases/others 4. Session 18 added 145 entries on the most recent keys and options
+ensemble 5, cases/others 4. Session 18 added 145 entries on the most recent keys and options
 (:func:`malformed_corpus.recent_keys`); session 19 11 on supports that leave a rigid-body motion
-free and an ignored training option (:func:`malformed_corpus.partial_supports`).
+free and an ignored training option (:func:`malformed_corpus.partial_supports`), and 1 on a seed a
+grid design ignored (:func:`malformed_corpus.seed_without_draw`).
 """
 
 from __future__ import annotations

@@ -189,6 +189,58 @@ def test_sigterm_then_restart(uninterrupted, tmp_path):
     assert max_relative_difference(uninterrupted, out) <= RTOL
 
 
+INCLINE = ["dda.duration=0.02", "output.plots=false", "output.restart_every_steps=4"]  # 10 steps, checkpoint at 8
+
+
+def _killed_stage(run_folder, stage, cut: int = 20):
+    """``stage``: a copy of ``run_folder`` as a run killed after its last checkpoint leaves it:
+    no summary.json, run.log without its status line and cut mid-line (the kill's last write)."""
+    import shutil
+
+    shutil.copytree(run_folder, stage)
+    (stage / "summary.json").unlink()
+    lines = (stage / "run.log").read_text().splitlines(keepends=True)
+    assert lines[-1].split("] ", 1)[1].startswith("status: ok")
+    (stage / "run.log").write_text("".join(lines[:-2]) + lines[-2][:cut])
+    return (stage / "run.log").read_text()
+
+
+def test_restart_from_a_killed_runs_stage_keeps_its_log_and_removes_it(tmp_path):
+    """``--restart OUT.partial-ID`` (what a killed run leaves): the restarted run's run.log starts
+    with the killed run's lines, then "restart: from ... at step N", then its own; once the
+    complete run is published to OUT, the .partial-ID folder is removed (session 19: the log was
+    replaced and the folder left behind). Only that: a stage given with another -o, or one
+    holding a run's summary.json (a publish that failed), and a complete run folder are kept."""
+    import coupling
+
+    case = CASES / "dda_incline.toml"
+    full = coupling.run(case, tmp_path / "a", overrides=INCLINE)
+    stage = tmp_path / "out.partial-0123abcd"
+    old = _killed_stage(full.out_dir, stage)
+    result = coupling.run(case, None, overrides=INCLINE, restart=stage)
+    assert result.status == "ok" and result.out_dir == tmp_path / "out"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "out"]  # the stage is gone
+    log = (tmp_path / "out" / "run.log").read_text()
+    assert log.startswith(old + "\n"), log  # the killed run's lines, its cut line ended
+    new = log[len(old) + 1:].splitlines()
+    assert new[0].endswith(f"] restart: from {stage} at step 8, t = 0.016 s (the lines above are its run.log)"), new
+    assert "] command: " in new[1] and "status: ok" in new[-1]
+    assert result.results["runout"] == full.results["runout"]
+    # kept: a stage of OUT restarted into another folder, and a stage holding a run's summary.json
+    _killed_stage(full.out_dir, stage)
+    assert coupling.run(case, tmp_path / "other", overrides=INCLINE, restart=stage).status == "ok"
+    failed_publish = tmp_path / "out.partial-89abcdef"
+    import shutil
+
+    shutil.copytree(full.out_dir, failed_publish)
+    assert coupling.run(case, None, overrides=INCLINE, restart=failed_publish).out_dir == tmp_path / "out"
+    assert coupling.run(case, None, overrides=INCLINE, restart=tmp_path / "a").out_dir == tmp_path / "a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "other", "out", stage.name, failed_publish.name]
+    # a restart over a complete run folder: its run.log keeps that run's lines as well
+    log = (tmp_path / "a" / "run.log").read_text()
+    assert log.count("] restart: from ") == 1 and log.count("] command: ") == 2
+
+
 # ---------------------------------------------------------------------------- NMM dynamics
 def _sliding_model():
     """tests/test_nmm_cases.py's upper block pushed along a Coulomb joint: every joint point

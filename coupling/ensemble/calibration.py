@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -218,8 +219,17 @@ def plot(path, params: Sequence[Parameter], samples: np.ndarray, rows: list[dict
         ax.set_title(row["name"])
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save_figure(fig, path)
     plt.close(fig)
+
+
+def _save_figure(fig, path) -> None:
+    """``fig`` to ``path`` atomically (a temporary file, then a rename: an interrupted command
+    leaves no half-written image), in the format of its suffix (PNG without one)."""
+    from learned.files import atomic_write
+
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, format=fmt))
 
 
 def _log_ticks(lo: float, hi: float) -> np.ndarray:
@@ -300,5 +310,5 @@ def corner(path, params: Sequence[Parameter], samples: np.ndarray, truth: Sequen
             ax.tick_params(labelsize=7)
     fig.suptitle(f"posterior ({len(samples)} MCMC states; + mean)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save_figure(fig, path)
     plt.close(fig)

@@ -47,6 +47,7 @@ class EnsembleResult:
     table: Path
     points: np.ndarray
     members: list[dict[str, Any]] = field(default_factory=list)
+    wall_s: float = 0.0  #: wall time of this call [s]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -56,6 +57,12 @@ class EnsembleResult:
             out[m["status"]] = out.get(m["status"], 0) + 1
         out["reused"] = sum(1 for m in self.members if m.get("reused"))
         return out
+
+    def summary(self) -> str:
+        """``N members, X ok, Y diverged, Z failed (R reused) in T s``: the closing line's text."""
+        c = self.counts
+        return (f"{len(self.members)} members, {c.get('ok', 0)} ok, {c.get('diverged', 0)} diverged, "
+                f"{c.get('failed', 0)} failed ({c['reused']} reused) in {self.wall_s:.1f} s")
 
 
 def member_folder(out_dir: Path, index: int) -> Path:
@@ -201,14 +208,16 @@ def check_ensemble_folder(out_dir: Path, manifest: dict[str, Any], extend: bool 
 def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarray, out_dir: str | Path, *,
                  overrides: dict[str, Any] | None = None, design: str = "given", seed: int | None = None,
                  progress=sys.stderr, executor=None,
-                 on_member: Callable[[dict[str, Any]], None] | None = None, extend: bool = False) -> EnsembleResult:
+                 on_member: Callable[[dict[str, Any]], None] | None = None, extend: bool = False,
+                 closing: bool = True) -> EnsembleResult:
     """Run ``case`` at every row of ``points`` (N, d) and write ``DIR/ensemble.h5``.
 
     ``overrides`` apply to every member (``--set``); member i gets ``p.sets(points[i, j])`` (``{key: value}``) on
     top. ``executor``: a :class:`concurrent.futures.Executor` (default: :func:`pool_executor`,
     serial in this process without MPI workers). ``progress``: a stream for one line per
     finished member (None: silent). ``extend``: ``points`` may append rows to a previous run's
-    design in ``out_dir`` (see :func:`check_ensemble_folder`). Returns an :class:`EnsembleResult`.
+    design in ``out_dir`` (see :func:`check_ensemble_folder`). ``closing``: end ``progress`` with
+    ``ensemble: <summary> -> TABLE`` (the CLI says it once itself, on stdout). Returns an :class:`EnsembleResult`.
     """
     out_dir = Path(out_dir)
     points = np.atleast_2d(np.asarray(points, dtype=float))
@@ -264,9 +273,7 @@ def run_ensemble(case: str | Path, parameters: list[Parameter], points: np.ndarr
             executor.shutdown(wait=True)
         attrs = {"case": str(case), "design": design, "seed": -1 if seed is None else int(seed)}
         table = write_table(out_dir / TABLE, manifest["parameters"], points, members, attrs)
-    result = EnsembleResult(out_dir, table, points, members)
-    counts = result.counts
-    _say(progress, f"ensemble: {counts.get('ok', 0)} ok, {counts.get('diverged', 0)} diverged, "
-                   f"{counts.get('failed', 0)} failed ({counts['reused']} reused) in "
-                   f"{time.perf_counter() - t0:.1f} s -> {table}")
+    result = EnsembleResult(out_dir, table, points, members, wall_s=time.perf_counter() - t0)
+    if closing:
+        _say(progress, f"ensemble: {result.summary()} -> {table}")
     return result

@@ -3,9 +3,10 @@ a checkpoint plus its report; and predictions from a checkpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 import numpy as np
 
@@ -43,8 +44,10 @@ def training_data(table: dict[str, Any], outputs: Sequence[str] | None, source: 
 
 def train_from_table(path: str | Path, out: str | Path, *, outputs: Sequence[str] | None = None,
                      members: int = 5, hidden: Sequence[int] = (32, 32), iterations: int = 300,
-                     val_fraction: float = 0.2, seed: int = 0) -> tuple[Path, dict[str, Any]]:
-    """Train a surrogate on an ensemble table and write ``out`` (.pt) and its report (.json)."""
+                     val_fraction: float = 0.2, seed: int = 0,
+                     writing: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> tuple[Path, dict[str, Any]]:
+    """Train a surrogate on an ensemble table and write ``out`` (.pt) and its report (.json),
+    both inside ``writing()`` (the CLI: signals wait until both are written)."""
     from learned.surrogate import save_surrogate, train_surrogate
 
     from coupling.output.rundir import write_json
@@ -68,8 +71,9 @@ def train_from_table(path: str | Path, out: str | Path, *, outputs: Sequence[str
     for n, r in report["outputs"].items():
         r["unit"] = net.meta["units"][n]
     out = Path(out)
-    save_surrogate(out, net, report)
-    write_json(out.with_suffix(".json"), report)
+    with writing():
+        save_surrogate(out, net, report)
+        write_json(out.with_suffix(".json"), report)
     return out, report
 
 

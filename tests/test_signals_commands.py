@@ -1,0 +1,162 @@
+"""SIGINT / SIGTERM during ``calibrate`` and ``surrogate train`` (session 19; before, only
+``run`` installed handlers: a SIGTERM ended them silently, exit 143): one line on stderr naming
+the signal and what was (not) written, exit 128 + signal, nothing half-written.
+
+The process sends the signal to itself from inside the stage it interrupts (training, the
+MCMC, a confirming run, the writes), so the tests do not race with start-up. A SIGTERM that no
+handler takes would end the test session: the fixture ``no_default_sigterm`` turns it into an
+exception instead (what these tests then report as a failure)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import CASES, cli_inprocess
+
+FAST = {"dda.duration": 0.02, "output.plots": False, "output.fields": False}
+
+
+class UnhandledSignal(Exception):
+    pass
+
+
+@pytest.fixture
+def no_default_sigterm():
+    def handler(signum, frame):
+        raise UnhandledSignal(signal.Signals(signum).name)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    yield
+    signal.signal(signal.SIGTERM, old)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A 4-member DDA incline ensemble (phi 15..27 deg), a surrogate of its run-out and an
+    observation (member 1's run-out)."""
+    from coupling.ensemble.design import Parameter
+    from coupling.ensemble.engine import run_ensemble
+    from coupling.ensemble.surrogates import train_from_table
+
+    d = tmp_path_factory.mktemp("signals_commands")
+    run_ensemble(CASES / "dda_incline.toml", [Parameter("joints.default.law.phi", 15.0, 28.0)],
+                 np.array([[15.0], [19.0], [23.0], [27.0]]), d / "ens", overrides=FAST, progress=None)
+    train_from_table(d / "ens" / "ensemble.h5", d / "sur.pt", outputs=["runout"], iterations=50)
+    with h5py.File(d / "ens" / "ensemble.h5") as f:
+        runout = float(f["outputs"][1, list(f.attrs["output_names"]).index("runout")])
+    return {"table": d / "ens" / "ensemble.h5", "surrogate": d / "sur.pt", "observe": f"runout={runout!r}±1e-5"}
+
+
+def _signal_inside(monkeypatch, module, name: str, signum: int, call: int = 1) -> list[int]:
+    """``module.name`` sends ``signum`` to this process at the start of its ``call``-th call;
+    returns the list its calls are counted in."""
+    original = getattr(module, name)
+    calls: list[int] = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            os.kill(os.getpid(), signum)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def _handlers_restored():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_surrogate_train_stopped_while_training_writes_nothing(inputs, tmp_path, monkeypatch, no_default_sigterm):
+    import learned.surrogate
+
+    _signal_inside(monkeypatch, learned.surrogate, "train_surrogate", signal.SIGTERM)
+    code, out, err = cli_inprocess("surrogate", "train", str(inputs["table"]), "-o", str(tmp_path / "s.pt"),
+                                   "--iterations", "50")
+    assert code == 143 and out == ""
+    line = _one_line(err)
+    assert line == f"error: interrupted by SIGTERM: nothing written ({tmp_path / 's.pt'} and s.json not written)"
+    assert list(tmp_path.iterdir()) == []  # no checkpoint, no report, no temporary file
+    _handlers_restored()
+
+
+def test_surrogate_train_signal_while_writing_waits_for_both_files(inputs, tmp_path, monkeypatch):
+    import learned.surrogate
+    from learned.surrogate import load_surrogate
+
+    _signal_inside(monkeypatch, learned.surrogate, "save_surrogate", signal.SIGINT)
+    code, _, err = cli_inprocess("surrogate", "train", str(inputs["table"]), "-o", str(tmp_path / "s.pt"),
+                                 "--iterations", "50")
+    assert code == 130
+    assert _one_line(err) == f"error: interrupted by SIGINT: after training: {tmp_path / 's.pt'} and s.json are written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.pt"]
+    load_surrogate(tmp_path / "s.pt")
+    assert json.loads((tmp_path / "s.json").read_text())["format"] == "deepmanifold.surrogate_report"
+    _handlers_restored()
+
+
+def _calibrate(inputs, out):
+    return cli_inprocess("calibrate", str(CASES / "dda_incline.toml"), "--surrogate", str(inputs["surrogate"]),
+                         "--observe", inputs["observe"], "--steps", "60", "--chains", "4", "-q", "-o", str(out))
+
+
+def test_calibrate_stopped_in_the_mcmc_writes_nothing(inputs, tmp_path, monkeypatch, no_default_sigterm):
+    import coupling.ensemble.calibration as calibration
+
+    _signal_inside(monkeypatch, calibration, "metropolis", signal.SIGTERM)
+    code, out, err = _calibrate(inputs, tmp_path / "cal")
+    assert code == 143 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGTERM: nothing written ({tmp_path / 'cal'} not written)"
+    assert list(tmp_path.iterdir()) == []
+    _handlers_restored()
+
+
+def test_calibrate_stopped_in_the_confirming_runs_resumes(inputs, tmp_path, monkeypatch, no_default_sigterm):
+    """Stopped before the second confirming run: DIR/confirm holds the first, nothing else is
+    written; the same command accepts that folder and runs only the two others."""
+    import coupling.ensemble.engine as engine
+
+    cal = tmp_path / "cal"
+    _signal_inside(monkeypatch, engine, "run_member", signal.SIGTERM, call=2)
+    code, _, err = _calibrate(inputs, cal)
+    assert code == 143
+    line = _one_line(err)
+    assert line.startswith(f"error: interrupted by SIGTERM: during the confirming runs: {cal / 'confirm'} holds the "
+                           "finished ones (the same command resumes them); calibration.json"), line
+    assert [p.name for p in cal.iterdir()] == ["confirm"]
+    assert json.loads((cal / "confirm" / "members" / "0000" / "summary.json").read_text())["status"] == "ok"
+    monkeypatch.undo()
+    calls = _signal_inside(monkeypatch, engine, "run_member", signal.SIGTERM, call=0)  # counts, sends nothing
+    code, out, err = _calibrate(inputs, cal)
+    assert code == 0, err
+    assert len(calls) == 2  # member 0000 reused
+    assert {p.name for p in cal.iterdir()} == {"confirm", "calibration.json", "calibration.png", "corner.png",
+                                               "posterior_samples.npy"}
+    _handlers_restored()
+
+
+def test_calibrate_signal_while_writing_waits_for_every_file(inputs, tmp_path, monkeypatch):
+    import coupling.ensemble.calibration as calibration
+
+    cal = tmp_path / "cal"
+    _signal_inside(monkeypatch, calibration, "plot", signal.SIGINT)
+    code, out, err = _calibrate(inputs, cal)
+    assert code == 130 and out == ""
+    assert _one_line(err) == (f"error: interrupted by SIGINT: after the calibration: {cal} is written "
+                              "(calibration.json, plots, posterior_samples.npy, confirm/)")
+    assert sorted(p.name for p in cal.iterdir()) == ["calibration.json", "calibration.png", "confirm", "corner.png",
+                                                     "posterior_samples.npy"]
+    assert np.load(cal / "posterior_samples.npy").shape[1] == 1
+    _handlers_restored()
