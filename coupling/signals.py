@@ -57,7 +57,29 @@ def keep_signals_from_petsc() -> None:
             pass
 
 
-class StopRequest:
+class _InstalledHandlers:
+    """SIGINT/SIGTERM handled by ``self._handle`` inside ``with`` (main thread only; elsewhere a
+    no-op); the previous handlers, whatever they were (SIG_IGN in a background job), restored on
+    exit. Subclasses set ``self._old = {}`` and define ``_handle(signum, frame)``."""
+
+    _old: dict[int, object]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in HANDLED:
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        self._old.clear()
+
+
+class StopRequest(_InstalledHandlers):
     """Install SIGINT/SIGTERM handlers for the duration of a run (main thread only).
 
     ``deferred`` (set by a runner that polls :meth:`RunContext.stop_requested` between
@@ -76,16 +98,6 @@ class StopRequest:
         if not (first and self.deferred):
             raise Interrupted(signum)
 
-    def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
-            for s in HANDLED:
-                self._old[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for s, old in self._old.items():
-            signal.signal(s, old)
-        self._old.clear()
 
 
 class StopAtStep(Exception):
@@ -109,7 +121,7 @@ class CommandInterrupted(Interrupted):
         return (type(self), (self.signum, self.note))
 
 
-class CommandSignals:
+class CommandSignals(_InstalledHandlers):
     """SIGINT/SIGTERM handlers for a command that writes its outputs at its end (calibrate,
     surrogate train; before session 19 a SIGTERM ended them silently, exit 143).
 
@@ -150,13 +162,3 @@ class CommandSignals:
 
         return block()
 
-    def __enter__(self) -> "CommandSignals":
-        if threading.current_thread() is threading.main_thread():
-            for s in HANDLED:
-                self._old[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for s, old in self._old.items():
-            signal.signal(s, old)
-        self._old.clear()
