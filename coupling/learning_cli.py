@@ -16,6 +16,7 @@ from learned.training_defaults import MLP_HIDDEN, OTHER_HIDDEN, default_hidden
 
 from coupling.case.loader import validate_option_table
 from coupling.errors import CaseError, SolverDivergence
+from coupling.signals import CommandSignals
 
 
 def _inline_table(text: str, option: str) -> dict[str, Any]:
@@ -242,9 +243,6 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``deepmanifold train``: fit a model to a data set and save a checkpoint."""
-    from learned.dataset import load_dataset
-    from learned.pipeline import train_to_checkpoint
-
     from coupling.validation import check_device
 
     check_device("--device", args.device)
@@ -254,6 +252,23 @@ def cmd_train(args: argparse.Namespace) -> int:
                         "of projection training)")
     out = Path(args.output)
     _check_training_outputs(out, args.force)
+    with CommandSignals(f"nothing written ({out}, {out.with_suffix('.json').name} and "
+                        f"{out.with_suffix('.png').name} not written)") as signals:
+        return _train(args, out, signals)
+
+
+def _written_after_training(out: Path) -> str:
+    """``train``'s note once its three files are written (a signal during the writes waits)."""
+    return f"after training: {out}, {out.with_suffix('.json').name} and {out.with_suffix('.png').name} are written"
+
+
+def _train(args: argparse.Namespace, out: Path, signals: CommandSignals) -> int:
+    """``train`` after its option checks, with SIGINT/SIGTERM handled by ``signals`` (one line
+    naming the signal and what was (not) written; the checkpoint, report and plot written
+    together or not at all)."""
+    from learned.dataset import load_dataset
+    from learned.pipeline import train_to_checkpoint
+
     data = load_dataset(args.data)
     if len(data) < MIN_TRAINING_SAMPLES:
         raise CaseError(args.data, None, f"{len(data)} samples", f"at least {MIN_TRAINING_SAMPLES} samples to train on")
@@ -264,7 +279,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CaseError("--model", None, f"found 'return_mapping' with the {data.kind} data set '{args.data}'",
                         "a path data set (deepmanifold data generate --paths ...)")
     if data.kind == "paths":
-        return _train_return_mapping(args, data, out)
+        return _train_return_mapping(args, data, out, signals)
     if args.isotropic:  # read by the return-mapping model only: ignored silently here before session 18
         raise CaseError("--isotropic", None, f"found with the {data.kind} data set '{args.data}'",
                         "--model return_mapping on a path data set (deepmanifold data generate --paths ...)")
@@ -294,6 +309,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             common["outer_iterations"] = args.outer_iterations or OUTER_ITERATIONS
         try:
             written = train_to_checkpoint(data, out, model=args.model, method=method, progress=progress,
+                                          writing=lambda: signals.writing(_written_after_training(out)),
                                           **common, **({} if args.projection or args.polish_iterations is None
                                                        else {"polish_iterations": args.polish_iterations}))
         except FloatingPointError as exc:  # a diverged optimisation, not bad input: exit 3
@@ -301,14 +317,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         except ValueError as exc:  # learned/ rejects data it cannot fit (e.g. no positive-definite stiffness)
             raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
                             "a data set spanning the strain space (more samples, wider --strain-range)") from None
+    signals.note = _written_after_training(out)
     metrics = written["report"].get("metrics", {})
     text = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if isinstance(v, float))
     print(f"wrote {out} ({', '.join(Path(p).name for p in written['files'])}){': ' + text if text else ''}")
     return 0
 
 
-def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
-    """``train --model return_mapping`` on a path data set (learned/plastic_model.py)."""
+def _train_return_mapping(args: argparse.Namespace, data, out: Path, signals: CommandSignals) -> int:
+    """``train --model return_mapping`` on a path data set (learned/plastic_model.py); ``signals``
+    as in :func:`_train`."""
     from learned.pipeline import train_to_checkpoint
 
     if data.n_paths < MIN_TRAINING_PATHS:
@@ -328,6 +346,7 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
         try:
             written = train_to_checkpoint(data, out, method="projection" if args.projection else "return_mapping",
                                           progress=progress, epochs=args.epochs,
+                                          writing=lambda: signals.writing(_written_after_training(out)),
                                           lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
                                           patience=args.patience,
                                           isotropic=args.isotropic, **options,
@@ -337,6 +356,7 @@ def _train_return_mapping(args: argparse.Namespace, data, out: Path) -> int:
         except (ValueError, RuntimeError) as exc:
             raise CaseError(args.data, None, f"cannot train on this data set: {str(exc).splitlines()[0]}",
                             "paths that load the material past its elastic limit and back") from None
+    signals.note = _written_after_training(out)
     report = written["report"]
     text = ", ".join(f"{k} {v:.3g}" for k, v in report["metrics"].items())
     if report.get("lbfgs_evaluations"):  # the epoch lines above are Adam's; the polish comes after them

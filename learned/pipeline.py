@@ -6,8 +6,9 @@ maps onto :func:`train_to_checkpoint` (``method="projection"`` for noisy strain 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 from learned.checkpoint import save_checkpoint
 from learned.projection_training import train_projection
@@ -24,6 +25,7 @@ def train_to_checkpoint(
     method: str = "regression",
     plot: bool = True,
     progress: Progress | None = None,
+    writing: Callable[[], ContextManager[Any]] = contextlib.nullcontext,
     **options: Any,
 ) -> dict[str, Any]:
     """Train on ``data`` (HDF5 path or data set) and write, atomically,
@@ -37,6 +39,8 @@ def train_to_checkpoint(
              data set :func:`learned.projection_training.train_projection_paths`, a law with state)
              or "return_mapping" (:func:`learned.plastic_model.train_return_mapping`, a
              path data set; ``model`` is not used)
+    writing: the three files are written inside ``writing()`` (the CLI: a SIGINT/SIGTERM
+             waits until all of them are written, :meth:`coupling.signals.CommandSignals.writing`).
     options: passed on (epochs, batch_size, lr, hidden, patience, seed, device, ...).
     Returns {"checkpoint", "report_json", "plot", "report", "files"} (paths as str, report as
     dict, files: the report files written beside the checkpoint).
@@ -61,9 +65,10 @@ def train_to_checkpoint(
     else:
         net, report = train(data, model, progress=progress, **options)
     out = Path(output)
-    save_checkpoint(out, net, report)
     json_path, png_path = out.with_suffix(".json"), out.with_suffix(".png") if plot else None
-    written = write_training_report(report, json_path, png_path)
+    with writing():
+        save_checkpoint(out, net, report)
+        written = write_training_report(report, json_path, png_path)
     return {"checkpoint": str(out), "report_json": str(json_path),
             "plot": str(png_path) if png_path else None, "report": report,
             "files": [str(p) for p in written]}

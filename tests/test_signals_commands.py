@@ -165,3 +165,45 @@ def test_calibrate_signal_while_writing_waits_for_every_file(inputs, tmp_path, m
                                                      "posterior_samples.npy"]
     assert np.load(cal / "posterior_samples.npy").shape[1] == 1
     _handlers_restored()
+
+
+MATERIAL = 'law="linear_elastic", E=1e9, nu=0.3'
+
+
+@pytest.fixture(scope="module")
+def law_data(tmp_path_factory):
+    """A 200-point linear-elastic data set (what ``train`` fits)."""
+    d = tmp_path_factory.mktemp("signals_train")
+    code, _, err = cli_inprocess("data", "generate", "--material", MATERIAL, "-n", "200", "-o", str(d / "data.h5"))
+    assert code == 0, err
+    return d / "data.h5"
+
+
+def _train(data, out):
+    return cli_inprocess("train", str(data), "-o", str(out), "--epochs", "3", "-q")
+
+
+def test_train_stopped_while_training_writes_nothing(law_data, tmp_path, monkeypatch, no_default_sigterm):
+    """Before session 19 a SIGTERM ended ``train`` silently (exit 143, no line)."""
+    import learned.pipeline
+
+    _signal_inside(monkeypatch, learned.pipeline, "train", signal.SIGTERM)
+    code, out, err = _train(law_data, tmp_path / "m.pt")
+    assert code == 143 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGTERM: nothing written ({tmp_path / 'm.pt'}, m.json and m.png not written)"
+    assert list(tmp_path.iterdir()) == []
+    _handlers_restored()
+
+
+def test_train_signal_while_writing_waits_for_the_three_files(law_data, tmp_path, monkeypatch, no_default_sigterm):
+    import learned.pipeline
+    from learned import load_law
+
+    _signal_inside(monkeypatch, learned.pipeline, "save_checkpoint", signal.SIGINT)
+    code, out, err = _train(law_data, tmp_path / "m.pt")
+    assert code == 130 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGINT: after training: {tmp_path / 'm.pt'}, m.json and m.png are written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.png", "m.pt"]
+    load_law(tmp_path / "m.pt")
+    assert "train_loss" in json.loads((tmp_path / "m.json").read_text())
+    _handlers_restored()
