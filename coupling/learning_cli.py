@@ -116,21 +116,30 @@ def _progress(args, total: int, what: str):
 def cmd_data_generate(args: argparse.Namespace) -> int:
     """``deepmanifold data generate``: a synthetic data set from an analytic law. An overflow in
     the law (a huge modulus at large strains) is a non-finite sample, refused by
-    :func:`_save_generated` in one line: numpy's RuntimeWarnings would add lines of their own."""
+    :func:`_save_generated` in one line: numpy's RuntimeWarnings would add lines of their own.
+    SIGINT/SIGTERM (exit 130/143; before session 19 a SIGTERM ended it silently) give one line
+    naming the signal and whether the data set is written (:class:`CommandSignals`: a signal
+    while it is written waits until it is)."""
     import numpy as np
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _data_generate(args)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+            CommandSignals(f"nothing written ({args.output} not written)") as signals:
+        return _data_generate(args, signals)
 
 
-def _save_generated(args: argparse.Namespace, ds):
+def _save_generated(args: argparse.Namespace, ds, signals: CommandSignals):
     """save_dataset, with a non-finite sample named by the law's option (it named the output
-    file before session 18, as if the file were at fault)."""
+    file before session 18, as if the file were at fault); a signal during the write waits
+    for it (``signals``)."""
     from learned.dataset import save_dataset
     from learned.errors import DataError
 
+    written = f"after generating: {args.output} is written"
     try:
-        return save_dataset(args.output, ds)
+        with signals.writing(written):
+            path = save_dataset(args.output, ds)
+        signals.note = written
+        return path
     except DataError as exc:
         if "NaN/inf" not in exc.found:
             raise
@@ -140,7 +149,7 @@ def _save_generated(args: argparse.Namespace, ds):
                         "a law and ranges (--strain-range, --slip-max, --rate-range) that give finite values") from None
 
 
-def _data_generate(args: argparse.Namespace) -> int:
+def _data_generate(args: argparse.Namespace, signals: CommandSignals) -> int:
     import numpy as np
 
     from learned.dataset import generate_dataset, generate_joint_dataset, save_dataset
@@ -168,7 +177,7 @@ def _data_generate(args: argparse.Namespace) -> int:
             ds = generate_path_dataset(build_law(None, spec, "--material"), args.paths, args.steps, args.path_kind,
                                        rng[0] if len(rng) == 1 else np.array(rng), args.noise_strain,
                                        args.noise_stress, args.seed)
-            path = _save_generated(args, ds)
+            path = _save_generated(args, ds, signals)
             print(f"wrote {path}: {ds.n_paths} paths x {ds.n_steps} steps ({args.path_kind})")
             return 0
         if args.min_strain is not None and args.sampler != "log":
@@ -206,7 +215,7 @@ def _data_generate(args: argparse.Namespace) -> int:
         ds = generate_joint_dataset(build_joint_law(None, spec, "--joint"), args.n or DEFAULT_SAMPLES, slip_max=args.slip_max, rate_range=(lo, hi),
                                     noise=args.noise_stress, seed=args.seed,
                                     rate_sampling="log" if args.log_rates else "uniform")
-    path = _save_generated(args, ds)
+    path = _save_generated(args, ds, signals)
     print(f"wrote {path}: {len(ds)} samples ({ds.kind})")
     return 0
 

@@ -207,3 +207,31 @@ def test_train_signal_while_writing_waits_for_the_three_files(law_data, tmp_path
     load_law(tmp_path / "m.pt")
     assert "train_loss" in json.loads((tmp_path / "m.json").read_text())
     _handlers_restored()
+
+
+def _generate(out):
+    return cli_inprocess("data", "generate", "--material", MATERIAL, "-n", "200", "-o", str(out))
+
+
+def test_data_generate_stopped_while_sampling_writes_nothing(tmp_path, monkeypatch, no_default_sigterm):
+    """Before session 19 a SIGTERM ended ``data generate`` silently (exit 143, no line)."""
+    import learned.dataset
+
+    _signal_inside(monkeypatch, learned.dataset, "generate_dataset", signal.SIGTERM)
+    code, out, err = _generate(tmp_path / "d.h5")
+    assert code == 143 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGTERM: nothing written ({tmp_path / 'd.h5'} not written)"
+    assert list(tmp_path.iterdir()) == []
+    _handlers_restored()
+
+
+def test_data_generate_signal_while_writing_waits_for_the_file(tmp_path, monkeypatch, no_default_sigterm):
+    import learned.dataset
+
+    _signal_inside(monkeypatch, learned.dataset, "save_dataset", signal.SIGINT)
+    code, out, err = _generate(tmp_path / "d.h5")
+    assert code == 130 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGINT: after generating: {tmp_path / 'd.h5'} is written"
+    assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]
+    assert len(learned.dataset.load_dataset(tmp_path / "d.h5")) == 200
+    _handlers_restored()
