@@ -248,12 +248,16 @@ def cmd_surrogate_field(args: argparse.Namespace) -> int:
 
     check_output_file(out, "-o", is_ours, "field surrogate checkpoint", force=args.force)
     check_output_file(out.with_suffix(".json"), "-o", is_report, "field surrogate report", force=args.force)
-    path, report = train_field(args.ensemble, out, energy=args.energy)
-    loo = report.get("leave_one_out") or []
-    loo_text = f"; leave-one-out error {max(loo):.3g} (largest relative)" if loo else ""
-    print(f"wrote {path} ({path.with_suffix('.json').name}): {report['members']} members, {report['nodes']} "
-          f"{field_points(report.get('solver'))}, "
-          f"{report['modes']} POD mode(s) for {args.energy:g} of the energy{loo_text}")
+    report_name = out.with_suffix(".json").name
+    with CommandSignals(f"nothing written ({out} and {report_name} not written)") as signals:
+        written = f"after the POD: {out} and {report_name} are written"
+        path, report = train_field(args.ensemble, out, energy=args.energy, writing=lambda: signals.writing(written))
+        signals.note = written
+        loo = report.get("leave_one_out") or []
+        loo_text = f"; leave-one-out error {max(loo):.3g} (largest relative)" if loo else ""
+        print(f"wrote {path} ({path.with_suffix('.json').name}): {report['members']} members, {report['nodes']} "
+              f"{field_points(report.get('solver'))}, "
+              f"{report['modes']} POD mode(s) for {args.energy:g} of the energy{loo_text}")
     return 0
 
 

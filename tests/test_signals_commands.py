@@ -235,3 +235,44 @@ def test_data_generate_signal_while_writing_waits_for_the_file(tmp_path, monkeyp
     assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]
     assert len(learned.dataset.load_dataset(tmp_path / "d.h5")) == 200
     _handlers_restored()
+
+
+@pytest.fixture(scope="module")
+def field_ensemble(tmp_path_factory):
+    """A 3-member FEM cantilever ensemble over E (20x2 cells, one load step) with displacement.npz."""
+    from coupling.ensemble.design import Parameter
+    from coupling.ensemble.engine import run_ensemble
+
+    d = tmp_path_factory.mktemp("signals_field")
+    res = run_ensemble(CASES / "cantilever.toml", [Parameter("material.E", 20e9, 40e9)],
+                       np.array([[22e9], [30e9], [38e9]]), d / "ens",
+                       overrides={"mesh.cells": [20, 2], "fem.load_steps": 1, "output.plots": False,
+                                  "output.fields": False, "output.displacement": True}, progress=None)
+    assert [m["status"] for m in res.members] == ["ok"] * 3
+    return d / "ens" / "ensemble.h5"
+
+
+def test_surrogate_field_stopped_in_the_pod_writes_nothing(field_ensemble, tmp_path, monkeypatch, no_default_sigterm):
+    """Before session 19 a SIGTERM ended ``surrogate field`` silently (exit 143, no line)."""
+    import learned.field_surrogate
+
+    _signal_inside(monkeypatch, learned.field_surrogate, "build_field_surrogate", signal.SIGTERM)
+    code, out, err = cli_inprocess("surrogate", "field", str(field_ensemble), "-o", str(tmp_path / "u.pt"))
+    assert code == 143 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGTERM: nothing written ({tmp_path / 'u.pt'} and u.json not written)"
+    assert list(tmp_path.iterdir()) == []
+    _handlers_restored()
+
+
+def test_surrogate_field_signal_while_writing_waits_for_both_files(field_ensemble, tmp_path, monkeypatch,
+                                                                  no_default_sigterm):
+    import learned.field_surrogate
+
+    _signal_inside(monkeypatch, learned.field_surrogate, "save_field_surrogate", signal.SIGINT)
+    code, out, err = cli_inprocess("surrogate", "field", str(field_ensemble), "-o", str(tmp_path / "u.pt"))
+    assert code == 130 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGINT: after the POD: {tmp_path / 'u.pt'} and u.json are written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["u.json", "u.pt"]
+    assert learned.field_surrogate.load_field_surrogate(tmp_path / "u.pt").parameter_keys == ["material.E"]
+    assert json.loads((tmp_path / "u.json").read_text())["format"] == "deepmanifold.field_surrogate_report"
+    _handlers_restored()

@@ -29,9 +29,10 @@ test ‖G(x) − x‖ ≤ rtol ‖G(x)‖ does not depend on the start, so warm 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 from mpi4py import MPI
@@ -141,9 +142,11 @@ def member_fields(table_path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nd
     return table["points"][rows], np.array(snaps), coords, table
 
 
-def train_field(table_path: str | Path, out: str | Path, *, energy: float = 0.999999) -> tuple[Path, dict[str, Any]]:
+def train_field(table_path: str | Path, out: str | Path, *, energy: float = 0.999999,
+                writing: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> tuple[Path, dict[str, Any]]:
     """Build the displacement field surrogate of an ensemble and write ``out`` (.pt) and its
-    report (.json beside it)."""
+    report (.json beside it), both inside ``writing()`` (the CLI: a SIGINT/SIGTERM waits until
+    both are written)."""
     from learned.field_surrogate import build_field_surrogate, save_field_surrogate
 
     from coupling.output.rundir import write_json
@@ -158,11 +161,12 @@ def train_field(table_path: str | Path, out: str | Path, *, energy: float = 0.99
     sur.meta.update(ranges=params, ensemble=str(table_path), case=ensemble.get("case", table["case"]),
                     overrides=ensemble.get("overrides", {}))
     out = Path(out)
-    save_field_surrogate(out, sur)
     # "nodes": the points of the field (the file format's name; an NMM field's physical covers)
     report = {"format": "deepmanifold.field_surrogate_report", **{k: v for k, v in sur.meta.items()},
               "solver": table["solver"], "nodes": sur.num_nodes}
-    write_json(out.with_suffix(".json"), report)
+    with writing():
+        save_field_surrogate(out, sur)
+        write_json(out.with_suffix(".json"), report)
     return out, report
 
 
