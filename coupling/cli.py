@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     except SolverDivergence as exc:
         where = getattr(getattr(exc, "result", None), "out_dir", None)
         return _fail(f"{exc}" + (f" (last good state in {where})" if where else ""), 3)
-    except CommandInterrupted as exc:  # calibrate, surrogate train: what was (not) written
+    except CommandInterrupted as exc:  # calibrate, surrogate, train, data generate: what was (not) written
         return _fail(f"interrupted by {exc}" + (f": {exc.note}" if exc.note else ""), exc.exit_code)
     except Interrupted as exc:
         result = getattr(exc, "result", None)

@@ -270,24 +270,33 @@ def cmd_surrogate_active(args: argparse.Namespace) -> int:
     if args.initial > args.max_runs:
         raise CaseError("--initial", None, f"found {args.initial} > --max-runs {args.max_runs}", "at most --max-runs")
     executor = pool_executor()  # refuses plain mpiexec -n K before anything is written
-    path, params, base = ensemble_inputs(args, executor)
-    outputs = _output_names(args.outputs)
+    out = Path(args.output)
     try:
-        report = run_active(path, params, Path(args.output), outputs=outputs, tolerance=args.tolerance,
-                            initial=args.initial, max_runs=args.max_runs, batch=args.batch, test=args.test,
-                            candidates=args.candidates, seed=args.seed, overrides=base,
-                            train={"members": args.members, "hidden": args.hidden, "iterations": args.iterations},
-                            progress=None if args.quiet else sys.stderr, executor=executor)
+        with CommandSignals(f"nothing written ({out} unchanged)" if out.exists()
+                            else f"nothing written ({out} not written)") as signals:
+            path, params, base = ensemble_inputs(args, executor)  # loads and checks the case (seconds on a big mesh)
+            outputs = _output_names(args.outputs)
+            try:
+                report = run_active(path, params, out, outputs=outputs, tolerance=args.tolerance,
+                                    initial=args.initial, max_runs=args.max_runs, batch=args.batch, test=args.test,
+                                    candidates=args.candidates, seed=args.seed, overrides=base,
+                                    train={"members": args.members, "hidden": args.hidden,
+                                           "iterations": args.iterations},
+                                    progress=None if args.quiet else sys.stderr, executor=executor, signals=signals)
+            except Interrupted as exc:  # a member's run stopped (its own handlers), or a signal between runs
+                if isinstance(exc, CommandInterrupted):
+                    raise
+                raise CommandInterrupted(exc.signum, signals.note) from None
+            last = report["rounds"][-1]
+            state = "converged" if report["converged"] else "NOT converged (--max-runs reached)"
+            print(f"{state}: {report['training_runs']} training runs (+{report['test_runs']} held out); worst "
+                  f"relative RMSE {last['worst']:.3g} (tolerance {report['tolerance']:g})")
+            for name, e in last["test_relative_error"].items():
+                print(f"  {name}: {e:.3g}")
+            print(f"wrote {out / 'active.json'}, surrogate.pt, ensemble/, test/")
     finally:
         if executor is not None:
             executor.shutdown(wait=True)
-    last = report["rounds"][-1]
-    state = "converged" if report["converged"] else "NOT converged (--max-runs reached)"
-    print(f"{state}: {report['training_runs']} training runs (+{report['test_runs']} held out); worst relative "
-          f"RMSE {last['worst']:.3g} (tolerance {report['tolerance']:g})")
-    for name, e in last["test_relative_error"].items():
-        print(f"  {name}: {e:.3g}")
-    print(f"wrote {Path(args.output) / 'active.json'}, surrogate.pt, ensemble/, test/")
     return 0 if report["converged"] else 1
 
 

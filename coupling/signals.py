@@ -109,7 +109,8 @@ class StopAtStep(Exception):
 
 
 class CommandInterrupted(Interrupted):
-    """A command other than ``run`` (calibrate, surrogate train) stopped by SIGINT/SIGTERM;
+    """A command other than ``run`` and ``ensemble`` (calibrate, surrogate train / field / active,
+    train, data generate) stopped by SIGINT/SIGTERM;
     ``note`` says what it had and had not written (the CLI prints ``error: interrupted by
     SIGTERM: <note>`` and exits 128 + signum)."""
 
@@ -123,7 +124,8 @@ class CommandInterrupted(Interrupted):
 
 class CommandSignals(_InstalledHandlers):
     """SIGINT/SIGTERM handlers for a command that writes its outputs at its end (calibrate,
-    surrogate train; before session 19 a SIGTERM ended them silently, exit 143).
+    surrogate train / field / active, train, data generate; before session 19 a SIGTERM ended
+    them silently, exit 143).
 
     A signal raises :class:`CommandInterrupted` at once with :attr:`note`, which the command
     keeps current (what it has and has not written so far). Inside :meth:`writing` every signal

@@ -1,6 +1,7 @@
-"""SIGINT / SIGTERM during ``calibrate`` and ``surrogate train`` (session 19; before, only
-``run`` installed handlers: a SIGTERM ended them silently, exit 143): one line on stderr naming
-the signal and what was (not) written, exit 128 + signal, nothing half-written.
+"""SIGINT / SIGTERM during ``calibrate``, ``surrogate train / field / active``, ``train`` and
+``data generate`` (session 19; before, only ``run`` and ``ensemble`` installed handlers: a SIGTERM
+ended them silently, exit 143): one line on stderr naming the signal and what was (not) written,
+exit 128 + signal, nothing half-written.
 
 The process sends the signal to itself from inside the stage it interrupts (training, the
 MCMC, a confirming run, the writes), so the tests do not race with start-up. A SIGTERM that no
@@ -275,4 +276,91 @@ def test_surrogate_field_signal_while_writing_waits_for_both_files(field_ensembl
     assert sorted(p.name for p in tmp_path.iterdir()) == ["u.json", "u.pt"]
     assert learned.field_surrogate.load_field_surrogate(tmp_path / "u.pt").parameter_keys == ["material.E"]
     assert json.loads((tmp_path / "u.json").read_text())["format"] == "deepmanifold.field_surrogate_report"
+    _handlers_restored()
+
+
+def _active(out):
+    return cli_inprocess("surrogate", "active", str(CASES / "cantilever.toml"), "--vary", "material.E=20e9:60e9:log",
+                         "--set", "mesh.cells=[10,2]", "--set", "output.plots=false", "--set", "output.fields=false",
+                         "--outputs", "probes.tip_deflection", "--tolerance", "0.01", "--initial", "2",
+                         "--max-runs", "2", "--test", "3", "--members", "2", "--hidden", "8", "--iterations", "30",
+                         "-q", "-o", str(out))
+
+
+def test_surrogate_active_stopped_in_the_runs_resumes(tmp_path, monkeypatch, no_default_sigterm):
+    """Stopped before the second held-out run (before session 19: silently, exit 143): DIR holds
+    the first run and the 'running' mark; the same command resumes without rerunning it."""
+    import coupling.ensemble.engine as engine
+
+    act = tmp_path / "act"
+    _signal_inside(monkeypatch, engine, "run_member", signal.SIGTERM, call=2)
+    code, out, err = _active(act)
+    assert code == 143 and out == ""
+    assert _one_line(err) == (f"error: interrupted by SIGTERM: during the runs: {act} holds the finished ones in test/ "
+                              "and ensemble/ (the same command resumes them); surrogate.pt, surrogate.json and the "
+                              "final active.json not written")
+    assert sorted(p.name for p in act.iterdir()) == ["active.json", "test"]
+    assert json.loads((act / "active.json").read_text())["status"] == "running"
+    monkeypatch.undo()
+    calls = _signal_inside(monkeypatch, engine, "run_member", signal.SIGTERM, call=0)  # counts, sends nothing
+    code, out, err = _active(act)
+    assert code in (0, 1), err
+    assert len(calls) == 4  # 2 held-out (1 reused) + 2 training runs
+    assert json.loads((act / "active.json").read_text())["status"] == "finished"
+    _handlers_restored()
+
+
+def test_surrogate_active_signal_while_writing_waits_for_the_three_files(tmp_path, monkeypatch, no_default_sigterm):
+    import learned.surrogate
+
+    act = tmp_path / "act"
+    _signal_inside(monkeypatch, learned.surrogate, "save_surrogate", signal.SIGINT)
+    code, out, err = _active(act)
+    assert code == 130 and out == ""
+    assert _one_line(err) == (f"error: interrupted by SIGINT: after the loop: {act} is written (active.json, "
+                              "surrogate.pt, surrogate.json, ensemble/, test/)")
+    assert sorted(p.name for p in act.iterdir()) == ["active.json", "ensemble", "surrogate.json", "surrogate.pt",
+                                                     "test"]
+    assert json.loads((act / "active.json").read_text())["status"] == "finished"
+    learned.surrogate.load_surrogate(act / "surrogate.pt")
+    _handlers_restored()
+
+
+def _signal_inside_runner(monkeypatch, signum: int, check: bool, call: int) -> None:
+    """Each solver call of ``run`` (``check``: the case check's, else a run's) sends ``signum`` to
+    this process at the start of its ``call``-th call."""
+    import coupling.runner as runner
+
+    original, calls = runner.runner_for, []
+
+    def runner_for(solver):
+        solve = original(solver)
+
+        def wrapped(case, ctx):
+            if ctx.check_only == check:
+                calls.append(1)
+                if len(calls) == call:
+                    os.kill(os.getpid(), signum)
+            return solve(case, ctx)
+
+        return wrapped
+
+    monkeypatch.setattr(runner, "runner_for", runner_for)
+
+
+def test_surrogate_active_stopped_inside_a_run_or_the_case_check(tmp_path, monkeypatch, no_default_sigterm):
+    """Inside a member's run (its own handlers: the run publishes itself interrupted) the
+    command's line is the same; in the case check before any run nothing is written."""
+    act = tmp_path / "act"
+    _signal_inside_runner(monkeypatch, signal.SIGTERM, check=False, call=2)
+    code, out, err = _active(act)
+    assert code == 143 and out == ""
+    assert _one_line(err).startswith(f"error: interrupted by SIGTERM: during the runs: {act} holds the finished ones")
+    assert json.loads((act / "test" / "members" / "0001" / "summary.json").read_text())["status"] == "interrupted"
+    monkeypatch.undo()
+    _signal_inside_runner(monkeypatch, signal.SIGTERM, check=True, call=1)
+    code, out, err = _active(tmp_path / "new")
+    assert code == 143 and out == ""
+    assert _one_line(err) == f"error: interrupted by SIGTERM: nothing written ({tmp_path / 'new'} not written)"
+    assert not (tmp_path / "new").exists()
     _handlers_restored()

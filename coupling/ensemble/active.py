@@ -158,10 +158,16 @@ def refuse_foreign_folder(out: Path, report: str, fmt: str, what: str, allowed: 
 def run_active(case: str | Path, params: list[Parameter], out_dir: str | Path, *, outputs: Sequence[str] | None,
                tolerance: float, initial: int, max_runs: int, batch: int, test: int, candidates: int = 1024,
                seed: int = 0, overrides: dict[str, Any] | None = None, train: dict[str, Any] | None = None,
-               progress=sys.stderr, executor=None) -> dict[str, Any]:
+               progress=sys.stderr, executor=None, signals=None) -> dict[str, Any]:
     """The active-learning loop on a case (module doc): writes ``DIR/test`` (held-out
     ensemble), ``DIR/ensemble`` (the growing training ensemble), ``DIR/surrogate.pt`` (+ .json,
-    the last surrogate and its report) and ``DIR/active.json``; returns the report."""
+    the last surrogate and its report) and ``DIR/active.json``; returns the report.
+
+    ``signals`` (the CLI's :class:`coupling.signals.CommandSignals`, or None): its note is kept
+    current (what a SIGINT/SIGTERM reports), and the last three files are written inside
+    ``signals.writing``, so that a signal then waits until all three are written."""
+    import contextlib
+
     from learned.surrogate import save_surrogate
 
     from coupling.ensemble.engine import run_ensemble
@@ -177,6 +183,9 @@ def run_active(case: str | Path, params: list[Parameter], out_dir: str | Path, *
     out_dir.mkdir(parents=True, exist_ok=True)
     if not (out_dir / "active.json").is_file():  # marks the folder as ours before anything else is written
         write_json(out_dir / "active.json", {"format": REPORT_FORMAT, "format_version": 1, "status": "running"})
+    if signals is not None:
+        signals.note = (f"during the runs: {out_dir} holds the finished ones in test/ and ensemble/ (the same command "
+                        "resumes them); surrogate.pt, surrogate.json and the final active.json not written")
     test_x = sample_design(params, test, "lhs", seed + 1)
     test_res = run_ensemble(case, params, test_x, out_dir / "test", overrides=overrides, design="lhs", seed=seed + 1,
                             progress=progress, executor=executor)
@@ -225,7 +234,11 @@ def run_active(case: str | Path, params: list[Parameter], out_dir: str | Path, *
                   "validation_points": 0, "outputs": {n: {"test_relative_rmse": e} for n, e in
                                                       result["rounds"][-1]["test_relative_error"].items()},
                   "held_out": report["test"]}
-    save_surrogate(out_dir / "surrogate.pt", net, sur_report)
-    write_json(out_dir / "surrogate.json", sur_report)
-    write_json(out_dir / "active.json", report)
+    written = f"after the loop: {out_dir} is written (active.json, surrogate.pt, surrogate.json, ensemble/, test/)"
+    with signals.writing(written) if signals is not None else contextlib.nullcontext():
+        save_surrogate(out_dir / "surrogate.pt", net, sur_report)
+        write_json(out_dir / "surrogate.json", sur_report)
+        write_json(out_dir / "active.json", report)  # last: "finished" only beside its surrogate
+    if signals is not None:
+        signals.note = written
     return report
