@@ -505,6 +505,16 @@ def support_gap(supports) -> str | None:
     return None
 
 
+
+def refuse_support_gap(supports, key: str, allowed: str) -> None:
+    """Raise the case error "KEY: found GAP; allowed: ALLOWED" when :func:`support_gap` finds
+    one (the FEM, data-driven and NMM static schemas)."""
+    gap = support_gap(supports)
+    if gap:
+        raise PydanticCustomError("value_error", "{key}: found {value}; allowed: {allowed}",
+                                  {"key": key, "value": gap, "allowed": allowed})
+
+
 def refuse_limits(spec, keys: tuple[str, ...], allowed: str) -> None:
     """``[limits]`` keys a case kind does not apply (DDA: max_cells, max_memory_gb; the others:
     max_blocks) are errors when given, not accepted and ignored (before session 18)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from coupling.case.common import CaseSpec, FilePath, MaterialSpec, Strict, Vec2, refuse_limits, support_gap
+from coupling.case.common import CaseSpec, FilePath, MaterialSpec, Strict, Vec2, refuse_limits, refuse_support_gap
 
 
 class RectangleMesh(Strict):
@@ -171,12 +171,9 @@ class ContinuumCase(CaseSpec):
                 {"key": "boundary.dirichlet", "value": "no Dirichlet condition (the body could move as a rigid "
                  "body: the static solve is singular)", "allowed": "at least one [[boundary.dirichlet]] "
                  "(boundary = left | right | bottom | top, a mesh physical group, or point)"})
-        gap = support_gap([(d.ux, d.uy, d.point if d.boundary == "point" else None) for d in self.boundary.dirichlet])
-        if gap:
-            raise PydanticCustomError(
-                "value_error", "{key}: found {value}; allowed: {allowed}",
-                {"key": "boundary.dirichlet", "value": gap, "allowed": "supports that hold ux somewhere, uy "
-                 "somewhere and the rotation (a boundary line or two points)"})
+        refuse_support_gap([(d.ux, d.uy, d.point if d.boundary == "point" else None) for d in self.boundary.dirichlet],
+                           "boundary.dirichlet", "supports that hold ux somewhere, uy somewhere and the rotation "
+                           "(a boundary line or two points)")
         return self
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from coupling.case.common import CaseSpec, FilePath, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2, refuse_limits, support_gap
+from coupling.case.common import CaseSpec, FilePath, JointLawSpec, MaterialSpec, RestartOutputSpec, Strict, Vec2, refuse_limits, refuse_support_gap
 from coupling.case.fem import ProbeSpec, check_unique_probe_names
 
 Segment = tuple[Vec2, Vec2]
@@ -309,13 +309,10 @@ class NmmCase(CaseSpec):
                  "[[boundary.point]], or a dynamic run (nmm.duration, nmm.dt)"})
         if self.nmm.duration is None:
             b = self.boundary
-            gap = support_gap([(d.ux, d.uy, None) for d in b.dirichlet] + [(p.ux, p.uy, p.point) for p in b.point])
-            if gap:
-                raise PydanticCustomError(
-                    "value_error", "{key}: found {value}; allowed: {allowed}",
-                    {"key": "boundary.dirichlet" if b.dirichlet else "boundary.point", "value": gap,
-                     "allowed": "supports that hold ux somewhere, uy somewhere and the rotation (a boundary "
-                     "segment or two points), or a dynamic run (nmm.duration, nmm.dt)"})
+            refuse_support_gap([(d.ux, d.uy, None) for d in b.dirichlet] + [(p.ux, p.uy, p.point) for p in b.point],
+                               "boundary.dirichlet" if b.dirichlet else "boundary.point",
+                               "supports that hold ux somewhere, uy somewhere and the rotation (a boundary segment "
+                               "or two points), or a dynamic run (nmm.duration, nmm.dt)")
         return self
 
     @model_validator(mode="after")

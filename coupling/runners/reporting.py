@@ -69,6 +69,11 @@ SOLUTION_KEYS: tuple[tuple[str, ...], ...] = (
 )
 
 
+def _changes_problem(parts: tuple) -> bool:
+    """An override key (split) that does not lie under one of :data:`SOLUTION_KEYS`."""
+    return not any(parts[:len(k)] == k for k in SOLUTION_KEYS)
+
+
 def reference_overrides(overrides: dict[str, Any], index: int) -> list[str] | None:
     """The override keys that may change the value the reference of probe ``index`` (its
     position in the case's ``probes``) was given for: [] when none does, None when the
@@ -88,7 +93,7 @@ def reference_overrides(overrides: dict[str, Any], index: int) -> list[str] | No
             if parts[2] != "name":
                 changed.append(key)
             continue
-        if not any(parts[:len(k)] == k for k in SOLUTION_KEYS):
+        if _changes_problem(parts):
             changed.append(key)
     return changed
 
@@ -108,7 +113,7 @@ def sif_reference_overrides(overrides: dict[str, Any], crack: int) -> list[str] 
                 return None
             if parts[2] == "name":
                 continue
-        if not any(parts[:len(k)] == k for k in SOLUTION_KEYS):
+        if _changes_problem(parts):
             changed.append(key)
     return changed
 
