@@ -10,7 +10,8 @@ gives bit-for-bit the steps an uninterrupted run computes:
   strain (nb,3), stress (nb,3) [Pa], tangent (nb,3,3) [Pa], rotation (nb,) [rad],
   centroid0 (nb,2) [m], tracked points (np,2) [m], time [s], step, the next Δt [s] (the
   step control's state) and the penalty p_n [N/m] (raised by the penetration control);
-  ``state/law_state/<material>`` the constitutive laws' state;
+  ``state/law_state/<material>`` the constitutive laws' state; ``state/vertex_band`` the
+  joint-law state each vertex last carried (absent in checkpoints before session 20: zeros);
 * ``contacts/…`` the contact history :class:`dda.openclose.ContactState` (key = contact
   identity, state, sign, stretch [m], forces [N], bonded, slip [m], slip rate [m/s], vertex,
   joint-law state (nc,S), e.g. band temperature and pore pressure);
@@ -61,6 +62,7 @@ def snapshot(sim: "Simulation") -> dict[str, np.ndarray]:
         out[f"state/{name}"] = np.asarray(getattr(st, name))
     for m, a in st.law_state.items():
         out[f"state/law_state/{int(m)}"] = np.asarray(a)
+    out["state/vertex_band"] = np.asarray(st.vertex_band)
     for f in fields(ContactState):
         out[f"contacts/{f.name}"] = np.asarray(getattr(st.contacts, f.name))
     last = sim.global_last_contacts()
@@ -101,7 +103,11 @@ def restore(sim: "Simulation", data: dict[str, np.ndarray]) -> None:
     if set(law_state) != set(st0.law_state):
         raise ValueError(f"materials {sorted(law_state)}, this system {sorted(st0.law_state)}")
     contacts = ContactState(**{f.name: np.array(data[f"contacts/{f.name}"]) for f in fields(ContactState)})
-    sim.state = State(**arrays, contacts=contacts, law_state=law_state,
+    # written before session 20: no vertex band (every vertex without one)
+    vertex_band = np.array(data["state/vertex_band"]) if "state/vertex_band" in data else np.zeros_like(st0.vertex_band)
+    if vertex_band.shape != st0.vertex_band.shape:
+        raise ValueError(f"state/vertex_band has shape {vertex_band.shape}, this system {st0.vertex_band.shape}")
+    sim.state = State(**arrays, contacts=contacts, law_state=law_state, vertex_band=vertex_band,
                       time=float(scalars["time"]), step=int(scalars["step"]), dt=float(scalars["dt"]),
                       penalty=float(scalars["penalty"]))
     if "last_contacts/i" in data:

@@ -163,16 +163,44 @@ class ContactState:
 
 
 def transfer(
-    prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, touch_tol: float = 0.0, n_state: int = 0
+    prev: ContactState, c: Contacts, pn: float, bond_new: np.ndarray, touch_tol: float = 0.0, n_state: int = 0,
+    nxt: np.ndarray | None = None, vertex_band: np.ndarray | None = None,
 ) -> ContactState:
     """Carry contact history to the contacts found at the start of a step (matched by key).
 
     New contacts start LOCKED when they touch or penetrate (gap ≤ ``touch_tol`` [m]), else
     OPEN (a block placed at rest on a slope starts at rest); ``bond_new`` (nc,) says
     which new contacts start bonded (intact joints at the first step). The joint-law state
-    (n_state columns) follows the key; a new contact whose vertex had a contact in the
-    previous step inherits that contact's law state (a vertex sliding from one edge of the
-    slip surface onto the next keeps the heated, pressurised band it carries).
+    (n_state columns) is that of the band the contact's vertex shears, and it follows the key.
+    A contact that carried no load in the previous step (new, or OPEN then) takes instead, in
+    this order:
+
+    Only contacts that carry a band (a law state that is not all zero: a contact of a law without
+    state, such as the rock joint between two blocks, has zeros) pass theirs on.
+
+    1. the law state of the loaded (not OPEN) previous contact of its vertex: a vertex sliding
+       from one edge of the slip surface onto the next keeps the heated, pressurised band it
+       carries, whether or not the contact with the next edge was already in the list as an
+       open contact (it is once the vertex is within the search distance d0 = 2.5 g2 w0 of that
+       edge, so before session 20 the band restarted cold or not depending on d0);
+    2. with ``nxt`` (the global ``Polygons.nxt``; keys are vertex·nv + edge, nv = nxt.size),
+       that of its loaded vertex–vertex twin: the previous contact of one of its edge's two
+       vertices on an edge that ends at its own vertex, i.e. the same two touching corners seen
+       from the other block (which of them is "the vertex" flips as they move);
+    3. if it still has no band (all zeros), with ``vertex_band`` ((nv, S),
+       :attr:`dda.State.vertex_band`) the band its vertex last carried in a loaded contact, if
+       any: a corner that bounced off the slip surface beyond the search distance (its contacts
+       dropped) lands on the band it left. That band is kept as it was then (no drainage while
+       the corner is off it: t_d = h²/α_hy = 100 s at Vajont, flights shorter than 1 s).
+
+    (Before session 20: a new contact took the state of any previous contact of its vertex, a
+    rock-joint contact's zeros included, and nothing else; the Vajont blocks' corners lifted off
+    in the arrival and landed on a cold, drained band, with normal forces of 3-10 times the
+    slide's weight: the band's largest temperature rise came from those landings.)
+    Otherwise a contact keeps its own state. Measured on cases/vajont.toml (session 20): the
+    crest's two corners flipped at the onset (t = 11.0 s with the shipped d0; at 1.6 s, in the
+    static settling, with d0/4) and the band there was heated twice, 2.9 K of the band's mean
+    22.8 K at onset + 2 s against 20.0 K with d0/4.
     """
     nc = c.size
     if prev.size:
@@ -198,16 +226,49 @@ def transfer(
     stretch = np.where(state == LOCKED, take(prev.stretch, 0.0), 0.0)
     normal = np.where(found, take(prev.normal_force, 0.0), np.maximum(-pn * c.gap, 0.0))
     bonded = np.where(found, take(prev.bonded, False), bond_new)
-    # joint-law state: by key, else from the previous contact of the same vertex
+    # joint-law state: see the docstring (by key; a contact that carried no load takes the band of
+    # its vertex's loaded contact, else of its loaded vertex–vertex twin; a new one else its vertex's)
     law_state = np.zeros((nc, n_state))
+    todo = np.arange(nc) if n_state else np.zeros(0, dtype=np.int64)
     if n_state and prev.size and prev.law_state.shape[1] == n_state:
         law_state[found] = prev.law_state[idx[found]]
-        new = np.flatnonzero(~found)
-        if new.size:
-            vorder = np.argsort(prev.vertex, kind="stable")
-            pos = np.minimum(np.searchsorted(prev.vertex[vorder], c.vtx[new]), prev.size - 1)
-            hit = prev.vertex[vorder][pos] == c.vtx[new]
-            law_state[new[hit]] = prev.law_state[vorder[pos[hit]]]
+        was_open = np.ones(nc, dtype=bool)
+        was_open[found] = prev.state[idx[found]] == OPEN
+        todo = np.flatnonzero(was_open)
+        carries = np.any(prev.law_state != 0.0, axis=1)  # a band's state (a contact of a law without one: zeros)
+        loaded = np.flatnonzero((prev.state != OPEN) & carries)
+        if todo.size and loaded.size:
+            # 1. the loaded contact of the same vertex (the first by key)
+            lv = prev.vertex[loaded]
+            lorder = np.argsort(lv, kind="stable")
+            pos = np.minimum(np.searchsorted(lv[lorder], c.vtx[todo]), loaded.size - 1)
+            hit = lv[lorder][pos] == c.vtx[todo]
+            law_state[todo[hit]] = prev.law_state[loaded[lorder[pos[hit]]]]
+            todo = todo[~hit]
+            # 2. the loaded vertex–vertex twin: a contact of an end of this contact's edge on an
+            #    edge that ends at this contact's vertex
+            if nxt is not None and todo.size:
+                nv = int(nxt.size)
+                pv, pe = prev.key[loaded] // nv, prev.key[loaded] % nv
+                code = np.concatenate([pv * nv + pe, pv * nv + nxt[pe]])
+                src = np.concatenate([loaded, loaded])
+                order = np.argsort(code, kind="stable")
+                code, src = code[order], src[order]
+                v, a = c.key[todo] // nv, c.key[todo] % nv
+                left = np.ones(todo.size, dtype=bool)
+                for end in (a, nxt[a]):
+                    q = end * nv + v
+                    at = np.minimum(np.searchsorted(code, q), code.size - 1)
+                    ok = left & (code[at] == q)
+                    law_state[todo[ok]] = prev.law_state[src[at[ok]]]
+                    left &= ~ok
+                todo = todo[left]
+    # 3. a contact still without a band: the one its vertex last carried while loaded
+    if vertex_band is not None and vertex_band.shape[1] == n_state and todo.size:
+        todo = todo[~np.any(law_state[todo] != 0.0, axis=1)]
+        vb = vertex_band[c.vtx[todo]]
+        has = np.any(vb != 0.0, axis=1)
+        law_state[todo[has]] = vb[has]
     return ContactState(
         key=c.key.copy(),
         state=state,

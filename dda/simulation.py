@@ -290,6 +290,7 @@ class Simulation:
             xy=polys0.xy.copy(), velocity=np.where(self.free[:, None], sy.velocity, 0.0), strain=strain,
             stress=stress, tangent=tangent, rotation=np.zeros(self.nb), centroid0=props.centroid.copy(),
             contacts=ContactState.empty(self.n_joint_state), points=points, time=0.0, step=0, dt=s.dt, penalty=pn, law_state=law_state,
+            vertex_band=np.zeros((polys0.xy.shape[0], self.n_joint_state)),
         )
         self.stats: dict[str, Any] = {
             "steps": 0, "n_dt_cuts": 0, "n_retries": 0, "n_oc_retries": 0, "n_penetration_retries": 0, "n_overlap_retries": 0,
@@ -476,6 +477,7 @@ class Simulation:
             xy=g.xy[P.vloc], velocity=g.velocity[loc], strain=g.strain[loc], stress=g.stress[loc], tangent=g.tangent[loc],
             rotation=g.rotation[loc], centroid0=g.centroid0[loc], contacts=_take(cs, mine),
             points=g.points[ls.point_idx], time=g.time, step=g.step, dt=g.dt, penalty=g.penalty, law_state=law_state,
+            vertex_band=g.vertex_band,
         )
         last = getattr(self, "last_contacts", None)
         if last is not None and last.size:  # the drawn contacts of the last step: this rank's
@@ -558,7 +560,7 @@ class Simulation:
                 law_state[m][rows] = a
         contacts = _concat_sorted([p["contacts"] for p in parts])
         return State(**out, contacts=contacts, points=points, time=st.time, step=st.step, dt=st.dt, penalty=st.penalty,
-                     law_state=law_state)
+                     law_state=law_state, vertex_band=st.vertex_band)
 
     def global_last_contacts(self) -> Contacts | None:
         """The contacts of the last step (global block numbers, sorted by key), gathered for output. Collective."""
@@ -1296,7 +1298,8 @@ class Simulation:
         con = self.detect_contacts(polys)
         self.phase_times["detect"] += _time.perf_counter() - t0
         self._token = getattr(self, "_token", 0) + 1  # one COO pattern per contact list
-        cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0, n_state=self.n_joint_state)
+        cs0 = transfer(st.contacts, con, st.penalty, self._bond_new(con), touch_tol=1e-6 * self.d0, n_state=self.n_joint_state,
+                       nxt=self.system.polys.nxt, vertex_band=st.vertex_band)
         settling = self.settling()
         # settling steps end at settle_time; they may be as long as settle_dt, the event's steps as dt
         end = s.settle_time if settling else s.duration
@@ -1378,6 +1381,27 @@ class Simulation:
         self.stats["steps"] = self.state.step
         return self.result.record(self, dt, trial.iterations, retries + oc_fails)
 
+    def _vertex_band(self, vertex_band: np.ndarray, cs: ContactState) -> np.ndarray:
+        """:attr:`State.vertex_band` after an accepted step: each vertex with a loaded (not OPEN)
+        contact that carries a band (a law state not all zero) takes that contact's state (the
+        first by key when it has several); the others keep theirs. A distributed run gathers
+        every rank's contacts first (collective), so the array is the same on every rank and the
+        same as on one rank."""
+        if vertex_band.shape[1] == 0:
+            return vertex_band
+        sel = (cs.state != OPEN) & np.any(cs.law_state != 0.0, axis=1)
+        key, vtx, band = cs.key[sel], cs.vertex[sel], cs.law_state[sel]
+        if self._local():
+            parts = self.comm.allgather((key, vtx, band))
+            key, vtx, band = (np.concatenate([q[k] for q in parts]) for k in range(3))
+        if key.size == 0:
+            return vertex_band
+        order = np.lexsort((key, vtx))  # by vertex, then key
+        first = np.unique(vtx[order], return_index=True)[1]
+        out = vertex_band.copy()
+        out[vtx[order][first]] = band[order][first]
+        return out
+
     def _accept(self, trial: _Trial, dt: float, polys: Polygons, props, con: Contacts, pn: float) -> None:
         s, sy, st = self.settings, self.lsys, self.state
         D = trial.D
@@ -1417,7 +1441,7 @@ class Simulation:
         self.state = State(
             xy=xy, velocity=velocity, strain=strain, stress=stress, tangent=tangent, rotation=st.rotation + D[:, 2],
             centroid0=st.centroid0, contacts=cs, points=points, time=st.time + dt, step=st.step + 1, dt=st.dt,
-            penalty=pn, law_state=law_state,
+            penalty=pn, law_state=law_state, vertex_band=self._vertex_band(st.vertex_band, cs) if not settling else st.vertex_band,
         )
         self._con_local = con  # this rank's contacts in local block numbers (contact_guarantees)
         self._last_check = (trial.max_pen, trial.converged)

@@ -17,7 +17,9 @@ class State:
     stress (nb,3) block stress [Pa]; tangent (nb,3,3) [Pa]; rotation (nb,) accumulated [rad];
     centroid0 (nb,2) initial centroids [m]; contacts: contact history; points: tracked
     material points (load points, fixed points, line-load ends) [m]; dt the next step [s];
-    penalty p_n [N/m] (may be raised by the penetration control).
+    penalty p_n [N/m] (may be raised by the penetration control); vertex_band (nv, S): the
+    joint-law state of the band each vertex last carried in a loaded contact (zeros: none yet),
+    global and the same on every rank (see :func:`dda.openclose.transfer`, rule 3).
     """
 
     xy: np.ndarray
@@ -34,6 +36,7 @@ class State:
     dt: float = 1e-3
     penalty: float = 0.0
     law_state: dict = field(default_factory=dict)
+    vertex_band: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def copy(self) -> "State":
         """A deep copy (arrays copied, contacts copied)."""

@@ -245,3 +245,101 @@ def test_thrown_block_with_velocity_weakening_friction_stops_after_the_integrate
     t, x, vx = _thrown_block(0.0, v0, law=law, t_stop=t_stop)
     assert abs(x[-1] - travel) <= 6.0e-3 * travel
     assert np.min(np.diff(x)) >= -3.1e-4 * travel  # never moves back
+
+
+# ---------------------------------------------------------------- the band a contact carries
+# two squares, block 0 = vertices 0-3, block 1 = vertices 4-7; edge k runs from vertex k to NXT[k]
+NXT = np.array([1, 2, 3, 0, 5, 6, 7, 4])
+NV = NXT.size
+
+
+def _found(vtx, edge, gap=0.0):
+    """Contacts of the vertices ``vtx`` on the edges ``edge`` (keys vertex·nv + edge, sorted)."""
+    from dda.contact_detect import Contacts
+
+    vtx, edge = np.asarray(vtx), np.asarray(edge)
+    order = np.argsort(vtx * NV + edge)
+    vtx, edge = vtx[order], edge[order]
+    n, z2 = vtx.size, np.zeros((vtx.size, 2))
+    return Contacts(i=(vtx >= 4).astype(np.int64), j=(edge >= 4).astype(np.int64), vtx=vtx, edge=edge,
+                    key=vtx * NV + edge, P=z2, Q=z2, n=z2, s=z2, gap=np.full(n, gap), lc=np.ones(n), tag=np.ones(n, np.int64))
+
+
+def _held(vtx, edge, states, bands):
+    """The previous step's contacts: vertex on edge, open/sliding state, law state (T, r) each."""
+    vtx, edge = np.asarray(vtx), np.asarray(edge)
+    order = np.argsort(vtx * NV + edge)
+    n, z = vtx.size, np.zeros(vtx.size)
+    return ContactState(key=(vtx * NV + edge)[order], state=np.asarray(states, np.int8)[order], sign=np.ones(n),
+                        stretch=z.copy(), normal_force=z.copy(), bonded=np.zeros(n, bool), slip=z.copy(), slip_rate=z.copy(),
+                        shear_force=z.copy(), vertex=vtx[order], law_state=np.asarray(bands, float).reshape(n, 2)[order])
+
+
+def _band_of(cs, vtx, edge):
+    return cs.law_state[np.searchsorted(cs.key, vtx * NV + edge)].tolist()
+
+
+def test_a_vertex_keeps_its_band_onto_the_next_edge_even_where_that_contact_was_listed_open():
+    """dda.openclose.transfer, rule 1: vertex 0 slides off edge 4 onto edge 5. The contact with
+    edge 5 was in the list already, open (within the search distance): it takes the band that
+    vertex 0 carried on edge 4, not its own cold one; a contact that was loaded keeps its own."""
+    from dda.openclose import transfer
+
+    prev = _held([0, 0, 1], [4, 5, 4], [SLIDING, OPEN, SLIDING], [[5.0, 0.9], [0.0, 0.0], [2.0, 0.4]])
+    cs = transfer(prev, _found([0, 0, 1], [4, 5, 4]), 1e9, np.zeros(3, bool), n_state=2, nxt=NXT)
+    assert _band_of(cs, 0, 5) == [5.0, 0.9]
+    assert _band_of(cs, 0, 4) == [5.0, 0.9] and _band_of(cs, 1, 4) == [2.0, 0.4]
+
+
+def test_a_loaded_contact_without_a_band_hands_on_nothing():
+    """A contact of a law without state (a rock joint's: zeros) does not overwrite a band: before
+    session 20 a new contact took the state of any previous contact of its vertex, zeros included."""
+    from dda.openclose import transfer
+
+    prev = _held([0, 0], [4, 6], [LOCKED, OPEN], [[0.0, 0.0], [3.0, 0.5]])
+    cs = transfer(prev, _found([0, 0], [6, 7]), 1e9, np.zeros(2, bool), n_state=2, nxt=NXT)
+    assert _band_of(cs, 0, 6) == [3.0, 0.5]  # its own
+    vertex_band = np.zeros((NV, 2))
+    vertex_band[0] = [3.0, 0.5]
+    cs = transfer(prev, _found([0, 0], [6, 7]), 1e9, np.zeros(2, bool), n_state=2, nxt=NXT, vertex_band=vertex_band)
+    assert _band_of(cs, 0, 7) == [3.0, 0.5]  # new: the band vertex 0 last carried, not the rock joint's zeros
+
+
+def test_two_corners_that_touch_share_one_band_when_the_contact_flips():
+    """Rule 2: corner 4 of block 1 rested on block 0's edge 3 (3 → 0), i.e. on corner 0; as the
+    blocks move the same touch is found as corner 0 on block 1's edge 4 (4 → 5). The band there
+    is the one corner 4 carried (Vajont's crest flipped so at the onset and heated twice)."""
+    from dda.openclose import transfer
+
+    prev = _held([4, 0], [3, 4], [SLIDING, OPEN], [[4.0, 0.99], [0.0, 0.0]])
+    cs = transfer(prev, _found([0], [4]), 1e9, np.zeros(1, bool), n_state=2, nxt=NXT)
+    assert _band_of(cs, 0, 4) == [4.0, 0.99]
+    cs = transfer(prev, _found([0], [4]), 1e9, np.zeros(1, bool), n_state=2)  # without nxt: no twin is known
+    assert _band_of(cs, 0, 4) == [0.0, 0.0]
+
+
+def test_a_corner_that_bounced_off_lands_on_the_band_it_left():
+    """Rule 3: no contact of vertex 1 in the previous step (it flew beyond the search distance);
+    it lands with the band it last carried (State.vertex_band), vertex 2 without one on a cold band."""
+    from dda.openclose import transfer
+
+    vertex_band = np.zeros((NV, 2))
+    vertex_band[1] = [6.0, 0.97]
+    cs = transfer(ContactState.empty(2), _found([1, 2], [4, 4]), 1e9, np.zeros(2, bool), n_state=2, nxt=NXT,
+                  vertex_band=vertex_band)
+    assert _band_of(cs, 1, 4) == [6.0, 0.97] and _band_of(cs, 2, 4) == [0.0, 0.0]
+
+
+def test_vertex_band_takes_each_vertex_s_loaded_band():
+    """dda.Simulation._vertex_band: a vertex with a loaded contact that carries a band takes its
+    state (the first by key of several); open contacts and contacts without a band change nothing."""
+    from types import SimpleNamespace
+
+    one_rank = SimpleNamespace(_local=lambda: False)
+    cs = _held([0, 0, 1, 2, 3], [4, 5, 4, 4, 4], [SLIDING, SLIDING, OPEN, LOCKED, SLIDING],
+               [[1.0, 0.1], [2.0, 0.2], [3.0, 0.3], [0.0, 0.0], [4.0, 0.4]])
+    before = np.full((NV, 2), -1.0)
+    after = dda.Simulation._vertex_band(one_rank, before, cs)
+    assert after[0].tolist() == [1.0, 0.1] and after[3].tolist() == [4.0, 0.4]
+    assert after[1].tolist() == after[2].tolist() == [-1.0, -1.0]
+    assert before[0].tolist() == [-1.0, -1.0]  # a new array

@@ -201,7 +201,8 @@ def test_headline_statement_says_what_is_resolved_and_what_is_not():
                               "runout": {"time/2": {"change": 0.02, "se": 0.006}},
                               "runup": {"time/2": {"change": 0.0206, "se": 0.008}}}}
     for v in ("base", "time/2"):
-        report["statistics"][v]["band_temperature_rise_max"]["mean"] = None
+        for q in ("band_temperature_rise_max", *bench.BAND_SLIDE):  # a report without a band (or before session 20)
+            report["statistics"][v][q]["mean"] = None
     text = bench.headline_statement(report)
     assert "this run against the mean of 3 runs at time/2 that differ only by water.level (± 0.001): " \
            "peak -0.4 %, run-out +1.0 %, run-up +3.0 %;" in text
@@ -214,6 +215,36 @@ def test_headline_statement_says_what_is_resolved_and_what_is_not():
     assert bench.headline_statement(report).endswith(
         "NOT resolved: the band's largest temperature rise and pore pressure (ensemble means 400 / 900 K and "
         "20.0 / 20.0 MPa at base / time/2)")
+
+
+def test_headline_judges_the_band_over_the_slide_and_its_run_maxima_by_the_same_rule():
+    """A thermal-pressurisation report from session 20 on: the band's slide means are stated
+    quantities (distance of this run, largest change, verdict) and the run's band maxima get a
+    verdict from their own largest change, not a fixed "NOT resolved"."""
+    names = ["base", "time/2"]
+    stats = {v: {q: {"mean": 1.0, "sd": 0.01, "n": 3, "missing": 0} for q in bench.RESULTS} for v in names}
+    for v, (t_max, p_max) in zip(names, ((30.0, 2.0e7), (300.0, 5.0e7))):
+        stats[v]["band_temperature_rise_max"]["mean"], stats[v]["band_pore_pressure_max"]["mean"] = t_max, p_max
+        stats[v]["band_temperature_rise_slide"]["mean"], stats[v]["band_pore_pressure_slide"]["mean"] = 20.7, 1.9e6
+    change = {"time/2": {"change": 0.005, "se": 0.001}}
+    report = {"case": "cases/vajont.toml", "members": 3, "perturbation": {"water.level": 0.001}, "variants": names,
+              "statistics": stats, "single_run": {"against": "time/2", "distance": {q: 0.001 for q in bench.RESULTS}},
+              "mean_change": {**{q: change for q in bench.RESULTS},
+                              "band_temperature_rise_max": {"time/2": {"change": 9.0, "se": 1.0}},
+                              "band_pore_pressure_max": {"time/2": {"change": 1.5, "se": 0.5}}}}
+    assert bench.stated(report) == bench.STATED + bench.BAND_SLIDE
+    text = bench.headline_statement(report)
+    assert ("resolved to 2 %: peak, run-out, run-up, onset to rest, band temperature rise over the slide, "
+            "band pore pressure over the slide;") in text
+    assert text.endswith("the band's largest temperature rise and pore pressure over the run, the arrival's impacts "
+                         "included (ensemble means 30 / 300 K and 20.0 / 50.0 MPa at base / time/2; largest change "
+                         "900 %): NOT resolved")
+    for q in ("band_temperature_rise_max", "band_pore_pressure_max"):
+        report["mean_change"][q] = change
+    assert bench.headline_statement(report).endswith("largest change 0 %): resolved")
+    sentence = bench.accuracy_statement(report)
+    assert ("ensemble means of the band's mean temperature rise [K] / pore pressure [MPa] over the slide (onset to "
+            "peak speed): base: 20.7 / 1.9; time/2: 20.7 / 1.9;") in sentence
 
 
 def test_velocity_weakening_studies_quote_the_cause_and_the_restitution_study():

@@ -4,8 +4,9 @@ Reports for the monitored block group (mass-weighted): onset (first speed above
 ``monitor.rest_velocity``), peak velocity and its time, horizontal run-out of its centroid,
 time to rest (speed below ``monitor.rest_velocity`` for the rest of the run) and the
 duration from onset to rest, run-up of its front on ``monitor.runup_line``, its section
-area, and for joint laws with a band state (thermal pressurisation) the largest band
-temperature rise and pore pressure; draws them in ``monitor.png``.
+area, and for joint laws with a band state (thermal pressurisation) the band's mean
+temperature rise and pore pressure: their time means over the slide (onset to peak speed)
+and their largest values over the run; draws them in ``monitor.png``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 
 import dda
 import dda.checkpoint
+import dda.contact_detect
+from dda.openclose import ContactState, transfer
 from coupling.case.dda import DdaCase
 from coupling.case.loader import Case
 from coupling.errors import CaseDiverged, CaseError
@@ -88,13 +91,26 @@ class BandMonitor:
     L = length of the slide's base edges on the joints whose law has a pore-pressure state
     (learned.ThermalPressurisationFriction), at the start [m]. Per step:
 
-    * temperature rise ΔT̄ = W / (ρc h L): the frictional work W [J/m] done so far on those
-      contacts (Σ F_f |Δs| over sliding contacts) spread over the band under the slide;
-    * pore pressure p̄ = r̄ · Σ N / L: the contact-length-weighted mean ratio r = p/σ'n times
-      the mean normal stress on the band.
-    * with ``band_model = "diffusion"`` heat leaves the band, so W/(ρc h L) is no temperature:
-      ΔT̄ = θ̄ · Σ N / (L Λ) instead, θ̄ the contact-length-weighted mean of the contacts' band
-      θ = ΛT/σ'n (state column 0), like p̄.
+    * temperature rise ΔT̄ = Q / (ρc h L): the heat Q [J/m] the band law has put into the band
+      so far, spread over the band under the slide. Per accepted step and band contact,
+      ΔQ_c = ρc h ΔT_c max(l_c, l_ref), ΔT_c the law's own temperature increment of the step
+      (:meth:`learned.ThermalPressurisationFriction.advance`, exact for the step: in the
+      adiabatic–undrained limit ρc h ΔT = ∫ τ dδ = μ σ′_n δ_c (1 − e^{−δ/δ_c})) and
+      max(l_c, l_ref) the length over which the solver turns N into σ_n
+      (:func:`dda.contact_law.joint_strength`). Before (sessions ≤ 19) Q was the solver's
+      frictional work Σ F_f |Δs|, whose F_f holds the strength of the step's start: with slip
+      increments of the order of δ_c ≈ 0.08 m a left Riemann sum of the weakening, so the
+      band's heating at the onset depended on the step (Vajont onset + 2 s: 22.8 K at the
+      shipped Δt and g2, 20.9 K at half of both, 20.1 K converged);
+    * pore pressure p̄ = Σ_c p_c max(l_c, l_ref) / L = Σ_c r_c N_c / L over the band contacts
+      (p_c = r_c σ_n,c the contact's pore pressure, r = p/σ'n the law state's column 1, N_c ≥ 0
+      its normal force): the band's pore-pressure force per unit length of band. An open
+      contact in the search distance carries no N and no pore pressure. (Before session 20:
+      the l_c-weighted mean r̄ over every band contact, open ones included, times Σ N / L: at the
+      Vajont onset two open contacts 0.3 m off the seat took a third off p̄, 1.35 MPa against
+      2.08 MPa with a search distance 4 times smaller.)
+    * with ``band_model = "diffusion"`` heat leaves the band, so Q/(ρc h L) is no temperature:
+      ΔT̄ = Σ_c θ_c N_c / (Λ L) instead, θ = ΛT/σ'n the law state's column 0, like p̄.
 
     Per-contact values are not reported: DDA's contact "stress" N/l_c is no band stress where
     a vertex overlaps an edge by a sliver or touches at a point (l_c → 0), and such contacts
@@ -110,8 +126,10 @@ class BandMonitor:
         self.time: list[float] = [0.0]
         self.temperature: list[float] = [0.0]
         self.pressure: list[float] = [0.0]
-        self.work = 0.0
-        self._slip: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
+        self.work = 0.0  # the heat Q [J/m] put into the band so far (lumped form)
+        # the contacts and vertex bands at the last record (dda.State.contacts, .vertex_band): the
+        # step that follows starts from them, carried to its contacts by dda.openclose.transfer
+        self._prev = (sim.state.contacts, sim.state.vertex_band)
         if self.laws:
             xy, nxt = sy.polys.xy, sy.polys.nxt
             edge_free = ~sy.fixed[sy.polys.block]
@@ -119,6 +137,9 @@ class BandMonitor:
             self.length = float(np.linalg.norm(xy[nxt] - xy, axis=1)[on_band].sum())
             law = next(iter(self.laws.values()))
             self.heat_per_kelvin = law.heat_capacity * law.band_thickness * max(self.length, 1e-300)
+            self._tags = np.array(sorted(self.laws), dtype=np.int64)
+            #: ρc h [J/(m² K)] of each band law, in the order of _tags
+            self._rch = np.array([self.laws[t].heat_capacity * self.laws[t].band_thickness for t in self._tags])
             self.diffusion = any(getattr(lw, "band_model", "lumped") == "diffusion" for lw in self.laws.values())
 
     def __bool__(self) -> bool:
@@ -140,30 +161,64 @@ class BandMonitor:
         p, t_band = 0.0, 0.0
         cs = st.contacts
         if con is not None and con.size and cs.size == con.size:
-            m = np.isin(con.tag, list(self.laws))
-            # frictional work since the last record: |F_f| × the slip increment, matched by key
-            key, slip = self._slip
-            pos = np.clip(np.searchsorted(key, cs.key), 0, max(key.size - 1, 0))
-            prev = np.where((key.size > 0) & (key[pos] == cs.key) if key.size else np.zeros(cs.size, bool), slip[pos] if key.size else 0.0, cs.slip)
-            sliding = m & (cs.state == dda.contact_law.SLIDING)
-            self.work += float(np.sum(np.abs(cs.shear_force[sliding]) * np.maximum(cs.slip[sliding] - prev[sliding], 0.0)))
-            order = np.argsort(cs.key)
-            self._slip = (cs.key[order], cs.slip[order])
-            w = m & (con.lc > 0)
-            if np.any(w):
-                r = float(np.dot(con.lc[w], cs.law_state[w, 1]) / con.lc[w].sum())
-                p = r * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length
+            m = np.isin(con.tag, self._tags)
+            if not self.diffusion:
+                self.work += self._heat(*self._prev, cs, con, m)
+            # p̄ = Σ p_c max(l_c, l_ref) / L = Σ r_c N_c / L over the band contacts that carry a
+            # normal force (an open contact in the search distance holds no pore pressure on the band)
+            n = np.where(m, np.maximum(cs.normal_force, 0.0), 0.0)
+            if np.any(n > 0):
                 law = next(iter(self.laws.values()))
-                theta = float(np.dot(con.lc[w], cs.law_state[w, 0]) / con.lc[w].sum())
-                t_band = theta * float(np.maximum(cs.normal_force[m], 0.0).sum()) / self.length / law.pressurisation
+                p = float(np.dot(n, cs.law_state[:, 1])) / self.length
+                t_band = float(np.dot(n, cs.law_state[:, 0])) / self.length / law.pressurisation
+        self._prev = (cs, st.vertex_band)
         self.time.append(st.time)
         self.temperature.append(t_band if self.diffusion else self.work / self.heat_per_kelvin)
         self.pressure.append(p)
 
+    def restart_from_state(self) -> None:
+        """The last record's contacts are the restored simulation's (collective on a distributed run)."""
+        st = self.sim.state if self._root_only else self.sim.global_state()
+        self._prev = (st.contacts, st.vertex_band)
+
+    def _heat(self, prev: ContactState, vertex_band: np.ndarray, cs: ContactState, con: dda.contact_detect.Contacts,
+              m: np.ndarray) -> float:
+        """Heat [J/m] the band laws put into the band over the step just accepted:
+        Σ_c ρc h (T_c − T_c⁻) max(l_c, l_ref) over the band contacts m, T_c the law state's
+        temperature column [K] after the step and T_c⁻ before it: the last record's contacts
+        ``prev`` and vertex bands carried to this step's contacts ``con`` by
+        :func:`dda.openclose.transfer`, as the step did."""
+        if not np.any(m) or cs.law_state.shape[1] == 0:
+            return 0.0
+        start = transfer(prev, con, 0.0, np.zeros(con.size, dtype=bool), n_state=cs.law_state.shape[1],
+                         nxt=self.sim.system.polys.nxt, vertex_band=vertex_band).law_state[:, 0]
+        rch = self._rch[np.searchsorted(self._tags, con.tag[m])]
+        length = np.maximum(con.lc[m], self.sim.l_ref)
+        return float(np.sum(rch * (cs.law_state[m, 0] - start[m]) * length))
+
     @property
     def maxima(self) -> tuple[float, float]:
-        """The largest mean temperature rise [K] and pore pressure [Pa] of the band over the run."""
+        """The largest mean temperature rise [K] and pore pressure [Pa] of the band over the run
+        (the arrival's impacts included: a block's corner landing on the band with a normal force
+        of several times the slide's weight heats and pressurises it in a few steps)."""
         return float(np.max(self.temperature)), float(np.max(self.pressure))
+
+    def slide_means(self, onset: float | None, peak: float | None) -> tuple[float, float] | None:
+        """Time means of the band's mean temperature rise [K] and pore pressure [Pa] over the
+        slide, from the onset t₀ to the time of peak speed t_p: (1/(t_p − t₀)) ∫ ΔT̄ dt and
+        (1/(t_p − t₀)) ∫ p̄ dt over the accepted steps (trapezoidal). The state of the band
+        while it carries the accelerating slide, which thermal pressurisation is about; the
+        arrival (impacts after the peak) is left out. None without an onset and a later peak."""
+        if onset is None or peak is None or not peak > onset:
+            return None
+        t = np.asarray(self.time)
+        sel = (t >= onset) & (t <= peak)
+        if np.count_nonzero(sel) < 2:
+            return None
+        ts = t[sel]
+        span = float(ts[-1] - ts[0])
+        return (float(np.trapezoid(np.asarray(self.temperature)[sel], ts)) / span,
+                float(np.trapezoid(np.asarray(self.pressure)[sel], ts)) / span)
 
     def write(self, path: Path) -> None:
         """Add the series to history.h5 (``path``): group ``band`` with ``time`` [s],
@@ -188,8 +243,8 @@ class BandMonitor:
         """Collective on a replicated run: every rank takes rank 0's record (the reported maxima,
         the plotted series and the checkpointed work are the same on every rank)."""
         if self._root_only:
-            self.time, self.temperature, self.pressure, self.work, self._slip = self.sim.comm.bcast(
-                (self.time, self.temperature, self.pressure, self.work, self._slip), root=0)
+            self.time, self.temperature, self.pressure, self.work, self._prev = self.sim.comm.bcast(
+                (self.time, self.temperature, self.pressure, self.work, self._prev), root=0)
 
 
 def _figure(v: float) -> str:
@@ -232,6 +287,11 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
         b3 = a3.twinx()
         b3.plot(band.time, np.asarray(band.pressure) / 1e6, color="C0")
         b3.set_ylabel("band mean pore pressure [MPa]", color="C0")
+        slide = band.slide_means(motion.get("onset_time"), motion["time_of_peak"])
+        if slide:  # the interval of the reported slide means
+            a3.axvspan(motion["onset_time"], motion["time_of_peak"], color="0.9", zorder=0,
+                       label=f"slide: mean ΔT {_figure(slide[0])} K, p {_figure(slide[1] / 1e6)} MPa")
+            a3.legend(loc="upper left", fontsize=8)
     axes[-1].set_xlabel("time [s]")
     fig.suptitle(title)
     fig.tight_layout()
@@ -341,8 +401,7 @@ def _checkpoint_arrays(sim: dda.Simulation, band: BandMonitor) -> dict[str, np.n
     arrays = dda.checkpoint.snapshot(sim)
     if band:
         arrays.update({"runner/band/time": np.asarray(band.time), "runner/band/temperature": np.asarray(band.temperature),
-                       "runner/band/pressure": np.asarray(band.pressure), "runner/band/work": np.asarray(band.work),
-                       "runner/band/slip_key": band._slip[0], "runner/band/slip": band._slip[1]})
+                       "runner/band/pressure": np.asarray(band.pressure), "runner/band/work": np.asarray(band.work)})
     return arrays
 
 
@@ -359,7 +418,7 @@ def _restore(ctx: RunContext, sim: dda.Simulation, band: BandMonitor) -> None:
         b = ckpt.section("runner/band")
         band.time, band.temperature, band.pressure = (b[k].tolist() for k in ("time", "temperature", "pressure"))
         band.work = float(b["work"].item())
-        band._slip = (np.array(b["slip_key"], dtype=np.int64), np.array(b["slip"], dtype=float))
+        band.restart_from_state()  # the checkpoint is written after a record: its contacts are the last record's
     w = sim.writer
     if w is not None and ctx.is_root and w.frames:
         from dda.output import write_pvd
@@ -408,6 +467,8 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
         results["runup"] = float(np.interp(front, line[:, 0], line[:, 1]) - line[0, 1]) if front > line[0, 0] else 0.0
     if band:
         results["band_temperature_rise_max"], results["band_pore_pressure_max"] = band.maxima
+        slide = band.slide_means(motion["onset_time"], motion["time_of_peak"])
+        results["band_temperature_rise_slide"], results["band_pore_pressure_slide"] = slide if slide else (None, None)
         motion["band"] = band
     files: list[str] = []
     if ctx.rundir is not None and spec.output.fields:
