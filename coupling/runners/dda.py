@@ -98,10 +98,9 @@ class BandMonitor:
       adiabatic–undrained limit ρc h ΔT = ∫ τ dδ = μ σ′_n δ_c (1 − e^{−δ/δ_c})) and
       max(l_c, l_ref) the length over which the solver turns N into σ_n
       (:func:`dda.contact_law.joint_strength`). Before (sessions ≤ 19) Q was the solver's
-      frictional work Σ F_f |Δs|, whose F_f holds the strength of the step's start: with slip
-      increments of the order of δ_c ≈ 0.08 m a left Riemann sum of the weakening, so the
-      band's heating at the onset depended on the step (Vajont onset + 2 s: 22.8 K at the
-      shipped Δt and g2, 20.9 K at half of both, 20.1 K converged);
+      frictional work Σ F_f |Δs|, whose F_f holds the strength of the step's start: a left
+      Riemann sum of the weakening, 1.07–1.58 × the law's heat for a block launched at 4 m/s
+      with slip increments of 0.1–1 δ_c (Δt 2.5–20 ms; tests/test_thermal_pressurisation.py);
     * pore pressure p̄ = Σ_c p_c max(l_c, l_ref) / L = Σ_c r_c N_c / L over the band contacts
       (p_c = r_c σ_n,c the contact's pore pressure, r = p/σ'n the law state's column 1, N_c ≥ 0
       its normal force): the band's pore-pressure force per unit length of band. An open
@@ -126,7 +125,7 @@ class BandMonitor:
         self.time: list[float] = [0.0]
         self.temperature: list[float] = [0.0]
         self.pressure: list[float] = [0.0]
-        self.work = 0.0  # the heat Q [J/m] put into the band so far (lumped form)
+        self.heat = 0.0  # the heat Q [J/m] put into the band so far (lumped form)
         # the contacts and vertex bands at the last record (dda.State.contacts, .vertex_band): the
         # step that follows starts from them, carried to its contacts by dda.openclose.transfer
         self._prev = (sim.state.contacts, sim.state.vertex_band)
@@ -163,7 +162,7 @@ class BandMonitor:
         if con is not None and con.size and cs.size == con.size:
             m = np.isin(con.tag, self._tags)
             if not self.diffusion:
-                self.work += self._heat(*self._prev, cs, con, m)
+                self.heat += self._heat(*self._prev, cs, con, m)
             # p̄ = Σ p_c max(l_c, l_ref) / L = Σ r_c N_c / L over the band contacts that carry a
             # normal force (an open contact in the search distance holds no pore pressure on the band)
             n = np.where(m, np.maximum(cs.normal_force, 0.0), 0.0)
@@ -173,7 +172,7 @@ class BandMonitor:
                 t_band = float(np.dot(n, cs.law_state[:, 0])) / self.length / law.pressurisation
         self._prev = (cs, st.vertex_band)
         self.time.append(st.time)
-        self.temperature.append(t_band if self.diffusion else self.work / self.heat_per_kelvin)
+        self.temperature.append(t_band if self.diffusion else self.heat / self.heat_per_kelvin)
         self.pressure.append(p)
 
     def restart_from_state(self) -> None:
@@ -241,10 +240,10 @@ class BandMonitor:
 
     def share(self) -> None:
         """Collective on a replicated run: every rank takes rank 0's record (the reported maxima,
-        the plotted series and the checkpointed work are the same on every rank)."""
+        the plotted series and the checkpointed heat are the same on every rank)."""
         if self._root_only:
-            self.time, self.temperature, self.pressure, self.work, self._prev = self.sim.comm.bcast(
-                (self.time, self.temperature, self.pressure, self.work, self._prev), root=0)
+            self.time, self.temperature, self.pressure, self.heat, self._prev = self.sim.comm.bcast(
+                (self.time, self.temperature, self.pressure, self.heat, self._prev), root=0)
 
 
 def _figure(v: float) -> str:
@@ -401,7 +400,8 @@ def _checkpoint_arrays(sim: dda.Simulation, band: BandMonitor) -> dict[str, np.n
     arrays = dda.checkpoint.snapshot(sim)
     if band:
         arrays.update({"runner/band/time": np.asarray(band.time), "runner/band/temperature": np.asarray(band.temperature),
-                       "runner/band/pressure": np.asarray(band.pressure), "runner/band/work": np.asarray(band.work)})
+                       "runner/band/pressure": np.asarray(band.pressure),
+                       "runner/band/work": np.asarray(band.heat)})  # the heat Q [J/m] (the key's name from before session 20)
     return arrays
 
 
@@ -417,7 +417,7 @@ def _restore(ctx: RunContext, sim: dda.Simulation, band: BandMonitor) -> None:
     if band:
         b = ckpt.section("runner/band")
         band.time, band.temperature, band.pressure = (b[k].tolist() for k in ("time", "temperature", "pressure"))
-        band.work = float(b["work"].item())
+        band.heat = float(b["work"].item())
         band.restart_from_state()  # the checkpoint is written after a record: its contacts are the last record's
     w = sim.writer
     if w is not None and ctx.is_root and w.frames:
