@@ -186,7 +186,8 @@ def transfer(
     2. with ``nxt`` (the global ``Polygons.nxt``; keys are vertex·nv + edge, nv = nxt.size),
        that of its loaded vertex–vertex twin: the previous contact of one of its edge's two
        vertices on an edge that ends at its own vertex, i.e. the same two touching corners seen
-       from the other block (which of them is "the vertex" flips as they move);
+       from the other block (which of them is "the vertex" flips as they move); where two faces
+       lie on each other it is the other end of the same face contact, the same pair's band;
     3. if it still has no band (all zeros), with ``vertex_band`` ((nv, S),
        :attr:`dda.State.vertex_band`) the band its vertex last carried in a loaded contact, if
        any: a corner that bounced off the slip surface beyond the search distance (its contacts
