@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
         s = confirm / "members" / f"{i:04d}" / "summary.json"
         r = json.loads(s.read_text()).get("results", {}) if s.is_file() else {}
         confirmed_results.append({k: r.get(k) for k in (*outputs, "time_to_rest", "onset_time",
-                                                         "band_temperature_rise_max", "band_pore_pressure_max")})
+                                                         "band_temperature_rise_slide_max", "band_pore_pressure_ratio_slide_max")})
     result = {
         "case": case, "ensemble_dir": str(ens), "git_head": subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),

@@ -31,7 +31,7 @@ the base ensemble's, |q̄_v − q̄_base| / |q̄_base|, beside its standard erro
 most refined ensemble mean (the accuracy of the number a user gets from one run).
 
 Units: peak velocity m/s, run-out and run-up m, onset to rest s, band temperature rise K, band
-pore pressure Pa; changes and spreads as fractions.
+pore pressure Pa, band pore-pressure ratio p/σn 1; changes and spreads as fractions.
 """
 
 from __future__ import annotations
@@ -56,19 +56,30 @@ STATED = ("peak_velocity", "runout", "runup", "duration")
 WORDS = {"peak_velocity": "peak", "runout": "run-out", "runup": "run-up", "duration": "onset to rest",
          "band_temperature_rise_max": "band temperature rise", "band_pore_pressure_max": "band pore pressure",
          "band_temperature_rise_slide": "band temperature rise over the slide",
-         "band_pore_pressure_slide": "band pore pressure over the slide"}
+         "band_pore_pressure_slide": "band pore pressure over the slide",
+         "band_temperature_rise_slide_max": "band's largest temperature rise over the slide",
+         "band_pore_pressure_ratio_slide_max": "band's largest pore-pressure ratio over the slide"}
 #: the band's quantities a report of a thermal-pressurisation case states (session 20 on: reports
 #: before have no slide means, and their sentences stay as they were)
 BAND_SLIDE = ("band_temperature_rise_slide", "band_pore_pressure_slide")
+#: session 21 on: the band's largest temperature rise [K] and pore-pressure ratio p/σn [-] over the
+#: slide, which replace the run's largest values (BAND_MAX, reported in sessions ≤ 20)
+BAND_SLIDE_MAX = ("band_temperature_rise_slide_max", "band_pore_pressure_ratio_slide_max")
 BAND_MAX = ("band_temperature_rise_max", "band_pore_pressure_max")
+
+
+def _present(report: dict, keys: tuple[str, ...]) -> bool:
+    stats = report["statistics"]
+    return all(stats[v].get(q, {}).get("mean") is not None for v in report["variants"] for q in keys)
 
 
 def stated(report: dict) -> tuple[str, ...]:
     """The quantities a report's sentences judge: STATED, and with the band's slide means (a
-    thermal-pressurisation case, session 20 on) those two as well."""
-    stats = report["statistics"]
-    slide = all(stats[v].get(q, {}).get("mean") is not None for v in report["variants"] for q in BAND_SLIDE)
-    return STATED + (BAND_SLIDE if slide else ())
+    thermal-pressurisation case, session 20 on) those two as well, and with the band's slide
+    maxima (session 21 on) those two too."""
+    if not _present(report, BAND_SLIDE):
+        return STATED
+    return STATED + BAND_SLIDE + (BAND_SLIDE_MAX if _present(report, BAND_SLIDE_MAX) else ())
 
 
 def _band_means(stats: dict, names: list[str], keys: tuple[str, str]) -> str:
@@ -153,7 +164,15 @@ def accuracy_statement(report: dict) -> str:
             missing += f"; {WORDS[q]} over the runs that reach it ({counts} of {n})"
 
     band = ""
-    if BAND_SLIDE[0] in stated(report):  # session 20 on: the slide means, then the run's largest values
+    if BAND_SLIDE_MAX[0] in stated(report):  # session 21 on: the slide's means and largest values
+        ch = report["mean_change"]
+        moves = ", ".join(f"{WORDS[q]} {100 * max(c['change'] for c in ch[q].values()):.1f} %" for q in BAND_SLIDE + BAND_SLIDE_MAX)
+        top = "; ".join(f"{v}: {stats[v][BAND_SLIDE_MAX[0]]['mean']:.4g} / {stats[v][BAND_SLIDE_MAX[1]]['mean']:.4g}"
+                        for v in names)
+        band = ("; ensemble means of the band's mean temperature rise [K] / pore pressure [MPa] over the slide (onset to "
+                f"peak speed): {_band_means(stats, names, BAND_SLIDE)}; of its largest temperature rise [K] / pore-pressure "
+                f"ratio p/sigma_n over the slide: {top}; largest change of a mean from the base ensemble's: {moves}")
+    elif BAND_SLIDE[0] in stated(report):  # session 20: the slide means, then the run's largest values
         ch = report["mean_change"]
         moves = ", ".join(f"{WORDS[q]} {100 * max(c['change'] for c in ch[q].values()):.1f} %" for q in BAND_SLIDE + BAND_MAX)
         band = ("; ensemble means of the band's mean temperature rise [K] / pore pressure [MPa] over the slide (onset to "
@@ -191,7 +210,10 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
     verdict = (f"resolved to {100 * tolerance:g} %: {', '.join(ok) or 'none'}"
                + (f"; NOT resolved to {100 * tolerance:g} %: {', '.join(bad)}" if bad else ""))
     band = ""
-    if BAND_SLIDE[0] in judged:  # the run's largest values, judged by the same rule
+    if BAND_SLIDE_MAX[0] in judged:  # session 21 on: the arrival is not reported
+        band = ("; the band after the peak speed (the arrival, blocks' corners striking it) is not reported: "
+                "a rigid-block impact's force is not resolved in dt")
+    elif BAND_SLIDE[0] in judged:  # the run's largest values, judged by the same rule
         t = " / ".join(f"{stats[v]['band_temperature_rise_max']['mean']:.0f}" for v in names)
         p = " / ".join(f"{stats[v]['band_pore_pressure_max']['mean'] / 1e6:.1f}" for v in names)
         worst = max(max(c["change"] for c in ch[q].values()) for q in BAND_MAX)

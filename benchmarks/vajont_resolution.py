@@ -58,7 +58,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 RESULTS = ("peak_velocity", "runout", "runup", "duration", "band_temperature_rise_max", "band_pore_pressure_max",
-           "band_temperature_rise_slide", "band_pore_pressure_slide")
+           "band_temperature_rise_slide", "band_pore_pressure_slide", "band_temperature_rise_slide_max",
+           "band_pore_pressure_ratio_slide_max")
 ALL_VARIANTS = ("base", "time/2", "time/4", "time/8", "penalty×2", "penalty/2", "settle+5s", "settle_dt/2")
 
 

@@ -148,7 +148,7 @@ def record(member: dict, point: np.ndarray) -> dict:
     if member.get("message"):
         row["error"] = member["message"]
     row.update({k: s.get(k) for k in (*RESULTS, "time_to_rest", "onset_time", "final_speed",
-                                       "band_temperature_rise_max", "band_pore_pressure_max")})
+                                       "band_temperature_rise_slide_max", "band_pore_pressure_ratio_slide_max")})
     return row
 
 

@@ -370,3 +370,6 @@ def test_band_temperature_is_the_heat_the_law_put_into_the_band(dt):
     sigma_n = float(RHO * G * np.cos(THETA) * 1.0)  # Σ N / L of the block on the slope [Pa]
     assert band.temperature[-1] == pytest.approx(sigma_n / LAM, rel=2e-3), (band.temperature[-1], sigma_n / LAM)
     assert band.pressure[-1] == pytest.approx(sigma_n, rel=1e-2), (band.pressure[-1], sigma_n)
+    # the pore-pressure ratio p̄/σ̄n of the loaded contacts: their own r = p/σn, fully pressurised
+    assert band.ratio[-1] == pytest.approx(float(np.mean(cs.law_state[on, PRESSURE_RATIO])), rel=1e-3)
+    assert 0.999 < band.ratio[-1] < 1.0

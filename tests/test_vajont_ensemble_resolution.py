@@ -240,6 +240,8 @@ def test_headline_judges_the_band_over_the_slide_and_its_run_maxima_by_the_same_
     for v, (t_max, p_max) in zip(names, ((30.0, 2.0e7), (300.0, 5.0e7))):
         stats[v]["band_temperature_rise_max"]["mean"], stats[v]["band_pore_pressure_max"]["mean"] = t_max, p_max
         stats[v]["band_temperature_rise_slide"]["mean"], stats[v]["band_pore_pressure_slide"]["mean"] = 20.7, 1.9e6
+        for q in bench.BAND_SLIDE_MAX:  # a session-20 report: no slide maxima
+            stats[v][q]["mean"] = None
     change = {"time/2": {"change": 0.005, "se": 0.001}}
     report = {"case": "cases/vajont.toml", "members": 3, "perturbation": {"water.level": 0.001}, "variants": names,
               "statistics": stats, "single_run": {"against": "time/2", "distance": {q: 0.001 for q in bench.RESULTS}},
@@ -259,6 +261,34 @@ def test_headline_judges_the_band_over_the_slide_and_its_run_maxima_by_the_same_
     sentence = bench.accuracy_statement(report)
     assert ("ensemble means of the band's mean temperature rise [K] / pore pressure [MPa] over the slide (onset to "
             "peak speed): base: 20.7 / 1.9; time/2: 20.7 / 1.9;") in sentence
+
+
+def test_headline_of_a_report_with_the_slide_maxima_states_them_and_leaves_the_arrival_out():
+    """Session 21 on: the band's largest temperature rise and pore-pressure ratio over the slide are
+    stated quantities (judged by the 2 % rule like the rest) and the run's maxima, made in the
+    arrival's impacts, are no longer reported; the sentence gives the ratio without a unit."""
+    names = ["base", "time/2"]
+    stats = {v: {q: {"mean": 1.0, "sd": 0.01, "n": 3, "missing": 0} for q in bench.RESULTS} for v in names}
+    for v, (t, r) in zip(names, ((23.3, 0.9991), (23.4, 0.9993))):
+        for q in bench.BAND_MAX:  # no longer in a run's results
+            stats[v][q]["mean"] = None
+        stats[v]["band_temperature_rise_slide"]["mean"], stats[v]["band_pore_pressure_slide"]["mean"] = 20.7, 1.9e6
+        stats[v]["band_temperature_rise_slide_max"]["mean"], stats[v]["band_pore_pressure_ratio_slide_max"]["mean"] = t, r
+    change = {"time/2": {"change": 0.005, "se": 0.001}}
+    report = {"case": "cases/vajont.toml", "members": 3, "perturbation": {"water.level": 0.001}, "variants": names,
+              "statistics": stats, "single_run": {"against": "time/2", "distance": {q: 0.001 for q in bench.RESULTS}},
+              "mean_change": {**{q: change for q in bench.RESULTS},
+                              "band_temperature_rise_slide_max": {"time/2": {"change": 0.03, "se": 0.001}}}}
+    assert bench.stated(report) == bench.STATED + bench.BAND_SLIDE + bench.BAND_SLIDE_MAX
+    text = bench.headline_statement(report)
+    assert ("band's largest temperature rise over the slide 3.0 %, band's largest pore-pressure ratio over the slide "
+            "0.5 %") in text
+    assert ("; NOT resolved to 2 %: band's largest temperature rise over the slide; the band after the peak speed "
+            "(the arrival, blocks' corners striking it) is not reported") in text
+    assert "over the run" not in text
+    sentence = bench.accuracy_statement(report)
+    assert ("of its largest temperature rise [K] / pore-pressure ratio p/sigma_n over the slide: base: 23.3 / 0.9991; "
+            "time/2: 23.4 / 0.9993;") in sentence
 
 
 def test_velocity_weakening_studies_quote_the_cause_and_the_restitution_study():

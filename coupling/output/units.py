@@ -39,8 +39,9 @@ KEY_UNITS = {
     "monitored_blocks": "-", "slide_area_m2": "m^2", "peak_velocity": "m/s", "runout": "m", "max_runout": "m",
     "drop": "m", "time_to_rest": "s", "final_velocity": "m/s", "front_x_final": "m", "blocks": "-",
     "slivers_removed": "-", "onset_time": "s", "duration": "s", "settle_time": "s", "runup": "m",
-    "onset_friction_deg": "deg", "trigger_held_time": "s", "band_temperature_rise_max": "K",
-    "band_pore_pressure_max": "Pa", "band_temperature_rise_slide": "K", "band_pore_pressure_slide": "Pa",
+    "onset_friction_deg": "deg", "trigger_held_time": "s",
+    "band_temperature_rise_slide": "K", "band_pore_pressure_slide": "Pa", "band_temperature_rise_slide_max": "K",
+    "band_pore_pressure_ratio_slide_max": "-",
 }
 
 

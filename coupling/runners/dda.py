@@ -109,14 +109,26 @@ class BandMonitor:
       Vajont onset two open contacts 0.3 m off the seat took a third off p̄, 1.35 MPa against
       2.08 MPa with a search distance 4 times smaller.)
     * with ``band_model = "diffusion"`` heat leaves the band, so Q/(ρc h L) is no temperature:
-      ΔT̄ = Σ_c θ_c N_c / (Λ L) instead, θ = ΛT/σ'n the law state's column 0, like p̄.
+      ΔT̄ = Σ_c θ_c N_c / (Λ L) instead, θ = ΛT/σ'n the law state's column 0, like p̄;
+    * pore-pressure ratio r̄ = Σ_c r_c N_c / Σ_c N_c = p̄ / σ̄_n [-]: the band's pore-pressure
+      force over its normal force (0 ≤ r̄ < 1; r̄ → 1 is the fully pressurised band, no
+      effective stress left). Unlike p̄ it does not follow the normal force: in an undrained
+      band p = r σ_n, so p̄ rises with every impact's normal force and r̄ does not.
 
     Per-contact values are not reported: DDA's contact "stress" N/l_c is no band stress where
     a vertex overlaps an edge by a sliver or touches at a point (l_c → 0), and such contacts
     carry absurd local values (thousands of K) that say nothing about the band.
-    The series (``time`` [s], ``temperature`` [K], ``pressure`` [Pa]) hold the values at each
-    accepted step (drawn in monitor.png, written to history.h5's ``band`` group by
-    :meth:`write`); reported: their largest values over the run."""
+    The series (``time`` [s], ``temperature`` [K], ``pressure`` [Pa], ``ratio`` [-]) hold the
+    values at each accepted step (drawn in monitor.png, written to history.h5's ``band`` group
+    by :meth:`write`). Reported (:meth:`slide_means`, :meth:`slide_maxima`): their time means
+    and largest values over the slide, from the onset to the peak speed, while the band carries
+    the accelerating mass. Not reported: the values after the peak. In the arrival the blocks'
+    corners strike the band, with normal forces of up to 22 times the slide's weight on one
+    contact of length l_ref, which a rigid-block impact sets through Δt (its penalty spring and
+    DDA's Δt-dependent restitution): the run's largest ΔT̄ and p̄ moved by 860 % and 150 % from
+    Δt to Δt/4 (ensemble means, benchmarks/out/vajont_ensemble_resolution_session20.json), and
+    the slide's largest p̄ (an impact at the chair's kink) by 40 % (session 21); the slide's
+    largest ΔT̄ and r̄ are resolved (cases/vajont.toml ``accuracy``)."""
 
     def __init__(self, sim: dda.Simulation) -> None:
         self.sim = sim
@@ -125,6 +137,7 @@ class BandMonitor:
         self.time: list[float] = [0.0]
         self.temperature: list[float] = [0.0]
         self.pressure: list[float] = [0.0]
+        self.ratio: list[float] = [0.0]
         self.heat = 0.0  # the heat Q [J/m] put into the band so far (lumped form)
         # the contacts and vertex bands at the last record (dda.State.contacts, .vertex_band): the
         # step that follows starts from them, carried to its contacts by dda.openclose.transfer
@@ -157,7 +170,7 @@ class BandMonitor:
             st, con = self.sim.state, getattr(self.sim, "last_contacts", None)
         else:  # every contact, gathered from the ranks (collective: record() runs on every rank)
             st, con = self.sim.global_state(), self.sim.global_last_contacts()
-        p, t_band = 0.0, 0.0
+        p, t_band, ratio = 0.0, 0.0, 0.0
         cs = st.contacts
         if con is not None and con.size and cs.size == con.size:
             m = np.isin(con.tag, self._tags)
@@ -168,12 +181,15 @@ class BandMonitor:
             n = np.where(m, np.maximum(cs.normal_force, 0.0), 0.0)
             if np.any(n > 0):
                 law = next(iter(self.laws.values()))
+                force = float(n.sum())
                 p = float(np.dot(n, cs.law_state[:, 1])) / self.length
+                ratio = p * self.length / force  # Σ r_c N_c / Σ N_c
                 t_band = float(np.dot(n, cs.law_state[:, 0])) / self.length / law.pressurisation
         self._prev = (cs, st.vertex_band)
         self.time.append(st.time)
         self.temperature.append(t_band if self.diffusion else self.heat / self.heat_per_kelvin)
         self.pressure.append(p)
+        self.ratio.append(ratio)
 
     def restart_from_state(self) -> None:
         """The last record's contacts are the restored simulation's (collective on a distributed run)."""
@@ -197,10 +213,27 @@ class BandMonitor:
 
     @property
     def maxima(self) -> tuple[float, float]:
-        """The largest mean temperature rise [K] and pore pressure [Pa] of the band over the run
-        (the arrival's impacts included: a block's corner landing on the band with a normal force
-        of several times the slide's weight heats and pressurises it in a few steps)."""
+        """The largest mean temperature rise [K] and pore pressure [Pa] of the band over the whole
+        run, the arrival's impacts included (not reported: see the class docstring)."""
         return float(np.max(self.temperature)), float(np.max(self.pressure))
+
+    def _slide(self, onset: float | None, peak: float | None) -> np.ndarray | None:
+        """Mask of the records from the onset t₀ to the time of peak speed t_p (None without an
+        onset, a later peak, or two records between them)."""
+        if onset is None or peak is None or not peak > onset:
+            return None
+        t = np.asarray(self.time)
+        sel = (t >= onset) & (t <= peak)
+        return sel if np.count_nonzero(sel) >= 2 else None
+
+    def slide_maxima(self, onset: float | None, peak: float | None) -> tuple[float, float] | None:
+        """The band's largest mean temperature rise ΔT̄ [K] and pore-pressure ratio r̄ = p̄/σ̄_n [-]
+        over the slide (onset t₀ to peak speed t_p); None as :meth:`slide_means`. In the lumped
+        (adiabatic) form ΔT̄ only rises, so its largest value is the one at the peak."""
+        sel = self._slide(onset, peak)
+        if sel is None:
+            return None
+        return float(np.max(np.asarray(self.temperature)[sel])), float(np.max(np.asarray(self.ratio)[sel]))
 
     def slide_means(self, onset: float | None, peak: float | None) -> tuple[float, float] | None:
         """Time means of the band's mean temperature rise [K] and pore pressure [Pa] over the
@@ -208,21 +241,19 @@ class BandMonitor:
         (1/(t_p − t₀)) ∫ p̄ dt over the accepted steps (trapezoidal). The state of the band
         while it carries the accelerating slide, which thermal pressurisation is about; the
         arrival (impacts after the peak) is left out. None without an onset and a later peak."""
-        if onset is None or peak is None or not peak > onset:
+        sel = self._slide(onset, peak)
+        if sel is None:
             return None
-        t = np.asarray(self.time)
-        sel = (t >= onset) & (t <= peak)
-        if np.count_nonzero(sel) < 2:
-            return None
-        ts = t[sel]
+        ts = np.asarray(self.time)[sel]
         span = float(ts[-1] - ts[0])
         return (float(np.trapezoid(np.asarray(self.temperature)[sel], ts)) / span,
                 float(np.trapezoid(np.asarray(self.pressure)[sel], ts)) / span)
 
     def write(self, path: Path) -> None:
         """Add the series to history.h5 (``path``): group ``band`` with ``time`` [s],
-        ``temperature_rise`` [K] and ``pore_pressure`` [Pa] (band means, one value per accepted
-        step from t = 0), replacing a group a restarted run's file already has."""
+        ``temperature_rise`` [K], ``pore_pressure`` [Pa] and ``pore_pressure_ratio`` [-] (band
+        means, one value per accepted step from t = 0), replacing a group a restarted run's file
+        already has."""
         import h5py
 
         with h5py.File(path, "a") as f:
@@ -232,7 +263,8 @@ class BandMonitor:
             g.attrs["description"] = ("mean state of the thermally pressurised band under the slide "
                                       "(coupling.runners.dda.BandMonitor), one value per accepted step")
             for name, values, unit in (("time", self.time, "s"), ("temperature_rise", self.temperature, "K"),
-                                       ("pore_pressure", self.pressure, "Pa")):
+                                       ("pore_pressure", self.pressure, "Pa"),
+                                       ("pore_pressure_ratio", self.ratio, "1")):
                 d = g.create_dataset(name, data=np.asarray(values, dtype=float))
                 d.attrs["units"] = unit  # the attribute name of every other history.h5 dataset
                 d.attrs["unit"] = unit  # the former name, kept for readers of earlier files
@@ -242,8 +274,8 @@ class BandMonitor:
         """Collective on a replicated run: every rank takes rank 0's record (the reported maxima,
         the plotted series and the checkpointed heat are the same on every rank)."""
         if self._root_only:
-            self.time, self.temperature, self.pressure, self.heat, self._prev = self.sim.comm.bcast(
-                (self.time, self.temperature, self.pressure, self.heat, self._prev), root=0)
+            self.time, self.temperature, self.pressure, self.ratio, self.heat, self._prev = self.sim.comm.bcast(
+                (self.time, self.temperature, self.pressure, self.ratio, self.heat, self._prev), root=0)
 
 
 def _figure(v: float) -> str:
@@ -287,9 +319,13 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
         b3.plot(band.time, np.asarray(band.pressure) / 1e6, color="C0")
         b3.set_ylabel("band mean pore pressure [MPa]", color="C0")
         slide = band.slide_means(motion.get("onset_time"), motion["time_of_peak"])
-        if slide:  # the interval of the reported slide means
+        top = band.slide_maxima(motion.get("onset_time"), motion["time_of_peak"])
+        if slide and top:  # the interval of the reported slide figures; after it, the arrival (not reported)
             a3.axvspan(motion["onset_time"], motion["time_of_peak"], color="0.9", zorder=0,
-                       label=f"slide: mean ΔT {_figure(slide[0])} K, p {_figure(slide[1] / 1e6)} MPa")
+                       label=f"slide: mean ΔT {_figure(slide[0])} K, p {_figure(slide[1] / 1e6)} MPa; "
+                             f"largest ΔT {_figure(top[0])} K, p/σn {top[1]:.3f}")
+            a3.axvline(motion["time_of_peak"], color="0.5", lw=0.8, ls="--",
+                       label="arrival: corner impacts, not resolved in Δt (not reported)")
             a3.legend(loc="upper left", fontsize=8)
     axes[-1].set_xlabel("time [s]")
     fig.suptitle(title)
@@ -400,7 +436,7 @@ def _checkpoint_arrays(sim: dda.Simulation, band: BandMonitor) -> dict[str, np.n
     arrays = dda.checkpoint.snapshot(sim)
     if band:
         arrays.update({"runner/band/time": np.asarray(band.time), "runner/band/temperature": np.asarray(band.temperature),
-                       "runner/band/pressure": np.asarray(band.pressure),
+                       "runner/band/pressure": np.asarray(band.pressure), "runner/band/ratio": np.asarray(band.ratio),
                        "runner/band/work": np.asarray(band.heat)})  # the heat Q [J/m] (the key's name from before session 20)
     return arrays
 
@@ -417,6 +453,9 @@ def _restore(ctx: RunContext, sim: dda.Simulation, band: BandMonitor) -> None:
     if band:
         b = ckpt.section("runner/band")
         band.time, band.temperature, band.pressure = (b[k].tolist() for k in ("time", "temperature", "pressure"))
+        # a checkpoint from before session 21 has no ratio series: zeros (its slide maximum then
+        # counts the steps after the restart only)
+        band.ratio = b["ratio"].tolist() if "ratio" in b else [0.0] * len(band.time)
         band.heat = float(b["work"].item())
         band.restart_from_state()  # the checkpoint is written after a record: its contacts are the last record's
     w = sim.writer
@@ -466,9 +505,11 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
         line = np.asarray(spec.monitor.runup_line, dtype=float)
         results["runup"] = float(np.interp(front, line[:, 0], line[:, 1]) - line[0, 1]) if front > line[0, 0] else 0.0
     if band:
-        results["band_temperature_rise_max"], results["band_pore_pressure_max"] = band.maxima
+        # the slide (onset to peak speed) only: the arrival's corner impacts are not resolved (BandMonitor)
         slide = band.slide_means(motion["onset_time"], motion["time_of_peak"])
         results["band_temperature_rise_slide"], results["band_pore_pressure_slide"] = slide if slide else (None, None)
+        top = band.slide_maxima(motion["onset_time"], motion["time_of_peak"])
+        results["band_temperature_rise_slide_max"], results["band_pore_pressure_ratio_slide_max"] = top if top else (None, None)
         motion["band"] = band
     files: list[str] = []
     if ctx.rundir is not None and spec.output.fields:
