@@ -207,12 +207,12 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
     within = {q: round(100 * c["change"], 1) <= 100 * tolerance for q, c in largest.items()}  # as printed
     ok = [WORDS[q] for q in largest if within[q]]
     bad = [WORDS[q] for q in largest if not within[q]]
-    verdict = (f"resolved to {100 * tolerance:g} %: {', '.join(ok) or 'none'}"
-               + (f"; NOT resolved to {100 * tolerance:g} %: {', '.join(bad)}" if bad else ""))
+    verdict = f"resolved to {100 * tolerance:g} %: " + ("none" if not ok else "all" if not bad
+                                                        else "all but " + ", ".join(bad))
     band = ""
     if BAND_SLIDE_MAX[0] in judged:  # session 21 on: the arrival is not reported
-        band = ("; the band after the peak speed (the arrival, blocks' corners striking it) is not reported: "
-                "a rigid-block impact's force is not resolved in dt")
+        band = ("; the band after the peak speed is not reported (the arrival: corners striking it, a force "
+                "not resolved in dt)")
     elif BAND_SLIDE[0] in judged:  # the run's largest values, judged by the same rule
         t = " / ".join(f"{stats[v]['band_temperature_rise_max']['mean']:.0f}" for v in names)
         p = " / ".join(f"{stats[v]['band_pore_pressure_max']['mean'] / 1e6:.1f}" for v in names)
