@@ -57,8 +57,8 @@ WORDS = {"peak_velocity": "peak", "runout": "run-out", "runup": "run-up", "durat
          "band_temperature_rise_max": "band temperature rise", "band_pore_pressure_max": "band pore pressure",
          "band_temperature_rise_slide": "band temperature rise over the slide",
          "band_pore_pressure_slide": "band pore pressure over the slide",
-         "band_temperature_rise_slide_max": "band's largest temperature rise over the slide",
-         "band_pore_pressure_ratio_slide_max": "band's largest pore-pressure ratio over the slide"}
+         "band_temperature_rise_slide_max": "band's largest temperature rise",  # over the slide: the band
+         "band_pore_pressure_ratio_slide_max": "band's largest pore-pressure ratio"}  # is not reported after it
 #: the band's quantities a report of a thermal-pressurisation case states (session 20 on: reports
 #: before have no slide means, and their sentences stay as they were)
 BAND_SLIDE = ("band_temperature_rise_slide", "band_pore_pressure_slide")
