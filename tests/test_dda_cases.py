@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import coupling
-from conftest import CASES, ROOT, assert_one_line_error, summaries_on_ranks
+from conftest import CASES, assert_one_line_error, summaries_on_ranks
 
 INCLINE = (CASES / "dda_incline.toml").read_text()
 
@@ -196,30 +196,6 @@ def test_vajont_falls_in_the_observed_envelope(vajont_run):
                    "over the published ranges (vajont.toml)")
 def test_vajont_comes_to_rest_in_the_observed_time(vajont_run):
     assert_inside_vajont_envelope(vajont_run[0].results, ("duration",))
-
-
-@pytest.mark.slow
-def test_ten_block_run_lies_in_its_reported_ensemble(tmp_path):
-    """The shipped vajont_10block run against the base ensemble of the report its accuracy key
-    and the README quote (9 runs over the reservoir level ± 1 mm at the shipped Δt): each of
-    peak, run-out, run-up and onset to rest within 4 of the ensemble's standard deviations of
-    its mean. The case is not reproducible to round-off (vajont_10block.toml: a difference of
-    round-off grows during the slide), so a bitwise check would fail on another machine;
-    4 standard deviations is the stated margin (session 22: 0.1 / 0.8 / 0.4 / 1.1 of them).
-    Session 20's report quoted a base run of 24.6 m/s that the code committed with it did not
-    give (25.02 m/s, rerun at that commit in session 22): within its spread, so this margin
-    notices a changed model, not such a report; the README's figures are the report's
-    (tests/test_vajont_resolution.py)."""
-    import json
-
-    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_ensemble_resolution_session22.json")
-                        .read_text(encoding="utf-8"))
-    r = coupling.run(coupling.load_case(CASES / "vajont_10block.toml"),
-                     overrides={"output.fields": False, "output.plots": False}, out=tmp_path / "run").results
-    base = report["statistics"]["base"]
-    for key in ("peak_velocity", "runout", "runup", "duration"):
-        mean, sd = base[key]["mean"], base[key]["sd"]
-        assert abs(r[key] - mean) <= 4 * sd, (key, r[key], mean, sd)
 
 
 @pytest.mark.slow

@@ -95,6 +95,35 @@ def test_vajont_accuracy_quotes_its_committed_ensemble_report(case):
     assert shipped["member"] == report["members"] // 2
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(ENSEMBLE_REPORTS))
+def test_shipped_run_lies_in_its_reported_ensemble(case, tmp_path):
+    """The shipped run of each Vajont case against the base ensemble of the report its accuracy
+    key quotes (9 runs over the reservoir level ± 1 mm at the shipped Δt): peak, run-out,
+    run-up and onset to rest each within 4 of the ensemble's standard deviations of its mean.
+    These runs are not reproducible to round-off (a difference grows during the slide and in
+    the impacts), so a bitwise check would fail on another machine; 4 standard deviations is
+    the stated margin (session 22: at most 1.1 of them). It notices a model that changed
+    under a committed report. Session 22 found two that had: vajont_10block's session-20
+    report quoted a base run of 24.61 m/s that the code committed with it gives as 25.02 m/s
+    (1.3 standard deviations: inside this margin), and the velocity-weakening case's report
+    (session 16) a run-out of 266.2 m that sessions 19-20's contact changes made 262.8 m;
+    both were rerun."""
+    import json
+
+    import coupling
+    from conftest import CASES
+
+    name = ENSEMBLE_REPORTS[case][-1]
+    report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
+    r = coupling.run(coupling.load_case(CASES / case), overrides={"output.fields": False, "output.plots": False},
+                     out=tmp_path / "run").results
+    base = report["statistics"]["base"]
+    for key in bench.STATED:
+        mean, sd = base[key]["mean"], base[key]["sd"]
+        assert abs(r[key] - mean) <= 4 * sd, (name, key, r[key], mean, sd)
+
+
 def test_readme_quotes_the_committed_ensemble_report():
     """The README's figures of the ensemble study are the committed report's."""
     import json
