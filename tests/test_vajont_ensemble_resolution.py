@@ -68,7 +68,8 @@ ENSEMBLE_REPORTS = {
                     "vajont_ensemble_resolution_session21.json"),
     "vajont_10block.toml": ("vajont_10block_ensemble_resolution.json", "vajont_10block_ensemble_resolution_session20.json",
                            "vajont_10block_ensemble_resolution_session22.json"),
-    "vajont_velocity_weakening.toml": ("vajont_velocity_weakening_ensemble_resolution.json",),
+    "vajont_velocity_weakening.toml": ("vajont_velocity_weakening_ensemble_resolution.json",
+                                       "vajont_velocity_weakening_ensemble_resolution_session22.json"),
     "vajont_learned_friction.toml": ("vajont_learned_friction_ensemble_resolution.json",),
 }
 
