@@ -130,15 +130,16 @@ def mean_changes(stats: dict) -> dict:
 STATED_UNITS = {"peak_velocity": "m/s", "runout": "m", "runup": "m", "duration": "s"}
 
 
-def comparison_statement(report: dict, other: dict, variant: str) -> str:
+def comparison_statement(report: dict, other: dict, variant: str, other_file: str | None = None) -> str:
     """Ensemble means of ``report``'s case against ``other``'s at one variant (both reports of this
     script, e.g. a learned law's case against the case of the analytic law that made its data):
-    per stated quantity "peak 15.42 vs 15.47 m/s (-0.3 %)"."""
+    per stated quantity "peak 15.42 vs 15.47 m/s (-0.3 %)". ``other_file``: the name of
+    ``other``'s report in benchmarks/out (default: the case's first, CASE_ensemble_resolution.json)."""
     a, b = report["statistics"][variant], other["statistics"][variant]
     parts = ", ".join(f"{WORDS[q]} {a[q]['mean']:.4g} vs {b[q]['mean']:.4g} {STATED_UNITS[q]} "
                       f"({100 * (a[q]['mean'] - b[q]['mean']) / abs(b[q]['mean']):+.1f} %)" for q in STATED)
     return (f"ensemble means at {variant} against {Path(other['case']).name} "
-            f"(benchmarks/out/{Path(other['case']).stem}_ensemble_resolution.json): {parts}")
+            f"(benchmarks/out/{other_file or Path(other['case']).stem + '_ensemble_resolution.json'}): {parts}")
 
 
 def accuracy_statement(report: dict) -> str:
