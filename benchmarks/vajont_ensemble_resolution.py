@@ -49,7 +49,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import RESULTS, SLUGS, parse_sets, parse_variants, run_all, set_text, variants, write_report  # noqa: E402
+from vajont_resolution import (RESULTS, SLUGS, code_versions, code_warning, parse_sets, parse_variants, run_all,  # noqa: E402
+                              set_text, variants, write_report)
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
 STATED = ("peak_velocity", "runout", "runup", "duration")
@@ -295,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         single["distance"] = {q: ((shipped[q] - stats[finest][q]["mean"]) / abs(stats[finest][q]["mean"])
                                   if shipped.get("ok") and shipped.get(q) is not None and stats[finest][q]["mean"] else None)
                               for q in RESULTS}
-    report = {"case": str(a.case), "common_overrides": common, "variants": names, "members": a.members,
+    versions = code_versions(runs)
+    if (warning := code_warning(versions)) is not None:
+        print(warning, file=sys.stderr)
+    report = {"case": str(a.case), "common_overrides": common, "code_versions": versions, "variants": names,
+              "members": a.members,
               "perturbation": {key: delta}, "runs": runs, "statistics": stats, "mean_change": mean_changes(stats),
               "single_run": single, "wall_s": time.perf_counter() - t0,
               "command": "python benchmarks/vajont_ensemble_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}

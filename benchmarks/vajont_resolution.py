@@ -137,7 +137,8 @@ def _reusable(folder: Path, case) -> dict | None:
     if summary["status"] == "diverged":  # a finished run that diverged: its reason, not a rerun
         return {"diverged": f"RunDiverged: {summary.get('message', '')}",
                 "peak_velocity": summary.get("results", {}).get("peak_velocity")}
-    return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s")}
+    return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s"),
+            "git_commit": summary.get("versions", {}).get("git_commit")}
 
 
 def _rest_from_history(folder: Path, case, results: dict) -> dict:
@@ -179,9 +180,12 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
                     "peak_before_divergence": r.get("peak_velocity"),
                     "wall_s": None, **({"run_folder": str(folder)} if folder is not None else {})}
         if r is None:
-            r = coupling.run(case, folder, force=True).results
+            from coupling.output.provenance import git_commit
+
+            r = {**coupling.run(case, folder, force=True).results, "git_commit": git_commit()}
         wall = r.get("run_wall_s") if reused else time.perf_counter() - t0  # a reused folder: its own run's wall time
         return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": wall, "reused": reused,
+                "git_commit": r.get("git_commit"),  # the code that made it (a reused folder: its own)
                 **({"run_folder": str(folder)} if folder is not None else {}),
                 **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest")}
     except BaseException as exc:  # recorded: the table says which run failed and why
@@ -350,6 +354,24 @@ def run_all(todo: list[tuple], jobs: int = 1) -> list[dict]:
     return [run_one(t) for t in todo]
 
 
+def code_versions(runs: list[dict]) -> list[str]:
+    """The code versions (git commit, ``+dirty`` for uncommitted changes) that made the runs of a
+    report, sorted; a run without one (not a git checkout) counts as "unknown". A report of one
+    model holds one clean commit: session 22 found reports whose runs the code committed with
+    them no longer gave, made before a change or from an uncommitted tree (benchmarks/out/
+    vajont_10block_ensemble_resolution_session20.json)."""
+    return sorted({r.get("git_commit") or "unknown" for r in runs if r.get("ok")})
+
+
+def code_warning(versions: list[str]) -> str | None:
+    """A one-line warning for a report whose runs do not come from one committed code version."""
+    if len(versions) > 1:
+        return f"warning: the runs come from {len(versions)} code versions ({', '.join(v[:12] + ('+dirty' if v.endswith('+dirty') else '') for v in versions)}): rerun them with one"
+    if versions and versions[0].endswith("+dirty"):
+        return "warning: the runs come from a tree with uncommitted changes: commit, then rerun, so the report names its code"
+    return None
+
+
 def write_report(path: str | Path, report: dict) -> None:
     """The report as indented JSON, written atomically (folders created)."""
     from learned.files import atomic_write
@@ -387,7 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     runs = run_all(todo, a.jobs)
     changes = relative_changes(runs)
     worst = {q: max((v for v in c.values() if v is not None), default=None) for q, c in changes.items()}
-    report = {"case": str(a.case), "common_overrides": common, "runs": runs, "relative_change": changes,
+    versions = code_versions(runs)
+    if (warning := code_warning(versions)) is not None:
+        print(warning, file=sys.stderr)
+    report = {"case": str(a.case), "common_overrides": common, "code_versions": versions, "runs": runs,
+              "relative_change": changes,
               "worst_relative_change": worst, "time_sequence": time_sequence(runs), "split": split_times(runs) if a.run_dir else None,
               "split_rule": f"max({SPLIT_DISTANCE} m, {SPLIT_FRACTION:.0%} of the base run's travel)", "wall_s": time.perf_counter() - t0,
               "command": "python benchmarks/vajont_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}

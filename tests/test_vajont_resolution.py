@@ -162,3 +162,27 @@ def test_readme_quotes_the_ten_block_base_run_of_its_latest_report():
     got = [float(g) for g in m.groups()]
     for g, w, tol in zip(got, (base["peak_velocity"], base["runout"], base["runup"], base["duration"]), (0.05, 0.5, 0.5, 0.05)):
         assert abs(g - w) <= tol, (got, base)
+
+
+def test_a_report_names_the_code_of_its_runs(tmp_path):
+    """Every run of a resolution or ensemble report records the code that made it (git commit,
+    +dirty for uncommitted changes; a reused run folder its own), and the report lists them:
+    session 22 found reports whose runs the code committed with them did not give."""
+    from coupling.output.provenance import git_commit
+
+    args = (str(CASES / "dda_incline.toml"), "base", {"dda.duration": 0.05}, str(tmp_path))
+    fresh = bench.run_one(args)
+    again = bench.run_one(args)
+    assert fresh["ok"] and again["ok"] and not fresh["reused"] and again["reused"], (fresh, again)
+    assert fresh["git_commit"] == again["git_commit"] == git_commit()  # reused: read from its summary.json
+    assert bench.code_versions([fresh, again]) == [git_commit() or "unknown"]
+
+
+def test_a_report_of_several_code_versions_is_flagged():
+    a, b = "a" * 40, "b" * 40
+    assert bench.code_warning([a]) is None
+    assert bench.code_versions([{"ok": True, "git_commit": b}, {"ok": True, "git_commit": a},
+                                {"ok": False, "git_commit": "c" * 40}, {"ok": True}]) == [a, b, "unknown"]
+    assert bench.code_warning([a, b + "+dirty"]) == \
+        f"warning: the runs come from 2 code versions ({a[:12]}, {b[:12]}+dirty): rerun them with one"
+    assert "uncommitted changes" in bench.code_warning([a + "+dirty"])
