@@ -28,7 +28,10 @@ standard deviation s, standard error s/√N and range; the change of each varian
 the base ensemble's, |q̄_v − q̄_base| / |q̄_base|, beside its standard error
 √(se_v² + se_base²)/|q̄_base| (a change within ~2 standard errors is not a measured effect of
 Δt); and the distance of the base variant's unperturbed run — the run the case ships — from the
-most refined ensemble mean (the accuracy of the number a user gets from one run).
+most refined ensemble mean (the accuracy of the number a user gets from one run); the code
+versions that made the runs (``code_versions``: git commits, ``+dirty`` for a tree with
+uncommitted changes, a reused run folder's own; a warning on stderr when there is more than one
+or a dirty one: a report of one model needs runs of one committed code).
 
 Units: peak velocity m/s, run-out and run-up m, onset to rest s, band temperature rise K, band
 pore pressure Pa, band pore-pressure ratio p/σn 1; changes and spreads as fractions.

@@ -186,6 +186,7 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
         wall = r.get("run_wall_s") if reused else time.perf_counter() - t0  # a reused folder: its own run's wall time
         return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": wall, "reused": reused,
                 "git_commit": r.get("git_commit"),  # the code that made it (a reused folder: its own)
+                **({} if reused else {"machine": machine()}),
                 **({"run_folder": str(folder)} if folder is not None else {}),
                 **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest")}
     except BaseException as exc:  # recorded: the table says which run failed and why
@@ -354,12 +355,31 @@ def run_all(todo: list[tuple], jobs: int = 1) -> list[dict]:
     return [run_one(t) for t in todo]
 
 
+def machine() -> str:
+    """The processor this process runs on (/proc/cpuinfo's model name, else platform's), with
+    OPENBLAS_CORETYPE when set: OpenBLAS picks its kernels by processor, and these runs grow the
+    round-off of different kernels to percent differences (session 22)."""
+    import os
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    return name + (f", OPENBLAS_CORETYPE={core}" if core else "")
+
+
 def code_versions(runs: list[dict]) -> list[str]:
     """The code versions (git commit, ``+dirty`` for uncommitted changes) that made the runs of a
     report, sorted; a run without one (not a git checkout) counts as "unknown". A report of one
-    model holds one clean commit: session 22 found reports whose runs the code committed with
-    them no longer gave, made before a change or from an uncommitted tree (benchmarks/out/
-    vajont_10block_ensemble_resolution_session20.json)."""
+    model holds one clean commit. (The machine matters as well: these runs grow round-off, and
+    one commit gives the flagship's run-out as 331.3 m with OpenBLAS's SkylakeX kernels and
+    332.2 m with its Haswell kernels, session 22; each run records its :func:`machine`.)"""
     return sorted({r.get("git_commit") or "unknown" for r in runs if r.get("ok")})
 
 

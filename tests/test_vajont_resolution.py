@@ -166,8 +166,8 @@ def test_readme_quotes_the_ten_block_base_run_of_its_latest_report():
 
 def test_a_report_names_the_code_of_its_runs(tmp_path):
     """Every run of a resolution or ensemble report records the code that made it (git commit,
-    +dirty for uncommitted changes; a reused run folder its own), and the report lists them:
-    session 22 found reports whose runs the code committed with them did not give."""
+    +dirty for uncommitted changes; a reused run folder its own) and the machine, and the
+    report lists the code versions."""
     from coupling.output.provenance import git_commit
 
     args = (str(CASES / "dda_incline.toml"), "base", {"dda.duration": 0.05}, str(tmp_path))
@@ -176,6 +176,7 @@ def test_a_report_names_the_code_of_its_runs(tmp_path):
     assert fresh["ok"] and again["ok"] and not fresh["reused"] and again["reused"], (fresh, again)
     assert fresh["git_commit"] == again["git_commit"] == git_commit()  # reused: read from its summary.json
     assert bench.code_versions([fresh, again]) == [git_commit() or "unknown"]
+    assert fresh["machine"] == bench.machine() and "machine" not in again  # a reused folder: not this machine's run
 
 
 def test_a_report_of_several_code_versions_is_flagged():
@@ -186,3 +187,10 @@ def test_a_report_of_several_code_versions_is_flagged():
     assert bench.code_warning([a, b + "+dirty"]) == \
         f"warning: the runs come from 2 code versions ({a[:12]}, {b[:12]}+dirty): rerun them with one"
     assert "uncommitted changes" in bench.code_warning([a + "+dirty"])
+
+
+def test_a_run_records_its_machine(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "SkylakeX")
+    assert bench.machine().endswith(", OPENBLAS_CORETYPE=SkylakeX") and len(bench.machine()) > len(", OPENBLAS_CORETYPE=SkylakeX")
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert "OPENBLAS" not in bench.machine()
