@@ -52,7 +52,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import (RESULTS, SLUGS, code_versions, code_warning, parse_sets, parse_variants, run_all,  # noqa: E402
+from vajont_resolution import (RESULTS, SLUGS, checked_code_versions, parse_sets, parse_variants, run_all,  # noqa: E402
                               set_text, variants, write_report)
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
@@ -299,10 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         single["distance"] = {q: ((shipped[q] - stats[finest][q]["mean"]) / abs(stats[finest][q]["mean"])
                                   if shipped.get("ok") and shipped.get(q) is not None and stats[finest][q]["mean"] else None)
                               for q in RESULTS}
-    versions = code_versions(runs)
-    if (warning := code_warning(versions)) is not None:
-        print(warning, file=sys.stderr)
-    report = {"case": str(a.case), "common_overrides": common, "code_versions": versions, "variants": names,
+    report = {"case": str(a.case), "common_overrides": common, "code_versions": checked_code_versions(runs),
+              "variants": names,
               "members": a.members,
               "perturbation": {key: delta}, "runs": runs, "statistics": stats, "mean_change": mean_changes(stats),
               "single_run": single, "wall_s": time.perf_counter() - t0,

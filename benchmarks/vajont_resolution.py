@@ -137,8 +137,12 @@ def _reusable(folder: Path, case) -> dict | None:
     if summary["status"] == "diverged":  # a finished run that diverged: its reason, not a rerun
         return {"diverged": f"RunDiverged: {summary.get('message', '')}",
                 "peak_velocity": summary.get("results", {}).get("peak_velocity")}
-    return {**summary["results"], "run_wall_s": summary.get("timings", {}).get("total_s"),
-            "git_commit": summary.get("versions", {}).get("git_commit")}
+    return {**_results(summary), "run_wall_s": summary.get("timings", {}).get("total_s")}
+
+
+def _results(summary: dict) -> dict:
+    """A run's results and the code that made it (summary.json's ``versions.git_commit``)."""
+    return {**summary["results"], "git_commit": summary.get("versions", {}).get("git_commit")}
 
 
 def _rest_from_history(folder: Path, case, results: dict) -> dict:
@@ -180,9 +184,7 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
                     "peak_before_divergence": r.get("peak_velocity"),
                     "wall_s": None, **({"run_folder": str(folder)} if folder is not None else {})}
         if r is None:
-            from coupling.output.provenance import git_commit
-
-            r = {**coupling.run(case, folder, force=True).results, "git_commit": git_commit()}
+            r = _results(coupling.run(case, folder, force=True).summary)
         wall = r.get("run_wall_s") if reused else time.perf_counter() - t0  # a reused folder: its own run's wall time
         return {"name": name, "case": case_path, "sets": sets, "ok": True, "wall_s": wall, "reused": reused,
                 "git_commit": r.get("git_commit"),  # the code that made it (a reused folder: its own)
@@ -383,6 +385,14 @@ def code_versions(runs: list[dict]) -> list[str]:
     return sorted({r.get("git_commit") or "unknown" for r in runs if r.get("ok")})
 
 
+def checked_code_versions(runs: list[dict]) -> list[str]:
+    """:func:`code_versions` of the runs, with :func:`code_warning`'s line on stderr when it has one."""
+    versions = code_versions(runs)
+    if (warning := code_warning(versions)) is not None:
+        print(warning, file=sys.stderr)
+    return versions
+
+
 def code_warning(versions: list[str]) -> str | None:
     """A one-line warning for a report whose runs do not come from one committed code version."""
     if len(versions) > 1:
@@ -429,10 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = run_all(todo, a.jobs)
     changes = relative_changes(runs)
     worst = {q: max((v for v in c.values() if v is not None), default=None) for q, c in changes.items()}
-    versions = code_versions(runs)
-    if (warning := code_warning(versions)) is not None:
-        print(warning, file=sys.stderr)
-    report = {"case": str(a.case), "common_overrides": common, "code_versions": versions, "runs": runs,
+    report = {"case": str(a.case), "common_overrides": common, "code_versions": checked_code_versions(runs),
+              "runs": runs,
               "relative_change": changes,
               "worst_relative_change": worst, "time_sequence": time_sequence(runs), "split": split_times(runs) if a.run_dir else None,
               "split_rule": f"max({SPLIT_DISTANCE} m, {SPLIT_FRACTION:.0%} of the base run's travel)", "wall_s": time.perf_counter() - t0,

@@ -213,12 +213,6 @@ class BandMonitor:
         length = np.maximum(con.lc[m], self.sim.l_ref)
         return float(np.sum(rch * (cs.law_state[m, 0] - start[m]) * length))
 
-    @property
-    def maxima(self) -> tuple[float, float]:
-        """The largest mean temperature rise [K] and pore pressure [Pa] of the band over the whole
-        run, the arrival's impacts included (not reported: see the class docstring)."""
-        return float(np.max(self.temperature)), float(np.max(self.pressure))
-
     def _slide(self, onset: float | None, peak: float | None) -> np.ndarray | None:
         """Mask of the records from the onset t₀ to the time of peak speed t_p (None without an
         onset, a later peak, or two records between them)."""
