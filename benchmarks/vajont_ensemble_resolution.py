@@ -24,7 +24,14 @@ variant's own single run). Every run is ``coupling.run`` of the case (vajont_res
 ``--jobs`` runs them in parallel (one process each), ``--run-dir`` keeps and reuses run folders.
 
 What it reports (JSON): per variant and reported quantity the N values, their mean q̄, sample
-standard deviation s, standard error s/√N and range; the change of each variant's mean against
+standard deviation s, range, the lag-1 autocorrelation ρ₁ of neighbouring members and the
+standard error s/√N_eff with N_eff = N (1 − ρ₁)/(1 + ρ₁) where ρ₁ > 0 (N where not). Members
+are independent draws only when they lie farther apart in the perturbed key than the outcome's
+correlation scale: the flagship's run-out, 33 members over ± 1 mm (0.0625 mm apart), has
+ρ₁ = 0.46 / 0.59 at base / time/2 (a run of six neighbouring members at time/2 all stopping
+≈ 20 m short) and, four members apart (0.25 mm), −0.26 / +0.03 (session 23,
+benchmarks/out/vajont_restitution_ensemble_dense.json): those 33 runs are worth 8–12
+independent ones; the change of each variant's mean against
 the base ensemble's, |q̄_v − q̄_base| / |q̄_base|, beside its standard error
 √(se_v² + se_base²)/|q̄_base| (a change within ~2 standard errors is not a measured effect of
 Δt); and the distance of the base variant's unperturbed run — the run the case ships — from the
@@ -98,14 +105,45 @@ def offsets(members: int, delta: float) -> np.ndarray:
     return delta * (2.0 * np.arange(members) / (members - 1) - 1.0)
 
 
+def neighbour_correlation(x: np.ndarray) -> float | None:
+    """ρ₁, the lag-1 autocorrelation of the members' values in the order of their offsets:
+    ρ₁ = (n/(n − 1)) Σ_k (x_k − x̄)(x_{k+1} − x̄) / Σ_k (x_k − x̄)² (None below 3 values or
+    for equal values). Members closer than the scale over which the outcome of the perturbed key
+    decorrelates are not independent draws (session 23, the flagship at 33 members over
+    ± 1 mm, 0.0625 mm apart: ρ₁ = 0.46 / 0.59 for run-out at base / time/2, ≈ 0 at 0.25 mm)."""
+    n = x.size
+    if n < 3:
+        return None
+    y = x - x.mean()
+    ss = float(np.dot(y, y))
+    if ss == 0.0:
+        return None
+    return float(np.dot(y[:-1], y[1:]) / ss * n / (n - 1))
+
+
+def effective_members(n: int, rho: float | None) -> float:
+    """n_eff = n (1 − ρ₁)/(1 + ρ₁) for ρ₁ > 0 (the members as an AR(1) sequence, the variance of
+    the mean of n correlated draws, inflated by (1 + ρ₁)/(1 − ρ₁): Bayley & Hammersley 1946,
+    J. R. Stat. Soc. Suppl. 8), else n: a positive neighbour correlation widens the standard
+    error of the mean, a negative one is not taken to narrow it."""
+    if rho is None or rho <= 0.0:
+        return float(n)
+    return max(1.0, n * (1.0 - rho) / (1.0 + rho))
+
+
 def statistics(values: list[float | None]) -> dict:
-    """Mean, sample standard deviation, standard error and range of the values that exist
-    (a run not at rest by its end has no onset to rest: counted in ``missing``)."""
+    """Mean, sample standard deviation s, standard error and range of the values that exist
+    (a run not at rest by its end has no onset to rest: counted in ``missing``), in the order
+    of the members' offsets. The standard error is s/√n_eff, n_eff = :func:`effective_members`
+    of the neighbour correlation ρ₁ (``lag1``, :func:`neighbour_correlation`): s/√n for
+    independent members; reports before session 23 stored s/√n."""
     x = np.array([v for v in values if v is not None], dtype=float)
     n = int(x.size)
     sd = float(np.std(x, ddof=1)) if n > 1 else None
+    rho = neighbour_correlation(x)
+    n_eff = effective_members(n, rho)
     return {"n": n, "missing": len(values) - n, "mean": float(x.mean()) if n else None, "sd": sd,
-            "se": sd / np.sqrt(n) if sd is not None else None,
+            "se": sd / np.sqrt(n_eff) if sd is not None else None, "lag1": rho, "n_effective": n_eff,
             "min": float(x.min()) if n else None, "max": float(x.max()) if n else None, "values": values}
 
 
@@ -146,6 +184,19 @@ def comparison_statement(report: dict, other: dict, variant: str, other_file: st
             f"(benchmarks/out/{other_file or Path(other['case']).stem + '_ensemble_resolution.json'}): {parts}")
 
 
+def members_statement(report: dict, quantities: tuple[str, ...] = STATED) -> str:
+    """"members 0.00025 apart, neighbour correlation rho1 <= 0.21": the members' spacing in the
+    perturbed key and the largest lag-1 autocorrelation (:func:`neighbour_correlation`) of the
+    ``quantities`` over the variants; "" for a report before session 23 (no ``lag1`` stored)."""
+    stats, names = report["statistics"], report["variants"]
+    rhos = [stats[v][q].get("lag1") for v in names for q in quantities]
+    if not any("lag1" in stats[v][q] for v in names for q in quantities):
+        return ""
+    n, delta = report["members"], next(iter(report["perturbation"].values()))
+    top = max((r for r in rhos if r is not None), default=0.0)
+    return f"members {2 * delta / (n - 1):g} apart, neighbour correlation rho1 <= {top:.2f}"
+
+
 def accuracy_statement(report: dict) -> str:
     """The sentence a case's ``accuracy`` key quotes, generated from a report of this script."""
     stats, names = report["statistics"], report["variants"]
@@ -162,6 +213,8 @@ def accuracy_statement(report: dict) -> str:
     single = report["single_run"]
     off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED if single["distance"].get(q) is not None)
     common = "".join(set_text(k, v) for k, v in report.get("common_overrides", {}).items())
+    members = members_statement(report, stated(report))
+    members = f" ({members}: standard errors over n (1 - rho1)/(1 + rho1) members where rho1 > 0)" if members else ""
     missing = ""  # a quantity some runs do not reach (onset to rest of a run still moving at its end)
     for q in STATED:
         if any(stats[v][q]["missing"] for v in names):
@@ -189,7 +242,7 @@ def accuracy_statement(report: dict) -> str:
             for v in names))
     return (f"ensemble resolution (python benchmarks/vajont_ensemble_resolution.py --case cases/{Path(report['case']).name}"
             f"{common} --variants {','.join(names)} --members {n} --perturb {key}={delta:g}): single runs spread "
-            f"(standard deviation over {key} ± {delta:g}) {spread}; ensemble means of peak [m/s] / run-out [m] / run-up [m] / "
+            f"(standard deviation over {key} ± {delta:g}) {spread}{members}; ensemble means of peak [m/s] / run-out [m] / run-up [m] / "
             f"onset to rest [s]: {means}; largest change of a mean from the base ensemble's: {worst}; the shipped run "
             f"against the {single['against']} ensemble mean: {off}{missing}{band}")
 
@@ -212,6 +265,8 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
     within = {q: round(100 * c["change"], 1) <= 100 * tolerance for q, c in largest.items()}  # as printed
     ok = [WORDS[q] for q in largest if within[q]]
     bad = [WORDS[q] for q in largest if not within[q]]
+    members = members_statement(report, judged)
+    errors += f"; {members}" if members else ""
     verdict = f"resolved to {100 * tolerance:g} %: " + ("none" if not ok else "all" if not bad
                                                         else "all but " + ", ".join(bad))
     band = ""

@@ -32,6 +32,47 @@ def test_statistics_count_runs_not_at_rest_as_missing():
     assert (s["min"], s["max"]) == (1.0, 3.0)
 
 
+def test_neighbouring_members_that_move_together_widen_the_standard_error():
+    """Members closer than the outcome's correlation scale are not independent draws (session 23:
+    the flagship's run-out at 33 members over ± 1 mm, rho1 = 0.46-0.59): the standard error is
+    s/√n_eff, n_eff = n (1 − ρ₁)/(1 + ρ₁), for ρ₁ > 0; independent-looking members keep s/√n."""
+    blocks = [0.0] * 4 + [1.0] * 4 + [0.0] * 4 + [1.0] * 4  # runs of equal neighbours
+    rho = bench.neighbour_correlation(np.array(blocks))
+    y = np.array(blocks) - 0.5
+    assert rho == pytest.approx(16 / 15 * np.dot(y[:-1], y[1:]) / np.dot(y, y), rel=1e-14) and rho == pytest.approx(0.6, rel=1e-12)
+    s = bench.statistics(blocks)
+    n_eff = 16 * (1 - rho) / (1 + rho)
+    assert s["lag1"] == rho and s["n_effective"] == pytest.approx(n_eff, rel=1e-14)
+    # n_eff = 16 · 0.4/1.6 = 4: twice the error of 16 independent members
+    assert s["se"] == pytest.approx(s["sd"] / np.sqrt(n_eff), rel=1e-14)
+    assert s["se"] == pytest.approx(2 * s["sd"] / np.sqrt(16), rel=1e-12)
+    alternating = [0.0, 1.0] * 8  # ρ₁ < 0: not taken to narrow the error
+    a = bench.statistics(alternating)
+    assert a["lag1"] < 0 and a["n_effective"] == 16 and a["se"] == pytest.approx(a["sd"] / 4, rel=1e-14)
+    assert bench.neighbour_correlation(np.array([1.0, 2.0])) is None
+    assert bench.neighbour_correlation(np.array([3.0, 3.0, 3.0])) is None
+    assert bench.effective_members(9, 0.999999) >= 1.0
+
+
+def test_the_sentences_state_the_members_spacing_and_correlation_when_the_report_has_them():
+    """Reports from session 23 on store ρ₁; their sentences say how far apart the members are and
+    how much neighbours correlate. Older reports (no ``lag1``) keep their sentences."""
+    runs = _runs("base", [24.0, 25.0, 26.0, 25.0, 24.0], [330.0, 331.0, 350.0, 351.0, 340.0]) \
+        + _runs("time/2", [25.0, 25.5, 26.0, 25.5, 25.0], [333.0, 343.0, 353.0, 343.0, 333.0])
+    names = ["base", "time/2"]
+    stats = bench.summarise(runs, names)
+    report = {"case": "/x/cases/vajont.toml", "common_overrides": {}, "variants": names, "members": 5,
+              "perturbation": {"water.level": 0.004}, "statistics": stats, "mean_change": bench.mean_changes(stats),
+              "single_run": {"against": "time/2", "distance": {q: 0.0 for q in bench.STATED}}}
+    top = max(stats[v][q]["lag1"] for v in names for q in bench.STATED if stats[v][q]["lag1"] is not None)
+    phrase = f"members 0.002 apart, neighbour correlation rho1 <= {top:.2f}"
+    assert phrase in bench.accuracy_statement(report) and phrase in bench.headline_statement(report)
+    for v in names:
+        for q in bench.RESULTS:
+            del stats[v][q]["lag1"]
+    assert bench.members_statement(report) == "" and "apart" not in bench.accuracy_statement(report)
+
+
 def _runs(variant: str, peaks, runouts):
     return [{"variant": variant, "member": k, "ok": True, "peak_velocity": p, "runout": r, "runup": 100.0,
              "duration": 30.0, "band_temperature_rise_max": None, "band_pore_pressure_max": None}
