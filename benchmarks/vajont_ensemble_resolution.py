@@ -266,7 +266,7 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
     ok = [WORDS[q] for q in largest if within[q]]
     bad = [WORDS[q] for q in largest if not within[q]]
     members = members_statement(report, judged)
-    errors += f"; {members}" if members else ""
+    errors += f" %; {members}" if members else " %"
     verdict = f"resolved to {100 * tolerance:g} %: " + ("none" if not ok else "all" if not bad
                                                         else "all but " + ", ".join(bad))
     band = ""
@@ -287,7 +287,7 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
                 f"{p} MPa at {' / '.join(names)})")
     return (f"this run against the mean of {n} runs at {single['against']} that differ only by {key} "
             f"(± {delta:g}): {off}; the ensemble means move from {names[0]} to {' and '.join(names[1:])} by at most "
-            f"{moves} (standard errors {errors} %): {verdict}{band}")
+            f"{moves} (standard errors {errors}): {verdict}{band}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -247,6 +247,9 @@ def schema() -> list[Entry]:
         _case("fem", "schema", ["output.fields=\"yes\""], ["output.fields", "found 'yes'", "true | false"]),
         _case("nmm", "schema", ["nmm.order=true"], ["nmm.order", "found true"]),
         _case("dda", "schema", ["dda.dt=true"], ["dda.dt", "found true"]),
+        # false switches the restitution off (a case extending one that sets it); true is no restitution
+        _case("dda", "schema", ["dda.contact_restitution=true"],
+              ["dda.contact_restitution", "found true", "a number in (0, 1), or false (off)"]),
         _case("dda", "schema", ["blocks[1].fixed=1"], ["blocks[1].fixed", "found 1", "true | false"]),
         _case("data_driven", "schema", ["fixed_point.max_iterations=true"], ["fixed_point.max_iterations", "found true"]),
         # output.stress_maxima_exclude: discs {center, radius} (docs/cases.md, "Stress maxima")

@@ -169,3 +169,27 @@ def test_restitution_damping_ratio_inverts_the_oscillator_restitution():
         z = restitution_damping_ratio(e)
         assert np.exp(-np.pi * z / np.sqrt(1 - z * z)) == pytest.approx(e, rel=1e-12)
     assert restitution_damping_ratio(0.2) == pytest.approx(0.4559, abs=1e-4)
+
+
+def test_contact_restitution_false_is_off_as_if_omitted(tmp_path):
+    """``contact_restitution = false`` in a case is the key omitted (TOML has no null): a case
+    that extends one with a restitution switches it off and gets the base's input without it
+    (session 23: vajont.toml sets e_n = 0.2, the cases extending it kept DDA's own damping)."""
+    import coupling
+    from conftest import CASES
+
+    base = tmp_path / "base.toml"
+    base.write_text((CASES / "dda_incline.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    plain = coupling.load_case(base).spec.model_dump(mode="json")
+    assert plain["dda"]["contact_restitution"] is None
+    with_e = coupling.load_case(base, {"dda.contact_restitution": 0.2}).spec
+    assert with_e.dda.contact_restitution == 0.2
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "base.toml"\n[dda]\ncontact_restitution = false\n', encoding="utf-8")
+    parent = tmp_path / "parent.toml"
+    parent.write_text('extends = "base.toml"\n[dda]\ncontact_restitution = 0.2\n', encoding="utf-8")
+    grandchild = tmp_path / "grandchild.toml"
+    grandchild.write_text('extends = "parent.toml"\n[dda]\ncontact_restitution = false\n', encoding="utf-8")
+    assert coupling.load_case(parent).spec.dda.contact_restitution == 0.2
+    for case in (child, grandchild):
+        assert coupling.load_case(case).spec.model_dump(mode="json")["dda"] == plain["dda"]

@@ -106,7 +106,7 @@ def test_changes_of_the_means_and_the_accuracy_sentence():
 #: (session 20 changed how the thermal-pressurisation band is carried: vajont and vajont_10block were rerun)
 ENSEMBLE_REPORTS = {
     "vajont.toml": ("vajont_ensemble_resolution.json", "vajont_ensemble_resolution_session20.json",
-                    "vajont_ensemble_resolution_session21.json"),
+                    "vajont_ensemble_resolution_session21.json", "vajont_ensemble_resolution_session23.json"),
     "vajont_10block.toml": ("vajont_10block_ensemble_resolution.json", "vajont_10block_ensemble_resolution_session20.json",
                            "vajont_10block_ensemble_resolution_session22.json"),
     "vajont_velocity_weakening.toml": ("vajont_velocity_weakening_ensemble_resolution.json",
@@ -119,14 +119,17 @@ ENSEMBLE_REPORTS = {
 #: studies of a change to the model, not adopted: the case's accuracy_studies quote them, the
 #: accuracy key does not (case -> (report, the overrides it was made with))
 CANDIDATE_REPORTS = {
-    "vajont.toml": (("vajont_restitution_ensemble_resolution.json", {"dda.contact_restitution": 0.2}),),
+    "vajont.toml": (("vajont_restitution_ensemble_resolution.json", {"dda.contact_restitution": 0.2}),
+                    ("vajont_restitution_ensemble_dense.json", {"dda.contact_restitution": 0.2})),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CANDIDATE_REPORTS))
 def test_vajont_studies_quote_the_candidate_models_report(case):
     """A candidate model (session 22: the impact restitution e_n = 0.2 as a material property,
-    Wyllie 2014) is stated in accuracy_studies with its command, from its committed report."""
+    Wyllie 2014, adopted in session 23 once judged by independent members) is stated in
+    accuracy_studies with its command, from its committed report; so is session 23's study of
+    members too close to be independent (33 over ± 1 mm)."""
     import json
 
     import coupling
@@ -168,7 +171,8 @@ def test_vajont_accuracy_quotes_its_committed_ensemble_report(case):
 @pytest.mark.parametrize("case", sorted(ENSEMBLE_REPORTS))
 def test_shipped_run_lies_in_its_reported_ensemble(case, tmp_path):
     """The shipped run of each Vajont case against the base ensemble of the report its accuracy
-    key quotes (9 runs over the reservoir level ± 1 mm at the shipped Δt): peak, run-out,
+    key quotes (its runs over the reservoir level at the shipped Δt: 9 over ± 1 mm, the
+    flagship's 33 over ± 4 mm since session 23): peak, run-out,
     run-up and onset to rest each within 4 of the ensemble's standard deviations of its mean.
     These runs are not reproducible to round-off (a difference grows during the slide and in
     the impacts), so a bitwise check would fail on another machine; 4 standard deviations is

@@ -75,14 +75,20 @@ class Strict(BaseModel):
     #: key -> what it allows, in an error's words, where the kind alone (``a number``) would
     #: leave out a form (e.g. water.level: a number or a table [[t, level], ...])
     allowed_forms: ClassVar[dict[str, str]] = {}
+    #: optional keys whose ``false`` means "off", as if omitted: a case that extends another can
+    #: switch off a model its base turns on (TOML has no null); ``true`` there is an error
+    false_means_off: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _former_keys(cls, data):
         """A key listed in ``renamed_keys`` is an error naming its new key; true / false or a
         string (a quoted number, ``"30e9"``) where a number goes, or anything but true / false
-        for a boolean, is an error too (loader: one line, exit 2)."""
+        for a boolean, is an error too (loader: one line, exit 2); ``false`` for a key of
+        ``false_means_off`` is the key omitted."""
         if isinstance(data, dict):
+            if any(data.get(k) is False for k in cls.false_means_off):
+                data = {k: v for k, v in data.items() if not (k in cls.false_means_off and v is False)}
             for old, new in cls.renamed_keys.items():
                 if old in data:
                     raise PydanticCustomError("renamed_key", "renamed: use {new}", {"old": old, "new": new})

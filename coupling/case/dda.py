@@ -93,6 +93,8 @@ class DdaSettingsSpec(Strict):
     """The ``[dda]`` table: time stepping, contact and open–close settings (dda.Settings)."""
 
     renamed_keys = {"solver": "linear_solver"}
+    false_means_off = frozenset({"contact_restitution"})
+    allowed_forms = {"contact_restitution": "a number in (0, 1), or false (off)"}
 
     duration: PositiveFloat = Field(description="simulated time [s]")
     dt: PositiveFloat = Field(description="initial and largest time step [s]")
@@ -113,7 +115,9 @@ class DdaSettingsSpec(Strict):
     contact_restitution: float | None = Field(None, gt=0, lt=1, description="e_n, normal coefficient of restitution "
                                               "of a block pair's impact, the same at every dt (total normal contact "
                                               "damping, DDA's own included; Wyllie 2014: ~0.2 for near-normal rock "
-                                              "impacts); omitted: off. Excludes contact_damping_ratio/_time")
+                                              "impacts); omitted or false: off (DDA's own update damping, "
+                                              "which depends on dt; false lets a case switch off what the case it "
+                                              "extends sets). Excludes contact_damping_ratio/_time")
     oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
     oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
                                          "friction of sliding contacts moves by more than this fraction (0: off)")
