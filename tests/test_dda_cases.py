@@ -206,6 +206,9 @@ def test_vajont_answer_does_not_depend_on_ranks_or_linear_solver(tmp_path):
     move the answer). The duration, not the time to rest: that includes the 10 s of static
     settling, which would dilute the spread.
 
+    Measured in session 23 (benchmarks/out/vajont_roundoff_session23.json, with the impact
+    restitution e_n = 0.2): 1 and 2 ranks bitwise equal, SciPy run-out 330.38 / 330.76 m (0.12 %),
+    run-up 0.15 %, duration 27.48 / 27.55 s (0.24 %).
     Measured in session 20 (benchmarks/out/vajont_roundoff_session20.json, the band carried through
     corner flips and flights): 1 and 2 ranks bitwise equal, SciPy run-out 331.31 / 331.83 m (0.16 %),
     run-up 0.20 %, duration 27.55 / 27.48 s (0.24 %).
