@@ -121,6 +121,7 @@ ENSEMBLE_REPORTS = {
 CANDIDATE_REPORTS = {
     "vajont.toml": (("vajont_restitution_ensemble_resolution.json", {"dda.contact_restitution": 0.2}),
                     ("vajont_restitution_ensemble_dense.json", {"dda.contact_restitution": 0.2})),
+    "vajont_velocity_weakening.toml": (("vajont_velocity_weakening_restitution_ensemble_session23.json", {"dda.contact_restitution": 0.2}),),
 }
 
 
