@@ -188,12 +188,11 @@ def members_statement(report: dict, quantities: tuple[str, ...] = STATED) -> str
     """"members 0.00025 apart, neighbour correlation rho1 <= 0.21": the members' spacing in the
     perturbed key and the largest lag-1 autocorrelation (:func:`neighbour_correlation`) of the
     ``quantities`` over the variants; "" for a report before session 23 (no ``lag1`` stored)."""
-    stats, names = report["statistics"], report["variants"]
-    rhos = [stats[v][q].get("lag1") for v in names for q in quantities]
-    if not any("lag1" in stats[v][q] for v in names for q in quantities):
+    cells = [report["statistics"][v][q] for v in report["variants"] for q in quantities]
+    if not any("lag1" in c for c in cells):
         return ""
     n, delta = report["members"], next(iter(report["perturbation"].values()))
-    top = max((r for r in rhos if r is not None), default=0.0)
+    top = max((c["lag1"] for c in cells if c.get("lag1") is not None), default=0.0)
     return f"members {2 * delta / (n - 1):g} apart, neighbour correlation rho1 <= {top:.2f}"
 
 
@@ -213,8 +212,8 @@ def accuracy_statement(report: dict) -> str:
     single = report["single_run"]
     off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED if single["distance"].get(q) is not None)
     common = "".join(set_text(k, v) for k, v in report.get("common_overrides", {}).items())
-    members = members_statement(report, stated(report))
-    members = f" ({members}: standard errors over n (1 - rho1)/(1 + rho1) members where rho1 > 0)" if members else ""
+    spacing = members_statement(report, stated(report))
+    members = f" ({spacing}: standard errors over n (1 - rho1)/(1 + rho1) members where rho1 > 0)" if spacing else ""
     missing = ""  # a quantity some runs do not reach (onset to rest of a run still moving at its end)
     for q in STATED:
         if any(stats[v][q]["missing"] for v in names):
