@@ -67,8 +67,7 @@ def test_signal_publishes_last_complete_step(tmp_path, signum, code):
     try:
         _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("the run did not stop within 120 s of the signal")
+        pytest.fail("the run did not stop within 120 s of the signal; its stack:\n" + _stacks_of_a_hang(tmp_path, proc))
     assert proc.returncode == code, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "PETSC ERROR" not in err and "Traceback" not in err, err
