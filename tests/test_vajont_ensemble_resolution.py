@@ -110,9 +110,11 @@ ENSEMBLE_REPORTS = {
     "vajont_10block.toml": ("vajont_10block_ensemble_resolution.json", "vajont_10block_ensemble_resolution_session20.json",
                            "vajont_10block_ensemble_resolution_session22.json"),
     "vajont_velocity_weakening.toml": ("vajont_velocity_weakening_ensemble_resolution.json",
-                                       "vajont_velocity_weakening_ensemble_resolution_session22.json"),
+                                       "vajont_velocity_weakening_ensemble_resolution_session22.json",
+                                       "vajont_velocity_weakening_restitution_ensemble_session23.json"),
     "vajont_learned_friction.toml": ("vajont_learned_friction_ensemble_resolution.json",
-                                     "vajont_learned_friction_ensemble_resolution_session22.json"),
+                                     "vajont_learned_friction_ensemble_resolution_session22.json",
+                                     "vajont_learned_friction_ensemble_resolution_session24.json"),
 }
 
 
@@ -121,7 +123,6 @@ ENSEMBLE_REPORTS = {
 CANDIDATE_REPORTS = {
     "vajont.toml": (("vajont_restitution_ensemble_resolution.json", {"dda.contact_restitution": 0.2}),
                     ("vajont_restitution_ensemble_dense.json", {"dda.contact_restitution": 0.2})),
-    "vajont_velocity_weakening.toml": (("vajont_velocity_weakening_restitution_ensemble_session23.json", {"dda.contact_restitution": 0.2}),),
 }
 
 
