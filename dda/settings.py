@@ -18,7 +18,12 @@ class Settings:
     """DDA run controls.
 
     duration          run time [s]
-    dt                initial and largest time step [s] (must not exceed ``duration``)
+    dt                largest time step of the event [s] (must not exceed ``duration``); the first
+                      step unless ``initial_dt`` is given
+    initial_dt        first time step [s] (None: dt); the step control grows it by ``dt_grow`` per
+                      quiet step towards ``settle_dt`` while settling and ``dt`` after. A time
+                      refinement that halves dt keeps the settled state (the event's initial
+                      state) when it keeps this first step (benchmarks/vajont_resolution.py)
     dt_min            smallest time step before the run is declared diverged [s]
     gravity           body acceleration (gx, gy) [m/s²]
     dynamic           velocity carried to the next step, 1 = dynamic, 0 = static (Shi's k01)
@@ -175,6 +180,7 @@ class Settings:
     distribute_min_free_blocks: int = DISTRIBUTE_MIN_FREE_BLOCKS
     settle_time: float = 0.0
     settle_dt: float | None = None
+    initial_dt: float | None = None
     trigger_joint: int | None = None
     trigger_rate: float = 0.0
     trigger_start: float | None = None
@@ -250,6 +256,10 @@ class Settings:
             pos("settle_dt", "a settling time step > 0 s or None")
             if self.settle_dt < self.dt_min:  # steps below dt_min never end the settling (dt_min is the floor of a cut)
                 raise InputError(f"{key}.settle_dt", self.settle_dt, f"a settling time step >= dt_min ({self.dt_min} s)")
+        if self.initial_dt is not None:
+            pos("initial_dt", "a first time step > 0 s or None")
+            if self.initial_dt < self.dt_min:  # a first step below dt_min is a divergence at once
+                raise InputError(f"{key}.initial_dt", self.initial_dt, f"a first time step >= dt_min ({self.dt_min} s)")
         if self.trigger_joint is not None:
             pos("trigger_rate", "a peak-friction reduction rate > 0 deg/s")
             pos("trigger_hold_velocity", "an onset speed > 0 m/s")

@@ -289,7 +289,7 @@ class Simulation:
         self.state = State(
             xy=polys0.xy.copy(), velocity=np.where(self.free[:, None], sy.velocity, 0.0), strain=strain,
             stress=stress, tangent=tangent, rotation=np.zeros(self.nb), centroid0=props.centroid.copy(),
-            contacts=ContactState.empty(self.n_joint_state), points=points, time=0.0, step=0, dt=s.dt, penalty=pn, law_state=law_state,
+            contacts=ContactState.empty(self.n_joint_state), points=points, time=0.0, step=0, dt=s.initial_dt or s.dt, penalty=pn, law_state=law_state,
             vertex_band=np.zeros((polys0.xy.shape[0], self.n_joint_state)),
         )
         self.stats: dict[str, Any] = {

@@ -669,6 +669,9 @@ def new_user() -> list[Entry]:
     out.append(_case("dda", "schema", ["output.deformation_scale=5.0"], ["output.deformation_scale", "found 5.0"]))
     # a settling step below dt_min ran for ever at that step (dt_min is the floor of a cut step)
     out.append(_case("dda", "schema", ["dda.settle_time=0.005", "dda.settle_dt=1e-12"], ["dda.settle_dt", "dt_min"]))
+    # the first step (session 25): below dt_min, or not a time step
+    out.append(_case("dda", "schema", ["dda.initial_dt=1e-12"], ["dda.initial_dt", "dt_min"]))
+    out.append(_case("dda", "schema", ["dda.initial_dt=-0.1"], ["dda.initial_dt", "found -0.1"]))
     # a negative joint-set seed was a numpy ValueError traceback
     out.append(_case("dda", "schema", [], ["domains[0].joint_sets[0].seed", "found -1"],
                      text=DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]",

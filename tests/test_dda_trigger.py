@@ -53,6 +53,27 @@ def test_settling_is_static_and_leaves_joint_state():
     assert moved < 1e-4
 
 
+def test_the_settled_state_keeps_its_first_step_when_dt_is_refined():
+    """dda.Settings.initial_dt: the settling's steps start from the first step and grow towards
+    settle_dt, so a run whose event dt is halved settles exactly as the base run when it keeps the
+    base's first step (benchmarks/vajont_resolution.py's time variants), and not otherwise."""
+    def settled(**kw):
+        system, _ = incline_system()
+        sim = dda.Simulation(system, dda.Settings(duration=0.5, settle_time=0.5, settle_dt=0.05,
+                                                  max_displacement_ratio=1e-3, **kw))
+        sim.solve()
+        return sim.state.xy, sim.result.time
+
+    base_xy, base_t = settled(dt=0.005)
+    kept_xy, kept_t = settled(dt=0.0025, initial_dt=0.005)
+    other_xy, other_t = settled(dt=0.0025)
+    assert np.array_equal(kept_xy, base_xy) and np.array_equal(kept_t, base_t)
+    assert base_t[1] == pytest.approx(0.005) and other_t[1] == pytest.approx(0.0025)
+    assert not np.array_equal(other_t, base_t)
+    with pytest.raises(dda.InputError, match="initial_dt"):
+        dda.Settings(duration=1.0, dt=0.005, initial_dt=1e-12).validate()
+
+
 def test_trigger_onset_friction_is_limit_equilibrium():
     system, _ = incline_system()
     rate = 2.0  # deg/s

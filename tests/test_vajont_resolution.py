@@ -25,17 +25,22 @@ def test_variants_refine_the_case_own_settings():
     dda = coupling.load_case(CASE).spec.dda
     v = bench.variants(CASE)
     assert v["base"] == {}
-    assert v["time/2"] == {"dda.dt": dda.dt / 2, "dda.max_displacement_ratio": dda.max_displacement_ratio / 2}
-    assert v["time/4"]["dda.dt"] == dda.dt / 4
+    # the time variants keep the base run's first step, so that the settled state is the base run's
+    first = {"dda.initial_dt": dda.dt}
+    assert dda.settle_time > 0 and dda.initial_dt is None
+    assert v["time/2"] == {"dda.dt": dda.dt / 2, "dda.max_displacement_ratio": dda.max_displacement_ratio / 2, **first}
+    assert v["time/4"]["dda.dt"] == dda.dt / 4 and v["time/4"]["dda.initial_dt"] == dda.dt
     # time/4 keeps time/2's penetration limit in metres (max_penetration_ratio × 2.5 g2 w0)
     assert v["time/4"]["dda.max_penetration_ratio"] == 2 * dda.max_penetration_ratio
     assert v["time/8"] == {"dda.dt": dda.dt / 8, "dda.max_displacement_ratio": dda.max_displacement_ratio / 8,
-                           "dda.max_penetration_ratio": 4 * dda.max_penetration_ratio}
+                           "dda.max_penetration_ratio": 4 * dda.max_penetration_ratio, **first}
     assert v["penalty×2"] == {"dda.penalty_factor": 2 * dda.penalty_factor}
     # the settling variants keep the event window: duration grows with the settling time
     assert v["settle+5s"] == {"dda.settle_time": dda.settle_time + 5.0, "dda.duration": dda.duration + 5.0}
     # overrides common to every run are applied first (here: a halved time step)
     assert bench.variants(CASE, {"dda.dt": dda.dt / 2})["time/2"]["dda.dt"] == dda.dt / 4
+    # a case that does not settle refines its first step with the event
+    assert "dda.initial_dt" not in bench.variants(CASE, {"dda.settle_time": 0.0})["time/2"]
 
 
 def test_relative_changes_and_time_sequence_tables():

@@ -97,7 +97,7 @@ class DdaSettingsSpec(Strict):
     allowed_forms = {"contact_restitution": "a number in (0, 1), or false (off)"}
 
     duration: PositiveFloat = Field(description="simulated time [s]")
-    dt: PositiveFloat = Field(description="initial and largest time step [s]")
+    dt: PositiveFloat = Field(description="largest time step of the event [s]; the first step unless initial_dt is given")
     dt_min: PositiveFloat = Field(1e-9, description="smallest step before the run is declared diverged [s]")
     dynamic: float = Field(1.0, ge=0, le=1, description="velocity carried between steps (1 dynamic, 0 static)")
     max_displacement_ratio: float = Field(0.01, gt=0, le=0.1, description="Shi's g2: vertex displacement per step / w0")
@@ -138,6 +138,8 @@ class DdaSettingsSpec(Strict):
                                "(no velocity carried), joints show their static strength and their state (slip, band "
                                "temperature, pore pressure) does not change; 0 = loads applied at once at t = 0")
     settle_dt: PositiveFloat | None = Field(None, description="largest time step of the settling phase [s]; default dt")
+    initial_dt: PositiveFloat | None = Field(None, description="first time step [s]; default dt: the step control "
+                                             "grows it towards settle_dt while settling and dt after")
 
 
 class MonitorSpec(Strict):

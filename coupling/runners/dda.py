@@ -142,6 +142,9 @@ class BandMonitor:
         self.pressure: list[float] = [0.0]
         self.ratio: list[float] = [0.0]
         self.heat = 0.0  # the heat Q [J/m] put into the band so far (lumped form)
+        #: the heat [J/m] each contact of the last recorded step put into the band over that step
+        #: (lumped form; in the order of the step's contacts, dda.State.contacts; 0 off the band)
+        self.contact_heat = np.zeros(0)
         # the contacts and vertex bands at the last record (dda.State.contacts, .vertex_band): the
         # step that follows starts from them, carried to its contacts by dda.openclose.transfer
         self._prev = (sim.state.contacts, sim.state.vertex_band)
@@ -175,6 +178,7 @@ class BandMonitor:
             st, con = self.sim.global_state(), self.sim.global_last_contacts()
         p, t_band, ratio = 0.0, 0.0, 0.0
         cs = st.contacts
+        self.contact_heat = np.zeros(cs.size)
         if con is not None and con.size and cs.size == con.size:
             m = np.isin(con.tag, self._tags)
             if not self.diffusion:
@@ -206,13 +210,16 @@ class BandMonitor:
         temperature column [K] after the step and T_c⁻ before it: the last record's contacts
         ``prev`` and vertex bands carried to this step's contacts ``con`` by
         :func:`dda.openclose.transfer`, as the step did."""
+        self.contact_heat = np.zeros(con.size)
         if not np.any(m) or cs.law_state.shape[1] == 0:
             return 0.0
         start = transfer(prev, con, 0.0, np.zeros(con.size, dtype=bool), n_state=cs.law_state.shape[1],
                          nxt=self.sim.system.polys.nxt, vertex_band=vertex_band).law_state[:, 0]
         rch = self._rch[np.searchsorted(self._tags, con.tag[m])]
         length = np.maximum(con.lc[m], self.sim.l_ref)
-        return float(np.sum(rch * (cs.law_state[m, 0] - start[m]) * length))
+        heat = rch * (cs.law_state[m, 0] - start[m]) * length
+        self.contact_heat[m] = heat
+        return float(np.sum(heat))
 
     def _slide(self, onset: float | None, peak: float | None) -> np.ndarray | None:
         """Mask of the records from the onset t₀ to the time of peak speed t_p (None without an

@@ -1,0 +1,83 @@
+"""benchmarks/vajont_landing.py: the vertex that strikes the band is named, with the band it lands with."""
+
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+_spec = importlib.util.spec_from_file_location("vajont_landing", ROOT / "benchmarks" / "vajont_landing.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def _records(lift: float = 10.4, land: float = 22.9, ratio: float = 0.39):
+    """Three vertices over 0-30 s in steps of 0.01 s (settling to 10 s): vertex 0 slides on the band
+    from 10 s and heats it 1e3 J/m per step; vertex 1 (block 6) is on the band until ``lift``, its
+    ratio rising to ``ratio``, and lands at ``land`` with a 3-step strike (1e9 N/m, 1e8 J/m per
+    step); vertex 2 is never on the band."""
+    t = np.round(np.arange(0.01, 30.0, 0.01), 10)
+    n = t.size
+    heat, N = np.zeros((n, 3)), np.zeros((n, 3))
+    T, r = np.zeros((n, 3)), np.zeros((n, 3))
+    heat[t > 10.0, 0] = 1e3
+    N[:, 0] = 1e8
+    N[t <= lift, 1] = 5e7
+    k = int(np.searchsorted(t, land))
+    N[k:, 1] = 2e8  # resting after the strike
+    N[k:k + 3, 1] = 1e9
+    heat[k:k + 3, 1] = 1e8
+    r[:, 1] = np.where(t <= lift, ratio * np.clip((t - 10.0) / (lift - 10.0), 0, 1), ratio)
+    r[k:, 1] = 0.9
+    T[:, 1] = np.cumsum(heat[:, 1]) / 1e6
+    mean = np.cumsum(heat.sum(axis=1)) / 3e6  # heat per kelvin of the band: 3e6 J/(m K)
+    xy = np.zeros((n, 3, 2))
+    xy[:, 1] = [913.6, 38.4]
+    return {"time": t, "dt": np.full(n, 0.01), "mean": mean, "heat": heat, "T": T, "r": r, "N": N, "xy": xy,
+            "block": np.array([7, 6, 0]), "settle_time": 10.0, "wall_s": 1.0}
+
+
+def test_the_landing_vertex_its_ratio_and_its_lift_off_are_found():
+    found = bench.landing(_records())
+    assert found["vertex"] == 1 and found["block"] == 6
+    assert found["landing_time"] == pytest.approx(22.9)
+    assert found["lift_off_time"] == pytest.approx(10.4)
+    assert found["ratio_at_landing"] == pytest.approx(0.39)
+    assert found["rise"] == pytest.approx((3e8 + 5e3) / 3e6, rel=1e-9)  # the strike and 5 steps of sliding
+    assert found["heat_share"] == pytest.approx(3e8 / (3e8 + 5e3))
+    # 0.02 s from the landing: the 2 strike steps in it (1e9 N/m x 0.01 s each)
+    assert found["impulse"] == pytest.approx(2e7) and found["impulse_steps"] == 2
+    assert found["position"] == [913.6, 38.4]
+
+
+def test_no_strike_window_without_records_after_the_settling():
+    rec = _records()
+    rec["settle_time"] = 29.97
+    assert bench.landing(rec) is None
+
+
+def test_the_statement_names_compartment_ratio_and_lift_off():
+    second = bench.landing(_records(lift=10.2, land=22.95, ratio=0.05))
+    report = {"steps": 5, "runs": [{"name": "base", "ok": True, **bench.landing(_records())},
+                                   {"name": "base", "ok": True, **second},
+                                   {"name": "g2/2", "ok": False, "error": "no strike window"}]}
+    text = bench.statement(report)
+    assert text.startswith("at base (2 runs): compartment 6's vertex 1 lands at 22.90-22.95 s (x = 913.6 m) with "
+                           "p/sigma_n 0.05-0.39, carried since 10.20-10.40 s; band +100.0 K in 5 steps (100.0; 100 % "
+                           "of it from that vertex); impulse 2e+07 N s/m in 2 steps")
+    assert text.endswith("at g2/2: no strike window")
+
+
+def test_members_spread_the_perturbed_key_around_the_case_value():
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    values = bench.member_values(ap, str(ROOT / "cases" / "vajont_10block.toml"), {}, 5, "water.level=0.004")
+    assert [round(m["water.level"] - 236.0, 9) for m in values] == [-0.004, -0.002, 0.0, 0.002, 0.004]
+    assert bench.member_values(ap, "unused", {}, 1, "water.level=0.004") == [{}]
+    with pytest.raises(SystemExit):
+        bench.member_values(ap, str(ROOT / "cases" / "vajont_10block.toml"), {}, 3, "water.level=-1")
