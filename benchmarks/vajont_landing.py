@@ -19,6 +19,8 @@ joint [N/m]. Reported per variant:
   lift-off) [s]: a vertex off the band keeps the band it had (``dda.openclose.transfer``), so
   the landing starts from the ratio of the lift-off. The landing's heat per unit normal impulse
   goes as μ (1 − r): frictional work μ σ'_n δ with σ'_n = σ_n (1 − r);
+* the band's mean temperature rise over ``HEAT_WINDOW`` = 0.1 s from the landing [K] (the landing's
+  heat in the band's mean: the same window at any step length);
 * the normal impulse of its band contacts over 0.02 s from the landing (the strike; then the block rests on the band), ∫ N dt [N·s/m], and the
   steps that carry it: a step control that resolves the impact gives the same impulse.
 
@@ -47,6 +49,9 @@ from vajont_resolution import machine, parse_sets, parse_variants, set_text, var
 STEPS = 5
 #: the time after a landing over which its normal impulse is summed [s]
 IMPULSE_WINDOW = 0.02
+#: the time from a landing over which the band's rise is its heat [s] (a fixed time, not steps:
+#: a step control that cuts the landing's steps must not shorten the window)
+HEAT_WINDOW = 0.1
 #: the variants this script adds: one step control refined at a time
 ALONE = ("g2/2", "dt/2")
 
@@ -131,7 +136,9 @@ def landing(rec: dict, steps: int = STEPS) -> dict | None:
     begin = t - rec["dt"]  # each step's start; the steps that start within the window from the landing step's
     span = (begin >= begin[land] - 0.5 * rec["dt"][land]) & (begin < begin[land] + IMPULSE_WINDOW - 0.5 * rec["dt"][land])
     impulse = float(np.sum(rec["N"][span, v] * rec["dt"][span]))
-    return {"time": float(t[i0]), "rise": float(rise[j]), "vertex": v, "block": int(rec["block"][v]),
+    after_heat = np.flatnonzero(begin < begin[land] + HEAT_WINDOW - 0.5 * rec["dt"][land])[-1]
+    landing_rise = float(mean[after_heat] - mean[land - 1])
+    return {"time": float(t[i0]), "rise": float(rise[j]), "landing_rise": landing_rise, "vertex": v, "block": int(rec["block"][v]),
             "position": [float(x) for x in rec["xy"][land, v]], "landing_time": float(t[land]),
             "ratio_at_landing": float(rec["r"][land - 1, v]), "temperature_at_landing": float(rec["T"][land - 1, v]),
             "lift_off_time": lift, "heat_share": float(heat[v] / heat.sum()) if heat.sum() > 0 else None,
@@ -169,12 +176,13 @@ def statement(report: dict) -> str:
         who = ", ".join(f"compartment {b}'s vertex {v}" for b, v in sorted({(r["block"], r["vertex"]) for r in runs}))
         lifts = [r["lift_off_time"] for r in runs if r["lift_off_time"] is not None]
         lift = f"carried since {_span(lifts, '.2f')} s" if lifts else "never on the band before"
-        rises = [r["rise"] for r in runs]
+        rises = [r["landing_rise"] for r in runs]
         parts.append(f"at {name} ({len(runs)} run{'s' if len(runs) > 1 else ''}): {who} lands at "
                      f"{_span([r['landing_time'] for r in runs], '.2f')} s (x = {_span([r['position'][0] for r in runs], '.1f')} m) "
                      f"with p/sigma_n {_span([r['ratio_at_landing'] for r in runs], '.2f')}, {lift}; band "
-                     f"+{np.mean(rises):.1f} K in {report['steps']} steps ({_span(rises, '.1f')}; "
-                     f"{_span([100 * r['heat_share'] for r in runs], '.0f')} % of it from that vertex); impulse "
+                     f"+{np.mean(rises):.1f} K over {report['heat_window']} s from the landing ({_span(rises, '.1f')}; "
+                     f"the largest {report['steps']}-step rise {_span([100 * r['heat_share'] for r in runs], '.0f')} % "
+                     f"from that vertex); impulse "
                      f"{_span([r['impulse'] for r in runs], '.2g')} N s/m in {_span([r['impulse_steps'] for r in runs], 'd')} steps")
     return "; ".join(parts)
 
@@ -236,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         runs = [run_one(x) for x in todo]
     report = {"case": a.case, "sets": sets, "until": a.until, "steps": STEPS, "impulse_window": IMPULSE_WINDOW,
+              "heat_window": HEAT_WINDOW,
               "command": "python benchmarks/vajont_landing.py --case " + a.case
               + "".join(set_text(k, v) for k, v in sets.items()) + f" --variants {','.join(names)}"
               + (f" --members {a.members} --perturb {a.perturb}" if a.members > 1 else ""),

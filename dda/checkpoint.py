@@ -18,6 +18,7 @@ gives bit-for-bit the steps an uninterrupted run computes:
 * ``last_contacts/…`` the contacts of the last step (drawn in the last frame);
 * ``history/…`` the recorded series of :class:`dda.result.Result` (time, dt, centroid, …);
 * ``stats/…`` the running statistics, ``solver/…`` the linear solver's counters;
+  ``impact_hold`` the step cap of an impact on a band under way (until [s], cap [s]);
 * ``writer/…`` the frames written so far (times and file names) and the snapshot frames.
 """
 
@@ -73,6 +74,7 @@ def snapshot(sim: "Simulation") -> dict[str, np.ndarray]:
     for name in _HISTORY:
         out[f"history/{name}"] = np.asarray(getattr(res, name))
     out["stats"] = _text({k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in sim.stats.items()})
+    out["impact_hold"] = np.asarray(sim.impact_hold, dtype=float)
     out["solver/n_solves"] = np.asarray(sim.solver.n_solves)
     out["solver/ksp_iterations"] = np.asarray(sim.solver.ksp_iterations)
     w = sim.writer
@@ -119,6 +121,8 @@ def restore(sim: "Simulation", data: dict[str, np.ndarray]) -> None:
         setattr(res, name, list(a) if a.ndim > 1 else a.tolist())
     stats = _untext(data["stats"])
     sim.stats.update({k: (float("inf") if v is None and k == "dt_min_used" else v) for k, v in stats.items()})
+    if "impact_hold" in data:  # written before session 25: no hold
+        sim.impact_hold = tuple(float(x) for x in np.asarray(data["impact_hold"]))
     sim.solver.n_solves = int(data["solver/n_solves"].item())
     sim.solver.ksp_iterations = int(data["solver/ksp_iterations"].item())
     w = sim.writer

@@ -20,6 +20,10 @@ class Settings:
     duration          run time [s]
     dt                largest time step of the event [s] (must not exceed ``duration``); the first
                       step unless ``initial_dt`` is given
+    impact_steps      steps over which a landing on a joint whose law carries a state (a thermally
+                      pressurised band) is resolved: a step in which such a contact closes from
+                      open is cut to T_c / impact_steps, T_c = π √(m/p_n) the impact's duration
+                      (m the reduced mass of the pair [kg/m]); 0: off (Simulation._impact_step)
     initial_dt        first time step [s] (None: dt); the step control grows it by ``dt_grow`` per
                       quiet step towards ``settle_dt`` while settling and ``dt`` after. A time
                       refinement that halves dt keeps the settled state (the event's initial
@@ -181,6 +185,7 @@ class Settings:
     settle_time: float = 0.0
     settle_dt: float | None = None
     initial_dt: float | None = None
+    impact_steps: int = 0
     trigger_joint: int | None = None
     trigger_rate: float = 0.0
     trigger_start: float | None = None
@@ -256,6 +261,8 @@ class Settings:
             pos("settle_dt", "a settling time step > 0 s or None")
             if self.settle_dt < self.dt_min:  # steps below dt_min never end the settling (dt_min is the floor of a cut)
                 raise InputError(f"{key}.settle_dt", self.settle_dt, f"a settling time step >= dt_min ({self.dt_min} s)")
+        if int(self.impact_steps) != self.impact_steps or self.impact_steps < 0:
+            raise InputError(f"{key}.impact_steps", self.impact_steps, "an integer >= 0 (0: off)")
         if self.initial_dt is not None:
             pos("initial_dt", "a first time step > 0 s or None")
             if self.initial_dt < self.dt_min:  # a first step below dt_min is a divergence at once

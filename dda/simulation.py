@@ -105,6 +105,10 @@ class StepFailure(enum.Enum):
                    geometric check behind the contact-based penetration check, which cannot
                    see edges that cross with no vertex inside; handled like PENETRATION (Δt cut,
                    retried, the run diverges after ``max_retries``) without raising the penalty
+    IMPACT       : a contact on a joint whose law carries a state (a thermally pressurised
+                   band) closed in the step from open, and the step is longer than the
+                   impact's resolution T_c / ``impact_steps`` (:meth:`Simulation._impact_step`):
+                   Δt is set to it and the step retried (not a failure of the run)
     """
 
     DISPLACEMENT = "displacement ratio"
@@ -112,6 +116,7 @@ class StepFailure(enum.Enum):
     OPEN_CLOSE = "open-close iteration"
     NOT_FINITE = "non-finite solution"
     OVERLAP = "overlap"
+    IMPACT = "impact"
 
 
 @dataclass
@@ -131,6 +136,7 @@ class _Trial:
     solved_stretch: np.ndarray | None = None  # shear-spring stretch g_s [m] of the last solve
     strength: np.ndarray | None = None  # F_max [N] at the last solve's normal force (locked contacts)
     penalty_needed: float = 0.0  # p_n [N/m] the next step needs to stop a closing contact within the limit
+    impact_dt: float | None = None  # Δt [s] that resolves the step's landings on a band (IMPACT)
 
 
 @dataclass
@@ -293,7 +299,7 @@ class Simulation:
             vertex_band=np.zeros((polys0.xy.shape[0], self.n_joint_state)),
         )
         self.stats: dict[str, Any] = {
-            "steps": 0, "n_dt_cuts": 0, "n_retries": 0, "n_oc_retries": 0, "n_penetration_retries": 0, "n_overlap_retries": 0,
+            "steps": 0, "n_dt_cuts": 0, "n_retries": 0, "n_oc_retries": 0, "n_penetration_retries": 0, "n_overlap_retries": 0, "n_impact_cuts": 0,
             "n_nan_retries": 0, "n_nonconverged_steps": 0, "oc_iterations_total": 0, "oc_iterations_max": 0,
             "penalty_increases": 0, "solves": 0, "max_penetration": 0.0, "n_contacts_max": 0,
             "dt_min_used": np.inf, "dt_max_used": 0.0, "wall_time_s": 0.0, "mpi_ranks": self.comm.size,
@@ -309,6 +315,9 @@ class Simulation:
         #: (strength, state changes, checks), update (accepted step), ghost exchange (per-block sums
         #: over contacts held by several ranks); the linear algebra is in
         #: ``self.solver.timings`` (assemble, factorise, solve, gather)
+        #: (until [s], cap [s]): after a landing on a band the steps stay at most ``cap`` until
+        #: ``until``, the impact's duration T_c later (:meth:`_impact_step`; settings.impact_steps)
+        self.impact_hold: tuple[float, float] = (-np.inf, np.inf)
         self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0,
                             "ghost_exchange": 0.0, "overlap": 0.0}
         #: spatial partition (dda.partition), made at the first step (and after a restore or when
@@ -379,6 +388,35 @@ class Simulation:
             room = self.pen_limit ** 2 - np.minimum(pen[closing], 0.9 * self.pen_limit) ** 2
             need = float(np.max(m_red * v * v / room))
         return self._allmax(need)
+
+    def _impact_step(self, cs0: ContactState, cs: ContactState, con: Contacts, props, pn: float, t: float) -> float | None:
+        """The step [s] that resolves this step's landings on a band, all ranks; None without one.
+
+        A landing: a contact on a joint whose law carries a state (``JointLaw.n_state`` > 0: the
+        thermally pressurised band) that was open at the start of the step and is closed at its
+        end. Its impact lasts about half a period of the contact spring, T_c = π √(m/p_n), m the
+        reduced mass of its two blocks [kg/m] (one block's against a fixed block), p_n [N/m] the
+        normal penalty; the step is T_c / ``impact_steps``. Why: the heat a landing puts into the
+        band, ∫ μ N (1 − r) dδ, weighs the impact's force N(t) by the pore-pressure ratio r, which
+        rises with the slip δ during the impact: with the impact over 2-4 steps the step's length
+        sets where the force peaks against r, and the heat moved with Δt (vajont_10block, session
+        25, benchmarks/vajont_landing.py). The steps that follow grow back by ``dt_grow``."""
+        laws, dflt = self.joint_laws(t), self.system.default_joint_law
+        stateful = np.array([t_ for t_, law in laws.items() if law.n_state > 0], dtype=np.int64)
+        band = np.isin(con.tag, stateful)
+        if dflt.n_state > 0:
+            band |= ~np.isin(con.tag, np.array(list(laws), dtype=np.int64))
+        landing = band & (cs0.state == OPEN) & (cs.state != OPEN)
+        need = np.inf
+        if np.any(landing):
+            fixed = self.system.fixed if self.lsys is None else self.lsys.fixed
+            m = self._mass(props)
+            i, j = con.i[landing], con.j[landing]
+            mi, mj = m[i], m[j]
+            m_red = np.where(fixed[j], mi, np.where(fixed[i], mj, mi * mj / (mi + mj)))
+            need = float(np.pi * np.sqrt(np.min(m_red) / pn) / self.settings.impact_steps)
+        need = -self._allmax(-need)
+        return max(need, self.settings.dt_min) if np.isfinite(need) else None
 
     def _mass(self, props) -> np.ndarray:
         """Mass of each block [kg/m]: area × density (per unit thickness)."""
@@ -794,9 +832,13 @@ class Simulation:
 
     def dt_cap(self) -> float:
         """Largest Δt [s] of the next step: ``settle_dt`` while settling (static relaxation
-        is faster with longer steps), else ``dt``."""
+        is faster with longer steps), else ``dt``; at most the cap of :attr:`impact_hold` while
+        an impact on a band is under way (``impact_steps``)."""
         s = self.settings
-        return (s.settle_dt or s.dt) if self.settling() else s.dt
+        cap = (s.settle_dt or s.dt) if self.settling() else s.dt
+        if self.state.time < self.impact_hold[0]:  # an impact on a band under way (settings.impact_steps)
+            cap = min(cap, self.impact_hold[1])
+        return cap
 
     def trigger_phi(self, t: float) -> float | None:
         """Peak friction angle [deg] of the trigger joint for a step ending at t [s] (None: no trigger):
@@ -1082,11 +1124,15 @@ class Simulation:
                        solved_stretch=solved_stretch, strength=fmax_new,
                        penalty_needed=self._impact_penalty(pen, dn_step, dt, con, props) if not settling else 0.0)
         ph["open_close"] += clock() - t_phase
+        if s.impact_steps and not settling:
+            trial.impact_dt = self._impact_step(cs0, cs, con, props, pn, t1)
         if ratio > 1.0:
             trial.failure, trial.block = StepFailure.DISPLACEMENT, umax_block
         elif max_pen > self.pen_limit:
             trial.failure, trial.block = StepFailure.PENETRATION, pen_block
             trial.detail = f"penetration {max_pen:.3g} m > limit {self.pen_limit:.3g} m"
+        elif trial.impact_dt is not None and dt > trial.impact_dt * (1.0 + 1e-9):
+            trial.failure = StepFailure.IMPACT
         else:
             t_overlap = clock()
             n = self.overlap_check_every
@@ -1316,6 +1362,10 @@ class Simulation:
             fail = trial.failure
             if fail is None:
                 break
+            if fail is StepFailure.IMPACT:  # a landing on a band: the step that resolves it (not a retry)
+                self.stats["n_impact_cuts"] += 1
+                dt = dt_keep = trial.impact_dt
+                continue
             if fail is StepFailure.OPEN_CLOSE and (oc_fails >= s.oc_max_retries or dt * s.dt_cut < s.dt_min):
                 self.stats["n_nonconverged_steps"] += 1  # accept: Shi's iteration cap
                 break
@@ -1350,6 +1400,12 @@ class Simulation:
                 self.stats["n_overlap_retries"] += 1
             else:
                 self.stats["n_nan_retries"] += 1
+        if trial.impact_dt is not None:  # a landing on a band in this step: hold its step for the impact's duration
+            until = st.time + trial.impact_dt * s.impact_steps
+            if st.time >= self.impact_hold[0]:
+                self.impact_hold = (until, trial.impact_dt)
+            else:
+                self.impact_hold = (max(until, self.impact_hold[0]), min(trial.impact_dt, self.impact_hold[1]))
         t0 = _time.perf_counter()
         self._accept(trial, dt, polys, props, con, pn)
         self.phase_times["update"] += _time.perf_counter() - t0

@@ -672,6 +672,8 @@ def new_user() -> list[Entry]:
     # the first step (session 25): below dt_min, or not a time step
     out.append(_case("dda", "schema", ["dda.initial_dt=1e-12"], ["dda.initial_dt", "dt_min"]))
     out.append(_case("dda", "schema", ["dda.initial_dt=-0.1"], ["dda.initial_dt", "found -0.1"]))
+    out.append(_case("dda", "schema", ["dda.impact_steps=-1"], ["dda.impact_steps", "found -1"]))
+    out.append(_case("dda", "schema", ["dda.impact_steps=2.5"], ["dda.impact_steps", "found 2.5"]))
     # a negative joint-set seed was a numpy ValueError traceback
     out.append(_case("dda", "schema", [], ["domains[0].joint_sets[0].seed", "found -1"],
                      text=DDA + DOMAIN.format(poly="[[30.0, 0.0], [40.0, 0.0], [40.0, 10.0], [30.0, 10.0]]",

@@ -10,7 +10,7 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
 
     family         entries
     nonfinite          167
-    schema             247
+    schema             249
     setup               70
     sizes               28
     output-paths        38
@@ -19,10 +19,10 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     devices              6
     cli-options        166
     restart             51
-    total              870
+    total              872
 
-By case kind: dda 297, nmm 180, fem 148, data_driven 123, learning commands 122. By command:
-check 560, run 171, train 49, data generate 47, data import-csv 20, surrogate 9, calibrate 5,
+By case kind: dda 299, nmm 180, fem 148, data_driven 123, learning commands 122. By command:
+check 562, run 171, train 49, data generate 47, data import-csv 20, surrogate 9, calibrate 5,
 ensemble 5, cases/others 4. Session 18 added 145 entries on the most recent keys and options
 (:func:`malformed_corpus.recent_keys`); session 19 11 on supports that leave a rigid-body motion
 free and an ignored training option (:func:`malformed_corpus.partial_supports`), and 1 on a seed a

@@ -49,6 +49,8 @@ def test_the_landing_vertex_its_ratio_and_its_lift_off_are_found():
     assert found["ratio_at_landing"] == pytest.approx(0.39)
     assert found["rise"] == pytest.approx((3e8 + 5e3) / 3e6, rel=1e-9)  # the strike and 5 steps of sliding
     assert found["heat_share"] == pytest.approx(3e8 / (3e8 + 5e3))
+    # over 0.1 s from the landing (its step and the 9 after it): the strike and 10 steps of sliding
+    assert found["landing_rise"] == pytest.approx((3e8 + 1e4) / 3e6, rel=1e-9)
     # 0.02 s from the landing: the 2 strike steps in it (1e9 N/m x 0.01 s each)
     assert found["impulse"] == pytest.approx(2e7) and found["impulse_steps"] == 2
     assert found["position"] == [913.6, 38.4]
@@ -62,13 +64,13 @@ def test_no_strike_window_without_records_after_the_settling():
 
 def test_the_statement_names_compartment_ratio_and_lift_off():
     second = bench.landing(_records(lift=10.2, land=22.95, ratio=0.05))
-    report = {"steps": 5, "runs": [{"name": "base", "ok": True, **bench.landing(_records())},
+    report = {"steps": 5, "heat_window": 0.1, "runs": [{"name": "base", "ok": True, **bench.landing(_records())},
                                    {"name": "base", "ok": True, **second},
                                    {"name": "g2/2", "ok": False, "error": "no strike window"}]}
     text = bench.statement(report)
     assert text.startswith("at base (2 runs): compartment 6's vertex 1 lands at 22.90-22.95 s (x = 913.6 m) with "
-                           "p/sigma_n 0.05-0.39, carried since 10.20-10.40 s; band +100.0 K in 5 steps (100.0; 100 % "
-                           "of it from that vertex); impulse 2e+07 N s/m in 2 steps")
+                           "p/sigma_n 0.05-0.39, carried since 10.20-10.40 s; band +100.0 K over 0.1 s from the landing "
+                           "(100.0; the largest 5-step rise 100 % from that vertex); impulse 2e+07 N s/m in 2 steps")
     assert text.endswith("at g2/2: no strike window")
 
 

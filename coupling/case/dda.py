@@ -140,6 +140,8 @@ class DdaSettingsSpec(Strict):
     settle_dt: PositiveFloat | None = Field(None, description="largest time step of the settling phase [s]; default dt")
     initial_dt: PositiveFloat | None = Field(None, description="first time step [s]; default dt: the step control "
                                              "grows it towards settle_dt while settling and dt after")
+    impact_steps: int = Field(0, ge=0, le=10000, description="steps over which a landing on a band (a joint whose law "
+                              "carries a state) is resolved: the step is cut to pi sqrt(m/p_n) / impact_steps; 0 = off")
 
 
 class MonitorSpec(Strict):
