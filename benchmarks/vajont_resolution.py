@@ -16,7 +16,9 @@ case's own settings, so the script measures whatever case it is given:
                     time/2's penetration limit in metres (it is max_penetration_ratio × 2.5 g2 w0)
     time/8          Δt and g2 divided by 8 (the third level), with time/2's penetration limit too
                     (a case that settles: every time variant keeps the base run's first step,
-                    ``dda.initial_dt``, so that its settled state is the base run's; session 25)
+                    ``dda.initial_dt``, so that its settled state is the base run's; session 25.
+                    The reports committed before refined the first step with Δt: their runs name
+                    their overrides, so a rerun of their command reruns them, it does not reuse them)
     penalty×2       contact normal stiffness doubled (``dda.penalty_factor``, or ``dda.penalty``)
     penalty/2       contact normal stiffness halved
     settle+5s       static settling 5 s longer (``dda.settle_time`` and ``dda.duration`` + 5 s:

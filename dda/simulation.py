@@ -310,14 +310,14 @@ class Simulation:
             law = sy.joint_laws[int(s.trigger_joint)]
             self.stats.update({"trigger_phi_deg": float(np.degrees(np.arctan(law.mu_p))), "trigger_held_time": None})
         self._laws_cache: tuple[float, dict] | None = None
+        #: (until [s], cap [s]): after a landing on a band the steps stay at most ``cap`` until
+        #: ``until``, the impact's duration T_c later (:meth:`_impact_step`; settings.impact_steps)
+        self.impact_hold: tuple[float, float] = (-np.inf, np.inf)
         #: wall time [s] per phase, summed over the run: contact detection, block assembly
         #: (submatrices), contact assembly (springs and friction), open–close bookkeeping
         #: (strength, state changes, checks), update (accepted step), ghost exchange (per-block sums
         #: over contacts held by several ranks); the linear algebra is in
         #: ``self.solver.timings`` (assemble, factorise, solve, gather)
-        #: (until [s], cap [s]): after a landing on a band the steps stay at most ``cap`` until
-        #: ``until``, the impact's duration T_c later (:meth:`_impact_step`; settings.impact_steps)
-        self.impact_hold: tuple[float, float] = (-np.inf, np.inf)
         self.phase_times = {"detect": 0.0, "block_assembly": 0.0, "contact_assembly": 0.0, "open_close": 0.0, "update": 0.0,
                             "ghost_exchange": 0.0, "overlap": 0.0}
         #: spatial partition (dda.partition), made at the first step (and after a restore or when
@@ -400,7 +400,8 @@ class Simulation:
         band, ∫ μ N (1 − r) dδ, weighs the impact's force N(t) by the pore-pressure ratio r, which
         rises with the slip δ during the impact: with the impact over 2-4 steps the step's length
         sets where the force peaks against r, and the heat moved with Δt (vajont_10block, session
-        25, benchmarks/vajont_landing.py). The steps that follow grow back by ``dt_grow``."""
+        25, benchmarks/vajont_landing.py). The steps stay at most that long for T_c
+        (:attr:`impact_hold`), then grow back by ``dt_grow``."""
         laws, dflt = self.joint_laws(t), self.system.default_joint_law
         stateful = np.array([t_ for t_, law in laws.items() if law.n_state > 0], dtype=np.int64)
         band = np.isin(con.tag, stateful)
