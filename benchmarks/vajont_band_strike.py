@@ -22,6 +22,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vajont_resolution import write_report  # noqa: E402
+
 #: accepted steps over which a rise counts as one strike
 STEPS = 5
 
@@ -74,12 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         span = {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in ("time", "rise", "lowest_ratio")}
         report["variants"][variant.name] = {"runs": runs, "range": span}
     print(statement(report), file=sys.stderr)
-    text = json.dumps(report, indent=2)
     if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text, encoding="utf-8")
+        write_report(a.out, report)
     else:
-        print(text)
+        print(json.dumps(report, indent=2))
     return 0
 
 

@@ -105,6 +105,29 @@ def offsets(members: int, delta: float) -> np.ndarray:
     return delta * (2.0 * np.arange(members) / (members - 1) - 1.0)
 
 
+def perturbation(ap: argparse.ArgumentParser, text: str, case_path: str, common: dict) -> tuple[str, float, float]:
+    """(KEY, DELTA, the key's value in the case after the ``common`` overrides) of ``--perturb
+    KEY=DELTA``; a malformed item, DELTA <= 0 or a key that is not a number is ``ap.error``."""
+    import coupling
+    from coupling.case.loader import split_key
+
+    key, sep, delta_text = text.partition("=")
+    try:
+        delta = float(delta_text)
+    except ValueError:
+        delta = float("nan")
+    if not sep or not key.strip() or not np.isfinite(delta) or delta <= 0:
+        ap.error(f"--perturb {text}: expected KEY=DELTA with DELTA > 0 (e.g. water.level=0.001)")
+    key = key.strip()
+    node = coupling.load_case(case_path, common or None).spec.model_dump(mode="json")
+    try:
+        for part in split_key(key):
+            node = node[part]
+        return key, delta, float(node)
+    except (KeyError, IndexError, TypeError, ValueError):
+        ap.error(f"--perturb {text}: {key} is not a number in {case_path}")
+
+
 def neighbour_correlation(x: np.ndarray) -> float | None:
     """ρ₁, the lag-1 autocorrelation of the members' values in the order of their offsets:
     ρ₁ = (n/(n − 1)) Σ_k (x_k − x̄)(x_{k+1} − x̄) / Σ_k (x_k − x̄)² (None below 3 values or
@@ -310,28 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.members < 2:
         ap.error(f"--members: found {a.members}; allowed: an integer >= 2 (a spread needs two runs)")
-    key, sep, delta_text = a.perturb.partition("=")
-    try:
-        delta = float(delta_text)
-    except ValueError:
-        delta = float("nan")
-    if not sep or not key.strip() or not np.isfinite(delta) or delta <= 0:
-        ap.error(f"--perturb {a.perturb}: expected KEY=DELTA with DELTA > 0 (e.g. water.level=0.001)")
-    key = key.strip()
     common = parse_sets(ap, a.set)
-    import coupling
-    from coupling.case.loader import split_key
-
+    key, delta, value0 = perturbation(ap, a.perturb, a.case, common)
     every = variants(a.case, common)
     names = parse_variants(ap, a.variants, every)
-    # the perturbed key's value in the case (after the common overrides)
-    node = coupling.load_case(a.case, common or None).spec.model_dump(mode="json")
-    try:
-        for part in split_key(key):
-            node = node[part]
-        value0 = float(node)
-    except (KeyError, IndexError, TypeError, ValueError):
-        ap.error(f"--perturb {a.perturb}: {key} is not a number in {a.case}")
     shifts = offsets(a.members, delta)
     todo, labels = [], []
     for v in names:

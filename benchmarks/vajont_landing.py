@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vajont_resolution import machine, parse_sets, parse_variants, set_text, variants  # noqa: E402
+from vajont_resolution import machine, parse_sets, parse_variants, set_text, variants, write_report  # noqa: E402
 
 #: accepted steps over which a rise counts as one strike (as benchmarks/vajont_band_strike.py)
 STEPS = 5
@@ -192,25 +192,9 @@ def member_values(ap: argparse.ArgumentParser, case_path: str, sets: dict, membe
     evenly over [−HALF, +HALF] (vajont_ensemble_resolution.offsets); one member: the case itself."""
     if members < 2:
         return [{}]
-    import coupling
-    from coupling.case.loader import split_key
-    from vajont_ensemble_resolution import offsets
+    from vajont_ensemble_resolution import offsets, perturbation
 
-    key, sep, half_text = perturb.partition("=")
-    try:
-        half = float(half_text)
-    except ValueError:
-        half = float("nan")
-    if not sep or not key.strip() or not np.isfinite(half) or half <= 0:
-        ap.error(f"--perturb {perturb}: expected KEY=HALF with HALF > 0 (e.g. water.level=0.004)")
-    key = key.strip()
-    node = coupling.load_case(case_path, sets or None).spec.model_dump(mode="json")
-    try:
-        for part in split_key(key):
-            node = node[part]
-        centre = float(node)
-    except (KeyError, IndexError, TypeError, ValueError):
-        ap.error(f"--perturb {perturb}: {key} is not a number in {case_path}")
+    key, half, centre = perturbation(ap, perturb, case_path, sets)
     return [{key: centre + float(d)} for d in offsets(members, half)]
 
 
@@ -250,12 +234,10 @@ def main(argv: list[str] | None = None) -> int:
               + (f" --members {a.members} --perturb {a.perturb}" if a.members > 1 else ""),
               "machine": machine(), "git_commit": git_commit(), "wall_s": time.perf_counter() - t0, "runs": runs}
     print(statement(report), file=sys.stderr)
-    text = json.dumps(report, indent=2)
     if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text, encoding="utf-8")
+        write_report(a.out, report)
     else:
-        print(text)
+        print(json.dumps(report, indent=2))
     return 0 if all(r["ok"] for r in runs) else 1
 
 
