@@ -83,3 +83,18 @@ def test_members_spread_the_perturbed_key_around_the_case_value():
     assert bench.member_values(ap, "unused", {}, 1, "water.level=0.004") == [{}]
     with pytest.raises(SystemExit):
         bench.member_values(ap, str(ROOT / "cases" / "vajont_10block.toml"), {}, 3, "water.level=-1")
+
+
+@pytest.mark.parametrize("name", ["vajont_10block_landing.json", "vajont_10block_landing_impact_steps.json"])
+def test_the_ten_block_studies_quote_the_landing_reports(name):
+    """cases/vajont_10block.toml quotes both committed landing reports (session 25), and in every
+    run of each the same corner strikes the band (compartment 6's front vertex): the strike is a
+    property of the case, not of one run or one dt."""
+    import coupling
+    from conftest import CASES
+
+    report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
+    assert bench.statement(report) in coupling.load_case(CASES / "vajont_10block.toml").spec.accuracy_studies
+    first = report["runs"][0]
+    assert all(r["ok"] and (r["block"], r["vertex"]) == (first["block"], first["vertex"]) for r in report["runs"])
+    assert ("--set dda.impact_steps=40" in report["command"]) == name.endswith("impact_steps.json")
