@@ -244,8 +244,8 @@ def test_readme_quotes_the_ten_block_ensemble_report():
     """README's Verification row states the ten-block study (session 26, 17 members; the model
     adopted in session 25) from its report: peak, run-out and run-up resolved to 2 %; the band's
     temperature rise over the slide, its largest and onset to rest not (onset to rest grows with
-    each refinement); and the earlier studies it
-    compares with (session 22, DDA's own restitution; session 24, e_n = 0.2 without impact_steps)."""
+    each refinement); and the earlier studies it compares with (session 22, DDA's own restitution;
+    session 24, e_n = 0.2 without impact_steps)."""
     import json
 
     def load(name):
