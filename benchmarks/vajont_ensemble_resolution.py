@@ -3,7 +3,7 @@ inputs: ensembles of nearly equal runs, refined in time (issue 13 item 8; issue 
 
     python benchmarks/vajont_ensemble_resolution.py [--case cases/vajont.toml]
         [--variants base,time/2,time/4] [--members 9] [--perturb water.level=0.001]
-        [--set KEY=VALUE ...] [--jobs 2] [--run-dir DIR]
+        [--set KEY=VALUE ...] [--jobs 2] [--run-dir DIR] [--merge REPORT.json ...]
         [--out benchmarks/out/vajont_ensemble_resolution.json]
     python benchmarks/vajont_ensemble_resolution.py --accuracy JSON
 
@@ -40,6 +40,18 @@ versions that made the runs (``code_versions``: git commits, ``+dirty`` for a tr
 uncommitted changes, a reused run folder's own; a warning on stderr when there is more than one
 or a dirty one: a report of one model needs runs of one committed code).
 
+Accumulating an ensemble (``--merge REPORT.json``, repeatable). A session on two cores affords
+some 16 members per variant; a quantity whose single runs spread by ~9 % needs more for a
+standard error of ~1 %. ``--merge`` adds the runs of earlier reports of the same study — the same
+case, ``--set`` overrides, variants and perturbed key, members at other offsets (interleaved:
+``--members 16 --perturb water.level=0.00375`` between the 17 of ``--members 17 --perturb
+water.level=0.004``) — to this run's, orders every variant's members by offset and states the
+ensemble of all of them; the merged offsets must be evenly spaced (the spacing and ρ₁ are then
+those of the whole grid). Runs made on another machine or by another commit are further draws
+of the same spread only when the solver is the same: ``solver_changes`` lists, per code version
+of the runs, the files of the solver packages (dda, learned, nmm, coupling) that differ from the
+newest run's commit (empty: the same solver), and a line on stderr names any that differ.
+
 Units: peak velocity m/s, run-out and run-up m, onset to rest s, band temperature rise K, band
 pore pressure Pa, band pore-pressure ratio p/σn 1; changes and spreads as fractions.
 """
@@ -59,8 +71,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import (RESULTS, SLUGS, checked_code_versions, parse_sets, parse_variants, run_all,  # noqa: E402
-                              set_text, variants, write_report)
+from vajont_resolution import (RESULTS, SLUGS, code_versions, code_warning, parse_sets, parse_variants,  # noqa: E402
+                              run_all, set_text, variants, write_report)
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
 STATED = ("peak_velocity", "runout", "runup", "duration")
@@ -312,6 +324,71 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
             f"{moves} (standard errors {errors}): {verdict}{band}")
 
 
+#: the packages whose code makes a run's numbers (benchmarks, tests, docs and case texts do not)
+SOLVER_PACKAGES = ("dda", "learned", "nmm", "coupling")
+
+
+def merged_runs(ap: argparse.ArgumentParser, paths: list[str], case_path: str, common: dict, names: list[str],
+                key: str) -> list[dict]:
+    """The runs of the reports ``paths`` (each a report of this script), after checking that each
+    is of the same study: the same case file name, ``--set`` overrides, variants and perturbed key
+    (else ``ap.error``, one line naming the report and what differs)."""
+    out: list[dict] = []
+    for path in paths:
+        try:
+            other = json.loads(Path(path).read_text(encoding="utf-8"))
+            found = {"case": Path(other["case"]).name, "--set": other["common_overrides"],
+                     "--variants": other["variants"], "perturbed key": next(iter(other["perturbation"]))}
+            runs = other["runs"]
+        except (OSError, ValueError, KeyError, StopIteration, TypeError) as exc:
+            ap.error(f"--merge {path}: not a report of this script ({type(exc).__name__}: {exc})")
+        wanted = {"case": Path(case_path).name, "--set": common, "--variants": names, "perturbed key": key}
+        for what, value in wanted.items():
+            if found[what] != value:
+                ap.error(f"--merge {path}: {what} is {found[what]!r}, this study's is {value!r} (allowed: a report of the "
+                         "same study)")
+        out += [{**r, "merged_from": str(path)} for r in runs]
+    return out
+
+
+def ordered_members(ap: argparse.ArgumentParser, runs: list[dict], names: list[str]) -> tuple[list[dict], np.ndarray]:
+    """The runs sorted by variant (in ``names``' order) and offset, renumbered ``member`` 0 … N − 1
+    by offset, and the offsets. Every variant must hold the same offsets, each once, evenly spaced
+    (else ``ap.error``): a merged grid states one spacing and one neighbour correlation."""
+    grids = {v: sorted(r["offset"] for r in runs if r["variant"] == v) for v in names}
+    first = np.array(grids[names[0]], dtype=float)
+    for v, g in grids.items():
+        if len(g) != first.size or not np.allclose(g, first, rtol=0, atol=1e-12):
+            ap.error(f"--merge: variant {v} has offsets {g}, {names[0]} has {first.tolist()} (allowed: the same members "
+                     "in every variant)")
+    if first.size > 1:
+        step = np.diff(first)
+        if np.min(step) <= 1e-12 or not np.allclose(step, step[0], rtol=1e-6, atol=0):
+            ap.error(f"--merge: the offsets {first.tolist()} are not evenly spaced or repeat one (allowed: an even grid, "
+                     "e.g. --members 16 --perturb KEY=0.00375 between the 17 of --members 17 --perturb KEY=0.004)")
+    index = {round(float(d), 12): k for k, d in enumerate(first)}
+    out = sorted(runs, key=lambda r: (names.index(r["variant"]), r["offset"]))
+    for r in out:
+        r["member"] = index[round(float(r["offset"]), 12)]
+    return out, first
+
+
+def solver_changes(versions: list[str], root: Path = ROOT) -> dict[str, list[str]]:
+    """commit -> the files of SOLVER_PACKAGES that differ between it and this checkout's HEAD
+    (git diff --name-only; for a "+dirty" version only its commit is compared: its uncommitted
+    changes are not known), ["unknown"] when git cannot tell (no checkout, an unknown commit).
+    All lists empty: every run came from the solver this checkout holds."""
+    import subprocess
+
+    out: dict[str, list[str]] = {}
+    for v in versions:
+        c = v.removesuffix("+dirty")
+        r = subprocess.run(["git", "-C", str(root), "diff", "--name-only", c, "HEAD", "--", *SOLVER_PACKAGES],
+                           capture_output=True, text=True)
+        out[v] = r.stdout.split() if r.returncode == 0 and c != "unknown" else ["unknown"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))
@@ -324,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", default=None, help="write every run's folder to DIR/<variant>/<member>; reuse "
                     "finished folders of the same input")
     ap.add_argument("--out", default=str(HERE / "out" / "vajont_ensemble_resolution.json"))
+    ap.add_argument("--merge", action="append", default=[], metavar="JSON",
+                    help="add the runs of an earlier report of the same study (case, --set, --variants, perturbed key) "
+                    "at other offsets; repeatable (see the module docstring)")
     ap.add_argument("--accuracy", metavar="JSON", default=None, help="print the sentence of a finished report and exit")
     a = ap.parse_args(argv)
     if a.accuracy:
@@ -344,12 +424,18 @@ def main(argv: list[str] | None = None) -> int:
             run_dir = str(Path(a.run_dir) / SLUGS[v]) if a.run_dir else None
             todo.append((a.case, f"member_{k:02d}", {**common, **every[v], key: value0 + float(d)}, run_dir))
             labels.append((v, k, float(d)))
+    earlier = merged_runs(ap, a.merge, a.case, common, names, key) if a.merge else []
     t0 = time.perf_counter()
     runs = run_all(todo, a.jobs)
     for r, (v, k, d) in zip(runs, labels):
         r.update(variant=v, member=k, offset=d)
+    members, spread = a.members, delta
+    if earlier:
+        runs, grid = ordered_members(ap, runs + earlier, names)
+        members, spread = int(grid.size), float(np.max(np.abs(grid)))
     stats = summarise(runs, names)
-    middle = a.members // 2 if a.members % 2 else None
+    zero = [r["member"] for r in runs if r["variant"] == "base" and abs(r["offset"]) <= 1e-12]
+    middle = zero[0] if zero else None
     finest = names[-1]
     single = {"against": finest, "distance": {}}
     if middle is not None:
@@ -358,10 +444,21 @@ def main(argv: list[str] | None = None) -> int:
         single["distance"] = {q: ((shipped[q] - stats[finest][q]["mean"]) / abs(stats[finest][q]["mean"])
                                   if shipped.get("ok") and shipped.get(q) is not None and stats[finest][q]["mean"] else None)
                               for q in RESULTS}
-    report = {"case": str(a.case), "common_overrides": common, "code_versions": checked_code_versions(runs),
+    versions = code_versions(runs)
+    changes = solver_changes(versions)
+    if any(changes.values()) or any(v.endswith("+dirty") for v in versions) or not a.merge:
+        if (warning := code_warning(versions)) is not None:
+            print(warning, file=sys.stderr)
+    for commit, files in changes.items():
+        if files:
+            print(f"warning: the solver of {commit[:12]} differs from this checkout's in {', '.join(files[:5])}"
+                  f"{' ...' if len(files) > 5 else ''}: its runs are not draws of the same model", file=sys.stderr)
+    report = {"case": str(a.case), "common_overrides": common, "code_versions": versions,
+              "solver_changes": changes,
+              **({"merged": list(a.merge)} if a.merge else {}),
               "variants": names,
-              "members": a.members,
-              "perturbation": {key: delta}, "runs": runs, "statistics": stats, "mean_change": mean_changes(stats),
+              "members": members,
+              "perturbation": {key: spread}, "runs": runs, "statistics": stats, "mean_change": mean_changes(stats),
               "single_run": single, "wall_s": time.perf_counter() - t0,
               "command": "python benchmarks/vajont_ensemble_resolution.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     write_report(a.out, report)

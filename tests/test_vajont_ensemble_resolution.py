@@ -461,3 +461,84 @@ def test_velocity_weakening_studies_quote_the_cause_and_the_restitution_study():
     for q in ("runout", "runup"):  # dt alone moves these means by more than dt and g2 together did
         alone = a["statistics"]["base"][q]["mean"] / b["statistics"]["base"][q]["mean"] - 1
         assert alone >= b["mean_change"][q]["time/4"]["change"] > 0.02
+
+
+def _fake_run(sets: dict, level0: float, variant: str) -> dict:
+    """A run as vajont_resolution.run_one returns it, its figures a function of the offset and variant."""
+    d = sets["water.level"] - level0
+    bump = {"base": 0.0, "time/2": 1.0}[variant]
+    return {"name": "x", "case": "cases/vajont.toml", "sets": sets, "ok": True, "wall_s": 1.0, "reused": False,
+            "git_commit": "unknown", "peak_velocity": 25.0 + 1000 * d + bump, "runout": 340.0 + 1e4 * d,
+            "runup": 150.0, "duration": 30.0 + bump, "band_temperature_rise_max": None, "band_pore_pressure_max": None,
+            "band_temperature_rise_slide": None, "band_pore_pressure_slide": None,
+            "band_temperature_rise_slide_max": None, "band_pore_pressure_ratio_slide_max": None}
+
+
+def _study(monkeypatch, tmp_path, argv: list[str]) -> dict:
+    """bench.main(argv) with the solver replaced by _fake_run; the report it writes."""
+    import coupling
+
+    level0 = coupling.load_case(str(ROOT / "cases" / "vajont.toml"), None).spec.water.level
+
+    def fake_all(todo, jobs=1):
+        out = []
+        for case, name, sets, run_dir in todo:
+            variant = "base" if "dda.dt" not in sets else "time/2"
+            out.append(_fake_run(sets, level0, variant))
+        return out
+
+    monkeypatch.setattr(bench, "run_all", fake_all)
+    out = tmp_path / f"r{len(list(tmp_path.glob('r*.json')))}.json"
+    assert bench.main(["--case", str(ROOT / "cases" / "vajont.toml"), "--variants", "base,time/2", *argv,
+                       "--out", str(out)]) == 0
+    import json
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_merge_accumulates_an_ensemble_from_interleaved_members_of_earlier_reports(monkeypatch, tmp_path):
+    """--merge: 3 members at 0, ±2 mm (an earlier report) and 2 at ±1 mm (this run) are one ensemble of 5,
+    1 mm apart, its members ordered by offset; the shipped (unperturbed) run is the earlier report's."""
+    earlier = _study(monkeypatch, tmp_path, ["--members", "3", "--perturb", "water.level=0.002"])
+    merged = _study(monkeypatch, tmp_path, ["--members", "2", "--perturb", "water.level=0.001",
+                                            "--merge", str(tmp_path / "r0.json")])
+    assert merged["members"] == 5 and merged["perturbation"] == {"water.level": 0.002}
+    assert merged["merged"] == [str(tmp_path / "r0.json")]
+    for v in ("base", "time/2"):
+        runs = [r for r in merged["runs"] if r["variant"] == v]
+        assert [r["member"] for r in runs] == [0, 1, 2, 3, 4]
+        assert np.allclose([r["offset"] for r in runs], [-0.002, -0.001, 0.0, 0.001, 0.002], rtol=0, atol=1e-12)
+        assert [("merged_from" in r) for r in runs] == [True, False, True, False, True]
+    # the figures in offset order: run-out 340 + 1e4 d is 320 ... 360, so the statistics are over all five
+    s = merged["statistics"]["base"]["runout"]
+    assert s["n"] == 5 and s["values"] == pytest.approx([320.0, 330.0, 340.0, 350.0, 360.0], abs=1e-9)
+    assert merged["mean_change"]["duration"]["time/2"]["change"] == pytest.approx(1 / 30, rel=1e-12)
+    shipped = next(r for r in earlier["runs"] if r["variant"] == "base" and r["offset"] == 0.0)
+    assert merged["single_run"]["run"]["peak_velocity"] == shipped["peak_velocity"]
+    assert "members 0.001 apart" in bench.members_statement(merged)
+
+
+def test_merge_refuses_another_study_or_an_uneven_grid(monkeypatch, tmp_path, capsys):
+    """A report of another study (other --set), repeated offsets or an uneven grid: one line, exit 2."""
+    _study(monkeypatch, tmp_path, ["--members", "3", "--perturb", "water.level=0.002"])
+    first = str(tmp_path / "r0.json")
+    cases = ((["--set", "monitor.rest_window=10", "--members", "2", "--perturb", "water.level=0.001"],
+              "--set is {}, this study's is {'monitor.rest_window': 10}"),
+             (["--members", "3", "--perturb", "water.level=0.002"], "not evenly spaced or repeat one"),
+             (["--members", "2", "--perturb", "water.level=0.0015"], "not evenly spaced"))
+    for argv, words in cases:
+        with pytest.raises(SystemExit) as exc:
+            _study(monkeypatch, tmp_path, [*argv, "--merge", first])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "--merge" in err and words in err, err
+
+
+def test_solver_changes_name_the_solver_files_a_commit_differs_in():
+    import subprocess
+
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    sha = head.stdout.strip()
+    assert bench.solver_changes([sha, sha + "+dirty"]) == {sha: [], sha + "+dirty": []}
+    assert bench.solver_changes(["unknown"]) == {"unknown": ["unknown"]}
