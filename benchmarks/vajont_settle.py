@@ -158,7 +158,9 @@ def continuation(args: tuple[str, dict, float, int]) -> dict:
         m = group_motion(res, group, built.density * built.areas, spec.monitor.rest_velocity, spec.monitor.rest_window)
     except BaseException as exc:  # recorded: the report says which run failed and why
         return {"sets": sets, "factor": factor, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"sets": sets, "factor": factor, "ok": True, "duration": m["duration"], "time_to_rest": m["time_to_rest"],
+    from coupling.output.provenance import git_commit
+
+    return {"sets": sets, "factor": factor, "ok": True, "git_commit": git_commit(), "duration": m["duration"], "time_to_rest": m["time_to_rest"],
             "runout": m["runout"], "max_runout": m["max_runout"], "peak_velocity": m["peak_velocity"]}
 
 
