@@ -74,3 +74,28 @@ def test_a_folder_without_runs_is_one_line_and_exit_2(tmp_path, capsys):
     assert bench.main(["--run-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("error: --run-dir: ") for line in err)
+
+
+def test_paired_continuations_difference_and_statement():
+    """--continue-from: per member the same state continued at dt and dt/f; the paired difference of
+    onset to rest over the members that reach rest in both, and its sentence."""
+    one = [{"ok": True, "duration": d} for d in (46.0, 47.0, 48.0, 50.0)]
+    four = [{"ok": True, "duration": d} for d in (45.0, 47.5, 47.0, None)]  # the last not at rest: no pair
+    pairs = bench.paired({1: one, 4: four}, [1, 4])
+    d = pairs["4"]
+    assert d["values"] == [-1.0, 0.5, -1.0] and d["n"] == 3
+    assert d["mean"] == pytest.approx(-0.5, abs=1e-12) and d["sd"] == pytest.approx(np.std([-1, 0.5, -1], ddof=1), rel=1e-12)
+    assert d["se"] == pytest.approx(d["sd"] / np.sqrt(3), rel=1e-12)
+    report = {"continue_from": 40.0, "runs": {"1": one, "4": four}, "paired": pairs}
+    text = bench.continuation_statement(report)
+    assert d["means"] == pytest.approx([47.0, 46.5], abs=1e-12)  # over the pairs only
+    assert text == ("continued from the state at 40 s: dt/4 against dt (3 members): onset to rest 47.00 / 46.50 s, "
+                    f"paired difference -0.50 s (standard error {d['se']:.2f} s; -1.1 %)")
+
+
+def test_continuation_factors_are_checked(capsys):
+    for bad in ("4", "1,x", "0,1"):
+        with pytest.raises(SystemExit) as exc:
+            bench.main(["--continue-from", "40", "--dt-factors", bad])
+        assert exc.value.code == 2
+        assert "--dt-factors" in capsys.readouterr().err
