@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="the JSON report (default: print it)")
     a = p.parse_args(argv)
     if a.continue_from is not None:
-        return continue_main(p, a)
+        return continue_main(p, a, sys.argv[1:] if argv is None else argv)
     if a.run_dir is None:
         p.error("--run-dir DIR or --continue-from T0 is required")
     if not a.run_dir.is_dir():
@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --run-dir: {a.run_dir}: no finished run folder at rest (member_*/summary.json)", file=sys.stderr)
         return 2
     report["changes"] = changes(report["variants"])
+    report["command"] = "python benchmarks/vajont_settle.py " + " ".join(sys.argv[1:] if argv is None else argv)
     print(statement(report), file=sys.stderr)
     if a.out:
         write_report(a.out, report)
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def continue_main(p: argparse.ArgumentParser, a: argparse.Namespace) -> int:
+def continue_main(p: argparse.ArgumentParser, a: argparse.Namespace, argv: list[str]) -> int:
     """--continue-from: the paired continuations (module docstring)."""
     from concurrent.futures import ProcessPoolExecutor
 
@@ -263,7 +264,8 @@ def continue_main(p: argparse.ArgumentParser, a: argparse.Namespace) -> int:
     runs = {str(f): [r for r in done if r["factor"] == f] for f in factors}
     report = {"case": a.case, "common_overrides": common, "continue_from": a.continue_from, "dt_factors": factors,
               "members": a.members, "perturbation": a.perturb, "runs": runs,
-              "paired": paired({f: runs[str(f)] for f in factors}, factors)}
+              "paired": paired({f: runs[str(f)] for f in factors}, factors),
+              "command": "python benchmarks/vajont_settle.py " + " ".join(argv)}
     print(continuation_statement(report), file=sys.stderr)
     if a.out:
         write_report(a.out, report)
