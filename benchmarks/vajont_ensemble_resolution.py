@@ -49,8 +49,9 @@ water.level=0.004``) — to this run's, orders every variant's members by offset
 ensemble of all of them; the merged offsets must be evenly spaced (the spacing and ρ₁ are then
 those of the whole grid). Runs made on another machine or by another commit are further draws
 of the same spread only when the solver is the same: ``solver_changes`` lists, per code version
-of the runs, the files of the solver packages (dda, learned, nmm, coupling) that differ from the
-newest run's commit (empty: the same solver), and a line on stderr names any that differ.
+of the runs, the files of the solver packages (dda, learned, nmm, coupling) whose code differs from
+this checkout's (comments and docstrings aside; empty: the same solver), and a line on stderr
+names any that differ.
 
 Units: peak velocity m/s, run-out and run-up m, onset to rest s, band temperature rise K, band
 pore pressure Pa, band pore-pressure ratio p/σn 1; changes and spreads as fractions.
@@ -373,19 +374,46 @@ def ordered_members(ap: argparse.ArgumentParser, runs: list[dict], names: list[s
     return out, first
 
 
+def _code(text: str | None, path: str) -> str | None:
+    """The code of a Python source without its comments and docstrings (ast.dump), the text of any
+    other file, None for a file that does not exist."""
+    import ast
+
+    if text is None or not path.endswith(".py"):
+        return text
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
 def solver_changes(versions: list[str], root: Path = ROOT) -> dict[str, list[str]]:
-    """commit -> the files of SOLVER_PACKAGES that differ between it and this checkout's HEAD
-    (git diff --name-only; for a "+dirty" version only its commit is compared: its uncommitted
-    changes are not known), ["unknown"] when git cannot tell (no checkout, an unknown commit).
-    All lists empty: every run came from the solver this checkout holds."""
+    """commit -> the files of SOLVER_PACKAGES whose code differs between it and this checkout's HEAD:
+    the files ``git diff --name-only`` lists, less the Python files that differ only in comments and
+    docstrings (their ASTs without docstrings are equal). For a "+dirty" version only its commit is
+    compared (its uncommitted changes are not known); ["unknown"] when git cannot tell (no checkout,
+    an unknown commit). All lists empty: every run came from the solver this checkout holds."""
     import subprocess
+
+    def show(rev: str, path: str) -> str | None:
+        r = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{path}"], capture_output=True, text=True)
+        return r.stdout if r.returncode == 0 else None
 
     out: dict[str, list[str]] = {}
     for v in versions:
         c = v.removesuffix("+dirty")
         r = subprocess.run(["git", "-C", str(root), "diff", "--name-only", c, "HEAD", "--", *SOLVER_PACKAGES],
                            capture_output=True, text=True)
-        out[v] = r.stdout.split() if r.returncode == 0 and c != "unknown" else ["unknown"]
+        if r.returncode != 0 or c == "unknown":
+            out[v] = ["unknown"]
+            continue
+        out[v] = [f for f in r.stdout.split() if _code(show(c, f), f) != _code(show("HEAD", f), f)]
     return out
 
 

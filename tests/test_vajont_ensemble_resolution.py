@@ -110,7 +110,8 @@ ENSEMBLE_REPORTS = {
     "vajont_10block.toml": ("vajont_10block_ensemble_resolution.json", "vajont_10block_ensemble_resolution_session20.json",
                            "vajont_10block_ensemble_resolution_session22.json",
                            "vajont_10block_ensemble_resolution_session25.json",
-                           "vajont_10block_ensemble_resolution_session26.json"),
+                           "vajont_10block_ensemble_resolution_session26.json",
+                           "vajont_10block_ensemble_resolution_session27.json"),
     "vajont_velocity_weakening.toml": ("vajont_velocity_weakening_ensemble_resolution.json",
                                        "vajont_velocity_weakening_ensemble_resolution_session22.json",
                                        "vajont_velocity_weakening_restitution_ensemble_session23.json"),
@@ -241,8 +242,9 @@ def test_a_quantity_some_runs_do_not_reach_is_counted():
 
 
 def test_readme_quotes_the_ten_block_ensemble_report():
-    """README's Verification row states the ten-block study (session 26, 17 members; the model
-    adopted in session 25) from its report: peak, run-out and run-up resolved to 2 %; the band's
+    """README's Verification row states the ten-block study (session 27, 33 members: session 26's 17
+    merged with 16 between them; the model adopted in session 25) from its report, and which part of
+    onset to rest moves (benchmarks/vajont_settle.py's reports): peak, run-out and run-up resolved to 2 %; the band's
     temperature rise over the slide, its largest and onset to rest not (onset to rest grows with
     each refinement); and the earlier studies it compares with (session 22, DDA's own restitution;
     session 24, e_n = 0.2 without impact_steps)."""
@@ -278,6 +280,21 @@ def test_readme_quotes_the_ten_block_ensemble_report():
     assert f"the mean peak rose {100 * old['change']:.1f} % from Δt to Δt/4, standard error {100 * old['se']:.1f} %" in readme
     cand = load(CANDIDATE_REPORTS["vajont_10block.toml"][0][0])
     assert f"without `impact_steps`: {100 * largest(cand, 'band_temperature_rise_slide_max')['change']:.1f} %)" in readme
+    # session 27: 33 members (session 26's 17 merged with 16 between them) and which part of onset to rest moves
+    assert report["members"] == 33 and report["merged"] == ["benchmarks/out/vajont_10block_ensemble_resolution_session26.json"]
+    assert not any(report["solver_changes"].values())  # the runs of both sessions: one solver
+    split, pairs = load("vajont_10block_settle.json"), load("vajont_10block_settle_continued.json")
+    arrival = max(split["changes"]["arrival"].values(), key=lambda c: c["change"])
+    spread_arrival = max(100 * v["statistics"]["arrival"]["sd"] / v["statistics"]["arrival"]["mean"]
+                         for v in split["variants"].values())
+    settling = split["variants"]["base"]["statistics"]["settling"]
+    assert (f"the ride there moves {100 * arrival['change']:.1f} % (single runs spread at most {spread_arrival:.1f} %), "
+            f"the settling back from the flank spreads {100 * settling['sd'] / settling['mean']:.0f} % from run to run") in readme
+    assert 100 * arrival["change"] < 2 < 100 * settling["sd"] / settling["mean"]  # "resolved" / "spreads"
+    d = pairs["paired"]["4"]
+    assert (f"Δt/4 moves the settling's onset to rest by {100 * d['mean'] / d['means'][0]:+.1f} % (paired over {d['n']} "
+            f"members, standard error {100 * d['se'] / d['means'][0]:.1f} %): the settling itself does not depend on Δt") in readme
+    assert abs(d["mean"]) <= 2 * d["se"]  # "does not depend": within two standard errors
 
 
 def test_the_sentence_quotes_a_command_that_reads_its_overrides_back():
@@ -542,3 +559,11 @@ def test_solver_changes_name_the_solver_files_a_commit_differs_in():
     sha = head.stdout.strip()
     assert bench.solver_changes([sha, sha + "+dirty"]) == {sha: [], sha + "+dirty": []}
     assert bench.solver_changes(["unknown"]) == {"unknown": ["unknown"]}
+
+
+def test_code_ignores_comments_and_docstrings_only():
+    a = 'def f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n'
+    b = 'def f(x):\n    """Twice x [m], reworded."""\n    # a comment\n    return 2 * x\n'
+    c = 'def f(x):\n    """Twice x."""\n    return 3 * x\n'
+    assert bench._code(a, "m.py") == bench._code(b, "m.py") != bench._code(c, "m.py")
+    assert bench._code("a = 1", "notes.txt") == "a = 1" and bench._code(None, "m.py") is None

@@ -99,3 +99,28 @@ def test_continuation_factors_are_checked(capsys):
             bench.main(["--continue-from", "40", "--dt-factors", bad])
         assert exc.value.code == 2
         assert "--dt-factors" in capsys.readouterr().err
+
+
+def _report(name: str) -> dict:
+    return json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
+
+
+def test_the_ten_block_case_and_the_docs_quote_the_settle_reports():
+    """cases/vajont_10block.toml's accuracy_studies state the split of onset to rest (session 27's 16
+    members at each Δt, benchmarks/out/vajont_10block_settle.json) and the paired continuations
+    (vajont_10block_settle_continued.json) verbatim; docs/cases.md's ranges come from the split."""
+    import coupling
+    from conftest import CASES
+
+    spec = coupling.load_case(CASES / "vajont_10block.toml").spec
+    split = _report("vajont_10block_settle.json")
+    assert bench.statement(split) in spec.accuracy_studies
+    assert bench.continuation_statement(_report("vajont_10block_settle_continued.json")) in spec.accuracy_studies
+    runs = [r for v in split["variants"].values() for r in v["runs"]]
+    settling = [r["settling"] for r in runs]
+    overshoot = [r["overshoot"] for r in runs]
+    docs = " ".join((ROOT / "docs" / "cases.md").read_text(encoding="utf-8").split())
+    assert (f"the settling back lasts from {min(settling):.0f} to {max(settling):.0f} s, about as long as the mass "
+            f"has to come back from the flank ({min(overshoot):.0f}-{max(overshoot):.0f} m)") in docs
+    arrival = max(100 * v["statistics"]["arrival"]["sd"] / v["statistics"]["arrival"]["mean"] for v in split["variants"].values())
+    assert f"the ride to the arrival spreads by at most {arrival:.1f} % over the runs" in docs
