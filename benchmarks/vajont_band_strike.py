@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vajont_resolution import write_report  # noqa: E402
+from vajont_resolution import publish  # noqa: E402
 
 #: accepted steps over which a rise counts as one strike
 STEPS = 5
@@ -76,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         span = {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in ("time", "rise", "lowest_ratio")}
         report["variants"][variant.name] = {"runs": runs, "range": span}
-    print(statement(report), file=sys.stderr)
-    if a.out:
-        write_report(a.out, report)
-    else:
-        print(json.dumps(report, indent=2))
+    publish(report, statement(report), a.out)
     return 0
 
 

@@ -37,7 +37,6 @@ the case adopted e_n = 0.2 and impact_steps = 40, so their commands set them (--
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -46,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vajont_resolution import machine, parse_sets, parse_variants, set_text, variants, write_report  # noqa: E402
+from vajont_resolution import machine, parse_sets, parse_variants, publish, set_text, variants  # noqa: E402
 
 #: accepted steps over which a rise counts as one strike (as benchmarks/vajont_band_strike.py)
 STEPS = 5
@@ -236,11 +235,7 @@ def main(argv: list[str] | None = None) -> int:
               + "".join(set_text(k, v) for k, v in sets.items()) + f" --variants {','.join(names)}"
               + (f" --members {a.members} --perturb {a.perturb}" if a.members > 1 else ""),
               "machine": machine(), "git_commit": git_commit(), "wall_s": time.perf_counter() - t0, "runs": runs}
-    print(statement(report), file=sys.stderr)
-    if a.out:
-        write_report(a.out, report)
-    else:
-        print(json.dumps(report, indent=2))
+    publish(report, statement(report), a.out)
     return 0 if all(r["ok"] for r in runs) else 1
 
 

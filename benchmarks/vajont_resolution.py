@@ -422,6 +422,16 @@ def write_report(path: str | Path, report: dict) -> None:
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2), encoding="utf-8"))
 
 
+def publish(report: dict, sentence: str, out: str | Path | None) -> None:
+    """A study's end: its sentence on stderr, then the report written to ``out`` (:func:`write_report`)
+    or, without ``out``, printed as indented JSON."""
+    print(sentence, file=sys.stderr)
+    if out:
+        write_report(out, report)
+    else:
+        print(json.dumps(report, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--case", default=str(ROOT / "cases" / "vajont.toml"))

@@ -52,7 +52,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vajont_ensemble_resolution import statistics  # noqa: E402
-from vajont_resolution import write_report  # noqa: E402
+from vajont_resolution import publish  # noqa: E402
 
 #: the parts of onset to rest this script reports, with their words and units
 PARTS = {"arrival": ("onset to arrival", "s"), "settling": ("settling back", "s"), "duration": ("onset to rest", "s"),
@@ -230,11 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report["changes"] = changes(report["variants"])
     report["command"] = "python benchmarks/vajont_settle.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(statement(report), file=sys.stderr)
-    if a.out:
-        write_report(a.out, report)
-    else:
-        print(json.dumps(report, indent=2))
+    publish(report, statement(report), a.out)
     return 0
 
 
@@ -266,11 +262,7 @@ def continue_main(p: argparse.ArgumentParser, a: argparse.Namespace, argv: list[
               "members": a.members, "perturbation": a.perturb, "runs": runs,
               "paired": paired({f: runs[str(f)] for f in factors}, factors),
               "command": "python benchmarks/vajont_settle.py " + " ".join(argv)}
-    print(continuation_statement(report), file=sys.stderr)
-    if a.out:
-        write_report(a.out, report)
-    else:
-        print(json.dumps(report, indent=2))
+    publish(report, continuation_statement(report), a.out)
     return 0 if all(r["ok"] for r in done) else 1
 
 
