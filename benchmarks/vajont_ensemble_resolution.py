@@ -189,11 +189,12 @@ def summarise(runs: list[dict], names: list[str]) -> dict:
             for v in names}
 
 
-def mean_changes(stats: dict) -> dict:
-    """quantity -> variant -> (|q̄_v − q̄_base| / |q̄_base|, its standard error)."""
+def mean_changes(stats: dict, quantities: tuple[str, ...] = RESULTS) -> dict:
+    """quantity -> variant -> (|q̄_v − q̄_base| / |q̄_base|, its standard error) for ``quantities``
+    (stats: variant -> quantity -> :func:`statistics`, a "base" variant among them)."""
     base = stats["base"]
     out: dict = {}
-    for q in RESULTS:
+    for q in quantities:
         b = base[q]
         out[q] = {}
         for v, s in stats.items():

@@ -51,7 +51,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vajont_ensemble_resolution import statistics  # noqa: E402
+from vajont_ensemble_resolution import mean_changes, statistics  # noqa: E402
 from vajont_resolution import publish  # noqa: E402
 
 #: the parts of onset to rest this script reports, with their words and units
@@ -59,26 +59,19 @@ PARTS = {"arrival": ("onset to arrival", "s"), "settling": ("settling back", "s"
          "overshoot": ("overshoot", "m")}
 
 
-def polygon_areas(xy: np.ndarray, voff: np.ndarray) -> np.ndarray:
-    """Areas [m²] of the blocks whose vertices are xy[voff[b]:voff[b+1]] (shoelace)."""
-    out = []
-    for b in range(voff.size - 1):
-        x, y = xy[voff[b]:voff[b + 1]].T
-        out.append(0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))))
-    return np.array(out)
-
-
 def split(run: Path) -> dict | None:
     """Onset to arrival, settling and overshoot of one run folder (None: no onset or not at rest)."""
+    from dda.geometry import signed_area
+
     results = json.loads((run / "summary.json").read_text(encoding="utf-8"))["results"]
     onset, rest, group = results.get("onset_time"), results.get("time_to_rest"), results.get("monitored_blocks")
     if onset is None or rest is None or not group:
         return None
     with h5py.File(run / "history.h5", "r") as f:
         t, c = f["time"][:], f["centroid"][:]
-        areas = polygon_areas(f["state/xy"][:], f["state/voff"][:])
-    w = areas[group] / areas[group].sum()
-    x = np.einsum("b,tb->t", w, c[:, group, 0])
+        xy, voff = f["state/xy"][:], f["state/voff"][:]
+    areas = np.array([abs(signed_area(xy[voff[b]:voff[b + 1]])) for b in group])
+    x = np.einsum("b,tb->t", areas / areas.sum(), c[:, group, 0])
     travel = np.abs(x - x[0])
     k = int(np.argmax(travel))
     return {"run": run.name, "onset": float(onset), "arrival": float(t[k] - onset), "settling": float(rest - t[k]),
@@ -92,17 +85,11 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def changes(variants: dict) -> dict:
-    """part -> variant -> (|mean_v − mean_base| / |mean_base|, √(se_v² + se_base²)/|mean_base|)."""
-    base = variants.get("base")
-    out: dict = {}
-    if base is None:
-        return out
-    for p in PARTS:
-        b = base["statistics"][p]
-        out[p] = {name: {"change": abs(v["statistics"][p]["mean"] - b["mean"]) / abs(b["mean"]),
-                         "se": float(np.hypot(b["se"] or 0.0, v["statistics"][p]["se"] or 0.0) / abs(b["mean"]))}
-                  for name, v in variants.items() if name != "base" and b["mean"]}
-    return out
+    """part -> variant -> (|mean_v − mean_base| / |mean_base|, its standard error)
+    (vajont_ensemble_resolution.mean_changes of the parts); {} without a base variant."""
+    if "base" not in variants:
+        return {}
+    return mean_changes({name: v["statistics"] for name, v in variants.items()}, tuple(PARTS))
 
 
 def statement(report: dict) -> str:
@@ -146,15 +133,14 @@ def continuation(args: tuple[str, dict, float, int]) -> dict:
         settings = dda.Settings(**spec.dda.model_dump(), gravity=tuple(spec.gravity), output_dir=None,
                                 monitor_blocks=[int(b) for b in group])
         sim = dda.Simulation(built.system, settings)
-        end = spec.dda.duration * (1 - 1e-12)
-        while sim.state.time < min(t0, end):
-            sim.step()
-        if factor != 1:
-            sim.settings = replace(sim.settings, dt=spec.dda.dt / factor)
-            sim.settings.validate()
-        while sim.state.time < end:
-            sim.step()
-        res = sim._finish("ok")
+
+        def refine(info) -> bool:  # after the step that reaches t0: on at dt/factor
+            if factor != 1 and info.time >= t0 and sim.settings.dt == spec.dda.dt:
+                sim.settings = replace(sim.settings, dt=spec.dda.dt / factor)
+                sim.settings.validate()
+            return False
+
+        res = sim.solve(callback=refine)
         m = group_motion(res, group, built.density * built.areas, spec.monitor.rest_velocity, spec.monitor.rest_window)
     except BaseException as exc:  # recorded: the report says which run failed and why
         return {"sets": sets, "factor": factor, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
