@@ -964,6 +964,10 @@ class Simulation:
         sm.elastic(props.area, st.tangent, Kb)
         sm.initial_stress(props.area, st.stress, Fb)
         settling = self.settling()
+        if s.block_damping_time > 0.5 * dt and not settling:
+            # the blocks' Kelvin–Voigt dashpot C A τ_b less the update's own C A Δt/2, on the
+            # strain of the step: force −(C A (τ_b − Δt/2)/Δt) Δε (settings.block_damping_time)
+            sm.elastic(props.area * ((s.block_damping_time - 0.5 * dt) / dt), st.tangent, Kb)
         sm.inertia(self._mass_matrix(props, sy.density), (0.0 if settling else s.dynamic) * st.velocity, dt, Kb, Fb)
         sm.body_force(props.area, sy.density, self.gravity, Fb)
         if sy.n_pl:

@@ -118,6 +118,10 @@ class DdaSettingsSpec(Strict):
                                               "impacts); omitted or false: off (DDA's own update damping, "
                                               "which depends on dt; false lets a case switch off what the case it "
                                               "extends sets). Excludes contact_damping_ratio/_time")
+    block_damping_time: float = Field(0.0, ge=0, description="tau_b [s]: the blocks' Kelvin-Voigt material damping, "
+                                      "stress C eps + tau_b C d(eps)/dt (damping ratio omega tau_b / 2 of a strain "
+                                      "mode), the same at every dt <= 2 tau_b (DDA's update damps the strain like "
+                                      "C dt/2 itself; the rest is added); 0: off")
     oc_max_iterations: int = Field(7, ge=1, description="open–close iterations before the step is cut")
     oc_friction_tolerance: float = Field(0.0, ge=0, lt=1, description="open-close iteration goes on while the "
                                          "friction of sliding contacts moves by more than this fraction (0: off)")
