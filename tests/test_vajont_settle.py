@@ -116,6 +116,8 @@ def test_the_ten_block_case_and_the_docs_quote_the_settle_reports():
     split = _report("vajont_10block_settle.json")
     assert bench.statement(split) in spec.accuracy_studies
     assert bench.continuation_statement(_report("vajont_10block_settle_continued.json")) in spec.accuracy_studies
+    # session 28: the split of the candidate with the blocks' material damping (dda.block_damping_time)
+    assert bench.statement(_report("vajont_10block_block_damping_settle.json")) in spec.accuracy_studies
     runs = [r for v in split["variants"].values() for r in v["runs"]]
     settling = [r["settling"] for r in runs]
     overshoot = [r["overshoot"] for r in runs]
@@ -124,3 +126,7 @@ def test_the_ten_block_case_and_the_docs_quote_the_settle_reports():
             f"has to come back from the flank ({min(overshoot):.0f}-{max(overshoot):.0f} m)") in docs
     arrival = max(100 * v["statistics"]["arrival"]["sd"] / v["statistics"]["arrival"]["mean"] for v in split["variants"].values())
     assert f"the ride to the arrival spreads by at most {arrival:.1f} % over the runs" in docs
+    damped = _report("vajont_10block_block_damping_settle.json")["variants"]
+    means = " / ".join(f"{v['statistics']['duration']['mean']:.1f}" for v in damped.values())
+    assert [len(v["runs"]) for v in damped.values()] == [17, 17, 17]
+    assert f"with τ_b = 2.5 ms its means are {means} s at Δt / Δt/2 / Δt/4 over 17 members each" in docs
