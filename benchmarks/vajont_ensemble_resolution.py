@@ -233,6 +233,14 @@ def members_statement(report: dict, quantities: tuple[str, ...] = STATED) -> str
     return f"members {2 * delta / (n - 1):g} apart, neighbour correlation rho1 <= {top:.2f}"
 
 
+def _largest_changes(changes: dict, quantities) -> str:
+    """"; largest change of a mean from the base ensemble's: peak 0.9 %, ..." over ``quantities``
+    (report["mean_change"]); "" for a study of one variant, which has no change to state."""
+    moves = ", ".join(f"{WORDS[q]} {100 * max(c['change'] for c in changes[q].values()):.1f} %"
+                      for q in quantities if changes.get(q))
+    return f"; largest change of a mean from the base ensemble's: {moves}" if moves else ""
+
+
 def accuracy_statement(report: dict) -> str:
     """The sentence a case's ``accuracy`` key quotes, generated from a report of this script."""
     stats, names = report["statistics"], report["variants"]
@@ -246,6 +254,7 @@ def accuracy_statement(report: dict) -> str:
     largest = {q: max(ch[q].values(), key=lambda c: c["change"]) for q in STATED if ch.get(q)}  # with its own error
     worst = ", ".join(f"{WORDS[q]} {100 * c['change']:.1f} % (standard error {100 * c['se']:.1f} %)"
                       for q, c in largest.items())
+    changed = f"; largest change of a mean from the base ensemble's: {worst}" if worst else ""  # "": one variant
     single = report["single_run"]
     off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in STATED if single["distance"].get(q) is not None)
     common = "".join(set_text(k, v) for k, v in report.get("common_overrides", {}).items())
@@ -259,19 +268,17 @@ def accuracy_statement(report: dict) -> str:
 
     band = ""
     if BAND_SLIDE_MAX[0] in stated(report):  # session 21 on: the slide's means and largest values
-        ch = report["mean_change"]
-        moves = ", ".join(f"{WORDS[q]} {100 * max(c['change'] for c in ch[q].values()):.1f} %" for q in BAND_SLIDE + BAND_SLIDE_MAX)
+        moves = _largest_changes(report["mean_change"], BAND_SLIDE + BAND_SLIDE_MAX)
         top = "; ".join(f"{v}: {stats[v][BAND_SLIDE_MAX[0]]['mean']:.4g} / {stats[v][BAND_SLIDE_MAX[1]]['mean']:.4g}"
                         for v in names)
         band = ("; ensemble means of the band's mean temperature rise [K] / pore pressure [MPa] over the slide (onset to "
                 f"peak speed): {_band_means(stats, names, BAND_SLIDE)}; of its largest temperature rise [K] / pore-pressure "
-                f"ratio p/sigma_n over the slide: {top}; largest change of a mean from the base ensemble's: {moves}")
+                f"ratio p/sigma_n over the slide: {top}{moves}")
     elif BAND_SLIDE[0] in stated(report):  # session 20: the slide means, then the run's largest values
-        ch = report["mean_change"]
-        moves = ", ".join(f"{WORDS[q]} {100 * max(c['change'] for c in ch[q].values()):.1f} %" for q in BAND_SLIDE + BAND_MAX)
+        moves = _largest_changes(report["mean_change"], BAND_SLIDE + BAND_MAX)
         band = ("; ensemble means of the band's mean temperature rise [K] / pore pressure [MPa] over the slide (onset to "
                 f"peak speed): {_band_means(stats, names, BAND_SLIDE)}; of their largest values over the run: "
-                f"{_band_means(stats, names, BAND_MAX)}; largest change of a mean from the base ensemble's: {moves}")
+                f"{_band_means(stats, names, BAND_MAX)}{moves}")
     elif all(stats[v]["band_temperature_rise_max"]["mean"] is not None for v in names):
         band = ("; ensemble means of the band's largest mean temperature rise [K] / pore pressure [MPa]: " + "; ".join(
             f"{v}: {stats[v]['band_temperature_rise_max']['mean']:.0f} / {stats[v]['band_pore_pressure_max']['mean'] / 1e6:.1f}"
@@ -279,7 +286,7 @@ def accuracy_statement(report: dict) -> str:
     return (f"ensemble resolution (python benchmarks/vajont_ensemble_resolution.py --case cases/{Path(report['case']).name}"
             f"{common} --variants {','.join(names)} --members {n} --perturb {key}={delta:g}): single runs spread "
             f"(standard deviation over {key} ± {delta:g}) {spread}{members}; ensemble means of peak [m/s] / run-out [m] / run-up [m] / "
-            f"onset to rest [s]: {means}; largest change of a mean from the base ensemble's: {worst}; the shipped run "
+            f"onset to rest [s]: {means}{changed}; the shipped run "
             f"against the {single['against']} ensemble mean: {off}{missing}{band}")
 
 

@@ -569,3 +569,16 @@ def test_code_ignores_comments_and_docstrings_only():
     c = 'def f(x):\n    """Twice x."""\n    return 3 * x\n'
     assert bench._code(a, "m.py") == bench._code(b, "m.py") != bench._code(c, "m.py")
     assert bench._code("a = 1", "notes.txt") == "a = 1" and bench._code(None, "m.py") is None
+
+
+def test_a_study_of_one_variant_states_no_change():
+    """A study of one variant (session 28: Δt/4 at the case's g2, ``--set dda.dt=0.00125 --variants
+    base``) has no change of a mean to state: the statement leaves it out instead of failing (it
+    ended the script in a traceback after writing the report)."""
+    import json
+
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_dt4_alone_session28.json").read_text(encoding="utf-8"))
+    assert report["variants"] == ["base"] and report["common_overrides"]["dda.dt"] == 0.00125
+    text = bench.accuracy_statement(report)
+    assert "largest change" not in text and "--variants base --members 17" in text
+    assert "the shipped run against the base ensemble mean" in text
