@@ -82,8 +82,8 @@ class Settings:
                       ``contact_damping_time``
     block_damping_time  τ_b [s] of the blocks' material damping, a Kelvin–Voigt viscosity η = E τ_b
                       on each block's strain: the stress σ = C ε + τ_b C ε̇ (the stress carried
-                      between steps stays C ε), damping ratio ω τ_b/2 of
-                      a strain mode of angular frequency ω [rad/s] (0: off, the damping is whatever
+                      between steps stays C ε), damping ratio ω τ_b/2 of a strain mode of angular
+                      frequency ω [rad/s] (0: off, the damping is whatever
                       the update gives at the step used). A contact stiffer than the blocks
                       (p_n = penalty_factor · C11, 50x) leaves an impact's energy in the blocks'
                       strain modes, which the contact's dashpot (``contact_restitution``) hardly
@@ -92,11 +92,10 @@ class Settings:
                       deformable blocks get more elastic as Δt falls (tests/test_dda_block_damping.py:
                       a block with p_n = 42 C11 and e_n = 0.2 rebounds with 0.65 / 0.72 / 0.74
                       at ω Δt = 0.36 / 0.09 / 0.023, and with 0.648 / 0.649 / 0.645 with
-                      τ_b = 0.6 ms). With τ_b > 0 the strain
-                      of every block in a dynamic step gets the dashpot C A max(τ_b − Δt/2, 0) on
-                      top of the update's own C A Δt/2: the total is C A τ_b at every Δt ≤ 2τ_b,
-                      and a run whose steps are 2τ_b is bitwise the one without it. Not in the static
-                      settling steps
+                      τ_b = 0.6 ms). With τ_b > 0 the strain of every block in a dynamic step
+                      gets the dashpot C A max(τ_b − Δt/2, 0) on top of the update's own
+                      C A Δt/2: the total is C A τ_b at every Δt ≤ 2τ_b, and a run whose steps
+                      are 2τ_b is bitwise the one without it. Not in the static settling steps
     fixed_point_factor  fixed-point spring / p_n
     max_penetration_ratio  penetration limit / d0 (search distance d0 = 2.5 g2 w0)
     oc_max_iterations open–close iterations per step before the step is cut (Shi: 6–8)
@@ -225,6 +224,11 @@ class Settings:
             if v is None or not np.isfinite(v) or v <= 0:
                 raise InputError(f"{key}.{name}", v, allowed)
 
+        def nonneg(name: str, allowed: str) -> None:
+            v = getattr(self, name)
+            if v is None or not (np.isfinite(v) and v >= 0):
+                raise InputError(f"{key}.{name}", v, allowed)
+
         pos("duration", "a run duration > 0 s")
         pos("dt", "a time step > 0 s")
         pos("dt_min", "a minimum time step > 0 s")
@@ -243,10 +247,8 @@ class Settings:
             pos("penalty", "a contact stiffness > 0 N/m or None")
         pos("penalty_factor")
         pos("shear_ratio")
-        if self.contact_damping_ratio is None or not (np.isfinite(self.contact_damping_ratio) and self.contact_damping_ratio >= 0):
-            raise InputError(f"{key}.contact_damping_ratio", self.contact_damping_ratio, "a damping ratio >= 0 (0: elastic contact)")
-        if self.contact_damping_time is None or not (np.isfinite(self.contact_damping_time) and self.contact_damping_time >= 0):
-            raise InputError(f"{key}.contact_damping_time", self.contact_damping_time, "a time >= 0 s (0: off)")
+        nonneg("contact_damping_ratio", "a damping ratio >= 0 (0: elastic contact)")
+        nonneg("contact_damping_time", "a time >= 0 s (0: off)")
         e = self.contact_restitution
         if e is not None:
             if not (np.isfinite(e) and 0.0 < e < 1.0):
@@ -254,8 +256,7 @@ class Settings:
             if self.contact_damping_ratio > 0 or self.contact_damping_time > 0:
                 raise InputError(f"{key}.contact_restitution", e, "contact_restitution alone: contact_damping_ratio "
                                  "and contact_damping_time must be 0 with it (one normal contact damping)")
-        if self.block_damping_time is None or not (np.isfinite(self.block_damping_time) and self.block_damping_time >= 0):
-            raise InputError(f"{key}.block_damping_time", self.block_damping_time, "a time >= 0 s (0: off)")
+        nonneg("block_damping_time", "a time >= 0 s (0: off)")
         pos("fixed_point_factor")
         pos("max_penetration_ratio")
         if int(self.oc_max_iterations) < 1:
