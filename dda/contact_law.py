@@ -23,7 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
-from learned.joint import grouped_advance, grouped_strength
+from learned.joint import grouped_advance, grouped_step_state, grouped_strength
 from learned import JointLaw
 
 from dda.contact_detect import Contacts
@@ -215,6 +215,25 @@ def advance_joint_state(
     group = joint_group(tag, laws)
     sn = np.maximum(normal_force, 0.0) / np.maximum(lc, l_ref)
     return grouped_advance({**laws, DEFAULT_GROUP: default}, group, sn, slip_increment, dt, law_state)
+
+
+def step_joint_state(
+    tag: np.ndarray,
+    slip_increment: np.ndarray,
+    laws: Mapping[int, JointLaw],
+    default: JointLaw,
+    dt: float,
+    law_state: np.ndarray,
+    group: np.ndarray | None = None,
+) -> np.ndarray:
+    """Joint-law state (nc, S) the strength of a step reads (:meth:`learned.JointLaw.step_state`):
+    the state's mean over the step for each contact's |slip increment| [m] of the open–close
+    iterate (0 for contacts that do not slide), from the state at the step's start."""
+    if tag.size == 0 or law_state.shape[1] == 0:
+        return law_state
+    if group is None:
+        group = joint_group(tag, laws)
+    return grouped_step_state({**laws, DEFAULT_GROUP: default}, group, slip_increment, dt, law_state)
 
 
 def restitution_damping_ratio(e: float) -> float:

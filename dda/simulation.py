@@ -3,7 +3,9 @@
 Per step (Shi 1988): detect contacts at the start-of-step geometry; assemble the block
 submatrices (elastic from the law's tangent, initial stress, inertia, body force, loads,
 fixed points, water); iterate solve → contact states (open / sliding / locked) until the
-state changes left are insignificant (see dda.openclose; at most ``oc_max_iterations``, plus
+state changes left are insignificant (a joint law with history, the thermally pressurised
+band, gives each iterate the strength of its state's mean over the step at the iterate's slip,
+:meth:`learned.JointLaw.step_state`; see dda.openclose; at most ``oc_max_iterations``, plus
 ``oc_extra_iterations`` while the changes still fall); check the displacement ratio (max vertex
 displacement ≤ g2·w0), the penetration (≤ limit) and the geometric overlap of every
 candidate block pair at the end of every 4th step (≤ penetration limit × the smaller perimeter,
@@ -69,7 +71,7 @@ from dda import submatrices as sm
 from dda.assembly import GlobalSystem, resolve_linear_solver
 from dda.contact_detect import BroadPhaseCache, Contacts, detect
 from dda.contact_law import (LOCKED, OPEN, SLIDING, ContactStiffness, advance_joint_state, contact_system, contact_vectors,
-                             joint_group, joint_strength, restitution_dashpot)
+                             joint_group, joint_strength, restitution_dashpot, step_joint_state)
 from dda.errors import InputError, SolverDivergence
 from dda.geometry import Polygons
 from dda.kinematics import mass_matrix, move_points, move_points_first_order, point_displacement
@@ -1000,11 +1002,16 @@ class Simulation:
         flips = np.zeros(con.size, dtype=np.int64)
         stiffness = ContactStiffness()  # the contacts' K, recomputed only where the springs change
         hist = []
+        law_state0 = cs.law_state  # the joint-law state at the step's start (advanced once the step is accepted)
         while True:
             it += 1
             rate = np.zeros_like(cs.slip_rate) if settling else cs.slip_rate  # settling: static strength
+            # a joint law's state (the band's pore pressure) as its mean over the step at this
+            # iterate's slip (JointLaw.step_state): the work of the strength is the law's heat
+            band = cs.law_state if settling else step_joint_state(
+                con.tag, np.where(cs.state == SLIDING, np.abs(rate) * dt, 0.0), laws, dflt, dt, law_state0, group)
             fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
-                                         cs.law_state, group=group)
+                                         band, group=group)
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
             t = clock()
             ph["open_close"] += t - t_phase
@@ -1049,8 +1056,11 @@ class Simulation:
                 N_solved = -pn * dn - k_d * (dn_step + gap_open)
             N_trial = np.maximum(N_solved, 0.0)
             N = np.where(cs.state != OPEN, N_trial, 0.0)
+            if not settling:
+                band = step_joint_state(con.tag, np.where(cs.state == SLIDING, np.abs(ds), 0.0), laws, dflt, dt,
+                                        law_state0, group)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
-                                                   cs.law_state, group=group)
+                                                   band, group=group)
             new, sign, bonded, stretch, jump = update_states(
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax,
                 gap_start=con.gap,

@@ -4,11 +4,14 @@ Interface (same shape as the continuum law, batched over N contact points):
 
     evaluate(normal_stress (N,), slip (N,), slip_rate (N,), state (N,S)) → JointResponse
     advance(normal_stress (N,), slip_increment (N,), dt, state (N,S)) → new state (N,S)
+    step_state(slip_increment (N,), dt, state (N,S)) → the state the step's strength reads (N,S)
 
 A law with history (``n_state`` > 0, e.g. the band temperature and pore pressure of
 learned.thermal_pressurisation) reads its state in ``evaluate`` and changes it only in
 ``advance``, which the solver calls once per contact at the end of an accepted step, with the
-converged normal stress and slip increment. Stateless laws keep the default (no change).
+converged normal stress and slip increment. Within a step the solver reads the state's mean
+over the step (``step_state``, for the iterate's slip increment), so that the strength it
+applies is the one whose work ``advance`` records. Stateless laws keep the defaults (no change).
 
 Sign convention: ``normal_stress`` σ_n > 0 is compression [Pa]; ``slip`` is the accumulated
 |shear displacement| [m]; ``slip_rate`` the shear velocity [m/s]. Mohr–Coulomb strength
@@ -75,6 +78,16 @@ class JointLaw(ABC):
         """State (N, n_state) after an accepted step of length dt [s] in which the contacts
         slipped by ``slip_increment`` (N,) [m] under ``normal_stress`` (N,) [Pa]; stateless
         laws return it unchanged."""
+        return state
+
+    def step_state(self, slip_increment: np.ndarray, dt: float, state: np.ndarray) -> np.ndarray:
+        """The state (N, n_state) a step's strength reads: the state's mean over a step of
+        length dt [s] in which the contacts slip by ``slip_increment`` (N,) [m], starting from
+        ``state``, so that the strength a solver applies over the step, times the slip, is the
+        work the law's :meth:`advance` puts into its state. A solver that iterates a step
+        (DDA's open–close iteration) calls it with each iterate's slip. Default: ``state``
+        (stateless laws; a law with history that keeps it returns its start-of-step state,
+        one step behind, first order in dt)."""
         return state
 
     def describe(self) -> dict[str, Any]:
@@ -230,6 +243,26 @@ def grouped_strength(
         tension[m] = np.where(bonded[m], law.tensile_strength, 0.0)
         mu[m] = np.asarray(r.friction, dtype=float)
     return np.maximum(tau, 0.0), coh, tension, mu
+
+
+def grouped_step_state(
+    laws: "Mapping[int, JointLaw | None]",
+    group: np.ndarray,
+    slip_increment: np.ndarray,
+    dt: float,
+    state: np.ndarray,
+) -> np.ndarray:
+    """Per-contact law state (N, S) a step's strength reads (:meth:`JointLaw.step_state`), one
+    batched call per law with history: |slip increment| (N,) [m] of the step's iterate, step
+    dt [s]. Contacts of stateless laws keep their (unused) columns."""
+    out = np.array(state, dtype=float, copy=True)
+    for g in np.unique(group):
+        law = laws.get(int(g))
+        if law is None or law.n_state == 0:
+            continue
+        m = group == g
+        out[m, : law.n_state] = law.step_state(np.abs(slip_increment[m]), dt, out[m, : law.n_state])
+    return out
 
 
 def grouped_advance(

@@ -82,6 +82,40 @@ def test_a_contact_that_stops_only_drains():
     assert tau == pytest.approx(mu * 2e6 * (1 - 0.8 * np.exp(-0.1)), rel=1e-12)
 
 
+@pytest.mark.parametrize("alpha_hy", [0.0, H**2 / 0.05, H**2 / 2e-3])  # no drainage, t_d = 50 ms, 2 ms
+def test_step_state_is_the_mean_of_r_over_the_step_and_its_work_is_the_heat(alpha_hy):
+    """JointLaw.step_state, the state a step's strength reads: r̄ = r_eq + (r₀ − r_eq)(1 − e^{−z})/z
+    is the mean of r over the step (against the mean of 20000 substeps of the law's own exact
+    update), and μ σ_n (1 − r̄) δ, the work of that strength over the step's slip δ, is ρc h ΔT,
+    the heat advance puts into the band, from slips of 0.01 to 3 δ_c and r₀ from 0 to 0.999."""
+    law = _law(alpha_hy=alpha_hy)
+    mu = np.tan(np.radians(12.0))
+    dc = RHOC * H / (mu * LAM)
+    d = np.array([0.01, 0.3, 1.0, 3.0, 0.3, 1.0]) * dc
+    state = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 0.5], [0.0, 0.2], [40.0, 0.999], [40.0, 0.999]])
+    sn, dt = np.full(6, 2e6), 0.01
+    mean = law.step_state(d, dt, state)
+    n = 20000
+    s, acc = state.copy(), np.zeros(6)
+    for _ in range(n):  # midpoint of each substep: the mean of the exact r(t) to O(1/n²)
+        half = law.advance(sn, d / (2 * n), dt / (2 * n), s)
+        acc += half[:, PRESSURE_RATIO]
+        s = law.advance(sn, d / n, dt / n, s)
+    np.testing.assert_allclose(mean[:, PRESSURE_RATIO], acc / n, rtol=1e-8, atol=1e-12)
+    np.testing.assert_array_equal(mean[:, TEMPERATURE], state[:, TEMPERATURE])  # only r is averaged
+    heat = RHOC * H * (law.advance(sn, d, dt, state)[:, TEMPERATURE] - state[:, TEMPERATURE])
+    np.testing.assert_allclose(mu * sn * (1 - mean[:, PRESSURE_RATIO]) * d, heat, rtol=1e-10)
+    # no slip: the drainage alone; the diffusion form without diffusion reads the lumped form's mean
+    np.testing.assert_allclose(law.step_state(np.zeros(6), dt, state)[:, PRESSURE_RATIO],
+                               state[:, PRESSURE_RATIO] * (-np.expm1(-dt / law.drainage_time) * law.drainage_time / dt
+                                                           if alpha_hy else 1.0), rtol=1e-12)
+    if alpha_hy == 0.0:
+        grid = ThermalPressurisationFriction(12.0, 12.0, 0.1, H, RHOC, LAM, 0.0, band_model="diffusion")
+        full = np.zeros((6, grid.n_state))
+        full[:, :2] = state
+        np.testing.assert_allclose(grid.step_state(d, dt, full)[:, PRESSURE_RATIO], mean[:, PRESSURE_RATIO], rtol=1e-14)
+
+
 def test_law_rejects_bad_parameters():
     with pytest.raises(ValueError, match="band_thickness"):
         ThermalPressurisationFriction(20, 10, 0.1, 0.0, RHOC, LAM)
@@ -111,7 +145,8 @@ def test_block_on_incline_with_thermal_pressurisation_follows_the_ode():
     """A block on a 20° incline with thermal pressurisation and drainage: DDA's displacement
     against a semi-analytical solution (solve_ivp of m dv/dt = m g sin θ − μ(m g cos θ − p̄ w),
     p̄ the mean band pore pressure, which obeys the same lumped ODE as every contact because
-    that ODE is linear in (σ_n, p)). Measured error 0.04 % (Δt = 2 ms); tolerance 1 %.
+    that ODE is linear in (σ_n, p)). Measured error 3.4e-6 (Δt = 2 ms; 4e-4 while the strength
+    read the band's state at the step's start, before session 29); tolerance 1e-4.
 
     μ is constant here (φ = 14°): under velocity weakening the onset is a positive feedback
     at v → 0 in which DDA's first sliding step lags, and the exponential growth keeps that
@@ -146,12 +181,55 @@ def test_block_on_incline_with_thermal_pressurisation_follows_the_ode():
     assert x_ref[-1] > 1.5 * x_without_pressurisation
     for tq in (1.0, 2.0, 3.0, 4.0):
         k = int(np.argmin(np.abs(t_dda - tq)))
-        assert d_dda[k] == pytest.approx(x_ref[k], rel=0.01), (tq, d_dda[k], x_ref[k])
+        assert d_dda[k] == pytest.approx(x_ref[k], rel=1e-4), (tq, d_dda[k], x_ref[k])
     # the DDA contacts carry the pressurised state (mean over the two base contacts)
     cs = res.state.contacts
     assert cs.law_state.shape == (cs.size, 2)
     on_base = cs.state != dda.contact_law.OPEN
-    assert cs.law_state[on_base, PRESSURE_RATIO].mean() == pytest.approx(p_ref / sn, rel=0.03)  # measured 0.3 %
+    assert cs.law_state[on_base, PRESSURE_RATIO].mean() == pytest.approx(p_ref / sn, rel=1e-4)  # measured 3e-7
+
+
+def _launched_reference(law, w, h, t_end, dtf, v0):
+    """:func:`_incline_reference` for the block launched down the slope at v0 [m/s]."""
+    m = RHO * w * h
+    N = m * G * np.cos(THETA)
+    sn = np.array([N / w])
+    state, x, v = law.initial_state(1), 0.0, v0
+    xs = [0.0]
+    for _ in range(int(round(t_end / dtf))):
+        mu = float(law.friction(np.zeros(1), np.array([v]))[0])
+        vm = v + 0.5 * dtf * (G * np.sin(THETA) - mu * N * (1 - state[0, PRESSURE_RATIO]) / m)
+        half = law.advance(sn, np.array([abs(vm) * 0.5 * dtf]), 0.5 * dtf, state)
+        mu = float(law.friction(np.zeros(1), np.array([vm]))[0])
+        v_new = v + dtf * (G * np.sin(THETA) - mu * N * (1 - half[0, PRESSURE_RATIO]) / m)
+        state = law.advance(sn, np.array([abs(0.5 * (v + v_new)) * dtf]), dtf, state)
+        x += 0.5 * (v + v_new) * dtf
+        v = v_new
+        xs.append(x)
+    return np.arange(len(xs)) * dtf, np.array(xs)
+
+
+def test_a_block_sliding_on_a_pressurising_band_is_second_order_in_dt():
+    """A block launched at 2 m/s down a 20° incline (μ = tan 24°, δ_c ≈ 0.2 m, t_d = 1 s: the
+    band pressurises to r ≈ 0.5 and drains while it slides) against the fine-step reference:
+    the strength of each step reads the band's mean over the step (JointLaw.step_state), so
+    the travel's error falls 4 times per halving of Δt. Measured at Δt = 10 / 5 / 2.5 ms: largest
+    error over t = 1, 2, 3 s 5.4e-4 / 1.4e-4 / 3.4e-5 (ratios 3.9, 4.0); with the state of the
+    step's start, as before session 29: 6.1e-3 / 3.0e-3 / 1.5e-3 (first order). (Below
+    Δt ≈ 1.5 ms the launched block bounces on its contact springs, DDA's own impact damping
+    p_n Δt/2 being too small to stop it: another error, left out here.)"""
+    w, h, t_end, v0 = 10.0, 1.0, 3.0, 2.0
+    law = ThermalPressurisationFriction(24.0, 24.0, 0.5, H, RHOC, 3e4, H**2 / 1.0)
+    t_ref, x_ref = _launched_reference(law, w, h, t_end, 1e-4, v0)
+    errors = []
+    for dt in (1e-2, 5e-3, 2.5e-3):
+        sy = _incline(law, w, h)
+        sy.set_velocity(1, vx=-v0 * np.cos(THETA), vy=-v0 * np.sin(THETA))
+        res = dda.Simulation(sy, dda.Settings(duration=t_end, dt=dt, max_displacement_ratio=0.01)).solve()
+        travel = np.linalg.norm(np.asarray(res.displacement)[:, 1], axis=1)
+        errors.append(max(abs(np.interp(tq, res.time, travel) / np.interp(tq, t_ref, x_ref) - 1.0) for tq in (1.0, 2.0, 3.0)))
+    assert errors[0] < 1.5e-3, errors  # the start-of-step state: 6.1e-3
+    assert 3.0 < errors[0] / errors[1] < 5.0 and 3.0 < errors[1] / errors[2] < 5.0, errors  # first order: 2
 
 
 # ---------------------------------------------------------------- the 1D diffusion form
@@ -303,11 +381,12 @@ def test_diffusion_form_in_dda_converges_in_dt_like_the_lumped_form():
     """The Vajont band (φ 18° → 6.7°, v_c = 0.1 m/s, Λ = 0.1 MPa/K, α_th = 1 mm²/s for the
     diffusion form) under a block on a 20° incline: DDA's travel at t = 3 s against a fine-step
     reference of the same law (_incline_reference) at Δt = 5 and 2.5 ms (the Vajont case's Δt
-    and Δt/2). DDA applies the state of the start of a step and advances it at the end (one
-    step behind, first order), and its first sliding step lags the onset: measured relative
-    errors −6.2e-3 / −3.2e-3 (lumped) and −6.5e-3 / −3.3e-3 (diffusion): first order, and the
-    diffusion form's error is the lumped form's (session 15: the diffusion form's Vajont
-    dependence on Δt is not in the law's coupling)."""
+    and Δt/2). DDA's first sliding step lags the onset (μ(v) at the last iterate's slip rate,
+    a positive feedback at v → 0 under velocity weakening): measured relative errors
+    −5.6e-3 / −2.8e-3 (lumped) and −4.7e-3 / −2.4e-3 (diffusion): first order, and the diffusion
+    form's error is the lumped form's (session 15: the diffusion form's Vajont dependence on Δt
+    is not in the law's coupling). Until session 29 the strength also read the band's state of
+    the step's start (one step behind): −6.2e-3 / −3.2e-3 and −6.5e-3 / −3.3e-3."""
     w, h, t_end = 10.0, 1.0, 3.0
     errors = {}
     for model in ("lumped", "diffusion"):
@@ -373,3 +452,35 @@ def test_band_temperature_is_the_heat_the_law_put_into_the_band(dt):
     # the pore-pressure ratio p̄/σ̄n of the loaded contacts: their own r = p/σn, fully pressurised
     assert band.ratio[-1] == pytest.approx(float(np.mean(cs.law_state[on, PRESSURE_RATIO])), rel=1e-3)
     assert 0.999 < band.ratio[-1] < 1.0
+
+
+@pytest.mark.parametrize("dt", [2e-2, 1e-2, 5e-3])
+def test_the_solvers_frictional_work_is_the_bands_heat(dt):
+    """The block of test_band_temperature_is_the_heat_the_law_put_into_the_band, launched at
+    4 m/s on the adiabatic band (slips of 0.1–1 δ_c per step), with the friction iterated to
+    the step's slip (oc_friction_tolerance): the work of the friction the solver applied,
+    Σ F_f |Δs| over the sliding contacts and steps, is the heat the law put into the band,
+    Σ ρc h ΔT max(l_c, l_ref). Measured work/heat 1.0006 / 1.0046 / 1.0025 at Δt = 20 / 10 / 5 ms;
+    with the strength at the state of each step's start (before session 29) 1.58 / 1.33 / 1.19."""
+    law = ThermalPressurisationFriction(18.0, 18.0, 0.1, H, RHOC, LAM, 0.0)
+    sy = _tagged_incline(law, 10.0, 1.0)
+    sy.set_velocity(1, vx=-4.0 * np.cos(THETA), vy=-4.0 * np.sin(THETA))
+    sim = dda.Simulation(sy, dda.Settings(duration=0.6, dt=dt, max_displacement_ratio=0.01, oc_friction_tolerance=1e-3))
+    total = {"work": 0.0, "heat": 0.0}
+    last: dict[int, tuple[float, float]] = {}
+
+    def step(info):
+        cs = sim.state.contacts
+        lref = np.maximum(sim._con_local.lc, sim.l_ref)
+        for j, k in enumerate(cs.key):
+            slip0, T0 = last.get(int(k), (0.0, 0.0))
+            if cs.state[j] == dda.contact_law.SLIDING:
+                total["work"] += abs(cs.shear_force[j]) * (cs.slip[j] - slip0)
+            total["heat"] += RHOC * H * (cs.law_state[j, TEMPERATURE] - T0) * lref[j]
+            last[int(k)] = (cs.slip[j], cs.law_state[j, TEMPERATURE])
+        return False
+
+    sim.solve(callback=step)
+    sigma_n = RHO * G * np.cos(THETA) * 1.0  # [Pa] under the 1 m high block
+    assert total["heat"] > 0.99 * RHOC * H * (sigma_n / LAM) * 10.0  # the band fully pressurised: ΔT = σ'n/Λ over 10 m
+    assert total["work"] / total["heat"] == pytest.approx(1.0, abs=0.02)

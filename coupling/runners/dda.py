@@ -100,7 +100,10 @@ class BandMonitor:
       (:func:`dda.contact_law.joint_strength`). Before (sessions ≤ 19) Q was the solver's
       frictional work Σ F_f |Δs|, whose F_f holds the strength of the step's start: a left
       Riemann sum of the weakening, 1.07–1.58 × the law's heat for a block launched at 4 m/s
-      with slip increments of 0.1–1 δ_c (Δt 2.5–20 ms; tests/test_thermal_pressurisation.py);
+      with slip increments of 0.1–1 δ_c (Δt 2.5–20 ms; tests/test_thermal_pressurisation.py).
+      Since session 29 the solver's strength reads the band's mean over the step
+      (:meth:`learned.JointLaw.step_state`), so with the friction iterated to the step's slip
+      (``dda.oc_friction_tolerance``) that work is the law's heat (1.000–1.005 ×, same test);
     * pore pressure p̄ = Σ_c p_c max(l_c, l_ref) / L = Σ_c r_c N_c / L over the band contacts
       (p_c = r_c σ_n,c the contact's pore pressure, r = p/σ'n the law state's column 1, N_c ≥ 0
       its normal force): the band's pore-pressure force per unit length of band. An open
