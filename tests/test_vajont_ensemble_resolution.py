@@ -111,7 +111,9 @@ ENSEMBLE_REPORTS = {
                            "vajont_10block_ensemble_resolution_session22.json",
                            "vajont_10block_ensemble_resolution_session25.json",
                            "vajont_10block_ensemble_resolution_session26.json",
-                           "vajont_10block_ensemble_resolution_session27.json"),
+                           "vajont_10block_ensemble_resolution_session27.json",
+                           # session 29: the band's strength at its state's mean over each step (JointLaw.step_state)
+                           "vajont_10block_ensemble_resolution_session29.json"),
     "vajont_velocity_weakening.toml": ("vajont_velocity_weakening_ensemble_resolution.json",
                                        "vajont_velocity_weakening_ensemble_resolution_session22.json",
                                        "vajont_velocity_weakening_restitution_ensemble_session23.json"),
@@ -244,12 +246,13 @@ def test_a_quantity_some_runs_do_not_reach_is_counted():
 
 
 def test_readme_quotes_the_ten_block_ensemble_report():
-    """README's Verification row states the ten-block study (session 27, 33 members: session 26's 17
-    merged with 16 between them; the model adopted in session 25) from its report, and which part of
-    onset to rest moves (benchmarks/vajont_settle.py's reports): peak, run-out and run-up resolved to 2 %; the band's
-    temperature rise over the slide, its largest and onset to rest not (onset to rest grows with
-    each refinement); and the earlier studies it compares with (session 22, DDA's own restitution;
-    session 24, e_n = 0.2 without impact_steps)."""
+    """README's Verification row states the ten-block study (session 29, 17 members at Δt and Δt/4, the
+    band's strength at its state's mean over each step; the model adopted in session 25) from its
+    report, and which part of onset to rest moves (benchmarks/vajont_settle.py's reports): peak,
+    run-out and run-up resolved to 2 %; the band's temperature rise over the slide, its largest and
+    onset to rest not; session 27's study (the band at the state of each step's start), whose onset
+    to rest grew with each refinement; and the earlier studies it compares with (session 22, DDA's own
+    restitution; session 24, e_n = 0.2 without impact_steps)."""
     import json
 
     def load(name):
@@ -258,9 +261,11 @@ def test_readme_quotes_the_ten_block_ensemble_report():
     def largest(report, q):
         return max(report["mean_change"][q].values(), key=lambda c: c["change"])
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     report = load(ENSEMBLE_REPORTS["vajont_10block.toml"][-1])
     assert report["common_overrides"]["dda.impact_steps"] == 40 and report["common_overrides"]["dda.contact_restitution"] == 0.2
+    assert report["members"] == 17 and report["variants"] == ["base", "time/4"]
+    assert "17 runs over ± 4 mm at Δt and Δt/4, 0.5 mm apart" in readme
     moves = [100 * largest(report, q)["change"] for q in ("peak_velocity", "runout", "runup")]
     assert f"the mean peak, run-out and run-up move {' / '.join(f'{m:.1f}' for m in moves)} %" in readme
     assert max(round(m, 1) for m in moves) <= 2
@@ -271,21 +276,26 @@ def test_readme_quotes_the_ten_block_ensemble_report():
            f"{' / '.join(f'{100 * c["se"]:.1f}' for c in spread)} %): not resolved to 2 %" in readme
     assert all(c["change"] > 0.02 for c in spread)  # "not resolved to 2 %"
     means = [report["statistics"][v]["duration"]["mean"] for v in report["variants"]]
-    assert f"Onset to rest grows with each refinement ({' / '.join(f'{m:.1f}' for m in means)} s" in readme
-    assert means == sorted(means)  # "grows"
-    rest = report["mean_change"]["duration"]["time/4"]
-    assert f"{rest['change'] / rest['se']:.1f} standard errors at Δt/4" in readme
     d = report["statistics"]["base"]["duration"]
-    assert f"single runs spread {100 * d['sd'] / d['mean']:.1f} % in onset to rest)" in readme
+    assert (f"Onset to rest's means are {' / '.join(f'{m:.1f}' for m in means)} s (single runs spread "
+            f"{100 * d['sd'] / d['mean']:.1f} % in onset to rest)") in readme
+    # session 27 (the band at the state of each step's start): onset to rest grew with each refinement
+    before = load("vajont_10block_ensemble_resolution_session27.json")
+    grew = [before["statistics"][v]["duration"]["mean"] for v in before["variants"]]
+    assert grew == sorted(grew) and means[-1] < means[0]  # "turned the sign of the change"
+    rest = before["mean_change"]["duration"]["time/4"]
+    assert (f"they grew with each refinement, {' / '.join(f'{m:.1f}' for m in grew)} s, "
+            f"{rest['change'] / rest['se']:.1f} standard errors at Δt/4") in readme
+    assert before["members"] == 33 and not any(before["solver_changes"].values())
+    # the runs of session 29: 7fe298d's solver before it was committed (the checkout of 896cc84 and that change)
+    assert list(report["solver_changes"]) == ["896cc84a57c2b37a7c0d68452256ab2b87c127b8+dirty"]
     # the two studies it is compared with
     old = largest(load("vajont_10block_ensemble_resolution_session22.json"), "peak_velocity")
     assert f"the mean peak rose {100 * old['change']:.1f} % from Δt to Δt/4, standard error {100 * old['se']:.1f} %" in readme
     cand = load(CANDIDATE_REPORTS["vajont_10block.toml"][0][0])
     assert f"without `impact_steps`: {100 * largest(cand, 'band_temperature_rise_slide_max')['change']:.1f} %)" in readme
-    # session 27: 33 members (session 26's 17 merged with 16 between them) and which part of onset to rest moves
-    assert report["members"] == 33 and report["merged"] == ["benchmarks/out/vajont_10block_ensemble_resolution_session26.json"]
-    assert not any(report["solver_changes"].values())  # the runs of both sessions: one solver
-    split, pairs = load("vajont_10block_settle.json"), load("vajont_10block_settle_continued.json")
+    # which part of onset to rest moves: this study's split, session 27's paired continuations
+    split, pairs = load("vajont_10block_settle_session29.json"), load("vajont_10block_settle_continued.json")
     arrival = max(split["changes"]["arrival"].values(), key=lambda c: c["change"])
     spread_arrival = max(100 * v["statistics"]["arrival"]["sd"] / v["statistics"]["arrival"]["mean"]
                          for v in split["variants"].values())
@@ -297,7 +307,6 @@ def test_readme_quotes_the_ten_block_ensemble_report():
     assert (f"Δt/4 moves the settling's onset to rest by {100 * d['mean'] / d['means'][0]:+.1f} % (paired over {d['n']} "
             f"members, standard error {100 * d['se'] / d['means'][0]:.1f} %): the settling itself does not depend on Δt") in readme
     assert abs(d["mean"]) <= 2 * d["se"]  # "does not depend": within two standard errors
-
 
 def test_the_sentence_quotes_a_command_that_reads_its_overrides_back():
     """A boolean override is written as TOML (``false``), the only form --set accepts back:

@@ -118,6 +118,8 @@ def test_the_ten_block_case_and_the_docs_quote_the_settle_reports():
     assert bench.continuation_statement(_report("vajont_10block_settle_continued.json")) in spec.accuracy_studies
     # session 28: the split of the candidate with the blocks' material damping (dda.block_damping_time)
     assert bench.statement(_report("vajont_10block_block_damping_settle.json")) in spec.accuracy_studies
+    # session 29: the split with the band's strength at its state's mean over each step
+    assert bench.statement(_report("vajont_10block_settle_session29.json")) in spec.accuracy_studies
     runs = [r for v in split["variants"].values() for r in v["runs"]]
     settling = [r["settling"] for r in runs]
     overshoot = [r["overshoot"] for r in runs]
@@ -130,3 +132,8 @@ def test_the_ten_block_case_and_the_docs_quote_the_settle_reports():
     means = " / ".join(f"{v['statistics']['duration']['mean']:.1f}" for v in damped.values())
     assert [len(v["runs"]) for v in damped.values()] == [17, 17, 17]
     assert f"with τ_b = 2.5 ms its means are {means} s at Δt / Δt/2 / Δt/4 over 17 members each" in docs
+    # session 29: the band's strength at its state's mean over each step
+    now = _report("vajont_10block_settle_session29.json")["variants"]
+    means = " / ".join(f"{v['statistics']['duration']['mean']:.1f}" for v in now.values())
+    assert [len(v["runs"]) for v in now.values()] == [17, 17]
+    assert f"onset to rest's means are then {means} s at Δt / Δt/4 over 17 members each" in docs
