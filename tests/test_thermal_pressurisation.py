@@ -189,26 +189,6 @@ def test_block_on_incline_with_thermal_pressurisation_follows_the_ode():
     assert cs.law_state[on_base, PRESSURE_RATIO].mean() == pytest.approx(p_ref / sn, rel=1e-4)  # measured 3e-7
 
 
-def _launched_reference(law, w, h, t_end, dtf, v0):
-    """:func:`_incline_reference` for the block launched down the slope at v0 [m/s]."""
-    m = RHO * w * h
-    N = m * G * np.cos(THETA)
-    sn = np.array([N / w])
-    state, x, v = law.initial_state(1), 0.0, v0
-    xs = [0.0]
-    for _ in range(int(round(t_end / dtf))):
-        mu = float(law.friction(np.zeros(1), np.array([v]))[0])
-        vm = v + 0.5 * dtf * (G * np.sin(THETA) - mu * N * (1 - state[0, PRESSURE_RATIO]) / m)
-        half = law.advance(sn, np.array([abs(vm) * 0.5 * dtf]), 0.5 * dtf, state)
-        mu = float(law.friction(np.zeros(1), np.array([vm]))[0])
-        v_new = v + dtf * (G * np.sin(THETA) - mu * N * (1 - half[0, PRESSURE_RATIO]) / m)
-        state = law.advance(sn, np.array([abs(0.5 * (v + v_new)) * dtf]), dtf, state)
-        x += 0.5 * (v + v_new) * dtf
-        v = v_new
-        xs.append(x)
-    return np.arange(len(xs)) * dtf, np.array(xs)
-
-
 def test_a_block_sliding_on_a_pressurising_band_is_second_order_in_dt():
     """A block launched at 2 m/s down a 20° incline (μ = tan 24°, δ_c ≈ 0.2 m, t_d = 1 s: the
     band pressurises to r ≈ 0.5 and drains while it slides) against the fine-step reference:
@@ -220,7 +200,7 @@ def test_a_block_sliding_on_a_pressurising_band_is_second_order_in_dt():
     p_n Δt/2 being too small to stop it: another error, left out here.)"""
     w, h, t_end, v0 = 10.0, 1.0, 3.0, 2.0
     law = ThermalPressurisationFriction(24.0, 24.0, 0.5, H, RHOC, 3e4, H**2 / 1.0)
-    t_ref, x_ref = _launched_reference(law, w, h, t_end, 1e-4, v0)
+    t_ref, x_ref = _incline_reference(law, w, h, t_end, 1e-4, v0)
     errors = []
     for dt in (1e-2, 5e-3, 2.5e-3):
         sy = _incline(law, w, h)
@@ -354,14 +334,15 @@ def test_dda_carries_the_diffusion_form_state_per_contact():
     assert ratio["diffusion"] < 0.9 * ratio["lumped"] and travel["diffusion"] < travel["lumped"]
 
 
-def _incline_reference(law, w, h, t_end, dtf):
-    """Travel x(t) [m] of the block of :func:`_incline` from rest: m dv/dt = m g sin θ − μ(v)
-    (N − p̄ w), p̄ = r̄ N/w the band's mean pore pressure, by the explicit midpoint rule with
-    the law's own ``advance`` over half and whole steps dtf [s] (second order in dtf)."""
+def _incline_reference(law, w, h, t_end, dtf, v0=0.0):
+    """Travel x(t) [m] of the block of :func:`_incline` from rest (or launched down the slope at
+    v0 [m/s]): m dv/dt = m g sin θ − μ(v) (N − p̄ w), p̄ = r̄ N/w the band's mean pore pressure,
+    by the explicit midpoint rule with the law's own ``advance`` over half and whole steps dtf
+    [s] (second order in dtf)."""
     m = RHO * w * h
     N = m * G * np.cos(THETA)
     sn = np.array([N / w])
-    state, x, v = law.initial_state(1), 0.0, 0.0
+    state, x, v = law.initial_state(1), 0.0, v0
     xs = [0.0]
     for _ in range(int(round(t_end / dtf))):
         mu = float(law.friction(np.zeros(1), np.array([v]))[0])
