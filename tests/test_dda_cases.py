@@ -188,7 +188,7 @@ def test_vajont_falls_in_the_observed_envelope(vajont_run):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="issue 14 (open): the mass stops 28.2 s after onset (1 rank; rest window 10 s; 27.5 s before session 29, 27.8 s before session 20), below the observed 35-60 s. "
-                   "Its speed profile is nearly triangular (run-out / (time to rest x peak) = 0.47-0.48); with the envelope's "
+                   "Its speed profile is nearly triangular (run-out / (time to rest x peak) = 0.47-0.49; 0.489 since session 29); with the envelope's "
                    "margins (run-out <= 380 m, peak >= 21 m/s, at rest >= 36.75 s) that ratio must be <= 0.49: only a slow "
                    "phase before the collapse reaches it. Settled statically first (session 7), the event still grows from "
                    "the settled state within ~0.2 s (the upper block's base contacts at their limit on a velocity-weakening "
