@@ -1008,10 +1008,10 @@ class Simulation:
             rate = np.zeros_like(cs.slip_rate) if settling else cs.slip_rate  # settling: static strength
             # a joint law's state (the band's pore pressure) as its mean over the step at this
             # iterate's slip (JointLaw.step_state): the work of the strength is the law's heat
-            band = cs.law_state if settling else step_joint_state(
+            state_of_step = cs.law_state if settling else step_joint_state(
                 con.tag, np.where(cs.state == SLIDING, np.abs(rate) * dt, 0.0), laws, dflt, dt, law_state0, group)
             fmax, _, mu = joint_strength(con.tag, cs.normal_force, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
-                                         band, group=group)
+                                         state_of_step, group=group)
             # friction of sliding contacts linear in the solved normal force (implicit: F_f = F_max(N₀) + μ (N − N₀))
             t = clock()
             ph["open_close"] += t - t_phase
@@ -1057,10 +1057,10 @@ class Simulation:
             N_trial = np.maximum(N_solved, 0.0)
             N = np.where(cs.state != OPEN, N_trial, 0.0)
             if not settling:
-                band = step_joint_state(con.tag, np.where(cs.state == SLIDING, np.abs(ds), 0.0), laws, dflt, dt,
-                                        law_state0, group)
+                state_of_step = step_joint_state(con.tag, np.where(cs.state == SLIDING, np.abs(ds), 0.0), laws, dflt,
+                                                 dt, law_state0, group)
             fmax_new, tmax_new, _ = joint_strength(con.tag, N_trial, cs.slip, rate, con.lc, cs.bonded, laws, dflt, self.l_ref,
-                                                   band, group=group)
+                                                   state_of_step, group=group)
             new, sign, bonded, stretch, jump = update_states(
                 cs, dn, ds, pn, ps, fmax_new, tmax_new, self.tol_open, self.tol_close, self.tol_shear, friction_prev=fmax,
                 gap_start=con.gap,

@@ -255,13 +255,19 @@ def grouped_step_state(
     """Per-contact law state (N, S) a step's strength reads (:meth:`JointLaw.step_state`), one
     batched call per law with history: |slip increment| (N,) [m] of the step's iterate, step
     dt [s]. Contacts of stateless laws keep their (unused) columns."""
+    return _per_stateful_law(laws, group, state, lambda law, m, st: law.step_state(np.abs(slip_increment[m]), dt, st))
+
+
+def _per_stateful_law(laws, group: np.ndarray, state: np.ndarray, call) -> np.ndarray:
+    """A copy of ``state`` (N, S) with the first n_state columns of each law with history
+    replaced by ``call(law, mask, its rows' state)``, one batched call per law."""
     out = np.array(state, dtype=float, copy=True)
     for g in np.unique(group):
         law = laws.get(int(g))
         if law is None or law.n_state == 0:
             continue
         m = group == g
-        out[m, : law.n_state] = law.step_state(np.abs(slip_increment[m]), dt, out[m, : law.n_state])
+        out[m, : law.n_state] = call(law, m, out[m, : law.n_state])
     return out
 
 
@@ -276,12 +282,6 @@ def grouped_advance(
     """Per-contact law state (N, S) after an accepted step, one batched ``advance`` per law
     with history: σ_n (N,) [Pa] (clipped at 0), |slip increment| (N,) [m], step dt [s].
     Contacts of stateless laws keep their (unused) columns."""
-    out = np.array(state, dtype=float, copy=True)
     sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
-    for g in np.unique(group):
-        law = laws.get(int(g))
-        if law is None or law.n_state == 0:
-            continue
-        m = group == g
-        out[m, : law.n_state] = law.advance(sn[m], np.abs(slip_increment[m]), dt, out[m, : law.n_state])
-    return out
+    return _per_stateful_law(laws, group, state,
+                             lambda law, m, st: law.advance(sn[m], np.abs(slip_increment[m]), dt, st))

@@ -219,6 +219,19 @@ class ThermalPressurisationFriction(JointLaw):
         """Excess pore pressure p = r σ_n (N,) [Pa]."""
         return np.asarray(state)[:, PRESSURE_RATIO] * np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
 
+    def _lumped_step(self, slip_increment: np.ndarray, dt: float, y: float) -> tuple[np.ndarray, ...]:
+        """The lumped update's terms over a step of length dt [s] with slip increment |δ| (N,) [m]
+        and drained fraction y = Δt/t_d (module docstring): x = δ/δ_c(μ(|δ|/Δt)), z = x + y,
+        (1 − e^{−z})/z and r_eq = x/z; :meth:`advance` and :meth:`step_state` share them."""
+        d = np.abs(np.asarray(slip_increment, dtype=float))
+        mu = np.asarray(self.friction(d, d / dt if dt > 0 else d * 0.0), dtype=float)
+        x = d / self.weakening_distance(mu)
+        z = x + y
+        zs = np.where(z > 0, z, 1.0)
+        frac = np.where(z > 1e-12, -np.expm1(-z) / zs, 1.0 - 0.5 * z)  # (1 − e^{−z})/z
+        r_eq = np.where(z > 0, x / zs, 0.0)
+        return x, z, frac, r_eq
+
     def advance(self, normal_stress: np.ndarray, slip_increment: np.ndarray, dt: float, state: np.ndarray) -> np.ndarray:
         """State after a step of length dt [s] with slip increment |δ| (N,) [m] at constant
         σ_n (N,) [Pa] (lumped: exact for constant σ_n, μ and v; diffusion: Strang splitting;
@@ -227,14 +240,8 @@ class ThermalPressurisationFriction(JointLaw):
             return self._advance_diffusion(normal_stress, slip_increment, dt, state)
         state = np.asarray(state, dtype=float)
         sn = np.maximum(np.asarray(normal_stress, dtype=float), 0.0)
-        d = np.abs(np.asarray(slip_increment, dtype=float))
         T0, r0 = state[:, TEMPERATURE], np.clip(state[:, PRESSURE_RATIO], 0.0, 1.0)
-        mu = np.asarray(self.friction(d, d / dt if dt > 0 else d * 0.0), dtype=float)
-        x = d / self.weakening_distance(mu)
-        z = x + dt / self.drainage_time
-        zs = np.where(z > 0, z, 1.0)
-        frac = np.where(z > 1e-12, -np.expm1(-z) / zs, 1.0 - 0.5 * z)  # (1 − e^{−z})/z
-        r_eq = np.where(z > 0, x / zs, 0.0)
+        x, z, frac, r_eq = self._lumped_step(slip_increment, dt, dt / self.drainage_time)
         r1 = r_eq + (r0 - r_eq) * np.exp(-z)
         dT = (x * sn / self.pressurisation) * ((1.0 - r_eq) - (r0 - r_eq) * frac)
         out = state.copy()
@@ -257,16 +264,10 @@ class ThermalPressurisationFriction(JointLaw):
         slip increments of 0.1–1 δ_c (tests/test_thermal_pressurisation.py), and the strength,
         μ σ_n (1 − r) with 1 − r ~ 1e-3 on a pressurised band, lags by a factor of that order."""
         state = np.asarray(state, dtype=float)
-        d = np.abs(np.asarray(slip_increment, dtype=float))
-        if dt <= 0 or (self.band_model == "diffusion" and not np.any(d > 0)):
+        if dt <= 0 or (self.band_model == "diffusion" and not np.any(np.asarray(slip_increment) != 0)):
             return state
         r0 = np.clip(state[:, PRESSURE_RATIO], 0.0, 1.0)
-        mu = np.asarray(self.friction(d, d / dt), dtype=float)
-        x = d / self.weakening_distance(mu)
-        z = x + (dt / self.drainage_time if self.band_model == "lumped" else 0.0)
-        zs = np.where(z > 0, z, 1.0)
-        frac = np.where(z > 1e-12, -np.expm1(-z) / zs, 1.0 - 0.5 * z)  # (1 − e^{−z})/z
-        r_eq = np.where(z > 0, x / zs, 0.0)
+        _, _, frac, r_eq = self._lumped_step(slip_increment, dt, dt / self.drainage_time if self.band_model == "lumped" else 0.0)
         out = state.copy()
         out[:, PRESSURE_RATIO] = r_eq + (r0 - r_eq) * frac
         return out
