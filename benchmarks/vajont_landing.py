@@ -24,6 +24,12 @@ joint [N/m]. Reported per variant:
 * the normal impulse of its band contacts over 0.02 s from the landing (the strike; then the block rests on the band), ∫ N dt [N·s/m], and the
   steps that carry it: a step control that resolves the impact gives the same impulse.
 
+With ``--members`` > 1 the report adds, per variant, the ensemble means of the landing's band rise,
+its normal impulse, their ratio (the band's rise per unit normal impulse: how the landing turns its
+impact into heat, μ (1 − r) times the corner's slip per unit impulse) and the landing time, with
+standard errors, and each mean's change from the first variant's (``ensemble_means``): which of
+the landing's parts moves with the step control.
+
 Writes JSON; ``statement(report)`` is the sentence a case's accuracy_studies quote::
 
     python benchmarks/vajont_landing.py --case cases/vajont_10block.toml --set dda.impact_steps=0 \\
@@ -189,6 +195,68 @@ def statement(report: dict) -> str:
     return "; ".join(parts)
 
 
+#: the landing's figures compared between variants: name in the report, words, unit, format
+COMPARED = (("landing_rise", "band rise over {w} s from the landing", "K", ".2f"),
+            ("impulse", "normal impulse", "N s/m", ".3g"),
+            ("heat_per_impulse", "band rise per normal impulse", "K per 1e7 N s/m", ".3f"),
+            ("landing_time", "landing time", "s", ".3f"))
+
+
+def _figure(run: dict, name: str) -> float:
+    """One run's value of a :data:`COMPARED` figure (heat per impulse: landing_rise / (impulse / 1e7))."""
+    if name == "heat_per_impulse":
+        return run["landing_rise"] / (run["impulse"] / 1e7)
+    return run[name]
+
+
+def ensemble_means(report: dict) -> dict:
+    """Per variant (with >= 2 good runs) and :data:`COMPARED` figure: the mean over its runs and the
+    standard error s/sqrt(n); per later variant the change of each mean from the first variant's
+    [fraction of its mean, a time in s for the landing time] and the change's standard error
+    sqrt(se_v^2 + se_first^2) in the same unit. The members differ by a perturbation (--perturb),
+    so each run is one draw: a change is a measured effect of the step control only where it is
+    well outside its standard error."""
+    out: dict = {}
+    for name in dict.fromkeys(r["name"] for r in report["runs"]):
+        runs = [r for r in report["runs"] if r["name"] == name and r["ok"]]
+        if len(runs) < 2:
+            continue
+        out[name] = {}
+        for key, *_ in COMPARED:
+            x = np.array([_figure(r, key) for r in runs])
+            out[name][key] = {"mean": float(x.mean()), "se": float(x.std(ddof=1) / np.sqrt(x.size)), "n": int(x.size)}
+    names = list(out)
+    for name in names[1:]:
+        for key, *_ in COMPARED:
+            a, b = out[name][key], out[names[0]][key]
+            scale = 1.0 if key == "landing_time" else abs(b["mean"])
+            a["change"] = (a["mean"] - b["mean"]) / scale
+            a["change_se"] = float(np.hypot(a["se"], b["se"]) / scale)
+    return out
+
+
+def ensemble_statement(report: dict) -> str:
+    """"ensemble means (standard error) at base / time/4: band rise over 0.1 s from the landing
+    20.51 (0.97) / 18.19 (0.72) K, -11.3 % (standard error 5.8 %); ..." ('' without two variants
+    of >= 2 runs)."""
+    means = ensemble_means(report)
+    names = list(means)
+    if len(names) < 2:
+        return ""
+    parts = []
+    for key, words, unit, fmt in COMPARED:
+        values = " / ".join(f"{format(means[n][key]['mean'], fmt)} ({format(means[n][key]['se'], fmt)})" for n in names)
+        if key == "landing_time":
+            changes = ", ".join(f"{n} {1e3 * means[n][key]['change']:+.0f} ms (standard error {1e3 * means[n][key]['change_se']:.0f} ms)"
+                                for n in names[1:])
+        else:
+            changes = ", ".join(f"{n} {100 * means[n][key]['change']:+.1f} % (standard error {100 * means[n][key]['change_se']:.1f} %)"
+                                for n in names[1:])
+        parts.append(f"{words.format(w=report['heat_window'])} {values} {unit}, {changes}")
+    return (f"ensemble means (standard error) at {' / '.join(names)} "
+            f"({' / '.join(str(means[n]['landing_rise']['n']) for n in names)} runs): " + "; ".join(parts))
+
+
 def member_values(ap: argparse.ArgumentParser, case_path: str, sets: dict, members: int, perturb: str) -> list[dict]:
     """The members' values of the perturbed key: its value in the case (after ``sets``) shifted
     evenly over [−HALF, +HALF] (vajont_ensemble_resolution.offsets); one member: the case itself."""
@@ -235,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
               + "".join(set_text(k, v) for k, v in sets.items()) + f" --variants {','.join(names)}"
               + (f" --members {a.members} --perturb {a.perturb}" if a.members > 1 else ""),
               "machine": machine(), "git_commit": git_commit(), "wall_s": time.perf_counter() - t0, "runs": runs}
-    publish(report, statement(report), a.out)
+    report["ensemble_means"] = ensemble_means(report)
+    means = ensemble_statement(report)
+    publish(report, statement(report) + (f". {means}" if means else ""), a.out)
     return 0 if all(r["ok"] for r in runs) else 1
 
 

@@ -98,3 +98,51 @@ def test_the_ten_block_studies_quote_the_landing_reports(name):
     first = report["runs"][0]
     assert all(r["ok"] and (r["block"], r["vertex"]) == (first["block"], first["vertex"]) for r in report["runs"])
     assert ("--set dda.impact_steps=40" in report["command"]) == name.endswith("impact_steps.json")
+
+
+def test_ensemble_means_compare_each_variant_with_the_first():
+    """Means, standard errors s/sqrt(n) and changes of the landing's figures between variants; the
+    band's rise per normal impulse separates the landing's heat conversion from its impulse."""
+    def run(name, rise, impulse, t):
+        return {"name": name, "ok": True, "landing_rise": rise, "impulse": impulse, "landing_time": t}
+
+    report = {"heat_window": 0.1, "runs": [run("base", 20.0, 5e7, 22.90), run("base", 22.0, 5.5e7, 22.92),
+                                           run("base", 18.0, 4.5e7, 22.91), run("time/4", 18.0, 4.5e7, 22.95),
+                                           run("time/4", 16.0, 4e7, 22.97), run("time/4", 17.0, 4.25e7, 22.96),
+                                           {"name": "dt/2", "ok": False, "error": "no strike window"}]}
+    means = bench.ensemble_means(report)
+    assert list(means) == ["base", "time/4"]  # a variant without two good runs has no mean
+    base, fine = means["base"], means["time/4"]
+    assert base["landing_rise"]["mean"] == pytest.approx(20.0) and base["landing_rise"]["se"] == pytest.approx(2.0 / np.sqrt(3))
+    assert base["heat_per_impulse"]["mean"] == pytest.approx(4.0) and fine["heat_per_impulse"]["mean"] == pytest.approx(4.0)
+    assert fine["heat_per_impulse"]["change"] == pytest.approx(0.0, abs=1e-12)
+    assert fine["impulse"]["change"] == pytest.approx(-0.15)
+    assert fine["landing_rise"]["change_se"] == pytest.approx(np.hypot(2.0, 1.0) / np.sqrt(3) / 20.0)
+    assert fine["landing_time"]["change"] == pytest.approx(0.05)  # a time: in s, not a fraction
+    text = bench.ensemble_statement(report)
+    assert text.startswith("ensemble means (standard error) at base / time/4 (3 / 3 runs): band rise over 0.1 s from "
+                           "the landing 20.00 (1.15) / 17.00 (0.58) K, time/4 -15.0 % (standard error 6.5 %); ")
+    assert "landing time 22.910 (0.006) / 22.960 (0.006) s, time/4 +50 ms (standard error 8 ms)" in text
+    assert bench.ensemble_statement({"heat_window": 0.1, "runs": report["runs"][:3]}) == ""
+
+
+def test_docs_quote_the_session30_landing_report():
+    """docs/cases.md's session-30 paragraph carries the committed report's figures (a drift of the
+    report, or a paragraph edited by hand, fails here)."""
+    report = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_landing_session30.json").read_text())
+    assert report["git_commit"] and not report["git_commit"].endswith("+dirty")
+    means = bench.ensemble_means(report)
+    assert means == report["ensemble_means"]
+    base, fine = means["base"], means["time/4"]
+    docs = " ".join((ROOT / "docs" / "cases.md").read_text().split())
+    hpi = f"{base['heat_per_impulse']['mean']:.3f} / {fine['heat_per_impulse']['mean']:.3f} K per 1e7 N s/m"
+    assert hpi in docs
+    assert (f"({100 * fine['heat_per_impulse']['change']:+.1f} %, standard error "
+            f"{100 * fine['heat_per_impulse']['change_se']:.1f} %)").replace("-", "−") in docs
+    assert (f"{100 * fine['impulse']['change']:+.1f} % at Δt/4 (standard error "
+            f"{100 * fine['impulse']['change_se']:.1f} %)").replace("-", "−") in docs
+    assert (f"landing comes {1e3 * fine['landing_time']['change']:.0f} ms later (standard error "
+            f"{1e3 * fine['landing_time']['change_se']:.0f} ms)") in docs
+    # what the paragraph concludes: the heat per impulse within its standard error, the impulse not
+    assert abs(fine["heat_per_impulse"]["change"]) < fine["heat_per_impulse"]["change_se"]
+    assert abs(fine["landing_time"]["change"]) > 3 * fine["landing_time"]["change_se"]
