@@ -73,7 +73,7 @@ def ensemble_inputs(args: argparse.Namespace, executor=None):
     if exc is not None and stage == "case":
         raise exc
     if exc is not None:
-        raise CaseError("--vary", exc.key, f"{exc.found} (with " + ", ".join(f"{k}={v:g}" for k, v in lower.items())
+        raise CaseError("--vary", _key(exc), f"{exc.found} (with " + ", ".join(f"{k}={v:g}" for k, v in lower.items())
                         + ")", exc.allowed)
     return path, params, base
 
@@ -85,7 +85,14 @@ VARY_INSIDE = 0.3819660112501051
 def _vary_error(p, value: float, exc: CaseError) -> CaseError:
     """A --vary range that gives an invalid case, named by the option (it named the case file
     alone before session 18, as if the file held the key)."""
-    return CaseError("--vary", exc.key, f"{exc.found} (at {value:g} in {p.text})", exc.allowed)
+    tried = ", ".join(f"{k}={v:g}" for k, v in p.sets(value).items())
+    return CaseError("--vary", _key(exc), f"{exc.found} (the case with {tried}, a value of --vary {p.text})", exc.allowed)
+
+
+def _key(exc: CaseError) -> str | None:
+    """The key path of a case error that a --vary value caused, without the "--set " that
+    coupling.case.loader puts before a key its overrides wrote (--vary names itself)."""
+    return exc.key.removeprefix("--set ") if exc.key else exc.key
 
 
 def setup_fault(path: str, base: dict, lower: dict) -> tuple[str, CaseError | None]:

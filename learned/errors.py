@@ -37,12 +37,17 @@ def torch_load_fault(exc: BaseException) -> str:
     paragraph that advises loading with ``weights_only=False`` (running the file's code); this
     keeps only the fault, e.g. ``not tensors, numbers and text only (Unsupported operand 103)``.
     """
+    if isinstance(exc, EOFError):
+        return "empty or cut short"
+    if isinstance(exc, KeyError):  # the unpickler read a text or other file's bytes as a memo key: '101'
+        return "not a checkpoint (neither a zip archive nor a pickle: e.g. a text file)"
     text = " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip())
     m = re.search(r"WeightsUnpickler error:\s*(.*?)\s*(Check the documentation of torch\.load.*)?$", text)
     if m:
         detail = m.group(1).strip()
         return "not tensors, numbers and text only" + (f" ({detail[:120]})" if detail else "")
-    return (text or type(exc).__name__)[:160]
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]  # torch's first sentence; the rest is advice
+    return (first or type(exc).__name__)[:160]
 
 
 class DataError(LearnedInputError):

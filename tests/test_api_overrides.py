@@ -39,6 +39,17 @@ def test_result_gives_field_arrays(tmp_path):
     assert {"stress_xx", "stress_yy", "stress_xy", "von_mises"} <= set(m.cell_data)
 
 
+def test_a_run_without_a_folder_has_no_field_steps():
+    """docs/api.md: without a run folder field_steps() is [] and fields() raises FileNotFoundError
+    (a new user's trial, session 30, read the docs as saying both raise)."""
+    import coupling
+
+    r = coupling.run("dda_incline", overrides={"dda.duration": 0.01})
+    assert r.out_dir is None and r.field_steps() == []
+    with pytest.raises(FileNotFoundError, match="no run folder"):
+        r.fields()
+
+
 def test_result_gives_the_block_frames_of_a_dda_run(tmp_path):
     """A DDA run writes its frames as blocks.pvd + frames/blocks_*.vtu: Result.fields() reads
     them (it used to say the run wrote no fields)."""

@@ -122,7 +122,7 @@ def test_a_sif_radius_beyond_the_boundary_is_refused(r_out):
     code, _, err = cli_inprocess("check", "nmm_edge_crack", "--set", f"sif.r_out={r_out}")
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
-    assert "nmm_edge_crack.toml: sif.r_out: found" in lines[0] and "allowed: at most 0.3 m" in lines[0], lines[0]
+    assert "nmm_edge_crack.toml: --set sif.r_out: found" in lines[0] and "allowed: at most 0.3 m" in lines[0], lines[0]
     code, out, err = cli_inprocess("check", "nmm_edge_crack", "--set", "sif.r_out=0.3")  # the limit itself
     assert code == 0, err
 
@@ -173,12 +173,13 @@ def _one_line(code: int, err: str) -> str:
 def test_a_quoted_number_is_refused(case, item, key, found):
     """A quoted number is a string: pydantic's lax mode read "30e9" as 30e9 and "2" as 2 while
     "true" for a boolean was refused (session 16 new-user trial); now refused like true / false
-    for a number, at any depth of an array; the unquoted value still validates."""
+    for a number, at any depth of an array; the unquoted value still validates. The key came from
+    --set, so the message says so (session 30: it named the case file alone, as if the file held it)."""
     from conftest import cli_inprocess
 
     line = _one_line(*cli_inprocess("check", case, "--set", item)[::2])
     unquoted = found.strip("'")
-    assert f"{case}.toml: {key}: found {found} (a string); allowed: a number" in line, line
+    assert f"{case}.toml: --set {key}: found {found} (a string); allowed: a number" in line, line
     assert line.endswith(f"(write {unquoted} without quotes)"), line
     code, out, err = cli_inprocess("check", case, "--set", item.replace('"', ""))
     assert code == 0, err
@@ -212,7 +213,7 @@ def test_water_level_names_both_forms(value, tail):
     from conftest import cli_inprocess
 
     line = _one_line(*cli_inprocess("check", "dda_incline", "--set", f"water.level={value}")[::2])
-    assert line.endswith(f"dda_incline.toml: water.level: {tail}"), line
+    assert line.endswith(f"dda_incline.toml: --set water.level: {tail}"), line
 
 
 @pytest.mark.parametrize("args,line", [
@@ -247,7 +248,7 @@ def test_monitor_blocks_naming_a_fixed_block_is_refused():
 
     for item, index in (('monitor.blocks=["incline"]', 0), ('monitor.blocks=["block", "incline"]', 1)):
         line = _one_line(*cli_inprocess("check", "dda_incline", "--set", item)[::2])
-        assert line.endswith(f"dda_incline.toml: monitor.blocks[{index}]: found 'incline' (a fixed block); "
+        assert line.endswith(f"dda_incline.toml: --set monitor.blocks[{index}]: found 'incline' (a fixed block); "
                              "allowed: a name of free blocks: block"), line
 
 

@@ -199,7 +199,7 @@ def test_bad_schur_keys_give_the_one_line_error(tmp_path, setting, found, allowe
     r = run_cli("run", "cases/vajont_10block.toml", "-o", str(out), "--set", setting)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cases/vajont_10block.toml: " + setting.split("=")[0]), r.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: cases/vajont_10block.toml: --set " + setting.split("=")[0]), r.stderr
     assert f"found {found}" in lines[0] and allowed in lines[0]
     assert not out.exists()
 
@@ -211,7 +211,7 @@ def test_fewer_parts_than_ranks_is_a_one_line_error(tmp_path):
                 "--set", "dda.schur_parts=1", nproc=2)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cases/vajont_10block.toml: dda.schur_parts: found 1"), r.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: cases/vajont_10block.toml: --set dda.schur_parts: found 1"), r.stderr
     assert "at least the number of MPI ranks (2)" in lines[0]
     assert not out.exists()
 

@@ -14,12 +14,12 @@ Totals by family (kept in sync by :func:`test_corpus_totals`)::
     setup               70
     sizes               28
     output-paths        38
-    files               87
+    files               89
     pickle              10
     devices              6
-    cli-options        166
+    cli-options        171
     restart             51
-    total              872
+    total              879
 
 By case kind: dda 299, nmm 180, fem 148, data_driven 123, learning commands 122. By command:
 check 562, run 171, train 49, data generate 47, data import-csv 20, surrogate 9, calibrate 5,

@@ -47,8 +47,9 @@ class Case:
         return self.path.parent / p
 
     def error(self, key: str, found: str, allowed: str = "") -> CaseError:
-        """A :class:`CaseError` naming this case file and ``key``."""
-        return CaseError(self.path, key, found, allowed)
+        """A :class:`CaseError` naming this case file and ``key`` (``--set key`` where an override
+        wrote it: :func:`_blame_override`)."""
+        return _blame_override(CaseError(self.path, key, found, allowed), self.overrides)
 
 
 #: the folder of the shipped cases (a bare case name on the command line is one of them)
@@ -126,7 +127,8 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             try:
                 node = node[part] if isinstance(part, int) else node.setdefault(part, {})
             except (IndexError, KeyError, TypeError, AttributeError):
-                raise CaseError(source, f"--set {key}", f"'{_join(parts[: depth + 1])}' does not exist")
+                raise CaseError(source, f"--set {key}", f"'{_join(parts[: depth + 1])}' does not exist",
+                                _what_exists(node, parts[:depth])) from None
         last = parts[-1]
         if isinstance(last, int) and isinstance(node, dict):  # an index into a table ('dda[0]')
             raise CaseError(source, f"--set {key}", f"'{_join(parts[:-1])}' is a table, not an array",
@@ -136,8 +138,20 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             # the caller's object, nor the overrides summary.json records and an ensemble resumes on
             node[last] = copy.deepcopy(value)
         except (IndexError, TypeError):
-            raise CaseError(source, f"--set {key}", f"'{key}' does not exist")
+            raise CaseError(source, f"--set {key}", f"'{key}' does not exist", _what_exists(node, parts[:-1])) from None
     return data
+
+
+def _what_exists(node: Any, parts: list[str | int]) -> str:
+    """What a ``--set`` key may index at ``parts`` (whose value is ``node``), for an error's
+    "allowed": the indices of an array, or that a value has no parts."""
+    name = _join(parts)
+    if isinstance(node, list):
+        if not node:
+            return f"{name} is empty: the whole array, e.g. --set {name}=[...]"
+        return (f"an index 0-{len(node) - 1} of {name} ({len(node)} entr{'y' if len(node) == 1 else 'ies'}), "
+                f"or the whole array, e.g. --set {name}=[...]")
+    return f"{name} is a value ({_toml_text(node)}), not a table or array: --set {name}=VALUE"
 
 
 # ---------------------------------------------------------------------------- loading
@@ -253,13 +267,27 @@ def validate_case(data: dict[str, Any], path: Path | None = None, overrides: dic
     if solver is None:
         raise CaseError(path, "solver", "missing required key", " | ".join(solver_names()))
     if solver not in solver_names():
-        raise CaseError(path, "solver", f"found {_toml_text(solver)}", " | ".join(solver_names()))
+        raise _blame_override(CaseError(path, "solver", f"found {_toml_text(solver)}", " | ".join(solver_names())),
+                              overrides)
     schema = schema_for(solver)
     try:
         spec = schema.model_validate(data)
     except ValidationError as exc:
-        raise _explain(exc, schema, data, path) from None
+        raise _blame_override(_explain(exc, schema, data, path), overrides) from None
     return Case(spec=spec, data=data, path=path, overrides=dict(overrides or {}))
+
+
+def _blame_override(error: CaseError, overrides: dict | None) -> CaseError:
+    """An error at a key path a ``--set`` override wrote (the override's own key, or a key inside
+    the table or array it set) says so, ``file: --set KEY: ...``: the key is not in the file."""
+    key = error.key
+    if not overrides or not key or key.startswith("--set "):
+        return error
+    for k in overrides:
+        k = _join(split_key(k))
+        if key == k or key.startswith((k + ".", k + "[")):
+            return CaseError(error.file, f"--set {key}", error.found, error.allowed)
+    return error
 
 
 def validate_option_table(annotation: Any, data: dict[str, Any], option: str) -> Any:

@@ -182,7 +182,8 @@ def from_file(comm: MPI.Comm, path: Path) -> MeshBundle:
     if not path.is_file():
         from learned.files import missing_file
 
-        raise MeshInputError(missing_file(path, f"mesh file '{path}'"))
+        raise MeshInputError(missing_file(path, f"mesh file '{path}'"),
+                             "a 2D triangle mesh file (.msh, .xdmf), relative to the case file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".msh":
