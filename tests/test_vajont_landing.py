@@ -146,3 +146,25 @@ def test_docs_quote_the_session30_landing_report():
     # what the paragraph concludes: the heat per impulse within its standard error, the impulse not
     assert abs(fine["heat_per_impulse"]["change"]) < fine["heat_per_impulse"]["change_se"]
     assert abs(fine["landing_time"]["change"]) > 3 * fine["landing_time"]["change_se"]
+
+
+def test_docs_quote_the_session30_tolerance_landing_report():
+    """The same paragraph's tolerance study: the landing time moves with the open-close friction
+    tolerance as much as with dt (its sign turns), from the committed report."""
+    tight = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_landing_oc_session30.json").read_text())
+    loose = json.loads((ROOT / "benchmarks" / "out" / "vajont_10block_landing_session30.json").read_text())
+    assert tight["sets"] == {"dda.oc_friction_tolerance": 1e-5, "dda.oc_max_iterations": 30}
+    assert tight["ensemble_means"] == bench.ensemble_means(tight)
+    t, lo = tight["ensemble_means"], loose["ensemble_means"]
+    docs = " ".join((ROOT / "docs" / "cases.md").read_text().split())
+    at_dt = 1e3 * (t["base"]["landing_time"]["mean"] - lo["base"]["landing_time"]["mean"])
+    at_dt4 = 1e3 * (t["time/4"]["landing_time"]["mean"] - lo["time/4"]["landing_time"]["mean"])
+    assert f"landing comes {at_dt:.0f} ms later at Δt and {-at_dt4:.0f} ms earlier at Δt/4" in docs
+    change = t["time/4"]["landing_time"]
+    assert f"at Δt/4 it is now {-1e3 * change['change']:.0f} ms early (standard error {1e3 * change['change_se']:.0f} ms)" in docs
+    imp = t["time/4"]["impulse"]
+    assert (f"the impulse moves {100 * imp['change']:+.1f} % (standard error {100 * imp['change_se']:.1f} %)").replace(
+        "-", "−") in docs
+    # the sign of the landing's shift with dt turns with the tolerance, each well outside its error
+    assert lo["time/4"]["landing_time"]["change"] > 3 * lo["time/4"]["landing_time"]["change_se"]
+    assert change["change"] < -3 * change["change_se"]
