@@ -27,7 +27,8 @@ joint [N/m]. Reported per variant:
 With ``--members`` > 1 the report adds, per variant, the ensemble means of the landing's band rise,
 its normal impulse, their ratio (the band's rise per unit normal impulse: how the landing turns its
 impact into heat, μ (1 − r) times the corner's slip per unit impulse) and the landing time, with
-standard errors, and each mean's change from the first variant's (``ensemble_means``): which of
+standard errors (over the effective number of members, as vajont_ensemble_resolution's), and each
+mean's change from the first variant's (``ensemble_means``): which of
 the landing's parts moves with the step control.
 
 Writes JSON; ``statement(report)`` is the sentence a case's accuracy_studies quote::
@@ -210,21 +211,21 @@ def _figure(run: dict, name: str) -> float:
 
 
 def ensemble_means(report: dict) -> dict:
-    """Per variant (with >= 2 good runs) and :data:`COMPARED` figure: the mean over its runs and the
-    standard error s/sqrt(n); per later variant the change of each mean from the first variant's
-    [fraction of its mean, a time in s for the landing time] and the change's standard error
-    sqrt(se_v^2 + se_first^2) in the same unit. The members differ by a perturbation (--perturb),
-    so each run is one draw: a change is a measured effect of the step control only where it is
-    well outside its standard error."""
+    """Per variant (with >= 2 good runs) and :data:`COMPARED` figure: the
+    ``vajont_ensemble_resolution.statistics`` of its runs (in member order: mean, standard error
+    s/sqrt(n_eff) with the neighbour correlation, ...); per later variant the change of each mean
+    from the first variant's [fraction of its mean, a time in s for the landing time] and the
+    change's standard error sqrt(se_v^2 + se_first^2) in the same unit. The members differ by a
+    perturbation (--perturb), so each run is one draw: a change is a measured effect of the step
+    control only where it is well outside its standard error."""
+    from vajont_ensemble_resolution import statistics
+
     out: dict = {}
     for name in dict.fromkeys(r["name"] for r in report["runs"]):
         runs = [r for r in report["runs"] if r["name"] == name and r["ok"]]
         if len(runs) < 2:
             continue
-        out[name] = {}
-        for key, *_ in COMPARED:
-            x = np.array([_figure(r, key) for r in runs])
-            out[name][key] = {"mean": float(x.mean()), "se": float(x.std(ddof=1) / np.sqrt(x.size)), "n": int(x.size)}
+        out[name] = {key: statistics([_figure(r, key) for r in runs]) for key, *_ in COMPARED}
     names = list(out)
     for name in names[1:]:
         for key, *_ in COMPARED:
