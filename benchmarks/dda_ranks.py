@@ -116,6 +116,8 @@ def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
     """A Vajont excerpt through ``python -m coupling run`` (see the module docstring)."""
     import tempfile
 
+    from coupling.runner import computed_results
+
     name, sets = CASES[problem[: -len("_cli")]]
     sets = {**sets, "output.fields": "false", "output.plots": "false"}
     if distribute is not None:
@@ -130,7 +132,7 @@ def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
             "distributed": bool(sol.get("mpi_distributed", False)), "linear_solver": sol["settings"]["linear_solver"],
             "wall_per_step_s": sol["wall_time_s"] / max(sol["steps"], 1), "cpu_per_step_s_per_rank": [],
             "max_rss_mb_per_rank": [], "solves_per_step": sol["solves"] / max(sol["steps"], 1),
-            "contacts_max": sol["n_contacts_max"], "results": summary["results"]}
+            "contacts_max": sol["n_contacts_max"], "results": computed_results(summary)}
 
 
 def launch(problem: str, ranks: int, distribute: int | None) -> dict:

@@ -32,7 +32,9 @@ STEPS = 5
 def strike(run: Path, steps: int = STEPS) -> dict | None:
     """The largest rise of the band's temperature over ``steps`` accepted steps in the slide
     window of one run folder (None without a band or a slide)."""
-    results = json.loads((run / "summary.json").read_text(encoding="utf-8"))["results"]
+    from coupling.runner import computed_results
+
+    results = computed_results(json.loads((run / "summary.json").read_text(encoding="utf-8")))
     onset, peak = results.get("onset_time"), results.get("time_of_peak")
     with h5py.File(run / "history.h5", "r") as f:
         if "band" not in f or onset is None or peak is None:

@@ -186,10 +186,12 @@ def main(argv: list[str] | None = None) -> dict:
             name = f"{stem.name}_monitor_{i}.png"
             shutil.copyfile(src, out_path.parent / name)
             monitors.append({"label": label, "file": name})
+    from coupling.runner import computed_results
+
     confirmed_results = []
     for i in range(len(cal["confirmation"]["labels"])):
         s = confirm / "members" / f"{i:04d}" / "summary.json"
-        r = json.loads(s.read_text()).get("results", {}) if s.is_file() else {}
+        r = computed_results(json.loads(s.read_text())) if s.is_file() else {}
         confirmed_results.append({k: r.get(k) for k in (*outputs, "time_to_rest", "onset_time",
                                                          "band_temperature_rise_slide_max", "band_pore_pressure_ratio_slide_max")})
     result = {

@@ -145,7 +145,11 @@ def _reusable(folder: Path, case) -> dict | None:
     if summary["status"] == "ok" and summary.get("case", {}).get("input", {}).get("monitor") != \
             case.spec.model_dump(mode="json").get("monitor"):
         # the monitor (rest speed and window) reads the run, it does not change it: recompute
-        summary["results"].update(_rest_from_history(folder, case, summary["results"]))
+        from coupling.runner import computed_results
+
+        rest = _rest_from_history(folder, case, computed_results(summary))
+        for part in ("results", "not_resolved"):  # where the case's not_resolved key put each
+            summary.get(part, {}).update({k: v for k, v in rest.items() if k in summary.get(part, {})})
     if summary["status"] == "diverged":  # a finished run that diverged: its reason, not a rerun
         return {"diverged": f"RunDiverged: {summary.get('message', '')}",
                 "peak_velocity": summary.get("results", {}).get("peak_velocity")}
@@ -153,8 +157,11 @@ def _reusable(folder: Path, case) -> dict | None:
 
 
 def _results(summary: dict) -> dict:
-    """A run's results and the code that made it (summary.json's ``versions.git_commit``)."""
-    return {**summary["results"], "git_commit": summary.get("versions", {}).get("git_commit")}
+    """A run's results (``results`` and ``not_resolved``) and the code that made it (summary.json's
+    ``versions.git_commit``)."""
+    from coupling.runner import computed_results
+
+    return {**computed_results(summary), "git_commit": summary.get("versions", {}).get("git_commit")}
 
 
 def _rest_from_history(folder: Path, case, results: dict) -> dict:

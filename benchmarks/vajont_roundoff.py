@@ -109,13 +109,15 @@ def main(argv: list[str] | None = None) -> dict:
         if (d / "rank1").exists():
             shutil.rmtree(d / "rank1")
         shutil.copytree(src, d / "rank1")
+    from coupling.runner import computed_results
+
     t0 = time.perf_counter()
     runs = {}
     for name in RUNS:
         summary, reused = run(a.case, name, d / name, a.mpiexec)
         runs[name] = {"reused": reused, "wall_s": summary.get("timings", {}).get("total_s"),
                       "git_commit": summary.get("versions", {}).get("git_commit"),
-                      **{q: summary["results"].get(q) for q in (*QUANTITIES, "onset_time", "time_to_rest")}}
+                      **{q: computed_results(summary).get(q) for q in (*QUANTITIES, "onset_time", "time_to_rest")}}
     spread = {}
     for q in QUANTITIES:
         values = [r[q] for r in runs.values()]

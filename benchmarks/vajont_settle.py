@@ -63,7 +63,9 @@ def split(run: Path) -> dict | None:
     """Onset to arrival, settling and overshoot of one run folder (None: no onset or not at rest)."""
     from dda.geometry import signed_area
 
-    results = json.loads((run / "summary.json").read_text(encoding="utf-8"))["results"]
+    from coupling.runner import computed_results
+
+    results = computed_results(json.loads((run / "summary.json").read_text(encoding="utf-8")))
     onset, rest, group = results.get("onset_time"), results.get("time_to_rest"), results.get("monitored_blocks")
     if onset is None or rest is None or not group:
         return None

@@ -98,13 +98,23 @@ ITEM_LINES = 10  # a results list of at most this many tables (joints, holes, cr
 
 
 def _print_result(result) -> None:
-    from coupling.output.units import result_units, unit_text
+    from coupling.output.units import result_units
 
     s = result.summary
     units = s.get("units") or result_units(s["results"])[0]
     print(f"{s['case']['name']}: {s['status']} in {s['timings']['total_s']:.1f} s "
           f"on {s['solver']['mpi_ranks']} rank(s) -> {result.out_dir}")
-    for key, value in s["results"].items():
+    _print_values(s["results"], units)
+    if s.get("not_resolved"):
+        print("  not resolved (computed, not reported: the case's accuracy says by how much they move):")
+        _print_values(s["not_resolved"], units, indent="    ")
+
+
+def _print_values(results: dict, units: dict, indent: str = "  ") -> None:
+    """One line per result (probes, tables: one line each), with its unit."""
+    from coupling.output.units import unit_text
+
+    for key, value in results.items():
         if key == "probes":
             for name, p in value.items():
                 u = unit_text(units.get(f"probes.{name}.value"))
@@ -116,20 +126,20 @@ def _print_result(result) -> None:
                     shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
                     ref = f"  (case reference {p['reference']:.6g}{u}, given without this run's overrides of {shown})"
                 if p.get("compared") == "peak":  # dynamics: the reference is compared with the peak
-                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{u} at the end, peak {p['peak']:.6g}{u} "
+                    print(f"{indent}{name}: {p['quantity']} = {p['value']:.6g}{u} at the end, peak {p['peak']:.6g}{u} "
                           f"at t = {p['time_of_peak']:.4g} s{ref}")
                 else:
-                    print(f"  {name}: {p['quantity']} = {p['value']:.6g}{u}{ref}")
+                    print(f"{indent}{name}: {p['quantity']} = {p['value']:.6g}{u}{ref}")
         elif isinstance(value, bool) or value is None:
             # JSON's words, as in summary.json (null: a quantity the run did not reach)
-            print(f"  {key}: {'null' if value is None else str(value).lower()}")
+            print(f"{indent}{key}: {'null' if value is None else str(value).lower()}")
         elif isinstance(value, (int, float)):
-            print(f"  {key}: {value:.6g}{unit_text(units.get(key))}")
+            print(f"{indent}{key}: {value:.6g}{unit_text(units.get(key))}")
         elif isinstance(value, list) and 0 < len(value) <= ITEM_LINES and all(isinstance(v, dict) for v in value):
             for k, item in enumerate(value):  # per joint / hole / crack tip: one line each, not cut after the first
-                print(f"  {key}[{k}]: {_compact(item, limit=400)}")
+                print(f"{indent}{key}[{k}]: {_compact(item, limit=400)}")
         elif isinstance(value, (dict, list)) and value:
-            print(f"  {key}: {_compact(value)}")
+            print(f"{indent}{key}: {_compact(value)}")
 
 
 def _compact(value, limit: int = 160) -> str:

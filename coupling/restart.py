@@ -41,9 +41,9 @@ _MAX_BYTES = 16 << 30  # a checkpoint larger than this is not one of ours
 
 
 #: top-level case keys that do not change the computed states (texts, output, limits)
-FREE_KEYS = ("title", "description", "accuracy", "accuracy_studies", "output", "limits")
+FREE_KEYS = ("title", "description", "accuracy", "accuracy_studies", "not_resolved", "output", "limits")
 #: before session 19 the accuracy texts were hashed too: a checkpoint of then still restarts
-_FREE_KEYS_BEFORE_19 = ("title", "description", "output", "limits")
+_FREE_KEYS_BEFORE_19 = ("title", "description", "not_resolved", "output", "limits")
 
 
 def case_values(case, free: tuple[str, ...] = FREE_KEYS) -> str:

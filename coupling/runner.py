@@ -59,8 +59,15 @@ class Result:
 
     @property
     def results(self) -> dict[str, Any]:
-        """The key results (probes, references, errors, maxima)."""
+        """The key results (probes, references, errors, maxima): what the case reports."""
         return self.summary["results"]
+
+    @property
+    def not_resolved(self) -> dict[str, Any]:
+        """The results the case names in its ``not_resolved`` key (computed, not resolved to the
+        2 % its reported results are; the case's ``accuracy`` says by how much they move): {} for
+        most cases. ``{**result.results, **result.not_resolved}`` is everything the run computed."""
+        return self.summary.get("not_resolved", {})
 
     def field_steps(self) -> list[tuple[float, Path]]:
         """(timestep, file) of every field output step of the run folder, in order: fields.pvd
@@ -88,6 +95,13 @@ class Result:
         if not steps:
             raise FileNotFoundError("this run wrote no fields (no run folder, or output.fields = false)")
         return meshio.read(steps[step][1])
+
+
+def computed_results(summary: dict[str, Any]) -> dict[str, Any]:
+    """Every result a run computed, from its summary (summary.json as a dict): ``results`` (what
+    the case reports) with ``not_resolved`` (what it computes and does not resolve; its case's
+    ``not_resolved`` key) merged in. Studies of a case's resolution read these."""
+    return {**summary.get("results", {}), **summary.get("not_resolved", {})}
 
 
 def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int,
@@ -363,7 +377,10 @@ def _summary(case: Case, comm: MPI.Comm, status: RunStatus, message: str, payloa
             "input": case.spec.model_dump(mode="json"),
             "planes": material_planes(case, case.learned_laws),
         },
-        "results": payload.results,
+        "results": {k: v for k, v in payload.results.items() if k not in case.spec.not_resolved},
+        # computed and not resolved to the accuracy the case states (the case's not_resolved key)
+        **({"not_resolved": {k: v for k, v in payload.results.items() if k in case.spec.not_resolved}}
+           if set(case.spec.not_resolved) & set(payload.results) else {}),
         "units": result_units(payload.results)[0],
         "solver": {**payload.solver, "mpi_ranks": comm.size},
         **({"out_of_distribution": ood} if ood else {}),

@@ -187,6 +187,7 @@ def test_vajont_10block_with_the_schur_solve_two_ranks_equal_one(tmp_path):
         assert out[n]["solver"]["mpi_ranks"] == n
     assert out[1]["results"]["runout"] > 0
     assert out[2]["results"] == out[1]["results"]
+    assert out[2]["not_resolved"] == out[1]["not_resolved"]  # the case's not_resolved key: onset to rest, ...
     assert out[2]["solver"]["steps"] == out[1]["solver"]["steps"]
 
 

@@ -6,7 +6,8 @@ import math
 import types
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationInfo, field_validator,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from learned import ConstitutiveLaw, LinearElastic, PowerLawElastic
@@ -541,8 +542,27 @@ class CaseSpec(Strict):
     accuracy_studies: str = Field("", description="the studies behind accuracy: their commands, figures and what "
                                                   "was tried and not adopted (summary.json case.input)")
     solver: str
+    not_resolved: tuple[str, ...] = Field(
+        (), description="results (top-level keys of summary.json's results) the case computes but does not "
+                        "resolve to 2 % (accuracy says by how much they move): written under summary.json's "
+                        "not_resolved instead of results, printed apart and marked in the plots")
     output: OutputSpec = OutputSpec()
     limits: LimitsSpec = LimitsSpec()
+
+    @field_validator("not_resolved")
+    @classmethod
+    def _known_results(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Each ``not_resolved`` entry is a result the case's solver reports, named once."""
+        from coupling.output.units import SOLVER_RESULTS
+
+        solver = info.data.get("solver", "")
+        allowed = SOLVER_RESULTS.get(solver, ())
+        for i, name in enumerate(value):
+            if name not in allowed:
+                raise ValueError(f"results of a {solver} run, each once ({name!r} is not one): " + ", ".join(allowed))
+            if name in value[:i]:
+                raise ValueError(f"results of a {solver} run, each once ({name!r} is named twice)")
+        return value
 
 
 class FixedPointSpec(Strict):

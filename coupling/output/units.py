@@ -35,13 +35,26 @@ KEY_UNITS = {
     "max_opening": "m", "max_normal_stress": "Pa", "hole": "-", "horizontal_convergence": "m",
     "vertical_convergence": "m", "crown_displacement": "m", "invert_displacement": "m",
     "max_inward_displacement": "m",
-    # DDA: the monitored group (mass-weighted), the run, the trigger, the thermal-pressurisation band
-    "monitored_blocks": "-", "slide_area_m2": "m^2", "peak_velocity": "m/s", "runout": "m", "max_runout": "m",
-    "drop": "m", "time_to_rest": "s", "final_velocity": "m/s", "front_x_final": "m", "blocks": "-",
-    "slivers_removed": "-", "onset_time": "s", "duration": "s", "settle_time": "s", "runup": "m",
+}
+
+#: DDA's results: the monitored group (mass-weighted), the run, the trigger, the thermal-pressurisation band
+DDA_UNITS = {
+    "monitored_blocks": "-", "slide_area_m2": "m^2", "peak_velocity": "m/s", "time_of_peak": "s", "runout": "m",
+    "max_runout": "m", "drop": "m", "time_to_rest": "s", "final_velocity": "m/s", "front_x_final": "m", "blocks": "-",
+    "slivers_removed": "-", "simulated_time": "s", "onset_time": "s", "duration": "s", "settle_time": "s", "runup": "m",
     "onset_friction_deg": "deg", "trigger_held_time": "s",
     "band_temperature_rise_slide": "K", "band_pore_pressure_slide": "Pa", "band_temperature_rise_slide_max": "K",
     "band_pore_pressure_ratio_slide_max": "-",
+}
+KEY_UNITS.update(DDA_UNITS)
+
+#: the results a case may name in its ``not_resolved`` key, per solver: the top-level numbers of its
+#: summary.json ``results`` (coupling.case.common.CaseSpec.not_resolved)
+SOLVER_RESULTS: dict[str, tuple[str, ...]] = {
+    "dda": tuple(DDA_UNITS),
+    "fem": ("max_abs_displacement", "max_von_mises"),
+    "nmm": ("max_abs_displacement", "max_von_mises"),
+    "data_driven": ("max_abs_displacement", "max_von_mises"),
 }
 
 

@@ -292,8 +292,12 @@ def _figure(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
-    """Plot the monitored group's speed [m/s], run-out [m] (and the band state) against time [s]."""
+def plot_monitor(path, motion: dict, rest_velocity: float, title: str, not_resolved: tuple[str, ...] = ()) -> None:
+    """Plot the monitored group's speed [m/s], run-out [m] (and the band state) against time [s].
+    A figure named in ``not_resolved`` (the case's key: results it does not resolve) is labelled so."""
+    def mark(*keys: str) -> str:
+        return " (not resolved)" if set(keys) & set(not_resolved) else ""
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -306,15 +310,17 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
     a1.plot(t, motion["speed"], color="C0")
     a1.axhline(rest_velocity, color="0.6", lw=0.8, ls="--", label=f"rest ({rest_velocity} m/s)")
     a1.plot([motion["time_of_peak"]], [motion["peak_velocity"]], "o", color="C3",
-            label=f"peak {_figure(motion['peak_velocity'])} m/s at {_figure(motion['time_of_peak'])} s")
+            label=f"peak {_figure(motion['peak_velocity'])} m/s at {_figure(motion['time_of_peak'])} s"
+                  f"{mark('peak_velocity')}")
     if motion.get("onset_time") is not None:
         a1.axvline(motion["onset_time"], color="C4", lw=1, ls=":", label=f"onset {_figure(motion['onset_time'])} s")
     if motion["time_to_rest"] is not None:
-        a1.axvline(motion["time_to_rest"], color="C2", lw=1, label=f"at rest {_figure(motion['time_to_rest'])} s")
+        a1.axvline(motion["time_to_rest"], color="C2", lw=1, label=f"at rest {_figure(motion['time_to_rest'])} s{mark('time_to_rest', 'duration')}")
     a1.set_ylabel("speed of the mass centroid [m/s]")
     a1.legend(loc="upper right", fontsize=8)
     x = motion["centroid"][:, 0] - motion["centroid"][0, 0]
-    label = f"run-out {_figure(motion['runout'])} m" + (f", run-up {_figure(motion['runup'])} m" if "runup" in motion else "")
+    label = (f"run-out {_figure(motion['runout'])} m{mark('runout')}"
+             + (f", run-up {_figure(motion['runup'])} m{mark('runup')}" if "runup" in motion else ""))
     a2.plot(t, x, color="C1", label=label)
     a2.set_ylabel("horizontal run-out [m]")
     a2.legend(loc="best", fontsize=8)  # inside the axes, off the curve (a text at the curve's end left them)
@@ -329,8 +335,10 @@ def plot_monitor(path, motion: dict, rest_velocity: float, title: str) -> None:
         top = band.slide_maxima(motion.get("onset_time"), motion["time_of_peak"])
         if slide and top:  # the interval of the reported slide figures; after it, the arrival (not reported)
             a3.axvspan(motion["onset_time"], motion["time_of_peak"], color="0.9", zorder=0,
-                       label=f"slide: mean ΔT {_figure(slide[0])} K, p {_figure(slide[1] / 1e6)} MPa; "
-                             f"largest ΔT {_figure(top[0])} K, p/σn {top[1]:.3f}")
+                       label=f"slide: mean ΔT {_figure(slide[0])} K{mark('band_temperature_rise_slide')}, "
+                             f"p {_figure(slide[1] / 1e6)} MPa{mark('band_pore_pressure_slide')}; "
+                             f"largest ΔT {_figure(top[0])} K{mark('band_temperature_rise_slide_max')}, "
+                             f"p/σn {top[1]:.3f}{mark('band_pore_pressure_ratio_slide_max')}")
             a3.axvline(motion["time_of_peak"], color="0.5", lw=0.8, ls="--",
                        label="arrival: corner impacts, not resolved in Δt (not reported)")
             a3.legend(loc="upper left", fontsize=8)
@@ -526,7 +534,8 @@ def _payload(case: Case, ctx: RunContext, built: BuiltSystem, group, mass, resul
     if "runup" in results:
         motion["runup"] = results["runup"]
     if ctx.rundir is not None and spec.output.plots and ctx.is_root:
-        plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, f"{case.name}: {spec.title}")
+        plot_monitor(ctx.rundir.file("monitor.png"), motion, spec.monitor.rest_velocity, f"{case.name}: {spec.title}",
+                     spec.not_resolved)
         files.append("monitor.png")
         if frames:
             from dda.output import plot_snapshots

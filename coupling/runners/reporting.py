@@ -60,7 +60,7 @@ def probes_report(probes: Sequence[Any], values: Sequence[float], note: str | No
 #: ``boundary``, ``domain``, ``mesh`` geometry, ``gravity``, ``cracks``, ``joints``, ``data``,
 #: ``fem.load_path``, ...) may change the answer the reference is a value of.
 SOLUTION_KEYS: tuple[tuple[str, ...], ...] = (
-    ("title",), ("description",), ("accuracy",), ("accuracy_studies",), ("output",), ("limits",),
+    ("title",), ("description",), ("accuracy",), ("accuracy_studies",), ("not_resolved",), ("output",), ("limits",),
     ("mesh", "cells"), ("mesh", "element_size"), ("mesh", "hole_element_size"), ("mesh", "diagonal"),
     ("cover",), ("fem", "degree"), ("fem", "quadrature_degree"), ("fem", "linear_solver"), ("fem", "load_steps"),
     ("fem", "newton"), ("nmm", "order"), ("nmm", "penalty"), ("nmm", "stabilisation"), ("nmm", "load_steps"),
