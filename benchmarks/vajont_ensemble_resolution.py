@@ -72,7 +72,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from vajont_resolution import (RESULTS, SLUGS, code_versions, code_warning, parse_sets, parse_variants,  # noqa: E402
+from vajont_resolution import (OTHER_RESULTS, RESULTS, SLUGS, code_versions, code_warning, parse_sets, parse_variants,  # noqa: E402
                               run_all, set_text, variants, write_report)
 
 #: the quantities the accuracy sentence states (the order of vajont_resolution's)
@@ -82,7 +82,15 @@ WORDS = {"peak_velocity": "peak", "runout": "run-out", "runup": "run-up", "durat
          "band_temperature_rise_slide": "band temperature rise over the slide",
          "band_pore_pressure_slide": "band pore pressure over the slide",
          "band_temperature_rise_slide_max": "band's largest temperature rise",  # over the slide: the band
-         "band_pore_pressure_ratio_slide_max": "band's largest pore-pressure ratio"}  # is not reported after it
+         "band_pore_pressure_ratio_slide_max": "band's largest pore-pressure ratio",  # is not reported after it
+         # the other results (session 31 on: recorded per run, vajont_resolution.OTHER_RESULTS)
+         "time_to_rest": "time at rest", "onset_time": "onset time", "time_of_peak": "time of peak",
+         "max_runout": "largest run-out", "drop": "drop", "final_velocity": "final speed",
+         "front_x_final": "front's final x", "slide_area_m2": "slide area", "blocks": "blocks",
+         "slivers_removed": "slivers removed", "simulated_time": "simulated time", "settle_time": "settling time",
+         "onset_friction_deg": "onset friction", "trigger_held_time": "trigger held time"}
+#: the results besides RESULTS a report judges when its runs hold them (session 31 on)
+OTHER = ("time_to_rest", "onset_time", *OTHER_RESULTS)
 #: the band's quantities a report of a thermal-pressurisation case states (session 20 on: reports
 #: before have no slide means, and their sentences stay as they were)
 BAND_SLIDE = ("band_temperature_rise_slide", "band_pore_pressure_slide")
@@ -185,14 +193,17 @@ def statistics(values: list[float | None]) -> dict:
 
 def summarise(runs: list[dict], names: list[str]) -> dict:
     """variant -> quantity -> statistics over that variant's members (finished runs only)."""
-    return {v: {q: statistics([r.get(q) for r in runs if r["variant"] == v and r["ok"]]) for q in RESULTS}
+    held = RESULTS + tuple(q for q in OTHER if any(q in r for r in runs if r["ok"]))  # a report before session 31: RESULTS
+    return {v: {q: statistics([r.get(q) for r in runs if r["variant"] == v and r["ok"]]) for q in held}
             for v in names}
 
 
-def mean_changes(stats: dict, quantities: tuple[str, ...] = RESULTS) -> dict:
+def mean_changes(stats: dict, quantities: tuple[str, ...] | None = None) -> dict:
     """quantity -> variant -> (|q̄_v − q̄_base| / |q̄_base|, its standard error) for ``quantities``
-    (stats: variant -> quantity -> :func:`statistics`, a "base" variant among them)."""
+    (default: every quantity of the statistics; stats: variant -> quantity -> :func:`statistics`,
+    a "base" variant among them). A quantity whose base mean is 0 or missing has no change."""
     base = stats["base"]
+    quantities = tuple(base) if quantities is None else quantities
     out: dict = {}
     for q in quantities:
         b = base[q]
@@ -283,11 +294,16 @@ def accuracy_statement(report: dict) -> str:
         band = ("; ensemble means of the band's largest mean temperature rise [K] / pore pressure [MPa]: " + "; ".join(
             f"{v}: {stats[v]['band_temperature_rise_max']['mean']:.0f} / {stats[v]['band_pore_pressure_max']['mean'] / 1e6:.1f}"
             for v in names))
+    other = ""  # session 31 on: every other result the runs hold
+    if others(report):
+        other = "; the other results' largest change of a mean: " + ", ".join(
+            f"{WORDS[q]} {100 * c['change']:.1f} % (standard error {100 * c['se']:.1f} %)"
+            for q, c in largest_other_changes(report).items())
     return (f"ensemble resolution (python benchmarks/vajont_ensemble_resolution.py --case cases/{Path(report['case']).name}"
             f"{common} --variants {','.join(names)} --members {n} --perturb {key}={delta:g}): single runs spread "
             f"(standard deviation over {key} ± {delta:g}) {spread}{members}; ensemble means of peak [m/s] / run-out [m] / run-up [m] / "
             f"onset to rest [s]: {means}{changed}; the shipped run "
-            f"against the {single['against']} ensemble mean: {off}{missing}{band}")
+            f"against the {single['against']} ensemble mean: {off}{missing}{band}{other}")
 
 
 def largest_mean_changes(report: dict) -> dict[str, dict]:
@@ -297,12 +313,36 @@ def largest_mean_changes(report: dict) -> dict[str, dict]:
     return {q: max(ch[q].values(), key=lambda c: c["change"]) for q in stated(report) if ch.get(q)}
 
 
+def others(report: dict) -> tuple[str, ...]:
+    """The other results a report judges besides :func:`stated` (its runs hold them: session 31 on;
+    () before): those of OTHER with a change of their mean (a quantity at 0, e.g. no slivers, has
+    none) that differ between runs (the same value in every run is an input: slide area, blocks)."""
+    stats, ch = report["statistics"], report["mean_change"]
+    varies = {q for q in OTHER if ch.get(q) and (any(c["change"] for c in ch[q].values())
+                                                 or any(stats[v][q]["sd"] for v in report["variants"]))}
+    return tuple(q for q in OTHER if q in varies)  # not the inputs every run holds alike (slide area, blocks, ...)
+
+
+def largest_other_changes(report: dict) -> dict[str, dict]:
+    """quantity -> the largest change of its ensemble mean (with its standard error), over :func:`others`."""
+    ch = report["mean_change"]
+    return {q: max(ch[q].values(), key=lambda c: c["change"]) for q in others(report)}
+
+
 def not_resolved(report: dict, tolerance: float = 0.02) -> list[str]:
     """The result keys a case whose accuracy quotes ``report`` names in its ``not_resolved`` key:
-    the judged quantities whose ensemble mean moved more than ``tolerance`` (as printed, to 0.1 %),
-    and with onset to rest (``duration``) the time it ends at (``time_to_rest``)."""
-    bad = [q for q, c in largest_mean_changes(report).items() if round(100 * c["change"], 1) > 100 * tolerance]
-    return bad + (["time_to_rest"] if "duration" in bad else [])
+    the judged quantities (:func:`stated`, then :func:`others`) whose ensemble mean moved more than
+    ``tolerance`` (as printed, to 0.1 %); with onset to rest (``duration``) the time it ends at
+    (``time_to_rest``) also where the report does not judge that one itself."""
+    moved = {**largest_mean_changes(report), **largest_other_changes(report)}
+    bad = [q for q, c in moved.items() if round(100 * c["change"], 1) > 100 * tolerance]
+    return bad + (["time_to_rest"] if "duration" in bad and "time_to_rest" not in bad else [])
+
+
+def _shown_others(report: dict, unresolved: list[str]) -> list[str]:
+    """The other results the short statement names: those not resolved (time at rest goes with
+    onset to rest, which it names already)."""
+    return [q for q in others(report) if q in unresolved and not (q == "time_to_rest" and "duration" in unresolved)]
 
 
 def headline_statement(report: dict, tolerance: float = 0.02) -> str:
@@ -317,10 +357,12 @@ def headline_statement(report: dict, tolerance: float = 0.02) -> str:
     judged = stated(report)
     off = ", ".join(f"{WORDS[q]} {100 * single['distance'][q]:+.1f} %" for q in judged
                     if single["distance"].get(q) is not None)
-    largest = largest_mean_changes(report)
+    unresolved = not_resolved(report, tolerance)  # as printed
+    # the stated quantities, then the other results that are not resolved (session 31 on)
+    largest = {**largest_mean_changes(report),
+               **{q: c for q, c in largest_other_changes(report).items() if q in _shown_others(report, unresolved)}}
     moves = ", ".join(f"{WORDS[q]} {100 * c['change']:.1f} %" for q, c in largest.items())
     errors = " / ".join(f"{100 * c['se']:.1f}" for c in largest.values())
-    unresolved = not_resolved(report, tolerance)  # as printed
     ok = [WORDS[q] for q in largest if q not in unresolved]
     bad = [WORDS[q] for q in largest if q in unresolved]
     members = members_statement(report, judged)

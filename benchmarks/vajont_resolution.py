@@ -64,6 +64,10 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ("peak_velocity", "runout", "runup", "duration", "band_temperature_rise_max", "band_pore_pressure_max",
            "band_temperature_rise_slide", "band_pore_pressure_slide", "band_temperature_rise_slide_max",
            "band_pore_pressure_ratio_slide_max")
+#: the other numbers a DDA run reports (summary.json results and not_resolved), recorded per run
+#: too so that an ensemble study judges every one of them (session 31 on)
+OTHER_RESULTS = ("time_of_peak", "max_runout", "drop", "final_velocity", "front_x_final", "slide_area_m2", "blocks",
+                 "slivers_removed", "simulated_time", "settle_time", "onset_friction_deg", "trigger_held_time")
 ALL_VARIANTS = ("base", "time/2", "time/4", "time/8", "penalty×2", "penalty/2", "settle+5s", "settle_dt/2")
 
 
@@ -120,7 +124,7 @@ def variants(case_path: str, sets: dict | None = None) -> dict[str, dict]:
 
 SLUGS = {"base": "base", "time/2": "time_2", "time/4": "time_4", "time/8": "time_8", "penalty×2": "penalty_x2", "penalty/2": "penalty_half",
          "settle+5s": "settle_plus_5s", "settle_dt/2": "settle_dt_2"}
-_NOT_INPUT = ("output", "title", "description", "accuracy", "accuracy_studies", "monitor")  # what a reused run folder may differ in
+_NOT_INPUT = ("output", "title", "description", "accuracy", "accuracy_studies", "not_resolved", "monitor")  # what a reused run folder may differ in
 REST_KEYS = ("time_to_rest", "duration", "onset_time")  # what the monitor settings change: recomputed on reuse
 
 
@@ -209,7 +213,8 @@ def run_one(args: tuple[str, str, dict, str | None]) -> dict:
                 "git_commit": r.get("git_commit"),  # the code that made it (a reused folder: its own)
                 **({} if reused else {"machine": machine()}),
                 **({"run_folder": str(folder)} if folder is not None else {}),
-                **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest")}
+                **{k: r.get(k) for k in RESULTS}, "onset_time": r.get("onset_time"), "time_to_rest": r.get("time_to_rest"),
+                **{k: r[k] for k in OTHER_RESULTS if k in r}}
     except BaseException as exc:  # recorded: the table says which run failed and why
         return {"name": name, "sets": sets, "ok": False, "error": f"{type(exc).__name__}: {exc}",
                 "wall_s": time.perf_counter() - t0}

@@ -100,8 +100,8 @@ class Result:
 def computed_results(summary: dict[str, Any]) -> dict[str, Any]:
     """Every result a run computed, from its summary (summary.json as a dict): ``results`` (what
     the case reports) with ``not_resolved`` (what it computes and does not resolve; its case's
-    ``not_resolved`` key) merged in. Studies of a case's resolution read these."""
-    return {**summary.get("results", {}), **summary.get("not_resolved", {})}
+    ``not_resolved`` key) merged in. Studies of a case's resolution and ensemble tables read these."""
+    return {**(summary.get("results") or {}), **(summary.get("not_resolved") or {})}
 
 
 def _open_runlog(rundir: RunDirectory | None, comm: MPI.Comm, verbosity: int,

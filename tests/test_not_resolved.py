@@ -65,3 +65,13 @@ def test_a_name_that_is_no_result_is_a_bad_input(tmp_path, case, value, found, a
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert lines[0].startswith(f"error: {CASES / (case + '.toml')}: --set not_resolved: found {found}; allowed: {allowed}"), lines[0]
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_an_ensemble_table_keeps_the_not_resolved_results():
+    """Ensembles are how a quantity that is not resolved in one run is studied: its column stays."""
+    from coupling.ensemble.table import summary_scalars, summary_units
+
+    summary = {"results": {"peak_velocity": 25.0, "probes": {}}, "not_resolved": {"duration": 45.9, "final_velocity": None},
+               "units": {"peak_velocity": "m/s", "duration": "s", "final_velocity": "m/s"}}
+    assert summary_scalars(summary) == {"peak_velocity": 25.0, "duration": 45.9}
+    assert summary_units(summary) == {"timings.total_s": "s", "peak_velocity": "m/s", "duration": "s"}

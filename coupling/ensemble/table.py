@@ -2,7 +2,8 @@
 
 Columns of the output table (one name per scalar, NaN where a member has no value):
 
-* ``results.*`` flattened with dots, without the prefix (``runout``, ``peak_velocity``);
+* ``results.*`` flattened with dots, without the prefix (``runout``, ``peak_velocity``), and
+  likewise the case's ``not_resolved`` results (``duration`` of vajont_10block);
   a probe's value is ``probes.NAME`` [its unit], its relative error ``probes.NAME.relative_error``
   (only where the case's reference applies to the member: not when its overrides, e.g. the
   varied ``material.E``, change the problem; docs/cases.md "References and overrides");
@@ -46,8 +47,10 @@ def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
 
 def summary_scalars(summary: dict[str, Any]) -> dict[str, float]:
     """Every finite scalar of a run's summary.json, by column name (see the module doc)."""
+    from coupling.runner import computed_results
+
     out: dict[str, float] = {}
-    results = dict(summary.get("results") or {})
+    results = computed_results(summary)  # with the case's not_resolved results: an ensemble studies those too
     probes = results.pop("probes", None) or {}
     _flatten("", results, out)
     for name, probe in probes.items():
