@@ -211,8 +211,9 @@ def test_shipped_run_lies_in_its_reported_ensemble(case, tmp_path):
 
     name = ENSEMBLE_REPORTS[case][-1]
     report = json.loads((ROOT / "benchmarks" / "out" / name).read_text(encoding="utf-8"))
-    r = coupling.run(coupling.load_case(CASES / case), overrides={"output.fields": False, "output.plots": False},
-                     out=tmp_path / "run").results
+    run = coupling.run(coupling.load_case(CASES / case), overrides={"output.fields": False, "output.plots": False},
+                       out=tmp_path / "run")
+    r = {**run.results, **run.not_resolved}  # vajont_10block: onset to rest is computed, not reported
     base = report["statistics"]["base"]
     for key in bench.STATED:
         mean, sd = base[key]["mean"], base[key]["sd"]
