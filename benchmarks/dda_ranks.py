@@ -127,8 +127,8 @@ def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
                         *(a for k, v in sets.items() for a in ("--set", f"{k}={v}"))], ranks)
         summary = json.loads((Path(tmp) / "run" / "summary.json").read_text())
     sol = summary["solver"]
-    return {"problem": problem, "ranks": ranks, "blocks": summary["results"]["blocks"],
-            "free_blocks": summary["results"]["blocks"] - 1, "steps": sol["steps"],
+    return {"problem": problem, "ranks": ranks, "blocks": computed_results(summary)["blocks"],
+            "free_blocks": computed_results(summary)["blocks"] - 1, "steps": sol["steps"],
             "distributed": bool(sol.get("mpi_distributed", False)), "linear_solver": sol["settings"]["linear_solver"],
             "wall_per_step_s": sol["wall_time_s"] / max(sol["steps"], 1), "cpu_per_step_s_per_rank": [],
             "max_rss_mb_per_rank": [], "solves_per_step": sol["solves"] / max(sol["steps"], 1),

@@ -336,7 +336,18 @@ def not_resolved(report: dict, tolerance: float = 0.02) -> list[str]:
     (``time_to_rest``) also where the report does not judge that one itself."""
     moved = {**largest_mean_changes(report), **largest_other_changes(report)}
     bad = [q for q, c in moved.items() if round(100 * c["change"], 1) > 100 * tolerance]
+    bad += [q for q in (*stated(report), *OTHER) if q not in bad and _partly_missing(report, q)]
     return bad + (["time_to_rest"] if "duration" in bad and "time_to_rest" not in bad else [])
+
+
+def _partly_missing(report: dict, q: str) -> bool:
+    """Some runs of some variant have no value of ``q`` (e.g. not at rest by the end), while others
+    do: its means are over fewer runs, or a variant has none, so its change is not judged in full
+    and ``q`` counts as not resolved. A quantity no run holds (no band) is not in the study."""
+    cells = [report["statistics"][v].get(q) for v in report["variants"]]
+    if any(c is None for c in cells) or all(c.get("mean") is None for c in cells):
+        return False
+    return any(c.get("missing") or c.get("mean") is None for c in cells)
 
 
 def _shown_others(report: dict, unresolved: list[str]) -> list[str]:

@@ -134,6 +134,8 @@ def _input(spec: dict) -> dict:
 
 def _reusable(folder: Path, case) -> dict | None:
     """The results of a finished run folder of the same input as ``case``, else None."""
+    from coupling.runner import computed_results
+
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -149,14 +151,14 @@ def _reusable(folder: Path, case) -> dict | None:
     if summary["status"] == "ok" and summary.get("case", {}).get("input", {}).get("monitor") != \
             case.spec.model_dump(mode="json").get("monitor"):
         # the monitor (rest speed and window) reads the run, it does not change it: recompute
-        from coupling.runner import computed_results
-
         rest = _rest_from_history(folder, case, computed_results(summary))
-        for part in ("results", "not_resolved"):  # where the case's not_resolved key put each
-            summary.get(part, {}).update({k: v for k, v in rest.items() if k in summary.get(part, {})})
+        for k, v in rest.items():  # where the case's not_resolved key puts each (as a run would)
+            summary.setdefault("not_resolved" if k in case.spec.not_resolved else "results", {})[k] = v
+            if k in case.spec.not_resolved:
+                summary.get("results", {}).pop(k, None)
     if summary["status"] == "diverged":  # a finished run that diverged: its reason, not a rerun
         return {"diverged": f"RunDiverged: {summary.get('message', '')}",
-                "peak_velocity": summary.get("results", {}).get("peak_velocity")}
+                "peak_velocity": computed_results(summary).get("peak_velocity")}
     return {**_results(summary), "run_wall_s": summary.get("timings", {}).get("total_s")}
 
 

@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         result = getattr(exc, "result", None)
         where = getattr(result, "out_dir", None)
-        what = "last complete step" if result is not None and result.summary.get("results") else "summary"
+        what = ("last complete step" if result is not None
+                and (result.summary.get("results") or result.summary.get("not_resolved")) else "summary")
         if result is not None and result.summary.get("status") == "ok":  # the signal came after the last step
             what = "after the last step: the complete run"
         return _fail(f"interrupted by {exc}" + (f" ({what} in {where})" if where else ""), exc.exit_code)

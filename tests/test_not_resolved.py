@@ -55,7 +55,8 @@ def test_the_key_does_not_change_a_checkpoints_fingerprint():
 @pytest.mark.parametrize("case, value, found, allowed", [
     ("dda_incline", '["run_out"]', "['run_out']", "results of a dda run, each once ('run_out' is not one): monitored_blocks, "),
     ("dda_incline", '["runout","runout"]', "['runout', 'runout']", "results of a dda run, each once ('runout' is named twice)"),
-    ("cantilever", '["runout"]', "['runout']", "results of a fem run, each once ('runout' is not one): max_abs_displacement, max_von_mises"),
+    ("cantilever", '["runout"]', "['runout']", "results of a fem run, each once ('runout' is not one): probes, "
+                                          "max_abs_displacement, max_von_mises, load_displacement"),
 ])
 def test_a_name_that_is_no_result_is_a_bad_input(tmp_path, case, value, found, allowed):
     out = tmp_path / "out"
@@ -75,3 +76,14 @@ def test_an_ensemble_table_keeps_the_not_resolved_results():
                "units": {"peak_velocity": "m/s", "duration": "s", "final_velocity": "m/s"}}
     assert summary_scalars(summary) == {"peak_velocity": 25.0, "duration": 45.9}
     assert summary_units(summary) == {"timings.total_s": "s", "peak_velocity": "m/s", "duration": "s"}
+
+
+def test_a_continuum_case_may_name_its_probes(tmp_path):
+    """A FEM case's probes (a table of results) go to not_resolved as a whole and print apart."""
+    out = tmp_path / "c"
+    r = run_cli("run", "cantilever", "-o", str(out), "-q", "--set", "mesh.cells=[10, 2]", "--set", 'not_resolved=["probes"]',
+                "--set", "output.fields=false", "--set", "output.plots=false")
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "probes" not in s["results"] and "tip_deflection" in s["not_resolved"]["probes"]
+    assert "    tip_deflection: uy = " in r.stdout

@@ -49,9 +49,9 @@ def relative_difference(a: Any, b: Any) -> float:
 def compare(before: dict, after: dict, ignore: tuple[str, ...] = ()) -> tuple[float, str, list[str]]:
     """(largest relative difference, its key path, keys on one side only) of two summaries;
     key paths equal to an entry of ``ignore`` (e.g. ``results.max_von_mises``) are skipped."""
-    a = {k: v for part in ("results", "solver") for k, v in leaves(before.get(part, {}), part)
+    a = {k: v for part in ("results", "not_resolved", "solver") for k, v in leaves(before.get(part, {}), part)
          if not any(s in k for s in SKIP) and k not in ignore}
-    b = {k: v for part in ("results", "solver") for k, v in leaves(after.get(part, {}), part)
+    b = {k: v for part in ("results", "not_resolved", "solver") for k, v in leaves(after.get(part, {}), part)
          if not any(s in k for s in SKIP) and k not in ignore}
     worst, where = 0.0, ""
     for k in a.keys() & b.keys():

@@ -48,13 +48,15 @@ DDA_UNITS = {
 }
 KEY_UNITS.update(DDA_UNITS)
 
-#: the results a case may name in its ``not_resolved`` key, per solver: the top-level numbers of its
-#: summary.json ``results`` (coupling.case.common.CaseSpec.not_resolved)
+#: the results a case may name in its ``not_resolved`` key, per solver: the top-level keys of its
+#: summary.json ``results`` that hold computed quantities (not the echoes of settings such as
+#: ``stress_maxima_exclude``; coupling.case.common.CaseSpec.not_resolved)
 SOLVER_RESULTS: dict[str, tuple[str, ...]] = {
     "dda": tuple(DDA_UNITS),
-    "fem": ("max_abs_displacement", "max_von_mises"),
-    "nmm": ("max_abs_displacement", "max_von_mises"),
-    "data_driven": ("max_abs_displacement", "max_von_mises"),
+    "fem": ("probes", "max_abs_displacement", "max_von_mises", "load_displacement"),
+    "nmm": ("probes", "max_abs_displacement", "max_von_mises", "relative_residual", "sif", "joints", "holes",
+            "load_displacement"),
+    "data_driven": ("probes", "max_abs_displacement", "max_von_mises", "converged_load_factor", "load_displacement"),
 }
 
 
