@@ -126,13 +126,13 @@ def _cli(problem: str, ranks: int, distribute: int | None) -> dict:
         mpi_launch.run(["-m", "coupling", "run", ROOT / "cases" / name, "-o", Path(tmp) / "run", "-q",
                         *(a for k, v in sets.items() for a in ("--set", f"{k}={v}"))], ranks)
         summary = json.loads((Path(tmp) / "run" / "summary.json").read_text())
-    sol = summary["solver"]
-    return {"problem": problem, "ranks": ranks, "blocks": computed_results(summary)["blocks"],
-            "free_blocks": computed_results(summary)["blocks"] - 1, "steps": sol["steps"],
+    sol, results = summary["solver"], computed_results(summary)
+    return {"problem": problem, "ranks": ranks, "blocks": results["blocks"],
+            "free_blocks": results["blocks"] - 1, "steps": sol["steps"],
             "distributed": bool(sol.get("mpi_distributed", False)), "linear_solver": sol["settings"]["linear_solver"],
             "wall_per_step_s": sol["wall_time_s"] / max(sol["steps"], 1), "cpu_per_step_s_per_rank": [],
             "max_rss_mb_per_rank": [], "solves_per_step": sol["solves"] / max(sol["steps"], 1),
-            "contacts_max": sol["n_contacts_max"], "results": computed_results(summary)}
+            "contacts_max": sol["n_contacts_max"], "results": results}
 
 
 def launch(problem: str, ranks: int, distribute: int | None) -> dict:

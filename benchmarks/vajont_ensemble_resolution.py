@@ -306,11 +306,16 @@ def accuracy_statement(report: dict) -> str:
             f"against the {single['against']} ensemble mean: {off}{missing}{band}{other}")
 
 
-def largest_mean_changes(report: dict) -> dict[str, dict]:
+def _largest(report: dict, quantities) -> dict[str, dict]:
     """quantity -> the largest change of its ensemble mean from the base variant's (with its
-    standard error), over the quantities the report judges (:func:`stated`)."""
+    standard error), over those of ``quantities`` that have a change."""
     ch = report["mean_change"]
-    return {q: max(ch[q].values(), key=lambda c: c["change"]) for q in stated(report) if ch.get(q)}
+    return {q: max(ch[q].values(), key=lambda c: c["change"]) for q in quantities if ch.get(q)}
+
+
+def largest_mean_changes(report: dict) -> dict[str, dict]:
+    """:func:`_largest` over the quantities the report's sentences judge (:func:`stated`)."""
+    return _largest(report, stated(report))
 
 
 def others(report: dict) -> tuple[str, ...]:
@@ -324,9 +329,8 @@ def others(report: dict) -> tuple[str, ...]:
 
 
 def largest_other_changes(report: dict) -> dict[str, dict]:
-    """quantity -> the largest change of its ensemble mean (with its standard error), over :func:`others`."""
-    ch = report["mean_change"]
-    return {q: max(ch[q].values(), key=lambda c: c["change"]) for q in others(report)}
+    """:func:`_largest` over the other results (:func:`others`)."""
+    return _largest(report, others(report))
 
 
 def not_resolved(report: dict, tolerance: float = 0.02) -> list[str]:

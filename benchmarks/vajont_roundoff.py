@@ -115,9 +115,10 @@ def main(argv: list[str] | None = None) -> dict:
     runs = {}
     for name in RUNS:
         summary, reused = run(a.case, name, d / name, a.mpiexec)
+        results = computed_results(summary)
         runs[name] = {"reused": reused, "wall_s": summary.get("timings", {}).get("total_s"),
                       "git_commit": summary.get("versions", {}).get("git_commit"),
-                      **{q: computed_results(summary).get(q) for q in (*QUANTITIES, "onset_time", "time_to_rest")}}
+                      **{q: results.get(q) for q in (*QUANTITIES, "onset_time", "time_to_rest")}}
     spread = {}
     for q in QUANTITIES:
         values = [r[q] for r in runs.values()]

@@ -76,8 +76,9 @@ def run_shielded(case_path: str, cd: float, cf: float, eps: float) -> dict:
 
     S.water_drag_loads = lambda *a: water_drag_loads(*a[:-1], eps)
     case = coupling.load_case(case_path, {"water.drag_coefficient": cd, "water.skin_friction": cf})
-    result = coupling.run(case, None, force=True)
-    r = {**result.results, **result.not_resolved}
+    from coupling.runner import computed_results
+
+    r = computed_results(coupling.run(case, None, force=True).summary)
     return {"case": case_path, "drag_coefficient": cd, "skin_friction": cf, "shield_m": eps,
             **{k: r.get(k) for k in ("peak_velocity", "runout", "runup", "duration")}}
 
